@@ -1,0 +1,199 @@
+"""``pos-terminal``: every operation a person can do, as a subcommand with ``--json`` output.
+
+Errors a person can fix print as one plain message and a hint (exit 2); a bug prints where its details
+were written (exit 70). Nothing ends in a bare traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import time
+import traceback
+import uuid
+from pathlib import Path
+
+from . import __version__, scan
+from .config import find_config_file, find_data_dir, load_config
+from .errors import PosError
+from .gateway import GatewayClient, Status
+
+EXIT_USER_ERROR = 2
+EXIT_BUG = 70
+
+
+def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--config", metavar="FILE", default=default,
+                        help="terminal.toml (default: $POS_TERMINAL_CONFIG, else sandbox mode)")
+    parser.add_argument("--data-dir", metavar="DIR", default=default,
+                        help="data directory (default: $POS_TERMINAL_DATA_DIR, else $XDG_DATA_HOME/pos-terminal)")
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS if suppress else False,
+                        help="print machine-readable JSON")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        default=argparse.SUPPRESS if suppress else False, help="log more")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pos-terminal",
+                                     description="Alipay / Alipay+ checkout terminal. With no command: status.")
+    parser.add_argument("--version", action="version", version=f"pos-terminal {__version__}")
+    _common(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    status = sub.add_parser("status", help="show the mode and check the gateway with a signed call")
+    _common(status, suppress=True)
+
+    sim = sub.add_parser("sim", help="run the gateway simulator (sandbox gateway)")
+    _common(sim, suppress=True)
+    sim.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sim.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default 8080)")
+    sim.add_argument("--client-id", default=None, help="the client id it accepts (default SANDBOX_POSTERMINAL0001)")
+    sim.add_argument("--notify-time-scale", type=float, default=1.0,
+                     help="scale the notification resend schedule (0.001 turns a day into 90 s)")
+    sim.add_argument("--cancel-window", type=float, default=86400.0, metavar="SECONDS",
+                     help="how long after a payment cancel is allowed (default 86400)")
+    sim.add_argument("--refund-window", type=float, default=365 * 86400.0, metavar="SECONDS",
+                     help="how long after a payment refunds are allowed (default 365 days)")
+    sim.add_argument("--order-code-ttl", type=float, default=600.0, metavar="SECONDS",
+                     help="order-code lifetime when the request sets no paymentExpiryTime (default 600)")
+
+    classify = sub.add_parser("classify", help="tell what a scanned code is (payment code, product, unknown)")
+    _common(classify, suppress=True)
+    classify.add_argument("code", help="the scanned text")
+    return parser
+
+
+def _emit(args, data: dict, lines: list[str]) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(lines))
+
+
+def cmd_status(args) -> int:
+    data_dir = find_data_dir(args.data_dir)
+    config_file = find_config_file(args.config)
+    sim = None
+    if config_file is None:
+        from .sandbox import start_sandbox
+        sim, config = start_sandbox(data_dir)
+        mode = "sandbox (embedded gateway simulator)"
+    else:
+        config = load_config(config_file)
+        mode = "sandbox" if config.gateway.sandbox else "live"
+    try:
+        with GatewayClient.from_config(config) as client:
+            started = time.perf_counter()
+            outcome = client.inquiry_payment(payment_request_id=f"status-probe-{uuid.uuid4().hex[:16]}")
+            elapsed_ms = (time.perf_counter() - started) * 1000
+    finally:
+        if sim is not None:
+            sim.stop()
+    reachable = outcome.status is Status.SUCCESS or (
+        outcome.status is Status.FAILURE and outcome.result_code == "ORDER_NOT_EXIST")
+    if reachable:
+        check = f"OK: a signed inquiry was answered and verified in {elapsed_ms:.0f} ms"
+    elif outcome.result_code == "INVALID_SIGNATURE":
+        check = ("FAILED: the gateway rejects our signature; merchant_private_key does not match the public key "
+                 "registered with the gateway")
+    elif outcome.result_code == "UNVERIFIED":
+        check = "FAILED: the gateway's answer does not verify; check gateway_public_key"
+    else:
+        check = f"FAILED: {outcome.message or outcome.result_code}"
+    m = config.merchant
+    data = {"version": __version__, "mode": mode, "config": str(config.path) if config_file else None,
+            "dataDir": str(data_dir), "gateway": config.gateway.url, "clientId": config.gateway.client_id,
+            "merchant": {"name": m.name, "store": m.store_id, "terminal": m.terminal_id, "currency": m.currency},
+            "gatewayCheck": {"ok": reachable, "message": check, "outcome": outcome.to_json()}}
+    _emit(args, data, [
+        f"pos-terminal {__version__}: {mode}",
+        f"  config:    {config.path if config_file else '(none: sandbox mode)'}",
+        f"  data dir:  {data_dir}",
+        f"  gateway:   {config.gateway.url} (client id {config.gateway.client_id})",
+        f"  merchant:  {m.name}, store {m.store_id}, terminal {m.terminal_id}, {m.currency}",
+        f"  check:     {check}",
+    ])
+    return 0 if reachable else 1
+
+
+def cmd_sim(args) -> int:
+    from .sim import DEFAULT_CLIENT_ID, Simulator
+    data_dir = Path(args.data_dir).expanduser() if args.data_dir else find_data_dir(None) / "simulator"
+    for name in ("notify_time_scale", "cancel_window", "refund_window", "order_code_ttl"):
+        if not getattr(args, name) > 0:
+            raise PosError(f"--{name.replace('_', '-')} must be more than zero")
+    if not 0 <= args.port < 65536:
+        raise PosError(f"--port {args.port} is not a port (0 to 65535)")
+    sim = Simulator(data_dir, args.host, args.port, client_id=args.client_id or DEFAULT_CLIENT_ID,
+                    notify_time_scale=args.notify_time_scale, cancel_window=args.cancel_window,
+                    refund_window=args.refund_window, order_code_ttl=args.order_code_ttl).start()
+    signal.signal(signal.SIGTERM, lambda *_: sim.server and sim.server.shutdown())
+    p = sim.provisioned
+    data = {"url": sim.url, "dataDir": str(sim.data_dir), "keys": str(p.keys_dir), "config": str(p.config_file),
+            "created": [str(c) for c in p.created], "clientId": sim.client_id}
+    _emit(args, data, [
+        f"gateway simulator listening on {sim.url} (client id {sim.client_id})",
+        f"  keys:    {p.keys_dir}{' (created)' if p.created else ''}",
+        f"  config:  {p.config_file}{' (created)' if p.config_file in p.created else ''}",
+        f"  ledger:  {sim.data_dir / 'sim-ledger.sqlite'}",
+        f"  use it:  pos-terminal --config {p.config_file}",
+        "  stop:    Ctrl-C",
+    ])
+    sys.stdout.flush()
+    try:
+        sim.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    return 0
+
+
+def cmd_classify(args) -> int:
+    result = scan.classify(args.code)
+    wallets = ", ".join(result.wallets) or "wallet not told by the code format"
+    line = {scan.PAYMENT_CODE: f"payment code {result.masked} ({wallets})",
+            scan.PRODUCT: f"product barcode {result.value} ({result.symbology})",
+            scan.UNKNOWN: f"unknown: {result.reason}"}[result.kind]
+    if result.reason and result.kind == scan.PAYMENT_CODE:
+        line += f"; {result.reason}"
+    _emit(args, result.to_json(), [line])
+    return 0 if result.kind != scan.UNKNOWN else 1
+
+
+COMMANDS = {None: cmd_status, "status": cmd_status, "sim": cmd_sim, "classify": cmd_classify}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except PosError as exc:
+        if args.json:
+            print(json.dumps({"error": exc.message, "hint": exc.hint}, indent=2))
+        print(f"pos-terminal: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: keep the details, tell the person where they are
+        report = _write_crash_report(args)
+        print(f"pos-terminal: internal error ({type(exc).__name__}: {exc}). This is a bug; "
+              f"details are in {report}", file=sys.stderr)
+        return EXIT_BUG
+
+
+def _write_crash_report(args) -> str:
+    try:
+        folder = find_data_dir(getattr(args, "data_dir", None)) / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+        path.write_text(traceback.format_exc())
+        return str(path)
+    except OSError:
+        return "(could not write a report; run with -v)"

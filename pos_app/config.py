@@ -1,0 +1,232 @@
+"""The terminal's configuration: one TOML file and one data directory.
+
+The file is found by ``--config``, then ``POS_TERMINAL_CONFIG``, then
+``$XDG_CONFIG_HOME/pos-terminal/terminal.toml``; with none of them the terminal runs in sandbox mode
+against the embedded simulator. The data directory is ``--data-dir``, then ``POS_TERMINAL_DATA_DIR``,
+then ``$XDG_DATA_HOME/pos-terminal``. Every error names the file, the key and what was expected, so a
+technician can fix it without reading code.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+from .money import EXPONENTS
+
+ENV_CONFIG = "POS_TERMINAL_CONFIG"
+ENV_DATA_DIR = "POS_TERMINAL_DATA_DIR"
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    url: str
+    client_id: str
+    merchant_private_key: Path
+    gateway_public_key: Path
+    connect_timeout: float = 5.0
+    read_timeout: float = 5.0
+
+    @property
+    def sandbox(self) -> bool:
+        """The SDKs' rule: a ``SANDBOX_`` client id talks to the sandbox paths."""
+        return self.client_id.startswith("SANDBOX_")
+
+
+@dataclass(frozen=True)
+class MerchantConfig:
+    reference_merchant_id: str
+    name: str
+    mcc: str
+    store_id: str
+    store_name: str
+    store_mcc: str
+    terminal_id: str
+    currency: str
+    settlement_currency: str
+
+
+@dataclass(frozen=True)
+class NotificationsConfig:
+    listen_host: str
+    listen_port: int
+    public_url: str
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    gateway: GatewayConfig
+    merchant: MerchantConfig
+    notifications: NotificationsConfig
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _Section:
+    """Typed reads from one TOML table, with errors that say file, key and expectation."""
+
+    def __init__(self, file: Path, name: str, table: object, keys: set[str]) -> None:
+        self.file, self.name = file, name
+        if not isinstance(table, dict):
+            self.fail(None, f"a [{name}] table", table)
+        unknown = sorted(set(table) - keys)
+        if unknown:
+            raise ConfigError(
+                f"{file}: [{name}] has unknown key {unknown[0]!r}",
+                hint=f"the keys of [{name}] are: {', '.join(sorted(keys))}",
+            )
+        self.table = table
+
+    def fail(self, key: str | None, expected: str, got: object = None, hint: str | None = None):
+        where = f"[{self.name}] {key}" if key else f"[{self.name}]"
+        shown = "nothing" if got is None else repr(got)
+        raise ConfigError(f"{self.file}: {where}: expected {expected}, got {shown}", hint=hint)
+
+    def text(self, key: str, expected: str = "a non-empty string", pattern: str | None = None,
+             max_len: int = 256, default: str | None = None) -> str:
+        value = self.table.get(key, default)
+        if not isinstance(value, str) or not value.strip() or len(value) > max_len \
+                or (pattern and not re.fullmatch(pattern, value)):
+            self.fail(key, expected, value)
+        return value.strip()
+
+    def number(self, key: str, default: float, low: float, high: float) -> float:
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value <= high:
+            self.fail(key, f"a number of seconds above {low:g} and at most {high:g}", value)
+        return float(value)
+
+    def url(self, key: str) -> str:
+        value = self.text(key, "an https:// URL")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            self.fail(key, "an https:// URL with a host and no query", value)
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            self.fail(key, "https:// (plain http:// is allowed for 127.0.0.1, ::1 and localhost only)", value)
+        try:
+            parts.port
+        except ValueError:
+            self.fail(key, "a URL with a port from 1 to 65535", value)
+        return value.rstrip("/")
+
+    def path(self, key: str) -> Path:
+        value = Path(self.text(key, "a file path")).expanduser()
+        return value if value.is_absolute() else (self.file.parent / value)
+
+    def currency(self, key: str, default: str | None = None) -> str:
+        value = self.text(key, "an ISO 4217 currency code such as USD", default=default)
+        if value.upper() not in EXPONENTS:
+            self.fail(key, "an ISO 4217 currency code such as USD, EUR, CNY, HKD, SGD, JPY", value)
+        return value.upper()
+
+    def listen(self, key: str) -> tuple[str, int]:
+        value = self.text(key, "host:port, e.g. 127.0.0.1:8081")
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            self.fail(key, "host:port with a port from 1 to 65535, e.g. 0.0.0.0:8081", value)
+        return host.strip("[]"), int(port)
+
+
+def _read_toml(file: Path) -> dict:
+    try:
+        size = file.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{file}: {size} bytes is far too big for a config file")
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: config file not found",
+                          hint=f"give the right path with --config or {ENV_CONFIG}, "
+                               "or unset both to run in sandbox mode") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{file}: is a directory; --config wants the terminal.toml file in it") from None
+    except PermissionError:
+        raise ConfigError(f"{file}: this user may not read it",
+                          hint=f"fix its owner or mode, e.g. chmod 640 {file}") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read it: {exc.strerror}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}",
+                          hint="compare it with the example in the README") from None
+
+
+def load_config(file: Path | str) -> Config:
+    """Read and check a terminal.toml; raise :class:`ConfigError` naming file, key and expectation."""
+    file = Path(file).expanduser().absolute()
+    doc = _read_toml(file)
+    unknown = sorted(set(doc) - {"gateway", "merchant", "notifications"})
+    if unknown:
+        raise ConfigError(f"{file}: unknown section [{unknown[0]}]",
+                          hint="the sections are [gateway], [merchant] and [notifications]")
+    g = _Section(file, "gateway", doc.get("gateway"), {
+        "url", "client_id", "merchant_private_key", "gateway_public_key", "connect_timeout", "read_timeout"})
+    gateway = GatewayConfig(
+        url=g.url("url"),
+        client_id=g.text("client_id", "the client id the gateway gave you (at most 64 characters)",
+                         pattern=r"[\x21-\x7e]{1,64}"),
+        merchant_private_key=g.path("merchant_private_key"),
+        gateway_public_key=g.path("gateway_public_key"),
+        connect_timeout=g.number("connect_timeout", 5.0, 0, 120),
+        read_timeout=g.number("read_timeout", 5.0, 0, 120),
+    )
+    m = _Section(file, "merchant", doc.get("merchant"), {
+        "reference_merchant_id", "name", "mcc", "store_id", "store_name", "store_mcc", "terminal_id",
+        "currency", "settlement_currency"})
+    mcc = "a 4-digit merchant category code, e.g. 5411"
+    currency = m.currency("currency")
+    merchant = MerchantConfig(
+        reference_merchant_id=m.text("reference_merchant_id", "the merchant id (at most 64 characters)", max_len=64),
+        name=m.text("name", "the merchant's name", max_len=256),
+        mcc=m.text("mcc", mcc, pattern=r"\d{4}"),
+        store_id=m.text("store_id", "the store id (at most 64 characters)", max_len=64),
+        store_name=m.text("store_name", "the store's name", max_len=256),
+        store_mcc=m.text("store_mcc", mcc, pattern=r"\d{4}"),
+        terminal_id=m.text("terminal_id", "this terminal's id (at most 64 characters)", max_len=64),
+        currency=currency,
+        settlement_currency=m.currency("settlement_currency", default=currency),
+    )
+    n = _Section(file, "notifications", doc.get("notifications"), {"listen", "public_url"})
+    host, port = n.listen("listen")
+    notifications = NotificationsConfig(listen_host=host, listen_port=port, public_url=n.url("public_url"))
+    return Config(path=file, gateway=gateway, merchant=merchant, notifications=notifications)
+
+
+def find_config_file(cli_value: str | None = None) -> Path | None:
+    """The config file to use, or None for sandbox mode."""
+    if cli_value:
+        return Path(cli_value).expanduser()
+    if os.environ.get(ENV_CONFIG):
+        return Path(os.environ[ENV_CONFIG]).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    candidate = Path(base) / "pos-terminal" / "terminal.toml"
+    return candidate if candidate.is_file() else None
+
+
+def find_data_dir(cli_value: str | None = None) -> Path:
+    """The data directory: --data-dir, then POS_TERMINAL_DATA_DIR, then the XDG data home."""
+    if cli_value:
+        return Path(cli_value).expanduser().absolute()
+    if os.environ.get(ENV_DATA_DIR):
+        return Path(os.environ[ENV_DATA_DIR]).expanduser().absolute()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "pos-terminal"

@@ -1,0 +1,32 @@
+"""The one exception type a person sees.
+
+Every failure that a cashier, manager or technician can act on is a :class:`PosError`: it says what is
+wrong, where (a file, a key, a device), and what to do next. The CLI and the GUI print these as they are;
+anything else that escapes is a bug and is reported as one, never as a bare traceback.
+"""
+
+from __future__ import annotations
+
+
+class PosError(Exception):
+    """An error with a plain-words message and, when there is one, the next step to take."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  → {self.hint}"
+
+
+class ConfigError(PosError):
+    """The configuration file, or something it points at, is wrong."""
+
+
+class KeyFileError(PosError):
+    """A key file is missing, unreadable, too open, or not an RSA key."""
+
+
+class MoneyError(PosError, ValueError):
+    """An amount or currency the terminal cannot accept."""

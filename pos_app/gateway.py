@@ -1,0 +1,223 @@
+"""The HTTPS client for the payment gateway: sign, send once, verify, classify.
+
+Each call ends in exactly one :class:`Outcome`: success, failure, or unknown. Unknown says whether the
+request certainly never left (the connection was refused or never opened) or may have been delivered
+(a timeout after sending, a non-200, a body that does not parse or does not verify). The client never
+retries by itself: only the payment flows know when a retry is safe.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import requests
+import urllib3.exceptions
+from cryptography.hazmat.primitives.asymmetric import rsa
+from requests.adapters import HTTPAdapter
+
+from . import messages, signing
+from .config import Config, GatewayConfig
+from .messages import Api, Request
+
+MAX_RESPONSE_BYTES = 1024 * 1024
+
+
+class Status(str, enum.Enum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    UNKNOWN = "unknown"
+
+
+class Delivery(str, enum.Enum):
+    """For an unknown outcome: did the gateway get the request?"""
+
+    NOT_SENT = "certainly not sent"
+    MAYBE_DELIVERED = "maybe delivered"
+    DELIVERED = "delivered"  # a verified U answer: the gateway has it but has not decided
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    result_code: str = ""
+    message: str = ""
+    body: Mapping[str, Any] = field(default_factory=dict)
+    delivery: Delivery | None = None
+    http_status: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.SUCCESS
+
+    def to_json(self) -> dict:
+        return {"status": self.status.value, "resultCode": self.result_code, "message": self.message,
+                "delivery": self.delivery.value if self.delivery else None, "httpStatus": self.http_status,
+                "body": dict(self.body)}
+
+
+def _unknown(delivery: Delivery, message: str, http_status: int | None = None, code: str = "") -> Outcome:
+    return Outcome(Status.UNKNOWN, code, message, delivery=delivery, http_status=http_status)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when the failure happened before a connection existed, so no byte of the request left."""
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
+        return True  # TLS fails in the handshake, before any request byte is written
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
+            return True
+        inner = getattr(exc, "reason", None)
+        if inner is None and exc.args and isinstance(exc.args[0], BaseException):
+            inner = exc.args[0]
+        exc = inner or exc.__cause__ or exc.__context__
+    return False
+
+
+class GatewayClient:
+    """Signed calls to one gateway, over one keep-alive session, with keys loaded once."""
+
+    def __init__(self, url: str, client_id: str, merchant_key: rsa.RSAPrivateKey,
+                 gateway_key: rsa.RSAPublicKey, *, connect_timeout: float = 5.0, read_timeout: float = 5.0,
+                 sandbox: bool | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.client_id = client_id
+        self.sandbox = client_id.startswith("SANDBOX_") if sandbox is None else sandbox
+        self.timeout = (connect_timeout, read_timeout)
+        self._key = merchant_key
+        self._gateway_key = gateway_key
+        self.session = requests.Session()
+        # No automatic retries of any kind: a resend is the payment flow's decision, never the transport's.
+        adapter = HTTPAdapter(max_retries=urllib3.util.Retry(total=0, connect=0, read=0, redirect=0,
+                                                              status=0, other=0, raise_on_status=False))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.trust_env = False  # a proxy variable must not reroute payments silently
+        self.session.verify = True
+
+    @classmethod
+    def from_config(cls, config: GatewayConfig | Config) -> "GatewayClient":
+        gw = config.gateway if isinstance(config, Config) else config
+        return cls(gw.url, gw.client_id,
+                   signing.load_private_key(gw.merchant_private_key, "[gateway] merchant_private_key"),
+                   signing.load_public_key(gw.gateway_public_key, "[gateway] gateway_public_key"),
+                   connect_timeout=gw.connect_timeout, read_timeout=gw.read_timeout, sandbox=gw.sandbox)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> "GatewayClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def send(self, request: Request) -> Outcome:
+        """Send one request once and classify what came back."""
+        path = request.api.path(self.sandbox)
+        request_time = str(int(time.time() * 1000))
+        headers = {
+            "Content-Type": "application/json; charset=UTF-8",
+            "client-id": self.client_id,
+            "request-time": request_time,
+            "signature": signing.sign(self._key, path, self.client_id, request_time, request.body),
+        }
+        try:
+            response = self.session.post(self.url + path, data=request.body, headers=headers,
+                                         timeout=self.timeout, allow_redirects=False, stream=True)
+        except requests.exceptions.RequestException as exc:
+            if _never_connected(exc):
+                return _unknown(Delivery.NOT_SENT, f"could not connect to the gateway: {_short(exc)}")
+            return _unknown(Delivery.MAYBE_DELIVERED, f"the connection failed after sending: {_short(exc)}")
+        try:
+            raw = self._read_body(response)
+        except requests.exceptions.RequestException as exc:
+            return _unknown(Delivery.MAYBE_DELIVERED, f"the answer was cut off: {_short(exc)}",
+                            response.status_code)
+        finally:
+            response.close()
+        return self._classify(request, path, response, raw)
+
+    @staticmethod
+    def _read_body(response: requests.Response) -> bytes | None:
+        chunks, size = [], 0
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _classify(self, request: Request, path: str, response: requests.Response, raw: bytes | None) -> Outcome:
+        status = response.status_code
+        if status != 200:
+            return _unknown(Delivery.MAYBE_DELIVERED, f"the gateway answered HTTP {status}", status)
+        if raw is None:
+            return _unknown(Delivery.MAYBE_DELIVERED, "the answer is larger than any real answer", status)
+        headers = response.headers  # case-insensitive
+        if not signing.verify(self._gateway_key, path, headers.get("client-id"), headers.get("response-time"),
+                              raw, headers.get("signature")):
+            return _unknown(Delivery.MAYBE_DELIVERED,
+                            "the answer's signature does not verify: it is not trusted", status, "UNVERIFIED")
+        try:
+            body = json.loads(raw)
+            result = body["result"]
+            result_status = result["resultStatus"]
+            code = str(result.get("resultCode", ""))
+            message = str(result.get("resultMessage", ""))
+        except (ValueError, TypeError, KeyError):
+            return _unknown(Delivery.MAYBE_DELIVERED, "the answer is not a gateway result", status)
+        mismatch = _mismatched_id(request, body)
+        if mismatch:
+            return _unknown(Delivery.MAYBE_DELIVERED, f"the answer is for another request ({mismatch})",
+                            status, "MISMATCHED")
+        if result_status == "S":
+            return Outcome(Status.SUCCESS, code, message, body, http_status=status)
+        if result_status == "F":
+            return Outcome(Status.FAILURE, code, message, body, http_status=status)
+        return Outcome(Status.UNKNOWN, code, message, body,
+                       Delivery.DELIVERED if result_status == "U" else Delivery.MAYBE_DELIVERED, status)
+
+    # Typed calls: build the exact body, then send it.
+    def pay_payment_code(self, merchant, request_id, amount, payment_code, **kw) -> Outcome:
+        return self.send(messages.pay_payment_code(merchant, request_id, amount, payment_code, **kw))
+
+    def pay_order_code(self, merchant, request_id, amount, **kw) -> Outcome:
+        return self.send(messages.pay_order_code(merchant, request_id, amount, **kw))
+
+    def inquiry_payment(self, payment_request_id=None, payment_id=None) -> Outcome:
+        return self.send(messages.inquiry_payment(payment_request_id, payment_id))
+
+    def cancel(self, payment_request_id=None, payment_id=None) -> Outcome:
+        return self.send(messages.cancel(payment_request_id, payment_id))
+
+    def refund(self, refund_request_id, payment_id, amount, **kw) -> Outcome:
+        return self.send(messages.refund(refund_request_id, payment_id, amount, **kw))
+
+    def inquiry_refund(self, refund_request_id=None, refund_id=None) -> Outcome:
+        return self.send(messages.inquiry_refund(refund_request_id, refund_id))
+
+
+_ECHOED = (("paymentRequestId", "payment_request_id"), ("paymentId", "payment_id"),
+           ("refundRequestId", "refund_request_id"), ("refundId", "refund_id"))
+
+
+def _mismatched_id(request: Request, body: Mapping) -> str | None:
+    """A validly signed answer for another request (a replay) must not settle this one."""
+    if not isinstance(body, dict):
+        return "not an object"
+    for wire, attr in _ECHOED:
+        sent, got = getattr(request, attr), body.get(wire)
+        if sent and got is not None and got != sent:
+            return f"{wire} {got!r} instead of {sent!r}"
+    return None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 200 else text[:197] + "..."

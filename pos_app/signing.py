@@ -1,0 +1,169 @@
+"""Request, response and notification signatures (spec §2).
+
+One rule covers all three: RSA PKCS#1 v1.5 over SHA-256 of ``POST <path>\\n<client-id>.<time>.<body>``,
+where the body is the exact bytes on the wire, never a re-serialised copy. Keys are parsed once per
+process and kept: reloading a key costs about a hundred signatures.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import stat
+from pathlib import Path
+from urllib.parse import quote_plus, unquote
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from .errors import KeyFileError
+
+_PADDING = padding.PKCS1v15()
+_HASH = hashes.SHA256()
+MIN_KEY_BITS = 2048
+
+
+def signed_content(path: str, client_id: str, time: str, body: bytes) -> bytes:
+    """The bytes that are signed: path only (no host), then client id, time and raw body."""
+    return b"POST " + path.encode() + b"\n" + client_id.encode() + b"." + time.encode() + b"." + body
+
+
+def sign(key: rsa.RSAPrivateKey, path: str, client_id: str, time: str, body: bytes) -> str:
+    """The ``signature`` header value for a message."""
+    raw = key.sign(signed_content(path, client_id, time, body), _PADDING, _HASH)
+    return "algorithm=RSA256,keyVersion=1,signature=" + quote_plus(base64.b64encode(raw).decode())
+
+
+def parse_signature_header(header: str | None) -> bytes | None:
+    """The raw signature from a ``signature`` header, or None when it is absent or malformed.
+
+    Accepts a space after each comma, and a value that is URL-encoded or not: base64 never holds
+    a space or a ``%``, so unquoting is safe either way.
+    """
+    if not header or len(header) > 4096:
+        return None
+    fields = {}
+    for part in header.split(","):
+        name, sep, value = part.strip().partition("=")
+        if sep:
+            fields[name.strip()] = value.strip()
+    if fields.get("algorithm", "RSA256") != "RSA256" or "signature" not in fields:
+        return None
+    try:
+        return base64.b64decode(unquote(fields["signature"]), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def verify(key: rsa.RSAPublicKey, path: str, client_id: str, time: str, body: bytes,
+           header: str | None) -> bool:
+    """True only when ``header`` holds a valid signature of this exact message."""
+    raw = parse_signature_header(header)
+    if raw is None or client_id is None or time is None:
+        return False
+    try:
+        key.verify(raw, signed_content(path, client_id, time, body), _PADDING, _HASH)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _der_from_text(text: str) -> bytes | None:
+    """Bare base64 (the SDKs' form) to DER, or None when it is not base64."""
+    compact = "".join(text.split())
+    try:
+        return base64.b64decode(compact, validate=True) if compact else None
+    except (binascii.Error, ValueError):
+        return None
+
+
+def private_key_from_text(text: str) -> rsa.RSAPrivateKey:
+    """Parse an RSA private key given as PEM (PKCS#8 or PKCS#1) or bare base64 DER."""
+    try:
+        if "-----BEGIN" in text:
+            key = serialization.load_pem_private_key(text.encode(), password=None)
+        else:
+            der = _der_from_text(text)
+            if der is None:
+                raise ValueError("neither PEM nor base64")
+            key = serialization.load_der_private_key(der, password=None)
+    except TypeError:
+        raise ValueError("a passphrase-protected key; store it without a passphrase") from None
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ValueError(f"not a readable private key ({exc})") from None
+    return _checked_rsa(key, rsa.RSAPrivateKey)
+
+
+def public_key_from_text(text: str) -> rsa.RSAPublicKey:
+    """Parse an RSA public key given as PEM (SubjectPublicKeyInfo or PKCS#1) or bare base64 DER."""
+    try:
+        if "-----BEGIN" in text:
+            key = serialization.load_pem_public_key(text.encode())
+        else:
+            der = _der_from_text(text)
+            if der is None:
+                raise ValueError("neither PEM nor base64")
+            key = serialization.load_der_public_key(der)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ValueError(f"not a readable public key ({exc})") from None
+    return _checked_rsa(key, rsa.RSAPublicKey)
+
+
+def _checked_rsa(key, kind):
+    if not isinstance(key, kind):
+        raise ValueError(f"a {type(key).__name__.lstrip('_')}, but the gateway uses RSA keys")
+    if key.key_size < MIN_KEY_BITS:
+        raise ValueError(f"an RSA {key.key_size} key; the gateway needs at least RSA {MIN_KEY_BITS}")
+    return key
+
+
+def _read_key_file(path: Path, what: str) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise KeyFileError(f"{what}: {path} does not exist",
+                           hint="check the path in the config file") from None
+    except IsADirectoryError:
+        raise KeyFileError(f"{what}: {path} is a directory, not a key file") from None
+    except OSError as exc:
+        raise KeyFileError(f"{what}: cannot read {path}: {exc.strerror}",
+                           hint=f"let this user read it, e.g. chown $(id -un) {path}") from None
+    if len(data) > 64 * 1024:
+        raise KeyFileError(f"{what}: {path} is {len(data)} bytes, far too big to be an RSA key")
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        raise KeyFileError(f"{what}: {path} is not a text key (expected PEM or base64)") from None
+
+
+def load_private_key(path: Path, what: str = "private key") -> rsa.RSAPrivateKey:
+    """Load a private key file, refusing one that group or others can read."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = 0
+    if stat.S_ISREG(mode) and mode & 0o077 and os.name == "posix":
+        raise KeyFileError(
+            f"{what}: {path} can be read by other users (mode {stat.S_IMODE(mode):04o})",
+            hint=f"run: chmod 600 {path}",
+        )
+    text = _read_key_file(path, what)
+    try:
+        return private_key_from_text(text)
+    except ValueError as exc:
+        raise KeyFileError(f"{what}: {path} is {exc}",
+                           hint="expected an RSA 2048 private key as PEM or bare base64 (PKCS#8)") from None
+
+
+def load_public_key(path: Path, what: str = "public key") -> rsa.RSAPublicKey:
+    """Load a public key file (PEM or bare base64)."""
+    path = Path(path)
+    text = _read_key_file(path, what)
+    try:
+        return public_key_from_text(text)
+    except ValueError as exc:
+        raise KeyFileError(f"{what}: {path} is {exc}",
+                           hint="expected an RSA public key as PEM or bare base64 (X.509 SubjectPublicKeyInfo)") from None

@@ -1,0 +1,97 @@
+"""An Antom-compatible gateway simulator: the sandbox the terminal runs against by default, and the
+real HTTP peer of every test. ``Simulator(dir).start()`` in-process, or ``pos-terminal sim``."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import threading
+from pathlib import Path
+
+from .. import signing
+from ..errors import PosError
+from .engine import Engine
+from .ledger import open_ledger
+from .notifier import Notifier
+from .provision import DEFAULT_CLIENT_ID, Provisioned, provision
+from .server import SimServer
+
+__all__ = ["Simulator", "DEFAULT_CLIENT_ID"]
+
+
+class Simulator:
+    def __init__(self, data_dir: Path | str, host: str = "127.0.0.1", port: int = 8080, *,
+                 client_id: str = DEFAULT_CLIENT_ID, notify_time_scale: float = 1.0,
+                 cancel_window: float = 86400.0, refund_window: float = 365 * 86400.0,
+                 order_code_ttl: float = 600.0) -> None:
+        self.data_dir = Path(data_dir).expanduser().absolute()
+        self.host, self.port = host, port
+        self.client_id = client_id
+        self.notify_time_scale = notify_time_scale
+        self.engine_options = {"cancel_window": cancel_window, "refund_window": refund_window,
+                               "order_code_ttl": order_code_ttl}
+        self.provisioned: Provisioned | None = None
+        self.server: SimServer | None = None
+        self.notifier: Notifier | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> "Simulator":
+        """Bind, provision on first start, open the ledger and serve in a background thread."""
+        server = self._bind()
+        try:
+            self.port = server.server_address[1]
+            self.provisioned = provision(self.data_dir, self.url, self.client_id)
+            keys = self.provisioned.keys_dir
+            gateway_key = signing.load_private_key(keys / "gateway_private.pem", "simulator gateway key")
+            merchant_public = signing.load_public_key(keys / "merchant_public.pem", "simulator merchant public key")
+            db = open_ledger(self.data_dir / "sim-ledger.sqlite")
+            engine = Engine(db, **self.engine_options)
+            server.setup(engine, self.client_id, gateway_key, merchant_public)
+            self.notifier = Notifier(engine, self.client_id, gateway_key, time_scale=self.notify_time_scale)
+            engine.on_notification = self.notifier.wake
+        except BaseException:
+            server.server_close()
+            raise
+        self.server = server
+        self.notifier.start()
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="sim-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def _bind(self) -> SimServer:
+        SimServer.address_family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        try:
+            return SimServer((self.host, self.port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PosError(f"port {self.port} on {self.host} is already in use (another simulator?)",
+                               hint="stop the other program, or pick a free port with --port") from None
+            raise PosError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}",
+                           hint="check --host; 127.0.0.1 keeps the simulator on this machine") from None
+
+    def wait(self) -> None:
+        """Block until stopped (the CLI's foreground mode)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        if self.notifier is not None:
+            self.notifier.stop()
+        if self.server is not None:
+            self.server.engine.db.close()
+        self.server = self.notifier = self._thread = None
+
+    def __enter__(self) -> "Simulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

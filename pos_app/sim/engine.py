@@ -1,0 +1,491 @@
+"""The gateway's rules, as the simulator plays them: idempotency, single-use codes, refunds within the
+paid amount, cancel windows, order-code expiry, and the scripted scenarios.
+
+The engine knows nothing of HTTP: it takes a parsed body and returns a :class:`Reply` (a body plus what
+the transport must do to it: answer normally, late, unsigned-looking, or not at all). One lock makes
+every call atomic, as the real gateway's idempotency is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from .. import scan
+from ..money import EXPONENTS
+from . import scenarios as sc
+
+MAX_ID = 64
+
+
+@dataclass
+class Reply:
+    """An answer and how the transport must deliver it."""
+
+    body: dict[str, Any] | None
+    http_status: int = 200
+    delay: float = 0.0
+    drop: bool = False            # close the connection instead of answering
+    break_signature: bool = False
+
+
+def result(code: str, status: str, message: str) -> dict[str, str]:
+    return {"resultCode": code, "resultStatus": status, "resultMessage": message}
+
+
+def fail(code: str, message: str, **extra) -> Reply:
+    return Reply({"result": result(code, "F", message), **extra})
+
+
+def iso(at: float | None) -> str | None:
+    return None if at is None else datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
+
+
+def body_hash(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _get(body: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(body, dict):
+            return None
+        body = body.get(part)
+    return body
+
+
+_PAY_REQUIRED = [
+    "productCode", "paymentRequestId", "paymentAmount.currency", "paymentAmount.value",
+    "paymentMethod.paymentMethodType", "paymentFactor.inStorePaymentScenario",
+    "order.orderAmount.currency", "order.orderAmount.value", "order.orderDescription",
+    "order.merchant.referenceMerchantId", "order.merchant.merchantMCC", "order.merchant.merchantName",
+    "order.merchant.store.referenceStoreId", "order.merchant.store.storeName", "order.merchant.store.storeMCC",
+    "paymentNotifyUrl", "settlementStrategy.settlementCurrency",
+]
+_PAYMENT_CODE_REQUIRED = ["paymentMethod.paymentMethodId", "order.env.storeTerminalId",
+                          "order.env.storeTerminalRequestTime"]
+_LIMITS = {"paymentRequestId": 64, "refundRequestId": 64, "order.referenceOrderId": 64,
+           "order.orderDescription": 256, "paymentId": 64, "refundId": 64, "refundReason": 256,
+           "paymentNotifyUrl": 2048, "refundNotifyUrl": 2048}
+
+
+def _missing(body: dict, fields: list[str]) -> Reply | None:
+    for name in fields:
+        value = _get(body, name)
+        if value is None or value == "":
+            return fail("PARAM_ILLEGAL", f"{name} is missing")
+        if not isinstance(value, str):
+            return fail("PARAM_ILLEGAL", f"{name} must be a string")
+    for name, limit in _LIMITS.items():
+        value = _get(body, name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            return fail("PARAM_ILLEGAL", f"{name} must be a string of at most {limit} characters")
+    return None
+
+
+def _amount(body: dict, name: str) -> tuple[str, int] | Reply:
+    currency, value = _get(body, f"{name}.currency"), _get(body, f"{name}.value")
+    if currency not in EXPONENTS:
+        return fail("CURRENCY_NOT_SUPPORT", f"{name}.currency {currency!r} is not supported")
+    if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 15 and int(value) > 0):
+        return fail("PARAM_ILLEGAL", f"{name}.value must be a positive whole number of minor units as a string")
+    return currency, int(value)
+
+
+class Engine:
+    def __init__(self, db: sqlite3.Connection, *, cancel_window: float = 86400.0,
+                 refund_window: float = 365 * 86400.0, order_code_ttl: float = 600.0,
+                 code_base_url: str = "https://gqr.sandbox.invalid/", clock: Callable[[], float] = time.time,
+                 on_notification: Callable[[], None] = lambda: None) -> None:
+        self.db = db
+        self.cancel_window = cancel_window
+        self.refund_window = refund_window
+        self.order_code_ttl = order_code_ttl
+        self.code_base_url = code_base_url
+        self.clock = clock
+        self.on_notification = on_notification
+        self.lock = threading.RLock()
+
+    # -- entry points ---------------------------------------------------------------------------------
+    def handle(self, api: str, body: dict) -> Reply:
+        handler = {"pay": self._pay, "inquiryPayment": self._inquiry_payment, "cancel": self._cancel,
+                   "refund": self._refund, "inquiryRefund": self._inquiry_refund}[api]
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                reply = handler(body)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        return reply
+
+    def tick(self) -> None:
+        """Apply what time has decided: customers confirming or declining, order codes expiring."""
+        now = self.clock()
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT * FROM payments WHERE status='PROCESSING' AND "
+                "((settle_at IS NOT NULL AND settle_at<=?) OR (expire_at IS NOT NULL AND expire_at<=?))",
+                (now, now)).fetchall()
+            if rows:
+                self.db.execute("BEGIN IMMEDIATE")
+                for row in rows:
+                    self._load(row["payment_id"])
+                self.db.execute("COMMIT")
+
+    def wallet_pay_order(self, code_value: Any) -> tuple[int, dict]:
+        """A customer's wallet pays an issued order code."""
+        if not isinstance(code_value, str) or not code_value:
+            return 400, {"result": result("PARAM_ILLEGAL", "F", "codeValue is missing")}
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                answer = self._wallet_pay(code_value)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        return answer
+
+    def ledger(self) -> dict:
+        with self.lock:
+            self.tick()
+            payments = []
+            for p in self.db.execute("SELECT * FROM payments ORDER BY created_at, payment_id"):
+                refunds = [{"refundRequestId": r["refund_request_id"], "refundId": r["refund_id"],
+                            "amount": {"currency": r["currency"], "value": str(r["amount"])}, "status": r["status"]}
+                           for r in self.db.execute("SELECT * FROM refunds WHERE payment_id=? ORDER BY created_at",
+                                                    (p["payment_id"],))]
+                payments.append({"paymentRequestId": p["payment_request_id"], "paymentId": p["payment_id"],
+                                 "mode": p["mode"], "status": p["status"], "resultCode": p["result_code"],
+                                 "amount": {"currency": p["currency"], "value": str(p["amount"])},
+                                 "refunds": refunds, "cancelled": p["status"] == "CANCELLED"})
+        return {"payments": payments}
+
+    # -- state ----------------------------------------------------------------------------------------
+    def _load(self, payment_id: str) -> sqlite3.Row | None:
+        """A payment as of now: scripted settlements and expiries happen lazily, on first look."""
+        row = self.db.execute("SELECT * FROM payments WHERE payment_id=?", (payment_id,)).fetchone()
+        if row is None or row["status"] != "PROCESSING":
+            return row
+        now = self.clock()
+        if row["settle_at"] is not None and row["settle_at"] <= now:
+            _, status, code, message = sc.SETTLE_AFTER[row["scenario"]]
+            return self._finish(row, status, code, message, at=row["settle_at"])
+        if row["expire_at"] is not None and row["expire_at"] <= now:
+            return self._finish(row, "FAIL", "ORDER_IS_CLOSED", "the order code expired before it was paid",
+                                at=row["expire_at"])
+        return row
+
+    def _finish(self, row: sqlite3.Row, status: str, code: str, message: str, at: float) -> sqlite3.Row:
+        self.db.execute(
+            "UPDATE payments SET status=?, result_code=?, result_message=?, paid_at=?, closed_at=? WHERE payment_id=?",
+            (status, code, message, at if status == "SUCCESS" else None, None if status == "SUCCESS" else at,
+             row["payment_id"]))
+        row = self.db.execute("SELECT * FROM payments WHERE payment_id=?", (row["payment_id"],)).fetchone()
+        self._notify_payment(row)
+        return row
+
+    def _find_payment(self, body: dict) -> sqlite3.Row | None:
+        if body.get("paymentId"):  # paymentId wins (spec §4)
+            found = self.db.execute("SELECT payment_id FROM payments WHERE payment_id=?", (body["paymentId"],))
+        else:
+            found = self.db.execute("SELECT payment_id FROM payments WHERE payment_request_id=?",
+                                    (body["paymentRequestId"],))
+        hit = found.fetchone()
+        return self._load(hit["payment_id"]) if hit else None
+
+    def _payment_fields(self, p: sqlite3.Row) -> dict:
+        fields = {"paymentRequestId": p["payment_request_id"], "paymentId": p["payment_id"],
+                  "paymentAmount": {"currency": p["currency"], "value": str(p["amount"])},
+                  "paymentCreateTime": iso(p["created_at"])}
+        if p["status"] == "SUCCESS" or p["paid_at"] is not None:
+            fields.update({"paymentTime": iso(p["paid_at"]), "actualPaymentAmount": fields["paymentAmount"],
+                           "pspCustomerInfo": {"pspName": "ALIPAY_SANDBOX",
+                                               "displayCustomerId": "****" + p["payment_id"][-4:]}})
+        return fields
+
+    def _order_code_form(self, p: sqlite3.Row) -> dict:
+        return {"expireTime": iso(p["expire_at"]),
+                "codeDetails": [{"codeValue": p["code_value"], "codeValueType": "QRCODE", "displayType": "TEXT"}]}
+
+    def _state_result(self, p: sqlite3.Row) -> dict:
+        """What a pay answers for this payment as it is now."""
+        if p["status"] == "SUCCESS":
+            return result("SUCCESS", "S", "success")
+        if p["status"] == "FAIL":
+            return result(p["result_code"], "F", p["result_message"])
+        if p["status"] == "CANCELLED":
+            return result("ORDER_IS_CLOSED", "F", "the payment was cancelled")
+        return result("PAYMENT_IN_PROCESS", "U", "payment in process: ask inquiryPayment")
+
+    # -- pay ------------------------------------------------------------------------------------------
+    def _pay(self, body: dict) -> Reply:
+        problem = _missing(body, _PAY_REQUIRED)
+        if problem:
+            return problem
+        if body["productCode"] != "IN_STORE_PAYMENT":
+            return fail("PARAM_ILLEGAL", "productCode must be IN_STORE_PAYMENT")
+        if body["paymentMethod"]["paymentMethodType"] != "CONNECT_WALLET":
+            return fail("PARAM_ILLEGAL", "paymentMethod.paymentMethodType must be CONNECT_WALLET")
+        mode = body["paymentFactor"]["inStorePaymentScenario"]
+        if mode not in ("PaymentCode", "OrderCode"):
+            return fail("PARAM_ILLEGAL", "paymentFactor.inStorePaymentScenario must be PaymentCode or OrderCode")
+        if mode == "PaymentCode":
+            problem = _missing(body, _PAYMENT_CODE_REQUIRED)
+            if problem:
+                return problem
+        amount = _amount(body, "paymentAmount")
+        if isinstance(amount, Reply):
+            return amount
+        order_amount = _amount(body, "order.orderAmount")
+        if isinstance(order_amount, Reply):
+            return order_amount
+        currency, value = amount
+        digest = body_hash(body)
+        existing = self.db.execute("SELECT payment_id, body_hash FROM payments WHERE payment_request_id=?",
+                                   (body["paymentRequestId"],)).fetchone()
+        if existing:
+            if existing["body_hash"] != digest:
+                return fail("REPEAT_REQ_INCONSISTENT",
+                            "this paymentRequestId was already used with a different request")
+            return self._pay_again(self._load(existing["payment_id"]))
+        if value == sc.UNAVAILABLE:
+            return Reply(None, http_status=503)
+        if mode == "PaymentCode":
+            return self._pay_payment_code(body, currency, value, digest)
+        return self._issue_order_code(body, currency, value, digest)
+
+    def _pay_again(self, p: sqlite3.Row) -> Reply:
+        """Idempotency: the same request gets the same payment, as it stands now."""
+        fields = self._payment_fields(p)
+        if p["mode"] == "OrderCode":
+            if p["status"] in ("CANCELLED", "FAIL"):
+                return Reply({"result": result("ORDER_IS_CLOSED", "F", "the order code is closed"), **fields})
+            return Reply({"result": result("SUCCESS", "S", "success"), **fields,
+                          "orderCodeForm": self._order_code_form(p)})
+        return Reply({"result": self._state_result(p), **fields},
+                     break_signature=p["scenario"] == sc.BROKEN_SIGNATURE)
+
+    def _new_payment(self, body: dict, mode: str, currency: str, value: int, digest: str, status: str,
+                     code: str, message: str, **extra) -> sqlite3.Row:
+        now = self.clock()
+        payment_id = time.strftime("%Y%m%d", time.gmtime(now)) + "1154" + secrets.token_hex(8)
+        columns = {"payment_id": payment_id, "payment_request_id": body["paymentRequestId"], "body_hash": digest,
+                   "mode": mode, "scenario": value if value in sc.TABLE else None, "currency": currency,
+                   "amount": value, "status": status, "result_code": code, "result_message": message,
+                   "notify_url": body["paymentNotifyUrl"], "created_at": now,
+                   "paid_at": now if status == "SUCCESS" else None,
+                   "closed_at": now if status == "FAIL" else None, **extra}
+        self.db.execute(f"INSERT INTO payments ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",
+                        tuple(columns.values()))
+        row = self.db.execute("SELECT * FROM payments WHERE payment_id=?", (payment_id,)).fetchone()
+        if status in ("SUCCESS", "FAIL"):
+            self._notify_payment(row)
+        return row
+
+    def _pay_payment_code(self, body: dict, currency: str, value: int, digest: str) -> Reply:
+        code = body["paymentMethod"]["paymentMethodId"]
+        if scan.classify(code).kind != scan.PAYMENT_CODE:
+            return fail("INVALID_CODE", "paymentMethod.paymentMethodId is not a valid payment code")
+        code_hash = hashlib.sha256(code.encode()).hexdigest()
+        if self.db.execute("SELECT 1 FROM used_codes WHERE code_hash=?", (code_hash,)).fetchone():
+            return fail("INVALID_CODE", "this payment code was already used: ask the customer to refresh it")
+        status, rcode, message, settle_at = "SUCCESS", "SUCCESS", "success", None
+        if value in sc.SETTLE_AFTER:
+            status, rcode, message = "PROCESSING", "PAYMENT_IN_PROCESS", "waiting for the customer"
+            settle_at = self.clock() + sc.SETTLE_AFTER[value][0]
+        elif value in (sc.STUCK, sc.STUCK_FLAKY_CANCEL):
+            status, rcode, message = "PROCESSING", "PAYMENT_IN_PROCESS", "waiting for the customer"
+        elif value == sc.BALANCE_NOT_ENOUGH:
+            status, rcode, message = "FAIL", "USER_BALANCE_NOT_ENOUGH", "the customer's balance is not enough"
+        p = self._new_payment(body, "PaymentCode", currency, value, digest, status, rcode, message,
+                              code_hash=code_hash, settle_at=settle_at)
+        self.db.execute("INSERT INTO used_codes VALUES (?,?,?)", (code_hash, p["payment_id"], self.clock()))
+        reply = Reply({"result": self._state_result(p), **self._payment_fields(p)})
+        self._apply_transport_scenario(reply, value)
+        return reply
+
+    def _issue_order_code(self, body: dict, currency: str, value: int, digest: str) -> Reply:
+        expire_at = self.clock() + self.order_code_ttl
+        expiry = body.get("paymentExpiryTime")
+        if expiry is not None:
+            try:
+                expire_at = datetime.fromisoformat(expiry).timestamp()
+            except (TypeError, ValueError):
+                return fail("PARAM_ILLEGAL", "paymentExpiryTime must be an ISO 8601 time with an offset")
+            if expire_at <= self.clock():
+                return fail("PARAM_ILLEGAL", "paymentExpiryTime is already past")
+        code_value = self.code_base_url + secrets.token_urlsafe(18)
+        p = self._new_payment(body, "OrderCode", currency, value, digest, "PROCESSING", "PAYMENT_IN_PROCESS",
+                              "order code issued", code_value=code_value, expire_at=expire_at)
+        reply = Reply({"result": result("SUCCESS", "S", "success"), **self._payment_fields(p),
+                       "orderCodeForm": self._order_code_form(p)})
+        self._apply_transport_scenario(reply, value)
+        return reply
+
+    @staticmethod
+    def _apply_transport_scenario(reply: Reply, value: int) -> None:
+        if value in (sc.UNKNOWN_BUT_PAID, sc.FLAKY_INQUIRY):
+            reply.body["result"] = result("UNKNOWN_EXCEPTION", "U", "unknown exception: ask inquiryPayment")
+        elif value == sc.DROP_AFTER_PAID:
+            reply.drop = True
+        elif value == sc.SLOW_ANSWER:
+            reply.delay = sc.SLOW_ANSWER_SECONDS
+        elif value == sc.BROKEN_SIGNATURE:
+            reply.break_signature = True
+
+    def _wallet_pay(self, code_value: str) -> tuple[int, dict]:
+        hit = self.db.execute("SELECT payment_id FROM payments WHERE code_value=?", (code_value,)).fetchone()
+        if hit is None:
+            return 404, {"result": result("INVALID_CODE", "F", "no order code has this value")}
+        p = self._load(hit["payment_id"])
+        if p["status"] == "FAIL" and p["result_code"] == "ORDER_IS_CLOSED":
+            return 409, {"result": result("EXPIRED_CODE", "F", "the order code has expired")}
+        if p["status"] != "PROCESSING":
+            return 409, {"result": result("ORDER_IS_CLOSED", "F", f"the order is already {p['status'].lower()}"),
+                         "paymentId": p["payment_id"]}
+        outcome = {sc.BALANCE_NOT_ENOUGH: ("FAIL", "USER_BALANCE_NOT_ENOUGH", "the customer's balance is not enough"),
+                   sc.DECLINE_AFTER_2S: ("FAIL", "USER_PAYMENT_VERIFICATION_FAILED", "the customer declined")}
+        if p["scenario"] in (sc.STUCK, sc.STUCK_FLAKY_CANCEL):
+            return 202, {"result": result("PAYMENT_IN_PROCESS", "U", "waiting"), "paymentId": p["payment_id"]}
+        status, code, message = outcome.get(p["scenario"], ("SUCCESS", "SUCCESS", "success"))
+        p = self._finish(p, status, code, message, at=self.clock())
+        return 200, {"result": result(code, "S" if status == "SUCCESS" else "F", message),
+                     "paymentId": p["payment_id"], "paymentStatus": status}
+
+    # -- inquiry, cancel ------------------------------------------------------------------------------
+    def _payment_ids_problem(self, body: dict) -> Reply | None:
+        if not body.get("paymentId") and not body.get("paymentRequestId"):
+            return fail("PARAM_ILLEGAL", "paymentRequestId or paymentId is missing")
+        return _missing(body, [])
+
+    def _inquiry_payment(self, body: dict) -> Reply:
+        problem = self._payment_ids_problem(body)
+        if problem:
+            return problem
+        p = self._find_payment(body)
+        if p is None:
+            return fail("ORDER_NOT_EXIST", "no payment has this id")
+        if p["scenario"] == sc.FLAKY_INQUIRY and p["inquiries"] < sc.FLAKY_INQUIRIES:
+            self.db.execute("UPDATE payments SET inquiries=inquiries+1 WHERE payment_id=?", (p["payment_id"],))
+            return Reply({"result": result("UNKNOWN_EXCEPTION", "U", "unknown exception: ask again")})
+        answer = {"result": result("SUCCESS", "S", "success"), "paymentStatus": p["status"],
+                  **self._payment_fields(p)}
+        if p["status"] in ("FAIL", "SUCCESS", "PROCESSING"):
+            answer.update(paymentResultCode=p["result_code"], paymentResultMessage=p["result_message"])
+        if p["mode"] == "OrderCode" and p["status"] == "PROCESSING":
+            answer["orderCodeForm"] = self._order_code_form(p)
+        return Reply(answer)
+
+    def _cancel(self, body: dict) -> Reply:
+        problem = self._payment_ids_problem(body)
+        if problem:
+            return problem
+        p = self._find_payment(body)
+        if p is None:
+            return fail("ORDER_NOT_EXIST", "no payment has this id")
+        ids = {"paymentId": p["payment_id"], "paymentRequestId": p["payment_request_id"]}
+        if p["status"] == "CANCELLED":
+            return Reply({"result": result("SUCCESS", "S", "success"), **ids, "cancelTime": iso(p["closed_at"])})
+        if p["scenario"] == sc.STUCK_FLAKY_CANCEL and p["cancels"] < sc.FLAKY_CANCELS:
+            self.db.execute("UPDATE payments SET cancels=cancels+1 WHERE payment_id=?", (p["payment_id"],))
+            self._record_cancel(p, "UNKNOWN_EXCEPTION")
+            return Reply({"result": result("UNKNOWN_EXCEPTION", "U", "unknown exception: cancel again")})
+        now = self.clock()
+        if now - p["created_at"] > self.cancel_window:
+            self._record_cancel(p, "CANCEL_WINDOW_EXCEED")
+            return fail("CANCEL_WINDOW_EXCEED", "the cancel window has passed: refund instead", **ids)
+        if self.db.execute("SELECT 1 FROM refunds WHERE payment_id=?", (p["payment_id"],)).fetchone():
+            self._record_cancel(p, "PROCESS_FAIL")
+            return fail("PROCESS_FAIL", "the payment has a refund and can no longer be cancelled", **ids)
+        self.db.execute("UPDATE payments SET status='CANCELLED', closed_at=? WHERE payment_id=?", (now, p["payment_id"]))
+        self._record_cancel(p, "SUCCESS")
+        return Reply({"result": result("SUCCESS", "S", "success"), **ids, "cancelTime": iso(now)})
+
+    def _record_cancel(self, p: sqlite3.Row, code: str) -> None:
+        self.db.execute("INSERT INTO cancels (payment_id, at, result_code) VALUES (?,?,?)",
+                        (p["payment_id"], self.clock(), code))
+
+    # -- refunds --------------------------------------------------------------------------------------
+    def _refund_fields(self, r: sqlite3.Row) -> dict:
+        return {"refundRequestId": r["refund_request_id"], "refundId": r["refund_id"], "paymentId": r["payment_id"],
+                "refundAmount": {"currency": r["currency"], "value": str(r["amount"])},
+                "refundTime": iso(r["created_at"])}
+
+    def _refund(self, body: dict) -> Reply:
+        problem = _missing(body, ["refundRequestId", "paymentId", "refundAmount.currency", "refundAmount.value"])
+        if problem:
+            return problem
+        amount = _amount(body, "refundAmount")
+        if isinstance(amount, Reply):
+            return amount
+        currency, value = amount
+        digest = body_hash(body)
+        existing = self.db.execute("SELECT * FROM refunds WHERE refund_request_id=?",
+                                   (body["refundRequestId"],)).fetchone()
+        if existing:
+            if existing["body_hash"] != digest:
+                return fail("REPEAT_REQ_INCONSISTENT", "this refundRequestId was already used with a different request")
+            return Reply({"result": result("SUCCESS", "S", "success"), **self._refund_fields(existing)})
+        p = self._load(body["paymentId"])
+        if p is None:
+            return fail("ORDER_NOT_EXIST", "no payment has this paymentId")
+        if p["status"] != "SUCCESS":
+            return fail("PROCESS_FAIL", f"the payment is {p['status'].lower()}, not paid: nothing to refund")
+        if currency != p["currency"]:
+            return fail("CURRENCY_NOT_SUPPORT", f"refundAmount.currency must be the payment's, {p['currency']}")
+        if self.clock() - p["paid_at"] > self.refund_window:
+            return fail("REFUND_WINDOW_EXCEED", "the refund window of this payment has passed")
+        refunded = self.db.execute("SELECT COALESCE(SUM(amount),0) FROM refunds WHERE payment_id=? AND status='SUCCESS'",
+                                   (p["payment_id"],)).fetchone()[0]
+        if refunded + value > p["amount"]:
+            return fail("REFUND_AMOUNT_EXCEED",
+                        f"refunds would total {refunded + value}, more than the {p['amount']} paid")
+        refund_id = time.strftime("%Y%m%d", time.gmtime()) + "1154R" + secrets.token_hex(8)
+        self.db.execute("INSERT INTO refunds VALUES (?,?,?,?,?,?,?,?)",
+                        (refund_id, body["refundRequestId"], p["payment_id"], digest, currency, value, "SUCCESS",
+                         self.clock()))
+        r = self.db.execute("SELECT * FROM refunds WHERE refund_id=?", (refund_id,)).fetchone()
+        url = body.get("refundNotifyUrl") or p["notify_url"]
+        self._enqueue("notifyRefund", refund_id, url, {
+            "notifyType": "REFUND_RESULT", "result": result("SUCCESS", "S", "success"), "refundStatus": "SUCCESS",
+            **self._refund_fields(r)})
+        return Reply({"result": result("SUCCESS", "S", "success"), **self._refund_fields(r)})
+
+    def _inquiry_refund(self, body: dict) -> Reply:
+        if not body.get("refundRequestId") and not body.get("refundId"):
+            return fail("PARAM_ILLEGAL", "refundRequestId or refundId is missing")
+        problem = _missing(body, [])
+        if problem:
+            return problem
+        if body.get("refundId"):
+            r = self.db.execute("SELECT * FROM refunds WHERE refund_id=?", (body["refundId"],)).fetchone()
+        else:
+            r = self.db.execute("SELECT * FROM refunds WHERE refund_request_id=?", (body["refundRequestId"],)).fetchone()
+        if r is None:
+            return fail("ORDER_NOT_EXIST", "no refund has this id")
+        return Reply({"result": result("SUCCESS", "S", "success"), "refundStatus": r["status"],
+                      **self._refund_fields(r)})
+
+    # -- notifications --------------------------------------------------------------------------------
+    def _notify_payment(self, p: sqlite3.Row) -> None:
+        status = "S" if p["status"] == "SUCCESS" else "F"
+        self._enqueue("notifyPayment", p["payment_id"], p["notify_url"], {
+            "notifyType": "PAYMENT_RESULT", "result": result(p["result_code"], status, p["result_message"]),
+            **self._payment_fields(p)})
+
+    def _enqueue(self, kind: str, ref: str, url: str | None, body: dict) -> None:
+        if not url:
+            return
+        now = self.clock()
+        self.db.execute("INSERT INTO notifications (kind, ref, url, body, next_at, created_at) VALUES (?,?,?,?,?,?)",
+                        (kind, ref, url, json.dumps(body, separators=(",", ":")).encode(), now, now))
+        self.on_notification()

@@ -1,0 +1,98 @@
+"""First start of a simulator: its key pairs and a terminal config that points at it.
+
+Everything lives in the simulator's data directory and is reused on later starts, so a terminal
+configured once keeps working across simulator restarts.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ..errors import PosError
+
+DEFAULT_CLIENT_ID = "SANDBOX_POSTERMINAL0001"
+KEY_NAMES = ("merchant", "gateway")
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    keys_dir: Path
+    config_file: Path
+    created: list[Path]
+
+
+def _write_private(path: Path, key: rsa.RSAPrivateKey) -> None:
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+
+
+def _write_public(path: Path, key: rsa.RSAPublicKey) -> None:
+    path.write_bytes(key.public_bytes(serialization.Encoding.PEM,
+                                      serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+def terminal_toml(url: str, client_id: str, notify_listen: str = "127.0.0.1:8081",
+                  public_url: str = "http://127.0.0.1:8081/notify") -> str:
+    """A complete terminal config for this simulator (key paths relative to the file)."""
+    return f'''# pos-terminal configuration, written by the gateway simulator for sandbox use.
+# Key paths are relative to this file.
+
+[gateway]
+url = "{url}"
+client_id = "{client_id}"
+merchant_private_key = "keys/merchant_private.pem"
+gateway_public_key = "keys/gateway_public.pem"
+connect_timeout = 5.0
+read_timeout = 5.0
+
+[merchant]
+reference_merchant_id = "SIM-MERCHANT-001"
+name = "Sandbox Store"
+mcc = "5411"
+store_id = "S001"
+store_name = "Sandbox Store 1"
+store_mcc = "5411"
+terminal_id = "T001"
+currency = "USD"
+settlement_currency = "USD"
+
+[notifications]
+listen = "{notify_listen}"
+public_url = "{public_url}"
+'''
+
+
+def provision(data_dir: Path, url: str, client_id: str = DEFAULT_CLIENT_ID) -> Provisioned:
+    """Create whatever is missing of keys/ and terminal.toml; never overwrite what exists."""
+    keys = data_dir / "keys"
+    created: list[Path] = []
+    try:
+        keys.mkdir(parents=True, exist_ok=True)
+        for name in KEY_NAMES:
+            private, public = keys / f"{name}_private.pem", keys / f"{name}_public.pem"
+            if private.exists() and public.exists():
+                continue
+            if private.exists() or public.exists():
+                half = private if private.exists() else public
+                raise PosError(f"{half} exists without its other half",
+                               hint=f"remove {half} to let the simulator make a new {name} key pair")
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            _write_private(private, key)
+            _write_public(public, key.public_key())
+            created += [private, public]
+        config = data_dir / "terminal.toml"
+        if not config.exists():
+            config.write_text(terminal_toml(url, client_id))
+            created.append(config)
+    except OSError as exc:
+        raise PosError(f"cannot set up the simulator in {data_dir}: {exc.strerror} ({exc.filename})",
+                       hint="pick a directory this user can write with --data-dir") from None
+    return Provisioned(keys, data_dir / "terminal.toml", created)

@@ -1,0 +1,267 @@
+"""The simulator's HTTP face: paths, limits, signatures, fault injection, then the engine.
+
+HTTP/1.1 with keep-alive, absolute-form request targets (the Python SDK sends ``POST https://host/...``),
+and case-insensitive header names. Every API answer is signed with lower-case ``signature``,
+``client-id`` and ``response-time`` headers, as the SDKs expect. Bad input of any kind gets a clear JSON
+result; a handler error becomes a 500 with a result, never a dead connection or a hung client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, asdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .. import signing
+from .engine import Engine, Reply, result
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+API_PATH = re.compile(r"/ams(?:/sandbox)?/api/v1/payments/(pay|inquiryPayment|cancel|refund|inquiryRefund)")
+
+
+@dataclass
+class Faults:
+    """Rates from 0 to 1 for resilience tests, set with POST /sim/faults."""
+
+    drop_before: float = 0.0   # close the connection before processing
+    drop_after: float = 0.0    # process, then close without answering
+    http_503: float = 0.0      # answer 503 without processing
+    delay_ms: int = 0          # wait before answering
+
+    @classmethod
+    def parse(cls, data: object) -> "Faults":
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object such as {\"drop_after\": 0.1}")
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown fault {sorted(unknown)[0]!r}; known: {', '.join(cls.__dataclass_fields__)}")
+        faults = cls()
+        for name in ("drop_before", "drop_after", "http_503"):
+            value = data.get(name, 0.0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise ValueError(f"{name} must be a rate from 0 to 1")
+            setattr(faults, name, float(value))
+        delay = data.get("delay_ms", 0)
+        if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 60000:
+            raise ValueError("delay_ms must be a whole number of milliseconds from 0 to 60000")
+        faults.delay_ms = delay
+        return faults
+
+
+class SimServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address) -> None:
+        super().__init__(address, Handler)
+        self.faults = Faults()
+        self.random = random.Random()
+        self.fault_lock = threading.Lock()
+
+    def setup(self, engine: Engine, client_id: str, gateway_key: rsa.RSAPrivateKey,
+              merchant_public_key: rsa.RSAPublicKey) -> None:
+        """Bound first (so port 0 gets its number), wired second."""
+        self.engine = engine
+        self.client_id = client_id
+        self.gateway_key = gateway_key
+        self.merchant_public_key = merchant_public_key
+
+    def roll(self, rate: float) -> bool:
+        if rate <= 0:
+            return False
+        with self.fault_lock:
+            return self.random.random() < rate
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "pos-terminal-sim"
+    sys_version = ""
+    timeout = 30  # an idle or stalled client never holds a thread for ever
+    server: SimServer
+
+    def log_message(self, fmt: str, *args) -> None:
+        log.debug("%s %s", self.address_string(), fmt % args)
+
+    # -- plumbing -------------------------------------------------------------------------------------
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (bad request line, oversized headers) as JSON results too."""
+        self.close_connection = True
+        self._send_json(code, {"result": result("PARAM_ILLEGAL", "F", message or explain or "bad request")})
+
+    def _send_json(self, status: int, body: dict | None, headers: dict | None = None, raw: bytes | None = None) -> None:
+        data = raw if raw is not None else json.dumps(body, separators=(",", ":")).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+        except OSError:
+            self.close_connection = True
+
+    def _path(self) -> str:
+        return urlsplit(self.path).path if "://" in self.path else self.path.split("?", 1)[0]
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None after answering why it cannot be read."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            self._send_json(411, {"result": result("PARAM_ILLEGAL", "F", "send a Content-Length, not chunks")})
+            return None
+        length = self.headers.get("Content-Length", "0").strip()
+        if not length.isdigit():
+            self.close_connection = True
+            self._send_json(400, {"result": result("PARAM_ILLEGAL", "F", "Content-Length is not a number")})
+            return None
+        if int(length) > MAX_BODY:
+            self.close_connection = True  # the body is never read: the connection cannot be reused
+            self._send_json(413, {"result": result("PARAM_ILLEGAL", "F", f"the body is over {MAX_BODY} bytes")})
+            return None
+        try:
+            data = self.rfile.read(int(length))
+        except OSError:
+            self.close_connection = True
+            return None
+        if len(data) != int(length):
+            self.close_connection = True
+            return None
+        return data
+
+    def _json_body(self) -> object:
+        data = self._read_body()
+        if data is None:
+            return None
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError):
+            self._send_json(400, {"result": result("PARAM_ILLEGAL", "F", "the body is not JSON")})
+            return None
+
+    # -- verbs ----------------------------------------------------------------------------------------
+    def do_POST(self) -> None:
+        path = self._path()
+        try:
+            match = API_PATH.fullmatch(path)
+            if match:
+                self._api(match.group(1), path)
+            elif path == "/sim/wallet/pay-order":
+                body = self._json_body()
+                if body is not None:
+                    code = body.get("codeValue") if isinstance(body, dict) else None
+                    status, answer = self.server.engine.wallet_pay_order(code)
+                    self._send_json(status, answer)
+            elif path == "/sim/faults":
+                body = self._json_body()
+                if body is not None:
+                    try:
+                        self.server.faults = Faults.parse(body)
+                    except ValueError as exc:
+                        self._send_json(400, {"result": result("PARAM_ILLEGAL", "F", str(exc))})
+                    else:
+                        self._send_json(200, asdict(self.server.faults))
+            else:
+                self._not_found(path)
+        except Exception:  # a bug in the simulator must still answer, and must not kill the server
+            log.exception("simulator error on %s", path)
+            self.close_connection = True
+            self._send_json(500, {"result": result("UNKNOWN_EXCEPTION", "U", "simulator error; see its log")})
+
+    def do_GET(self) -> None:
+        path = self._path()
+        if path == "/sim/ledger":
+            self._send_json(200, self.server.engine.ledger())
+        elif path == "/sim/faults":
+            self._send_json(200, asdict(self.server.faults))
+        elif path in ("/", "/sim/health"):
+            self._send_json(200, {"simulator": "pos-terminal", "clientId": self.server.client_id})
+        else:
+            self._not_found(path)
+
+    def do_DELETE(self) -> None:
+        if self._path() == "/sim/faults":
+            self.server.faults = Faults()
+            self._send_json(200, asdict(self.server.faults))
+        else:
+            self._not_found(self._path())
+
+    def _not_allowed(self) -> None:
+        self._read_body()
+        self._send_json(405, {"result": result("PARAM_ILLEGAL", "F", f"{self.command} is not supported; use POST")})
+
+    do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _not_allowed
+
+    def _not_found(self, path: str) -> None:
+        if self.command == "POST":
+            self._read_body()
+        self._send_json(404, {"result": result("NOT_FOUND", "F", f"no API at {path[:200]}")})
+
+    # -- the gateway APIs -----------------------------------------------------------------------------
+    def _api(self, api: str, path: str) -> None:
+        data = self._read_body()
+        if data is None:
+            return
+        server, faults = self.server, self.server.faults
+        if server.roll(faults.drop_before):
+            self.close_connection = True
+            return
+        if server.roll(faults.http_503):
+            self._send_json(503, {"result": result("SYSTEM_BUSY", "U", "injected fault: service unavailable")})
+            return
+        reply = self._gateway_reply(api, path, data)
+        if server.roll(faults.drop_after) or reply.drop:
+            self.close_connection = True
+            return
+        delay = reply.delay + faults.delay_ms / 1000
+        if delay:
+            time.sleep(delay)
+        self._send_signed(path, reply)
+
+    def _gateway_reply(self, api: str, path: str, data: bytes) -> Reply:
+        headers = self.headers
+        content_type = headers.get("Content-Type", "")
+        if not content_type.lower().startswith("application/json"):
+            return Reply({"result": result("PARAM_ILLEGAL", "F", "Content-Type must be application/json")})
+        client_id, request_time = headers.get("client-id"), headers.get("request-time")
+        if not client_id:
+            return Reply({"result": result("PARAM_ILLEGAL", "F", "the client-id header is missing")})
+        if client_id != self.server.client_id:
+            return Reply({"result": result("INVALID_CLIENT", "F", f"unknown client-id {client_id[:64]!r}")})
+        if not request_time:
+            return Reply({"result": result("PARAM_ILLEGAL", "F", "the request-time header is missing")})
+        if not signing.verify(self.server.merchant_public_key, path, client_id, request_time, data,
+                              headers.get("signature")):
+            return Reply({"result": result("INVALID_SIGNATURE", "F", "the request signature does not verify")})
+        try:
+            body = json.loads(data)
+        except (ValueError, RecursionError):
+            return Reply({"result": result("PARAM_ILLEGAL", "F", "the body is not JSON")})
+        if not isinstance(body, dict):
+            return Reply({"result": result("PARAM_ILLEGAL", "F", "the body must be a JSON object")})
+        return self.server.engine.handle(api, body)
+
+    def _send_signed(self, path: str, reply: Reply) -> None:
+        server = self.server
+        body = b"" if reply.body is None else json.dumps(reply.body, separators=(",", ":")).encode()
+        now = str(int(time.time() * 1000))
+        # Scenario 9908: a well-formed signature over other bytes, as a tampered answer would carry.
+        signed = body + b" " if reply.break_signature else body
+        signature = signing.sign(server.gateway_key, path, server.client_id, now, signed)
+        headers = {"signature": signature, "client-id": server.client_id, "response-time": now}
+        self._send_json(reply.http_status, None, headers, raw=body)
