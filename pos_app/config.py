@@ -139,7 +139,7 @@ class _Section:
     def listen(self, key: str) -> tuple[str, int]:
         value = self.text(key, "host:port, e.g. 127.0.0.1:8081")
         host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             self.fail(key, "host:port with a port from 1 to 65535, e.g. 0.0.0.0:8081", value)
         return host.strip("[]"), int(port)
 
@@ -197,10 +197,10 @@ def load_config(file: Path | str) -> Config:
     merchant = MerchantConfig(
         reference_merchant_id=m.text("reference_merchant_id", "the merchant id (at most 64 characters)", max_len=64),
         name=m.text("name", "the merchant's name", max_len=256),
-        mcc=m.text("mcc", mcc, pattern=r"\d{4}"),
+        mcc=m.text("mcc", mcc, pattern=r"[0-9]{4}"),
         store_id=m.text("store_id", "the store id (at most 64 characters)", max_len=64),
         store_name=m.text("store_name", "the store's name", max_len=256),
-        store_mcc=m.text("store_mcc", mcc, pattern=r"\d{4}"),
+        store_mcc=m.text("store_mcc", mcc, pattern=r"[0-9]{4}"),
         terminal_id=m.text("terminal_id", "this terminal's id (at most 64 characters)", max_len=64),
         currency=currency,
         settlement_currency=m.currency("settlement_currency", default=currency),

@@ -58,6 +58,7 @@ class Money:
 
     def __post_init__(self) -> None:
         exponent(self.currency)
+        object.__setattr__(self, "currency", self.currency.strip().upper())  # "usd" is USD, on the wire too
         if isinstance(self.minor, bool) or not isinstance(self.minor, int):
             raise MoneyError(f"an amount must be a whole number of minor units, not {self.minor!r}")
         if self.minor <= 0:

@@ -98,6 +98,7 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own errors (bad request line, oversized headers) as JSON results too."""
         self.close_connection = True
+        self.request_version = "HTTP/1.1"  # answer garbage with a real status line, not HTTP/0.9 silence
         self._send_json(code, {"result": result("PARAM_ILLEGAL", "F", message or explain or "bad request")})
 
     def _send_json(self, status: int, body: dict | None, headers: dict | None = None, raw: bytes | None = None) -> None:

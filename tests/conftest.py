@@ -1,0 +1,123 @@
+"""Shared fixtures: a real simulator on loopback, a client configured by the simulator's own
+terminal.toml, and a real HTTP receiver for notifications."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import pytest
+
+from pos_app.config import load_config
+from pos_app.gateway import GatewayClient
+from pos_app.money import Money
+from pos_app.sim import Simulator
+
+
+def payment_code(rng=random.SystemRandom()) -> str:
+    """A fresh 18-digit code of the classic ``28`` form: codes are single-use at the gateway."""
+    return "28" + "".join(rng.choice("0123456789") for _ in range(16))
+
+
+def usd(minor: int) -> Money:
+    return Money(minor, "USD")
+
+
+@pytest.fixture
+def make_sim(tmp_path_factory):
+    """Start simulators with any options; all are stopped at the end of the test."""
+    started = []
+
+    def make(data_dir=None, **options) -> Simulator:
+        folder = data_dir or tmp_path_factory.mktemp("sim")
+        options.setdefault("notify_time_scale", 0.001)
+        sim = Simulator(folder, "127.0.0.1", options.pop("port", 0), **options).start()
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def sim(make_sim):
+    return make_sim()
+
+
+def config_for(sim: Simulator, notify_url: str | None = None):
+    config = load_config(sim.provisioned.config_file)
+    config = replace(config, gateway=replace(config.gateway, url=sim.url))
+    if notify_url:
+        config = replace(config, notifications=replace(config.notifications, public_url=notify_url))
+    return config
+
+
+@pytest.fixture
+def config(sim, receiver):
+    return config_for(sim, receiver.url)
+
+
+@pytest.fixture
+def client(config):
+    with GatewayClient.from_config(config) as c:
+        yield c
+
+
+class Receiver:
+    """A real notification endpoint on loopback that records what arrives and answers as told."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.answer_ok = True
+        self.cond = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                entry = {"path": urlsplit(self.path).path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                         "raw": body, "body": json.loads(body)}
+                with receiver.cond:
+                    receiver.received.append(entry)
+                    receiver.cond.notify_all()
+                if receiver.answer_ok:
+                    answer = b'{"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"}}'
+                else:
+                    answer = b'{"result":{"resultCode":"PROCESS_FAIL","resultStatus":"F","resultMessage":"later"}}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/notify"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, predicate, timeout: float = 10.0) -> list[dict]:
+        """Block until the received notifications satisfy ``predicate``."""
+        with self.cond:
+            if not self.cond.wait_for(lambda: predicate(self.received), timeout):
+                raise AssertionError(f"notifications never matched; got {[r['body'] for r in self.received]}")
+            return list(self.received)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
