@@ -12,6 +12,7 @@ import json
 import logging
 import random
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, asdict
@@ -76,6 +77,14 @@ class SimServer(ThreadingHTTPServer):
         self.client_id = client_id
         self.gateway_key = gateway_key
         self.merchant_public_key = merchant_public_key
+
+    def handle_error(self, request, client_address) -> None:
+        """A client hanging up is routine; anything else is logged once, not dumped on stderr."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            log.debug("client %s went away: %s", client_address, exc)
+        else:
+            log.error("error serving %s", client_address, exc_info=True)
 
     def roll(self, rate: float) -> bool:
         if rate <= 0:
