@@ -97,6 +97,7 @@ class GatewayClient:
                                                               status=0, other=0, raise_on_status=False))
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
+        self._adapter = adapter
         self.session.trust_env = False  # a proxy variable must not reroute payments silently
         self.session.verify = True
 
@@ -127,9 +128,12 @@ class GatewayClient:
             "request-time": request_time,
             "signature": signing.sign(self._key, path, self.client_id, request_time, request.body),
         }
+        # Straight to the session's adapter: the same pool, TLS verification and timeouts, without the
+        # per-call merging of cookies, auth, proxies and hooks that a payment call never uses.
+        prepared = requests.PreparedRequest()
+        prepared.prepare(method="POST", url=self.url + path, headers=headers, data=request.body)
         try:
-            response = self.session.post(self.url + path, data=request.body, headers=headers,
-                                         timeout=self.timeout, allow_redirects=False, stream=True)
+            response = self._adapter.send(prepared, stream=True, timeout=self.timeout, verify=True)
         except requests.exceptions.RequestException as exc:
             if _never_connected(exc):
                 return _unknown(Delivery.NOT_SENT, f"could not connect to the gateway: {_short(exc)}")

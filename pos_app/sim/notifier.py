@@ -6,13 +6,14 @@ test sees eight tries in seconds instead of a day.
 
 from __future__ import annotations
 
+import http.client
 import json
+import ssl
 import logging
 import threading
 import time
 from urllib.parse import urlsplit
 
-import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .. import signing
@@ -42,8 +43,6 @@ class Notifier:
         self.key = gateway_key
         self.time_scale = time_scale
         self.timeout = timeout
-        self.session = requests.Session()
-        self.session.trust_env = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sim-notifier", daemon=True)
@@ -55,10 +54,35 @@ class Notifier:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=10)
-        self.session.close()
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _post(self, url: str, body: bytes) -> str | None:
+        """One delivery try; None when acknowledged, else why not. Plain http.client: this runs
+        beside the API handlers in one process, so it must cost them as little as possible."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return f"not an http(s) URL: {url!r}"
+        now = str(int(time.time() * 1000))
+        path = parts.path or "/"
+        headers = {"Content-Type": "application/json; charset=UTF-8", "client-id": self.client_id,
+                   "request-time": now, "signature": signing.sign(self.key, path, self.client_id, now, body)}
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=self.timeout,
+                                               context=ssl.create_default_context())
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+        try:
+            target = path + (f"?{parts.query}" if parts.query else "")
+            conn.request("POST", target, body=body, headers=headers)
+            answer = conn.getresponse()
+            content = answer.read(64 * 1024)
+        finally:
+            conn.close()
+        if acknowledged(answer.status, content):
+            return None
+        return f"not acknowledged: HTTP {answer.status} {content[:200]!r}"
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -87,22 +111,10 @@ class Notifier:
 
     def _deliver(self, row) -> None:
         body, url = bytes(row["body"]), row["url"]
-        parts = urlsplit(url)
-        error = None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            error = f"not an http(s) URL: {url!r}"
-        else:
-            now = str(int(time.time() * 1000))
-            path = parts.path or "/"
-            headers = {"Content-Type": "application/json; charset=UTF-8", "client-id": self.client_id,
-                       "request-time": now, "signature": signing.sign(self.key, path, self.client_id, now, body)}
-            try:
-                answer = self.session.post(url, data=body, headers=headers, timeout=self.timeout,
-                                           allow_redirects=False)
-                if not acknowledged(answer.status_code, answer.content):
-                    error = f"not acknowledged: HTTP {answer.status_code} {answer.content[:200]!r}"
-            except requests.RequestException as exc:
-                error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        try:
+            error = self._post(url, body)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            error = f"{type(exc).__name__}: {str(exc)[:200]}"
         attempts = row["attempts"] + 1
         now = time.time()
         with self.engine.lock:

@@ -98,6 +98,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "pos-terminal-sim"
     sys_version = ""
     timeout = 30  # an idle or stalled client never holds a thread for ever
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     server: SimServer
 
     def log_message(self, fmt: str, *args) -> None:
@@ -111,18 +112,20 @@ class Handler(BaseHTTPRequestHandler):
         self._send_json(code, {"result": result("PARAM_ILLEGAL", "F", message or explain or "bad request")})
 
     def _send_json(self, status: int, body: dict | None, headers: dict | None = None, raw: bytes | None = None) -> None:
+        """Status line, headers and body in one write: one segment, no Nagle/delayed-ACK stall."""
         data = raw if raw is not None else json.dumps(body, separators=(",", ":")).encode()
+        phrase = self.responses.get(status, ("",))[0]
+        lines = [f"HTTP/1.1 {status} {phrase}", f"Server: {self.server_version}",
+                 f"Date: {self.date_time_string()}", "Content-Type: application/json; charset=UTF-8",
+                 f"Content-Length: {len(data)}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if log.isEnabledFor(logging.DEBUG):
+            self.log_request(status, len(data))
         try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+            self.wfile.write(head if self.command == "HEAD" else head + data)
         except OSError:
             self.close_connection = True
 
