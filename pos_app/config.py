@@ -116,13 +116,16 @@ class _Section:
     def url(self, key: str) -> str:
         value = self.text(key, "an https:// URL")
         parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-            self.fail(key, "an https:// URL with a host and no query", value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+                or parts.username or parts.password:
+            self.fail(key, "an https:// URL with a host, and no user, query or fragment", value)
         if parts.scheme == "http" and not is_loopback_host(parts.hostname):
             self.fail(key, "https:// (plain http:// is allowed for 127.0.0.1, ::1 and localhost only)", value)
         try:
-            parts.port
+            port_ok = parts.port != 0
         except ValueError:
+            port_ok = False
+        if not port_ok:
             self.fail(key, "a URL with a port from 1 to 65535", value)
         return value.rstrip("/")
 
@@ -211,13 +214,19 @@ def load_config(file: Path | str) -> Config:
     return Config(path=file, gateway=gateway, merchant=merchant, notifications=notifications)
 
 
+def _xdg(name: str, default: Path) -> Path:
+    """An XDG base directory; the spec says a relative one is invalid and must be ignored."""
+    value = os.environ.get(name, "")
+    return Path(value) if os.path.isabs(value) else default
+
+
 def find_config_file(cli_value: str | None = None) -> Path | None:
     """The config file to use, or None for sandbox mode."""
     if cli_value:
         return Path(cli_value).expanduser()
     if os.environ.get(ENV_CONFIG):
         return Path(os.environ[ENV_CONFIG]).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    base = _xdg("XDG_CONFIG_HOME", Path.home() / ".config")
     candidate = Path(base) / "pos-terminal" / "terminal.toml"
     return candidate if candidate.is_file() else None
 
@@ -228,5 +237,5 @@ def find_data_dir(cli_value: str | None = None) -> Path:
         return Path(cli_value).expanduser().absolute()
     if os.environ.get(ENV_DATA_DIR):
         return Path(os.environ[ENV_DATA_DIR]).expanduser().absolute()
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    base = _xdg("XDG_DATA_HOME", Path.home() / ".local" / "share")
     return Path(base) / "pos-terminal"

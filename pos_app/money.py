@@ -49,7 +49,7 @@ def exponent(currency: str) -> int:
         ) from None
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Money:
     """A positive amount in minor units of one currency."""
 
@@ -80,7 +80,8 @@ class Money:
             raise MoneyError(f"an amount must be an object with currency and value, not {data!r}")
         currency, value = data.get("currency"), data.get("value")
         if not isinstance(currency, str) or not isinstance(value, str) or not value.isascii() \
-                or not value.isdigit() or len(value) > 15:
+                or not value.isdigit() or len(value) > 15 \
+                or (len(value) > 1 and value.startswith("0")):
             raise MoneyError(f"not a valid amount: {data!r}")
         return cls(int(value), currency)
 

@@ -41,7 +41,7 @@ class Scan:
     """A classified scan. ``wallets`` lists the families that fit; ``reason`` says why when unknown."""
 
     kind: str
-    value: str
+    value: str = field(repr=False)  # a payment code must not reach a log through repr()
     symbology: str = ""
     wallets: tuple[str, ...] = field(default_factory=tuple)
     reason: str = ""
@@ -54,9 +54,9 @@ class Scan:
     @property
     def masked(self) -> str:
         """First 2 and last 4 digits: what may be shown or logged of a payment code."""
-        if self.kind != PAYMENT_CODE:
-            return self.value
-        return mask(self.value)
+        if self.kind == PAYMENT_CODE or (len(self.value) >= 16 and self.value.isdigit()):
+            return mask(self.value)  # an unrecognised long digit string may still be someone's code
+        return self.value
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "value": self.masked, "symbology": self.symbology,

@@ -118,7 +118,9 @@ def public_key_from_text(text: str) -> rsa.RSAPublicKey:
 
 def _checked_rsa(key, kind):
     if not isinstance(key, kind):
-        raise ValueError(f"a {type(key).__name__.lstrip('_')}, but the gateway uses RSA keys")
+        kind_name = type(key).__name__.lstrip("_").replace("PrivateKey", "").replace("PublicKey", "")
+        kind_name = {"EllipticCurve": "an EC"}.get(kind_name, f"a {kind_name}")
+        raise ValueError(f"{kind_name} key, but the gateway uses RSA keys")
     if key.key_size < MIN_KEY_BITS:
         raise ValueError(f"an RSA {key.key_size} key; the gateway needs at least RSA {MIN_KEY_BITS}")
     return key

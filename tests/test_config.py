@@ -436,3 +436,13 @@ def test_data_dir_is_absolute(tmp_path, clean_env):
 
 def test_without_xdg_data_home_the_data_is_under_home(tmp_path, clean_env):
     assert find_data_dir(None) == tmp_path / "home" / ".local" / "share" / "pos-terminal"
+
+
+def test_relative_xdg_directories_are_ignored(monkeypatch, tmp_path):
+    """The XDG spec: a relative base directory is invalid and must be ignored."""
+    from pathlib import Path
+    from pos_app.config import find_data_dir
+    monkeypatch.delenv("POS_TERMINAL_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/dir")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert find_data_dir() == Path(tmp_path) / ".local" / "share" / "pos-terminal"

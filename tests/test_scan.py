@@ -211,3 +211,11 @@ def test_to_json_never_contains_the_full_payment_code(code):
 @pytest.mark.parametrize("short", ["", "1", "123456"])
 def test_mask_of_a_short_value_shows_nothing(short):
     assert mask(short) == "*" * len(short)
+
+
+def test_unknown_long_digit_strings_are_masked_too():
+    """A 24-digit code with another business type is 'unknown' but may still be someone's code."""
+    from pos_app.scan import classify
+    scan = classify("123456" + "07" + "1234567890123456")
+    assert scan.kind == "unknown"
+    assert "1234567890123456" not in str(scan.to_json()) and "1234567890123456" not in repr(scan)
