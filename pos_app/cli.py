@@ -128,6 +128,9 @@ def cmd_sim(args) -> int:
             raise PosError(f"--{name.replace('_', '-')} must be more than zero")
     if not 0 <= args.port < 65536:
         raise PosError(f"--port {args.port} is not a port (0 to 65535)")
+    # A gateway answers in a millisecond; with Python's default 5 ms GIL switch interval, a handler
+    # thread could wait that long behind the notifier thread. This process only serves, so shorten it.
+    sys.setswitchinterval(0.0005)
     sim = Simulator(data_dir, args.host, args.port, client_id=args.client_id or DEFAULT_CLIENT_ID,
                     notify_time_scale=args.notify_time_scale, cancel_window=args.cancel_window,
                     refund_window=args.refund_window, order_code_ttl=args.order_code_ttl).start()

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS payments (
     inquiries INTEGER NOT NULL DEFAULT 0,
     cancels INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS payments_open ON payments(status) WHERE status = 'PROCESSING';
 CREATE TABLE IF NOT EXISTS refunds (
     refund_id TEXT PRIMARY KEY,
     refund_request_id TEXT NOT NULL UNIQUE,
