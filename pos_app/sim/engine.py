@@ -8,6 +8,7 @@ every call atomic, as the real gateway's idempotency is.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -116,15 +117,20 @@ class Engine:
     def handle(self, api: str, body: dict) -> Reply:
         handler = {"pay": self._pay, "inquiryPayment": self._inquiry_payment, "cancel": self._cancel,
                    "refund": self._refund, "inquiryRefund": self._inquiry_refund}[api]
+        with self.atomic():
+            return handler(body)
+
+    @contextlib.contextmanager
+    def atomic(self):
+        """One call, one transaction, one at a time: what makes idempotency and single use hold."""
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                reply = handler(body)
-                self.db.execute("COMMIT")
+                yield
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
-        return reply
+            self.db.execute("COMMIT")
 
     def tick(self) -> None:
         """Apply what time has decided: customers confirming or declining, order codes expiring."""
@@ -135,24 +141,16 @@ class Engine:
                 "((settle_at IS NOT NULL AND settle_at<=?) OR (expire_at IS NOT NULL AND expire_at<=?))",
                 (now, now)).fetchall()
             if rows:
-                self.db.execute("BEGIN IMMEDIATE")
-                for row in rows:
-                    self._load(row["payment_id"])
-                self.db.execute("COMMIT")
+                with self.atomic():
+                    for row in rows:
+                        self._load(row["payment_id"])
 
     def wallet_pay_order(self, code_value: Any) -> tuple[int, dict]:
         """A customer's wallet pays an issued order code."""
         if not isinstance(code_value, str) or not code_value:
             return 400, {"result": result("PARAM_ILLEGAL", "F", "codeValue is missing")}
-        with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                answer = self._wallet_pay(code_value)
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-        return answer
+        with self.atomic():
+            return self._wallet_pay(code_value)
 
     def ledger(self) -> dict:
         with self.lock:
@@ -226,6 +224,14 @@ class Engine:
             return result("ORDER_IS_CLOSED", "F", "the payment was cancelled")
         return result("PAYMENT_IN_PROCESS", "U", "payment in process: ask inquiryPayment")
 
+    def _earlier(self, table: str, column: str, request_id: str, digest: str) -> sqlite3.Row | Reply | None:
+        """Idempotency: the row this request id made before, or REPEAT_REQ_INCONSISTENT if its body differed."""
+        row = self.db.execute(f"SELECT * FROM {table} WHERE {column}=?", (request_id,)).fetchone()
+        if row is not None and row["body_hash"] != digest:
+            wire = {"payment_request_id": "paymentRequestId", "refund_request_id": "refundRequestId"}[column]
+            return fail("REPEAT_REQ_INCONSISTENT", f"this {wire} was already used with a different request")
+        return row
+
     # -- pay ------------------------------------------------------------------------------------------
     def _pay(self, body: dict) -> Reply:
         problem = _missing(body, _PAY_REQUIRED)
@@ -250,12 +256,10 @@ class Engine:
             return order_amount
         currency, value = amount
         digest = body_hash(body)
-        existing = self.db.execute("SELECT payment_id, body_hash FROM payments WHERE payment_request_id=?",
-                                   (body["paymentRequestId"],)).fetchone()
+        existing = self._earlier("payments", "payment_request_id", body["paymentRequestId"], digest)
+        if isinstance(existing, Reply):
+            return existing
         if existing:
-            if existing["body_hash"] != digest:
-                return fail("REPEAT_REQ_INCONSISTENT",
-                            "this paymentRequestId was already used with a different request")
             return self._pay_again(self._load(existing["payment_id"]))
         if value == sc.UNAVAILABLE:
             return Reply(None, http_status=503)
@@ -429,11 +433,10 @@ class Engine:
             return amount
         currency, value = amount
         digest = body_hash(body)
-        existing = self.db.execute("SELECT * FROM refunds WHERE refund_request_id=?",
-                                   (body["refundRequestId"],)).fetchone()
+        existing = self._earlier("refunds", "refund_request_id", body["refundRequestId"], digest)
+        if isinstance(existing, Reply):
+            return existing
         if existing:
-            if existing["body_hash"] != digest:
-                return fail("REPEAT_REQ_INCONSISTENT", "this refundRequestId was already used with a different request")
             return Reply({"result": result("SUCCESS", "S", "success"), **self._refund_fields(existing)})
         p = self._load(body["paymentId"])
         if p is None:
