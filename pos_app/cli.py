@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import signal
 import sys
 import time
@@ -122,7 +123,10 @@ def cmd_status(args) -> int:
 
 def cmd_sim(args) -> int:
     from .sim import DEFAULT_CLIENT_ID, Simulator
-    data_dir = Path(args.data_dir).expanduser() if args.data_dir else find_data_dir(None) / "simulator"
+    data_dir = find_data_dir(args.data_dir) if args.data_dir else find_data_dir(None) / "simulator"
+    if args.client_id is not None and not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", args.client_id):
+        raise PosError(f"--client-id {args.client_id!r} is not a client id",
+                       hint="use 1 to 64 letters, digits, '_' or '-', e.g. SANDBOX_POSTERMINAL0001")
     for name in ("notify_time_scale", "cancel_window", "refund_window", "order_code_ttl"):
         if not getattr(args, name) > 0:
             raise PosError(f"--{name.replace('_', '-')} must be more than zero")
@@ -198,5 +202,5 @@ def _write_crash_report(args) -> str:
         path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.txt"
         path.write_text(traceback.format_exc())
         return str(path)
-    except OSError:
+    except Exception:  # the report is a courtesy: never let it raise in turn
         return "(could not write a report; run with -v)"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +116,11 @@ class _Section:
 
     def url(self, key: str) -> str:
         value = self.text(key, "an https:// URL")
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+            parts.hostname
+        except ValueError:
+            self.fail(key, "an https:// URL", value)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
                 or parts.username or parts.password:
             self.fail(key, "an https:// URL with a host, and no user, query or fragment", value)
@@ -130,7 +135,11 @@ class _Section:
         return value.rstrip("/")
 
     def path(self, key: str) -> Path:
-        value = Path(self.text(key, "a file path")).expanduser()
+        text = self.text(key, "a file path")
+        try:
+            value = expand_path(text)
+        except ValueError:
+            self.fail(key, "a file path (no NUL bytes, ~ only for an existing user)", text)
         return value if value.is_absolute() else (self.file.parent / value)
 
     def currency(self, key: str, default: str | None = None) -> str:
@@ -147,9 +156,25 @@ class _Section:
         return host.strip("[]"), int(port)
 
 
+def expand_path(text: str) -> Path:
+    """``~`` expanded; ValueError for a path no file can have (NUL, or ``~user`` with no such user)."""
+    if "\0" in text:
+        raise ValueError(f"{text!r} holds a NUL byte")
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        raise ValueError(f"{text!r} names a user this machine does not have") from None
+
+
 def _read_toml(file: Path) -> dict:
     try:
-        size = file.stat().st_size
+        info = file.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{file}: not a regular file (a device or a pipe?)",
+                              hint="point --config at a terminal.toml file")
+        size = info.st_size
         if size > MAX_CONFIG_BYTES:
             raise ConfigError(f"{file}: {size} bytes is far too big for a config file")
         raw = file.read_bytes()
@@ -214,6 +239,13 @@ def load_config(file: Path | str) -> Config:
     return Config(path=file, gateway=gateway, merchant=merchant, notifications=notifications)
 
 
+def _user_path(text: str, where: str) -> Path:
+    try:
+        return expand_path(text)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def _xdg(name: str, default: Path) -> Path:
     """An XDG base directory; the spec says a relative one is invalid and must be ignored."""
     value = os.environ.get(name, "")
@@ -223,9 +255,9 @@ def _xdg(name: str, default: Path) -> Path:
 def find_config_file(cli_value: str | None = None) -> Path | None:
     """The config file to use, or None for sandbox mode."""
     if cli_value:
-        return Path(cli_value).expanduser()
+        return _user_path(cli_value, "--config")
     if os.environ.get(ENV_CONFIG):
-        return Path(os.environ[ENV_CONFIG]).expanduser()
+        return _user_path(os.environ[ENV_CONFIG], ENV_CONFIG)
     base = _xdg("XDG_CONFIG_HOME", Path.home() / ".config")
     candidate = Path(base) / "pos-terminal" / "terminal.toml"
     return candidate if candidate.is_file() else None
@@ -234,8 +266,8 @@ def find_config_file(cli_value: str | None = None) -> Path | None:
 def find_data_dir(cli_value: str | None = None) -> Path:
     """The data directory: --data-dir, then POS_TERMINAL_DATA_DIR, then the XDG data home."""
     if cli_value:
-        return Path(cli_value).expanduser().absolute()
+        return _user_path(cli_value, "--data-dir").absolute()
     if os.environ.get(ENV_DATA_DIR):
-        return Path(os.environ[ENV_DATA_DIR]).expanduser().absolute()
+        return _user_path(os.environ[ENV_DATA_DIR], ENV_DATA_DIR).absolute()
     base = _xdg("XDG_DATA_HOME", Path.home() / ".local" / "share")
     return Path(base) / "pos-terminal"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -67,13 +68,15 @@ def _unknown(delivery: Delivery, message: str, http_status: int | None = None, c
 
 def _never_connected(exc: BaseException) -> bool:
     """True when the failure happened before a connection existed, so no byte of the request left."""
-    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError,
-                        urllib3.exceptions.SSLError)):
-        return True  # TLS fails in the handshake, before any request byte is written
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
+        # A refused or timed-out connect, or a certificate refused in the handshake: no request byte left.
+        # Any other TLS error may come while reading the answer, after the request went out.
+        if isinstance(exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError,
+                            ssl.SSLCertVerificationError)):
             return True
         inner = getattr(exc, "reason", None)
         if inner is None and exc.args and isinstance(exc.args[0], BaseException):
@@ -129,6 +132,7 @@ class GatewayClient:
     def send(self, request: Request) -> Outcome:
         """Send one request once and classify what came back."""
         path = self._prefix + request.api.path(self.sandbox)
+        started = time.monotonic()
         request_time = str(int(time.time() * 1000))
         headers = {
             "Content-Type": "application/json; charset=UTF-8",
@@ -147,16 +151,35 @@ class GatewayClient:
                 return _unknown(Delivery.NOT_SENT, f"could not connect to the gateway: {_short(exc)}")
             return _unknown(Delivery.MAYBE_DELIVERED, f"the connection failed after sending: {_short(exc)}")
         try:
-            raw = response.read(MAX_RESPONSE_BYTES + 1)
+            raw = self._read_answer(response, started)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             response.close()
             return _unknown(Delivery.MAYBE_DELIVERED, f"the answer was cut off: {_short(exc)}", response.status)
-        if len(raw) > MAX_RESPONSE_BYTES:
+        if raw is None:
             response.close()
-            raw = None
         else:
             response.release_conn()
         return self._classify(request, path, response, raw)
+
+    def _read_answer(self, response, started: float) -> bytes | None:
+        """The body, or None when it is larger than any real answer. The read timeout bounds each read;
+        this also bounds the whole answer, so a gateway dripping bytes cannot hold the counter."""
+        deadline = started + self.timeout.connect_timeout + 2 * self.timeout.read_timeout
+        chunks, size = [], 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the answer took too long to arrive")
+            sock = getattr(response.connection, "sock", None)
+            if sock is not None:
+                sock.settimeout(min(self.timeout.read_timeout, remaining))
+            chunk = response.read1(64 * 1024)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                return None
+            chunks.append(chunk)
 
     def _classify(self, request: Request, path: str, response, raw: bytes | None) -> Outcome:
         status = response.status
@@ -165,6 +188,9 @@ class GatewayClient:
         if raw is None:
             return _unknown(Delivery.MAYBE_DELIVERED, "the answer is larger than any real answer", status)
         headers = response.headers  # case-insensitive
+        if headers.get("client-id") != self.client_id:
+            return _unknown(Delivery.MAYBE_DELIVERED, "the answer is signed for another client id: it is not "
+                            "trusted", status, "UNVERIFIED")
         if not signing.verify(self._gateway_key, path, headers.get("client-id"), headers.get("response-time"),
                               raw, headers.get("signature")):
             return _unknown(Delivery.MAYBE_DELIVERED,
@@ -175,9 +201,9 @@ class GatewayClient:
             result_status = result["resultStatus"]
             code = str(result.get("resultCode", ""))
             message = str(result.get("resultMessage", ""))
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             return _unknown(Delivery.MAYBE_DELIVERED, "the answer is not a gateway result", status)
-        mismatch = _mismatched_id(request, body)
+        mismatch = _mismatched_id(request, body, result_status == "S")
         if mismatch:
             return _unknown(Delivery.MAYBE_DELIVERED, f"the answer is for another request ({mismatch})",
                             status, "MISMATCHED")
@@ -212,14 +238,20 @@ _ECHOED = (("paymentRequestId", "payment_request_id"), ("paymentId", "payment_id
            ("refundRequestId", "refund_request_id"), ("refundId", "refund_id"))
 
 
-def _mismatched_id(request: Request, body: Mapping) -> str | None:
-    """A validly signed answer for another request (a replay) must not settle this one."""
+def _mismatched_id(request: Request, body: Mapping, success: bool) -> str | None:
+    """A validly signed answer for another request (a replay) must not settle this one: every id it
+    echoes must be ours, and a success must echo at least one (every documented S answer does)."""
     if not isinstance(body, dict):
         return "not an object"
+    echoed = False
     for wire, attr in _ECHOED:
         sent, got = getattr(request, attr), body.get(wire)
-        if sent and got is not None and got != sent:
-            return f"{wire} {got!r} instead of {sent!r}"
+        if sent and got is not None:
+            if got != sent:
+                return f"{wire} {got!r} instead of {sent!r}"
+            echoed = True
+    if success and not echoed:
+        return "a success that names no request id"
     return None
 
 

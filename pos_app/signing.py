@@ -137,6 +137,8 @@ def _read_key_file(path: Path, what: str) -> str:
     except OSError as exc:
         raise KeyFileError(f"{what}: cannot read {path}: {exc.strerror}",
                            hint=f"let this user read it, e.g. chown $(id -un) {path}") from None
+    except ValueError:
+        raise KeyFileError(f"{what}: {str(path)!r} is not a usable file path") from None
     if len(data) > 64 * 1024:
         raise KeyFileError(f"{what}: {path} is {len(data)} bytes, far too big to be an RSA key")
     try:
@@ -150,7 +152,7 @@ def load_private_key(path: Path, what: str = "private key") -> rsa.RSAPrivateKey
     path = Path(path)
     try:
         mode = path.stat().st_mode
-    except OSError:
+    except (OSError, ValueError):
         mode = 0
     if stat.S_ISREG(mode) and mode & 0o077 and os.name == "posix":
         raise KeyFileError(

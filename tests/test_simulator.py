@@ -415,3 +415,18 @@ def test_keep_alive_serves_many_calls_on_one_connection(sim, raw):
         conn.request("GET", "/sim/health")
         assert conn.getresponse().read()
     conn.close()
+
+
+def test_the_config_it_wrote_follows_it_to_a_new_port(make_sim, tmp_path):
+    first = make_sim(tmp_path / "gw")
+    first.stop()
+    second = make_sim(tmp_path / "gw")
+    assert load_config(tmp_path / "gw" / "terminal.toml").gateway.url == second.url
+
+
+def test_a_config_a_person_edited_is_left_alone(make_sim, tmp_path):
+    make_sim(tmp_path / "gw").stop()
+    config = tmp_path / "gw" / "terminal.toml"
+    config.write_text("# mine\n" + config.read_text())
+    make_sim(tmp_path / "gw")
+    assert config.read_text().startswith("# mine\n")

@@ -255,6 +255,8 @@ class Engine:
         if isinstance(order_amount, Reply):
             return order_amount
         currency, value = amount
+        if order_amount[0] != currency:
+            return fail("PARAM_ILLEGAL", "order.orderAmount.currency must be paymentAmount's currency")
         digest = body_hash(body)
         existing = self._earlier("payments", "payment_request_id", body["paymentRequestId"], digest)
         if isinstance(existing, Reply):
@@ -297,11 +299,15 @@ class Engine:
 
     def _pay_payment_code(self, body: dict, currency: str, value: int, digest: str) -> Reply:
         code = body["paymentMethod"]["paymentMethodId"]
-        if scan.classify(code).kind != scan.PAYMENT_CODE:
-            return fail("INVALID_CODE", "paymentMethod.paymentMethodId is not a valid payment code")
+        problem = None
         code_hash = hashlib.sha256(code.encode()).hexdigest()
-        if self.db.execute("SELECT 1 FROM used_codes WHERE code_hash=?", (code_hash,)).fetchone():
-            return fail("INVALID_CODE", "this payment code was already used: ask the customer to refresh it")
+        if not (code.isascii() and code.isdigit()) or scan.classify(code).kind != scan.PAYMENT_CODE:
+            problem = "paymentMethod.paymentMethodId is not a valid payment code"
+        elif self.db.execute("SELECT 1 FROM used_codes WHERE code_hash=?", (code_hash,)).fetchone():
+            problem = "this payment code was already used: ask the customer to refresh it"
+        if problem:  # a decided F: the request id now answers this, whatever is resent under it
+            p = self._new_payment(body, "PaymentCode", currency, value, digest, "FAIL", "INVALID_CODE", problem)
+            return Reply({"result": self._state_result(p), **self._payment_fields(p)})
         status, rcode, message, settle_at = "SUCCESS", "SUCCESS", "success", None
         if value in sc.SETTLE_AFTER:
             status, rcode, message = "PROCESSING", "PAYMENT_IN_PROCESS", "waiting for the customer"
@@ -322,11 +328,16 @@ class Engine:
         expiry = body.get("paymentExpiryTime")
         if expiry is not None:
             try:
-                expire_at = datetime.fromisoformat(expiry).timestamp()
-            except (TypeError, ValueError):
+                when = datetime.fromisoformat(expiry)
+                expire_at = when.timestamp() if when.tzinfo else None
+            except (TypeError, ValueError, OverflowError):
+                expire_at = None
+            if expire_at is None:
                 return fail("PARAM_ILLEGAL", "paymentExpiryTime must be an ISO 8601 time with an offset")
             if expire_at <= self.clock():
                 return fail("PARAM_ILLEGAL", "paymentExpiryTime is already past")
+            if expire_at > self.clock() + 366 * 86400:
+                return fail("PARAM_ILLEGAL", "paymentExpiryTime is more than a year ahead")
         code_value = self.code_base_url + secrets.token_urlsafe(18)
         p = self._new_payment(body, "OrderCode", currency, value, digest, "PROCESSING", "PAYMENT_IN_PROCESS",
                               "order code issued", code_value=code_value, expire_at=expire_at)
@@ -397,7 +408,7 @@ class Engine:
         if p is None:
             return fail("ORDER_NOT_EXIST", "no payment has this id")
         ids = {"paymentId": p["payment_id"], "paymentRequestId": p["payment_request_id"]}
-        if p["status"] == "CANCELLED":
+        if p["status"] in ("CANCELLED", "FAIL"):  # already closed: nothing to undo, and its answer stays
             return Reply({"result": result("SUCCESS", "S", "success"), **ids, "cancelTime": iso(p["closed_at"])})
         if p["scenario"] == sc.STUCK_FLAKY_CANCEL and p["cancels"] < sc.FLAKY_CANCELS:
             self.db.execute("UPDATE payments SET cancels=cancels+1 WHERE payment_id=?", (p["payment_id"],))
@@ -437,31 +448,38 @@ class Engine:
         if isinstance(existing, Reply):
             return existing
         if existing:
-            return Reply({"result": result("SUCCESS", "S", "success"), **self._refund_fields(existing)})
+            return self._refund_reply(existing)
         p = self._load(body["paymentId"])
         if p is None:
             return fail("ORDER_NOT_EXIST", "no payment has this paymentId")
-        if p["status"] != "SUCCESS":
-            return fail("PROCESS_FAIL", f"the payment is {p['status'].lower()}, not paid: nothing to refund")
-        if currency != p["currency"]:
-            return fail("CURRENCY_NOT_SUPPORT", f"refundAmount.currency must be the payment's, {p['currency']}")
-        if self.clock() - p["paid_at"] > self.refund_window:
-            return fail("REFUND_WINDOW_EXCEED", "the refund window of this payment has passed")
         refunded = self.db.execute("SELECT COALESCE(SUM(amount),0) FROM refunds WHERE payment_id=? AND status='SUCCESS'",
                                    (p["payment_id"],)).fetchone()[0]
-        if refunded + value > p["amount"]:
-            return fail("REFUND_AMOUNT_EXCEED",
-                        f"refunds would total {refunded + value}, more than the {p['amount']} paid")
+        code, message = "SUCCESS", "success"
+        if p["status"] != "SUCCESS":
+            code, message = "PROCESS_FAIL", f"the payment is {p['status'].lower()}, not paid: nothing to refund"
+        elif currency != p["currency"]:
+            code, message = "CURRENCY_NOT_SUPPORT", f"refundAmount.currency must be the payment's, {p['currency']}"
+        elif self.clock() - p["paid_at"] > self.refund_window:
+            code, message = "REFUND_WINDOW_EXCEED", "the refund window of this payment has passed"
+        elif refunded + value > p["amount"]:
+            code, message = "REFUND_AMOUNT_EXCEED", f"refunds would total {refunded + value}, more than the {p['amount']} paid"
         refund_id = time.strftime("%Y%m%d", time.gmtime()) + "1154R" + secrets.token_hex(8)
-        self.db.execute("INSERT INTO refunds VALUES (?,?,?,?,?,?,?,?)",
-                        (refund_id, body["refundRequestId"], p["payment_id"], digest, currency, value, "SUCCESS",
-                         self.clock()))
+        self.db.execute("INSERT INTO refunds VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (refund_id, body["refundRequestId"], p["payment_id"], digest, currency, value,
+                         "SUCCESS" if code == "SUCCESS" else "FAIL", code, message, self.clock()))
         r = self.db.execute("SELECT * FROM refunds WHERE refund_id=?", (refund_id,)).fetchone()
-        url = body.get("refundNotifyUrl") or p["notify_url"]
-        self._enqueue("notifyRefund", refund_id, url, {
-            "notifyType": "REFUND_RESULT", "result": result("SUCCESS", "S", "success"), "refundStatus": "SUCCESS",
-            **self._refund_fields(r)})
-        return Reply({"result": result("SUCCESS", "S", "success"), **self._refund_fields(r)})
+        if code == "SUCCESS":
+            self._enqueue("notifyRefund", refund_id, body.get("refundNotifyUrl") or p["notify_url"], {
+                "notifyType": "REFUND_RESULT", "result": result("SUCCESS", "S", "success"), "refundStatus": "SUCCESS",
+                **self._refund_fields(r)})
+        return self._refund_reply(r)
+
+    def _refund_reply(self, r: sqlite3.Row) -> Reply:
+        """A refund's answer, the first time and every time its request is resent."""
+        if r["status"] == "SUCCESS":
+            return Reply({"result": result("SUCCESS", "S", "success"), **self._refund_fields(r)})
+        return fail(r["result_code"], r["result_message"], refundRequestId=r["refund_request_id"],
+                    paymentId=r["payment_id"])
 
     def _inquiry_refund(self, body: dict) -> Reply:
         if not body.get("refundRequestId") and not body.get("refundId"):

@@ -40,7 +40,9 @@ CREATE TABLE IF NOT EXISTS refunds (
     body_hash TEXT NOT NULL,
     currency TEXT NOT NULL,
     amount INTEGER NOT NULL,
-    status TEXT NOT NULL,
+    status TEXT NOT NULL,               -- SUCCESS | FAIL (a refused refund keeps its id and its answer)
+    result_code TEXT NOT NULL,
+    result_message TEXT NOT NULL,
     created_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS cancels (

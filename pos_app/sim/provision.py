@@ -7,6 +7,7 @@ configured once keeps working across simulator restarts.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ..errors import PosError
 
 DEFAULT_CLIENT_ID = "SANDBOX_POSTERMINAL0001"
+MARKER = "# pos-terminal configuration, written by the gateway simulator for sandbox use."
 KEY_NAMES = ("merchant", "gateway")
 
 
@@ -42,7 +44,7 @@ def _write_public(path: Path, key: rsa.RSAPublicKey) -> None:
 def terminal_toml(url: str, client_id: str, notify_listen: str = "127.0.0.1:8081",
                   public_url: str = "http://127.0.0.1:8081/notify") -> str:
     """A complete terminal config for this simulator (key paths relative to the file)."""
-    return f'''# pos-terminal configuration, written by the gateway simulator for sandbox use.
+    return f'''{MARKER}
 # Key paths are relative to this file.
 
 [gateway]
@@ -70,6 +72,16 @@ public_url = "{public_url}"
 '''
 
 
+def _follow_port(config: Path, url: str) -> None:
+    """A config the simulator wrote follows it to a new port; one a person edited is left alone."""
+    text = config.read_text()
+    if not text.startswith(MARKER):
+        return
+    updated = re.sub(r'(?m)^url = "http://[^"]*"$', f'url = "{url}"', text, count=1)
+    if updated != text:
+        config.write_text(updated)
+
+
 def provision(data_dir: Path, url: str, client_id: str = DEFAULT_CLIENT_ID) -> Provisioned:
     """Create whatever is missing of keys/ and terminal.toml; never overwrite what exists."""
     keys = data_dir / "keys"
@@ -92,6 +104,8 @@ def provision(data_dir: Path, url: str, client_id: str = DEFAULT_CLIENT_ID) -> P
         if not config.exists():
             config.write_text(terminal_toml(url, client_id))
             created.append(config)
+        else:
+            _follow_port(config, url)
     except OSError as exc:
         raise PosError(f"cannot set up the simulator in {data_dir}: {exc.strerror} ({exc.filename})",
                        hint="pick a directory this user can write with --data-dir") from None

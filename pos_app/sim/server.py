@@ -17,7 +17,6 @@ import threading
 import time
 from dataclasses import dataclass, asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -57,6 +56,34 @@ class Faults:
             raise ValueError("delay_ms must be a whole number of milliseconds from 0 to 60000")
         faults.delay_ms = delay
         return faults
+
+
+MAX_DEPTH = 32
+
+
+def parse_json(data: bytes) -> tuple[object, str | None]:
+    """Parse a body, refusing what no gateway message holds: nesting deeper than 32 levels and
+    strings that are not Unicode (lone surrogates, which JSON escapes can spell)."""
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError):
+        return None, "the body is not JSON"
+    stack = [(body, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return None, f"the body nests deeper than {MAX_DEPTH} levels"
+        if isinstance(node, dict):
+            stack.extend((k, depth) for k in node)
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+        elif isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return None, "the body holds a string that is not valid Unicode"
+    return body, None
 
 
 class SimServer(ThreadingHTTPServer):
@@ -130,7 +157,11 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _path(self) -> str:
-        return urlsplit(self.path).path if "://" in self.path else self.path.split("?", 1)[0]
+        target = self.path
+        if "://" in target:  # absolute form: drop scheme and authority, whatever they hold
+            rest = target.split("://", 1)[1]
+            target = rest[rest.find("/"):] if "/" in rest else "/"
+        return target.split("?", 1)[0].split("#", 1)[0]
 
     def _read_body(self) -> bytes | None:
         """The request body, or None after answering why it cannot be read."""
@@ -139,7 +170,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(411, {"result": result("PARAM_ILLEGAL", "F", "send a Content-Length, not chunks")})
             return None
         length = self.headers.get("Content-Length", "0").strip()
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit() and len(length) <= 12):
             self.close_connection = True
             self._send_json(400, {"result": result("PARAM_ILLEGAL", "F", "Content-Length is not a number")})
             return None
@@ -161,69 +192,70 @@ class Handler(BaseHTTPRequestHandler):
         data = self._read_body()
         if data is None:
             return None
-        try:
-            return json.loads(data)
-        except (ValueError, RecursionError):
-            self._send_json(400, {"result": result("PARAM_ILLEGAL", "F", "the body is not JSON")})
+        body, problem = parse_json(data)
+        if problem:
+            self._send_json(400, {"result": result("PARAM_ILLEGAL", "F", problem)})
             return None
+        return body
 
     # -- verbs ----------------------------------------------------------------------------------------
-    def do_POST(self) -> None:
-        path = self._path()
+    def _dispatch(self, routes: dict) -> None:
+        """Route by path; whatever goes wrong, the client gets an answer and the server lives on."""
         try:
-            match = API_PATH.fullmatch(path)
+            path = self._path()
+            match = API_PATH.fullmatch(path) if self.command == "POST" else None
             if match:
                 self._api(match.group(1), path)
-            elif path == "/sim/wallet/pay-order":
-                body = self._json_body()
-                if body is not None:
-                    code = body.get("codeValue") if isinstance(body, dict) else None
-                    status, answer = self.server.engine.wallet_pay_order(code)
-                    self._send_json(status, answer)
-            elif path == "/sim/faults":
-                body = self._json_body()
-                if body is not None:
-                    try:
-                        self.server.faults = Faults.parse(body)
-                    except ValueError as exc:
-                        self._send_json(400, {"result": result("PARAM_ILLEGAL", "F", str(exc))})
-                    else:
-                        self._send_json(200, asdict(self.server.faults))
+            elif path in routes:
+                routes[path]()
+            elif self.command == "POST" and self._read_body() is None:
+                return  # already answered (or the client went away)
             else:
-                self._not_found(path)
+                self._send_json(404, {"result": result("NOT_FOUND", "F", f"no API at {path[:200]}")})
         except Exception:  # a bug in the simulator must still answer, and must not kill the server
-            log.exception("simulator error on %s", path)
+            log.exception("simulator error on %r", self.path[:200])
             self.close_connection = True
             self._send_json(500, {"result": result("UNKNOWN_EXCEPTION", "U", "simulator error; see its log")})
 
+    def do_POST(self) -> None:
+        self._dispatch({"/sim/wallet/pay-order": self._wallet_pay, "/sim/faults": self._set_faults})
+
     def do_GET(self) -> None:
-        path = self._path()
-        if path == "/sim/ledger":
-            self._send_json(200, self.server.engine.ledger())
-        elif path == "/sim/faults":
-            self._send_json(200, asdict(self.server.faults))
-        elif path in ("/", "/sim/health"):
-            self._send_json(200, {"simulator": "pos-terminal", "clientId": self.server.client_id})
-        else:
-            self._not_found(path)
+        health = lambda: self._send_json(200, {"simulator": "pos-terminal", "clientId": self.server.client_id})
+        self._dispatch({"/sim/ledger": lambda: self._send_json(200, self.server.engine.ledger()),
+                        "/sim/faults": lambda: self._send_json(200, asdict(self.server.faults)),
+                        "/": health, "/sim/health": health})
 
     def do_DELETE(self) -> None:
-        if self._path() == "/sim/faults":
-            self.server.faults = Faults()
-            self._send_json(200, asdict(self.server.faults))
+        self._dispatch({"/sim/faults": self._clear_faults})
+
+    def _refuse(self) -> None:
+        if self._read_body() is not None:
+            self._send_json(405, {"result": result("PARAM_ILLEGAL", "F", f"{self.command} is not supported; use POST")})
+
+    do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _refuse
+
+    def _wallet_pay(self) -> None:
+        body = self._json_body()
+        if body is not None:
+            code = body.get("codeValue") if isinstance(body, dict) else None
+            status, answer = self.server.engine.wallet_pay_order(code)
+            self._send_json(status, answer)
+
+    def _set_faults(self) -> None:
+        body = self._json_body()
+        if body is None:
+            return
+        try:
+            self.server.faults = Faults.parse(body)
+        except ValueError as exc:
+            self._send_json(400, {"result": result("PARAM_ILLEGAL", "F", str(exc))})
         else:
-            self._not_found(self._path())
+            self._send_json(200, asdict(self.server.faults))
 
-    def _not_allowed(self) -> None:
-        self._read_body()
-        self._send_json(405, {"result": result("PARAM_ILLEGAL", "F", f"{self.command} is not supported; use POST")})
-
-    do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _not_allowed
-
-    def _not_found(self, path: str) -> None:
-        if self.command == "POST":
-            self._read_body()
-        self._send_json(404, {"result": result("NOT_FOUND", "F", f"no API at {path[:200]}")})
+    def _clear_faults(self) -> None:
+        self.server.faults = Faults()
+        self._send_json(200, asdict(self.server.faults))
 
     # -- the gateway APIs -----------------------------------------------------------------------------
     def _api(self, api: str, path: str) -> None:
@@ -261,10 +293,9 @@ class Handler(BaseHTTPRequestHandler):
         if not signing.verify(self.server.merchant_public_key, path, client_id, request_time, data,
                               headers.get("signature")):
             return Reply({"result": result("INVALID_SIGNATURE", "F", "the request signature does not verify")})
-        try:
-            body = json.loads(data)
-        except (ValueError, RecursionError):
-            return Reply({"result": result("PARAM_ILLEGAL", "F", "the body is not JSON")})
+        body, problem = parse_json(data)
+        if problem:
+            return Reply({"result": result("PARAM_ILLEGAL", "F", problem)})
         if not isinstance(body, dict):
             return Reply({"result": result("PARAM_ILLEGAL", "F", "the body must be a JSON object")})
         return self.server.engine.handle(api, body)
