@@ -15,7 +15,6 @@ import sys
 import time
 import traceback
 import uuid
-from pathlib import Path
 
 from . import __version__, scan
 from .config import find_config_file, find_data_dir, load_config

@@ -24,7 +24,7 @@ from requests.adapters import HTTPAdapter
 
 from . import messages, signing
 from .config import Config, GatewayConfig
-from .messages import Api, Request
+from .messages import Request
 
 MAX_RESPONSE_BYTES = 1024 * 1024
 

@@ -4,7 +4,6 @@ once ended as a wrong outcome, a dead thread or a traceback."""
 from __future__ import annotations
 
 import datetime
-import http.client
 import json
 import socket
 import ssl
@@ -15,10 +14,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import requests
 import urllib3
 
-from pos_app import messages, signing
+from pos_app import signing
 from pos_app.gateway import Delivery, GatewayClient, Status, _never_connected
 
 from conftest import config_for, payment_code, usd
@@ -31,7 +29,6 @@ class FakeGateway:
 
     def __init__(self, sim, answer: dict, client_id: str | None = None, drip: float = 0.0) -> None:
         key = signing.load_private_key(sim.provisioned.keys_dir / "gateway_private.pem")
-        fake = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
