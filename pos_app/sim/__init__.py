@@ -55,7 +55,7 @@ class Simulator:
             engine = Engine(db, **self.engine_options)
             server.setup(engine, self.client_id, gateway_key, merchant_public)
             self.notifier = Notifier(engine, self.client_id, gateway_key, time_scale=self.notify_time_scale)
-            engine.on_notification = self.notifier.wake
+            engine.on_notification = self.notifier.submit
         except BaseException:
             server.server_close()
             raise

@@ -103,7 +103,7 @@ class Engine:
     def __init__(self, db: sqlite3.Connection, *, cancel_window: float = 86400.0,
                  refund_window: float = 365 * 86400.0, order_code_ttl: float = 600.0,
                  code_base_url: str = "https://gqr.sandbox.invalid/", clock: Callable[[], float] = time.time,
-                 on_notification: Callable[[], None] = lambda: None) -> None:
+                 on_notification: Callable[[dict], None] = lambda row: None) -> None:
         self.db = db
         self.cancel_window = cancel_window
         self.refund_window = refund_window
@@ -507,6 +507,8 @@ class Engine:
         if not url:
             return
         now = self.clock()
-        self.db.execute("INSERT INTO notifications (kind, ref, url, body, next_at, created_at) VALUES (?,?,?,?,?,?)",
-                        (kind, ref, url, json.dumps(body, separators=(",", ":")).encode(), now, now))
-        self.on_notification()
+        data = json.dumps(body, separators=(",", ":")).encode()
+        cursor = self.db.execute("INSERT INTO notifications (kind, ref, url, body, next_at, created_at) "
+                                 "VALUES (?,?,?,?,?,?)", (kind, ref, url, data, now, now))
+        self.on_notification({"id": cursor.lastrowid, "kind": kind, "ref": ref, "url": url, "body": data,
+                              "attempts": 0})

@@ -65,8 +65,11 @@ class Notifier:
         self._thread.join()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def wake(self) -> None:
-        self._wake.set()
+    def submit(self, row) -> None:
+        """First try of a new notification, at once (the schedule's 0 s) and without waking the loop."""
+        if not self._stop.is_set() and row["id"] not in self._in_flight:
+            self._in_flight.add(row["id"])
+            self._pool.submit(self._deliver, row)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -130,7 +133,18 @@ class Notifier:
             return None
         return f"not acknowledged: HTTP {answer.status} {content[:200]!r}"
 
+    def _still_due(self, row) -> bool:
+        """Submitted from inside a transaction, a row is real only once that commits (the lock waits for
+        it); a row the loop picked may have been delivered meanwhile."""
+        with self.engine.lock:
+            now = self.engine.db.execute("SELECT attempts, delivered_at FROM notifications WHERE id=?",
+                                         (row["id"],)).fetchone()
+        return now is not None and now["delivered_at"] is None and now["attempts"] == row["attempts"]
+
     def _deliver(self, row) -> None:
+        if not self._still_due(row):
+            self._in_flight.discard(row["id"])
+            return
         try:
             error = self._post(row["url"], bytes(row["body"]))
         except Exception as exc:  # any failure of a try is just a failed try
