@@ -68,6 +68,8 @@ def parse_json(data: bytes) -> tuple[object, str | None]:
         body = json.loads(data)
     except (ValueError, RecursionError):
         return None, "the body is not JSON"
+    if data.count(b"{") + data.count(b"[") <= MAX_DEPTH and b"\\ud" not in data.lower():
+        return body, None  # too few brackets to nest that deep, and no escaped surrogate: nothing to walk
     stack = [(body, 1)]
     while stack:
         node, depth = stack.pop()
@@ -165,11 +167,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes | None:
         """The request body, or None after answering why it cannot be read."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        self.fields = {name.lower(): value for name, value in self.headers.items()}  # one pass, not one per get
+        if "chunked" in self.fields.get("transfer-encoding", "").lower():
             self.close_connection = True
             self._send_json(411, {"result": result("PARAM_ILLEGAL", "F", "send a Content-Length, not chunks")})
             return None
-        length = self.headers.get("Content-Length", "0").strip()
+        length = self.fields.get("content-length", "0").strip()
         if not (length.isascii() and length.isdigit() and len(length) <= 12):
             self.close_connection = True
             self._send_json(400, {"result": result("PARAM_ILLEGAL", "F", "Content-Length is not a number")})
@@ -279,8 +282,8 @@ class Handler(BaseHTTPRequestHandler):
         self._send_signed(path, reply)
 
     def _gateway_reply(self, api: str, path: str, data: bytes) -> Reply:
-        headers = self.headers
-        content_type = headers.get("Content-Type", "")
+        headers = self.fields
+        content_type = headers.get("content-type", "")
         if not content_type.lower().startswith("application/json"):
             return Reply({"result": result("PARAM_ILLEGAL", "F", "Content-Type must be application/json")})
         client_id, request_time = headers.get("client-id"), headers.get("request-time")
