@@ -377,18 +377,17 @@ class Engine:
                      "paymentId": p["payment_id"], "paymentStatus": status}
 
     # -- inquiry, cancel ------------------------------------------------------------------------------
-    def _payment_ids_problem(self, body: dict) -> Reply | None:
+    def _target(self, body: dict) -> sqlite3.Row | Reply:
+        """The payment an inquiry or cancel names, or the answer saying why there is none."""
         if not body.get("paymentId") and not body.get("paymentRequestId"):
             return fail("PARAM_ILLEGAL", "paymentRequestId or paymentId is missing")
-        return _missing(body, [])
+        p = _missing(body, []) or self._find_payment(body)
+        return fail("ORDER_NOT_EXIST", "no payment has this id") if p is None else p
 
     def _inquiry_payment(self, body: dict) -> Reply:
-        problem = self._payment_ids_problem(body)
-        if problem:
-            return problem
-        p = self._find_payment(body)
-        if p is None:
-            return fail("ORDER_NOT_EXIST", "no payment has this id")
+        p = self._target(body)
+        if isinstance(p, Reply):
+            return p
         if p["scenario"] == sc.FLAKY_INQUIRY and p["inquiries"] < sc.FLAKY_INQUIRIES:
             self.db.execute("UPDATE payments SET inquiries=inquiries+1 WHERE payment_id=?", (p["payment_id"],))
             return Reply({"result": result("UNKNOWN_EXCEPTION", "U", "unknown exception: ask again")})
@@ -401,12 +400,9 @@ class Engine:
         return Reply(answer)
 
     def _cancel(self, body: dict) -> Reply:
-        problem = self._payment_ids_problem(body)
-        if problem:
-            return problem
-        p = self._find_payment(body)
-        if p is None:
-            return fail("ORDER_NOT_EXIST", "no payment has this id")
+        p = self._target(body)
+        if isinstance(p, Reply):
+            return p
         ids = {"paymentId": p["payment_id"], "paymentRequestId": p["payment_request_id"]}
         if p["status"] in ("CANCELLED", "FAIL"):  # already closed: nothing to undo, and its answer stays
             return Reply({"result": result("SUCCESS", "S", "success"), **ids, "cancelTime": iso(p["closed_at"])})
