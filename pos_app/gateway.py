@@ -104,6 +104,7 @@ class GatewayClient:
                                                               status=0, other=0, raise_on_status=False))
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
+        self._connections = None
         self.session.trust_env = False  # a proxy variable must not reroute payments silently
         self.session.verify = True
 
@@ -117,6 +118,7 @@ class GatewayClient:
 
     def close(self) -> None:
         self.session.close()
+        self._connections = None
 
     def __enter__(self) -> "GatewayClient":
         return self
@@ -126,8 +128,10 @@ class GatewayClient:
 
     def _pool(self):
         """The session's pooled keep-alive connections to the gateway, verifying TLS as requests does."""
-        return self.session.get_adapter(self.url).poolmanager.connection_from_url(
-            self.url, pool_kwargs={"cert_reqs": "CERT_REQUIRED", "ca_certs": requests.certs.where()})
+        if self._connections is None:
+            self._connections = self.session.get_adapter(self.url).poolmanager.connection_from_url(
+                self.url, pool_kwargs={"cert_reqs": "CERT_REQUIRED", "ca_certs": requests.certs.where()})
+        return self._connections
 
     def send(self, request: Request) -> Outcome:
         """Send one request once and classify what came back."""

@@ -99,6 +99,10 @@ def _amount(body: dict, name: str) -> tuple[str, int] | Reply:
     return currency, int(value)
 
 
+_NEW_PAYMENT_DEFAULTS = {"code_hash": None, "code_value": None, "expire_at": None, "settle_at": None,
+                         "paid_at": None, "closed_at": None, "inquiries": 0, "cancels": 0}
+
+
 class Engine:
     def __init__(self, db: sqlite3.Connection, *, cancel_window: float = 86400.0,
                  refund_window: float = 365 * 86400.0, order_code_ttl: float = 600.0,
@@ -124,7 +128,7 @@ class Engine:
     def atomic(self):
         """One call, one transaction, one at a time: what makes idempotency and single use hold."""
         with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("BEGIN")  # the lock already serialises us; a read-only call takes no write lock
             try:
                 yield
             except BaseException:
@@ -168,9 +172,9 @@ class Engine:
         return {"payments": payments}
 
     # -- state ----------------------------------------------------------------------------------------
-    def _load(self, payment_id: str) -> sqlite3.Row | None:
+    def _load(self, payment_id: str, column: str = "payment_id") -> sqlite3.Row | None:
         """A payment as of now: scripted settlements and expiries happen lazily, on first look."""
-        row = self.db.execute("SELECT * FROM payments WHERE payment_id=?", (payment_id,)).fetchone()
+        row = self.db.execute(f"SELECT * FROM payments WHERE {column}=?", (payment_id,)).fetchone()
         if row is None or row["status"] != "PROCESSING":
             return row
         now = self.clock()
@@ -193,12 +197,8 @@ class Engine:
 
     def _find_payment(self, body: dict) -> sqlite3.Row | None:
         if body.get("paymentId"):  # paymentId wins (spec §4)
-            found = self.db.execute("SELECT payment_id FROM payments WHERE payment_id=?", (body["paymentId"],))
-        else:
-            found = self.db.execute("SELECT payment_id FROM payments WHERE payment_request_id=?",
-                                    (body["paymentRequestId"],))
-        hit = found.fetchone()
-        return self._load(hit["payment_id"]) if hit else None
+            return self._load(body["paymentId"])
+        return self._load(body["paymentRequestId"], "payment_request_id")
 
     def _payment_fields(self, p: sqlite3.Row) -> dict:
         fields = {"paymentRequestId": p["payment_request_id"], "paymentId": p["payment_id"],
@@ -292,7 +292,7 @@ class Engine:
                    "closed_at": now if status == "FAIL" else None, **extra}
         self.db.execute(f"INSERT INTO payments ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",
                         tuple(columns.values()))
-        row = self.db.execute("SELECT * FROM payments WHERE payment_id=?", (payment_id,)).fetchone()
+        row = {**_NEW_PAYMENT_DEFAULTS, **columns}  # the row as stored, without reading it back
         if status in ("SUCCESS", "FAIL"):
             self._notify_payment(row)
         return row
