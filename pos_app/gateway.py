@@ -20,7 +20,6 @@ import requests
 import requests.certs
 import urllib3.exceptions
 from cryptography.hazmat.primitives.asymmetric import rsa
-from requests.adapters import HTTPAdapter
 
 from . import messages, signing
 from .config import Config, GatewayConfig
@@ -81,7 +80,8 @@ def _never_connected(exc: BaseException) -> bool:
         inner = getattr(exc, "reason", None)
         if inner is None and exc.args and isinstance(exc.args[0], BaseException):
             inner = exc.args[0]
-        exc = inner or exc.__cause__ or exc.__context__
+        # Explicit causes only: an implicit __context__ may be an error raised after the request left.
+        exc = inner or exc.__cause__
     return False
 
 
@@ -98,15 +98,10 @@ class GatewayClient:
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self._key = merchant_key
         self._gateway_key = gateway_key
+        # The session owns the keep-alive pool; calls go to it directly (see send), with retries=False:
+        # a resend is the payment flow's decision, never the transport's, and no proxy variable applies.
         self.session = requests.Session()
-        # No automatic retries of any kind: a resend is the payment flow's decision, never the transport's.
-        adapter = HTTPAdapter(max_retries=urllib3.util.Retry(total=0, connect=0, read=0, redirect=0,
-                                                              status=0, other=0, raise_on_status=False))
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
         self._connections = None
-        self.session.trust_env = False  # a proxy variable must not reroute payments silently
-        self.session.verify = True
 
     @classmethod
     def from_config(cls, config: GatewayConfig | Config) -> "GatewayClient":
@@ -146,7 +141,7 @@ class GatewayClient:
         }
         # urlopen on the session's own pool: the Session-level merging of cookies, auth, proxies and hooks
         # that a payment call never uses costs more than the RSA signature, so it is skipped.
-        try:
+        try:  # the pool too: opening it parses the URL
             response = self._pool().urlopen("POST", path, body=request.body, headers=headers, retries=False,
                                             redirect=False, timeout=self.timeout, preload_content=False,
                                             assert_same_host=False)

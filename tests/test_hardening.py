@@ -74,41 +74,40 @@ def client_for(sim, url, read_timeout=5.0):
     return GatewayClient.from_config(replace(config.gateway, url=url, read_timeout=read_timeout)), config
 
 
+def ask_fake(sim, answer, call, read_timeout=5.0, **fake_options):
+    """One client call against a FakeGateway that answers ``answer``; both are closed afterwards."""
+    fake = FakeGateway(sim, answer, **fake_options)
+    client, _ = client_for(sim, fake.url, read_timeout=read_timeout)
+    try:
+        return call(client)
+    finally:
+        client.close()
+        fake.close()
+
+
+def refund_rf1(client):
+    return client.refund("RF-1", "PAY-1", usd(100), notify_url="http://127.0.0.1:9/n")
+
+
 @pytest.mark.parametrize("answer", [
     {"result": {"resultStatus": "S", "resultCode": "SUCCESS"}},                      # names no request
     {"result": {"resultStatus": "S", "resultCode": "SUCCESS"}, "refundRequestId": "someone-else"},
 ])
 def test_a_signed_success_that_is_not_ours_is_unknown(sim, answer):
-    fake = FakeGateway(sim, answer)
-    client, config = client_for(sim, fake.url)
-    try:
-        outcome = client.refund("RF-1", "PAY-1", usd(100), notify_url="http://127.0.0.1:9/n")
-    finally:
-        client.close()
-        fake.close()
+    outcome = ask_fake(sim, answer, refund_rf1)
     assert outcome.status is Status.UNKNOWN and outcome.result_code == "MISMATCHED"
 
 
 def test_an_answer_signed_for_another_client_id_is_unknown(sim):
-    fake = FakeGateway(sim, {"result": {"resultStatus": "S"}, "refundRequestId": "RF-1"}, client_id="SOMEONE_ELSE")
-    client, _ = client_for(sim, fake.url)
-    try:
-        outcome = client.refund("RF-1", "PAY-1", usd(100), notify_url="http://127.0.0.1:9/n")
-    finally:
-        client.close()
-        fake.close()
+    outcome = ask_fake(sim, {"result": {"resultStatus": "S"}, "refundRequestId": "RF-1"}, refund_rf1,
+                       client_id="SOMEONE_ELSE")
     assert outcome.status is Status.UNKNOWN and outcome.result_code == "UNVERIFIED"
 
 
 def test_a_dripping_answer_is_cut_off_in_bounded_time(sim):
-    fake = FakeGateway(sim, {"result": {"resultStatus": "S"}, "paymentRequestId": "x" * 200}, drip=0.2)
-    client, _ = client_for(sim, fake.url, read_timeout=0.5)
     started = time.monotonic()
-    try:
-        outcome = client.inquiry_payment("P-1")
-    finally:
-        client.close()
-        fake.close()
+    outcome = ask_fake(sim, {"result": {"resultStatus": "S"}, "paymentRequestId": "x" * 200},
+                       lambda client: client.inquiry_payment("P-1"), read_timeout=0.5, drip=0.2)
     assert outcome.status is Status.UNKNOWN and outcome.delivery is Delivery.MAYBE_DELIVERED
     assert time.monotonic() - started < 10, "bounded by connect + 2 × read timeout, not by the sender"
 

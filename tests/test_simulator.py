@@ -216,25 +216,28 @@ def test_unknown_currency_and_bad_amounts(raw):
         assert raw.post("pay", body)[1]["result"]["resultCode"] == "PARAM_ILLEGAL", value
 
 
-def test_cancel_window_is_configurable(make_sim):
-    sim = make_sim(cancel_window=1.0)
+def paid_then_waited(make_sim, request_id, wait, **options):
+    """Start a simulator with ``options``, pay, wait, and hand back a client for the late call."""
+    sim = make_sim(**options)
     config = config_for(sim)
-    with GatewayClient.from_config(config) as client:
-        paid = client.pay_payment_code(config.merchant, "cw-1", usd(100), payment_code(), description="x",
-                                       notify_url="http://127.0.0.1:9/n")
-        time.sleep(1.2)
+    client = GatewayClient.from_config(config)
+    paid = client.pay_payment_code(config.merchant, request_id, usd(100), payment_code(), description="x",
+                                   notify_url="http://127.0.0.1:9/n")
+    assert paid.ok
+    time.sleep(wait)
+    return client, paid
+
+
+def test_cancel_window_is_configurable(make_sim):
+    client, _ = paid_then_waited(make_sim, "cw-1", 1.2, cancel_window=1.0)
+    with client:
         late = client.cancel("cw-1")
     assert late.status is Status.FAILURE and late.result_code == "CANCEL_WINDOW_EXCEED"
-    assert paid.ok
 
 
 def test_refund_window_is_configurable(make_sim):
-    sim = make_sim(refund_window=0.5)
-    config = config_for(sim)
-    with GatewayClient.from_config(config) as client:
-        paid = client.pay_payment_code(config.merchant, "rw-1", usd(100), payment_code(), description="x",
-                                       notify_url="http://127.0.0.1:9/n")
-        time.sleep(0.7)
+    client, paid = paid_then_waited(make_sim, "rw-1", 0.7, refund_window=0.5)
+    with client:
         late = client.refund("rw-r1", paid.body["paymentId"], usd(10), notify_url="http://127.0.0.1:9/n")
     assert late.result_code == "REFUND_WINDOW_EXCEED"
 

@@ -23,7 +23,6 @@ from .. import scan
 from ..money import EXPONENTS
 from . import scenarios as sc
 
-MAX_ID = 64
 
 
 @dataclass

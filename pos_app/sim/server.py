@@ -127,7 +127,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "pos-terminal-sim"
     sys_version = ""
     timeout = 30  # an idle or stalled client never holds a thread for ever
-    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+    disable_nagle_algorithm = True  # a small answer goes out at once, never held for a delayed ACK
     server: SimServer
 
     def log_message(self, fmt: str, *args) -> None:
