@@ -61,6 +61,45 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--order-code-ttl", type=float, default=600.0, metavar="SECONDS",
                      help="order-code lifetime when the request sets no paymentExpiryTime (default 600)")
 
+    sale = sub.add_parser("sale", help="take a payment and run it to a final state (exit 0 only when paid)")
+    _common(sale, suppress=True)
+    sale.add_argument("--amount", required=True, help="the amount, e.g. 12.34")
+    sale.add_argument("--currency", default=None, help="ISO 4217 code (default: [merchant] currency)")
+    tender = sale.add_mutually_exclusive_group(required=True)
+    tender.add_argument("--code", help="the customer's payment code, as scanned")
+    tender.add_argument("--order-code", action="store_true", help="show a QR for the customer to scan")
+    sale.add_argument("--description", default="", help="what is sold (shown in the wallet)")
+    sale.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                      help="stop waiting after this long (an order code is then cancelled)")
+
+    refund = sub.add_parser("refund", help="refund a paid sale, in full or in part")
+    _common(refund, suppress=True)
+    refund.add_argument("payment", metavar="PAYMENT", help="paymentRequestId or paymentId")
+    refund.add_argument("--amount", required=True, help="the amount to refund, e.g. 5.00")
+    refund.add_argument("--reason", default=None, help="why (kept with the refund)")
+    refund.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="wait at most this long")
+
+    cancel = sub.add_parser("cancel", help="cancel a sale: close an open one, or reverse a paid one in full")
+    _common(cancel, suppress=True)
+    cancel.add_argument("payment", metavar="PAYMENT", help="paymentRequestId or paymentId")
+    cancel.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="wait at most this long")
+
+    inquiry = sub.add_parser("inquiry", help="ask the gateway about a payment (or refund) now")
+    _common(inquiry, suppress=True)
+    inquiry.add_argument("payment", metavar="PAYMENT", help="paymentRequestId, paymentId or refundRequestId")
+
+    reconcile = sub.add_parser("reconcile", help="settle every open transaction with the gateway")
+    _common(reconcile, suppress=True)
+    reconcile.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="stop after this long")
+
+    report = sub.add_parser("report", help="the day's transactions and totals")
+    _common(report, suppress=True)
+    report.add_argument("--date", default=None, metavar="YYYY-MM-DD", help="the business day (default today)")
+    report.add_argument("--csv", default=None, metavar="FILE", help="also write the transactions as CSV")
+
+    queue = sub.add_parser("queue", help="what waits in the outbox for the link")
+    _common(queue, suppress=True)
+
     classify = sub.add_parser("classify", help="tell what a scanned code is (payment code, product, unknown)")
     _common(classify, suppress=True)
     classify.add_argument("code", help="the scanned text")
@@ -171,7 +210,11 @@ def cmd_classify(args) -> int:
     return 0 if result.kind != scan.UNKNOWN else 1
 
 
-COMMANDS = {None: cmd_status, "status": cmd_status, "sim": cmd_sim, "classify": cmd_classify}
+from .commands import cmd_cancel, cmd_inquiry, cmd_queue, cmd_reconcile, cmd_refund, cmd_report, cmd_sale  # noqa: E402
+
+COMMANDS = {None: cmd_status, "status": cmd_status, "sim": cmd_sim, "classify": cmd_classify, "sale": cmd_sale,
+            "refund": cmd_refund, "cancel": cmd_cancel, "inquiry": cmd_inquiry, "reconcile": cmd_reconcile,
+            "report": cmd_report, "queue": cmd_queue}
 
 
 def main(argv: list[str] | None = None) -> int:

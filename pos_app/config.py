@@ -14,12 +14,12 @@ import os
 import re
 import stat
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
-from .money import EXPONENTS
+from .money import EXPONENTS, parse_money
 
 ENV_CONFIG = "POS_TERMINAL_CONFIG"
 ENV_DATA_DIR = "POS_TERMINAL_DATA_DIR"
@@ -62,11 +62,35 @@ class NotificationsConfig:
 
 
 @dataclass(frozen=True)
+class PaymentsConfig:
+    """Retry timing (seconds). Defaults are the official in-store SDK's (spec §6)."""
+
+    inquiry_intervals: tuple[float, ...] = (2, 3, 3, 5, 5, 5, 5, 5, 5)
+    cancel_intervals: tuple[float, ...] = (2, 3, 3, 5, 5)
+    code_validity: float = 60.0
+    order_code_poll: float = 3.0
+    order_code_expiry: float = 300.0
+    review_interval: float = 60.0
+
+
+@dataclass(frozen=True)
+class OfflineConfig:
+    """Accepting a sale before the gateway answered is the merchant's risk: off unless configured."""
+
+    merchant_risk: bool = False
+    max_per_payment: dict[str, int] = field(default_factory=dict)  # currency -> minor units
+    max_total: dict[str, int] = field(default_factory=dict)
+    probe_interval: float = 1.0
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     gateway: GatewayConfig
     merchant: MerchantConfig
     notifications: NotificationsConfig
+    payments: PaymentsConfig = PaymentsConfig()
+    offline: OfflineConfig = OfflineConfig()
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -148,6 +172,33 @@ class _Section:
             self.fail(key, "an ISO 4217 currency code such as USD, EUR, CNY, HKD, SGD, JPY", value)
         return value.upper()
 
+    def intervals(self, key: str, default: tuple[float, ...]) -> tuple[float, ...]:
+        value = self.table.get(key, list(default))
+        if not isinstance(value, list) or not 0 < len(value) <= 100 or any(
+                isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 3600 for v in value):
+            self.fail(key, "a list of 1 to 100 waits in seconds, e.g. [2, 3, 3, 5]", value)
+        return tuple(float(v) for v in value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.table.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(key, "true or false", value)
+        return value
+
+    def limits(self, key: str) -> dict[str, int]:
+        value = self.table.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(key, 'a table of amounts per currency, e.g. { USD = "200.00" }', value)
+        limits = {}
+        for currency, amount in value.items():
+            if currency.upper() not in EXPONENTS or not isinstance(amount, str):
+                self.fail(key, 'amounts as strings per ISO 4217 currency, e.g. { USD = "200.00" }', value)
+            try:
+                limits[currency.upper()] = parse_money(amount, currency.upper()).minor
+            except ValueError as exc:
+                self.fail(key, f"valid amounts ({exc})", value)
+        return limits
+
     def listen(self, key: str) -> tuple[str, int]:
         value = self.text(key, "host:port, e.g. 127.0.0.1:8081")
         host, sep, port = value.rpartition(":")
@@ -202,10 +253,10 @@ def load_config(file: Path | str) -> Config:
     """Read and check a terminal.toml; raise :class:`ConfigError` naming file, key and expectation."""
     file = Path(file).expanduser().absolute()
     doc = _read_toml(file)
-    unknown = sorted(set(doc) - {"gateway", "merchant", "notifications"})
+    unknown = sorted(set(doc) - {"gateway", "merchant", "notifications", "payments", "offline"})
     if unknown:
         raise ConfigError(f"{file}: unknown section [{unknown[0]}]",
-                          hint="the sections are [gateway], [merchant] and [notifications]")
+                          hint="the sections are [gateway], [merchant], [notifications], [payments] and [offline]")
     g = _Section(file, "gateway", doc.get("gateway"), {
         "url", "client_id", "merchant_private_key", "gateway_public_key", "connect_timeout", "read_timeout"})
     gateway = GatewayConfig(
@@ -236,7 +287,25 @@ def load_config(file: Path | str) -> Config:
     n = _Section(file, "notifications", doc.get("notifications"), {"listen", "public_url"})
     host, port = n.listen("listen")
     notifications = NotificationsConfig(listen_host=host, listen_port=port, public_url=n.url("public_url"))
-    return Config(path=file, gateway=gateway, merchant=merchant, notifications=notifications)
+    d = PaymentsConfig()
+    p = _Section(file, "payments", doc.get("payments", {}), set(d.__dataclass_fields__))
+    payments = PaymentsConfig(
+        inquiry_intervals=p.intervals("inquiry_intervals", d.inquiry_intervals),
+        cancel_intervals=p.intervals("cancel_intervals", d.cancel_intervals),
+        code_validity=p.number("code_validity", d.code_validity, 0, 600),
+        order_code_poll=p.number("order_code_poll", d.order_code_poll, 0, 60),
+        order_code_expiry=p.number("order_code_expiry", d.order_code_expiry, 10, 3600),
+        review_interval=p.number("review_interval", d.review_interval, 0, 86400),
+    )
+    o = _Section(file, "offline", doc.get("offline", {}), set(OfflineConfig.__dataclass_fields__))
+    offline = OfflineConfig(merchant_risk=o.flag("merchant_risk", False), max_per_payment=o.limits("max_per_payment"),
+                            max_total=o.limits("max_total"),
+                            probe_interval=o.number("probe_interval", 1.0, 0, 60))
+    if offline.merchant_risk and not (offline.max_per_payment and offline.max_total):
+        o.fail("max_per_payment", "limits per payment and in total when merchant_risk = true",
+               hint='e.g. max_per_payment = { USD = "200.00" } and max_total = { USD = "500.00" }')
+    return Config(path=file, gateway=gateway, merchant=merchant, notifications=notifications,
+                  payments=payments, offline=offline)
 
 
 def _user_path(text: str, where: str) -> Path:

@@ -257,6 +257,9 @@ class Engine:
         if order_amount[0] != currency:
             return fail("PARAM_ILLEGAL", "order.orderAmount.currency must be paymentAmount's currency")
         digest = body_hash(body)
+        if self.db.execute("SELECT 1 FROM closed_requests WHERE payment_request_id=?",
+                           (body["paymentRequestId"],)).fetchone():
+            return fail("ORDER_IS_CLOSED", "this payment was cancelled before it arrived")
         existing = self._earlier("payments", "payment_request_id", body["paymentRequestId"], digest)
         if isinstance(existing, Reply):
             return existing
@@ -400,6 +403,14 @@ class Engine:
 
     def _cancel(self, body: dict) -> Reply:
         p = self._target(body)
+        if isinstance(p, Reply) and p.body["result"]["resultCode"] == "ORDER_NOT_EXIST" \
+                and not body.get("paymentId") and isinstance(body.get("paymentRequestId"), str):
+            # Unconfirmed, chosen: cancel closes a request id the gateway has not seen yet, so a pay
+            # delayed in the network cannot succeed after the terminal gave up on it.
+            self.db.execute("INSERT OR IGNORE INTO closed_requests VALUES (?,?)",
+                            (body["paymentRequestId"], self.clock()))
+            return Reply({"result": result("SUCCESS", "S", "success"),
+                          "paymentRequestId": body["paymentRequestId"], "cancelTime": iso(self.clock())})
         if isinstance(p, Reply):
             return p
         ids = {"paymentId": p["payment_id"], "paymentRequestId": p["payment_request_id"]}

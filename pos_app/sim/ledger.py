@@ -51,6 +51,10 @@ CREATE TABLE IF NOT EXISTS cancels (
     at REAL NOT NULL,
     result_code TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS closed_requests (  -- cancelled before any pay with this id arrived
+    payment_request_id TEXT PRIMARY KEY,
+    closed_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS used_codes (
     code_hash TEXT PRIMARY KEY,
     payment_id TEXT NOT NULL,

@@ -1,0 +1,78 @@
+"""The journal's schema, as an ordered list of migrations; ``PRAGMA user_version`` says how many ran.
+
+Migrations only ever move forward and each runs in one transaction, so an upgrade interrupted by a
+power cut leaves the previous version intact. Never edit a shipped migration: append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["transactions"].create({
+        "id": str,             # our request id: paymentRequestId for a sale, refundRequestId for a refund
+        "kind": str,           # sale | refund | cancel
+        "tender": str,         # payment_code | order_code (sales)
+        "parent": str,         # the sale a refund or cancel is about
+        "payment_id": str,     # the gateway's paymentId, once known
+        "currency": str,
+        "amount": int,         # minor units
+        "status": str,         # SUCCESS | FAILED | CANCELLED | UNKNOWN | QUEUED | NEEDS_REVIEW
+        "phase": str,          # the state machine's phase
+        "result_code": str,
+        "message": str,
+        "description": str,
+        "code_masked": str,    # the payment code, first 2 + last 4 digits
+        "state": str,          # the machine's full state, JSON
+        "next_at": float,      # when it next needs attention; NULL once final or while in flight
+        "final": int,
+        "created_at": float,
+        "updated_at": float,
+        "day": str,            # the local business date, YYYY-MM-DD
+    }, pk="id", not_null={"kind", "currency", "amount", "status", "phase", "state", "final", "created_at",
+                          "updated_at", "day"})
+    db["transactions"].create_index(["day", "created_at"])
+    db["transactions"].create_index(["payment_id"])
+    db["transactions"].create_index(["parent"])
+    db.execute("CREATE INDEX idx_transactions_open ON transactions(next_at) WHERE final = 0")
+    db["outbox"].create({
+        "txn": str,            # the transaction the request belongs to
+        "api": str,            # pay | refund | cancel
+        "body": bytes,         # the exact bytes signed and sent, resent unchanged
+        "currency": str,
+        "amount": int,
+        "created_at": float,
+    }, pk=("txn", "api"), not_null={"body", "created_at"})
+    db["events"].create({
+        "seq": int,
+        "txn": str,
+        "at": float,
+        "kind": str,           # created | state | sent | answer | notification | recovered | abort | ...
+        "detail": str,         # JSON; never a full payment code
+    }, pk="seq", not_null={"at", "kind"})
+    db["events"].create_index(["txn", "seq"])
+
+
+MIGRATIONS = [_v1]
+VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to :data:`VERSION`; return the version it had. Refuses a newer file."""
+    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    if found > VERSION:
+        raise ValueError(f"schema version {found} is newer than this pos-terminal knows ({VERSION})")
+    db = sqlite_utils.Database(conn)
+    for number in range(found, VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[number](db)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return found

@@ -1,0 +1,230 @@
+"""The payment subcommands of ``pos-terminal``: sale, refund, cancel, inquiry, reconcile, report, queue.
+
+Each one is a thin caller of :class:`~pos_app.terminal.Terminal` (through :class:`~pos_app.runtime.Runtime`),
+the same code the cashier's buttons call. ``--json`` output is a stable contract: acceptance checks and
+scripts rely on it.
+
+Exit codes: 0 paid / done; 1 declined, failed or cancelled; 2 a person's error; 3 not settled yet
+(unknown, queued, needs review).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+
+from . import followup_flow as ff
+from . import payment_flow as pf
+from .config import find_config_file, find_data_dir
+from .errors import PosError
+from .money import format_minor, parse_money
+from .runtime import Runtime
+
+EXIT = {"SUCCESS": 0, "FAILED": 1, "CANCELLED": 1, "UNKNOWN": 3, "QUEUED": 3, "NEEDS_REVIEW": 3}
+
+NEXT_STEP = {
+    "SUCCESS": "hand over the goods",
+    "FAILED": "do not hand over the goods; ask for another payment (a fresh code) or another way to pay",
+    "CANCELLED": "do not hand over the goods; nothing was charged, or the money went back",
+    "UNKNOWN": "do not hand over the goods yet; it is still being checked (run `pos-terminal reconcile`)",
+    "QUEUED": "it is sent when the link is back; do not hand over the goods unless accepted at the merchant's risk",
+    "NEEDS_REVIEW": "a manager must check it (`pos-terminal reconcile`, then the gateway's portal)",
+}
+
+
+def emit(args, data: dict, lines: list[str]) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(lines))
+
+
+def progress(args, text: str) -> None:
+    """What is happening now, for a person watching: stderr, so --json stays one object on stdout."""
+    if not args.json:
+        print(f"… {text}", file=sys.stderr, flush=True)
+
+
+def _runtime(args, *, receiver: bool = True, background: bool = True) -> Runtime:
+    return Runtime(find_config_file(args.config), find_data_dir(args.data_dir), receiver=receiver,
+                   background=background)
+
+
+def _settled(txn) -> bool:
+    return txn.final or txn.status == "NEEDS_REVIEW"
+
+
+def _describe(txn) -> str:
+    """A plain sentence for the phase a sale or follow-up is in."""
+    if isinstance(txn, pf.Sale):
+        return {pf.Phase.NEW: "waiting for the link to the gateway (queued)",
+                pf.Phase.SENDING: "sending the payment to the gateway",
+                pf.Phase.WAITING: "waiting for the customer to scan the QR and pay",
+                pf.Phase.INQUIRING: f"checking the result with the gateway (inquiry {txn.inquiries + 1})",
+                pf.Phase.CANCELLING: "cancelling the payment",
+                pf.Phase.NEEDS_REVIEW: "needs review: the gateway did not confirm the cancel"}.get(
+            txn.phase, txn.status)
+    return {ff.Phase.NEW: "waiting for the link to the gateway (queued)",
+            ff.Phase.SENDING: f"sending the {txn.kind}",
+            ff.Phase.RETRYING: f"resending the {txn.kind} (no clear answer yet)"}.get(txn.phase, txn.status)
+
+
+def _outcome_lines(data: dict) -> list[str]:
+    a = data["amount"]
+    amount = f"{format_minor(int(a['value']), a['currency'])} {a['currency']}"
+    head = {"SUCCESS": "PAID" if data.get("kind") == "sale" else "DONE", "FAILED": "NOT PAID" if
+            data.get("kind") == "sale" else "FAILED", "CANCELLED": "CANCELLED", "UNKNOWN": "NOT SURE YET",
+            "QUEUED": "QUEUED", "NEEDS_REVIEW": "NEEDS REVIEW"}[data["status"]]
+    lines = [f"{head}: {data.get('kind', '')} {amount}"]
+    if data.get("message") and data["status"] != "SUCCESS":
+        lines.append(f"  why:     {data['message']}" + (f" ({data['resultCode']})" if data.get("resultCode") else ""))
+    lines.append(f"  payment: {data.get('paymentRequestId')} (gateway id {data.get('paymentId') or 'not known yet'})")
+    if data.get("refundRequestId"):
+        lines.append(f"  refund:  {data['refundRequestId']}")
+    if data.get("kind") == "sale" or data["status"] != "SUCCESS":
+        lines.append(f"  next:    {NEXT_STEP[data['status']]}")
+    return lines
+
+
+def _watch(args, terminal) -> None:
+    last: dict[str, str] = {}
+
+    def changed(txn_id: str) -> None:
+        txn = terminal.load(txn_id)
+        text = _describe(txn)
+        if not txn.final and last.get(txn_id) != text:
+            last[txn_id] = text
+            progress(args, text)
+    terminal.on_change = changed
+
+
+def _show_code(args, value: str, expires_at: float | None) -> None:
+    out = sys.stderr if args.json else sys.stdout
+    left = f" (expires in {max(0, int(expires_at - time.time()))} s)" if expires_at else ""
+    print(f"order code: {value}{left}", file=out, flush=True)
+    try:
+        import segno
+        segno.make(value, error="m").terminal(out=out, compact=True)
+    except Exception as exc:  # the value printed above still lets the customer pay
+        print(f"(cannot draw the QR here: {exc})", file=out)
+    out.flush()
+
+
+def cmd_sale(args) -> int:
+    with _runtime(args) as rt:
+        t = rt.terminal
+        amount = parse_money(args.amount, (args.currency or t.config.merchant.currency).upper())
+        _watch(args, t)
+        t.on_code = lambda sale_id, value, expires_at: _show_code(args, value, expires_at)
+        progress(args, f"sale of {amount}" + (" (sandbox)" if rt.sandbox else ""))
+        sale = t.start_sale(amount, code=args.code, order_code=args.order_code, description=args.description)
+
+        def done(s) -> bool:
+            return _settled(s) or (s.accepted_at_risk and s.phase is pf.Phase.NEW)
+        try:
+            sale = t.wait(sale.id, done, args.timeout)
+            if not done(sale) and sale.phase is pf.Phase.WAITING:
+                progress(args, "timed out: cancelling the order code")
+                t.abort(sale.id, "the terminal stopped waiting (--timeout)")
+                sale = t.wait(sale.id, done, 60)
+        except KeyboardInterrupt:
+            progress(args, "interrupted: cancelling")
+            t.abort(sale.id, "interrupted at the terminal")
+            sale = t.wait(sale.id, done, 60)
+        data = t.summary(sale)
+    emit(args, data, _outcome_lines(data))
+    return EXIT[data["status"]]
+
+
+def _follow(args, t, txn) -> dict:
+    txn = t.wait(txn.id, lambda f: _settled(f) or f.status == "QUEUED", args.timeout)
+    return t.summary(txn)
+
+
+def cmd_refund(args) -> int:
+    with _runtime(args) as rt:
+        t = rt.terminal
+        _watch(args, t)
+        row = t.journal.find(args.payment, "sale")
+        if row is None:
+            raise PosError(f"no sale {args.payment!r} in this terminal's journal",
+                           hint="give the paymentRequestId or paymentId from the receipt or `pos-terminal report`")
+        amount = parse_money(args.amount, row["currency"])
+        data = _follow(args, t, t.refund(args.payment, amount, args.reason))
+    emit(args, data, _outcome_lines(data))
+    return EXIT[data["status"]]
+
+
+def cmd_cancel(args) -> int:
+    with _runtime(args) as rt:
+        t = rt.terminal
+        _watch(args, t)
+        data = _follow(args, t, t.cancel(args.payment))
+    emit(args, data, _outcome_lines(data))
+    return EXIT[data["status"]]
+
+
+def cmd_inquiry(args) -> int:
+    with _runtime(args, receiver=False, background=False) as rt:
+        outcome, txn = rt.terminal.inquiry(args.payment)
+        body = outcome.body or {}
+        data = {"gateway": {"status": outcome.status.value, "resultCode": outcome.result_code,
+                            "message": outcome.message, "paymentStatus": body.get("paymentStatus"),
+                            "refundStatus": body.get("refundStatus")},
+                "journal": rt.terminal.summary(txn) if txn is not None else None}
+    gw = data["gateway"]
+    lines = [f"gateway: {gw['paymentStatus'] or gw['refundStatus'] or gw['status']}"
+             f" ({gw['resultCode']}: {gw['message']})"]
+    lines.append(f"journal: {data['journal']['status']}" if data["journal"] else "journal: not a payment of this terminal")
+    emit(args, data, lines)
+    return 0 if outcome.status.value != "UNKNOWN" else 3
+
+
+def cmd_reconcile(args) -> int:
+    with _runtime(args, receiver=False, background=False) as rt:
+        t = rt.terminal
+        _watch(args, t)
+        progress(args, f"settling {len(t.journal.open_transactions())} open transaction(s)")
+        data = t.settle(args.timeout)
+    lines = [f"settled {data['settled']}, still open {data['still_open']}"]
+    lines += [f"  {i['status']:12} {i['kind']:6} {i['paymentRequestId']} {i.get('message') or ''}" for i in data["items"]]
+    emit(args, data, lines)
+    return 0 if data["still_open"] == 0 else 3
+
+
+def _read_journal(args):
+    from offline_queue.journal import Journal
+    return Journal.open(find_data_dir(args.data_dir), readonly=True)
+
+
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from .report import day_report, lines, write_csv
+    day = args.date or date.today().isoformat()
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        raise PosError(f"--date {day!r} is not a date", hint="use YYYY-MM-DD, e.g. 2026-11-22") from None
+    with _read_journal(args) as journal:
+        data = day_report(journal, day)
+    if args.csv:
+        try:
+            write_csv(data, Path(args.csv))
+        except OSError as exc:
+            raise PosError(f"cannot write {args.csv}: {exc.strerror}") from None
+    emit(args, data, lines(data))
+    return 0
+
+
+def cmd_queue(args) -> int:
+    from .terminal import queue_status
+    with _read_journal(args) as journal:
+        data = queue_status(journal, time.time())
+    lines = [f"{data['count']} request(s) waiting" + (f", oldest {data['oldestAgeSeconds']:.0f} s" if data["count"] else "")]
+    lines += [f"  {c}: {format_minor(int(v['value']), c)}" for c, v in data["totals"].items()]
+    lines += [f"  {i['api']:7} {i['status']:8} {i['paymentRequestId']}" for i in data["items"]]
+    emit(args, data, lines)
+    return 0

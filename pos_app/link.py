@@ -1,0 +1,66 @@
+"""Is the gateway reachable? Learned from every call's outcome, and from a cheap probe while it is not.
+
+A call that certainly did not leave (connection refused, connect timeout) marks the link down; any
+answer marks it up. While down, :meth:`Link.up` opens a bare TCP connection to the gateway at most once
+per ``probe_interval``: no request, no signature, nothing to journal. Odoo's offline bug (stuck offline
+after the network came back, because it checked once and too early) is why the probe keeps going.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from urllib.parse import urlsplit
+
+from .gateway import Delivery, Outcome, Status
+
+
+class Link:
+    def __init__(self, url: str, *, probe_interval: float = 1.0, probe_timeout: float = 1.0,
+                 clock=time.monotonic) -> None:
+        parts = urlsplit(url)
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.probe_interval = probe_interval
+        self.probe_timeout = probe_timeout
+        self.clock = clock
+        self._down_since: float | None = None
+        self._last_probe = float("-inf")
+        self._lock = threading.Lock()
+
+    @property
+    def down_since(self) -> float | None:
+        return self._down_since
+
+    def note(self, outcome: Outcome) -> None:
+        """Learn from a call: certainly-not-sent means down, any answer at all means up."""
+        if outcome.status is Status.UNKNOWN and outcome.delivery is Delivery.NOT_SENT:
+            with self._lock:
+                if self._down_since is None:
+                    self._down_since = self.clock()
+                self._last_probe = self.clock()
+        elif outcome.http_status is not None or outcome.status is not Status.UNKNOWN:
+            with self._lock:
+                self._down_since = None
+
+    def up(self) -> bool:
+        """True unless the link is known down and a probe (at most one per interval) still fails."""
+        with self._lock:
+            if self._down_since is None:
+                return True
+            if self.clock() - self._last_probe < self.probe_interval:
+                return False
+            self._last_probe = self.clock()
+        reachable = self.probe()
+        if reachable:
+            with self._lock:
+                self._down_since = None
+        return reachable
+
+    def probe(self) -> bool:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=self.probe_timeout):
+                return True
+        except OSError:
+            return False

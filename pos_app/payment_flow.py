@@ -1,0 +1,401 @@
+"""The sale state machine (spec §6): pure transitions, with the effects listed separately.
+
+``step(sale, event, now)`` returns the next :class:`Sale` and the effects the shell must carry out, in
+order. It never does I/O and never reads the clock, so every state × event pair is testable in isolation
+and a journal replay gives the same answer twice.
+
+The shell's duties, which make the promise hold:
+- persist the returned state *before* carrying out a :class:`Send` (write-ahead);
+- resend a request with the exact bytes it journaled (same request id on every retry);
+- feed back each answer as an event, and a :class:`Tick` whenever ``sale.next_at`` has come.
+
+Phases::
+
+    NEW ──tick, link up──▶ SENDING ──S──▶ PAID
+     │ (queued: the pay     │  ├──F──▶ FAILED
+     │  never left)         │  ├──S, order code──▶ WAITING ──paid / declined / expired, abort──▶ …
+     ▼ past validity        │  └──U, timeout, unverifiable──▶ INQUIRING ──SUCCESS/FAIL/CANCELLED──▶ …
+    VOIDED                  │                                     └──schedule over──▶ CANCELLING
+                            └──certainly not sent──▶ NEW                  S──▶ CANCELLED, U × n──▶ NEEDS_REVIEW
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+from .gateway import Delivery, Status
+
+
+class Phase(str, enum.Enum):
+    NEW = "NEW"                    # journaled; the pay has not (certainly) left: it waits for the link
+    SENDING = "SENDING"            # a pay is, or may be, in flight
+    WAITING = "WAITING"            # order code shown: waiting for the customer to pay it
+    INQUIRING = "INQUIRING"        # outcome unknown: following the inquiry schedule
+    CANCELLING = "CANCELLING"      # closing it: cancel sent, retried with the same paymentRequestId
+    NEEDS_REVIEW = "NEEDS_REVIEW"  # even cancel stayed unknown or was refused; still retried in background
+    PAID = "PAID"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    VOIDED = "VOIDED"              # never reached the gateway; closed locally
+
+    @property
+    def final(self) -> bool:
+        return self in FINAL
+
+
+FINAL = frozenset({Phase.PAID, Phase.FAILED, Phase.CANCELLED, Phase.VOIDED})
+
+#: The public word for each phase: what ``sale --json`` and ``report`` say.
+STATUS = {Phase.NEW: "QUEUED", Phase.SENDING: "UNKNOWN", Phase.WAITING: "UNKNOWN",
+          Phase.INQUIRING: "UNKNOWN", Phase.CANCELLING: "UNKNOWN", Phase.NEEDS_REVIEW: "NEEDS_REVIEW",
+          Phase.PAID: "SUCCESS", Phase.FAILED: "FAILED", Phase.CANCELLED: "CANCELLED", Phase.VOIDED: "FAILED"}
+
+PAYMENT_CODE = "payment_code"
+ORDER_CODE = "order_code"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long to wait between tries. Defaults are the official in-store SDK's (spec §6)."""
+
+    inquiry_intervals: tuple[float, ...] = (2, 3, 3, 5, 5, 5, 5, 5, 5)
+    cancel_intervals: tuple[float, ...] = (2, 3, 3, 5, 5)
+    code_validity: float = 60.0       # a payment code is good this long after the scan
+    order_code_poll: float = 3.0      # inquiry interval while an order code is shown
+    order_code_resends: int = 3       # getting an order code: resends after U or a transport error
+    review_interval: float = 60.0     # background retries once a payment needs review
+    offline_retry: float = 2.0        # a request that certainly did not leave is tried again after this
+
+
+# -- events -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Answer:
+    """What the gateway client made of one call, reduced to what the machine decides on."""
+
+    status: Status
+    delivery: Delivery | None = None
+    result_code: str = ""
+    message: str = ""
+    payment_id: str | None = None
+    payment_status: str | None = None     # inquiryPayment's paymentStatus
+    code_value: str | None = None         # order code issued
+    code_expires_at: float | None = None
+
+    @property
+    def not_sent(self) -> bool:
+        return self.status is Status.UNKNOWN and self.delivery is Delivery.NOT_SENT
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time has passed; ``link_up`` says whether the shell believes the gateway is reachable."""
+
+    link_up: bool = True
+
+
+@dataclass(frozen=True)
+class PayAnswered:
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class InquiryAnswered:
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class CancelAnswered:
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class Notified:
+    """A verified notifyPayment: result status S or F."""
+
+    success: bool
+    result_code: str = ""
+    message: str = ""
+    payment_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Abort:
+    """The cashier gives up on a sale still open. (A paid sale is cancelled by a cancel transaction.)"""
+
+    reason: str = "cancelled by the cashier"
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """The terminal restarted: whatever was in flight may have left."""
+
+
+Event = Tick | PayAnswered | InquiryAnswered | CancelAnswered | Notified | Abort | Recovered
+EVENT_TYPES = (Tick, PayAnswered, InquiryAnswered, CancelAnswered, Notified, Abort, Recovered)
+
+
+# -- effects ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Send:
+    """Send this API call now (after persisting the new state). ``api``: pay, inquiryPayment, cancel."""
+
+    api: str
+
+
+@dataclass(frozen=True)
+class ForgetCode:
+    """The pay will never be resent: drop the full payment code, keep it masked."""
+
+
+@dataclass(frozen=True)
+class ShowCode:
+    """An order code was issued: put it on the customer display."""
+
+    value: str
+    expires_at: float | None
+
+
+Effect = Send | ForgetCode | ShowCode
+
+
+# -- state --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sale:
+    id: str                                   # our paymentRequestId
+    tender: str                               # PAYMENT_CODE or ORDER_CODE
+    currency: str
+    amount: int                               # minor units
+    created_at: float
+    phase: Phase = Phase.NEW
+    next_at: float | None = None              # when a Tick is next due; None once final
+    timing: Timing = field(default_factory=Timing)
+    payment_id: str | None = None
+    result_code: str = ""
+    message: str = ""
+    pay_attempts: int = 0                     # pay sends started
+    resends: int = 0                          # order code: resends after U
+    maybe_sent: bool = False                  # some pay may have reached the gateway
+    unknown_since: float | None = None
+    inquiries: int = 0
+    cancel_since: float | None = None
+    cancels: int = 0
+    cancel_refused: bool = False              # cancel answered F: only inquiries are retried
+    code_value: str | None = None
+    code_expires_at: float | None = None
+    gateway_status: str | None = None         # the last paymentStatus an inquiry reported
+    accepted_at_risk: bool = False            # handed over before the gateway answered (policy)
+
+    @property
+    def status(self) -> str:
+        return STATUS[self.phase]
+
+    @property
+    def final(self) -> bool:
+        return self.phase in FINAL
+
+    @property
+    def deadline(self) -> float:
+        """A queued pay must leave before this, or it is voided."""
+        return self.created_at + self.timing.code_validity
+
+
+def new_sale(id: str, tender: str, currency: str, amount: int, now: float, timing: Timing | None = None) -> Sale:
+    if tender not in (PAYMENT_CODE, ORDER_CODE):
+        raise ValueError(f"unknown tender {tender!r}")
+    return Sale(id=id, tender=tender, currency=currency, amount=amount, created_at=now, next_at=now,
+                timing=timing or Timing())
+
+
+# -- transitions ----------------------------------------------------------------------------------------
+def step(sale: Sale, event: Event, now: float) -> tuple[Sale, tuple[Effect, ...]]:
+    """The next state and the effects to carry out, for any phase and any event."""
+    handler = _HANDLERS[type(event)]
+    return handler(sale, event, now)
+
+
+def _final(sale: Sale, phase: Phase, code: str, message: str, **changes) -> tuple[Sale, tuple[Effect, ...]]:
+    return replace(sale, phase=phase, result_code=code or sale.result_code, message=message or sale.message,
+                   next_at=None, **changes), ()
+
+
+def _to_inquiring(sale: Sale, now: float, code: str = "", message: str = "") -> tuple[Sale, tuple[Effect, ...]]:
+    first = sale.timing.inquiry_intervals[0] if sale.timing.inquiry_intervals else 0.0
+    since = sale.unknown_since if sale.unknown_since is not None else now
+    return replace(sale, phase=Phase.INQUIRING, unknown_since=since, next_at=now + first,
+                   result_code=code or sale.result_code, message=message or sale.message), (ForgetCode(),)
+
+
+def _to_cancelling(sale: Sale, now: float, message: str = "") -> tuple[Sale, tuple[Effect, ...]]:
+    return replace(sale, phase=Phase.CANCELLING, cancel_since=now, next_at=now,
+                   message=message or sale.message), ()
+
+
+def _next_offset(start: float, intervals: tuple[float, ...], now: float) -> float | None:
+    """The next scheduled time after ``now`` on a schedule started at ``start``; None once it is over.
+
+    The schedule is kept in wall time, not in counts, so a sale resumed long after a crash does not
+    replay waits whose purpose (giving the customer time) has already passed.
+    """
+    at = start
+    for gap in intervals:
+        at += gap
+        if at > now:
+            return at
+    return None
+
+
+def _on_tick(sale: Sale, event: Tick, now: float):
+    if sale.final:
+        return sale, ()
+    due = sale.next_at is not None and now >= sale.next_at
+    if not due and not (sale.phase is Phase.NEW and now >= sale.deadline):
+        return sale, ()
+    phase = sale.phase
+    if phase is Phase.NEW:
+        if now >= sale.deadline:
+            return replace(sale, phase=Phase.VOIDED, next_at=None, result_code="NOT_SENT",
+                           message="the link stayed down past the payment code's validity: "
+                                   "nothing was charged; ask for a new code"), (ForgetCode(),)
+        if not event.link_up:
+            return replace(sale, next_at=min(now + sale.timing.offline_retry, sale.deadline)), ()
+        return replace(sale, phase=Phase.SENDING, pay_attempts=sale.pay_attempts + 1, next_at=None), (Send("pay"),)
+    if phase is Phase.SENDING:
+        return sale, ()  # the pay's answer decides; a crash is handled by Recovered
+    if phase is Phase.WAITING and sale.code_expires_at is not None and now >= sale.code_expires_at:
+        return _to_cancelling(sale, now, "the order code expired before it was paid")
+    if phase in (Phase.WAITING, Phase.INQUIRING):
+        return replace(sale, next_at=None), (Send("inquiryPayment"),)
+    if phase is Phase.CANCELLING or (phase is Phase.NEEDS_REVIEW and not sale.cancel_refused):
+        return replace(sale, next_at=None), (Send("cancel"),)
+    if phase is Phase.NEEDS_REVIEW:
+        return replace(sale, next_at=None), (Send("inquiryPayment"),)
+    return sale, ()
+
+
+def _on_pay(sale: Sale, event: PayAnswered, now: float):
+    a = event.answer
+    if sale.phase is not Phase.SENDING:
+        return sale, ()  # late or duplicate: the machine already moved on (e.g. a notification came first)
+    sale = replace(sale, payment_id=a.payment_id or sale.payment_id)
+    if a.status is Status.SUCCESS and sale.tender == ORDER_CODE:
+        if not a.code_value:
+            return _to_inquiring(replace(sale, maybe_sent=True), now, a.result_code, "no code in the answer")
+        return replace(sale, phase=Phase.WAITING, maybe_sent=True, code_value=a.code_value,
+                       code_expires_at=a.code_expires_at, next_at=now + sale.timing.order_code_poll,
+                       message="waiting for the customer to scan and pay"), \
+            (ForgetCode(), ShowCode(a.code_value, a.code_expires_at))
+    if a.status is Status.SUCCESS:
+        sale, _ = _final(sale, Phase.PAID, a.result_code or "SUCCESS", a.message or "paid")
+        return sale, (ForgetCode(),)
+    if a.status is Status.FAILURE:
+        sale, _ = _final(sale, Phase.FAILED, a.result_code, a.message)
+        return sale, (ForgetCode(),)
+    if a.not_sent and not sale.maybe_sent:
+        return replace(sale, phase=Phase.NEW, result_code=a.result_code, message=a.message,
+                       next_at=min(now + sale.timing.offline_retry, sale.deadline)), ()
+    sale = replace(sale, maybe_sent=sale.maybe_sent or not a.not_sent)
+    if sale.tender == ORDER_CODE and sale.resends < sale.timing.order_code_resends:
+        return replace(sale, resends=sale.resends + 1, pay_attempts=sale.pay_attempts + 1,
+                       result_code=a.result_code, message=a.message), (Send("pay"),)
+    return _to_inquiring(sale, now, a.result_code, a.message)
+
+
+def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float):
+    a = event.answer
+    if sale.phase not in (Phase.WAITING, Phase.INQUIRING, Phase.NEEDS_REVIEW):
+        return sale, ()  # not asked for now (e.g. an inquiry from the CLI): the phase's own answer decides
+    sale = replace(sale, payment_id=a.payment_id or sale.payment_id,
+                   gateway_status=a.payment_status if a.status is Status.SUCCESS else sale.gateway_status)
+    if a.status is Status.SUCCESS and a.payment_status == "SUCCESS":
+        if sale.phase is Phase.NEEDS_REVIEW:
+            return replace(sale, next_at=None, message="paid at the gateway, but the cancel was refused: "
+                                                       "hand over the goods or refund it"), ()
+        return _final(sale, Phase.PAID, "SUCCESS", "paid")
+    if a.status is Status.SUCCESS and a.payment_status == "FAIL":
+        return _final(sale, Phase.FAILED, a.result_code if a.result_code != "SUCCESS" else "FAIL",
+                      a.message if a.result_code != "SUCCESS" else "the payment failed")
+    if a.status is Status.SUCCESS and a.payment_status == "CANCELLED":
+        return _final(sale, Phase.CANCELLED, "CANCELLED", "the payment was cancelled")
+    if sale.phase is Phase.NEEDS_REVIEW:
+        return replace(sale, next_at=now + sale.timing.review_interval), ()
+    if sale.phase is Phase.WAITING:
+        if sale.code_expires_at is not None and now >= sale.code_expires_at:
+            return _to_cancelling(sale, now, "the order code expired before it was paid")
+        return replace(sale, next_at=now + sale.timing.order_code_poll), ()
+    # INQUIRING
+    if a.not_sent:
+        return replace(sale, next_at=now + sale.timing.offline_retry), ()
+    decisive_failure = a.status is Status.FAILURE and a.result_code != "ORDER_NOT_EXIST"
+    sale = replace(sale, inquiries=sale.inquiries + 1)
+    upcoming = None if decisive_failure else _next_offset(sale.unknown_since or now, sale.timing.inquiry_intervals, now)
+    if upcoming is None:
+        return _to_cancelling(sale, now, "no answer from the wallet in time: cancelling the payment")
+    return replace(sale, next_at=upcoming), ()
+
+
+def _on_cancel(sale: Sale, event: CancelAnswered, now: float):
+    a = event.answer
+    if sale.phase is Phase.PAID and a.status is Status.SUCCESS:
+        # A manager's cancel of a paid sale (a separate cancel transaction) went through.
+        return _final(sale, Phase.CANCELLED, "CANCELLED", "cancelled by the manager: the money went back")
+    if sale.phase not in (Phase.CANCELLING, Phase.NEEDS_REVIEW):
+        return sale, ()
+    if a.status is Status.SUCCESS:
+        return _final(sale, Phase.CANCELLED, "CANCELLED", "cancelled: nothing was charged, or the money went back")
+    if a.status is Status.FAILURE and a.result_code != "ORDER_NOT_EXIST":
+        return replace(sale, phase=Phase.NEEDS_REVIEW, cancel_refused=True, result_code=a.result_code,
+                       message=f"the gateway refused the cancel ({a.result_code}): check the payment",
+                       next_at=now + sale.timing.review_interval), ()
+    if a.not_sent:
+        return replace(sale, next_at=now + sale.timing.offline_retry), ()
+    sale = replace(sale, cancels=sale.cancels + 1)
+    if sale.phase is Phase.NEEDS_REVIEW:
+        return replace(sale, next_at=now + sale.timing.review_interval), ()
+    upcoming = _next_offset(sale.cancel_since or now, sale.timing.cancel_intervals, now)
+    if upcoming is None:
+        return replace(sale, phase=Phase.NEEDS_REVIEW, result_code=a.result_code or "UNKNOWN",
+                       message="the cancel stays unknown: retrying in the background; a manager should check",
+                       next_at=now + sale.timing.review_interval), ()
+    return replace(sale, next_at=upcoming), ()
+
+
+def _on_notified(sale: Sale, event: Notified, now: float):
+    sale = replace(sale, payment_id=event.payment_id or sale.payment_id)
+    if event.success:
+        if sale.phase in (Phase.NEW, Phase.SENDING, Phase.WAITING, Phase.INQUIRING):
+            sale, _ = _final(sale, Phase.PAID, "SUCCESS", "paid")
+            return sale, (ForgetCode(),)
+        if sale.phase in (Phase.VOIDED, Phase.FAILED):
+            # The cashier was told "not paid": give the money back rather than keep it unseen.
+            return _to_cancelling(sale, now, "the gateway reports it paid after it was closed: cancelling it")
+        return sale, ()  # PAID already, or cancelling/cancelled: a success does not revive the sale
+    if sale.phase in (Phase.NEW, Phase.SENDING, Phase.WAITING, Phase.INQUIRING, Phase.CANCELLING,
+                      Phase.NEEDS_REVIEW):
+        sale, _ = _final(sale, Phase.FAILED, event.result_code or "FAIL", event.message or "the payment failed")
+        return sale, (ForgetCode(),)
+    return sale, ()
+
+
+def _on_abort(sale: Sale, event: Abort, now: float):
+    if sale.phase is Phase.NEW:
+        return replace(sale, phase=Phase.VOIDED, next_at=None, result_code="ABORTED", message=event.reason), \
+            (ForgetCode(),)
+    if sale.phase in (Phase.WAITING, Phase.INQUIRING):
+        return _to_cancelling(sale, now, event.reason)
+    return sale, ()  # SENDING: wait for the answer; closing or closed already
+
+
+def _on_recovered(sale: Sale, event: Recovered, now: float):
+    if sale.phase is Phase.SENDING:
+        return _to_inquiring(replace(sale, maybe_sent=True), now)
+    if sale.phase is Phase.WAITING:
+        # The code is no longer on any screen: settle it the way an unknown outcome is settled.
+        return _to_inquiring(sale, now)
+    if sale.final:
+        return sale, ()
+    return replace(sale, next_at=now), ()
+
+
+_HANDLERS = {Tick: _on_tick, PayAnswered: _on_pay, InquiryAnswered: _on_inquiry, CancelAnswered: _on_cancel,
+             Notified: _on_notified, Abort: _on_abort, Recovered: _on_recovered}

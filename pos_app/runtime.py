@@ -1,0 +1,106 @@
+"""Everything a running terminal needs, started and stopped together: the one way every front end
+(the CLI today, the Qt windows later) brings the terminal up.
+
+- sandbox mode when there is no config: the embedded simulator, and a receiver on a free loopback port;
+- the journal, with recovery of whatever an earlier run left open;
+- the notification receiver on ``[notifications] listen``;
+- the background reconciler.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from offline_queue.reconciler import Reconciler
+
+from . import signing
+from .config import Config, load_config
+from .receiver import NotificationReceiver
+from .terminal import Terminal
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, config_file: Path | None, data_dir: Path, *, receiver: bool = True,
+                 background: bool = True) -> None:
+        self.config_file = config_file
+        self.data_dir = data_dir
+        self.want_receiver = receiver
+        self.want_background = background
+        self.sim = None
+        self.receiver: NotificationReceiver | None = None
+        self.reconciler: Reconciler | None = None
+        self.terminal: Terminal | None = None
+        self.warnings: list[str] = []
+
+    @property
+    def sandbox(self) -> bool:
+        return self.config_file is None
+
+    def start(self) -> "Runtime":
+        try:
+            config = self._config()
+            if self.want_receiver:
+                config = self._start_receiver(config)
+            self.terminal = Terminal(config, self.data_dir)
+            if self.receiver is not None:
+                self.receiver.apply = self.terminal.apply_notification
+            if self.want_background:
+                t = self.terminal
+                self.reconciler = Reconciler(t.advance_due, t.journal.next_due_at, t.changed).start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _config(self) -> Config:
+        if self.config_file is not None:
+            return load_config(self.config_file)
+        from .sandbox import start_sandbox
+        self.sim, config = start_sandbox(self.data_dir)
+        return config
+
+    def _start_receiver(self, config: Config) -> Config:
+        n = config.notifications
+        gateway_key = signing.load_public_key(config.gateway.gateway_public_key, "[gateway] gateway_public_key")
+        host, port = (("127.0.0.1", 0) if self.sandbox else (n.listen_host, n.listen_port))
+
+        def not_ready(body):  # until the journal is open, let the gateway resend
+            raise RuntimeError("the terminal is starting")
+        try:
+            self.receiver = NotificationReceiver(host, port, config.gateway.client_id, gateway_key, not_ready).start()
+        except OSError as exc:
+            self.warnings.append(f"notifications: cannot listen on {host}:{port} ({exc.strerror}); results "
+                                 "are still settled by inquiry")
+            print(f"pos-terminal: warning: {self.warnings[-1]}", file=sys.stderr)
+            return config
+        if self.sandbox:
+            url = f"http://127.0.0.1:{self.receiver.port}/notify"
+            config = replace(config, notifications=replace(n, listen_port=self.receiver.port, public_url=url))
+        return config
+
+    def stop(self) -> None:
+        if self.reconciler is not None:
+            self.reconciler.stop()
+            self.reconciler = None
+        if self.receiver is not None:
+            self.receiver.stop()
+            self.receiver = None
+        if self.terminal is not None:
+            self.terminal.close()
+            self.terminal = None
+        if self.sim is not None:
+            self.sim.stop()
+            self.sim = None
+
+    def __enter__(self) -> "Runtime":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+

@@ -1,0 +1,583 @@
+"""The terminal: the imperative shell around the pure flows.
+
+It owns the journal, the gateway client and the link monitor, and does for each transaction what its
+state machine says, in the one order that keeps the promise: compute the next state, **commit it**,
+then send; journal the answer, then act on it. Every path a person can take (the CLI today, the Qt
+windows later) goes through these methods, so the tests and benchmarks exercise what the buttons do.
+
+Threads: any method may be called from any thread. A re-entrant lock guards "load, step, commit" of a
+transaction; the network call happens outside it, and the answer is applied to the state as it is
+*then* (a notification may have settled it meanwhile). The :class:`~offline_queue.reconciler.Reconciler`
+thread drives whatever is due; :meth:`wait` blocks until a transaction is settled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from offline_queue.journal import Journal, business_day
+
+from . import followup_flow as ff
+from . import messages
+from . import payment_flow as pf
+from .config import Config
+from .errors import PosError
+from .gateway import GatewayClient, Outcome, Status
+from .link import Link
+from .money import Money, format_minor
+from .risk import RiskPolicy
+from .scan import PAYMENT_CODE, classify, mask
+
+log = logging.getLogger(__name__)
+
+Txn = pf.Sale | ff.Followup
+
+
+def new_request_id(prefix: str) -> str:
+    """Unique, ≤ 64 characters, and sortable by time for people reading a ledger."""
+    return f"{prefix}{time.strftime('%Y%m%d%H%M%S')}{uuid.uuid4().hex[:16]}"
+
+
+def answer_of(outcome: Outcome) -> pf.Answer:
+    """What the machines decide on, from what the client returned."""
+    body = outcome.body or {}
+    code_value = expires_at = None
+    form = body.get("orderCodeForm")
+    if isinstance(form, dict):
+        details = form.get("codeDetails")
+        if isinstance(details, list) and details and isinstance(details[0], dict):
+            value = details[0].get("codeValue")
+            code_value = value if isinstance(value, str) and value else None
+        try:
+            expires_at = datetime.fromisoformat(form["expireTime"]).timestamp()
+        except (KeyError, TypeError, ValueError):
+            expires_at = None
+    result_code, message = outcome.result_code, outcome.message
+    if "paymentStatus" in body and body.get("paymentResultCode"):
+        result_code = str(body["paymentResultCode"])
+        message = str(body.get("paymentResultMessage") or message)
+    payment_id = body.get("paymentId") if isinstance(body.get("paymentId"), str) else None
+    status = body.get("paymentStatus") if isinstance(body.get("paymentStatus"), str) else None
+    return pf.Answer(status=outcome.status, delivery=outcome.delivery, result_code=result_code, message=message,
+                     payment_id=payment_id or (body.get("refundId") if isinstance(body.get("refundId"), str) else None),
+                     payment_status=status, code_value=code_value, code_expires_at=expires_at)
+
+
+def _outcome_detail(api: str, outcome: Outcome) -> dict:
+    body = outcome.body or {}
+    return {"api": api, "status": outcome.status.value, "resultCode": outcome.result_code,
+            "message": outcome.message, "delivery": outcome.delivery.value if outcome.delivery else None,
+            "httpStatus": outcome.http_status, "paymentId": body.get("paymentId"),
+            "paymentStatus": body.get("paymentStatus"), "refundId": body.get("refundId")}
+
+
+def timing_from(config: Config) -> pf.Timing:
+    p = config.payments
+    return pf.Timing(inquiry_intervals=p.inquiry_intervals, cancel_intervals=p.cancel_intervals,
+                     code_validity=p.code_validity, order_code_poll=p.order_code_poll,
+                     review_interval=p.review_interval, offline_retry=config.offline.probe_interval)
+
+
+class Terminal:
+    """One store terminal: a journal in ``data_dir``, a gateway, and the flows between them."""
+
+    def __init__(self, config: Config, data_dir: Path | str, *, client: GatewayClient | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.data_dir = Path(data_dir)
+        self.timing = timing_from(config)
+        self.policy = RiskPolicy(config.offline.merchant_risk, dict(config.offline.max_per_payment),
+                                 dict(config.offline.max_total))
+        self.clock = clock
+        self.client = client or GatewayClient.from_config(config)
+        self.link = Link(config.gateway.url, probe_interval=config.offline.probe_interval)
+        self.journal = Journal.open(self.data_dir)
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.on_code: Callable[[str, str, float | None], None] = lambda sale_id, value, expires_at: None
+        self.on_change: Callable[[str], None] = lambda txn_id: None
+        self.recovered = self._recover()
+
+    def close(self) -> None:
+        self.client.close()
+        self.journal.close()
+
+    def __enter__(self) -> "Terminal":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def notify_url(self) -> str:
+        return self.config.notifications.public_url
+
+    # -- loading and saving ---------------------------------------------------------------------------
+    def load(self, txn_id: str) -> Txn | None:
+        row = self.journal.get(txn_id)
+        return None if row is None else self._from_row(row)
+
+    def _from_row(self, row) -> Txn:
+        state = json.loads(row["state"])
+        if row["kind"] == "sale":
+            return pf.Sale(**{**state, "phase": pf.Phase(state["phase"]), "timing": self.timing})
+        return ff.Followup(**{**state, "phase": ff.Phase(state["phase"]), "timing": self.timing})
+
+    @staticmethod
+    def _state_json(txn: Txn) -> str:
+        state = {f.name: getattr(txn, f.name) for f in dataclasses.fields(txn) if f.name != "timing"}
+        state["phase"] = txn.phase.value
+        return json.dumps(state, separators=(",", ":"))
+
+    def _row(self, txn: Txn, now: float) -> dict[str, Any]:
+        return {"id": txn.id, "payment_id": txn.payment_id if isinstance(txn, pf.Sale) else None,
+                "status": txn.status, "phase": txn.phase.value, "result_code": txn.result_code,
+                "message": txn.message, "state": self._state_json(txn), "next_at": txn.next_at,
+                "final": int(txn.final), "updated_at": now}
+
+    def _save(self, before: Txn | None, after: Txn, now: float, events: list[tuple[str, dict]],
+              effects=(), *, insert_extra: dict | None = None, outbox_put=None) -> None:
+        events = list(events)
+        if before is None or before.phase != after.phase:
+            events.append(("state", {"from": before.phase.value if before else None, "to": after.phase.value,
+                                     "status": after.status, "resultCode": after.result_code,
+                                     "message": after.message}))
+        row = self._row(after, now)
+        if isinstance(after, pf.Sale) and not row["payment_id"]:
+            del row["payment_id"]
+        forget = any(isinstance(e, pf.ForgetCode) for e in effects)
+        drop = None
+        if forget:
+            drop = "pay"
+        elif isinstance(after, ff.Followup) and after.final:
+            drop = after.api
+        elif isinstance(after, pf.Sale) and after.final:
+            drop = "pay"
+        if insert_extra is not None:
+            row.update(insert_extra)
+        self.journal.record(row, insert=insert_extra is not None, events=events, outbox_put=outbox_put,
+                            outbox_drop=drop)
+        self.changed.notify_all()
+        if before is None or before != after:
+            self.on_change(after.id)
+
+    def _recover(self) -> list[str]:
+        """Resume every transaction a previous run left open (it may have died mid-send)."""
+        resumed = []
+        with self.lock:
+            now = self.clock()
+            for row in self.journal.open_transactions():
+                txn = self._from_row(row)
+                event = pf.Recovered() if isinstance(txn, pf.Sale) else ff.Recovered()
+                after, effects = self._step(txn, event, now)
+                self._save(txn, after, now, [("recovered", {"phase": txn.phase.value})], effects)
+                resumed.append(txn.id)
+        if resumed:
+            log.info("resumed %d open transaction(s) from an earlier run", len(resumed))
+        return resumed
+
+    @staticmethod
+    def _step(txn: Txn, event, now: float):
+        return pf.step(txn, event, now) if isinstance(txn, pf.Sale) else ff.step(txn, event, now)
+
+    # -- sales ----------------------------------------------------------------------------------------
+    def start_sale(self, amount: Money, *, code: str | None = None, order_code: bool = False,
+                   description: str = "", reference: str | None = None) -> pf.Sale:
+        """Journal a sale, send its pay, and apply the answer. Returns the sale as it then stands.
+
+        A payment-code sale that the gateway answers at once is final on return; otherwise the
+        reconciler (or :meth:`settle`) carries it on.
+        """
+        if (code is None) == (not order_code):
+            raise PosError("a sale needs either a scanned payment code or the order-code tender")
+        if code is not None:
+            scanned = classify(code)
+            if scanned.kind != PAYMENT_CODE:
+                raise PosError(f"that is not a payment code: {scanned.reason or scanned.kind}",
+                               hint="scan the code in the customer's wallet app (Alipay / Alipay+)")
+            code = scanned.value
+        description = (description or f"{self.config.merchant.store_name} sale").strip()[:256]
+        now = self.clock()
+        sale_id = new_request_id("PR")
+        tender = pf.ORDER_CODE if order_code else pf.PAYMENT_CODE
+        sale = pf.new_sale(sale_id, tender, amount.currency, amount.minor, now, self.timing)
+        if order_code:
+            expiry = datetime.fromtimestamp(now + self.config.payments.order_code_expiry, timezone.utc)
+            request = messages.pay_order_code(self.config.merchant, sale_id, amount, description=description,
+                                              notify_url=self.notify_url, reference_order_id=reference,
+                                              expiry=expiry)
+        else:
+            request = messages.pay_payment_code(self.config.merchant, sale_id, amount, code,
+                                                description=description, notify_url=self.notify_url,
+                                                reference_order_id=reference)
+        with self.lock:
+            after, effects = pf.step(sale, pf.Tick(self.link.up()), now)
+            self._save(None, after, now, [("created", {"tender": tender, "amount": amount.to_api(),
+                                                       "code": mask(code) if code else None})], effects,
+                       insert_extra={"kind": "sale", "tender": tender, "currency": amount.currency,
+                                     "amount": amount.minor, "description": description,
+                                     "code_masked": mask(code) if code else None, "created_at": now,
+                                     "day": business_day(now)},
+                       outbox_put=("pay", request.body))
+        self._execute(after, effects)
+        sale = self.load(sale_id)
+        if sale.phase is pf.Phase.NEW:
+            sale = self._maybe_accept_at_risk(sale)
+        return sale
+
+    def _maybe_accept_at_risk(self, sale: pf.Sale) -> pf.Sale:
+        with self.lock:
+            at_risk = sum(s.amount for s in self._open_sales() if s.accepted_at_risk and s.currency == sale.currency)
+            ok, why = self.policy.allows(sale.currency, sale.amount, at_risk)
+            current = self.load(sale.id)
+            if not ok or current.phase is not pf.Phase.NEW:
+                return current
+            after = dataclasses.replace(current, accepted_at_risk=True,
+                                        message="offline: accepted at the merchant's risk; it is sent when "
+                                                "the link is back")
+            self._save(current, after, self.clock(), [("accepted_at_risk", {"why": why})])
+            return after
+
+    def _open_sales(self) -> list[pf.Sale]:
+        return [t for t in (self._from_row(r) for r in self.journal.open_transactions()) if isinstance(t, pf.Sale)]
+
+    def abort(self, sale_id: str, reason: str = "cancelled by the cashier") -> pf.Sale:
+        """Give up on an open sale: void it if it never left, cancel it if it may have."""
+        with self.lock:
+            sale = self.load(sale_id)
+            now = self.clock()
+            after, effects = pf.step(sale, pf.Abort(reason), now)
+            self._save(sale, after, now, [("abort", {"reason": reason})], effects)
+        return after
+
+    # -- follow-ups: refund, and a manager's cancel of a paid sale -------------------------------------
+    def _paid_sale(self, ref: str, action: str) -> pf.Sale:
+        row = self.journal.find(ref, "sale")
+        if row is None:
+            raise PosError(f"no sale {ref!r} in this terminal's journal",
+                           hint="give the paymentRequestId or paymentId from the receipt or `pos-terminal report`")
+        sale = self._from_row(row)
+        if sale.phase is not pf.Phase.PAID:
+            raise PosError(f"sale {sale.id} is {sale.status}, not paid: there is nothing to {action}")
+        if not sale.payment_id:
+            raise PosError(f"sale {sale.id} has no paymentId from the gateway yet",
+                           hint="run `pos-terminal inquiry` on it first")
+        return sale
+
+    def refund(self, ref: str, amount: Money, reason: str | None = None) -> ff.Followup:
+        """Journal a refund of a paid sale and send it once; the reconciler carries on if it is unknown."""
+        with self.lock:
+            sale = self._paid_sale(ref, "refund")
+            if amount.currency != sale.currency:
+                raise PosError(f"the sale was in {sale.currency}, not {amount.currency}")
+            taken = sum(c["amount"] for c in self.journal.children(sale.id)
+                        if c["kind"] == "refund" and c["status"] != "FAILED")
+            if taken + amount.minor > sale.amount:
+                left = format_minor(sale.amount - taken, sale.currency)
+                raise PosError(f"that is more than is left to refund: {left} {sale.currency}",
+                               hint="refunds of one sale add up to at most what was paid")
+            now = self.clock()
+            f = ff.new_followup(new_request_id("RF"), ff.REFUND, sale.id, sale.currency, amount.minor, now,
+                                self.timing)
+            request = messages.refund(f.id, sale.payment_id, amount, notify_url=self.notify_url, reason=reason)
+            after, effects = ff.step(f, ff.Tick(self.link.up()), now)
+            self._save(None, after, now, [("created", {"sale": sale.id, "amount": amount.to_api(),
+                                                       "reason": reason})], effects,
+                       insert_extra={"kind": "refund", "parent": sale.id, "currency": sale.currency,
+                                     "amount": amount.minor, "description": reason or "",
+                                     "created_at": now, "day": business_day(now)},
+                       outbox_put=("refund", request.body))
+        self._execute(after, effects)
+        return self.load(f.id)
+
+    def cancel(self, ref: str) -> Txn:
+        """Cancel a sale: an open one is aborted; a paid one is reversed in full by a cancel request."""
+        row = self.journal.find(ref, "sale")
+        if row is None:
+            raise PosError(f"no sale {ref!r} in this terminal's journal",
+                           hint="give the paymentRequestId or paymentId from the receipt or `pos-terminal report`")
+        sale = self._from_row(row)
+        if not sale.final:
+            return self.abort(sale.id, "cancelled on request")
+        with self.lock:
+            sale = self._paid_sale(ref, "cancel")
+            if any(c["kind"] == "refund" and c["status"] != "FAILED" for c in self.journal.children(sale.id)):
+                raise PosError(f"sale {sale.id} has a refund, so it can no longer be cancelled",
+                               hint="refund what is left instead")
+            now = self.clock()
+            f = ff.new_followup(new_request_id("CX"), ff.CANCEL, sale.id, sale.currency, sale.amount, now, self.timing)
+            request = messages.cancel(payment_request_id=sale.id)
+            after, effects = ff.step(f, ff.Tick(self.link.up()), now)
+            self._save(None, after, now, [("created", {"sale": sale.id})], effects,
+                       insert_extra={"kind": "cancel", "parent": sale.id, "currency": sale.currency,
+                                     "amount": sale.amount, "created_at": now, "day": business_day(now)},
+                       outbox_put=("cancel", request.body))
+        self._execute(after, effects)
+        return self.load(f.id)
+
+    # -- inquiry --------------------------------------------------------------------------------------
+    def inquiry(self, ref: str) -> tuple[Outcome, Txn | None]:
+        """Ask the gateway about a payment (or refund) now; an open sale learns from the answer."""
+        row = self.journal.find(ref)
+        if row is not None and row["kind"] == "refund":
+            outcome = self.client.send(messages.inquiry_refund(refund_request_id=row["id"]))
+            self.link.note(outcome)
+            body = outcome.body or {}
+            if outcome.ok and body.get("refundStatus") in ("SUCCESS", "FAIL"):
+                self.notified_refund(row["id"], body["refundStatus"] == "SUCCESS", body.get("refundId"),
+                                     "", "", source="inquiry")
+            return outcome, self.load(row["id"])
+        if row is not None and row["kind"] == "cancel":
+            row = self.journal.get(row["parent"])
+        if row is None:
+            request = messages.inquiry_payment(payment_id=ref) if not ref.startswith("PR") else \
+                messages.inquiry_payment(payment_request_id=ref)
+            outcome = self.client.send(request)
+            return outcome, None
+        outcome = self.client.send(messages.inquiry_payment(payment_request_id=row["id"]))
+        self.link.note(outcome)
+        with self.lock:
+            sale = self.load(row["id"])
+            now = self.clock()
+            after, effects = pf.step(sale, pf.InquiryAnswered(answer_of(outcome)), now)
+            self._save(sale, after, now, [("answer", _outcome_detail("inquiryPayment", outcome))], effects)
+        return outcome, after
+
+    # -- notifications --------------------------------------------------------------------------------
+    def apply_notification(self, body: dict) -> None:
+        """Journal a verified notification and apply it; idempotent, in any order, even before the answer."""
+        kind = body.get("notifyType")
+        result = body.get("result") if isinstance(body.get("result"), dict) else {}
+        if kind == "PAYMENT_RESULT":
+            ref = body.get("paymentRequestId")
+            row = self.journal.get(ref) if isinstance(ref, str) else None
+            if row is None and isinstance(body.get("paymentId"), str):
+                row = self.journal.find(body["paymentId"], "sale")
+            if row is None or row["kind"] != "sale":
+                self.journal.log_event(None, "notification_unmatched", _notification_detail(body))
+                return
+            event = pf.Notified(success=result.get("resultStatus") == "S", result_code=str(result.get("resultCode", "")),
+                                message=str(result.get("resultMessage", "")),
+                                payment_id=body.get("paymentId") if isinstance(body.get("paymentId"), str) else None)
+            if result.get("resultStatus") not in ("S", "F"):
+                self.journal.log_event(row["id"], "notification_ignored", _notification_detail(body))
+                return
+            with self.lock:
+                sale = self.load(row["id"])
+                now = self.clock()
+                after, effects = pf.step(sale, event, now)
+                self._save(sale, after, now, [("notification", _notification_detail(body))], effects)
+            return
+        if kind == "REFUND_RESULT":
+            ref = body.get("refundRequestId")
+            row = self.journal.get(ref) if isinstance(ref, str) else None
+            status = body.get("refundStatus")
+            if row is None or row["kind"] != "refund" or status not in ("SUCCESS", "FAIL"):
+                self.journal.log_event(row["id"] if row else None, "notification_unmatched",
+                                       _notification_detail(body))
+                return
+            self.notified_refund(row["id"], status == "SUCCESS", body.get("refundId"),
+                                 str(result.get("resultCode", "")), str(result.get("resultMessage", "")),
+                                 detail=_notification_detail(body))
+            return
+        self.journal.log_event(None, "notification_unknown_type", _notification_detail(body))
+
+    def notified_refund(self, refund_id: str, success: bool, gateway_id, code: str, message: str, *,
+                        source: str = "notification", detail: dict | None = None) -> None:
+        with self.lock:
+            f = self.load(refund_id)
+            now = self.clock()
+            after, effects = ff.step(f, ff.Notified(success, code, message,
+                                                     gateway_id if isinstance(gateway_id, str) else None), now)
+            self._save(f, after, now, [(source, detail or {"success": success})], effects)
+
+    # -- driving --------------------------------------------------------------------------------------
+    def advance(self, txn_id: str) -> Txn:
+        """Take one due step of a transaction (a Tick), and carry out what it says."""
+        link_up = self.link.up()
+        with self.lock:
+            txn = self.load(txn_id)
+            now = self.clock()
+            after, effects = self._step(txn, pf.Tick(link_up) if isinstance(txn, pf.Sale) else ff.Tick(link_up), now)
+            if after == txn and not effects:
+                return txn
+            self._save(txn, after, now, [], effects)
+        self._execute(after, effects)
+        return self.load(txn_id)
+
+    def _execute(self, txn: Txn, effects) -> None:
+        """Carry out effects in order; each answer is applied (and journaled) before the next send."""
+        pending = list(effects)
+        while pending:
+            effect = pending.pop(0)
+            if isinstance(effect, pf.ShowCode):
+                try:
+                    self.on_code(txn.id, effect.value, effect.expires_at)
+                except Exception:  # a display problem must never lose the payment
+                    log.exception("showing the order code failed")
+                continue
+            if not isinstance(effect, pf.Send):
+                continue
+            request = self._request(txn, effect.api)
+            outcome = self.client.send(request) if request is not None else Outcome(
+                Status.UNKNOWN, "BODY_LOST", "the request to resend is no longer in the outbox")
+            self.link.note(outcome)
+            answer = answer_of(outcome)
+            with self.lock:
+                current = self.load(txn.id)
+                now = self.clock()
+                if isinstance(current, pf.Sale):
+                    event = {"pay": pf.PayAnswered, "inquiryPayment": pf.InquiryAnswered,
+                             "cancel": pf.CancelAnswered}[effect.api](answer)
+                else:
+                    event = ff.Answered(answer)
+                after, more = self._step(current, event, now)
+                self._save(current, after, now, [("answer", _outcome_detail(effect.api, outcome))], more)
+                if (isinstance(after, ff.Followup) and after.kind == ff.CANCEL and after.phase is ff.Phase.DONE
+                        and current.phase is not ff.Phase.DONE):
+                    self._reverse_sale(after.sale_id, outcome)
+            txn = after
+            pending.extend(more)
+
+    def _reverse_sale(self, sale_id: str, outcome: Outcome) -> None:
+        sale = self.load(sale_id)
+        now = self.clock()
+        after, effects = pf.step(sale, pf.CancelAnswered(answer_of(outcome)), now)
+        self._save(sale, after, now, [("cancelled_by_manager", {})], effects)
+
+    def _request(self, txn: Txn, api: str) -> messages.Request | None:
+        if isinstance(txn, pf.Sale):
+            if api == "pay":
+                body = self.journal.outbox_body(txn.id, "pay")
+                return None if body is None else messages.Request(messages.Api.PAY, body, payment_request_id=txn.id)
+            if api == "inquiryPayment":
+                return messages.inquiry_payment(payment_request_id=txn.id)
+            return messages.cancel(payment_request_id=txn.id)
+        body = self.journal.outbox_body(txn.id, txn.api)
+        if body is None:
+            return None
+        if txn.kind == ff.REFUND:
+            return messages.Request(messages.Api.REFUND, body, refund_request_id=txn.id)
+        return messages.Request(messages.Api.CANCEL, body, payment_request_id=txn.sale_id)
+
+    def advance_due(self) -> int:
+        """Advance every transaction whose next step has come; the number advanced."""
+        rows = self.journal.due(self.clock())
+        for row in rows:
+            try:
+                self.advance(row["id"])
+            except PosError:
+                raise
+            except Exception:
+                log.exception("advancing %s failed; it stays open and is retried", row["id"])
+        return len(rows)
+
+    def wait(self, txn_id: str, until: Callable[[Txn], bool], timeout: float | None) -> Txn:
+        """Block until ``until(txn)`` holds (the reconciler or a notification moves it) or time runs out."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.changed:
+            while True:
+                txn = self.load(txn_id)
+                if until(txn):
+                    return txn
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return txn
+                self.changed.wait(0.5 if left is None else min(left, 0.5))
+
+    def settle(self, timeout: float | None = None, *, only: set[str] | None = None) -> dict:
+        """Drive open transactions until each is final or needs review (one retry for those): reconcile."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        rows = self.journal.open_transactions()
+        ids = [r["id"] for r in rows if only is None or r["id"] in only]
+        reviewed: set[str] = set()
+        while True:
+            pending = []
+            for txn_id in ids:
+                txn = self.load(txn_id)
+                if txn.final:
+                    continue
+                if txn.status == "NEEDS_REVIEW":
+                    if txn_id in reviewed:
+                        continue
+                    reviewed.add(txn_id)
+                    with self.lock:  # one retry now, whatever its schedule says
+                        txn = self.load(txn_id)
+                        if txn.next_at is not None and txn.next_at > self.clock():
+                            self._save(txn, dataclasses.replace(txn, next_at=self.clock()), self.clock(), [])
+                pending.append(txn_id)
+            if not pending:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            progressed = False
+            for txn_id in pending:
+                txn = self.load(txn_id)
+                if txn.next_at is not None and txn.next_at <= self.clock():
+                    self.advance(txn_id)
+                    progressed = True
+            if not progressed:
+                with self.changed:
+                    soonest = min((t.next_at for t in (self.load(i) for i in pending) if t.next_at is not None),
+                                  default=self.clock() + 0.5)
+                    self.changed.wait(max(0.01, min(soonest - self.clock(), 0.5)))
+        items = [self.summary(self.load(i)) for i in ids]
+        return {"settled": sum(1 for i in items if i["status"] not in ("UNKNOWN", "QUEUED", "NEEDS_REVIEW")),
+                "still_open": sum(1 for i in items if i["status"] in ("UNKNOWN", "QUEUED", "NEEDS_REVIEW")),
+                "items": items}
+
+    # -- views ----------------------------------------------------------------------------------------
+    def summary(self, txn: Txn) -> dict:
+        """The CLI's stable JSON for one transaction (``sale --json`` and friends)."""
+        row = self.journal.get(txn.id)
+        data = {"status": txn.status, "kind": row["kind"] if row else None, "resultCode": txn.result_code,
+                "message": txn.message, "amount": Money(txn.amount, txn.currency).to_api()}
+        if isinstance(txn, pf.Sale):
+            data.update(paymentRequestId=txn.id, paymentId=txn.payment_id, tender=txn.tender,
+                        acceptedAtMerchantRisk=txn.accepted_at_risk)
+            if txn.code_value and not txn.final:
+                data["orderCode"] = {"value": txn.code_value, "expiresAt": txn.code_expires_at}
+        else:
+            parent = self.load(txn.sale_id)
+            data.update(paymentRequestId=txn.sale_id, paymentId=parent.payment_id if parent else None)
+            if txn.kind == ff.REFUND:
+                data.update(refundRequestId=txn.id, refundId=txn.gateway_id)
+            else:
+                data.update(cancelId=txn.id)
+        return data
+
+    def queue(self) -> dict:
+        """What waits in the outbox: count, per-currency totals, oldest age."""
+        return queue_status(self.journal, self.clock())
+
+
+def queue_status(journal: Journal, now: float) -> dict:
+    rows = journal.outbox()
+    totals: dict[str, int] = {}
+    for r in rows:
+        totals[r["currency"]] = totals.get(r["currency"], 0) + (r["amount"] or 0)
+    oldest = min((r["created_at"] for r in rows), default=None)
+    return {"count": len(rows),
+            "totals": {c: Money(v, c).to_api() for c, v in sorted(totals.items())},
+            "oldestAgeSeconds": None if oldest is None else round(now - oldest, 3),
+            "items": [{"id": r["txn"], "api": r["api"], "kind": r["kind"], "status": r["status"],
+                       "paymentRequestId": r["parent"] or r["txn"],
+                       "amount": Money(r["amount"], r["currency"]).to_api(),
+                       "ageSeconds": round(now - r["created_at"], 3)} for r in rows]}
+
+
+def _notification_detail(body: dict) -> dict:
+    keep = ("notifyType", "paymentRequestId", "paymentId", "refundRequestId", "refundId", "refundStatus",
+            "paymentAmount", "refundAmount", "paymentTime", "refundTime")
+    detail = {k: body.get(k) for k in keep if k in body}
+    if isinstance(body.get("result"), dict):
+        detail["result"] = {k: body["result"].get(k) for k in ("resultCode", "resultStatus", "resultMessage")}
+    return detail
