@@ -294,7 +294,7 @@ def load_config(file: Path | str) -> Config:
         cancel_intervals=p.intervals("cancel_intervals", d.cancel_intervals),
         code_validity=p.number("code_validity", d.code_validity, 0, 600),
         order_code_poll=p.number("order_code_poll", d.order_code_poll, 0, 60),
-        order_code_expiry=p.number("order_code_expiry", d.order_code_expiry, 10, 3600),
+        order_code_expiry=p.number("order_code_expiry", d.order_code_expiry, 0, 3600),
         review_interval=p.number("review_interval", d.review_interval, 0, 86400),
     )
     o = _Section(file, "offline", doc.get("offline", {}), set(OfflineConfig.__dataclass_fields__))

@@ -309,8 +309,9 @@ def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float):
                    gateway_status=a.payment_status if a.status is Status.SUCCESS else sale.gateway_status)
     if a.status is Status.SUCCESS and a.payment_status == "SUCCESS":
         if sale.phase is Phase.NEEDS_REVIEW:
-            return replace(sale, next_at=None, message="paid at the gateway, but the cancel was refused: "
-                                                       "hand over the goods or refund it"), ()
+            return replace(sale, next_at=now + sale.timing.review_interval,
+                           message="paid at the gateway, but the cancel was not confirmed: "
+                                   "a manager must refund it or hand over the goods"), ()
         return _final(sale, Phase.PAID, "SUCCESS", "paid")
     if a.status is Status.SUCCESS and a.payment_status == "FAIL":
         return _final(sale, Phase.FAILED, a.result_code if a.result_code != "SUCCESS" else "FAIL",

@@ -1,0 +1,126 @@
+"""Helpers for the payment-flow tests: configs with fast retry timing for a running simulator, and
+ways to run the terminal through its API (Runtime) and through the CLI (a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from pos_app.sim.provision import terminal_toml
+
+#: The SDK's schedule shrunk ~20×: same shape, so the same paths run, in a fraction of the time.
+FAST = {"inquiry_intervals": [0.1, 0.15, 0.15, 0.25, 0.25, 0.25], "cancel_intervals": [0.1, 0.15, 0.15, 0.25],
+        "code_validity": 3, "order_code_poll": 0.1, "review_interval": 0.3}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f'{k} = "{v}"' for k, v in value.items()) + " }"
+    return json.dumps(value)
+
+
+def write_config(sim, name: str = "fast.toml", *, payments: dict | None = None, offline: dict | None = None,
+                 url: str | None = None, port: int | None = None, read_timeout: float | None = None) -> Path:
+    """A terminal.toml next to the simulator's keys, pointing at it, with fast timing and its own
+    notification port (so several terminals in one test run do not collide)."""
+    port = port or free_port()
+    text = terminal_toml(url or sim.url, sim.client_id, f"127.0.0.1:{port}", f"http://127.0.0.1:{port}/notify")
+    if read_timeout is not None:
+        text = text.replace("read_timeout = 5.0", f"read_timeout = {read_timeout}")
+    text += "\n[payments]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in {**FAST, **(payments or {})}.items())
+    if offline:
+        text += "\n[offline]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in offline.items())
+    path = Path(sim.data_dir) / name
+    path.write_text(text)
+    return path
+
+
+def cli(*args, config: Path | None = None, data_dir: Path | None = None, timeout: float = 120,
+        input: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``pos-terminal`` as a person would: a real process."""
+    cmd = [sys.executable, "-m", "pos_app"]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    if data_dir is not None:
+        cmd += ["--data-dir", str(data_dir)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
+                          env=env, input=input)
+
+
+def cli_json(*args, **kw) -> tuple[int, dict]:
+    done = cli(*args, "--json", **kw)
+    try:
+        return done.returncode, json.loads(done.stdout)
+    except ValueError:
+        raise AssertionError(f"not JSON (exit {done.returncode}): {done.stdout!r}\nstderr: {done.stderr}")
+
+
+def sim_call(sim, path: str, body: dict | None = None, method: str | None = None) -> tuple[int, dict]:
+    """The simulator's own endpoints (/sim/ledger, /sim/faults, /sim/wallet/pay-order)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(sim.url + path, data=data, method=method or ("POST" if data else "GET"),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def ledger(sim) -> dict[str, dict]:
+    """The simulator's payments by paymentRequestId."""
+    status, data = sim_call(sim, "/sim/ledger")
+    assert status == 200, data
+    return {p["paymentRequestId"]: p for p in data["payments"]}
+
+
+def journal_sales(data_dir: Path) -> dict[str, dict]:
+    """The terminal journal's sales by paymentRequestId, read as the report reads them."""
+    import sqlite3
+    conn = sqlite3.connect(f"file:{Path(data_dir) / 'journal.sqlite'}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        return {r["id"]: dict(r) for r in conn.execute("SELECT * FROM transactions WHERE kind='sale'")}
+    finally:
+        conn.close()
+
+
+def check_invariant(sim, data_dir: Path, *, allow_open: bool = False) -> None:
+    """The promise: the gateway's paid set equals the journal's, no code is charged twice, and after
+    reconcile nothing is open except NEEDS_REVIEW."""
+    paid_at_gateway = {k for k, p in ledger(sim).items() if p["status"] == "SUCCESS"}
+    sales = journal_sales(data_dir)
+    paid_in_journal = {k for k, s in sales.items() if s["status"] == "SUCCESS"}
+    review = {k for k, s in sales.items() if s["status"] == "NEEDS_REVIEW"}
+    assert paid_at_gateway - review == paid_in_journal - review, (
+        f"gateway paid but journal not: {sorted(paid_at_gateway - paid_in_journal)}; "
+        f"journal paid but gateway not: {sorted(paid_in_journal - paid_at_gateway)}")
+    if not allow_open:
+        still_open = {k: s["status"] for k, s in sales.items() if s["status"] in ("UNKNOWN", "QUEUED")}
+        assert not still_open, f"left open after reconcile: {still_open}"
+
+
+def codes_charged_twice(sim) -> list[str]:
+    """Code hashes the gateway holds more than one successful payment for (must be none)."""
+    import sqlite3
+    conn = sqlite3.connect(f"file:{Path(sim.data_dir) / 'sim-ledger.sqlite'}?mode=ro", uri=True)
+    try:
+        return [r[0] for r in conn.execute(
+            "SELECT code_hash FROM payments WHERE status='SUCCESS' AND code_hash IS NOT NULL "
+            "GROUP BY code_hash HAVING COUNT(*) > 1")]
+    finally:
+        conn.close()
