@@ -1,0 +1,524 @@
+"""Crash tests: ``pos-terminal sale`` killed with SIGKILL at many points, then ``pos-terminal reconcile``.
+
+The promise under test (flowkit.check_invariant): once reconcile has run, the gateway's paid set equals
+the journal's, no payment code is charged twice, nothing is left UNKNOWN or QUEUED, and the journal
+keeps no full payment code. The gateway is a simulator inside the pytest process, so its ledger
+outlives every killed terminal.
+
+Kill points are reached three ways:
+- a sweep of fixed delays after the process starts (before the journal exists, around the send, after);
+- the sale's own progress lines on stderr ("checking the result…", "cancelling…"), to land in a phase;
+- a man in the middle between terminal and simulator, for the two moments no timer hits reliably:
+  the pay is in flight but the gateway has not seen it, and the gateway acted but its answer is lost.
+
+Independent kill cases run in two lanes at once (each lane: its own simulator, config and data
+directory, so the invariant compares one journal with one ledger); cases within a lane run in turn and
+pile up in one journal, so each check also re-checks every earlier crash of that lane.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from flowkit import check_invariant, cli, cli_json, codes_charged_twice, journal_sales, ledger, write_config
+
+from conftest import payment_code
+
+SENDING = "sending the payment to the gateway"
+INQUIRING = "checking the result with the gateway"
+CANCELLING = "cancelling the payment"
+
+
+# -- a sale process we can kill --------------------------------------------------------------------------
+def _env() -> dict:
+    return {k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}
+
+
+class SaleProcess:
+    """``pos-terminal sale`` as flowkit.cli() runs it, but started with Popen so it can be killed; its
+    stderr progress lines are collected as they come."""
+
+    def __init__(self, config: Path, data_dir: Path, amount: str, code: str | None = None,
+                 extra: tuple = ()) -> None:
+        self.code = code or payment_code()
+        self.amount = amount
+        cmd = [sys.executable, "-m", "pos_app", "--config", str(config), "--data-dir", str(data_dir),
+               "sale", "--amount", amount, "--code", self.code, *extra]
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+        self.lines: list[str] = []
+        self.cond = threading.Condition()
+        self.eof = False
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            with self.cond:
+                self.lines.append(line.rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> bool:
+        """Block until a progress line contains ``text``; False if the process ended first."""
+        with self.cond:
+            self.cond.wait_for(lambda: self.eof or any(text in line for line in self.lines), timeout)
+            return any(text in line for line in self.lines)
+
+    def kill(self) -> bool:
+        """SIGKILL now; True if it was still running (False: it had finished on its own)."""
+        try:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=10)
+        self._reader.join(timeout=5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return self.proc.returncode == -signal.SIGKILL
+
+    def finish(self, timeout: float = 60.0) -> int:
+        self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return self.proc.returncode
+
+
+# -- what the journal may keep -----------------------------------------------------------------------------
+def code_traces(data_dir: Path, codes) -> list[str]:
+    """Where a full payment code still appears: any text or blob column of the journal's tables, or the
+    raw bytes of any file in the data directory (the database, its WAL, anything else)."""
+    found = []
+    path = Path(data_dir) / "journal.sqlite"
+    if path.exists():
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            for table in tables:
+                cursor = conn.execute(f"SELECT * FROM {table}")
+                names = [d[0] for d in cursor.description]
+                for row in cursor:
+                    for name, value in zip(names, row):
+                        text = value.decode("latin-1") if isinstance(value, bytes) else value
+                        if isinstance(text, str):
+                            found += [f"{table}.{name} holds {c}" for c in codes if c in text]
+        finally:
+            conn.close()
+    for file in Path(data_dir).rglob("*"):
+        if file.is_file():
+            data = file.read_bytes()
+            found += [f"{file.name} holds {c}" for c in codes if c.encode() in data]
+    return found
+
+
+def outbox_bodies(data_dir: Path) -> list[bytes]:
+    conn = sqlite3.connect(f"file:{Path(data_dir) / 'journal.sqlite'}?mode=ro", uri=True)
+    try:
+        return [bytes(r[0]) for r in conn.execute("SELECT body FROM outbox")]
+    finally:
+        conn.close()
+
+
+# -- lanes: a simulator, a config and a data directory each ---------------------------------------------
+@dataclass
+class Lane:
+    sim: object
+    config: Path
+    data_dir: Path
+    codes: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+
+
+def make_lane(make_sim, tmp_path: Path, name: str, **config) -> Lane:
+    sim = make_sim()
+    config.setdefault("read_timeout", 1.0)
+    return Lane(sim, write_config(sim, f"{name}.toml", **config), tmp_path / name)
+
+
+def reconcile(lane: Lane, label: str) -> dict:
+    """``pos-terminal reconcile --json``; a NEEDS_REVIEW left behind is reconciled again (each run gives it
+    one more try, as a manager would do), at most three times."""
+    data = {}
+    for attempt in range(4):
+        rc, data = cli_json("reconcile", config=lane.config, data_dir=lane.data_dir, timeout=60)
+        statuses = [i["status"] for i in data["items"]]
+        assert rc in (0, 3), f"{label}: reconcile exit {rc}: {data}"
+        assert "UNKNOWN" not in statuses and "QUEUED" not in statuses, f"{label}: reconcile left {data}"
+        if rc == 0:
+            if attempt:
+                lane.log.append(f"{label}: needed {attempt + 1} reconciles")
+            return data
+        check_invariant(lane.sim, lane.data_dir)  # NEEDS_REVIEW is allowed in between, nothing else
+    raise AssertionError(f"{label}: still open after 4 reconciles: {data}")
+
+
+def check_lane(lane: Lane, label: str) -> None:
+    try:
+        check_invariant(lane.sim, lane.data_dir)
+    except AssertionError as exc:
+        raise AssertionError(f"{label}: {exc}") from None
+    assert codes_charged_twice(lane.sim) == [], label
+    sales = journal_sales(lane.data_dir)
+    open_ = {k: s["status"] for k, s in sales.items() if not s["final"]}
+    assert not open_, f"{label}: open after reconcile: {open_}"
+    traces = code_traces(lane.data_dir, lane.codes)
+    assert not traces, f"{label}: a full payment code outlived its sale: {traces}"
+
+
+def new_sale_row(lane: Lane, before: set[str]) -> dict | None:
+    rows = {k: v for k, v in journal_sales(lane.data_dir).items() if k not in before}
+    assert len(rows) <= 1, rows
+    return next(iter(rows.values()), None)
+
+
+def known_ids(lane: Lane) -> set[str]:
+    return set(journal_sales(lane.data_dir)) if (lane.data_dir / "journal.sqlite").exists() else set()
+
+
+@dataclass
+class Case:
+    label: str
+    amount: str
+    delay: float = 0.0              # seconds after ``after`` was seen (or after the start)
+    after: str | None = None        # a progress line to wait for first
+    expect: tuple[str, ...] = ()    # allowed final journal statuses of this sale, if it was journaled
+    must_kill: bool = True          # the kill must land while the sale still ran
+
+
+def run_case(lane: Lane, case: Case) -> None:
+    before = known_ids(lane)
+    sale = SaleProcess(lane.config, lane.data_dir, case.amount)
+    lane.codes.append(sale.code)
+    if case.after is not None:
+        seen = sale.wait_for(case.after)
+        assert seen, f"{case.label}: never printed {case.after!r}: {sale.lines}"
+    if case.delay:
+        time.sleep(case.delay)
+    killed = sale.kill()
+    if case.must_kill:
+        assert killed, f"{case.label}: the sale had already finished: {sale.lines}"
+    reconcile(lane, case.label)
+    check_lane(lane, case.label)
+    row = new_sale_row(lane, before)
+    if row is not None and case.expect:
+        assert row["status"] in case.expect, f"{case.label}: {row['status']} {row['message']} (lines {sale.lines})"
+    if row is not None:
+        gw = ledger(lane.sim).get(row["id"])
+        if row["status"] == "SUCCESS":
+            assert gw is not None and gw["status"] == "SUCCESS" and gw["paymentId"] == row["payment_id"], (case.label, gw)
+        elif gw is not None:
+            assert gw["status"] != "SUCCESS", (case.label, gw)
+    lane.log.append(f"{case.label}: killed={killed} "
+                    f"journal={row['status'] if row else 'none'} lines={len(sale.lines)}")
+
+
+def run_lanes(lanes: list[Lane], cases: list[Case]) -> None:
+    """Deal the cases round-robin to the lanes and run the lanes side by side."""
+    errors: list[BaseException] = []
+
+    def work(lane: Lane, mine: list[Case]) -> None:
+        for case in mine:
+            try:
+                run_case(lane, case)
+            except BaseException as exc:  # report every lane's failure, not just the first
+                errors.append(exc)
+                return
+    threads = [threading.Thread(target=work, args=(lane, cases[i::len(lanes)])) for i, lane in enumerate(lanes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=110)
+    assert not any(t.is_alive() for t in threads), "a lane hung"
+    if errors:
+        raise AssertionError("; ".join(str(e) for e in errors)) from errors[0]
+
+
+# -- a man in the middle ----------------------------------------------------------------------------------
+def _read_http(stream) -> bytes | None:
+    """One HTTP message (head and Content-Length body) from a buffered socket file; None at EOF."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = stream.readline()
+        if not line:
+            return None
+        head += line
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    body = stream.read(int(length.group(1))) if length else b""
+    return head + body
+
+
+class Proxy:
+    """Forwards terminal → simulator, except where ``rule(api, n)`` (n: how many calls of that api it has
+    seen) says "hold" (the request never reaches the gateway) or "swallow" (the gateway gets it and acts,
+    the answer never comes back). Either way ``hit`` is set and the connection is left hanging."""
+
+    def __init__(self, upstream_port: int, rule) -> None:
+        self.upstream_port = upstream_port
+        self.rule = rule
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.hit = threading.Event()
+        self.captured: list[tuple[str, str, bytes]] = []   # (action, api, raw request)
+        self.counts: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        upstream = None
+        try:
+            down = conn.makefile("rb")
+            while True:
+                raw = _read_http(down)
+                if raw is None:
+                    return
+                api = raw.split(b" ", 2)[1].rsplit(b"/", 1)[-1].decode()
+                with self.lock:
+                    n = self.counts[api] = self.counts.get(api, 0) + 1
+                action = self.rule(api, n)
+                if action != "hold":
+                    if upstream is None:
+                        upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+                        up = upstream.makefile("rb")
+                    upstream.sendall(raw)
+                    answer = _read_http(up)
+                if action in ("hold", "swallow"):
+                    self.captured.append((action, api, raw))
+                    self.hit.set()
+                    while conn.recv(4096):  # hang until the terminal dies
+                        pass
+                    return
+                if answer is None:
+                    return
+                conn.sendall(answer)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+            if upstream is not None:
+                upstream.close()
+
+    def close(self) -> None:
+        self.server.close()
+        for c in self.conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
+def deaf(config: Path) -> Path:
+    """The same config, with notifications sent where nobody listens: only its own calls inform it."""
+    text = re.sub(r'public_url = "http://127.0.0.1:\d+/notify"', 'public_url = "http://127.0.0.1:9/notify"',
+                  config.read_text())
+    assert "127.0.0.1:9/notify" in text
+    config.write_text(text)
+    return config
+
+
+def post_raw(port: int, raw: bytes) -> dict:
+    """Send bytes captured on the wire, unchanged, to the simulator; its JSON answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(raw)
+        answer = _read_http(s.makefile("rb"))
+    return json.loads(answer.split(b"\r\n\r\n", 1)[1])
+
+
+# -- the tests ----------------------------------------------------------------------------------------------
+def test_kill_at_fixed_delays_from_start(make_sim, tmp_path):
+    """A sweep of kill times over a whole sale: before Python is up, while the journal is being created,
+    around the send, and (for the scenarios that stay open) in inquiry and cancel."""
+    lanes = [make_lane(make_sim, tmp_path, f"lane{i}") for i in range(2)]
+    cases = [Case(f"12.34 killed at {d:.2f}s", "12.34", delay=d, must_kill=False,
+                  expect=("SUCCESS", "CANCELLED"))
+             for d in (0.05, 0.15, 0.25, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 1.0)]
+    cases += [Case(f"{amount} killed at {d:.2f}s", amount, delay=d, must_kill=False, expect=("CANCELLED",))
+              for amount in ("99.06", "99.10") for d in (0.5, 0.6, 0.75, 0.9, 1.1, 1.3, 1.5)]
+    run_lanes(lanes, cases)
+    print("\n".join(lanes[0].log + lanes[1].log))
+
+
+@pytest.mark.parametrize("amount,expect", [
+    ("99.03", ("CANCELLED", "SUCCESS")),   # customer confirms after 4 s: the fast schedule gives up first
+    ("99.06", ("CANCELLED",)),             # stuck until cancelled
+    ("99.10", ("CANCELLED",)),             # stuck; cancel answers U twice
+    ("99.01", ("SUCCESS",)),               # U, but paid: inquiry must find it
+])
+def test_kill_after_the_pay_answered_unknown(make_sim, tmp_path, amount, expect):
+    """Killed once the pay came back U (the sale moved to inquiry), and at later inquiries."""
+    lane = make_lane(make_sim, tmp_path, "lane")
+    # 99.01's notification may settle it before the kill lands: then it is not a crash, but still checked.
+    cases = [Case(f"{amount} killed at inquiry 1", amount, after=INQUIRING, expect=expect,
+                  must_kill=amount != "99.01")]
+    if amount != "99.01":  # 99.01 is settled by its first inquiry
+        cases += [Case(f"{amount} killed at inquiry {n}", amount, after=f"(inquiry {n})", expect=expect)
+                  for n in (2, 4, 6)]
+    for case in cases:
+        run_case(lane, case)
+
+
+def test_kill_while_a_slow_answer_is_awaited(make_sim, tmp_path):
+    """99.07: the gateway has taken the money and the answer is late; the terminal dies while waiting."""
+    lane = make_lane(make_sim, tmp_path, "lane")
+    for d in (0.05, 0.3, 0.6):
+        run_case(lane, Case(f"99.07 killed {d}s after sending", "99.07", after=SENDING, delay=d,
+                            expect=("SUCCESS",)))
+    assert all(p["status"] == "SUCCESS" for p in ledger(lane.sim).values())
+
+
+def test_kill_during_inquiry_of_a_payment_the_customer_confirms(make_sim, tmp_path):
+    """99.03 with a schedule longer than the customer's 4 s: reconcile keeps asking and finds it paid."""
+    lane = make_lane(make_sim, tmp_path, "lane", payments={"inquiry_intervals": [0.5, 1, 1, 1, 1, 1.5]})
+    run_case(lane, Case("99.03 killed at inquiry 2", "99.03", after="(inquiry 2)", expect=("SUCCESS",)))
+    [payment] = ledger(lane.sim).values()
+    assert payment["status"] == "SUCCESS"
+
+
+@pytest.mark.parametrize("amount", ["99.06", "99.10"])
+def test_kill_during_cancel(make_sim, tmp_path, amount):
+    """Killed once the inquiry schedule ran out and the cancel began (99.10's cancel answers U twice, so
+    the later kills land between its tries)."""
+    lane = make_lane(make_sim, tmp_path, "lane")
+    for d in (0.0, 0.05, 0.12, 0.2):
+        run_case(lane, Case(f"{amount} killed {d}s into cancelling", amount, after=CANCELLING, delay=d,
+                            must_kill=amount == "99.10" or d == 0.0, expect=("CANCELLED",)))
+    assert all(p["status"] == "CANCELLED" for p in ledger(lane.sim).values())
+
+
+def test_kill_while_the_pay_is_in_flight_and_never_arrived(make_sim, tmp_path):
+    """The pay is journaled and on the wire, the gateway has not seen it, the terminal dies. Reconcile must
+    close it so that the same request, arriving late, can no longer charge the customer."""
+    sim = make_sim()
+    proxy = Proxy(sim.port, lambda api, n: "hold" if api == "pay" else "pass")
+    try:
+        via_proxy = write_config(sim, "proxy.toml", url=proxy.url)
+        lane = Lane(sim, write_config(sim, "direct.toml", read_timeout=1.0), tmp_path / "t")
+        sale = SaleProcess(via_proxy, lane.data_dir, "12.34")
+        lane.codes.append(sale.code)
+        assert proxy.hit.wait(20), sale.lines
+        assert sale.kill()
+        [(_, _, raw)] = proxy.captured
+        assert ledger(sim) == {}, "the gateway never saw the pay"
+        # A positive control for code_traces: while the pay may still be resent, its body (with the full
+        # code) is in the outbox.
+        assert any(sale.code.encode() in body for body in outbox_bodies(lane.data_dir))
+        assert code_traces(lane.data_dir, [sale.code])
+        data = reconcile(lane, "pay held")
+        [item] = data["items"]
+        assert item["status"] == "CANCELLED"
+        check_lane(lane, "pay held")
+        # The pay the dead terminal sent now arrives, byte for byte: it must not charge anyone.
+        answer = post_raw(sim.port, raw)
+        assert answer["result"]["resultStatus"] == "F", answer
+        assert answer["result"]["resultCode"] == "ORDER_IS_CLOSED", answer
+        check_lane(lane, "pay held, then delivered late")
+        assert all(p["status"] != "SUCCESS" for p in ledger(sim).values())
+    finally:
+        proxy.close()
+
+
+@pytest.mark.parametrize("api,amount,expect", [
+    ("pay", "12.34", "SUCCESS"),            # the gateway charged it, the answer was lost with the terminal
+    ("inquiryPayment", "99.01", "SUCCESS"),  # the inquiry that would have said "paid" was lost
+    ("cancel", "99.06", "CANCELLED"),        # the gateway cancelled it, the terminal never learned
+])
+def test_kill_after_the_gateway_acted_but_before_the_answer(make_sim, tmp_path, api, amount, expect):
+    """The terminal hears nothing back (no answer, no notification) before it dies."""
+    sim = make_sim()
+    proxy = Proxy(sim.port, lambda seen, n: "swallow" if seen == api and n == 1 else "pass")
+    try:
+        via_proxy = deaf(write_config(sim, "proxy.toml", url=proxy.url, read_timeout=5.0))
+        lane = Lane(sim, write_config(sim, "direct.toml", read_timeout=1.0), tmp_path / "t")
+        sale = SaleProcess(via_proxy, lane.data_dir, amount)
+        lane.codes.append(sale.code)
+        assert proxy.hit.wait(20), sale.lines
+        assert sale.kill()
+        [sale_id] = journal_sales(lane.data_dir)
+        data = reconcile(lane, f"{api} swallowed")
+        check_lane(lane, f"{api} swallowed")
+        assert journal_sales(lane.data_dir)[sale_id]["status"] == expect, data
+        assert ledger(sim)[sale_id]["status"] == expect
+    finally:
+        proxy.close()
+
+
+def test_a_second_terminal_on_the_same_data_dir_is_refused_while_a_sale_runs(make_sim, tmp_path):
+    lane = make_lane(make_sim, tmp_path, "lane", payments={"inquiry_intervals": [1, 1, 1, 1, 1, 1]})
+    sale = SaleProcess(lane.config, lane.data_dir, "99.06")
+    lane.codes.append(sale.code)
+    try:
+        assert sale.wait_for(INQUIRING), sale.lines
+        expected = f"another pos-terminal (pid {sale.proc.pid}) uses {lane.data_dir}"
+        for args in (("reconcile",), ("sale", "--amount", "1.00", "--code", payment_code()),
+                     ("refund", "PRX", "--amount", "1.00")):
+            done = cli(*args, config=lane.config, data_dir=lane.data_dir, timeout=30)
+            assert done.returncode == 2, (args, done.returncode, done.stdout, done.stderr)
+            assert expected in done.stderr, (args, done.stderr)
+            assert "Traceback" not in done.stderr
+        rc, data = cli_json("reconcile", config=lane.config, data_dir=lane.data_dir, timeout=30)
+        assert rc == 2 and expected in data["error"], data
+        # Readers take no lock: the queue and the day's report still work while the sale runs.
+        rc, queue = cli_json("queue", data_dir=lane.data_dir)
+        assert rc == 0 and queue["count"] == 0, queue  # in inquiry: the pay (and its code) left the outbox
+        assert len(ledger(lane.sim)) == 1, "the refused commands sent nothing"
+    finally:
+        killed = sale.kill()
+    assert killed, "the sale was still in inquiry when it was killed"
+    # The kernel dropped the dead process's lock: reconcile runs at once.
+    reconcile(lane, "after the refusals")
+    check_lane(lane, "after the refusals")
+
+
+def test_kill_during_reconcile_then_reconcile_again(make_sim, tmp_path):
+    """A crash of the crash recovery: reconcile itself killed while cancelling, then run again."""
+    lane = make_lane(make_sim, tmp_path, "lane")
+    sales = []
+    for amount in ("99.10", "99.06", "99.01"):
+        sale = SaleProcess(lane.config, lane.data_dir, amount)
+        lane.codes.append(sale.code)
+        assert sale.wait_for(INQUIRING), sale.lines
+        assert sale.kill()
+        sales.append(sale)
+    cmd = [sys.executable, "-m", "pos_app", "--config", str(lane.config), "--data-dir", str(lane.data_dir),
+           "reconcile"]
+    rec = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    lines = []
+    for line in rec.stderr:
+        lines.append(line)
+        if CANCELLING in line:
+            break
+    rec.kill()
+    rec.wait(timeout=10)
+    rec.stdout.close()
+    rec.stderr.close()
+    assert any(CANCELLING in line for line in lines), lines
+    reconcile(lane, "after a killed reconcile")
+    check_lane(lane, "after a killed reconcile")
+    statuses = sorted(s["status"] for s in journal_sales(lane.data_dir).values())
+    assert statuses == ["CANCELLED", "CANCELLED", "SUCCESS"], statuses

@@ -1,0 +1,166 @@
+"""The notification receiver over real HTTP: forged, replayed, out of order and oversized notifications."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+
+import pytest
+
+from pos_app import signing
+from pos_app.runtime import Runtime
+from pos_app.sim import scenarios as sc
+
+from conftest import payment_code, usd
+from flowkit import free_port, write_config
+
+ACK = {"result": {"resultCode": "SUCCESS", "resultStatus": "S", "resultMessage": "success"}}
+
+
+@pytest.fixture
+def setup(sim, tmp_path):
+    port = free_port()
+    config = write_config(sim, port=port, payments={"inquiry_intervals": [5] * 10})
+    key = signing.load_private_key(sim.provisioned.keys_dir / "gateway_private.pem")
+    with Runtime(config, tmp_path / "t", background=False) as rt:
+        yield rt, port, key, sim
+
+
+def post(port: int, body: bytes, key=None, *, client_id: str = "SANDBOX_POSTERMINAL0001", path: str = "/notify",
+         headers: dict | None = None) -> tuple[int, dict]:
+    when = str(int(time.time() * 1000))
+    h = {"Content-Type": "application/json", "client-id": client_id, "request-time": when}
+    if key is not None:
+        h["signature"] = signing.sign(key, path, client_id, when, body)
+    h.update(headers or {})
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", path, body=body, headers=h)
+        answer = conn.getresponse()
+        return answer.status, json.loads(answer.read() or b"{}")
+    finally:
+        conn.close()
+
+
+def notify_payment(sale_id: str, status: str = "S", payment_id: str = "P-1") -> bytes:
+    code = "SUCCESS" if status == "S" else "USER_PAYMENT_VERIFICATION_FAILED"
+    return json.dumps({"notifyType": "PAYMENT_RESULT", "paymentRequestId": sale_id, "paymentId": payment_id,
+                       "result": {"resultCode": code, "resultStatus": status, "resultMessage": code.lower()},
+                       "paymentAmount": {"currency": "USD", "value": str(sc.STUCK)}}).encode()
+
+
+def stuck_sale(rt):
+    sale = rt.terminal.start_sale(usd(sc.STUCK), code=payment_code())
+    assert sale.status == "UNKNOWN"
+    return sale
+
+
+def test_a_verified_notification_settles_the_sale_and_gets_the_exact_ack(setup):
+    rt, port, key, sim = setup
+    sale = stuck_sale(rt)
+    status, body = post(port, notify_payment(sale.id), key)
+    assert (status, body) == (200, ACK)
+    assert rt.terminal.load(sale.id).status == "SUCCESS"
+
+
+def test_forged_notifications_are_answered_U_and_never_applied(setup, tmp_path):
+    rt, port, key, sim = setup
+    sale = stuck_sale(rt)
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = [
+        post(port, notify_payment(sale.id)),                                    # unsigned
+        post(port, notify_payment(sale.id), other),                             # someone else's key
+        post(port, notify_payment(sale.id), key, client_id="SANDBOX_OTHER"),    # signed for another client
+        post(port, notify_payment(sale.id), key, headers={"request-time": "1"}),  # time not what was signed
+    ]
+    body = notify_payment(sale.id)
+    when = str(int(time.time() * 1000))
+    sig = signing.sign(key, "/notify", "SANDBOX_POSTERMINAL0001", when, body)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", "/notify", body=body.replace(b'"S"', b'"F"'),  # tampered after signing
+                 headers={"client-id": "SANDBOX_POSTERMINAL0001", "request-time": when, "signature": sig})
+    answer = conn.getresponse()
+    forged.append((answer.status, json.loads(answer.read())))
+    conn.close()
+    for status, answer in forged:
+        assert answer["result"]["resultStatus"] == "U"
+    assert rt.terminal.load(sale.id).status == "UNKNOWN"
+
+
+def test_replayed_notifications_are_idempotent(setup):
+    rt, port, key, sim = setup
+    sale = stuck_sale(rt)
+    for _ in range(5):
+        assert post(port, notify_payment(sale.id), key) == (200, ACK)
+    after = rt.terminal.load(sale.id)
+    assert after.status == "SUCCESS"
+    states = [e for e in rt.terminal.journal.events(sale.id) if e["kind"] == "state" and e["detail"]["to"] == "PAID"]
+    assert len(states) == 1, "applied once, journaled every time it came"
+    assert sum(e["kind"] == "notification" for e in rt.terminal.journal.events(sale.id)) == 5
+
+
+def test_out_of_order_a_success_after_a_cancel_does_not_revive(setup):
+    rt, port, key, sim = setup
+    sale = stuck_sale(rt)
+    rt.terminal.abort(sale.id)
+    rt.terminal.settle(20)
+    assert rt.terminal.load(sale.id).status == "CANCELLED"
+    assert post(port, notify_payment(sale.id, "S"), key) == (200, ACK)
+    assert rt.terminal.load(sale.id).status == "CANCELLED"
+
+
+def test_out_of_order_a_late_failure_does_not_unpay(setup):
+    rt, port, key, sim = setup
+    sale = stuck_sale(rt)
+    assert post(port, notify_payment(sale.id, "S"), key) == (200, ACK)
+    assert post(port, notify_payment(sale.id, "F"), key) == (200, ACK)
+    assert rt.terminal.load(sale.id).status == "SUCCESS"
+
+
+def test_oversized_and_malformed_bodies_are_refused(setup):
+    rt, port, key, sim = setup
+    big = b'{"notifyType":"PAYMENT_RESULT","pad":"' + b"x" * (70 * 1024) + b'"}'
+    status, body = post(port, big, key)
+    assert status == 413 and body["result"]["resultStatus"] == "U"
+    status, body = post(port, b"not json", key)
+    assert body["result"]["resultStatus"] == "U"
+    status, body = post(port, b"[1,2]", key)
+    assert body["result"]["resultStatus"] == "U"
+
+
+def test_a_notification_for_a_payment_we_do_not_know_is_acknowledged_and_logged(setup):
+    rt, port, key, sim = setup
+    assert post(port, notify_payment("PR-not-ours"), key) == (200, ACK)
+    rows = rt.terminal.journal.conn.execute(
+        "SELECT kind FROM events WHERE txn IS NULL AND kind='notification_unmatched'").fetchall()
+    assert len(rows) == 1
+
+
+def test_refund_notifications_settle_refunds(setup):
+    rt, port, key, sim = setup
+    t = rt.terminal
+    sale = t.start_sale(usd(800), code=payment_code())
+    refund = t.refund(sale.id, usd(100))
+    assert refund.status == "SUCCESS"
+    body = json.dumps({"notifyType": "REFUND_RESULT", "refundRequestId": refund.id, "refundId": "R-1",
+                       "refundStatus": "FAIL", "result": {"resultCode": "FAIL", "resultStatus": "F",
+                                                          "resultMessage": "late"}}).encode()
+    assert post(port, body, key) == (200, ACK)
+    assert t.load(refund.id).status == "SUCCESS", "a final refund is not changed by a late notification"
+
+
+def test_the_simulators_own_notifications_arrive_and_verify(sim, tmp_path):
+    """End to end: the gateway's signed notifyPayment reaches the receiver and settles a waiting sale."""
+    port = free_port()
+    config = write_config(sim, port=port, payments={"inquiry_intervals": [30], "order_code_poll": 30})
+    with Runtime(config, tmp_path / "t", background=False) as rt:
+        shown = []
+        rt.terminal.on_code = lambda sale_id, value, expires_at: shown.append(value)
+        sale = rt.terminal.start_sale(usd(4200), order_code=True)
+        from flowkit import sim_call
+        assert sim_call(sim, "/sim/wallet/pay-order", {"codeValue": shown[0]})[0] == 200
+        sale = rt.terminal.wait(sale.id, lambda s: s.final, 10)
+        assert sale.status == "SUCCESS"
+        assert any(e["kind"] == "notification" for e in rt.terminal.journal.events(sale.id))
