@@ -81,7 +81,7 @@ class NotificationReceiver:
         return self.server.server_address[1]
 
     def start(self) -> "NotificationReceiver":
-        self.thread = threading.Thread(target=self.server.serve_forever, name="notification-receiver",
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="notification-receiver",
                                        daemon=True)
         self.thread.start()
         return self
