@@ -56,9 +56,9 @@ NOTIFY_URL = "http://127.0.0.1:9/notify"  # nothing listens: the simulator's not
 SALE_AMOUNT = Money(1000, "USD")          # any amount but the scenario ones (99xx) succeeds at once
 REFUND_AMOUNT = Money(100, "USD")         # up to ten partial refunds per sale
 
-FULL = {"sale_rounds": 20, "sales_per_round": 50, "refunds": 1000, "queue_rounds": 5, "queue_ops": 1000,
+FULL = {"sale_rounds": 20, "sales_per_round": 50, "refunds": 1000, "drain_rounds": 2, "queue_rounds": 10, "queue_ops": 500,
         "report_rows": 1_000_000, "report_runs": 9}
-QUICK = {"sale_rounds": 6, "sales_per_round": 25, "refunds": 150, "queue_rounds": 3, "queue_ops": 200,
+QUICK = {"sale_rounds": 6, "sales_per_round": 25, "refunds": 150, "drain_rounds": 1, "queue_rounds": 3, "queue_ops": 200,
          "report_rows": 100_000, "report_runs": 3}
 PER_DAY = 2_740  # 1,000,000 transactions over 365 days
 
@@ -189,51 +189,89 @@ def raw_refunds(client: GatewayClient, payment_ids: list[str], count: int, offse
 
 
 def bench_drain(sim: SimProcess, config_file: Path, data_dir: Path, sale_ids: list[str], payment_ids: list[str],
-                count: int) -> tuple[dict, SimProcess]:
-    if len(sale_ids) * (SALE_AMOUNT.minor // REFUND_AMOUNT.minor) < count or \
-            len(payment_ids) * (SALE_AMOUNT.minor // REFUND_AMOUNT.minor) < count:
+                count: int, rounds: int) -> tuple[dict, SimProcess]:
+    """``rounds`` outages of count/rounds refunds each; the bare refunds are split around every outage."""
+    per_sale = SALE_AMOUNT.minor // REFUND_AMOUNT.minor
+    if min(len(sale_ids), len(payment_ids)) * per_sale < count:
         raise SystemExit("too few paid sales for that many partial refunds")
-    res = {"count": count}
+    res = {"count": count, "queued": 0, "queue_seconds": 0.0, "backlog": 0, "drain_seconds": 0.0, "passes": 0,
+           "drain_errors": 0, "raw_count": 0, "raw_seconds": 0.0, "raw_errors": 0, "journal": [], "outside_send": []}
+
+    def raw(client: GatewayClient, n: int) -> None:
+        done, seconds, errors = raw_refunds(client, payment_ids, n, res["raw_count"])
+        res["raw_count"] += done
+        res["raw_seconds"] += seconds
+        res["raw_errors"] += errors
+
     with Runtime(config_file, data_dir, receiver=False, background=False) as rt:
         t = rt.terminal
+        record_spent: list[float] = []
+        send_spent: list[float] = []
+        real_record, real_send = t.journal.record, t.client.send
+
+        def timed_record(*args, **kw):
+            started = time.perf_counter()
+            try:
+                return real_record(*args, **kw)
+            finally:
+                record_spent.append(time.perf_counter() - started)
+
+        def timed_send(request):
+            started = time.perf_counter()
+            try:
+                return real_send(request)
+            finally:
+                send_spent.append(time.perf_counter() - started)
+
+        def timed_advance(txn_id):  # what advance_due calls per row, measured per refund
+            record_spent.clear()
+            send_spent.clear()
+            started = time.perf_counter()
+            try:
+                return real_advance(txn_id)
+            finally:
+                took = time.perf_counter() - started
+                res["journal"].append(sum(record_spent))
+                res["outside_send"].append(took - sum(send_spent))
+
+        real_advance = t.advance
+        t.journal.record, t.client.send = timed_record, timed_send
         with GatewayClient.from_config(t.config) as client:
-            first = count // 2
-            say(f"raw refunds: {first} bare GatewayClient.refund calls (first half)")
-            raw = [raw_refunds(client, payment_ids, first, 0)]
+            made = 0
+            for r in range(rounds):
+                n = count // rounds + (r < count % rounds)
+                say(f"   round {r + 1}/{rounds}: {n // 2} bare GatewayClient.refund calls")
+                raw(client, n // 2)
 
-            say(f"gateway down: queueing {count} refunds in the terminal")
-            sim.stop()
-            started = time.perf_counter()
-            queued = [t.refund(sale_ids[i % len(sale_ids)], REFUND_AMOUNT) for i in range(count)]
-            res["queue_seconds"] = time.perf_counter() - started
-            res["queued"] = sum(1 for f in queued if f.status == "QUEUED")
-            backlog = queue_status(t.journal, time.time())["count"]
-            due_at = max(f.next_at for f in queued if f.next_at is not None)
-            time.sleep(max(0.0, due_at - time.time()) + 0.05)  # every one is due when the link returns
+                sim.stop()
+                say(f"   gateway down: queueing {n} refunds in the terminal")
+                started = time.perf_counter()
+                queued = [t.refund(sale_ids[(made + i) % len(sale_ids)], REFUND_AMOUNT) for i in range(n)]
+                res["queue_seconds"] += time.perf_counter() - started
+                made += n
+                res["queued"] += sum(1 for f in queued if f.status == "QUEUED")
+                backlog = queue_status(t.journal, time.time())["count"]
+                due_at = max((f.next_at for f in queued if f.next_at is not None), default=time.time())
+                time.sleep(max(0.0, due_at - time.time()) + 0.05)  # all due by the time the link returns
 
-            sim = SimProcess(sim.data_dir, sim.port)
-            say(f"gateway back on port {sim.port}: draining {backlog} refunds with Terminal.advance_due")
-            started = time.perf_counter()
-            passes = 0
-            while queue_status(t.journal, time.time())["count"]:
-                passes += 1
-                if not t.advance_due():
-                    time.sleep(0.01)
-                if time.perf_counter() - started > 600:
-                    raise SystemExit("the backlog did not drain in 10 minutes")
-            res["drain_seconds"] = time.perf_counter() - started
-            res["drain_passes"] = passes
-            res["backlog"] = backlog
-            ids = [f.id for f in queued]
-            statuses = [t.journal.get(i)["status"] for i in ids]
-            res["drain_errors"] = sum(1 for s in statuses if s != "SUCCESS")
+                sim = SimProcess(sim.data_dir, sim.port)
+                say(f"   gateway back: draining {backlog} refunds with Terminal.advance_due")
+                t.advance = timed_advance
+                started = time.perf_counter()
+                while queue_status(t.journal, time.time())["count"]:
+                    res["passes"] += 1
+                    if not t.advance_due():
+                        time.sleep(0.01)
+                    if time.perf_counter() - started > 600:
+                        raise SystemExit("the backlog did not drain in 10 minutes")
+                res["drain_seconds"] += time.perf_counter() - started
+                t.advance = real_advance
+                res["backlog"] += backlog
+                res["drain_errors"] += sum(1 for f in queued if t.journal.get(f.id)["status"] != "SUCCESS")
 
-            client.inquiry_payment(payment_id=payment_ids[0])  # its pooled connection died with the old process
-            say(f"raw refunds: {count - first} bare GatewayClient.refund calls (second half)")
-            raw.append(raw_refunds(client, payment_ids, count - first, first))
-    res["raw_count"] = sum(r[0] for r in raw)
-    res["raw_seconds"] = sum(r[1] for r in raw)
-    res["raw_errors"] = sum(r[2] for r in raw)
+                client.inquiry_payment(payment_id=payment_ids[0])  # its pooled connection died with the old sim
+                say(f"   {n - n // 2} bare GatewayClient.refund calls")
+                raw(client, n - n // 2)
     return res, sim
 
 
@@ -478,7 +516,7 @@ def main() -> int:
             sales = bench_sales(config_file, tmp / "terminal", sizes)
             say(f"3. drain: {sizes['refunds']} refunds")
             drain, sim = bench_drain(sim, config_file, tmp / "terminal", sales["sale_ids"], sales["payment_ids"],
-                                     sizes["refunds"])
+                                     sizes["refunds"], sizes["drain_rounds"])
         finally:
             sim.stop()
         say(f"2. durable queue: {sizes['queue_rounds']} alternating rounds of {sizes['queue_ops']} enqueue+ack")

@@ -90,7 +90,15 @@ def test_cancel_after_refund_fails_with_process_fail(client, config):
 def test_unknown_payment_is_order_not_exist(client):
     outcome = client.inquiry_payment(payment_request_id=rid())
     assert outcome.status is Status.FAILURE and outcome.result_code == "ORDER_NOT_EXIST"
-    assert client.cancel(payment_request_id=rid()).result_code == "ORDER_NOT_EXIST"
+    assert client.cancel(payment_id="20260101115400000000").result_code == "ORDER_NOT_EXIST"
+
+
+def test_cancel_closes_a_request_id_before_its_pay_arrives(client, config):
+    """So a pay delayed in the network cannot succeed after the terminal gave up on it."""
+    request_id = rid()
+    assert client.cancel(payment_request_id=request_id).ok
+    late = pay(client, config, 900, request_id=request_id)
+    assert late.status is Status.FAILURE and late.result_code == "ORDER_IS_CLOSED"
 
 
 # -- scenarios ------------------------------------------------------------------------------------------
