@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, replace
 
 from .gateway import Status
-from .payment_flow import Answer, Send, Timing
+from .payment_flow import Answer, Send, Timing, next_on_schedule
 
 REFUND = "refund"
 CANCEL = "cancel"
@@ -141,10 +141,8 @@ def step(f: Followup, event: Event, now: float) -> tuple[Followup, tuple[Send, .
     f = replace(f, unknown_since=since, result_code=a.result_code, message=a.message)
     if f.phase is Phase.NEEDS_REVIEW:
         return replace(f, next_at=now + f.timing.review_interval), ()
-    at = since
-    for gap in f.timing.cancel_intervals:
-        at += gap
-        if at > now:
-            return replace(f, phase=Phase.RETRYING, next_at=at), ()
+    upcoming = next_on_schedule(since, f.timing.cancel_intervals, now)
+    if upcoming is not None:
+        return replace(f, phase=Phase.RETRYING, next_at=upcoming), ()
     return replace(f, phase=Phase.NEEDS_REVIEW, next_at=now + f.timing.review_interval,
                    message=f"the {f.kind} stays unknown: retrying in the background; a manager should check"), ()

@@ -231,7 +231,7 @@ def _to_cancelling(sale: Sale, now: float, message: str = "") -> tuple[Sale, tup
                    message=message or sale.message), ()
 
 
-def _next_offset(start: float, intervals: tuple[float, ...], now: float) -> float | None:
+def next_on_schedule(start: float, intervals: tuple[float, ...], now: float) -> float | None:
     """The next scheduled time after ``now`` on a schedule started at ``start``; None once it is over.
 
     The schedule is kept in wall time, not in counts, so a sale resumed long after a crash does not
@@ -329,7 +329,7 @@ def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float):
         return replace(sale, next_at=now + sale.timing.offline_retry), ()
     decisive_failure = a.status is Status.FAILURE and a.result_code != "ORDER_NOT_EXIST"
     sale = replace(sale, inquiries=sale.inquiries + 1)
-    upcoming = None if decisive_failure else _next_offset(sale.unknown_since or now, sale.timing.inquiry_intervals, now)
+    upcoming = None if decisive_failure else next_on_schedule(sale.unknown_since or now, sale.timing.inquiry_intervals, now)
     if upcoming is None:
         return _to_cancelling(sale, now, "no answer from the wallet in time: cancelling the payment")
     return replace(sale, next_at=upcoming), ()
@@ -353,7 +353,7 @@ def _on_cancel(sale: Sale, event: CancelAnswered, now: float):
     sale = replace(sale, cancels=sale.cancels + 1)
     if sale.phase is Phase.NEEDS_REVIEW:
         return replace(sale, next_at=now + sale.timing.review_interval), ()
-    upcoming = _next_offset(sale.cancel_since or now, sale.timing.cancel_intervals, now)
+    upcoming = next_on_schedule(sale.cancel_since or now, sale.timing.cancel_intervals, now)
     if upcoming is None:
         return replace(sale, phase=Phase.NEEDS_REVIEW, result_code=a.result_code or "UNKNOWN",
                        message="the cancel stays unknown: retrying in the background; a manager should check",
