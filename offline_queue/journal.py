@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,6 +53,9 @@ class Journal:
         self.path = path
         self.conn = conn
         self._lock = lock
+        # One connection, many threads (the flows, the receiver, the reconciler): one at a time, so a
+        # read never lands inside another thread's open write transaction.
+        self._mutex = threading.RLock()
 
     # -- opening --------------------------------------------------------------------------------------
     @classmethod
@@ -132,19 +136,20 @@ class Journal:
     # -- writing --------------------------------------------------------------------------------------
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as exc:
-            raise _corrupt(self.path, exc) from None
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        try:
-            self.conn.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            raise _corrupt(self.path, exc) from None
+        with self._mutex:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise _corrupt(self.path, exc) from None
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                raise _corrupt(self.path, exc) from None
 
     def record(self, row: dict[str, Any], *, insert: bool = False, events: list[tuple[str, dict]] = (),
                outbox_put: tuple[str, bytes] | None = None, outbox_drop: str | None = None) -> None:
@@ -179,7 +184,8 @@ class Journal:
     # -- reading --------------------------------------------------------------------------------------
     def _query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         try:
-            return self.conn.execute(sql, params).fetchall()
+            with self._mutex:
+                return self.conn.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
             raise _corrupt(self.path, exc) from None
 

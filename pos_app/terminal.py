@@ -218,8 +218,9 @@ class Terminal:
             request = messages.pay_payment_code(self.config.merchant, sale_id, amount, code,
                                                 description=description, notify_url=self.notify_url,
                                                 reference_order_id=reference)
+        link_up = self.link.up()  # may probe the network: never under the lock
         with self.lock:
-            after, effects = pf.step(sale, pf.Tick(self.link.up()), now)
+            after, effects = pf.step(sale, pf.Tick(link_up), now)
             self._save(None, after, now, [("created", {"tender": tender, "amount": amount.to_api(),
                                                        "code": mask(code) if code else None})], effects,
                        insert_extra={"kind": "sale", "tender": tender, "currency": amount.currency,
@@ -274,6 +275,7 @@ class Terminal:
 
     def refund(self, ref: str, amount: Money, reason: str | None = None) -> ff.Followup:
         """Journal a refund of a paid sale and send it once; the reconciler carries on if it is unknown."""
+        link_up = self.link.up()
         with self.lock:
             sale = self._paid_sale(ref, "refund")
             if amount.currency != sale.currency:
@@ -288,7 +290,7 @@ class Terminal:
             f = ff.new_followup(new_request_id("RF"), ff.REFUND, sale.id, sale.currency, amount.minor, now,
                                 self.timing)
             request = messages.refund(f.id, sale.payment_id, amount, notify_url=self.notify_url, reason=reason)
-            after, effects = ff.step(f, ff.Tick(self.link.up()), now)
+            after, effects = ff.step(f, ff.Tick(link_up), now)
             self._save(None, after, now, [("created", {"sale": sale.id, "amount": amount.to_api(),
                                                        "reason": reason})], effects,
                        insert_extra={"kind": "refund", "parent": sale.id, "currency": sale.currency,
@@ -307,6 +309,7 @@ class Terminal:
         sale = self._from_row(row)
         if not sale.final:
             return self.abort(sale.id, "cancelled on request")
+        link_up = self.link.up()
         with self.lock:
             sale = self._paid_sale(ref, "cancel")
             if any(c["kind"] == "refund" and c["status"] != "FAILED" for c in self.journal.children(sale.id)):
@@ -315,7 +318,7 @@ class Terminal:
             now = self.clock()
             f = ff.new_followup(new_request_id("CX"), ff.CANCEL, sale.id, sale.currency, sale.amount, now, self.timing)
             request = messages.cancel(payment_request_id=sale.id)
-            after, effects = ff.step(f, ff.Tick(self.link.up()), now)
+            after, effects = ff.step(f, ff.Tick(link_up), now)
             self._save(None, after, now, [("created", {"sale": sale.id})], effects,
                        insert_extra={"kind": "cancel", "parent": sale.id, "currency": sale.currency,
                                      "amount": sale.amount, "created_at": now, "day": business_day(now)},
@@ -514,6 +517,11 @@ class Terminal:
                         if txn.next_at is not None and txn.next_at > self.clock():
                             self._save(txn, dataclasses.replace(txn, next_at=self.clock()), self.clock(), [])
                 pending.append(txn_id)
+            if pending and not self.link.up():
+                # With the link down only a queued pay still moves (it is voided at its deadline);
+                # the rest waits for the link, which may take longer than anyone wants to watch.
+                pending = [i for i in pending if (t := self.load(i)) is not None
+                           and isinstance(t, pf.Sale) and t.phase is pf.Phase.NEW]
             if not pending:
                 break
             if deadline is not None and time.monotonic() >= deadline:

@@ -220,3 +220,19 @@ def test_restart_resumes_what_was_open(sim, tmp_path):
         result = rt.terminal.settle(30)
     assert result["still_open"] == 0 and result["items"][0]["status"] == "CANCELLED"
     check_invariant(sim, tmp_path / "t")
+
+
+def test_reconcile_with_the_gateway_down_returns_what_it_could_not_settle(make_sim, tmp_path):
+    sim = make_sim()
+    config = write_config(sim, payments=SCENARIO_TIMING)
+    with Runtime(config, tmp_path / "t", background=False) as rt:
+        sale = rt.terminal.start_sale(usd(sc.STUCK), code=payment_code())
+        refund_of = rt.terminal.start_sale(usd(900), code=payment_code())
+        sim.stop()
+        refund = rt.terminal.refund(refund_of.id, usd(100))
+        assert refund.status == "QUEUED"
+        started = time.monotonic()
+        result = rt.terminal.settle(60)
+        assert time.monotonic() - started < 10, "it does not wait for a link that is down"
+        statuses = {i.get("refundRequestId") or i["paymentRequestId"]: i["status"] for i in result["items"]}
+        assert statuses == {sale.id: "UNKNOWN", refund.id: "QUEUED"} and result["still_open"] == 2

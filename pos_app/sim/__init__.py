@@ -86,6 +86,7 @@ class Simulator:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+            self.server.close_connections()
         if self.notifier is not None:
             self.notifier.stop()
         if self.server is not None:

@@ -12,6 +12,7 @@ import json
 import logging
 import random
 import re
+import socket
 import sys
 import threading
 import time
@@ -98,6 +99,27 @@ class SimServer(ThreadingHTTPServer):
         self.faults = Faults()
         self.random = random.Random()
         self.fault_lock = threading.Lock()
+        self.connections: set[socket.socket] = set()
+
+    def process_request(self, request, client_address) -> None:
+        with self.fault_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        with self.fault_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """A stopped gateway keeps no kept-alive connection half-serving."""
+        with self.fault_lock:
+            open_now, self.connections = list(self.connections), set()
+        for sock in open_now:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def setup(self, engine: Engine, client_id: str, gateway_key: rsa.RSAPrivateKey,
               merchant_public_key: rsa.RSAPublicKey) -> None:
