@@ -4,7 +4,8 @@ Every change is one transaction committed with ``synchronous=FULL`` in WAL mode,
 returns, the change survives a power cut; the flows commit *before* a request leaves (write-ahead).
 The outbox holds the exact bytes of each request that may still be (re)sent. A pay's body carries the
 full payment code, so its row is deleted the moment the pay can no longer be resent, with
-``secure_delete`` on so the freed page is zeroed rather than left readable.
+``secure_delete`` on so the freed page is zeroed rather than left readable, and the WAL (which still
+holds the old page) is truncated by :meth:`Journal.checkpoint` soon after, off the payment's path.
 
 The journal knows rows, not payment rules: :mod:`pos_app.terminal` decides what to write.
 """
@@ -175,6 +176,16 @@ class Journal:
                               [(row["id"], now, kind, json.dumps(detail, ensure_ascii=False, default=str))
                                for kind, detail in events])
 
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database and truncate it: the WAL still holds the pages a deleted pay
+        body was on (``secure_delete`` only zeroes the page's new version). True when it succeeded."""
+        try:
+            with self._mutex:
+                busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.OperationalError:
+            return False
+        return busy == 0
+
     def log_event(self, txn: str | None, kind: str, detail: dict) -> None:
         """An event about no transaction of ours (e.g. a notification for an unknown payment)."""
         with self._write() as c:
@@ -197,13 +208,15 @@ class Journal:
         """A transaction by our request id or by the gateway's paymentId."""
         row = self.get(ref)
         if row is None:
-            rows = self._query("SELECT * FROM transactions WHERE payment_id=? AND kind='sale'", (ref,)) \
+            rows = self._query("SELECT * FROM transactions WHERE payment_id=? AND payment_id IS NOT NULL "
+                               "AND kind='sale'", (ref,)) \
                 if kind in (None, "sale") else []
             row = rows[0] if rows else None
         return row if row is None or kind is None or row["kind"] == kind else None
 
     def children(self, parent: str) -> list[sqlite3.Row]:
-        return self._query("SELECT * FROM transactions WHERE parent=? ORDER BY created_at", (parent,))
+        return self._query("SELECT * FROM transactions WHERE parent=? AND parent IS NOT NULL ORDER BY created_at",
+                           (parent,))
 
     def open_transactions(self) -> list[sqlite3.Row]:
         return self._query("SELECT * FROM transactions WHERE final=0 ORDER BY created_at")

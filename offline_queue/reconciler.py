@@ -18,12 +18,13 @@ log = logging.getLogger(__name__)
 class Reconciler:
     def __init__(self, advance_due: Callable[[], int], next_due_at: Callable[[], float | None],
                  changed: threading.Condition, *, clock: Callable[[], float] = time.time,
-                 max_sleep: float = 1.0) -> None:
+                 max_sleep: float = 1.0, housekeeping: Callable[[], None] = lambda: None) -> None:
         self.advance_due = advance_due
         self.next_due_at = next_due_at
         self.changed = changed
         self.clock = clock
         self.max_sleep = max_sleep  # also how soon a link that came back is noticed
+        self.housekeeping = housekeeping
         self._stop = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -43,6 +44,7 @@ class Reconciler:
         while not self._stop.is_set():
             try:
                 self.advance_due()
+                self.housekeeping()
                 soonest = self.next_due_at()
             except Exception:  # keep going: a journal hiccup must not end settlement for the day
                 log.exception("reconciler round failed; retrying")

@@ -56,7 +56,21 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["events"].create_index(["txn", "seq"])
 
 
-MIGRATIONS = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """Fewer pages per write: the outbox keyed by its primary key alone (WITHOUT ROWID), and the
+    lookup indexes partial, since most rows have no paymentId yet or no parent."""
+    db.execute("CREATE TABLE outbox_v2 (txn TEXT NOT NULL, api TEXT NOT NULL, body BLOB NOT NULL, currency TEXT, "
+               "amount INTEGER, created_at FLOAT NOT NULL, PRIMARY KEY (txn, api)) WITHOUT ROWID")
+    db.execute("INSERT INTO outbox_v2 SELECT txn, api, body, currency, amount, created_at FROM outbox")
+    db.execute("DROP TABLE outbox")
+    db.execute("ALTER TABLE outbox_v2 RENAME TO outbox")
+    db.execute("DROP INDEX idx_transactions_payment_id")
+    db.execute("DROP INDEX idx_transactions_parent")
+    db.execute("CREATE INDEX idx_transactions_payment_id ON transactions(payment_id) WHERE payment_id IS NOT NULL")
+    db.execute("CREATE INDEX idx_transactions_parent ON transactions(parent, created_at) WHERE parent IS NOT NULL")
+
+
+MIGRATIONS = [_v1, _v2]
 VERSION = len(MIGRATIONS)
 
 

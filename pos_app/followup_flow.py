@@ -129,7 +129,7 @@ def step(f: Followup, event: Event, now: float) -> tuple[Followup, tuple[Send, .
     if a.status is Status.SUCCESS:
         done = "refunded" if f.kind == REFUND else "cancelled: the money went back"
         return replace(f, phase=Phase.DONE, next_at=None, result_code="SUCCESS", message=done,
-                       gateway_id=a.payment_id or f.gateway_id), ()
+                       gateway_id=(a.refund_id if f.kind == REFUND else a.payment_id) or f.gateway_id), ()
     if a.status is Status.FAILURE:
         return replace(f, phase=Phase.FAILED, next_at=None, result_code=a.result_code, message=a.message), ()
     if a.not_sent and f.phase in (Phase.NEW, Phase.SENDING):

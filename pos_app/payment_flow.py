@@ -81,6 +81,7 @@ class Answer:
     payment_status: str | None = None     # inquiryPayment's paymentStatus
     code_value: str | None = None         # order code issued
     code_expires_at: float | None = None
+    refund_id: str | None = None
 
     @property
     def not_sent(self) -> bool:

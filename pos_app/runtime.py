@@ -51,7 +51,8 @@ class Runtime:
                 self.receiver.apply = self.terminal.apply_notification
             if self.want_background:
                 t = self.terminal
-                self.reconciler = Reconciler(t.advance_due, t.journal.next_due_at, t.changed).start()
+                self.reconciler = Reconciler(t.advance_due, t.journal.next_due_at, t.changed,
+                                             housekeeping=t.housekeeping).start()
         except BaseException:
             self.stop()
             raise

@@ -66,9 +66,10 @@ def answer_of(outcome: Outcome) -> pf.Answer:
         message = str(body.get("paymentResultMessage") or message)
     payment_id = body.get("paymentId") if isinstance(body.get("paymentId"), str) else None
     status = body.get("paymentStatus") if isinstance(body.get("paymentStatus"), str) else None
+    refund_id = body.get("refundId") if isinstance(body.get("refundId"), str) else None
     return pf.Answer(status=outcome.status, delivery=outcome.delivery, result_code=result_code, message=message,
-                     payment_id=payment_id or (body.get("refundId") if isinstance(body.get("refundId"), str) else None),
-                     payment_status=status, code_value=code_value, code_expires_at=expires_at)
+                     payment_id=payment_id, payment_status=status, code_value=code_value,
+                     code_expires_at=expires_at, refund_id=refund_id)
 
 
 def _outcome_detail(api: str, outcome: Outcome) -> dict:
@@ -104,6 +105,7 @@ class Terminal:
         self.changed = threading.Condition(self.lock)
         self.on_code: Callable[[str, str, float | None], None] = lambda sale_id, value, expires_at: None
         self.on_change: Callable[[str], None] = lambda txn_id: None
+        self._scrub_at: float | None = None  # when the WAL must next be truncated (a code was forgotten)
         self.recovered = self._recover()
 
     def close(self) -> None:
@@ -165,6 +167,8 @@ class Terminal:
             row.update(insert_extra)
         self.journal.record(row, insert=insert_extra is not None, events=events, outbox_put=outbox_put,
                             outbox_drop=drop)
+        if drop == "pay" and self._scrub_at is None:
+            self._scrub_at = time.monotonic() + 1.0
         self.changed.notify_all()
         if before is None or before != after:
             self.on_change(after.id)
@@ -470,6 +474,13 @@ class Terminal:
         if txn.kind == ff.REFUND:
             return messages.Request(messages.Api.REFUND, body, refund_request_id=txn.id)
         return messages.Request(messages.Api.CANCEL, body, payment_request_id=txn.sale_id)
+
+    def housekeeping(self) -> None:
+        """Off the payment path: truncate the WAL a second after a payment code was dropped, so the
+        full code does not linger in its old pages while the terminal runs."""
+        if self._scrub_at is not None and time.monotonic() >= self._scrub_at:
+            with self.lock:
+                self._scrub_at = None if self.journal.checkpoint() else time.monotonic() + 1.0
 
     def advance_due(self) -> int:
         """Advance every transaction whose next step has come; the number advanced."""

@@ -164,6 +164,7 @@ def test_refunds_full_partial_and_several(runtime, sim):
     assert last.status == "SUCCESS"
     refunds = ledger(sim)[sale.id]["refunds"]
     assert sorted(int(r["amount"]["value"]) for r in refunds if r["status"] == "SUCCESS") == [200, 300, 500]
+    assert {r["refundId"] for r in refunds} == {first.gateway_id, second.gateway_id, last.gateway_id}
     with pytest.raises(PosError, match="refund"):
         t.cancel(sale.id)  # a refunded sale can no longer be cancelled
     full = t.start_sale(usd(400), code=payment_code())

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -101,6 +102,17 @@ def test_the_full_payment_code_is_kept_only_while_the_pay_may_be_resent(sim, tmp
     assert code.encode() not in _all_text(data_dir)
 
 
+def test_the_code_leaves_the_wal_soon_while_the_terminal_runs(sim, tmp_path):
+    data_dir = tmp_path / "t"
+    code = payment_code()
+    with Runtime(write_config(sim), data_dir) as rt:
+        assert rt.terminal.start_sale(usd(1250), code=code).status == "SUCCESS"
+        deadline = time.monotonic() + 10
+        while code.encode() in _all_text(data_dir) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert code.encode() not in _all_text(data_dir), "the background reconciler truncates the WAL"
+
+
 def test_a_queued_pay_keeps_its_code_until_it_leaves(make_sim, tmp_path):
     sim = make_sim()
     port = int(sim.url.rsplit(":", 1)[1])
@@ -127,3 +139,27 @@ def test_logs_never_hold_the_full_code(sim, tmp_path, caplog):
     with Journal.open(tmp_path / "t", readonly=True) as j:
         events = j.conn.execute("SELECT detail FROM events").fetchall()
     assert all(code not in (e[0] or "") for e in events)
+
+
+def test_an_upgrade_keeps_pending_requests(tmp_path):
+    """A journal of schema v1 with a queued pay and a queued refund migrates forward with both intact."""
+    conn = sqlite3.connect(tmp_path / "journal.sqlite", isolation_level=None)
+    db = __import__("sqlite_utils").Database(conn)
+    conn.execute("BEGIN")
+    schema.MIGRATIONS[0](db)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("COMMIT")
+    for txn, api, body in (("PR1", "pay", b'{"pay":1}'), ("RF1", "refund", b'{"refund":1}')):
+        conn.execute("INSERT INTO transactions (id, kind, currency, amount, status, phase, state, final, created_at, "
+                     "updated_at, day, parent) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                     (txn, "sale" if api == "pay" else "refund", "USD", 100, "QUEUED", "NEW", "{}", 0, 1.0, 1.0,
+                      "2026-11-22", None if api == "pay" else "PR0"))
+        conn.execute("INSERT INTO outbox VALUES (?,?,?,?,?,?)", (txn, api, body, "USD", 100, 1.0))
+    conn.close()
+    with Journal.open(tmp_path) as j:
+        assert j.conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION
+        assert j.outbox_body("PR1", "pay") == b'{"pay":1}' and j.outbox_body("RF1", "refund") == b'{"refund":1}'
+        assert [r["id"] for r in j.children("PR0")] == ["RF1"]
+        plan = j.conn.execute("EXPLAIN QUERY PLAN SELECT * FROM transactions WHERE parent=? AND parent IS NOT NULL",
+                              ("PR0",)).fetchall()
+        assert "idx_transactions_parent" in str([tuple(r) for r in plan])
