@@ -61,6 +61,9 @@ class Outcome:
                 "body": dict(self.body)}
 
 
+POOL_SIZE = 8  # kept-alive connections: the reconciler drains a backlog with a few calls in parallel
+
+
 def _unknown(delivery: Delivery, message: str, http_status: int | None = None, code: str = "") -> Outcome:
     return Outcome(Status.UNKNOWN, code, message, delivery=delivery, http_status=http_status)
 
@@ -125,7 +128,8 @@ class GatewayClient:
         """The session's pooled keep-alive connections to the gateway, verifying TLS as requests does."""
         if self._connections is None:
             self._connections = self.session.get_adapter(self.url).poolmanager.connection_from_url(
-                self.url, pool_kwargs={"cert_reqs": "CERT_REQUIRED", "ca_certs": requests.certs.where()})
+                self.url, pool_kwargs={"cert_reqs": "CERT_REQUIRED", "ca_certs": requests.certs.where(),
+                                       "maxsize": POOL_SIZE})
         return self._connections
 
     def send(self, request: Request) -> Outcome:

@@ -28,6 +28,7 @@ class Link:
         self._down_since: float | None = None
         self._last_probe = float("-inf")
         self._lock = threading.Lock()
+        self._probe_lock = threading.Lock()
 
     @property
     def down_since(self) -> float | None:
@@ -45,18 +46,23 @@ class Link:
                 self._down_since = None
 
     def up(self) -> bool:
-        """True unless the link is known down and a probe (at most one per interval) still fails."""
-        with self._lock:
-            if self._down_since is None:
-                return True
-            if self.clock() - self._last_probe < self.probe_interval:
-                return False
-            self._last_probe = self.clock()
-        reachable = self.probe()
-        if reachable:
+        """True unless the link is known down and a probe (at most one per interval) still fails.
+
+        Callers arriving while a probe runs wait for its answer: a backlog must not be rescheduled
+        by the threads that lost the race to probe, just as the link comes back.
+        """
+        with self._probe_lock:
             with self._lock:
-                self._down_since = None
-        return reachable
+                if self._down_since is None:
+                    return True
+                if self.clock() - self._last_probe < self.probe_interval:
+                    return False
+                self._last_probe = self.clock()
+            reachable = self.probe()
+            if reachable:
+                with self._lock:
+                    self._down_since = None
+            return reachable
 
     def probe(self) -> bool:
         try:
