@@ -155,26 +155,39 @@ class Journal:
     def record(self, row: dict[str, Any], *, insert: bool = False, events: list[tuple[str, dict]] = (),
                outbox_put: tuple[str, bytes] | None = None, outbox_drop: str | None = None) -> None:
         """Insert or update one transaction, its outbox row and its events, in one commit."""
-        now = row.get("updated_at") or time.time()
+        self.record_many([(row, {"insert": insert, "events": events, "outbox_put": outbox_put,
+                                 "outbox_drop": outbox_drop})])
+
+    def record_many(self, changes: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        """Several :meth:`record` calls as one commit: what must never be half done (a cancel's answer
+        and the reversal of its sale)."""
         with self._write() as c:
-            if insert:
-                cols = [k for k in TRANSACTION_COLUMNS if k in row]
-                c.execute(f"INSERT INTO transactions ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",
-                          [row[k] for k in cols])
-            else:
-                cols = [k for k in row if k != "id"]
-                c.execute(f"UPDATE transactions SET {','.join(f'{k}=?' for k in cols)} WHERE id=?",
-                          [row[k] for k in cols] + [row["id"]])
-            if outbox_put is not None:
-                api, body = outbox_put
-                c.execute("INSERT OR REPLACE INTO outbox (txn, api, body, currency, amount, created_at) "
-                          "VALUES (?,?,?,?,?,?)", (row["id"], api, body, row.get("currency"), row.get("amount"), now))
-            if outbox_drop is not None:
-                c.execute("DELETE FROM outbox WHERE txn=? AND api=?", (row["id"], outbox_drop))
-            if events:
-                c.executemany("INSERT INTO events (txn, at, kind, detail) VALUES (?,?,?,?)",
-                              [(row["id"], now, kind, json.dumps(detail, ensure_ascii=False, default=str))
-                               for kind, detail in events])
+            for row, options in changes:
+                self._apply(c, row, **options)
+
+    @staticmethod
+    def _apply(c: sqlite3.Connection, row: dict[str, Any], *, insert: bool = False,
+               events: list[tuple[str, dict]] = (), outbox_put: tuple[str, bytes] | None = None,
+               outbox_drop: str | None = None) -> None:
+        now = row.get("updated_at") or time.time()
+        if insert:
+            cols = [k for k in TRANSACTION_COLUMNS if k in row]
+            c.execute(f"INSERT INTO transactions ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",
+                      [row[k] for k in cols])
+        else:
+            cols = [k for k in row if k != "id"]
+            c.execute(f"UPDATE transactions SET {','.join(f'{k}=?' for k in cols)} WHERE id=?",
+                      [row[k] for k in cols] + [row["id"]])
+        if outbox_put is not None:
+            api, body = outbox_put
+            c.execute("INSERT OR REPLACE INTO outbox (txn, api, body, currency, amount, created_at) "
+                      "VALUES (?,?,?,?,?,?)", (row["id"], api, body, row.get("currency"), row.get("amount"), now))
+        if outbox_drop is not None:
+            c.execute("DELETE FROM outbox WHERE txn=? AND api=?", (row["id"], outbox_drop))
+        if events:
+            c.executemany("INSERT INTO events (txn, at, kind, detail) VALUES (?,?,?,?)",
+                          [(row["id"], now, kind, json.dumps(detail, ensure_ascii=False, default=str))
+                           for kind, detail in events])
 
     def checkpoint(self) -> bool:
         """Copy the WAL into the database and truncate it: the WAL still holds the pages a deleted pay

@@ -44,9 +44,11 @@ class Runtime:
     def start(self) -> "Runtime":
         try:
             config = self._config()
-            if self.want_receiver:
+            if self.want_receiver and self.sandbox:  # a free loopback port: its URL goes into the pays
                 config = self._start_receiver(config)
-            self.terminal = Terminal(config, self.data_dir)
+            self.terminal = Terminal(config, self.data_dir)  # takes the instance lock
+            if self.want_receiver and not self.sandbox:  # so a refused second instance does not try to listen
+                self._start_receiver(config)
             if self.receiver is not None:
                 self.receiver.apply = self.terminal.apply_notification
             if self.want_background:

@@ -106,7 +106,9 @@ class Terminal:
         self.changed = threading.Condition(self.lock)
         self.on_code: Callable[[str, str, float | None], None] = lambda sale_id, value, expires_at: None
         self.on_change: Callable[[str], None] = lambda txn_id: None
-        self._scrub_at: float | None = None  # when the WAL must next be truncated (a code was forgotten)
+        # When the WAL must next be truncated (a code was dropped). Once at start too: a run that died
+        # may have left a code in the WAL it never got to truncate.
+        self._scrub_at: float | None = time.monotonic()
         self.drain_workers = 4  # a backlog drains with this many calls in flight: the gateway, not us, bounds it
         self._pool: ThreadPoolExecutor | None = None
         self.recovered = self._recover()
@@ -151,7 +153,20 @@ class Terminal:
                 "final": int(txn.final), "updated_at": now}
 
     def _save(self, before: Txn | None, after: Txn, now: float, events: list[tuple[str, dict]],
-              effects=(), *, insert_extra: dict | None = None, outbox_put=None) -> None:
+              effects=(), *, insert_extra: dict | None = None, outbox_put=None,
+              also: list[tuple[Txn, Txn, list[tuple[str, dict]], tuple]] = ()) -> None:
+        """Commit a transaction's new state (and any ``also`` changes, atomically with it)."""
+        changes = [self._change(before, after, now, events, effects, insert_extra, outbox_put)]
+        changes += [self._change(b, a, now, ev, eff, None, None) for b, a, ev, eff in also]
+        self.journal.record_many(changes)
+        if any(options["outbox_drop"] == "pay" for _, options in changes) and self._scrub_at is None:
+            self._scrub_at = time.monotonic() + 1.0
+        self.changed.notify_all()
+        for b, a in [(before, after)] + [(b, a) for b, a, _, _ in also]:
+            if b is None or b != a:
+                self.on_change(a.id)
+
+    def _change(self, before: Txn | None, after: Txn, now: float, events, effects, insert_extra, outbox_put):
         events = list(events)
         if before is None or before.phase != after.phase:
             events.append(("state", {"from": before.phase.value if before else None, "to": after.phase.value,
@@ -160,9 +175,8 @@ class Terminal:
         row = self._row(after, now)
         if isinstance(after, pf.Sale) and not row["payment_id"]:
             del row["payment_id"]
-        forget = any(isinstance(e, pf.ForgetCode) for e in effects)
         drop = None
-        if forget:
+        if any(isinstance(e, pf.ForgetCode) for e in effects):
             drop = "pay"
         elif isinstance(after, ff.Followup) and after.final:
             drop = after.api
@@ -170,13 +184,8 @@ class Terminal:
             drop = "pay"
         if insert_extra is not None:
             row.update(insert_extra)
-        self.journal.record(row, insert=insert_extra is not None, events=events, outbox_put=outbox_put,
-                            outbox_drop=drop)
-        if drop == "pay" and self._scrub_at is None:
-            self._scrub_at = time.monotonic() + 1.0
-        self.changed.notify_all()
-        if before is None or before != after:
-            self.on_change(after.id)
+        return row, {"insert": insert_extra is not None, "events": events, "outbox_put": outbox_put,
+                     "outbox_drop": drop}
 
     def _recover(self) -> list[str]:
         """Resume every transaction a previous run left open (it may have died mid-send)."""
@@ -452,18 +461,17 @@ class Terminal:
                 else:
                     event = ff.Answered(answer)
                 after, more = self._step(current, event, now)
-                self._save(current, after, now, [("answer", _outcome_detail(effect.api, outcome))], more)
+                also = []
                 if (isinstance(after, ff.Followup) and after.kind == ff.CANCEL and after.phase is ff.Phase.DONE
                         and current.phase is not ff.Phase.DONE):
-                    self._reverse_sale(after.sale_id, outcome)
+                    # The manager's cancel went through: the sale is reversed in the same commit, so no
+                    # crash can leave it "paid" while the gateway has returned the money.
+                    sale = self.load(after.sale_id)
+                    reversed_sale, sale_effects = pf.step(sale, pf.CancelAnswered(answer), now)
+                    also.append((sale, reversed_sale, [("cancelled_by_manager", {"cancel": after.id})], sale_effects))
+                self._save(current, after, now, [("answer", _outcome_detail(effect.api, outcome))], more, also=also)
             txn = after
             pending.extend(more)
-
-    def _reverse_sale(self, sale_id: str, outcome: Outcome) -> None:
-        sale = self.load(sale_id)
-        now = self.clock()
-        after, effects = pf.step(sale, pf.CancelAnswered(answer_of(outcome)), now)
-        self._save(sale, after, now, [("cancelled_by_manager", {})], effects)
 
     def _request(self, txn: Txn, api: str) -> messages.Request | None:
         if isinstance(txn, pf.Sale):

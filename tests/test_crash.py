@@ -622,9 +622,6 @@ def test_a_final_sales_code_is_in_no_journal_table_even_before_reconcile(make_si
     check_lane(lane, "killed after a paid sale")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: after a crash right after a paid sale, the full code stays in "
-                                       "journal.sqlite-wal while the next terminal runs: the WAL is only "
-                                       "truncated after a code is dropped in this run (or on a clean exit)")
 def test_a_final_sales_code_leaves_the_disk_soon_even_across_a_crash(make_sim, tmp_path):
     """Deleting the pay's row does not erase the code from disk while the WAL still holds the old page; a
     terminal that died right after a paid sale left it there. The next run must scrub it soon, as a run
@@ -639,25 +636,43 @@ def test_a_final_sales_code_leaves_the_disk_soon_even_across_a_crash(make_sim, t
         assert file_traces(lane.data_dir, [code]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a manager's cancel journals its answer and the sale's reversal "
-                                       "in two commits (Terminal._execute, then _reverse_sale); a crash "
-                                       "between them leaves the sale PAID for good while the gateway "
-                                       "returned the money")
-def test_kill_between_a_cancels_answer_and_the_sales_reversal(make_sim, tmp_path):
-    """``pos-terminal cancel`` of a paid sale, SIGKILLed at the one point no timer can hit: right after the
-    cancel's success is committed, before the sale's reversal is. (The real CLI, run with a hook that
-    kills the process on entry to Terminal._reverse_sale.)"""
+KILL_AT_CANCEL_COMMIT = """
+import os, signal, sys
+from offline_queue.journal import Journal
+real = Journal.record_many
+def record_many(self, changes):
+    if any(row.get("status") == "SUCCESS" and row["id"].startswith("CX") for row, _ in changes):
+        if os.environ.get("KILL_WHEN") == "before":
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(self, changes)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(self, changes)
+Journal.record_many = record_many
+from pos_app.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_kill_around_the_commit_of_a_managers_cancel(make_sim, tmp_path, when):
+    """``pos-terminal cancel`` of a paid sale, SIGKILLed just before or just after the commit holding the
+    cancel's success. The cancel's answer and the sale's reversal are one commit, so the sale is never
+    left "paid" while the gateway returned the money: before, reconcile resends the same cancel; after,
+    both are already there."""
     lane = make_lane(make_sim, tmp_path, "lane")
     code = payment_code()
     lane.codes.append(code)
     rc, paid = cli_json("sale", "--amount", "30.00", "--code", code, config=lane.config, data_dir=lane.data_dir)
     assert rc == 0, paid
-    done = run_killed_at("pos_app.terminal.Terminal._reverse_sale", lane.config, lane.data_dir,
-                         "cancel", paid["paymentRequestId"])
+    done = subprocess.run([sys.executable, "-c", KILL_AT_CANCEL_COMMIT, "--config", str(lane.config),
+                           "--data-dir", str(lane.data_dir), "cancel", paid["paymentRequestId"]],
+                          capture_output=True, text=True, timeout=60, env={**_env(), "KILL_WHEN": when})
     assert done.returncode == -signal.SIGKILL, (done.returncode, done.stderr)
     assert ledger(lane.sim)[paid["paymentRequestId"]]["status"] == "CANCELLED"
-    reconcile(lane, "cancel answered, reversal lost")
-    check_lane(lane, "cancel answered, reversal lost")
+    expected = {"before": "SUCCESS", "after": "CANCELLED"}[when]
+    assert journal_sales(lane.data_dir)[paid["paymentRequestId"]]["status"] == expected
+    reconcile(lane, f"killed {when} the cancel's commit")
+    check_lane(lane, f"killed {when} the cancel's commit")
     assert journal_sales(lane.data_dir)[paid["paymentRequestId"]]["status"] == "CANCELLED"
 
 
