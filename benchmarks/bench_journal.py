@@ -5,7 +5,7 @@
 1. Sale overhead: payment-code sales through ``Terminal.start_sale`` (the CLI's path: a Runtime with its
    background reconciler) against bare signed pays with ``GatewayClient.pay_payment_code``, in
    alternating rounds against the same simulator (its own process). The overhead is the difference of
-   the percentiles; it is also measured directly: the time in ``Journal.record`` per sale, and the sale's
+   the percentiles; it is also measured directly: the time in the journal's commits (``Journal.record_many``) per sale, and the sale's
    time outside its own ``client.send``.
 2. Durable queue: enqueue + read + ack per second, both at ``journal_mode=WAL, synchronous=FULL``: our
    outbox (``Journal.record`` with ``outbox_put``, ``outbox_body``, ``Journal.record`` with
@@ -14,7 +14,7 @@
 3. Backlog drain: refunds queued while the simulator is down, then drained through
    ``Terminal.advance_due`` once it is back, against the same number of bare ``GatewayClient.refund``
    calls (split around each outage): the simulator's capacity for one caller. Measured directly too: the
-   time per refund in ``Journal.record`` and outside its send.
+   time per refund in the journal's commits and outside its send.
 4. Day report: ``day_report()`` on a journal of 1,000,000 transactions (~2,700 a day; built once into
    ``benchmarks/.cache/``) against a full-table scan for the same day (``NOT INDEXED``).
 
@@ -120,7 +120,7 @@ def bench_sales(config_file: Path, data_dir: Path, sizes: dict) -> dict:
         t = rt.terminal
         record_spent: list[float] = []
         send_spent: list[float] = []
-        real_record, real_send = t.journal.record, t.client.send
+        real_record, real_send = t.journal.record_many, t.client.send
 
         def timed_record(*args, **kw):
             started = time.perf_counter()
@@ -137,7 +137,7 @@ def bench_sales(config_file: Path, data_dir: Path, sizes: dict) -> dict:
             finally:
                 send_spent.append(time.perf_counter() - started)
 
-        t.journal.record, t.client.send = timed_record, timed_send
+        t.journal.record_many, t.client.send = timed_record, timed_send
         res = {"sale": [], "pay": [], "journal": [], "commits": [], "outside_send": [], "send": [], "errors": 0,
                "sale_ids": [], "payment_ids": []}
 
@@ -219,7 +219,7 @@ def bench_drain(sim: SimProcess, config_file: Path, data_dir: Path, sale_ids: li
         workers = res["workers"] = t.drain_workers
         record_spent: list[float] = []
         send_spent: list[float] = []
-        real_record, real_send = t.journal.record, t.client.send
+        real_record, real_send = t.journal.record_many, t.client.send
 
         def timed_record(*args, **kw):
             started = time.perf_counter()
@@ -248,7 +248,7 @@ def bench_drain(sim: SimProcess, config_file: Path, data_dir: Path, sale_ids: li
                 res["send"].append(sum(send_spent))
 
         real_advance = t.advance
-        t.journal.record, t.client.send = timed_record, timed_send
+        t.journal.record_many, t.client.send = timed_record, timed_send
         with GatewayClient.from_config(t.config) as client:
             made = 0
             for r in range(rounds):
@@ -561,14 +561,14 @@ def main() -> int:
         ("1", "overhead = sale - pay, p50", ms(over50), "", "", "", ""),
         ("1", "overhead = sale - pay, p99", ms(over99), "", "", "", f"<= 5 ms: {yes(over99 <= 0.005)}"),
         ("1", "direct: sale minus its send, p50 / p99", p50_99(sales["outside_send"]), "", "", "", ""),
-        ("1", f"direct: Journal.record x{statistics.mode(sales['commits'])} per sale, p50 / p99",
+        ("1", f"direct: journal commits x{statistics.mode(sales['commits'])} per sale, p50 / p99",
          p50_99(sales["journal"]), "", "", "", ""),
         ("2", "enqueue+read+ack, WAL + synchronous=FULL", f"{ours_rate:,.0f}/s", "persist-queue SQLiteAckQueue",
          f"{theirs_rate:,.0f}/s", f"{ours_rate / theirs_rate:.2f}x", f">= 1x, aim 2x: {yes(ours_rate >= theirs_rate)}"),
         ("3", f"drain {drain['backlog']} queued refunds", f"{drain_rate:,.0f} req/s", f"bare GatewayClient.refund x{drain['workers']}",
          f"{raw_rate:,.0f} req/s", f"{drain_rate / raw_rate:.2f}x", "peer = simulator bound"),
         ("3", "direct: advance minus its send, p50 / p99", p50_99(drain["outside_send"]), "", "", "", ""),
-        ("3", "direct: Journal.record per refund, p50 / p99", p50_99(drain["journal"]), "", "", "", ""),
+        ("3", "direct: journal commits per refund, p50 / p99", p50_99(drain["journal"]), "", "", "", ""),
         ("4", f"day_report(), {report['day_rows']:,} of {report['rows']:,} rows", ms(rep), "full scan (NOT INDEXED)",
          ms(scan), f"{scan / rep:.1f}x faster", f"<= 200 ms: {yes(rep <= 0.2)}"),
         ("4", "its indexed query alone (Journal.day)", ms(query), "full scan (NOT INDEXED)", ms(scan),
@@ -583,7 +583,7 @@ def main() -> int:
     print(f"1. {len(s)} sales and {len(p)} pays in {sizes['sale_rounds']} alternating rounds (after 10 warm-up "
           f"each), {sales['errors']} errors. Sale = Runtime(reconciler on, no receiver).terminal.start_sale; "
           f"simulator in its own process. Means: sale {ms(mean(s))} = its send {ms(mean(sales['send']))} + the rest "
-          f"{ms(mean(sales['outside_send']))} (Journal.record {ms(mean(sales['journal']))}); bare pay {ms(mean(p))}.")
+          f"{ms(mean(sales['outside_send']))} (journal commits {ms(mean(sales['journal']))}); bare pay {ms(mean(p))}.")
     print(f"2. {queue['ops']} ops each in {sizes['queue_rounds']} alternating rounds, a fresh store each. "
           f"Journal: journal_mode={qo['journal_mode']} synchronous={qo['synchronous']} "
           f"secure_delete={qo['secure_delete']}, 2 commits/op (row+outbox+events; row+drop+events). "
@@ -595,7 +595,7 @@ def main() -> int:
           f"{drain['drain_errors']} not SUCCESS. Peer: {drain['raw_count']} refunds in {drain['raw_seconds']:.2f} s, "
           f"split around each outage, {drain['raw_errors']} errors. Means per refund: advance "
           f"{ms(mean(drain['send']) + mean(drain['outside_send']))} = its send {ms(mean(drain['send']))} + the rest "
-          f"{ms(mean(drain['outside_send']))} (Journal.record {ms(mean(drain['journal']))}); "
+          f"{ms(mean(drain['outside_send']))} (journal commits {ms(mean(drain['journal']))}); "
           f"bare refund {ms(drain['raw_seconds'] / drain['raw_count'])}.")
     built = f"built in {report['build_seconds']:.0f} s" if report["built"] else "reused from the cache"
     print(f"4. journal {report['file_mb']:.0f} MB ({built}), day {report['day']}, median of "
