@@ -144,13 +144,20 @@ class Journal:
                 raise _corrupt(self.path, exc) from None
             try:
                 yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            try:
                 self.conn.execute("COMMIT")
-            except sqlite3.DatabaseError as exc:
-                raise _corrupt(self.path, exc) from None
+            except BaseException as exc:
+                if self.conn.in_transaction:
+                    try:
+                        self.conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise JournalError(f"cannot write the journal {self.path}: {exc}",
+                                       hint="check free disk space and the data directory's permissions; "
+                                            "nothing was half written") from None
+                if isinstance(exc, sqlite3.DatabaseError):
+                    raise _corrupt(self.path, exc) from None
+                raise
 
     def record(self, row: dict[str, Any], *, insert: bool = False, events: list[tuple[str, dict]] = (),
                outbox_put: tuple[str, bytes] | None = None, outbox_drop: str | None = None) -> None:
@@ -191,12 +198,16 @@ class Journal:
 
     def checkpoint(self) -> bool:
         """Copy the WAL into the database and truncate it: the WAL still holds the pages a deleted pay
-        body was on (``secure_delete`` only zeroes the page's new version). True when it succeeded."""
-        try:
-            with self._mutex:
+        body was on (``secure_delete`` only zeroes the page's new version). True when it succeeded.
+        It never waits for a reader: busy now means "try again later"."""
+        with self._mutex:
+            try:
+                self.conn.execute("PRAGMA busy_timeout = 0")
                 busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        except sqlite3.OperationalError:
-            return False
+            except sqlite3.OperationalError:
+                return False
+            finally:
+                self.conn.execute("PRAGMA busy_timeout = 5000")
         return busy == 0
 
     def log_event(self, txn: str | None, kind: str, detail: dict) -> None:

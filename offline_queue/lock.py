@@ -20,11 +20,19 @@ class InstanceLock:
         self._fd: int | None = None
 
     def acquire(self) -> "InstanceLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise PosError(f"cannot open {self.path}: {exc.strerror}",
+                           hint="check the data directory's permissions, or pass another --data-dir") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except OSError as exc:
+            if not isinstance(exc, BlockingIOError):
+                os.close(fd)
+                raise PosError(f"cannot lock {self.path}: {exc.strerror}",
+                               hint="the data directory must be on a local disk") from None
             try:
                 pid = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
             finally:

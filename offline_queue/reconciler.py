@@ -53,5 +53,5 @@ class Reconciler:
                 if self._stop.is_set():
                     return
                 wait = self.max_sleep if soonest is None else min(self.max_sleep, soonest - self.clock())
-                if wait > 0:
-                    self.changed.wait(wait)
+                # At least a breath between rounds: a row that keeps failing must not spin a core.
+                self.changed.wait(max(wait, 0.05))

@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     sale.add_argument("--description", default="", help="what is sold (shown in the wallet)")
     sale.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                       help="stop waiting after this long (an order code is then cancelled)")
+    sale.add_argument("--alongside", action="store_true",
+                      help="take it although an earlier sale is still being settled (surely another customer)")
 
     refund = sub.add_parser("refund", help="refund a paid sale, in full or in part")
     _common(refund, suppress=True)

@@ -11,6 +11,7 @@ Exit codes: 0 paid / done; 1 declined, failed or cancelled; 2 a person's error; 
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from datetime import date
@@ -19,6 +20,7 @@ from . import followup_flow as ff
 from . import payment_flow as pf
 from .config import find_config_file, find_data_dir
 from .errors import PosError
+from .gateway import Status
 from .money import format_minor, parse_money
 from .runtime import Runtime
 
@@ -112,26 +114,37 @@ def _show_code(args, value: str, expires_at: float | None) -> None:
     out.flush()
 
 
+def _check_timeout(value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise PosError(f"--timeout {value} is not a number of seconds above zero")
+
+
 def cmd_sale(args) -> int:
+    _check_timeout(args.timeout)
+    if args.currency is not None:
+        parse_money(args.amount, args.currency.upper())  # a typo is told before anything starts
     with _runtime(args) as rt:
         t = rt.terminal
         amount = parse_money(args.amount, (args.currency or t.config.merchant.currency).upper())
         _watch(args, t)
         t.on_code = lambda sale_id, value, expires_at: _show_code(args, value, expires_at)
         progress(args, f"sale of {amount}" + (" (sandbox)" if rt.sandbox else ""))
-        sale = t.start_sale(amount, code=args.code, order_code=args.order_code, description=args.description)
 
         def done(s) -> bool:
             return _settled(s) or (s.accepted_at_risk and s.phase is pf.Phase.NEW)
         try:
+            sale = t.start_sale(amount, code=args.code, order_code=args.order_code, description=args.description,
+                                alongside=args.alongside)
             sale = t.wait(sale.id, done, args.timeout)
             if not done(sale) and sale.phase is pf.Phase.WAITING:
                 progress(args, "timed out: cancelling the order code")
                 t.abort(sale.id, "the terminal stopped waiting (--timeout)")
                 sale = t.wait(sale.id, done, 60)
         except KeyboardInterrupt:
-            progress(args, "interrupted: cancelling")
-            t.abort(sale.id, "interrupted at the terminal")
+            if t.last_sale_id is None or t.load(t.last_sale_id) is None:
+                raise  # nothing was journaled: nothing was sent
+            progress(args, "interrupted: cancelling (the outcome is settled before this exits)")
+            sale = t.abort(t.last_sale_id, "interrupted at the terminal")
             sale = t.wait(sale.id, done, 60)
         data = t.summary(sale)
     emit(args, data, _outcome_lines(data))
@@ -144,6 +157,7 @@ def _follow(args, t, txn) -> dict:
 
 
 def cmd_refund(args) -> int:
+    _check_timeout(args.timeout)
     with _runtime(args) as rt:
         t = rt.terminal
         _watch(args, t)
@@ -158,11 +172,14 @@ def cmd_refund(args) -> int:
 
 
 def cmd_cancel(args) -> int:
+    _check_timeout(args.timeout)
     with _runtime(args) as rt:
         t = rt.terminal
         _watch(args, t)
         data = _follow(args, t, t.cancel(args.payment))
     emit(args, data, _outcome_lines(data))
+    if data["kind"] == "sale":  # an open sale was closed: done only if nothing stays charged
+        return {"CANCELLED": 0, "FAILED": 0, "SUCCESS": 1}.get(data["status"], 3)
     return EXIT[data["status"]]
 
 
@@ -179,10 +196,11 @@ def cmd_inquiry(args) -> int:
              f" ({gw['resultCode']}: {gw['message']})"]
     lines.append(f"journal: {data['journal']['status']}" if data["journal"] else "journal: not a payment of this terminal")
     emit(args, data, lines)
-    return 0 if outcome.status.value != "UNKNOWN" else 3
+    return 3 if outcome.status is Status.UNKNOWN else 0
 
 
 def cmd_reconcile(args) -> int:
+    _check_timeout(args.timeout)
     with _runtime(args, receiver=False, background=False) as rt:
         t = rt.terminal
         _watch(args, t)
@@ -205,7 +223,7 @@ def cmd_report(args) -> int:
     from .report import day_report, lines, write_csv
     day = args.date or date.today().isoformat()
     try:
-        date.fromisoformat(day)
+        day = date.fromisoformat(day).isoformat()
     except ValueError:
         raise PosError(f"--date {day!r} is not a date", hint="use YYYY-MM-DD, e.g. 2026-11-22") from None
     with _read_journal(args) as journal:

@@ -114,7 +114,8 @@ def step(f: Followup, event: Event, now: float) -> tuple[Followup, tuple[Send, .
         if f.final:
             return f, ()
         phase = Phase.RETRYING if f.phase is Phase.SENDING else f.phase
-        return replace(f, phase=phase, unknown_since=f.unknown_since or now, next_at=now), ()
+        return replace(f, phase=phase, unknown_since=now if f.unknown_since is None else f.unknown_since,
+                       next_at=now), ()
     if isinstance(event, Notified):
         if f.final or f.kind != REFUND:
             return f, ()

@@ -220,6 +220,13 @@ def _final(sale: Sale, phase: Phase, code: str, message: str, **changes) -> tupl
                    next_at=None, **changes), ()
 
 
+def _paid_after_refused_cancel(sale: Sale) -> tuple[Sale, tuple[Effect, ...]]:
+    """The gateway refused the cancel and the payment went through: it is paid, and a manager can refund
+    it; the message says why it needs a look."""
+    return _final(sale, Phase.PAID, "SUCCESS", "paid after the cancel was refused: hand over the goods "
+                                               "or refund it")
+
+
 def _to_inquiring(sale: Sale, now: float, code: str = "", message: str = "") -> tuple[Sale, tuple[Effect, ...]]:
     first = sale.timing.inquiry_intervals[0] if sale.timing.inquiry_intervals else 0.0
     since = sale.unknown_since if sale.unknown_since is not None else now
@@ -230,6 +237,10 @@ def _to_inquiring(sale: Sale, now: float, code: str = "", message: str = "") -> 
 def _to_cancelling(sale: Sale, now: float, message: str = "") -> tuple[Sale, tuple[Effect, ...]]:
     return replace(sale, phase=Phase.CANCELLING, cancel_since=now, next_at=now,
                    message=message or sale.message), ()
+
+
+def _or(at: float | None, default: float) -> float:
+    return default if at is None else at
 
 
 def next_on_schedule(start: float, intervals: tuple[float, ...], now: float) -> float | None:
@@ -309,10 +320,12 @@ def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float):
     sale = replace(sale, payment_id=a.payment_id or sale.payment_id,
                    gateway_status=a.payment_status if a.status is Status.SUCCESS else sale.gateway_status)
     if a.status is Status.SUCCESS and a.payment_status == "SUCCESS":
-        if sale.phase is Phase.NEEDS_REVIEW:
+        if sale.phase is Phase.NEEDS_REVIEW and not sale.cancel_refused:
+            # A cancel may still be landing: keep cancelling; the money goes back when it does.
             return replace(sale, next_at=now + sale.timing.review_interval,
-                           message="paid at the gateway, but the cancel was not confirmed: "
-                                   "a manager must refund it or hand over the goods"), ()
+                           message="paid at the gateway while a cancel is pending: still cancelling"), ()
+        if sale.phase is Phase.NEEDS_REVIEW:
+            return _paid_after_refused_cancel(sale)
         return _final(sale, Phase.PAID, "SUCCESS", "paid")
     if a.status is Status.SUCCESS and a.payment_status == "FAIL":
         return _final(sale, Phase.FAILED, a.result_code if a.result_code != "SUCCESS" else "FAIL",
@@ -330,7 +343,7 @@ def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float):
         return replace(sale, next_at=now + sale.timing.offline_retry), ()
     decisive_failure = a.status is Status.FAILURE and a.result_code != "ORDER_NOT_EXIST"
     sale = replace(sale, inquiries=sale.inquiries + 1)
-    upcoming = None if decisive_failure else next_on_schedule(sale.unknown_since or now, sale.timing.inquiry_intervals, now)
+    upcoming = None if decisive_failure else next_on_schedule(_or(sale.unknown_since, now), sale.timing.inquiry_intervals, now)
     if upcoming is None:
         return _to_cancelling(sale, now, "no answer from the wallet in time: cancelling the payment")
     return replace(sale, next_at=upcoming), ()
@@ -354,7 +367,7 @@ def _on_cancel(sale: Sale, event: CancelAnswered, now: float):
     sale = replace(sale, cancels=sale.cancels + 1)
     if sale.phase is Phase.NEEDS_REVIEW:
         return replace(sale, next_at=now + sale.timing.review_interval), ()
-    upcoming = next_on_schedule(sale.cancel_since or now, sale.timing.cancel_intervals, now)
+    upcoming = next_on_schedule(_or(sale.cancel_since, now), sale.timing.cancel_intervals, now)
     if upcoming is None:
         return replace(sale, phase=Phase.NEEDS_REVIEW, result_code=a.result_code or "UNKNOWN",
                        message="the cancel stays unknown: retrying in the background; a manager should check",
@@ -368,6 +381,8 @@ def _on_notified(sale: Sale, event: Notified, now: float):
         if sale.phase in (Phase.NEW, Phase.SENDING, Phase.WAITING, Phase.INQUIRING):
             sale, _ = _final(sale, Phase.PAID, "SUCCESS", "paid")
             return sale, (ForgetCode(),)
+        if sale.phase is Phase.NEEDS_REVIEW and sale.cancel_refused:
+            return _paid_after_refused_cancel(sale)
         if sale.phase in (Phase.VOIDED, Phase.FAILED):
             # The cashier was told "not paid": give the money back rather than keep it unseen.
             return _to_cancelling(sale, now, "the gateway reports it paid after it was closed: cancelling it")

@@ -113,8 +113,8 @@ class NotificationReceiver:
             return 200, _refusal("the signature does not verify")
         try:
             body = json.loads(raw)
-        except ValueError:
-            return 200, _refusal("the body is not JSON")
+        except (ValueError, RecursionError):
+            return 200, _refusal("the body is not JSON a notification can hold")
         if not isinstance(body, dict):
             return 200, _refusal("the body is not a JSON object")
         try:

@@ -24,14 +24,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from offline_queue.journal import Journal, business_day
+from offline_queue.journal import Journal, JournalError, business_day
 
 from . import followup_flow as ff
 from . import messages
 from . import payment_flow as pf
 from .config import Config
 from .errors import PosError
-from .gateway import GatewayClient, Outcome, Status
+from .gateway import Delivery, GatewayClient, Outcome, Status
 from .link import Link
 from .money import Money, format_minor
 from .risk import RiskPolicy
@@ -109,6 +109,7 @@ class Terminal:
         # When the WAL must next be truncated (a code was dropped). Once at start too: a run that died
         # may have left a code in the WAL it never got to truncate.
         self._scrub_at: float | None = time.monotonic()
+        self.last_sale_id: str | None = None
         self.drain_workers = 4  # a backlog drains with this many calls in flight: the gateway, not us, bounds it
         self._pool: ThreadPoolExecutor | None = None
         self.recovered = self._recover()
@@ -135,10 +136,15 @@ class Terminal:
         return None if row is None else self._from_row(row)
 
     def _from_row(self, row) -> Txn:
-        state = json.loads(row["state"])
-        if row["kind"] == "sale":
-            return pf.Sale(**{**state, "phase": pf.Phase(state["phase"]), "timing": self.timing})
-        return ff.Followup(**{**state, "phase": ff.Phase(state["phase"]), "timing": self.timing})
+        cls, phases = (pf.Sale, pf.Phase) if row["kind"] == "sale" else (ff.Followup, ff.Phase)
+        try:
+            state = json.loads(row["state"])
+            known = {f.name for f in dataclasses.fields(cls)}
+            state = {k: v for k, v in state.items() if k in known}  # fields a newer version added
+            return cls(**{**state, "phase": phases(state["phase"]), "timing": self.timing})
+        except (ValueError, TypeError, KeyError) as exc:
+            raise JournalError(f"{self.journal.path}: transaction {row['id']} cannot be read ({exc})",
+                               hint="the rest of the journal is fine; keep the file and report this") from None
 
     @staticmethod
     def _state_json(txn: Txn) -> str:
@@ -164,7 +170,10 @@ class Terminal:
         self.changed.notify_all()
         for b, a in [(before, after)] + [(b, a) for b, a, _, _ in also]:
             if b is None or b != a:
-                self.on_change(a.id)
+                try:
+                    self.on_change(a.id)
+                except Exception:  # a display problem must never stop a payment
+                    log.exception("on_change failed for %s", a.id)
 
     def _change(self, before: Txn | None, after: Txn, now: float, events, effects, insert_extra, outbox_put):
         events = list(events)
@@ -193,7 +202,11 @@ class Terminal:
         with self.lock:
             now = self.clock()
             for row in self.journal.open_transactions():
-                txn = self._from_row(row)
+                try:
+                    txn = self._from_row(row)
+                except JournalError as exc:
+                    log.error("%s", exc)  # one unreadable row must not keep the terminal from starting
+                    continue
                 event = pf.Recovered() if isinstance(txn, pf.Sale) else ff.Recovered()
                 after, effects = self._step(txn, event, now)
                 self._save(txn, after, now, [("recovered", {"phase": txn.phase.value})], effects)
@@ -208,14 +221,22 @@ class Terminal:
 
     # -- sales ----------------------------------------------------------------------------------------
     def start_sale(self, amount: Money, *, code: str | None = None, order_code: bool = False,
-                   description: str = "", reference: str | None = None) -> pf.Sale:
+                   description: str = "", reference: str | None = None, alongside: bool = False) -> pf.Sale:
         """Journal a sale, send its pay, and apply the answer. Returns the sale as it then stands.
 
         A payment-code sale that the gateway answers at once is final on return; otherwise the
-        reconciler (or :meth:`settle`) carries it on.
+        reconciler (or :meth:`settle`) carries it on. While another sale's outcome is unknown a new one
+        is refused (one customer at a counter at a time) unless ``alongside`` says otherwise.
         """
         if (code is None) == (not order_code):
             raise PosError("a sale needs either a scanned payment code or the order-code tender")
+        if not alongside:
+            busy = [t for t in self._open_sales() if t.status == "UNKNOWN"]
+            if busy:
+                raise PosError(f"sale {busy[0].id} ({format_minor(busy[0].amount, busy[0].currency)} "
+                               f"{busy[0].currency}) is still being settled: {busy[0].message or busy[0].status}",
+                               hint="wait for its outcome, or cancel it, before taking another payment: a "
+                                    "second payment could charge the customer twice")
         if code is not None:
             scanned = classify(code)
             if scanned.kind != PAYMENT_CODE:
@@ -227,6 +248,7 @@ class Terminal:
         sale_id = new_request_id("PR")
         tender = pf.ORDER_CODE if order_code else pf.PAYMENT_CODE
         sale = pf.new_sale(sale_id, tender, amount.currency, amount.minor, now, self.timing)
+        self.last_sale_id = sale_id
         if order_code:
             expiry = datetime.fromtimestamp(now + self.config.payments.order_code_expiry, timezone.utc)
             request = messages.pay_order_code(self.config.merchant, sale_id, amount, description=description,
@@ -298,6 +320,9 @@ class Terminal:
             sale = self._paid_sale(ref, "refund")
             if amount.currency != sale.currency:
                 raise PosError(f"the sale was in {sale.currency}, not {amount.currency}")
+            if any(c["kind"] == "cancel" and c["status"] != "FAILED" for c in self.journal.children(sale.id)):
+                raise PosError(f"sale {sale.id} is being cancelled in full: there is nothing to refund",
+                               hint="`pos-terminal reconcile` settles the cancel")
             taken = sum(c["amount"] for c in self.journal.children(sale.id)
                         if c["kind"] == "refund" and c["status"] != "FAILED")
             if taken + amount.minor > sale.amount:
@@ -324,15 +349,22 @@ class Terminal:
         if row is None:
             raise PosError(f"no sale {ref!r} in this terminal's journal",
                            hint="give the paymentRequestId or paymentId from the receipt or `pos-terminal report`")
-        sale = self._from_row(row)
-        if not sale.final:
-            return self.abort(sale.id, "cancelled on request")
         link_up = self.link.up()
         with self.lock:
+            sale = self._from_row(self.journal.get(row["id"]))
+            if sale.phase is pf.Phase.SENDING:
+                raise PosError(f"sale {sale.id} is being sent to the gateway right now",
+                               hint="wait a few seconds for its answer, then cancel it")
+            if not sale.final:
+                return self.abort(sale.id, "cancelled on request")
             sale = self._paid_sale(ref, "cancel")
-            if any(c["kind"] == "refund" and c["status"] != "FAILED" for c in self.journal.children(sale.id)):
+            others = [c for c in self.journal.children(sale.id) if c["status"] != "FAILED"]
+            if any(c["kind"] == "refund" for c in others):
                 raise PosError(f"sale {sale.id} has a refund, so it can no longer be cancelled",
                                hint="refund what is left instead")
+            if any(c["kind"] == "cancel" for c in others):
+                raise PosError(f"sale {sale.id} already has a cancel under way",
+                               hint="`pos-terminal reconcile` settles it")
             now = self.clock()
             f = ff.new_followup(new_request_id("CX"), ff.CANCEL, sale.id, sale.currency, sale.amount, now, self.timing)
             request = messages.cancel(payment_request_id=sale.id)
@@ -347,6 +379,8 @@ class Terminal:
     # -- inquiry --------------------------------------------------------------------------------------
     def inquiry(self, ref: str) -> tuple[Outcome, Txn | None]:
         """Ask the gateway about a payment (or refund) now; an open sale learns from the answer."""
+        if not 0 < len(ref) <= messages.MAX_ID:
+            raise PosError(f"{ref!r} is not a payment id", hint=f"ids are 1 to {messages.MAX_ID} characters")
         row = self.journal.find(ref)
         if row is not None and row["kind"] == "refund":
             outcome = self.client.send(messages.inquiry_refund(refund_request_id=row["id"]))
@@ -448,8 +482,15 @@ class Terminal:
             if not isinstance(effect, pf.Send):
                 continue
             request = self._request(txn, effect.api)
-            outcome = self.client.send(request) if request is not None else Outcome(
-                Status.UNKNOWN, "BODY_LOST", "the request to resend is no longer in the outbox")
+            if request is None:
+                outcome = Outcome(Status.UNKNOWN, "BODY_LOST", "the request to resend is no longer in the outbox")
+            else:
+                try:
+                    outcome = self.client.send(request)
+                except Exception as exc:  # a bug below us must not strand a request in flight
+                    log.exception("sending %s for %s failed", effect.api, txn.id)
+                    outcome = Outcome(Status.UNKNOWN, "CLIENT_ERROR", f"sending failed: {exc}",
+                                      delivery=Delivery.MAYBE_DELIVERED)
             self.link.note(outcome)
             answer = answer_of(outcome)
             with self.lock:
@@ -492,8 +533,9 @@ class Terminal:
         """Off the payment path: truncate the WAL a second after a payment code was dropped, so the
         full code does not linger in its old pages while the terminal runs."""
         if self._scrub_at is not None and time.monotonic() >= self._scrub_at:
-            with self.lock:
-                self._scrub_at = None if self.journal.checkpoint() else time.monotonic() + 1.0
+            self._scrub_at = None
+            if not self.journal.checkpoint():
+                self._scrub_at = time.monotonic() + 1.0
 
     def advance_due(self) -> int:
         """Advance every transaction whose next step has come; the number advanced.
@@ -515,10 +557,21 @@ class Terminal:
     def _advance_logged(self, txn_id: str) -> None:
         try:
             self.advance(txn_id)
-        except PosError:
-            raise
         except Exception:
             log.exception("advancing %s failed; it stays open and is retried", txn_id)
+            self._unstick(txn_id)
+
+    def _unstick(self, txn_id: str) -> None:
+        """After a failure mid-step, make sure the transaction is due again rather than left in flight."""
+        try:
+            with self.lock:
+                txn = self.load(txn_id)
+                if txn is not None and not txn.final and txn.next_at is None and txn.phase.value != "SENDING":
+                    now = self.clock()
+                    later = dataclasses.replace(txn, next_at=now + self.timing.offline_retry)
+                    self._save(txn, later, now, [("retry_after_error", {})])
+        except Exception:
+            log.exception("could not reschedule %s; it resumes at the next start", txn_id)
 
     def wait(self, txn_id: str, until: Callable[[Txn], bool], timeout: float | None) -> Txn:
         """Block until ``until(txn)`` holds (the reconciler or a notification moves it) or time runs out."""

@@ -111,10 +111,10 @@ class TerminalProcess:
 
 
 
-def SaleProcess(config: Path, data_dir: Path, amount: str) -> TerminalProcess:
+def SaleProcess(config: Path, data_dir: Path, amount: str, *extra: str) -> TerminalProcess:
     """``pos-terminal sale --amount AMOUNT --code <a fresh code>``."""
     code = payment_code()
-    return TerminalProcess(config, data_dir, "sale", "--amount", amount, "--code", code, code=code)
+    return TerminalProcess(config, data_dir, "sale", "--amount", amount, "--code", code, *extra, code=code)
 
 
 # -- what the journal may keep -----------------------------------------------------------------------------
@@ -708,7 +708,8 @@ def test_kill_during_reconcile_then_reconcile_again(make_sim, tmp_path):
     lane = make_lane(make_sim, tmp_path, "lane")
     for amount in ("99.10", "99.06", "99.01"):
         before = known_ids(lane)
-        sale = SaleProcess(lane.config, lane.data_dir, amount)
+        # --alongside: take it although the last killed terminal's sale is still unsettled
+        sale = SaleProcess(lane.config, lane.data_dir, amount, "--alongside")
         lane.codes.append(sale.code)
         # The progress lines also speak of the open sales this process recovered: watch the journal instead.
         deadline = time.monotonic() + 20

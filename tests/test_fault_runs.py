@@ -138,7 +138,7 @@ def test_sales_under_faults_with_the_reconciler_running(make_sim, tmp_path):
             value = SCENARIOS[(i // 4) % len(SCENARIOS)] if i % 4 == 0 else normal_amount(rng)
             if i in (37, 111):
                 value = 9907
-            sale = t.start_sale(usd(value), code=payment_code())
+            sale = t.start_sale(usd(value), code=payment_code(), alongside=True)
             amounts[sale.id] = value
         clear_faults(sim)
         settle_all(t)
@@ -165,7 +165,7 @@ def test_a_burst_with_the_reconciler_off_then_one_reconcile(make_sim, tmp_path):
         t = rt.terminal
         for i in range(100):
             if i % 10 == 5:
-                sale = t.start_sale(usd(normal_amount(rng)), order_code=True)
+                sale = t.start_sale(usd(normal_amount(rng)), order_code=True, alongside=True)
                 amounts[sale.id] = sale.amount
                 if sale.phase is pf.Phase.WAITING and sale.code_value:
                     if len(wallet_paid) <= len(aborted):
@@ -177,7 +177,7 @@ def test_a_burst_with_the_reconciler_off_then_one_reconcile(make_sim, tmp_path):
                         aborted.add(sale.id)
                 continue
             value = SCENARIOS[i % len(SCENARIOS)] if i % 3 == 0 else normal_amount(rng)
-            sale = t.start_sale(usd(value), code=payment_code())
+            sale = t.start_sale(usd(value), code=payment_code(), alongside=True)
             amounts[sale.id] = value
         assert wallet_paid and aborted, "some order codes were issued despite the faults"
         clear_faults(sim)
@@ -199,7 +199,7 @@ def test_refunds_and_cancels_of_paid_sales_under_faults(make_sim, tmp_path):
     refunds: dict[str, tuple[str, int]] = {}  # refundRequestId -> (sale, amount)
     with Runtime(config, dd) as rt:
         t = rt.terminal
-        paid = [t.start_sale(usd(2000 + 100 * i), code=payment_code()) for i in range(14)]
+        paid = [t.start_sale(usd(2000 + 100 * i), code=payment_code(), alongside=True) for i in range(14)]
         assert all(s.status == "SUCCESS" for s in paid), [s.status for s in paid]
         set_faults(sim, FAULTS)
         plans = {0: [2000], 1: [500, 500, 1100], 2: [100, 100, 100], 3: [1150, 1150], 4: [1, 2, 3, 4],
@@ -281,7 +281,7 @@ def test_a_refund_keeps_the_gateways_refund_id(make_sim, tmp_path):
     config = write_config(sim, read_timeout=1.0)
     with Runtime(config, tmp_path / "t", receiver=False, background=False) as rt:
         t = rt.terminal
-        sale = t.start_sale(usd(2000), code=payment_code())
+        sale = t.start_sale(usd(2000), code=payment_code(), alongside=True)
         f = t.refund(sale.id, usd(500))
         summary = t.summary(f)
     assert summary["status"] == "SUCCESS"
@@ -305,7 +305,7 @@ def test_gateway_down_queues_sales_and_the_window_decides(make_sim, tmp_path):
         sales = []
         for i in range(n):
             code = payment_code()
-            sale = t.start_sale(usd(base + i), code=code)
+            sale = t.start_sale(usd(base + i), code=code, alongside=True)
             assert sale.status == "QUEUED" and sale.phase is pf.Phase.NEW, (sale.status, sale.message)
             codes[sale.id] = code
             sales.append(sale)

@@ -51,7 +51,7 @@ def test_every_scenario_settles_as_the_gateway_decided(runtime, sim, tmp_path):
     results: dict[int, object] = {}
 
     def run(amount: int) -> None:
-        sale = t.start_sale(usd(amount), code=payment_code())
+        sale = t.start_sale(usd(amount), code=payment_code(), alongside=True)  # concurrency on purpose
         results[amount] = t.wait(sale.id, settled, 30)
 
     threads = [threading.Thread(target=run, args=(amount,)) for amount in EXPECTED]
@@ -228,7 +228,7 @@ def test_reconcile_with_the_gateway_down_returns_what_it_could_not_settle(make_s
     config = write_config(sim, payments=SCENARIO_TIMING)
     with Runtime(config, tmp_path / "t", background=False) as rt:
         sale = rt.terminal.start_sale(usd(sc.STUCK), code=payment_code())
-        refund_of = rt.terminal.start_sale(usd(900), code=payment_code())
+        refund_of = rt.terminal.start_sale(usd(900), code=payment_code(), alongside=True)
         sim.stop()
         refund = rt.terminal.refund(refund_of.id, usd(100))
         assert refund.status == "QUEUED"
@@ -237,3 +237,15 @@ def test_reconcile_with_the_gateway_down_returns_what_it_could_not_settle(make_s
         assert time.monotonic() - started < 10, "it does not wait for a link that is down"
         statuses = {i.get("refundRequestId") or i["paymentRequestId"]: i["status"] for i in result["items"]}
         assert statuses == {sale.id: "UNKNOWN", refund.id: "QUEUED"} and result["still_open"] == 2
+
+
+def test_a_new_sale_waits_until_the_unsettled_one_is_settled(runtime):
+    """One customer at a time: a rescan while the first payment is still unknown could charge twice."""
+    t = runtime.terminal
+    first = t.start_sale(usd(sc.STUCK), code=payment_code())
+    with pytest.raises(PosError, match="still being settled") as info:
+        t.start_sale(usd(100), code=payment_code())
+    assert first.id in info.value.message and "charge the customer twice" in info.value.hint
+    t.abort(first.id)
+    assert t.wait(first.id, settled, 20).status == "CANCELLED"
+    assert t.start_sale(usd(100), code=payment_code()).status == "SUCCESS"

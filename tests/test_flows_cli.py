@@ -154,3 +154,15 @@ def test_person_errors_are_one_line_with_exit_2(sim, config, tmp_path):
         assert words in done.stderr and "Traceback" not in done.stderr
     done = cli("report", data_dir=tmp_path / "empty")
     assert done.returncode == 2 and "no journal" in done.stderr
+
+
+def test_odd_arguments_get_plain_errors(sim, config, tmp_path):
+    d = tmp_path / "t"
+    for args in (["sale", "--amount", "1.00", "--code", payment_code(), "--timeout", "nan"],
+                 ["reconcile", "--timeout", "-1"], ["inquiry", "x" * 80]):
+        done = cli(*args, config=config, data_dir=d)
+        assert done.returncode == 2 and "Traceback" not in done.stderr and "internal error" not in done.stderr, args
+    rc, paid = sale(config, d, "1.00", "--code", payment_code())
+    compact = time.strftime("%Y%m%d")
+    rc, report = cli_json("report", "--date", compact, config=config, data_dir=d)
+    assert report["date"] == time.strftime("%Y-%m-%d") and report["count"] == 1

@@ -163,3 +163,14 @@ def test_an_upgrade_keeps_pending_requests(tmp_path):
         plan = j.conn.execute("EXPLAIN QUERY PLAN SELECT * FROM transactions WHERE parent=? AND parent IS NOT NULL",
                               ("PR0",)).fetchall()
         assert "idx_transactions_parent" in str([tuple(r) for r in plan])
+
+
+def test_an_unreadable_row_is_named_and_does_not_stop_the_terminal(sim, tmp_path):
+    data_dir = tmp_path / "t"
+    config = write_config(sim)
+    with Runtime(config, data_dir, background=False) as rt:
+        sale = rt.terminal.start_sale(usd(sc.STUCK), code=payment_code())
+        rt.terminal.journal.conn.execute("UPDATE transactions SET state='{not json' WHERE id=?", (sale.id,))
+    with Runtime(config, data_dir, background=False) as rt:  # starts, and says which row
+        with pytest.raises(JournalError, match=sale.id):
+            rt.terminal.load(sale.id)

@@ -108,6 +108,14 @@ def test_every_state_and_event(phase, name):
         assert after.next_at is not None, "an open sale always knows when to act next"
 
 
+def test_a_payment_that_completes_after_its_cancel_was_refused_is_paid_and_refundable():
+    review, _ = pf.step(sale_in(P.CANCELLING), EVENTS["cancelF"], NOW)
+    assert review.phase is P.NEEDS_REVIEW and review.cancel_refused
+    for name in ("inqSuccess", "notifyS"):
+        paid, _ = pf.step(review, EVENTS[name], NOW + 1)
+        assert paid.phase is P.PAID and "cancel was refused" in paid.message
+
+
 def test_a_success_notification_after_a_cancel_does_not_revive_the_sale():
     sale, _ = pf.step(sale_in(P.CANCELLING), EVENTS["cancelS"], NOW)
     for name in ("notifyS", "payS", "inqSuccess", "recovered"):
@@ -230,7 +238,8 @@ def test_promises_hold_for_any_sequence(start, tender, names, gaps):
             if sale.phase is P.CANCELLED:
                 assert isinstance(EVENTS[name], pf.CancelAnswered)
         if sale.phase is P.PAID and before.phase is not P.PAID:
-            assert before.phase in (P.SENDING, P.WAITING, P.INQUIRING, P.NEW)
+            assert before.phase in (P.SENDING, P.WAITING, P.INQUIRING, P.NEW) or (
+                before.phase is P.NEEDS_REVIEW and before.cancel_refused), "paid only when nothing undoes it"
         was_cancelled = was_cancelled or sale.phase is P.CANCELLED
         if sale.phase is P.VOIDED:
             assert not sale.maybe_sent or before.phase is P.VOIDED
