@@ -43,9 +43,11 @@ class Reconciler:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.advance_due()
+                advanced = self.advance_due()
                 self.housekeeping()
                 soonest = self.next_due_at()
+                if not advanced and soonest is not None and soonest <= self.clock():
+                    soonest = None  # due but held back (the link is down): look again in max_sleep
             except Exception:  # keep going: a journal hiccup must not end settlement for the day
                 log.exception("reconciler round failed; retrying")
                 soonest = None

@@ -544,7 +544,14 @@ class Terminal:
         stepped and committed under the lock, but one call's network wait overlaps the next one's
         commit, so the drain is bound by the gateway rather than by our fsyncs.
         """
-        ids = [row["id"] for row in self.journal.due(self.clock())]
+        now = self.clock()
+        rows = self.journal.due(now)
+        if rows and not self.link.up():
+            # Link down: nothing can leave, so touch nothing (no rescheduling commit per queued request
+            # per second); only a queued pay past its code's validity is voided, which needs no link.
+            rows = [r for r in rows if r["kind"] == "sale" and r["phase"] == pf.Phase.NEW.value
+                    and r["created_at"] + self.timing.code_validity <= now]
+        ids = [row["id"] for row in rows]
         if len(ids) <= 1:
             for txn_id in ids:
                 self._advance_logged(txn_id)

@@ -249,3 +249,23 @@ def test_a_new_sale_waits_until_the_unsettled_one_is_settled(runtime):
     t.abort(first.id)
     assert t.wait(first.id, settled, 20).status == "CANCELLED"
     assert t.start_sale(usd(100), code=payment_code()).status == "SUCCESS"
+
+
+def test_while_the_link_is_down_queued_requests_are_not_rewritten(make_sim, tmp_path):
+    """A long outage must not cost a commit per queued request per second; the link's return sends them."""
+    sim = make_sim()
+    port = int(sim.url.rsplit(":", 1)[1])
+    data_dir = sim.data_dir
+    config = write_config(sim, url=f"http://127.0.0.1:{port}")
+    with Runtime(config, tmp_path / "t") as rt:
+        t = rt.terminal
+        paid = t.start_sale(usd(900), code=payment_code())
+        sim.stop()
+        refunds = [t.refund(paid.id, usd(100)) for _ in range(3)]
+        assert all(r.status == "QUEUED" for r in refunds)
+        count = t.journal.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        time.sleep(3)
+        assert t.journal.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == count
+        make_sim(data_dir=data_dir, port=port)
+        for r in refunds:
+            assert t.wait(r.id, settled, 10).status == "SUCCESS"
