@@ -134,7 +134,7 @@ def test_a_notification_for_a_payment_we_do_not_know_is_acknowledged_and_logged(
     rt, port, key, sim = setup
     assert post(port, notify_payment("PR-not-ours"), key) == (200, ACK)
     rows = rt.terminal.journal.conn.execute(
-        "SELECT kind FROM events WHERE txn IS NULL AND kind='notification_unmatched'").fetchall()
+        "SELECT kind FROM events WHERE txn='' AND kind='notification_unmatched'").fetchall()
     assert len(rows) == 1
 
 
