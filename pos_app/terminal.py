@@ -110,6 +110,7 @@ class Terminal:
         # may have left a code in the WAL it never got to truncate.
         self._scrub_at: float | None = time.monotonic()
         self.last_sale_id: str | None = None
+        self._in_flight: set[str] = set()  # follow-ups being resent without a commit of the attempt
         self.drain_workers = 4  # a backlog drains with this many calls in flight: the gateway, not us, bounds it
         self._pool: ThreadPoolExecutor | None = None
         self.recovered = self._recover()
@@ -459,16 +460,29 @@ class Terminal:
         """Take one due step of a transaction (a Tick), and carry out what it says."""
         link_up = self.link.up()
         with self.lock:
+            if txn_id in self._in_flight:
+                return self.load(txn_id)
             txn = self.load(txn_id)
             now = self.clock()
             after, effects = self._step(txn, pf.Tick(link_up) if isinstance(txn, pf.Sale) else ff.Tick(link_up), now)
             if after == txn and not effects:
                 return txn
-            self._save(txn, after, now, [], effects)
-        self._execute(after, effects)
+            unsaved = None
+            if isinstance(txn, ff.Followup) and effects:
+                # A refund or cancel is resent under its own id and the gateway answers it once: its
+                # write-ahead was the commit that journaled it, and a crash now resends it anyway. So the
+                # attempt needs no commit of its own; it is marked in flight in memory instead.
+                unsaved = txn
+                self._in_flight.add(txn_id)
+            else:
+                self._save(txn, after, now, [], effects)
+        try:
+            self._execute(after, effects, unsaved_from=unsaved)
+        finally:
+            self._in_flight.discard(txn_id)
         return self.load(txn_id)
 
-    def _execute(self, txn: Txn, effects) -> None:
+    def _execute(self, txn: Txn, effects, *, unsaved_from: Txn | None = None) -> None:
         """Carry out effects in order; each answer is applied (and journaled) before the next send."""
         pending = list(effects)
         while pending:
@@ -495,6 +509,9 @@ class Terminal:
             answer = answer_of(outcome)
             with self.lock:
                 current = self.load(txn.id)
+                if unsaved_from is not None and current == unsaved_from:
+                    current = txn  # the attempt lives in memory only (see advance); nothing changed it since
+                unsaved_from = None
                 now = self.clock()
                 if isinstance(current, pf.Sale):
                     event = {"pay": pf.PayAnswered, "inquiryPayment": pf.InquiryAnswered,
