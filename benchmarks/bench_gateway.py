@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import multiprocessing
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,30 +28,7 @@ from pos_app import gateway, messages, signing  # noqa: E402
 from pos_app.config import load_config  # noqa: E402
 from pos_app.money import Money  # noqa: E402
 from sdk.official_sdk import SDK_REQUIREMENT, ensure_sdk, run_driver  # noqa: E402
-
-
-class SimProcess:
-    """``pos-terminal sim`` in a child process, as a store technician would run it."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "pos_app", "sim", "--port", "0", "--data-dir",
-                                      str(data_dir), "--json"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
-        lines = []
-        while not lines or not lines[-1].startswith("}"):
-            line = self.proc.stdout.readline()
-            if not line:
-                raise SystemExit("the simulator did not start")
-            lines.append(line)
-        info = json.loads("".join(lines))
-        self.url, self.client_id = info["url"], info["clientId"]
-        self.port = int(self.url.rsplit(":", 1)[1])
-        self.config_file = Path(info["config"])
-        self.keys = Path(info["keys"])
-        self.provisioned = type("P", (), {"keys_dir": self.keys})
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+from simproc import SimProcess  # noqa: E402
 
 
 def code(n: int) -> str:

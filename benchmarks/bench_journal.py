@@ -32,7 +32,6 @@ import secrets
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,7 +39,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
-from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -53,6 +51,7 @@ from pos_app.report import day_report  # noqa: E402
 from pos_app.runtime import Runtime  # noqa: E402
 from pos_app.sim.provision import terminal_toml  # noqa: E402
 from pos_app.terminal import new_request_id, queue_status  # noqa: E402
+from simproc import SimProcess  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"
 NOTIFY_URL = "http://127.0.0.1:9/notify"  # nothing listens: the simulator's notifications fail fast
@@ -76,34 +75,20 @@ def pct(values: list[float], p: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, int(-(-p * len(ordered) // 100)) - 1))]
 
 
+def timed(fn, sink: list[float], only_thread: int | None = None):
+    """``fn``, appending the seconds each call took to ``sink`` (only calls from ``only_thread``, if given)."""
+    def wrapper(*args, **kw):
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kw)
+        finally:
+            if only_thread is None or threading.get_ident() == only_thread:
+                sink.append(time.perf_counter() - started)
+    return wrapper
+
+
 def payment_code() -> str:
     return "28" + f"{secrets.randbelow(10**16):016d}"
-
-
-class SimProcess:
-    """``pos-terminal sim`` in its own process, as a store technician would run it; restartable on its port."""
-
-    started: ClassVar[list[SimProcess]] = []  # every one, so that all are stopped at the end
-
-    def __init__(self, data_dir: Path, port: int = 0) -> None:
-        self.data_dir = data_dir
-        self.proc = subprocess.Popen([sys.executable, "-m", "pos_app", "sim", "--port", str(port), "--data-dir",
-                                      str(data_dir), "--json"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
-        SimProcess.started.append(self)
-        lines: list[str] = []
-        while not lines or not lines[-1].startswith("}"):
-            line = self.proc.stdout.readline()
-            if not line:
-                raise SystemExit("the simulator did not start")
-            lines.append(line)
-        info = json.loads("".join(lines))
-        self.url, self.client_id = info["url"], info["clientId"]
-        self.port = int(self.url.rsplit(":", 1)[1])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
 
 
 def write_config(sim: SimProcess) -> Path:
@@ -120,24 +105,8 @@ def bench_sales(config_file: Path, data_dir: Path, sizes: dict) -> dict:
         t = rt.terminal
         record_spent: list[float] = []
         send_spent: list[float] = []
-        real_record, real_send = t.journal.record_many, t.client.send
-
-        def timed_record(*args, **kw):
-            started = time.perf_counter()
-            try:
-                return real_record(*args, **kw)
-            finally:
-                if threading.get_ident() == main:  # not the reconciler's
-                    record_spent.append(time.perf_counter() - started)
-
-        def timed_send(request):
-            started = time.perf_counter()
-            try:
-                return real_send(request)
-            finally:
-                send_spent.append(time.perf_counter() - started)
-
-        t.journal.record_many, t.client.send = timed_record, timed_send
+        t.journal.record_many = timed(t.journal.record_many, record_spent, only_thread=main)  # not the reconciler's
+        t.client.send = timed(t.client.send, send_spent)
         res = {"sale": [], "pay": [], "journal": [], "commits": [], "outside_send": [], "send": [], "errors": 0,
                "sale_ids": [], "payment_ids": []}
 
@@ -219,21 +188,6 @@ def bench_drain(sim: SimProcess, config_file: Path, data_dir: Path, sale_ids: li
         workers = res["workers"] = t.drain_workers
         record_spent: list[float] = []
         send_spent: list[float] = []
-        real_record, real_send = t.journal.record_many, t.client.send
-
-        def timed_record(*args, **kw):
-            started = time.perf_counter()
-            try:
-                return real_record(*args, **kw)
-            finally:
-                record_spent.append(time.perf_counter() - started)
-
-        def timed_send(request):
-            started = time.perf_counter()
-            try:
-                return real_send(request)
-            finally:
-                send_spent.append(time.perf_counter() - started)
 
         def timed_advance(txn_id):  # what advance_due calls per row, measured per refund
             record_spent.clear()
@@ -248,7 +202,8 @@ def bench_drain(sim: SimProcess, config_file: Path, data_dir: Path, sale_ids: li
                 res["send"].append(sum(send_spent))
 
         real_advance = t.advance
-        t.journal.record_many, t.client.send = timed_record, timed_send
+        t.journal.record_many = timed(t.journal.record_many, record_spent)
+        t.client.send = timed(t.client.send, send_spent)
         with GatewayClient.from_config(t.config) as client:
             made = 0
             for r in range(rounds):

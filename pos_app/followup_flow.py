@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, replace
 
 from .gateway import Status
-from .payment_flow import Answer, Send, Timing, next_on_schedule
+from .payment_flow import Answer, Recovered, Send, Tick, Timing, next_on_schedule
 
 REFUND = "refund"
 CANCEL = "cancel"
@@ -36,11 +36,6 @@ STATUS = {Phase.NEW: "QUEUED", Phase.SENDING: "UNKNOWN", Phase.RETRYING: "UNKNOW
 
 
 @dataclass(frozen=True)
-class Tick:
-    link_up: bool = True
-
-
-@dataclass(frozen=True)
 class Answered:
     answer: Answer
 
@@ -53,11 +48,6 @@ class Notified:
     result_code: str = ""
     message: str = ""
     refund_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Recovered:
-    pass
 
 
 Event = Tick | Answered | Notified | Recovered

@@ -208,8 +208,7 @@ class Terminal:
                 except JournalError as exc:
                     log.error("%s", exc)  # one unreadable row must not keep the terminal from starting
                     continue
-                event = pf.Recovered() if isinstance(txn, pf.Sale) else ff.Recovered()
-                after, effects = self._step(txn, event, now)
+                after, effects = self._step(txn, pf.Recovered(), now)
                 self._save(txn, after, now, [("recovered", {"phase": txn.phase.value})], effects)
                 resumed.append(txn.id)
         if resumed:
@@ -334,7 +333,7 @@ class Terminal:
             f = ff.new_followup(new_request_id("RF"), ff.REFUND, sale.id, sale.currency, amount.minor, now,
                                 self.timing)
             request = messages.refund(f.id, sale.payment_id, amount, notify_url=self.notify_url, reason=reason)
-            after, effects = ff.step(f, ff.Tick(link_up), now)
+            after, effects = ff.step(f, pf.Tick(link_up), now)
             self._save(None, after, now, [("created", {"sale": sale.id, "amount": amount.to_api(),
                                                        "reason": reason})], effects,
                        insert_extra={"kind": "refund", "parent": sale.id, "currency": sale.currency,
@@ -369,7 +368,7 @@ class Terminal:
             now = self.clock()
             f = ff.new_followup(new_request_id("CX"), ff.CANCEL, sale.id, sale.currency, sale.amount, now, self.timing)
             request = messages.cancel(payment_request_id=sale.id)
-            after, effects = ff.step(f, ff.Tick(link_up), now)
+            after, effects = ff.step(f, pf.Tick(link_up), now)
             self._save(None, after, now, [("created", {"sale": sale.id})], effects,
                        insert_extra={"kind": "cancel", "parent": sale.id, "currency": sale.currency,
                                      "amount": sale.amount, "created_at": now, "day": business_day(now)},
@@ -464,7 +463,7 @@ class Terminal:
                 return self.load(txn_id)
             txn = self.load(txn_id)
             now = self.clock()
-            after, effects = self._step(txn, pf.Tick(link_up) if isinstance(txn, pf.Sale) else ff.Tick(link_up), now)
+            after, effects = self._step(txn, pf.Tick(link_up), now)
             if after == txn and not effects:
                 return txn
             unsaved = None

@@ -88,15 +88,20 @@ def ledger(sim) -> dict[str, dict]:
     return {p["paymentRequestId"]: p for p in data["payments"]}
 
 
-def journal_sales(data_dir: Path) -> dict[str, dict]:
-    """The terminal journal's sales by paymentRequestId, read as the report reads them."""
+def journal_rows(data_dir: Path, kind: str) -> dict[str, dict]:
+    """The terminal journal's transactions of one kind (sale, refund, cancel) by id, read-only."""
     import sqlite3
     conn = sqlite3.connect(f"file:{Path(data_dir) / 'journal.sqlite'}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
-        return {r["id"]: dict(r) for r in conn.execute("SELECT * FROM transactions WHERE kind='sale'")}
+        return {r["id"]: dict(r) for r in conn.execute("SELECT * FROM transactions WHERE kind=?", (kind,))}
     finally:
         conn.close()
+
+
+def journal_sales(data_dir: Path) -> dict[str, dict]:
+    """The terminal journal's sales by paymentRequestId."""
+    return journal_rows(data_dir, "sale")
 
 
 def check_invariant(sim, data_dir: Path, *, allow_open: bool = False) -> None:

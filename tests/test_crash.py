@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from flowkit import (check_invariant, cli, cli_json, codes_charged_twice, free_port, journal_sales, ledger,
+from flowkit import (check_invariant, cli, cli_json, codes_charged_twice, free_port, journal_rows, journal_sales, ledger,
                      sim_call, write_config)
 
 from conftest import payment_code
@@ -499,15 +499,6 @@ def test_kill_after_the_gateway_acted_but_before_the_answer(make_sim, tmp_path, 
         proxy.close()
 
 
-def journal_refunds(data_dir: Path) -> dict[str, dict]:
-    conn = sqlite3.connect(f"file:{Path(data_dir) / 'journal.sqlite'}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        return {r["id"]: dict(r) for r in conn.execute("SELECT * FROM transactions WHERE kind='refund'")}
-    finally:
-        conn.close()
-
-
 def test_kill_after_the_gateway_refunded_but_before_the_answer(make_sim, tmp_path):
     """``pos-terminal refund`` dies after the gateway took the refund: reconcile resends the same
     refundRequestId and learns the one refund, never a second."""
@@ -523,15 +514,15 @@ def test_kill_after_the_gateway_refunded_but_before_the_answer(make_sim, tmp_pat
         refund = TerminalProcess(via_proxy, lane.data_dir, "refund", paid["paymentRequestId"], "--amount", "5.00")
         assert proxy.hit.wait(20), refund.lines
         assert refund.kill()
-        [(refund_id, row)] = journal_refunds(lane.data_dir).items()
+        [(refund_id, row)] = journal_rows(lane.data_dir, "refund").items()
         assert row["status"] == "UNKNOWN"
         reconcile(lane, "refund swallowed")
         check_lane(lane, "refund swallowed")
-        assert journal_refunds(lane.data_dir)[refund_id]["status"] == "SUCCESS"
+        assert journal_rows(lane.data_dir, "refund")[refund_id]["status"] == "SUCCESS"
         [gw_refund] = ledger(sim)[paid["paymentRequestId"]]["refunds"]
         assert gw_refund["refundRequestId"] == refund_id and gw_refund["status"] == "SUCCESS"
         assert gw_refund["amount"] == {"currency": "USD", "value": "500"}
-        assert journal_refunds(lane.data_dir)[refund_id]["parent"] == paid["paymentRequestId"]
+        assert journal_rows(lane.data_dir, "refund")[refund_id]["parent"] == paid["paymentRequestId"]
     finally:
         proxy.close()
 

@@ -24,7 +24,7 @@ from pos_app import payment_flow as pf
 from pos_app.errors import PosError
 from pos_app.runtime import Runtime
 
-from flowkit import check_invariant, codes_charged_twice, journal_sales, ledger, sim_call, write_config
+from flowkit import check_invariant, codes_charged_twice, journal_rows, journal_sales, ledger, sim_call, write_config
 
 from conftest import payment_code, usd
 
@@ -66,15 +66,6 @@ def settle_all(terminal, rounds: int = 5) -> dict:
             return result
     raise AssertionError(f"still open after {rounds} reconciles: "
                          f"{[i for i in result['items'] if i['status'] in ('UNKNOWN', 'QUEUED', 'NEEDS_REVIEW')]}")
-
-
-def journal_rows(data_dir: Path, kind: str) -> dict[str, dict]:
-    conn = sqlite3.connect(f"file:{Path(data_dir) / 'journal.sqlite'}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        return {r["id"]: dict(r) for r in conn.execute("SELECT * FROM transactions WHERE kind=?", (kind,))}
-    finally:
-        conn.close()
 
 
 def outbox_count(data_dir: Path) -> int:
