@@ -83,6 +83,54 @@ class OfflineConfig:
     probe_interval: float = 1.0
 
 
+LAYOUT_NAMES = ("us", "de", "fr")
+ROLES = ("scanner", "keyboard", "ignore")
+SERIAL_SUFFIXES = ("auto", "cr", "lf", "crlf", "none")
+
+
+@dataclass(frozen=True)
+class HidDeviceConfig:
+    """One USB HID device named by path: its role overrides the heuristics, its settings the defaults."""
+
+    path: str                    # /dev/input/by-id/..., by-path or eventN: every node of that device
+    role: str = "scanner"        # scanner (grabbed), keyboard (never grabbed), ignore
+    layout: str | None = None    # the keyboard layout the scanner is programmed to emulate
+    gap_ms: float | None = None
+    min_length: int | None = None
+
+
+@dataclass(frozen=True)
+class SerialScannerConfig:
+    """A serial (RS-232 or USB-CDC) scanner; vendor defaults differ, so every setting is here."""
+
+    port: str
+    baud: int = 9600
+    bytesize: int = 8
+    parity: str = "N"            # N, E, O, M, S
+    stopbits: float = 1
+    xonxoff: bool = False
+    rtscts: bool = False
+    suffix: str = "auto"         # auto (CR, LF or CR+LF), cr, lf, crlf, none (a gap ends the scan)
+    gap_ms: float = 50.0
+    ack: bool = False            # answer ACK (0x06) for a good scan and NAK (0x15) for a bad one
+    min_length: int = 3
+
+
+@dataclass(frozen=True)
+class ScannersConfig:
+    """How scans are read: discovery, decoding defaults, the shared-keyboard rule, configured devices."""
+
+    autodetect: bool = True      # also use input devices whose name or vendor says scanner
+    layout: str = "us"
+    gap_ms: float = 100.0        # an inter-key gap this long ends a scan that has no Enter/Tab suffix
+    min_length: int = 3
+    shared_avg_ms: float = 30.0  # a non-grabbed device's burst is a scan only if keys average this fast,
+    shared_max_gap_ms: float = 100.0  # no gap is longer than this,
+    shared_min_length: int = 6   # and it is at least this long
+    hid: tuple[HidDeviceConfig, ...] = ()
+    serial: tuple[SerialScannerConfig, ...] = ()
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
@@ -91,6 +139,7 @@ class Config:
     notifications: NotificationsConfig
     payments: PaymentsConfig = PaymentsConfig()
     offline: OfflineConfig = OfflineConfig()
+    scanners: ScannersConfig = ScannersConfig()
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -179,6 +228,26 @@ class _Section:
             self.fail(key, "a list of 1 to 100 waits in seconds, e.g. [2, 3, 3, 5]", value)
         return tuple(float(v) for v in value)
 
+    def integer(self, key: str, default: int, low: int, high: int, expected: str | None = None) -> int:
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.fail(key, expected or f"a whole number from {low} to {high}", value)
+        return value
+
+    def choice(self, key: str, choices: tuple, default=None):
+        value = self.table.get(key, default)
+        if value not in choices:
+            self.fail(key, "one of " + ", ".join(repr(c) for c in choices), value)
+        return value
+
+    def millis(self, key: str, default: float | None, low: float = 0, high: float = 10000) -> float | None:
+        value = self.table.get(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value <= high:
+            self.fail(key, f"milliseconds above {low:g} and at most {high:g}", value)
+        return float(value)
+
     def flag(self, key: str, default: bool) -> bool:
         value = self.table.get(key, default)
         if not isinstance(value, bool):
@@ -253,10 +322,11 @@ def load_config(file: Path | str) -> Config:
     """Read and check a terminal.toml; raise :class:`ConfigError` naming file, key and expectation."""
     file = Path(file).expanduser().absolute()
     doc = _read_toml(file)
-    unknown = sorted(set(doc) - {"gateway", "merchant", "notifications", "payments", "offline"})
+    unknown = sorted(set(doc) - {"gateway", "merchant", "notifications", "payments", "offline", "scanners"})
     if unknown:
         raise ConfigError(f"{file}: unknown section [{unknown[0]}]",
-                          hint="the sections are [gateway], [merchant], [notifications], [payments] and [offline]")
+                          hint="the sections are [gateway], [merchant], [notifications], [payments], [offline] "
+                               "and [scanners]")
     g = _Section(file, "gateway", doc.get("gateway"), {
         "url", "client_id", "merchant_private_key", "gateway_public_key", "connect_timeout", "read_timeout"})
     gateway = GatewayConfig(
@@ -305,7 +375,64 @@ def load_config(file: Path | str) -> Config:
         o.fail("max_per_payment", "limits per payment and in total when merchant_risk = true",
                hint='e.g. max_per_payment = { USD = "200.00" } and max_total = { USD = "500.00" }')
     return Config(path=file, gateway=gateway, merchant=merchant, notifications=notifications,
-                  payments=payments, offline=offline)
+                  payments=payments, offline=offline, scanners=parse_scanners(file, doc.get("scanners", {})))
+
+
+def parse_scanners(file: Path, table: object) -> ScannersConfig:
+    """The ``[scanners]`` table, with ``[[scanners.hid]]`` and ``[[scanners.serial]]`` entries."""
+    d = ScannersConfig()
+    s = _Section(file, "scanners", table, set(d.__dataclass_fields__))
+    hid, serial = s.table.get("hid", []), s.table.get("serial", [])
+    for key, value in (("hid", hid), ("serial", serial)):
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            s.fail(key, f"[[scanners.{key}]] tables", value)
+    layout = s.choice("layout", LAYOUT_NAMES, d.layout)
+    return ScannersConfig(
+        autodetect=s.flag("autodetect", d.autodetect),
+        layout=layout,
+        gap_ms=s.millis("gap_ms", d.gap_ms),
+        min_length=s.integer("min_length", d.min_length, 1, 512),
+        shared_avg_ms=s.millis("shared_avg_ms", d.shared_avg_ms),
+        shared_max_gap_ms=s.millis("shared_max_gap_ms", d.shared_max_gap_ms),
+        shared_min_length=s.integer("shared_min_length", d.shared_min_length, 1, 512),
+        hid=tuple(_hid_entry(file, i, entry) for i, entry in enumerate(hid)),
+        serial=tuple(_serial_entry(file, i, entry) for i, entry in enumerate(serial)),
+    )
+
+
+def _hid_entry(file: Path, index: int, table: dict) -> HidDeviceConfig:
+    s = _Section(file, f"scanners.hid #{index + 1}", table, set(HidDeviceConfig.__dataclass_fields__))
+    path = s.text("path", "a device path such as /dev/input/by-id/usb-...-event-kbd", max_len=4096)
+    if not path.startswith("/"):
+        s.fail("path", "an absolute path under /dev/input (best a /dev/input/by-id/ one, which survives a replug)",
+               path)
+    min_length = table.get("min_length")
+    return HidDeviceConfig(
+        path=path, role=s.choice("role", ROLES, "scanner"),
+        layout=s.choice("layout", LAYOUT_NAMES + (None,), None),
+        gap_ms=s.millis("gap_ms", None),
+        min_length=None if min_length is None else s.integer("min_length", 3, 1, 512))
+
+
+def _serial_entry(file: Path, index: int, table: dict) -> SerialScannerConfig:
+    d = SerialScannerConfig(port="")
+    s = _Section(file, f"scanners.serial #{index + 1}", table, set(d.__dataclass_fields__))
+    stopbits = s.table.get("stopbits", d.stopbits)
+    if stopbits not in (1, 1.5, 2) or isinstance(stopbits, bool):
+        s.fail("stopbits", "1, 1.5 or 2", stopbits)
+    parity = s.table.get("parity", d.parity)
+    if not isinstance(parity, str) or parity.upper()[:1] not in ("N", "E", "O", "M", "S") or len(parity) > 5:
+        s.fail("parity", '"N" (none), "E" (even), "O" (odd), "M" (mark) or "S" (space)', parity)
+    return SerialScannerConfig(
+        port=s.text("port", "a serial port such as /dev/ttyACM0 or /dev/serial/by-id/...", max_len=4096),
+        baud=s.choice("baud", (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400), d.baud),
+        bytesize=s.choice("bytesize", (5, 6, 7, 8), d.bytesize),
+        parity=parity.upper()[:1], stopbits=float(stopbits),
+        xonxoff=s.flag("xonxoff", d.xonxoff), rtscts=s.flag("rtscts", d.rtscts),
+        suffix=s.choice("suffix", SERIAL_SUFFIXES, d.suffix),
+        gap_ms=s.millis("gap_ms", d.gap_ms),
+        ack=s.flag("ack", d.ack),
+        min_length=s.integer("min_length", d.min_length, 1, 512))
 
 
 def _user_path(text: str, where: str) -> Path:
