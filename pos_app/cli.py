@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     classify = sub.add_parser("classify", help="tell what a scanned code is (payment code, product, unknown)")
     _common(classify, suppress=True)
     classify.add_argument("code", help="the scanned text")
+    from .device_commands import add_parsers
+    add_parsers(sub, _common)
     return parser
 
 
@@ -213,10 +215,11 @@ def cmd_classify(args) -> int:
 
 
 from .commands import cmd_cancel, cmd_inquiry, cmd_queue, cmd_reconcile, cmd_refund, cmd_report, cmd_sale  # noqa: E402
+from .device_commands import cmd_devices, cmd_scanner  # noqa: E402
 
 COMMANDS = {None: cmd_status, "status": cmd_status, "sim": cmd_sim, "classify": cmd_classify, "sale": cmd_sale,
             "refund": cmd_refund, "cancel": cmd_cancel, "inquiry": cmd_inquiry, "reconcile": cmd_reconcile,
-            "report": cmd_report, "queue": cmd_queue}
+            "report": cmd_report, "queue": cmd_queue, "devices": cmd_devices, "scanner": cmd_scanner}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,7 +84,7 @@ class OfflineConfig:
 
 
 LAYOUT_NAMES = ("us", "de", "fr")
-ROLES = ("scanner", "keyboard", "ignore")
+ROLES = ("scanner", "shared", "keyboard", "ignore")
 SERIAL_SUFFIXES = ("auto", "cr", "lf", "crlf", "none")
 
 
@@ -93,7 +93,8 @@ class HidDeviceConfig:
     """One USB HID device named by path: its role overrides the heuristics, its settings the defaults."""
 
     path: str                    # /dev/input/by-id/..., by-path or eventN: every node of that device
-    role: str = "scanner"        # scanner (grabbed), keyboard (never grabbed), ignore
+    role: str = "scanner"        # scanner (grabbed), shared (read, not grabbed: the burst rule tells scans from
+    #                              typing), keyboard (never read), ignore
     layout: str | None = None    # the keyboard layout the scanner is programmed to emulate
     gap_ms: float | None = None
     min_length: int | None = None

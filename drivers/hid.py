@@ -1,0 +1,305 @@
+"""USB HID (keyboard-wedge) scanners through python-evdev.
+
+One :class:`HidScanner` is one physical scanner: every event node it has is read (Odoo reads only the
+first and misses scanners whose keys arrive on the second), and the nodes are grabbed only when the
+device's role is "scanner", so scans never type into the desktop and a real keyboard is never taken
+from the cashier. When the scanner is unplugged its partial scan is dropped and reported; when it comes
+back, the hub hands the new nodes to :meth:`HidScanner.attach` and scans resume without a restart.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import queue
+import select
+import threading
+import time
+
+from pos_app.config import ScannersConfig
+
+from . import model
+from .discovery import InputDeviceInfo, open_error
+from .keydecoder import BurstRule, DecodedScan, KeyDecoder, Rejected
+
+log = logging.getLogger(__name__)
+
+LED_NUML, LED_CAPSL = 0, 1
+
+
+class EvdevNode:
+    """One ``/dev/input/eventN`` through python-evdev: events as ``(t, type, code, value)`` tuples."""
+
+    def __init__(self, path: str) -> None:
+        import evdev  # only where a live device is opened: replay and tests need no evdev at all
+
+        self.path = path
+        try:
+            self.device = evdev.InputDevice(path)
+        except OSError as exc:
+            raise open_error(path, exc) from None
+
+    def fileno(self) -> int:
+        return self.device.fd
+
+    def read(self) -> list[tuple[float, int, int, int]]:
+        """The events waiting; [] when none; OSError (ENODEV) once the device is gone."""
+        try:
+            return [(e.sec + e.usec / 1e6, e.type, e.code, e.value) for e in self.device.read()]
+        except BlockingIOError:
+            return []
+
+    def grab(self) -> None:
+        self.device.grab()
+
+    def ungrab(self) -> None:
+        self.device.ungrab()
+
+    def locks(self) -> tuple[bool, bool] | None:
+        """(Num Lock, Caps Lock) from the device's LEDs, or None when it has none."""
+        try:
+            leds = set(self.device.leds())
+        except OSError:
+            return None
+        return LED_NUML in leds, LED_CAPSL in leds
+
+    def close(self) -> None:
+        try:
+            self.device.close()
+        except OSError:
+            pass
+
+
+def decoder_for(device: InputDeviceInfo, settings: ScannersConfig) -> KeyDecoder:
+    """The device's own layout and timing where configured, the [scanners] defaults otherwise."""
+    cfg = device.config
+    shared = (BurstRule(settings.shared_avg_ms, settings.shared_max_gap_ms, settings.shared_min_length)
+              if device.role == "shared" else None)
+    return KeyDecoder((cfg and cfg.layout) or settings.layout,
+                      gap_ms=(cfg and cfg.gap_ms) or settings.gap_ms,
+                      min_length=(cfg and cfg.min_length) or settings.min_length, shared=shared)
+
+
+def scan_event(scan: DecodedScan, source: str) -> model.ScanEvent:
+    sym = scan.symbology
+    return model.ScanEvent(scan.text, sym.name, sym.scan_data_type, sym.aim, source, scan.t,
+                           scan.typed.encode(), scan.ended_by)
+
+
+class HidScanner(model.Scanner):
+    kind = "USB HID scanner"
+
+    def __init__(self, device: InputDeviceInfo, settings: ScannersConfig, events: queue.Queue | None = None,
+                 *, opener=EvdevNode) -> None:
+        super().__init__(device.id, events)
+        self.device = device
+        self.settings = settings
+        self.opener = opener
+        self.decoder = decoder_for(device, settings)
+        self.grabbing = device.role == "scanner"
+        self._nodes: dict[str, object] = {}
+        self._nodes_lock = threading.Lock()
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def connected(self) -> bool:
+        with self._nodes_lock:
+            return bool(self._nodes)
+
+    @property
+    def node_paths(self) -> list[str]:
+        with self._nodes_lock:
+            return sorted(self._nodes)
+
+    # -- life cycle -----------------------------------------------------------------------------
+    def _open(self) -> None:
+        self._open_nodes(self.device, first=True)
+
+    def _claim(self) -> None:
+        with self._nodes_lock:
+            nodes = list(self._nodes.values())
+        for node in nodes:
+            self._grab(node)
+
+    def _enable(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"scanner {self.source}", daemon=True)
+        self._thread.start()
+        self._report(model.CONNECTED, f"{self.device.name or self.source} ready ({self._describe()})")
+
+    def _disable(self) -> None:
+        self._stop.set()
+        self._wake()
+        if self._thread and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+        self._thread = None
+
+    def _release(self) -> None:
+        if self.grabbing:
+            with self._nodes_lock:
+                nodes = list(self._nodes.values())
+            for node in nodes:
+                try:
+                    node.ungrab()
+                except OSError:
+                    pass
+
+    def _close(self) -> None:
+        with self._nodes_lock:
+            nodes, self._nodes = list(self._nodes.values()), {}
+        for node in nodes:
+            node.close()
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # -- hotplug --------------------------------------------------------------------------------
+    def attach(self, device: InputDeviceInfo) -> bool:
+        """The scanner is back (maybe under new node names): open and grab them, resume reading."""
+        if self.state is model.State.CLOSED:
+            return False
+        opened = self._open_nodes(device, first=False)
+        if not opened:
+            return False
+        self.device = device
+        if self.state in (model.State.CLAIMED, model.State.ENABLED):
+            for node in opened:
+                try:
+                    self._grab(node)
+                except model.ScannerError as exc:
+                    self._report(model.ERROR, str(exc))
+        self.stats.reconnects += 1
+        self._wake()
+        self._report(model.CONNECTED, f"{device.name or self.source} plugged back in ({self._describe()})")
+        return True
+
+    def _open_nodes(self, device: InputDeviceInfo, first: bool) -> list:
+        opened, errors = [], []
+        for path in device.paths:
+            with self._nodes_lock:
+                if path in self._nodes:
+                    continue
+            try:
+                node = self.opener(path)
+            except model.ScannerError as exc:
+                errors.append(exc)
+                continue
+            except OSError as exc:
+                errors.append(open_error(path, exc))
+                continue
+            if len(opened) == 0 and first:
+                self._init_locks(node)
+            with self._nodes_lock:
+                self._nodes[path] = node
+            opened.append(node)
+        if errors and not opened and first:
+            raise errors[0]
+        for exc in errors:
+            self._report(model.ERROR, str(exc))
+        return opened
+
+    def _init_locks(self, node) -> None:
+        locks = getattr(node, "locks", lambda: None)()
+        if locks is not None and not self.grabbing:  # a shared keyboard's lock state is the desktop's
+            self.decoder.numlock, self.decoder.capslock = locks
+
+    def _grab(self, node) -> None:
+        if not self.grabbing:
+            return
+        try:
+            node.grab()
+        except OSError as exc:
+            if exc.errno == errno.EBUSY:
+                raise model.ScannerError(
+                    f"scanner {node.path}: another program has grabbed it, so its scans go there",
+                    hint="stop the other program (another pos-terminal, an IoT box service), then replug") from None
+            raise model.ScannerError(f"scanner {node.path}: cannot grab it: {exc.strerror or exc}",
+                                     hint="without a grab its scans would also type into the desktop; "
+                                          'set role = "shared" for this device to read it without one') from None
+
+    # -- reading --------------------------------------------------------------------------------
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+
+    def _run(self) -> None:
+        decoder = self.decoder
+        while not self._stop.is_set():
+            with self._nodes_lock:
+                nodes = list(self._nodes.values())
+            deadline = decoder.deadline
+            timeout = None if deadline is None else max(0.0, deadline - time.time())
+            try:
+                ready, _, _ = select.select([self._wake_r, *nodes], [], [], timeout)
+            except (OSError, ValueError):  # a node closed under us: look again
+                ready = []
+                time.sleep(0.01)
+            if self._stop.is_set():
+                return
+            for node in ready:
+                if node == self._wake_r:
+                    try:
+                        os.read(self._wake_r, 4096)
+                    except OSError:
+                        pass
+                    continue
+                try:
+                    events = node.read()
+                except OSError as exc:
+                    self._lost(node, exc)
+                    continue
+                if events is None:
+                    self._lost(node, OSError(errno.ENODEV, "end of file"))
+                    continue
+                for event in events:
+                    self._emit(decoder.feed(*event))
+            self._emit(decoder.tick(time.time()))
+
+    def _lost(self, node, exc: OSError) -> None:
+        with self._nodes_lock:
+            self._nodes.pop(node.path, None)
+            left = len(self._nodes)
+        node.close()
+        if left:
+            return
+        self._emit(self.decoder.drop("scanner unplugged mid-scan", time.time()))
+        why = "unplugged" if exc.errno in (errno.ENODEV, errno.ENOENT) else f"lost ({exc.strerror or exc})"
+        self._report(model.DISCONNECTED, f"{self.device.name or self.source} {why}; "
+                                         "plug it back in and it resumes by itself")
+
+    def _emit(self, outputs: list) -> None:
+        for out in outputs:
+            if isinstance(out, DecodedScan):
+                self._deliver_scan(scan_event(out, self.source))
+            elif isinstance(out, Rejected) and out.kind != "typed":
+                self._report(model.DROPPED if out.kind == "dropped" else model.REJECTED, out.reason)
+
+    # -- health ---------------------------------------------------------------------------------
+    def _describe(self) -> str:
+        d = self.decoder
+        how = "grabbed" if self.grabbing else "shared with typing"
+        return (f"{len(self.node_paths)} node(s), {how}, layout {d.layout.name}, "
+                f"ends on Enter/Tab or a {d.gap * 1000:g} ms gap")
+
+    def _health(self, level: int) -> str:
+        if level == model.HEALTH_INTERACTIVE:
+            return f"{self.source}: the interactive check runs from the technician screen (scan a test barcode)"
+        s = self.stats
+        state = "connected" if self.connected else "not connected (unplugged?)"
+        text = (f"{self.source}: {state}, {self.state.value}, {self._describe()}; "
+                f"{s.good_scans} good scans, {s.errors} errors, {s.reconnects} reconnects")
+        if s.ended_by_gap:
+            text += (f"; {s.ended_by_gap} scans had no suffix and waited for the gap: "
+                     "program the scanner to send Enter after each scan")
+        if level == model.HEALTH_EXTERNAL:
+            for path in self.node_paths:
+                if not os.path.exists(path):
+                    text += f"; {path} is gone"
+        return text
