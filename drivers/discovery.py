@@ -432,6 +432,10 @@ def open_error(path: str, exc: OSError) -> ScannerError:
     if code == errno.ENODEV:
         return ScannerError(f"input device {path}: the device is gone (unplugged while opening)",
                             hint="plug it in again; it is picked up when it comes back")
+    if code in (errno.ENOTTY, errno.EINVAL):
+        return ScannerError(f"input device {path}: not an evdev input node",
+                            hint="name a /dev/input/eventN node or its /dev/input/by-id link "
+                                 "(`pos-terminal devices` lists them); a serial scanner needs --serial")
     reason = exc.strerror or (os.strerror(code) if code else str(exc))
     return ScannerError(f"input device {path}: {reason}")
 

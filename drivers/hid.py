@@ -26,12 +26,20 @@ from .keydecoder import BurstRule, DecodedScan, KeyDecoder, Rejected
 log = logging.getLogger(__name__)
 
 LED_NUML, LED_CAPSL = 0, 1
+EVIOCSCLOCKID = 0x400445A0  # _IOW('E', 0xa0, int)
 
 
 class EvdevNode:
-    """One ``/dev/input/eventN`` through python-evdev: events as ``(t, type, code, value)`` tuples."""
+    """One ``/dev/input/eventN`` through python-evdev: events as ``(t, type, code, value)`` tuples.
+
+    Timestamps are on the monotonic clock (the kernel is asked for it), so an NTP step in the middle of
+    a scan cannot end it early or join two scans: the gap timer compares them with ``time.monotonic()``.
+    """
 
     def __init__(self, path: str) -> None:
+        import fcntl
+        import struct
+
         import evdev  # only where a live device is opened: replay and tests need no evdev at all
 
         self.path = path
@@ -39,6 +47,11 @@ class EvdevNode:
             self.device = evdev.InputDevice(path)
         except OSError as exc:
             raise open_error(path, exc) from None
+        try:
+            fcntl.ioctl(self.device.fd, EVIOCSCLOCKID, struct.pack("i", time.CLOCK_MONOTONIC))
+            self._offset = 0.0
+        except OSError:  # an old kernel: realtime stamps, moved onto the monotonic clock as they come
+            self._offset = None
 
     def fileno(self) -> int:
         return self.device.fd
@@ -46,7 +59,8 @@ class EvdevNode:
     def read(self) -> list[tuple[float, int, int, int]]:
         """The events waiting; [] when none; OSError (ENODEV) once the device is gone."""
         try:
-            return [(e.sec + e.usec / 1e6, e.type, e.code, e.value) for e in self.device.read()]
+            offset = self._offset if self._offset is not None else time.monotonic() - time.time()
+            return [(e.sec + e.usec / 1e6 + offset, e.type, e.code, e.value) for e in self.device.read()]
         except BlockingIOError:
             return []
 
@@ -81,9 +95,10 @@ def decoder_for(device: InputDeviceInfo, settings: ScannersConfig) -> KeyDecoder
                       min_length=(cfg and cfg.min_length) or settings.min_length, shared=shared)
 
 
-def scan_event(scan: DecodedScan, source: str) -> model.ScanEvent:
+def scan_event(scan: DecodedScan, source: str, wall_offset: float = 0.0) -> model.ScanEvent:
+    """The model's event; ``wall_offset`` turns the decoder's (monotonic) time into wall-clock time."""
     sym = scan.symbology
-    return model.ScanEvent(scan.text, sym.name, sym.scan_data_type, sym.aim, source, scan.t,
+    return model.ScanEvent(scan.text, sym.name, sym.scan_data_type, sym.aim, source, scan.t + wall_offset,
                            scan.typed.encode(), scan.ended_by)
 
 
@@ -235,7 +250,7 @@ class HidScanner(model.Scanner):
             with self._nodes_lock:
                 nodes = list(self._nodes.values())
             deadline = decoder.deadline
-            timeout = None if deadline is None else max(0.0, deadline - time.time())
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 ready, _, _ = select.select([self._wake_r, *nodes], [], [], timeout)
             except (OSError, ValueError):  # a node closed under us: look again
@@ -260,7 +275,7 @@ class HidScanner(model.Scanner):
                     continue
                 for event in events:
                     self._emit(decoder.feed(*event))
-            self._emit(decoder.tick(time.time()))
+            self._emit(decoder.tick(time.monotonic()))
 
     def _lost(self, node, exc: OSError) -> None:
         with self._nodes_lock:
@@ -269,7 +284,7 @@ class HidScanner(model.Scanner):
         node.close()
         if left:
             return
-        self._emit(self.decoder.drop("scanner unplugged mid-scan", time.time()))
+        self._emit(self.decoder.drop("scanner unplugged mid-scan", time.monotonic()))
         why = "unplugged" if exc.errno in (errno.ENODEV, errno.ENOENT) else f"lost ({exc.strerror or exc})"
         self._report(model.DISCONNECTED, f"{self.device.name or self.source} {why}; "
                                          "plug it back in and it resumes by itself")
@@ -277,7 +292,7 @@ class HidScanner(model.Scanner):
     def _emit(self, outputs: list) -> None:
         for out in outputs:
             if isinstance(out, DecodedScan):
-                self._deliver_scan(scan_event(out, self.source))
+                self._deliver_scan(scan_event(out, self.source, time.time() - time.monotonic()))
             elif isinstance(out, Rejected) and out.kind != "typed":
                 self._report(model.DROPPED if out.kind == "dropped" else model.REJECTED, out.reason)
 

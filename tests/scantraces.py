@@ -98,7 +98,8 @@ def pack(events) -> bytes:
 
 
 class FifoNode:
-    """STAND-IN for a live evdev node (none can exist here): a FIFO carrying ``struct input_event``.
+    """STAND-IN for a live evdev node (none can exist here): a FIFO carrying ``struct input_event``
+    stamped on the monotonic clock, as EvdevNode delivers them.
 
     Same interface as :class:`drivers.hid.EvdevNode`. ``grab`` records the call (EVIOCGRAB needs a real
     evdev device); ``grab_error`` makes it fail as the kernel would. EOF on the FIFO (the writer closed)

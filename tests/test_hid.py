@@ -96,7 +96,8 @@ def next_event(source, want=None, timeout: float = 3.0):
 
 
 def now_scan(text: str, **kw):
-    return scanner(text, t0=time.time(), **kw)[0]
+    """Events stamped as EvdevNode stamps them: on the monotonic clock, from now."""
+    return scanner(text, t0=time.monotonic(), **kw)[0]
 
 
 def test_hub_reads_a_scanner_and_never_touches_the_keyboard(rig):
@@ -110,6 +111,7 @@ def test_hub_reads_a_scanner_and_never_touches_the_keyboard(rig):
         scan = next_event(hub.events, "scan")
         assert (scan.data, scan.source, scan.ended_by) == (CODE, "usb-Honeywell_Imaging___Mobility_1900_12345",
                                                            "enter")
+        assert abs(scan.timestamp - time.time()) < 2  # wall-clock time for the model's event
         assert "2834" not in repr(scan)  # payment codes stay out of reprs
         rig.send(6, now_scan("4006381333931"))  # keys on the second interface count too
         assert next_event(hub.events, "scan").symbology == "EAN-13"
@@ -230,7 +232,7 @@ def test_shared_device_tells_typing_from_scans(rig):
     with hub_for(rig, settings) as hub:
         (s,) = hub.scanners
         assert not s.grabbing
-        typed, t = person("4006381333931", t0=time.time())
+        typed, t = person("4006381333931", t0=time.monotonic())
         rig.send(5, typed + scanner(CODE, t0=t + 0.5)[0])
         scan = next_event(hub.events, "scan", timeout=5)
         assert scan.data == CODE and s.stats.errors == 0  # typing is not an error
