@@ -264,3 +264,26 @@ def test_a_keyboard_is_never_grabbed_even_when_listed(rig):
     with hub_for(rig) as hub:
         assert hub.scanners == []
         assert [d.role for d in hub.devices()] == ["keyboard"]
+
+
+def test_permission_denied_is_explained_and_retried_when_udev_fixes_the_mode(rig):
+    """As root every open succeeds, so the refusal a non-root user gets is stood in by the opener; the
+    retry is driven by the real inotify event (IN_ATTRIB) that a mode change makes."""
+    nodes = rig.plug(HONEYWELL, [5], vendor=0x0C2E, product=0x0B61)
+    path = rig.input_dir / "event5"
+    path.chmod(0o600)
+
+    def opener(p):
+        if os.stat(p).st_mode & 0o077 == 0:  # what a non-root user would meet
+            raise PermissionError(errno.EACCES, "Permission denied", p)
+        return FifoNode(p)
+
+    with ScannerHub(ScannersConfig(), input_dir=rig.input_dir, sys_dir=rig.sys_dir, opener=opener,
+                    serial=False) as hub:
+        error = next_event(hub.events, model.ERROR)
+        assert f"input device {path}: permission denied" in error.message
+        assert "'input' group" in error.message and "udev rule" in error.message
+        path.chmod(0o660)  # udev's rule applies
+        next_event(hub.events, model.CONNECTED)
+        rig.send(nodes[0].event, now_scan(CODE))
+        assert next_event(hub.events, "scan").data == CODE
