@@ -103,7 +103,11 @@ def scan_event(scan: DecodedScan, source: str, wall_offset: float = 0.0) -> mode
 
 
 class HidScanner(model.Scanner):
+    """One physical USB scanner. The reader runs from claim to release (so an unplug is seen even while
+    disabled); enable and disable only decide whether its scans are delivered."""
+
     kind = "USB HID scanner"
+    PERMISSION_GRACE = 2.0  # udev creates a node root-only and fixes its mode a moment later
 
     def __init__(self, device: InputDeviceInfo, settings: ScannersConfig, events: queue.Queue | None = None,
                  *, opener=EvdevNode) -> None:
@@ -115,9 +119,11 @@ class HidScanner(model.Scanner):
         self.grabbing = device.role == "scanner"
         self._nodes: dict[str, object] = {}
         self._nodes_lock = threading.Lock()
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._wake_r = self._wake_w = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._delivering = False
+        self._retry: threading.Timer | None = None
 
     @property
     def connected(self) -> bool:
@@ -138,21 +144,28 @@ class HidScanner(model.Scanner):
             nodes = list(self._nodes.values())
         for node in nodes:
             self._grab(node)
-
-    def _enable(self) -> None:
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"scanner {self.source}", daemon=True)
         self._thread.start()
+
+    def _enable(self) -> None:
+        self._delivering = True
         self._report(model.CONNECTED, f"{self.device.name or self.source} ready ({self._describe()})")
 
     def _disable(self) -> None:
+        self._delivering = False
+
+    def _release(self) -> None:
         self._stop.set()
         self._wake()
         if self._thread and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
         self._thread = None
-
-    def _release(self) -> None:
+        for fd in (self._wake_r, self._wake_w):
+            if fd >= 0:
+                os.close(fd)
+        self._wake_r = self._wake_w = -1
         if self.grabbing:
             with self._nodes_lock:
                 nodes = list(self._nodes.values())
@@ -163,37 +176,38 @@ class HidScanner(model.Scanner):
                     pass
 
     def _close(self) -> None:
+        if self._retry:
+            self._retry.cancel()
         with self._nodes_lock:
             nodes, self._nodes = list(self._nodes.values()), {}
         for node in nodes:
             node.close()
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
     # -- hotplug --------------------------------------------------------------------------------
-    def attach(self, device: InputDeviceInfo) -> bool:
-        """The scanner is back (maybe under new node names): open and grab them, resume reading."""
-        if self.state is model.State.CLOSED:
-            return False
-        opened = self._open_nodes(device, first=False)
-        if not opened:
-            return False
-        self.device = device
-        if self.state in (model.State.CLAIMED, model.State.ENABLED):
-            for node in opened:
-                try:
-                    self._grab(node)
-                except model.ScannerError as exc:
-                    self._report(model.ERROR, str(exc))
-        self.stats.reconnects += 1
-        self._wake()
-        self._report(model.CONNECTED, f"{device.name or self.source} plugged back in ({self._describe()})")
-        return True
+    def attach(self, device: InputDeviceInfo, *, grace: bool = True) -> bool:
+        """The scanner is back (maybe under new node names), or a node of it became readable: open and
+        grab what is new, resume reading. Runs under the life-cycle lock, so never beside close()."""
+        with self._lock:
+            if self.state is model.State.CLOSED:
+                return False
+            was_connected = self.connected
+            opened = self._open_nodes(device, first=False, grace=grace)
+            if not opened:
+                return False
+            self.device = device
+            if self.state in (model.State.CLAIMED, model.State.ENABLED):
+                for node in opened:
+                    try:
+                        self._grab(node)
+                    except model.ScannerError as exc:
+                        self._report(model.ERROR, str(exc))
+            self._wake()
+            if not was_connected:
+                self.stats.reconnects += 1
+                self._report(model.CONNECTED, f"{device.name or self.source} plugged back in ({self._describe()})")
+            return True
 
-    def _open_nodes(self, device: InputDeviceInfo, first: bool) -> list:
+    def _open_nodes(self, device: InputDeviceInfo, first: bool, grace: bool = False) -> list:
         opened, errors = [], []
         for path in device.paths:
             with self._nodes_lock:
@@ -202,10 +216,10 @@ class HidScanner(model.Scanner):
             try:
                 node = self.opener(path)
             except model.ScannerError as exc:
-                errors.append(exc)
+                errors.append((path, exc))
                 continue
             except OSError as exc:
-                errors.append(open_error(path, exc))
+                errors.append((path, open_error(path, exc)))
                 continue
             if len(opened) == 0 and first:
                 self._init_locks(node)
@@ -213,10 +227,31 @@ class HidScanner(model.Scanner):
                 self._nodes[path] = node
             opened.append(node)
         if errors and not opened and first:
-            raise errors[0]
-        for exc in errors:
-            self._report(model.ERROR, str(exc))
+            raise errors[0][1]
+        if errors and grace:
+            self._complain_later(device, errors)
+        else:
+            for _path, exc in errors:
+                self._report(model.ERROR, str(exc))
         return opened
+
+    def _complain_later(self, device: InputDeviceInfo, errors: list) -> None:
+        """A node refused on a replug is usually udev not done yet: try again after a grace period, and
+        only report what still fails then."""
+        if self._retry:
+            self._retry.cancel()
+
+        def again():
+            with self._lock:
+                if self.state is model.State.CLOSED:
+                    return
+                self._retry = None
+                if any(p not in self.node_paths and os.path.exists(p) for p, _e in errors):
+                    self.attach(device, grace=False)  # what still fails is reported now
+
+        self._retry = threading.Timer(self.PERMISSION_GRACE, again)
+        self._retry.daemon = True
+        self._retry.start()
 
     def _init_locks(self, node) -> None:
         locks = getattr(node, "locks", lambda: None)()
@@ -239,43 +274,54 @@ class HidScanner(model.Scanner):
 
     # -- reading --------------------------------------------------------------------------------
     def _wake(self) -> None:
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass
+        if self._wake_w >= 0:
+            try:
+                os.write(self._wake_w, b"x")
+            except OSError:
+                pass
 
     def _run(self) -> None:
-        decoder = self.decoder
         while not self._stop.is_set():
-            with self._nodes_lock:
-                nodes = list(self._nodes.values())
-            deadline = decoder.deadline
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                ready, _, _ = select.select([self._wake_r, *nodes], [], [], timeout)
-            except (OSError, ValueError):  # a node closed under us: look again
-                ready = []
-                time.sleep(0.01)
-            if self._stop.is_set():
-                return
-            for node in ready:
-                if node == self._wake_r:
-                    try:
-                        os.read(self._wake_r, 4096)
-                    except OSError:
-                        pass
-                    continue
+                self._pass()
+            except Exception as exc:  # a reader that dies silently is a scanner that "does nothing"
+                log.exception("scanner %s: reader failed", self.source)
+                self._emit(self.decoder.drop("the reader hit an error", time.monotonic()))
+                self._report(model.ERROR, f"{self.source}: reading failed ({type(exc).__name__}); "
+                                          "still listening, but report this")
+                time.sleep(0.1)
+
+    def _pass(self) -> None:
+        decoder = self.decoder
+        with self._nodes_lock:
+            nodes = list(self._nodes.values())
+        deadline = decoder.deadline
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            ready, _, _ = select.select([self._wake_r, *nodes], [], [], timeout)
+        except (OSError, ValueError):  # a node closed under us: look again
+            ready = []
+            time.sleep(0.01)
+        if self._stop.is_set():
+            return
+        for node in ready:
+            if node == self._wake_r:
                 try:
-                    events = node.read()
-                except OSError as exc:
-                    self._lost(node, exc)
-                    continue
-                if events is None:
-                    self._lost(node, OSError(errno.ENODEV, "end of file"))
-                    continue
-                for event in events:
-                    self._emit(decoder.feed(*event))
-            self._emit(decoder.tick(time.monotonic()))
+                    os.read(self._wake_r, 4096)
+                except OSError:
+                    pass
+                continue
+            try:
+                events = node.read()
+            except OSError as exc:
+                self._lost(node, exc)
+                continue
+            if events is None:
+                self._lost(node, OSError(errno.ENODEV, "end of file"))
+                continue
+            for event in events:
+                self._emit(decoder.feed(*event))
+        self._emit(decoder.tick(time.monotonic()))
 
     def _lost(self, node, exc: OSError) -> None:
         with self._nodes_lock:
@@ -291,6 +337,8 @@ class HidScanner(model.Scanner):
 
     def _emit(self, outputs: list) -> None:
         for out in outputs:
+            if not self._delivering:
+                continue  # disabled: the scanner stays grabbed, its scans go nowhere
             if isinstance(out, DecodedScan):
                 self._deliver_scan(scan_event(out, self.source, time.time() - time.monotonic()))
             elif isinstance(out, Rejected) and out.kind != "typed":

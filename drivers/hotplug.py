@@ -23,7 +23,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 IN_ATTRIB, IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x4, 0x40, 0x80, 0x100, 0x200
-IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED, IN_ONLYDIR = 0x400, 0x800, 0x8000, 0x01000000
+IN_DELETE_SELF, IN_MOVE_SELF, IN_Q_OVERFLOW, IN_IGNORED, IN_ONLYDIR = 0x400, 0x800, 0x4000, 0x8000, 0x01000000
 IN_NONBLOCK, IN_CLOEXEC = os.O_NONBLOCK, os.O_CLOEXEC
 _MASK = IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF
 _HEADER = struct.Struct("iIII")
@@ -57,7 +57,11 @@ class DirectoryWatcher:
         self._thread = threading.Thread(target=self._run, name=f"hotplug {self.folder}", daemon=True)
 
     def start(self) -> DirectoryWatcher:
-        self._arm()
+        try:
+            self._arm()
+        except OSError:
+            self._close_fds()
+            raise
         self._thread.start()
         return self
 
@@ -69,6 +73,9 @@ class DirectoryWatcher:
             pass
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout=2)
+        self._close_fds()
+
+    def _close_fds(self) -> None:
         for fd in (self._fd, self._wake_r, self._wake_w):
             try:
                 os.close(fd)
@@ -98,7 +105,11 @@ class DirectoryWatcher:
             try:
                 ready, _, _ = select.select([self._fd, self._wake_r], [], [], timeout)
             except (OSError, ValueError):
-                return
+                if self._stop.is_set():
+                    return
+                log.exception("hotplug watch on %s failed; retrying", self.folder)
+                self._stop.wait(0.5)
+                continue
             if self._stop.is_set():
                 return
             if not ready:
@@ -110,8 +121,16 @@ class DirectoryWatcher:
             except BlockingIOError:
                 continue
             except OSError:
-                return
-            names = self._parse(data)
+                if self._stop.is_set():
+                    return
+                log.exception("hotplug watch on %s failed; retrying", self.folder)
+                self._stop.wait(0.5)
+                continue
+            try:
+                names = self._parse(data)
+            except OSError:  # the folder could not be watched again: look from the parent next time
+                log.exception("hotplug: re-watching %s failed", self.folder)
+                names = set()
             if names is not None:
                 changed = (changed or set()) | names
 
@@ -124,7 +143,9 @@ class DirectoryWatcher:
             raw = data[offset + _HEADER.size: offset + _HEADER.size + length].rstrip(b"\0")
             offset += _HEADER.size + length
             name = os.fsdecode(raw)
-            if wd == self._watch:
+            if mask & IN_Q_OVERFLOW:  # the kernel lost events: look at everything again
+                touched = True
+            elif wd == self._watch:
                 if mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED):
                     self._watch = None
                     if self._parent is None:

@@ -42,6 +42,7 @@ class ScannerHub:
         self._want_watch = watch
         self._retry_interval = retry_interval
         self._lock = threading.Lock()
+        self._rescan_lock = threading.Lock()  # the watcher and start() may both look at once
         self._watcher: DirectoryWatcher | None = None
         self._stop = threading.Event()
         self._retry: threading.Thread | None = None
@@ -87,18 +88,29 @@ class ScannerHub:
         return scan_input_devices(self.settings, self.input_dir, self.sys_dir)
 
     def rescan(self) -> None:
-        """Look at the input devices again: start new scanners, re-attach ones that came back."""
-        if self._stop.is_set():
-            return
-        for device in self.devices():
-            if device.role not in READ_ROLES:
-                continue
-            with self._lock:
-                scanner = self.hid.get(device.id)
-            if scanner is None:
-                self._start_hid(device)
-            elif not scanner.connected:
-                scanner.attach(device)
+        """Look at the input devices again: start new scanners, re-attach ones that came back, open nodes
+        that became readable."""
+        with self._rescan_lock:
+            if self._stop.is_set():
+                return
+            for device in self.devices():
+                if device.role not in READ_ROLES:
+                    continue
+                scanner = self._scanner_for(device)
+                if scanner is None:
+                    self._start_hid(device)
+                elif set(device.paths) - set(scanner.node_paths):
+                    scanner.attach(device)
+
+    def _scanner_for(self, device: InputDeviceInfo) -> HidScanner | None:
+        """By id, or by a node it already reads (an id can change if udev's by-id link came late)."""
+        with self._lock:
+            if device.id in self.hid:
+                return self.hid[device.id]
+            for scanner in self.hid.values():
+                if set(device.paths) & set(scanner.node_paths):
+                    return scanner
+        return None
 
     def _start_hid(self, device: InputDeviceInfo) -> None:
         scanner = HidScanner(device, self.settings, self.events, opener=self.opener)

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from . import aim
 from .keymaps import compose, get_layout
 
-EV_KEY = 1
+EV_SYN, EV_KEY = 0, 1
+SYN_DROPPED = 3
+MAX_ALT_DIGITS = 7
 
 # evdev key codes (linux/input-event-codes.h); fixed by the kernel ABI.
 KEY_TAB, KEY_ENTER, KEY_KPENTER = 15, 28, 96
@@ -36,7 +38,6 @@ KEY_I, KEY_J, KEY_M = 23, 36, 50
 _KEYPAD_DIGITS = {82: 0, 79: 1, 80: 2, 81: 3, 75: 4, 76: 5, 77: 6, 71: 7, 72: 8, 73: 9}
 _KEYPAD = frozenset(_KEYPAD_DIGITS) | {83, 98, 55, 74, 78, 117, 121}  # . / * - + = ,
 _ENDS = {KEY_ENTER: "enter", KEY_KPENTER: "enter", KEY_TAB: "tab"}
-_CTRL_ENDS = {KEY_M: "enter", KEY_J: "enter", KEY_I: "tab"}
 
 MAX_LENGTH = 4096
 
@@ -85,10 +86,14 @@ class KeyDecoder:
                  max_length: int = MAX_LENGTH, numlock: bool = True, capslock: bool = False,
                  shared: BurstRule | None = None) -> None:
         self.layout = get_layout(layout)
+        # Ctrl+M / Ctrl+J / Ctrl+I are CR, LF and HT wherever the layout puts M, J and I (AZERTY's M).
+        self._ctrl_ends = {self.layout.keystrokes(letter)[0][0]: end
+                           for letter, end in (("m", "enter"), ("j", "enter"), ("i", "tab"))}
         self.shared = shared
         self.gap = (shared.max_gap_ms if shared else gap_ms) / 1000.0
         self.min_length, self.max_length = min_length, max_length
         self.numlock, self.capslock = numlock, capslock
+        self._locks = (numlock, capslock)
         self._held: set[int] = set()
         self._alt_digits: list[int] | None = None
         self._reset()
@@ -113,12 +118,14 @@ class KeyDecoder:
 
     @property
     def _busy(self) -> bool:
-        return bool(self._chars) or self._overflow or self._accent is not None
+        return bool(self._chars) or self._overflow or self._accent is not None or bool(self._alt_digits)
 
     # -- input ----------------------------------------------------------------------------------
     def feed(self, t: float, type_: int, code: int, value: int) -> list:
         """One evdev event; returns the scans and rejections it completed (usually none)."""
         if type_ != EV_KEY:
+            if type_ == EV_SYN and code == SYN_DROPPED:  # the kernel's buffer overflowed: keys are missing
+                return self.drop("the kernel dropped key events (the reader fell behind)", t, forget_locks=False)
             return []
         out: list = []
         if value == 0:
@@ -143,7 +150,7 @@ class KeyDecoder:
         held = self._held
         end = _ENDS.get(code)
         if held and (KEY_LEFTCTRL in held or KEY_RIGHTCTRL in held):
-            end = _CTRL_ENDS.get(code)
+            end = self._ctrl_ends.get(code)
             if end is None:
                 return out  # a Ctrl chord types no text
         elif held and (KEY_LEFTMETA in held or KEY_RIGHTMETA in held):
@@ -154,8 +161,12 @@ class KeyDecoder:
                 self._finish(end, t, out)
             return out
         if KEY_LEFTALT in held:
-            if self._alt_digits is not None and code in _KEYPAD_DIGITS and value == 1:
+            if self._alt_digits is not None and code in _KEYPAD_DIGITS and value == 1 \
+                    and len(self._alt_digits) < MAX_ALT_DIGITS:
                 self._alt_digits.append(_KEYPAD_DIGITS[code])
+                if not (self._chars or self._overflow or self._accent is not None):
+                    self._first = t
+                self._last = t  # an Alt code's keys are activity: the gap is between them
             return out  # Alt + anything else types no text
         shift = KEY_LEFTSHIFT in held or KEY_RIGHTSHIFT in held
         altgr = KEY_RIGHTALT in held
@@ -184,10 +195,14 @@ class KeyDecoder:
             self._finish("gap", self._last, out)
         return out
 
-    def drop(self, reason: str, now: float) -> list:
-        """The device went away: throw away a partial scan and say so (never deliver half a code)."""
+    def drop(self, reason: str, now: float, *, forget_locks: bool = True) -> list:
+        """The device went away: throw away a partial scan and say so (never deliver half a code). The
+        held keys go too, and (unless only events were lost) the lock state, since a replugged scanner
+        starts afresh."""
         self._held.clear()
         self._alt_digits = None
+        if forget_locks:
+            self.numlock, self.capslock = self._locks
         if not self._busy:
             return []
         length = len(self._chars)

@@ -287,3 +287,94 @@ def test_permission_denied_is_explained_and_retried_when_udev_fixes_the_mode(rig
         next_event(hub.events, model.CONNECTED)
         rig.send(nodes[0].event, now_scan(CODE))
         assert next_event(hub.events, "scan").data == CODE
+
+
+def test_a_second_node_that_becomes_readable_later_is_read_too(rig):
+    nodes = rig.plug(HONEYWELL, [5, 6], vendor=0x0C2E, product=0x0B61)
+    second = rig.input_dir / "event6"
+    second.chmod(0o600)
+
+    def opener(p):
+        if os.stat(p).st_mode & 0o077 == 0:
+            raise PermissionError(errno.EACCES, "Permission denied", p)
+        return FifoNode(p)
+
+    with ScannerHub(ScannersConfig(), input_dir=rig.input_dir, sys_dir=rig.sys_dir, opener=opener,
+                    serial=False) as hub:
+        next_event(hub.events, model.CONNECTED)
+        (s,) = hub.scanners
+        assert s.node_paths == [str(rig.input_dir / "event5")]
+        second.chmod(0o660)
+        deadline = time.monotonic() + 3
+        while len(s.node_paths) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        rig.send(nodes[1].event, now_scan(CODE))
+        assert next_event(hub.events, "scan").data == CODE
+
+
+def test_unplug_and_replug_while_disabled_resumes_on_enable(rig):
+    nodes = rig.plug(HONEYWELL, [5], vendor=0x0C2E, product=0x0B61, serial="1")
+    with hub_for(rig) as hub:
+        (s,) = hub.scanners
+        next_event(hub.events, model.CONNECTED)
+        s.disable()
+        rig.unplug(nodes)
+        next_event(hub.events, model.DISCONNECTED)  # seen although disabled: the reader runs while claimed
+        rig.plug(HONEYWELL, [5], vendor=0x0C2E, product=0x0B61, serial="1")  # the kernel reuses event5
+        deadline = time.monotonic() + 3
+        while not s.connected and time.monotonic() < deadline:
+            time.sleep(0.02)
+        rig.send(5, now_scan("4006381333931"))  # disabled: not delivered
+        time.sleep(0.2)
+        s.enable()
+        rig.send(5, now_scan(CODE))
+        assert next_event(hub.events, "scan").data == CODE
+
+
+class BrokenOnce(FifoNode):
+    """STAND-IN that fails once with an unexpected error, as a driver bug would."""
+
+    failed = False
+
+    def read(self):
+        if not BrokenOnce.failed:
+            BrokenOnce.failed = True
+            raise ValueError("unexpected")
+        return super().read()
+
+
+def test_the_reader_survives_an_unexpected_error(rig):
+    rig.plug(HONEYWELL, [5], vendor=0x0C2E, product=0x0B61)
+    BrokenOnce.failed = False
+    with ScannerHub(ScannersConfig(), input_dir=rig.input_dir, sys_dir=rig.sys_dir, opener=BrokenOnce,
+                    serial=False) as hub:
+        rig.send(5, now_scan("4006381333931"))
+        assert "reading failed (ValueError)" in next_event(hub.events, model.ERROR).message
+        assert next_event(hub.events, "scan").data == "4006381333931"  # the failed read lost nothing
+        rig.send(5, now_scan(CODE))
+        assert next_event(hub.events, "scan").data == CODE
+
+
+def test_a_replug_refused_for_a_moment_is_not_reported(rig, monkeypatch):
+    """udev makes the node root-only, then fixes its mode: no false permission error on every replug."""
+    monkeypatch.setattr(HidScanner, "PERMISSION_GRACE", 0.3)
+    nodes = rig.plug(HONEYWELL, [5], vendor=0x0C2E, product=0x0B61, serial="1")
+
+    def opener(p):
+        if os.stat(p).st_mode & 0o077 == 0:
+            raise PermissionError(errno.EACCES, "Permission denied", p)
+        return FifoNode(p)
+
+    with ScannerHub(ScannersConfig(), input_dir=rig.input_dir, sys_dir=rig.sys_dir, opener=opener,
+                    serial=False) as hub:
+        next_event(hub.events, model.CONNECTED)
+        rig.unplug(nodes)
+        next_event(hub.events, model.DISCONNECTED)
+        nodes = rig.plug(HONEYWELL, [7], vendor=0x0C2E, product=0x0B61, serial="1")
+        (rig.input_dir / "event7").chmod(0o600)
+        time.sleep(0.15)
+        (rig.input_dir / "event7").chmod(0o660)
+        event = next_event(hub.events)
+        assert event.kind == model.CONNECTED, event
+        (s,) = hub.scanners
+        assert s.stats.errors == 0

@@ -228,3 +228,49 @@ def test_what_a_scanner_types_comes_back(text, layout, suffix):
     events, _ = scanner(text, layout=layout, suffix=suffix)
     scan = only_scan(events, layout=layout)
     assert scan.typed == text
+
+
+def test_kernel_overflow_drops_the_partial_scan_instead_of_delivering_a_wrong_code():
+    events, _ = scanner(CODE)
+    cut = len(events) // 2
+    syn_dropped = (events[cut][0], 0, 3, 0)  # SYN_DROPPED: the kernel lost events here
+    out = decode(events[:cut] + [syn_dropped] + events[cut + 9:])
+    assert not any(s.text == CODE[:-1] or len(s.text) >= 16 for s in scans(out))
+    assert out[0].kind == "dropped" and "kernel dropped" in out[0].reason
+
+
+def test_alt_codes_from_a_slow_scanner_are_not_split_by_the_gap():
+    events, t = [], 0.0
+    for ch in "1234":
+        digits = f"0{ord(ch)}"
+        events.append(_key(t, 56, 1))
+        for d in digits:
+            code = {"0": 82, "4": 75, "9": 73, "5": 76, "1": 79, "2": 80, "3": 81}[d]
+            t += 0.025
+            events += [_key(t, code, 1), _key(t + 0.001, code, 0)]
+        t += 0.025
+        events.append(_key(t, 56, 0))
+    events += [_key(t + 0.025, KEY_ENTER, 1)]
+    assert only_scan(events, gap_ms=40).text == "1234"
+
+
+def test_ctrl_m_suffix_on_azerty_is_where_m_is():
+    first, t = scanner("12345", layout="fr", suffix=None)
+    m = 39  # the M key of AZERTY (KEY_SEMICOLON's place)
+    first += [_key(t, 29, 1), _key(t + 0.001, m, 1), _key(t + 0.002, m, 0), _key(t + 0.003, 29, 0)]
+    second, _ = scanner("67890", layout="fr", t0=t + 0.004, suffix=None)
+    out = scans(decode(first + second, layout="fr", gap_ms=100))
+    assert [s.text for s in out] == ["12345", "67890"] and out[0].ended_by == "enter"
+
+
+def test_an_unplug_forgets_the_lock_state():
+    decoder = KeyDecoder()
+    decoder.feed(0, EV_KEY, 58, 1)  # Caps Lock on, then the scanner goes away
+    decoder.drop("unplugged", 1)
+    out = [o for event in scanner("ab1", t0=2)[0] for o in decoder.feed(*event)]
+    assert out[0].text == "ab1"
+
+
+def test_a_huge_alt_code_is_bounded():
+    events = [_key(0, 56, 1)] + [_key(0.001 * i, 79, 1) for i in range(1, 5000)] + [_key(5, 56, 0)]
+    decode(events)  # no ValueError from int() of thousands of digits
