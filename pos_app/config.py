@@ -180,6 +180,8 @@ class _Section:
         if not isinstance(value, str) or not value.strip() or len(value) > max_len \
                 or (pattern and not re.fullmatch(pattern, value)):
             self.fail(key, expected, value)
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            self.fail(key, expected + " (no control characters)", value)
         return value.strip()
 
     def number(self, key: str, default: float, low: float, high: float) -> float:
@@ -237,7 +239,7 @@ class _Section:
 
     def choice(self, key: str, choices: tuple, default=None):
         value = self.table.get(key, default)
-        if value not in choices:
+        if value not in choices or type(value) not in {type(c) for c in choices}:  # 9600.0 is not 9600
             self.fail(key, "one of " + ", ".join(repr(c) for c in choices), value)
         return value
 
@@ -388,16 +390,28 @@ def parse_scanners(file: Path, table: object) -> ScannersConfig:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             s.fail(key, f"[[scanners.{key}]] tables", value)
     layout = s.choice("layout", LAYOUT_NAMES, d.layout)
+    serial_entries = tuple(_serial_entry(file, i, entry) for i, entry in enumerate(serial))
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(serial_entries):
+        real = os.path.realpath(entry.port)
+        if real in seen:
+            raise ConfigError(f"{file}: [[scanners.serial]] #{i + 1} port {entry.port!r} is the same port as "
+                              f"#{seen[real] + 1}", hint="one entry per port; remove the duplicate")
+        seen[real] = i
+    avg, max_gap = s.millis("shared_avg_ms", d.shared_avg_ms), s.millis("shared_max_gap_ms", d.shared_max_gap_ms)
+    if avg > max_gap:
+        s.fail("shared_avg_ms", f"at most shared_max_gap_ms ({max_gap:g}): an average cannot exceed the largest gap",
+               avg)
     return ScannersConfig(
         autodetect=s.flag("autodetect", d.autodetect),
         layout=layout,
         gap_ms=s.millis("gap_ms", d.gap_ms),
         min_length=s.integer("min_length", d.min_length, 1, 512),
-        shared_avg_ms=s.millis("shared_avg_ms", d.shared_avg_ms),
-        shared_max_gap_ms=s.millis("shared_max_gap_ms", d.shared_max_gap_ms),
+        shared_avg_ms=avg,
+        shared_max_gap_ms=max_gap,
         shared_min_length=s.integer("shared_min_length", d.shared_min_length, 1, 512),
         hid=tuple(_hid_entry(file, i, entry) for i, entry in enumerate(hid)),
-        serial=tuple(_serial_entry(file, i, entry) for i, entry in enumerate(serial)),
+        serial=serial_entries,
     )
 
 
@@ -424,8 +438,11 @@ def _serial_entry(file: Path, index: int, table: dict) -> SerialScannerConfig:
     parity = s.table.get("parity", d.parity)
     if not isinstance(parity, str) or parity.upper()[:1] not in ("N", "E", "O", "M", "S") or len(parity) > 5:
         s.fail("parity", '"N" (none), "E" (even), "O" (odd), "M" (mark) or "S" (space)', parity)
+    port = s.text("port", "a serial port such as /dev/ttyACM0 or /dev/serial/by-id/...", max_len=4096)
+    if not port.startswith("/"):
+        s.fail("port", "an absolute path such as /dev/ttyACM0 or /dev/serial/by-id/...", port)
     return SerialScannerConfig(
-        port=s.text("port", "a serial port such as /dev/ttyACM0 or /dev/serial/by-id/...", max_len=4096),
+        port=port,
         baud=s.choice("baud", (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400), d.baud),
         bytesize=s.choice("bytesize", (5, 6, 7, 8), d.bytesize),
         parity=parity.upper()[:1], stopbits=float(stopbits),

@@ -53,7 +53,9 @@ def grab_state(path: str, role: str) -> str:
         fcntl.ioctl(fd, EVIOCGRAB, 0)
         return "no (the terminal grabs it while running)"
     except OSError as exc:
-        return "yes, by another program" if exc.errno == errno.EBUSY else f"unknown ({exc.strerror})"
+        if exc.errno == errno.EBUSY:
+            return "yes (by a running pos-terminal, or another program holding it)"
+        return f"unknown ({exc.strerror})"
     finally:
         os.close(fd)
 
@@ -84,7 +86,7 @@ def cmd_devices(args) -> int:
     if not ports:
         print("serial ports: none")
     for port in ports:
-        mark = "scanner? " if port.likely_scanner else ("configured" if port.configured else "serial   ")
+        mark = "configured" if port.configured else ("scanner? " if port.likely_scanner else "serial   ")
         print(f"{mark:9} {port.device}  [{_hex(port.vid)}:{_hex(port.pid)}] {port.description or ''}")
         if port.reason:
             print(f"          {port.reason}")
@@ -140,6 +142,19 @@ def _device_for(path: str, settings: ScannersConfig, args):
                            role="scanner", reason="named on the command line", config=None), path
 
 
+def _serial_settings(args, settings: ScannersConfig) -> SerialScannerConfig:
+    """The port's [[scanners.serial]] entry when there is one (else the defaults); flags given override."""
+    import dataclasses
+
+    real = os.path.realpath(args.serial)
+    base = next((p for p in settings.serial if os.path.realpath(p.port) == real), None) \
+        or SerialScannerConfig(port=args.serial)
+    flags = {"baud": args.baud, "bytesize": args.bytesize, "parity": args.parity, "stopbits": args.stopbits,
+             "suffix": args.suffix, "gap_ms": args.gap_ms, "xonxoff": args.xonxoff or None,
+             "rtscts": args.rtscts or None, "ack": args.ack or None}
+    return dataclasses.replace(base, port=args.serial, **{k: v for k, v in flags.items() if v is not None})
+
+
 def cmd_scanner_listen(args) -> int:
     import dataclasses
 
@@ -149,19 +164,22 @@ def cmd_scanner_listen(args) -> int:
     from drivers.serial_scanner import SerialScanner
 
     settings = scanner_settings(args)
-    if args.layout:
-        settings = dataclasses.replace(settings, layout=args.layout)
+    overrides = {k: v for k, v in (("layout", args.layout), ("gap_ms", args.gap_ms)) if v}
+    settings = dataclasses.replace(settings, **overrides)
     events: queue.Queue = queue.Queue()
     if args.serial:
-        port = SerialScannerConfig(port=args.serial, baud=args.baud, bytesize=args.bytesize, parity=args.parity,
-                                   stopbits=args.stopbits, xonxoff=args.xonxoff, rtscts=args.rtscts,
-                                   suffix=args.suffix, gap_ms=args.gap_ms or 50.0, ack=args.ack)
+        port = _serial_settings(args, settings)
         owner = SerialScanner(port, events).start()
         close = owner.close
-        what = f"serial scanner {args.serial} ({args.baud} {args.bytesize}{args.parity}{args.stopbits:g})"
+        what = f"serial scanner {port.port} ({owner.summary()})"
     elif args.device:
         device, name = _device_for(args.device, settings, args)
-        device = dataclasses.replace(device, role="shared" if args.no_grab else "scanner")
+        if device.role not in ("scanner", "shared") and not args.no_grab:
+            raise PosError(f"{args.device} is a {device.role} ({device.reason})",
+                           hint="grabbing it would take it from whoever types on it: add --no-grab to read it "
+                                'beside the desktop, or give it role = "scanner" in [[scanners.hid]]')
+        cfg = device.config and dataclasses.replace(device.config, **overrides)
+        device = dataclasses.replace(device, role="shared" if args.no_grab else "scanner", config=cfg)
         owner = HidScanner(device, settings, events).start()
         close = owner.close
         what = f"{name or args.device}"
@@ -218,25 +236,32 @@ def cmd_scanner_record(args) -> int:
                 raise PosError(f"{args.device}: cannot grab it ({exc.strerror}), so scans would type into the "
                                "desktop", hint="stop the program holding it, or record with --no-grab") from None
         stop = threading.Event()
-        if args.timeout:
-            threading.Timer(args.timeout, stop.set).start()
+        timer = threading.Timer(args.timeout, stop.set) if args.timeout else None
+        if timer:
+            timer.daemon = True
+            timer.start()
         out = Path(args.out)
         try:
             handle = open(out, "w", encoding="utf-8")
         except OSError as exc:
             raise PosError(f"{out}: cannot write the trace there: {exc.strerror}") from None
         print(f"recording {args.device} to {out}; scan now. Ctrl-C stops.", file=sys.stderr, flush=True)
+        lost = None
         with handle:
             try:
                 count = record(node, handle, stop, limit=args.count)
             except KeyboardInterrupt:
                 count = None
-        stop.set()
-        _print(args, {"trace": str(out), "device": args.device, "events": count},
-               f"wrote {out}" + (f" ({count} events)" if count is not None else ""))
+            except OSError as exc:  # unplugged while recording: what came so far is kept
+                count, lost = None, exc.strerror or str(exc)
+        if timer:
+            timer.cancel()
+        _print(args, {"trace": str(out), "device": args.device, "events": count, "device_lost": lost},
+               f"wrote {out}" + (f" ({count} events)" if count is not None else "")
+               + (f"; the device went away ({lost}), the trace holds what came before" if lost else ""))
     finally:
         node.close()
-    return 0
+    return 1 if lost else 0
 
 
 def add_parsers(sub, common) -> None:
@@ -262,13 +287,13 @@ def add_parsers(sub, common) -> None:
     listen.add_argument("--no-grab", action="store_true", help="read without grabbing (scans also type into "
                                                                "the desktop; typing is told apart by speed)")
     listen.add_argument("--serial", metavar="PORT", help="a serial port, e.g. /dev/ttyACM0")
-    listen.add_argument("--baud", type=int, default=9600)
-    listen.add_argument("--bytesize", type=int, choices=(5, 6, 7, 8), default=8)
-    listen.add_argument("--parity", choices=("N", "E", "O", "M", "S"), default="N")
-    listen.add_argument("--stopbits", type=float, choices=(1, 1.5, 2), default=1)
+    listen.add_argument("--baud", type=int, help="default: the port's [[scanners.serial]] entry, else 9600")
+    listen.add_argument("--bytesize", type=int, choices=(5, 6, 7, 8), help="default 8")
+    listen.add_argument("--parity", choices=("N", "E", "O", "M", "S"), help="default N")
+    listen.add_argument("--stopbits", type=float, choices=(1, 1.5, 2), help="default 1")
     listen.add_argument("--xonxoff", action="store_true")
     listen.add_argument("--rtscts", action="store_true")
-    listen.add_argument("--suffix", choices=SERIAL_SUFFIXES, default="auto")
+    listen.add_argument("--suffix", choices=SERIAL_SUFFIXES, help="default auto (CR, LF or CR+LF)")
     listen.add_argument("--ack", action="store_true", help="answer ACK/NAK to the scanner")
     listen.add_argument("--layout", choices=LAYOUT_NAMES, help="the layout a USB scanner emulates (default us)")
     listen.add_argument("--gap-ms", type=float, help="inter-key gap that ends a scan without a suffix")

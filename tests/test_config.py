@@ -14,6 +14,7 @@ import pytest
 
 from pos_app.config import (
     ENV_CONFIG, ENV_DATA_DIR, ConfigError, find_config_file, find_data_dir, is_loopback_host, load_config,
+    parse_scanners,
 )
 
 # Every key, as TOML literals; tests drop or replace entries to make one thing wrong at a time.
@@ -446,3 +447,38 @@ def test_relative_xdg_directories_are_ignored(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", "relative/dir")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert find_data_dir() == Path(tmp_path) / ".local" / "share" / "pos-terminal"
+
+
+# -- [scanners] ---------------------------------------------------------------------------------------
+
+def test_scanners_section_parses_hid_and_serial_entries(tmp_path):
+    got = parse_scanners(tmp_path / "t.toml", {
+        "layout": "fr", "gap_ms": 60,
+        "hid": [{"path": "/dev/input/by-id/usb-X-event-kbd", "role": "shared", "layout": "de"}],
+        "serial": [{"port": "/dev/ttyACM0", "baud": 115200, "suffix": "crlf", "ack": True, "parity": "even"}]})
+    assert got.layout == "fr" and got.gap_ms == 60
+    assert got.hid[0].role == "shared" and got.hid[0].layout == "de"
+    assert (got.serial[0].baud, got.serial[0].parity, got.serial[0].suffix, got.serial[0].ack) == (
+        115200, "E", "crlf", True)
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"layout": "uk"}, "[scanners] layout: expected one of 'us', 'de', 'fr'"),
+    ({"hid": [{"path": "event3"}]}, "[scanners.hid #1] path: expected an absolute path"),
+    ({"hid": [{"path": "/dev/input/event3", "role": "mouse"}]}, "[scanners.hid #1] role: expected one of"),
+    ({"hid": [{"path": "/dev/input/event3\u0000x"}]}, "no control characters"),
+    ({"hid": {"path": "/dev/input/event3"}}, "[scanners] hid: expected [[scanners.hid]] tables"),
+    ({"serial": [{"port": "/dev/ttyACM0", "baud": 9600.0}]}, "[scanners.serial #1] baud: expected one of"),
+    ({"serial": [{"port": "/dev/ttyACM0", "baud": 9601}]}, "[scanners.serial #1] baud"),
+    ({"serial": [{"port": "ttyACM0"}]}, "[scanners.serial #1] port: expected an absolute path"),
+    ({"serial": [{"port": "/dev/ttyACM0"}, {"port": "/dev/ttyACM0"}]}, "#2 port '/dev/ttyACM0' is the same port"),
+    ({"serial": [{"port": "/dev/ttyACM0", "stopbits": 3}]}, "stopbits: expected 1, 1.5 or 2"),
+    ({"serial": [{"port": "/dev/ttyACM0", "suffix": "\\r"}]}, "suffix: expected one of"),
+    ({"shared_avg_ms": 200}, "shared_avg_ms: expected at most shared_max_gap_ms"),
+    ({"gap_ms": 0}, "gap_ms: expected milliseconds above 0"),
+    ({"colour": "red"}, "[scanners] has unknown key 'colour'"),
+])
+def test_scanners_section_errors_name_the_key(tmp_path, table, message):
+    with pytest.raises(ConfigError) as info:
+        parse_scanners(tmp_path / "t.toml", table)
+    assert message in str(info.value)

@@ -140,3 +140,11 @@ def test_listen_on_a_serial_pty_prints_scans_masked(tmp_path):
     assert scans[0]["data"] == "28************1234" and scans[0]["kind"] == "payment_code"
     assert scans[0]["symbology"] == "QR Code" and scans[0]["source"] == port
     assert scans[1]["data"] == "4006381333931" and scans[1]["kind"] == "product"
+
+
+def test_listen_refuses_to_grab_a_keyboard(tmp_path):
+    input_dir, sys_dir = make_input_tree(tmp_path, [
+        usb_device("Dell USB Keyboard", [3], vendor=0x413C, product=0x2113, port="1")])
+    done = cli("scanner", "listen", "--device", input_dir / "event3", "--input-dir", input_dir,
+               "--sys-dir", sys_dir, "--timeout", "1")
+    assert done.returncode == 2 and "is a keyboard" in done.stderr and "--no-grab" in done.stderr
