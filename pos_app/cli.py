@@ -37,15 +37,35 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         default=argparse.SUPPRESS if suppress else False, help="log more")
 
 
+def _gui_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--customer-screen", type=int, metavar="N", default=argparse.SUPPRESS,
+                        help="screen index for the customer display (default: the second screen if any)")
+    parser.add_argument("--language", choices=("en", "zh_CN"), default=argparse.SUPPRESS,
+                        help="the screens' language (default: $POS_TERMINAL_LANGUAGE, else $LANG)")
+    parser.add_argument("--no-scanners", action="store_true", default=argparse.SUPPRESS,
+                        help="do not open scanners (a scanner typing into the window still works)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pos-terminal",
-                                     description="Alipay / Alipay+ checkout terminal. With no command: status.")
+                                     description="Alipay / Alipay+ checkout terminal. With no command: the "
+                                                 "cashier window (status with --json).")
     parser.add_argument("--version", action="version", version=f"pos-terminal {__version__}")
     _common(parser, suppress=False)
+    _gui_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     status = sub.add_parser("status", help="show the mode and check the gateway with a signed call")
     _common(status, suppress=True)
+
+    shots = sub.add_parser("screenshots", help="render every screen state to PNG files for review")
+    _common(shots, suppress=True)
+    shots.add_argument("--out", default="screenshots", metavar="DIR", help="where the PNGs go (default ./screenshots)")
+    shots.add_argument("--languages", nargs="+", default=["en", "zh_CN"], choices=("en", "zh_CN"))
+
+    gui = sub.add_parser("gui", help="the cashier window and the customer display (the default)")
+    _common(gui, suppress=True)
+    _gui_options(gui)
 
     sim = sub.add_parser("sim", help="run the gateway simulator (sandbox gateway)")
     _common(sim, suppress=True)
@@ -217,7 +237,20 @@ def cmd_classify(args) -> int:
 from .commands import cmd_cancel, cmd_inquiry, cmd_queue, cmd_reconcile, cmd_refund, cmd_report, cmd_sale  # noqa: E402
 from .device_commands import cmd_devices, cmd_scanner  # noqa: E402
 
-COMMANDS = {None: cmd_status, "status": cmd_status, "sim": cmd_sim, "classify": cmd_classify, "sale": cmd_sale,
+def cmd_gui(args) -> int:
+    """The windows: loaded by name, so the core never imports Qt (the GUI is a front end, like the CLI)."""
+    import importlib
+
+    return importlib.import_module("ui.app").main(args)
+
+
+def cmd_screenshots(args) -> int:
+    import importlib
+
+    return importlib.import_module("ui.screenshots").main(args)
+
+
+COMMANDS = {None: cmd_gui, "gui": cmd_gui, "screenshots": cmd_screenshots, "status": cmd_status, "sim": cmd_sim, "classify": cmd_classify, "sale": cmd_sale,
             "refund": cmd_refund, "cancel": cmd_cancel, "inquiry": cmd_inquiry, "reconcile": cmd_reconcile,
             "report": cmd_report, "queue": cmd_queue, "devices": cmd_devices, "scanner": cmd_scanner}
 
@@ -227,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return COMMANDS[args.command](args)
+        command = "status" if args.command is None and args.json else args.command
+        return COMMANDS[command](args)
     except PosError as exc:
         if args.json:
             print(json.dumps({"error": exc.message, "hint": exc.hint}, indent=2))

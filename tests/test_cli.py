@@ -39,9 +39,10 @@ def test_status_against_a_running_simulator_config(sim):
 def test_broken_config_is_one_clear_line_not_a_traceback(tmp_path):
     bad = tmp_path / "terminal.toml"
     bad.write_text("[gateway]\nurl = 'http://example.com'\n")
-    proc = run("--config", str(bad), data_dir=tmp_path)
-    assert proc.returncode == 2
-    assert str(bad) in proc.stderr and "[gateway] url" in proc.stderr
+    for args in ((), ("status",)):  # the window refuses it before opening, as status does
+        proc = run("--config", str(bad), *args, data_dir=tmp_path)
+        assert proc.returncode == 2
+        assert str(bad) in proc.stderr and "[gateway] url" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -49,7 +50,7 @@ def test_key_too_open_names_the_chmod(sim, tmp_path):
     key = sim.provisioned.keys_dir / "merchant_private.pem"
     key.chmod(0o644)
     try:
-        proc = run("--config", str(sim.provisioned.config_file), data_dir=tmp_path)
+        proc = run("--config", str(sim.provisioned.config_file), "status", data_dir=tmp_path)
     finally:
         key.chmod(0o600)
     assert proc.returncode == 2 and f"chmod 600 {key}" in proc.stderr and "Traceback" not in proc.stderr
@@ -82,6 +83,12 @@ def test_sim_refuses_bad_options(capsys):
     assert main(["sim", "--port", "70000"]) == 2
     assert "--port" in capsys.readouterr().err
     assert main(["sim", "--notify-time-scale", "0"]) == 2
+
+
+def test_no_command_without_a_display_says_so(tmp_path):
+    env = {k: "" for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = run(data_dir=tmp_path, env={**env, "XDG_CONFIG_HOME": str(tmp_path / "nocfg")})
+    assert proc.returncode == 2 and "no display" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_console_script_and_module_are_the_same(tmp_path):

@@ -1,0 +1,74 @@
+"""``pos-terminal`` with no command: the cashier window and the customer display.
+
+With no configuration the terminal runs in sandbox mode (the embedded simulator, its own data in the
+data directory) and the cashier screen says so in orange on every screen. Without a display it says
+that plainly and exits, instead of letting Qt abort the process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pos_app.config import find_config_file, find_data_dir, load_config
+from pos_app.i18n import _, language, set_language, system_language
+
+EXIT_NO_DISPLAY = 2
+
+
+def display_available() -> bool:
+    """A Qt platform is set (offscreen, eglfs, linuxfb for a kiosk), or an X11 or Wayland display."""
+    return bool(os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY")
+                or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def money_locale() -> str:
+    """The system's locale for money (a German store gets 1.234,56), or the screens' language's when
+    the system says only "C"."""
+    from PySide6.QtCore import QLocale
+
+    name = QLocale.system().name()
+    return name if name not in ("C", "") else {"zh_CN": "zh_CN"}.get(language(), "en_US")
+
+
+def build(config_file, data_dir, *, scanners: bool = True, scanner_hub=None, locale_name: str | None = None):
+    """The windows and the core, not yet started: what ``main`` runs and what tests drive."""
+    from .bridge import Core
+    from .cashier import CashierWindow
+    from .customer import CustomerDisplay
+
+    sandbox = config_file is None
+    locale_name = locale_name or money_locale()
+    core = Core(config_file, data_dir, scanners=scanners, scanner_hub=scanner_hub)
+    customer = CustomerDisplay("", test_mark=sandbox, locale_name=locale_name)
+    window = CashierWindow(core, customer, sandbox=sandbox, locale_name=locale_name)
+    core.ready.connect(lambda runtime: customer.set_store_name(runtime.terminal.config.merchant.store_name))
+    return core, window, customer
+
+
+def main(args) -> int:
+    config_file = find_config_file(getattr(args, "config", None))
+    if config_file is not None:
+        load_config(config_file)  # a broken file is told in words before any window opens
+    data_dir = find_data_dir(getattr(args, "data_dir", None))
+    set_language(getattr(args, "language", None) or system_language())
+    if not display_available():
+        print("pos-terminal: " + _("no display to open the cashier window on (DISPLAY and WAYLAND_DISPLAY are "
+                                   "not set)") + "\n  → " +
+              _("run it on the terminal's screen, or set QT_QPA_PLATFORM (e.g. eglfs for a kiosk); every "
+                "operation also works without a display as a command: pos-terminal --help"), file=sys.stderr)
+        return EXIT_NO_DISPLAY
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("pos-terminal")
+    core, window, customer = build(config_file, data_dir, scanners=not getattr(args, "no_scanners", False))
+    window.show()
+    customer.place(getattr(args, "customer_screen", None))
+    customer.show()
+    core.start()
+    try:
+        return app.exec()
+    finally:
+        core.stop()
+

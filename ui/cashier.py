@@ -1,0 +1,573 @@
+"""The cashier's window: amount, tender, what is happening, and an outcome nobody can misread.
+
+It only binds widgets to the core: the counter's rules are :mod:`pos_app.checkout`, the words are
+:mod:`pos_app.sale_view`, and every call that may wait (the gateway, the journal) goes through
+:class:`ui.bridge.Core` on a worker thread. The window itself never blocks.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QApplication, QComboBox, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMainWindow,
+    QProgressBar, QPushButton, QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from drivers import model as scanner_model
+from offline_queue.journal import business_day
+from pos_app import checkout, sale_view
+from pos_app import payment_flow as pf
+from pos_app.errors import PosError
+from pos_app.i18n import N_, _
+from pos_app.money import EXPONENTS, Money, parse_money
+from pos_app.report import day_report
+from pos_app.scan import classify, mask
+
+from .bridge import Core
+from .money import format_money
+from .wedge import WedgeBuffer
+
+MODIFIERS = {Qt.Key_Shift, Qt.Key_Control, Qt.Key_Alt, Qt.Key_AltGr, Qt.Key_Meta, Qt.Key_CapsLock, Qt.Key_NumLock}
+TOUCH = 64          # keypad buttons: well above the 48 px touch minimum
+COLOURS = {sale_view.WORKING: ("#1f3b57", "#e8f1fb"), sale_view.PAID: ("#ffffff", "#1b7f3b"),
+           sale_view.DECLINED: ("#ffffff", "#b3261e"), sale_view.UNSURE: ("#3d2b00", "#ffd166"),
+           sale_view.QUEUED: ("#3d2b00", "#ffe8a3"), "idle": ("#1f2933", "#f3f4f6")}
+STATUS_WORDS = {"SUCCESS": N_("Paid"), "FAILED": N_("Not paid"), "CANCELLED": N_("Cancelled"),
+                "UNKNOWN": N_("Checking"), "QUEUED": N_("Queued"), "NEEDS_REVIEW": N_("Needs review")}
+KIND_WORDS = {"refund": N_("refund"), "cancel": N_("cancel")}
+
+
+def _font(size: int, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSize(size)
+    font.setBold(bold)
+    return font
+
+
+class CashierWindow(QMainWindow):
+    scanned = Signal(str)   # a scan from any source, before classification (tests and benchmarks use it)
+
+    def __init__(self, core: Core, customer=None, *, sandbox: bool = True, store_name: str = "",
+                 currency: str = "USD", locale_name: str | None = None) -> None:
+        super().__init__()
+        self.core, self.customer = core, customer
+        self.sandbox = sandbox
+        self.locale_name = locale_name
+        self.counter = checkout.Counter()
+        self.sale: pf.Sale | None = None
+        self.view: sale_view.CashierView | None = None
+        self.phase_since = time.monotonic()
+        self.amount_text = ""
+        self.code_text = ""   # typed while waiting for a code: by a scanner in the window, or by hand
+        self.wedge = WedgeBuffer()
+        self._snapshot: tuple[str, str] = ("", "")
+        self.ready = False
+        self.setWindowTitle(_("pos-terminal: cashier") + (_(" (SANDBOX)") if sandbox else ""))
+        self._build(store_name, currency)
+        self._wire()
+        self._render()
+
+    # -- building -------------------------------------------------------------------------------
+    def _build(self, store_name: str, currency: str) -> None:
+        root = QWidget()
+        outer = QVBoxLayout(root)
+        outer.setContentsMargins(12, 8, 12, 8)
+        outer.setSpacing(8)
+
+        self.sandbox_bar = QLabel(_("SANDBOX: test payments against the built-in gateway simulator. "
+                                    "No real money moves."))
+        self.sandbox_bar.setObjectName("sandbox")
+        self.sandbox_bar.setStyleSheet("background:#e67e22;color:white;font-weight:bold;padding:6px;")
+        self.sandbox_bar.setVisible(self.sandbox)
+        outer.addWidget(self.sandbox_bar)
+
+        top = QHBoxLayout()
+        self.store_label = QLabel(store_name)
+        self.store_label.setFont(_font(14, True))
+        top.addWidget(self.store_label)
+        top.addStretch(1)
+        self.scanner_label = QLabel(_("Scanner: looking…"))
+        self.scanner_label.setObjectName("scanner")
+        top.addWidget(self.scanner_label)
+        outer.addLayout(top)
+
+        self.offline_bar = QLabel("")
+        self.offline_bar.setObjectName("offline")
+        self.offline_bar.setWordWrap(True)
+        self.offline_bar.setStyleSheet("background:#ffd166;color:#3d2b00;font-weight:bold;padding:6px;")
+        self.offline_bar.hide()
+        outer.addWidget(self.offline_bar)
+
+        body = QHBoxLayout()
+        outer.addLayout(body, 1)
+        body.addWidget(self._entry_panel(currency), 0)
+        body.addWidget(self._status_panel(), 1)
+
+        self.recent = QTableWidget(0, 4)
+        self.recent.setHorizontalHeaderLabels([_("Time"), _("Amount"), _("Tender"), _("Result")])
+        self.recent.verticalHeader().hide()
+        self.recent.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.recent.setFocusPolicy(Qt.NoFocus)
+        self.recent.setSelectionMode(QTableWidget.NoSelection)
+        self.recent.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.recent.setMaximumHeight(170)
+        outer.addWidget(QLabel(_("Today's last transactions")))
+        outer.addWidget(self.recent)
+        self.setCentralWidget(root)
+        self.resize(1100, 760)
+
+    def _entry_panel(self, currency: str) -> QWidget:
+        panel = QFrame()
+        panel.setFrameShape(QFrame.StyledPanel)
+        layout = QVBoxLayout(panel)
+        self.amount_label = QLabel()
+        self.amount_label.setObjectName("amount")
+        self.amount_label.setFont(_font(30, True))
+        self.amount_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        self.amount_label.setMinimumWidth(360)
+        layout.addWidget(self.amount_label)
+        row = QHBoxLayout()
+        self.currency = QComboBox()
+        self.currency.addItems(sorted(EXPONENTS))
+        self.currency.setCurrentText(currency)
+        self.currency.setMinimumHeight(40)
+        self.currency.setFocusPolicy(Qt.NoFocus)
+        row.addWidget(QLabel(_("Currency")))
+        row.addWidget(self.currency, 1)
+        layout.addLayout(row)
+        self.description = QLineEdit()
+        self.description.setPlaceholderText(_("Description or reference (optional)"))
+        self.description.setMinimumHeight(40)
+        self.description.setMaxLength(256)
+        layout.addWidget(self.description)
+
+        grid = QGridLayout()
+        keys = ["7", "8", "9", "4", "5", "6", "1", "2", "3", ".", "0", "⌫"]
+        self.keypad: dict[str, QPushButton] = {}
+        for i, key in enumerate(keys):
+            button = QPushButton(key)
+            button.setMinimumSize(TOUCH, TOUCH)
+            button.setFont(_font(18, True))
+            button.setFocusPolicy(Qt.NoFocus)
+            button.clicked.connect(lambda _checked=False, k=key: self.press(k))
+            grid.addWidget(button, i // 3, i % 3)
+            self.keypad[key] = button
+        clear = QPushButton(_("Clear"))
+        clear.setMinimumHeight(TOUCH)
+        clear.setFocusPolicy(Qt.NoFocus)
+        clear.clicked.connect(lambda: self.press("C"))
+        grid.addWidget(clear, 4, 0, 1, 3)
+        self.keypad["C"] = clear
+        layout.addLayout(grid)
+
+        self.scan_button = QPushButton(_("F1  Scan customer's code"))
+        self.qr_button = QPushButton(_("F2  Show QR to customer"))
+        for button, colour in ((self.scan_button, "#1565c0"), (self.qr_button, "#00796b")):
+            button.setMinimumHeight(TOUCH)
+            button.setFont(_font(15, True))
+            button.setFocusPolicy(Qt.NoFocus)
+            button.setStyleSheet(f"QPushButton{{background:{colour};color:white;border-radius:6px;}}"
+                                 "QPushButton:disabled{background:#9aa5b1;}")
+            layout.addWidget(button)
+        return panel
+
+    def _status_panel(self) -> QWidget:
+        self.status_frame = QFrame()
+        self.status_frame.setObjectName("status")
+        layout = QVBoxLayout(self.status_frame)
+        layout.setContentsMargins(24, 24, 24, 24)
+        self.headline = QLabel()
+        self.headline.setObjectName("headline")
+        self.headline.setFont(_font(34, True))
+        self.headline.setWordWrap(True)
+        self.headline.setAlignment(Qt.AlignCenter)
+        self.detail = QLabel()
+        self.detail.setFont(_font(15))
+        self.detail.setWordWrap(True)
+        self.detail.setAlignment(Qt.AlignCenter)
+        self.next_step = QLabel()
+        self.next_step.setObjectName("next")
+        self.next_step.setFont(_font(16, True))
+        self.next_step.setWordWrap(True)
+        self.next_step.setAlignment(Qt.AlignCenter)
+        self.waiting = QLabel()
+        self.waiting.setAlignment(Qt.AlignCenter)
+        self.waiting.setFont(_font(13))
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setTextVisible(False)
+        self.busy.setMaximumHeight(10)
+        self.hint = QLabel()
+        self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
+        self.hint.setAlignment(Qt.AlignCenter)
+        self.hint.setFont(_font(13))
+        buttons = QHBoxLayout()
+        self.abort_button = QPushButton(_("Esc  Abort"))
+        self.new_button = QPushButton(_("Enter  Next sale"))
+        for button in (self.abort_button, self.new_button):
+            button.setMinimumHeight(56)
+            button.setFont(_font(14, True))
+            button.setFocusPolicy(Qt.NoFocus)
+            buttons.addWidget(button)
+        for widget in (self.headline, self.detail, self.next_step, self.waiting, self.busy, self.hint):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        layout.addLayout(buttons)
+        self.status_frame.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        return self.status_frame
+
+    def _wire(self) -> None:
+        self.scan_button.clicked.connect(self.choose_scan)
+        self.qr_button.clicked.connect(self.choose_qr)
+        self.abort_button.clicked.connect(self.escape)
+        self.new_button.clicked.connect(self.next_sale)
+        self.core.ready.connect(self._on_ready)
+        self.core.start_failed.connect(self._on_start_failed)
+        self.core.sale_changed.connect(self._on_sale_changed)
+        self.core.scanner_event.connect(self._on_scanner_event)
+        self.ticker = QTimer(self, interval=250, timeout=self._tick)
+        self.ticker.start()
+        self.poller = QTimer(self, interval=2000, timeout=self._poll_link)
+        QApplication.instance().installEventFilter(self)
+
+    # -- start-up -------------------------------------------------------------------------------
+    def _on_ready(self, runtime) -> None:
+        self.ready = True
+        config = runtime.terminal.config
+        self.store_label.setText(config.merchant.store_name)
+        self.currency.setCurrentText(config.merchant.currency)
+        if self.customer is not None:
+            self.customer.show_idle()
+        self._show_scanners()
+        self.poller.start()
+        self._poll_link()
+        self._refresh_recent()
+        self._render()
+
+    def _on_start_failed(self, message: str, hint: str) -> None:
+        self.ready = False
+        self._render(error=(message, hint))
+
+    # -- entry ----------------------------------------------------------------------------------
+    def press(self, key: str) -> None:
+        if self.counter.stage in (checkout.RUNNING,):
+            return
+        if self.counter.stage == checkout.OUTCOME:
+            self.next_sale()
+        text = self.amount_text
+        if key == "C":
+            text = ""
+        elif key == "⌫":
+            text = text[:-1]
+        elif key == ".":
+            if "." not in text and EXPONENTS.get(self.currency.currentText(), 2) > 0:
+                text = (text or "0") + "."
+        elif key.isdigit():
+            whole, _dot, frac = text.partition(".")
+            if len(frac) >= EXPONENTS.get(self.currency.currentText(), 2) and "." in text:
+                return
+            if len(whole) >= 9 and "." not in text:
+                return
+            text = ("" if text == "0" else text) + key
+        self.amount_text = text
+        if self.counter.stage == checkout.AWAITING_CODE:
+            self.counter = checkout.Counter(hint=_("Amount changed: press Scan customer's code again."))
+        self._render()
+
+    def amount(self) -> Money | None:
+        try:
+            return parse_money(self.amount_text, self.currency.currentText()) if self.amount_text else None
+        except (ValueError, PosError):
+            return None
+
+    # -- actions --------------------------------------------------------------------------------
+    def choose_scan(self) -> None:
+        if not self.ready:
+            return
+        self.counter, _action = checkout.scan_tender(self.counter, self.amount())
+        if self.counter.stage == checkout.AWAITING_CODE and self.customer is not None:
+            self.customer.show_view(sale_view.CustomerView("amount", self.counter.amount, message=_("Amount due")))
+        self._render()
+
+    def choose_qr(self) -> None:
+        if not self.ready:
+            return
+        self.counter, action = checkout.qr_tender(self.counter, self.amount(), self.description.text())
+        self._act(action)
+        self._render()
+
+    def escape(self) -> None:
+        can_abort = bool(self.view and self.view.can_abort)
+        self.counter, action = checkout.escape(self.counter, can_abort)
+        if self.counter.stage == checkout.ENTRY and self.customer is not None:
+            self.customer.show_idle()
+        self._act(action)
+        self._render()
+
+    def next_sale(self) -> None:
+        self.counter = checkout.next_sale(self.counter)
+        if self.counter.stage == checkout.ENTRY:
+            self.sale = self.view = None
+            self.amount_text = ""
+            self.description.clear()
+            if self.customer is not None:
+                self.customer.show_idle()
+        self._render()
+
+    def confirm(self) -> None:
+        """Enter: the obvious next thing, depending on where the counter is."""
+        if self.counter.stage == checkout.OUTCOME:
+            self.next_sale()
+        elif self.counter.stage == checkout.ENTRY and self.amount() is not None:
+            self.choose_scan()
+
+    def handle_scan(self, text: str, source: str = "") -> None:
+        self.scanned.emit(text)
+        self.code_text = ""
+        self.counter, action = checkout.on_scan(self.counter, classify(text), self.description.text())
+        self._act(action)
+        self._render()
+
+    def _act(self, action) -> None:
+        t = self.core.terminal
+        if isinstance(action, checkout.StartSale) and t is not None:
+            if self.customer is not None:
+                self.customer.show_view(sale_view.CustomerView("amount", action.amount, message=_("Amount due")))
+            self.core.call(t.start_sale, action.amount, code=action.code, order_code=action.code is None,
+                           description=action.description, on_done=self._on_started, on_error=self._on_refused)
+        elif isinstance(action, checkout.AbortSale) and t is not None:
+            self.core.call(t.abort, action.sale_id, on_done=self._show_sale, on_error=self._on_refused)
+
+    def _on_started(self, sale: pf.Sale) -> None:
+        if self.counter.sale_id is None:
+            self.counter = checkout.started(self.counter, sale.id)
+        self._show_sale(sale)
+
+    def _on_refused(self, exc: Exception) -> None:
+        message = exc.message if isinstance(exc, PosError) else str(exc)
+        hint = exc.hint if isinstance(exc, PosError) else ""
+        if self.counter.stage == checkout.RUNNING and self.counter.sale_id is None:
+            self.counter = checkout.failed_to_start(self.counter, message + (f" ({hint})" if hint else ""))
+            if self.customer is not None:
+                self.customer.show_idle()
+        else:
+            self.counter = checkout.Counter(self.counter.stage, self.counter.amount, self.counter.sale_id,
+                                            hint=message)
+        self._render()
+
+    # -- the sale -------------------------------------------------------------------------------
+    def _on_sale_changed(self, txn_id: str) -> None:
+        t = self.core.terminal
+        if t is None:
+            return
+        if self.counter.stage == checkout.RUNNING and self.counter.sale_id is None and txn_id == t.last_sale_id:
+            self.counter = checkout.started(self.counter, txn_id)  # journaled, its pay still on the way
+        if txn_id == self.counter.sale_id:
+            self.core.call(t.load, txn_id, on_done=self._show_sale)
+
+    def _show_sale(self, sale) -> None:
+        if not isinstance(sale, pf.Sale) or sale.id != self.counter.sale_id:
+            return
+        if self.sale is None or self.sale.phase is not sale.phase or \
+                (self.sale.result_code, self.sale.gateway_status) != (sale.result_code, sale.gateway_status):
+            self.phase_since = time.monotonic()
+        self.sale = sale
+        self.view = sale_view.cashier_view(sale)
+        if self.customer is not None:
+            self.customer.show_view(sale_view.customer_view(sale))
+        if self.view.final or (sale.accepted_at_risk and sale.phase is pf.Phase.NEW):
+            self.counter = checkout.finished(self.counter, sale.id)
+            self._refresh_recent()
+        self._render()
+
+    # -- keyboard: the cashier's keys and a scanner typing into the window ------------------------
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.KeyPress or not isinstance(obj, QWidget) or obj.window() is not self:
+            return False
+        focus = QApplication.focusWidget()
+        if focus is not None and focus.window() is self and obj is not focus:
+            return False  # once per key, not once per parent it bubbles to
+        key, text = event.key(), event.text()
+        now = time.monotonic()
+        awaiting = self.counter.stage == checkout.AWAITING_CODE
+        if key in (Qt.Key_Return, Qt.Key_Enter, Qt.Key_Tab):
+            scan = self.wedge.end(now)
+            if awaiting and (scan or self.code_text):
+                code, self.code_text = scan or self.code_text, ""
+                self.handle_scan(code, "keyboard")
+                return True
+            if scan is not None:
+                self.amount_text, description = self._snapshot  # take back what the burst typed
+                self.description.setText(description)
+                self.handle_scan(scan, "keyboard")
+                return True
+            if key == Qt.Key_Tab:
+                return False
+            self.confirm()
+            return True
+        if (not text or not text.isprintable()) and key not in MODIFIERS:
+            self.wedge.reset()
+        if key == Qt.Key_Escape:
+            self.escape()
+            return True
+        if key in (Qt.Key_F1, Qt.Key_F2):
+            (self.choose_scan if key == Qt.Key_F1 else self.choose_qr)()
+            return True
+        if awaiting and text and text.isprintable() and not self.description.hasFocus():
+            self.wedge.feed(text, now)
+            self.code_text = (self.code_text + text)[-64:]
+            self._render()
+            return True
+        if awaiting and key == Qt.Key_Backspace and not self.description.hasFocus():
+            self.code_text = self.code_text[:-1]
+            self._render()
+            return True
+        if text and text.isprintable():
+            if self.wedge.feed(text, now):
+                self._snapshot = (self.amount_text, self.description.text())
+            if not self.description.hasFocus():
+                if text.isdigit() or text in ".,":
+                    self.press("." if text == "," else text)
+                return True
+            return False
+        if key == Qt.Key_Backspace and not self.description.hasFocus():
+            self.press("⌫")
+            return True
+        return False
+
+    # -- scanners -------------------------------------------------------------------------------
+    def _on_scanner_event(self, event) -> None:
+        if isinstance(event, scanner_model.ScanEvent):
+            self.handle_scan(event.data, event.source)
+        else:
+            if event.kind in (scanner_model.REJECTED, scanner_model.DROPPED, scanner_model.ERROR):
+                self.counter = checkout.Counter(self.counter.stage, self.counter.amount, self.counter.sale_id,
+                                                hint=_("Scanner: {message}").format(message=event.message))
+                self._render()
+            self._show_scanners()
+
+    def _show_scanners(self) -> None:
+        hub = self.core.hub
+        rows = hub.status() if hub is not None else []
+        live = [r for r in rows if r.get("connected")]
+        if live:
+            text, colour = _("Scanner: connected ({n})").format(n=len(live)), "#1b7f3b"
+        elif rows:
+            text, colour = _("Scanner: not connected. Plug it in, or type the code."), "#b3261e"
+        else:
+            text, colour = _("Scanner: none found. A scanner typing into this window works too."), "#6b7280"
+        self.scanner_label.setText(text)
+        self.scanner_label.setStyleSheet(f"color:{colour};font-weight:bold;")
+
+    # -- background status ----------------------------------------------------------------------
+    def _poll_link(self) -> None:
+        t = self.core.terminal
+        if t is None:
+            return
+        self.core.call(lambda: (t.link.down_since, t.queue()), on_done=self._show_link)
+
+    def _show_link(self, result) -> None:
+        down_since, queue = result
+        if down_since is None and not queue["count"]:
+            self.offline_bar.hide()
+            return
+        totals = ", ".join(format_money(Money(int(v["value"]), c), self.locale_name)
+                           for c, v in queue["totals"].items()) or "0"
+        head = _("OFFLINE: no link to the gateway.") if down_since is not None else _("Sending queued payments.")
+        self.offline_bar.setText(_("{head} {count} waiting in the queue ({totals}); they are sent when the link is "
+                                   "back.").format(head=head, count=queue["count"], totals=totals))
+        self.offline_bar.show()
+
+    def _refresh_recent(self) -> None:
+        t = self.core.terminal
+        if t is None:
+            return
+        self.core.call(day_report, t.journal, business_day(time.time()), on_done=self._show_recent)
+
+    def _show_recent(self, report: dict) -> None:
+        rows = report["transactions"][-8:][::-1]
+        self.recent.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            amount = Money(int(row["amount"]["value"]), row["amount"]["currency"])
+            sign = "-" if row["kind"] != "sale" else ""
+            cells = [datetime.fromtimestamp(row["createdAt"]).strftime("%H:%M:%S"),
+                     sign + format_money(amount, self.locale_name),
+                     _("QR shown") if row["tender"] == pf.ORDER_CODE else (
+                         _("code scanned") if row["kind"] == "sale" else _(KIND_WORDS.get(row["kind"], row["kind"]))),
+                     _(STATUS_WORDS.get(row["status"], row["status"]))]
+            for j, cell in enumerate(cells):
+                self.recent.setItem(i, j, QTableWidgetItem(cell))
+
+    # -- rendering ------------------------------------------------------------------------------
+    def _tick(self) -> None:
+        if self.view is not None and not self.view.final and self.view.waiting_for:
+            self._render_waiting()
+
+    def _render_waiting(self) -> None:
+        seconds = int(time.monotonic() - self.phase_since)
+        self.waiting.setText(_("Waiting for {what} · {seconds} s").format(what=self.view.waiting_for,
+                                                                         seconds=seconds))
+
+    def _render(self, error: tuple[str, str] | None = None) -> None:
+        amount = self.amount()
+        currency = self.currency.currentText()
+        shown = self.counter.amount if self.counter.stage in (checkout.RUNNING, checkout.OUTCOME) else amount
+        self.amount_label.setText(format_money(shown, self.locale_name) if shown else f"{currency} 0")
+        stage = self.counter.stage
+        idle = stage in (checkout.ENTRY, checkout.OUTCOME, checkout.AWAITING_CODE)
+        self.scan_button.setEnabled(self.ready and stage in (checkout.ENTRY, checkout.OUTCOME))
+        self.qr_button.setEnabled(self.ready and idle)
+        self.currency.setEnabled(stage == checkout.ENTRY)
+        for button in self.keypad.values():
+            button.setEnabled(stage != checkout.RUNNING)
+        view = self.view if stage in (checkout.RUNNING, checkout.OUTCOME) else None
+        if error is not None:
+            tone, headline, detail, nxt, waiting = "declined", _("The terminal could not start"), error[0], error[1], ""
+        elif not self.ready:
+            tone, headline, detail, nxt, waiting = "idle", _("Starting the terminal…"), \
+                _("Opening the journal and connecting to the gateway."), "", _("the terminal")
+        elif view is not None:
+            tone, headline, detail, nxt, waiting = view.tone, view.headline, view.detail, view.next_step, \
+                view.waiting_for
+        elif stage == checkout.RUNNING:
+            tone, headline, detail, nxt, waiting = sale_view.WORKING, _("Sending the payment"), "", "", \
+                _("the gateway")
+        elif stage == checkout.AWAITING_CODE:
+            tone, headline, detail, nxt, waiting = "idle", _("Scan the customer's payment code"), \
+                _("Amount: {amount}").format(amount=format_money(self.counter.amount, self.locale_name)), \
+                _("No scanner? Type the code and press Enter. Esc: stop waiting."), ""
+            if self.code_text:
+                detail += "\n" + _("Code typed: {code}").format(code=mask(self.code_text))
+        else:
+            tone, headline, detail, nxt, waiting = "idle", _("Ready"), \
+                _("Enter the amount, then F1 to scan the customer's code or F2 to show a QR."), "", ""
+        fg, bg = COLOURS.get(tone, COLOURS["idle"])
+        self.status_frame.setStyleSheet(f"QFrame#status{{background:{bg};border-radius:10px;}}"
+                                        f"QFrame#status QLabel{{color:{fg};background:transparent;}}")
+        self.status_frame.setProperty("tone", tone)
+        self.headline.setText(headline)
+        self.detail.setText(detail)
+        self.detail.setVisible(bool(detail))
+        self.next_step.setText(nxt)
+        self.next_step.setVisible(bool(nxt))
+        working = bool(waiting) and not (view is not None and view.final)
+        self.busy.setVisible(working)
+        self.waiting.setVisible(working)
+        if working:
+            if view is None:
+                self.waiting.setText(_("Waiting for {what}").format(what=waiting))
+            else:
+                self._render_waiting()
+        self.hint.setText(self.counter.hint)
+        self.hint.setVisible(bool(self.counter.hint))
+        self.abort_button.setVisible(stage == checkout.AWAITING_CODE or bool(view and view.can_abort))
+        self.new_button.setVisible(stage == checkout.OUTCOME)
+
+    def closeEvent(self, event) -> None:
+        QApplication.instance().removeEventFilter(self)
+        super().closeEvent(event)
