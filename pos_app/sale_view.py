@@ -20,7 +20,7 @@ WORKING, PAID, DECLINED, UNSURE, QUEUED = "working", "paid", "declined", "unsure
 _PHASE_WORDS = {
     pf.Phase.NEW: (N_("Queued: waiting for the link to the gateway"), N_("the network")),
     pf.Phase.SENDING: (N_("Sending the payment"), N_("the gateway")),
-    pf.Phase.WAITING: (N_("Waiting for the customer to confirm in the wallet"), N_("the customer")),
+    pf.Phase.WAITING: (N_("Waiting for the customer to scan the QR and pay"), N_("the customer")),
     pf.Phase.INQUIRING: (N_("Checking the result with the gateway"), N_("the gateway")),
     pf.Phase.CANCELLING: (N_("Cancelling the payment"), N_("the gateway")),
 }
@@ -64,14 +64,15 @@ def cashier_view(sale: pf.Sale) -> CashierView:
         words, on = _PHASE_WORDS[sale.phase]
         headline = _(words)
         if customer_confirming(sale):  # the wallet asked the customer for a password or a tap
-            return CashierView(WORKING, _(_PHASE_WORDS[pf.Phase.WAITING][0]),
+            return CashierView(WORKING, _("Waiting for the customer to confirm in the wallet"),
                                _("The customer's wallet asks them to confirm the payment."),
                                _(NEXT_STEP["UNKNOWN"]), _("the customer"), True, False, False)
         if sale.phase is pf.Phase.INQUIRING and sale.inquiries:
             headline = _("Checking the result with the gateway (check {n})").format(n=sale.inquiries + 1)
         tone = QUEUED if sale.phase is pf.Phase.NEW else (UNSURE if sale.phase in (
             pf.Phase.INQUIRING, pf.Phase.CANCELLING) else WORKING)
-        detail = _("Not paid yet: the outcome is not known.") if tone == UNSURE else ""
+        detail = _("Not paid yet: the outcome is not known.") if tone == UNSURE else (
+            _("The QR is on the customer display.") if sale.phase is pf.Phase.WAITING else "")
         return CashierView(tone, headline, detail, _(NEXT_STEP["QUEUED" if tone == QUEUED else "UNKNOWN"]),
                            _(on), sale.phase in _ABORTABLE, False, False)
     if sale.accepted_at_risk and sale.phase is pf.Phase.NEW:

@@ -186,7 +186,8 @@ def test_order_code_shown_decoded_and_paid_in_the_wallet(qtbot, gui, sim):
     type_amount(qtbot, window, "5.00")
     qtbot.keyClick(window, Qt.Key_F2)
     qtbot.waitUntil(lambda: customer.mode == "qr", timeout=10000)
-    assert headline(window) == "Waiting for the customer to confirm in the wallet"
+    assert headline(window) == "Waiting for the customer to scan the QR and pay"
+    assert window.detail.text() == "The QR is on the customer display."
     payload = customer.qr_payload
     assert payload and "5.00" in customer.amount_text and customer.countdown_text
     image = customer.qr_widget.grab().toImage()

@@ -67,8 +67,22 @@ def main(args) -> int:
     customer.place(getattr(args, "customer_screen", None))
     customer.show()
     core.start()
+    _bench_hook(core, window)
     try:
         return app.exec()
     finally:
         core.stop()
 
+
+# -- benchmark hook (benchmarks/bench_gui.py) -------------------------------------------------------
+def _bench_hook(core, window) -> None:
+    """Only with POS_TERMINAL_BENCH_READY=1: print ``READY`` once the runtime has started (window shown,
+    journal open, gateway client ready) and the event loop has gone idle once; ``FAILED`` if it cannot start."""
+    if os.environ.get("POS_TERMINAL_BENCH_READY") != "1":
+        return
+    from PySide6.QtCore import QTimer
+
+    def ready(_runtime) -> None:
+        QTimer.singleShot(0, lambda: print("READY" if window.ready and window.isVisible() else "NOT READY", flush=True))
+    core.ready.connect(ready)
+    core.start_failed.connect(lambda *_words: print("FAILED", flush=True))

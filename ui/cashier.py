@@ -28,11 +28,12 @@ from pos_app.report import day_report
 from pos_app.scan import classify, mask
 
 from .bridge import Core
-from .money import format_money
+from .money import format_amount, format_money
 from .wedge import WedgeBuffer
 
 MODIFIERS = {Qt.Key_Shift, Qt.Key_Control, Qt.Key_Alt, Qt.Key_AltGr, Qt.Key_Meta, Qt.Key_CapsLock, Qt.Key_NumLock}
-TOUCH = 64          # keypad buttons: well above the 48 px touch minimum
+QUEUE_GRACE = 5.0   # seconds before a request still in the outbox counts as queued
+TOUCH = 56          # keypad and tender buttons: above the 48 px touch minimum
 COLOURS = {sale_view.WORKING: ("#1f3b57", "#e8f1fb"), sale_view.PAID: ("#ffffff", "#1b7f3b"),
            sale_view.DECLINED: ("#ffffff", "#b3261e"), sale_view.UNSURE: ("#3d2b00", "#ffd166"),
            sale_view.QUEUED: ("#3d2b00", "#ffe8a3"), "idle": ("#1f2933", "#f3f4f6")}
@@ -105,7 +106,9 @@ class CashierWindow(QMainWindow):
         body = QHBoxLayout()
         outer.addLayout(body, 1)
         body.addWidget(self._entry_panel(currency), 0)
-        body.addWidget(self._status_panel(), 1)
+        right = QVBoxLayout()
+        body.addLayout(right, 1)
+        right.addWidget(self._status_panel(), 1)
 
         self.recent = QTableWidget(0, 4)
         self.recent.setHorizontalHeaderLabels([_("Time"), _("Amount"), _("Tender"), _("Result")])
@@ -114,9 +117,9 @@ class CashierWindow(QMainWindow):
         self.recent.setFocusPolicy(Qt.NoFocus)
         self.recent.setSelectionMode(QTableWidget.NoSelection)
         self.recent.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.recent.setMaximumHeight(170)
-        outer.addWidget(QLabel(_("Today's last transactions")))
-        outer.addWidget(self.recent)
+        self.recent.setFixedHeight(150)
+        right.addWidget(QLabel(_("Today's last transactions")))
+        right.addWidget(self.recent)
         self.setCentralWidget(root)
         self.resize(1100, 760)
 
@@ -129,6 +132,7 @@ class CashierWindow(QMainWindow):
         self.amount_label.setFont(_font(30, True))
         self.amount_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         self.amount_label.setMinimumWidth(360)
+        self.amount_label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
         layout.addWidget(self.amount_label)
         row = QHBoxLayout()
         self.currency = QComboBox()
@@ -173,13 +177,14 @@ class CashierWindow(QMainWindow):
             button.setStyleSheet(f"QPushButton{{background:{colour};color:white;border-radius:6px;}}"
                                  "QPushButton:disabled{background:#9aa5b1;}")
             layout.addWidget(button)
+        layout.addStretch(1)
         return panel
 
     def _status_panel(self) -> QWidget:
         self.status_frame = QFrame()
         self.status_frame.setObjectName("status")
         layout = QVBoxLayout(self.status_frame)
-        layout.setContentsMargins(24, 24, 24, 24)
+        layout.setContentsMargins(24, 16, 24, 16)
         self.headline = QLabel()
         self.headline.setObjectName("headline")
         self.headline.setFont(_font(34, True))
@@ -214,9 +219,10 @@ class CashierWindow(QMainWindow):
             button.setFont(_font(14, True))
             button.setFocusPolicy(Qt.NoFocus)
             buttons.addWidget(button)
+        layout.addStretch(1)
         for widget in (self.headline, self.detail, self.next_step, self.waiting, self.busy, self.hint):
             layout.addWidget(widget)
-        layout.addStretch(1)
+        layout.addStretch(2)
         layout.addLayout(buttons)
         self.status_frame.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         return self.status_frame
@@ -383,6 +389,7 @@ class CashierWindow(QMainWindow):
         if self.view.final or (sale.accepted_at_risk and sale.phase is pf.Phase.NEW):
             self.counter = checkout.finished(self.counter, sale.id)
             self._refresh_recent()
+            self._poll_link()
         self._render()
 
     # -- keyboard: the cashier's keys and a scanner typing into the window ------------------------
@@ -472,15 +479,19 @@ class CashierWindow(QMainWindow):
         self.core.call(lambda: (t.link.down_since, t.queue()), on_done=self._show_link)
 
     def _show_link(self, result) -> None:
+        """Offline, or requests waiting longer than a moment: a payment in flight is not "queued"."""
         down_since, queue = result
-        if down_since is None and not queue["count"]:
+        waiting = [i for i in queue["items"] if down_since is not None or i["ageSeconds"] >= QUEUE_GRACE]
+        if not waiting:
             self.offline_bar.hide()
             return
-        totals = ", ".join(format_money(Money(int(v["value"]), c), self.locale_name)
-                           for c, v in queue["totals"].items()) or "0"
+        totals: dict[str, int] = {}
+        for item in waiting:
+            totals[item["amount"]["currency"]] = totals.get(item["amount"]["currency"], 0) + int(item["amount"]["value"])
+        text = ", ".join(format_amount(v, c, self.locale_name) for c, v in sorted(totals.items()))
         head = _("OFFLINE: no link to the gateway.") if down_since is not None else _("Sending queued payments.")
         self.offline_bar.setText(_("{head} {count} waiting in the queue ({totals}); they are sent when the link is "
-                                   "back.").format(head=head, count=queue["count"], totals=totals))
+                                   "back.").format(head=head, count=len(waiting), totals=text))
         self.offline_bar.show()
 
     def _refresh_recent(self) -> None:
@@ -517,14 +528,15 @@ class CashierWindow(QMainWindow):
         amount = self.amount()
         currency = self.currency.currentText()
         shown = self.counter.amount if self.counter.stage in (checkout.RUNNING, checkout.OUTCOME) else amount
-        self.amount_label.setText(format_money(shown, self.locale_name) if shown else f"{currency} 0")
+        self.amount_label.setText(format_money(shown, self.locale_name) if shown
+                                  else format_amount(0, currency, self.locale_name))
         stage = self.counter.stage
         idle = stage in (checkout.ENTRY, checkout.OUTCOME, checkout.AWAITING_CODE)
         self.scan_button.setEnabled(self.ready and stage in (checkout.ENTRY, checkout.OUTCOME))
         self.qr_button.setEnabled(self.ready and idle)
         self.currency.setEnabled(stage == checkout.ENTRY)
         for button in self.keypad.values():
-            button.setEnabled(stage != checkout.RUNNING)
+            button.setEnabled(self.ready and stage != checkout.RUNNING)
         view = self.view if stage in (checkout.RUNNING, checkout.OUTCOME) else None
         if error is not None:
             tone, headline, detail, nxt, waiting = "declined", _("The terminal could not start"), error[0], error[1], ""
@@ -551,6 +563,7 @@ class CashierWindow(QMainWindow):
                                         f"QFrame#status QLabel{{color:{fg};background:transparent;}}")
         self.status_frame.setProperty("tone", tone)
         self.headline.setText(headline)
+        self.headline.setFont(_font(56 if len(headline) <= 14 else 28, True))  # PAID / NOT PAID: from afar
         self.detail.setText(detail)
         self.detail.setVisible(bool(detail))
         self.next_step.setText(nxt)
