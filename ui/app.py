@@ -22,6 +22,23 @@ def display_available() -> bool:
                 or os.environ.get("WAYLAND_DISPLAY"))
 
 
+# What Qt's X11 plugin loads beyond Qt itself: library name -> the Debian package that has it.
+XCB_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xcb-keysyms": "libxcb-keysyms1",
+                 "xcb-image": "libxcb-image0", "xcb-render-util": "libxcb-render-util0",
+                 "xkbcommon-x11": "libxkbcommon-x11-0"}
+
+
+def missing_platform_library() -> str | None:
+    """Qt aborts the process when its X11 plugin cannot load; the usual cause, told in words first."""
+    import ctypes.util
+
+    platform = os.environ.get("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "")
+    if not platform.startswith("xcb"):
+        return None
+    missing = [package for name, package in XCB_LIBRARIES.items() if not ctypes.util.find_library(name)]
+    return " ".join(missing) or None
+
+
 def money_locale() -> str:
     """The system's locale for money (a German store gets 1.234,56), or the screens' language's when
     the system says only "C"."""
@@ -58,14 +75,26 @@ def main(args) -> int:
               _("run it on the terminal's screen, or set QT_QPA_PLATFORM (e.g. eglfs for a kiosk); every "
                 "operation also works without a display as a command: pos-terminal --help"), file=sys.stderr)
         return EXIT_NO_DISPLAY
+    missing = missing_platform_library()
+    if missing:
+        print("pos-terminal: " + _("the display's Qt plugin needs system libraries that are not installed: "
+                                   "{name}").format(name=missing) + "\n  → " +
+              _("install it (e.g. sudo apt-get install {name}), or use the packaged terminal, which brings it")
+              .format(name=missing), file=sys.stderr)
+        return EXIT_NO_DISPLAY
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("pos-terminal")
     core, window, customer = build(config_file, data_dir, scanners=not getattr(args, "no_scanners", False))
-    window.show()
-    customer.place(getattr(args, "customer_screen", None))
-    customer.show()
+    screen_area = app.primaryScreen().availableGeometry() if app.primaryScreen() else None
+    if screen_area is not None:
+        window.setGeometry(screen_area)  # a kiosk has no window manager to maximise it
+    window.showMaximized()
+    screen = getattr(args, "customer_screen", None)
+    if not customer.place(screen) and screen is None:
+        customer.hide()  # one screen: the cashier's window keeps it all; the QR shows there too
+        window.customer_display_off()
     core.start()
     _bench_hook(core, window)
     try:

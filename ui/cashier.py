@@ -29,6 +29,7 @@ from pos_app.scan import classify, mask
 
 from .bridge import Core
 from .money import format_amount, format_money
+from .qr import QrWidget
 from .wedge import WedgeBuffer
 
 MODIFIERS = {Qt.Key_Shift, Qt.Key_Control, Qt.Key_Alt, Qt.Key_AltGr, Qt.Key_Meta, Qt.Key_CapsLock, Qt.Key_NumLock}
@@ -91,6 +92,9 @@ class CashierWindow(QMainWindow):
         self.store_label.setFont(_font(14, True))
         top.addWidget(self.store_label)
         top.addStretch(1)
+        self.display_label = QLabel("")
+        self.display_label.setStyleSheet("color:#6b7280;font-weight:bold;")
+        top.addWidget(self.display_label)
         self.scanner_label = QLabel(_("Scanner: looking…"))
         self.scanner_label.setObjectName("scanner")
         top.addWidget(self.scanner_label)
@@ -206,6 +210,9 @@ class CashierWindow(QMainWindow):
         self.busy.setRange(0, 0)
         self.busy.setTextVisible(False)
         self.busy.setMaximumHeight(10)
+        self.qr = QrWidget()
+        self.qr.setFixedSize(240, 240)
+        self.qr.hide()
         self.hint = QLabel()
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
@@ -222,6 +229,7 @@ class CashierWindow(QMainWindow):
         layout.addStretch(1)
         for widget in (self.headline, self.detail, self.next_step, self.waiting, self.busy, self.hint):
             layout.addWidget(widget)
+        layout.addWidget(self.qr, 0, Qt.AlignHCenter)
         layout.addStretch(2)
         layout.addLayout(buttons)
         self.status_frame.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -578,8 +586,19 @@ class CashierWindow(QMainWindow):
                 self._render_waiting()
         self.hint.setText(self.counter.hint)
         self.hint.setVisible(bool(self.counter.hint))
+        code = self.sale.code_value if (view is not None and self.sale is not None and not view.final
+                                        and self.sale.phase is pf.Phase.WAITING) else None
+        self.qr.set_payload(code)  # also here: the customer display may be off, or out of order
+        self.qr.setVisible(code is not None)
         self.abort_button.setVisible(stage == checkout.AWAITING_CODE or bool(view and view.can_abort))
         self.new_button.setVisible(stage == checkout.OUTCOME)
+
+    def customer_display_off(self) -> None:
+        """One screen only: say so where the scanner status is, once."""
+        self.customer = None
+        self.store_label.setToolTip(_("No second screen: the customer display is off. Turn this screen to "
+                                      "the customer to show a QR."))
+        self.display_label.setText(_("Customer display: off (one screen)") + "   ")
 
     def closeEvent(self, event) -> None:
         QApplication.instance().removeEventFilter(self)
