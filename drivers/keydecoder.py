@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import aim
+from .burst import BurstRule
 from .keymaps import compose, get_layout
 
 EV_SYN, EV_KEY = 0, 1
@@ -40,22 +41,6 @@ _KEYPAD = frozenset(_KEYPAD_DIGITS) | {83, 98, 55, 74, 78, 117, 121}  # . / * - 
 _ENDS = {KEY_ENTER: "enter", KEY_KPENTER: "enter", KEY_TAB: "tab"}
 
 MAX_LENGTH = 4096
-
-
-@dataclass(frozen=True)
-class BurstRule:
-    """Scanner or person? A scanner's keys come faster than anyone types (spec practice §1: people take
-    100–300 ms a key; scanners send with no delay, or at most ~50 ms when set to).
-    """
-
-    avg_ms: float = 30.0
-    max_gap_ms: float = 100.0
-    min_length: int = 6
-
-    def is_scan(self, length: int, duration: float, intervals: int, max_gap: float) -> bool:
-        if length < self.min_length or max_gap * 1000 > self.max_gap_ms:
-            return False
-        return intervals == 0 or duration * 1000 / intervals <= self.avg_ms
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ power cut leaves the previous version intact. Never edit a shipped migration: ap
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:  # sqlite-utils (and what it pulls in) loads only when a migration runs, not every start
+    import sqlite_utils
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -106,6 +108,10 @@ def migrate(conn: sqlite3.Connection) -> int:
     found = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > VERSION:
         raise ValueError(f"schema version {found} is newer than this pos-terminal knows ({VERSION})")
+    if found == VERSION:
+        return found
+    import sqlite_utils
+
     db = sqlite_utils.Database(conn)
     for number in range(found, VERSION):
         conn.execute("BEGIN IMMEDIATE")

@@ -19,7 +19,6 @@ import uuid
 from . import __version__, scan
 from .config import find_config_file, find_data_dir, load_config
 from .errors import PosError
-from .gateway import GatewayClient, Status
 
 EXIT_USER_ERROR = 2
 EXIT_BUG = 70
@@ -138,6 +137,8 @@ def _emit(args, data: dict, lines: list[str]) -> None:
 
 
 def cmd_status(args) -> int:
+    from .gateway import GatewayClient, Status
+
     data_dir = find_data_dir(args.data_dir)
     config_file = find_config_file(args.config)
     sim = None
@@ -234,8 +235,19 @@ def cmd_classify(args) -> int:
     return 0 if result.kind != scan.UNKNOWN else 1
 
 
-from .commands import cmd_cancel, cmd_inquiry, cmd_queue, cmd_reconcile, cmd_refund, cmd_report, cmd_sale  # noqa: E402
-from .device_commands import cmd_devices, cmd_scanner  # noqa: E402
+def _lazy(module: str, name: str):
+    """A command loaded when it runs: the window does not wait for the payment stack's imports."""
+    def run(args) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module, __package__), name)(args)
+    return run
+
+
+cmd_sale, cmd_refund, cmd_cancel, cmd_inquiry, cmd_reconcile, cmd_report, cmd_queue = (
+    _lazy(".commands", name) for name in ("cmd_sale", "cmd_refund", "cmd_cancel", "cmd_inquiry", "cmd_reconcile",
+                                          "cmd_report", "cmd_queue"))
+cmd_devices, cmd_scanner = (_lazy(".device_commands", name) for name in ("cmd_devices", "cmd_scanner"))
 
 def cmd_gui(args) -> int:
     """The windows: loaded by name, so the core never imports Qt (the GUI is a front end, like the CLI)."""

@@ -193,6 +193,7 @@ def test_order_code_shown_decoded_and_paid_in_the_wallet(qtbot, gui, sim):
     image = customer.qr_widget.grab().toImage()
     decoded = [r.text for r in zxingcpp.read_barcodes(image.convertToFormat(QImage.Format_Grayscale8))]
     assert decoded == [payload]
+    assert window.qr.isVisible() and window.qr.payload == payload  # also on the cashier's screen
     status, _body = sim_call(sim, "/sim/wallet/pay-order", {"codeValue": payload})
     assert status == 200
     wait_headline(qtbot, window, "PAID")

@@ -105,13 +105,13 @@ def main(args) -> int:
 
 # -- benchmark hook (benchmarks/bench_gui.py) -------------------------------------------------------
 def _bench_hook(core, window) -> None:
-    """Only with POS_TERMINAL_BENCH_READY=1: print ``READY`` once the runtime has started (window shown,
-    journal open, gateway client ready) and the event loop has gone idle once; ``FAILED`` if it cannot start."""
+    """Only with POS_TERMINAL_BENCH_READY=1 (benchmarks/bench_gui.py): ``READY`` once the window is shown
+    and the event loop has gone idle (the cashier can type and scan), then ``CORE`` once the terminal is
+    up (journal open, gateway client ready), or ``FAILED``."""
     if os.environ.get("POS_TERMINAL_BENCH_READY") != "1":
         return
     from PySide6.QtCore import QTimer
 
-    def ready(_runtime) -> None:
-        QTimer.singleShot(0, lambda: print("READY" if window.ready and window.isVisible() else "NOT READY", flush=True))
-    core.ready.connect(ready)
+    QTimer.singleShot(0, lambda: print("READY" if window.isVisible() else "NOT READY", flush=True))
+    core.ready.connect(lambda _runtime: QTimer.singleShot(0, lambda: print("CORE", flush=True)))
     core.start_failed.connect(lambda *_words: print("FAILED", flush=True))

@@ -18,13 +18,11 @@ from PySide6.QtWidgets import (
 )
 
 from drivers import model as scanner_model
-from offline_queue.journal import business_day
 from pos_app import checkout, sale_view
 from pos_app import payment_flow as pf
 from pos_app.errors import PosError
 from pos_app.i18n import N_, _
 from pos_app.money import EXPONENTS, Money, parse_money
-from pos_app.report import day_report
 from pos_app.scan import classify, mask
 
 from .bridge import Core
@@ -67,7 +65,9 @@ class CashierWindow(QMainWindow):
         self.code_text = ""   # typed while waiting for a code: by a scanner in the window, or by hand
         self.wedge = WedgeBuffer()
         self._snapshot: tuple[str, str] = ("", "")
-        self.ready = False
+        self.ready = False          # the terminal (journal, gateway client) is up
+        self.failed = False         # it could not start
+        self._pending = None        # a sale asked for before it was up: sent the moment it is
         self.setWindowTitle(_("pos-terminal: cashier") + (_(" (SANDBOX)") if sandbox else ""))
         self._build(store_name, currency)
         self._wire()
@@ -252,6 +252,7 @@ class CashierWindow(QMainWindow):
     # -- start-up -------------------------------------------------------------------------------
     def _on_ready(self, runtime) -> None:
         self.ready = True
+        pending, self._pending = self._pending, None
         config = runtime.terminal.config
         self.store_label.setText(config.merchant.store_name)
         self.currency.setCurrentText(config.merchant.currency)
@@ -261,10 +262,16 @@ class CashierWindow(QMainWindow):
         self.poller.start()
         self._poll_link()
         self._refresh_recent()
+        self._act(pending)
         self._render()
 
     def _on_start_failed(self, message: str, hint: str) -> None:
-        self.ready = False
+        self.ready, self.failed = False, True
+        if self._pending is not None:  # nothing was sent: say so, and give the cashier the counter back
+            self._pending = None
+            self.counter = checkout.Counter(hint=_("The payment was not sent: the terminal could not start."))
+            if self.customer is not None:
+                self.customer.show_idle()
         self._render(error=(message, hint))
 
     # -- entry ----------------------------------------------------------------------------------
@@ -301,7 +308,7 @@ class CashierWindow(QMainWindow):
 
     # -- actions --------------------------------------------------------------------------------
     def choose_scan(self) -> None:
-        if not self.ready:
+        if self.failed:
             return
         self.counter, _action = checkout.scan_tender(self.counter, self.amount())
         if self.counter.stage == checkout.AWAITING_CODE and self.customer is not None:
@@ -309,7 +316,7 @@ class CashierWindow(QMainWindow):
         self._render()
 
     def choose_qr(self) -> None:
-        if not self.ready:
+        if self.failed:
             return
         self.counter, action = checkout.qr_tender(self.counter, self.amount(), self.description.text())
         self._act(action)
@@ -349,6 +356,14 @@ class CashierWindow(QMainWindow):
 
     def _act(self, action) -> None:
         t = self.core.terminal
+        if isinstance(action, checkout.StartSale) and t is None:
+            self._pending = action  # the window came up before the terminal: the sale waits for it
+            return
+        if isinstance(action, checkout.AbortSale) and self._pending is not None:
+            self._pending = None
+            self.counter = checkout.Counter(checkout.ENTRY, self.counter.amount,
+                                            hint=_("Not sent: nothing was charged."))
+            return
         if isinstance(action, checkout.StartSale) and t is not None:
             if self.customer is not None:
                 self.customer.show_view(sale_view.CustomerView("amount", action.amount, message=_("Amount due")))
@@ -506,7 +521,12 @@ class CashierWindow(QMainWindow):
         t = self.core.terminal
         if t is None:
             return
-        self.core.call(day_report, t.journal, business_day(time.time()), on_done=self._show_recent)
+        def today():
+            from offline_queue.journal import business_day
+            from pos_app.report import day_report
+
+            return day_report(t.journal, business_day(time.time()))
+        self.core.call(today, on_done=self._show_recent)
 
     def _show_recent(self, report: dict) -> None:
         rows = report["transactions"][-8:][::-1]
@@ -540,17 +560,17 @@ class CashierWindow(QMainWindow):
                                   else format_amount(0, currency, self.locale_name))
         stage = self.counter.stage
         idle = stage in (checkout.ENTRY, checkout.OUTCOME, checkout.AWAITING_CODE)
-        self.scan_button.setEnabled(self.ready and stage in (checkout.ENTRY, checkout.OUTCOME))
-        self.qr_button.setEnabled(self.ready and idle)
+        self.scan_button.setEnabled(not self.failed and stage in (checkout.ENTRY, checkout.OUTCOME))
+        self.qr_button.setEnabled(not self.failed and idle)
         self.currency.setEnabled(stage == checkout.ENTRY)
         for button in self.keypad.values():
-            button.setEnabled(self.ready and stage != checkout.RUNNING)
+            button.setEnabled(not self.failed and stage != checkout.RUNNING)
         view = self.view if stage in (checkout.RUNNING, checkout.OUTCOME) else None
         if error is not None:
             tone, headline, detail, nxt, waiting = "declined", _("The terminal could not start"), error[0], error[1], ""
-        elif not self.ready:
-            tone, headline, detail, nxt, waiting = "idle", _("Starting the terminal…"), \
-                _("Opening the journal and connecting to the gateway."), "", _("the terminal")
+        elif not self.ready and stage == checkout.RUNNING:
+            tone, headline, detail, nxt, waiting = sale_view.WORKING, _("Starting the terminal…"), \
+                _("The payment is sent as soon as the terminal is ready."), "", _("the terminal")
         elif view is not None:
             tone, headline, detail, nxt, waiting = view.tone, view.headline, view.detail, view.next_step, \
                 view.waiting_for
@@ -566,6 +586,8 @@ class CashierWindow(QMainWindow):
         else:
             tone, headline, detail, nxt, waiting = "idle", _("Ready"), \
                 _("Enter the amount, then F1 to scan the customer's code or F2 to show a QR."), "", ""
+        if not self.ready and error is None and not (stage == checkout.RUNNING):
+            detail += ("\n" if detail else "") + _("Opening the journal and connecting to the gateway…")
         fg, bg = COLOURS.get(tone, COLOURS["idle"])
         self.status_frame.setStyleSheet(f"QFrame#status{{background:{bg};border-radius:10px;}}"
                                         f"QFrame#status QLabel{{color:{fg};background:transparent;}}")

@@ -2,13 +2,13 @@
 
 A scanner that cannot be grabbed (or one plugged in as a plain keyboard) types into whatever has focus.
 Its characters arrive far faster than anyone types, so a burst that ends on Enter or Tab and passes the
-same :class:`~drivers.keydecoder.BurstRule` the drivers use is a scan: the window takes back what the
+same :class:`~drivers.burst.BurstRule` the drivers use is a scan: the window takes back what the
 burst typed and hands the text to the classifier. Anything slower is the cashier typing.
 """
 
 from __future__ import annotations
 
-from drivers.keydecoder import BurstRule
+from drivers.burst import BurstRule
 
 
 class WedgeBuffer:
