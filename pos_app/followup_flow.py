@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
-from .gateway import Status
+from .outcome import Status
 from .payment_flow import Answer, Recovered, Send, Tick, Timing, next_on_schedule
 
 REFUND = "refund"

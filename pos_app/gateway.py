@@ -8,12 +8,10 @@ retries by itself: only the payment flows know when a retry is safe.
 
 from __future__ import annotations
 
-import enum
 import json
 import ssl
 import time
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Mapping
 from urllib.parse import urlsplit
 
 import requests
@@ -24,41 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from . import messages, signing
 from .config import Config, GatewayConfig
 from .messages import Request
+from .outcome import Delivery, Outcome, Status  # the answers' types, re-exported
 
 MAX_RESPONSE_BYTES = 1024 * 1024
-
-
-class Status(str, enum.Enum):
-    SUCCESS = "success"
-    FAILURE = "failure"
-    UNKNOWN = "unknown"
-
-
-class Delivery(str, enum.Enum):
-    """For an unknown outcome: did the gateway get the request?"""
-
-    NOT_SENT = "certainly not sent"
-    MAYBE_DELIVERED = "maybe delivered"
-    DELIVERED = "delivered"  # a verified U answer: the gateway has it but has not decided
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: Status
-    result_code: str = ""
-    message: str = ""
-    body: Mapping[str, Any] = field(default_factory=dict)
-    delivery: Delivery | None = None
-    http_status: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is Status.SUCCESS
-
-    def to_json(self) -> dict:
-        return {"status": self.status.value, "resultCode": self.result_code, "message": self.message,
-                "delivery": self.delivery.value if self.delivery else None, "httpStatus": self.http_status,
-                "body": dict(self.body)}
 
 
 POOL_SIZE = 8  # kept-alive connections: the reconciler drains a backlog with a few calls in parallel

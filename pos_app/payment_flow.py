@@ -24,7 +24,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
-from .gateway import Delivery, Status
+from .outcome import Delivery, Status
 
 
 class Phase(str, enum.Enum):

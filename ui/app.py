@@ -95,8 +95,9 @@ def main(args) -> int:
     if not customer.place(screen) and screen is None:
         customer.hide()  # one screen: the cashier's window keeps it all; the QR shows there too
         window.customer_display_off()
-    core.start()
+    from PySide6.QtCore import QTimer
     _bench_hook(core, window)
+    QTimer.singleShot(0, core.start)  # after the first paint: the window is up before the payment stack loads
     try:
         return app.exec()
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import segno
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -23,6 +22,8 @@ __all__ = ["QUIET_ZONE", "QrWidget", "module_image", "qr_image"]
 
 def module_image(payload: str) -> QImage:
     """One pixel per module, quiet zone included, black on white (``QImage.Format_Grayscale8``)."""
+    import segno  # loaded on the first QR: it pulls in urllib and email, which start-up does not need
+
     qr = segno.make(payload, error=ERROR_LEVEL, micro=False)
     rows = [bytes(0 if dark else 255 for dark in row) for row in qr.matrix_iter(scale=1, border=QUIET_ZONE)]
     n = len(rows)
