@@ -46,7 +46,7 @@ def scan_tender(counter: Counter, amount: Money | None) -> tuple[Counter, object
         return replace(counter, hint=_("Finish the current payment first.")), None
     if amount is None or amount.minor <= 0:
         return replace(counter, hint=_("Enter the amount first.")), None
-    return Counter(AWAITING_CODE, amount, hint=_("Scan the customer's payment code.")), None
+    return Counter(AWAITING_CODE, amount), None  # the status panel says "Scan the customer's payment code"
 
 
 def qr_tender(counter: Counter, amount: Money | None, description: str = "") -> tuple[Counter, object]:
