@@ -152,6 +152,9 @@ class Journal:
                         self.conn.execute("ROLLBACK")
                     except sqlite3.Error:
                         pass
+                if isinstance(exc, sqlite3.IntegrityError):  # a constraint or trigger said no: the file is fine
+                    raise JournalError(f"the journal refused the change: {exc}",
+                                       hint="the audit log and Z reports are append-only by design") from None
                 if isinstance(exc, sqlite3.OperationalError):
                     raise JournalError(f"cannot write the journal {self.path}: {exc}",
                                        hint="check free disk space and the data directory's permissions; "
@@ -159,6 +162,14 @@ class Journal:
                 if isinstance(exc, sqlite3.DatabaseError):
                     raise _corrupt(self.path, exc) from None
                 raise
+
+    def transaction(self):
+        """One commit for a module that keeps its own tables here (roles, closing): BEGIN IMMEDIATE, and
+        the same error handling as the journal's own writes."""
+        return self._write()
+
+    def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        return self._query(sql, params)
 
     def record(self, row: dict[str, Any], *, insert: bool = False, events: list[tuple[str, dict]] = (),
                outbox_put: tuple[str, bytes] | None = None, outbox_drop: str | None = None) -> None:

@@ -99,7 +99,24 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE events_v3 RENAME TO events")
 
 
-MIGRATIONS = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    """What a manager does and closes: an append-only audit log, the PINs (scrypt hashes, with the wrong
+    tries that lock a mode), and the numbered Z reports. The audit log and the Z reports refuse UPDATE
+    and DELETE in the database itself, so no code path, ours or a bug's, can alter them."""
+    db.execute("CREATE TABLE audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at FLOAT NOT NULL, action TEXT NOT NULL, "
+               "txn TEXT, asked_by TEXT NOT NULL, approved_by TEXT, detail TEXT)")
+    db.execute("CREATE TABLE pins (role TEXT PRIMARY KEY NOT NULL, salt BLOB NOT NULL, hash BLOB NOT NULL, "
+               "n INTEGER NOT NULL, r INTEGER NOT NULL, p INTEGER NOT NULL, set_at FLOAT NOT NULL, "
+               "failures INTEGER NOT NULL DEFAULT 0, locked_until FLOAT) WITHOUT ROWID")
+    db.execute("CREATE TABLE z_reports (number INTEGER PRIMARY KEY, day TEXT NOT NULL UNIQUE, taken_at FLOAT NOT NULL, "
+               "taken_by TEXT NOT NULL, body TEXT NOT NULL, sha256 TEXT NOT NULL, prev_sha256 TEXT)")
+    for table, what in (("audit", "the audit log is append-only"), ("z_reports", "a Z report cannot be altered")):
+        for op in ("UPDATE", "DELETE"):
+            db.execute(f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                       f"BEGIN SELECT RAISE(ABORT, '{what}'); END")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4]
 VERSION = len(MIGRATIONS)
 
 

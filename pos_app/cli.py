@@ -116,7 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="the day's transactions and totals")
     _common(report, suppress=True)
     report.add_argument("--date", default=None, metavar="YYYY-MM-DD", help="the business day (default today)")
-    report.add_argument("--csv", default=None, metavar="FILE", help="also write the transactions as CSV")
+    report.add_argument("--csv", default=None, metavar="FILE", help="also write the transactions (or totals) as CSV")
+    kind = report.add_mutually_exclusive_group()
+    kind.add_argument("--x", action="store_true", help="X report: the day's totals and differences, any time")
+    kind.add_argument("--z", action="store_true", help="Z report: close the day, numbered and immutable (manager PIN)")
+    report.add_argument("--pdf", default=None, metavar="FILE", help="with --x/--z: also write a printable PDF")
+    report.add_argument("--by", help="who asks (default: the login name)")
 
     queue = sub.add_parser("queue", help="what waits in the outbox for the link")
     _common(queue, suppress=True)
@@ -126,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("code", help="the scanned text")
     from .device_commands import add_parsers
     add_parsers(sub, _common)
+    from .manager_commands import add_parsers as add_manager_parsers
+    add_manager_parsers(sub, _common)
     return parser
 
 
@@ -248,6 +255,7 @@ cmd_sale, cmd_refund, cmd_cancel, cmd_inquiry, cmd_reconcile, cmd_report, cmd_qu
     _lazy(".commands", name) for name in ("cmd_sale", "cmd_refund", "cmd_cancel", "cmd_inquiry", "cmd_reconcile",
                                           "cmd_report", "cmd_queue"))
 cmd_devices, cmd_scanner = (_lazy(".device_commands", name) for name in ("cmd_devices", "cmd_scanner"))
+cmd_pin, cmd_review, cmd_report_xz = (_lazy(".manager_commands", n) for n in ("cmd_pin", "cmd_review", "report_xz"))
 
 def cmd_gui(args) -> int:
     """The windows: loaded by name, so the core never imports Qt (the GUI is a front end, like the CLI)."""
@@ -264,7 +272,8 @@ def cmd_screenshots(args) -> int:
 
 COMMANDS = {None: cmd_gui, "gui": cmd_gui, "screenshots": cmd_screenshots, "status": cmd_status, "sim": cmd_sim, "classify": cmd_classify, "sale": cmd_sale,
             "refund": cmd_refund, "cancel": cmd_cancel, "inquiry": cmd_inquiry, "reconcile": cmd_reconcile,
-            "report": cmd_report, "queue": cmd_queue, "devices": cmd_devices, "scanner": cmd_scanner}
+            "report": cmd_report, "queue": cmd_queue, "devices": cmd_devices, "scanner": cmd_scanner,
+            "pin": cmd_pin, "review": cmd_review}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         command = "status" if args.command is None and args.json else args.command
+        if command == "report" and (args.x or args.z):
+            return cmd_report_xz(args)
         return COMMANDS[command](args)
     except PosError as exc:
         if args.json:

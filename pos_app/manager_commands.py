@@ -1,0 +1,178 @@
+"""The manager's commands: ``pin set``, ``report --x|--z``, ``review`` (and ``review retry|resolve``).
+
+A manager action needs the manager's PIN: from ``$POS_TERMINAL_MANAGER_PIN``, else asked on the
+terminal (or read from standard input when it is not a terminal, for scripts). Every action lands in the
+audit log with who asked (``--by``, default the login name) and who approved (the manager PIN).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from .config import find_config_file, find_data_dir
+from .errors import PosError
+from .i18n import _
+
+
+def _ask(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    line = sys.stdin.readline()
+    return line.strip()
+
+
+def manager_pin(args) -> str:
+    return os.environ.get("POS_TERMINAL_MANAGER_PIN") or _ask(_("manager PIN: "))
+
+
+def _who(args) -> str:
+    return getattr(args, "by", None) or getpass.getuser()
+
+
+def _journal(args):
+    from offline_queue.journal import Journal
+
+    return Journal.open(find_data_dir(args.data_dir))
+
+
+def _day(text: str | None) -> str:
+    value = text or date.today().isoformat()
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise PosError(f"--date {value!r} is not a date", hint="use YYYY-MM-DD, e.g. 2026-11-22") from None
+
+
+def _print(args, data, lines: list[str]) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else "\n".join(lines))
+
+
+# -- pin ----------------------------------------------------------------------------------------------
+def cmd_pin(args) -> int:
+    from .roles import PinBook
+
+    with _journal(args) as journal:
+        book = PinBook(journal)
+        current = _ask(_("current {role} PIN: ").format(role=args.role)) if book.is_set(args.role) else None
+        pin = _ask(_("new {role} PIN (4 to 12 digits): ").format(role=args.role))
+        again = _ask(_("the same PIN again: "))
+        if pin != again:
+            raise PosError(_("the two PINs differ; nothing was changed"))
+        book.set(args.role, pin, current=current)
+    _print(args, {"role": args.role, "set": True}, [_("{role} PIN set").format(role=args.role)])
+    return 0
+
+
+# -- X and Z reports ----------------------------------------------------------------------------------
+def report_xz(args) -> int:
+    from . import closing
+    from .roles import MANAGER, PinBook, audit
+
+    day = _day(args.date)
+    if args.z:
+        with _journal(args) as journal:
+            PinBook(journal).verify(MANAGER, manager_pin(args))
+            existing = closing.get_z(journal, day=day)
+            report = existing or closing.take_z(journal, day, by=_who(args))
+            if existing:
+                audit(journal, "z_report_reprint", asked_by=_who(args), approved_by=MANAGER,
+                      detail={"number": existing["number"]})
+    else:
+        from offline_queue.journal import Journal
+
+        with Journal.open(find_data_dir(args.data_dir), readonly=True) as journal:
+            report = closing.x_report(journal, day)
+    if args.csv:
+        _write(args.csv, lambda path: path.write_text(report_csv(report)))
+    if getattr(args, "pdf", None):
+        import importlib
+
+        _write(args.pdf, lambda path: importlib.import_module("ui.pdf").write_pdf(closing.lines(report), path))
+    _print(args, report, closing.lines(report))
+    return 0
+
+
+def _write(target: str, writer) -> None:
+    try:
+        writer(Path(target))
+    except OSError as exc:
+        raise PosError(f"cannot write {target}: {exc.strerror}") from None
+
+
+def report_csv(report: dict) -> str:
+    rows = ["report,number,day,currency,kind,status,count,value"]
+    for currency, cur in report["totals"].items():
+        for kind in ("sale", "refund", "cancel"):
+            for status, entry in sorted(cur[kind].items()):
+                rows.append(f"{report['type']},{report.get('number', '')},{report['day']},{currency},{kind},{status},"
+                            f"{entry['count']},{entry['value']}")
+        rows.append(f"{report['type']},{report.get('number', '')},{report['day']},{currency},net,,,{cur['net']}")
+    return "\n".join(rows) + "\n"
+
+
+# -- review -------------------------------------------------------------------------------------------
+def review_items(journal) -> list[dict]:
+    """Still open or needing review, less what a manager marked resolved."""
+    resolved = {r["txn"] for r in journal.query("SELECT txn FROM audit WHERE action='resolved'")}
+    return [{"id": r["id"], "kind": r["kind"], "status": r["status"], "currency": r["currency"],
+             "amount": r["amount"], "message": r["message"], "createdAt": r["created_at"]}
+            for r in journal.query("SELECT * FROM transactions WHERE final=0 OR status='NEEDS_REVIEW' "
+                                   "ORDER BY created_at") if r["id"] not in resolved]
+
+
+def cmd_review(args) -> int:
+    from .money import format_minor
+    from .roles import MANAGER, PinBook, audit
+
+    action = getattr(args, "review_action", None)
+    if action == "retry":
+        from .runtime import Runtime
+
+        with Runtime(find_config_file(args.config), find_data_dir(args.data_dir), receiver=False,
+                     background=False) as rt:
+            outcome, txn = rt.terminal.inquiry(args.id)
+            data = {"id": args.id, "gateway": outcome.status.value, "status": txn.status if txn else None}
+        _print(args, data, [_("{id}: the gateway says {gateway}; now {status}").format(**data)])
+        return 0
+    with _journal(args) as journal:
+        if action == "resolve":
+            if journal.get(args.id) is None:
+                raise PosError(_("no transaction {id!r} in this journal").format(id=args.id))
+            PinBook(journal).verify(MANAGER, manager_pin(args))
+            audit(journal, "resolved", txn=args.id, asked_by=_who(args), approved_by=MANAGER,
+                  detail={"note": args.note})
+            _print(args, {"id": args.id, "resolved": True, "note": args.note},
+                  [_("{id} marked resolved").format(id=args.id)])
+            return 0
+        items = review_items(journal)
+    lines = [f"{i['status']:13} {i['id']}  {format_minor(i['amount'], i['currency'])} {i['currency']}  {i['message']}"
+             for i in items] or [_("nothing open or waiting for review")]
+    _print(args, {"items": items}, lines)
+    return 0
+
+
+def add_parsers(sub, common) -> None:
+    pin = sub.add_parser("pin", help="set the manager's or technician's PIN")
+    common(pin, suppress=True)
+    actions = pin.add_subparsers(dest="pin_action", metavar="ACTION", required=True)
+    pin_set = actions.add_parser("set", help="set (or change) a role's PIN")
+    common(pin_set, suppress=True)
+    pin_set.add_argument("role", choices=("manager", "technician"))
+
+    review = sub.add_parser("review", help="what is still open or needs a manager; retry or resolve it")
+    common(review, suppress=True)
+    review.add_argument("--by", help="who asks (default: the login name)")
+    steps = review.add_subparsers(dest="review_action", metavar="ACTION")
+    retry = steps.add_parser("retry", help="ask the gateway about it now")
+    common(retry, suppress=True)
+    retry.add_argument("id")
+    resolve = steps.add_parser("resolve", help="mark it resolved with a note (manager PIN)")
+    common(resolve, suppress=True)
+    resolve.add_argument("id")
+    resolve.add_argument("--note", required=True, help="what was found, e.g. checked on the gateway portal")
+    resolve.add_argument("--by", help="who asks (default: the login name)")
