@@ -99,7 +99,7 @@ def scan_event(scan: DecodedScan, source: str, wall_offset: float = 0.0) -> mode
     """The model's event; ``wall_offset`` turns the decoder's (monotonic) time into wall-clock time."""
     sym = scan.symbology
     return model.ScanEvent(scan.text, sym.name, sym.scan_data_type, sym.aim, source, scan.t + wall_offset,
-                           scan.typed.encode(), scan.ended_by)
+                           scan.typed.encode(), scan.ended_by, scan.duration)
 
 
 class HidScanner(model.Scanner):

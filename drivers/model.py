@@ -47,6 +47,7 @@ class ScanEvent:
     timestamp: float                  # wall-clock time the scan ended
     raw: bytes = field(repr=False)    # what arrived: the serial bytes, or the decoded keys as UTF-8
     ended_by: str = ""                # "enter", "tab", "gap", "cr", "lf", "crlf", ...
+    duration: float = 0.0             # first key (or byte) to the end: how fast the scanner sends
 
     @property
     def masked(self) -> str:

@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_parsers(sub, _common)
     from .manager_commands import add_parsers as add_manager_parsers
     add_manager_parsers(sub, _common)
+    from .selftest import add_parser as add_selftest_parser
+    add_selftest_parser(sub, _common)
     return parser
 
 
@@ -273,7 +275,7 @@ def cmd_screenshots(args) -> int:
 COMMANDS = {None: cmd_gui, "gui": cmd_gui, "screenshots": cmd_screenshots, "status": cmd_status, "sim": cmd_sim, "classify": cmd_classify, "sale": cmd_sale,
             "refund": cmd_refund, "cancel": cmd_cancel, "inquiry": cmd_inquiry, "reconcile": cmd_reconcile,
             "report": cmd_report, "queue": cmd_queue, "devices": cmd_devices, "scanner": cmd_scanner,
-            "pin": cmd_pin, "review": cmd_review}
+            "pin": cmd_pin, "review": cmd_review, "selftest": _lazy(".selftest", "cmd_selftest")}
 
 
 def main(argv: list[str] | None = None) -> int:

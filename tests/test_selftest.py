@@ -1,0 +1,475 @@
+"""The self-test (issue 6) against real parts: the simulator over loopback, real SQLite journals, a real
+notification receiver (the terminal's, or the self-test's stand-in), and scanners on fake device trees
+whose nodes are real FIFOs read through the :class:`scantraces.FifoNode` stand-in (this machine has no
+/dev/input); the hub, the reader and the decoder behind it are the production code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flowkit import write_config
+from scantraces import FifoNode, pack, scanner
+from test_discovery import make_input_tree, usb_device
+
+from drivers.model import ScanEvent
+from offline_queue.journal import Journal
+from pos_app import selftest
+from pos_app.cli import _common
+from pos_app.runtime import Runtime
+from pos_app.selftest import (
+    FAIL,
+    PASS,
+    SKIP,
+    TEST_CODE,
+    check_clock,
+    check_skew,
+    parse_response_time,
+    scan_check,
+)
+from pos_app.sim import Simulator
+
+HONEYWELL = "Honeywell Imaging & Mobility 1900"
+
+
+def by_name(report) -> dict:
+    return {c.name: c for c in report.checks}
+
+
+def statuses(report) -> dict:
+    return {c.name: c.status for c in report.checks}
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    """One simulator for the tests that leave it running (each writes its own config beside its keys)."""
+    sim = Simulator(tmp_path_factory.mktemp("gateway"), "127.0.0.1", 0, notify_time_scale=0.001).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def toml(gateway, tmp_path) -> Path:
+    """A terminal.toml of this test's own, pointing at the shared simulator (see flowkit.write_config)."""
+    return write_config(gateway, name=f"{tmp_path.name}.toml")
+
+
+@pytest.fixture
+def no_devices(tmp_path):
+    """An empty /dev/input and /sys/class/input: no scanner here."""
+    return make_input_tree(tmp_path / "empty", [])
+
+
+class FifoScanner:
+    """One USB scanner (Honeywell's vendor id, so discovery calls it a scanner) whose node is a FIFO."""
+
+    def __init__(self, root: Path) -> None:
+        nodes = usb_device(HONEYWELL, [5], vendor=0x0C2E, product=0x0B61, serial="42")
+        self.input_dir, self.sys_dir = make_input_tree(root, nodes)
+        node = self.input_dir / "event5"
+        node.unlink()
+        os.mkfifo(node)
+        self.writer = os.open(node, os.O_RDWR | os.O_NONBLOCK)
+
+    def scan(self, text: str, **kw) -> None:
+        """A scanner sending ``text``: events stamped on the monotonic clock, as EvdevNode stamps them."""
+        os.write(self.writer, pack(scanner(text, t0=time.monotonic(), **kw)[0]))
+
+    def kw(self) -> dict:
+        return {"input_dir": self.input_dir, "sys_dir": self.sys_dir, "opener": FifoNode}
+
+    def close(self) -> None:
+        os.close(self.writer)
+
+
+@pytest.fixture
+def usb_scanner(tmp_path):
+    s = FifoScanner(tmp_path / "rig")
+    yield s
+    s.close()
+
+
+def make_journal(data_dir: Path) -> None:
+    with Journal.open(data_dir) as journal:
+        journal.log_event(None, "test", {})
+
+
+def with_scanners(config: Path, text: str) -> Path:
+    config.write_text(config.read_text() + "\n[scanners]\n" + text)
+    return config
+
+
+def other_public_key(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = folder / "other_public.pem"
+    path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
+    return path
+
+
+# -- against the simulator ---------------------------------------------------------------------------
+
+def test_healthy_simulator_every_check_passes(toml, tmp_path, usb_scanner):
+    config = toml
+    data_dir = tmp_path / "data"
+    make_journal(data_dir)
+    shown, progress = [], []
+    report = selftest.run("external", config, data_dir, display=lambda code: shown.append(code) or True,
+                          displays=[{"name": "HDMI-2", "size": "1024x600"}], on_check=progress.append,
+                          **usb_scanner.kw())
+    assert statuses(report) == dict.fromkeys(
+        ["config", "keys", "journal", "disk", "clock", "scanners", "gateway", "round-trip", "clock-skew",
+         "notifications", "display"], PASS), report.lines()
+    assert report.ok and report.exit_code == 0
+    assert shown == [TEST_CODE]
+    checks = by_name(report)
+    assert "ORDER_NOT_EXIST" in checks["round-trip"].detail
+    assert "merchant_public.pem" in checks["keys"].detail
+    assert "stand-in" in checks["notifications"].detail and "signed" in checks["notifications"].detail
+    assert "usb-Honeywell" in checks["scanners"].detail
+    (row,) = report.devices["scanners"]
+    assert row["connected"] and "good scans" in row["health"] and "good_scans" in row["stats"]
+    assert all(c.hint == "" for c in report.checks)
+    assert progress == report.checks
+    lines = report.lines()
+    assert any(line.startswith("INFO  scanner       usb-Honeywell") and "good scans" in line for line in lines)
+    assert "INFO  display       name HDMI-2, size 1024x600" in lines
+    assert lines[-1] == "selftest (external): 11 passed, 0 failed, 0 skipped: all checks passed"
+
+
+def test_healthy_without_display_or_scanner_skips_only_what_does_not_apply(toml, tmp_path, no_devices):
+    input_dir, sys_dir = no_devices
+    report = selftest.run("external", toml, tmp_path / "data", input_dir=input_dir, sys_dir=sys_dir)
+    skipped = {name for name, status in statuses(report).items() if status == SKIP}
+    assert skipped == {"journal", "scanners", "display"}, report.lines()
+    assert report.ok and report.exit_code == 0
+    assert "first start" in by_name(report)["journal"].detail
+    assert "technician screen" in by_name(report)["display"].detail
+
+
+def test_stopped_simulator_fails_reachability_with_its_hint(make_sim, tmp_path, no_devices):
+    sim = make_sim()
+    config = write_config(sim)
+    port = sim.port
+    sim.stop()
+    input_dir, sys_dir = no_devices
+    report = selftest.run("external", config, tmp_path / "data", input_dir=input_dir, sys_dir=sys_dir)
+    checks = by_name(report)
+    assert checks["gateway"].status == FAIL
+    assert f"cannot reach 127.0.0.1:{port}" in checks["gateway"].detail
+    assert "is the gateway (or simulator) running?" in checks["gateway"].hint
+    assert str(config) in checks["gateway"].hint
+    assert checks["round-trip"].status == SKIP and "cannot be reached" in checks["round-trip"].detail
+    assert checks["clock-skew"].status == SKIP
+    assert not report.ok and report.exit_code == 1
+
+
+def test_wrong_gateway_key_fails_the_round_trip_naming_the_key(toml, tmp_path, no_devices):
+    other = other_public_key(tmp_path / "elsewhere")
+    config = toml
+    config.write_text(config.read_text().replace('gateway_public_key = "keys/gateway_public.pem"',
+                                                 f'gateway_public_key = "{other}"'))
+    input_dir, sys_dir = no_devices
+    report = selftest.run("external", config, tmp_path / "data", input_dir=input_dir, sys_dir=sys_dir)
+    checks = by_name(report)
+    assert checks["keys"].status == PASS  # a valid RSA key: only the gateway's answer can tell
+    assert checks["round-trip"].status == FAIL
+    assert checks["round-trip"].detail == "the gateway's answer did not verify: wrong gateway public key?"
+    assert str(other) in checks["round-trip"].hint
+    assert checks["clock-skew"].status == SKIP  # an unverified response-time is not evidence
+    assert report.exit_code == 1
+
+
+def test_skewed_clock_fails_the_skew_check_with_an_ntp_hint(toml, tmp_path, no_devices):
+    input_dir, sys_dir = no_devices
+    report = selftest.run("external", toml, tmp_path / "data", clock=lambda: time.time() + 3600,
+                          input_dir=input_dir, sys_dir=sys_dir)
+    checks = by_name(report)
+    assert checks["clock-skew"].status == FAIL
+    assert "3,600" in checks["clock-skew"].detail and "ahead of the gateway" in checks["clock-skew"].detail
+    assert "timedatectl set-ntp true" in checks["clock-skew"].hint
+    assert checks["clock"].status == PASS and checks["round-trip"].status == PASS
+    assert [c.name for c in report.checks if c.status == FAIL] == ["clock-skew"]
+
+
+def test_merchant_key_that_is_not_the_pair_fails_naming_both_files(gateway, toml, tmp_path, no_devices):
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    for name in ("merchant_private.pem", "gateway_public.pem"):
+        (keys / name).write_bytes((gateway.provisioned.keys_dir / name).read_bytes())
+    (keys / "merchant_private.pem").chmod(0o600)
+    (keys / "merchant_public.pem").write_bytes(other_public_key(tmp_path / "x").read_bytes())
+    config = toml
+    config.write_text(config.read_text().replace('"keys/', f'"{keys}/'))
+    report = selftest.run("internal", config, tmp_path / "data", input_dir=no_devices[0], sys_dir=no_devices[1])
+    check = by_name(report)["keys"]
+    assert check.status == FAIL
+    assert str(keys / "merchant_private.pem") in check.detail and str(keys / "merchant_public.pem") in check.detail
+    assert "public key registered" in check.hint
+
+
+def test_gateway_key_that_is_our_own_public_key_fails(toml, tmp_path, no_devices):
+    config = toml
+    config.write_text(config.read_text().replace("keys/gateway_public.pem", "keys/merchant_public.pem"))
+    report = selftest.run("internal", config, tmp_path / "data", input_dir=no_devices[0], sys_dir=no_devices[1])
+    check = by_name(report)["keys"]
+    assert check.status == FAIL and "merchant's own public key" in check.detail
+
+
+def test_bad_config_fails_and_what_needs_it_skips(tmp_path, no_devices):
+    bad = tmp_path / "terminal.toml"
+    bad.write_text("[gateway]\nurl = 'http://example.com'\n")
+    report = selftest.run("external", bad, tmp_path / "data", input_dir=no_devices[0], sys_dir=no_devices[1])
+    checks = by_name(report)
+    assert checks["config"].status == FAIL and "url" in checks["config"].detail and str(bad) in checks["config"].detail
+    for name in ("keys", "scanners", "gateway", "round-trip", "notifications"):
+        assert checks[name].status == SKIP, name
+    assert report.exit_code == 1
+
+
+# -- the journal and the clock ---------------------------------------------------------------------
+
+def test_corrupt_journal_fails_naming_the_file(toml, tmp_path, no_devices):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "journal.sqlite").write_bytes(b"this is not a database " * 200)
+    report = selftest.run("internal", toml, data_dir, input_dir=no_devices[0], sys_dir=no_devices[1])
+    check = by_name(report)["journal"]
+    assert check.status == FAIL
+    assert str(data_dir / "journal.sqlite") in check.detail
+    assert "do not delete it" in check.hint and ".recover" in check.hint
+    assert report.exit_code == 1
+
+
+def test_clock_behind_the_journal_fails(toml, tmp_path, no_devices):
+    data_dir = tmp_path / "data"
+    make_journal(data_dir)
+    report = selftest.run("internal", toml, data_dir, clock=lambda: time.time() - 3600,
+                          input_dir=no_devices[0], sys_dir=no_devices[1])
+    checks = by_name(report)
+    assert checks["journal"].status == PASS and "integrity ok" in checks["journal"].detail
+    assert checks["clock"].status == FAIL and "went backwards" in checks["clock"].detail
+    assert "timedatectl set-ntp true" in checks["clock"].hint
+
+
+def test_clock_and_skew_rules():
+    now = time.time()
+    assert check_clock(now, None).status == PASS
+    assert check_clock(now, now + 30).status == PASS            # within the minute's tolerance
+    assert check_clock(946684800.0, None).status == FAIL         # the year 2000: a dead RTC battery
+    ms = str(int(now * 1000))
+    assert check_skew(ms, now - 0.01, now + 0.01).hint == ""
+    warned = check_skew(str(int((now - 10) * 1000)), now, now)
+    assert warned.status == PASS and "10.0 s ahead" in warned.detail and "timedatectl" in warned.hint
+    assert check_skew(str(int((now + 120) * 1000)), now, now).status == FAIL
+    assert check_skew("yesterday", now, now).status == SKIP
+    assert parse_response_time("2019-04-04T12:08:56+08:00") == 1554350936.0
+    assert parse_response_time("2019-04-04T04:08:56Z") == 1554350936.0
+    assert parse_response_time("2019-04-04T12:08:56") is None      # no offset: no way to compare
+
+
+# -- the notification endpoint of a running terminal --------------------------------------------------
+
+def test_running_terminal_acknowledges_a_signed_test_notification(toml, tmp_path, no_devices):
+    config = toml
+    data_dir = tmp_path / "data"
+    with Runtime(config, data_dir, background=False) as rt:
+        report = selftest.run("external", config, data_dir, input_dir=no_devices[0], sys_dir=no_devices[1])
+        check = by_name(report)["notifications"]
+        assert check.status == PASS and check.detail.startswith("the terminal on 127.0.0.1:"), check
+        kinds = [r["kind"] for r in rt.terminal.journal._query("SELECT kind FROM events")]
+        assert kinds == ["notification_unmatched"]  # journaled as unknown, nothing else changed
+        assert by_name(report)["journal"].status == PASS  # read beside the running writer
+
+
+def test_running_terminal_without_a_receiver_fails(toml, tmp_path, no_devices):
+    config = toml
+    data_dir = tmp_path / "data"
+    with Runtime(config, data_dir, receiver=False, background=False):
+        report = selftest.run("external", config, data_dir, input_dir=no_devices[0], sys_dir=no_devices[1])
+    check = by_name(report)["notifications"]
+    assert check.status == FAIL and "the terminal is running but nothing listens" in check.detail
+
+
+def test_sandbox_mode(tmp_path, no_devices):
+    kw = {"input_dir": no_devices[0], "sys_dir": no_devices[1]}
+    first = selftest.run("internal", None, tmp_path / "data", **kw)
+    assert by_name(first)["config"].detail == "sandbox: no config file"
+    assert by_name(first)["keys"].status == SKIP  # made by the simulator's first start
+    report = selftest.run("external", None, tmp_path / "data", **kw)
+    assert {n for n, s in statuses(report).items() if s != PASS} == {"journal", "scanners", "display"}, \
+        report.lines()
+    assert by_name(selftest.run("internal", None, tmp_path / "data", **kw))["keys"].status == PASS
+
+
+# -- scanners ---------------------------------------------------------------------------------------
+
+def test_scanner_that_cannot_be_opened_fails_with_the_drivers_hint(toml, tmp_path):
+    nodes = usb_device(HONEYWELL, [5], vendor=0x0C2E, product=0x0B61)
+    input_dir, sys_dir = make_input_tree(tmp_path / "rig", nodes)  # a regular file, not an evdev node
+    report = selftest.run("internal", toml, tmp_path / "data", input_dir=input_dir, sys_dir=sys_dir)
+    check = by_name(report)["scanners"]
+    assert check.status == FAIL
+    assert "not an evdev input node" in check.detail and str(input_dir / "event5") in check.detail
+    assert "pos-terminal devices" in check.hint
+
+
+def test_missing_serial_scanner_fails(toml, tmp_path, no_devices):
+    config = with_scanners(toml, '[[scanners.serial]]\nport = "/dev/ttyNOSUCHPORT"\n')
+    report = selftest.run("internal", config, tmp_path / "data", input_dir=no_devices[0], sys_dir=no_devices[1])
+    check = by_name(report)["scanners"]
+    assert check.status == FAIL and "/dev/ttyNOSUCHPORT: no such port" in check.detail
+    assert "/dev/serial/by-id" in check.hint
+
+
+def test_interactive_scan_passes_for_a_well_set_scanner(toml, tmp_path, usb_scanner):
+    prompts = []
+
+    def prompt(code):
+        prompts.append(code)
+        usb_scanner.scan("]Q1" + code)
+
+    report = selftest.run("interactive", toml, tmp_path / "data", prompt=prompt, scan_timeout=5,
+                          **usb_scanner.kw())
+    check = by_name(report)["scan"]
+    assert prompts == [TEST_CODE]
+    assert check.status == PASS, check
+    assert "AIM id ]Q1" in check.detail and "ended by enter" in check.detail
+
+
+def test_interactive_scan_tells_the_layout_to_set(toml, tmp_path, usb_scanner):
+    config = with_scanners(toml, 'layout = "fr"\n')
+    report = selftest.run("interactive", config, tmp_path / "data", prompt=lambda code: usb_scanner.scan(code),
+                          scan_timeout=5, **usb_scanner.kw())
+    check = by_name(report)["scan"]
+    assert check.status == FAIL
+    assert "layout 'us'" in check.detail and "decodes 'fr'" in check.detail
+    assert 'set layout = "us" under [scanners]' in check.hint
+    assert report.exit_code == 1
+
+
+def test_interactive_scan_without_a_suffix_and_without_a_scan(toml, tmp_path, usb_scanner):
+    report = selftest.run("interactive", toml, tmp_path / "data",
+                          prompt=lambda code: usb_scanner.scan(code, suffix=None), scan_timeout=5,
+                          **usb_scanner.kw())
+    check = by_name(report)["scan"]
+    assert check.status == FAIL and "ended on the time gap" in check.detail
+    assert "send Enter (CR) after each scan" in check.hint
+    silent = selftest.run("interactive", toml, tmp_path / "data", prompt=lambda code: None,
+                          scan_timeout=0.3, **usb_scanner.kw())
+    assert by_name(silent)["scan"].status == FAIL and "no scan within 0.3 s" in by_name(silent)["scan"].detail
+
+
+def test_scan_check_advice():
+    def event(data, **kw):
+        return ScanEvent(data, "QR Code", 204, kw.pop("aim", "]Q1"), "test", time.time(), data.encode(),
+                         kw.pop("ended_by", "enter"))
+
+    assert scan_check(TEST_CODE, event(TEST_CODE)).status == PASS
+    assert scan_check(TEST_CODE, f"]Q1{TEST_CODE}\r").status == PASS          # raw text, as typed
+    german = scan_check(TEST_CODE, event("POSßTESTßqwayzß0123456789"), layout="de")
+    assert german.status == FAIL and 'layout = "us"' in german.hint
+    french = scan_check(TEST_CODE, event("POS6TEST6azqwy6)!@#$%^&*("), layout="us")  # an AZERTY scanner
+    assert 'layout = "fr"' in french.hint
+    gap = scan_check(TEST_CODE, event(TEST_CODE, ended_by="gap"))
+    assert gap.status == FAIL and "Enter (CR)" in gap.hint
+    slow = scan_check(TEST_CODE, event(TEST_CODE), duration=len(TEST_CODE) * 0.05)
+    assert slow.status == FAIL and "50 ms a character" in slow.detail and "inter-character delay to 0" in slow.hint
+    assert scan_check(TEST_CODE, event(TEST_CODE), duration=0.05).status == PASS
+    no_aim = scan_check(TEST_CODE, event(TEST_CODE, aim=None), expect_aim=True)
+    assert no_aim.status == FAIL and "AIM" in no_aim.hint
+    assert scan_check(TEST_CODE, event(TEST_CODE, aim=None)).status == PASS   # optional unless asked for
+    assert "wrong case" in scan_check(TEST_CODE, event(TEST_CODE.swapcase())).detail
+    extra = scan_check(TEST_CODE, event("\x02" + TEST_CODE))
+    assert "before '\\x02'" in extra.detail and "prefix/suffix" in extra.hint
+    cut = scan_check(TEST_CODE, event(TEST_CODE[:10], ended_by="gap"))
+    assert "only 10 of" in cut.detail and "inter-character delay" in cut.hint
+    other = scan_check(TEST_CODE, event("4006381333931", aim="]E0"))
+    assert other.status == FAIL and "not another barcode" in other.hint
+    customer = scan_check(TEST_CODE, event("283412345678901234"))  # a payment code scanned by mistake
+    assert "283412345678901234" not in customer.detail and "1234" in customer.detail
+    two = scan_check(TEST_CODE, event("POSßTESTßqwayzß0123456789", ended_by="gap"), layout="de")
+    assert two.detail.count(";") == 1 and two.hint.count(";") >= 1  # every problem, still one line each
+    assert "\n" not in two.detail + two.hint
+
+
+# -- the command: output shapes and exit codes ---------------------------------------------------------
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The parser as cli.build_parser wires it: the shared options on both levels."""
+    parser = argparse.ArgumentParser(prog="pos-terminal")
+    _common(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command")
+    selftest.add_parser(sub, _common)
+    return parser.parse_args(argv)
+
+
+def test_command_json_and_exit_code(sim, tmp_path, no_devices, capsys):
+    config = write_config(sim)
+    argv = ["selftest", "--level", "external", "--config", str(config), "--data-dir", str(tmp_path / "data"),
+            "--input-dir", str(no_devices[0]), "--sys-dir", str(no_devices[1]), "--json"]
+    args = parse(argv)
+    assert (args.command, args.level, args.timeout) == ("selftest", "external", 30.0)
+    assert selftest.cmd_selftest(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["level"] == "external" and data["ok"] is True
+    assert set(data) >= {"level", "ok", "checks", "counts", "devices", "startedAt"}
+    assert [c["name"] for c in data["checks"]] == ["config", "keys", "journal", "disk", "clock", "scanners",
+                                                   "gateway", "round-trip", "clock-skew", "notifications",
+                                                   "display"]
+    for c in data["checks"]:
+        assert set(c) == {"name", "status", "detail", "hint", "seconds"}
+        assert c["status"] in ("pass", "fail", "skip")
+    assert data["counts"] == {"pass": 8, "fail": 0, "skip": 3}
+    sim.stop()
+    assert selftest.cmd_selftest(parse(argv)) == 1
+    failed = json.loads(capsys.readouterr().out)
+    assert failed["ok"] is False
+    assert [c["name"] for c in failed["checks"] if c["status"] == "fail"] == ["gateway"]
+
+
+def test_command_text_and_out_files(toml, tmp_path, no_devices, capsys):
+    base = ["selftest", "--data-dir", str(tmp_path / "data"), "--input-dir", str(no_devices[0]),
+            "--sys-dir", str(no_devices[1])]
+    text_file, json_file = tmp_path / "report.txt", tmp_path / "report.json"
+    args = parse(base + ["--config", str(toml), "--out", str(text_file)])
+    assert selftest.cmd_selftest(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("PASS  config        ")
+    assert any(line.startswith("SKIP  journal       no journal yet") for line in lines)
+    assert any(line.strip().startswith("→ it is created") for line in lines)  # a skip's hint on its own line
+    assert lines[-1] == "selftest (internal): 4 passed, 0 failed, 2 skipped: no check failed"
+    assert text_file.read_text().splitlines() == lines
+    assert selftest.cmd_selftest(parse(base + ["--out", str(json_file)])) == 0  # sandbox, text on stdout
+    assert "PASS  config        sandbox: no config file" in capsys.readouterr().out
+    saved = json.loads(json_file.read_text())
+    assert saved["ok"] is True and saved["checks"][0]["detail"] == "sandbox: no config file"
+
+
+def test_interactive_command_without_a_scanner_skips_the_scan(toml, tmp_path, no_devices, capsys):
+    args = parse(["selftest", "--level", "interactive", "--timeout", "1", "--config", str(toml),
+                  "--data-dir", str(tmp_path / "data"),
+                  "--input-dir", str(no_devices[0]), "--sys-dir", str(no_devices[1]), "--json"])
+    assert selftest.cmd_selftest(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    scan = next(c for c in data["checks"] if c["name"] == "scan")
+    assert scan["status"] == "skip" and scan["detail"] == "no scanner to test (see scanners)"
+
+
+def test_prompt_prints_the_code_and_a_terminal_qr(capsys):
+    selftest._prompt_for(False)(TEST_CODE)
+    out = capsys.readouterr().out
+    assert out.startswith(f"scan the test barcode now: {TEST_CODE}\n")
+    assert len(out.splitlines()) > 10  # the QR's rows
+
+
+def test_unknown_level_is_refused(tmp_path):
+    with pytest.raises(selftest.PosError, match="no self-test level"):
+        selftest.run("thorough", None, tmp_path)
