@@ -57,6 +57,8 @@ from typing import ClassVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import table  # noqa: E402  (benchmarks/table.py)
+
 from simproc import SimProcess
 
 from pos_app.sim.provision import terminal_toml
@@ -542,15 +544,7 @@ def print_breakdown(config_file: Path, data_dir: Path) -> None:
 # -- the table ------------------------------------------------------------------------------------------
 def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...],
                 right: tuple[bool, ...] = (False, True, True, True, False)) -> None:
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-
-    def line(cells):
-        return "| " + " | ".join(c.rjust(w) if right[i] else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(cells, widths))) + " |"
-    print(line(header))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in rows:
-        print(line(r))
+    table.print_table(rows, header, right)
 
 
 def ms(seconds: float) -> str:

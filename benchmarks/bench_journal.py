@@ -43,6 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import table  # noqa: E402  (benchmarks/table.py)
+
 from offline_queue import schema  # noqa: E402
 from offline_queue.journal import FILE_NAME, TRANSACTION_COLUMNS, Journal  # noqa: E402
 from pos_app.gateway import GatewayClient  # noqa: E402
@@ -456,16 +458,7 @@ def bench_report(rows: int, runs: int) -> dict:
 
 # -- the table ------------------------------------------------------------------------------------------
 def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    right = [False, False, True, False, True, True, False]  # numbers to the right
-
-    def line(cells):
-        padded = (c.rjust(w) if right[i] else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-        return "| " + " | ".join(padded) + " |"
-    print(line(header))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in rows:
-        print(line(r))
+    table.print_table(rows, header, (False, False, True, False, True, True, False))  # numbers to the right
 
 
 def ms(seconds: float) -> str:

@@ -39,6 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+import table  # noqa: E402  (benchmarks/table.py)
+
 from scantraces import EV_SYN, FifoNode, pack, scanner
 
 from drivers import model
@@ -228,16 +230,7 @@ def hog(cpu: int) -> subprocess.Popen:
 
 # -- the table ------------------------------------------------------------------------------------------
 def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    right = [False, True, False, True, False]
-
-    def line(cells):
-        return "| " + " | ".join(c.rjust(w) if right[i] else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(cells, widths))) + " |"
-    print(line(header))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in rows:
-        print(line(r))
+    table.print_table(rows, header, (False, True, False, True, False))  # numbers to the right
 
 
 def main() -> int:

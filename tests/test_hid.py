@@ -95,6 +95,14 @@ def next_event(source, want=None, timeout: float = 3.0):
     raise AssertionError(f"no {want or 'event'} within {timeout} s")
 
 
+def denied_while_private(path):
+    """STAND-IN opener for a non-root user (tests run as root, who may open anything): a node whose mode
+    gives the group and others nothing is refused, as the kernel would refuse them."""
+    if os.stat(path).st_mode & 0o077 == 0:
+        raise PermissionError(errno.EACCES, "Permission denied", path)
+    return FifoNode(path)
+
+
 def now_scan(text: str, **kw):
     """Events stamped as EvdevNode stamps them: on the monotonic clock, from now."""
     return scanner(text, t0=time.monotonic(), **kw)[0]
@@ -273,12 +281,8 @@ def test_permission_denied_is_explained_and_retried_when_udev_fixes_the_mode(rig
     path = rig.input_dir / "event5"
     path.chmod(0o600)
 
-    def opener(p):
-        if os.stat(p).st_mode & 0o077 == 0:  # what a non-root user would meet
-            raise PermissionError(errno.EACCES, "Permission denied", p)
-        return FifoNode(p)
 
-    with ScannerHub(ScannersConfig(), input_dir=rig.input_dir, sys_dir=rig.sys_dir, opener=opener,
+    with ScannerHub(ScannersConfig(), input_dir=rig.input_dir, sys_dir=rig.sys_dir, opener=denied_while_private,
                     serial=False) as hub:
         error = next_event(hub.events, model.ERROR)
         assert f"input device {path}: permission denied" in error.message
@@ -294,12 +298,8 @@ def test_a_second_node_that_becomes_readable_later_is_read_too(rig):
     second = rig.input_dir / "event6"
     second.chmod(0o600)
 
-    def opener(p):
-        if os.stat(p).st_mode & 0o077 == 0:
-            raise PermissionError(errno.EACCES, "Permission denied", p)
-        return FifoNode(p)
 
-    with ScannerHub(ScannersConfig(), input_dir=rig.input_dir, sys_dir=rig.sys_dir, opener=opener,
+    with ScannerHub(ScannersConfig(), input_dir=rig.input_dir, sys_dir=rig.sys_dir, opener=denied_while_private,
                     serial=False) as hub:
         next_event(hub.events, model.CONNECTED)
         (s,) = hub.scanners
@@ -360,12 +360,8 @@ def test_a_replug_refused_for_a_moment_is_not_reported(rig, monkeypatch):
     monkeypatch.setattr(HidScanner, "PERMISSION_GRACE", 0.3)
     nodes = rig.plug(HONEYWELL, [5], vendor=0x0C2E, product=0x0B61, serial="1")
 
-    def opener(p):
-        if os.stat(p).st_mode & 0o077 == 0:
-            raise PermissionError(errno.EACCES, "Permission denied", p)
-        return FifoNode(p)
 
-    with ScannerHub(ScannersConfig(), input_dir=rig.input_dir, sys_dir=rig.sys_dir, opener=opener,
+    with ScannerHub(ScannersConfig(), input_dir=rig.input_dir, sys_dir=rig.sys_dir, opener=denied_while_private,
                     serial=False) as hub:
         next_event(hub.events, model.CONNECTED)
         rig.unplug(nodes)
