@@ -123,11 +123,20 @@ class Journal:
         return conn
 
     def close(self) -> None:
+        """Closes under the mutex: a receiver or worker thread still in a query finishes first (closing a
+        connection another thread is using crashes SQLite's C code), and later calls get a JournalError."""
         try:
-            self.conn.close()
+            with self._mutex:
+                self._closed = True
+                self.conn.close()
         finally:
             if self._lock:
                 self._lock.release()
+
+    def _check_open(self) -> None:
+        if getattr(self, "_closed", False):
+            raise JournalError(f"the journal {self.path} is closed (the terminal is stopping)",
+                               hint="this request is answered after a restart")
 
     def __enter__(self) -> "Journal":
         return self
@@ -139,6 +148,7 @@ class Journal:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._mutex:
+            self._check_open()
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.DatabaseError as exc:
@@ -219,6 +229,8 @@ class Journal:
         body was on (``secure_delete`` only zeroes the page's new version). True when it succeeded.
         It never waits for a reader: busy now means "try again later"."""
         with self._mutex:
+            if getattr(self, "_closed", False):
+                return False
             try:
                 self.conn.execute("PRAGMA busy_timeout = 0")
                 busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
@@ -238,6 +250,7 @@ class Journal:
     def _query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         try:
             with self._mutex:
+                self._check_open()
                 return self.conn.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
             raise _corrupt(self.path, exc) from None
