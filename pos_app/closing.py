@@ -42,18 +42,19 @@ def day_totals(journal: Journal, day: str) -> dict:
 
 def differences(journal: Journal, day: str) -> dict:
     """What reconciliation found: open and review items, and sales settled only after an unknown outcome."""
-    rows = journal.query("SELECT id, kind, currency, amount, status, state FROM transactions WHERE day=? AND "
-                         "(final=0 OR status='NEEDS_REVIEW' OR state LIKE '%\"inquiries\":%' ) ", (day,))
+    rows = journal.query(
+        "SELECT id, kind, currency, amount, status FROM transactions WHERE day=? AND (final=0 OR "
+        "status='NEEDS_REVIEW' OR (kind='sale' AND (json_extract(state, '$.inquiries') > 0 OR "
+        "json_extract(state, '$.cancels') > 0)))", (day,))  # the JSON is read by SQLite, not row by row here
     open_, review, settled = [], [], []
     for r in rows:
         item = {"id": r["id"], "kind": r["kind"], "currency": r["currency"], "amount": r["amount"],
                 "status": r["status"]}
-        state = json.loads(r["state"])
         if r["status"] == "NEEDS_REVIEW":
             review.append(item)
         elif r["status"] in ("UNKNOWN", "QUEUED"):
             open_.append(item)
-        elif r["kind"] == "sale" and (state.get("inquiries") or state.get("cancels")):
+        elif r["kind"] == "sale":
             settled.append(item)
     return {"stillOpen": open_, "needsReview": review, "settledByReconciliation": settled}
 
