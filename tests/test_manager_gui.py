@@ -1,0 +1,321 @@
+"""Manager mode on screen (pytest-qt, offscreen) against a real simulator: the PIN dialog and its lockout,
+the paged day view and its filters, a partial refund and a cancel through the window, and the Z report.
+
+``POS_MANAGER_SHOTS=/tmp/manager-shots`` also saves each tab at 1280x800 for review.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from conftest import payment_code, usd
+from flowkit import write_config
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
+
+from offline_queue.journal import business_day
+from pos_app import closing
+from pos_app.i18n import set_language
+from pos_app.roles import MAX_TRIES, audit_log
+from ui.bridge import Core
+from ui.manager import DayModel, ManagerWindow
+from ui.pin_dialog import SET, VERIFY, PinDialog
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def core(qtbot, sim, tmp_path):
+    set_language("en")
+    c = Core(write_config(sim), tmp_path / "terminal", scanners=False)
+    c.start()
+    qtbot.waitUntil(lambda: c.terminal is not None, timeout=15000)
+    yield c
+    c.stop()
+
+
+def sales(core, *amounts) -> list:
+    """Real sales at the simulator (the test thread waits for each; the window is not involved)."""
+    return [core.terminal.start_sale(usd(a), code=payment_code()) for a in amounts]
+
+
+def synthetic_day(journal, n: int, day: str) -> None:
+    """``n`` settled sales written straight into the journal: enough rows to page through."""
+    base = time.time() - n
+    rows = []
+    for i in range(n):
+        status = "FAILED" if i % 10 == 0 else "SUCCESS"
+        rows.append(({"id": f"PRSYN{i:06d}", "kind": "sale", "tender": "order_code" if i % 4 == 0 else "payment_code",
+                      "currency": "USD", "amount": 100 + i, "status": status, "phase": "PAID", "state": "{}",
+                      "final": 1, "created_at": base + i, "updated_at": base + i, "day": day,
+                      "description": f"synthetic {i}"}, {"insert": True}))
+    journal.record_many(rows)
+
+
+def open_window(qtbot, core, **kw) -> ManagerWindow:
+    window = ManagerWindow(core, **kw)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    window.confirm = lambda _text: True
+    qtbot.waitUntil(lambda: window.busy == 0, timeout=10000)
+    return window
+
+
+def wait_idle(qtbot, window, timeout=20000) -> None:
+    qtbot.waitUntil(lambda: window.busy == 0, timeout=timeout)
+
+
+def shot(widget, name: str) -> None:
+    folder = os.environ.get("POS_MANAGER_SHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(Path(folder) / f"{name}.png"))
+
+
+# -- the PIN -------------------------------------------------------------------------------------------
+def test_pin_first_use_sets_it_then_wrong_tries_count_and_lock(qtbot, core):
+    dialog = PinDialog(core, "manager")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.mode == SET, timeout=5000)
+    assert dialog.again_edit.isVisible() and "No manager PIN is set yet" in dialog.prompt.text()
+    qtbot.keyClicks(dialog.pin_edit, "48a29b15")          # the field takes digits only
+    assert dialog.pin_edit.text() == "482915"
+    assert dialog.pin_edit.echoMode() == dialog.pin_edit.EchoMode.Password
+    qtbot.keyClicks(dialog.again_edit, "482916")
+    dialog.submit()
+    assert "the two PINs differ" in dialog.message.text() and dialog.result() != QDialog.Accepted
+    dialog.pin_edit.setText("482915")
+    qtbot.keyClicks(dialog.again_edit, "482915")
+    qtbot.mouseClick(dialog.ok_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result() == QDialog.Accepted, timeout=5000)
+    shot(dialog, "pin-first-use")
+
+    dialog = PinDialog(core, "manager")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.mode == VERIFY, timeout=5000)
+    assert not dialog.again_edit.isVisible()
+    for tries in range(1, MAX_TRIES):
+        qtbot.keyClicks(dialog.pin_edit, "000000")
+        qtbot.keyClick(dialog.pin_edit, Qt.Key_Return)
+        qtbot.waitUntil(lambda: not dialog.busy, timeout=5000)
+        assert f"wrong PIN ({MAX_TRIES - tries} tries left" in dialog.message.text()
+        assert dialog.isVisible() and dialog.result() != QDialog.Accepted and dialog.pin_edit.text() == ""
+    shot(dialog, "pin-wrong")
+    dialog.pin_edit.setText("000000")
+    dialog.submit()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=5000)
+    assert "manager mode is now locked for 5 minutes" in dialog.message.text()
+    dialog.pin_edit.setText("482915")                   # even the right PIN waits out the lock
+    dialog.submit()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=5000)
+    assert "manager mode is locked for" in dialog.message.text() and "after 5 wrong PINs" in \
+        dialog.message.text() and "wait, then try again" in dialog.message.text()
+    assert dialog.result() != QDialog.Accepted
+
+
+def test_right_pin_opens(qtbot, core):
+    from pos_app.roles import PinBook
+
+    PinBook(core.terminal.journal).set("manager", "1357")
+    dialog = PinDialog(core, "manager")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.mode == VERIFY, timeout=5000)
+    for key in "1357":   # the on-screen keypad
+        button = next(b for b in dialog.findChildren(type(dialog.ok_button)) if b.text() == key)
+        qtbot.mouseClick(button, Qt.LeftButton)
+    assert dialog.pin_edit.text() == "1357"
+    dialog.submit()
+    qtbot.waitUntil(lambda: dialog.result() == QDialog.Accepted, timeout=5000)
+
+
+# -- the day view --------------------------------------------------------------------------------------
+def test_day_view_pages_from_sqlite_and_filters(qtbot, core):
+    day = business_day(time.time())
+    real = sales(core, 1000, 9905)                     # one paid, one declined, at the simulator
+    synthetic_day(core.terminal.journal, 1000, day)
+    window = open_window(qtbot, core)
+    model = window.model
+    qtbot.waitUntil(lambda: model.rowCount() == 1002, timeout=10000)
+    assert window.rows_label.text() == "1002 rows"
+    counts = [q for q in model.queries if q[0].startswith("SELECT COUNT(*)")]
+    assert counts and all("day=?" in sql for sql, _p in counts)
+    qtbot.waitUntil(lambda: 0 in model.pages_loaded, timeout=5000)   # the view asked for what it shows
+    assert model.pages_loaded == [0]
+    pages_before = [q for q in model.queries if "LIMIT ? OFFSET ?" in q[0]]
+    assert all(params[-2] == 200 for _sql, params in pages_before)
+
+    far = model.index(950, 1)
+    assert model.data(far) is None                      # not loaded: asked for, on a worker
+    qtbot.waitUntil(lambda: 4 in model.pages_loaded, timeout=5000)
+    page_queries = [q for q in model.queries if "LIMIT ? OFFSET ?" in q[0]]
+    assert page_queries[-1][1][-2:] == (200, 800)       # one bounded page, not the rows before it
+    assert len(page_queries) == len(pages_before) + 1
+    assert sorted(model.pages_loaded) == [0, 4]
+    assert model.data(far) and model.data(far).startswith("PR")
+    newest_first = model.data(model.index(0, 1))
+    assert newest_first == real[1].id                   # newest first by default
+
+    plain = DayModel(core.terminal.journal, day, page_size=200)   # no worker: each page read where asked
+    assert plain.rowCount() == 1002 and plain.pages_loaded == []
+    assert plain.data(plain.index(999, 1)) == model.data(model.index(999, 1)) or 4 not in model.pages_loaded
+    assert plain.pages_loaded == [4] and len(plain.queries) == 2
+
+    window.status_filter.setCurrentIndex(window.status_filter.findData("FAILED"))
+    qtbot.waitUntil(lambda: model.rowCount() == 101, timeout=5000)   # 100 synthetic + the declined one
+    window.text_filter.setText("PRSYN00099")
+    window.apply_filter()
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: model.data(model.index(0, 1)) == "PRSYN000990", timeout=5000)
+    window.text_filter.clear()
+    window.status_filter.setCurrentIndex(0)
+    window.min_edit.setText("10.00")
+    window.max_edit.setText("10.05")
+    window.apply_filter()
+    qtbot.waitUntil(lambda: model.rowCount() == 7, timeout=5000)    # 1000 (real) and 1000..1005 (synthetic)
+    window.min_edit.clear()
+    window.max_edit.clear()
+    window.tender_filter.setCurrentIndex(window.tender_filter.findData("order_code"))
+    qtbot.waitUntil(lambda: model.rowCount() == 250, timeout=5000)
+    window.tender_filter.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: model.rowCount() == 1002, timeout=5000)
+
+    window.table.sortByColumn(4, Qt.DescendingOrder)     # by amount
+    qtbot.waitUntil(lambda: model.data(model.index(0, 1)) == real[1].id, timeout=5000)   # 99.05
+    assert "ORDER BY amount DESC, id DESC" in model.queries[-1][0]
+
+    wait_idle(qtbot, window)
+    assert "USD" in window.totals.text() and "FAILED" in window.totals.text()
+    assert sum(window.chart.values) == 1000 + sum(100 + i for i in range(1000) if i % 10)
+    window.table.selectRow(0)
+    qtbot.waitUntil(lambda: real[1].id in window.detail_view.toPlainText(), timeout=5000)
+    assert "created" in window.detail_view.toPlainText()
+    assert not window.refund_button.isEnabled()         # a declined sale has nothing to refund
+    shot(window, "manager-day")
+
+
+# -- refund and cancel ---------------------------------------------------------------------------------
+def test_partial_refund_and_cancel_through_the_window(qtbot, core, sim):
+    paid, other = sales(core, 1000, 700)
+    assert paid.status == "SUCCESS" and other.status == "SUCCESS"
+    window = open_window(qtbot, core, asked_by="alice")
+    model = window.model
+    qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=5000)
+    qtbot.waitUntil(lambda: model.data(model.index(1, 1)) == paid.id, timeout=5000)
+    window.table.selectRow(1)
+    qtbot.waitUntil(lambda: window.refund_button.isEnabled(), timeout=5000)
+
+    qtbot.mouseClick(window.refund_button, Qt.LeftButton)  # no reason yet
+    assert "needs a reason" in window.status.text()
+    window.amount_edit.setText("3.00")
+    window.reason_edit.setText("damaged")
+    qtbot.mouseClick(window.refund_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: getattr(window, "last_followup", None) is not None, timeout=20000)
+    refund = window.last_followup
+    assert window.status.text().startswith(f"{refund.id}: SUCCESS")
+    journal = core.terminal.journal
+    row = journal.get(refund.id)
+    assert row["status"] == "SUCCESS" and row["kind"] == "refund" and row["parent"] == paid.id and row["amount"] == 300
+    entry = next(e for e in audit_log(journal, txn=paid.id) if e["action"] == "refund")
+    assert entry["askedBy"] == "alice" and entry["approvedBy"] == "manager"
+    assert entry["detail"]["reason"] == "damaged" and entry["detail"]["amount"] == "3.00"
+    qtbot.waitUntil(lambda: "refund" in window.detail_view.toPlainText().split("Audit")[-1], timeout=5000)
+
+    window.amount_edit.setText("8.00")                  # more than is left: said in words, nothing sent
+    window.reason_edit.setText("again")
+    qtbot.mouseClick(window.refund_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "more than is left to refund: 7.00 USD" in window.status.text(), timeout=10000)
+
+    window.select_id(other.id)
+    qtbot.waitUntil(lambda: window.cancel_button.isEnabled(), timeout=5000)
+    window.reason_edit.setText("customer changed their mind")
+    qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: getattr(window, "last_followup", refund) is not refund, timeout=20000)
+    cancel = window.last_followup
+    assert journal.get(cancel.id)["kind"] == "cancel"
+    qtbot.waitUntil(lambda: journal.get(cancel.id)["status"] == "SUCCESS", timeout=20000)
+    entry = next(e for e in audit_log(journal, txn=other.id) if e["action"] == "cancel")
+    assert entry["detail"]["reason"] == "customer changed their mind" and entry["askedBy"] == "alice"
+
+
+# -- review --------------------------------------------------------------------------------------------
+def test_review_mark_resolved_with_a_note(qtbot, core):
+    day = business_day(time.time())
+    core.terminal.journal.record({"id": "PRREVIEW1", "kind": "sale", "tender": "payment_code", "currency": "USD",
+                                  "amount": 500, "status": "NEEDS_REVIEW", "phase": "REVIEW", "state": "{}",
+                                  "final": 1, "created_at": time.time(), "updated_at": time.time(), "day": day,
+                                  "message": "the gateway never answered"}, insert=True)
+    window = open_window(qtbot, core)
+    window.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: window.review_table.rowCount() == 1, timeout=5000)
+    assert window.review_table.item(0, 1).text() == "PRREVIEW1"
+    shot(window, "manager-review")
+    window.review_table.selectRow(0)
+    qtbot.mouseClick(window.resolve_button, Qt.LeftButton)
+    assert "needs a note" in window.status.text()
+    window.note_edit.setText("checked on the gateway portal: not paid")
+    qtbot.mouseClick(window.resolve_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.review_table.rowCount() == 0, timeout=5000)
+    assert window.review_empty.text() == "nothing open or waiting for review"
+    entry = audit_log(core.terminal.journal, txn="PRREVIEW1")[0]
+    assert entry["action"] == "resolved" and entry["detail"]["note"].startswith("checked")
+
+
+# -- X and Z -------------------------------------------------------------------------------------------
+def test_x_and_z_reports_and_exports(qtbot, core, tmp_path):
+    paid, _declined, _small = sales(core, 1000, 9905, 250)
+    core.terminal.refund(paid.id, usd(300), "damaged")
+    day = business_day(time.time())
+    window = open_window(qtbot, core, asked_by="alice")
+    window.tabs.setCurrentIndex(2)
+    qtbot.mouseClick(window.x_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.report is not None, timeout=5000)
+    assert window.report_view.toPlainText().startswith(f"X REPORT  {day}")
+    asked = []
+    window.confirm = lambda text: asked.append(text) or False   # the manager says no: nothing happens
+    qtbot.mouseClick(window.z_button, Qt.LeftButton)
+    wait_idle(qtbot, window)
+    assert asked and "cannot be taken again" in asked[0] and closing.z_reports(core.terminal.journal) == []
+
+    window.confirm = lambda _text: True
+    qtbot.mouseClick(window.z_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.report and window.report["type"] == "Z", timeout=10000)
+    z = window.report
+    assert z["number"] == 1 and window.report_message.text() == f"Z report #1 taken for {day}"
+    totals = closing.day_totals(core.terminal.journal, day)
+    assert z["totals"] == totals
+    assert totals["USD"]["sale"]["SUCCESS"] == {"count": 2, "value": 1250} and totals["USD"]["net"] == 950
+    text = window.report_view.toPlainText()
+    assert text.startswith(f"Z REPORT #1  {day}") and "9.50" in text and f"sha256 {z['sha256']}" in text
+    assert closing.get_z(core.terminal.journal, day=day)["number"] == 1
+    shot(window, "manager-reports")
+
+    qtbot.mouseClick(window.z_button, Qt.LeftButton)     # a second Z for the same day is refused
+    qtbot.waitUntil(lambda: "already closed" in window.report_message.text(), timeout=5000)
+    assert f"{day} is already closed (Z report #1)" in window.report_message.text()
+    assert "cannot be taken twice" in window.report_message.text()
+    assert window.report["number"] == 1 and len(closing.z_reports(core.terminal.journal)) == 1
+
+    csv, pdf = tmp_path / "z.csv", tmp_path / "z.pdf"
+    window.export_csv(csv)
+    qtbot.waitUntil(lambda: csv.exists() and "written to" in window.report_message.text(), timeout=5000)
+    assert csv.read_text().splitlines()[0] == "report,number,day,currency,kind,status,count,value"
+    assert f"Z,1,{day},USD,sale,SUCCESS,2,1250" in csv.read_text()
+    window.export_pdf(pdf)
+    qtbot.waitUntil(lambda: pdf.exists() and str(pdf) in window.report_message.text(), timeout=10000)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    window.export_csv(tmp_path / "no-such-folder" / "z.csv")
+    qtbot.waitUntil(lambda: "cannot write" in window.report_message.text(), timeout=5000)
+    actions = [e["action"] for e in audit_log(core.terminal.journal)]
+    assert "z_report" in actions and "z_report_approved" in actions
+    assert json.loads(json.dumps(z))["number"] == 1

@@ -1,0 +1,928 @@
+"""The manager's window (opened after the manager PIN): the day, refunds and cancels, review, X and Z.
+
+Three tabs over the selected business day:
+
+* **Day**: totals per currency and status, an hourly chart of paid sales, and a table over
+  :class:`DayModel`, which pages from SQLite and never holds the day in memory; a selected row shows its
+  event history and audit entries, and can be refunded (in full or in part) or cancelled, with a reason.
+* **Review**: what is still open or needs a manager (``manager_commands.review_items``): retry the
+  inquiry, retry the cancel, or mark it resolved with a note.
+* **Reports**: an X report at any time, the Z report (confirmed, numbered, once per day), and exports
+  to CSV and PDF.
+
+Every call that may wait (the journal beyond one bounded page, the gateway, a file) runs through
+:meth:`ui.bridge.Core.call`; every manager action lands in the audit log with who asked and who approved.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import OrderedDict
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QDate, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from offline_queue.journal import business_day
+from pos_app import closing, manager_commands, roles
+from pos_app.errors import PosError
+from pos_app.i18n import N_, _
+from pos_app.money import EXPONENTS, Money, format_minor, parse_money
+
+TOUCH = 48
+
+#: (SQL column, header) of the day table, in display order.
+COLUMNS = (("created_at", N_("Time")), ("id", N_("ID")), ("kind", N_("Kind")), ("tender", N_("Tender")),
+           ("amount", N_("Amount")), ("currency", N_("Currency")), ("status", N_("Status")),
+           ("result_code", N_("Result code")), ("description", N_("Description")))
+STATUSES = ("SUCCESS", "FAILED", "CANCELLED", "UNKNOWN", "QUEUED", "NEEDS_REVIEW")
+TENDERS = ("payment_code", "order_code")
+
+# An amount in any currency as a whole number of 1/10000 units (the largest ISO exponent is 4), so an
+# amount range typed in decimal compares exactly with minor units of every currency.
+_SCALE_TO_4 = ("(amount * CASE " + " ".join(
+    f"WHEN currency IN ({','.join(repr(c) for c in sorted(c for c, e in EXPONENTS.items() if e == exp))}) "
+    f"THEN {10 ** (4 - exp)}" for exp in (0, 3, 4)) + " ELSE 100 END)")
+
+
+def _ten_thousandths(text: str) -> int | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise PosError(_("{text!r} is not an amount").format(text=text),
+                       hint=_("type digits with at most one '.', e.g. 12.50")) from None
+    return int(value * 10000)
+
+
+class DayFilter:
+    """What the day table shows: one business day, narrowed by status, tender, amount range and text."""
+
+    def __init__(self, day: str, *, status: str | None = None, tender: str | None = None,
+                 min_amount: str = "", max_amount: str = "", text: str = "") -> None:
+        self.day, self.status, self.tender = day, status or None, tender or None
+        self.min_amount, self.max_amount, self.text = min_amount, max_amount, (text or "").strip()
+
+    def where(self) -> tuple[str, tuple]:
+        """The WHERE clause; it always starts with ``day=?`` so the (day, created_at) index bounds it."""
+        sql, params = ["day=?"], [self.day]
+        if self.status:
+            sql.append("status=?")
+            params.append(self.status)
+        if self.tender:
+            sql.append("tender=?")
+            params.append(self.tender)
+        for text, op in ((self.min_amount, ">="), (self.max_amount, "<=")):
+            value = _ten_thousandths(text)
+            if value is not None:
+                sql.append(f"{_SCALE_TO_4} {op} ?")
+                params.append(value)
+        if self.text:
+            like = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            sql.append("(id LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\' OR payment_id LIKE ? ESCAPE '\\')")
+            params += [like, like, like]
+        return " AND ".join(sql), tuple(params)
+
+
+class DayModel(QAbstractTableModel):
+    """The day's transactions, paged from the journal: never all rows in memory.
+
+    ``rowCount`` is ``SELECT COUNT(*)`` with the current filter (the ``day=?`` term uses the
+    (day, created_at) index). Rows come in pages of ``page_size`` with ``ORDER BY <column>, id LIMIT ?
+    OFFSET ?`` when a row of a page not yet loaded is asked for; the last ``cache_pages`` pages are kept.
+
+    Threads: with ``run`` (``Core.call``-like: ``run(fn, *args, on_done=, on_error=)``) the count and the
+    pages are read on a worker and ``data()`` shows an empty cell until its page arrives (then
+    ``dataChanged``), so even an unindexed sort of a busy day or a LIKE filter never stalls the screen.
+    Without ``run`` (tools, benchmarks) each query runs where it is asked; every page query is still
+    bounded (LIMIT ``page_size``), and the default order (time) walks the (day, created_at) index.
+    """
+
+    page_loaded = Signal(int)   # the page number
+    counted = Signal(int)       # the new row count
+
+    def __init__(self, journal, day: str, *, run=None, page_size: int = 200, cache_pages: int = 8,
+                 locale_name: str | None = None) -> None:
+        super().__init__()
+        self.journal, self.run = journal, run
+        self.page_size, self.cache_pages = page_size, cache_pages
+        self.locale_name = locale_name
+        self.filter = DayFilter(day)
+        self.sort_column, self.sort_order = 0, Qt.DescendingOrder
+        self._count = 0
+        self._pages: OrderedDict[int, list[tuple]] = OrderedDict()
+        self._pending: set[int] = set()
+        self._generation = 0
+        self.queries: list[tuple[str, tuple]] = []   # every SQL run, for tests and benchmarks
+        self.error: str = ""
+        self.refresh()
+
+    # -- what to show -------------------------------------------------------------------------------
+    def set_filter(self, day_filter: DayFilter) -> None:
+        day_filter.where()   # a bad amount is refused here, in words, before anything changes
+        self.filter = day_filter
+        self.refresh()
+
+    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+        if 0 <= column < len(COLUMNS):
+            self.sort_column, self.sort_order = column, order
+            self.refresh(keep_count=True)
+
+    def refresh(self, *, keep_count: bool = False) -> None:
+        """Drop the cached pages and count again (after a filter, a sort, or new transactions)."""
+        self.beginResetModel()
+        self._generation += 1
+        self._pages.clear()
+        self._pending.clear()
+        if not keep_count:
+            self._count = 0
+        self.endResetModel()
+        where, params = self.filter.where()
+        sql = f"SELECT COUNT(*) FROM transactions WHERE {where}"
+        generation = self._generation
+        self._do(self._scalar, sql, params, on_done=lambda n: self._set_count(generation, n))
+
+    def _order_by(self) -> str:
+        direction = "DESC" if self.sort_order == Qt.DescendingOrder else "ASC"
+        column = COLUMNS[self.sort_column][0]
+        return f"{column} {direction}, id {direction}"
+
+    # -- queries ------------------------------------------------------------------------------------
+    def _do(self, fn, *args, on_done) -> None:
+        if self.run is None:
+            try:
+                result = fn(*args)
+            except PosError as exc:
+                self._failed(exc)
+                return
+            on_done(result)
+        else:
+            self.run(fn, *args, on_done=on_done, on_error=self._failed)
+
+    def _scalar(self, sql: str, params: tuple) -> int:
+        self.queries.append((sql, params))
+        return self.journal.query(sql, params)[0][0]
+
+    def _rows(self, sql: str, params: tuple) -> list[tuple]:
+        self.queries.append((sql, params))
+        return [tuple(r) for r in self.journal.query(sql, params)]
+
+    def _failed(self, exc: Exception) -> None:
+        self.error = str(exc)
+
+    def _set_count(self, generation: int, count: int) -> None:
+        if generation != self._generation:
+            return
+        self.beginResetModel()
+        self._count = count
+        self._pages.clear()
+        self._pending.clear()
+        self.endResetModel()
+        self.counted.emit(count)
+
+    def _fetch(self, page: int) -> None:
+        if page in self._pending:
+            return
+        self._pending.add(page)
+        where, params = self.filter.where()
+        columns = ", ".join(c for c, _label in COLUMNS)
+        sql = (f"SELECT {columns} FROM transactions WHERE {where} ORDER BY {self._order_by()} "
+               f"LIMIT ? OFFSET ?")
+        generation = self._generation
+        self._do(self._rows, sql, params + (self.page_size, page * self.page_size),
+                 on_done=lambda rows: self._arrived(generation, page, rows))
+
+    def _arrived(self, generation: int, page: int, rows: list[tuple]) -> None:
+        if generation != self._generation:
+            return
+        self._pending.discard(page)
+        self._pages[page] = rows
+        self._pages.move_to_end(page)
+        while len(self._pages) > self.cache_pages:
+            self._pages.popitem(last=False)
+        first = page * self.page_size
+        last = min(first + len(rows), self._count) - 1
+        if last >= first:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+        self.page_loaded.emit(page)
+
+    @property
+    def pages_loaded(self) -> list[int]:
+        return list(self._pages)
+
+    # -- the model ------------------------------------------------------------------------------------
+    def rowCount(self, parent=None) -> int:
+        return 0 if parent is not None and parent.isValid() else self._count
+
+    def columnCount(self, parent=None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if role == Qt.DisplayRole and orientation == Qt.Horizontal and 0 <= section < len(COLUMNS):
+            return _(COLUMNS[section][1])
+        return None
+
+    def row(self, row: int) -> tuple | None:
+        """The raw row (columns as :data:`COLUMNS`), or None while its page is being read."""
+        if not 0 <= row < self._count:
+            return None
+        page, offset = divmod(row, self.page_size)
+        rows = self._pages.get(page)
+        if rows is None:
+            self._fetch(page)
+            rows = self._pages.get(page)   # there at once when the model reads synchronously
+            if rows is None:
+                return None
+        else:
+            self._pages.move_to_end(page)
+        return rows[offset] if offset < len(rows) else None
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        if role not in (Qt.DisplayRole, Qt.TextAlignmentRole, Qt.UserRole):
+            return None
+        if role == Qt.TextAlignmentRole:
+            return (Qt.AlignRight | Qt.AlignVCenter) if COLUMNS[index.column()][0] == "amount" else None
+        values = self.row(index.row())
+        if values is None:
+            return None
+        if role == Qt.UserRole:
+            return values[1]   # the transaction id
+        name, value = COLUMNS[index.column()][0], values[index.column()]
+        if name == "created_at":
+            return time.strftime("%H:%M:%S", time.localtime(value))
+        if name == "amount":
+            return format_minor(value, values[5])
+        return "" if value is None else str(value)
+
+
+class HourlyChart(QWidget):
+    """Paid sales per hour of the day: 24 bars, painted, for the largest currency of the day."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.values = [0] * 24
+        self.currency = ""
+        self.others: list[str] = []
+        self.setMinimumHeight(140)
+
+    def set_data(self, per_currency: dict[str, list[int]]) -> None:
+        if per_currency:
+            self.currency = max(per_currency, key=lambda c: sum(per_currency[c]))
+            self.values = per_currency[self.currency]
+            self.others = sorted(c for c in per_currency if c != self.currency)
+        else:
+            self.currency, self.values, self.others = "", [0] * 24, []
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        p.fillRect(self.rect(), QColor("#ffffff"))
+        fm = p.fontMetrics()
+        title = _("Paid sales per hour") + (f" ({self.currency})" if self.currency else "")
+        if self.others:
+            title += "  · " + _("also: {currencies}").format(currencies=", ".join(self.others))
+        p.setPen(QColor("#1f2933"))
+        p.drawText(8, fm.ascent() + 4, title)
+        top = fm.height() + 10
+        bottom = self.height() - fm.height() - 6
+        left, right = 8, self.width() - 8
+        peak = max(self.values) or 1
+        slot = (right - left) / 24
+        p.setPen(QColor("#9aa5b1"))
+        p.drawLine(left, bottom, right, bottom)
+        for hour, value in enumerate(self.values):
+            x = left + hour * slot
+            height = (bottom - top) * value / peak
+            if value:
+                p.fillRect(QRectF(x + 2, bottom - height, slot - 4, height), QColor("#1b7f3b"))
+            if hour % 3 == 0:
+                p.setPen(QColor("#52606d"))
+                p.drawText(QRectF(x, bottom + 2, slot * 3, fm.height()), Qt.AlignLeft, f"{hour:02d}")
+        if self.currency:
+            p.setPen(QColor("#1f2933"))
+            label = format_minor(peak, self.currency)
+            p.drawText(QRectF(left, top, right - left, fm.height()), Qt.AlignRight, _("max {amount}").format(
+                amount=label))
+        p.end()
+
+
+# -- work on the journal, run on a worker -------------------------------------------------------------
+def hourly_sales(journal, day: str) -> dict[str, list[int]]:
+    rows = journal.query("SELECT CAST(strftime('%H', created_at, 'unixepoch', 'localtime') AS INTEGER) AS h, "
+                         "currency, SUM(amount) AS v FROM transactions WHERE day=? AND kind='sale' AND "
+                         "status='SUCCESS' GROUP BY h, currency", (day,))
+    out: dict[str, list[int]] = {}
+    for r in rows:
+        out.setdefault(r["currency"], [0] * 24)[r["h"]] = r["v"] or 0
+    return out
+
+
+def transaction_detail(journal, txn_id: str) -> dict:
+    row = journal.get(txn_id)
+    return {"row": dict(row) if row is not None else None, "events": journal.events(txn_id),
+            "audit": roles.audit_log(journal, txn=txn_id)}
+
+
+def detail_lines(detail: dict) -> list[str]:
+    row = detail["row"] or {}
+    amount = format_minor(row["amount"], row["currency"]) if row else ""
+    out = [f"{row.get('id', '')}  {row.get('kind', '')}  {row.get('status', '')}  {amount} {row.get('currency', '')}"]
+    if row.get("parent"):
+        out.append(_("for sale {id}").format(id=row["parent"]))
+    if row.get("payment_id"):
+        out.append(f"paymentId {row['payment_id']}")
+    if row.get("message"):
+        out.append(f"{row.get('result_code') or ''} {row['message']}".strip())
+    out.append("")
+    out.append(_("Events"))
+    for e in detail["events"]:
+        stamp = time.strftime("%H:%M:%S", time.localtime(e["at"]))
+        out.append(f"  {stamp}  {e['kind']:14} {json.dumps(e['detail'], ensure_ascii=False)[:160]}")
+    out.append("")
+    out.append(_("Audit"))
+    for a in detail["audit"] or []:
+        stamp = time.strftime("%H:%M:%S", time.localtime(a["at"]))
+        out.append(f"  {stamp}  {a['action']:10} {a['askedBy']} → {a['approvedBy'] or ''}  "
+                   f"{json.dumps(a['detail'], ensure_ascii=False)}")
+    if not detail["audit"]:
+        out.append("  " + _("none"))
+    return out
+
+
+def _mono() -> QFont:
+    return QFontDatabase.systemFont(QFontDatabase.FixedFont)
+
+
+def _button(text: str) -> QPushButton:
+    button = QPushButton(text)
+    button.setMinimumHeight(TOUCH)
+    return button
+
+
+class ManagerWindow(QWidget):
+    """``ManagerWindow(core, manager="manager", asked_by="cashier", day=None)``: open it after
+    :class:`ui.pin_dialog.PinDialog` accepted the manager PIN. ``core`` is a started Core."""
+
+    def __init__(self, core, *, manager: str = roles.MANAGER, asked_by: str = "cashier", day: str | None = None,
+                 locale_name: str | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.core, self.manager, self.locale_name = core, manager, locale_name
+        self.journal = core.terminal.journal
+        self.day = day or business_day(time.time())
+        self.report: dict | None = None     # the report on the Reports tab, for the exports
+        self.selected_id: str | None = None
+        self.detail: dict | None = None
+        self.busy = 0
+        self.confirm = self._confirm        # tests replace it (a modal box needs a person)
+        self.setWindowTitle(_("pos-terminal: manager"))
+        self._build(asked_by)
+        self.set_day(self.day)
+
+    # -- building -------------------------------------------------------------------------------------
+    def _build(self, asked_by: str) -> None:
+        outer = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(QLabel(_("Business day")))
+        self.date_edit = QDateEdit(QDate.fromString(self.day, "yyyy-MM-dd"))
+        self.date_edit.setCalendarPopup(True)
+        self.date_edit.setDisplayFormat("yyyy-MM-dd")
+        self.date_edit.setMinimumHeight(TOUCH)
+        self.date_edit.dateChanged.connect(lambda d: self.set_day(d.toString("yyyy-MM-dd")))
+        top.addWidget(self.date_edit)
+        top.addWidget(QLabel(_("Asked by")))
+        self.asked_by_edit = QLineEdit(asked_by)
+        self.asked_by_edit.setMinimumHeight(TOUCH)
+        self.asked_by_edit.setMaximumWidth(220)
+        top.addWidget(self.asked_by_edit)
+        top.addStretch(1)
+        self.refresh_button = _button(_("Refresh"))
+        self.refresh_button.clicked.connect(self.refresh)
+        top.addWidget(self.refresh_button)
+        outer.addLayout(top)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        outer.addWidget(self.status)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._day_tab(), _("Day"))
+        self.tabs.addTab(self._review_tab(), _("Review"))
+        self.tabs.addTab(self._reports_tab(), _("Reports"))
+        outer.addWidget(self.tabs, 1)
+
+    def _day_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        head = QHBoxLayout()
+        self.totals = QLabel(_("Loading…"))
+        self.totals.setFont(_mono())
+        self.totals.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.totals.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        head.addWidget(self.totals, 1)
+        self.chart = HourlyChart()
+        self.chart.setMinimumWidth(420)
+        head.addWidget(self.chart, 1)
+        layout.addLayout(head)
+
+        filters = QHBoxLayout()
+        self.status_filter = QComboBox()
+        self.status_filter.addItem(_("any status"), "")
+        for status in STATUSES:
+            self.status_filter.addItem(status, status)
+        self.tender_filter = QComboBox()
+        self.tender_filter.addItem(_("any tender"), "")
+        for tender in TENDERS:
+            self.tender_filter.addItem(tender, tender)
+        self.min_edit, self.max_edit = QLineEdit(), QLineEdit()
+        self.min_edit.setPlaceholderText(_("from amount"))
+        self.max_edit.setPlaceholderText(_("to amount"))
+        self.text_filter = QLineEdit()
+        self.text_filter.setPlaceholderText(_("id, paymentId or description"))
+        for w in (self.status_filter, self.tender_filter, self.min_edit, self.max_edit, self.text_filter):
+            w.setMinimumHeight(TOUCH)
+        self.min_edit.setMaximumWidth(110)
+        self.max_edit.setMaximumWidth(110)
+        filters.addWidget(self.status_filter)
+        filters.addWidget(self.tender_filter)
+        filters.addWidget(self.min_edit)
+        filters.addWidget(self.max_edit)
+        filters.addWidget(self.text_filter, 1)
+        self.filter_button = _button(_("Filter"))
+        filters.addWidget(self.filter_button)
+        self.rows_label = QLabel("")
+        filters.addWidget(self.rows_label)
+        layout.addLayout(filters)
+        self.status_filter.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        self.tender_filter.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        for edit in (self.min_edit, self.max_edit, self.text_filter):
+            edit.returnPressed.connect(self.apply_filter)
+        self.filter_button.clicked.connect(self.apply_filter)
+
+        split = QSplitter(Qt.Horizontal)
+        self.model = DayModel(self.journal, self.day, run=self.core.call, locale_name=self.locale_name)
+        self.model.counted.connect(lambda n: self.rows_label.setText(_("{n} rows").format(n=n)))
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(0, Qt.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.verticalHeader().setDefaultSectionSize(28)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((70, 180, 55, 105, 80, 65, 100, 150)):
+            self.table.setColumnWidth(column, width)
+        self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._row_selected(cur.row()))
+        split.addWidget(self.table)
+
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        self.detail_view = QPlainTextEdit()
+        self.detail_view.setReadOnly(True)
+        self.detail_view.setFont(_mono())
+        self.detail_view.setPlaceholderText(_("Select a transaction to see its history"))
+        side_layout.addWidget(self.detail_view, 1)
+        actions = QGroupBox(_("Refund or cancel the selected sale"))
+        form = QFormLayout(actions)
+        self.amount_edit = QLineEdit()
+        self.amount_edit.setPlaceholderText(_("empty: the full amount left"))
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setPlaceholderText(_("required"))
+        form.addRow(_("Amount"), self.amount_edit)
+        form.addRow(_("Reason"), self.reason_edit)
+        row = QHBoxLayout()
+        self.refund_button = _button(_("Refund"))
+        self.cancel_button = _button(_("Cancel sale"))
+        row.addWidget(self.refund_button)
+        row.addWidget(self.cancel_button)
+        form.addRow(row)
+        self.refund_button.clicked.connect(self.refund_selected)
+        self.cancel_button.clicked.connect(self.cancel_selected)
+        side_layout.addWidget(actions)
+        split.addWidget(side)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout.addWidget(split, 1)
+        self._actions_enabled()
+        return tab
+
+    def _review_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(QLabel(_("Still open, or waiting for a manager")))
+        self.review_table = QTableWidget(0, 6)
+        self.review_table.setHorizontalHeaderLabels([_("Created"), _("ID"), _("Kind"), _("Amount"), _("Status"),
+                                                     _("Message")])
+        self.review_table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.review_table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.review_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.review_table.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((150, 230, 70, 120, 120)):
+            self.review_table.setColumnWidth(column, width)
+        layout.addWidget(self.review_table, 1)
+        self.review_empty = QLabel("")
+        layout.addWidget(self.review_empty)
+        row = QHBoxLayout()
+        self.retry_inquiry_button = _button(_("Retry inquiry"))
+        self.retry_cancel_button = _button(_("Retry cancel"))
+        self.note_edit = QLineEdit()
+        self.note_edit.setMinimumHeight(TOUCH)
+        self.note_edit.setPlaceholderText(_("note: what was found, e.g. checked on the gateway portal"))
+        self.resolve_button = _button(_("Mark resolved"))
+        row.addWidget(self.retry_inquiry_button)
+        row.addWidget(self.retry_cancel_button)
+        row.addWidget(self.note_edit, 1)
+        row.addWidget(self.resolve_button)
+        layout.addLayout(row)
+        self.retry_inquiry_button.clicked.connect(self.retry_inquiry)
+        self.retry_cancel_button.clicked.connect(self.retry_cancel)
+        self.resolve_button.clicked.connect(self.resolve)
+        return tab
+
+    def _reports_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        row = QHBoxLayout()
+        self.x_button = _button(_("X report"))
+        self.z_button = _button(_("Z report (close the day)"))
+        self.csv_button = _button(_("Export CSV…"))
+        self.pdf_button = _button(_("Export PDF…"))
+        for b in (self.x_button, self.z_button, self.csv_button, self.pdf_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.report_message = QLabel("")
+        self.report_message.setWordWrap(True)
+        layout.addWidget(self.report_message)
+        self.report_view = QPlainTextEdit()
+        self.report_view.setReadOnly(True)
+        self.report_view.setFont(_mono())
+        self.report_view.setPlaceholderText(_("An X report shows the day at any time; the Z report closes it."))
+        layout.addWidget(self.report_view, 1)
+        self.x_button.clicked.connect(self.x_report)
+        self.z_button.clicked.connect(self.z_report)
+        self.csv_button.clicked.connect(lambda: self._export("csv"))
+        self.pdf_button.clicked.connect(lambda: self._export("pdf"))
+        self.csv_button.setEnabled(False)
+        self.pdf_button.setEnabled(False)
+        return tab
+
+    # -- helpers ----------------------------------------------------------------------------------------
+    def _call(self, fn, *args, on_done=None, say=None) -> None:
+        """``core.call`` with a busy count and errors told in words on ``say`` (default: the status line)."""
+        self.busy += 1
+        say = say or self._say
+
+        def done(result):
+            self.busy -= 1
+            if on_done is not None:
+                on_done(result)
+
+        def failed(exc):
+            self.busy -= 1
+            if isinstance(exc, PosError):
+                say(exc.message + (f"\n→ {exc.hint}" if exc.hint else ""), error=True)
+            else:
+                say(f"{type(exc).__name__}: {exc}", error=True)
+        self.core.call(fn, *args, on_done=done, on_error=failed)
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.status.setStyleSheet("color: #b3261e;" if error else "color: #1b7f3b;")
+        self.status.setText(text)
+
+    def _say_report(self, text: str, *, error: bool = False) -> None:
+        self.report_message.setStyleSheet("color: #b3261e;" if error else "color: #1b7f3b;")
+        self.report_message.setText(text)
+
+    def _confirm(self, text: str) -> bool:
+        return QMessageBox.question(self, _("Please confirm"), text) == QMessageBox.Yes
+
+    def asked_by(self) -> str:
+        return self.asked_by_edit.text().strip() or "cashier"
+
+    # -- the day ------------------------------------------------------------------------------------------
+    def set_day(self, day: str) -> None:
+        self.day = day
+        if self.date_edit.date().toString("yyyy-MM-dd") != day:
+            self.date_edit.setDate(QDate.fromString(day, "yyyy-MM-dd"))
+        self.report = None
+        self.report_view.clear()
+        self.report_message.clear()
+        self.csv_button.setEnabled(False)
+        self.pdf_button.setEnabled(False)
+        self.apply_filter()
+        self.refresh_summary()
+        self.refresh_review()
+
+    def refresh(self) -> None:
+        self.model.refresh()
+        self.refresh_summary()
+        self.refresh_review()
+        if self.selected_id:
+            self.show_detail(self.selected_id)
+
+    def refresh_summary(self) -> None:
+        day = self.day
+        self._call(lambda: (closing.day_totals(self.journal, day), hourly_sales(self.journal, day)),
+                   on_done=lambda result: self._show_summary(day, *result))
+
+    def _show_summary(self, day: str, totals: dict, hourly: dict) -> None:
+        if day != self.day:
+            return
+        self.day_totals = totals
+        lines = []
+        for currency, cur in totals.items():
+            lines.append(f"{currency}   {_('net')} {format_minor(cur['net'], currency)}")
+            for kind, label in (("sale", _("sales")), ("refund", _("refunds")), ("cancel", _("cancels"))):
+                for status, entry in sorted(cur[kind].items()):
+                    lines.append(f"  {label:8} {status:13} {entry['count']:6}  "
+                                 f"{format_minor(entry['value'], currency):>12}")
+        self.totals.setText("\n".join(lines) or _("No transactions on {day}").format(day=day))
+        self.chart.set_data(hourly)
+
+    def current_filter(self) -> DayFilter:
+        return DayFilter(self.day, status=self.status_filter.currentData(), tender=self.tender_filter.currentData(),
+                         min_amount=self.min_edit.text(), max_amount=self.max_edit.text(),
+                         text=self.text_filter.text())
+
+    def apply_filter(self) -> None:
+        try:
+            self.model.set_filter(self.current_filter())
+        except PosError as exc:
+            self._say(exc.message, error=True)
+            return
+        self.selected_id = None
+        self.detail = None
+        self.detail_view.clear()
+        self._actions_enabled()
+
+    def _row_selected(self, row: int) -> None:
+        values = self.model.row(row) if row >= 0 else None
+        self.selected_id = values[1] if values else None
+        self._actions_enabled()
+        if self.selected_id:
+            self.show_detail(self.selected_id)
+
+    def select_id(self, txn_id: str) -> None:
+        """Select a transaction by id (what a click on its row does)."""
+        self.selected_id = txn_id
+        self._actions_enabled()
+        self.show_detail(txn_id)
+
+    def show_detail(self, txn_id: str) -> None:
+        self._call(transaction_detail, self.journal, txn_id, on_done=self._detail_arrived)
+
+    def _detail_arrived(self, detail: dict) -> None:
+        if not detail["row"] or detail["row"]["id"] != self.selected_id:
+            return
+        self.detail = detail
+        self.detail_view.setPlainText("\n".join(detail_lines(detail)))
+        self._actions_enabled()
+
+    def _actions_enabled(self) -> None:
+        row = (self.detail or {}).get("row") or {}
+        paid_sale = row.get("kind") == "sale" and row.get("status") == "SUCCESS" and row.get("id") == self.selected_id
+        self.refund_button.setEnabled(paid_sale)
+        self.cancel_button.setEnabled(row.get("kind") == "sale" and row.get("id") == self.selected_id
+                                      and row.get("status") in ("SUCCESS", "UNKNOWN", "QUEUED"))
+
+    # -- refund and cancel ------------------------------------------------------------------------------
+    def refund_selected(self) -> None:
+        row = (self.detail or {}).get("row")
+        reason = self.reason_edit.text().strip()
+        if not row:
+            self._say(_("select a paid sale first"), error=True)
+            return
+        if not reason:
+            self._say(_("a refund needs a reason"), error=True)
+            return
+        try:
+            amount = parse_money(self.amount_edit.text(), row["currency"]) if self.amount_edit.text().strip() \
+                else None
+        except PosError as exc:
+            self._say(exc.message, error=True)
+            return
+        sale_id, asked_by, currency = row["id"], self.asked_by(), row["currency"]
+
+        def work():
+            terminal = self.core.terminal
+            money = amount
+            if money is None:   # the full amount left
+                taken = sum(c["amount"] for c in terminal.journal.children(sale_id)
+                            if c["kind"] == "refund" and c["status"] != "FAILED")
+                left = row["amount"] - taken
+                if left <= 0:
+                    raise PosError(_("nothing is left to refund on {id}").format(id=sale_id))
+                money = Money(left, currency)
+            refund = terminal.refund(sale_id, money, reason)
+            roles.audit(terminal.journal, "refund", txn=sale_id, asked_by=asked_by, approved_by=self.manager,
+                        detail={"reason": reason, "amount": format_minor(money.minor, currency),
+                                "currency": currency, "refund": refund.id, "status": refund.status})
+            return refund
+        self._say(_("Refunding…"))
+        self._call(work, on_done=self._followup_done)
+
+    def cancel_selected(self) -> None:
+        row = (self.detail or {}).get("row")
+        reason = self.reason_edit.text().strip()
+        if not row:
+            self._say(_("select a sale first"), error=True)
+            return
+        if not reason:
+            self._say(_("a cancel needs a reason"), error=True)
+            return
+        if not self.confirm(_("Cancel sale {id} in full ({amount} {currency})?").format(
+                id=row["id"], amount=format_minor(row["amount"], row["currency"]), currency=row["currency"])):
+            return
+        sale_id, asked_by = row["id"], self.asked_by()
+
+        def work():
+            terminal = self.core.terminal
+            result = terminal.cancel(sale_id)
+            roles.audit(terminal.journal, "cancel", txn=sale_id, asked_by=asked_by, approved_by=self.manager,
+                        detail={"reason": reason, "amount": format_minor(row["amount"], row["currency"]),
+                                "currency": row["currency"], "cancel": result.id, "status": result.status})
+            return result
+        self._say(_("Cancelling…"))
+        self._call(work, on_done=self._followup_done)
+
+    def _followup_done(self, txn) -> None:
+        self.last_followup = txn
+        self._say(_("{id}: {status}").format(id=txn.id, status=txn.status) +
+                  (f" — {txn.message}" if getattr(txn, "message", "") else ""), error=txn.status == "FAILED")
+        self.reason_edit.clear()
+        self.amount_edit.clear()
+        self.refresh()
+
+    # -- review ----------------------------------------------------------------------------------------
+    def refresh_review(self) -> None:
+        self._call(manager_commands.review_items, self.journal, on_done=self._show_review)
+
+    def _show_review(self, items: list[dict]) -> None:
+        self.review_items = items
+        self.review_table.setRowCount(len(items))
+        for r, item in enumerate(items):
+            cells = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["createdAt"])), item["id"], item["kind"],
+                     f"{format_minor(item['amount'], item['currency'])} {item['currency']}", item["status"],
+                     item["message"] or "")
+            for c, text in enumerate(cells):
+                cell = QTableWidgetItem(text)
+                cell.setData(Qt.UserRole, item["id"])
+                self.review_table.setItem(r, c, cell)
+        self.review_empty.setText("" if items else _("nothing open or waiting for review"))
+
+    def review_selected(self) -> str | None:
+        row = self.review_table.currentRow()
+        item = self.review_table.item(row, 1) if row >= 0 else None
+        return item.data(Qt.UserRole) if item else None
+
+    def retry_inquiry(self) -> None:
+        txn_id, asked_by = self.review_selected(), self.asked_by()
+        if not txn_id:
+            self._say(_("select an item first"), error=True)
+            return
+
+        def work():
+            outcome, txn = self.core.terminal.inquiry(txn_id)
+            roles.audit(self.journal, "retry_inquiry", txn=txn_id, asked_by=asked_by, approved_by=self.manager,
+                        detail={"gateway": outcome.status.value, "status": txn.status if txn else None})
+            return outcome, txn
+        self._call(work, on_done=lambda result: self._reviewed(txn_id, _("the gateway says {gateway}; now {status}")
+                                                                .format(gateway=result[0].status.value,
+                                                                        status=result[1].status if result[1] else "?")))
+
+    def retry_cancel(self) -> None:
+        txn_id, asked_by = self.review_selected(), self.asked_by()
+        if not txn_id:
+            self._say(_("select an item first"), error=True)
+            return
+
+        def work():
+            txn = self.core.terminal.cancel(txn_id)
+            roles.audit(self.journal, "retry_cancel", txn=txn_id, asked_by=asked_by, approved_by=self.manager,
+                        detail={"status": txn.status})
+            return txn
+        self._call(work, on_done=lambda txn: self._reviewed(txn_id, _("now {status}").format(status=txn.status)))
+
+    def resolve(self) -> None:
+        txn_id, asked_by, note = self.review_selected(), self.asked_by(), self.note_edit.text().strip()
+        if not txn_id:
+            self._say(_("select an item first"), error=True)
+            return
+        if not note:
+            self._say(_("marking resolved needs a note"), error=True)
+            return
+
+        def work():
+            roles.audit(self.journal, "resolved", txn=txn_id, asked_by=asked_by, approved_by=self.manager,
+                        detail={"note": note})
+        self._call(work, on_done=lambda _r: (self.note_edit.clear(),
+                                             self._reviewed(txn_id, _("marked resolved"))))
+
+    def _reviewed(self, txn_id: str, text: str) -> None:
+        self._say(f"{txn_id}: {text}")
+        self.refresh()
+
+    # -- X and Z ----------------------------------------------------------------------------------------
+    def x_report(self) -> None:
+        day = self.day
+        self._call(closing.x_report, self.journal, day, on_done=self._show_report, say=self._say_report)
+
+    def z_report(self) -> None:
+        day = self.day
+        if not self.confirm(_("Close {day} with a Z report? It is numbered and cannot be taken again or "
+                              "altered.").format(day=day)):
+            return
+        by = self.asked_by()
+        manager = self.manager
+
+        def work():
+            report = closing.take_z(self.journal, day, by=by)
+            if manager != by:
+                roles.audit(self.journal, "z_report_approved", asked_by=by, approved_by=manager,
+                            detail={"number": report["number"], "day": day})
+            return report
+        self._call(work, on_done=self._z_taken, say=self._say_report)
+
+    def _z_taken(self, report: dict) -> None:
+        self._show_report(report)
+        self._say_report(_("Z report #{number} taken for {day}").format(number=report["number"], day=report["day"]))
+
+    def _show_report(self, report: dict) -> None:
+        self.report = report
+        self.report_view.setPlainText("\n".join(closing.lines(report)))
+        if report["type"] == "X":
+            self._say_report("")
+        self.csv_button.setEnabled(True)
+        self.pdf_button.setEnabled(True)
+
+    def _export(self, kind: str) -> None:
+        if self.report is None:
+            return
+        name = f"{self.report['type'].lower()}-report-{self.report['day']}.{kind}"
+        path, _filter = QFileDialog.getSaveFileName(self, _("Export the report"), str(Path.home() / name),
+                                                    "CSV (*.csv)" if kind == "csv" else "PDF (*.pdf)")
+        if path:
+            (self.export_csv if kind == "csv" else self.export_pdf)(Path(path))
+
+    def export_csv(self, path: Path) -> None:
+        report = self.report
+        if report is None:
+            self._say_report(_("take an X or Z report first"), error=True)
+            return
+        self._call(lambda: _write(path, lambda p: p.write_text(manager_commands.report_csv(report))),
+                   on_done=self._exported, say=self._say_report)
+
+    def export_pdf(self, path: Path) -> None:
+        report = self.report
+        if report is None:
+            self._say_report(_("take an X or Z report first"), error=True)
+            return
+        from .pdf import (
+            write_pdf,  # QPdfWriter paints off the UI thread (a paint device, not a widget)
+        )
+
+        self._call(lambda: _write(path, lambda p: write_pdf(closing.lines(report), p)),
+                   on_done=self._exported, say=self._say_report)
+
+    def _exported(self, path: Path) -> None:
+        self.last_export = path
+        self._say_report(_("written to {path}").format(path=path))
+
+
+def _write(path: Path, writer) -> Path:
+    try:
+        writer(Path(path))
+    except OSError as exc:
+        raise PosError(_("cannot write {path}: {why}").format(path=path, why=exc.strerror or exc)) from None
+    return Path(path)

@@ -1,0 +1,165 @@
+"""The PIN that opens the manager's (or the technician's) mode.
+
+The PIN is checked by :class:`pos_app.roles.PinBook` on a worker (scrypt costs about 50 ms a try, and
+the journal is disk): the dialog never waits. A wrong PIN says so with the tries left, or how long the
+mode is locked, and the dialog stays open. When no PIN is set yet (first use) the dialog asks for a new
+one twice and sets it; that opens the mode too.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRegularExpression, Qt
+from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtWidgets import (
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from pos_app.errors import PosError
+from pos_app.i18n import _
+from pos_app.roles import MANAGER, PinBook
+
+TOUCH = 56   # keypad keys: above the 48 px touch minimum
+
+CHECKING, VERIFY, SET = "checking", "verify", "set"
+
+
+class PinDialog(QDialog):
+    """``PinDialog(core, role)``: ``exec()`` (or ``open()`` and ``accepted``) is accepted once the PIN is
+    right, or once a first PIN has been set. ``core`` is a started :class:`ui.bridge.Core`."""
+
+    def __init__(self, core, role: str = MANAGER, parent=None, *, keypad: bool = True) -> None:
+        super().__init__(parent)
+        self.core, self.role = core, role
+        self.mode = CHECKING
+        self.busy = False
+        self.setWindowTitle(_("{role} PIN").format(role=_(role)))
+        self.setModal(True)
+        self.setMinimumWidth(340)
+        layout = QVBoxLayout(self)
+        self.prompt = QLabel(_("Checking…"))
+        self.prompt.setWordWrap(True)
+        layout.addWidget(self.prompt)
+        validator = QRegularExpressionValidator(QRegularExpression("[0-9]{0,12}"), self)
+        self.pin_edit = self._pin_field(validator)
+        layout.addWidget(self.pin_edit)
+        self.again_label = QLabel(_("The same PIN again"))
+        self.again_edit = self._pin_field(validator)
+        layout.addWidget(self.again_label)
+        layout.addWidget(self.again_edit)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b3261e;")
+        layout.addWidget(self.message)
+        if keypad:
+            layout.addLayout(self._keypad())
+        buttons = QHBoxLayout()
+        self.cancel_button = QPushButton(_("Cancel"))
+        self.ok_button = QPushButton(_("OK"))
+        self.ok_button.setDefault(True)
+        for button in (self.cancel_button, self.ok_button):
+            button.setMinimumHeight(TOUCH)
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
+        self.cancel_button.clicked.connect(self.reject)
+        self.ok_button.clicked.connect(self.submit)
+        self.pin_edit.returnPressed.connect(self._enter)
+        self.again_edit.returnPressed.connect(self.submit)
+        self._show_mode()
+        self.core.call(lambda: PinBook(self.core.terminal.journal).is_set(role),
+                       on_done=self._checked, on_error=self._failed)
+
+    def _pin_field(self, validator) -> QLineEdit:
+        edit = QLineEdit()
+        edit.setEchoMode(QLineEdit.Password)
+        edit.setValidator(validator)
+        edit.setMaxLength(12)
+        edit.setMinimumHeight(TOUCH)
+        edit.setAlignment(Qt.AlignCenter)
+        return edit
+
+    def _keypad(self) -> QGridLayout:
+        grid = QGridLayout()
+        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "C"]
+        for i, key in enumerate(keys):
+            button = QPushButton(key)
+            button.setMinimumSize(TOUCH, TOUCH)
+            button.setFocusPolicy(Qt.NoFocus)
+            button.clicked.connect(lambda _checked=False, k=key: self._key(k))
+            grid.addWidget(button, i // 3, i % 3)
+        return grid
+
+    def _key(self, key: str) -> None:
+        edit = self.again_edit if self.again_edit.hasFocus() else self.pin_edit
+        if key == "⌫":
+            edit.backspace()
+        elif key == "C":
+            edit.clear()
+        elif len(edit.text()) < 12:
+            edit.insert(key)
+
+    # -- state ----------------------------------------------------------------------------------
+    def _checked(self, is_set: bool) -> None:
+        self.mode = VERIFY if is_set else SET
+        self._show_mode()
+
+    def _show_mode(self) -> None:
+        first = self.mode == SET
+        self.again_label.setVisible(first)
+        self.again_edit.setVisible(first)
+        self.ok_button.setEnabled(self.mode != CHECKING and not self.busy)
+        if self.mode == VERIFY:
+            self.prompt.setText(_("Enter the {role} PIN").format(role=_(self.role)))
+        elif first:
+            self.prompt.setText(_("No {role} PIN is set yet: choose one (4 to 12 digits) and enter it "
+                                  "twice").format(role=_(self.role)))
+        self.pin_edit.setFocus()
+
+    def _enter(self) -> None:
+        if self.mode == SET and not self.again_edit.text():
+            self.again_edit.setFocus()
+        else:
+            self.submit()
+
+    def submit(self) -> None:
+        """OK: verify the PIN, or set the first one (what the OK button and Enter do)."""
+        if self.busy or self.mode == CHECKING:
+            return
+        pin = self.pin_edit.text()
+        if self.mode == SET:
+            if pin != self.again_edit.text():
+                self._say(_("the two PINs differ; nothing was changed"))
+                self.again_edit.clear()
+                return
+            work = lambda: PinBook(self.core.terminal.journal).set(self.role, pin)
+        else:
+            work = lambda: PinBook(self.core.terminal.journal).verify(self.role, pin)
+        self.busy = True
+        self.ok_button.setEnabled(False)
+        self.message.setText(_("Checking…"))
+        self.core.call(work, on_done=self._passed, on_error=self._failed)
+
+    def _passed(self, _result) -> None:
+        self.busy = False
+        self.message.setText("")
+        self.accept()
+
+    def _failed(self, exc: Exception) -> None:
+        self.busy = False
+        if self.mode == CHECKING:
+            self.mode = VERIFY
+        self._show_mode()
+        if isinstance(exc, PosError):
+            self._say(exc.message + (f"\n→ {exc.hint}" if exc.hint else ""))
+        else:
+            self._say(f"{type(exc).__name__}: {exc}")
+        self.pin_edit.clear()
+        self.again_edit.clear()
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
