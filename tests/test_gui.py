@@ -271,3 +271,15 @@ def test_a_sale_asked_for_before_the_terminal_is_up_goes_out_when_it_is(qtbot, s
         assert [p["status"] for p in ledger(sim).values()] == ["SUCCESS"]
     finally:
         core.stop()
+
+
+def test_f9_opens_the_manager_mode_behind_the_pin(qtbot, gui, monkeypatch):
+    from ui import pin_dialog
+
+    window, customer = gui()
+    asked = []
+    # STAND-IN for the modal exec() (it would block the test): the dialog itself is tested in test_manager_gui
+    monkeypatch.setattr(pin_dialog.PinDialog, "exec", lambda self: asked.append(self.role) or 1)
+    qtbot.keyClick(window, Qt.Key_F9)
+    assert asked == ["manager"] and window.manager_window.isVisible()
+    window.manager_window.close()

@@ -98,6 +98,11 @@ class CashierWindow(QMainWindow):
         self.scanner_label = QLabel(_("Scanner: looking…"))
         self.scanner_label.setObjectName("scanner")
         top.addWidget(self.scanner_label)
+        self.manager_button = QPushButton(_("F9  Manager"))
+        self.manager_button.setFocusPolicy(Qt.NoFocus)
+        self.manager_button.setMinimumHeight(40)
+        self.manager_button.clicked.connect(self.open_manager)
+        top.addWidget(self.manager_button)
         outer.addLayout(top)
 
         self.offline_bar = QLabel("")
@@ -445,6 +450,9 @@ class CashierWindow(QMainWindow):
         if key == Qt.Key_Escape:
             self.escape()
             return True
+        if key == Qt.Key_F9:
+            self.open_manager()
+            return True
         if key in (Qt.Key_F1, Qt.Key_F2):
             (self.choose_scan if key == Qt.Key_F1 else self.choose_qr)()
             return True
@@ -614,6 +622,22 @@ class CashierWindow(QMainWindow):
         self.qr.setVisible(code is not None)
         self.abort_button.setVisible(stage == checkout.AWAITING_CODE or bool(view and view.can_abort))
         self.new_button.setVisible(stage == checkout.OUTCOME)
+
+    def open_manager(self) -> None:
+        """The manager's mode, behind the manager PIN (set on first use). Not during a sale."""
+        if not self.ready or self.counter.stage == checkout.RUNNING:
+            self.counter = checkout.Counter(self.counter.stage, self.counter.amount, self.counter.sale_id,
+                                            hint=_("Manager mode opens between sales, once the terminal is up."))
+            self._render()
+            return
+        from .manager import ManagerWindow
+        from .pin_dialog import PinDialog
+
+        if PinDialog(self.core, "manager", self).exec():
+            self.manager_window = ManagerWindow(self.core, manager="manager", asked_by="cashier",
+                                                locale_name=self.locale_name)
+            self.manager_window.resize(self.size())
+            self.manager_window.show()
 
     def customer_display_off(self) -> None:
         """One screen only: say so where the scanner status is, once."""
