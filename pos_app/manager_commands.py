@@ -135,6 +135,9 @@ def cmd_review(args) -> int:
 
         with Runtime(find_config_file(args.config), find_data_dir(args.data_dir), receiver=False,
                      background=False) as rt:
+            if rt.terminal.journal.find(args.id) is None:
+                raise PosError(_("no transaction {id!r} in this journal").format(id=args.id),
+                               hint="`pos-terminal review` lists what is open or needs review")
             outcome, txn = rt.terminal.inquiry(args.id)
             data = {"id": args.id, "gateway": outcome.status.value, "status": txn.status if txn else None}
         _print(args, data, [_("{id}: the gateway says {gateway}; now {status}").format(**data)])
