@@ -283,3 +283,15 @@ def test_f9_opens_the_manager_mode_behind_the_pin(qtbot, gui, monkeypatch):
     qtbot.keyClick(window, Qt.Key_F9)
     assert asked == ["manager"] and window.manager_window.isVisible()
     window.manager_window.close()
+
+
+def test_f10_opens_the_technician_mode_behind_its_pin(qtbot, gui, monkeypatch):
+    from ui import pin_dialog
+
+    window, customer = gui()
+    asked = []
+    # STAND-IN for the modal exec() (it would block the test): the dialog itself is tested in test_manager_gui
+    monkeypatch.setattr(pin_dialog.PinDialog, "exec", lambda self: asked.append(self.role) or 1)
+    qtbot.keyClick(window, Qt.Key_F10)
+    assert asked == ["technician"] and window.technician_window.isVisible()
+    window.technician_window.close()

@@ -103,6 +103,11 @@ class CashierWindow(QMainWindow):
         self.manager_button.setMinimumHeight(40)
         self.manager_button.clicked.connect(self.open_manager)
         top.addWidget(self.manager_button)
+        self.technician_button = QPushButton(_("F10  Technician"))
+        self.technician_button.setFocusPolicy(Qt.NoFocus)
+        self.technician_button.setMinimumHeight(40)
+        self.technician_button.clicked.connect(self.open_technician)
+        top.addWidget(self.technician_button)
         outer.addLayout(top)
 
         self.offline_bar = QLabel("")
@@ -450,8 +455,8 @@ class CashierWindow(QMainWindow):
         if key == Qt.Key_Escape:
             self.escape()
             return True
-        if key == Qt.Key_F9:
-            self.open_manager()
+        if key in (Qt.Key_F9, Qt.Key_F10):
+            (self.open_manager if key == Qt.Key_F9 else self.open_technician)()
             return True
         if key in (Qt.Key_F1, Qt.Key_F2):
             (self.choose_scan if key == Qt.Key_F1 else self.choose_qr)()
@@ -625,19 +630,36 @@ class CashierWindow(QMainWindow):
 
     def open_manager(self) -> None:
         """The manager's mode, behind the manager PIN (set on first use). Not during a sale."""
-        if not self.ready or self.counter.stage == checkout.RUNNING:
-            self.counter = checkout.Counter(self.counter.stage, self.counter.amount, self.counter.sale_id,
-                                            hint=_("Manager mode opens between sales, once the terminal is up."))
-            self._render()
-            return
-        from .manager import ManagerWindow
-        from .pin_dialog import PinDialog
+        if self._mode_allowed("manager"):
+            from .manager import ManagerWindow
 
-        if PinDialog(self.core, "manager", self).exec():
             self.manager_window = ManagerWindow(self.core, manager="manager", asked_by="cashier",
                                                 locale_name=self.locale_name)
-            self.manager_window.resize(self.size())
-            self.manager_window.show()
+            self._show_mode(self.manager_window)
+
+    def open_technician(self) -> None:
+        """The technician's mode (devices, self-test, display test, queue, logs), behind its own PIN."""
+        if self._mode_allowed("technician"):
+            from .technician import TechnicianWindow
+
+            self.technician_window = TechnicianWindow(self.core, self.customer)
+            self._show_mode(self.technician_window)
+
+    def _mode_allowed(self, role: str) -> bool:
+        if not self.ready or self.counter.stage == checkout.RUNNING:
+            self.counter = checkout.Counter(self.counter.stage, self.counter.amount, self.counter.sale_id,
+                                            hint=_("Manager mode opens between sales, once the terminal is up.")
+                                            if role == "manager" else
+                                            _("Technician mode opens between sales, once the terminal is up."))
+            self._render()
+            return False
+        from .pin_dialog import PinDialog
+
+        return bool(PinDialog(self.core, role, self).exec())
+
+    def _show_mode(self, window) -> None:
+        window.resize(self.size())
+        window.show()
 
     def customer_display_off(self) -> None:
         """One screen only: say so where the scanner status is, once."""

@@ -1,0 +1,176 @@
+"""Technician mode on screen (pytest-qt, offscreen) against a real simulator: devices, the self-test with
+rows as they finish and its export, the customer display's test pattern, the queue and its drain, logs.
+
+``POS_TECHNICIAN_SHOTS=/tmp/tech-shots`` also saves each tab at 1280x800 for review.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import json
+from pathlib import Path
+
+import pytest
+from flowkit import write_config
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+from pos_app.i18n import set_language
+from ui.bridge import Core
+from ui.customer import CustomerDisplay
+from ui.technician import TechnicianWindow
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def core(qtbot, sim, tmp_path):
+    set_language("en")
+    c = Core(write_config(sim), tmp_path / "terminal", scanners=False)
+    c.start()
+    qtbot.waitUntil(lambda: c.terminal is not None, timeout=15000)
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def no_devices(tmp_path):
+    """An empty /dev/input and /sys/class/input: the self-test finds no scanner (a skip, not a failure)."""
+    input_dir, sys_dir = tmp_path / "dev-input", tmp_path / "sys-class-input"
+    input_dir.mkdir()
+    sys_dir.mkdir()
+    return {"input_dir": input_dir, "sys_dir": sys_dir}
+
+
+def open_window(qtbot, core, customer=None) -> TechnicianWindow:
+    window = TechnicianWindow(core, customer)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    wait_idle(qtbot, window)
+    return window
+
+
+def wait_idle(qtbot, window, timeout=20000) -> None:
+    qtbot.waitUntil(lambda: window.busy == 0, timeout=timeout)
+
+
+def shot(window, index: int, name: str) -> None:
+    folder = os.environ.get("POS_TECHNICIAN_SHOTS")
+    if folder:
+        window.tabs.setCurrentIndex(index)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        window.grab().save(str(Path(folder) / f"{name}.png"))
+
+
+def column(table, c: int) -> list[str]:
+    return [table.item(r, c).text() if table.item(r, c) else "" for r in range(table.rowCount())]
+
+
+def test_devices_tab_lists_the_screens(qtbot, core):
+    window = open_window(qtbot, core)
+    kinds, names = column(window.devices_table, 0), column(window.devices_table, 1)
+    screen = QGuiApplication.primaryScreen()
+    assert "display" in kinds and (screen.name() or "screen 1") in names
+    details = column(window.devices_table, 3)[kinds.index("display")]
+    assert f"{screen.geometry().width()}x{screen.geometry().height()}" in details
+    assert "no scanner hub" in column(window.devices_table, 2)   # scanners=False: said, not hidden
+    assert f"{len(QGuiApplication.screens())} displays" in window.devices_label.text()
+    window.refresh_devices()
+    wait_idle(qtbot, window)
+    assert "display" in column(window.devices_table, 0)
+    shot(window, 0, "devices")
+
+
+def test_selftest_against_the_healthy_simulator_shows_rows_and_exports(qtbot, core, tmp_path, no_devices):
+    customer = CustomerDisplay("Test store")
+    qtbot.addWidget(customer)
+    window = open_window(qtbot, core, customer)
+    rows_seen = []
+    window.check_done.connect(lambda check: rows_seen.append(window.checks_table.rowCount()))
+
+    window.run_selftest("internal", **no_devices)
+    assert window.running and not window.run_button.isEnabled()
+    qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
+    assert [c.name for c in window.report.checks] == column(window.checks_table, 1)
+    assert {"config", "keys", "journal", "disk", "clock", "scanners"} == set(column(window.checks_table, 1))
+    assert "FAIL" not in column(window.checks_table, 0), window.report.lines()
+    assert "0 failed" in window.summary.text() and window.run_button.isEnabled()
+
+    rows_seen.clear()
+    window.level_combo.setCurrentIndex(window.level_combo.findData("external"))
+    window.run_selftest(**no_devices)
+    qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
+    report = window.report
+    assert report.level == "external" and report.ok, report.lines()
+    results = dict(zip(column(window.checks_table, 1), column(window.checks_table, 0), strict=True))
+    assert "FAIL" not in results.values()
+    for name in ("gateway", "round-trip", "clock-skew", "notifications"):
+        assert results[name] == "PASS", report.lines()
+    assert results["display"] == "PASS" and customer.mode == "test"     # shown through the UI thread
+    assert rows_seen == list(range(1, len(report.checks) + 1))            # a row per check, as each ended
+    assert "external:" in window.summary.text() and "0 failed" in window.summary.text()
+    assert window.checks_table.item(0, 0).foreground().color().name() == "#1b7f3b"   # config passed: green
+    shot(window, 1, "selftest")
+
+    window.export(tmp_path / "report.json")
+    window.export(tmp_path / "report.txt")
+    wait_idle(qtbot, window)
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["level"] == "external" and data["ok"] is True
+    assert [c["name"] for c in data["checks"]] == [c.name for c in report.checks]
+    assert (tmp_path / "report.txt").read_text().splitlines()[-1].startswith("selftest (external):")
+    assert "written to" in window.status.text()
+
+
+def test_customer_display_pattern_and_back(qtbot, core):
+    customer = CustomerDisplay("Test store")
+    qtbot.addWidget(customer)
+    window = open_window(qtbot, core, customer)
+    assert window.pattern_button.isEnabled() and customer.mode == "idle"
+    window.tabs.setCurrentIndex(2)
+    qtbot.mouseClick(window.pattern_button, Qt.LeftButton)
+    assert customer.mode == "test" and "test pattern" in window.display_state.text()
+    shot(window, 2, "customer-display")
+    qtbot.mouseClick(window.idle_button, Qt.LeftButton)
+    assert customer.mode == "idle" and "idle" in window.display_state.text()
+
+
+def test_customer_display_absent_disables_the_buttons(qtbot, core):
+    window = open_window(qtbot, core)
+    assert not window.pattern_button.isEnabled() and not window.idle_button.isEnabled()
+    assert "No customer display" in window.display_note.text()
+
+
+def test_queue_shows_zero_and_drains(qtbot, core):
+    window = open_window(qtbot, core)
+    assert window.queue_status["count"] == 0 and window.queue_table.rowCount() == 0
+    assert "Waiting: 0" in window.queue_label.text()
+    window.drain()
+    assert not window.drain_button.isEnabled()
+    wait_idle(qtbot, window)
+    assert "Drain: 0 advanced" in window.status.text()
+    assert window.drain_button.isEnabled() and window.queue_status["count"] == 0
+    shot(window, 3, "queue")
+
+
+def test_logs_none_then_the_newest_and_its_export(qtbot, core, tmp_path):
+    window = open_window(qtbot, core)
+    assert "No log files yet" in window.log_label.text() and not window.export_logs_button.isEnabled()
+    logs = Path(core.data_dir) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    old, new = logs / "crash-20240101-000000.txt", logs / "crash-20240102-000000.txt"
+    old.write_text("old\n")
+    new.write_text("Traceback (most recent call last):\n  boom\n")
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    window.refresh_logs()
+    wait_idle(qtbot, window)
+    assert window.log_file == str(new) and "boom" in window.log_view.toPlainText()
+    assert window.log_view.isReadOnly() and window.export_logs_button.isEnabled()
+    shot(window, 4, "logs")
+    window.export_logs(tmp_path / "out.txt")
+    wait_idle(qtbot, window)
+    assert (tmp_path / "out.txt").read_text() == new.read_text()

@@ -1,0 +1,588 @@
+"""The technician's window (opened after the technician PIN): prove the hardware and the link work.
+
+Five tabs:
+
+* **Devices**: scanners (from the running :class:`drivers.hub.ScannerHub`, with state and statistics),
+  serial ports (:func:`drivers.discovery.scan_serial_ports`) and the screens Qt sees.
+* **Self-test**: :func:`pos_app.selftest.run` at the internal or external level, one row per check as it
+  ends (PASS green, FAIL red, SKIP grey) with its detail and hint, a summary, and exports to JSON and
+  text. The interactive level (a test scan) is run from the command line.
+* **Customer display**: the test pattern and back to idle.
+* **Queue**: what waits in the outbox, and a manual drain.
+* **Logs**: the newest file in ``<data dir>/logs`` (logs, crash reports), and its export.
+
+Every read and write runs through :meth:`ui.bridge.Core.call`: nothing here waits on a disk or a network
+on the UI thread. ``busy`` counts the calls under way (tests wait for it to fall to 0).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pos_app import selftest
+from pos_app.errors import PosError
+from pos_app.i18n import N_, _
+from pos_app.money import Money
+
+TOUCH = 48
+LOG_TAIL_BYTES = 256 * 1024      # the viewer shows the end of a big log; the export copies all of it
+DISPLAY_WAIT = 5.0               # seconds the self-test waits for the customer display to show the pattern
+
+STATUS_COLOURS = {selftest.PASS: "#1b7f3b", selftest.FAIL: "#b3261e", selftest.SKIP: "#7b8794"}
+STATUS_WORDS = {selftest.PASS: N_("PASS"), selftest.FAIL: N_("FAIL"), selftest.SKIP: N_("SKIP")}
+LEVEL_WORDS = (("internal", N_("internal: this machine only")),
+               ("external", N_("external: also the gateway, notifications and the customer display")))
+
+
+def _button(text: str) -> QPushButton:
+    button = QPushButton(text)
+    button.setMinimumHeight(TOUCH)
+    return button
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectRows)
+    table.verticalHeader().setVisible(False)
+    table.setWordWrap(True)
+    header = table.horizontalHeader()
+    for i in range(len(headers) - 1):
+        header.setSectionResizeMode(i, QHeaderView.ResizeToContents)
+    header.setSectionResizeMode(len(headers) - 1, QHeaderView.Stretch)
+    return table
+
+
+def _cell(text, colour: str | None = None, *, bold: bool = False) -> QTableWidgetItem:
+    item = QTableWidgetItem("" if text is None else str(text))
+    if colour:
+        item.setForeground(QColor(colour))
+    if bold:
+        font = item.font()
+        font.setBold(True)
+        item.setFont(font)
+    return item
+
+
+def _money(api) -> str:
+    """A gateway amount (``{"currency", "value"}`` in minor units) as "12.34 USD"."""
+    try:
+        return str(Money.from_api(api))
+    except Exception:  # noqa: BLE001 -- shown as it came rather than not at all
+        return str(api)
+
+
+def _words(exc: Exception) -> str:
+    if isinstance(exc, PosError):
+        return exc.message + (f"\n→ {exc.hint}" if exc.hint else "")
+    return f"{type(exc).__name__}: {exc}"
+
+
+# -- work done on a worker (no Qt in here) -----------------------------------------------------------------
+
+def _read_devices(hub, config) -> dict:
+    from drivers.discovery import scan_serial_ports
+    from pos_app.config import ScannersConfig
+
+    scanners = hub.status() if hub is not None else None
+    settings = config.scanners if config is not None else ScannersConfig()
+    try:
+        ports = [p.to_json() for p in scan_serial_ports(settings)]
+        ports_error = ""
+    except Exception as exc:  # noqa: BLE001 -- shown in the table: a list, not a reason to lose the others
+        ports, ports_error = [], f"{type(exc).__name__}: {exc}"
+    return {"scanners": scanners, "serial_ports": ports, "serial_error": ports_error}
+
+
+def _newest_log(folder: Path) -> dict | None:
+    if not folder.is_dir():
+        return None
+    files = [p for p in folder.iterdir() if p.is_file()]
+    if not files:
+        return None
+    newest = max(files, key=lambda p: p.stat().st_mtime)
+    size = newest.stat().st_size
+    with newest.open("rb") as f:
+        if size > LOG_TAIL_BYTES:
+            f.seek(size - LOG_TAIL_BYTES)
+        data = f.read()
+    return {"path": str(newest), "size": size, "count": len(files), "truncated": size > LOG_TAIL_BYTES,
+            "text": data.decode("utf-8", errors="replace")}
+
+
+def _copy(source: str, target: str) -> str:
+    try:
+        shutil.copyfile(source, target)
+    except OSError as exc:
+        raise PosError(_("{path}: cannot write there: {reason}").format(path=target, reason=exc.strerror),
+                       hint=_("pick a writable folder")) from None
+    return target
+
+
+class TechnicianWindow(QWidget):
+    """``TechnicianWindow(core, customer=None)``: open it after the technician PIN. ``core`` is a started
+    :class:`ui.bridge.Core`; ``customer`` the :class:`ui.customer.CustomerDisplay`, or None when there is none.
+
+    Methods for tests and tools: :meth:`refresh_devices`, :meth:`run_selftest`, :meth:`export`,
+    :meth:`refresh_queue`, :meth:`drain`, :meth:`refresh_logs`, :meth:`export_logs`.
+    """
+
+    check_done = Signal(object)          # a selftest.Check, from the worker running the self-test
+    _show_pattern = Signal(object)       # a threading.Event, set once the pattern is on screen
+
+    def __init__(self, core, customer=None, parent=None) -> None:
+        super().__init__(parent)
+        self.core, self.customer = core, customer
+        self.busy = 0
+        self.report: selftest.Report | None = None
+        self.devices: dict | None = None
+        self.queue_status: dict | None = None
+        self.log_file: str | None = None
+        self.running = False
+        self.setWindowTitle(_("pos-terminal: technician"))
+        self.check_done.connect(self._add_check)
+        self._show_pattern.connect(self._on_show_pattern, Qt.QueuedConnection)
+        self._build()
+        self.refresh_devices()
+        self.refresh_queue()
+        self.refresh_logs()
+
+    # -- building -------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._devices_tab(), _("Devices"))
+        self.tabs.addTab(self._selftest_tab(), _("Self-test"))
+        self.tabs.addTab(self._display_tab(), _("Customer display"))
+        self.tabs.addTab(self._queue_tab(), _("Queue"))
+        self.tabs.addTab(self._logs_tab(), _("Logs"))
+        outer.addWidget(self.tabs, 1)
+        outer.addWidget(self.status)
+
+    def _devices_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        top = QHBoxLayout()
+        self.devices_label = QLabel(_("Loading…"))
+        top.addWidget(self.devices_label, 1)
+        self.devices_button = _button(_("Refresh"))
+        self.devices_button.clicked.connect(self.refresh_devices)
+        top.addWidget(self.devices_button)
+        layout.addLayout(top)
+        self.devices_table = _table([_("Type"), _("Name"), _("State"), _("Details")])
+        layout.addWidget(self.devices_table, 1)
+        return tab
+
+    def _selftest_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        top = QHBoxLayout()
+        top.addWidget(QLabel(_("Level")))
+        self.level_combo = QComboBox()
+        self.level_combo.setMinimumHeight(TOUCH)
+        for level, words in LEVEL_WORDS:
+            self.level_combo.addItem(_(words), level)
+        top.addWidget(self.level_combo)
+        self.run_button = _button(_("Run self-test"))
+        self.run_button.clicked.connect(lambda: self.run_selftest())
+        top.addWidget(self.run_button)
+        top.addStretch(1)
+        self.json_button = _button(_("Export JSON…"))
+        self.json_button.clicked.connect(lambda: self._ask_export(_("JSON report (*.json)"), "selftest.json"))
+        self.text_button = _button(_("Export text…"))
+        self.text_button.clicked.connect(lambda: self._ask_export(_("Text report (*.txt)"), "selftest.txt"))
+        for button in (self.json_button, self.text_button):
+            button.setEnabled(False)
+            top.addWidget(button)
+        layout.addLayout(top)
+        note = QLabel(_("The interactive level (scan a test barcode) runs from a shell: "
+                        "pos-terminal selftest --level interactive"))
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #52606d;")
+        layout.addWidget(note)
+        self.checks_table = _table([_("Result"), _("Check"), _("Seconds"), _("Detail"), _("Hint")])
+        header = self.checks_table.horizontalHeader()
+        header.setSectionResizeMode(3, QHeaderView.Stretch)
+        header.setSectionResizeMode(4, QHeaderView.Stretch)
+        layout.addWidget(self.checks_table, 1)
+        self.summary = QLabel(_("Not run yet."))
+        self.summary.setWordWrap(True)
+        font = self.summary.font()
+        font.setBold(True)
+        self.summary.setFont(font)
+        layout.addWidget(self.summary)
+        return tab
+
+    def _display_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        self.display_note = QLabel(
+            _("Shows colour bars, a grid, text sizes and a test QR code on the customer display.")
+            if self.customer is not None else
+            _("No customer display in this session: start the terminal with a customer display to test it."))
+        self.display_note.setWordWrap(True)
+        layout.addWidget(self.display_note)
+        row = QHBoxLayout()
+        self.pattern_button = _button(_("Show test pattern"))
+        self.pattern_button.clicked.connect(self.show_test_pattern)
+        self.idle_button = _button(_("Back to idle"))
+        self.idle_button.clicked.connect(self.show_idle)
+        for button in (self.pattern_button, self.idle_button):
+            button.setEnabled(self.customer is not None)
+            button.setMinimumWidth(220)
+            row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.display_state = QLabel("")
+        layout.addWidget(self.display_state)
+        layout.addStretch(1)
+        self._update_display_state()
+        return tab
+
+    def _queue_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        top = QHBoxLayout()
+        self.queue_label = QLabel(_("Loading…"))
+        self.queue_label.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
+        self.queue_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        top.addWidget(self.queue_label, 1)
+        self.queue_button = _button(_("Refresh"))
+        self.queue_button.clicked.connect(self.refresh_queue)
+        self.drain_button = _button(_("Drain now"))
+        self.drain_button.clicked.connect(self.drain)
+        top.addWidget(self.queue_button)
+        top.addWidget(self.drain_button)
+        layout.addLayout(top)
+        self.queue_table = _table([_("ID"), _("Request"), _("Kind"), _("Status"), _("Amount"), _("Age (s)")])
+        self.queue_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        layout.addWidget(self.queue_table, 1)
+        return tab
+
+    def _logs_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        top = QHBoxLayout()
+        self.log_label = QLabel(_("Loading…"))
+        self.log_label.setWordWrap(True)
+        top.addWidget(self.log_label, 1)
+        self.logs_button = _button(_("Refresh"))
+        self.logs_button.clicked.connect(self.refresh_logs)
+        self.export_logs_button = _button(_("Export…"))
+        self.export_logs_button.setEnabled(False)
+        self.export_logs_button.clicked.connect(self._ask_export_logs)
+        top.addWidget(self.logs_button)
+        top.addWidget(self.export_logs_button)
+        layout.addLayout(top)
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setLineWrapMode(QPlainTextEdit.NoWrap)
+        self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
+        layout.addWidget(self.log_view, 1)
+        return tab
+
+    # -- helpers ----------------------------------------------------------------------------------------
+    def _call(self, fn, *args, on_done=None, on_error=None) -> None:
+        """``core.call`` with a busy count; errors are told on the status line (and to ``on_error``)."""
+        self.busy += 1
+
+        def done(result):
+            self.busy -= 1
+            if on_done is not None:
+                on_done(result)
+
+        def failed(exc):
+            self.busy -= 1
+            self._say(_words(exc), error=True)
+            if on_error is not None:
+                on_error(exc)
+        self.core.call(fn, *args, on_done=done, on_error=failed)
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.status.setStyleSheet("color: #b3261e;" if error else "color: #1b7f3b;")
+        self.status.setText(text)
+
+    def _config(self):
+        terminal = self.core.terminal
+        return getattr(terminal, "config", None) if terminal is not None else None
+
+    # -- devices ----------------------------------------------------------------------------------------
+    def refresh_devices(self) -> None:
+        self.devices_button.setEnabled(False)
+
+        def failed(_exc):
+            self.devices_button.setEnabled(True)
+        self._call(_read_devices, self.core.hub, self._config(), on_done=self._show_devices, on_error=failed)
+
+    def _screens(self) -> list[dict]:
+        """The screens Qt sees (read on the UI thread: Qt objects, no I/O)."""
+        out = []
+        primary = QGuiApplication.primaryScreen()
+        for n, screen in enumerate(QGuiApplication.screens(), 1):
+            g = screen.geometry()
+            out.append({"name": screen.name() or screen.model() or _("screen {n}").format(n=n), "geometry": f"{g.width()}x{g.height()}+{g.x()}+{g.y()}",
+                        "scale": round(screen.devicePixelRatio(), 2), "primary": screen is primary,
+                        "refresh": round(screen.refreshRate(), 1)})
+        return out
+
+    def _show_devices(self, devices: dict) -> None:
+        self.devices_button.setEnabled(True)
+        devices = dict(devices, displays=self._screens())
+        self.devices = devices
+        rows = []
+        if devices["scanners"] is None:
+            rows.append((_("scanner"), "—", _("no scanner hub"), _("scanners are not started in this session"),
+                         "#7b8794"))
+        elif not devices["scanners"]:
+            rows.append((_("scanner"), "—", _("none found"), _("no scanner configured or discovered"), "#7b8794"))
+        for row in devices["scanners"] or []:
+            stats = row.get("stats") or {}
+            detail = row.get("error") or ", ".join(f"{k} {v}" for k, v in stats.items())
+            state = row.get("state", "")
+            if not row.get("connected"):
+                state += " · " + _("disconnected")
+            colour = "#1b7f3b" if row.get("connected") else "#b3261e"
+            rows.append((_("scanner") + f" ({row.get('kind', '')})", row.get("source", ""), state, detail, colour))
+        for port in devices["serial_ports"]:
+            marks = [_("configured")] if port.get("configured") else []
+            if port.get("likely_scanner"):
+                marks.append(_("looks like a scanner"))
+            detail = "; ".join(x for x in (port.get("description"), port.get("reason")) if x and x != "n/a")
+            rows.append((_("serial port"), port.get("device", ""), ", ".join(marks), detail, None))
+        if devices.get("serial_error"):
+            rows.append((_("serial port"), "—", _("cannot list"), devices["serial_error"], "#b3261e"))
+        for screen in devices["displays"]:
+            state = _("primary") if screen["primary"] else ""
+            detail = _("{geometry}, scale {scale}, {refresh} Hz").format(**screen)
+            rows.append((_("display"), screen["name"], state, detail, None))
+        table = self.devices_table
+        table.setRowCount(len(rows))
+        for r, (kind, name, state, detail, colour) in enumerate(rows):
+            table.setItem(r, 0, _cell(kind))
+            table.setItem(r, 1, _cell(name))
+            table.setItem(r, 2, _cell(state, colour))
+            table.setItem(r, 3, _cell(detail))
+        table.resizeRowsToContents()
+        scanners = devices["scanners"] or []
+        self.devices_label.setText(
+            _("{scanners} scanners, {ports} serial ports, {displays} displays").format(
+                scanners=len(scanners), ports=len(devices["serial_ports"]), displays=len(devices["displays"])))
+
+    # -- the self-test ------------------------------------------------------------------------------------
+    def run_selftest(self, level: str | None = None, **options) -> None:
+        """Run the self-test at ``level`` (default: the combo's) on a worker; rows appear as checks end.
+
+        ``options`` go to :func:`pos_app.selftest.run` as they are (tests pass ``input_dir``, ``sys_dir``)."""
+        if self.running:
+            return
+        level = level or self.level_combo.currentData()
+        if level not in ("internal", "external"):
+            raise ValueError(f"the technician screen runs internal or external, not {level!r}")
+        self.running = True
+        self.report = None
+        self.checks_table.setRowCount(0)
+        self.summary.setStyleSheet("")
+        self.summary.setText(_("Running the {level} self-test…").format(level=level))
+        for w in (self.run_button, self.level_combo, self.json_button, self.text_button):
+            w.setEnabled(False)
+        display = self._display_probe if self.customer is not None else None
+        displays = self._screens()
+        core, emit = self.core, self.check_done.emit
+
+        def run():
+            return selftest.run(level, core.config_file, core.data_dir, scanners=core.hub, display=display,
+                                displays=displays, on_check=emit, **options)
+        self._call(run, on_done=self._selftest_done, on_error=self._selftest_failed)
+
+    def _display_probe(self, _test_code: str):
+        """On the self-test's worker: ask the UI thread to show the pattern, and wait until it has."""
+        shown = threading.Event()
+        self._show_pattern.emit(shown)
+        if shown.wait(DISPLAY_WAIT):
+            return True, "the customer display shows the test pattern and the test QR"
+        return False, f"the customer display did not answer within {DISPLAY_WAIT:g} s"
+
+    @Slot(object)
+    def _on_show_pattern(self, shown: threading.Event) -> None:
+        if self.customer is not None:
+            self.customer.show_test_pattern()
+            self._update_display_state()
+            shown.set()
+
+    @Slot(object)
+    def _add_check(self, check: selftest.Check) -> None:
+        table = self.checks_table
+        r = table.rowCount()
+        table.insertRow(r)
+        colour = STATUS_COLOURS.get(check.status)
+        table.setItem(r, 0, _cell(_(STATUS_WORDS.get(check.status, check.status)), colour, bold=True))
+        table.setItem(r, 1, _cell(check.name))
+        table.setItem(r, 2, _cell(f"{check.seconds:.2f}"))
+        table.setItem(r, 3, _cell(check.detail))
+        table.setItem(r, 4, _cell(check.hint))
+        table.resizeRowToContents(r)
+        table.scrollToBottom()
+
+    def _selftest_done(self, report: selftest.Report) -> None:
+        self.running = False
+        self.report = report
+        for w in (self.run_button, self.level_combo, self.json_button, self.text_button):
+            w.setEnabled(True)
+        if self.checks_table.rowCount() != len(report.checks):  # signals lost? show the report as it is
+            self.checks_table.setRowCount(0)
+            for check in report.checks:
+                self._add_check(check)
+        n = report.counts()
+        text = _("{level}: {passed} passed, {failed} failed, {skipped} skipped").format(
+            level=report.level, passed=n[selftest.PASS], failed=n[selftest.FAIL], skipped=n[selftest.SKIP])
+        if not report.ok:
+            verdict = _("FAILED: fix what the red rows say, then run it again")
+        elif n[selftest.SKIP]:
+            verdict = _("no check failed (the grey rows did not apply here)")
+        else:
+            verdict = _("all checks passed")
+        self.summary.setStyleSheet(f"color: {STATUS_COLOURS[selftest.PASS if report.ok else selftest.FAIL]};")
+        self.summary.setText(f"{text}: {verdict}")
+        self._update_display_state()
+
+    def _selftest_failed(self, exc: Exception) -> None:
+        self.running = False
+        self.run_button.setEnabled(True)
+        self.level_combo.setEnabled(True)
+        self.summary.setStyleSheet(f"color: {STATUS_COLOURS[selftest.FAIL]};")
+        self.summary.setText(_("The self-test could not run: {reason}").format(reason=_words(exc)))
+
+    def export(self, path) -> None:
+        """Write the last report to ``path`` (JSON when it ends in .json, else text), on a worker."""
+        if self.report is None:
+            self._say(_("Run the self-test first."), error=True)
+            return
+        report, path = self.report, str(path)
+
+        def write():
+            report.write(path)
+            return path
+        self._call(write, on_done=lambda p: self._say(_("Report written to {path}").format(path=p)))
+
+    def _ask_export(self, kind: str, name: str) -> None:
+        path, _filter = QFileDialog.getSaveFileName(self, _("Export the self-test report"),
+                                                    str(Path.home() / name), kind)
+        if path:
+            self.export(path)
+
+    # -- the customer display -------------------------------------------------------------------------------
+    def show_test_pattern(self) -> None:
+        if self.customer is not None:
+            self.customer.show_test_pattern()
+            self._update_display_state()
+
+    def show_idle(self) -> None:
+        if self.customer is not None:
+            self.customer.show_idle()
+            self._update_display_state()
+
+    def _update_display_state(self) -> None:
+        if self.customer is None:
+            self.display_state.setText("")
+            return
+        words = {"test": _("showing the test pattern"), "idle": _("idle")}
+        self.display_state.setText(_("The customer display is: {state}").format(
+            state=words.get(self.customer.mode, self.customer.mode)))
+
+    # -- the queue -------------------------------------------------------------------------------------
+    def refresh_queue(self) -> None:
+        terminal = self.core.terminal
+        if terminal is None:
+            self.queue_label.setText(_("The terminal has not started."))
+            self.drain_button.setEnabled(False)
+            return
+        self._call(terminal.queue, on_done=self._show_queue)
+
+    def _show_queue(self, status: dict) -> None:
+        self.queue_status = status
+        totals = ", ".join(_money(t) for t in status.get("totals", {}).values()) or "—"
+        age = status.get("oldestAgeSeconds")
+        self.queue_label.setText(_("Waiting: {count}   Totals: {totals}   Oldest: {age}").format(
+            count=status.get("count", 0), totals=totals, age="—" if age is None else f"{age:.0f} s"))
+        items = status.get("items", [])
+        table = self.queue_table
+        table.setRowCount(len(items))
+        for r, item in enumerate(items):
+            amount_text = _money(item.get("amount"))
+            for c, value in enumerate((item.get("id"), item.get("api"), item.get("kind"), item.get("status"),
+                                       amount_text, item.get("ageSeconds"))):
+                table.setItem(r, c, _cell(value))
+        self.drain_button.setEnabled(True)
+
+    def drain(self) -> None:
+        terminal = self.core.terminal
+        if terminal is None:
+            return
+        self.drain_button.setEnabled(False)
+
+        def drained(n: int) -> None:
+            self._say(_("Drain: {count} advanced").format(count=n))
+            self.refresh_queue()
+
+        def failed(_exc):
+            self.drain_button.setEnabled(True)
+        self._call(terminal.advance_due, on_done=drained, on_error=failed)
+
+    # -- logs ----------------------------------------------------------------------------------------
+    def refresh_logs(self) -> None:
+        self._call(_newest_log, Path(self.core.data_dir) / "logs", on_done=self._show_log)
+
+    def _show_log(self, log: dict | None) -> None:
+        if log is None:
+            self.log_file = None
+            self.log_label.setText(_("No log files yet (in {folder}).").format(
+                folder=Path(self.core.data_dir) / "logs"))
+            self.log_view.setPlainText("")
+            self.export_logs_button.setEnabled(False)
+            return
+        self.log_file = log["path"]
+        text = _("{path}: {size} bytes, newest of {count} files").format(**log)
+        if log["truncated"]:
+            text += " " + _("(showing the last {kb} KiB)").format(kb=LOG_TAIL_BYTES // 1024)
+        self.log_label.setText(text)
+        self.log_view.setPlainText(log["text"])
+        self.log_view.moveCursor(self.log_view.textCursor().MoveOperation.End)
+        self.export_logs_button.setEnabled(True)
+
+    def export_logs(self, path) -> None:
+        """Copy the log file on view to ``path``, on a worker."""
+        if self.log_file is None:
+            self._say(_("No log file to export."), error=True)
+            return
+        self._call(_copy, self.log_file, str(path),
+                   on_done=lambda p: self._say(_("Log written to {path}").format(path=p)))
+
+    def _ask_export_logs(self) -> None:
+        name = Path(self.log_file).name if self.log_file else "pos-terminal.log"
+        path, _filter = QFileDialog.getSaveFileName(self, _("Export the log"), str(Path.home() / name))
+        if path:
+            self.export_logs(path)
+
