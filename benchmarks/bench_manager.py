@@ -49,6 +49,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import table  # noqa: E402  (benchmarks/table.py)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import bench_journal
@@ -544,16 +546,7 @@ def ratio(ours: float, peer: float) -> str:
 
 
 def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    right = [False, True, True, True, False, False]
-
-    def line(cells):
-        return "| " + " | ".join(c.rjust(w) if right[i] else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(cells, widths))) + " |"
-    print(line(header))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in rows:
-        print(line(r))
+    table.print_table(rows, header, (False, True, True, True, False, False))
 
 
 def main() -> int:
