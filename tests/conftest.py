@@ -121,3 +121,20 @@ def receiver():
     r = Receiver()
     yield r
     r.close()
+
+
+@pytest.fixture
+def core(qtbot, sim, tmp_path):
+    """A started ui.bridge.Core against the simulator (fast timing, no scanners): what the manager and
+    technician screens are built on. Qt is imported only by the tests that ask for it."""
+    from flowkit import write_config
+
+    from pos_app.i18n import set_language
+    from ui.bridge import Core
+
+    set_language("en")
+    started = Core(write_config(sim), tmp_path / "terminal", scanners=False)
+    started.start()
+    qtbot.waitUntil(lambda: started.terminal is not None, timeout=15000)
+    yield started
+    started.stop()

@@ -273,25 +273,15 @@ def test_a_sale_asked_for_before_the_terminal_is_up_goes_out_when_it_is(qtbot, s
         core.stop()
 
 
-def test_f9_opens_the_manager_mode_behind_the_pin(qtbot, gui, monkeypatch):
+@pytest.mark.parametrize("key, role", [(Qt.Key_F9, "manager"), (Qt.Key_F10, "technician")])
+def test_function_keys_open_the_modes_behind_their_pins(qtbot, gui, monkeypatch, key, role):
     from ui import pin_dialog
 
     window, customer = gui()
     asked = []
     # STAND-IN for the modal exec() (it would block the test): the dialog itself is tested in test_manager_gui
     monkeypatch.setattr(pin_dialog.PinDialog, "exec", lambda self: asked.append(self.role) or 1)
-    qtbot.keyClick(window, Qt.Key_F9)
-    assert asked == ["manager"] and window.manager_window.isVisible()
-    window.manager_window.close()
-
-
-def test_f10_opens_the_technician_mode_behind_its_pin(qtbot, gui, monkeypatch):
-    from ui import pin_dialog
-
-    window, customer = gui()
-    asked = []
-    # STAND-IN for the modal exec() (it would block the test): the dialog itself is tested in test_manager_gui
-    monkeypatch.setattr(pin_dialog.PinDialog, "exec", lambda self: asked.append(self.role) or 1)
-    qtbot.keyClick(window, Qt.Key_F10)
-    assert asked == ["technician"] and window.technician_window.isVisible()
-    window.technician_window.close()
+    qtbot.keyClick(window, key)
+    opened = getattr(window, f"{role}_window")
+    assert asked == [role] and opened.isVisible()
+    opened.close()

@@ -16,29 +16,16 @@ from pathlib import Path
 
 import pytest
 from conftest import payment_code, usd
-from flowkit import write_config
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 from offline_queue.journal import business_day
 from pos_app import closing
-from pos_app.i18n import set_language
 from pos_app.roles import MAX_TRIES, audit_log
-from ui.bridge import Core
 from ui.manager import DayModel, ManagerWindow
 from ui.pin_dialog import SET, VERIFY, PinDialog
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def core(qtbot, sim, tmp_path):
-    set_language("en")
-    c = Core(write_config(sim), tmp_path / "terminal", scanners=False)
-    c.start()
-    qtbot.waitUntil(lambda: c.terminal is not None, timeout=15000)
-    yield c
-    c.stop()
 
 
 def sales(core, *amounts) -> list:

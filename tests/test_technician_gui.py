@@ -14,26 +14,13 @@ import json
 from pathlib import Path
 
 import pytest
-from flowkit import write_config
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from pos_app.i18n import set_language
-from ui.bridge import Core
 from ui.customer import CustomerDisplay
 from ui.technician import TechnicianWindow
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def core(qtbot, sim, tmp_path):
-    set_language("en")
-    c = Core(write_config(sim), tmp_path / "terminal", scanners=False)
-    c.start()
-    qtbot.waitUntil(lambda: c.terminal is not None, timeout=15000)
-    yield c
-    c.stop()
 
 
 @pytest.fixture

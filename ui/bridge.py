@@ -47,7 +47,7 @@ class Core(QObject):
     # -- start and stop -------------------------------------------------------------------------
     def start(self) -> None:
         self.call(self._start_runtime, on_done=self.ready.emit,
-                  on_error=lambda exc: self.start_failed.emit(*_words(exc)))
+                  on_error=lambda exc: self.start_failed.emit(*error_words(exc)))
 
     def _start_runtime(self):
         from pos_app.runtime import Runtime
@@ -112,7 +112,8 @@ class Core(QObject):
             on_done(result)
 
 
-def _words(exc: Exception) -> tuple[str, str]:
+def error_words(exc: Exception) -> tuple[str, str]:
+    """(message, hint) for any failure a screen shows: a PosError's own words, else a bug said as one."""
     if isinstance(exc, PosError):
         return exc.message, exc.hint or ""
     return f"{type(exc).__name__}: {exc}", "This is a bug: restart the terminal, and report it with the logs."

@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
-    QPushButton,
     QSplitter,
     QTableView,
     QTableWidget,
@@ -53,7 +52,9 @@ from pos_app.errors import PosError
 from pos_app.i18n import N_, _
 from pos_app.money import EXPONENTS, Money, format_minor, parse_money
 
-TOUCH = 48
+from .widgets import TOUCH
+from .widgets import button as _button
+
 
 #: (SQL column, header) of the day table, in display order.
 COLUMNS = (("created_at", N_("Time")), ("id", N_("ID")), ("kind", N_("Kind")), ("tender", N_("Tender")),
@@ -380,12 +381,6 @@ def detail_lines(detail: dict) -> list[str]:
 
 def _mono() -> QFont:
     return QFontDatabase.systemFont(QFontDatabase.FixedFont)
-
-
-def _button(text: str) -> QPushButton:
-    button = QPushButton(text)
-    button.setMinimumHeight(TOUCH)
-    return button
 
 
 class ManagerWindow(QWidget):

@@ -22,18 +22,14 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -44,7 +40,12 @@ from pos_app.errors import PosError
 from pos_app.i18n import N_, _
 from pos_app.money import Money
 
-TOUCH = 48
+from .bridge import error_words
+from .widgets import TOUCH
+from .widgets import button as _button
+from .widgets import cell as _cell
+from .widgets import table as _table
+
 LOG_TAIL_BYTES = 256 * 1024      # the viewer shows the end of a big log; the export copies all of it
 DISPLAY_WAIT = 5.0               # seconds the self-test waits for the customer display to show the pattern
 
@@ -52,37 +53,6 @@ STATUS_COLOURS = {selftest.PASS: "#1b7f3b", selftest.FAIL: "#b3261e", selftest.S
 STATUS_WORDS = {selftest.PASS: N_("PASS"), selftest.FAIL: N_("FAIL"), selftest.SKIP: N_("SKIP")}
 LEVEL_WORDS = (("internal", N_("internal: this machine only")),
                ("external", N_("external: also the gateway, notifications and the customer display")))
-
-
-def _button(text: str) -> QPushButton:
-    button = QPushButton(text)
-    button.setMinimumHeight(TOUCH)
-    return button
-
-
-def _table(headers: list[str]) -> QTableWidget:
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectRows)
-    table.verticalHeader().setVisible(False)
-    table.setWordWrap(True)
-    header = table.horizontalHeader()
-    for i in range(len(headers) - 1):
-        header.setSectionResizeMode(i, QHeaderView.ResizeToContents)
-    header.setSectionResizeMode(len(headers) - 1, QHeaderView.Stretch)
-    return table
-
-
-def _cell(text, colour: str | None = None, *, bold: bool = False) -> QTableWidgetItem:
-    item = QTableWidgetItem("" if text is None else str(text))
-    if colour:
-        item.setForeground(QColor(colour))
-    if bold:
-        font = item.font()
-        font.setBold(True)
-        item.setFont(font)
-    return item
 
 
 def _money(api) -> str:
@@ -94,9 +64,8 @@ def _money(api) -> str:
 
 
 def _words(exc: Exception) -> str:
-    if isinstance(exc, PosError):
-        return exc.message + (f"\n→ {exc.hint}" if exc.hint else "")
-    return f"{type(exc).__name__}: {exc}"
+    message, hint = error_words(exc)
+    return message + (f"\n→ {hint}" if hint else "")
 
 
 # -- work done on a worker (no Qt in here) -----------------------------------------------------------------
