@@ -117,7 +117,9 @@ def test_delayed_confirmation_keeps_the_loop_running(qtbot, gui):
     wait_headline(qtbot, window, "PAID")
     timer.stop()
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
-    assert len(ticks) > 100 and max(gaps) < 0.5, f"the event loop stalled for {max(gaps):.2f} s"
+    # The loop ticked across the customer's 4 s (a tick count would measure the machine's speed instead)
+    assert ticks[-1] - ticks[0] >= 3.5, f"the timer ran for only {ticks[-1] - ticks[0]:.2f} s"
+    assert max(gaps) < 0.5, f"the event loop stalled for {max(gaps):.2f} s"
 
 
 def test_slow_gateway_answer_never_blocks_the_window(qtbot, gui):
