@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     queue = sub.add_parser("queue", help="what waits in the outbox for the link")
     _common(queue, suppress=True)
+    queue.add_argument("--drain", action="store_true",
+                       help="try everything waiting now, not at its retry time (the technician's Drain now)")
 
     classify = sub.add_parser("classify", help="tell what a scanned code is (payment code, product, unknown)")
     _common(classify, suppress=True)

@@ -239,8 +239,15 @@ def cmd_report(args) -> int:
 
 def cmd_queue(args) -> int:
     from .terminal import queue_status
-    with _read_journal(args) as journal:
-        data = queue_status(journal, time.time())
+    if args.drain:
+        with _runtime(args, receiver=False, background=False) as rt:
+            advanced = rt.terminal.drain_now()
+            data = queue_status(rt.terminal.journal, time.time())
+        progress(args, f"drain: {advanced} advanced")
+        data = {**data, "advanced": advanced}
+    else:
+        with _read_journal(args) as journal:
+            data = queue_status(journal, time.time())
     lines = [f"{data['count']} request(s) waiting" + (f", oldest {data['oldestAgeSeconds']:.0f} s" if data["count"] else "")]
     lines += [f"  {c}: {format_minor(int(v['value']), c)}" for c, v in data["totals"].items()]
     lines += [f"  {i['api']:7} {i['status']:8} {i['paymentRequestId']}" for i in data["items"]]

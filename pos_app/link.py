@@ -64,6 +64,11 @@ class Link:
                     self._down_since = None
             return reachable
 
+    def probe_next(self) -> None:
+        """Let the next :meth:`up` probe at once, whatever the interval (a person just fixed the cable)."""
+        with self._lock:
+            self._last_probe = float("-inf")
+
     def probe(self) -> bool:
         try:
             with socket.create_connection((self.host, self.port), timeout=self.probe_timeout):

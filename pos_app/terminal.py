@@ -577,6 +577,18 @@ class Terminal:
         list(self._pool.map(self._advance_logged, ids))
         return len(ids)
 
+    def drain_now(self) -> int:
+        """The technician's manual drain: whatever waits for a retry is tried now instead of at its backoff
+        (after the cable is back, nobody should wait out a 30 s schedule). The number advanced."""
+        now = self.clock()
+        for row in self.journal.open_transactions():
+            with self.lock:
+                txn = self.load(row["id"])
+                if txn is not None and not txn.final and txn.next_at is not None and txn.next_at > now:
+                    self._save(txn, dataclasses.replace(txn, next_at=now), now, [("manual_drain", {})])
+        self.link.probe_next()
+        return self.advance_due()
+
     def _advance_logged(self, txn_id: str) -> None:
         try:
             self.advance(txn_id)

@@ -166,3 +166,24 @@ def test_odd_arguments_get_plain_errors(sim, config, tmp_path):
     compact = time.strftime("%Y%m%d")
     rc, report = cli_json("report", "--date", compact, config=config, data_dir=d)
     assert report["date"] == time.strftime("%Y-%m-%d") and report["count"] == 1
+
+
+def test_queue_drain_sends_what_waits_now(make_sim, tmp_path):
+    from pos_app.money import parse_money
+    from pos_app.runtime import Runtime
+
+    sim = make_sim()
+    port = int(sim.url.rsplit(":", 1)[1])
+    sim_dir = sim.data_dir
+    sim.stop()
+    config = write_config(sim, url=f"http://127.0.0.1:{port}", payments={"code_validity": 120})
+    with Runtime(config, tmp_path / "t", receiver=False, background=False) as rt:
+        sale = rt.terminal.start_sale(parse_money("2.50", "USD"), code=payment_code())
+        assert sale.status == "QUEUED"
+    rc, queue = cli_json("queue", config=config, data_dir=tmp_path / "t")
+    assert rc == 0 and queue["count"] == 1
+    make_sim(data_dir=sim_dir, port=port)
+    rc, drained = cli_json("queue", "--drain", config=config, data_dir=tmp_path / "t")
+    assert rc == 0 and drained["advanced"] == 1 and drained["count"] == 0, drained
+    rc, report = cli_json("report", config=config, data_dir=tmp_path / "t")
+    assert rc == 0 and "SUCCESS" in json.dumps(report)

@@ -17,6 +17,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
+from pos_app import selftest
 from ui.customer import CustomerDisplay
 from ui.technician import TechnicianWindow
 
@@ -161,3 +162,95 @@ def test_logs_none_then_the_newest_and_its_export(qtbot, core, tmp_path):
     window.export_logs(tmp_path / "out.txt")
     wait_idle(qtbot, window)
     assert (tmp_path / "out.txt").read_text() == new.read_text()
+
+
+# -- the interactive level: the test scan ---------------------------------------------------------------
+
+def run_interactive(qtbot, window, no_devices, **options):
+    window.level_combo.setCurrentIndex(window.level_combo.findData("interactive"))
+    window.run_selftest(**no_devices, **options)
+    qtbot.waitUntil(lambda: window.scan_panel.isVisible(), timeout=30000)   # after the external checks
+    assert window.scan_qr.payload == selftest.TEST_CODE and window.tabs.currentIndex() == 1
+    assert "Scan this test code" in window.scan_prompt.text()
+
+
+def scan_row(window) -> tuple[str, str, str]:
+    report = {c.name: c for c in window.report.checks}
+    check = report["scan"]
+    return check.status, check.detail, check.hint
+
+
+def test_interactive_scan_typed_by_a_wedge_scanner_passes(qtbot, core, no_devices):
+    window = open_window(qtbot, core)
+    run_interactive(qtbot, window, no_devices)
+    assert window.scan_field.hasFocus() or not window.isActiveWindow()
+    shot(window, 1, "selftest-scan")
+    qtbot.keyClicks(window.scan_field, "]Q1" + selftest.TEST_CODE)   # AIM id for QR, then the data
+    qtbot.keyClick(window.scan_field, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
+    status, detail, _hint = scan_row(window)
+    assert status == selftest.PASS, window.report.lines()
+    assert "AIM id ]Q1" in detail and "ended by enter" in detail
+    assert not window.scan_panel.isVisible()
+    assert column(window.checks_table, 1)[-1] == "scan"
+
+
+def test_interactive_scan_from_the_hub_with_the_wrong_layout_says_which_setting(qtbot, core, no_devices):
+    from drivers.model import ScanEvent
+    from pos_app.selftest import _typed_on
+
+    window = open_window(qtbot, core)
+    run_interactive(qtbot, window, no_devices)
+    garbled = _typed_on(selftest.TEST_CODE, "de", "us")     # a QWERTZ scanner read as US keys
+    assert garbled != selftest.TEST_CODE
+    core.scanner_event.emit(ScanEvent(garbled, "QR Code", 0, "]Q1", "usb-scanner", 0.0, b"", "enter", 0.05))
+    qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
+    status, detail, hint = scan_row(window)
+    assert status == selftest.FAIL and "'de'" in detail and 'layout = "de"' in hint
+    assert "FAILED" in window.summary.text()
+
+
+def test_interactive_scan_skipped_fails_with_a_hint(qtbot, core, no_devices):
+    window = open_window(qtbot, core)
+    run_interactive(qtbot, window, no_devices)
+    qtbot.mouseClick(window.scan_skip, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
+    status, detail, hint = scan_row(window)
+    assert status == selftest.FAIL and "no scan" in detail and hint
+    window.run_selftest("internal", **no_devices)     # the skip left nothing behind for the next run
+    qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
+    assert window.report.ok, window.report.lines()
+
+
+# -- the queue with something in it ------------------------------------------------------------------------
+
+def test_queue_lists_a_queued_sale_and_drains_it_when_the_link_is_back(qtbot, make_sim, tmp_path):
+    from flowkit import write_config
+
+    from conftest import payment_code
+    from pos_app.money import parse_money
+    from ui.bridge import Core
+
+    sim = make_sim()
+    port = int(sim.url.rsplit(":", 1)[1])
+    sim_dir = sim.data_dir
+    config = write_config(sim, url=f"http://127.0.0.1:{port}", payments={"code_validity": 120})
+    sim.stop()
+    started = Core(config, tmp_path / "terminal", scanners=False)
+    started.start()
+    try:
+        qtbot.waitUntil(lambda: started.terminal is not None, timeout=15000)
+        sale = started.terminal.start_sale(parse_money("4.56", "USD"), code=payment_code())
+        assert sale.status == "QUEUED"
+        window = open_window(qtbot, started)
+        assert window.queue_status["count"] == 1 and window.queue_table.rowCount() == 1
+        assert "4.56" in window.queue_table.item(0, 4).text() and "4.56" in window.queue_label.text()
+        shot(window, 3, "queue-waiting")
+        make_sim(data_dir=sim_dir, port=port)            # the cable is back
+        window.drain()                                   # (the reconciler's own retry may beat it to it)
+        wait_idle(qtbot, window)
+        assert "Drain:" in window.status.text() and "advanced" in window.status.text(), window.status.text()
+        assert window.queue_status["count"] == 0 and window.queue_table.rowCount() == 0
+        assert started.terminal.load(sale.id).status == "SUCCESS"
+    finally:
+        started.stop()

@@ -3,8 +3,10 @@
 It runs the real windows against a sandbox terminal in a scratch data directory and walks them through
 the states a cashier and a customer meet (ready, waiting for a code, sending, waiting for the
 customer, checking, paid, declined, queued offline, an order code, cancelled, a start-up failure), in
-English and in Simplified Chinese, plus the customer display's test pattern. Offscreen unless a display
-is set (run it under Xvfb to see it as a person would).
+English and in Simplified Chinese, plus the customer display's test pattern; then the manager's screens
+(the PIN, the day with a transaction's history, review, the X and Z reports) and the technician's (devices,
+a self-test run, the test scan, the customer display test, the queue with a sale waiting, logs).
+Offscreen unless a display is set (run it under Xvfb to see it as a person would).
 """
 
 from __future__ import annotations
@@ -19,6 +21,72 @@ from pathlib import Path
 
 def _code() -> str:
     return "28" + "".join(random.choice("0123456789") for _ in range(16))
+
+
+def manager_screens(core, paid_id, tag, wait, shoot) -> None:
+    """The manager's PIN (first use: set it), the day, a paid sale's history, review, the X and the Z."""
+    from .manager import ManagerWindow
+    from .pin_dialog import CHECKING, PinDialog
+
+    pin = PinDialog(core, "manager")
+    pin.show()
+    wait(lambda: pin.mode != CHECKING)
+    shoot(pin, f"{tag}-manager-01-pin-first-use")
+    pin.close()
+    window = ManagerWindow(core)
+    window.confirm = lambda _question: True     # the Z's "are you sure" box needs a person
+    window.resize(1280, 800)
+    window.show()
+    wait(lambda: window.busy == 0)
+    shoot(window, f"{tag}-manager-02-day")
+    if paid_id:
+        window.select_id(paid_id)
+        wait(lambda: window.busy == 0 and window.detail is not None)
+        shoot(window, f"{tag}-manager-03-transaction-detail")
+    window.tabs.setCurrentIndex(1)
+    window.refresh_review()
+    wait(lambda: window.busy == 0)
+    shoot(window, f"{tag}-manager-04-review")
+    window.tabs.setCurrentIndex(2)
+    window.x_report()
+    wait(lambda: window.busy == 0 and window.report is not None)
+    shoot(window, f"{tag}-manager-05-x-report")
+    window.z_report()
+    wait(lambda: window.busy == 0 and window.report is not None and window.report["type"] == "Z")
+    shoot(window, f"{tag}-manager-06-z-report")
+    window.close()
+
+
+def technician_screens(core, customer, tag, wait, shoot):
+    """The technician's tabs; the window is returned open, for the queue once the link is down."""
+    from pos_app import selftest
+
+    from .technician import TechnicianWindow
+
+    window = TechnicianWindow(core, customer)
+    window.resize(1280, 800)
+    window.show()
+    wait(lambda: window.busy == 0)
+    shoot(window, f"{tag}-technician-01-devices")
+    window.run_selftest("external")
+    wait(lambda: window.report is not None, 60)
+    shoot(window, f"{tag}-technician-02-selftest")
+    window.run_selftest("interactive", scan_timeout=30)
+    wait(lambda: window.scan_panel.isVisible(), 60)
+    shoot(window, f"{tag}-technician-03-test-scan")
+    window.scan_field.setText("]Q1" + selftest.TEST_CODE)
+    window._first_key = time.monotonic() - 0.05
+    window.scan_field.returnPressed.emit()
+    wait(lambda: window.report is not None, 30)
+    window.tabs.setCurrentIndex(2)
+    window.show_test_pattern()
+    shoot(window, f"{tag}-technician-04-customer-display")
+    window.show_idle()
+    window.tabs.setCurrentIndex(4)
+    window.refresh_logs()
+    wait(lambda: window.busy == 0)
+    shoot(window, f"{tag}-technician-05-logs")
+    return window
 
 
 def main(args) -> int:
@@ -91,6 +159,7 @@ def main(args) -> int:
             scan(window, _code())
             wait(lambda: window.view is not None and window.view.final)
             shoot(window, f"{tag}-cashier-05-paid")
+            paid_id = window.sale.id if window.sale is not None else None
             shoot(customer, f"{tag}-customer-03-paid")
             sale(window, "99.05")
             scan(window, _code())
@@ -115,6 +184,8 @@ def main(args) -> int:
             window.escape()
             wait(lambda: window.view is not None and window.view.final)
             shoot(window, f"{tag}-cashier-10-cancelled")
+            manager_screens(core, paid_id, tag, wait, shoot)
+            technician = technician_screens(core, customer, tag, wait, shoot)
             core.runtime.sim.stop()  # the gateway goes away: queued
             sale(window, "7.77")
             scan(window, _code())
@@ -123,6 +194,11 @@ def main(args) -> int:
             shoot(customer, f"{tag}-customer-07-offline-amount")
             customer.show_test_pattern()
             shoot(customer, f"{tag}-customer-08-test-pattern")
+            technician.refresh_queue()
+            wait(lambda: technician.busy == 0 and technician.queue_table.rowCount() > 0, 10)
+            technician.tabs.setCurrentIndex(3)
+            shoot(technician, f"{tag}-technician-06-queue-waiting")
+            technician.close()
             core.stop()
             window.close()
             customer.close()

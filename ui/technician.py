@@ -4,9 +4,10 @@ Five tabs:
 
 * **Devices**: scanners (from the running :class:`drivers.hub.ScannerHub`, with state and statistics),
   serial ports (:func:`drivers.discovery.scan_serial_ports`) and the screens Qt sees.
-* **Self-test**: :func:`pos_app.selftest.run` at the internal or external level, one row per check as it
-  ends (PASS green, FAIL red, SKIP grey) with its detail and hint, a summary, and exports to JSON and
-  text. The interactive level (a test scan) is run from the command line.
+* **Self-test**: :func:`pos_app.selftest.run` at the internal, external or interactive level, one row per
+  check as it ends (PASS green, FAIL red, SKIP grey) with its detail and hint, a summary, and exports to
+  JSON and text. The interactive level shows the test QR here and takes the test scan from the scanner
+  hub, or from a keyboard-wedge scanner typing into the test-scan field.
 * **Customer display**: the test pattern and back to idle.
 * **Queue**: what waits in the outbox, and a manual drain.
 * **Logs**: the newest file in ``<data dir>/logs`` (logs, crash reports), and its export.
@@ -17,9 +18,12 @@ on the UI thread. ``busy`` counts the calls under way (tests wait for it to fall
 
 from __future__ import annotations
 
+import queue
 import shutil
 import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFontDatabase, QGuiApplication
@@ -29,6 +33,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QTabWidget,
     QVBoxLayout,
@@ -41,6 +46,7 @@ from pos_app.i18n import N_, _
 from pos_app.money import Money
 
 from .bridge import error_words
+from .qr import QrWidget
 from .widgets import TOUCH
 from .widgets import button as _button
 from .widgets import cell as _cell
@@ -52,7 +58,8 @@ DISPLAY_WAIT = 5.0               # seconds the self-test waits for the customer 
 STATUS_COLOURS = {selftest.PASS: "#1b7f3b", selftest.FAIL: "#b3261e", selftest.SKIP: "#7b8794"}
 STATUS_WORDS = {selftest.PASS: N_("PASS"), selftest.FAIL: N_("FAIL"), selftest.SKIP: N_("SKIP")}
 LEVEL_WORDS = (("internal", N_("internal: this machine only")),
-               ("external", N_("external: also the gateway, notifications and the customer display")))
+               ("external", N_("external: also the gateway, notifications and the customer display")),
+               ("interactive", N_("interactive: also a test scan")))
 
 
 def _money(api) -> str:
@@ -61,6 +68,10 @@ def _money(api) -> str:
         return str(Money.from_api(api))
     except Exception:  # noqa: BLE001 -- shown as it came rather than not at all
         return str(api)
+
+
+def _whole(seconds) -> str:
+    return "" if seconds is None else f"{float(seconds):.0f}"
 
 
 def _words(exc: Exception) -> str:
@@ -119,6 +130,7 @@ class TechnicianWindow(QWidget):
 
     check_done = Signal(object)          # a selftest.Check, from the worker running the self-test
     _show_pattern = Signal(object)       # a threading.Event, set once the pattern is on screen
+    _ask_scan = Signal(str, float)       # the test code and how long the check waits for it
 
     def __init__(self, core, customer=None, parent=None) -> None:
         super().__init__(parent)
@@ -132,6 +144,11 @@ class TechnicianWindow(QWidget):
         self.setWindowTitle(_("pos-terminal: technician"))
         self.check_done.connect(self._add_check)
         self._show_pattern.connect(self._on_show_pattern, Qt.QueuedConnection)
+        self._ask_scan.connect(self._on_ask_scan, Qt.QueuedConnection)
+        self._scans: queue.Queue = queue.Queue()     # test scans, put by the UI thread, taken by the worker
+        self._awaiting_scan = False
+        self._first_key: float | None = None
+        self.core.scanner_event.connect(self._on_scanner_event)
         self._build()
         self.refresh_devices()
         self.refresh_queue()
@@ -187,11 +204,7 @@ class TechnicianWindow(QWidget):
             button.setEnabled(False)
             top.addWidget(button)
         layout.addLayout(top)
-        note = QLabel(_("The interactive level (scan a test barcode) runs from a shell: "
-                        "pos-terminal selftest --level interactive"))
-        note.setWordWrap(True)
-        note.setStyleSheet("color: #52606d;")
-        layout.addWidget(note)
+        layout.addWidget(self._scan_panel())
         self.checks_table = _table([_("Result"), _("Check"), _("Seconds"), _("Detail"), _("Hint")])
         header = self.checks_table.horizontalHeader()
         header.setSectionResizeMode(3, QHeaderView.Stretch)
@@ -204,6 +217,36 @@ class TechnicianWindow(QWidget):
         self.summary.setFont(font)
         layout.addWidget(self.summary)
         return tab
+
+    def _scan_panel(self) -> QWidget:
+        """The interactive check's prompt: the test QR, what to do, and a field a wedge scanner types into."""
+        self.scan_panel = panel = QWidget()
+        row = QHBoxLayout(panel)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.scan_qr = QrWidget()
+        self.scan_qr.setFixedSize(220, 220)
+        row.addWidget(self.scan_qr)
+        column = QVBoxLayout()
+        self.scan_prompt = QLabel("")
+        self.scan_prompt.setWordWrap(True)
+        font = self.scan_prompt.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        self.scan_prompt.setFont(font)
+        column.addWidget(self.scan_prompt)
+        self.scan_field = QLineEdit()
+        self.scan_field.setMinimumHeight(TOUCH)
+        self.scan_field.setPlaceholderText(_("A keyboard-wedge scanner types here; then Enter"))
+        self.scan_field.textEdited.connect(self._on_scan_typed)
+        self.scan_field.returnPressed.connect(self._on_scan_entered)
+        column.addWidget(self.scan_field)
+        self.scan_skip = _button(_("Skip the test scan"))
+        self.scan_skip.clicked.connect(lambda: self._scans.put(None))
+        column.addWidget(self.scan_skip)
+        column.addStretch(1)
+        row.addLayout(column, 1)
+        panel.setVisible(False)
+        return panel
 
     def _display_tab(self) -> QWidget:
         tab = QWidget()
@@ -368,8 +411,9 @@ class TechnicianWindow(QWidget):
         if self.running:
             return
         level = level or self.level_combo.currentData()
-        if level not in ("internal", "external"):
-            raise ValueError(f"the technician screen runs internal or external, not {level!r}")
+        if level not in selftest.LEVELS:
+            raise ValueError(f"no self-test level {level!r}")
+        self.level_combo.setCurrentIndex(self.level_combo.findData(level))
         self.running = True
         self.report = None
         self.checks_table.setRowCount(0)
@@ -380,6 +424,11 @@ class TechnicianWindow(QWidget):
         display = self._display_probe if self.customer is not None else None
         displays = self._screens()
         core, emit = self.core, self.check_done.emit
+
+        while not self._scans.empty():   # a stale answer must not pass for this run's test scan
+            self._scans.get_nowait()
+        if level == "interactive":
+            options = {"scan": self._scan_probe, **options}
 
         def run():
             return selftest.run(level, core.config_file, core.data_dir, scanners=core.hub, display=display,
@@ -400,6 +449,56 @@ class TechnicianWindow(QWidget):
             self.customer.show_test_pattern()
             self._update_display_state()
             shown.set()
+
+    def _scan_probe(self, test_code: str, timeout: float):
+        """On the self-test's worker: show the test QR and wait for the test scan (None: skipped or none)."""
+        self._ask_scan.emit(test_code, timeout)
+        try:
+            return self._scans.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        finally:
+            self._ask_scan.emit("", 0.0)
+
+    @Slot(str, float)
+    def _on_ask_scan(self, test_code: str, timeout: float) -> None:
+        self._awaiting_scan = bool(test_code)
+        self.scan_panel.setVisible(self._awaiting_scan)
+        self.scan_field.clear()
+        self._first_key = None
+        if test_code:
+            self.tabs.setCurrentIndex(1)
+            self.scan_qr.set_payload(test_code)
+            self.scan_prompt.setText(
+                _("Scan this test code with the scanner under test (within {seconds:.0f} s).").format(seconds=timeout))
+            self.scan_field.setFocus()
+
+    @Slot(object)
+    def _on_scanner_event(self, event) -> None:
+        from drivers.model import ScanEvent
+
+        if self._awaiting_scan and isinstance(event, ScanEvent):
+            self._awaiting_scan = False
+            self._scans.put(event)
+
+    def _on_scan_typed(self, text: str) -> None:
+        if text and self._first_key is None:
+            self._first_key = time.monotonic()
+        elif not text:
+            self._first_key = None
+
+    def _on_scan_entered(self) -> None:
+        """A wedge scanner (or a person) typed the code and Enter: judged like a hub scan, with its timing."""
+        from drivers import aim as aim_ids
+
+        raw = self.scan_field.text()
+        if not self._awaiting_scan or not raw:
+            return
+        self._awaiting_scan = False
+        aim, data = aim_ids.split_prefix(raw)
+        duration = time.monotonic() - self._first_key if self._first_key is not None else None
+        self._scans.put(SimpleNamespace(data=data, aim=aim, ended_by="enter", duration=duration))
+        self.scan_field.clear()
 
     @Slot(object)
     def _add_check(self, check: selftest.Check) -> None:
@@ -502,7 +601,7 @@ class TechnicianWindow(QWidget):
         for r, item in enumerate(items):
             amount_text = _money(item.get("amount"))
             for c, value in enumerate((item.get("id"), item.get("api"), item.get("kind"), item.get("status"),
-                                       amount_text, item.get("ageSeconds"))):
+                                       amount_text, _whole(item.get("ageSeconds")))):
                 table.setItem(r, c, _cell(value))
         self.drain_button.setEnabled(True)
 
@@ -518,7 +617,7 @@ class TechnicianWindow(QWidget):
 
         def failed(_exc):
             self.drain_button.setEnabled(True)
-        self._call(terminal.advance_due, on_done=drained, on_error=failed)
+        self._call(terminal.drain_now, on_done=drained, on_error=failed)
 
     # -- logs ----------------------------------------------------------------------------------------
     def refresh_logs(self) -> None:
