@@ -111,6 +111,13 @@ class Journal:
                 schema.migrate(conn)
             else:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if 0 < version < schema.VERSION:   # an upgrade not yet started: not corrupt, just older
+                    conn.close()
+                    raise JournalError(
+                        f"the journal {path} is from an older pos-terminal (schema {version}; this one uses "
+                        f"{schema.VERSION}) and is upgraded when the terminal next opens it for writing",
+                        hint="start the terminal once, or run `pos-terminal queue --drain`: the upgrade keeps "
+                             "every payment and everything waiting in the queue")
                 if version != schema.VERSION:
                     raise sqlite3.DatabaseError(f"schema version {version}, expected {schema.VERSION}")
             names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}

@@ -90,7 +90,10 @@ def main(args) -> int:
     screen_area = app.primaryScreen().availableGeometry() if app.primaryScreen() else None
     if screen_area is not None:
         window.setGeometry(screen_area)  # a kiosk has no window manager to maximise it
-    window.showMaximized()
+    if getattr(args, "kiosk", False):
+        window.showFullScreen()   # the store's terminal: no title bar, nothing behind it to reach
+    else:
+        window.showMaximized()
     screen = getattr(args, "customer_screen", None)
     if not customer.place(screen) and screen is None:
         customer.hide()  # one screen: the cashier's window keeps it all; the QR shows there too

@@ -1,0 +1,4 @@
+package:
+	bash packaging/build.sh
+
+.PHONY: package
