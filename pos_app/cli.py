@@ -41,6 +41,8 @@ def _gui_options(parser: argparse.ArgumentParser) -> None:
                         help="screen index for the customer display (default: the second screen if any)")
     parser.add_argument("--language", choices=("en", "zh_CN"), default=argparse.SUPPRESS,
                         help="the screens' language (default: $POS_TERMINAL_LANGUAGE, else $LANG)")
+    parser.add_argument("--kiosk", action="store_true", default=argparse.SUPPRESS,
+                        help="full screen without a title bar (the packaged service starts it so)")
     parser.add_argument("--no-scanners", action="store_true", default=argparse.SUPPRESS,
                         help="do not open scanners (a scanner typing into the window still works)")
 
@@ -137,6 +139,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_manager_parsers(sub, _common)
     from .selftest import add_parser as add_selftest_parser
     add_selftest_parser(sub, _common)
+
+    setup = sub.add_parser("setup", help="first run: write the config (gateway, ids, keys, PINs), asking and "
+                                         "checking each answer")
+    _common(setup, suppress=True)
+    setup.add_argument("--force", action="store_true", help="replace an existing config (it is backed up first)")
+    setup.add_argument("--answers", metavar="FILE", default=None,
+                       help="take the answers from a TOML file instead of asking (unattended installs)")
+
+    logs = sub.add_parser("logs", help="the terminal's log files; --export packs them for support")
+    _common(logs, suppress=True)
+    logs.add_argument("--export", metavar="FILE", default=None,
+                      help="write the logs (payment codes masked, no keys) and a system summary to FILE (.tar.gz)")
     return parser
 
 
@@ -277,13 +291,18 @@ def cmd_screenshots(args) -> int:
 COMMANDS = {None: cmd_gui, "gui": cmd_gui, "screenshots": cmd_screenshots, "status": cmd_status, "sim": cmd_sim, "classify": cmd_classify, "sale": cmd_sale,
             "refund": cmd_refund, "cancel": cmd_cancel, "inquiry": cmd_inquiry, "reconcile": cmd_reconcile,
             "report": cmd_report, "queue": cmd_queue, "devices": cmd_devices, "scanner": cmd_scanner,
-            "pin": cmd_pin, "review": cmd_review, "selftest": _lazy(".selftest", "cmd_selftest")}
+            "pin": cmd_pin, "review": cmd_review, "selftest": _lazy(".selftest", "cmd_selftest"),
+            "setup": _lazy(".setup_wizard", "cmd_setup"), "logs": _lazy(".logs", "cmd_logs")}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from . import logs
+    try:
+        log_dir = find_data_dir(args.data_dir)
+    except PosError:  # a bad --data-dir: the command says so; log to stderr only until then
+        log_dir = None
+    logs.setup(log_dir, args.verbose, command=args.command)
     try:
         command = "status" if args.command is None and args.json else args.command
         if command == "report" and (args.x or args.z):
@@ -296,19 +315,24 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a bug: keep the details, tell the person where they are
+    except Exception as exc:  # noqa: BLE001 -- a bug: keep the details, tell the person where they are
         report = _write_crash_report(args)
-        print(f"pos-terminal: internal error ({type(exc).__name__}: {exc}). This is a bug; "
+        print(f"pos-terminal: internal error ({type(exc).__name__}: {logs.mask_text(str(exc))}). This is a bug; "
               f"details are in {report}", file=sys.stderr)
         return EXIT_BUG
+    finally:
+        logs.shutdown()   # in-process callers (tests, tools) must not keep a handler on this data dir
 
 
 def _write_crash_report(args) -> str:
+    """The traceback, masked like every log line (a payment code can sit in a frame's message)."""
     try:
+        from .logs import mask_text, to_file
         folder = find_data_dir(getattr(args, "data_dir", None)) / "logs"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.txt"
-        path.write_text(traceback.format_exc())
+        path.write_text(mask_text(traceback.format_exc()), encoding="utf-8")
+        to_file(logging.ERROR, "internal error: details in %s", path)
         return str(path)
-    except Exception:  # the report is a courtesy: never let it raise in turn
+    except Exception:  # noqa: BLE001 -- the report is a courtesy: never let it raise in turn
         return "(could not write a report; run with -v)"

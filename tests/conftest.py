@@ -4,7 +4,9 @@ terminal.toml, and a real HTTP receiver for notifications."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import tempfile
 import threading
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +18,10 @@ from pos_app.config import load_config
 from pos_app.gateway import GatewayClient
 from pos_app.money import Money
 from pos_app.sim import Simulator
+
+# A command run without --data-dir (and its log file) lands in a scratch XDG data home, never in the
+# home folder of whoever runs the tests; subprocesses inherit it.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="pos-tests-xdg-")
 
 
 def payment_code(rng=random.SystemRandom()) -> str:

@@ -19,7 +19,6 @@ on the UI thread. ``busy`` counts the calls under way (tests wait for it to fall
 from __future__ import annotations
 
 import queue
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -96,6 +95,8 @@ def _read_devices(hub, config) -> dict:
 
 
 def _newest_log(folder: Path) -> dict | None:
+    from pos_app.logs import mask_text
+
     if not folder.is_dir():
         return None
     files = [p for p in folder.iterdir() if p.is_file()]
@@ -108,12 +109,16 @@ def _newest_log(folder: Path) -> dict | None:
             f.seek(size - LOG_TAIL_BYTES)
         data = f.read()
     return {"path": str(newest), "size": size, "count": len(files), "truncated": size > LOG_TAIL_BYTES,
-            "text": data.decode("utf-8", errors="replace")}
+            "text": mask_text(data.decode("utf-8", errors="replace"))}
 
 
 def _copy(source: str, target: str) -> str:
+    """The log as support gets it: masked again, since a file from an older version may hold a code."""
+    from pos_app.logs import mask_text
+
     try:
-        shutil.copyfile(source, target)
+        text = Path(source).read_text(encoding="utf-8", errors="replace")
+        Path(target).write_text(mask_text(text), encoding="utf-8")
     except OSError as exc:
         raise PosError(_("{path}: cannot write there: {reason}").format(path=target, reason=exc.strerror),
                        hint=_("pick a writable folder")) from None

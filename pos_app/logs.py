@@ -1,0 +1,454 @@
+"""The terminal's logs: rotating files under the data directory, the journal under systemd, and
+``pos-terminal logs [--export FILE]`` for support.
+
+A log is read by people who must not see a customer's payment code or any key, and it leaves the
+store in support tickets. So every line passes through :func:`mask_text` on its way to any handler
+(ours and third-party loggers' alike), and an export masks each file again, since an older version
+may have written a code in clear.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import logging.handlers
+import os
+import re
+import stat
+import sys
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from . import __version__
+from .errors import PosError
+from .scan import mask as _mask_code
+
+FILE_NAME = "pos-terminal.log"
+MAX_BYTES = 5 * 1024 * 1024
+BACKUPS = 5
+FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s"
+STDERR_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+log = logging.getLogger(__name__)
+
+# -- masking ----------------------------------------------------------------------------------------
+
+# A PEM block (any key or certificate), bounded so one stray "BEGIN" cannot swallow a whole file.
+_PEM = re.compile(r"-----BEGIN[^\r\n]{0,80}?-----.{0,20000}?-----END[^\r\n]{0,80}?-----", re.DOTALL)
+# What is left of a block cut short (a truncated repr, a key pasted without its END line): the header,
+# the base64 lines after it (real or escaped newlines), and the rest of that line.
+_PEM_OPEN = re.compile(r"-----BEGIN(?:[^\r\n]{0,80}?-----)?(?:(?:\\n|\s)*[A-Za-z0-9+/=]{16,})*[^\r\n]*")
+# A bare base64 RSA key (a DER SEQUENCE with a two-byte length always encodes as "MII..."); signatures
+# and nonces are random, so they almost never start so.
+_DER_KEY = re.compile(r"MII[A-Za-z0-9+/]{60,}(?:(?:\\n|\s)*[A-Za-z0-9+/]{16,})*={0,2}")
+# A payment code: 16 to 24 digits on their own. A run followed by a letter is the date part of one of
+# our request ids (PAY20240101120000 + hex) or a gateway paymentId, which support needs in clear;
+# longer runs are gateway ids too.
+_CODE = re.compile(r"(?<![0-9])[0-9]{16,24}(?![0-9A-Za-z])")
+KEY_REMOVED = "[key removed]"
+
+
+def mask_text(text: str) -> str:
+    """``text`` with keys removed and payment codes masked as the screens show them (scan.mask)."""
+    if "-----BEGIN" in text:
+        text = _PEM_OPEN.sub(KEY_REMOVED, _PEM.sub(KEY_REMOVED, text))
+    if "MII" in text:
+        text = _DER_KEY.sub(KEY_REMOVED, text)
+    return _CODE.sub(lambda m: _mask_code(m.group()), text)
+
+
+class MaskFilter(logging.Filter):
+    """Masks the fully formatted message, the exception text and the stack of every record.
+
+    It rewrites the record itself (message with its arguments applied, ``exc_text``), so whatever
+    handler formats it next, ours or another, sees only the masked text.
+    """
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_pos_masked", False):
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 -- a bad format string: keep what there is, masked
+            message = f"{record.msg!r} % {record.args!r}"
+        record.msg, record.args = mask_text(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
+        record._pos_masked = True
+        return True
+
+
+# -- handlers ---------------------------------------------------------------------------------------
+
+class _Stderr(logging.StreamHandler):
+    """stderr as it is when a record comes, not when logging was set up (tests swap sys.stderr)."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+class _JournalFormatter(logging.Formatter):
+    """journald's stream protocol: a ``<priority>`` prefix on every line, so `journalctl -p` filters."""
+
+    PRIORITIES: ClassVar[dict[int, int]] = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4,
+                                            logging.INFO: 6, logging.DEBUG: 7}
+
+    def __init__(self) -> None:
+        super().__init__("%(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = next((p for lv, p in sorted(self.PRIORITIES.items(), reverse=True) if record.levelno >= lv), 7)
+        return "\n".join(f"<{level}>{line}" for line in super().format(record).splitlines() or [""])
+
+
+def under_journal(stream=None) -> bool:
+    """True when ``stream`` (stderr) is the journal stream systemd gave us: JOURNAL_STREAM is "dev:ino"."""
+    value = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        device, inode = (int(part) for part in value.split(":"))
+        st = os.fstat((stream or sys.stderr).fileno())
+    except (ValueError, OSError, AttributeError):  # unset, malformed, or a stream with no file
+        return False
+    return (st.st_dev, st.st_ino) == (device, inode)
+
+
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The rotating log file, opened only when a record comes and the data directory exists.
+
+    Until the data directory exists its records wait in memory (a command that only reads must not
+    create it; one that writes creates it and the waiting records follow). A folder that cannot be
+    made or written costs one warning on stderr, never the command. Another process (the window and a
+    CLI command share the file) may rotate it: the file is reopened when its name points elsewhere.
+    """
+
+    def __init__(self, folder: Path, max_bytes: int, backups: int, warn) -> None:
+        self.folder = Path(folder)
+        self.pending: collections.deque[logging.LogRecord] = collections.deque(maxlen=1000)
+        self._warn = warn
+        self._warned = self._shut = False
+        super().__init__(self.folder / FILE_NAME, maxBytes=max_bytes, backupCount=backups, encoding="utf-8",
+                         delay=True)
+
+    def _open(self):
+        self.folder.mkdir(mode=0o700, exist_ok=True)
+        return open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors,
+                    opener=lambda path, flags: os.open(path, flags, 0o600))
+
+    def _ready(self) -> bool:
+        """Open the file if it can be; False while the data directory does not exist, or on an error."""
+        if self.stream is not None:
+            try:
+                name, held = os.stat(self.baseFilename), os.fstat(self.stream.fileno())
+                if (name.st_dev, name.st_ino) == (held.st_dev, held.st_ino):
+                    return True
+            except OSError:
+                pass  # rotated away or removed: open the name again
+            self._drop_stream()
+        if not self.folder.parent.is_dir():
+            return False
+        try:
+            self.stream = self._open()
+        except OSError as exc:
+            self._fail(exc)
+            return False
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._shut:  # a thread's late record after setup replaced this handler: never reopen
+            return
+        if not self._ready():
+            if not self.folder.parent.is_dir():
+                self.pending.append(record)
+            return
+        while self.pending:
+            super().emit(self.pending.popleft())
+        super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """A write or rotation failed (disk full, permissions): warn once, try again with the next record."""
+        self._drop_stream()
+        self._fail(sys.exc_info()[1])
+
+    def _drop_stream(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def _fail(self, exc) -> None:
+        if not self._warned:
+            self._warned = True
+            reason = getattr(exc, "strerror", None) or exc
+            self._warn(f"cannot write the log file {self.baseFilename} ({reason}); going on without it")
+
+    def close(self) -> None:
+        """Closing (a new setup, or the process exit) is the last chance for records still waiting."""
+        self.acquire()
+        try:
+            if self.pending and self._ready():
+                while self.pending:
+                    super().emit(self.pending.popleft())
+            self.pending.clear()
+            self._shut = True
+        finally:
+            self.release()
+        super().close()
+
+
+_handlers: list[logging.Handler] = []
+
+
+def setup(data_dir: Path | str | None, verbose: bool, *, command: str | None = None,
+          max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> Path | None:
+    """Log to ``<data_dir>/logs/pos-terminal.log`` and to stderr (the journal's levels under systemd).
+
+    Called by every command; calling it again replaces (and closes) what an earlier call set up,
+    so in-process runs do not stack handlers. Returns the log file's path, or None without one.
+    """
+    shutdown()
+    root = logging.getLogger()
+    masking = MaskFilter()
+
+    stderr = _Stderr()
+    if under_journal():
+        stderr.setFormatter(_JournalFormatter())
+        stderr.setLevel(logging.DEBUG if verbose else logging.INFO)
+    else:
+        stderr.setFormatter(logging.Formatter(STDERR_FORMAT))
+        stderr.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    stderr.addFilter(masking)
+    _handlers.append(stderr)
+
+    def warn(text: str) -> None:
+        record = logging.LogRecord(__name__, logging.WARNING, __file__, 0, text, None, None)
+        stderr.handle(record)
+
+    path = None
+    if data_dir is not None:
+        logfile = _LogFile(Path(data_dir) / "logs", max_bytes, backups, warn)
+        logfile.setFormatter(logging.Formatter(FILE_FORMAT))
+        logfile.setLevel(logging.DEBUG if verbose else logging.INFO)
+        logfile.addFilter(masking)
+        _handlers.append(logfile)
+        path = Path(logfile.baseFilename)
+    for handler in _handlers:
+        root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.info("pos-terminal %s: %s", __version__, command or "start")
+    return path
+
+
+def to_file(level: int, message: str, *args) -> None:
+    """A line for the log file only: e.g. where a crash report went, which stderr has already said."""
+    record = logging.LogRecord(__name__, level, __file__, 0, message, args, None)
+    for handler in _handlers:
+        if isinstance(handler, _LogFile) and level >= handler.level:
+            handler.handle(record)
+
+
+def shutdown() -> None:
+    """Detach and close what :func:`setup` attached (tests; a caller done with logging)."""
+    root = logging.getLogger()
+    for handler in _handlers:
+        root.removeHandler(handler)
+        handler.close()
+    _handlers.clear()
+
+
+# -- pos-terminal logs ------------------------------------------------------------------------------
+
+# Never packed, whatever lands in the logs folder: keys, the journal (it holds every sale), and
+# compressed files (a logrotate'd .gz could hold codes that cannot be masked inside it).
+_NEVER = re.compile(r"(?i)\.(pem|key|p12|pfx|der|crt|sqlite\S*|db|gz|tgz|xz|bz2|zst|zip)$|journal|private")
+
+
+def _log_files(folder: Path) -> list[tuple[Path, os.stat_result]]:
+    """The regular files of ``folder`` (not links: one could point at a key), newest first. A file the
+    running terminal rotates away meanwhile is left out, not an error."""
+    try:
+        entries = list(folder.iterdir())
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise PosError(f"cannot read {folder}: {exc.strerror}", hint="check its permissions") from None
+    found = []
+    for path in entries:
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            found.append((path, st))
+    return sorted(found, key=lambda item: item[1].st_mtime, reverse=True)
+
+
+def _when(seconds: float) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
+
+
+def cmd_logs(args) -> int:
+    from .config import find_data_dir
+
+    folder = find_data_dir(args.data_dir) / "logs"
+    if args.export:
+        return _export(args, folder)
+    files = [{"name": p.name, "size": st.st_size, "modified": _when(st.st_mtime)} for p, st in _log_files(folder)]
+    if args.json:
+        import json
+        print(json.dumps({"folder": str(folder), "files": files}, indent=2))
+    elif not files:
+        print(f"No log files yet (they go to {folder}).")
+    else:
+        print(f"Log files in {folder}, newest first:")
+        width = max(len(f["name"]) for f in files)
+        for f in files:
+            print(f"  {f['name']:<{width}}  {f['size']:>10,} bytes  {f['modified']}")
+        print("For support: pos-terminal logs --export pos-terminal-logs.tar.gz")
+    return 0
+
+
+def _export(args, folder: Path) -> int:
+    """Pack the logs (masked again) and system.txt into a .tar.gz, written whole or not at all."""
+    import io
+    import json
+    import tarfile
+    import tempfile
+
+    target = Path(args.export).expanduser().absolute()
+    if not target.name.endswith(".tar.gz"):
+        raise PosError(f"--export {args.export}: the export is a .tar.gz archive",
+                       hint=f"name it so, e.g. --export {target.with_name('pos-terminal-logs.tar.gz')}")
+    found = _log_files(folder)
+    files = [p for p, _st in found if not _NEVER.search(p.name)]
+    skipped = [p.name for p, _st in found if _NEVER.search(p.name)]
+    prefix = target.name[: -len(".tar.gz")] or "pos-terminal-logs"
+    names = []
+
+    def add(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> None:
+        info = tarfile.TarInfo(f"{prefix}/{name}")
+        info.size, info.mtime, info.mode = len(data), int(mtime), 0o600
+        tar.addfile(info, io.BytesIO(data))
+        names.append(name)
+
+    temp = None
+    try:
+        handle, temp = tempfile.mkstemp(prefix=".pos-terminal-logs-", suffix=".tmp", dir=target.parent)
+        with os.fdopen(handle, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+            for path in reversed(files):  # oldest first, as they were written
+                try:
+                    text = path.read_bytes().decode("utf-8", "surrogateescape")
+                    mtime = path.stat().st_mtime
+                except OSError as exc:
+                    skipped.append(f"{path.name} ({exc.strerror})")
+                    continue
+                add(tar, f"logs/{path.name}", mask_text(text).encode("utf-8", "surrogateescape"), mtime)
+            add(tar, "system.txt", mask_text(system_summary(args, folder, names, skipped)).encode(), time.time())
+        os.replace(temp, target)
+        temp = None
+    except OSError as exc:
+        raise PosError(f"cannot write {target}: {exc.strerror or exc}",
+                       hint="pick a folder that exists and that you can write to") from None
+    finally:
+        if temp is not None:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+    logs_count = len(names) - 1
+    if args.json:
+        print(json.dumps({"path": str(target), "files": len(names), "logFiles": logs_count,
+                          "names": names, "skipped": skipped}, indent=2))
+    else:
+        print(f"wrote {target}: {len(names)} files ({logs_count} log file{'' if logs_count == 1 else 's'} and "
+              "system.txt), payment codes masked, no keys")
+    return 0
+
+
+def system_summary(args, folder: Path, names: list[str], skipped: list[str]) -> str:
+    """What support asks first: versions, where things are, the journal's state, free disk."""
+    import platform
+    import shutil
+
+    from .config import find_config_file, load_config
+
+    data_dir = folder.parent
+    lines = [f"pos-terminal {__version__}",
+             f"generated:   {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
+             f"python:      {sys.version.split()[0]} ({sys.executable})",
+             f"platform:    {platform.platform()} ({platform.machine()})",
+             f"systemd:     {'yes (journal stream)' if os.environ.get('JOURNAL_STREAM') else 'no'}"]
+    try:
+        config = find_config_file(args.config)
+    except PosError as exc:
+        config, problem = None, exc.message
+    else:
+        problem = None
+        if config is not None:
+            try:
+                load_config(config)
+                problem = "loads without errors"
+            except PosError as exc:
+                problem = exc.message
+            except Exception as exc:  # noqa: BLE001 -- the summary must come out even when the config is very wrong
+                problem = f"{type(exc).__name__}: {exc}"
+    lines.append(f"config:      {config if config is not None else 'sandbox (no config file)'}")
+    if problem:
+        lines.append(f"             {problem}")
+    lines.append(f"data dir:    {data_dir}{'' if data_dir.is_dir() else ' (does not exist)'}")
+    lines.append(f"journal:     {_journal_state(data_dir)}")
+    where = data_dir
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        usage = shutil.disk_usage(where)
+        lines.append(f"free disk:   {usage.free / 1e6:,.0f} MB of {usage.total / 1e6:,.0f} MB ({where})")
+    except OSError as exc:
+        lines.append(f"free disk:   unknown ({exc.strerror})")
+    lines.append(f"logs:        {folder}")
+    lines += [f"  {name}" for name in names if name.startswith("logs/")]
+    if skipped:
+        lines.append("not included: " + ", ".join(skipped))
+    return "\n".join(lines) + "\n"
+
+
+def _journal_state(data_dir: Path) -> str:
+    """The journal's size and schema version, read-only: the export never packs the journal itself."""
+    import sqlite3
+
+    path = data_dir / "journal.sqlite"
+    if not path.exists():
+        return "none yet"
+    size = sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return f"{path}, {size:,} bytes, schema unreadable ({exc})"
+    try:
+        from offline_queue.schema import VERSION
+        expected = f" (this version expects {VERSION})"
+    except ImportError:
+        expected = ""
+    return f"{path}, {size:,} bytes, schema version {version}{expected}"

@@ -1,0 +1,643 @@
+"""``pos-terminal setup``: the first-run walk that writes terminal.toml, the merchant key pair and the PINs.
+
+Why it is shaped this way:
+
+- Every config answer is judged by :func:`pos_app.config.load_config` itself (on a scratch file that holds
+  the answer among known-good placeholders), so the walk cannot accept what the terminal would then refuse,
+  and no rule is copied here to drift away from config.py. The value kept is the one load_config returns
+  (``usd`` becomes ``USD``, a trailing ``/`` leaves a URL).
+- Nothing is written until every answer is in: an EOF or Ctrl-C mid-walk leaves the machine as it was.
+  The writes then go in the order that keeps a failure harmless: the journal first when there are PINs to
+  set (a terminal running on the data directory stops us before anything changes), the keys, the config
+  (temp file, fsync, rename), the PINs last. A PIN already set is kept: changing one needs the current PIN
+  (``pos-terminal pin set``), and setup must not become a way around that.
+- An existing config is replaced only with ``--force``, and kept as ``FILE.bak-<timestamp>``; its optional
+  tables ([payments], [offline], [scanners], the gateway timeouts) are carried over when they still load,
+  so re-running setup does not lose a technician's scanner settings. A merchant key is never replaced
+  without ``--force`` (and then backed up too): the gateway knows only its public half.
+- ``--answers FILE`` is the same walk for unattended installs: nothing is asked, every bad answer is
+  reported at once (a script's author wants the whole list, not one per run), and nothing is written.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import getpass
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from . import signing
+from .config import _xdg, expand_path, find_config_file, find_data_dir, load_config
+from .errors import ConfigError, KeyFileError, PosError
+from .roles import MANAGER, ROLES, TECHNICIAN, PinBook, PinError, check_pin_format
+
+DEFAULT_URL = "https://open-sea-global.alipay.com"
+DEFAULT_LISTEN = "0.0.0.0:8081"
+STOPPED = "setup stopped: nothing was written"
+
+#: The questions, in the order asked: answer key, prompt, and where the value goes in terminal.toml.
+QUESTIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("url", "gateway URL (https://; plain http:// only for this machine, e.g. a simulator)", "gateway", "url"),
+    ("client_id", "client id (from the gateway's portal)", "gateway", "client_id"),
+    ("reference_merchant_id", "merchant id (referenceMerchantId)", "merchant", "reference_merchant_id"),
+    ("name", "merchant name", "merchant", "name"),
+    ("mcc", "merchant category code (MCC, 4 digits)", "merchant", "mcc"),
+    ("store_id", "store id", "merchant", "store_id"),
+    ("store_name", "store name", "merchant", "store_name"),
+    ("store_mcc", "store MCC (4 digits)", "merchant", "store_mcc"),
+    ("terminal_id", "terminal id", "merchant", "terminal_id"),
+    ("currency", "currency (ISO 4217, e.g. USD)", "merchant", "currency"),
+    ("settlement_currency", "settlement currency (ISO 4217)", "merchant", "settlement_currency"),
+    ("listen", "notification listen address (host:port)", "notifications", "listen"),
+    ("public_url", "public notification URL (where the gateway posts results)", "notifications", "public_url"),
+    ("gateway_public_key", "gateway public key (path to the PEM the gateway gave you)", "gateway",
+     "gateway_public_key"),
+)
+PIN_KEYS = {"manager_pin": MANAGER, "technician_pin": TECHNICIAN}
+ANSWER_KEYS = tuple(q[0] for q in QUESTIONS) + tuple(PIN_KEYS)
+
+#: Known-good values for everything but the answer being judged, so an error can only be about that answer.
+_PLACEHOLDERS = {"url": "https://gateway.example", "client_id": "SETUP", "reference_merchant_id": "M",
+                 "name": "N", "mcc": "5411", "store_id": "S", "store_name": "N", "store_mcc": "5411",
+                 "terminal_id": "T", "currency": "USD", "settlement_currency": "USD", "listen": "127.0.0.1:8081",
+                 "public_url": "https://pos.example/notify"}
+#: Optional tables of an old config that --force carries over (each only if it still loads).
+_CARRIED = ("payments", "offline", "scanners")
+
+
+class _Bad(Exception):
+    """An answer that is not accepted; the message says what was expected, in one line."""
+
+
+class _Stopped(Exception):
+    """Standard input ended before the walk did."""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+# -- TOML out -------------------------------------------------------------------------------------------
+def _toml_str(text: str) -> str:
+    escaped = "".join("\\" + c if c in '"\\' else f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c
+                      for c in text)
+    return f'"{escaped}"'
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_str(key)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} values")
+
+
+def dump_toml(doc: dict, header: str = "") -> str:
+    """The subset of TOML a terminal.toml uses: tables of scalars, lists, inline tables and arrays of tables
+    (no TOML writer is in the standard library, and the config needs no more)."""
+    out = [header] if header else []
+    for name, table in doc.items():
+        arrays = {k: v for k, v in table.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)}
+        out.append(f"[{name}]")
+        out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items() if k not in arrays]
+        out.append("")
+        for key, entries in arrays.items():
+            for entry in entries:
+                out.append(f"[[{name}.{_toml_key(key)}]]")
+                out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in entry.items()]
+                out.append("")
+    return "\n".join(out)
+
+
+def config_doc(answers: dict, carried: dict | None = None) -> dict:
+    """The terminal.toml for these answers; key paths relative to the file, as the simulator writes them."""
+    doc = {"gateway": {"url": answers["url"], "client_id": answers["client_id"],
+                       "merchant_private_key": "keys/merchant_private.pem",
+                       "gateway_public_key": "keys/gateway_public.pem",
+                       "connect_timeout": 5.0, "read_timeout": 5.0},
+           "merchant": {key: answers[key] for key, _, section, _ in QUESTIONS if section == "merchant"},
+           "notifications": {"listen": answers["listen"], "public_url": answers["public_url"]}}
+    for name, table in (carried or {}).items():
+        doc[name] = {**doc.get(name, {}), **table}
+    return doc
+
+
+# -- judging answers ------------------------------------------------------------------------------------
+class Judge:
+    """Judges answers by load_config's own rules, on scratch files in a private temporary directory."""
+
+    def __init__(self, scratch_dir: Path) -> None:
+        self.scratch = Path(scratch_dir) / "terminal.toml"
+
+    def load(self, doc: dict):
+        """load_config on ``doc``; ConfigError as raised (naming the scratch file)."""
+        self.scratch.write_text(dump_toml(doc), encoding="utf-8")
+        return load_config(self.scratch)
+
+    def config_answer(self, key: str, text: str) -> str:
+        """The value load_config makes of ``text`` for ``key``; _Bad with its expectation otherwise."""
+        section, name = next((q[2], q[3]) for q in QUESTIONS if q[0] == key)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Bad(f"expected UTF-8 text, got {text!r}") from None
+        try:
+            config = self.load(config_doc({**_PLACEHOLDERS, key: text}))
+        except ConfigError as exc:
+            prefix = f"{self.scratch}: [{section}] {name}: "
+            raise _Bad(_one_line(exc.message.removeprefix(prefix))) from None
+        if key == "listen":
+            return text.strip()
+        return getattr(getattr(config, section), name)
+
+    @staticmethod
+    def gateway_key(text: str, base: Path, own: rsa.RSAPublicKey | None) -> rsa.RSAPublicKey:
+        """The gateway's RSA public key from a file (PEM or base64), or pasted as base64 itself."""
+        text = text.strip()
+        if not text:
+            raise _Bad("expected the path of the gateway's public key (a PEM file from the gateway's portal)")
+        try:
+            path = expand_path(text)
+        except ValueError as exc:
+            raise _Bad(str(exc)) from None
+        path = path if path.is_absolute() else base / path
+        try:
+            is_file = path.is_file()
+        except OSError:   # e.g. a pasted key: a "file name" too long
+            is_file = False
+        try:
+            if not is_file and len(text) > 200:   # no such file, but long enough to be the key itself
+                key = signing.public_key_from_text(text)
+            else:
+                key = signing.load_public_key(path, "gateway public key")
+        except ValueError as exc:
+            raise _Bad(_one_line(f"neither a file nor a key: {exc}")) from None
+        except KeyFileError as exc:
+            raise _Bad(_one_line(exc.message)) from None
+        except OSError as exc:
+            raise _Bad(f"cannot read {path}: {exc.strerror}") from None
+        if own is not None and _der(own) == _der(key):
+            raise _Bad("that is the merchant's own public key (the one you upload); give the gateway's key")
+        return key
+
+    @staticmethod
+    def pin(text: str) -> str:
+        try:
+            check_pin_format(text)
+        except PinError as exc:
+            raise _Bad(exc.message) from None
+        return text
+
+
+def _der(key: rsa.RSAPublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _default(key: str, answers: dict, old: dict) -> str | None:
+    """What Enter takes: the old config's value (under --force), else a derived or usual one."""
+    if old.get(key):
+        return old[key]
+    derived = {"url": DEFAULT_URL, "store_name": answers.get("name"), "store_mcc": answers.get("mcc"),
+               "settlement_currency": answers.get("currency"), "listen": DEFAULT_LISTEN}
+    return derived.get(key)
+
+
+# -- the plan: what exists, what will be written --------------------------------------------------------
+@dataclass
+class Plan:
+    target: Path
+    data_dir: Path
+    force: bool
+    keys_dir: Path = field(init=False)
+    old_doc: dict = field(default_factory=dict)        # the existing config, parsed (with --force)
+    old_answers: dict = field(default_factory=dict)    # its values as answers: the defaults
+    kept_key: rsa.RSAPrivateKey | None = None          # the merchant key that stays
+    pins_set: set = field(default_factory=set)         # roles whose PIN the journal already has
+
+    def __post_init__(self) -> None:
+        self.keys_dir = self.target.parent / "keys"
+
+    @property
+    def merchant_private(self) -> Path:
+        return self.keys_dir / "merchant_private.pem"
+
+    @property
+    def merchant_public(self) -> Path:
+        return self.keys_dir / "merchant_public.pem"
+
+    @property
+    def gateway_public(self) -> Path:
+        return self.keys_dir / "gateway_public.pem"
+
+
+def _target(args) -> Path:
+    """--config, then $POS_TERMINAL_CONFIG, then the XDG default that find_config_file looks at."""
+    chosen = find_config_file(getattr(args, "config", None))
+    if chosen is None:
+        chosen = _xdg("XDG_CONFIG_HOME", Path.home() / ".config") / "pos-terminal" / "terminal.toml"
+    return chosen.absolute()
+
+
+def _writable_dir(folder: Path) -> bool:
+    """Whether ``folder`` can be created or written: the nearest existing ancestor decides."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK)
+    return False
+
+
+def _old_answers(target: Path, doc: dict) -> dict:
+    answers = {}
+    for key, _, section, name in QUESTIONS:
+        value = doc.get(section, {}).get(name) if isinstance(doc.get(section), dict) else None
+        if isinstance(value, str) and value.strip():
+            answers[key] = value.strip()
+    if "gateway_public_key" in answers:
+        path = Path(answers["gateway_public_key"]).expanduser()
+        path = path if path.is_absolute() else target.parent / path
+        answers["gateway_public_key"] = str(path) if path.is_file() else None
+    return answers
+
+
+def _pins_already_set(data_dir: Path) -> set:
+    """Roles with a PIN in the journal (read-only: looking must not create a journal)."""
+    from offline_queue.journal import FILE_NAME, Journal
+
+    if not (data_dir / FILE_NAME).is_file():
+        return set()
+    try:
+        with Journal.open(data_dir, readonly=True) as journal:
+            book = PinBook(journal)
+            return {role for role in ROLES if book.is_set(role)}
+    except PosError:
+        return set()   # an old or damaged journal: the writable open at the end says what is wrong
+
+
+def make_plan(args) -> Plan:
+    """Everything decided before the first question: refuse early, not after fifteen answers."""
+    target = _target(args)
+    plan = Plan(target, find_data_dir(getattr(args, "data_dir", None)), bool(getattr(args, "force", False)))
+    if target.is_dir():
+        raise PosError(f"{target} is a directory", hint="give the config file's path, e.g. --config DIR/terminal.toml")
+    if target.exists() or target.is_symlink():
+        if not plan.force:
+            raise PosError(f"{target} already exists; setup leaves it as it is",
+                           hint=f"add --force to replace it (the old file is kept as {target.name}.bak-<timestamp>)")
+        try:
+            plan.old_doc = tomllib.loads(target.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            plan.old_doc = {}   # unreadable or not TOML: nothing to carry over, it is backed up all the same
+        plan.old_answers = _old_answers(target, plan.old_doc)
+    if not _writable_dir(target.parent):
+        raise PosError(f"this user cannot write {target.parent}",
+                       hint="run setup as the user the terminal runs as, or choose another --config")
+    if plan.merchant_private.exists() and not plan.force:
+        try:
+            plan.kept_key = signing.load_private_key(plan.merchant_private, "merchant private key")
+        except KeyFileError as exc:
+            raise PosError(_one_line(exc.message), hint=(exc.hint or "fix it") +
+                           "; or run setup --force to make a new key pair (the old key is backed up)") from None
+    plan.pins_set = _pins_already_set(plan.data_dir)
+    return plan
+
+
+# -- asking ---------------------------------------------------------------------------------------------
+class Console:
+    """Prompts on stdout (stderr with --json, so stdout stays one JSON object); answers from stdin."""
+
+    def __init__(self, to_stderr: bool) -> None:
+        self.out = sys.stderr if to_stderr else sys.stdout
+        self.tty = sys.stdin.isatty()
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def ask(self, prompt: str) -> str:
+        try:
+            if self.tty and self.out is sys.stdout:
+                return input(prompt)
+            self.out.write(prompt)
+            self.out.flush()
+            line = input()
+        except EOFError:
+            raise _Stopped from None
+        if not self.tty:
+            self.out.write("\n")   # piped answers are not echoed: end the prompt's line
+        return line
+
+    def secret(self, prompt: str) -> str:
+        if self.tty:
+            try:
+                return getpass.getpass(prompt, stream=self.out)
+            except EOFError:
+                raise _Stopped from None
+        self.out.write(prompt)
+        self.out.flush()
+        line = sys.stdin.readline()
+        if not line:
+            raise _Stopped
+        self.out.write("\n")
+        return line.rstrip("\r\n")
+
+
+def walk(console: Console, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str]]:
+    """Ask each question until its answer is accepted; then the PINs (each twice)."""
+    answers: dict = {}
+    own = plan.kept_key.public_key() if plan.kept_key else None
+    for key, label, _, _ in QUESTIONS:
+        default = _default(key, answers, plan.old_answers)
+        prompt = f"{label}{f' [{default}]' if default else ''}: "
+        while True:
+            text = console.ask(prompt).strip() or default or ""
+            try:
+                if key == "gateway_public_key":
+                    answers[key] = judge.gateway_key(text, Path.cwd(), own)
+                else:
+                    answers[key] = judge.config_answer(key, text)
+                break
+            except _Bad as exc:
+                console.say(f"  not accepted: {exc}")
+    pins: dict[str, str] = {}
+    for role in ROLES:
+        if role in plan.pins_set:
+            console.say(f"the {role} PIN is already set: kept (change it with: pos-terminal pin set {role})")
+            continue
+        while True:
+            text = console.secret(f"{role} PIN (4 to 12 digits; empty: set it later): ").strip()
+            if not text:
+                console.say(f"  no {role} PIN for now (set it with: pos-terminal pin set {role})")
+                break
+            try:
+                pin = judge.pin(text)
+            except _Bad as exc:
+                console.say(f"  not accepted: {exc}")
+                continue
+            if console.secret(f"the same {role} PIN again: ").strip() != pin:
+                console.say("  not accepted: the two PINs differ; once more")
+                continue
+            pins[role] = pin
+            break
+    return answers, pins
+
+
+def from_file(path: Path, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str]]:
+    """The answers of a TOML file, all judged; one PosError listing every bad one. A missing answer takes
+    the default Enter would; a relative key path is relative to the answers file."""
+    try:
+        raw = path.read_bytes()
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except FileNotFoundError:
+        raise PosError(f"--answers {path}: no such file") from None
+    except OSError as exc:
+        raise PosError(f"--answers {path}: cannot read it: {exc.strerror}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PosError(f"--answers {path}: not a valid TOML file ({_one_line(exc)})",
+                       hint='one answer a line, e.g. mcc = "5411"') from None
+    problems = [f"{key}: not a setup answer" for key in doc if key not in ANSWER_KEYS]
+    answers: dict = {}
+    own = plan.kept_key.public_key() if plan.kept_key else None
+    for key, _, _, _ in QUESTIONS:
+        value = doc.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{key}: expected a string in quotes, got {value!r}")
+            continue
+        text = (value or "").strip() or _default(key, answers, plan.old_answers) or ""
+        try:
+            if key == "gateway_public_key":
+                answers[key] = judge.gateway_key(text, path.parent.absolute(), own)
+            else:
+                answers[key] = judge.config_answer(key, text)
+        except _Bad as exc:
+            problems.append(f"{key}: {'missing; ' if value is None else ''}{exc}")
+    pins: dict[str, str] = {}
+    for key, role in PIN_KEYS.items():
+        value = doc.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            problems.append(f"{key}: expected the PIN as a string in quotes (leading zeros count), got {value!r}")
+            continue
+        try:
+            pins[role] = judge.pin(value.strip())
+        except _Bad as exc:
+            problems.append(f"{key}: {exc}")
+    if problems:
+        count = f"{len(problems)} answer{'s are' if len(problems) > 1 else ' is'}"
+        raise PosError(f"{path}: {count} not accepted, so nothing was written:\n  " + "\n  ".join(problems),
+                       hint=f"the answers are: {', '.join(ANSWER_KEYS)} (the PINs optional)")
+    return answers, pins
+
+
+# -- writing --------------------------------------------------------------------------------------------
+def write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Temp file beside it, fsync, rename, fsync the folder: a crash leaves the old file or the new one,
+    never half of one. The temp file is created 0600, so a private key is never readable by others."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def backup(path: Path) -> Path:
+    """Copy ``path`` to ``path.bak-<timestamp>`` (mode kept); the original stays until it is replaced."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    copy = path.with_name(f"{path.name}.bak-{stamp}")
+    n = 1
+    while copy.exists():
+        n += 1
+        copy = path.with_name(f"{path.name}.bak-{stamp}-{n}")
+    shutil.copy2(path, copy)
+    return copy
+
+
+def _carry_over(judge: Judge, answers: dict, old_doc: dict) -> tuple[dict, list[str]]:
+    """The old config's optional settings that still load beside the new answers, and those that do not."""
+    carried: dict = {}
+    dropped: list[str] = []
+    old_gateway = old_doc.get("gateway") if isinstance(old_doc.get("gateway"), dict) else {}
+    pieces = [("gateway", {k: old_gateway[k]}) for k in ("connect_timeout", "read_timeout") if k in old_gateway]
+    pieces += [(name, old_doc[name]) for name in _CARRIED if name in old_doc]
+    for name, table in pieces:
+        try:
+            trial = {**carried, name: {**carried.get(name, {}), **table}}
+            judge.load(config_doc(answers, trial))
+        except (ConfigError, TypeError, ValueError) as exc:
+            what = f"[{name}] {next(iter(table))}" if name == "gateway" else f"[{name}]"
+            dropped.append(f"{what} ({_one_line(getattr(exc, 'message', exc)).removeprefix(str(judge.scratch) + ': ')})")
+            continue
+        carried = trial
+    return carried, dropped
+
+
+@dataclass
+class Result:
+    config: Path
+    backup: Path | None
+    merchant_key: str                  # created, kept or replaced
+    key_backup: Path | None
+    public_b64: str
+    pins: list[str]
+    pins_kept: list[str]
+    dropped: list[str]
+
+
+def write(plan: Plan, judge: Judge, answers: dict, pins: dict[str, str]) -> Result:
+    """Keys, gateway key, config, PINs, in that order; the journal is opened first (the instance lock)."""
+    from offline_queue.journal import Journal
+
+    config_answers = {k: v for k, v in answers.items() if k != "gateway_public_key"}
+    carried, dropped = _carry_over(judge, config_answers, plan.old_doc)
+    header = (f"# pos-terminal configuration, written by `pos-terminal setup` on {time.strftime('%Y-%m-%d %H:%M')}.\n"
+              "# Key paths are relative to this file; the README describes every key.\n")
+    text = dump_toml(config_doc(config_answers, carried), header)
+    judge.load(config_doc(config_answers, carried))   # raises here, before any write, if we got it wrong
+
+    journal = Journal.open(plan.data_dir) if pins else None
+    written: list[Path] = []
+    try:
+        config_backup = key_backup = None
+        plan.keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if plan.kept_key is not None:
+            key, merchant_key = plan.kept_key, "kept"
+        else:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            merchant_key = "created"
+            if plan.merchant_private.exists():
+                key_backup, merchant_key = backup(plan.merchant_private), "replaced"
+            write_atomic(plan.merchant_private, key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()), 0o600)
+            written.append(plan.merchant_private)
+        public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                    serialization.PublicFormat.SubjectPublicKeyInfo)
+        gateway_pem = answers["gateway_public_key"].public_bytes(serialization.Encoding.PEM,
+                                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+        for path, data in ((plan.merchant_public, public_pem), (plan.gateway_public, gateway_pem)):
+            if not path.is_file() or path.read_bytes() != data:
+                if path.is_file() and path == plan.gateway_public:
+                    backup(path)
+                write_atomic(path, data, 0o644)
+                written.append(path)
+        if plan.target.exists():
+            config_backup = backup(plan.target)
+        write_atomic(plan.target, text.encode("utf-8"), 0o640)
+        written.append(plan.target)
+        done, kept = [], []
+        if journal is not None:
+            book = PinBook(journal)
+            for role, pin in pins.items():
+                if book.is_set(role):
+                    kept.append(role)
+                else:
+                    book.set(role, pin)
+                    done.append(role)
+    except OSError as exc:
+        so_far = f" (already written: {', '.join(str(p) for p in written)})" if written else ""
+        raise PosError(f"cannot write {exc.filename or plan.target}: {exc.strerror}{so_far}",
+                       hint="check this user may write there, or choose another --config") from None
+    finally:
+        if journal is not None:
+            journal.close()
+    load_config(plan.target)   # the proof: the file as written is one the terminal accepts
+    return Result(plan.target, config_backup, merchant_key, key_backup,
+                  base64.b64encode(_der(key.public_key())).decode("ascii"), done,
+                  [r for r in ROLES if r in set(kept) | plan.pins_set], dropped)
+
+
+# -- the command ----------------------------------------------------------------------------------------
+def cmd_setup(args) -> int:
+    as_json = bool(getattr(args, "json", False))
+    plan = make_plan(args)
+    console = Console(to_stderr=as_json)
+    with tempfile.TemporaryDirectory(prefix="pos-setup-") as scratch:
+        judge = Judge(Path(scratch))
+        if getattr(args, "answers", None):
+            answers, pins = from_file(expand_path(args.answers), judge, plan)
+        else:
+            console.say(f"pos-terminal setup writes {plan.target}")
+            console.say("Enter takes the [default]; Ctrl-D stops without writing anything.")
+            if plan.kept_key is not None:
+                console.say(f"The merchant key {plan.merchant_private} exists and is kept "
+                            "(the gateway knows its public half; --force makes a new one).")
+            console.say()
+            try:
+                answers, pins = walk(console, judge, plan)
+            except _Stopped:
+                console.say()   # end the prompt's line
+                raise PosError(STOPPED) from None
+            except KeyboardInterrupt:
+                print(f"\n{STOPPED}", file=sys.stderr)
+                raise
+        result = write(plan, judge, answers, pins)
+    keys = {"merchant_private": str(plan.merchant_private), "merchant_public": str(plan.merchant_public),
+            "gateway_public": str(plan.gateway_public)}
+    if as_json:
+        print(json.dumps({"config": str(result.config), "keys": keys, "merchant_public_key": result.public_b64,
+                          "merchant_key": result.merchant_key, "pins": result.pins, "pins_kept": result.pins_kept,
+                          "backup": str(result.backup) if result.backup else None,
+                          "key_backup": str(result.key_backup) if result.key_backup else None,
+                          "not_carried_over": result.dropped}, indent=2, ensure_ascii=False))
+        return 0
+    print("\n".join(_summary(args, plan, result)))
+    return 0
+
+
+def _summary(args, plan: Plan, result: Result) -> list[str]:
+    lines = [f"wrote {result.config}"]
+    if result.backup:
+        lines.append(f"  the old one is kept as {result.backup}")
+    lines += [f"  not carried over from the old one: {d}" for d in result.dropped]
+    lines.append({"created": f"merchant key: created {plan.merchant_private} (mode 600)",
+                  "kept": f"merchant key: kept {plan.merchant_private}",
+                  "replaced": f"merchant key: replaced {plan.merchant_private}; the old one is kept as "
+                              f"{result.key_backup} (the gateway knows its public half until you register the new "
+                              "one)"}[result.merchant_key])
+    lines.append(f"gateway key:  {plan.gateway_public}")
+    if result.pins:
+        lines.append(f"PINs set:     {', '.join(result.pins)}")
+    lines += [f"{role} PIN: already set, kept (change it with: pos-terminal pin set {role})" for role in result.pins_kept]
+    unset = [r for r in ROLES if r not in result.pins and r not in result.pins_kept]
+    lines += [f"{role} PIN: not set (set it with: pos-terminal pin set {role})" for role in unset]
+    config_option = f" --config {plan.target}" if getattr(args, "config", None) or os.environ.get("POS_TERMINAL_CONFIG") \
+        else ""
+    lines += ["",
+              ("Register this merchant public key with the gateway (its portal asks for the base64 of the DER "
+               f"SubjectPublicKeyInfo, on one line; the PEM is {plan.merchant_public}):"),
+              result.public_b64,
+              "",
+              f"then check everything: pos-terminal selftest --level external{config_option}"]
+    return lines
