@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                                          "checking each answer")
     _common(setup, suppress=True)
     setup.add_argument("--force", action="store_true", help="replace an existing config (it is backed up first)")
+    setup.add_argument("--new-key", action="store_true",
+                       help="make a new merchant key pair (the old private key is backed up); the gateway knows only "
+                            "the old public key, so register the new one before taking payments")
     setup.add_argument("--answers", metavar="FILE", default=None,
                        help="take the answers from a TOML file instead of asking (unattended installs)")
 

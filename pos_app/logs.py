@@ -42,10 +42,11 @@ _PEM_OPEN = re.compile(r"-----BEGIN(?:[^\r\n]{0,80}?-----)?(?:(?:\\n|\s)*[A-Za-z
 # A bare base64 RSA key (a DER SEQUENCE with a two-byte length always encodes as "MII..."); signatures
 # and nonces are random, so they almost never start so.
 _DER_KEY = re.compile(r"MII[A-Za-z0-9+/]{60,}(?:(?:\\n|\s)*[A-Za-z0-9+/]{16,})*={0,2}")
-# A payment code: 16 to 24 digits on their own. A run followed by a letter is the date part of one of
-# our request ids (PAY20240101120000 + hex) or a gateway paymentId, which support needs in clear;
-# longer runs are gateway ids too.
-_CODE = re.compile(r"(?<![0-9])[0-9]{16,24}(?![0-9A-Za-z])")
+# A payment code: 16 to 32 digits on their own (the reserved Alipay+ lengths reach 32). A run followed by
+# a letter is the date part of one of our request ids (PAY20240101120000 + hex), which support needs in
+# clear; so is a run labelled as the gateway's paymentId/refundId (32 digits too); longer runs are ids.
+_CODE = re.compile(r"(?<![0-9])[0-9]{16,32}(?![0-9A-Za-z])")
+_GATEWAY_ID = re.compile(r"(?:payment|refund|capture)_?id[\"']?\s*[:=]?\s*[\"']?\s*$", re.IGNORECASE)
 KEY_REMOVED = "[key removed]"
 
 
@@ -55,7 +56,11 @@ def mask_text(text: str) -> str:
         text = _PEM_OPEN.sub(KEY_REMOVED, _PEM.sub(KEY_REMOVED, text))
     if "MII" in text:
         text = _DER_KEY.sub(KEY_REMOVED, text)
-    return _CODE.sub(lambda m: _mask_code(m.group()), text)
+    def masked(m: re.Match) -> str:
+        if _GATEWAY_ID.search(text, max(0, m.start() - 16), m.start()):
+            return m.group()
+        return _mask_code(m.group())
+    return _CODE.sub(masked, text)
 
 
 class MaskFilter(logging.Filter):

@@ -7,14 +7,21 @@ Why it is shaped this way:
   and no rule is copied here to drift away from config.py. The value kept is the one load_config returns
   (``usd`` becomes ``USD``, a trailing ``/`` leaves a URL).
 - Nothing is written until every answer is in: an EOF or Ctrl-C mid-walk leaves the machine as it was.
-  The writes then go in the order that keeps a failure harmless: the journal first when there are PINs to
-  set (a terminal running on the data directory stops us before anything changes), the keys, the config
-  (temp file, fsync, rename), the PINs last. A PIN already set is kept: changing one needs the current PIN
-  (``pos-terminal pin set``), and setup must not become a way around that.
+  A terminal running on the data directory (it holds the journal's instance lock) is found before the
+  first question when setup will need the journal, so nobody types fifteen answers to be told to stop it.
+  The writes then go in the order that keeps a failure harmless: the instance lock first (held to the
+  end), the sandbox journal moved aside (below), the keys, the config (temp file, fsync, rename), the PINs
+  last. A PIN already set is kept: changing one needs the current PIN (``pos-terminal pin set``), and setup
+  must not become a way around that.
 - An existing config is replaced only with ``--force``, and kept as ``FILE.bak-<timestamp>``; its optional
   tables ([payments], [offline], [scanners], the gateway timeouts) are carried over when they still load,
-  so re-running setup does not lose a technician's scanner settings. A merchant key is never replaced
-  without ``--force`` (and then backed up too): the gateway knows only its public half.
+  so re-running setup does not lose a technician's scanner settings. ``--force`` keeps the merchant key
+  pair: the gateway knows only its public half, so fixing a store name must not cut the terminal off.
+  Only ``--new-key`` makes a new pair (the old private key is backed up first).
+- Going live (a config written where none was) moves the sandbox's journal, with its test payments, to
+  ``<data dir>/sandbox-archive-<timestamp>/``, so the live journal, its reports and its queue start clean.
+  It moves only when the simulator's folder ``sandbox-gateway/`` is there too, and never when a config
+  existed: a live journal is never moved.
 - ``--answers FILE`` is the same walk for unattended installs: nothing is asked, every bad answer is
   reported at once (a script's author wants the whole list, not one per run), and nothing is written.
 """
@@ -23,11 +30,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import getpass
 import json
 import os
 import re
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -38,6 +47,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from offline_queue.journal import FILE_NAME as JOURNAL_FILE
+from offline_queue.journal import Journal
+from offline_queue.lock import InstanceLock
+
 from . import signing
 from .config import _xdg, expand_path, find_config_file, find_data_dir, load_config
 from .errors import ConfigError, KeyFileError, PosError
@@ -46,6 +59,9 @@ from .roles import MANAGER, ROLES, TECHNICIAN, PinBook, PinError, check_pin_form
 DEFAULT_URL = "https://open-sea-global.alipay.com"
 DEFAULT_LISTEN = "0.0.0.0:8081"
 STOPPED = "setup stopped: nothing was written"
+#: What the kiosk package runs the terminal as; a person stops it to run setup.
+STOP_HINT = "sudo systemctl stop pos-terminal, then run setup again, then sudo systemctl start pos-terminal"
+SANDBOX_DIR = "sandbox-gateway"   # where sandbox mode keeps the simulator's files (pos_app.sandbox)
 
 #: The questions, in the order asked: answer key, prompt, and where the value goes in terminal.toml.
 QUESTIONS: tuple[tuple[str, str, str, str], ...] = (
@@ -230,11 +246,13 @@ class Plan:
     target: Path
     data_dir: Path
     force: bool
+    new_key: bool = False                              # --new-key: a new merchant key pair
     keys_dir: Path = field(init=False)
     old_doc: dict = field(default_factory=dict)        # the existing config, parsed (with --force)
     old_answers: dict = field(default_factory=dict)    # its values as answers: the defaults
     kept_key: rsa.RSAPrivateKey | None = None          # the merchant key that stays
     pins_set: set = field(default_factory=set)         # roles whose PIN the journal already has
+    archive: bool = False                              # going live: the sandbox journal moves aside
 
     def __post_init__(self) -> None:
         self.keys_dir = self.target.parent / "keys"
@@ -283,9 +301,7 @@ def _old_answers(target: Path, doc: dict) -> dict:
 
 def _pins_already_set(data_dir: Path) -> set:
     """Roles with a PIN in the journal (read-only: looking must not create a journal)."""
-    from offline_queue.journal import FILE_NAME, Journal
-
-    if not (data_dir / FILE_NAME).is_file():
+    if not (data_dir / JOURNAL_FILE).is_file():
         return set()
     try:
         with Journal.open(data_dir, readonly=True) as journal:
@@ -295,16 +311,37 @@ def _pins_already_set(data_dir: Path) -> set:
         return set()   # an old or damaged journal: the writable open at the end says what is wrong
 
 
+def _live_config_elsewhere() -> bool:
+    """Whether the terminal, run without --config, would already find a config ($POS_TERMINAL_CONFIG or
+    the XDG one): then this data directory may hold live payments, even if setup writes to a new path."""
+    try:
+        found = find_config_file(None)
+    except PosError:
+        return True   # a config is named but not usable: not proof of sandbox mode
+    return found is not None and (found.exists() or found.is_symlink())
+
+
+def _going_live(target: Path, data_dir: Path) -> bool:
+    """A sandbox journal to move aside: no config before (here or where the terminal looks), and the
+    journal beside the simulator's folder, as sandbox mode leaves them."""
+    if target.exists() or target.is_symlink() or _live_config_elsewhere():
+        return False
+    return (data_dir / JOURNAL_FILE).is_file() and (data_dir / SANDBOX_DIR).is_dir()
+
+
 def make_plan(args) -> Plan:
     """Everything decided before the first question: refuse early, not after fifteen answers."""
     target = _target(args)
-    plan = Plan(target, find_data_dir(getattr(args, "data_dir", None)), bool(getattr(args, "force", False)))
+    plan = Plan(target, find_data_dir(getattr(args, "data_dir", None)), bool(getattr(args, "force", False)),
+                bool(getattr(args, "new_key", False)))   # getattr: older parsers have no --new-key
     if target.is_dir():
         raise PosError(f"{target} is a directory", hint="give the config file's path, e.g. --config DIR/terminal.toml")
+    plan.archive = _going_live(target, plan.data_dir)
     if target.exists() or target.is_symlink():
         if not plan.force:
             raise PosError(f"{target} already exists; setup leaves it as it is",
-                           hint=f"add --force to replace it (the old file is kept as {target.name}.bak-<timestamp>)")
+                           hint=f"add --force to replace it (the old file is kept as {target.name}.bak-<timestamp>; "
+                                "the merchant key pair stays)")
         try:
             plan.old_doc = tomllib.loads(target.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -313,14 +350,95 @@ def make_plan(args) -> Plan:
     if not _writable_dir(target.parent):
         raise PosError(f"this user cannot write {target.parent}",
                        hint="run setup as the user the terminal runs as, or choose another --config")
-    if plan.merchant_private.exists() and not plan.force:
+    if plan.merchant_private.exists() and not plan.new_key:
         try:
             plan.kept_key = signing.load_private_key(plan.merchant_private, "merchant private key")
         except KeyFileError as exc:
             raise PosError(_one_line(exc.message), hint=(exc.hint or "fix it") +
-                           "; or run setup --force to make a new key pair (the old key is backed up)") from None
-    plan.pins_set = _pins_already_set(plan.data_dir)
+                           "; or run setup --new-key to make a new key pair (the old key is backed up)") from None
+    # the sandbox journal's PINs move away with it: the live journal starts with none
+    plan.pins_set = set() if plan.archive else _pins_already_set(plan.data_dir)
     return plan
+
+
+# -- the terminal's instance lock -----------------------------------------------------------------------
+def lock_holder(data_dir: Path) -> str | None:
+    """The pid of the process holding the data directory's instance lock (the one Journal.open takes),
+    or None when it is free. Creates nothing: with no lock file, nobody holds it."""
+    try:
+        fd = os.open(InstanceLock(data_dir).path, os.O_RDONLY)
+    except OSError:
+        return None   # no lock file; or unreadable, and taking it says why
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)   # conflicts only with a holder's exclusive lock
+    except BlockingIOError:
+        return os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+    except OSError:
+        return None
+    finally:
+        os.close(fd)   # drops our probe's lock
+    return None
+
+
+def _running(data_dir: Path, pid: str) -> PosError:
+    return PosError(f"the terminal is running (pid {pid} uses {data_dir}); setup must not change its journal "
+                    "while it runs, so nothing was written", hint=STOP_HINT)
+
+
+def check_not_running(plan: Plan) -> None:
+    """Before the first question: stop now if the journal is needed and a running terminal holds it, or
+    this user could not write it."""
+    pid = lock_holder(plan.data_dir)
+    if pid is not None:
+        raise _running(plan.data_dir, pid)
+    files = [plan.data_dir / name for name in (InstanceLock(plan.data_dir).path.name, JOURNAL_FILE)]
+    if not _writable_dir(plan.data_dir) or any(f.exists() and not os.access(f, os.R_OK | os.W_OK) for f in files):
+        raise PosError(f"this user cannot write the data directory {plan.data_dir} (the journal and its lock)",
+                       hint="run setup as the user the terminal runs as, or choose another --data-dir")
+
+
+def take_lock(data_dir: Path) -> InstanceLock:
+    """The instance lock, as Journal.open takes it; a running terminal named as such."""
+    try:
+        return InstanceLock(data_dir).acquire()
+    except PosError:
+        pid = lock_holder(data_dir)
+        if pid is not None:
+            raise _running(data_dir, pid) from None
+        raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def archive_sandbox_journal(data_dir: Path) -> Path:
+    """Move the sandbox journal (and its -wal/-shm) to ``<data dir>/sandbox-archive-<timestamp>/``. Call it
+    holding the instance lock. The WAL is folded into the file first, so the archive is one file; the
+    side files move before the journal, so no stale WAL is left for the new journal to replay."""
+    journal = data_dir / JOURNAL_FILE
+    with contextlib.suppress(sqlite3.Error):   # damaged: it moves as it is
+        conn = sqlite3.connect(journal, isolation_level=None)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()   # the last connection: SQLite removes the -wal and -shm
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder, n = data_dir / f"sandbox-archive-{stamp}", 1
+    while folder.exists():
+        n += 1
+        folder = data_dir / f"sandbox-archive-{stamp}-{n}"
+    folder.mkdir()
+    for name in (f"{JOURNAL_FILE}-wal", f"{JOURNAL_FILE}-shm", JOURNAL_FILE):
+        if (data_dir / name).exists():
+            os.rename(data_dir / name, folder / name)
+    _fsync_dir(folder)
+    _fsync_dir(data_dir)
+    return folder
 
 
 # -- asking ---------------------------------------------------------------------------------------------
@@ -514,12 +632,18 @@ class Result:
     pins: list[str]
     pins_kept: list[str]
     dropped: list[str]
+    archived: Path | None = None       # where the sandbox journal went
+
+
+def needs_journal(plan: Plan, pins: dict | None = None) -> bool:
+    """Whether the write needs the instance lock: a sandbox journal to move, or a PIN to set (``pins``
+    None: the walk is still to ask, so any PIN not yet set may be)."""
+    return plan.archive or bool(set(ROLES if pins is None else pins) - plan.pins_set)
 
 
 def write(plan: Plan, judge: Judge, answers: dict, pins: dict[str, str]) -> Result:
-    """Keys, gateway key, config, PINs, in that order; the journal is opened first (the instance lock)."""
-    from offline_queue.journal import Journal
-
+    """Sandbox journal aside, keys, gateway key, config, PINs, in that order, all under the instance lock
+    (taken first, held to the end) when there is a journal to touch."""
     config_answers = {k: v for k, v in answers.items() if k != "gateway_public_key"}
     carried, dropped = _carry_over(judge, config_answers, plan.old_doc)
     header = (f"# pos-terminal configuration, written by `pos-terminal setup` on {time.strftime('%Y-%m-%d %H:%M')}.\n"
@@ -527,10 +651,17 @@ def write(plan: Plan, judge: Judge, answers: dict, pins: dict[str, str]) -> Resu
     text = dump_toml(config_doc(config_answers, carried), header)
     judge.load(config_doc(config_answers, carried))   # raises here, before any write, if we got it wrong
 
-    journal = Journal.open(plan.data_dir) if pins else None
+    to_set = {role: pin for role, pin in pins.items() if role not in plan.pins_set}
+    lock = take_lock(plan.data_dir) if needs_journal(plan, pins) else None
+    journal = None
     written: list[Path] = []
     try:
-        config_backup = key_backup = None
+        config_backup = key_backup = archived = None
+        if plan.archive:
+            archived = archive_sandbox_journal(plan.data_dir)
+        if to_set:   # Journal.open without a second lock: ours is held from before the move to the end
+            path = plan.data_dir / JOURNAL_FILE
+            journal, lock = Journal(path, Journal._connect(path, readonly=False), lock), None
         plan.keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if plan.kept_key is not None:
             key, merchant_key = plan.kept_key, "kept"
@@ -556,10 +687,10 @@ def write(plan: Plan, judge: Judge, answers: dict, pins: dict[str, str]) -> Resu
             config_backup = backup(plan.target)
         write_atomic(plan.target, text.encode("utf-8"), 0o640)
         written.append(plan.target)
-        done, kept = [], []
+        done, kept = [], [role for role in pins if role not in to_set]
         if journal is not None:
             book = PinBook(journal)
-            for role, pin in pins.items():
+            for role, pin in to_set.items():
                 if book.is_set(role):
                     kept.append(role)
                 else:
@@ -571,11 +702,13 @@ def write(plan: Plan, judge: Judge, answers: dict, pins: dict[str, str]) -> Resu
                        hint="check this user may write there, or choose another --config") from None
     finally:
         if journal is not None:
-            journal.close()
+            journal.close()   # releases the lock too
+        if lock is not None:
+            lock.release()
     load_config(plan.target)   # the proof: the file as written is one the terminal accepts
     return Result(plan.target, config_backup, merchant_key, key_backup,
                   base64.b64encode(_der(key.public_key())).decode("ascii"), done,
-                  [r for r in ROLES if r in set(kept) | plan.pins_set], dropped)
+                  [r for r in ROLES if r in set(kept) | plan.pins_set], dropped, archived)
 
 
 # -- the command ----------------------------------------------------------------------------------------
@@ -587,12 +720,22 @@ def cmd_setup(args) -> int:
         judge = Judge(Path(scratch))
         if getattr(args, "answers", None):
             answers, pins = from_file(expand_path(args.answers), judge, plan)
+            if needs_journal(plan, pins):
+                check_not_running(plan)
         else:
+            if needs_journal(plan):
+                check_not_running(plan)   # before the first question, not after the last
             console.say(f"pos-terminal setup writes {plan.target}")
             console.say("Enter takes the [default]; Ctrl-D stops without writing anything.")
             if plan.kept_key is not None:
                 console.say(f"The merchant key {plan.merchant_private} exists and is kept "
-                            "(the gateway knows its public half; --force makes a new one).")
+                            "(the gateway knows its public half; setup --new-key makes a new one).")
+            elif plan.merchant_private.exists():
+                console.say(f"--new-key: a new merchant key pair replaces {plan.merchant_private} (backed up); "
+                            "the gateway refuses this terminal until you register the new public key.")
+            if plan.archive:
+                console.say(f"This terminal ran in sandbox mode: its journal (test payments) moves to "
+                            f"{plan.data_dir}/sandbox-archive-<time>/, so the live one starts clean.")
             console.say()
             try:
                 answers, pins = walk(console, judge, plan)
@@ -610,7 +753,9 @@ def cmd_setup(args) -> int:
                           "merchant_key": result.merchant_key, "pins": result.pins, "pins_kept": result.pins_kept,
                           "backup": str(result.backup) if result.backup else None,
                           "key_backup": str(result.key_backup) if result.key_backup else None,
-                          "not_carried_over": result.dropped}, indent=2, ensure_ascii=False))
+                          "not_carried_over": result.dropped,
+                          "sandbox_journal_archived": str(result.archived) if result.archived else None},
+                         indent=2, ensure_ascii=False))
         return 0
     print("\n".join(_summary(args, plan, result)))
     return 0
@@ -621,11 +766,13 @@ def _summary(args, plan: Plan, result: Result) -> list[str]:
     if result.backup:
         lines.append(f"  the old one is kept as {result.backup}")
     lines += [f"  not carried over from the old one: {d}" for d in result.dropped]
+    if result.archived:
+        lines.append(f"sandbox journal: moved to {result.archived} (its test payments stay out of the live journal)")
     lines.append({"created": f"merchant key: created {plan.merchant_private} (mode 600)",
-                  "kept": f"merchant key: kept {plan.merchant_private}",
+                  "kept": f"merchant key: kept {plan.merchant_private} (the gateway knows its public half)",
                   "replaced": f"merchant key: replaced {plan.merchant_private}; the old one is kept as "
-                              f"{result.key_backup} (the gateway knows its public half until you register the new "
-                              "one)"}[result.merchant_key])
+                              f"{result.key_backup}. The gateway still knows the OLD public key: it refuses this "
+                              "terminal until you register the new one (below)"}[result.merchant_key])
     lines.append(f"gateway key:  {plan.gateway_public}")
     if result.pins:
         lines.append(f"PINs set:     {', '.join(result.pins)}")
@@ -640,4 +787,6 @@ def _summary(args, plan: Plan, result: Result) -> list[str]:
               result.public_b64,
               "",
               f"then check everything: pos-terminal selftest --level external{config_option}"]
+    if lock_holder(plan.data_dir) is not None:
+        lines.append("the running terminal reads the new config when restarted: sudo systemctl restart pos-terminal")
     return lines

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import payment_code
 
 import pos_app
-from conftest import payment_code
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
@@ -38,7 +38,7 @@ def deb(tmp_path_factory) -> Path:
         return Path(prebuilt)
     env = {**os.environ, "POS_PACKAGE_COMPRESSION": "zstd", "PYTHON": sys.executable}
     started = time.monotonic()
-    done = subprocess.run(["bash", str(PACKAGING / "build.sh")], env=env, capture_output=True, text=True)
+    done = subprocess.run(["bash", str(PACKAGING / "build.sh")], env=env, check=False, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     built = sorted((PACKAGING / "dist").glob(f"pos-terminal_{pos_app.__version__}_*.deb"),
                    key=lambda p: p.stat().st_mtime)
@@ -62,7 +62,7 @@ def run_bundle(installed: Path, tmp_path: Path, *args: str) -> subprocess.Comple
     home.mkdir(exist_ok=True)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
     return subprocess.run([str(installed / "opt/pos-terminal/pos-terminal"), *args], cwd=home, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_the_package_holds_the_system_integration(deb):
@@ -85,7 +85,7 @@ def test_maintainer_scripts_and_launchers_are_valid_shell():
     for script in [*(PACKAGING / "debian").glob("p*"), PACKAGING / "kiosk/pos-terminal-kiosk",
                    PACKAGING / "kiosk/pos-terminal-wrapper", PACKAGING / "build.sh"]:
         done = subprocess.run(["sh" if script.name != "build.sh" else "bash", "-n", str(script)],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         assert done.returncode == 0, f"{script}: {done.stderr}"
     unit = (PACKAGING / "systemd/pos-terminal.service").read_text()
     assert "Restart=always" in unit and "User=pos-terminal" in unit and "--kiosk" in \
@@ -113,3 +113,85 @@ def test_installed_sandbox_sale_then_selftest(installed, tmp_path):
     report = json.loads(done.stdout)
     checks = {c["name"]: c["status"] for c in report["checks"]}
     assert report["ok"] and all(checks[n] == "pass" for n in ("config", "keys", "journal", "disk", "clock")), checks
+
+
+# -- the real installer, in a clean Debian (opt-in: root, debootstrap and a network mirror) ------------------
+
+CHROOT_WANTED = os.environ.get("POS_PACKAGING_CHROOT") == "1"
+
+
+@pytest.fixture(scope="module")
+def chroot(tmp_path_factory):
+    """A minimal Debian 12 made with debootstrap (or ``POS_PACKAGING_CHROOT_DIR``, an existing one, copied),
+    with /proc mounted and the host's resolver, so apt can fetch the package's dependencies."""
+    root = tmp_path_factory.mktemp("debian") / "root"
+    cached = os.environ.get("POS_PACKAGING_CHROOT_DIR")
+    if cached:
+        subprocess.run(["cp", "-a", cached, str(root)], check=True)
+    else:
+        done = subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(root),
+                               "http://deb.debian.org/debian"], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
+    (root / "usr/sbin/policy-rc.d").write_text("#!/bin/sh\nexit 101\n")   # no service starts in a chroot
+    (root / "usr/sbin/policy-rc.d").chmod(0o755)
+    subprocess.run(["mount", "-t", "proc", "proc", str(root / "proc")], check=True)
+    try:
+        yield root
+    finally:
+        subprocess.run(["umount", "-l", str(root / "proc")], check=False)
+
+
+def in_chroot(root: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(["chroot", str(root), *command], check=False, capture_output=True, text=True, timeout=600,
+                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+                               "DEBIAN_FRONTEND": "noninteractive", "HOME": "/root"})
+    if check:
+        assert done.returncode == 0, f"{command}: {done.stdout[-3000:]}{done.stderr[-3000:]}"
+    return done
+
+
+@pytest.mark.skipif(not CHROOT_WANTED or os.geteuid() != 0 or shutil.which("debootstrap") is None,
+                    reason="opt-in (POS_PACKAGING_CHROOT=1): needs root, debootstrap and a Debian mirror")
+def test_apt_installs_upgrades_and_purges_it_in_a_clean_debian(deb, chroot):
+    shutil.copy(deb, chroot / "tmp/pos-terminal.deb")
+    in_chroot(chroot, "apt-get", "update", "-q")
+    # systemd (for `systemctl enable` to act on) but not the X server the package only recommends
+    in_chroot(chroot, "apt-get", "install", "-y", "-q", "--no-install-recommends", "systemd", "/tmp/pos-terminal.deb")
+    assert in_chroot(chroot, "id", "-nG", "pos-terminal").stdout.split() == ["pos-terminal"]  # no other group
+    assert in_chroot(chroot, "stat", "-c", "%U:%G %a", "/etc/pos-terminal").stdout.strip() == "root:pos-terminal 1770"
+    assert (chroot / "etc/systemd/system/graphical.target.wants/pos-terminal.service").is_symlink()
+    # the three runs, through /usr/bin/pos-terminal as root: it switches to the pos-terminal user
+    assert in_chroot(chroot, "pos-terminal", "--version").stdout.strip() == f"pos-terminal {pos_app.__version__}"
+    sale = json.loads(in_chroot(chroot, "pos-terminal", "sale", "--amount", "12.34", "--code", payment_code(),
+                                "--json").stdout)
+    assert sale["status"] == "SUCCESS"
+    report = json.loads(in_chroot(chroot, "pos-terminal", "selftest", "--level", "internal", "--json").stdout)
+    assert report["ok"], report
+    assert in_chroot(chroot, "stat", "-c", "%U", "/var/lib/pos-terminal/journal.sqlite").stdout.strip() == "pos-terminal"
+    # an upgrade (the same version again runs preinst upgrade): the journal stays, and a copy is made first
+    in_chroot(chroot, "apt-get", "install", "-y", "-q", "--reinstall", "/tmp/pos-terminal.deb")
+    assert list((chroot / "var/lib/pos-terminal/backups").glob("journal-before-*/journal.sqlite"))
+    day = json.loads(in_chroot(chroot, "pos-terminal", "report", "--json").stdout)
+    assert sale["paymentRequestId"] in json.dumps(day)
+    # going live: `sudo pos-terminal setup` writes /etc/pos-terminal as the terminal's user, and moves the
+    # sandbox's journal aside
+    (chroot / "tmp/answers.toml").write_text("\n".join(f'{k} = "{v}"' for k, v in {
+        "url": "http://127.0.0.1:9", "client_id": "LIVE_CLIENT_0001", "reference_merchant_id": "M-1",
+        "name": "Corner Shop", "mcc": "5411", "store_id": "S1", "store_name": "Corner Shop 1", "store_mcc": "5411",
+        "terminal_id": "T1", "currency": "USD", "settlement_currency": "USD", "listen": "127.0.0.1:8081",
+        "public_url": "https://shop.example/notify", "manager_pin": "4711", "technician_pin": "8080",
+        "gateway_public_key": "/var/lib/pos-terminal/sandbox-gateway/keys/gateway_public.pem"}.items()) + "\n")
+    (chroot / "tmp/answers.toml").chmod(0o644)
+    setup = json.loads(in_chroot(chroot, "pos-terminal", "setup", "--answers", "/tmp/answers.toml", "--json").stdout)
+    assert setup["config"] == "/etc/pos-terminal/terminal.toml" and setup["sandbox_journal_archived"], setup
+    assert in_chroot(chroot, "stat", "-c", "%U %a", "/etc/pos-terminal/keys/merchant_private.pem").stdout.strip() \
+        == "pos-terminal 600"
+    live = json.loads(in_chroot(chroot, "pos-terminal", "selftest", "--level", "internal", "--json").stdout)
+    checks = {c["name"]: c["status"] for c in live["checks"]}
+    assert checks["config"] == checks["keys"] == checks["journal"] == "pass", live
+    # purge: the program goes, the payment records and credentials stay
+    in_chroot(chroot, "apt-get", "purge", "-y", "-q", "pos-terminal")
+    assert not (chroot / "opt/pos-terminal").exists()
+    assert (chroot / "var/lib/pos-terminal/journal.sqlite").exists()
+    assert (chroot / "etc/pos-terminal/terminal.toml").exists() and (chroot / "etc/pos-terminal/keys").is_dir()

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import stat
+import subprocess
+import sys
 import tomllib
 from argparse import Namespace
 from pathlib import Path
 
 import pytest
+from conftest import payment_code
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flowkit import cli, cli_json
@@ -59,10 +63,25 @@ def setup_cli(tmp_path: Path, *args, input: str | None = None):
     return cli("setup", *args, config=tmp_path / "etc" / "terminal.toml", data_dir=tmp_path / "data", input=input)
 
 
-def direct(tmp_path: Path, answers: Path | None, *, config: Path | None = None, force: bool = False) -> Namespace:
+def direct(tmp_path: Path, answers: Path | None, *, config: Path | None = None, force: bool = False,
+           new_key: bool = False, as_json: bool = True) -> Namespace:
     """The arguments cli.main would hand cmd_setup."""
-    return Namespace(config=str(config) if config else None, data_dir=str(tmp_path / "data"), json=True,
-                     verbose=False, force=force, answers=str(answers) if answers else None)
+    return Namespace(config=str(config) if config else None, data_dir=str(tmp_path / "data"), json=as_json,
+                     verbose=False, force=force, new_key=new_key, answers=str(answers) if answers else None)
+
+
+def run(tmp_path: Path, *args, input: str | None = None) -> subprocess.CompletedProcess:
+    """``pos-terminal`` with no config anywhere but where ``args`` say: no $POS_TERMINAL_*, and an empty
+    XDG config home, so without --config it runs in sandbox mode."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg-empty")
+    (tmp_path / "xdg-empty").mkdir(exist_ok=True)
+    return subprocess.run([sys.executable, "-m", "pos_app", *map(str, args)], capture_output=True, text=True,
+                          env=env, input=input, timeout=120, check=False)
+
+
+def transactions(journal: Journal) -> list:
+    return [dict(r) for r in journal.query("SELECT id, kind, status FROM transactions")]
 
 
 def test_interactive_walk_reasks_bad_answers_and_writes_a_config_the_terminal_accepts(tmp_path, gateway_pem):
@@ -165,7 +184,7 @@ def test_refuses_an_existing_config_and_force_backs_it_up(tmp_path, gateway_pem,
     capsys.readouterr()
     # a technician's later edits: one setting that still loads, one that no longer does
     target.write_text(target.read_text() + '\n[scanners]\nlayout = "de"\n\n[payments]\ncode_validity = 9999\n')
-    before, old_key = target.read_bytes(), (tmp_path / "etc" / "keys" / "merchant_private.pem").read_bytes()
+    before = target.read_bytes()
 
     done = setup_cli(tmp_path, "--answers", answers_file(tmp_path, gateway_pem))
     assert done.returncode == 2
@@ -181,10 +200,175 @@ def test_refuses_an_existing_config_and_force_backs_it_up(tmp_path, gateway_pem,
     assert config.scanners.layout == "de"                                # carried over
     assert config.payments.code_validity == 60                           # did not load: left out, and said
     assert [d for d in out["not_carried_over"] if d.startswith("[payments]")]
-    assert out["merchant_key"] == "replaced" and Path(out["key_backup"]).read_bytes() == old_key
-    assert mode(Path(out["key_backup"])) == 0o600
-    assert (tmp_path / "etc" / "keys" / "merchant_private.pem").read_bytes() != old_key
     assert out["pins"] == [] and out["pins_kept"] == [MANAGER, TECHNICIAN]   # PINs change with `pin set` only
+    assert out["sandbox_journal_archived"] is None
+
+
+def test_force_keeps_the_merchant_key_pair(tmp_path, gateway_pem, capsys):
+    """Fixing a store name must not cut the terminal off: the gateway knows only the old public key."""
+    target, keys = tmp_path / "etc" / "terminal.toml", tmp_path / "etc" / "keys"
+    assert setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem), config=target)) == 0
+    first = json.loads(capsys.readouterr().out)
+    private, public = (keys / "merchant_private.pem").read_bytes(), (keys / "merchant_public.pem").read_bytes()
+
+    code, out = cli_json("setup", "--force", "--answers", answers_file(tmp_path, gateway_pem, store_name="Uptown"),
+                         config=target, data_dir=tmp_path / "data")
+    assert code == 0, out
+    assert load_config(target).merchant.store_name == "Uptown"
+    assert out["merchant_key"] == "kept" and out["key_backup"] is None
+    assert out["merchant_public_key"] == first["merchant_public_key"]
+    assert (keys / "merchant_private.pem").read_bytes() == private
+    assert (keys / "merchant_public.pem").read_bytes() == public
+    assert not list(keys.glob("*.bak-*"))
+
+    assert setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem), config=target, force=True,
+                                         as_json=False)) == 0
+    said = capsys.readouterr().out
+    assert f"merchant key: kept {keys / 'merchant_private.pem'}" in said and "replaced" not in said
+    assert (keys / "merchant_private.pem").read_bytes() == private
+
+
+def test_new_key_makes_a_new_pair_and_backs_up_the_old_private_key(tmp_path, gateway_pem, capsys):
+    target, keys = tmp_path / "etc" / "terminal.toml", tmp_path / "etc" / "keys"
+    assert setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem), config=target)) == 0
+    first = json.loads(capsys.readouterr().out)
+    old_key = (keys / "merchant_private.pem").read_bytes()
+
+    # --new-key does not stand in for --force: the config is still refused
+    with pytest.raises(setup_wizard.PosError, match="already exists"):
+        setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem), config=target, new_key=True))
+    assert (keys / "merchant_private.pem").read_bytes() == old_key
+
+    assert setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem), config=target, force=True,
+                                         new_key=True)) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["merchant_key"] == "replaced" and Path(out["key_backup"]).read_bytes() == old_key
+    assert out["key_backup"].startswith(f"{keys / 'merchant_private.pem'}.bak-")
+    assert mode(Path(out["key_backup"])) == 0o600
+    new = load_private_key(keys / "merchant_private.pem")
+    assert (keys / "merchant_private.pem").read_bytes() != old_key and mode(keys / "merchant_private.pem") == 0o600
+    assert der(load_public_key(keys / "merchant_public.pem")) == der(new.public_key())
+    assert out["merchant_public_key"] != first["merchant_public_key"]
+    assert base64.b64decode(out["merchant_public_key"]) == der(new.public_key())
+
+    # without a config (lost), --new-key alone replaces the key; the summary warns about the gateway
+    target.unlink()
+    assert setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem), config=target, new_key=True,
+                                         as_json=False)) == 0
+    said = capsys.readouterr().out
+    assert "merchant key: replaced" in said and "The gateway still knows the OLD public key" in said
+    assert len(list(keys.glob("merchant_private.pem.bak-*"))) == 2
+
+
+def test_a_running_terminal_stops_setup_before_the_first_question(tmp_path, gateway_pem):
+    """The kiosk service holds the journal's instance lock: setup says so at once, not after the walk."""
+    data, etc = tmp_path / "data", tmp_path / "etc"
+    with Journal.open(data):   # the running terminal
+        before = sorted(p.name for p in data.iterdir())
+        walk = run(tmp_path, "setup", "--config", etc / "terminal.toml", "--data-dir", data,
+                   input="https://gw.example.com\nSANDBOX_X\nM1\n")
+        answers = run(tmp_path, "setup", "--config", etc / "terminal.toml", "--data-dir", data,
+                      "--answers", answers_file(tmp_path, gateway_pem))
+        after = sorted(p.name for p in data.iterdir() if p.name != "logs")   # the CLI's own log, not setup's
+    for done in (walk, answers):
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+        assert "the terminal is running" in done.stderr and f"pid {os.getpid()}" in done.stderr
+        assert "sudo systemctl stop pos-terminal, then run setup again, then sudo systemctl start pos-terminal" \
+            in done.stderr
+    assert "gateway URL" not in walk.stdout + walk.stderr   # nothing asked
+    assert not etc.exists()                                  # nothing written
+    assert after == before
+    with Journal.open(data) as journal:
+        assert not PinBook(journal).is_set(MANAGER)
+
+    # PINs already set, no sandbox journal to move: a --force re-run needs no journal, and runs
+    code, _ = cli_json("setup", "--answers", answers_file(tmp_path, gateway_pem), config=etc / "terminal.toml",
+                       data_dir=data)
+    assert code == 0
+    with Journal.open(data):
+        done = cli("setup", "--force", "--answers", answers_file(tmp_path, gateway_pem, store_name="Uptown"),
+                   config=etc / "terminal.toml", data_dir=data)
+    assert done.returncode == 0, done.stderr
+    assert "sudo systemctl restart pos-terminal" in done.stdout
+    assert load_config(etc / "terminal.toml").merchant.store_name == "Uptown"
+
+
+def test_going_live_moves_the_sandbox_journal_aside(tmp_path, gateway_pem):
+    data, target = tmp_path / "data", tmp_path / "etc" / "terminal.toml"
+    sale = run(tmp_path, "sale", "--amount", "1.00", "--code", payment_code(), "--json", "--data-dir", data)
+    assert sale.returncode == 0, sale.stderr
+    sold = json.loads(sale.stdout)
+    assert sold["status"] == "SUCCESS"
+    assert (data / "journal.sqlite").is_file() and (data / "sandbox-gateway").is_dir()   # sandbox mode it was
+
+    done = run(tmp_path, "setup", "--config", target, "--data-dir", data, "--json",
+               "--answers", answers_file(tmp_path, gateway_pem))
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    archive = Path(out["sandbox_journal_archived"])
+    assert archive.parent == data and archive.name.startswith("sandbox-archive-") and archive.is_dir()
+    assert (archive / "journal.sqlite").is_file() and not (data / "journal.sqlite-wal").exists()
+    with Journal.open(archive, readonly=True) as old:
+        assert [t["id"] for t in transactions(old)] == [sold["paymentRequestId"]]   # the sale went with it
+    assert out["pins"] == [MANAGER, TECHNICIAN]
+    with Journal.open(data) as live:
+        assert transactions(live) == []
+        PinBook(live).verify(MANAGER, "2468")
+        PinBook(live).verify(TECHNICIAN, "13579")
+    assert (data / "sandbox-gateway").is_dir()   # the simulator's own files stay
+
+    # a --force re-run: a config existed, the (live) journal never moves
+    again = run(tmp_path, "setup", "--config", target, "--data-dir", data, "--force",
+                "--answers", answers_file(tmp_path, gateway_pem, store_name="Uptown"))
+    assert again.returncode == 0, again.stderr
+    assert "sandbox journal" not in again.stdout
+    assert [p.name for p in data.glob("sandbox-archive-*")] == [archive.name]
+    with Journal.open(data) as live:
+        assert transactions(live) == [] and PinBook(live).is_set(MANAGER)
+
+
+def test_going_live_says_where_the_sandbox_journal_went(tmp_path, gateway_pem):
+    data, target = tmp_path / "data", tmp_path / "etc" / "terminal.toml"
+    assert run(tmp_path, "sale", "--amount", "1.00", "--code", payment_code(), "--data-dir", data).returncode == 0
+    done = run(tmp_path, "setup", "--config", target, "--data-dir", data, "--answers",
+               answers_file(tmp_path, gateway_pem, manager_pin=None, technician_pin=None))
+    assert done.returncode == 0, done.stderr
+    [archive] = data.glob("sandbox-archive-*")
+    assert f"sandbox journal: moved to {archive} (its test payments stay out of the live journal)" in done.stdout
+    assert not (data / "journal.sqlite").exists()   # no PINs to set: the live terminal creates it
+
+
+def test_the_sandbox_journal_stays_while_the_sandbox_terminal_runs(tmp_path, gateway_pem):
+    """Moving it needs the instance lock, even with no PIN to set."""
+    data = tmp_path / "data"
+    (data / "sandbox-gateway").mkdir(parents=True)
+    with Journal.open(data):
+        done = run(tmp_path, "setup", "--config", tmp_path / "etc" / "terminal.toml", "--data-dir", data,
+                   "--answers", answers_file(tmp_path, gateway_pem, manager_pin=None, technician_pin=None))
+    assert done.returncode == 2 and "the terminal is running" in done.stderr
+    assert (data / "journal.sqlite").is_file() and not list(data.glob("sandbox-archive-*"))
+    assert not (tmp_path / "etc").exists()
+
+
+def test_no_move_without_the_simulators_folder_or_with_a_config_elsewhere(tmp_path, gateway_pem, capsys,
+                                                                           monkeypatch):
+    data = tmp_path / "data"
+    with Journal.open(data):
+        pass
+    monkeypatch.delenv("POS_TERMINAL_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    target = tmp_path / "etc" / "terminal.toml"
+    assert setup_wizard.make_plan(direct(tmp_path, None, config=target)).archive is False   # no sandbox-gateway/
+    (data / "sandbox-gateway").mkdir()
+    assert setup_wizard.make_plan(direct(tmp_path, None, config=target)).archive is True
+    # the terminal without --config would already run live here: this data directory is not a sandbox's
+    elsewhere = tmp_path / "xdg" / "pos-terminal" / "terminal.toml"
+    elsewhere.parent.mkdir(parents=True)
+    elsewhere.write_text("")
+    assert setup_wizard.make_plan(direct(tmp_path, None, config=target)).archive is False
+    monkeypatch.setenv("POS_TERMINAL_CONFIG", str(elsewhere))
+    assert setup_wizard.make_plan(direct(tmp_path, None, config=target)).archive is False
 
 
 def test_default_target_keeps_an_existing_merchant_key_and_pins(tmp_path, gateway_pem, capsys, monkeypatch):
@@ -202,6 +386,7 @@ def test_default_target_keeps_an_existing_merchant_key_and_pins(tmp_path, gatewa
     assert setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem, manager_pin="9999"))) == 0
     second = json.loads(capsys.readouterr().out)
     assert second["merchant_key"] == "kept" and second["merchant_public_key"] == first["merchant_public_key"]
+    assert second["sandbox_journal_archived"] is None   # a journal, but no sandbox-gateway/: not a sandbox's
     assert (target.parent / "keys" / "merchant_private.pem").read_bytes() == key
     assert second["pins"] == [] and second["pins_kept"] == [MANAGER, TECHNICIAN]
     with Journal.open(tmp_path / "data") as journal:

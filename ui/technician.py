@@ -457,6 +457,8 @@ class TechnicianWindow(QWidget):
 
     def _scan_probe(self, test_code: str, timeout: float):
         """On the self-test's worker: show the test QR and wait for the test scan (None: skipped or none)."""
+        while not self._scans.empty():     # only what arrives after the prompt is the test scan
+            self._scans.get_nowait()
         self._ask_scan.emit(test_code, timeout)
         try:
             return self._scans.get(timeout=timeout)
