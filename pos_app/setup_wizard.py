@@ -329,6 +329,21 @@ def _going_live(target: Path, data_dir: Path) -> bool:
     return (data_dir / JOURNAL_FILE).is_file() and (data_dir / SANDBOX_DIR).is_dir()
 
 
+def _refuse_open_sandbox_transactions(data_dir: Path) -> None:
+    """A journal moved aside is never looked at again: nothing in it may still be open (whatever it holds,
+    a payment left half-done there would never be settled)."""
+    try:
+        with Journal.open(data_dir, readonly=True) as journal:
+            open_ids = [row["id"] for row in journal.open_transactions()]
+    except PosError:
+        return   # an old or damaged journal: the writable open at the end says what is wrong
+    if open_ids:
+        raise PosError(f"the sandbox journal in {data_dir} still has {len(open_ids)} open transaction(s) "
+                       f"(e.g. {open_ids[0]}), and going live moves it aside",
+                       hint="settle them first with `pos-terminal reconcile` (still in sandbox mode), then run "
+                            "setup again; nothing was written")
+
+
 def make_plan(args) -> Plan:
     """Everything decided before the first question: refuse early, not after fifteen answers."""
     target = _target(args)
@@ -337,6 +352,8 @@ def make_plan(args) -> Plan:
     if target.is_dir():
         raise PosError(f"{target} is a directory", hint="give the config file's path, e.g. --config DIR/terminal.toml")
     plan.archive = _going_live(target, plan.data_dir)
+    if plan.archive:
+        _refuse_open_sandbox_transactions(plan.data_dir)
     if target.exists() or target.is_symlink():
         if not plan.force:
             raise PosError(f"{target} already exists; setup leaves it as it is",

@@ -129,3 +129,13 @@ def codes_charged_twice(sim) -> list[str]:
             "GROUP BY code_hash HAVING COUNT(*) > 1")]
     finally:
         conn.close()
+
+
+def gateway_down(make_sim):
+    """A simulator started (for its keys and port) then stopped: the gateway is unreachable. ``back()``
+    starts it again on the same port with the same ledger: the link returns."""
+    sim = make_sim()
+    port = int(sim.url.rsplit(":", 1)[1])
+    data_dir = sim.data_dir
+    sim.stop()
+    return sim, lambda: make_sim(data_dir=data_dir, port=port)

@@ -14,7 +14,7 @@ import pytest
 from pos_app.sim import scenarios as sc
 
 from conftest import payment_code
-from flowkit import check_invariant, cli, cli_json, ledger, sim_call, write_config
+from flowkit import check_invariant, cli, cli_json, gateway_down, ledger, sim_call, write_config
 
 TIMING = {"inquiry_intervals": [0.5] * 11, "cancel_intervals": [0.2, 0.2, 0.3, 0.3]}
 EXPECTED = {sc.UNKNOWN_BUT_PAID: "SUCCESS", sc.DROP_AFTER_PAID: "SUCCESS", sc.CONFIRM_AFTER_4S: "SUCCESS",
@@ -172,17 +172,14 @@ def test_queue_drain_sends_what_waits_now(make_sim, tmp_path):
     from pos_app.money import parse_money
     from pos_app.runtime import Runtime
 
-    sim = make_sim()
-    port = int(sim.url.rsplit(":", 1)[1])
-    sim_dir = sim.data_dir
-    sim.stop()
-    config = write_config(sim, url=f"http://127.0.0.1:{port}", payments={"code_validity": 120})
+    sim, back = gateway_down(make_sim)
+    config = write_config(sim, payments={"code_validity": 120})
     with Runtime(config, tmp_path / "t", receiver=False, background=False) as rt:
         sale = rt.terminal.start_sale(parse_money("2.50", "USD"), code=payment_code())
         assert sale.status == "QUEUED"
     rc, queue = cli_json("queue", config=config, data_dir=tmp_path / "t")
     assert rc == 0 and queue["count"] == 1
-    make_sim(data_dir=sim_dir, port=port)
+    back()
     rc, drained = cli_json("queue", "--drain", config=config, data_dir=tmp_path / "t")
     assert rc == 0 and drained["advanced"] == 1 and drained["count"] == 0, drained
     rc, report = cli_json("report", config=config, data_dir=tmp_path / "t")

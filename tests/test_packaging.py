@@ -31,8 +31,30 @@ pytestmark = [
 ]
 
 
+CHROOT_WANTED = os.environ.get("POS_PACKAGING_CHROOT") == "1"
+CHROOT_POSSIBLE = CHROOT_WANTED and os.geteuid() == 0 and shutil.which("debootstrap") is not None
+
+
 @pytest.fixture(scope="module")
-def deb(tmp_path_factory) -> Path:
+def debootstrap(tmp_path_factory):
+    """When the chroot test will run: debootstrap started now, in the background, so its download overlaps
+    the build (CI's two cores); the ``chroot`` fixture waits for it."""
+    if not CHROOT_POSSIBLE or os.environ.get("POS_PACKAGING_CHROOT_DIR"):
+        yield None
+        return
+    root = tmp_path_factory.mktemp("debian") / "root"
+    log = (root.parent / "debootstrap.log").open("w")
+    process = subprocess.Popen(["debootstrap", "--variant=minbase", "bookworm", str(root),
+                                "http://deb.debian.org/debian"], stdout=log, stderr=subprocess.STDOUT)
+    yield process, root
+    if process.poll() is None:   # the chroot test was not selected: do not leave it running
+        process.kill()
+        process.wait()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def deb(tmp_path_factory, debootstrap) -> Path:
     prebuilt = os.environ.get("POS_PACKAGE_DEB")
     if prebuilt:
         return Path(prebuilt)
@@ -117,21 +139,18 @@ def test_installed_sandbox_sale_then_selftest(installed, tmp_path):
 
 # -- the real installer, in a clean Debian (opt-in: root, debootstrap and a network mirror) ------------------
 
-CHROOT_WANTED = os.environ.get("POS_PACKAGING_CHROOT") == "1"
-
 
 @pytest.fixture(scope="module")
-def chroot(tmp_path_factory):
+def chroot(tmp_path_factory, debootstrap):
     """A minimal Debian 12 made with debootstrap (or ``POS_PACKAGING_CHROOT_DIR``, an existing one, copied),
     with /proc mounted and the host's resolver, so apt can fetch the package's dependencies."""
-    root = tmp_path_factory.mktemp("debian") / "root"
     cached = os.environ.get("POS_PACKAGING_CHROOT_DIR")
     if cached:
+        root = tmp_path_factory.mktemp("debian") / "root"
         subprocess.run(["cp", "-a", cached, str(root)], check=True)
     else:
-        done = subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(root),
-                               "http://deb.debian.org/debian"], capture_output=True, text=True, check=False)
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        process, root = debootstrap
+        assert process.wait(timeout=600) == 0, (root.parent / "debootstrap.log").read_text()[-2000:]
     shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
     (root / "usr/sbin/policy-rc.d").write_text("#!/bin/sh\nexit 101\n")   # no service starts in a chroot
     (root / "usr/sbin/policy-rc.d").chmod(0o755)
@@ -151,7 +170,7 @@ def in_chroot(root: Path, *command: str, check: bool = True) -> subprocess.Compl
     return done
 
 
-@pytest.mark.skipif(not CHROOT_WANTED or os.geteuid() != 0 or shutil.which("debootstrap") is None,
+@pytest.mark.skipif(not CHROOT_POSSIBLE,
                     reason="opt-in (POS_PACKAGING_CHROOT=1): needs root, debootstrap and a Debian mirror")
 def test_apt_installs_upgrades_and_purges_it_in_a_clean_debian(deb, chroot):
     shutil.copy(deb, chroot / "tmp/pos-terminal.deb")

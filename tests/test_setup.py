@@ -459,3 +459,21 @@ def test_the_gateway_key_may_be_pasted_as_base64(tmp_path, gateway_pem):
     assert der(setup_wizard.Judge.gateway_key(pasted, tmp_path, None)) == der(key)
     with pytest.raises(setup_wizard._Bad, match="neither a file nor a key"):
         setup_wizard.Judge.gateway_key("A" * 400, tmp_path, None)
+
+
+def test_going_live_refuses_while_the_sandbox_journal_has_an_open_transaction(tmp_path, gateway_pem):
+    """A journal moved aside is never settled: an open transaction in it must be settled first."""
+    from pos_app.money import parse_money
+    from pos_app.runtime import Runtime
+
+    data, target = tmp_path / "data", tmp_path / "etc" / "terminal.toml"
+    with Runtime(None, data, receiver=False, background=False) as rt:     # sandbox mode
+        waiting = rt.terminal.start_sale(parse_money("3.00", "USD"), order_code=True)
+        assert not rt.terminal.load(waiting.id).final                      # the customer has not paid yet
+    done = run(tmp_path, "setup", "--config", target, "--data-dir", data, "--answers",
+               answers_file(tmp_path, gateway_pem))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "1 open transaction(s)" in done.stderr and "pos-terminal reconcile" in done.stderr
+    assert not target.exists() and not list(data.glob("sandbox-archive-*"))
+    with Journal.open(data, readonly=True) as journal:
+        assert [t["id"] for t in transactions(journal)] == [waiting.id]

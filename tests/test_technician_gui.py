@@ -225,17 +225,14 @@ def test_interactive_scan_skipped_fails_with_a_hint(qtbot, core, no_devices):
 # -- the queue with something in it ------------------------------------------------------------------------
 
 def test_queue_lists_a_queued_sale_and_drains_it_when_the_link_is_back(qtbot, make_sim, tmp_path):
-    from flowkit import write_config
+    from flowkit import gateway_down, write_config
 
     from conftest import payment_code
     from pos_app.money import parse_money
     from ui.bridge import Core
 
-    sim = make_sim()
-    port = int(sim.url.rsplit(":", 1)[1])
-    sim_dir = sim.data_dir
-    config = write_config(sim, url=f"http://127.0.0.1:{port}", payments={"code_validity": 120})
-    sim.stop()
+    sim, back = gateway_down(make_sim)
+    config = write_config(sim, payments={"code_validity": 120})
     started = Core(config, tmp_path / "terminal", scanners=False)
     started.start()
     try:
@@ -246,7 +243,7 @@ def test_queue_lists_a_queued_sale_and_drains_it_when_the_link_is_back(qtbot, ma
         assert window.queue_status["count"] == 1 and window.queue_table.rowCount() == 1
         assert "4.56" in window.queue_table.item(0, 4).text() and "4.56" in window.queue_label.text()
         shot(window, 3, "queue-waiting")
-        make_sim(data_dir=sim_dir, port=port)            # the cable is back
+        back()                                           # the cable is back
         window.drain()                                   # (the reconciler's own retry may beat it to it)
         wait_idle(qtbot, window)
         assert "Drain:" in window.status.text() and "advanced" in window.status.text(), window.status.text()

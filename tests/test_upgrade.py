@@ -18,7 +18,7 @@ from pos_app.money import parse_money
 from pos_app.runtime import Runtime
 
 from conftest import payment_code
-from flowkit import check_invariant, cli_json, ledger, write_config
+from flowkit import check_invariant, cli_json, gateway_down, ledger, write_config
 
 PREVIOUS = 3   # the schema version the last release wrote
 CARRIED = ("transactions", "outbox", "events")
@@ -45,19 +45,15 @@ def make_previous_journal(target: Path, source: Path) -> None:
 @pytest.fixture
 def waiting(make_sim, tmp_path):
     """Two sales queued while the gateway was unreachable, in a v3 journal; the gateway is then back."""
-    sim = make_sim()
-    port = int(sim.url.rsplit(":", 1)[1])
-    sim_dir = sim.data_dir
-    sim.stop()
-    config = write_config(sim, url=f"http://127.0.0.1:{port}", payments={"code_validity": 300})
+    sim, back = gateway_down(make_sim)
+    config = write_config(sim, payments={"code_validity": 300})
     with Runtime(config, tmp_path / "now", receiver=False, background=False) as rt:
         ids = [rt.terminal.start_sale(parse_money(amount, "USD"), code=payment_code(), alongside=True).id
                for amount in ("4.10", "4.20")]
         assert [rt.terminal.load(i).status for i in ids] == ["QUEUED", "QUEUED"]
     old = tmp_path / "old"
     make_previous_journal(old, tmp_path / "now")
-    sim = make_sim(data_dir=sim_dir, port=port)
-    return sim, config, old, ids
+    return back(), config, old, ids
 
 
 def version(data_dir: Path) -> int:
