@@ -401,8 +401,13 @@ def test_kill_at_fixed_delays_through_inquiry_and_cancel(make_sim, tmp_path):
 
 
 def test_kill_after_the_pay_answered_unknown(make_sim, tmp_path):
-    """Killed once the pay came back U (the sale moved to inquiry), and at later inquiries."""
-    lanes = [make_lane(make_sim, tmp_path, f"lane{i}") for i in range(2)]
+    """Killed once the pay came back U (the sale moved to inquiry), and at later inquiries.
+
+    The inquiry schedule is a time budget from the first U (as the SDK's): on a loaded CI machine the fast
+    one (6 inquiries in 1.15 s) can run out after two slow round trips, so the kill at inquiry 5 would
+    never come. Eight inquiries 0.3 s apart (2.4 s, still short of 99.03's 4 s) leave room for it."""
+    lanes = [make_lane(make_sim, tmp_path, f"lane{i}", payments={"inquiry_intervals": [0.3] * 8})
+             for i in range(2)]
     expect = {"99.03": ("CANCELLED", "SUCCESS"),  # confirms after 4 s: the fast schedule gives up first
               "99.06": ("CANCELLED",),            # stuck until cancelled
               "99.10": ("CANCELLED",),            # stuck; cancel answers U twice
