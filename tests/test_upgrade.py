@@ -2,6 +2,10 @@
 with a non-empty queue, so ours must survive one). A journal of the previous schema (v3) holding requests
 still waiting for the link is opened by this version: it migrates forward in one transaction, keeps every
 waiting request with its request id, and sends each exactly once when the gateway is back.
+
+Two sources of a v3 journal: one the previous release itself wrote (``fixtures/upgrade-v3``, made once
+with that release's code), and one made now (v3's migrations, then today's rows for sales queued a
+moment ago, whose codes are still valid, so they are sent rather than voided).
 """
 
 from __future__ import annotations
@@ -11,14 +15,13 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from conftest import payment_code
+from flowkit import check_invariant, cli_json, gateway_down, ledger, write_config
 
 from offline_queue import schema
 from offline_queue.journal import Journal, JournalError
 from pos_app.money import parse_money
 from pos_app.runtime import Runtime
-
-from conftest import payment_code
-from flowkit import check_invariant, cli_json, gateway_down, ledger, write_config
 
 PREVIOUS = 3   # the schema version the last release wrote
 CARRIED = ("transactions", "outbox", "events")
@@ -109,3 +112,43 @@ def test_an_upgrade_that_fails_midway_leaves_the_previous_journal_intact(waiting
     assert {r[0] for r in conn.execute("SELECT txn FROM outbox")} == set(ids)
     assert conn.execute("SELECT name FROM sqlite_master WHERE name='audit'").fetchone() is None  # all or nothing
     conn.close()
+
+
+# -- a journal the previous release itself wrote ---------------------------------------------------------
+
+FIXTURE = Path(__file__).parent / "fixtures" / "upgrade-v3"
+
+
+def test_the_previous_releases_own_journal_upgrades_and_its_queue_is_settled(make_sim, tmp_path):
+    """``fixtures/upgrade-v3`` was written by the release before schema v4 (its README says how): a paid
+    sale, then, with the gateway down, a refund of it and a new sale, queued. Today's code opens it
+    against that gateway: the refund goes out exactly once; the queued sale, whose code was scanned long
+    ago, is voided and never charged (a payment code is good only for minutes)."""
+    import shutil
+
+    shutil.copytree(FIXTURE / "sim", tmp_path / "sim")
+    data = tmp_path / "terminal"
+    data.mkdir()
+    shutil.copy(FIXTURE / "journal.sqlite", data / "journal.sqlite")
+    assert version(data) == PREVIOUS
+    before = sqlite3.connect(data / "journal.sqlite")
+    rows = {kind: [r[0] for r in before.execute("SELECT id FROM transactions WHERE kind=? ORDER BY created_at",
+                                                  (kind,))] for kind in ("sale", "refund")}
+    outbox = before.execute("SELECT txn, api, body FROM outbox ORDER BY txn").fetchall()
+    before.close()
+    [paid_id, late_id], [refund_id] = rows["sale"], rows["refund"]
+
+    sim = make_sim(data_dir=tmp_path / "sim")
+    config = write_config(sim)
+    with Runtime(config, data, receiver=False, background=False) as rt:
+        assert version(data) == schema.VERSION
+        kept = rt.terminal.journal.query("SELECT txn, api, body FROM outbox ORDER BY txn")
+        assert [tuple(r) for r in kept] == outbox               # the queue survived the upgrade untouched
+        result = rt.terminal.settle(30)
+        assert result["still_open"] == 0, result
+        assert rt.terminal.load(refund_id).status == "SUCCESS"
+        assert rt.terminal.load(late_id).status == "FAILED" and rt.terminal.load(paid_id).status == "SUCCESS"
+    paid = ledger(sim)
+    assert late_id not in paid                                  # the stale code was never sent
+    sent = [r for r in paid[paid_id]["refunds"] if r["refundRequestId"] == refund_id]
+    assert len(sent) == 1 and sent[0]["amount"]["value"] == "300", sent   # exactly once, 3.00 USD
