@@ -127,6 +127,7 @@ def test_the_previous_releases_own_journal_upgrades_and_its_queue_is_settled(mak
     import shutil
 
     shutil.copytree(FIXTURE / "sim", tmp_path / "sim")
+    (tmp_path / "sim/keys/gateway_private.pem").chmod(0o600)   # git keeps no file modes but the executable bit
     data = tmp_path / "terminal"
     data.mkdir()
     shutil.copy(FIXTURE / "journal.sqlite", data / "journal.sqlite")
