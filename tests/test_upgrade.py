@@ -127,7 +127,8 @@ def test_the_previous_releases_own_journal_upgrades_and_its_queue_is_settled(mak
     import shutil
 
     shutil.copytree(FIXTURE / "sim", tmp_path / "sim")
-    (tmp_path / "sim/keys/gateway_private.pem").chmod(0o600)   # git keeps no file modes but the executable bit
+    for key in (tmp_path / "sim/keys").glob("*_private.pem"):   # git keeps no file modes but the executable bit
+        key.chmod(0o600)
     data = tmp_path / "terminal"
     data.mkdir()
     shutil.copy(FIXTURE / "journal.sqlite", data / "journal.sqlite")
