@@ -18,9 +18,10 @@ import uuid
 
 from . import __version__, scan
 from .config import find_config_file, find_data_dir, load_config
-from .errors import PosError
+from .errors import OutcomeNotJournaled, PosError
 
 EXIT_USER_ERROR = 2
+EXIT_NOT_SETTLED = 3
 EXIT_BUG = 70
 
 
@@ -95,16 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
     sale.add_argument("--alongside", action="store_true",
                       help="take it although an earlier sale is still being settled (surely another customer)")
 
-    refund = sub.add_parser("refund", help="refund a paid sale, in full or in part")
+    refund = sub.add_parser("refund", help="refund a paid sale, in full or in part (manager PIN)")
     _common(refund, suppress=True)
     refund.add_argument("payment", metavar="PAYMENT", help="paymentRequestId or paymentId")
-    refund.add_argument("--amount", required=True, help="the amount to refund, e.g. 5.00")
-    refund.add_argument("--reason", default=None, help="why (kept with the refund)")
+    refund.add_argument("--amount", default=None, help="the amount to refund, e.g. 5.00 (default: all that is left)")
+    refund.add_argument("--reason", default=None, help="why (required; kept with the refund in the audit log)")
+    refund.add_argument("--by", help="who asks (default: the login name); the manager PIN approves")
     refund.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="wait at most this long")
 
-    cancel = sub.add_parser("cancel", help="cancel a sale: close an open one, or reverse a paid one in full")
+    cancel = sub.add_parser("cancel", help="cancel a sale: close an open one, or reverse a paid one in full "
+                                           "(manager PIN)")
     _common(cancel, suppress=True)
     cancel.add_argument("payment", metavar="PAYMENT", help="paymentRequestId or paymentId")
+    cancel.add_argument("--reason", default=None, help="why (required to reverse a paid sale; audited)")
+    cancel.add_argument("--by", help="who asks (default: the login name); the manager PIN approves")
     cancel.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="wait at most this long")
 
     inquiry = sub.add_parser("inquiry", help="ask the gateway about a payment (or refund) now")
@@ -299,6 +304,7 @@ COMMANDS = {None: cmd_gui, "gui": cmd_gui, "screenshots": cmd_screenshots, "stat
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     from . import logs
     try:
@@ -307,10 +313,17 @@ def main(argv: list[str] | None = None) -> int:
         log_dir = None
     logs.setup(log_dir, args.verbose, command=args.command)
     try:
+        _check_text_arguments(argv, args)
         command = "status" if args.command is None and args.json else args.command
         if command == "report" and (args.x or args.z):
             return cmd_report_xz(args)
         return COMMANDS[command](args)
+    except OutcomeNotJournaled as exc:
+        # Sent, answer not recorded: an open outcome (exit 3) that the next start settles, never "nothing".
+        if args.json:
+            print(json.dumps({**exc.summary, "hint": exc.hint}, indent=2, ensure_ascii=False))
+        print(f"pos-terminal: {exc}", file=sys.stderr)
+        return EXIT_NOT_SETTLED
     except PosError as exc:
         if args.json:
             print(json.dumps({"error": exc.message, "hint": exc.hint}, indent=2))
@@ -325,6 +338,28 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BUG
     finally:
         logs.shutdown()   # in-process callers (tests, tools) must not keep a handler on this data dir
+
+
+def _check_text_arguments(argv: list[str], args) -> None:
+    """An argument that is not UTF-8 (Python keeps its bytes as lone surrogates) is a person's input
+    error: say which one, before it reaches the journal or the wire as text that cannot be encoded."""
+    for i, item in enumerate(argv):
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            if item.startswith("--") and "=" in item:
+                which = f"the value of {item.split('=', 1)[0]}"
+            elif i > 0 and argv[i - 1].startswith("--"):
+                which = f"the value of {argv[i - 1]}"
+            else:
+                dest = next((k for k, v in vars(args).items() if v == item), None)
+                which = f"the {dest.upper()} argument" if dest else f"argument {i + 1}"
+            try:
+                which.encode("utf-8")
+            except UnicodeEncodeError:
+                which = f"argument {i + 1}"
+            raise PosError(f"{which} is not valid UTF-8 text",
+                           hint="retype it, or set the terminal's locale to UTF-8 (e.g. LANG=C.UTF-8)") from None
 
 
 def _write_crash_report(args) -> str:

@@ -143,12 +143,26 @@ def cmd_sale(args) -> int:
         except KeyboardInterrupt:
             if t.last_sale_id is None or t.load(t.last_sale_id) is None:
                 raise  # nothing was journaled: nothing was sent
-            progress(args, "interrupted: cancelling (the outcome is settled before this exits)")
-            sale = t.abort(t.last_sale_id, "interrupted at the terminal")
-            sale = t.wait(sale.id, done, 60)
+            sale = _interrupted(args, t, t.last_sale_id, done)
         data = t.summary(sale)
+        if not done(sale) and sale.id == t.last_sale_id and not sale.final:
+            data["message"] = (f"not settled yet ({_describe(sale)}): it stays scheduled, and the terminal's next "
+                               f"start or `pos-terminal reconcile` settles it with the gateway")
     emit(args, data, _outcome_lines(data))
     return EXIT[data["status"]]
+
+
+def _interrupted(args, t, sale_id: str, done):
+    """Ctrl-C: the sale may already be at the gateway, so it is cancelled and settled before exiting; a
+    second Ctrl-C leaves it scheduled for the next start."""
+    progress(args, f"interrupted: cancelling sale {sale_id}; waiting for the gateway to confirm "
+                   f"(Ctrl-C again to leave it to the next start)")
+    sale = t.interrupted(sale_id, "interrupted at the terminal")
+    try:
+        return t.wait(sale.id, done, 60)
+    except KeyboardInterrupt:
+        progress(args, f"interrupted again: sale {sale_id} is left open and settled at the next start")
+        return t.load(sale_id)
 
 
 def _follow(args, t, txn) -> dict:
@@ -156,7 +170,18 @@ def _follow(args, t, txn) -> dict:
     return t.summary(txn)
 
 
+def _manager(args, t) -> tuple[str, str]:
+    """(who asked, who approved): a refund or a paid sale's cancel moves money back, so it takes the
+    manager's PIN, as in the window's manager mode (and the same lockout after wrong tries)."""
+    from .manager_actions import approve
+    from .manager_commands import manager_pin, who
+
+    return who(args), approve(t.journal, manager_pin(args))
+
+
 def cmd_refund(args) -> int:
+    from . import manager_actions
+
     _check_timeout(args.timeout)
     with _runtime(args) as rt:
         t = rt.terminal
@@ -165,18 +190,30 @@ def cmd_refund(args) -> int:
         if row is None:
             raise PosError(f"no sale {args.payment!r} in this terminal's journal",
                            hint="give the paymentRequestId or paymentId from the receipt or `pos-terminal report`")
-        amount = parse_money(args.amount, row["currency"])
-        data = _follow(args, t, t.refund(args.payment, amount, args.reason))
+        amount = parse_money(args.amount, row["currency"]) if args.amount is not None else None
+        manager_actions.check_reason(args.reason, "refund")
+        asked_by, approved_by = _manager(args, t)
+        data = _follow(args, t, manager_actions.refund(t, row["id"], amount, args.reason, asked_by=asked_by,
+                                                       approved_by=approved_by))
     emit(args, data, _outcome_lines(data))
     return EXIT[data["status"]]
 
 
 def cmd_cancel(args) -> int:
+    from . import manager_actions
+
     _check_timeout(args.timeout)
     with _runtime(args) as rt:
         t = rt.terminal
         _watch(args, t)
-        data = _follow(args, t, t.cancel(args.payment))
+        row = t.journal.find(args.payment, "sale")
+        if row is not None and row["status"] == "SUCCESS":   # reversing a paid sale: the manager's cancel
+            manager_actions.check_reason(args.reason, "cancel")
+            asked_by, approved_by = _manager(args, t)
+            txn = manager_actions.cancel(t, row["id"], args.reason, asked_by=asked_by, approved_by=approved_by)
+        else:                                  # closing an open sale: the cashier's abort, as Esc in the window
+            txn = t.cancel(args.payment)
+        data = _follow(args, t, txn)
     emit(args, data, _outcome_lines(data))
     if data["kind"] == "sale":  # an open sale was closed: done only if nothing stays charged
         return {"CANCELLED": 0, "FAILED": 0, "SUCCESS": 1}.get(data["status"], 3)

@@ -30,3 +30,16 @@ class KeyFileError(PosError):
 
 class MoneyError(PosError, ValueError):
     """An amount or currency the terminal cannot accept."""
+
+
+class OutcomeNotJournaled(PosError):
+    """A request left, but the journal could not record its answer (a full disk, unreadable pages).
+
+    The outcome is unknown to us, not failed: the gateway may have moved the money. What was committed
+    before the send lets the next start settle it with the gateway, so a front end reports it as
+    UNKNOWN (exit 3), with the request's id, never as "nothing happened".
+    """
+
+    def __init__(self, message: str, *, hint: str, summary: dict) -> None:
+        super().__init__(message, hint=hint)
+        self.summary = summary

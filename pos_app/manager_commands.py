@@ -30,7 +30,7 @@ def manager_pin(args) -> str:
     return os.environ.get("POS_TERMINAL_MANAGER_PIN") or _ask(_("manager PIN: "))
 
 
-def _who(args) -> str:
+def who(args) -> str:
     return getattr(args, "by", None) or getpass.getuser()
 
 
@@ -78,9 +78,9 @@ def report_xz(args) -> int:
         with _journal(args) as journal:
             PinBook(journal).verify(MANAGER, manager_pin(args))
             existing = closing.get_z(journal, day=day)
-            report = existing or closing.take_z(journal, day, by=_who(args))
+            report = existing or closing.take_z(journal, day, by=who(args))
             if existing:
-                audit(journal, "z_report_reprint", asked_by=_who(args), approved_by=MANAGER,
+                audit(journal, "z_report_reprint", asked_by=who(args), approved_by=MANAGER,
                       detail={"number": existing["number"]})
     else:
         from offline_queue.journal import Journal
@@ -147,7 +147,7 @@ def cmd_review(args) -> int:
             if journal.get(args.id) is None:
                 raise PosError(_("no transaction {id!r} in this journal").format(id=args.id))
             PinBook(journal).verify(MANAGER, manager_pin(args))
-            audit(journal, "resolved", txn=args.id, asked_by=_who(args), approved_by=MANAGER,
+            audit(journal, "resolved", txn=args.id, asked_by=who(args), approved_by=MANAGER,
                   detail={"note": args.note})
             _print(args, {"id": args.id, "resolved": True, "note": args.note},
                   [_("{id} marked resolved").format(id=args.id)])

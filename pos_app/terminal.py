@@ -30,7 +30,7 @@ from . import followup_flow as ff
 from . import messages
 from . import payment_flow as pf
 from .config import Config
-from .errors import PosError
+from .errors import OutcomeNotJournaled, PosError
 from .gateway import Delivery, GatewayClient, Outcome, Status
 from .link import Link
 from .money import Money, format_minor
@@ -113,6 +113,9 @@ class Terminal:
         self._in_flight: set[str] = set()  # follow-ups being resent without a commit of the attempt
         self.drain_workers = 4  # a backlog drains with this many calls in flight: the gateway, not us, bounds it
         self._pool: ThreadPoolExecutor | None = None
+        # Follow-ups an earlier run left unfinished: whoever asked for them never saw the outcome, so the
+        # next request for the same sale is likely that person asking again (see _refuse_a_repeat).
+        self._unreported: set[str] = set()
         self.recovered = self._recover()
 
     def close(self) -> None:
@@ -211,6 +214,8 @@ class Terminal:
                 after, effects = self._step(txn, pf.Recovered(), now)
                 self._save(txn, after, now, [("recovered", {"phase": txn.phase.value})], effects)
                 resumed.append(txn.id)
+                if isinstance(txn, ff.Followup):
+                    self._unreported.add(txn.id)
         if resumed:
             log.info("resumed %d open transaction(s) from an earlier run", len(resumed))
         return resumed
@@ -231,12 +236,7 @@ class Terminal:
         if (code is None) == (not order_code):
             raise PosError("a sale needs either a scanned payment code or the order-code tender")
         if not alongside:
-            busy = [t for t in self._open_sales() if t.status == "UNKNOWN"]
-            if busy:
-                raise PosError(f"sale {busy[0].id} ({format_minor(busy[0].amount, busy[0].currency)} "
-                               f"{busy[0].currency}) is still being settled: {busy[0].message or busy[0].status}",
-                               hint="wait for its outcome, or cancel it, before taking another payment: a "
-                                    "second payment could charge the customer twice")
+            self._refuse_while_a_sale_is_open()
         if code is not None:
             scanned = classify(code)
             if scanned.kind != PAYMENT_CODE:
@@ -259,7 +259,10 @@ class Terminal:
                                                 description=description, notify_url=self.notify_url,
                                                 reference_order_id=reference)
         link_up = self.link.up()  # may probe the network: never under the lock
+        self._preflight()
         with self.lock:
+            if not alongside:  # again under the lock: another thread of this terminal may have started one
+                self._refuse_while_a_sale_is_open()
             after, effects = pf.step(sale, pf.Tick(link_up), now)
             self._save(None, after, now, [("created", {"tender": tender, "amount": amount.to_api(),
                                                        "code": mask(code) if code else None})], effects,
@@ -287,6 +290,32 @@ class Terminal:
             self._save(current, after, self.clock(), [("accepted_at_risk", {"why": why})])
             return after
 
+    def _refuse_while_a_sale_is_open(self) -> None:
+        """One customer at a time: a sale that is not final may still charge its customer, so a rescan
+        (a second sale) could charge them twice. Two kinds of open sale do not block the counter: one
+        needing review (a manager's matter, retried in the background) and a queued one the merchant
+        accepted at its own risk (that customer has left with the goods)."""
+        for sale in self._open_sales():
+            if sale.phase is pf.Phase.NEEDS_REVIEW or (sale.phase is pf.Phase.NEW and sale.accepted_at_risk):
+                continue
+            amount = f"{format_minor(sale.amount, sale.currency)} {sale.currency}"
+            state = {pf.Phase.NEW: "is queued: it was not sent yet and goes out when the link is back",
+                     pf.Phase.SENDING: "is being sent to the gateway",
+                     pf.Phase.WAITING: "is waiting for the customer to pay its order code",
+                     pf.Phase.INQUIRING: "is not settled yet: the gateway is being asked for its outcome",
+                     pf.Phase.CANCELLING: "is being cancelled"}.get(sale.phase, "is still open")
+            raise PosError(f"sale {sale.id} ({amount}) {state}",
+                           hint=f"finish it before taking another payment, or a rescan could charge the customer "
+                                f"twice: wait for its outcome (`pos-terminal reconcile`), or cancel it "
+                                f"(`pos-terminal cancel {sale.id}`); only for surely another customer, take "
+                                f"the new sale alongside it")
+
+    def _preflight(self) -> None:
+        """Refuse to send what the journal could not record the answer of (full disk, unreadable pages)."""
+        check = getattr(self.journal, "preflight", None)
+        if check is not None:
+            check()
+
     def _open_sales(self) -> list[pf.Sale]:
         return [t for t in (self._from_row(r) for r in self.journal.open_transactions()) if isinstance(t, pf.Sale)]
 
@@ -297,6 +326,38 @@ class Terminal:
             now = self.clock()
             after, effects = pf.step(sale, pf.Abort(reason), now)
             self._save(sale, after, now, [("abort", {"reason": reason})], effects)
+        return after
+
+    def _refuse_a_repeat(self, sale: pf.Sale, children) -> None:
+        """A refund or cancel of this sale that an earlier run left unfinished was resumed at this start
+        and may be done by now: a new request for the sale is most likely its asker trying again, so the
+        first such request is refused with that follow-up's outcome instead of moving money twice."""
+        for c in children:
+            if c["id"] in self._unreported:
+                self._unreported.discard(c["id"])
+                amount = f"{format_minor(c['amount'], sale.currency)} {sale.currency}"
+                state = "is being completed with the gateway" if not c["final"] else \
+                    {"SUCCESS": "has now been completed", "FAILED": "has failed"}.get(c["status"], c["status"])
+                raise PosError(f"{c['kind']} {c['id']} of {amount} on sale {sale.id} was left unfinished by an "
+                               f"earlier run and {state}",
+                               hint="check the sale (`pos-terminal report`) before asking again: ask again only if "
+                                    "more must go back")
+
+    def interrupted(self, sale_id: str, reason: str) -> pf.Sale:
+        """The caller that was sending this sale's pay gave up on it (Ctrl-C) and will never apply the
+        answer: the pay may have reached the gateway, so it is settled as after a crash (inquiry, then
+        cancel), and the sale is aborted, which cancels it unless the gateway says it is already final."""
+        with self.lock:
+            sale = self.load(sale_id)
+            now = self.clock()
+            events = []
+            if sale.phase is pf.Phase.SENDING:
+                sale_before = sale
+                sale, effects = pf.step(sale, pf.Recovered(), now)
+                self._save(sale_before, sale, now, [("interrupted", {"phase": sale_before.phase.value})], effects)
+            after, effects = pf.step(sale, pf.Abort(reason), now)
+            events.append(("abort", {"reason": reason}))
+            self._save(sale, after, now, events, effects)
         return after
 
     # -- follow-ups: refund, and a manager's cancel of a paid sale -------------------------------------
@@ -316,13 +377,24 @@ class Terminal:
     def refund(self, ref: str, amount: Money, reason: str | None = None) -> ff.Followup:
         """Journal a refund of a paid sale and send it once; the reconciler carries on if it is unknown."""
         link_up = self.link.up()
+        self._preflight()
         with self.lock:
             sale = self._paid_sale(ref, "refund")
             if amount.currency != sale.currency:
                 raise PosError(f"the sale was in {sale.currency}, not {amount.currency}")
-            if any(c["kind"] == "cancel" and c["status"] != "FAILED" for c in self.journal.children(sale.id)):
+            children = self.journal.children(sale.id)
+            self._refuse_a_repeat(sale, children)
+            if any(c["kind"] == "cancel" and c["status"] != "FAILED" for c in children):
                 raise PosError(f"sale {sale.id} is being cancelled in full: there is nothing to refund",
                                hint="`pos-terminal reconcile` settles the cancel")
+            open_refund = next((c for c in children if c["kind"] == "refund" and not c["final"]), None)
+            if open_refund is not None:
+                # Asked again after a crash or a lost answer: the first refund is resent under its own id and
+                # completes; a second one would move the money twice.
+                raise PosError(f"refund {open_refund['id']} of {format_minor(open_refund['amount'], sale.currency)} "
+                               f"{sale.currency} on sale {sale.id} is not finished yet; it is being completed "
+                               f"with the gateway", hint="wait for it (`pos-terminal reconcile`), then check the "
+                                                         "sale before refunding more")
             taken = sum(c["amount"] for c in self.journal.children(sale.id)
                         if c["kind"] == "refund" and c["status"] != "FAILED")
             if taken + amount.minor > sale.amount:
@@ -350,6 +422,7 @@ class Terminal:
             raise PosError(f"no sale {ref!r} in this terminal's journal",
                            hint="give the paymentRequestId or paymentId from the receipt or `pos-terminal report`")
         link_up = self.link.up()
+        self._preflight()
         with self.lock:
             sale = self._from_row(self.journal.get(row["id"]))
             if sale.phase is pf.Phase.SENDING:
@@ -358,13 +431,18 @@ class Terminal:
             if not sale.final:
                 return self.abort(sale.id, "cancelled on request")
             sale = self._paid_sale(ref, "cancel")
+            self._refuse_a_repeat(sale, self.journal.children(sale.id))
             others = [c for c in self.journal.children(sale.id) if c["status"] != "FAILED"]
+            open_one = next((c for c in others if not c["final"]), None)
+            if open_one is not None:
+                raise PosError(f"{open_one['kind']} {open_one['id']} of sale {sale.id} is not finished yet; it is "
+                               f"being completed with the gateway",
+                               hint="wait for it (`pos-terminal reconcile`), then check the sale")
             if any(c["kind"] == "refund" for c in others):
                 raise PosError(f"sale {sale.id} has a refund, so it can no longer be cancelled",
                                hint="refund what is left instead")
             if any(c["kind"] == "cancel" for c in others):
-                raise PosError(f"sale {sale.id} already has a cancel under way",
-                               hint="`pos-terminal reconcile` settles it")
+                raise PosError(f"sale {sale.id} is already cancelled", hint="nothing stays charged")
             now = self.clock()
             f = ff.new_followup(new_request_id("CX"), ff.CANCEL, sale.id, sale.currency, sale.amount, now, self.timing)
             request = messages.cancel(payment_request_id=sale.id)
@@ -506,29 +584,57 @@ class Terminal:
                                       delivery=Delivery.MAYBE_DELIVERED)
             self.link.note(outcome)
             answer = answer_of(outcome)
-            with self.lock:
-                current = self.load(txn.id)
-                if unsaved_from is not None and current == unsaved_from:
-                    current = txn  # the attempt lives in memory only (see advance); nothing changed it since
-                unsaved_from = None
-                now = self.clock()
-                if isinstance(current, pf.Sale):
-                    event = {"pay": pf.PayAnswered, "inquiryPayment": pf.InquiryAnswered,
-                             "cancel": pf.CancelAnswered}[effect.api](answer)
-                else:
-                    event = ff.Answered(answer)
-                after, more = self._step(current, event, now)
-                also = []
-                if (isinstance(after, ff.Followup) and after.kind == ff.CANCEL and after.phase is ff.Phase.DONE
-                        and current.phase is not ff.Phase.DONE):
-                    # The manager's cancel went through: the sale is reversed in the same commit, so no
-                    # crash can leave it "paid" while the gateway has returned the money.
-                    sale = self.load(after.sale_id)
-                    reversed_sale, sale_effects = pf.step(sale, pf.CancelAnswered(answer), now)
-                    also.append((sale, reversed_sale, [("cancelled_by_manager", {"cancel": after.id})], sale_effects))
-                self._save(current, after, now, [("answer", _outcome_detail(effect.api, outcome))], more, also=also)
+            try:
+                after, more = self._apply_answer(txn, effect.api, outcome, answer, unsaved_from)
+            except JournalError as exc:
+                raise self._not_journaled(txn, effect.api, exc) from None
+            unsaved_from = None
             txn = after
             pending.extend(more)
+
+    def _not_journaled(self, txn: Txn, api: str, exc: JournalError) -> OutcomeNotJournaled:
+        """The request left but its answer cannot be committed: the state committed before the send
+        stands, and the next start resumes it as after a crash (inquiry, then cancel if need be)."""
+        log.error("the %s for %s was sent but its answer could not be journaled: %s", api, txn.id, exc.message)
+        if isinstance(txn, pf.Sale):
+            summary = {"status": "UNKNOWN", "kind": "sale", "paymentRequestId": txn.id, "paymentId": txn.payment_id,
+                       "tender": txn.tender}
+        else:
+            summary = {"status": "UNKNOWN", "kind": txn.kind, "paymentRequestId": txn.sale_id,
+                       ("refundRequestId" if txn.kind == ff.REFUND else "cancelId"): txn.id}
+        what = "payment" if isinstance(txn, pf.Sale) else txn.kind
+        message = (f"the {what} {txn.id} was sent to the gateway, but its answer could not be written to the "
+                   f"journal ({exc.message}): its outcome is not known yet and will be settled with the gateway")
+        summary.update(resultCode="NOT_JOURNALED", message=message, amount=Money(txn.amount, txn.currency).to_api())
+        return OutcomeNotJournaled(message, summary=summary,
+                                   hint="free space on the data directory's disk (or, if the journal is damaged, "
+                                        "keep it for support), then start the terminal again or run "
+                                        "`pos-terminal reconcile`: it asks the gateway and settles it. Do not "
+                                        "hand over the goods or take the payment again until then")
+
+    def _apply_answer(self, txn: Txn, api: str, outcome: Outcome, answer: pf.Answer, unsaved_from: Txn | None):
+        """Journal an answer and step the transaction with it; (the new state, the effects it asks for)."""
+        with self.lock:
+            current = self.load(txn.id)
+            if unsaved_from is not None and current == unsaved_from:
+                current = txn  # the attempt lives in memory only (see advance); nothing changed it since
+            now = self.clock()
+            if isinstance(current, pf.Sale):
+                event = {"pay": pf.PayAnswered, "inquiryPayment": pf.InquiryAnswered,
+                         "cancel": pf.CancelAnswered}[api](answer)
+            else:
+                event = ff.Answered(answer)
+            after, more = self._step(current, event, now)
+            also = []
+            if (isinstance(after, ff.Followup) and after.kind == ff.CANCEL and after.phase is ff.Phase.DONE
+                    and current.phase is not ff.Phase.DONE):
+                # The manager's cancel went through: the sale is reversed in the same commit, so no
+                # crash can leave it "paid" while the gateway has returned the money.
+                sale = self.load(after.sale_id)
+                reversed_sale, sale_effects = pf.step(sale, pf.CancelAnswered(answer), now)
+                also.append((sale, reversed_sale, [("cancelled_by_manager", {"cancel": after.id})], sale_effects))
+            self._save(current, after, now, [("answer", _outcome_detail(api, outcome))], more, also=also)
+        return after, more
 
     def _request(self, txn: Txn, api: str) -> messages.Request | None:
         if isinstance(txn, pf.Sale):

@@ -139,3 +139,13 @@ def gateway_down(make_sim):
     data_dir = sim.data_dir
     sim.stop()
     return sim, lambda: make_sim(data_dir=data_dir, port=port)
+
+
+#: The manager PIN the tests set; refund and a paid sale's cancel ask for it (read from stdin in tests).
+MANAGER_PIN = "246810"
+
+
+def set_manager_pin(data_dir: Path) -> None:
+    """``pos-terminal pin set manager`` as a manager would do it once, answering its two prompts."""
+    done = cli("pin", "set", "manager", data_dir=data_dir, input=f"{MANAGER_PIN}\n{MANAGER_PIN}\n")
+    assert done.returncode == 0, (done.stdout, done.stderr)

@@ -36,8 +36,8 @@ from pathlib import Path
 
 import pytest
 
-from flowkit import (check_invariant, cli, cli_json, codes_charged_twice, free_port, journal_rows, journal_sales, ledger,
-                     sim_call, write_config)
+from flowkit import (MANAGER_PIN, check_invariant, cli, cli_json, codes_charged_twice, free_port, journal_rows,
+                     journal_sales, ledger, set_manager_pin, sim_call, write_config)
 
 from conftest import payment_code
 
@@ -48,7 +48,8 @@ CANCELLING = "cancelling the payment"
 
 # -- a sale process we can kill --------------------------------------------------------------------------
 def _env() -> dict:
-    return {k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}
+    return {**env, "POS_TERMINAL_MANAGER_PIN": MANAGER_PIN}   # refund and cancel take the manager's PIN
 
 
 _started: list[subprocess.Popen] = []
@@ -516,7 +517,9 @@ def test_kill_after_the_gateway_refunded_but_before_the_answer(make_sim, tmp_pat
         lane.codes.append(code)
         rc, paid = cli_json("sale", "--amount", "20.00", "--code", code, config=lane.config, data_dir=lane.data_dir)
         assert rc == 0 and paid["status"] == "SUCCESS", paid
-        refund = TerminalProcess(via_proxy, lane.data_dir, "refund", paid["paymentRequestId"], "--amount", "5.00")
+        set_manager_pin(lane.data_dir)
+        refund = TerminalProcess(via_proxy, lane.data_dir, "refund", paid["paymentRequestId"], "--amount", "5.00",
+                                 "--reason", "damaged")
         assert proxy.hit.wait(20), refund.lines
         assert refund.kill()
         [(refund_id, row)] = journal_rows(lane.data_dir, "refund").items()
@@ -660,8 +663,9 @@ def test_kill_around_the_commit_of_a_managers_cancel(make_sim, tmp_path, when):
     lane.codes.append(code)
     rc, paid = cli_json("sale", "--amount", "30.00", "--code", code, config=lane.config, data_dir=lane.data_dir)
     assert rc == 0, paid
+    set_manager_pin(lane.data_dir)
     done = subprocess.run([sys.executable, "-c", KILL_AT_CANCEL_COMMIT, "--config", str(lane.config),
-                           "--data-dir", str(lane.data_dir), "cancel", paid["paymentRequestId"]],
+                           "--data-dir", str(lane.data_dir), "cancel", paid["paymentRequestId"], "--reason", "test"],
                           capture_output=True, text=True, timeout=60, env={**_env(), "KILL_WHEN": when})
     assert done.returncode == -signal.SIGKILL, (done.returncode, done.stderr)
     assert ledger(lane.sim)[paid["paymentRequestId"]]["status"] == "CANCELLED"

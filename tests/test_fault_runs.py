@@ -200,6 +200,9 @@ def test_refunds_and_cancels_of_paid_sales_under_faults(make_sim, tmp_path):
             for value in plan:
                 f = t.refund(sale.id, usd(value), reason=f"plan {i}")
                 refunds[f.id] = (sale.id, value)
+                # The next refund of a sale waits for this one: while it is unsettled a new one is refused
+                # (it could be the same person asking again, and move the money twice).
+                t.wait(f.id, lambda x: x.final, 120)
         # More than is left is refused at the counter, before anything is sent.
         for i in (0, 3, 7):
             with pytest.raises(PosError, match="more than is left to refund"):

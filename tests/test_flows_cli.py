@@ -14,7 +14,8 @@ import pytest
 from pos_app.sim import scenarios as sc
 
 from conftest import payment_code
-from flowkit import check_invariant, cli, cli_json, gateway_down, ledger, sim_call, write_config
+from flowkit import (MANAGER_PIN, check_invariant, cli, cli_json, gateway_down, ledger, set_manager_pin, sim_call,
+                     write_config)
 
 TIMING = {"inquiry_intervals": [0.5] * 11, "cancel_intervals": [0.2, 0.2, 0.3, 0.3]}
 EXPECTED = {sc.UNKNOWN_BUT_PAID: "SUCCESS", sc.DROP_AFTER_PAID: "SUCCESS", sc.CONFIRM_AFTER_4S: "SUCCESS",
@@ -51,16 +52,19 @@ def test_sale_refund_cancel_inquiry_report_queue(sim, config, tmp_path):
     d = tmp_path / "t"
     rc, paid = sale(config, d, "12.34", "--code", payment_code(), "--description", "a book")
     assert rc == 0 and paid["status"] == "SUCCESS" and paid["paymentId"]
+    set_manager_pin(d)
     rc, refund = cli_json("refund", paid["paymentId"], "--amount", "2.34", "--reason", "damaged",
-                          config=config, data_dir=d)
+                          config=config, data_dir=d, input=f"{MANAGER_PIN}\n")
     assert rc == 0 and refund["status"] == "SUCCESS" and refund["refundRequestId"]
     assert refund["paymentRequestId"] == paid["paymentRequestId"]
-    rc, refund2 = cli_json("refund", paid["paymentRequestId"], "--amount", "10.01", config=config, data_dir=d)
+    rc, refund2 = cli_json("refund", paid["paymentRequestId"], "--amount", "10.01", "--reason", "more",
+                           config=config, data_dir=d, input=f"{MANAGER_PIN}\n")
     assert rc == 2 and "more than is left" in refund2["error"]
     rc, inquiry = cli_json("inquiry", paid["paymentRequestId"], config=config, data_dir=d)
     assert rc == 0 and inquiry["gateway"]["paymentStatus"] == "SUCCESS" and inquiry["journal"]["status"] == "SUCCESS"
     rc, other = sale(config, d, "5.00", "--code", payment_code())
-    rc, cancelled = cli_json("cancel", other["paymentRequestId"], config=config, data_dir=d)
+    rc, cancelled = cli_json("cancel", other["paymentRequestId"], "--reason", "wrong goods", config=config,
+                             data_dir=d, input=f"{MANAGER_PIN}\n")
     assert rc == 0 and cancelled["status"] == "SUCCESS"
     assert ledger(sim)[other["paymentRequestId"]]["status"] == "CANCELLED"
     rc, report = cli_json("report", config=config, data_dir=d)

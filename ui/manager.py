@@ -47,10 +47,10 @@ from PySide6.QtWidgets import (
 )
 
 from offline_queue.journal import business_day
-from pos_app import closing, manager_commands, roles
+from pos_app import closing, manager_actions, manager_commands, roles
 from pos_app.errors import PosError
 from pos_app.i18n import N_, _
-from pos_app.money import EXPONENTS, Money, format_minor, parse_money
+from pos_app.money import EXPONENTS, format_minor, parse_money
 
 from .widgets import TOUCH
 from .widgets import button as _button
@@ -727,23 +727,11 @@ class ManagerWindow(QWidget):
         except PosError as exc:
             self._say(exc.message, error=True)
             return
-        sale_id, asked_by, currency = row["id"], self.asked_by(), row["currency"]
+        sale_id, asked_by = row["id"], self.asked_by()
 
         def work():
-            terminal = self.core.terminal
-            money = amount
-            if money is None:   # the full amount left
-                taken = sum(c["amount"] for c in terminal.journal.children(sale_id)
-                            if c["kind"] == "refund" and c["status"] != "FAILED")
-                left = row["amount"] - taken
-                if left <= 0:
-                    raise PosError(_("nothing is left to refund on {id}").format(id=sale_id))
-                money = Money(left, currency)
-            refund = terminal.refund(sale_id, money, reason)
-            roles.audit(terminal.journal, "refund", txn=sale_id, asked_by=asked_by, approved_by=self.manager,
-                        detail={"reason": reason, "amount": format_minor(money.minor, currency),
-                                "currency": currency, "refund": refund.id, "status": refund.status})
-            return refund
+            return manager_actions.refund(self.core.terminal, sale_id, amount, reason, asked_by=asked_by,
+                                          approved_by=self.manager)
         self._say(_("Refunding…"))
         self._call(work, on_done=self._followup_done)
 
@@ -762,12 +750,8 @@ class ManagerWindow(QWidget):
         sale_id, asked_by = row["id"], self.asked_by()
 
         def work():
-            terminal = self.core.terminal
-            result = terminal.cancel(sale_id)
-            roles.audit(terminal.journal, "cancel", txn=sale_id, asked_by=asked_by, approved_by=self.manager,
-                        detail={"reason": reason, "amount": format_minor(row["amount"], row["currency"]),
-                                "currency": row["currency"], "cancel": result.id, "status": result.status})
-            return result
+            return manager_actions.cancel(self.core.terminal, sale_id, reason, asked_by=asked_by,
+                                          approved_by=self.manager)
         self._say(_("Cancelling…"))
         self._call(work, on_done=self._followup_done)
 
