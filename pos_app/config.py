@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import reprlib
 import stat
 import tomllib
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ from .money import EXPONENTS, parse_money
 ENV_CONFIG = "POS_TERMINAL_CONFIG"
 ENV_DATA_DIR = "POS_TERMINAL_DATA_DIR"
 MAX_CONFIG_BYTES = 1024 * 1024
+# A key file holds one RSA key: a 4096-bit private key PEM is about 3.3 KB. 64 KiB leaves room for
+# comments and still refuses, unread, anything that cannot be a key (a log, an image, a sparse file).
+MAX_KEY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,12 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
+# What a wrong value looks like in an error: short, and depth-limited (a value nested thousands deep
+# would make repr() raise RecursionError instead of an error message).
+_SHOW = reprlib.Repr()
+_SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother, _SHOW.maxlist, _SHOW.maxdict = 3, 300, 80, 6, 6
+
+
 class _Section:
     """Typed reads from one TOML table, with errors that say file, key and expectation."""
 
@@ -171,7 +181,7 @@ class _Section:
 
     def fail(self, key: str | None, expected: str, got: object = None, hint: str | None = None):
         where = f"[{self.name}] {key}" if key else f"[{self.name}]"
-        shown = "nothing" if got is None else repr(got)
+        shown = "nothing" if got is None else _SHOW.repr(got)
         raise ConfigError(f"{self.file}: {where}: expected {expected}, got {shown}", hint=hint)
 
     def text(self, key: str, expected: str = "a non-empty string", pattern: str | None = None,
@@ -192,6 +202,11 @@ class _Section:
 
     def url(self, key: str) -> str:
         value = self.text(key, "an https:// URL")
+        # The path is signed as written; a space or a non-ASCII letter would go out re-encoded (or not at
+        # all), so the gateway would check another path than we signed. Only what a URL may hold as is.
+        if not value.isascii() or re.search(r'[\s"<>\\^`{|}]|%(?![0-9A-Fa-f]{2})', value):
+            self.fail(key, "a URL of plain ASCII characters without spaces (write a space in the path as %20, "
+                           "an international host name in its xn-- form)", value)
         try:
             parts = urlsplit(value)
             parts.hostname
@@ -289,18 +304,61 @@ def expand_path(text: str) -> Path:
         raise ValueError(f"{text!r} names a user this machine does not have") from None
 
 
+class RefusedFile(ValueError):
+    """A path that names a device, a pipe, a directory or an oversized file: refused before it is read."""
+
+
+def _file_kind(mode: int) -> str | None:
+    """What a non-regular file is, in words; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, words in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                        (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return words
+    return "an unusual file"
+
+
+def read_regular_file(path: Path | str, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, else :class:`RefusedFile` (OSError passes).
+
+    Reading /dev/zero or a huge file eats the memory and opening a FIFO blocks for ever, so: stat before
+    opening (opening some devices has effects), open non-blocking, fstat what was opened, read ≤ limit+1.
+    """
+    kind = _file_kind(os.stat(path).st_mode)
+    if kind == "a directory":
+        raise IsADirectoryError(path)
+    if kind:
+        raise RefusedFile(f"is {kind}, not a regular file")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        kind = _file_kind(info.st_mode)
+        if kind:
+            raise RefusedFile(f"is {kind}, not a regular file")
+        if info.st_size > limit:
+            raise RefusedFile(f"is {info.st_size} bytes, far too big (at most {limit} bytes)")
+        chunks, total = [], 0
+        while total <= limit:  # the file may have grown since fstat
+            chunk = os.read(fd, limit + 1 - total)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:
+            raise RefusedFile(f"is more than {limit} bytes, far too big")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _read_toml(file: Path) -> dict:
     try:
-        info = file.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"{file}: not a regular file (a device or a pipe?)",
-                              hint="point --config at a terminal.toml file")
-        size = info.st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{file}: {size} bytes is far too big for a config file")
-        raw = file.read_bytes()
+        raw = read_regular_file(file, MAX_CONFIG_BYTES)
+    except RefusedFile as exc:
+        raise ConfigError(f"{file}: {exc}",
+                          hint=f"point --config (or {ENV_CONFIG}) at the terminal.toml file") from None
     except FileNotFoundError:
         raise ConfigError(f"{file}: config file not found",
                           hint=f"give the right path with --config or {ENV_CONFIG}, "
@@ -312,12 +370,20 @@ def _read_toml(file: Path) -> dict:
                           hint=f"fix its owner or mode, e.g. chmod 640 {file}") from None
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read it: {exc.strerror}") from None
+    except ValueError:  # a path no file can have (a NUL byte)
+        raise ConfigError(f"{str(file)!r} is not a usable file path") from None
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{file}: not UTF-8 text (bad byte at offset {exc.start})") from None
+        raise ConfigError(f"{file}: not UTF-8 text (bad byte at offset {exc.start})",
+                          hint="save it as UTF-8 in a text editor") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}",
+                          hint="compare it with the example in the README") from None
+    except RecursionError:  # tomllib recurses once per nesting level: ``a = [[[[...`` is a broken file
+        raise ConfigError(f"{file}: not valid TOML: arrays or tables nest far too deep",
                           hint="compare it with the example in the README") from None
 
 

@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from .config import MAX_KEY_BYTES, RefusedFile, read_regular_file
 from .errors import KeyFileError
 
 _PADDING = padding.PKCS1v15()
@@ -127,24 +128,31 @@ def _checked_rsa(key, kind):
 
 
 def _read_key_file(path: Path, what: str) -> str:
+    """A key file's text. Only a regular file of at most MAX_KEY_BYTES is read: a config pointing at
+    /dev/zero, /dev/urandom or a FIFO must get an answer, not eat the memory or hang."""
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path, MAX_KEY_BYTES)
+    except RefusedFile as exc:
+        raise KeyFileError(f"{what}: {path} {exc}",
+                           hint=f"set {what} to the key file itself: a PEM or base64 text file of a few KB "
+                                f"(at most {MAX_KEY_BYTES // 1024} KiB)") from None
     except FileNotFoundError:
         raise KeyFileError(f"{what}: {path} does not exist",
                            hint="check the path in the config file") from None
     except IsADirectoryError:
-        raise KeyFileError(f"{what}: {path} is a directory, not a key file") from None
+        raise KeyFileError(f"{what}: {path} is a directory, not a key file",
+                           hint="name the key file inside it") from None
     except OSError as exc:
         raise KeyFileError(f"{what}: cannot read {path}: {exc.strerror}",
                            hint=f"let this user read it, e.g. chown $(id -un) {path}") from None
     except ValueError:
-        raise KeyFileError(f"{what}: {str(path)!r} is not a usable file path") from None
-    if len(data) > 64 * 1024:
-        raise KeyFileError(f"{what}: {path} is {len(data)} bytes, far too big to be an RSA key")
+        raise KeyFileError(f"{what}: {str(path)!r} is not a usable file path",
+                           hint="check the path in the config file") from None
     try:
         return data.decode("ascii")
     except UnicodeDecodeError:
-        raise KeyFileError(f"{what}: {path} is not a text key (expected PEM or base64)") from None
+        raise KeyFileError(f"{what}: {path} is not a text key (expected PEM or base64)",
+                           hint="export the key as PEM, or bare base64 as the gateway's portal shows it") from None
 
 
 def load_private_key(path: Path, what: str = "private key") -> rsa.RSAPrivateKey:
