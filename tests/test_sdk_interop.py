@@ -1,5 +1,7 @@
 """Independent check: the official Python SDK, unchanged but for its connection (pointed at loopback
-as spec §9 says), must pass the simulator's verification, and every simulator answer must pass the SDK's."""
+as spec §9 says), must pass the simulator's verification, and every simulator answer must pass the SDK's.
+Its request classes are used as they come (no settlementStrategy): patching them would hide a simulator
+that refuses what real merchants send."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ def test_official_sdk_interoperates_with_the_simulator(sdk_python, sim, receiver
     report = run_driver(sdk_python, sim, receiver.url, "interop")
     calls = {c["api"]: c for c in report["calls"]}
     assert list(calls) == ["pay_payment_code", "pay_order_code", "inquiry_payment", "refund", "cancel"]
+    for api in ("pay_payment_code", "pay_order_code"):  # the SDK's request classes as shipped: nothing added
+        assert "settlementStrategy" not in calls[api]["request"], calls[api]["request"]
     for api, call in calls.items():
         assert call["ok"], f"the SDK rejected the simulator's {api} answer: {call['error']}"
         result = call["response"]["result"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import sqlite3
 import stat
 import time
 import uuid
@@ -175,12 +176,25 @@ def test_absolute_form_target_and_sandbox_path(raw):
     assert answer["result"]["resultStatus"] == "S" and raw.verified(headers)
 
 
-@pytest.mark.parametrize("field", [
-    "productCode", "paymentRequestId", "paymentAmount.value", "order.orderDescription",
-    "order.merchant.store.storeMCC", "paymentMethod.paymentMethodId", "order.env.storeTerminalId",
-    "paymentNotifyUrl", "settlementStrategy.settlementCurrency"])
-def test_missing_required_field_is_named(raw, field):
-    body = pay_body()
+# What the API reference and the SDKs' in-store validators require (and only that): each one missing
+# is refused by name. paymentNotifyUrl and settlementStrategy are optional (see the upcp.json tests).
+PAYMENT_CODE_REQUIRED = [
+    "productCode", "paymentRequestId", "paymentAmount.currency", "paymentAmount.value",
+    "paymentMethod.paymentMethodType", "paymentMethod.paymentMethodId", "paymentFactor.inStorePaymentScenario",
+    "order", "order.orderAmount", "order.orderAmount.value", "order.orderDescription", "order.merchant",
+    "order.merchant.referenceMerchantId", "order.merchant.merchantMCC", "order.merchant.merchantName",
+    "order.merchant.store", "order.merchant.store.referenceStoreId", "order.merchant.store.storeName",
+    "order.merchant.store.storeMCC", "order.env", "order.env.storeTerminalId", "order.env.storeTerminalRequestTime"]
+ORDER_CODE_REQUIRED = [
+    "productCode", "paymentRequestId", "paymentAmount.value", "paymentMethod.paymentMethodType",
+    "paymentFactor.inStorePaymentScenario", "order.orderAmount.currency", "order.orderDescription",
+    "order.merchant.merchantName", "order.merchant.store.storeName"]
+
+
+@pytest.mark.parametrize("scenario, field", [("PaymentCode", f) for f in PAYMENT_CODE_REQUIRED]
+                         + [("OrderCode", f) for f in ORDER_CODE_REQUIRED])
+def test_missing_required_field_is_named(raw, scenario, field):
+    body = pay_body(scenario=scenario)
     *parents, leaf = field.split(".")
     node = body
     for p in parents:
@@ -188,6 +202,55 @@ def test_missing_required_field_is_named(raw, field):
     del node[leaf]
     answer = raw.post("pay", body)[1]
     assert answer["result"]["resultCode"] == "PARAM_ILLEGAL" and field in answer["result"]["resultMessage"]
+
+
+# Alipay's own in-store SDK examples, byte for byte (alipay/ams-java-sdk at 7713d0a,
+# src/test/resources/api_mocks/requests/upcp.json and order_code.json): no settlementStrategy, no
+# paymentNotifyUrl. A gateway answers them S; the simulator must too, and, with no notify URL, notify nobody.
+UPCP_JSON = (b'{"productCode":"IN_STORE_PAYMENT","paymentRequestId":"PR20190000000001_","paymentMethod":'
+             b'{"paymentMethodId":"288888888888888888","paymentMethodType":"CONNECT_WALLET"},"paymentFactor":'
+             b'{"inStorePaymentScenario":"PaymentCode"},"paymentAmount":{"currency":"JPY","value":"1000"},"order":'
+             b'{"referenceOrderId":"0000000001","orderDescription":"New White Lace Sleeveless","orderAmount":'
+             b'{"currency":"JPY","value":"1000"},"merchant":{"referenceMerchantId":"seller231117459","merchantName":'
+             b'"Some_Mer","merchantMCC":"7011","store":{"referenceStoreId":"store231117459","storeName":"Some_store",'
+             b'"storeMCC":"7011"}},"env":{"storeTerminalId":"some_setStoreTerminalId","storeTerminalRequestTime":'
+             b'"2020-06-11T13:35:02+08:00"}}}')
+ORDER_CODE_JSON = (b'{"productCode":"IN_STORE_PAYMENT","paymentRequestId":"PR20190000000001_","paymentMethod":'
+                   b'{"paymentMethodType":"CONNECT_WALLET"},"paymentFactor":{"inStorePaymentScenario":"OrderCode"},'
+                   b'"paymentAmount":{"currency":"JPY","value":"1000"},"order":{"referenceOrderId":"0000000001",'
+                   b'"orderDescription":"New White Lace Sleeveless","orderAmount":{"currency":"JPY","value":"1000"},'
+                   b'"merchant":{"referenceMerchantId":"seller231117459","merchantName":"Some_Mer","merchantMCC":'
+                   b'"7011","store":{"referenceStoreId":"store231117459","storeName":"Some_store","storeMCC":"7011"}}}}')
+
+
+def notifications_in_ledger(sim) -> list[tuple[str, str]]:
+    """Every notification the simulator ever queued (kind, ref), read from its ledger file. Queuing
+    happens inside the call's own transaction, so once the answer is here, the row would be too."""
+    db = sqlite3.connect(f"file:{sim.data_dir / 'sim-ledger.sqlite'}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT kind, ref FROM notifications").fetchall()
+    finally:
+        db.close()
+
+
+def test_alipay_upcp_example_is_paid_and_nobody_is_notified(sim, raw):
+    status, answer, headers = raw.post("pay", UPCP_JSON)
+    assert status == 200 and answer["result"]["resultStatus"] == "S", answer
+    assert answer["paymentAmount"] == {"currency": "JPY", "value": "1000"} and raw.verified(headers)
+    refund = {"refundRequestId": "upcp-r1", "paymentId": answer["paymentId"],
+              "refundAmount": {"currency": "JPY", "value": "100"}}
+    assert raw.post("refund", refund)[1]["result"]["resultStatus"] == "S"
+    assert raw.post("inquiryPayment", {"paymentRequestId": "PR20190000000001_"})[1]["paymentStatus"] == "SUCCESS"
+    assert notifications_in_ledger(sim) == [], "no paymentNotifyUrl and no refundNotifyUrl: nothing to notify"
+
+
+def test_alipay_order_code_example_issues_a_code_and_nobody_is_notified(sim, raw):
+    status, answer, _ = raw.post("pay", ORDER_CODE_JSON)
+    assert status == 200 and answer["result"]["resultStatus"] == "S", answer
+    code_value = answer["orderCodeForm"]["codeDetails"][0]["codeValue"]
+    paid = requests.post(sim.url + "/sim/wallet/pay-order", json={"codeValue": code_value}, timeout=10)
+    assert paid.status_code == 200 and paid.json()["paymentStatus"] == "SUCCESS"
+    assert notifications_in_ledger(sim) == []
 
 
 def test_idempotency_same_body_same_result_different_body_inconsistent(raw):

@@ -60,13 +60,16 @@ def _get(body: Any, dotted: str) -> Any:
     return body
 
 
+# What a pay must hold: the API reference's required fields and what the official SDKs' in-store request
+# classes assert (``_validate_`` in global-open-sdk-python, ``extValidate`` in ams-java-sdk), nothing more.
+# paymentNotifyUrl and settlementStrategy are optional: those classes never send settlementStrategy,
+# Alipay's upcp.json example sends neither, and without a notify URL there is simply no notification.
 _PAY_REQUIRED = [
     "productCode", "paymentRequestId", "paymentAmount.currency", "paymentAmount.value",
     "paymentMethod.paymentMethodType", "paymentFactor.inStorePaymentScenario",
     "order.orderAmount.currency", "order.orderAmount.value", "order.orderDescription",
     "order.merchant.referenceMerchantId", "order.merchant.merchantMCC", "order.merchant.merchantName",
     "order.merchant.store.referenceStoreId", "order.merchant.store.storeName", "order.merchant.store.storeMCC",
-    "paymentNotifyUrl", "settlementStrategy.settlementCurrency",
 ]
 _PAYMENT_CODE_REQUIRED = ["paymentMethod.paymentMethodId", "order.env.storeTerminalId",
                           "order.env.storeTerminalRequestTime"]
@@ -289,7 +292,7 @@ class Engine:
         columns = {"payment_id": payment_id, "payment_request_id": body["paymentRequestId"], "body_hash": digest,
                    "mode": mode, "scenario": value if value in sc.TABLE else None, "currency": currency,
                    "amount": value, "status": status, "result_code": code, "result_message": message,
-                   "notify_url": body["paymentNotifyUrl"], "created_at": now,
+                   "notify_url": body.get("paymentNotifyUrl") or None, "created_at": now,
                    "paid_at": now if status == "SUCCESS" else None,
                    "closed_at": now if status == "FAIL" else None, **extra}
         self.db.execute(f"INSERT INTO payments ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",

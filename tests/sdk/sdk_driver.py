@@ -27,7 +27,6 @@ from com.alipay.ams.api.model.amount import Amount
 from com.alipay.ams.api.model.env import Env
 from com.alipay.ams.api.model.merchant import Merchant
 from com.alipay.ams.api.model.order import Order
-from com.alipay.ams.api.model.settlement_strategy import SettlementStrategy
 from com.alipay.ams.api.model.store import Store
 from com.alipay.ams.api.net import default_http_rpc
 from com.alipay.ams.api.request.pay.alipay_pay_cancel_request import AlipayPayCancelRequest
@@ -126,15 +125,13 @@ def build_order(value, terminal_env):
 
 
 def pay_request(value, notify_url, payment_code=True):
-    """The SDK's in-store request classes fill productCode, paymentMethod and paymentFactor."""
+    """The SDK's in-store request classes, as they come: they fill productCode, paymentMethod and
+    paymentFactor, and send no settlementStrategy. Nothing is added, so the simulator meets what the
+    SDK really sends."""
     if payment_code:
-        req = UserPresentedCodePaymentRequest(
+        return UserPresentedCodePaymentRequest(
             new_id("PRQ"), build_order(value, True), CURRENCY, value, new_payment_code(), notify_url)
-    else:
-        req = OrderCodePaymentRequest(new_id("PRQ"), build_order(value, False), CURRENCY, value, notify_url)
-    req.settlement_strategy = SettlementStrategy()  # not set by those classes
-    req.settlement_strategy.settlement_currency = CURRENCY
-    return req
+    return OrderCodePaymentRequest(new_id("PRQ"), build_order(value, False), CURRENCY, value, notify_url)
 
 
 def inquiry_request(payment_request_id):
@@ -162,9 +159,14 @@ def cancel_request(payment_request_id):
 def call(client, api, request):
     """One SDK call; ok means the SDK accepted the response (verified, no exception).
 
-    On failure, response is still the body the SDK read (if any), to show what it rejected.
+    request is the body the SDK built, so a test can see the SDK sent it unpatched. On failure,
+    response is still the body the SDK read (if any), to show what it rejected.
     """
     _last_body["raw"], ok, error = None, True, None
+    try:
+        sent = json.loads(request.to_ams_json())  # the body as the SDK builds it (its validator runs here too)
+    except Exception as exc:
+        sent = {"_unbuildable": "%s: %s" % (type(exc).__name__, exc)}
     try:
         client.execute(request)
     except Exception as exc:  # AlipayApiException, AssertionError from its validators, ...
@@ -174,7 +176,7 @@ def call(client, api, request):
         response = json.loads(raw) if raw else None
     except ValueError:
         response = {"_unparsed": raw.decode("utf-8", "replace")}
-    return {"api": api, "ok": ok, "response": response, "error": error}
+    return {"api": api, "ok": ok, "request": sent, "response": response, "error": error}
 
 
 def run_interop(client, notify_url):
