@@ -52,7 +52,8 @@ from offline_queue.journal import Journal
 from offline_queue.lock import InstanceLock
 
 from . import signing
-from .config import _xdg, expand_path, find_config_file, find_data_dir, load_config
+from .config import (MAX_CONFIG_BYTES, RefusedFile, _xdg, expand_path, find_config_file, find_data_dir, load_config,
+                     read_regular_file)
 from .errors import ConfigError, KeyFileError, PosError
 from .roles import MANAGER, ROLES, TECHNICIAN, PinBook, PinError, check_pin_format
 
@@ -360,9 +361,10 @@ def make_plan(args) -> Plan:
                            hint=f"add --force to replace it (the old file is kept as {target.name}.bak-<timestamp>; "
                                 "the merchant key pair stays)")
         try:
-            plan.old_doc = tomllib.loads(target.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            plan.old_doc = {}   # unreadable or not TOML: nothing to carry over, it is backed up all the same
+            plan.old_doc = tomllib.loads(read_regular_file(target, MAX_CONFIG_BYTES).decode("utf-8"))
+        except (OSError, ValueError, RecursionError):
+            # unreadable, not a file, not TOML or nested past reason: nothing to carry over
+            plan.old_doc = {}
         plan.old_answers = _old_answers(target, plan.old_doc)
     if not _writable_dir(target.parent):
         raise PosError(f"this user cannot write {target.parent}",
@@ -541,12 +543,17 @@ def from_file(path: Path, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str
     """The answers of a TOML file, all judged; one PosError listing every bad one. A missing answer takes
     the default Enter would; a relative key path is relative to the answers file."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path, MAX_CONFIG_BYTES)
         doc = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise PosError(f"--answers {path}: no such file") from None
     except OSError as exc:
         raise PosError(f"--answers {path}: cannot read it: {exc.strerror}") from None
+    except RefusedFile as exc:
+        raise PosError(f"--answers {path}: {exc}", hint="give a small TOML text file of answers") from None
+    except RecursionError:
+        raise PosError(f"--answers {path}: not a valid TOML file (it nests far too deep)",
+                       hint='one answer a line, e.g. mcc = "5411"') from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PosError(f"--answers {path}: not a valid TOML file ({_one_line(exc)})",
                        hint='one answer a line, e.g. mcc = "5411"') from None

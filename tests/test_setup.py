@@ -477,3 +477,21 @@ def test_going_live_refuses_while_the_sandbox_journal_has_an_open_transaction(tm
     assert not target.exists() and not list(data.glob("sandbox-archive-*"))
     with Journal.open(data, readonly=True) as journal:
         assert [t["id"] for t in transactions(journal)] == [waiting.id]
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "nested"])
+def test_an_answers_file_that_is_not_a_small_toml_file_is_refused_unread(tmp_path, kind):
+    """--answers pointing at /dev/zero ate the memory and a FIFO hung setup for ever; a TOML file nested
+    past Python's recursion limit was an internal error."""
+    if kind == "device":
+        answers = Path("/dev/zero")
+    elif kind == "fifo":
+        answers = tmp_path / "answers.fifo"
+        os.mkfifo(answers)
+    else:
+        answers = tmp_path / "answers.toml"
+        answers.write_text("a = " + "[" * 100_000)
+    done = setup_cli(tmp_path, "--answers", answers)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert f"--answers {answers}" in done.stderr and "internal error" not in done.stderr, done.stderr
+    assert not (tmp_path / "etc" / "terminal.toml").exists()
