@@ -192,8 +192,11 @@ def test_accept_at_merchant_risk_within_limits_only(make_sim, tmp_path):
     with Runtime(config, tmp_path / "t", background=False) as rt:
         t = rt.terminal
         a = t.start_sale(usd(1500), code=payment_code())
-        b = t.start_sale(usd(1500), code=payment_code())
-        big = t.start_sale(usd(2500), code=payment_code())
+        b = t.start_sale(usd(1500), code=payment_code())   # a, accepted at the merchant's risk, does not block
+        # b is queued and was not accepted: its customer still waits, so another needs "alongside".
+        with pytest.raises(PosError, match=f"sale {b.id} .* is queued"):
+            t.start_sale(usd(2500), code=payment_code())
+        big = t.start_sale(usd(2500), code=payment_code(), alongside=True)
         assert (a.status, a.accepted_at_risk) == ("QUEUED", True)
         assert (b.status, b.accepted_at_risk) == ("QUEUED", False), "the total limit is reached"
         assert (big.status, big.accepted_at_risk) == ("QUEUED", False), "above the limit per payment"
@@ -243,7 +246,7 @@ def test_a_new_sale_waits_until_the_unsettled_one_is_settled(runtime):
     """One customer at a time: a rescan while the first payment is still unknown could charge twice."""
     t = runtime.terminal
     first = t.start_sale(usd(sc.STUCK), code=payment_code())
-    with pytest.raises(PosError, match="still being settled") as info:
+    with pytest.raises(PosError, match="is not settled yet") as info:
         t.start_sale(usd(100), code=payment_code())
     assert first.id in info.value.message and "charge the customer twice" in info.value.hint
     t.abort(first.id)
@@ -259,9 +262,10 @@ def test_while_the_link_is_down_queued_requests_are_not_rewritten(make_sim, tmp_
     config = write_config(sim, url=f"http://127.0.0.1:{port}")
     with Runtime(config, tmp_path / "t") as rt:
         t = rt.terminal
-        paid = t.start_sale(usd(900), code=payment_code())
+        paid = [t.start_sale(usd(900 + i), code=payment_code()) for i in range(3)]
         sim.stop()
-        refunds = [t.refund(paid.id, usd(100)) for _ in range(3)]
+        # One refund per sale: a second of the same sale waits until the first is settled.
+        refunds = [t.refund(sale.id, usd(100)) for sale in paid]
         assert all(r.status == "QUEUED" for r in refunds)
         count = t.journal.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
         time.sleep(3)
