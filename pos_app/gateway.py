@@ -4,12 +4,19 @@ Each call ends in exactly one :class:`Outcome`: success, failure, or unknown. Un
 request certainly never left (the connection was refused or never opened) or may have been delivered
 (a timeout after sending, a non-200, a body that does not parse or does not verify). The client never
 retries by itself: only the payment flows know when a retry is safe.
+
+One deadline bounds each whole call, connect to last body byte: ``connect_timeout + read_timeout`` of
+the config (the official SDK's 5 s + 5 s). A per-read socket timeout alone is restarted by every byte,
+so a gateway dripping its status line or headers could hold a sale in SENDING for ever (issue 13).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import socket
 import ssl
+import threading
 import time
 from typing import Mapping
 from urllib.parse import urlsplit
@@ -28,6 +35,99 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 
 
 POOL_SIZE = 8  # kept-alive connections: the reconciler drains a backlog with a few calls in parallel
+
+
+class _Deadline:
+    """One call's overall deadline. Past it, the call's socket is shut down: that ends a read which a
+    dripping gateway keeps alive byte by byte, whatever phase (TLS, status line, headers, body) it is in."""
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._done = False
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def attach(self, sock: socket.socket) -> bool:
+        """Watch the call's socket; False (and shut down) when the deadline has already passed."""
+        with self._lock:
+            if not self._done:
+                self._sockets.append(sock)
+                if self.expired:
+                    _shut(sock)
+            return not self.expired
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def finish(self) -> bool:
+        """Stop watching (the socket may go back to the pool now); True when the deadline passed first,
+        so the socket is shut down and must never be reused."""
+        self._timer.cancel()
+        with self._lock:
+            self._done = True
+            return self.expired
+
+
+def _shut(sock: socket.socket) -> None:
+    # The plain socket's shutdown, even under TLS: SSLSocket.shutdown would drop its SSL state under a
+    # read still running in the calling thread.
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
+_calls = threading.local()  # the _Deadline of the call this thread is making, for the connection to attach to
+
+
+class _QuietWhenCut(logging.Filter):
+    """urllib3 logs a traceback ("Failed to parse headers") for headers that the deadline cut short: the
+    call's outcome already says what happened, so that record is dropped; any other is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        deadline = getattr(_calls, "deadline", None)
+        return deadline is None or not deadline.expired
+
+
+logging.getLogger("urllib3.connection").addFilter(_QuietWhenCut())
+
+
+class _DeadlineConnection:
+    """Mixed into the pool's connection class: hands each socket a call uses to that call's deadline,
+    a new one as soon as it is connected (before any TLS handshake), a kept-alive one before reuse."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        deadline = getattr(_calls, "deadline", None)
+        if deadline is not None and not deadline.attach(sock):
+            sock.close()  # no byte of the request was written: certainly not sent
+            raise urllib3.exceptions.ConnectTimeoutError(self, "the call's deadline passed while connecting")
+        return sock
+
+    def request(self, *args, **kwargs):
+        deadline = getattr(_calls, "deadline", None)
+        if deadline is not None and self.sock is not None:
+            deadline.attach(self.sock)
+        return super().request(*args, **kwargs)
+
+
+_DEADLINE_CLASSES: dict[type, type] = {}
+
+
+def _with_deadline(cls: type) -> type:
+    if not issubclass(cls, _DeadlineConnection):
+        if cls not in _DEADLINE_CLASSES:
+            _DEADLINE_CLASSES[cls] = type(cls.__name__, (_DeadlineConnection, cls), {})
+        cls = _DEADLINE_CLASSES[cls]
+    return cls
 
 
 def _unknown(delivery: Delivery, message: str, http_status: int | None = None, code: str = "") -> Outcome:
@@ -65,6 +165,7 @@ class GatewayClient:
         self.sandbox = client_id.startswith("SANDBOX_") if sandbox is None else sandbox
         self._prefix = urlsplit(self.url).path.rstrip("/")
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self.deadline = connect_timeout + read_timeout  # the whole call, see the module docstring
         self._key = merchant_key
         self._gateway_key = gateway_key
         # The session owns the keep-alive pool; calls go to it directly (see send), with retries=False:
@@ -93,15 +194,16 @@ class GatewayClient:
     def _pool(self):
         """The session's pooled keep-alive connections to the gateway, verifying TLS as requests does."""
         if self._connections is None:
-            self._connections = self.session.get_adapter(self.url).poolmanager.connection_from_url(
+            pool = self.session.get_adapter(self.url).poolmanager.connection_from_url(
                 self.url, pool_kwargs={"cert_reqs": "CERT_REQUIRED", "ca_certs": requests.certs.where(),
                                        "maxsize": POOL_SIZE})
+            pool.ConnectionCls = _with_deadline(pool.ConnectionCls)
+            self._connections = pool
         return self._connections
 
     def send(self, request: Request) -> Outcome:
         """Send one request once and classify what came back."""
         path = self._prefix + request.api.path(self.sandbox)
-        started = time.monotonic()
         request_time = str(int(time.time() * 1000))
         headers = {
             "Content-Type": "application/json; charset=UTF-8",
@@ -109,8 +211,16 @@ class GatewayClient:
             "request-time": request_time,
             "signature": signing.sign(self._key, path, self.client_id, request_time, request.body),
         }
+        deadline = _Deadline(self.deadline)
+        try:
+            return self._exchange(request, path, headers, deadline)
+        finally:
+            deadline.finish()
+
+    def _exchange(self, request: Request, path: str, headers: dict, deadline: _Deadline) -> Outcome:
         # urlopen on the session's own pool: the Session-level merging of cookies, auth, proxies and hooks
         # that a payment call never uses costs more than the RSA signature, so it is skipped.
+        _calls.deadline = deadline
         try:  # the pool too: opening it parses the URL
             response = self._pool().urlopen("POST", path, body=request.body, headers=headers, retries=False,
                                             redirect=False, timeout=self.timeout, preload_content=False,
@@ -118,30 +228,37 @@ class GatewayClient:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             if _never_connected(exc):
                 return _unknown(Delivery.NOT_SENT, f"could not connect to the gateway: {_short(exc)}")
+            if deadline.finish():
+                return self._too_slow()
             return _unknown(Delivery.MAYBE_DELIVERED, f"the connection failed after sending: {_short(exc)}")
+        finally:
+            _calls.deadline = None
         try:
-            raw = self._read_answer(response, started)
+            raw = self._read_answer(response)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             response.close()
+            if deadline.finish():
+                return self._too_slow(response.status)
             return _unknown(Delivery.MAYBE_DELIVERED, f"the answer was cut off: {_short(exc)}", response.status)
+        if deadline.finish():  # the shutdown may have cut what arrived short: it is no answer
+            response.close()
+            return self._too_slow(response.status)
         if raw is None:
             response.close()
         else:
             response.release_conn()
         return self._classify(request, path, response, raw)
 
-    def _read_answer(self, response, started: float) -> bytes | None:
-        """The body, or None when it is larger than any real answer. The read timeout bounds each read;
-        this also bounds the whole answer, so a gateway dripping bytes cannot hold the counter."""
-        deadline = started + self.timeout.connect_timeout + 2 * self.timeout.read_timeout
+    def _too_slow(self, http_status: int | None = None) -> Outcome:
+        return _unknown(Delivery.MAYBE_DELIVERED,
+                        f"the gateway did not finish answering within {self.deadline:g} s (connect_timeout + "
+                        "read_timeout): the request went out, so an inquiry must settle it", http_status)
+
+    @staticmethod
+    def _read_answer(response) -> bytes | None:
+        """The body, or None when it is larger than any real answer. The call's deadline bounds it."""
         chunks, size = [], 0
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("the answer took too long to arrive")
-            sock = getattr(response.connection, "sock", None)
-            if sock is not None:
-                sock.settimeout(min(self.timeout.read_timeout, remaining))
             chunk = response.read1(64 * 1024)
             if not chunk:
                 return b"".join(chunks)

@@ -4,12 +4,16 @@ It believes nothing it cannot verify (spec §7): the body is bounded, the signat
 gateway's public key over the path it was posted to, and only then is the notification handed to the
 terminal. The exact ack is sent only once the terminal has journaled it, so a crash in between makes
 the gateway resend rather than lose it. Anything unverifiable gets a U result and is never applied.
+
+Whatever a peer sends or does (junk, a reset, a notification while the terminal stops) ends in an answer
+or a closed connection and one log line, never a traceback: the receiver faces the network.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
@@ -23,6 +27,11 @@ log = logging.getLogger(__name__)
 
 ACK = b'{"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"}}'
 MAX_BODY = 64 * 1024
+#: The notifyType handed to ``apply`` for a verified notification whose text cannot be stored (a lone
+#: UTF-16 surrogate such as ``"\ud800"``: valid JSON, but no UTF-8 for the journal). The terminal journals
+#: an unknown type as an event a manager sees, which is all that can be done with it.
+UNREADABLE = "UNREADABLE"
+STOP_WAIT = 30.0  # seconds stop() gives a notification being journaled to finish
 
 
 def _refusal(message: str) -> bytes:
@@ -30,9 +39,44 @@ def _refusal(message: str) -> bytes:
                                   "resultMessage": message}}).encode()
 
 
+def _brief(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _storable(value):
+    """``value`` with every string made encodable: a lone surrogate becomes its ``\\udxxx`` spelling."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
+
+
+def _readable(body: dict) -> bool:
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
+
+    def handle_error(self, request, client_address) -> None:
+        """One line instead of socketserver's traceback on stderr (the handler catches what it can;
+        this is for the rest)."""
+        _bug(client_address[0], sys.exc_info()[1])
+
+
+def _bug(peer: str, exc: BaseException | None) -> None:
+    log.error("a notification from %s could not be handled (%s): it was not applied and the gateway resends "
+              "it; run with --verbose for the details and report them", peer, _brief(exc or RuntimeError()))
+    log.debug("details of the failed notification", exc_info=exc)
 
 
 class NotificationReceiver:
@@ -44,6 +88,10 @@ class NotificationReceiver:
         self.gateway_key = gateway_key
         self.apply = apply
         self.max_body = max_body
+        self._state = threading.Condition()
+        self._stopping = False
+        self._applying = 0  # notifications inside apply()
+        self._serving = 0   # connections inside a handler
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,22 +101,46 @@ class NotificationReceiver:
                 super().setup()
                 self.connection.settimeout(timeout)  # a peer that stalls cannot hold a thread forever
 
+            def handle(self) -> None:
+                with receiver._state:
+                    receiver._serving += 1
+                try:
+                    super().handle()
+                except OSError as exc:  # reset or stalled in the request line or headers
+                    log.warning("a notification connection from %s broke (%s): closed it; the gateway "
+                                "resends anything not acknowledged", self.client_address[0], _brief(exc))
+                except Exception as exc:
+                    _bug(self.client_address[0], exc)
+                finally:
+                    with receiver._state:
+                        receiver._serving -= 1
+                        receiver._state.notify_all()
+
             def log_message(self, fmt: str, *args) -> None:
                 log.debug("notification %s: " + fmt, self.address_string(), *args)
 
             def _answer(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(body)))
-                if status != 200:
-                    self.send_header("Connection", "close")
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json; charset=UTF-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    if status != 200:
+                        self.send_header("Connection", "close")
+                        self.close_connection = True
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError as exc:
                     self.close_connection = True
-                self.end_headers()
-                self.wfile.write(body)
+                    if body == ACK:  # a refusal has had its line already
+                        log.warning("a notification was journaled but its acknowledgement was lost (%s): the "
+                                    "gateway sends it again, and it is recognised", _brief(exc))
 
             def do_POST(self) -> None:
-                status, body = receiver.handle(self.path, self.headers, self.rfile)
-                self._answer(status, body)
+                answer = receiver.handle(self.path, self.headers, self.rfile)
+                if answer is None:
+                    self.close_connection = True
+                else:
+                    self._answer(*answer)
 
             def do_GET(self) -> None:
                 self._answer(405, _refusal("notifications are POSTed"))
@@ -87,39 +159,87 @@ class NotificationReceiver:
         return self
 
     def stop(self) -> None:
+        """Stop listening. A notification being journaled finishes first (the journal closes next); any
+        that comes on an open connection from now on is refused with U, so the gateway resends it."""
+        with self._state:
+            self._stopping = True
         self.server.shutdown()
         self.server.server_close()
+        with self._state:
+            if not self._state.wait_for(lambda: self._applying == 0, STOP_WAIT):
+                log.warning("a notification was still being journaled after %g s as the terminal stopped: "
+                            "if it was not recorded the gateway sends it again", STOP_WAIT)
 
-    def handle(self, target: str, headers, rfile) -> tuple[int, bytes]:
-        """Verify and apply one notification; the HTTP status and body to answer."""
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """True once no connection is being served, e.g. before reading what a finished exchange logged."""
+        with self._state:
+            return self._state.wait_for(lambda: self._serving == 0, timeout)
+
+    def handle(self, target: str, headers, rfile) -> tuple[int, bytes] | None:
+        """Verify and apply one notification; the HTTP status and body to answer, or None to close the
+        connection unanswered (its peer is gone)."""
         length = headers.get("Content-Length")
         if length is None or not length.isascii() or not length.isdigit():
+            log.warning("refused a notification without a valid Content-Length")
             return 411, _refusal("a Content-Length is required")
-        if int(length) > self.max_body:
-            log.warning("refused a %s-byte notification (limit %d)", length, self.max_body)
+        digits = length.lstrip("0") or "0"
+        if len(digits) > len(str(self.max_body)) or int(digits) > self.max_body:  # int() of 5000 digits fails
+            log.warning("refused a notification whose Content-Length %s is over the limit of %d bytes",
+                        digits if len(digits) <= 20 else f"({len(digits)} digits)", self.max_body)
             return 413, _refusal(f"the body is larger than {self.max_body} bytes")
+        size = int(digits)
         try:
-            raw = rfile.read(int(length))
-        except OSError:
-            return 400, _refusal("the body did not arrive")
-        if len(raw) != int(length):
+            raw = rfile.read(size)
+        except OSError as exc:
+            log.warning("a notification's body did not arrive (%s): closed the connection; the gateway "
+                        "resends it", _brief(exc))
+            return None
+        if len(raw) != size:
+            log.warning("a notification's body stopped after %d of %d bytes: refused; the gateway resends it",
+                        len(raw), size)
             return 400, _refusal("the body is shorter than its Content-Length")
-        path = urlsplit(target).path or "/"
+        try:
+            path = urlsplit(target).path or "/"
+        except ValueError:
+            log.warning("refused a notification posted to an invalid path %r", target[:100])
+            return 400, _refusal("the request path is not a URL path")
         client_id = headers.get("client-id", "")
         request_time = headers.get("request-time", "")
         if client_id != self.client_id or not request_time or not signing.verify(
                 self.gateway_key, path, client_id, request_time, raw, headers.get("signature")):
-            log.warning("refused a notification that does not verify (client-id %r, path %s)", client_id, path)
+            log.warning("refused a notification that does not verify (client-id %r, path %s)", client_id[:80],
+                        path[:100])
             return 200, _refusal("the signature does not verify")
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError):
+            log.warning("refused a signed notification that is not JSON")
             return 200, _refusal("the body is not JSON a notification can hold")
         if not isinstance(body, dict):
+            log.warning("refused a signed notification that is not a JSON object")
             return 200, _refusal("the body is not a JSON object")
+        readable = _readable(body)
+        if not readable:  # journaled as unreadable, then acknowledged: a resend could never do better
+            kind = body.get("notifyType")
+            kind = f" {_storable(kind)[:64]}" if isinstance(kind, str) else ""
+            body = {**_storable(body), "notifyType": UNREADABLE + kind}
+        with self._state:
+            if self._stopping:
+                log.warning("refused a notification that came as the terminal stopped: the gateway resends it")
+                return 200, _refusal("the terminal is stopping: send it again")
+            self._applying += 1
         try:
             self.apply(body)
-        except Exception:  # not journaled: let the gateway resend it
-            log.exception("could not apply a notification")
+        except Exception as exc:  # not journaled: let the gateway resend it
+            log.warning("could not record a notification (%s): answered U, so the gateway sends it again",
+                        _brief(exc))
+            log.debug("details of the notification not recorded", exc_info=True)
             return 200, _refusal("not recorded yet: send it again")
+        finally:
+            with self._state:
+                self._applying -= 1
+                self._state.notify_all()
+        if not readable:
+            log.warning("a signed notification holds text that cannot be stored (a lone UTF-16 surrogate): "
+                        "journaled as %s for a manager to check; its payment is settled by inquiry", UNREADABLE)
         return 200, ACK

@@ -286,3 +286,40 @@ def test_client_never_retries_by_itself(sim, client, config):
     finally:
         requests.delete(sim.url + "/sim/faults", timeout=5)
     assert outcome.status is Status.UNKNOWN and outcome.delivery is Delivery.MAYBE_DELIVERED
+
+
+@pytest.mark.parametrize("part", ["status line", "headers"])
+def test_a_gateway_dripping_its_answer_is_cut_off_at_one_deadline(config, part):
+    """One byte well inside the read timeout, for ever: each byte restarts a per-read timeout, so only a
+    deadline over the whole call ends it. The request went out: unknown, maybe delivered."""
+    from dataclasses import replace
+    import threading
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+    accepted = []
+
+    def drip():
+        conn, _ = listener.accept()
+        accepted.append(conn)
+        with conn:
+            reader = conn.makefile("rb")
+            while reader.readline() not in (b"\r\n", b""):
+                pass  # the request's headers; its body is never read
+            conn.sendall(b"HTTP/1.1 200 OK\r\n" if part == "headers" else b"HTTP/1.1 200 ")
+            try:
+                while not stop.wait(0.1):
+                    conn.sendall(b"X" if part == "headers" else b"K")
+            except OSError:
+                return  # the client hung up: what this test waits for
+    threading.Thread(target=drip, daemon=True).start()
+    slow = replace(config.gateway, url=f"http://127.0.0.1:{listener.getsockname()[1]}", connect_timeout=0.5,
+                   read_timeout=1.0)
+    try:
+        with GatewayClient.from_config(slow) as client:
+            outcome = pay(client, config, 100)
+    finally:
+        stop.set()
+        listener.close()
+    assert outcome.status is Status.UNKNOWN and outcome.delivery is Delivery.MAYBE_DELIVERED
+    assert "did not finish answering within 1.5 s" in outcome.message
+    assert len(accepted) == 1, "sent once, never retried"

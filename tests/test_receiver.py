@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
+import socket
+import struct
 import time
 
 import pytest
@@ -13,7 +16,7 @@ from pos_app.runtime import Runtime
 from pos_app.sim import scenarios as sc
 
 from conftest import payment_code, usd
-from flowkit import free_port, write_config
+from flowkit import free_port, journal_sales, write_config
 
 ACK = {"result": {"resultCode": "SUCCESS", "resultStatus": "S", "resultMessage": "success"}}
 
@@ -164,3 +167,114 @@ def test_the_simulators_own_notifications_arrive_and_verify(sim, tmp_path):
         sale = rt.terminal.wait(sale.id, lambda s: s.final, 10)
         assert sale.status == "SUCCESS"
         assert any(e["kind"] == "notification" for e in rt.terminal.journal.events(sale.id))
+
+
+# -- hostile peers (issue 13): an answer or a clean close, one log line, never a traceback ---------------
+
+def receiver_lines(caplog) -> list:
+    return [r for r in caplog.records if r.name == "pos_app.receiver" and r.levelno >= logging.INFO]
+
+
+def one_line_no_traceback(caplog, capfd, receiver) -> str:
+    """Wait for the receiver's line about the exchange (or a traceback), then for its handler to end;
+    the exchange must have left exactly that one line and no traceback, on stderr or in the log."""
+    err = ""
+    while not receiver_lines(caplog) and "Traceback" not in err:
+        err += capfd.readouterr().err
+        time.sleep(0.01)
+    assert "Traceback" not in err, err
+    receiver.wait_idle()
+    err += capfd.readouterr().err
+    assert "Traceback" not in err, err
+    assert not [r for r in caplog.records if r.exc_info], "a traceback went to the log"
+    lines = [r.getMessage() for r in receiver_lines(caplog)]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_a_content_length_of_5000_digits_is_refused_in_one_line(setup, caplog, capfd):
+    rt, port, key, sim = setup
+    caplog.set_level(logging.INFO, logger="pos_app.receiver")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest("POST", "/notify")
+        conn.putheader("Content-Length", "9" * 5000)
+        conn.endheaders()
+        answer = conn.getresponse()
+        assert answer.status == 413 and json.loads(answer.read())["result"]["resultStatus"] == "U"
+    finally:
+        conn.close()
+    assert "5000 digits" in one_line_no_traceback(caplog, capfd, rt.receiver)
+
+
+def test_a_peer_that_resets_mid_body_is_closed_in_one_line(setup, caplog, capfd):
+    rt, port, key, sim = setup
+    sale = stuck_sale(rt)
+    caplog.set_level(logging.INFO, logger="pos_app.receiver")
+    body = notify_payment(sale.id)
+    peer = socket.create_connection(("127.0.0.1", port), timeout=10)
+    peer.sendall(b"POST /notify HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+    assert peer.recv(100).startswith(b"HTTP/1.1 100"), "the receiver read the headers and waits for the body"
+    peer.sendall(body[:10])
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    peer.close()  # linger 0: a reset, not a close
+    assert "did not arrive" in one_line_no_traceback(caplog, capfd, rt.receiver)
+    assert rt.terminal.load(sale.id).status == "UNKNOWN"
+
+
+def test_a_signed_notification_with_a_lone_surrogate_is_journaled_unreadable_and_acknowledged(setup, caplog, capfd):
+    """Valid JSON the journal cannot store: answering U would make the gateway resend it for ever."""
+    rt, port, key, sim = setup
+    sale = stuck_sale(rt)
+    caplog.set_level(logging.INFO, logger="pos_app.receiver")
+    body = json.dumps({"notifyType": "PAYMENT_RESULT", "paymentRequestId": sale.id, "paymentId": "P-1",
+                       "result": {"resultCode": "SUCCESS", "resultStatus": "S", "resultMessage": "\ud800"}}).encode()
+    assert b'"\\ud800"' in body
+    assert post(port, body, key) == (200, ACK)  # signed as the simulator's notifier signs
+    assert "UNREADABLE" in one_line_no_traceback(caplog, capfd, rt.receiver)
+    rows = rt.terminal.journal.conn.execute(
+        "SELECT detail FROM events WHERE txn='' AND kind='notification_unknown_type'").fetchall()
+    assert [json.loads(r[0]) for r in rows] == [{
+        "notifyType": "UNREADABLE PAYMENT_RESULT", "paymentRequestId": sale.id, "paymentId": "P-1",
+        "result": {"resultCode": "SUCCESS", "resultStatus": "S", "resultMessage": "\\ud800"}}]
+    assert rt.terminal.load(sale.id).status == "UNKNOWN", "not applied: an inquiry settles the sale"
+
+
+def test_a_notification_arriving_as_the_terminal_stops_is_refused_U_in_one_line(sim, tmp_path, caplog, capfd):
+    """A kept-alive connection outlives the listener: what comes on it after stop() must not reach a
+    journal that is closing, and must be answered so that the gateway resends it."""
+    from pos_app.config import load_config
+    from pos_app.receiver import NotificationReceiver
+    from pos_app.terminal import Terminal
+    port = free_port()
+    config = load_config(write_config(sim, port=port, payments={"inquiry_intervals": [5] * 10}))
+    client_id = config.gateway.client_id
+    key = signing.load_private_key(sim.provisioned.keys_dir / "gateway_private.pem")
+    terminal = Terminal(config, tmp_path / "t")
+    # Wired as the runtime wires it, with a read timeout no slow machine reaches while the terminal stops.
+    receiver = NotificationReceiver("127.0.0.1", port, client_id, signing.load_public_key(
+        config.gateway.gateway_public_key), terminal.apply_notification, timeout=600).start()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    def send(body: bytes) -> dict:
+        when = str(int(time.time() * 1000))
+        conn.request("POST", "/notify", body=body, headers={
+            "client-id": client_id, "request-time": when,
+            "signature": signing.sign(key, "/notify", client_id, when, body)})
+        answer = conn.getresponse()
+        assert answer.status == 200
+        return json.loads(answer.read())
+    try:
+        sale = terminal.start_sale(usd(sc.STUCK), code=payment_code())
+        assert send(notify_payment("PR-not-ours")) == ACK  # the connection is now kept alive
+        caplog.set_level(logging.INFO, logger="pos_app.receiver")
+    finally:
+        receiver.stop()
+        terminal.close()  # Runtime.stop's order
+    try:
+        answer = send(notify_payment(sale.id))
+    finally:
+        conn.close()
+    assert answer["result"]["resultStatus"] == "U" and "stopping" in answer["result"]["resultMessage"]
+    assert "stopped" in one_line_no_traceback(caplog, capfd, receiver)
+    assert journal_sales(tmp_path / "t")[sale.id]["status"] == "UNKNOWN"
