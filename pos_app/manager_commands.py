@@ -116,17 +116,34 @@ def report_csv(report: dict) -> str:
 
 
 # -- review -------------------------------------------------------------------------------------------
+NOTIFICATION_PREFIX = "NOTIFY-"   # a review item for an unreadable notification: NOTIFY-<event seq>
+
+
 def review_items(journal) -> list[dict]:
-    """Still open or needing review, less what a manager marked resolved."""
+    """Still open or needing review, and gateway-signed notifications that could not be applied, less
+    what a manager marked resolved."""
     resolved = {r["txn"] for r in journal.query("SELECT txn FROM audit WHERE action='resolved'")}
-    return [{"id": r["id"], "kind": r["kind"], "status": r["status"], "currency": r["currency"],
-             "amount": r["amount"], "message": r["message"], "createdAt": r["created_at"]}
-            for r in journal.query("SELECT * FROM transactions WHERE final=0 OR status='NEEDS_REVIEW' "
-                                   "ORDER BY created_at") if r["id"] not in resolved]
+    items = [{"id": r["id"], "kind": r["kind"], "status": r["status"], "currency": r["currency"],
+              "amount": r["amount"], "message": r["message"], "createdAt": r["created_at"]}
+             for r in journal.query("SELECT * FROM transactions WHERE final=0 OR status='NEEDS_REVIEW' "
+                                    "ORDER BY created_at") if r["id"] not in resolved]
+    for r in journal.query("SELECT seq, at, detail FROM events WHERE kind='notification_unreadable' ORDER BY seq"):
+        detail = json.loads(r["detail"] or "{}")
+        about = detail.get("paymentRequestId") or detail.get("refundRequestId")
+        item_id = f"{NOTIFICATION_PREFIX}{r['seq']}"
+        if item_id not in resolved:
+            items.append({"id": item_id, "kind": "notification", "status": "UNREADABLE", "currency": None,
+                          "amount": None, "createdAt": r["at"],
+                          "message": f"a signed {detail.get('originalType') or 'notification'} could not be "
+                                     f"applied: {detail.get('why')}" + (f" (about {about})" if about else "")})
+    return sorted(items, key=lambda i: i["createdAt"])
+
+
+def _reviewable(journal, item_id: str) -> bool:
+    return journal.get(item_id) is not None or any(i["id"] == item_id for i in review_items(journal))
 
 
 def cmd_review(args) -> int:
-    from .money import format_minor
     from .roles import MANAGER, PinBook, audit
 
     action = getattr(args, "review_action", None)
@@ -144,8 +161,9 @@ def cmd_review(args) -> int:
         return 0
     with _journal(args) as journal:
         if action == "resolve":
-            if journal.get(args.id) is None:
-                raise PosError(_("no transaction {id!r} in this journal").format(id=args.id))
+            if not _reviewable(journal, args.id):
+                raise PosError(_("no transaction {id!r} in this journal").format(id=args.id),
+                               hint="`pos-terminal review` lists what is open or needs review")
             PinBook(journal).verify(MANAGER, manager_pin(args))
             audit(journal, "resolved", txn=args.id, asked_by=who(args), approved_by=MANAGER,
                   detail={"note": args.note})
@@ -153,10 +171,16 @@ def cmd_review(args) -> int:
                   [_("{id} marked resolved").format(id=args.id)])
             return 0
         items = review_items(journal)
-    lines = [f"{i['status']:13} {i['id']}  {format_minor(i['amount'], i['currency'])} {i['currency']}  {i['message']}"
+    lines = [f"{i['status']:13} {i['id']}  {item_amount(i)}  {i['message']}"
              for i in items] or [_("nothing open or waiting for review")]
     _print(args, {"items": items}, lines)
     return 0
+
+
+def item_amount(item: dict) -> str:
+    from .money import format_minor
+
+    return "—" if item["currency"] is None else f"{format_minor(item['amount'], item['currency'])} {item['currency']}"
 
 
 def add_parsers(sub, common) -> None:

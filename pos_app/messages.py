@@ -15,6 +15,11 @@ from datetime import datetime, timezone
 from .config import MerchantConfig
 from .money import Money
 
+#: The notifyType the receiver hands the terminal for a verified notification it cannot apply (not JSON,
+#: not an object, or text with no UTF-8 form): journaled for a manager to see, then acknowledged, since
+#: the gateway's resends would carry the same bytes for ever.
+UNREADABLE_NOTIFICATION = "UNREADABLE"
+
 
 class Api(str, enum.Enum):
     """The five in-store APIs, by their path segment."""

@@ -22,15 +22,12 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import signing
+from .messages import UNREADABLE_NOTIFICATION
 
 log = logging.getLogger(__name__)
 
 ACK = b'{"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"}}'
 MAX_BODY = 64 * 1024
-#: The notifyType handed to ``apply`` for a verified notification whose text cannot be stored (a lone
-#: UTF-16 surrogate such as ``"\ud800"``: valid JSON, but no UTF-8 for the journal). The terminal journals
-#: an unknown type as an event a manager sees, which is all that can be done with it.
-UNREADABLE = "UNREADABLE"
 STOP_WAIT = 30.0  # seconds stop() gives a notification being journaled to finish
 
 
@@ -210,19 +207,24 @@ class NotificationReceiver:
             log.warning("refused a notification that does not verify (client-id %r, path %s)", client_id[:80],
                         path[:100])
             return 200, _refusal("the signature does not verify")
+        # Signed by the gateway but not something the terminal can apply: journaled as unreadable for a
+        # manager to see, then acknowledged, since every resend would carry the same bytes.
         try:
             body = json.loads(raw)
+            why = None if isinstance(body, dict) else "the body is not a JSON object"
         except (ValueError, RecursionError):
-            log.warning("refused a signed notification that is not JSON")
-            return 200, _refusal("the body is not JSON a notification can hold")
-        if not isinstance(body, dict):
-            log.warning("refused a signed notification that is not a JSON object")
-            return 200, _refusal("the body is not a JSON object")
-        readable = _readable(body)
-        if not readable:  # journaled as unreadable, then acknowledged: a resend could never do better
-            kind = body.get("notifyType")
-            kind = f" {_storable(kind)[:64]}" if isinstance(kind, str) else ""
-            body = {**_storable(body), "notifyType": UNREADABLE + kind}
+            body, why = None, "the body is not JSON"
+        if why is None and not _readable(body):
+            why = "its text cannot be stored (a lone UTF-16 surrogate)"
+        readable = why is None
+        if not readable:
+            original = body if isinstance(body, dict) else {}
+            body = {"notifyType": UNREADABLE_NOTIFICATION, "why": why,
+                    "excerpt": _storable(raw[:300].decode("utf-8", "backslashreplace")),
+                    **{k: _storable(original[k])[:64] for k in ("paymentRequestId", "refundRequestId")
+                       if isinstance(original.get(k), str)},
+                    "originalType": _storable(original["notifyType"])[:64]
+                    if isinstance(original.get("notifyType"), str) else None}
         with self._state:
             if self._stopping:
                 log.warning("refused a notification that came as the terminal stopped: the gateway resends it")
@@ -240,6 +242,6 @@ class NotificationReceiver:
                 self._applying -= 1
                 self._state.notify_all()
         if not readable:
-            log.warning("a signed notification holds text that cannot be stored (a lone UTF-16 surrogate): "
-                        "journaled as %s for a manager to check; its payment is settled by inquiry", UNREADABLE)
+            log.warning("a signed notification cannot be applied (%s): journaled as unreadable for a manager "
+                        "to check (`pos-terminal review`) and acknowledged; its payment is settled by inquiry", why)
         return 200, ACK

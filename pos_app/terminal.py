@@ -521,6 +521,9 @@ class Terminal:
                                  str(result.get("resultCode", "")), str(result.get("resultMessage", "")),
                                  detail=_notification_detail(body))
             return
+        if kind == messages.UNREADABLE_NOTIFICATION:
+            self.journal.log_event(None, "notification_unreadable", body)
+            return
         self.journal.log_event(None, "notification_unknown_type", _notification_detail(body))
 
     def notified_refund(self, refund_id: str, success: bool, gateway_id, code: str, message: str, *,

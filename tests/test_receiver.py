@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from pos_app.manager_commands import review_items
+
 from pos_app import signing
 from pos_app.runtime import Runtime
 from pos_app.sim import scenarios as sc
@@ -127,9 +129,9 @@ def test_oversized_and_malformed_bodies_are_refused(setup):
     big = b'{"notifyType":"PAYMENT_RESULT","pad":"' + b"x" * (70 * 1024) + b'"}'
     status, body = post(port, big, key)
     assert status == 413 and body["result"]["resultStatus"] == "U"
-    status, body = post(port, b"not json", key)
+    status, body = post(port, b"not json")     # unsigned junk: never journaled, never acknowledged
     assert body["result"]["resultStatus"] == "U"
-    status, body = post(port, b"[1,2]", key)
+    status, body = post(port, b"[1,2]")
     assert body["result"]["resultStatus"] == "U"
 
 
@@ -231,13 +233,30 @@ def test_a_signed_notification_with_a_lone_surrogate_is_journaled_unreadable_and
                        "result": {"resultCode": "SUCCESS", "resultStatus": "S", "resultMessage": "\ud800"}}).encode()
     assert b'"\\ud800"' in body
     assert post(port, body, key) == (200, ACK)  # signed as the simulator's notifier signs
-    assert "UNREADABLE" in one_line_no_traceback(caplog, capfd, rt.receiver)
-    rows = rt.terminal.journal.conn.execute(
-        "SELECT detail FROM events WHERE txn='' AND kind='notification_unknown_type'").fetchall()
-    assert [json.loads(r[0]) for r in rows] == [{
-        "notifyType": "UNREADABLE PAYMENT_RESULT", "paymentRequestId": sale.id, "paymentId": "P-1",
-        "result": {"resultCode": "SUCCESS", "resultStatus": "S", "resultMessage": "\\ud800"}}]
+    assert "journaled as unreadable" in one_line_no_traceback(caplog, capfd, rt.receiver)
+    [detail] = unreadable_events(rt)
+    assert detail["why"] == "its text cannot be stored (a lone UTF-16 surrogate)"
+    assert detail["originalType"] == "PAYMENT_RESULT" and detail["paymentRequestId"] == sale.id
+    assert "\\ud800" in detail["excerpt"]
     assert rt.terminal.load(sale.id).status == "UNKNOWN", "not applied: an inquiry settles the sale"
+    assert [i["kind"] for i in review_items(rt.terminal.journal)] == ["sale", "notification"], "a manager sees it"
+
+
+def unreadable_events(rt) -> list[dict]:
+    rows = rt.terminal.journal.conn.execute(
+        "SELECT detail FROM events WHERE txn='' AND kind='notification_unreadable' ORDER BY seq").fetchall()
+    return [json.loads(r[0]) for r in rows]
+
+
+@pytest.mark.parametrize("raw, why", [(b"not json", "the body is not JSON"),
+                                      (b"[1,2]", "the body is not a JSON object")])
+def test_a_signed_body_that_is_no_notification_is_journaled_unreadable_and_acknowledged(setup, raw, why):
+    """Signed by the gateway, so no resend can ever be better: answering U would loop for ever."""
+    rt, port, key, sim = setup
+    assert post(port, raw, key) == (200, ACK)
+    [detail] = unreadable_events(rt)
+    assert detail["why"] == why and detail["excerpt"] == raw.decode()
+    assert any(i["kind"] == "notification" and i["status"] == "UNREADABLE" for i in review_items(rt.terminal.journal))
 
 
 def test_a_notification_arriving_as_the_terminal_stops_is_refused_U_in_one_line(sim, tmp_path, caplog, capfd):

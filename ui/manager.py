@@ -772,8 +772,7 @@ class ManagerWindow(QWidget):
         self.review_table.setRowCount(len(items))
         for r, item in enumerate(items):
             cells = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["createdAt"])), item["id"], item["kind"],
-                     f"{format_minor(item['amount'], item['currency'])} {item['currency']}", item["status"],
-                     item["message"] or "")
+                     manager_commands.item_amount(item), item["status"], item["message"] or "")
             for c, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
                 cell.setData(Qt.UserRole, item["id"])
