@@ -295,3 +295,24 @@ def test_function_keys_open_the_modes_behind_their_pins(qtbot, gui, monkeypatch,
     opened = getattr(window, f"{role}_window")
     assert asked == [role] and opened.isVisible()
     opened.close()
+
+
+def test_a_sale_left_queued_by_an_earlier_run_blocks_the_next_scan_in_words(qtbot, gui, make_sim, tmp_path):
+    """Issue 13: the window follows the terminal's one-customer rule for every open sale, a queued one
+    included: the scan is refused, nothing is sent, and the words name the open sale."""
+    from flowkit import cli_json
+
+    sim = make_sim()
+    port = int(sim.url.rsplit(":", 1)[1])
+    config = write_config(sim, payments={**PATIENT, "code_validity": 120}, url=f"http://127.0.0.1:{port}")
+    sim.stop()
+    rc, queued = cli_json("sale", "--amount", "7.00", "--code", payment_code(), "--timeout", "1", config=config,
+                          data_dir=tmp_path / "terminal")
+    assert rc == 3 and queued["status"] == "QUEUED", queued
+    window, customer = gui(config)
+    type_amount(qtbot, window, "5.00")
+    qtbot.keyClick(window, Qt.Key_F1)
+    scan(window, payment_code())
+    qtbot.waitUntil(lambda: queued["paymentRequestId"] in window.hint.text(), timeout=10000)
+    assert "is queued" in window.hint.text() and "charge the customer twice" in window.hint.text()
+    assert [r["id"] for r in window.core.terminal.journal.open_transactions()] == [queued["paymentRequestId"]]
