@@ -24,8 +24,8 @@ def approve(journal, pin: str) -> str:
 def check_reason(reason: str | None, action: str) -> str:
     text = (reason or "").strip()
     if not text:
-        raise PosError(_("a {action} needs a reason").format(action=action),
-                       hint=_("say why, e.g. --reason \"damaged item\""))
+        raise PosError(_("a refund needs a reason") if action == "refund" else _("a cancel needs a reason"),
+                       hint="say why (in the window's reason box, or --reason \"damaged item\")")
     return text
 
 
