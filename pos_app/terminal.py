@@ -116,6 +116,8 @@ class Terminal:
         # Follow-ups an earlier run left unfinished: whoever asked for them never saw the outcome, so the
         # next request for the same sale is likely that person asking again (see _refuse_a_repeat).
         self._unreported: set[str] = set()
+        self._quiet_until = 0.0  # when a journal problem met by the reconciler may be logged again
+        self._orphans: set[str] = set()  # sent, answer not journaled: resumed as after a crash (housekeeping)
         self.recovered = self._recover()
 
     def close(self) -> None:
@@ -539,6 +541,7 @@ class Terminal:
     def advance(self, txn_id: str) -> Txn:
         """Take one due step of a transaction (a Tick), and carry out what it says."""
         link_up = self.link.up()
+        self._preflight()  # nothing is (re)sent whose answer the journal could not take
         with self.lock:
             if txn_id in self._in_flight:
                 return self.load(txn_id)
@@ -599,6 +602,7 @@ class Terminal:
         """The request left but its answer cannot be committed: the state committed before the send
         stands, and the next start resumes it as after a crash (inquiry, then cancel if need be)."""
         log.error("the %s for %s was sent but its answer could not be journaled: %s", api, txn.id, exc.message)
+        self._orphans.add(txn.id)
         if isinstance(txn, pf.Sale):
             summary = {"status": "UNKNOWN", "kind": "sale", "paymentRequestId": txn.id, "paymentId": txn.payment_id,
                        "tender": txn.tender}
@@ -655,8 +659,21 @@ class Terminal:
         return messages.Request(messages.Api.CANCEL, body, payment_request_id=txn.sale_id)
 
     def housekeeping(self) -> None:
-        """Off the payment path: truncate the WAL a second after a payment code was dropped, so the
-        full code does not linger in its old pages while the terminal runs."""
+        """Off the payment path: resume what was sent but whose answer the journal could not take (once it
+        can again, a running terminal settles it without waiting for a restart); truncate the WAL a
+        second after a payment code was dropped, so the full code does not linger in its old pages."""
+        for txn_id in list(self._orphans):
+            try:
+                self._preflight()
+                with self.lock:
+                    txn = self.load(txn_id)
+                    if txn is not None and not txn.final and txn.next_at is None and txn_id not in self._in_flight:
+                        now = self.clock()
+                        after, effects = self._step(txn, pf.Recovered(), now)
+                        self._save(txn, after, now, [("recovered", {"phase": txn.phase.value})], effects)
+                self._orphans.discard(txn_id)
+            except JournalError:
+                break  # still full or damaged: next round
         if self._scrub_at is not None and time.monotonic() >= self._scrub_at:
             self._scrub_at = None
             if not self.journal.checkpoint():
@@ -701,6 +718,11 @@ class Terminal:
     def _advance_logged(self, txn_id: str) -> None:
         try:
             self.advance(txn_id)
+        except (JournalError, OutcomeNotJournaled) as exc:  # a full or damaged disk: tried again next round
+            if time.monotonic() >= self._quiet_until:   # said once a minute, not once a round
+                self._quiet_until = time.monotonic() + 60.0
+                log.warning("%s stays open until the journal can take its answer: %s", txn_id, exc.message)
+            self._unstick(txn_id)
         except Exception:
             log.exception("advancing %s failed; it stays open and is retried", txn_id)
             self._unstick(txn_id)
@@ -714,6 +736,8 @@ class Terminal:
                     now = self.clock()
                     later = dataclasses.replace(txn, next_at=now + self.timing.offline_retry)
                     self._save(txn, later, now, [("retry_after_error", {})])
+        except JournalError:
+            pass  # the journal cannot take it either (said above): the next start resumes it
         except Exception:
             log.exception("could not reschedule %s; it resumes at the next start", txn_id)
 

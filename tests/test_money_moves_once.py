@@ -30,7 +30,7 @@ from pos_app.runtime import Runtime
 from conftest import payment_code
 from flowkit import (MANAGER_PIN, check_invariant, cli, cli_json, codes_charged_twice, gateway_down, journal_rows,
                      journal_sales, ledger, set_manager_pin, sim_call, write_config)
-from test_crash import Proxy, TerminalProcess
+from test_crash import Proxy, TerminalProcess, deaf
 
 SLOW_CODE = {"code_validity": 120}   # a queued pay stays sendable for the whole test
 
@@ -206,6 +206,34 @@ def test_a_full_disk_after_the_pay_left_reports_unknown_with_the_id(make_sim, tm
     assert rc == 0 and settled["still_open"] == 0, settled
     assert journal_sales(d)[data["paymentRequestId"]]["status"] == "SUCCESS"
     check_invariant(sim, d)
+
+
+def test_a_running_terminal_settles_an_unjournaled_answer_once_the_disk_has_room(make_sim, tmp_path, tiny_disk):
+    """The window keeps running after such a sale: once space is freed, it settles the sale by itself
+    (as a restart would) instead of leaving it SENDING until the next start."""
+    from pos_app.errors import OutcomeNotJournaled
+
+    sim = make_sim()
+    filled: list[Path] = []
+
+    def rule(api, n):
+        if api == "pay":
+            filled.append(fill(tiny_disk))
+        return "pass"
+    proxy = Proxy(int(sim.url.rsplit(":", 1)[1]), rule)
+    try:
+        config = deaf(write_config(sim, url=proxy.url))   # no notification: the terminal must ask by itself
+        with Runtime(config, tiny_disk / "t") as rt:
+            t = rt.terminal
+            with pytest.raises(OutcomeNotJournaled) as info:
+                t.start_sale(Money(9909, "USD"), code=payment_code())
+            sale_id = info.value.summary["paymentRequestId"]
+            assert t.load(sale_id).phase is pf.Phase.SENDING
+            filled[0].unlink()
+            assert t.wait(sale_id, lambda s: s.final, 60).status == "SUCCESS"
+    finally:
+        proxy.close()
+    assert ledger(sim)[sale_id]["status"] == "SUCCESS"
 
 
 def test_a_sale_is_refused_before_sending_when_the_journal_cannot_take_the_answer(make_sim, tmp_path, tiny_disk):
