@@ -381,11 +381,13 @@ class Terminal:
         link_up = self.link.up()
         self._preflight()
         with self.lock:
+            row = self.journal.find(ref, "sale")
+            if row is not None:  # before "not paid": a resumed cancel may be why
+                self._refuse_a_repeat(self._from_row(row), self.journal.children(row["id"]))
             sale = self._paid_sale(ref, "refund")
             if amount.currency != sale.currency:
                 raise PosError(f"the sale was in {sale.currency}, not {amount.currency}")
             children = self.journal.children(sale.id)
-            self._refuse_a_repeat(sale, children)
             if any(c["kind"] == "cancel" and c["status"] != "FAILED" for c in children):
                 raise PosError(f"sale {sale.id} is being cancelled in full: there is nothing to refund",
                                hint="`pos-terminal reconcile` settles the cancel")
@@ -432,8 +434,8 @@ class Terminal:
                                hint="wait a few seconds for its answer, then cancel it")
             if not sale.final:
                 return self.abort(sale.id, "cancelled on request")
+            self._refuse_a_repeat(sale, self.journal.children(sale.id))  # before "not paid": it may be why
             sale = self._paid_sale(ref, "cancel")
-            self._refuse_a_repeat(sale, self.journal.children(sale.id))
             others = [c for c in self.journal.children(sale.id) if c["status"] != "FAILED"]
             open_one = next((c for c in others if not c["final"]), None)
             if open_one is not None:

@@ -87,12 +87,41 @@ def test_an_order_code_on_the_display_blocks_a_scan_in_the_same_terminal(sim, tm
 
 
 # -- 2. a refund asked twice ----------------------------------------------------------------------------
-def refund_killed_at_fdatasync(config: Path, data_dir: Path, payment: str, when: int) -> subprocess.CompletedProcess:
+def killed_at_fdatasync(config: Path, data_dir: Path, when: int, *args: str) -> subprocess.CompletedProcess:
+    """``pos-terminal ARGS`` SIGKILLed by strace at its ``when``-th fdatasync (the hostile run's tool)."""
     cmd = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fdatasync,fsync",
            "-e", f"inject=fdatasync:signal=KILL:when={when}",
-           sys.executable, "-m", "pos_app", "--config", str(config), "--data-dir", str(data_dir),
-           "refund", payment, "--amount", "0.50", "--reason", "broken seal", "--json"]
+           sys.executable, "-m", "pos_app", "--config", str(config), "--data-dir", str(data_dir), *args, "--json"]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, input=f"{MANAGER_PIN}\n")
+
+
+def refund_killed_at_fdatasync(config: Path, data_dir: Path, payment: str, when: int) -> subprocess.CompletedProcess:
+    return killed_at_fdatasync(config, data_dir, when, "refund", payment, "--amount", "0.50", "--reason", "broken seal")
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace (Debian package strace)")
+def test_a_cancel_killed_mid_way_and_asked_again_is_named_and_completed_once(sim, tmp_path):
+    config = write_config(sim)
+    for when in range(1, 16):
+        d = tmp_path / f"k{when}"
+        paid = paid_sale(config, d)
+        set_manager_pin(d)
+        killed = killed_at_fdatasync(config, d, when, "cancel", paid["paymentRequestId"], "--reason", "wrong item")
+        open_cancels = [r for r in journal_rows(d, "cancel").values() if not r["final"]]
+        if open_cancels:
+            break
+    else:
+        pytest.fail("no fdatasync left a cancel journaled and unfinished")
+    assert killed.returncode != 0, "the kill point was reached"
+    rc, again = cli_json("cancel", paid["paymentRequestId"], "--reason", "wrong item", config=config, data_dir=d,
+                         input=f"{MANAGER_PIN}\n")
+    assert rc == 2, again
+    assert f"cancel {open_cancels[0]['id']}" in again["error"] and "complete" in again["error"], again
+    rc, settled = cli_json("reconcile", config=config, data_dir=d)
+    assert rc == 0 and settled["still_open"] == 0, settled
+    assert ledger(sim)[paid["paymentRequestId"]]["status"] == "CANCELLED"
+    assert {r["id"]: r["status"] for r in journal_rows(d, "cancel").values()} == {open_cancels[0]["id"]: "SUCCESS"}
+    assert journal_sales(d)[paid["paymentRequestId"]]["status"] == "CANCELLED"
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace (Debian package strace)")
