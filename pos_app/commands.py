@@ -159,10 +159,14 @@ def _interrupted(args, t, sale_id: str, done):
                    f"(Ctrl-C again to leave it to the next start)")
     sale = t.interrupted(sale_id, "interrupted at the terminal")
     try:
-        return t.wait(sale.id, done, 60)
+        sale = t.wait(sale.id, done, 60)
     except KeyboardInterrupt:
         progress(args, f"interrupted again: sale {sale_id} is left open and settled at the next start")
         return t.load(sale_id)
+    if sale.phase is pf.Phase.PAID:   # a payment known to be paid is never cancelled
+        progress(args, "the payment went through before the interrupt could stop it: hand over the goods, or "
+                       "have a manager refund it")
+    return sale
 
 
 def _follow(args, t, txn) -> dict:

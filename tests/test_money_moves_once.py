@@ -18,6 +18,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -282,7 +283,9 @@ def test_ctrl_c_with_the_pay_in_flight_settles_the_sale_before_exiting(make_sim,
     sim = make_sim()
     proxy = Proxy(int(sim.url.rsplit(":", 1)[1]), lambda api, n: "swallow" if api == "pay" else "pass")
     try:
-        config = write_config(sim, url=proxy.url, read_timeout=60)
+        # Deaf: a success notification could otherwise tell the terminal "paid" before it cancels, and a
+        # payment known to be paid is never cancelled (that outcome is the next test's).
+        config = deaf(write_config(sim, url=proxy.url, read_timeout=60))
         d = tmp_path / "t"
         sale = TerminalProcess(config, d, "sale", "--amount", "12.00", "--code", payment_code())
         assert proxy.hit.wait(30), "the pay reached the gateway"
@@ -293,11 +296,49 @@ def test_ctrl_c_with_the_pay_in_flight_settles_the_sale_before_exiting(make_sim,
     finally:
         proxy.close()
     sale_id = next(iter(journal_sales(d)))
-    assert ledger(sim)[sale_id]["status"] == "CANCELLED", "the charge was reversed"
+    events = [e["kind"] for e in journal_events(d, sale_id)]
+    assert ledger(sim)[sale_id]["status"] == "CANCELLED", ("the charge was reversed", out, sale.lines, events)
     assert sale.proc.returncode == 1, (sale.proc.returncode, out, sale.lines)
     assert out.startswith("CANCELLED") and "why:" in out, out
     assert any("interrupted: cancelling sale" in line for line in sale.lines), sale.lines
     assert journal_sales(d)[sale_id]["status"] == "CANCELLED"
+
+
+def journal_events(data_dir: Path, txn: str) -> list[dict]:
+    conn = sqlite3.connect(f"file:{data_dir / 'journal.sqlite'}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [{"kind": r["kind"], "detail": json.loads(r["detail"] or "null")}
+                for r in conn.execute("SELECT * FROM events WHERE txn=? ORDER BY seq", (txn,))]
+    finally:
+        conn.close()
+
+
+def test_ctrl_c_after_the_gateway_reported_it_paid_says_so(make_sim, tmp_path):
+    """The other honest ending: the wallet confirmed (by notification) before the interrupt could cancel
+    it. A payment known to be paid is never cancelled; the words say it was paid and what to do."""
+    sim = make_sim()
+    proxy = Proxy(int(sim.url.rsplit(":", 1)[1]), lambda api, n: "swallow" if api == "pay" else "pass")
+    try:
+        config = write_config(sim, url=proxy.url, read_timeout=60)
+        d = tmp_path / "t"
+        sale = TerminalProcess(config, d, "sale", "--amount", "12.00", "--code", payment_code())
+        assert proxy.hit.wait(30), "the pay reached the gateway"
+        sale_id = None
+        deadline = time.monotonic() + 30
+        while sale_id is None or journal_sales(d)[sale_id]["status"] != "SUCCESS":   # the notification landed
+            assert time.monotonic() < deadline, "the notification never arrived"
+            time.sleep(0.05)
+            sale_id = next(iter(journal_sales(d)), None)
+        sale.proc.send_signal(signal.SIGINT)
+        sale.proc.wait(timeout=90)
+        out = sale.proc.stdout.read()
+        sale._reader.join(timeout=10)
+    finally:
+        proxy.close()
+    assert sale.proc.returncode == 0, (out, sale.lines)
+    assert out.startswith("PAID") and ledger(sim)[sale_id]["status"] == "SUCCESS", out
+    assert any("went through before the interrupt" in line for line in sale.lines), sale.lines
 
 
 # -- 9. the manager PIN on the command line -------------------------------------------------------------------
