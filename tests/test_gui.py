@@ -314,5 +314,8 @@ def test_a_sale_left_queued_by_an_earlier_run_blocks_the_next_scan_in_words(qtbo
     qtbot.keyClick(window, Qt.Key_F1)
     scan(window, payment_code())
     qtbot.waitUntil(lambda: queued["paymentRequestId"] in window.hint.text(), timeout=10000)
-    assert "is queued" in window.hint.text() and "charge the customer twice" in window.hint.text()
+    # "is queued", or "is being sent" while the reconciler is trying the link that is still down
+    # (a pay that certainly did not leave goes back to the queue).
+    assert ("is queued" in window.hint.text() or "is being sent" in window.hint.text()), window.hint.text()
+    assert "charge the customer twice" in window.hint.text()
     assert [r["id"] for r in window.core.terminal.journal.open_transactions()] == [queued["paymentRequestId"]]
