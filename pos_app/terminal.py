@@ -312,11 +312,9 @@ class Terminal:
                                 f"(`pos-terminal cancel {sale.id}`); only for surely another customer, take "
                                 f"the new sale alongside it")
 
-    def _preflight(self) -> None:
+    def _preflight(self, *txns: str) -> None:
         """Refuse to send what the journal could not record the answer of (full disk, unreadable pages)."""
-        check = getattr(self.journal, "preflight", None)
-        if check is not None:
-            check()
+        self.journal.preflight(txns)
 
     def _open_sales(self) -> list[pf.Sale]:
         return [t for t in (self._from_row(r) for r in self.journal.open_transactions()) if isinstance(t, pf.Sale)]
@@ -426,7 +424,7 @@ class Terminal:
             raise PosError(f"no sale {ref!r} in this terminal's journal",
                            hint="give the paymentRequestId or paymentId from the receipt or `pos-terminal report`")
         link_up = self.link.up()
-        self._preflight()
+        self._preflight(row["id"])
         with self.lock:
             sale = self._from_row(self.journal.get(row["id"]))
             if sale.phase is pf.Phase.SENDING:
@@ -543,7 +541,7 @@ class Terminal:
     def advance(self, txn_id: str) -> Txn:
         """Take one due step of a transaction (a Tick), and carry out what it says."""
         link_up = self.link.up()
-        self._preflight()  # nothing is (re)sent whose answer the journal could not take
+        self._preflight(txn_id)  # nothing is (re)sent whose answer the journal could not take
         with self.lock:
             if txn_id in self._in_flight:
                 return self.load(txn_id)
@@ -666,7 +664,7 @@ class Terminal:
         second after a payment code was dropped, so the full code does not linger in its old pages."""
         for txn_id in list(self._orphans):
             try:
-                self._preflight()
+                self._preflight(txn_id)
                 with self.lock:
                     txn = self.load(txn_id)
                     if txn is not None and not txn.final and txn.next_at is None and txn_id not in self._in_flight:

@@ -422,7 +422,7 @@ def test_preflight_finds_an_unreadable_page_that_a_commit_would_rewrite(tmp_path
                       "phase": "INQUIRING", "state": "{}", "final": 0, "next_at": 5.0, "created_at": 500,
                       "updated_at": 500, "day": "2026-01-01", "description": marker}, {"insert": True}))
         j.record_many(rows)
-        j.preflight()                                      # healthy: nothing to say
+        j.preflight(["PR999999"])                          # healthy: nothing to say
     path = d / "journal.sqlite"
     raw = bytearray(path.read_bytes())
     page_size = 4096
@@ -433,7 +433,7 @@ def test_preflight_finds_an_unreadable_page_that_a_commit_would_rewrite(tmp_path
     path.write_bytes(bytes(raw))
     with Journal.open(d) as j:                             # opening reads only the schema
         with pytest.raises(JournalCorrupt) as info:
-            j.preflight()
+            j.preflight(["PR999999"])                      # before a resend about the open sale
         assert info.value.kind == "corrupt" and str(j.path) in info.value.message
         assert ".recover" in info.value.hint
         with pytest.raises(JournalError) as commit:         # what preflight foresaw: the answer's commit fails
