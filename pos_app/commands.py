@@ -190,10 +190,7 @@ def cmd_refund(args) -> int:
     with _runtime(args) as rt:
         t = rt.terminal
         _watch(args, t)
-        row = t.journal.find(args.payment, "sale")
-        if row is None:
-            raise PosError(f"no sale {args.payment!r} in this terminal's journal",
-                           hint="give the paymentRequestId or paymentId from the receipt or `pos-terminal report`")
+        row = t.sale_row(args.payment)
         amount = parse_money(args.amount, row["currency"]) if args.amount is not None else None
         manager_actions.check_reason(args.reason, "refund")
         asked_by, approved_by = _manager(args, t)

@@ -33,16 +33,12 @@ def refund(terminal, sale_ref: str, amount: Money | None, reason: str | None, *,
            approved_by: str) -> ff.Followup:
     """Refund ``amount`` of a paid sale, or all that is left when ``amount`` is None; audited."""
     reason = check_reason(reason, "refund")
-    row = terminal.journal.find(sale_ref, "sale")
-    if row is None:
-        raise PosError(f"no sale {sale_ref!r} in this terminal's journal",
-                       hint="give the paymentRequestId or paymentId from the receipt or `pos-terminal report`")
+    row = terminal.sale_row(sale_ref)
     if amount is None:
-        taken = sum(c["amount"] for c in terminal.journal.children(row["id"])
-                    if c["kind"] == "refund" and c["status"] != "FAILED")
-        if row["amount"] - taken <= 0:
+        left = terminal.refundable(row["id"])
+        if left <= 0:
             raise PosError(_("nothing is left to refund on {id}").format(id=row["id"]))
-        amount = Money(row["amount"] - taken, row["currency"])
+        amount = Money(left, row["currency"])
     result = terminal.refund(row["id"], amount, reason)
     audit(terminal.journal, "refund", txn=row["id"], asked_by=asked_by, approved_by=approved_by,
           detail={"reason": reason, "amount": format_minor(amount.minor, amount.currency),
@@ -53,10 +49,7 @@ def refund(terminal, sale_ref: str, amount: Money | None, reason: str | None, *,
 def cancel(terminal, sale_ref: str, reason: str | None, *, asked_by: str, approved_by: str):
     """Cancel a sale in full (a paid one is reversed, an open one closed); audited."""
     reason = check_reason(reason, "cancel")
-    row = terminal.journal.find(sale_ref, "sale")
-    if row is None:
-        raise PosError(f"no sale {sale_ref!r} in this terminal's journal",
-                       hint="give the paymentRequestId or paymentId from the receipt or `pos-terminal report`")
+    row = terminal.sale_row(sale_ref)
     result = terminal.cancel(row["id"])
     audit(terminal.journal, "cancel", txn=row["id"], asked_by=asked_by, approved_by=approved_by,
           detail={"reason": reason, "amount": format_minor(row["amount"], row["currency"]),

@@ -350,23 +350,33 @@ class Terminal:
         with self.lock:
             sale = self.load(sale_id)
             now = self.clock()
-            events = []
             if sale.phase is pf.Phase.SENDING:
-                sale_before = sale
-                sale, effects = pf.step(sale, pf.Recovered(), now)
-                self._save(sale_before, sale, now, [("interrupted", {"phase": sale_before.phase.value})], effects)
+                recovered, effects = pf.step(sale, pf.Recovered(), now)
+                self._save(sale, recovered, now, [("interrupted", {"phase": sale.phase.value})], effects)
+                sale = recovered
             after, effects = pf.step(sale, pf.Abort(reason), now)
-            events.append(("abort", {"reason": reason}))
-            self._save(sale, after, now, events, effects)
+            self._save(sale, after, now, [("abort", {"reason": reason})], effects)
         return after
 
     # -- follow-ups: refund, and a manager's cancel of a paid sale -------------------------------------
-    def _paid_sale(self, ref: str, action: str) -> pf.Sale:
+    def sale_row(self, ref: str):
+        """The journal's row of the sale ``ref`` names (paymentRequestId or paymentId), or a PosError."""
         row = self.journal.find(ref, "sale")
         if row is None:
             raise PosError(f"no sale {ref!r} in this terminal's journal",
                            hint="give the paymentRequestId or paymentId from the receipt or `pos-terminal report`")
-        sale = self._from_row(row)
+        return row
+
+    def refundable(self, sale_id: str) -> int:
+        """What is left to refund of a sale, in minor units: its amount less every refund not failed
+        (an unsettled one counts: it may yet succeed)."""
+        row = self.journal.get(sale_id)
+        taken = sum(c["amount"] for c in self.journal.children(sale_id)
+                    if c["kind"] == "refund" and c["status"] != "FAILED")
+        return row["amount"] - taken
+
+    def _paid_sale(self, ref: str, action: str) -> pf.Sale:
+        sale = self._from_row(self.sale_row(ref))
         if sale.phase is not pf.Phase.PAID:
             raise PosError(f"sale {sale.id} is {sale.status}, not paid: there is nothing to {action}")
         if not sale.payment_id:
@@ -397,11 +407,10 @@ class Terminal:
                                f"{sale.currency} on sale {sale.id} is not finished yet; it is being completed "
                                f"with the gateway", hint="wait for it (`pos-terminal reconcile`), then check the "
                                                          "sale before refunding more")
-            taken = sum(c["amount"] for c in self.journal.children(sale.id)
-                        if c["kind"] == "refund" and c["status"] != "FAILED")
-            if taken + amount.minor > sale.amount:
-                left = format_minor(sale.amount - taken, sale.currency)
-                raise PosError(f"that is more than is left to refund: {left} {sale.currency}",
+            left = self.refundable(sale.id)
+            if amount.minor > left:
+                raise PosError(f"that is more than is left to refund: {format_minor(left, sale.currency)} "
+                               f"{sale.currency}",
                                hint="refunds of one sale add up to at most what was paid")
             now = self.clock()
             f = ff.new_followup(new_request_id("RF"), ff.REFUND, sale.id, sale.currency, amount.minor, now,
@@ -419,10 +428,7 @@ class Terminal:
 
     def cancel(self, ref: str) -> Txn:
         """Cancel a sale: an open one is aborted; a paid one is reversed in full by a cancel request."""
-        row = self.journal.find(ref, "sale")
-        if row is None:
-            raise PosError(f"no sale {ref!r} in this terminal's journal",
-                           hint="give the paymentRequestId or paymentId from the receipt or `pos-terminal report`")
+        row = self.sale_row(ref)
         link_up = self.link.up()
         self._preflight(row["id"])
         with self.lock:
