@@ -328,17 +328,17 @@ class Terminal:
             self._save(sale, after, now, [("abort", {"reason": reason})], effects)
         return after
 
-    def _refuse_a_repeat(self, sale: pf.Sale, children) -> None:
+    def _refuse_a_repeat(self, sale_row, children) -> None:
         """A refund or cancel of this sale that an earlier run left unfinished was resumed at this start
         and may be done by now: a new request for the sale is most likely its asker trying again, so the
         first such request is refused with that follow-up's outcome instead of moving money twice."""
         for c in children:
             if c["id"] in self._unreported:
                 self._unreported.discard(c["id"])
-                amount = f"{format_minor(c['amount'], sale.currency)} {sale.currency}"
+                amount = f"{format_minor(c['amount'], sale_row['currency'])} {sale_row['currency']}"
                 state = "is being completed with the gateway" if not c["final"] else \
                     {"SUCCESS": "has now been completed", "FAILED": "has failed"}.get(c["status"], c["status"])
-                raise PosError(f"{c['kind']} {c['id']} of {amount} on sale {sale.id} was left unfinished by an "
+                raise PosError(f"{c['kind']} {c['id']} of {amount} on sale {sale_row['id']} was left unfinished by an "
                                f"earlier run and {state}",
                                hint="check the sale (`pos-terminal report`) before asking again: ask again only if "
                                     "more must go back")
@@ -375,8 +375,8 @@ class Terminal:
                     if c["kind"] == "refund" and c["status"] != "FAILED")
         return row["amount"] - taken
 
-    def _paid_sale(self, ref: str, action: str) -> pf.Sale:
-        sale = self._from_row(self.sale_row(ref))
+    def _paid_sale(self, row, action: str) -> pf.Sale:
+        sale = self._from_row(row)
         if sale.phase is not pf.Phase.PAID:
             raise PosError(f"sale {sale.id} is {sale.status}, not paid: there is nothing to {action}")
         if not sale.payment_id:
@@ -389,13 +389,12 @@ class Terminal:
         link_up = self.link.up()
         self._preflight()
         with self.lock:
-            row = self.journal.find(ref, "sale")
-            if row is not None:  # before "not paid": a resumed cancel may be why
-                self._refuse_a_repeat(self._from_row(row), self.journal.children(row["id"]))
-            sale = self._paid_sale(ref, "refund")
+            row = self.sale_row(ref)
+            children = self.journal.children(row["id"])
+            self._refuse_a_repeat(row, children)   # before "not paid": a resumed cancel may be why
+            sale = self._paid_sale(row, "refund")
             if amount.currency != sale.currency:
                 raise PosError(f"the sale was in {sale.currency}, not {amount.currency}")
-            children = self.journal.children(sale.id)
             if any(c["kind"] == "cancel" and c["status"] != "FAILED" for c in children):
                 raise PosError(f"sale {sale.id} is being cancelled in full: there is nothing to refund",
                                hint="`pos-terminal reconcile` settles the cancel")
@@ -432,15 +431,17 @@ class Terminal:
         link_up = self.link.up()
         self._preflight(row["id"])
         with self.lock:
-            sale = self._from_row(self.journal.get(row["id"]))
+            row = self.journal.get(row["id"])   # as it is now, under the lock
+            sale = self._from_row(row)
             if sale.phase is pf.Phase.SENDING:
                 raise PosError(f"sale {sale.id} is being sent to the gateway right now",
                                hint="wait a few seconds for its answer, then cancel it")
             if not sale.final:
                 return self.abort(sale.id, "cancelled on request")
-            self._refuse_a_repeat(sale, self.journal.children(sale.id))  # before "not paid": it may be why
-            sale = self._paid_sale(ref, "cancel")
-            others = [c for c in self.journal.children(sale.id) if c["status"] != "FAILED"]
+            children = self.journal.children(row["id"])
+            self._refuse_a_repeat(row, children)   # before "not paid": a resumed refund or cancel may be why
+            sale = self._paid_sale(row, "cancel")
+            others = [c for c in children if c["status"] != "FAILED"]
             open_one = next((c for c in others if not c["final"]), None)
             if open_one is not None:
                 raise PosError(f"{open_one['kind']} {open_one['id']} of sale {sale.id} is not finished yet; it is "
