@@ -99,13 +99,16 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
+def _usable(st: os.statvfs_result) -> int:
+    """Free space the terminal's user may use on a filesystem (root may use the reserve)."""
+    return (st.f_bfree if os.geteuid() == 0 else st.f_bavail) * st.f_frsize
+
+
 def _free_bytes(folder: Path) -> int | None:
-    """Free space the terminal's user may use on ``folder``'s filesystem (root may use the reserve)."""
     try:
-        st = os.statvfs(folder)
+        return _usable(os.statvfs(folder))
     except OSError:
         return None
-    return (st.f_bfree if os.geteuid() == 0 else st.f_bavail) * st.f_frsize
 
 
 def _margin(page_size: int = 4096) -> int:
@@ -120,14 +123,16 @@ def _outcome(saved: bool | None) -> str:
             "journal as it is)")
 
 
+def _disk_full_hint(path: Path, exists: bool = True) -> str:
+    return (f"free space on that disk (`df -h {path.parent}` shows it; old log files can go), then try again"
+            + (". The journal is intact: do not delete or move it" if exists else ""))
+
+
 def _disk_full(path: Path, saved: bool | None = False, tail: str = "", *, exists: bool = True) -> JournalDiskFull:
     free = _free_bytes(path.parent)
     left = "" if free is None else f" ({_size(free)} left)"
-    return JournalDiskFull(
-        f"the disk holding the journal {path} is full{left}{tail}",
-        hint=f"free space on that disk (`df -h {path.parent}` shows it; old log files can go), then try again"
-             + (". The journal is intact: do not delete or move it" if exists else ""),
-        saved=saved)
+    return JournalDiskFull(f"the disk holding the journal {path} is full{left}{tail}",
+                           hint=_disk_full_hint(path, exists), saved=saved)
 
 
 def _write_failed(path: Path, why: str, saved: bool | None = False, tail: str = "") -> JournalWriteFailed:
@@ -487,7 +492,7 @@ class Journal:
                 raise _write_failed(self.path, exc.strerror or str(exc)) from None
             if fs.f_flag & os.ST_RDONLY:
                 raise _write_failed(self.path, "its filesystem is mounted read-only")
-            free = (fs.f_bfree if os.geteuid() == 0 else fs.f_bavail) * fs.f_frsize
+            free = _usable(fs)
             try:
                 page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
             except sqlite3.Error as exc:
@@ -496,7 +501,7 @@ class Journal:
                 raise JournalDiskFull(
                     f"the disk holding the journal {self.path} is full: {_size(free)} left, less than the "
                     f"{_size(_margin(page_size))} kept free for a payment's records",
-                    hint=_disk_full(self.path).hint)
+                    hint=_disk_full_hint(self.path))
             if not os.access(real.parent, os.W_OK | os.X_OK) or not os.access(real, os.R_OK | os.W_OK):
                 raise _write_failed(self.path, "this user may not write it or its folder")
             try:
