@@ -29,8 +29,8 @@ from pos_app.money import Money
 from pos_app.runtime import Runtime
 
 from conftest import payment_code
-from flowkit import (MANAGER_PIN, check_invariant, cli, cli_json, codes_charged_twice, gateway_down, journal_rows,
-                     journal_sales, ledger, set_manager_pin, sim_call, write_config)
+from flowkit import (MANAGER_PIN, check_invariant, cli_json, gateway_down, journal_rows,
+                     journal_sales, ledger, set_manager_pin, write_config)
 from test_crash import Proxy, TerminalProcess, deaf
 
 SLOW_CODE = {"code_validity": 120}   # a queued pay stays sendable for the whole test
@@ -96,32 +96,35 @@ def killed_at_fdatasync(config: Path, data_dir: Path, when: int, *args: str) -> 
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, input=f"{MANAGER_PIN}\n")
 
 
-def refund_killed_at_fdatasync(config: Path, data_dir: Path, payment: str, when: int) -> subprocess.CompletedProcess:
-    return killed_at_fdatasync(config, data_dir, when, "refund", payment, "--amount", "0.50", "--reason", "broken seal")
+def killed_until_unfinished(config: Path, tmp_path: Path, kind: str, *args: str) -> tuple[Path, dict, dict]:
+    """A paid sale, then ``pos-terminal KIND PAYMENT ARGS`` killed at its 1st, 2nd, … fdatasync (a fresh
+    sale each time) until a kill leaves the follow-up journaled but not finished (the hostile run's
+    "third fdatasync"): (data dir, the sale, the unfinished follow-up's row)."""
+    for when in range(1, 16):
+        d = tmp_path / f"k{when}"
+        paid = paid_sale(config, d)
+        set_manager_pin(d)
+        killed = killed_at_fdatasync(config, d, when, kind, paid["paymentRequestId"], *args)
+        assert killed.returncode in (-signal.SIGKILL, 128 + signal.SIGKILL, 0), killed.stderr
+        unfinished = [r for r in journal_rows(d, kind).values() if not r["final"]]
+        if unfinished:
+            assert killed.returncode != 0, "the kill point was reached"
+            return d, paid, unfinished[0]
+    pytest.fail(f"no fdatasync left a {kind} journaled and unfinished")
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace (Debian package strace)")
 def test_a_cancel_killed_mid_way_and_asked_again_is_named_and_completed_once(sim, tmp_path):
     config = write_config(sim)
-    for when in range(1, 16):
-        d = tmp_path / f"k{when}"
-        paid = paid_sale(config, d)
-        set_manager_pin(d)
-        killed = killed_at_fdatasync(config, d, when, "cancel", paid["paymentRequestId"], "--reason", "wrong item")
-        open_cancels = [r for r in journal_rows(d, "cancel").values() if not r["final"]]
-        if open_cancels:
-            break
-    else:
-        pytest.fail("no fdatasync left a cancel journaled and unfinished")
-    assert killed.returncode != 0, "the kill point was reached"
+    d, paid, open_cancel = killed_until_unfinished(config, tmp_path, "cancel", "--reason", "wrong item")
     rc, again = cli_json("cancel", paid["paymentRequestId"], "--reason", "wrong item", config=config, data_dir=d,
                          input=f"{MANAGER_PIN}\n")
     assert rc == 2, again
-    assert f"cancel {open_cancels[0]['id']}" in again["error"] and "complete" in again["error"], again
+    assert f"cancel {open_cancel['id']}" in again["error"] and "complete" in again["error"], again
     rc, settled = cli_json("reconcile", config=config, data_dir=d)
     assert rc == 0 and settled["still_open"] == 0, settled
     assert ledger(sim)[paid["paymentRequestId"]]["status"] == "CANCELLED"
-    assert {r["id"]: r["status"] for r in journal_rows(d, "cancel").values()} == {open_cancels[0]["id"]: "SUCCESS"}
+    assert {r["id"]: r["status"] for r in journal_rows(d, "cancel").values()} == {open_cancel["id"]: "SUCCESS"}
     assert journal_sales(d)[paid["paymentRequestId"]]["status"] == "CANCELLED"
 
 
@@ -131,30 +134,20 @@ def test_a_refund_killed_mid_way_and_asked_again_moves_the_money_once(sim, tmp_p
     hostile run's "third fdatasync"); the same command again must be refused, and the gateway must end
     with exactly one refund of 0.50."""
     config = write_config(sim)
-    for when in range(1, 16):
-        d = tmp_path / f"k{when}"
-        paid = paid_sale(config, d)
-        set_manager_pin(d)
-        killed = refund_killed_at_fdatasync(config, d, paid["paymentRequestId"], when)
-        assert killed.returncode in (-signal.SIGKILL, 128 + signal.SIGKILL, 0), killed.stderr
-        open_refunds = [r for r in journal_rows(d, "refund").values() if not r["final"]]
-        if open_refunds:
-            break
-    else:
-        pytest.fail("no fdatasync left a refund journaled and unfinished")
-    assert killed.returncode != 0, "the kill point was reached"
+    d, paid, open_refund = killed_until_unfinished(config, tmp_path, "refund", "--amount", "0.50", "--reason",
+                                                   "broken seal")
     rc, again = cli_json("refund", paid["paymentRequestId"], "--amount", "0.50", "--reason", "broken seal",
                          config=config, data_dir=d, input=f"{MANAGER_PIN}\n")
     assert rc == 2, again
     # Named, and said to be completed (by now the resumed refund may already be done).
-    assert f"refund {open_refunds[0]['id']} of 0.50 USD" in again["error"], again
+    assert f"refund {open_refund['id']} of 0.50 USD" in again["error"], again
     assert "being completed" in again["error"] or "has now been completed" in again["error"], again
     rc, settled = cli_json("reconcile", config=config, data_dir=d)
     assert rc == 0 and settled["still_open"] == 0, settled
     at_gateway = refunds_at_gateway(sim, paid["paymentRequestId"])
     assert [(r["refundRequestId"], r["amount"]["value"]) for r in at_gateway
-            if r["status"] == "SUCCESS"] == [(open_refunds[0]["id"], "50")]
-    assert {r["id"]: r["status"] for r in journal_rows(d, "refund").values()} == {open_refunds[0]["id"]: "SUCCESS"}
+            if r["status"] == "SUCCESS"] == [(open_refund["id"], "50")]
+    assert {r["id"]: r["status"] for r in journal_rows(d, "refund").values()} == {open_refund["id"]: "SUCCESS"}
 
 
 def test_a_second_refund_is_refused_while_the_first_is_unsettled_then_allowed(make_sim, tmp_path):
