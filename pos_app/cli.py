@@ -365,9 +365,13 @@ def _check_text_arguments(argv: list[str], args) -> None:
 def _write_crash_report(args) -> str:
     """The traceback, masked like every log line (a payment code can sit in a frame's message)."""
     try:
+        from offline_queue.lock import make_private_dir
+
         from .logs import mask_text, to_file
-        folder = find_data_dir(getattr(args, "data_dir", None)) / "logs"
-        folder.mkdir(parents=True, exist_ok=True)
+        data_dir = find_data_dir(getattr(args, "data_dir", None))
+        make_private_dir(data_dir)
+        folder = data_dir / "logs"
+        folder.mkdir(mode=0o700, exist_ok=True)
         path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.txt"
         path.write_text(mask_text(traceback.format_exc()), encoding="utf-8")
         to_file(logging.ERROR, "internal error: details in %s", path)

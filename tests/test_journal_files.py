@@ -439,3 +439,15 @@ def test_preflight_finds_an_unreadable_page_that_a_commit_would_rewrite(tmp_path
         with pytest.raises(JournalError) as commit:         # what preflight foresaw: the answer's commit fails
             j.record({"id": "PR999999", "status": "SUCCESS", "final": 1, "next_at": None})
         assert commit.value.kind == "corrupt" and commit.value.saved is False
+
+
+def test_a_first_sandbox_sale_makes_the_data_dir_private(tmp_path):
+    """The sandbox's simulator keeps its keys inside the data directory: whichever is made first, the data
+    directory is 0700 (the journal beside them holds a queued sale's full payment code)."""
+    d = tmp_path / "fresh" / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}
+    done = subprocess.run(["sh", "-c", 'umask 022 && exec "$0" -m pos_app sale --amount 1.00 --code '
+                           '281234567890123450 --json --data-dir "$1"', sys.executable, str(d)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert mode(d) == 0o700 and mode(d.parent) == 0o700
