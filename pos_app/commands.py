@@ -16,24 +16,23 @@ import sys
 import time
 from datetime import date
 
-from . import followup_flow as ff
 from . import payment_flow as pf
 from .config import find_config_file, find_data_dir
 from .errors import PosError
 from .gateway import Status
 from .money import format_minor, parse_money
 from .runtime import Runtime
+from .i18n import _
+from .vocabulary import (CANCELLED, FAILED, FOLLOWUP_PHASE_WORDS, KIND_WORDS, NEEDS_REVIEW, NEXT_COMMAND, NEXT_STEP,
+                         QUEUED, SALE_PHASE_WORDS, SUCCESS, UNKNOWN, settled)
 
-EXIT = {"SUCCESS": 0, "FAILED": 1, "CANCELLED": 1, "UNKNOWN": 3, "QUEUED": 3, "NEEDS_REVIEW": 3}
+EXIT = {SUCCESS: 0, FAILED: 1, CANCELLED: 1, UNKNOWN: 3, QUEUED: 3, NEEDS_REVIEW: 3}
 
-NEXT_STEP = {
-    "SUCCESS": "hand over the goods",
-    "FAILED": "do not hand over the goods; ask for another payment (a fresh code) or another way to pay",
-    "CANCELLED": "do not hand over the goods; nothing was charged, or the money went back",
-    "UNKNOWN": "do not hand over the goods yet; it is still being checked (run `pos-terminal reconcile`)",
-    "QUEUED": "it is sent when the link is back; do not hand over the goods unless accepted at the merchant's risk",
-    "NEEDS_REVIEW": "a manager must check it (`pos-terminal reconcile`, then the gateway's portal)",
-}
+
+def next_step(status: str) -> str:
+    """The window's next step, with the command that helps at a prompt."""
+    text = _(NEXT_STEP[status])
+    return f"{text} (`{NEXT_COMMAND[status]}`)" if status in NEXT_COMMAND else text
 
 
 def emit(args, data: dict, lines: list[str]) -> None:
@@ -54,39 +53,30 @@ def _runtime(args, *, receiver: bool = True, background: bool = True) -> Runtime
                    background=background)
 
 
-def _settled(txn) -> bool:
-    return txn.final or txn.status == "NEEDS_REVIEW"
-
-
 def _describe(txn) -> str:
     """A plain sentence for the phase a sale or follow-up is in."""
     if isinstance(txn, pf.Sale):
-        return {pf.Phase.NEW: "waiting for the link to the gateway (queued)",
-                pf.Phase.SENDING: "sending the payment to the gateway",
-                pf.Phase.WAITING: "waiting for the customer to scan the QR and pay",
-                pf.Phase.INQUIRING: f"checking the result with the gateway (inquiry {txn.inquiries + 1})",
-                pf.Phase.CANCELLING: "cancelling the payment",
-                pf.Phase.NEEDS_REVIEW: "needs review: the gateway did not confirm the cancel"}.get(
-            txn.phase, txn.status)
-    return {ff.Phase.NEW: "waiting for the link to the gateway (queued)",
-            ff.Phase.SENDING: f"sending the {txn.kind}",
-            ff.Phase.RETRYING: f"resending the {txn.kind} (no clear answer yet)"}.get(txn.phase, txn.status)
+        words = SALE_PHASE_WORDS.get(txn.phase)
+        text = _(words[0]) if words else txn.status
+        return f"{text} (inquiry {txn.inquiries + 1})" if txn.phase is pf.Phase.INQUIRING else text
+    words = FOLLOWUP_PHASE_WORDS.get(txn.phase)
+    return _(words).format(kind=_(KIND_WORDS[txn.kind])) if words else txn.status
 
 
 def _outcome_lines(data: dict) -> list[str]:
     a = data["amount"]
     amount = f"{format_minor(int(a['value']), a['currency'])} {a['currency']}"
-    head = {"SUCCESS": "PAID" if data.get("kind") == "sale" else "DONE", "FAILED": "NOT PAID" if
-            data.get("kind") == "sale" else "FAILED", "CANCELLED": "CANCELLED", "UNKNOWN": "NOT SURE YET",
-            "QUEUED": "QUEUED", "NEEDS_REVIEW": "NEEDS REVIEW"}[data["status"]]
+    head = {SUCCESS: "PAID" if data.get("kind") == "sale" else "DONE", FAILED: "NOT PAID" if
+            data.get("kind") == "sale" else "FAILED", CANCELLED: "CANCELLED", UNKNOWN: "NOT SURE YET",
+            QUEUED: "QUEUED", NEEDS_REVIEW: "NEEDS REVIEW"}[data["status"]]
     lines = [f"{head}: {data.get('kind', '')} {amount}"]
-    if data.get("message") and data["status"] != "SUCCESS":
+    if data.get("message") and data["status"] != SUCCESS:
         lines.append(f"  why:     {data['message']}" + (f" ({data['resultCode']})" if data.get("resultCode") else ""))
     lines.append(f"  payment: {data.get('paymentRequestId')} (gateway id {data.get('paymentId') or 'not known yet'})")
     if data.get("refundRequestId"):
         lines.append(f"  refund:  {data['refundRequestId']}")
-    if data.get("kind") == "sale" or data["status"] != "SUCCESS":
-        lines.append(f"  next:    {NEXT_STEP[data['status']]}")
+    if data.get("kind") == "sale" or data["status"] != SUCCESS:
+        lines.append(f"  next:    {next_step(data['status'])}")
     return lines
 
 
@@ -131,7 +121,7 @@ def cmd_sale(args) -> int:
         progress(args, f"sale of {amount}" + (" (sandbox)" if rt.sandbox else ""))
 
         def done(s) -> bool:
-            return _settled(s) or (s.accepted_at_risk and s.phase is pf.Phase.NEW)
+            return settled(s) or (s.accepted_at_risk and s.phase is pf.Phase.NEW)
         try:
             sale = t.start_sale(amount, code=args.code, order_code=args.order_code, description=args.description,
                                 alongside=args.alongside)
@@ -170,7 +160,7 @@ def _interrupted(args, t, sale_id: str, done):
 
 
 def _follow(args, t, txn) -> dict:
-    txn = t.wait(txn.id, lambda f: _settled(f) or f.status == "QUEUED", args.timeout)
+    txn = t.wait(txn.id, lambda f: settled(f) or f.status == QUEUED, args.timeout)
     return t.summary(txn)
 
 
@@ -208,7 +198,7 @@ def cmd_cancel(args) -> int:
         t = rt.terminal
         _watch(args, t)
         row = t.journal.find(args.payment, "sale")
-        if row is not None and row["status"] == "SUCCESS":   # reversing a paid sale: the manager's cancel
+        if row is not None and row["status"] == SUCCESS:   # reversing a paid sale: the manager's cancel
             manager_actions.check_reason(args.reason, "cancel")
             asked_by, approved_by = _manager(args, t)
             txn = manager_actions.cancel(t, row["id"], args.reason, asked_by=asked_by, approved_by=approved_by)
@@ -217,7 +207,7 @@ def cmd_cancel(args) -> int:
         data = _follow(args, t, txn)
     emit(args, data, _outcome_lines(data))
     if data["kind"] == "sale":  # an open sale was closed: done only if nothing stays charged
-        return {"CANCELLED": 0, "FAILED": 0, "SUCCESS": 1}.get(data["status"], 3)
+        return {CANCELLED: 0, FAILED: 0, SUCCESS: 1}.get(data["status"], 3)
     return EXIT[data["status"]]
 
 

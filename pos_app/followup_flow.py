@@ -8,31 +8,18 @@ outbox as long as needed. Pure transitions, like :mod:`pos_app.payment_flow`.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, replace
 
 from .outcome import Status
+from .vocabulary import FOLLOWUP_STATUS, FollowupPhase
 from .payment_flow import Answer, Recovered, Send, Tick, Timing, next_on_schedule
 
 REFUND = "refund"
 CANCEL = "cancel"
 
 
-class Phase(str, enum.Enum):
-    NEW = "NEW"                    # journaled; waiting for the link
-    SENDING = "SENDING"            # in flight, or may be
-    RETRYING = "RETRYING"          # unknown: the same request is resent on a schedule
-    NEEDS_REVIEW = "NEEDS_REVIEW"  # still unknown after the schedule: resent in the background
-    DONE = "DONE"
-    FAILED = "FAILED"
-
-    @property
-    def final(self) -> bool:
-        return self in (Phase.DONE, Phase.FAILED)
-
-
-STATUS = {Phase.NEW: "QUEUED", Phase.SENDING: "UNKNOWN", Phase.RETRYING: "UNKNOWN",
-          Phase.NEEDS_REVIEW: "NEEDS_REVIEW", Phase.DONE: "SUCCESS", Phase.FAILED: "FAILED"}
+Phase = FollowupPhase
+STATUS = FOLLOWUP_STATUS
 
 
 @dataclass(frozen=True)

@@ -21,35 +21,16 @@ Phases::
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field, replace
 
 from .outcome import Delivery, Status
+from .vocabulary import SALE_FINAL, SALE_STATUS, SalePhase
 
 
-class Phase(str, enum.Enum):
-    NEW = "NEW"                    # journaled; the pay has not (certainly) left: it waits for the link
-    SENDING = "SENDING"            # a pay is, or may be, in flight
-    WAITING = "WAITING"            # order code shown: waiting for the customer to pay it
-    INQUIRING = "INQUIRING"        # outcome unknown: following the inquiry schedule
-    CANCELLING = "CANCELLING"      # closing it: cancel sent, retried with the same paymentRequestId
-    NEEDS_REVIEW = "NEEDS_REVIEW"  # even cancel stayed unknown or was refused; still retried in background
-    PAID = "PAID"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    VOIDED = "VOIDED"              # never reached the gateway; closed locally
-
-    @property
-    def final(self) -> bool:
-        return self in FINAL
-
-
-FINAL = frozenset({Phase.PAID, Phase.FAILED, Phase.CANCELLED, Phase.VOIDED})
-
+Phase = SalePhase
+FINAL = SALE_FINAL
 #: The public word for each phase: what ``sale --json`` and ``report`` say.
-STATUS = {Phase.NEW: "QUEUED", Phase.SENDING: "UNKNOWN", Phase.WAITING: "UNKNOWN",
-          Phase.INQUIRING: "UNKNOWN", Phase.CANCELLING: "UNKNOWN", Phase.NEEDS_REVIEW: "NEEDS_REVIEW",
-          Phase.PAID: "SUCCESS", Phase.FAILED: "FAILED", Phase.CANCELLED: "CANCELLED", Phase.VOIDED: "FAILED"}
+STATUS = SALE_STATUS
 
 PAYMENT_CODE = "payment_code"
 ORDER_CODE = "order_code"

@@ -13,28 +13,10 @@ from dataclasses import dataclass
 from . import payment_flow as pf
 from .i18n import N_, _
 from .money import Money
+from .vocabulary import ABORTABLE, CANCELLED, FAILED, NEEDS_REVIEW, NEXT_STEP, OPEN, QUEUED as QUEUED_STATUS, SALE_PHASE_WORDS, SUCCESS, UNKNOWN
 
 # Tones: how the cashier's outcome panel is coloured.
 WORKING, PAID, DECLINED, UNSURE, QUEUED = "working", "paid", "declined", "unsure", "queued"
-
-_PHASE_WORDS = {
-    pf.Phase.NEW: (N_("Queued: waiting for the link to the gateway"), N_("the network")),
-    pf.Phase.SENDING: (N_("Sending the payment"), N_("the gateway")),
-    pf.Phase.WAITING: (N_("Waiting for the customer to scan the QR and pay"), N_("the customer")),
-    pf.Phase.INQUIRING: (N_("Checking the result with the gateway"), N_("the gateway")),
-    pf.Phase.CANCELLING: (N_("Cancelling the payment"), N_("the gateway")),
-}
-_ABORTABLE = {pf.Phase.NEW, pf.Phase.SENDING, pf.Phase.WAITING, pf.Phase.INQUIRING}
-
-NEXT_STEP = {
-    "SUCCESS": N_("Hand over the goods."),
-    "FAILED": N_("Do not hand over the goods. Ask for another payment: a fresh code, or another way to pay."),
-    "CANCELLED": N_("Do not hand over the goods. Nothing was charged, or the money went back."),
-    "UNKNOWN": N_("Do not hand over the goods yet. The terminal keeps checking; wait for the result."),
-    "QUEUED": N_("Do not hand over the goods: it is sent when the link is back."),
-    "NEEDS_REVIEW": N_("Do not hand over the goods. A manager must check this payment."),
-}
-
 
 @dataclass(frozen=True)
 class CashierView:
@@ -60,35 +42,35 @@ class CustomerView:
 
 def cashier_view(sale: pf.Sale) -> CashierView:
     status = sale.status
-    if sale.phase in _PHASE_WORDS and not (sale.accepted_at_risk and sale.phase is pf.Phase.NEW):
-        words, on = _PHASE_WORDS[sale.phase]
+    if sale.status in OPEN and not (sale.accepted_at_risk and sale.phase is pf.Phase.NEW):
+        words, on = SALE_PHASE_WORDS[sale.phase]
         headline = _(words)
         if customer_confirming(sale):  # the wallet asked the customer for a password or a tap
             return CashierView(WORKING, _("Waiting for the customer to confirm in the wallet"),
                                _("The customer's wallet asks them to confirm the payment."),
-                               _(NEXT_STEP["UNKNOWN"]), _("the customer"), True, False, False)
+                               _(NEXT_STEP[UNKNOWN]), _("the customer"), True, False, False)
         if sale.phase is pf.Phase.INQUIRING and sale.inquiries:
             headline = _("Checking the result with the gateway (check {n})").format(n=sale.inquiries + 1)
         tone = QUEUED if sale.phase is pf.Phase.NEW else (UNSURE if sale.phase in (
             pf.Phase.INQUIRING, pf.Phase.CANCELLING) else WORKING)
         detail = _("Not paid yet: the outcome is not known.") if tone == UNSURE else (
             _("The QR is on the customer display.") if sale.phase is pf.Phase.WAITING else "")
-        return CashierView(tone, headline, detail, _(NEXT_STEP["QUEUED" if tone == QUEUED else "UNKNOWN"]),
-                           _(on), sale.phase in _ABORTABLE, False, False)
+        return CashierView(tone, headline, detail, _(NEXT_STEP[QUEUED_STATUS if tone == QUEUED else UNKNOWN]),
+                           _(on), sale.phase in ABORTABLE, False, False)
     if sale.accepted_at_risk and sale.phase is pf.Phase.NEW:
         return CashierView(QUEUED, _("Accepted offline, at the merchant's risk"),
                            _("The gateway has not seen it yet; it is sent when the link is back."),
                            _("You may hand over the goods (store policy for offline sales)."),
                            _("the network"), False, False, True)
-    if status == "SUCCESS":
-        return CashierView(PAID, _("PAID"), "", _(NEXT_STEP["SUCCESS"]), "", False, True, True)
-    if status == "NEEDS_REVIEW":
-        return CashierView(UNSURE, _("NOT SURE: needs a manager"), _reason(sale), _(NEXT_STEP["NEEDS_REVIEW"]),
+    if status == SUCCESS:
+        return CashierView(PAID, _("PAID"), "", _(NEXT_STEP[SUCCESS]), "", False, True, True)
+    if status == NEEDS_REVIEW:
+        return CashierView(UNSURE, _("NOT SURE: needs a manager"), _reason(sale), _(NEXT_STEP[NEEDS_REVIEW]),
                            "", False, True, False)
-    if status == "CANCELLED":
-        return CashierView(DECLINED, _("CANCELLED"), _reason(sale), _(NEXT_STEP["CANCELLED"]), "", False, True,
+    if status == CANCELLED:
+        return CashierView(DECLINED, _("CANCELLED"), _reason(sale), _(NEXT_STEP[CANCELLED]), "", False, True,
                            False)
-    return CashierView(DECLINED, _("NOT PAID"), _reason(sale), _(NEXT_STEP["FAILED"]), "", False, True, False)
+    return CashierView(DECLINED, _("NOT PAID"), _reason(sale), _(NEXT_STEP[FAILED]), "", False, True, False)
 
 
 def customer_confirming(sale: pf.Sale) -> bool:
@@ -114,9 +96,9 @@ def _reason(sale: pf.Sale) -> str:
 
 def customer_view(sale: pf.Sale) -> CustomerView:
     amount = Money(sale.amount, sale.currency)
-    if sale.status == "SUCCESS" or (sale.accepted_at_risk and sale.phase is pf.Phase.NEW):
+    if sale.status == SUCCESS or (sale.accepted_at_risk and sale.phase is pf.Phase.NEW):
         return CustomerView("result", amount, result="paid", message=_("Thank you! Payment received."))
-    if sale.final or sale.status == "NEEDS_REVIEW":
+    if sale.final or sale.status == NEEDS_REVIEW:
         return CustomerView("result", amount, result="not_paid", message=_("The payment did not go through."))
     if sale.phase is pf.Phase.WAITING and sale.code_value:
         return CustomerView("qr", amount, qr=sale.code_value, expires_at=sale.code_expires_at,

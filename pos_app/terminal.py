@@ -36,6 +36,7 @@ from .link import Link
 from .money import Money, format_minor
 from .risk import RiskPolicy
 from .scan import PAYMENT_CODE, classify, mask
+from .vocabulary import NEEDS_REVIEW, UNKNOWN, UNSETTLED
 
 log = logging.getLogger(__name__)
 
@@ -612,10 +613,10 @@ class Terminal:
         log.error("the %s for %s was sent but its answer could not be journaled: %s", api, txn.id, exc.message)
         self._orphans.add(txn.id)
         if isinstance(txn, pf.Sale):
-            summary = {"status": "UNKNOWN", "kind": "sale", "paymentRequestId": txn.id, "paymentId": txn.payment_id,
+            summary = {"status": UNKNOWN, "kind": "sale", "paymentRequestId": txn.id, "paymentId": txn.payment_id,
                        "tender": txn.tender}
         else:
-            summary = {"status": "UNKNOWN", "kind": txn.kind, "paymentRequestId": txn.sale_id,
+            summary = {"status": UNKNOWN, "kind": txn.kind, "paymentRequestId": txn.sale_id,
                        ("refundRequestId" if txn.kind == ff.REFUND else "cancelId"): txn.id}
         what = "payment" if isinstance(txn, pf.Sale) else txn.kind
         message = (f"the {what} {txn.id} was sent to the gateway, but its answer could not be written to the "
@@ -774,7 +775,7 @@ class Terminal:
                 txn = self.load(txn_id)
                 if txn.final:
                     continue
-                if txn.status == "NEEDS_REVIEW":
+                if txn.status == NEEDS_REVIEW:
                     if txn_id in reviewed:
                         continue
                     reviewed.add(txn_id)
@@ -804,8 +805,8 @@ class Terminal:
                                   default=self.clock() + 0.5)
                     self.changed.wait(max(0.01, min(soonest - self.clock(), 0.5)))
         items = [self.summary(self.load(i)) for i in ids]
-        return {"settled": sum(1 for i in items if i["status"] not in ("UNKNOWN", "QUEUED", "NEEDS_REVIEW")),
-                "still_open": sum(1 for i in items if i["status"] in ("UNKNOWN", "QUEUED", "NEEDS_REVIEW")),
+        return {"settled": sum(1 for i in items if i["status"] not in UNSETTLED),
+                "still_open": sum(1 for i in items if i["status"] in UNSETTLED),
                 "items": items}
 
     # -- views ----------------------------------------------------------------------------------------

@@ -41,9 +41,9 @@ from flowkit import (MANAGER_PIN, check_invariant, cli, cli_json, codes_charged_
 
 from conftest import payment_code
 
-SENDING = "sending the payment to the gateway"
-INQUIRING = "checking the result with the gateway"
-CANCELLING = "cancelling the payment"
+SENDING = "Sending the payment"
+INQUIRING = "Checking the result with the gateway"
+CANCELLING = "Cancelling the payment"
 
 
 # -- a sale process we can kill --------------------------------------------------------------------------
@@ -570,7 +570,7 @@ def test_kill_while_queued_offline(make_sim, tmp_path, reconciled):
                            payments={"code_validity": validity})
     sale = SaleProcess(offline, lane.data_dir, "12.34")
     lane.codes.append(sale.code)
-    assert sale.wait_for("waiting for the link"), sale.lines
+    assert sale.wait_for("Queued: waiting for the link"), sale.lines
     assert sale.kill()
     [(sale_id, row)] = journal_sales(lane.data_dir).items()
     assert row["status"] == "QUEUED"

@@ -135,7 +135,7 @@ def test_reconcile_settles_what_a_killed_sale_left(sim, config, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "pos_app", "--config", str(config), "--data-dir", str(d),
                              "sale", "--amount", f"{sc.STUCK / 100:.2f}", "--code", payment_code()],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    while "checking the result" not in proc.stderr.readline():
+    while "Checking the result" not in proc.stderr.readline():
         pass
     proc.kill()
     proc.wait()

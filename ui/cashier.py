@@ -21,9 +21,10 @@ from drivers import model as scanner_model
 from pos_app import checkout, sale_view
 from pos_app import payment_flow as pf
 from pos_app.errors import PosError
-from pos_app.i18n import N_, _
+from pos_app.i18n import _
 from pos_app.money import EXPONENTS, Money, parse_money
 from pos_app.scan import classify, mask
+from pos_app.vocabulary import KIND_WORDS, STATUS_WORDS
 
 from .bridge import Core
 from .money import format_amount, format_money
@@ -36,9 +37,6 @@ TOUCH = 56          # keypad and tender buttons: above the 48 px touch minimum
 COLOURS = {sale_view.WORKING: ("#1f3b57", "#e8f1fb"), sale_view.PAID: ("#ffffff", "#1b7f3b"),
            sale_view.DECLINED: ("#ffffff", "#b3261e"), sale_view.UNSURE: ("#3d2b00", "#ffd166"),
            sale_view.QUEUED: ("#3d2b00", "#ffe8a3"), "idle": ("#1f2933", "#f3f4f6")}
-STATUS_WORDS = {"SUCCESS": N_("Paid"), "FAILED": N_("Not paid"), "CANCELLED": N_("Cancelled"),
-                "UNKNOWN": N_("Checking"), "QUEUED": N_("Queued"), "NEEDS_REVIEW": N_("Needs review")}
-KIND_WORDS = {"refund": N_("refund"), "cancel": N_("cancel")}
 
 
 def _font(size: int, bold: bool = False) -> QFont:

@@ -51,6 +51,7 @@ from pos_app import closing, manager_actions, manager_commands, roles
 from pos_app.errors import PosError
 from pos_app.i18n import N_, _
 from pos_app.money import EXPONENTS, format_minor, parse_money
+from pos_app.vocabulary import STATUSES
 
 from .widgets import TOUCH
 from .widgets import button as _button
@@ -60,7 +61,7 @@ from .widgets import button as _button
 COLUMNS = (("created_at", N_("Time")), ("id", N_("ID")), ("kind", N_("Kind")), ("tender", N_("Tender")),
            ("amount", N_("Amount")), ("currency", N_("Currency")), ("status", N_("Status")),
            ("result_code", N_("Result code")), ("description", N_("Description")))
-STATUSES = ("SUCCESS", "FAILED", "CANCELLED", "UNKNOWN", "QUEUED", "NEEDS_REVIEW")
+
 TENDERS = ("payment_code", "order_code")
 
 # An amount in any currency as a whole number of 1/10000 units (the largest ISO exponent is 4), so an

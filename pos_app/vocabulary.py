@@ -1,0 +1,120 @@
+"""The terminal's words, in one place: statuses, phases, which are open or settled, what to do next.
+
+Every front end (the windows, the CLI, the reports) and every rule (the one-customer check, review,
+the X and Z) reads these tables instead of spelling the words out, so a new status or phase is added
+once and nobody disagrees about whether, say, a queued sale is "open". Pure data: no I/O, no Qt.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from .i18n import N_
+
+# -- status words: what ``--json``, the journal's ``status`` column and the reports say ---------------------
+SUCCESS, FAILED, CANCELLED = "SUCCESS", "FAILED", "CANCELLED"
+UNKNOWN, QUEUED, NEEDS_REVIEW = "UNKNOWN", "QUEUED", "NEEDS_REVIEW"
+STATUSES = (SUCCESS, FAILED, CANCELLED, UNKNOWN, QUEUED, NEEDS_REVIEW)
+
+#: Still moving: the terminal works on these by itself (sends, inquires, cancels).
+OPEN = frozenset({UNKNOWN, QUEUED})
+#: Not settled: open, or parked for a manager.
+UNSETTLED = OPEN | {NEEDS_REVIEW}
+#: Settled for good: the gateway's last word.
+SETTLED = frozenset({SUCCESS, FAILED, CANCELLED})
+
+# -- kinds of transaction ------------------------------------------------------------------------------------
+SALE, REFUND, CANCEL = "sale", "refund", "cancel"
+KINDS = (SALE, REFUND, CANCEL)
+
+
+class SalePhase(str, enum.Enum):
+    """Where a sale is in its state machine (:mod:`pos_app.payment_flow`)."""
+
+    NEW = "NEW"                    # journaled; the pay has not (certainly) left: it waits for the link
+    SENDING = "SENDING"            # a pay is, or may be, in flight
+    WAITING = "WAITING"            # order code shown: waiting for the customer to pay it
+    INQUIRING = "INQUIRING"        # outcome unknown: following the inquiry schedule
+    CANCELLING = "CANCELLING"      # closing it: cancel sent, retried with the same paymentRequestId
+    NEEDS_REVIEW = "NEEDS_REVIEW"  # even cancel stayed unknown or was refused; still retried in background
+    PAID = "PAID"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    VOIDED = "VOIDED"              # never reached the gateway; closed locally
+
+    @property
+    def final(self) -> bool:
+        return self in SALE_FINAL
+
+
+class FollowupPhase(str, enum.Enum):
+    """Where a refund or a manager's cancel is (:mod:`pos_app.followup_flow`)."""
+
+    NEW = "NEW"                    # journaled; waiting for the link
+    SENDING = "SENDING"            # in flight, or may be
+    RETRYING = "RETRYING"          # unknown: the same request is resent on a schedule
+    NEEDS_REVIEW = "NEEDS_REVIEW"  # still unknown after the schedule: resent in the background
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+    @property
+    def final(self) -> bool:
+        return self in FOLLOWUP_FINAL
+
+
+SALE_FINAL = frozenset({SalePhase.PAID, SalePhase.FAILED, SalePhase.CANCELLED, SalePhase.VOIDED})
+FOLLOWUP_FINAL = frozenset({FollowupPhase.DONE, FollowupPhase.FAILED})
+
+#: The public word for each phase.
+SALE_STATUS = {SalePhase.NEW: QUEUED, SalePhase.SENDING: UNKNOWN, SalePhase.WAITING: UNKNOWN,
+               SalePhase.INQUIRING: UNKNOWN, SalePhase.CANCELLING: UNKNOWN, SalePhase.NEEDS_REVIEW: NEEDS_REVIEW,
+               SalePhase.PAID: SUCCESS, SalePhase.FAILED: FAILED, SalePhase.CANCELLED: CANCELLED,
+               SalePhase.VOIDED: FAILED}
+FOLLOWUP_STATUS = {FollowupPhase.NEW: QUEUED, FollowupPhase.SENDING: UNKNOWN, FollowupPhase.RETRYING: UNKNOWN,
+                   FollowupPhase.NEEDS_REVIEW: NEEDS_REVIEW, FollowupPhase.DONE: SUCCESS,
+                   FollowupPhase.FAILED: FAILED}
+
+#: The phases in which a cashier's abort (Esc, Ctrl-C, "Cancel sale") is taken. Every phase that is not
+#: final and not already closing: in SENDING the abort is recorded and acted on when the pay's outcome
+#: is known (paid → cancel; unknown → inquire, then cancel; failed → done).
+ABORTABLE = frozenset({SalePhase.NEW, SalePhase.SENDING, SalePhase.WAITING, SalePhase.INQUIRING})
+
+
+def settled(txn) -> bool:
+    """Nothing more will happen without a person: final, or parked for a manager's review."""
+    return txn.final or txn.status == NEEDS_REVIEW
+
+
+# -- words for people ------------------------------------------------------------------------------------------
+#: What a sale is doing, and what it waits for.
+SALE_PHASE_WORDS = {
+    SalePhase.NEW: (N_("Queued: waiting for the link to the gateway"), N_("the network")),
+    SalePhase.SENDING: (N_("Sending the payment"), N_("the gateway")),
+    SalePhase.WAITING: (N_("Waiting for the customer to scan the QR and pay"), N_("the customer")),
+    SalePhase.INQUIRING: (N_("Checking the result with the gateway"), N_("the gateway")),
+    SalePhase.CANCELLING: (N_("Cancelling the payment"), N_("the gateway")),
+    SalePhase.NEEDS_REVIEW: (N_("Needs review: the gateway did not confirm the cancel"), N_("a manager")),
+}
+FOLLOWUP_PHASE_WORDS = {
+    FollowupPhase.NEW: N_("Queued: waiting for the link to the gateway"),
+    FollowupPhase.SENDING: N_("Sending the {kind}"),
+    FollowupPhase.RETRYING: N_("Resending the {kind} (no clear answer yet)"),
+    FollowupPhase.NEEDS_REVIEW: N_("Needs review: the gateway has not confirmed the {kind}"),
+}
+
+#: A status in one or two words (lists, the day's table).
+STATUS_WORDS = {SUCCESS: N_("Paid"), FAILED: N_("Not paid"), CANCELLED: N_("Cancelled"),
+                UNKNOWN: N_("Checking"), QUEUED: N_("Queued"), NEEDS_REVIEW: N_("Needs review")}
+KIND_WORDS = {SALE: N_("sale"), REFUND: N_("refund"), CANCEL: N_("cancel")}
+
+#: What the person does next, for each status of a sale.
+NEXT_STEP = {
+    SUCCESS: N_("Hand over the goods."),
+    FAILED: N_("Do not hand over the goods. Ask for another payment: a fresh code, or another way to pay."),
+    CANCELLED: N_("Do not hand over the goods. Nothing was charged, or the money went back."),
+    UNKNOWN: N_("Do not hand over the goods yet. The terminal keeps checking; wait for the result."),
+    QUEUED: N_("Do not hand over the goods: it is sent when the link is back."),
+    NEEDS_REVIEW: N_("Do not hand over the goods. A manager must check this payment."),
+}
+#: The command that helps, for a person at the CLI (appended to :data:`NEXT_STEP`).
+NEXT_COMMAND = {UNKNOWN: "pos-terminal reconcile", NEEDS_REVIEW: "pos-terminal review"}
