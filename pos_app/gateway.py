@@ -18,7 +18,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import Mapping
+from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 import requests
@@ -159,8 +159,9 @@ class GatewayClient:
 
     def __init__(self, url: str, client_id: str, merchant_key: rsa.RSAPrivateKey,
                  gateway_key: rsa.RSAPublicKey, *, connect_timeout: float = 5.0, read_timeout: float = 5.0,
-                 sandbox: bool | None = None) -> None:
+                 sandbox: bool | None = None, on_verified: Callable[[Mapping], None] | None = None) -> None:
         self.url = url.rstrip("/")
+        self.on_verified = on_verified  # gets each verified answer's headers (the self-test's signed clock)
         self.client_id = client_id
         self.sandbox = client_id.startswith("SANDBOX_") if sandbox is None else sandbox
         self._prefix = urlsplit(self.url).path.rstrip("/")
@@ -174,12 +175,12 @@ class GatewayClient:
         self._connections = None
 
     @classmethod
-    def from_config(cls, config: GatewayConfig | Config) -> "GatewayClient":
+    def from_config(cls, config: GatewayConfig | Config, **options) -> "GatewayClient":
         gw = config.gateway if isinstance(config, Config) else config
         return cls(gw.url, gw.client_id,
                    signing.load_private_key(gw.merchant_private_key, "[gateway] merchant_private_key"),
                    signing.load_public_key(gw.gateway_public_key, "[gateway] gateway_public_key"),
-                   connect_timeout=gw.connect_timeout, read_timeout=gw.read_timeout, sandbox=gw.sandbox)
+                   connect_timeout=gw.connect_timeout, read_timeout=gw.read_timeout, sandbox=gw.sandbox, **options)
 
     def close(self) -> None:
         self.session.close()
@@ -281,6 +282,8 @@ class GatewayClient:
                               raw, headers.get("signature")):
             return _unknown(Delivery.MAYBE_DELIVERED,
                             "the answer's signature does not verify: it is not trusted", status, "UNVERIFIED")
+        if self.on_verified is not None:
+            self.on_verified(headers)
         try:
             body = json.loads(raw)
             result = body["result"]
