@@ -89,7 +89,7 @@ def _watch(args, terminal) -> None:
         if not txn.final and last.get(txn_id) != text:
             last[txn_id] = text
             progress(args, text)
-    terminal.on_change = changed
+    terminal.on_change.add(changed)
 
 
 def _show_code(args, value: str, expires_at: float | None) -> None:
@@ -117,7 +117,7 @@ def cmd_sale(args) -> int:
         t = rt.terminal
         amount = parse_money(args.amount, (args.currency or t.config.merchant.currency).upper())
         _watch(args, t)
-        t.on_code = lambda sale_id, value, expires_at: _show_code(args, value, expires_at)
+        t.on_code.add(lambda sale_id, value, expires_at: _show_code(args, value, expires_at))
         progress(args, f"sale of {amount}" + (" (sandbox)" if rt.sandbox else ""))
 
         def done(s) -> bool:

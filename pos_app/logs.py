@@ -332,15 +332,35 @@ def cmd_logs(args) -> int:
 
 
 def _export(args, folder: Path) -> int:
+    from .services import technician
+    from .services.registry import shell
+
+    result = technician.log_export(shell(_login()), folder, Path(args.export), config=args.config)
+    if args.json:
+        import json
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        n = result.log_files
+        print(f"wrote {result.path}: {len(result.names)} files ({n} log file{'' if n == 1 else 's'} and "
+              "system.txt), payment codes masked, no keys")
+    return 0
+
+
+def _login() -> str:
+    import getpass
+    return getpass.getuser()
+
+
+def export(folder: Path, target: Path, *, config: str | None = None) -> dict:
     """Pack the logs (masked again) and system.txt into a .tar.gz, written whole or not at all."""
     import io
-    import json
     import tarfile
     import tempfile
 
-    target = Path(args.export).expanduser().absolute()
+    shown = target
+    target = Path(target).expanduser().absolute()
     if not target.name.endswith(".tar.gz"):
-        raise PosError(f"--export {args.export}: the export is a .tar.gz archive",
+        raise PosError(f"--export {shown}: the export is a .tar.gz archive",
                        hint=f"name it so, e.g. --export {target.with_name('pos-terminal-logs.tar.gz')}")
     found = _log_files(folder)
     files = [p for p, _st in found if not _NEVER.search(p.name)]
@@ -366,7 +386,7 @@ def _export(args, folder: Path) -> int:
                     skipped.append(f"{path.name} ({exc.strerror})")
                     continue
                 add(tar, f"logs/{path.name}", mask_text(text).encode("utf-8", "surrogateescape"), mtime)
-            add(tar, "system.txt", mask_text(system_summary(args, folder, names, skipped)).encode(), time.time())
+            add(tar, "system.txt", mask_text(system_summary(config, folder, names, skipped)).encode(), time.time())
         os.replace(temp, target)
         temp = None
     except OSError as exc:
@@ -378,17 +398,11 @@ def _export(args, folder: Path) -> int:
                 os.unlink(temp)
             except OSError:
                 pass
-    logs_count = len(names) - 1
-    if args.json:
-        print(json.dumps({"path": str(target), "files": len(names), "logFiles": logs_count,
-                          "names": names, "skipped": skipped}, indent=2))
-    else:
-        print(f"wrote {target}: {len(names)} files ({logs_count} log file{'' if logs_count == 1 else 's'} and "
-              "system.txt), payment codes masked, no keys")
-    return 0
+    return {"path": str(target), "files": len(names), "logFiles": len(names) - 1, "names": names,
+            "skipped": skipped}
 
 
-def system_summary(args, folder: Path, names: list[str], skipped: list[str]) -> str:
+def system_summary(config_arg: str | None, folder: Path, names: list[str], skipped: list[str]) -> str:
     """What support asks first: versions, where things are, the journal's state, free disk."""
     import platform
     import shutil
@@ -402,7 +416,7 @@ def system_summary(args, folder: Path, names: list[str], skipped: list[str]) -> 
              f"platform:    {platform.platform()} ({platform.machine()})",
              f"systemd:     {'yes (journal stream)' if os.environ.get('JOURNAL_STREAM') else 'no'}"]
     try:
-        config = find_config_file(args.config)
+        config = find_config_file(config_arg)
     except PosError as exc:
         config, problem = None, exc.message
     else:

@@ -33,6 +33,7 @@ from .config import Config
 from .errors import OutcomeNotJournaled, PosError
 from .gateway import Delivery, GatewayClient, Outcome, Status
 from .link import Link
+from .listeners import Listeners
 from .money import Money, format_minor
 from .risk import RiskPolicy
 from .scan import PAYMENT_CODE, classify, mask
@@ -105,8 +106,8 @@ class Terminal:
         self.journal = Journal.open(self.data_dir)
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
-        self.on_code: Callable[[str, str, float | None], None] = lambda sale_id, value, expires_at: None
-        self.on_change: Callable[[str], None] = lambda txn_id: None
+        self.on_code = Listeners("order code")   # (sale_id, value, expires_at): show it to the customer
+        self.on_change = Listeners("change")     # (txn_id): a transaction moved
         # When the WAL must next be truncated (a code was dropped). Once at start too: a run that died
         # may have left a code in the WAL it never got to truncate.
         self._scrub_at: float | None = time.monotonic()
@@ -177,10 +178,7 @@ class Terminal:
         self.changed.notify_all()
         for b, a in [(before, after)] + [(b, a) for b, a, _, _ in also]:
             if b is None or b != a:
-                try:
-                    self.on_change(a.id)
-                except Exception:  # a display problem must never stop a payment
-                    log.exception("on_change failed for %s", a.id)
+                self.on_change(a.id)
 
     def _change(self, before: Txn | None, after: Txn, now: float, events, effects, insert_extra, outbox_put):
         events = list(events)
@@ -580,10 +578,7 @@ class Terminal:
         while pending:
             effect = pending.pop(0)
             if isinstance(effect, pf.ShowCode):
-                try:
-                    self.on_code(txn.id, effect.value, effect.expires_at)
-                except Exception:  # a display problem must never lose the payment
-                    log.exception("showing the order code failed")
+                self.on_code(txn.id, effect.value, effect.expires_at)   # a failing display never loses it
                 continue
             if not isinstance(effect, pf.Send):
                 continue

@@ -109,7 +109,7 @@ def test_every_retry_of_a_queued_pay_sends_the_same_bytes_under_the_same_id(make
 def test_order_code_paid_by_the_customer(runtime, sim):
     t = runtime.terminal
     shown = []
-    t.on_code = lambda sale_id, value, expires_at: shown.append((sale_id, value, expires_at))
+    t.on_code.add(lambda sale_id, value, expires_at: shown.append((sale_id, value, expires_at)))
     sale = t.start_sale(usd(2500), order_code=True, description="two coffees")
     assert sale.phase is pf.Phase.WAITING and sale.status == "UNKNOWN"
     assert shown and shown[0][0] == sale.id and shown[0][2] > time.time()
@@ -122,7 +122,7 @@ def test_order_code_paid_by_the_customer(runtime, sim):
 def test_order_code_cancelled_by_the_cashier_cannot_be_paid_after(runtime, sim):
     t = runtime.terminal
     shown = []
-    t.on_code = lambda sale_id, value, expires_at: shown.append(value)
+    t.on_code.add(lambda sale_id, value, expires_at: shown.append(value))
     sale = t.start_sale(usd(2600), order_code=True)
     t.abort(sale.id)
     sale = t.wait(sale.id, settled, 10)

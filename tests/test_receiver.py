@@ -162,7 +162,7 @@ def test_the_simulators_own_notifications_arrive_and_verify(sim, tmp_path):
     config = write_config(sim, port=port, payments={"inquiry_intervals": [30], "order_code_poll": 30})
     with Runtime(config, tmp_path / "t", background=False) as rt:
         shown = []
-        rt.terminal.on_code = lambda sale_id, value, expires_at: shown.append(value)
+        rt.terminal.on_code.add(lambda sale_id, value, expires_at: shown.append(value))
         sale = rt.terminal.start_sale(usd(4200), order_code=True)
         from flowkit import sim_call
         assert sim_call(sim, "/sim/wallet/pay-order", {"codeValue": shown[0]})[0] == 200

@@ -53,7 +53,7 @@ class Core(QObject):
         from pos_app.runtime import Runtime
 
         runtime = Runtime(self.config_file, self.data_dir).start()
-        runtime.terminal.on_change = self.sale_changed.emit   # from any thread: Qt queues it
+        runtime.terminal.on_change.add(self.sale_changed.emit)   # from any thread: Qt queues it
         self.runtime = runtime
         if self.want_scanners and self.hub is None:
             self._start_scanners(runtime)

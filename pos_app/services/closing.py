@@ -1,0 +1,58 @@
+"""Closing use cases: the day's report, the X report (the session so far) and the Z (close the session).
+
+The figures come from :mod:`pos_app.closing` and :mod:`pos_app.report`, one net for all three. A Z and
+a reprint need the manager; the Z's own audit entry is written with it, in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..roles import MANAGER
+from .registry import Grant, record, use_case
+
+MANAGERS = frozenset({MANAGER})
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report as data (the ``--json`` shape) and as the lines a person reads or prints."""
+
+    data: dict
+    lines: list[str]
+
+    def to_json(self) -> dict:
+        return self.data
+
+
+@use_case("day_report", cli="report", gui="ui.manager:ManagerWindow.refresh_summary")
+def day_report(grant: Grant, journal, day: str) -> Report:
+    """The day's transactions and totals (read-only)."""
+    from .. import report
+    data = report.day_report(journal, day)
+    return Report(data, report.lines(data))
+
+
+@use_case("x_report", cli="report --x", gui="ui.manager:ManagerWindow.x_report")
+def x_report(grant: Grant, journal) -> Report:
+    """The session so far: everything no Z has covered yet (nothing is stored)."""
+    from .. import closing
+    data = closing.x_report(journal)
+    return Report(data, closing.lines(data))
+
+
+@use_case("z_report", roles=MANAGERS, cli="report --z", gui="ui.manager:ManagerWindow.z_report")
+def z_report(grant: Grant, journal) -> Report:
+    """Close the session with the next Z: numbered, chained, immutable. Refused when nothing is new."""
+    from .. import closing
+    data = closing.take_z(journal, by=grant.asked_by, approved_by=grant.approved_by)
+    return Report(data, closing.lines(data))
+
+
+@use_case("z_reprint", roles=MANAGERS, cli="report --z --number", gui="ui.manager:ManagerWindow.z_reprint")
+def z_reprint(grant: Grant, journal, number: int) -> Report:
+    """A stored Z, as it was taken; the reprint is audited."""
+    from .. import closing
+    data = closing.reprint_z(journal, number)
+    record(journal, grant, "z_report_reprint", detail={"number": number})
+    return Report(data, closing.lines(data))
