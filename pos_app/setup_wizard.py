@@ -34,7 +34,6 @@ import fcntl
 import getpass
 import json
 import os
-import re
 import shutil
 import sqlite3
 import sys
@@ -44,6 +43,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import tomli_w
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -107,45 +107,9 @@ def _one_line(text: str) -> str:
 
 
 # -- TOML out -------------------------------------------------------------------------------------------
-def _toml_str(text: str) -> str:
-    escaped = "".join("\\" + c if c in '"\\' else f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c
-                      for c in text)
-    return f'"{escaped}"'
-
-
-def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_str(key)
-
-
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {type(value).__name__} values")
-
-
 def dump_toml(doc: dict, header: str = "") -> str:
-    """The subset of TOML a terminal.toml uses: tables of scalars, lists, inline tables and arrays of tables
-    (no TOML writer is in the standard library, and the config needs no more)."""
-    out = [header] if header else []
-    for name, table in doc.items():
-        arrays = {k: v for k, v in table.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)}
-        out.append(f"[{name}]")
-        out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items() if k not in arrays]
-        out.append("")
-        for key, entries in arrays.items():
-            for entry in entries:
-                out.append(f"[[{name}.{_toml_key(key)}]]")
-                out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in entry.items()]
-                out.append("")
-    return "\n".join(out)
+    """``doc`` as TOML (tomli-w, which escapes every key and string), after ``header``'s comment lines."""
+    return (header + "\n" if header else "") + tomli_w.dumps(doc)
 
 
 def config_doc(answers: dict, carried: dict | None = None) -> dict:

@@ -11,7 +11,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from pos_app.sim.provision import terminal_toml
+import tomli_w
+
+from pos_app.sim.provision import terminal_doc
 
 #: The SDK's schedule shrunk ~20×: same shape, so the same paths run, in a fraction of the time.
 FAST = {"inquiry_intervals": [0.1, 0.15, 0.15, 0.25, 0.25, 0.25], "cancel_intervals": [0.1, 0.15, 0.15, 0.25],
@@ -24,27 +26,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f'{k} = "{v}"' for k, v in value.items()) + " }"
-    return json.dumps(value)
-
-
 def write_config(sim, name: str = "fast.toml", *, payments: dict | None = None, offline: dict | None = None,
                  url: str | None = None, port: int | None = None, read_timeout: float | None = None) -> Path:
     """A terminal.toml next to the simulator's keys, pointing at it, with fast timing and its own
     notification port (so several terminals in one test run do not collide)."""
     port = port or free_port()
-    text = terminal_toml(url or sim.url, sim.client_id, f"127.0.0.1:{port}", f"http://127.0.0.1:{port}/notify")
+    doc = terminal_doc(url or sim.url, sim.client_id, f"127.0.0.1:{port}", f"http://127.0.0.1:{port}/notify")
     if read_timeout is not None:
-        text = text.replace("read_timeout = 5.0", f"read_timeout = {read_timeout}")
-    text += "\n[payments]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in {**FAST, **(payments or {})}.items())
+        doc["gateway"]["read_timeout"] = read_timeout
+    doc["payments"] = {**FAST, **(payments or {})}
     if offline:
-        text += "\n[offline]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in offline.items())
+        doc["offline"] = offline
     path = Path(sim.data_dir) / name
-    path.write_text(text)
+    path.write_text(tomli_w.dumps(doc))
     return path
 
 

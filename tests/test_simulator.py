@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import stat
 import time
+import tomllib
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -18,6 +19,7 @@ from pos_app import messages, signing
 from pos_app.config import load_config
 from pos_app.gateway import GatewayClient, Status
 from pos_app.sim.notifier import SCHEDULE
+from pos_app.sim.provision import MARKER, terminal_toml
 
 from conftest import config_for, payment_code, usd
 
@@ -90,6 +92,17 @@ def test_first_start_creates_keys_and_config_and_later_starts_reuse_them(make_si
     again = make_sim(tmp_path / "gw")
     assert again.provisioned.created == []
     assert {n: (keys / n).read_bytes() for n in names} == before
+
+
+def test_the_written_config_holds_any_value_exactly():
+    """Quotes, backslashes and control characters in a value are escaped (an f-string config broke on them)."""
+    odd = {"url": 'http://127.0.0.1:1/a"b\\c', "client_id": 'ID\\"\n\t\x7f', "listen": "127.0.0.1:2 # no comment",
+           "public_url": "http://h/n'o\"t\"ify\\"}
+    text = terminal_toml(odd["url"], odd["client_id"], odd["listen"], odd["public_url"])
+    doc = tomllib.loads(text)
+    assert text.startswith(MARKER)
+    assert (doc["gateway"]["url"], doc["gateway"]["client_id"]) == (odd["url"], odd["client_id"])
+    assert doc["notifications"] == {"listen": odd["listen"], "public_url": odd["public_url"]}
 
 
 def test_ledger_survives_a_restart(make_sim, tmp_path):

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomli_w
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -41,35 +42,24 @@ def _write_public(path: Path, key: rsa.RSAPublicKey) -> None:
                                       serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
+def terminal_doc(url: str, client_id: str, notify_listen: str = "127.0.0.1:8081",
+                 public_url: str = "http://127.0.0.1:8081/notify") -> dict:
+    """A complete terminal config for this simulator, as the tables TOML holds (key paths relative to the file)."""
+    return {"gateway": {"url": url, "client_id": client_id,
+                        "merchant_private_key": "keys/merchant_private.pem",
+                        "gateway_public_key": "keys/gateway_public.pem",
+                        "connect_timeout": 5.0, "read_timeout": 5.0},
+            "merchant": {"reference_merchant_id": "SIM-MERCHANT-001", "name": "Sandbox Store", "mcc": "5411",
+                         "store_id": "S001", "store_name": "Sandbox Store 1", "store_mcc": "5411",
+                         "terminal_id": "T001", "currency": "USD", "settlement_currency": "USD"},
+            "notifications": {"listen": notify_listen, "public_url": public_url}}
+
+
 def terminal_toml(url: str, client_id: str, notify_listen: str = "127.0.0.1:8081",
                   public_url: str = "http://127.0.0.1:8081/notify") -> str:
-    """A complete terminal config for this simulator (key paths relative to the file)."""
-    return f'''{MARKER}
-# Key paths are relative to this file.
-
-[gateway]
-url = "{url}"
-client_id = "{client_id}"
-merchant_private_key = "keys/merchant_private.pem"
-gateway_public_key = "keys/gateway_public.pem"
-connect_timeout = 5.0
-read_timeout = 5.0
-
-[merchant]
-reference_merchant_id = "SIM-MERCHANT-001"
-name = "Sandbox Store"
-mcc = "5411"
-store_id = "S001"
-store_name = "Sandbox Store 1"
-store_mcc = "5411"
-terminal_id = "T001"
-currency = "USD"
-settlement_currency = "USD"
-
-[notifications]
-listen = "{notify_listen}"
-public_url = "{public_url}"
-'''
+    """:func:`terminal_doc` as the file the simulator writes: its marker line, then TOML from tomli-w."""
+    return f"{MARKER}\n# Key paths are relative to this file.\n\n" + \
+        tomli_w.dumps(terminal_doc(url, client_id, notify_listen, public_url))
 
 
 def _follow_port(config: Path, url: str) -> None:
@@ -77,7 +67,8 @@ def _follow_port(config: Path, url: str) -> None:
     text = config.read_text()
     if not text.startswith(MARKER):
         return
-    updated = re.sub(r'(?m)^url = "http://[^"]*"$', f'url = "{url}"', text, count=1)
+    line = tomli_w.dumps({"url": url}).rstrip("\n")
+    updated = re.sub(r'(?m)^url = "http://[^"]*"$', lambda _: line, text, count=1)
     if updated != text:
         config.write_text(updated)
 
