@@ -9,7 +9,6 @@ holds, since the trace already holds it.
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 import queue
@@ -21,9 +20,6 @@ from pathlib import Path
 from . import scan
 from .config import LAYOUT_NAMES, SERIAL_SUFFIXES, ScannersConfig, SerialScannerConfig, find_config_file, load_config
 from .errors import PosError
-
-EVIOCGRAB = 0x40044590  # _IOW('E', 0x90, int)
-
 
 def scanner_settings(args) -> ScannersConfig:
     """[scanners] from the config file when there is one; the defaults in sandbox mode."""
@@ -41,23 +37,27 @@ def _hex(n: int | None) -> str:
 
 # -- devices ------------------------------------------------------------------------------------------
 def grab_state(path: str, role: str) -> str:
-    """Whether a node is grabbed: probed with EVIOCGRAB for scanners only (a keyboard is never touched)."""
+    """Whether a node is grabbed: probed with evdev's grab/ungrab for scanners only (a keyboard is never touched)."""
     if role != "scanner":
         return "never (not a scanner)"
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
+        import evdev
+    except ImportError:
+        return "unknown (python-evdev is not installed)"
+    try:
+        device = evdev.InputDevice(path, readonly=True)
+    except OSError as exc:   # missing, not readable, or not an evdev node at all
         return f"unknown ({exc.strerror})"
     try:
-        fcntl.ioctl(fd, EVIOCGRAB, 1)
-        fcntl.ioctl(fd, EVIOCGRAB, 0)
+        device.grab()
+        device.ungrab()
         return "no (the terminal grabs it while running)"
     except OSError as exc:
         if exc.errno == errno.EBUSY:
             return "yes (by a running pos-terminal, or another program holding it)"
         return f"unknown ({exc.strerror})"
     finally:
-        os.close(fd)
+        device.close()
 
 
 def cmd_devices(args) -> int:
