@@ -17,6 +17,11 @@ Phases::
      ▼ past validity        │  └──U, timeout, unverifiable──▶ INQUIRING ──SUCCESS/FAIL/CANCELLED──▶ …
     VOIDED                  │                                     └──schedule over──▶ CANCELLING
                             └──certainly not sent──▶ NEW                  S──▶ CANCELLED, U × n──▶ NEEDS_REVIEW
+
+A cashier's abort is taken in the phases of :data:`~pos_app.vocabulary.ABORTABLE` and recorded at once
+(``Sale.aborted``, journaled like any change, so a crash keeps it): NEW is voided, WAITING and INQUIRING
+are cancelled. In SENDING the pay may be in flight, so its outcome decides: paid → cancel (the money goes
+back); unknown → inquire, then cancel unless the inquiry says it failed; failed → done, nothing charged.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .outcome import Delivery, Status
-from .vocabulary import SALE_FINAL, SALE_STATUS, SalePhase
+from .vocabulary import ABORTABLE, SALE_FINAL, SALE_STATUS, SalePhase
 
 
 Phase = SalePhase
@@ -34,6 +39,11 @@ STATUS = SALE_STATUS
 
 PAYMENT_CODE = "payment_code"
 ORDER_CODE = "order_code"
+
+#: The journal's message once a stopped sale turns out paid (``message`` is not translated).
+PAID_BEFORE_STOP = "paid before the stop arrived: cancelling it, the money goes back"
+STOPPED_UNKNOWN = "stopped while its outcome was unknown: checking the result, then cancelling"
+STOPPED_CANCEL = "stopped by the cashier: cancelling the payment"
 
 
 @dataclass(frozen=True)
@@ -167,6 +177,7 @@ class Sale:
     code_expires_at: float | None = None
     gateway_status: str | None = None         # the last paymentStatus an inquiry reported
     accepted_at_risk: bool = False            # handed over before the gateway answered (policy)
+    aborted: bool = False                     # the cashier stopped it: nothing may stay charged
 
     @property
     def status(self) -> str:
@@ -271,6 +282,8 @@ def _on_pay(sale: Sale, event: PayAnswered, now: float):
     if sale.phase is not Phase.SENDING:
         return sale, ()  # late or duplicate: the machine already moved on (e.g. a notification came first)
     sale = replace(sale, payment_id=a.payment_id or sale.payment_id)
+    if sale.aborted:
+        return _pay_after_abort(sale, a, now)
     if a.status is Status.SUCCESS and sale.tender == ORDER_CODE:
         if not a.code_value:
             return _to_inquiring(replace(sale, maybe_sent=True), now, a.result_code, "no code in the answer")
@@ -294,6 +307,25 @@ def _on_pay(sale: Sale, event: PayAnswered, now: float):
     return _to_inquiring(sale, now, a.result_code, a.message)
 
 
+def _pay_after_abort(sale: Sale, a: Answer, now: float):
+    """The outcome of a pay the cashier stopped while it was in flight: paid → cancel; failed → done;
+    never left → voided; anything else is unknown → inquire, then cancel. An issued order code is never
+    shown: it is closed (cancelled) at once."""
+    if a.status is Status.SUCCESS:
+        if sale.tender == ORDER_CODE:
+            sale, _ = _to_cancelling(replace(sale, maybe_sent=True), now, STOPPED_CANCEL)
+        else:
+            sale, _ = _to_cancelling(replace(sale, maybe_sent=True, gateway_status="SUCCESS"), now, PAID_BEFORE_STOP)
+        return sale, (ForgetCode(),)
+    if a.status is Status.FAILURE:
+        sale, _ = _final(sale, Phase.FAILED, a.result_code, a.message)
+        return sale, (ForgetCode(),)
+    if a.not_sent and not sale.maybe_sent:
+        return replace(sale, phase=Phase.VOIDED, next_at=None, result_code="ABORTED",
+                       message="stopped before the payment reached the gateway: nothing was charged"), (ForgetCode(),)
+    return _to_inquiring(replace(sale, maybe_sent=True), now, a.result_code, STOPPED_UNKNOWN)
+
+
 def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float):
     a = event.answer
     if sale.phase not in (Phase.WAITING, Phase.INQUIRING, Phase.NEEDS_REVIEW):
@@ -307,6 +339,8 @@ def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float):
                            message="paid at the gateway while a cancel is pending: still cancelling"), ()
         if sale.phase is Phase.NEEDS_REVIEW:
             return _paid_after_refused_cancel(sale)
+        if sale.aborted:
+            return _to_cancelling(sale, now, PAID_BEFORE_STOP)
         return _final(sale, Phase.PAID, "SUCCESS", "paid")
     if a.status is Status.SUCCESS and a.payment_status == "FAIL":
         return _final(sale, Phase.FAILED, a.result_code if a.result_code != "SUCCESS" else "FAIL",
@@ -322,6 +356,8 @@ def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float):
     # INQUIRING
     if a.not_sent:
         return replace(sale, next_at=now + sale.timing.offline_retry), ()
+    if sale.aborted:  # still processing, not known, or not there: a cancel settles every one of them
+        return _to_cancelling(sale, now, STOPPED_CANCEL)
     decisive_failure = a.status is Status.FAILURE and a.result_code != "ORDER_NOT_EXIST"
     sale = replace(sale, inquiries=sale.inquiries + 1)
     upcoming = None if decisive_failure else next_on_schedule(_or(sale.unknown_since, now), sale.timing.inquiry_intervals, now)
@@ -359,6 +395,9 @@ def _on_cancel(sale: Sale, event: CancelAnswered, now: float):
 def _on_notified(sale: Sale, event: Notified, now: float):
     sale = replace(sale, payment_id=event.payment_id or sale.payment_id)
     if event.success:
+        if sale.aborted and sale.phase in (Phase.SENDING, Phase.INQUIRING):
+            sale, _ = _to_cancelling(replace(sale, maybe_sent=True, gateway_status="SUCCESS"), now, PAID_BEFORE_STOP)
+            return sale, (ForgetCode(),)
         if sale.phase in (Phase.NEW, Phase.SENDING, Phase.WAITING, Phase.INQUIRING):
             sale, _ = _final(sale, Phase.PAID, "SUCCESS", "paid")
             return sale, (ForgetCode(),)
@@ -376,16 +415,19 @@ def _on_notified(sale: Sale, event: Notified, now: float):
 
 
 def _on_abort(sale: Sale, event: Abort, now: float):
+    if sale.phase not in ABORTABLE or sale.aborted:
+        return sale, ()  # closing or closed already, or stopped already (its stop is under way)
+    sale = replace(sale, aborted=True)
     if sale.phase is Phase.NEW:
         return replace(sale, phase=Phase.VOIDED, next_at=None, result_code="ABORTED", message=event.reason), \
             (ForgetCode(),)
-    if sale.phase in (Phase.WAITING, Phase.INQUIRING):
-        return _to_cancelling(sale, now, event.reason)
-    return sale, ()  # SENDING: wait for the answer; closing or closed already
+    if sale.phase is Phase.SENDING:
+        return replace(sale, message=event.reason), ()  # recorded; the pay's outcome decides (_pay_after_abort)
+    return _to_cancelling(sale, now, event.reason)
 
 
 def _on_recovered(sale: Sale, event: Recovered, now: float):
-    if sale.phase is Phase.SENDING:
+    if sale.phase is Phase.SENDING:  # stopped or not: the outcome is unknown (an abort then cancels it)
         return _to_inquiring(replace(sale, maybe_sent=True), now)
     if sale.phase is Phase.WAITING:
         # The code is no longer on any screen: settle it the way an unknown outcome is settled.

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from . import payment_flow as pf
 from .i18n import N_, _
 from .money import Money
-from .vocabulary import ABORTABLE, CANCELLED, FAILED, NEEDS_REVIEW, NEXT_STEP, OPEN, QUEUED as QUEUED_STATUS, SALE_PHASE_WORDS, SUCCESS, UNKNOWN
+from .vocabulary import (ABORTABLE, CANCELLED, FAILED, NEEDS_REVIEW, NEXT_STEP, OPEN, QUEUED as QUEUED_STATUS,
+                         SALE_PHASE_WORDS, STOPPING_WORDS, SUCCESS, UNKNOWN)
 
 # Tones: how the cashier's outcome panel is coloured.
 WORKING, PAID, DECLINED, UNSURE, QUEUED = "working", "paid", "declined", "unsure", "queued"
@@ -45,6 +46,10 @@ def cashier_view(sale: pf.Sale) -> CashierView:
     if sale.status in OPEN and not (sale.accepted_at_risk and sale.phase is pf.Phase.NEW):
         words, on = SALE_PHASE_WORDS[sale.phase]
         headline = _(words)
+        stopping = stopping_words(sale)
+        if stopping is not None:  # the cashier stopped it: say what the stop is waiting on, not "cancelled"
+            detail = "" if sale.phase is pf.Phase.CANCELLING else _("Not paid yet: the outcome is not known.")
+            return CashierView(UNSURE, _(stopping), detail, _(NEXT_STEP[UNKNOWN]), _(on), False, False, False)
         if customer_confirming(sale):  # the wallet asked the customer for a password or a tap
             return CashierView(WORKING, _("Waiting for the customer to confirm in the wallet"),
                                _("The customer's wallet asks them to confirm the payment."),
@@ -56,7 +61,7 @@ def cashier_view(sale: pf.Sale) -> CashierView:
         detail = _("Not paid yet: the outcome is not known.") if tone == UNSURE else (
             _("The QR is on the customer display.") if sale.phase is pf.Phase.WAITING else "")
         return CashierView(tone, headline, detail, _(NEXT_STEP[QUEUED_STATUS if tone == QUEUED else UNKNOWN]),
-                           _(on), sale.phase in ABORTABLE, False, False)
+                           _(on), sale.phase in ABORTABLE and not sale.aborted, False, False)
     if sale.accepted_at_risk and sale.phase is pf.Phase.NEW:
         return CashierView(QUEUED, _("Accepted offline, at the merchant's risk"),
                            _("The gateway has not seen it yet; it is sent when the link is back."),
@@ -73,8 +78,19 @@ def cashier_view(sale: pf.Sale) -> CashierView:
     return CashierView(DECLINED, _("NOT PAID"), _reason(sale), _(NEXT_STEP[FAILED]), "", False, True, False)
 
 
+def stopping_words(sale: pf.Sale) -> str | None:
+    """What a stopped sale is doing while the stop waits on the pay's outcome (untranslated), or None when
+    its phase's own words are true: not stopped, final, or plainly being cancelled or reviewed."""
+    if not sale.aborted or sale.final:
+        return None
+    if sale.phase is pf.Phase.CANCELLING and sale.gateway_status != "SUCCESS":
+        return None
+    return STOPPING_WORDS.get(sale.phase)
+
+
 def customer_confirming(sale: pf.Sale) -> bool:
-    return sale.phase is pf.Phase.INQUIRING and (
+    """The wallet asks the customer to confirm (not after a stop: nobody should confirm it now)."""
+    return sale.phase is pf.Phase.INQUIRING and not sale.aborted and (
         sale.gateway_status == "PROCESSING" or sale.result_code in ("PAYMENT_IN_PROCESS", "USER_PAYING"))
 
 
@@ -100,6 +116,8 @@ def customer_view(sale: pf.Sale) -> CustomerView:
         return CustomerView("result", amount, result="paid", message=_("Thank you! Payment received."))
     if sale.final or sale.status == NEEDS_REVIEW:
         return CustomerView("result", amount, result="not_paid", message=_("The payment did not go through."))
+    if sale.aborted:  # stopped: the outcome is being settled, and the customer is not asked for anything
+        return CustomerView("result", amount, result="checking", message=_("Checking your payment, please wait"))
     if sale.phase is pf.Phase.WAITING and sale.code_value:
         return CustomerView("qr", amount, qr=sale.code_value, expires_at=sale.code_expires_at,
                             message=_("Scan with your wallet app to pay"))

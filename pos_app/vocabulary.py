@@ -95,6 +95,14 @@ SALE_PHASE_WORDS = {
     SalePhase.CANCELLING: (N_("Cancelling the payment"), N_("the gateway")),
     SalePhase.NEEDS_REVIEW: (N_("Needs review: the gateway did not confirm the cancel"), N_("a manager")),
 }
+#: What a stopped sale is doing while its stop is carried out (``sale_view.stopping_words`` picks one): its
+#: pay still in flight; its outcome unknown; the gateway said paid (CANCELLING after a stop). A stopped sale
+#: being cancelled otherwise, or parked for review, says its phase's words.
+STOPPING_WORDS = {
+    SalePhase.SENDING: N_("Stopping: waiting for the gateway's answer, then the payment is cancelled"),
+    SalePhase.INQUIRING: N_("Checking the result, then cancelling"),
+    SalePhase.CANCELLING: N_("Paid before the stop arrived: cancelling it, the money goes back"),
+}
 FOLLOWUP_PHASE_WORDS = {
     FollowupPhase.NEW: N_("Queued: waiting for the link to the gateway"),
     FollowupPhase.SENDING: N_("Sending the {kind}"),

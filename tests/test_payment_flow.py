@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pos_app import followup_flow as ff
 from pos_app import payment_flow as pf
 from pos_app.gateway import Delivery, Status
+from pos_app.vocabulary import ABORTABLE
 
 P = pf.Phase
 NOW = 100.0
@@ -300,3 +301,244 @@ def test_an_unknown_refund_is_resent_on_the_schedule_then_needs_review_and_keeps
     assert effects == (ff.Send("refund"),)
     f, _ = ff.step(f, F_EVENTS["S"], NOW + 20)
     assert f.phase is FP.DONE and f.status == "SUCCESS"
+
+
+# -- a cashier's abort ------------------------------------------------------------------------------------------
+def stopped_in(phase: P, tender: str = pf.PAYMENT_CODE) -> pf.Sale:
+    """A sale the cashier stopped in ``phase`` (an abortable one), as the machine leaves it."""
+    sale, _ = pf.step(sale_in(phase, tender), pf.Abort(), NOW)
+    return sale
+
+
+#: A sale stopped while its pay was in flight, and the same once the pay's outcome turned out unknown, against
+#: every event (EVENTS order, as TABLE). Paid → cancel; failed → done; unknown → inquire, then cancel.
+STOPPED_TABLE = {
+    P.SENDING:   [SE, SE, C, FA, I, V, I, SE, SE, SE, SE, SE, SE, SE, SE, C, FA, SE, I],
+    P.INQUIRING: [I, I, I, I, I, I, I, C, FA, CA, C, I, I, I, I, C, FA, I, I],
+}
+
+
+@pytest.mark.parametrize("phase", list(STOPPED_TABLE), ids=lambda p: p.value)
+@pytest.mark.parametrize("name", list(EVENTS))
+def test_every_event_after_a_stop_in_flight(phase, name):
+    stopped = stopped_in(P.SENDING)
+    if phase is P.INQUIRING:
+        stopped, _ = pf.step(stopped, EVENTS["payMaybe"], NOW)
+    assert stopped.aborted and stopped.phase is phase
+    after, effects = pf.step(stopped, EVENTS[name], NOW)
+    assert after.phase.value == STOPPED_TABLE[phase][list(EVENTS).index(name)], f"stopped {phase.value} + {name}"
+    assert pf.Send("pay") not in effects, "a stopped sale's pay is never sent again"
+    assert after.aborted, "the stop is never forgotten"
+    if after.phase is P.CANCELLING:
+        assert after.next_at == NOW, "the cancel goes out at once"
+
+
+@pytest.mark.parametrize("phase", sorted(ABORTABLE, key=lambda p: p.value), ids=lambda p: p.value)
+def test_the_abort_is_recorded_at_once_in_every_abortable_phase(phase):
+    tender = pf.ORDER_CODE if phase is P.WAITING else pf.PAYMENT_CODE
+    stopped = stopped_in(phase, tender)
+    assert stopped.aborted
+    assert stopped.phase is {P.NEW: P.VOIDED, P.SENDING: P.SENDING}.get(phase, P.CANCELLING)
+    assert pf.step(stopped, pf.Abort(), NOW + 1)[0] == stopped, "a second abort changes nothing"
+
+
+@pytest.mark.parametrize("phase", sorted(set(P) - ABORTABLE, key=lambda p: p.value), ids=lambda p: p.value)
+def test_an_abort_outside_the_abortable_phases_changes_nothing(phase):
+    sale = sale_in(phase)
+    assert pf.step(sale, pf.Abort(), NOW) == (sale, ())
+
+
+def test_a_stopped_order_code_is_never_shown_and_is_closed():
+    sale = pf.new_sale("PR3", pf.ORDER_CODE, "USD", 500, NOW, TIMING)
+    sale, _ = pf.step(sale, pf.Tick(), NOW)
+    sale, _ = pf.step(sale, pf.Abort(), NOW)
+    issued = pf.PayAnswered(answer(S, code_value="https://qr/3", code_expires_at=NOW + 30, payment_id="P3"))
+    sale, effects = pf.step(sale, issued, NOW)
+    assert sale.phase is P.CANCELLING and not any(isinstance(e, pf.ShowCode) for e in effects)
+    assert sale.gateway_status != "SUCCESS", "an issued code is not a payment"
+
+
+FATES = ("paid", "failed", "unknown", "processing")
+
+
+class Ledger:
+    """The gateway's side of one payment request, modelled on its own (not with the machine's rules): what it
+    holds. As the real gateway and the simulator do, a cancel closes whatever is open (an id it never saw
+    too), gives a payment's money back, and answers S for one that failed; past the cancel window it refuses a
+    paid one. ``fate`` is what becomes of the pay: paid, failed, unknown (its answer and notification are lost,
+    whatever happened), processing (the customer must confirm, and may)."""
+
+    def __init__(self, fate: str, tender: str, lands: str | None, refuses_cancel: bool) -> None:
+        self.fate, self.tender, self.lands, self.refuses_cancel = fate, tender, lands, refuses_cancel
+        self.status: str | None = None      # None (never seen) | PROCESSING | SUCCESS | FAIL | CANCELLED
+        self.notices: list[bool] = []       # notifications not delivered yet (success?)
+        self.cancels_refused = 0
+
+    @property
+    def holds_money(self) -> bool:
+        return self.status == "SUCCESS"
+
+    def _settle(self, status: str) -> None:
+        self.status = status
+        if self.fate != "unknown":
+            self.notices.append(status == "SUCCESS")
+
+    def pay(self, answer_lost: bool) -> pf.Answer:
+        if self.status == "CANCELLED":
+            return answer(F, result_code="ORDER_IS_CLOSED")
+        if self.status is None:           # a resend of the same request finds the same payment
+            if self.tender == pf.ORDER_CODE:
+                self.status = "PROCESSING"
+            elif self.fate == "unknown":
+                if self.lands:
+                    self._settle(self.lands)
+            else:
+                {"paid": lambda: self._settle("SUCCESS"), "failed": lambda: self._settle("FAIL"),
+                 "processing": lambda: setattr(self, "status", "PROCESSING")}[self.fate]()
+        if answer_lost:
+            return answer(U, Delivery.MAYBE_DELIVERED, result_code="TIMEOUT")
+        if self.tender == pf.ORDER_CODE:
+            return answer(S, payment_id="P1", code_value="https://qr/1", code_expires_at=NOW + 60)
+        return {"SUCCESS": answer(S, result_code="SUCCESS", payment_id="P1"),
+                "FAIL": answer(F, result_code="USER_BALANCE_NOT_ENOUGH"),
+                "PROCESSING": answer(U, result_code="PAYMENT_IN_PROCESS", payment_id="P1")}[self.status]
+
+    def customer(self) -> None:
+        """The customer confirms in the wallet or pays the order code (declines, if the fate is failed)."""
+        if self.status == "PROCESSING":
+            self._settle("FAIL" if self.fate == "failed" else "SUCCESS")
+
+    def inquiry(self, flaw: str) -> pf.Answer:
+        if flaw == "not sent":
+            return answer(U, Delivery.NOT_SENT, result_code="CONNECTION_REFUSED")
+        if flaw == "lost":
+            return answer(U, Delivery.MAYBE_DELIVERED, result_code="TIMEOUT")
+        if self.status is None:
+            return answer(F, result_code="ORDER_NOT_EXIST")
+        return answer(S, payment_status=self.status, payment_id="P1")
+
+    def cancel(self, flaw: str) -> pf.Answer:
+        if flaw == "not sent":
+            return answer(U, Delivery.NOT_SENT, result_code="CONNECTION_REFUSED")
+        if self.status == "SUCCESS" and self.refuses_cancel:
+            self.cancels_refused += 1
+            reply = answer(F, result_code="CANCEL_WINDOW_EXCEED")
+        else:
+            if self.status != "FAIL":
+                self.status = "CANCELLED"
+            reply = answer(S)
+        return answer(U, Delivery.MAYBE_DELIVERED, result_code="TIMEOUT") if flaw == "lost" else reply
+
+
+FLAWS = st.sampled_from(["", "", "", "not sent", "lost"])
+
+
+@pytest.mark.parametrize("fate", FATES)
+@pytest.mark.parametrize("phase", sorted(ABORTABLE, key=lambda p: p.value), ids=lambda p: p.value)
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_a_stop_in_any_abortable_phase_leaves_nothing_charged_that_the_sale_does_not_say(phase, fate, data):
+    """Whatever the gateway does with the pay, and whatever comes after (notifications, the customer
+    confirming, crashes, lost or unsent inquiries and cancels, a refused cancel): once the cashier's abort is
+    taken, the sale never ends PAID without a cancel having been refused, never ends CANCELLED (or not paid)
+    while the gateway keeps the money, a pay that failed is final with nothing charged and no cancel, and the
+    pay is never sent again."""
+    tender = pf.ORDER_CODE if phase is P.WAITING else (
+        data.draw(st.sampled_from([pf.PAYMENT_CODE, pf.ORDER_CODE])) if phase is P.SENDING else pf.PAYMENT_CODE)
+    ledger = Ledger(fate, tender, data.draw(st.sampled_from(["SUCCESS", "FAIL", None])), data.draw(st.booleans()))
+    sale = pf.new_sale("PR1", tender, "USD", 1234, NOW, TIMING)
+    t = NOW
+    stopped = False
+    sends_after_stop: list[str] = []
+    failed_pay: list[pf.Sale] = []        # the pay's answer after the stop said it failed
+
+    def feed(event, *, calm: bool = False) -> None:
+        """Step the machine, then carry out its sends against the ledger (the answers fed back in turn), as the
+        terminal does; the abort is taken the moment the sale is first in ``phase``."""
+        nonlocal sale, stopped
+        queue = [event]
+        while queue:
+            before, now_event = sale, queue.pop(0)
+            sale, effects = pf.step(sale, now_event, t)
+            if stopped and isinstance(now_event, pf.PayAnswered) and now_event.answer.status is F:
+                assert sale.phase is P.FAILED and effects == (pf.ForgetCode(),), "failed after a stop: done"
+                failed_pay.append(sale)
+            for effect in effects:
+                if not isinstance(effect, pf.Send):
+                    continue
+                if stopped:
+                    sends_after_stop.append(effect.api)
+                if effect.api == "pay":
+                    lost = phase is P.INQUIRING or (fate == "unknown" and phase is not P.WAITING)
+                    reply = answer(U, Delivery.NOT_SENT, result_code="CONNECTION_REFUSED") if (
+                        phase is P.NEW and not stopped) else ledger.pay(lost)
+                    if not stopped and phase is P.SENDING:
+                        stop()                                   # the abort arrives with the pay in flight
+                        if data.draw(st.booleans(), label="crash with the pay in flight"):
+                            queue.append(pf.Recovered())         # nobody applies this pay's answer
+                            continue
+                    queue.append(pf.PayAnswered(reply))
+                else:
+                    flaw = "" if calm else data.draw(FLAWS, label=f"{effect.api} flaw")
+                    queue.append(pf.InquiryAnswered(ledger.inquiry(flaw)) if effect.api == "inquiryPayment"
+                                 else pf.CancelAnswered(ledger.cancel(flaw)))
+            if not stopped and sale.phase is phase and phase is not P.SENDING and (
+                    phase is not P.NEW or before.phase is P.SENDING or event == pf.Tick(False)):
+                stop()
+
+    def stop() -> None:
+        nonlocal sale, stopped
+        was = sale.phase
+        sale, effects = pf.step(sale, pf.Abort(), t)
+        assert was in ABORTABLE and sale.aborted, "the abort is recorded at once"
+        assert not any(isinstance(e, pf.Send) for e in effects)
+        stopped = True
+
+    if phase is P.NEW:   # it never left: the link is down, or the pay certainly did not go out
+        feed(pf.Tick(data.draw(st.booleans(), label="link up")))
+    else:
+        feed(pf.Tick(True))
+    assert stopped or sale.final, f"the sale never reached {phase.value}: {sale}"
+    for _ in range(data.draw(st.integers(0, 25), label="steps")):
+        if sale.final:
+            break
+        moves = ["tick"] * (sale.next_at is not None) + ["notify"] * bool(ledger.notices) + \
+            ["customer"] * (ledger.status == "PROCESSING") + ["crash"]
+        move = data.draw(st.sampled_from(moves), label="move")
+        if move == "tick":
+            t = max(t, sale.next_at) + data.draw(st.sampled_from([0, 0.5, 4]), label="late")
+            feed(pf.Tick(data.draw(st.sampled_from([True, True, False]), label="link up")))
+        elif move == "notify":
+            feed(pf.Notified(ledger.notices.pop(0), "SUCCESS", "success", "P1"))
+        elif move == "customer":
+            ledger.customer()
+        else:
+            feed(pf.Recovered())
+    for _ in range(200):                  # calm: every request reaches the gateway and is answered
+        if sale.final:
+            break
+        assert sale.next_at is not None, f"an open sale with nothing to do: {sale}"
+        t = max(t, sale.next_at)
+        feed(pf.Tick(True), calm=True)
+    assert stopped and sale.final, sale
+    assert "pay" not in sends_after_stop, "a stopped sale's pay is never sent again"
+    if sale.phase is P.PAID:
+        assert ledger.holds_money and ledger.cancels_refused, "paid after a stop only when the cancel was refused"
+    else:
+        assert not ledger.holds_money, f"the sale ends {sale.phase.value} while the gateway keeps the money"
+    if sale.phase is P.CANCELLED:
+        assert ledger.status in ("CANCELLED", "FAIL")
+    if failed_pay:
+        assert sale == failed_pay[0] and not sends_after_stop, "a failed pay after a stop is final: no cancel"
+    if sale.phase in (P.FAILED, P.VOIDED):
+        assert ledger.status in (None, "FAIL", "CANCELLED"), "not paid, and nothing charged"
+    for success in ledger.notices:        # late notifications revive nothing
+        settled_as = sale.phase
+        feed(pf.Notified(success, "SUCCESS" if success else "FAIL", "", "P1"), calm=True)
+        assert sale.phase is settled_as
+
+
+def test_a_failed_pay_after_a_stop_is_final_and_sends_nothing():
+    sale, effects = pf.step(stopped_in(P.SENDING), EVENTS["payF"], NOW)
+    assert sale.phase is P.FAILED and sale.final and effects == (pf.ForgetCode(),)
+    assert pf.step(sale, pf.Tick(), NOW + 100) == (sale, ())
