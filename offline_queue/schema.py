@@ -6,6 +6,7 @@ power cut leaves the previous version intact. Never edit a shipped migration: ap
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import TYPE_CHECKING
 
@@ -116,7 +117,36 @@ def _v4(db: sqlite_utils.Database) -> None:
                        f"BEGIN SELECT RAISE(ABORT, '{what}'); END")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    """A Z closes a session, not a day: each transaction records the Z that covered it (``z_number``, NULL
+    until then), so the next Z covers exactly what no earlier one did, and several Zs a day are allowed
+    (the UNIQUE day goes; the append-only triggers come back with the table). The partial index keeps
+    the uncovered rows (the session, and what is still open) a small read however long the history.
+
+    What an old one-per-day Z closed is marked covered by it: the day's rows that existed when it was
+    taken, less those it listed as still open or under review (they were counted by no Z yet)."""
+    db.execute("ALTER TABLE transactions ADD COLUMN z_number INTEGER")
+    db.execute("CREATE TABLE z_reports_v5 (number INTEGER PRIMARY KEY, day TEXT NOT NULL, taken_at FLOAT NOT NULL, "
+               "taken_by TEXT NOT NULL, body TEXT NOT NULL, sha256 TEXT NOT NULL, prev_sha256 TEXT)")
+    db.execute("INSERT INTO z_reports_v5 SELECT number, day, taken_at, taken_by, body, sha256, prev_sha256 "
+               "FROM z_reports")
+    db.execute("DROP TABLE z_reports")   # its triggers go with it
+    db.execute("ALTER TABLE z_reports_v5 RENAME TO z_reports")
+    for op in ("UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER z_reports_no_{op.lower()} BEFORE {op} ON z_reports "
+                   f"BEGIN SELECT RAISE(ABORT, 'a Z report cannot be altered'); END")
+    for number, day, taken_at, body in db.execute("SELECT number, day, taken_at, body FROM z_reports").fetchall():
+        try:
+            differences = json.loads(body)["differences"]
+            listed = [item["id"] for key in ("stillOpen", "needsReview") for item in differences[key]]
+        except (ValueError, TypeError, KeyError):
+            continue   # an unreadable body (the chain check names it): its rows go to the next Z, never lost
+        db.execute("UPDATE transactions SET z_number = ? WHERE day = ? AND final = 1 AND created_at <= ? "
+                   "AND id NOT IN (SELECT value FROM json_each(?))", (number, day, taken_at, json.dumps(listed)))
+    db.execute("CREATE INDEX idx_transactions_uncovered ON transactions(created_at) WHERE z_number IS NULL")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5]
 VERSION = len(MIGRATIONS)
 
 

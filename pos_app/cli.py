@@ -125,8 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--date", default=None, metavar="YYYY-MM-DD", help="the business day (default today)")
     report.add_argument("--csv", default=None, metavar="FILE", help="also write the transactions (or totals) as CSV")
     kind = report.add_mutually_exclusive_group()
-    kind.add_argument("--x", action="store_true", help="X report: the day's totals and differences, any time")
-    kind.add_argument("--z", action="store_true", help="Z report: close the day, numbered and immutable (manager PIN)")
+    kind.add_argument("--x", action="store_true", help="X report: the current session (since the last Z), any time")
+    kind.add_argument("--z", action="store_true", help="Z report: close the session, numbered and immutable (manager PIN)")
+    report.add_argument("--number", type=int, default=None, metavar="N", help="with --z: reprint Z report N")
     report.add_argument("--pdf", default=None, metavar="FILE", help="with --x/--z: also write a printable PDF")
     report.add_argument("--by", help="who asks (default: the login name)")
 

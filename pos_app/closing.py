@@ -1,11 +1,15 @@
-"""X and Z reports: the day's totals at any time, and the numbered, immutable close of a day.
+"""X and Z reports: the session so far at any time, and the numbered, immutable close of a session.
 
-An X report is computed and shown; nothing is stored. A Z report closes one business day: it gets the
-next number, its body is stored with its SHA-256 and the previous Z's hash (a chain: altering or
-removing an old one breaks every later link), and the database refuses any UPDATE or DELETE of it.
-One Z per day. It holds sales, refunds and cancels per currency with counts and values, and the
-differences reconciliation found: what is still open or needs review, and what was settled only by
-inquiry or cancel after an unknown outcome.
+A session is what no Z has covered yet; it starts with the first sale after a Z (session number = the
+last Z's + 1), and several Zs a day are normal, as on any till. An X report shows the session and
+stores nothing. A Z report covers exactly the transactions no earlier Z covered: each settled row gets
+the Z's number in the same commit that stores the Z, so nothing can settle in between and be counted
+twice or never. Rows not settled yet (still moving, or waiting for a manager's review) are listed as
+differences and carried: the Z that covers them once they settle counts them. A Z with nothing to cover
+is refused (a stored Z is reprinted by number instead). Its body is stored with its SHA-256 and the
+previous Z's hash (a chain: altering or removing an old one breaks every later link), and the database
+refuses any UPDATE or DELETE of it. The net is :mod:`pos_app.takings`' one rule; the calendar day's
+report (:mod:`pos_app.report`) uses it too.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ import hashlib
 import json
 import time
 
-from offline_queue.journal import Journal
+from offline_queue import audit, ledger
+from offline_queue.journal import Journal, business_day
 
+from . import takings
 from .errors import PosError
 from .i18n import _
+from .vocabulary import CANCEL, NEEDS_REVIEW, OPEN, REFUND, SALE
 
 
 class ClosingError(PosError):
@@ -25,112 +32,160 @@ class ClosingError(PosError):
 
 
 def day_totals(journal: Journal, day: str) -> dict:
-    """Per currency: sales, refunds and cancels by status, with counts and values (minor units)."""
-    rows = journal.query("SELECT kind, currency, status, COUNT(*) AS n, SUM(amount) AS v FROM transactions "
-                         "WHERE day=? GROUP BY kind, currency, status", (day,))
-    totals: dict[str, dict] = {}
-    for r in rows:
-        cur = totals.setdefault(r["currency"], {"sale": {}, "refund": {}, "cancel": {}})
-        cur.setdefault(r["kind"], {})[r["status"]] = {"count": r["n"], "value": r["v"] or 0}
-    for cur in totals.values():
-        paid = cur["sale"].get("SUCCESS", {}).get("value", 0)
-        refunded = cur["refund"].get("SUCCESS", {}).get("value", 0)
-        cancelled = cur["cancel"].get("SUCCESS", {}).get("value", 0)
-        cur["net"] = paid - refunded - cancelled
-    return dict(sorted(totals.items()))
+    """Per currency, one calendar day: sales, refunds and cancels by status (counts and values, minor
+    units) and the net, in the X and Z's shape (the manager's day view)."""
+    return takings.totals(ledger.day_rows(journal, day))
 
 
-def differences(journal: Journal, day: str) -> dict:
-    """What reconciliation found: open and review items, and sales settled only after an unknown outcome."""
-    rows = journal.query(
-        "SELECT id, kind, currency, amount, status FROM transactions WHERE day=? AND (final=0 OR "
-        "status='NEEDS_REVIEW' OR (kind='sale' AND (json_extract(state, '$.inquiries') > 0 OR "
-        "json_extract(state, '$.cancels') > 0)))", (day,))  # the JSON is read by SQLite, not row by row here
+def differences(rows) -> dict:
+    """What reconciliation found among a session's rows: what is still open or needs review (carried to
+    the next Z), and the settled sales that only an inquiry or a cancel after an unknown outcome settled."""
     open_, review, settled = [], [], []
     for r in rows:
         item = {"id": r["id"], "kind": r["kind"], "currency": r["currency"], "amount": r["amount"],
                 "status": r["status"]}
-        if r["status"] == "NEEDS_REVIEW":
+        if r["status"] == NEEDS_REVIEW:
             review.append(item)
-        elif r["status"] in ("UNKNOWN", "QUEUED"):
-            open_.append(item)
-        elif r["kind"] == "sale":
+        elif r["status"] in OPEN:
+            open_.append({**item, "acceptedAtRisk": bool(r["accepted_at_risk"])})
+        elif r["final"] and r["kind"] == SALE and (r["inquiries"] or r["cancels"]):
             settled.append(item)
     return {"stillOpen": open_, "needsReview": review, "settledByReconciliation": settled}
 
 
-def x_report(journal: Journal, day: str, *, now: float | None = None) -> dict:
-    return {"type": "X", "day": day, "takenAt": time.time() if now is None else now,
-            "totals": day_totals(journal, day), "differences": differences(journal, day)}
+def _session(db, last) -> dict:
+    if last is None:
+        return {"number": 1, "since": ledger.first_transaction_at(db), "previousZ": None}
+    return {"number": last["number"] + 1, "since": last["taken_at"], "previousZ": last["number"]}
+
+
+def _figures(rows) -> tuple[list, dict, dict]:
+    """The rows a Z would cover now (settled), their totals, and the differences of all of them."""
+    settled = [r for r in rows if r["final"]]
+    return settled, takings.totals(settled), differences(rows)
+
+
+def x_report(journal: Journal, *, now: float | None = None) -> dict:
+    """The current session as it stands: what a Z taken now would hold. Nothing is stored."""
+    now = time.time() if now is None else now
+    rows = ledger.uncovered(journal)
+    settled, totals, diff = _figures(rows)
+    session = {**_session(journal, ledger.last_z(journal)), "count": len(settled)}
+    return {"type": "X", "day": business_day(now), "takenAt": now, "session": session, "totals": totals,
+            "differences": diff}
 
 
 def _digest(body: str, prev: str | None) -> str:
     return hashlib.sha256(((prev or "") + "\n" + body).encode()).hexdigest()
 
 
-def take_z(journal: Journal, day: str, *, by: str, now: float | None = None) -> dict:
-    """Close ``day`` with the next Z number; refused if that day already has its Z."""
+def take_z(journal: Journal, *, by: str, approved_by: str | None = None, now: float | None = None) -> dict:
+    """Close the current session with the next Z number, audited in the same commit; refused when no
+    transaction settled since the last Z (nothing to close: reprint that one instead)."""
     now = time.time() if now is None else now
-    report = {"type": "Z", "day": day, "takenAt": now, "takenBy": by,
-              "totals": day_totals(journal, day), "differences": differences(journal, day)}
     with journal.transaction() as c:
-        if c.execute("SELECT 1 FROM z_reports WHERE day=?", (day,)).fetchone():
-            number = c.execute("SELECT number FROM z_reports WHERE day=?", (day,)).fetchone()[0]
-            raise ClosingError(_("{day} is already closed (Z report #{number})").format(day=day, number=number),
-                               hint=_("a Z report cannot be taken twice; an X report shows the day at any time"))
-        last = c.execute("SELECT number, sha256 FROM z_reports ORDER BY number DESC LIMIT 1").fetchone()
-        number = (last[0] + 1) if last else 1
-        report["number"] = number
+        rows = ledger.uncovered(c)
+        last = ledger.last_z(c)
+        settled, totals, diff = _figures(rows)
+        if not settled:
+            raise _nothing_to_close(last, diff)
+        number = (last["number"] + 1) if last else 1
+        day = business_day(now)
+        report = {"type": "Z", "number": number, "day": day, "takenAt": now, "takenBy": by,
+                  "session": {**_session(c, last), "count": len(settled)}, "totals": totals, "differences": diff}
         body = json.dumps(report, sort_keys=True, separators=(",", ":"))
-        digest = _digest(body, last[1] if last else None)
-        c.execute("INSERT INTO z_reports (number, day, taken_at, taken_by, body, sha256, prev_sha256) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?)", (number, day, now, by, body, digest, last[1] if last else None))
-        c.execute("INSERT INTO audit (at, action, txn, asked_by, approved_by, detail) VALUES (?, 'z_report', NULL, ?, ?, ?)",
-                  (now, by, by, json.dumps({"number": number, "day": day})))
+        prev = last["sha256"] if last else None
+        digest = _digest(body, prev)
+        ledger.insert_z(c, number=number, day=day, taken_at=now, taken_by=by, body=body, sha256=digest,
+                        prev_sha256=prev)
+        covered = ledger.cover(c, number)
+        if covered != len(settled):   # one commit: cannot happen; if it did, nothing is stored
+            raise ClosingError(f"Z report #{number} would cover {covered} transactions, not the {len(settled)} "
+                               "it counted; nothing was stored", hint="try again")
+        audit.append(c, at=now, action="z_report", txn=None, asked_by=by, approved_by=approved_by or by,
+                     detail={"number": number, "day": day})
     return {**report, "sha256": digest}
+
+
+def _nothing_to_close(last, diff: dict) -> ClosingError:
+    carried = len(diff["stillOpen"]) + len(diff["needsReview"])
+    tail = "; " + _("{n} not settled yet wait for the next Z").format(n=carried) if carried else ""
+    if last is None:
+        return ClosingError(_("nothing to close: no transaction has settled yet") + tail,
+                            hint=_("`pos-terminal report --x` shows the session as it stands"))
+    return ClosingError(
+        _("nothing to close: no transaction has settled since Z report #{number}").format(number=last["number"]) + tail,
+        hint=_("a Z covers each transaction once; to print Z report #{number} again: "
+               "pos-terminal report --z --number {number}").format(number=last["number"]))
+
+
+def _stored(row) -> dict:
+    return {**json.loads(row["body"]), "sha256": row["sha256"]}
+
+
+def reprint_z(journal: Journal, number: int) -> dict:
+    """A stored Z as it was taken (the caller audits the reprint)."""
+    row = ledger.z_by_number(journal, number)
+    if row is None:
+        last = ledger.last_z(journal)
+        raise ClosingError(_("there is no Z report #{number}").format(number=number),
+                           hint=_("the Z reports are numbered 1 to {last}").format(last=last["number"]) if last
+                           else _("no Z report has been taken yet"))
+    return {**_stored(row), "reprint": True}
+
+
+def get_z(journal: Journal, *, day: str | None = None, number: int | None = None) -> dict | None:
+    """A stored Z by number, or the last one taken on ``day``; None if there is none."""
+    row = ledger.z_of_day(journal, day) if day else ledger.z_by_number(journal, number or 0)
+    return None if row is None else _stored(row)
 
 
 def z_reports(journal: Journal) -> list[dict]:
     return [{"number": r["number"], "day": r["day"], "takenAt": r["taken_at"], "takenBy": r["taken_by"],
-             "sha256": r["sha256"]} for r in journal.query("SELECT * FROM z_reports ORDER BY number")]
-
-
-def get_z(journal: Journal, *, day: str | None = None, number: int | None = None) -> dict | None:
-    rows = journal.query("SELECT * FROM z_reports WHERE " + ("day=?" if day else "number=?"), (day or number,))
-    if not rows:
-        return None
-    return {**json.loads(rows[0]["body"]), "sha256": rows[0]["sha256"]}
+             "sha256": r["sha256"]} for r in ledger.z_list(journal)]
 
 
 def verify_chain(journal: Journal) -> list[str]:
     """Problems in the chain of Z reports (empty when every body still hashes to its stored link)."""
     problems, prev = [], None
-    for r in journal.query("SELECT * FROM z_reports ORDER BY number"):
+    for r in ledger.z_chain(journal):
         if r["prev_sha256"] != prev or _digest(r["body"], prev) != r["sha256"]:
             problems.append(_("Z report #{number} does not match its hash").format(number=r["number"]))
         prev = r["sha256"]
     return problems
 
 
+def _when(at: float | None) -> str:
+    return "—" if at is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
 def lines(report: dict) -> list[str]:
     """The report as text, for the terminal and for a printout."""
-    head = (_("Z REPORT #{number}").format(number=report["number"]) if report["type"] == "Z" else _("X REPORT"))
-    out = [f"{head}  {report['day']}", _("taken {at}").format(
-        at=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(report["takenAt"])))]
     from .money import format_minor
+
+    head = (_("Z REPORT #{number}").format(number=report["number"]) if report["type"] == "Z" else _("X REPORT"))
+    out = [f"{head}  {report['day']}", _("taken {at}").format(at=_when(report["takenAt"]))]
+    session = report.get("session")   # a Z stored before sessions has none
+    if session:
+        out.append(_("session {number} since {since}: {count} transaction(s)").format(
+            number=session["number"], since=_when(session["since"]), count=session["count"]))
+    if report.get("reprint"):
+        out.append(_("REPRINT"))
     for currency, cur in report["totals"].items():
         out.append(f"{currency}")
-        for kind, label in (("sale", _("sales")), ("refund", _("refunds")), ("cancel", _("cancels"))):
+        for kind, label in ((SALE, _("sales")), (REFUND, _("refunds")), (CANCEL, _("cancels"))):
             for status, entry in sorted(cur[kind].items()):
                 out.append(f"  {label:10} {status:13} {entry['count']:6}  {format_minor(entry['value'], currency):>14}")
-        out.append(f"  {_('net'):10} {'':13} {'':6}  {format_minor(cur['net'], currency):>14}")
+        net = _("net")   # outside the f-string, where Babel's extractor sees it
+        out.append(f"  {net:10} {'':13} {'':6}  {format_minor(cur['net'], currency):>14}")
     diff = report["differences"]
     out.append(_("differences: {open} still open, {review} need review, {settled} settled by reconciliation").format(
         open=len(diff["stillOpen"]), review=len(diff["needsReview"]), settled=len(diff["settledByReconciliation"])))
     for key in ("stillOpen", "needsReview"):
         for item in diff[key]:
+            risk = "  " + _("accepted at the merchant's risk") if item.get("acceptedAtRisk") else ""
             out.append(f"  {item['status']:13} {item['id']}  {format_minor(item['amount'], item['currency'])} "
-                       f"{item['currency']}")
+                       f"{item['currency']}{risk}")
     if report.get("sha256"):
         out.append(f"sha256 {report['sha256']}")
     return out

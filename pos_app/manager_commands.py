@@ -7,11 +7,12 @@ audit log with who asked (``--by``, default the login name) and who approved (th
 
 from __future__ import annotations
 
+import csv
 import getpass
+import io
 import json
 import os
 import sys
-from datetime import date
 from pathlib import Path
 
 from .config import find_config_file, find_data_dir
@@ -40,14 +41,6 @@ def _journal(args):
     return Journal.open(find_data_dir(args.data_dir))
 
 
-def _day(text: str | None) -> str:
-    value = text or date.today().isoformat()
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise PosError(f"--date {value!r} is not a date", hint="use YYYY-MM-DD, e.g. 2026-11-22") from None
-
-
 def _print(args, data, lines: list[str]) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else "\n".join(lines))
 
@@ -70,23 +63,33 @@ def cmd_pin(args) -> int:
 
 # -- X and Z reports ----------------------------------------------------------------------------------
 def report_xz(args) -> int:
+    """``report --x`` (the current session), ``report --z`` (close it; manager PIN) and ``report --z
+    --number N`` (reprint a stored Z; manager PIN, audited as a reprint)."""
     from . import closing
     from .roles import MANAGER, PinBook, audit
 
-    day = _day(args.date)
+    number = getattr(args, "number", None)
+    if args.date:
+        raise PosError(_("--date is for the day's report: an X or Z report is about the session, not a day"),
+                       hint=_("`pos-terminal report --x` shows the current session; `pos-terminal report --z "
+                              "--number N` reprints Z report N; `pos-terminal report --date D` shows a day"))
+    if number is not None and not args.z:
+        raise PosError(_("--number reprints a Z report: use it with --z"),
+                       hint="pos-terminal report --z --number N")
     if args.z:
         with _journal(args) as journal:
             PinBook(journal).verify(MANAGER, manager_pin(args))
-            existing = closing.get_z(journal, day=day)
-            report = existing or closing.take_z(journal, day, by=who(args))
-            if existing:
+            if number is None:
+                report = closing.take_z(journal, by=who(args), approved_by=MANAGER)
+            else:
+                report = closing.reprint_z(journal, number)
                 audit(journal, "z_report_reprint", asked_by=who(args), approved_by=MANAGER,
-                      detail={"number": existing["number"]})
+                      detail={"number": number})
     else:
         from offline_queue.journal import Journal
 
         with Journal.open(find_data_dir(args.data_dir), readonly=True) as journal:
-            report = closing.x_report(journal, day)
+            report = closing.x_report(journal)
     if args.csv:
         _write(args.csv, lambda path: path.write_text(report_csv(report)))
     if getattr(args, "pdf", None):
@@ -104,15 +107,23 @@ def _write(target: str, writer) -> None:
         raise PosError(f"cannot write {target}: {exc.strerror}") from None
 
 
+CSV_HEADER = ("report", "number", "day", "currency", "kind", "status", "count", "value")
+
+
 def report_csv(report: dict) -> str:
-    rows = ["report,number,day,currency,kind,status,count,value"]
+    """An X or Z report's totals, one row per currency, kind and status, and a ``net`` row per currency."""
+    from .vocabulary import KINDS
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    head = (report["type"], report.get("number", ""), report["day"])
     for currency, cur in report["totals"].items():
-        for kind in ("sale", "refund", "cancel"):
+        for kind in KINDS:
             for status, entry in sorted(cur[kind].items()):
-                rows.append(f"{report['type']},{report.get('number', '')},{report['day']},{currency},{kind},{status},"
-                            f"{entry['count']},{entry['value']}")
-        rows.append(f"{report['type']},{report.get('number', '')},{report['day']},{currency},net,,,{cur['net']}")
-    return "\n".join(rows) + "\n"
+                writer.writerow((*head, currency, kind, status, entry["count"], entry["value"]))
+        writer.writerow((*head, currency, "net", "", "", cur["net"]))
+    return out.getvalue()
 
 
 # -- review -------------------------------------------------------------------------------------------
@@ -122,12 +133,13 @@ NOTIFICATION_PREFIX = "NOTIFY-"   # a review item for an unreadable notification
 def review_items(journal) -> list[dict]:
     """Still open or needing review, and gateway-signed notifications that could not be applied, less
     what a manager marked resolved."""
-    resolved = {r["txn"] for r in journal.query("SELECT txn FROM audit WHERE action='resolved'")}
+    from offline_queue import audit, ledger
+
+    resolved = audit.txns_with_action(journal, "resolved")
     items = [{"id": r["id"], "kind": r["kind"], "status": r["status"], "currency": r["currency"],
               "amount": r["amount"], "message": r["message"], "createdAt": r["created_at"]}
-             for r in journal.query("SELECT * FROM transactions WHERE final=0 OR status='NEEDS_REVIEW' "
-                                    "ORDER BY created_at") if r["id"] not in resolved]
-    for r in journal.query("SELECT seq, at, detail FROM events WHERE kind='notification_unreadable' ORDER BY seq"):
+             for r in ledger.unsettled(journal) if r["id"] not in resolved]
+    for r in ledger.unreadable_notifications(journal):
         detail = json.loads(r["detail"] or "{}")
         about = detail.get("paymentRequestId") or detail.get("refundRequestId")
         item_id = f"{NOTIFICATION_PREFIX}{r['seq']}"

@@ -1,6 +1,8 @@
 """The day's transactions and totals: what a manager checks at closing time.
 
-Read-only: it opens the journal without the instance lock (WAL lets it read while the terminal
+Per calendar day, whatever the Z reports closed: the net is :mod:`pos_app.takings`' one rule, so a
+sale reversed by a manager's cancel on a later day counts on its own day and the cancel on the later
+one. Read-only: it opens the journal without the instance lock (WAL lets it read while the terminal
 writes), and reads one day through the ``(day, created_at)`` index, so the journal's size does not
 matter, only the day's.
 """
@@ -11,41 +13,35 @@ import csv
 import io
 from pathlib import Path
 
+from offline_queue import ledger
 from offline_queue.journal import Journal
 
+from . import takings
 from .money import Money, format_minor
+from .vocabulary import KINDS, REFUND, SALE
 
 CSV_FIELDS = ("createdAt", "kind", "status", "paymentRequestId", "paymentId", "refundRequestId", "tender",
               "currency", "value", "amount", "resultCode", "description")
 
 
 def day_report(journal: Journal, day: str) -> dict:
-    rows = journal.day(day)
-    transactions, totals = [], {}
-    sales = {r["id"]: r for r in rows if r["kind"] == "sale"}
+    rows = ledger.day_rows(journal, day)
+    transactions = []
     for r in rows:
-        if r["kind"] == "sale":
+        if r["kind"] == SALE:
             ids = {"paymentRequestId": r["id"], "paymentId": r["payment_id"]}
         else:
-            parent = sales.get(r["parent"]) or journal.get(r["parent"])
-            ids = {"paymentRequestId": r["parent"], "paymentId": parent["payment_id"] if parent else None}
-            if r["kind"] == "refund":
+            ids = {"paymentRequestId": r["parent"], "paymentId": r["parent_payment_id"]}
+            if r["kind"] == REFUND:
                 ids["refundRequestId"] = r["id"]
         transactions.append({**ids, "kind": r["kind"], "status": r["status"], "tender": r["tender"],
                              "amount": Money(r["amount"], r["currency"]).to_api(), "resultCode": r["result_code"],
                              "description": r["description"], "createdAt": r["created_at"]})
-        cur = totals.setdefault(r["currency"], {})
-        entry = cur.setdefault(r["kind"], {}).setdefault(r["status"], {"count": 0, "value": 0})
-        entry["count"] += 1
-        entry["value"] += r["amount"]
-    summary = {}
-    for currency, kinds in sorted(totals.items()):
-        paid = kinds.get("sale", {}).get("SUCCESS", {}).get("value", 0)
-        refunded = kinds.get("refund", {}).get("SUCCESS", {}).get("value", 0)
-        summary[currency] = {
-            kind: {status: {"count": e["count"], "value": str(e["value"])} for status, e in sorted(by.items())}
-            for kind, by in sorted(kinds.items())}
-        summary[currency]["net"] = str(paid - refunded)
+    summary: dict[str, dict] = {}   # values as strings, as on the wire; a kind the day has no row of is left out
+    for currency, cur in takings.totals(rows).items():
+        summary[currency] = {kind: {status: {"count": e["count"], "value": str(e["value"])} for status, e in by.items()}
+                             for kind, by in sorted((k, cur[k]) for k in KINDS) if by}
+        summary[currency]["net"] = str(cur["net"])
     return {"date": day, "count": len(transactions), "totals": summary, "transactions": transactions}
 
 
@@ -66,7 +62,7 @@ def lines(report: dict) -> list[str]:
     out = [f"{report['date']}: {report['count']} transaction(s)"]
     for currency, kinds in report["totals"].items():
         parts = []
-        for kind in ("sale", "refund", "cancel"):
+        for kind in KINDS:
             for status, e in kinds.get(kind, {}).items():
                 parts.append(f"{kind} {status} {e['count']} × = {format_minor(int(e['value']), currency)}")
         out.append(f"  {currency}: net {format_minor(int(kinds['net']), currency)}; " + "; ".join(parts))

@@ -16,6 +16,8 @@ import os
 import re
 import time
 
+from offline_queue import audit as audit_store
+from offline_queue import pins
 from offline_queue.journal import Journal
 
 from .errors import PosError
@@ -48,8 +50,7 @@ class PinBook:
     def _row(self, role: str):
         if role not in ROLES:
             raise PinError(_("no such role {role!r}").format(role=role), hint=_("the roles are manager and technician"))
-        rows = self.journal.query("SELECT * FROM pins WHERE role=?", (role,))
-        return rows[0] if rows else None
+        return pins.get(self.journal, role)
 
     def is_set(self, role: str) -> bool:
         return self._row(role) is not None
@@ -65,10 +66,9 @@ class PinBook:
         salt = os.urandom(16)
         digest = _hash(pin, salt, **SCRYPT)
         with self.journal.transaction() as c:
-            c.execute("INSERT OR REPLACE INTO pins (role, salt, hash, n, r, p, set_at, failures, locked_until) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL)", (role, salt, digest, SCRYPT["n"], SCRYPT["r"],
-                                                                SCRYPT["p"], self.clock()))
-            _audit(c, self.clock(), "pin_set", None, role, role, {})
+            pins.put(c, role, salt=salt, digest=digest, set_at=self.clock(), **SCRYPT)
+            audit_store.append(c, at=self.clock(), action="pin_set", txn=None, asked_by=role, approved_by=role,
+                               detail={})
 
     def verify(self, role: str, pin: str) -> None:
         """Raises PinError unless ``pin`` is right and the mode is not locked; counts wrong tries."""
@@ -84,32 +84,28 @@ class PinBook:
         ok = hmac.compare_digest(_hash(pin or "", row["salt"], row["n"], row["r"], row["p"]), row["hash"])
         with self.journal.transaction() as c:
             if ok:
-                c.execute("UPDATE pins SET failures=0, locked_until=NULL WHERE role=?", (role,))
+                pins.set_failures(c, role, 0, None)
                 return
             failures = (0 if row["locked_until"] else row["failures"]) + 1
             locked = now + LOCK_SECONDS if failures >= MAX_TRIES else None
-            c.execute("UPDATE pins SET failures=?, locked_until=? WHERE role=?", (failures, locked, role))
-            _audit(c, now, "pin_wrong", None, role, None, {"failures": failures, "locked": bool(locked)})
+            pins.set_failures(c, role, failures, locked)
+            audit_store.append(c, at=now, action="pin_wrong", txn=None, asked_by=role, approved_by=None,
+                               detail={"failures": failures, "locked": bool(locked)})
         if locked:
             raise PinError(_("wrong PIN: {role} mode is now locked for 5 minutes").format(role=role),
                            hint=_("wait, then try again"))
         raise PinError(_("wrong PIN ({left} tries left before a 5-minute lock)").format(left=MAX_TRIES - failures))
 
 
-def _audit(c, at: float, action: str, txn: str | None, asked_by: str, approved_by: str | None, detail: dict) -> None:
-    c.execute("INSERT INTO audit (at, action, txn, asked_by, approved_by, detail) VALUES (?, ?, ?, ?, ?, ?)",
-              (at, action, txn, asked_by, approved_by, json.dumps(detail, separators=(",", ":"))))
-
-
 def audit(journal: Journal, action: str, *, txn: str | None = None, asked_by: str, approved_by: str | None,
           detail: dict | None = None, at: float | None = None) -> None:
     """Record a manager action: what, on which transaction, who asked, who approved (with the PIN)."""
     with journal.transaction() as c:
-        _audit(c, time.time() if at is None else at, action, txn, asked_by, approved_by, detail or {})
+        audit_store.append(c, at=time.time() if at is None else at, action=action, txn=txn, asked_by=asked_by,
+                           approved_by=approved_by, detail=detail or {})
 
 
 def audit_log(journal: Journal, *, txn: str | None = None, limit: int = 500) -> list[dict]:
-    sql = "SELECT * FROM audit" + (" WHERE txn=?" if txn else "") + " ORDER BY seq DESC LIMIT ?"
-    rows = journal.query(sql, ((txn,) if txn else ()) + (limit,))
+    rows = audit_store.entries(journal, txn=txn, limit=limit)
     return [{"seq": r["seq"], "at": r["at"], "action": r["action"], "txn": r["txn"], "askedBy": r["asked_by"],
              "approvedBy": r["approved_by"], "detail": json.loads(r["detail"] or "{}")} for r in rows]

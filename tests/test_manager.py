@@ -92,27 +92,33 @@ def _day_with_sales(sim, tmp_path):
 
 
 def test_z_report_numbers_totals_and_immutability(sim, tmp_path):
-    _config, data_dir, day = _day_with_sales(sim, tmp_path)
+    config, data_dir, day = _day_with_sales(sim, tmp_path)
     with Journal.open(data_dir) as journal:
-        x = closing.x_report(journal, day)
+        x = closing.x_report(journal)
         usd_totals = x["totals"]["USD"]
         assert usd_totals["sale"]["SUCCESS"] == {"count": 2, "value": 1250}
         assert usd_totals["sale"]["FAILED"] == {"count": 1, "value": 9905}
         assert usd_totals["refund"]["SUCCESS"] == {"count": 1, "value": 300}
         assert usd_totals["net"] == 950
-        z = closing.take_z(journal, day, by="alice")
-        assert z["number"] == 1 and z["totals"] == x["totals"] and z["takenBy"] == "alice"
-        with pytest.raises(closing.ClosingError, match="already closed"):
-            closing.take_z(journal, day, by="alice")
-        closing.take_z(journal, "2020-01-01", by="bob")
+        assert x["session"]["number"] == 1 and x["session"]["count"] == 4
+        z = closing.take_z(journal, by="alice")
+        assert z["number"] == 1 and z["totals"] == x["totals"] and z["takenBy"] == "alice" and z["day"] == day
+        with pytest.raises(closing.ClosingError, match="nothing to close") as refused:
+            closing.take_z(journal, by="alice")
+        assert "pos-terminal report --z --number 1" in refused.value.hint
+    with Runtime(config, data_dir, background=False) as rt:   # the next sale opens session 2
+        rt.terminal.start_sale(usd(700), code=payment_code())
+    with Journal.open(data_dir) as journal:
+        z2 = closing.take_z(journal, by="bob")
+        assert z2["number"] == 2 and z2["session"]["previousZ"] == 1 and z2["totals"]["USD"]["net"] == 700
         assert [r["number"] for r in closing.z_reports(journal)] == [1, 2]
         assert closing.verify_chain(journal) == []
         for sql in ("UPDATE z_reports SET body='{}' WHERE number=1", "DELETE FROM z_reports WHERE number=1",
                     "UPDATE audit SET action='x'", "DELETE FROM audit"):
-            with pytest.raises(JournalError, match="cannot be altered|append-only"):
-                with journal.transaction() as c:
-                    c.execute(sql)
+            with pytest.raises(JournalError, match=r"cannot be altered|append-only"), journal.transaction() as c:
+                c.execute(sql)
         assert closing.get_z(journal, number=1) == z
+        assert closing.reprint_z(journal, 1) == {**z, "reprint": True}
     # Even with the triggers dropped by hand, the chain tells.
     conn = sqlite3.connect(data_dir / "journal.sqlite")
     conn.execute("DROP TRIGGER z_reports_no_update")
@@ -127,18 +133,31 @@ def test_report_cli_x_z_csv_pdf_and_review(sim, tmp_path):
     config, data_dir, day = _day_with_sales(sim, tmp_path)
     with Journal.open(data_dir) as journal:
         PinBook(journal).set(MANAGER, "482915")
-    done = cli("report", "--x", "--date", day, "--json", config=config, data_dir=data_dir)
+    done = cli("report", "--x", "--json", config=config, data_dir=data_dir)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["totals"]["USD"]["net"] == 950
-    wrong = cli("report", "--z", "--date", day, config=config, data_dir=data_dir, input="000000\n")
+    wrong = cli("report", "--z", config=config, data_dir=data_dir, input="000000\n")
     assert wrong.returncode == 2 and "wrong PIN (4 tries left" in wrong.stderr
     pdf, csv = tmp_path / "z.pdf", tmp_path / "z.csv"
-    done = cli("report", "--z", "--date", day, "--pdf", pdf, "--csv", csv, config=config, data_dir=data_dir,
-               input="482915\n")
+    done = cli("report", "--z", "--pdf", pdf, "--csv", csv, config=config, data_dir=data_dir, input="482915\n")
     assert done.returncode == 0, done.stderr
     assert "Z REPORT #1" in done.stdout and "differences: 0 still open" in done.stdout
-    assert pdf.read_bytes().startswith(b"%PDF") and "Z,1," in csv.read_text()
-    again = cli("report", "--z", "--date", day, "--json", config=config, data_dir=data_dir, input="482915\n")
-    assert json.loads(again.stdout)["number"] == 1  # a reprint, not a second Z
+    assert pdf.read_bytes().startswith(b"%PDF")
+    rows = csv.read_text().splitlines()
+    assert rows[0] == "report,number,day,currency,kind,status,count,value"
+    assert f"Z,1,{day},USD,sale,SUCCESS,2,1250" in rows and f"Z,1,{day},USD,net,,,950" in rows
+    again = cli("report", "--z", "--json", config=config, data_dir=data_dir, input="482915\n")
+    assert again.returncode == 2 and "nothing to close" in json.loads(again.stdout)["error"]
+    assert "pos-terminal report --z --number 1" in json.loads(again.stdout)["hint"]
+    reprint = cli("report", "--z", "--number", "1", "--json", config=config, data_dir=data_dir, input="482915\n")
+    assert reprint.returncode == 0, reprint.stderr
+    assert json.loads(reprint.stdout)["number"] == 1 and json.loads(reprint.stdout)["reprint"] is True
+    missing = cli("report", "--z", "--number", "7", config=config, data_dir=data_dir, input="482915\n")
+    assert missing.returncode == 2 and "no Z report #7" in missing.stderr and "numbered 1 to 1" in missing.stderr
+    dated = cli("report", "--x", "--date", day, config=config, data_dir=data_dir)
+    assert dated.returncode == 2 and "--date is for the day's report" in dated.stderr
+    with Journal.open(data_dir) as journal:
+        actions = [e["action"] for e in audit_log(journal)]
+    assert actions.count("z_report") == 1 and actions.count("z_report_reprint") == 1
     review = cli("review", "--json", config=config, data_dir=data_dir)
     assert json.loads(review.stdout) == {"items": []}

@@ -834,8 +834,7 @@ class ManagerWindow(QWidget):
 
     # -- X and Z ----------------------------------------------------------------------------------------
     def x_report(self) -> None:
-        day = self.day
-        self._call(closing.x_report, self.journal, day, on_done=self._show_report, say=self._say_report)
+        self._call(closing.x_report, self.journal, on_done=self._show_report, say=self._say_report)
 
     def z_report(self) -> None:
         day = self.day
@@ -846,7 +845,7 @@ class ManagerWindow(QWidget):
         manager = self.manager
 
         def work():
-            report = closing.take_z(self.journal, day, by=by)
+            report = closing.take_z(self.journal, by=by)
             if manager != by:
                 roles.audit(self.journal, "z_report_approved", asked_by=by, approved_by=manager,
                             detail={"number": report["number"], "day": day})
