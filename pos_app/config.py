@@ -17,6 +17,7 @@ import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn, overload
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
@@ -179,7 +180,7 @@ class _Section:
             )
         self.table = table
 
-    def fail(self, key: str | None, expected: str, got: object = None, hint: str | None = None):
+    def fail(self, key: str | None, expected: str, got: object = None, hint: str | None = None) -> NoReturn:
         where = f"[{self.name}] {key}" if key else f"[{self.name}]"
         shown = "nothing" if got is None else _SHOW.repr(got)
         raise ConfigError(f"{self.file}: {where}: expected {expected}, got {shown}", hint=hint)
@@ -208,8 +209,7 @@ class _Section:
             self.fail(key, "a URL of plain ASCII characters without spaces (write a space in the path as %20, "
                            "an international host name in its xn-- form)", value)
         try:
-            parts = urlsplit(value)
-            parts.hostname
+            parts = urlsplit(value)  # ValueError: an unbalanced or invalid [IPv6] host
         except ValueError:
             self.fail(key, "an https:// URL", value)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
@@ -257,6 +257,11 @@ class _Section:
         if value not in choices or type(value) not in {type(c) for c in choices}:  # 9600.0 is not 9600
             self.fail(key, "one of " + ", ".join(repr(c) for c in choices), value)
         return value
+
+    @overload
+    def millis(self, key: str, default: float) -> float: ...
+    @overload
+    def millis(self, key: str, default: None) -> float | None: ...
 
     def millis(self, key: str, default: float | None, low: float = 0, high: float = 10000) -> float | None:
         value = self.table.get(key, default)
@@ -490,7 +495,7 @@ def _hid_entry(file: Path, index: int, table: dict) -> HidDeviceConfig:
     min_length = table.get("min_length")
     return HidDeviceConfig(
         path=path, role=s.choice("role", ROLES, "scanner"),
-        layout=s.choice("layout", LAYOUT_NAMES + (None,), None),
+        layout=s.choice("layout", (*LAYOUT_NAMES, None), None),
         gap_ms=s.millis("gap_ms", None),
         min_length=None if min_length is None else s.integer("min_length", 3, 1, 512))
 
