@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from flowkit import write_config
+from flowkit import cli, write_config
 from scantraces import FifoNode, pack, scanner
 from test_discovery import make_input_tree, usb_device
 
@@ -22,6 +22,7 @@ from drivers.model import ScanEvent
 from offline_queue.journal import Journal
 from pos_app import selftest
 from pos_app.cli import _common
+from pos_app.errors import PosError
 from pos_app.runtime import Runtime
 from pos_app.selftest import (
     FAIL,
@@ -33,6 +34,7 @@ from pos_app.selftest import (
     parse_response_time,
     scan_check,
 )
+from pos_app.selftest.command import prompt_for
 from pos_app.sim import Simulator
 
 HONEYWELL = "Honeywell Imaging & Mobility 1900"
@@ -233,6 +235,44 @@ def test_bad_config_fails_and_what_needs_it_skips(tmp_path, no_devices):
         assert checks[name].status == SKIP, name
     assert report.exit_code == 1
 
+
+
+def other_private_key(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = folder / "stranger_private.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.parametrize("broken", ["nothing", "gateway key", "merchant key", "client id"])
+def test_status_and_the_round_trip_give_one_verdict(broken, toml, tmp_path, no_devices):
+    """`pos-terminal status` (a real process) and the self-test's round trip judge one gateway alike,
+    each set up with one thing broken on purpose, so the expected verdict is known beforehand."""
+    text = toml.read_text()
+    if broken == "gateway key":
+        text = text.replace("keys/gateway_public.pem", str(other_public_key(tmp_path / "other")))
+    elif broken == "merchant key":
+        text = text.replace("keys/merchant_private.pem", str(other_private_key(tmp_path / "other")))
+    elif broken == "client id":
+        text = text.replace('client_id = "SANDBOX_POSTERMINAL0001"', 'client_id = "SANDBOX_NOBODY0001"')
+    toml.write_text(text)
+    status = cli("status", "--json", config=toml, data_dir=tmp_path / "data", timeout=60)
+    assert status.returncode in (0, 1), status.stderr
+    said = json.loads(status.stdout)["gatewayCheck"]
+    report = selftest.run("external", toml, tmp_path / "data", input_dir=no_devices[0], sys_dir=no_devices[1])
+    round_trip = by_name(report)["round-trip"]
+    assert said["ok"] is (round_trip.status == PASS) is (broken == "nothing"), (said, round_trip)
+    assert status.returncode == (0 if broken == "nothing" else 1)
+    # An unknown client id: the simulator answers signed for its own client id, which the client does not
+    # trust (UNVERIFIED), so both only agree that it failed; the words name the other three causes.
+    words = {"nothing": ("OK: a signed inquiry was answered", "answered (ORDER_NOT_EXIST)"),
+             "gateway key": ("answer does not verify", "answer did not verify"),
+             "merchant key": ("rejects our signature", "rejects our signature"),
+             "client id": ("FAILED: ", "")}[broken]
+    assert words[0] in said["message"] and words[1] in round_trip.detail, (said["message"], round_trip.detail)
 
 # -- the journal and the clock ---------------------------------------------------------------------
 
@@ -439,7 +479,7 @@ def test_command_text_and_out_files(toml, tmp_path, no_devices, capsys):
     base = ["selftest", "--data-dir", str(tmp_path / "data"), "--input-dir", str(no_devices[0]),
             "--sys-dir", str(no_devices[1])]
     text_file, json_file = tmp_path / "report.txt", tmp_path / "report.json"
-    args = parse(base + ["--config", str(toml), "--out", str(text_file)])
+    args = parse([*base, "--config", str(toml), "--out", str(text_file)])
     assert selftest.cmd_selftest(args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("PASS  config        ")
@@ -447,7 +487,7 @@ def test_command_text_and_out_files(toml, tmp_path, no_devices, capsys):
     assert any(line.strip().startswith("→ it is created") for line in lines)  # a skip's hint on its own line
     assert lines[-1] == "selftest (internal): 4 passed, 0 failed, 2 skipped: no check failed"
     assert text_file.read_text().splitlines() == lines
-    assert selftest.cmd_selftest(parse(base + ["--out", str(json_file)])) == 0  # sandbox, text on stdout
+    assert selftest.cmd_selftest(parse([*base, "--out", str(json_file)])) == 0  # sandbox, text on stdout
     assert "PASS  config        sandbox: no config file" in capsys.readouterr().out
     saved = json.loads(json_file.read_text())
     assert saved["ok"] is True and saved["checks"][0]["detail"] == "sandbox: no config file"
@@ -464,12 +504,12 @@ def test_interactive_command_without_a_scanner_skips_the_scan(toml, tmp_path, no
 
 
 def test_prompt_prints_the_code_and_a_terminal_qr(capsys):
-    selftest._prompt_for(False)(TEST_CODE)
+    prompt_for(False)(TEST_CODE)
     out = capsys.readouterr().out
     assert out.startswith(f"scan the test barcode now: {TEST_CODE}\n")
     assert len(out.splitlines()) > 10  # the QR's rows
 
 
 def test_unknown_level_is_refused(tmp_path):
-    with pytest.raises(selftest.PosError, match="no self-test level"):
+    with pytest.raises(PosError, match="no self-test level"):
         selftest.run("thorough", None, tmp_path)

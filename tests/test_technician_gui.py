@@ -197,11 +197,11 @@ def test_interactive_scan_typed_by_a_wedge_scanner_passes(qtbot, core, no_device
 
 def test_interactive_scan_from_the_hub_with_the_wrong_layout_says_which_setting(qtbot, core, no_devices):
     from drivers.model import ScanEvent
-    from pos_app.selftest import _typed_on
+    from pos_app.selftest.interactive import typed_on
 
     window = open_window(qtbot, core)
     run_interactive(qtbot, window, no_devices)
-    garbled = _typed_on(selftest.TEST_CODE, "de", "us")     # a QWERTZ scanner read as US keys
+    garbled = typed_on(selftest.TEST_CODE, "de", "us")     # a QWERTZ scanner read as US keys
     assert garbled != selftest.TEST_CODE
     core.scanner_event.emit(ScanEvent(garbled, "QR Code", 0, "]Q1", "usb-scanner", 0.0, b"", "enter", 0.05))
     qtbot.waitUntil(lambda: window.report is not None, timeout=20000)

@@ -1,0 +1,65 @@
+"""The self-test: what a technician runs to know the terminal is fit to take payments (issue 6).
+
+``pos-terminal selftest [--level internal|external|interactive] [--json] [--out FILE]`` headless, and the
+same :func:`run` behind the GUI's technician screen. The levels follow UnifiedPOS ``checkHealth`` and are
+cumulative (external includes internal, interactive includes both):
+
+- **internal** changes nothing outside this machine: ``config`` (the file loads), ``keys`` (both keys
+  load, the merchant key matches its public half, the gateway key is not our own), ``journal``
+  (``PRAGMA integrity_check``, read-only), ``disk`` (free space for the data directory), ``clock`` (a
+  sane year, not behind the journal's newest record), ``scanners`` (every configured or discovered
+  scanner opens).
+- **external** talks to the world: ``gateway`` (TCP reachability and connect latency), ``round-trip``
+  (a signed inquiry for a paymentRequestId that cannot exist, judged by :mod:`pos_app.health` as
+  ``pos-terminal status`` judges it), ``clock-skew`` (our clock against the signed ``response-time`` of
+  that answer), ``notifications`` (the endpoint answers a test notification, see
+  :func:`check_notifications`), ``display`` (the customer display shows a test pattern and QR: only the
+  GUI can, so headless it is skipped).
+- **interactive** walks a person through it: ``scan`` ("scan this test barcode"), judged by
+  :func:`scan_check`, which names the scanner setting to change.
+
+Every check answers pass, fail or skip, with a one-line detail and, unless it passed cleanly, a one-line
+hint. A check is **skipped only when it does not apply here** (no scanner found, no journal yet, no
+customer display headless) **or when another check has already failed for the same cause** (no round
+trip when the gateway cannot be reached, no key checks when the config does not load); the one other
+skip is a gateway ``response-time`` in a form the skew check cannot read. So a run is
+``ok`` (exit 0) exactly when no check failed; the skips are shown so nobody mistakes them for passes.
+
+Sandbox mode (no config file): the config check passes ("sandbox: no config file"); the key checks use
+the embedded simulator's keys in ``<data dir>/sandbox-gateway`` (skipped until its first start made
+them), and the external level starts the embedded simulator, as ``pos-terminal status`` does.
+
+One module per concern: :mod:`.results` (Check, Report), :mod:`.config_keys`, :mod:`.storage` (journal,
+disk, instance lock), :mod:`.clock`, :mod:`.devices` (scanners, display), :mod:`.network` (gateway,
+round trip), :mod:`.notifications`, :mod:`.interactive` (the test scan), :mod:`.runner` (the order and
+the skips) and :mod:`.command` (the CLI). No Qt here: the GUI passes ``display`` (and, if it owns the
+scanners, ``scanners`` and ``scan``). Importing this package is cheap (the GUI does it at start-up):
+HTTP, the keys' cryptography and the drivers are imported when a check runs.
+"""
+
+from .clock import (
+    CLOCK_BACK_TOLERANCE,
+    CLOCK_YEARS,
+    NTP_HINT,
+    SKEW_FAIL,
+    SKEW_WARN,
+    check_clock,
+    check_skew,
+    parse_response_time,
+)
+from .command import add_parser, cmd_selftest
+from .config_keys import check_keys
+from .interactive import SCAN_TIMEOUT, SLOW_CHAR_SECONDS, TEST_CODE, scan_check
+from .network import check_reachable, gateway_address, judge_round_trip
+from .notifications import check_notifications
+from .results import FAIL, LEVELS, PASS, SKIP, Check, Report
+from .runner import run
+from .storage import MIN_FREE_BYTES, check_disk, inspect_journal
+
+__all__ = [
+    "CLOCK_BACK_TOLERANCE", "CLOCK_YEARS", "FAIL", "LEVELS", "MIN_FREE_BYTES", "NTP_HINT", "PASS",
+    "SCAN_TIMEOUT", "SKEW_FAIL", "SKEW_WARN", "SKIP", "SLOW_CHAR_SECONDS", "TEST_CODE", "Check", "Report",
+    "add_parser", "check_clock", "check_disk", "check_keys", "check_notifications", "check_reachable",
+    "check_skew", "cmd_selftest", "gateway_address", "inspect_journal", "judge_round_trip",
+    "parse_response_time", "run", "scan_check",
+]
