@@ -14,7 +14,6 @@ import signal
 import sys
 import time
 import traceback
-import uuid
 
 from . import __version__, scan
 from .config import find_config_file, find_data_dir, load_config
@@ -171,7 +170,7 @@ def _emit(args, data: dict, lines: list[str]) -> None:
 
 
 def cmd_status(args) -> int:
-    from .gateway import GatewayClient, Status
+    from .health import Verdict, probe_gateway
 
     data_dir = find_data_dir(args.data_dir)
     config_file = find_config_file(args.config)
@@ -184,21 +183,17 @@ def cmd_status(args) -> int:
         config = load_config(config_file)
         mode = "sandbox" if config.gateway.sandbox else "live"
     try:
-        with GatewayClient.from_config(config) as client:
-            started = time.perf_counter()
-            outcome = client.inquiry_payment(payment_request_id=f"status-probe-{uuid.uuid4().hex[:16]}")
-            elapsed_ms = (time.perf_counter() - started) * 1000
+        probe = probe_gateway(config, label="status-probe")
     finally:
         if sim is not None:
             sim.stop()
-    reachable = outcome.status is Status.SUCCESS or (
-        outcome.status is Status.FAILURE and outcome.result_code == "ORDER_NOT_EXIST")
+    outcome, reachable = probe.outcome, probe.ok
     if reachable:
-        check = f"OK: a signed inquiry was answered and verified in {elapsed_ms:.0f} ms"
-    elif outcome.result_code == "INVALID_SIGNATURE":
+        check = f"OK: a signed inquiry was answered and verified in {probe.elapsed_ms:.0f} ms"
+    elif probe.verdict is Verdict.BAD_SIGNATURE:
         check = ("FAILED: the gateway rejects our signature; merchant_private_key does not match the public key "
                  "registered with the gateway")
-    elif outcome.result_code == "UNVERIFIED":
+    elif probe.verdict is Verdict.UNVERIFIED:
         check = "FAILED: the gateway's answer does not verify; check gateway_public_key"
     else:
         check = f"FAILED: {outcome.message or outcome.result_code}"
