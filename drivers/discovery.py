@@ -95,7 +95,7 @@ class InputNode:
     @property
     def has_typing_keys(self) -> bool:
         """Digits and Enter: what a wedge scanner needs to send a code (and what a keyboard has)."""
-        return DIGIT_KEYS <= self.keys and bool({KEY_ENTER, KEY_KPENTER} & self.keys)
+        return self.keys >= DIGIT_KEYS and bool({KEY_ENTER, KEY_KPENTER} & self.keys)
 
     def to_json(self) -> dict:
         return {"path": self.path, "name": self.name, "phys": self.phys, "uniq": self.uniq,
@@ -372,7 +372,7 @@ def classify(nodes: tuple[InputNode, ...], settings: ScannersConfig) -> tuple[st
     for node in typing:
         if node.bustype == BUS_USB and node.vendor in SCANNER_VENDORS:
             return "scanner", f"vendor {node.vendor:04x} ({SCANNER_VENDORS[node.vendor]}) makes scanners", None
-    if any(LETTER_KEYS <= node.keys for node in typing):
+    if any(node.keys >= LETTER_KEYS for node in typing):
         return "keyboard", KEYBOARD_REASON, None
     return "keyboard", ('has digit keys but no scanner name or vendor: treated as a keyboard (never grabbed); '
                         'set role = "scanner" in [[scanners.hid]] for a scanner'), None

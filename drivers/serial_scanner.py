@@ -215,10 +215,8 @@ class SerialFramer:
         for offset, char in enumerate(text):
             code = ord(char)
             if (code < 0x20 and code != GS) or 0x7F <= code <= 0x9F:
-                if code in (CR, LF):   # only in "none" mode: the scanner sends a suffix after all
-                    why = 'the scanner sends a suffix; set suffix = "auto"'
-                else:
-                    why = BAUD_HINT
+                # CR or LF arrive here only in "none" mode: the scanner sends a suffix after all
+                why = 'the scanner sends a suffix; set suffix = "auto"' if code in (CR, LF) else BAUD_HINT
                 return BadFrame(f"garbled: control character 0x{code:02x} at offset {offset} of {len(text)} "
                                 f"characters; {why}", raw, t)
         if len(text) < self.min_length:

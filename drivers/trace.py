@@ -44,7 +44,8 @@ def read_trace(path: Path | str) -> list[Event]:
         raise TraceError(f"{path}: this user may not read it") from None
     except UnicodeDecodeError as exc:
         raise TraceError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})",
-                         hint="a trace is JSON lines written by `pos-terminal scanner record`, or evtest output") from None
+                         hint="a trace is JSON lines written by `pos-terminal scanner record`, "
+                              "or evtest output") from None
 
 
 def _parse(lines: Iterable[str], path: Path) -> Iterator[Event]:

@@ -26,9 +26,10 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pos_app.errors import PosError
 
@@ -343,7 +344,7 @@ class Journal:
 
     # -- opening --------------------------------------------------------------------------------------
     @classmethod
-    def open(cls, data_dir: Path | str, *, readonly: bool = False) -> "Journal":
+    def open(cls, data_dir: Path | str, *, readonly: bool = False) -> Journal:
         """Open ``<data_dir>/journal.sqlite``, creating it only where there is no file.
 
         A writer takes the instance lock first (see :mod:`offline_queue.lock`); a reader (reports, queue
@@ -459,7 +460,7 @@ class Journal:
             raise JournalError(f"the journal {self.path} is closed (the terminal is stopping)",
                                hint="this request is answered after a restart")
 
-    def __enter__(self) -> "Journal":
+    def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -519,7 +520,8 @@ class Journal:
                         seen.add(txn)
                         for sql in _PREFLIGHT_TXN_READS:
                             for row in self.conn.execute(sql, (txn,)):
-                                if "parent" in row.keys() and row["parent"]:
+                                # a sqlite3.Row: `in row` would look among its values, not its column names
+                                if "parent" in row.keys() and row["parent"]:  # noqa: SIM118
                                     todo.append(row["parent"])
                 finally:
                     self.conn.execute("COMMIT")

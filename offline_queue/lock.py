@@ -133,7 +133,7 @@ class InstanceLock:
         self._journal_fd: int | None = None
 
     # -- the pid file ---------------------------------------------------------------------------------
-    def acquire(self) -> "InstanceLock":
+    def acquire(self) -> InstanceLock:
         try:
             make_private_dir(self.path.parent)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class Reconciler:
         self._stop = threading.Event()
         self.thread: threading.Thread | None = None
 
-    def start(self) -> "Reconciler":
+    def start(self) -> Reconciler:
         self.thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
         self.thread.start()
         return self

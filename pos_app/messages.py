@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .config import MerchantConfig
 from .money import Money
@@ -21,7 +21,7 @@ from .money import Money
 UNREADABLE_NOTIFICATION = "UNREADABLE"
 
 
-class Api(str, enum.Enum):
+class Api(enum.StrEnum):
     """The five in-store APIs, by their path segment."""
 
     PAY = "pay"
@@ -56,7 +56,7 @@ def encode(body: dict) -> bytes:
 
 def iso_time(at: datetime | None = None) -> str:
     """ISO 8601 with offset, as the gateway writes times."""
-    return (at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    return (at or datetime.now(UTC)).isoformat(timespec="seconds")
 
 
 def _check_id(name: str, value: str | None) -> None:

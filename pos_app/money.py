@@ -74,7 +74,7 @@ class Money:
         return {"currency": self.currency, "value": str(self.minor)}
 
     @classmethod
-    def from_api(cls, data: object) -> "Money":
+    def from_api(cls, data: object) -> Money:
         """Read ``{"currency": ..., "value": ...}`` from a gateway message, strictly."""
         if not isinstance(data, dict):
             raise MoneyError(f"an amount must be an object with currency and value, not {data!r}")

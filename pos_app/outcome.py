@@ -7,17 +7,18 @@ the cashier window loads the flows without waiting for requests and OpenSSL to i
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     SUCCESS = "success"
     FAILURE = "failure"
     UNKNOWN = "unknown"
 
 
-class Delivery(str, enum.Enum):
+class Delivery(enum.StrEnum):
     """For an unknown outcome: did the gateway get the request?"""
 
     NOT_SENT = "certainly not sent"

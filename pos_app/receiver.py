@@ -15,8 +15,8 @@ import json
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -106,7 +106,7 @@ class NotificationReceiver:
                 except OSError as exc:  # reset or stalled in the request line or headers
                     log.warning("a notification connection from %s broke (%s): closed it; the gateway "
                                 "resends anything not acknowledged", self.client_address[0], _brief(exc))
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 -- a bug: one line (the details at --verbose), no traceback
                     _bug(self.client_address[0], exc)
                 finally:
                     with receiver._state:
@@ -149,7 +149,7 @@ class NotificationReceiver:
     def port(self) -> int:
         return self.server.server_address[1]
 
-    def start(self) -> "NotificationReceiver":
+    def start(self) -> NotificationReceiver:
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="notification-receiver",
                                        daemon=True)
         self.thread.start()

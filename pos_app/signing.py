@@ -183,4 +183,5 @@ def load_public_key(path: Path, what: str = "public key") -> rsa.RSAPublicKey:
         return public_key_from_text(text)
     except ValueError as exc:
         raise KeyFileError(f"{what}: {path} is {exc}",
-                           hint="expected an RSA public key as PEM or bare base64 (X.509 SubjectPublicKeyInfo)") from None
+                           hint="expected an RSA public key as PEM or bare base64 "
+                                "(X.509 SubjectPublicKeyInfo)") from None

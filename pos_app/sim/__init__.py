@@ -16,7 +16,7 @@ from .notifier import Notifier
 from .provision import DEFAULT_CLIENT_ID, Provisioned, provision
 from .server import SimServer
 
-__all__ = ["Simulator", "DEFAULT_CLIENT_ID"]
+__all__ = ["DEFAULT_CLIENT_ID", "Simulator"]
 
 
 class Simulator:
@@ -42,7 +42,7 @@ class Simulator:
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
-    def start(self) -> "Simulator":
+    def start(self) -> Simulator:
         """Bind, provision on first start, open the ledger and serve in a background thread."""
         server = self._bind()
         try:
@@ -93,7 +93,7 @@ class Simulator:
             self.server.engine.db.close()
         self.server = self.notifier = self._thread = None
 
-    def __enter__(self) -> "Simulator":
+    def __enter__(self) -> Simulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -15,14 +15,14 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from .. import scan
 from ..money import EXPONENTS
 from . import scenarios as sc
-
 
 
 @dataclass
@@ -45,7 +45,7 @@ def fail(code: str, message: str, **extra) -> Reply:
 
 
 def iso(at: float | None) -> str | None:
-    return None if at is None else datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
+    return None if at is None else datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
 
 
 def body_hash(body: dict) -> str:
@@ -430,7 +430,8 @@ class Engine:
         if self.db.execute("SELECT 1 FROM refunds WHERE payment_id=?", (p["payment_id"],)).fetchone():
             self._record_cancel(p, "PROCESS_FAIL")
             return fail("PROCESS_FAIL", "the payment has a refund and can no longer be cancelled", **ids)
-        self.db.execute("UPDATE payments SET status='CANCELLED', closed_at=? WHERE payment_id=?", (now, p["payment_id"]))
+        self.db.execute("UPDATE payments SET status='CANCELLED', closed_at=? WHERE payment_id=?",
+                        (now, p["payment_id"]))
         self._record_cancel(p, "SUCCESS")
         return Reply({"result": result("SUCCESS", "S", "success"), **ids, "cancelTime": iso(now)})
 
@@ -461,8 +462,8 @@ class Engine:
         p = self._load(body["paymentId"])
         if p is None:
             return fail("ORDER_NOT_EXIST", "no payment has this paymentId")
-        refunded = self.db.execute("SELECT COALESCE(SUM(amount),0) FROM refunds WHERE payment_id=? AND status='SUCCESS'",
-                                   (p["payment_id"],)).fetchone()[0]
+        refunded = self.db.execute("SELECT COALESCE(SUM(amount),0) FROM refunds WHERE payment_id=? "
+                                   "AND status='SUCCESS'", (p["payment_id"],)).fetchone()[0]
         code, message = "SUCCESS", "success"
         if p["status"] != "SUCCESS":
             code, message = "PROCESS_FAIL", f"the payment is {p['status'].lower()}, not paid: nothing to refund"
@@ -471,7 +472,8 @@ class Engine:
         elif self.clock() - p["paid_at"] > self.refund_window:
             code, message = "REFUND_WINDOW_EXCEED", "the refund window of this payment has passed"
         elif refunded + value > p["amount"]:
-            code, message = "REFUND_AMOUNT_EXCEED", f"refunds would total {refunded + value}, more than the {p['amount']} paid"
+            code, message = ("REFUND_AMOUNT_EXCEED",
+                             f"refunds would total {refunded + value}, more than the {p['amount']} paid")
         refund_id = time.strftime("%Y%m%d", time.gmtime()) + "1154R" + secrets.token_hex(8)
         self.db.execute("INSERT INTO refunds VALUES (?,?,?,?,?,?,?,?,?,?)",
                         (refund_id, body["refundRequestId"], p["payment_id"], digest, currency, value,
@@ -499,7 +501,8 @@ class Engine:
         if body.get("refundId"):
             r = self.db.execute("SELECT * FROM refunds WHERE refund_id=?", (body["refundId"],)).fetchone()
         else:
-            r = self.db.execute("SELECT * FROM refunds WHERE refund_request_id=?", (body["refundRequestId"],)).fetchone()
+            r = self.db.execute("SELECT * FROM refunds WHERE refund_request_id=?",
+                                (body["refundRequestId"],)).fetchone()
         if r is None:
             return fail("ORDER_NOT_EXIST", "no refund has this id")
         return Reply({"result": result("SUCCESS", "S", "success"), "refundStatus": r["status"],

@@ -109,6 +109,7 @@ class Notifier:
         path = parts.path or "/"
         headers = {"Content-Type": "application/json; charset=UTF-8", "client-id": self.client_id,
                    "request-time": now, "signature": signing.sign(self.key, path, self.client_id, now, body)}
+        conn: http.client.HTTPConnection
         if parts.scheme == "https":
             conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=self.timeout,
                                                context=ssl.create_default_context())
@@ -147,7 +148,10 @@ class Notifier:
             return
         try:
             error = self._post(row["url"], bytes(row["body"]))
-        except Exception as exc:  # any failure of a try is just a failed try
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # the network's or the receiver's doing
+            error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        except Exception as exc:  # a bug of ours: logged, and still only a failed try, resent on the schedule
+            log.exception("notification %s: the delivery try failed", row["id"])
             error = f"{type(exc).__name__}: {str(exc)[:200]}"
         attempts = row["attempts"] + 1
         now = time.time()

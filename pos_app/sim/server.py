@@ -16,7 +16,7 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass, asdict
+from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -40,7 +40,7 @@ class Faults:
     delay_ms: int = 0          # wait before answering
 
     @classmethod
-    def parse(cls, data: object) -> "Faults":
+    def parse(cls, data: object) -> Faults:
         if not isinstance(data, dict):
             raise ValueError("expected a JSON object such as {\"drop_after\": 0.1}")
         unknown = set(data) - set(cls.__dataclass_fields__)
@@ -135,7 +135,7 @@ class SimServer(ThreadingHTTPServer):
         if isinstance(exc, (ConnectionError, TimeoutError)):
             log.debug("client %s went away: %s", client_address, exc)
         else:
-            log.error("error serving %s", client_address, exc_info=True)
+            log.error("error serving %s", client_address, exc_info=exc)
 
     def roll(self, rate: float) -> bool:
         if rate <= 0:
@@ -246,7 +246,9 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch({"/sim/wallet/pay-order": self._wallet_pay, "/sim/faults": self._set_faults})
 
     def do_GET(self) -> None:
-        health = lambda: self._send_json(200, {"simulator": "pos-terminal", "clientId": self.server.client_id})
+        def health() -> None:
+            self._send_json(200, {"simulator": "pos-terminal", "clientId": self.server.client_id})
+
         self._dispatch({"/sim/ledger": lambda: self._send_json(200, self.server.engine.ledger()),
                         "/sim/faults": lambda: self._send_json(200, asdict(self.server.faults)),
                         "/": health, "/sim/health": health})
