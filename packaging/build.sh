@@ -31,6 +31,9 @@ fi
 # A real (non-editable) install, so the bundle holds exactly what a wheel of this checkout holds.
 "$build/venv/bin/pip" install -q --force-reinstall --no-deps "$root"
 "$build/venv/bin/pip" install -q "$root"
+# The translations compiled for gettext into the installed package (beside their .po, named by its hash), so
+# the bundle carries them and needs no Babel at run time.
+"$build/venv/bin/python" -m pos_app.i18n compile >/dev/null
 version=$("$build/venv/bin/python" -c 'import pos_app; print(pos_app.__version__)')
 arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 
@@ -41,6 +44,7 @@ rm -rf "$build/pyinstaller" "$build/bundle"
     --collect-submodules pos_app --collect-submodules drivers --collect-submodules ui \
     --collect-submodules offline_queue --collect-data pos_app \
     --exclude-module tkinter --exclude-module pytest --exclude-module hypothesis --exclude-module pytestqt \
+    --exclude-module babel \
     "$here/entry.py")
 bundle="$build/bundle/pos-terminal"
 "$bundle/pos-terminal" --version >/dev/null   # the bundle runs on the build machine before it is packed

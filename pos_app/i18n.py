@@ -1,69 +1,56 @@
 """Translations: every string a person reads goes through :func:`_`, in the core and in the Qt windows.
 
-One mechanism for both (the core has no Qt): gettext-style ``_("English text")`` markers and one
-``.po`` file per language in ``pos_app/locale/``, the format every translation tool reads. The catalogue
-is parsed here (a few dozen lines) instead of compiled to ``.mo``, so a translator's edit needs no build
-step. English is the source language; a missing translation shows the English text, never nothing.
+One mechanism for both (the core has no Qt): gettext's ``_("English text")`` and ``N_`` markers, one ``.po``
+file per language in ``pos_app/locale/`` (what every translation tool edits), and the standard library's
+:mod:`gettext` at run time, which reads compiled ``.mo`` catalogues. Babel, the toolkit behind ``pybabel``,
+extracts the markers, merges new strings into the ``.po`` files and compiles them.
+
+A ``.mo`` is named after the hash of the ``.po`` it was compiled from, so a stale one is never read: the
+Debian bundle ships them compiled (``python -m pos_app.i18n compile`` in packaging/build.sh), and a checkout
+or a plain install compiles one into the user's cache on first use. A translator's edit therefore needs no
+build step. English is the source language; a missing translation shows the English text, never nothing.
 """
 
 from __future__ import annotations
 
-import ast
+import gettext
+import hashlib
+import io
+import logging
 import os
+import struct
+import sys
+import tempfile
 import threading
 from pathlib import Path
 
+log = logging.getLogger(__name__)
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
+KEYWORDS = {"_": None, "N_": None}   # the marker functions, in Babel's keyword form (first argument)
+SOURCES = ("pos_app", "ui")          # the packages whose markers the catalogues cover, under the checkout
 
 _lock = threading.Lock()
-_catalogue: dict[str, str] = {}
+_translations: gettext.NullTranslations = gettext.NullTranslations()
 _language = "en"
 
 
-def parse_po(text: str) -> dict[str, str]:
-    """msgid → msgstr from a .po file; untranslated and fuzzy entries are left out."""
-    entries: dict[str, str] = {}
-    msgid = msgstr = None
-    target = None
-    fuzzy = False
-
-    def flush():
-        if msgid and msgstr and not fuzzy:
-            entries[msgid] = msgstr
-
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("#,") and "fuzzy" in line:
-            fuzzy = True
-        elif line.startswith("msgid "):
-            flush()
-            msgid, msgstr, target = ast.literal_eval(line[6:]), None, "id"
-        elif line.startswith("msgstr "):
-            msgstr, target = ast.literal_eval(line[7:]), "str"
-        elif line.startswith('"') and target:
-            if target == "id":
-                msgid += ast.literal_eval(line)
-            else:
-                msgstr += ast.literal_eval(line)
-        elif not line:
-            flush()
-            msgid = msgstr = target = None
-            fuzzy = False
-    flush()
-    return entries
-
-
+# -- run time -------------------------------------------------------------------------------------------
 def set_language(language: str | None) -> str:
-    """Switch the language ("en", "zh_CN", or a locale name like "zh_CN.UTF-8"); returns the one in use."""
-    global _catalogue, _language
+    """Switch the language ("en", "zh_CN", or a locale name like "zh_CN.UTF-8"); returns the one in use
+    (English when a catalogue cannot be had: the reason is logged)."""
+    global _translations, _language
     code = normalise(language)
-    catalogue: dict[str, str] = {}
+    translations = gettext.NullTranslations()
     if code != "en":
-        path = LOCALE_DIR / f"{code}.po"
-        catalogue = parse_po(path.read_text(encoding="utf-8"))
+        try:
+            translations = load(code)
+        except (OSError, ValueError, ImportError) as exc:
+            log.error("the %s translations cannot be loaded (%s); showing English", code, exc)
+            code = "en"
     with _lock:
-        _catalogue, _language = catalogue, code
+        _translations, _language = translations, code
     return code
 
 
@@ -92,7 +79,7 @@ def language() -> str:
 
 def _(text: str) -> str:
     """The translation of ``text`` in the current language (the text itself in English)."""
-    return _catalogue.get(text, text)
+    return _translations.gettext(text) if text else text   # gettext("") is the catalogue's header
 
 
 def N_(text: str) -> str:
@@ -100,31 +87,180 @@ def N_(text: str) -> str:
     return text
 
 
+# -- catalogues -----------------------------------------------------------------------------------------
+def po_file(code: str) -> Path:
+    return LOCALE_DIR / f"{code}.po"
+
+
+def mo_name(code: str, po: bytes) -> str:
+    """The compiled catalogue's file name: it carries the hash of its source, so an edited .po is recompiled."""
+    return f"{code}.{hashlib.sha256(po).hexdigest()[:16]}.mo"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pos-terminal" / "locale"
+
+
+def load(code: str) -> gettext.GNUTranslations:
+    """``code``'s catalogue for gettext: the .mo compiled from the current .po, shipped or cached, else
+    compiled now (and cached when the cache is writable)."""
+    po = po_file(code).read_bytes()
+    name = mo_name(code, po)
+    for folder in (LOCALE_DIR, cache_dir()):
+        try:
+            with open(folder / name, "rb") as f:
+                return gettext.GNUTranslations(f)
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, struct.error) as exc:   # a damaged cache file: compile again
+            log.warning("ignoring %s: %s", folder / name, exc)
+    mo = compile_po(po, code)
+    _store(cache_dir(), code, name, mo)
+    return gettext.GNUTranslations(io.BytesIO(mo))
+
+
+def compile_po(po: bytes, code: str) -> bytes:
+    """The .mo of a .po file's bytes (fuzzy and untranslated entries left out, as msgfmt does)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import PoFileError, read_po
+
+    try:
+        catalog = read_po(io.BytesIO(po), locale=code, abort_invalid=True)
+    except PoFileError as exc:
+        raise ValueError(f"{code}.po: {exc}") from None
+    out = io.BytesIO()
+    write_mo(out, catalog)
+    return out.getvalue()
+
+
+def _store(folder: Path, code: str, name: str, mo: bytes) -> None:
+    """Write ``mo`` atomically and drop the older compilations of ``code``; a cache that cannot be written
+    is no fault (the catalogue is then compiled at each start)."""
+    tmp = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        with os.fdopen(fd, "wb") as f:
+            f.write(mo)
+        os.replace(tmp, folder / name)
+        tmp = None
+        for old in folder.glob(f"{code}.*.mo"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.info("cannot cache the compiled %s catalogue in %s: %s", code, folder, exc)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def compile_all(folder: Path | None = None) -> list[Path]:
+    """Compile every shipped .po into ``folder`` (the package's own locale folder by default): the build step."""
+    folder = Path(folder) if folder else LOCALE_DIR
+    written = []
+    for po_path in sorted(LOCALE_DIR.glob("*.po")):
+        code, po = po_path.stem, po_path.read_bytes()
+        name = mo_name(code, po)
+        _store(folder, code, name, compile_po(po, code))
+        if not (folder / name).is_file():
+            raise OSError(f"could not write {folder / name}")
+        written.append(folder / name)
+    return written
+
+
+# -- what to translate ----------------------------------------------------------------------------------
 def extract(folders: list[Path]) -> list[str]:
-    """Every ``_("…")`` and ``N_("…")`` literal in the Python files under ``folders``, in order of first use.
+    """Every ``_("…")`` and ``N_("…")`` literal in the Python files under ``folders``, in order of first use,
+    found by Babel's Python extractor (what ``pybabel extract -k N_`` finds). What a translator must translate.
 
-    What a translator must translate; the tests check that the shipped catalogues cover all of it.
+    Babel reads calls, not expressions inside f-strings (Python < 3.12): write ``_("net")`` outside one.
     """
-    found: dict[str, None] = {}
+    return [message.id for message in template(folders) if message.id]
+
+
+def template(folders: list[Path]):
+    """The extracted strings as a Babel catalogue (a .pot in memory), each with the files it is used in."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract_from_dir
+
+    catalog = Catalog(project="pos-terminal", fuzzy=False)
     for folder in folders:
-        for path in sorted(Path(folder).rglob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_") \
-                        and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                    found.setdefault(node.args[0].value, None)
-    return list(found)
+        folder = Path(folder)
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+                folder, method_map=[("**.py", "python")], keywords=KEYWORDS):
+            catalog.add(message, locations=[(f"{folder.name}/{filename}", lineno)])
+    return catalog
 
 
-def po_entry(msgid: str, msgstr: str = "") -> str:
-    quote = lambda text: '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'  # noqa: E731
-    return f"msgid {quote(msgid)}\nmsgstr {quote(msgstr)}\n"
+def read_catalogue(code: str):
+    """``code``'s .po as a Babel catalogue."""
+    from babel.messages.pofile import PoFileError, read_po
+
+    with open(po_file(code), "rb") as f:
+        try:
+            return read_po(f, locale=code, abort_invalid=True)
+        except PoFileError as exc:
+            raise ValueError(f"{po_file(code)}: {exc}") from None
 
 
-if __name__ == "__main__":  # python -m pos_app.i18n: list what the zh_CN catalogue lacks, as .po entries
-    root = Path(__file__).parent.parent
-    have = parse_po((LOCALE_DIR / "zh_CN.po").read_text(encoding="utf-8")) if (LOCALE_DIR / "zh_CN.po").exists() \
-        else {}
-    for text in extract([root / "pos_app", root / "ui"]):
-        if text not in have:
-            print(po_entry(text))
+def untranslated(catalog, wanted) -> list[str]:
+    """The strings of ``wanted`` that ``catalog`` lacks, leaves empty or marks fuzzy (gettext shows English)."""
+    missing = []
+    for text in wanted:
+        entry = catalog.get(text)
+        if entry is None or not entry.string or entry.fuzzy:
+            missing.append(text)
+    return missing
+
+
+def update(root: Path) -> dict[str, list[str]]:
+    """Merge the strings now marked in the code into every .po (new ones empty, near matches as fuzzy
+    suggestions, gone ones dropped), as ``pybabel update`` does; the strings each still lacks."""
+    pot = template([root / name for name in SOURCES])
+    lacking = {}
+    for po_path in sorted(LOCALE_DIR.glob("*.po")):
+        catalog = read_catalogue(po_path.stem)
+        catalog.update(pot, update_header_comment=False, update_creation_date=False)
+        write_catalogue(po_path.stem, catalog)
+        lacking[po_path.stem] = untranslated(catalog, [message.id for message in pot if message.id])
+    return lacking
+
+
+def write_catalogue(code: str, catalog) -> None:
+    """Write ``code``'s .po in one stable form: one line per string, the files that use it without line
+    numbers (so moving code does not rewrite the catalogue), strings no longer used left out."""
+    from babel.messages.pofile import write_po
+
+    catalog.project, catalog.version = "pos-terminal", "1"   # the header's Project-Id-Version
+    out = io.BytesIO()
+    write_po(out, catalog, width=0, include_lineno=False, ignore_obsolete=True)
+    if not po_file(code).exists() or out.getvalue() != po_file(code).read_bytes():
+        po_file(code).write_bytes(out.getvalue())
+
+
+def main(argv: list[str]) -> int:
+    """``python -m pos_app.i18n``: merge new strings into the .po files and list what each lacks;
+    ``python -m pos_app.i18n compile [DIR]``: compile the .po files to .mo (the build step)."""
+    if argv[:1] == ["compile"]:
+        try:
+            written = compile_all(Path(argv[1]) if len(argv) > 1 else None)
+        except (OSError, ValueError) as exc:
+            print(f"python -m pos_app.i18n compile: {exc}", file=sys.stderr)
+            return 1
+        print("\n".join(str(path) for path in written))
+        return 0
+    if argv:
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    try:
+        lacking = update(Path(__file__).parent.parent)
+    except (OSError, ValueError, SyntaxError) as exc:
+        print(f"python -m pos_app.i18n: {exc}", file=sys.stderr)
+        return 1
+    for code, texts in lacking.items():
+        print(f"{po_file(code)}: {len(texts)} to translate" + "".join(f"\n  {t!r}" for t in texts))
+    return 1 if any(lacking.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -20,6 +20,7 @@ import pytest
 from conftest import payment_code
 
 import pos_app
+from pos_app.i18n import mo_name
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
@@ -98,7 +99,8 @@ def test_the_package_holds_the_system_integration(deb):
                  "./etc/pos-terminal/environment"):
         assert f" {path}\n" in files or f" {path} -> " in files, path
     assert "libpython3" in files and "PySide6" in files          # it brings Python and Qt
-    assert "pos_app/locale/zh_CN.po" in files                      # and the translations
+    assert "pos_app/locale/zh_CN.po" in files                      # and the translations, compiled from it
+    assert "pos_app/locale/" + mo_name("zh_CN", (ROOT / "pos_app/locale/zh_CN.po").read_bytes()) in files
     control = subprocess.run(["dpkg-deb", "--ctrl-tarfile", str(deb)], capture_output=True, check=True).stdout
     assert len(control) > 0
 
