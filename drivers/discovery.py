@@ -469,11 +469,11 @@ def scan_serial_ports(settings: ScannersConfig, by_id_dir: Path = SERIAL_BY_ID_D
             device=port.device, by_id=tuple(links.get(real, ())), description=description,
             manufacturer=port.manufacturer, product=port.product, vid=port.vid, pid=port.pid,
             serial_number=port.serial_number, configured=is_cfg, likely_scanner=likely, reason=reason))
-    for real, port in configured.items():
+    for real, configured_port in configured.items():
         if real not in seen and os.path.exists(real):
             seen.add(real)
             ports.append(SerialPortInfo(
-                device=port, by_id=tuple(links.get(real, ())),
+                device=configured_port, by_id=tuple(links.get(real, ())),
                 description="configured port that the port listing misses (a pty, a link or an unusual driver)",
                 manufacturer=None, product=None, vid=None, pid=None, serial_number=None, configured=True,
                 likely_scanner=True, reason="configured in [[scanners.serial]]"))

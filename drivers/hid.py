@@ -16,6 +16,8 @@ import queue
 import select
 import threading
 import time
+from collections.abc import Callable
+from typing import Protocol
 
 from pos_app.config import ScannersConfig
 
@@ -27,6 +29,19 @@ log = logging.getLogger(__name__)
 
 LED_NUML, LED_CAPSL = 0, 1
 EVIOCSCLOCKID = 0x400445A0  # _IOW('E', 0xa0, int)
+Event = tuple[float, int, int, int]
+
+
+class Node(Protocol):
+    """What the reader needs of an event node: :class:`EvdevNode`, or a test's stand-in (a FIFO)."""
+
+    path: str
+
+    def fileno(self) -> int: ...
+    def read(self) -> list[Event] | None: ...  # None: end of file, the node is gone
+    def grab(self) -> None: ...
+    def ungrab(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class EvdevNode:
@@ -43,6 +58,7 @@ class EvdevNode:
         import evdev  # only where a live device is opened: replay and tests need no evdev at all
 
         self.path = path
+        self._offset: float | None
         try:
             self.device = evdev.InputDevice(path)
         except OSError as exc:
@@ -56,7 +72,7 @@ class EvdevNode:
     def fileno(self) -> int:
         return self.device.fd
 
-    def read(self) -> list[tuple[float, int, int, int]]:
+    def read(self) -> list[Event]:
         """The events waiting; [] when none; OSError (ENODEV) once the device is gone."""
         try:
             offset = self._offset if self._offset is not None else time.monotonic() - time.time()
@@ -110,14 +126,14 @@ class HidScanner(model.Scanner):
     PERMISSION_GRACE = 2.0  # udev creates a node root-only and fixes its mode a moment later
 
     def __init__(self, device: InputDeviceInfo, settings: ScannersConfig, events: queue.Queue | None = None,
-                 *, opener=EvdevNode) -> None:
+                 *, opener: Callable[[str], Node] = EvdevNode) -> None:
         super().__init__(device.id, events)
         self.device = device
         self.settings = settings
         self.opener = opener
         self.decoder = decoder_for(device, settings)
         self.grabbing = device.role == "scanner"
-        self._nodes: dict[str, object] = {}
+        self._nodes: dict[str, Node] = {}
         self._nodes_lock = threading.Lock()
         self._wake_r = self._wake_w = -1
         self._stop = threading.Event()
@@ -207,8 +223,9 @@ class HidScanner(model.Scanner):
                 self._report(model.CONNECTED, f"{device.name or self.source} plugged back in ({self._describe()})")
             return True
 
-    def _open_nodes(self, device: InputDeviceInfo, first: bool, grace: bool = False) -> list:
-        opened, errors = [], []
+    def _open_nodes(self, device: InputDeviceInfo, first: bool, grace: bool = False) -> list[Node]:
+        opened: list[Node] = []
+        errors: list[tuple[str, model.ScannerError]] = []
         for path in device.paths:
             with self._nodes_lock:
                 if path in self._nodes:
@@ -231,11 +248,11 @@ class HidScanner(model.Scanner):
         if errors and grace:
             self._complain_later(device, errors)
         else:
-            for _path, exc in errors:
-                self._report(model.ERROR, str(exc))
+            for _path, error in errors:
+                self._report(model.ERROR, str(error))
         return opened
 
-    def _complain_later(self, device: InputDeviceInfo, errors: list) -> None:
+    def _complain_later(self, device: InputDeviceInfo, errors: list[tuple[str, model.ScannerError]]) -> None:
         """A node refused on a replug is usually udev not done yet: try again after a grace period, and
         only report what still fails then."""
         if self._retry:
@@ -253,12 +270,12 @@ class HidScanner(model.Scanner):
         self._retry.daemon = True
         self._retry.start()
 
-    def _init_locks(self, node) -> None:
+    def _init_locks(self, node: Node) -> None:
         locks = getattr(node, "locks", lambda: None)()
         if locks is not None and not self.grabbing:  # a shared keyboard's lock state is the desktop's
             self.decoder.numlock, self.decoder.capslock = locks
 
-    def _grab(self, node) -> None:
+    def _grab(self, node: Node) -> None:
         if not self.grabbing:
             return
         try:
@@ -297,15 +314,16 @@ class HidScanner(model.Scanner):
             nodes = list(self._nodes.values())
         deadline = decoder.deadline
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        watched: list[int | Node] = [self._wake_r, *nodes]
         try:
-            ready, _, _ = select.select([self._wake_r, *nodes], [], [], timeout)
+            ready, _, _ = select.select(watched, [], [], timeout)
         except (OSError, ValueError):  # a node closed under us: look again
             ready = []
             time.sleep(0.01)
         if self._stop.is_set():
             return
         for node in ready:
-            if node == self._wake_r:
+            if isinstance(node, int):  # the wake pipe
                 try:
                     os.read(self._wake_r, 4096)
                 except OSError:
@@ -323,7 +341,7 @@ class HidScanner(model.Scanner):
                 self._emit(decoder.feed(*event))
         self._emit(decoder.tick(time.monotonic()))
 
-    def _lost(self, node, exc: OSError) -> None:
+    def _lost(self, node: Node, exc: OSError) -> None:
         with self._nodes_lock:
             self._nodes.pop(node.path, None)
             left = len(self._nodes)

@@ -65,7 +65,9 @@ def compose(accent: str, char: str) -> str:
 
 
 def _case_pair(lower: str | None, upper: str | None) -> bool:
-    return bool(lower and upper) and lower != upper and lower.isalpha() and lower.upper() == upper
+    if not lower or not upper:
+        return False
+    return lower != upper and lower.isalpha() and lower.upper() == upper
 
 
 class Layout:
@@ -75,8 +77,8 @@ class Layout:
                  dead: dict[str, str] | None = None, kp_decimal: str = ".") -> None:
         self.name, self.title, self._kp_decimal = name, title, kp_decimal
         self._keys: dict[int, tuple[str | None, ...]] = {}
-        for codes, levels in zip(_ROWS, rows, strict=True):
-            levels = [s or _NONE * len(codes) for s in (*levels, "", "", "")[:4]]
+        for codes, given in zip(_ROWS, rows, strict=True):
+            levels = [s or _NONE * len(codes) for s in (*given, "", "", "")[:4]]
             if any(len(s) != len(codes) for s in levels):
                 raise ValueError(f"{name}: a level string does not match its row of {len(codes)} keys")
             for i, code in enumerate(codes):
@@ -148,8 +150,9 @@ class Layout:
             elif char in self._accents:
                 out += [self._accents[char], self._typing[" "]]
             else:
-                base, *marks = unicodedata.normalize("NFD", char)
-                accent = next((a for a, m in _COMBINING.items() if marks == [m] and a in self._accents), None)
+                decomposed = unicodedata.normalize("NFD", char)
+                base, marks = decomposed[0], decomposed[1:]
+                accent = next((a for a, m in _COMBINING.items() if marks == m and a in self._accents), None)
                 if accent is None or base not in self._typing:
                     raise ValueError(f"the {self.name} layout cannot type {char!r}")
                 out += [self._accents[accent], self._typing[base]]

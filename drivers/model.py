@@ -210,8 +210,8 @@ class Scanner:
     # -- health -----------------------------------------------------------------------------------
     def check_health(self, level: int | str) -> str:
         """A one-paragraph text result, as UnifiedPOS checkHealth; an unknown level is refused."""
-        number = HEALTH_LEVELS.get(level, level) if isinstance(level, str) else level
-        if number not in HEALTH_LEVELS.values():
+        number = HEALTH_LEVELS.get(level) if isinstance(level, str) else level
+        if number is None or number not in HEALTH_LEVELS.values():
             raise ScannerError(f"scanner {self.source}: no health check level {level!r}",
                                hint="the levels are internal, external and interactive")
         return self._health(number)

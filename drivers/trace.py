@@ -54,12 +54,9 @@ def _parse(lines: Iterable[str], path: Path) -> Iterator[Event]:
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        if text.startswith("{"):
-            event = _json_event(text, path, number)
-        else:
-            event = _evtest_event(text)
-            if event is None:
-                continue
+        event = _json_event(text, path, number) if text.startswith("{") else _evtest_event(text)
+        if event is None:  # an evtest line that is no key event
+            continue
         count += 1
         if count > MAX_EVENTS:
             raise TraceError(f"{path}:{number}: more than {MAX_EVENTS} events; split the trace")
