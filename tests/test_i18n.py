@@ -3,6 +3,7 @@ gettext shows at run time is what the .po says (checked against GNU gettext's ow
 
 from __future__ import annotations
 
+import ast
 import gettext
 import io
 import re
@@ -70,6 +71,19 @@ def test_babel_finds_what_xgettext_finds():
                            *files], capture_output=True, check=True)
     theirs = {m.id for m in read_po(io.BytesIO(done.stdout)) if m.id}
     assert theirs == set(extract(SOURCES))
+
+
+def test_no_marker_hides_inside_an_f_string():
+    """Babel's extractor (like xgettext) does not look inside f-string expressions on Python 3.11, so a
+    ``_("…")`` there would silently drop out of the catalogue at the next merge."""
+    hidden = []
+    for path in sorted(p for folder in SOURCES for p in folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.JoinedStr):
+                hidden += [f"{path.relative_to(ROOT)}:{call.lineno}" for call in ast.walk(node)
+                           if isinstance(call, ast.Call) and getattr(call.func, "id", None) in i18n.KEYWORDS
+                           and call.args and isinstance(call.args[0], ast.Constant)]   # a literal: to extract
+    assert not hidden, f"move these _() calls out of their f-strings: {hidden}"
 
 
 def test_placeholders_survive_translation():
