@@ -21,6 +21,7 @@ from . import scan
 from .config import LAYOUT_NAMES, SERIAL_SUFFIXES, ScannersConfig, SerialScannerConfig, find_config_file, load_config
 from .errors import PosError
 
+
 def scanner_settings(args) -> ScannersConfig:
     """[scanners] from the config file when there is one; the defaults in sandbox mode."""
     file = find_config_file(getattr(args, "config", None))
