@@ -26,7 +26,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -572,7 +572,7 @@ class Journal:
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         return self._query(sql, params)
 
-    def record(self, row: dict[str, Any], *, insert: bool = False, events: list[tuple[str, dict]] = (),
+    def record(self, row: dict[str, Any], *, insert: bool = False, events: Sequence[tuple[str, dict]] = (),
                outbox_put: tuple[str, bytes] | None = None, outbox_drop: str | None = None) -> None:
         """Insert or update one transaction, its outbox row and its events, in one commit."""
         self.record_many([(row, {"insert": insert, "events": events, "outbox_put": outbox_put,
@@ -586,7 +586,7 @@ class Journal:
                 self._apply(c, row, **options)
 
     def _apply(self, c: sqlite3.Connection, row: dict[str, Any], *, insert: bool = False,
-               events: list[tuple[str, dict]] = (), outbox_put: tuple[str, bytes] | None = None,
+               events: Sequence[tuple[str, dict]] = (), outbox_put: tuple[str, bytes] | None = None,
                outbox_drop: str | None = None) -> None:
         now = row.get("updated_at") or time.time()
         if insert:

@@ -66,7 +66,7 @@ def on_scan(counter: Counter, scan: Scan, description: str = "") -> tuple[Counte
     if scan.kind != PAYMENT_CODE:
         return replace(counter, hint=_("Not a payment code ({reason}). Ask the customer to show the payment "
                                        "code in their wallet app.").format(reason=scan.reason)), None
-    if counter.stage == AWAITING_CODE:
+    if counter.stage == AWAITING_CODE and counter.amount is not None:  # scan_tender sets both together
         return (Counter(RUNNING, counter.amount, hint=_("Sending the payment…")),
                 StartSale(counter.amount, scan.value, description))
     if counter.stage == RUNNING:

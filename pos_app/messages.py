@@ -89,18 +89,19 @@ def _pay(merchant: MerchantConfig, request_id: str, amount: Money, description: 
          scenario: str, method: dict, reference_order_id: str | None, expiry: datetime | None,
          env: dict | None) -> Request:
     _check_id("paymentRequestId", request_id)
+    order = _order(merchant, amount, description, reference_order_id)
+    if env:
+        order["env"] = env
     body = {
         "productCode": "IN_STORE_PAYMENT",
         "paymentRequestId": request_id,
-        "order": _order(merchant, amount, description, reference_order_id),
+        "order": order,
         "paymentAmount": amount.to_api(),
         "paymentMethod": method,
         "paymentFactor": {"inStorePaymentScenario": scenario},
         "paymentNotifyUrl": notify_url,
         "settlementStrategy": {"settlementCurrency": merchant.settlement_currency},
     }
-    if env:
-        body["order"]["env"] = env
     if expiry is not None:
         body["paymentExpiryTime"] = iso_time(expiry)
     return Request(Api.PAY, encode(body), payment_request_id=request_id)
