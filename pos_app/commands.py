@@ -54,8 +54,12 @@ def _runtime(args, *, receiver: bool = True, background: bool = True) -> Runtime
 
 
 def _describe(txn) -> str:
-    """A plain sentence for the phase a sale or follow-up is in."""
+    """A plain sentence for the phase a sale or follow-up is in (for a stopped sale, what the stop waits on)."""
     if isinstance(txn, pf.Sale):
+        from .sale_view import stopping_words
+        stopping = stopping_words(txn)
+        if stopping is not None:
+            return _(stopping)
         words = SALE_PHASE_WORDS.get(txn.phase)
         text = _(words[0]) if words else txn.status
         return f"{text} (inquiry {txn.inquiries + 1})" if txn.phase is pf.Phase.INQUIRING else text

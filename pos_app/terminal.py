@@ -320,7 +320,9 @@ class Terminal:
         return [self._from_row(r) for r in self.journal.open_transactions() if r["kind"] == "sale"]
 
     def abort(self, sale_id: str, reason: str = "cancelled by the cashier") -> pf.Sale:
-        """Give up on an open sale: void it if it never left, cancel it if it may have."""
+        """Stop an open sale, recorded in this commit: void it if it never left, cancel it if it may have; with
+        its pay in flight, the pay's outcome decides (paid → cancel, unknown → inquire then cancel, failed →
+        done). A sale not in an abortable phase is returned as it is."""
         with self.lock:
             sale = self.load(sale_id)
             now = self.clock()
@@ -346,16 +348,18 @@ class Terminal:
     def interrupted(self, sale_id: str, reason: str) -> pf.Sale:
         """The caller that was sending this sale's pay gave up on it (Ctrl-C) and will never apply the
         answer: the pay may have reached the gateway, so it is settled as after a crash (inquiry, then
-        cancel), and the sale is aborted, which cancels it unless the gateway says it is already final."""
+        cancel), and the sale is aborted, which cancels it unless the gateway says it is already final. The
+        abort and the unknown outcome are one commit."""
         with self.lock:
             sale = self.load(sale_id)
             now = self.clock()
-            if sale.phase is pf.Phase.SENDING:
-                recovered, effects = pf.step(sale, pf.Recovered(), now)
-                self._save(sale, recovered, now, [("interrupted", {"phase": sale.phase.value})], effects)
-                sale = recovered
             after, effects = pf.step(sale, pf.Abort(reason), now)
-            self._save(sale, after, now, [("abort", {"reason": reason})], effects)
+            events = [("abort", {"reason": reason})]
+            if after.phase is pf.Phase.SENDING:
+                after, more = pf.step(after, pf.Recovered(), now)
+                effects += more
+                events.append(("interrupted", {"phase": sale.phase.value}))
+            self._save(sale, after, now, events, effects)
         return after
 
     # -- follow-ups: refund, and a manager's cancel of a paid sale -------------------------------------
@@ -433,10 +437,7 @@ class Terminal:
         with self.lock:
             row = self.journal.get(row["id"])   # as it is now, under the lock
             sale = self._from_row(row)
-            if sale.phase is pf.Phase.SENDING:
-                raise PosError(f"sale {sale.id} is being sent to the gateway right now",
-                               hint="wait a few seconds for its answer, then cancel it")
-            if not sale.final:
+            if not sale.final:   # the cashier's abort; a pay in flight is cancelled once its outcome is known
                 return self.abort(sale.id, "cancelled on request")
             children = self.journal.children(row["id"])
             self._refuse_a_repeat(row, children)   # before "not paid": a resumed refund or cancel may be why
