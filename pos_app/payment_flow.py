@@ -31,7 +31,6 @@ from dataclasses import dataclass, field, replace
 from .outcome import Delivery, Status
 from .vocabulary import ABORTABLE, SALE_FINAL, SALE_STATUS, SalePhase
 
-
 Phase = SalePhase
 FINAL = SALE_FINAL
 #: The public word for each phase: what ``sale --json`` and ``report`` say.
@@ -360,7 +359,8 @@ def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float):
         return _to_cancelling(sale, now, STOPPED_CANCEL)
     decisive_failure = a.status is Status.FAILURE and a.result_code != "ORDER_NOT_EXIST"
     sale = replace(sale, inquiries=sale.inquiries + 1)
-    upcoming = None if decisive_failure else next_on_schedule(_or(sale.unknown_since, now), sale.timing.inquiry_intervals, now)
+    upcoming = None if decisive_failure else next_on_schedule(_or(sale.unknown_since, now),
+                                                              sale.timing.inquiry_intervals, now)
     if upcoming is None:
         return _to_cancelling(sale, now, "no answer from the wallet in time: cancelling the payment")
     return replace(sale, next_at=upcoming), ()

@@ -13,8 +13,19 @@ from dataclasses import dataclass
 from . import payment_flow as pf
 from .i18n import N_, _
 from .money import Money
-from .vocabulary import (ABORTABLE, CANCELLED, FAILED, NEEDS_REVIEW, NEXT_STEP, OPEN, QUEUED as QUEUED_STATUS,
-                         SALE_PHASE_WORDS, STOPPING_WORDS, SUCCESS, UNKNOWN)
+from .vocabulary import (
+    ABORTABLE,
+    CANCELLED,
+    FAILED,
+    NEEDS_REVIEW,
+    NEXT_STEP,
+    OPEN,
+    SALE_PHASE_WORDS,
+    STOPPING_WORDS,
+    SUCCESS,
+    UNKNOWN,
+)
+from .vocabulary import QUEUED as QUEUED_STATUS
 
 # Tones: how the cashier's outcome panel is coloured.
 WORKING, PAID, DECLINED, UNSURE, QUEUED = "working", "paid", "declined", "unsure", "queued"

@@ -70,13 +70,13 @@ def sale_in(phase: P, tender: str = pf.PAYMENT_CODE) -> pf.Sale:
 #: Expected phase after each event, in EVENTS order:
 #: tick+ tick- payS payF payU payNotSent payMaybe inqSuccess inqFail inqCancelled inqProcessing inqNotSent
 #: cancelS cancelF cancelU notifyS notifyF abort recovered
-N, SE, W, I, C, R = "NEW", "SENDING", "WAITING", "INQUIRING", "CANCELLING", "NEEDS_REVIEW"
+N, SE, W, IQ, C, R = "NEW", "SENDING", "WAITING", "INQUIRING", "CANCELLING", "NEEDS_REVIEW"
 PA, FA, CA, V = "PAID", "FAILED", "CANCELLED", "VOIDED"
 TABLE = {
     P.NEW:          [SE, N, N, N, N, N, N, N, N, N, N, N, N, N, N, PA, FA, V, N],
-    P.SENDING:      [SE, SE, PA, FA, I, N, I, SE, SE, SE, SE, SE, SE, SE, SE, PA, FA, SE, I],
-    P.WAITING:      [W, W, W, W, W, W, W, PA, FA, CA, W, W, W, W, W, PA, FA, C, I],
-    P.INQUIRING:    [I, I, I, I, I, I, I, PA, FA, CA, I, I, I, I, I, PA, FA, C, I],
+    P.SENDING:      [SE, SE, PA, FA, IQ, N, IQ, SE, SE, SE, SE, SE, SE, SE, SE, PA, FA, SE, IQ],
+    P.WAITING:      [W, W, W, W, W, W, W, PA, FA, CA, W, W, W, W, W, PA, FA, C, IQ],
+    P.INQUIRING:    [IQ, IQ, IQ, IQ, IQ, IQ, IQ, PA, FA, CA, IQ, IQ, IQ, IQ, IQ, PA, FA, C, IQ],
     P.CANCELLING:   [C, C, C, C, C, C, C, C, C, C, C, C, CA, R, C, C, FA, C, C],
     P.NEEDS_REVIEW: [R, R, R, R, R, R, R, R, FA, CA, R, R, CA, R, R, R, FA, R, R],
     P.PAID:         [PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, CA, PA, PA, PA, PA, PA, PA],
@@ -223,7 +223,7 @@ def test_promises_hold_for_any_sequence(start, tender, names, gaps):
     t = NOW
     forgotten = start not in (P.NEW, P.SENDING)
     was_cancelled = start is P.CANCELLED
-    for name, gap in zip(names, gaps):
+    for name, gap in zip(names, gaps, strict=False):
         t += gap
         before = sale
         sale, effects = pf.step(sale, EVENTS[name], t)
@@ -313,8 +313,8 @@ def stopped_in(phase: P, tender: str = pf.PAYMENT_CODE) -> pf.Sale:
 #: A sale stopped while its pay was in flight, and the same once the pay's outcome turned out unknown, against
 #: every event (EVENTS order, as TABLE). Paid → cancel; failed → done; unknown → inquire, then cancel.
 STOPPED_TABLE = {
-    P.SENDING:   [SE, SE, C, FA, I, V, I, SE, SE, SE, SE, SE, SE, SE, SE, C, FA, SE, I],
-    P.INQUIRING: [I, I, I, I, I, I, I, C, FA, CA, C, I, I, I, I, C, FA, I, I],
+    P.SENDING:   [SE, SE, C, FA, IQ, V, IQ, SE, SE, SE, SE, SE, SE, SE, SE, C, FA, SE, IQ],
+    P.INQUIRING: [IQ, IQ, IQ, IQ, IQ, IQ, IQ, C, FA, CA, C, IQ, IQ, IQ, IQ, C, FA, IQ, IQ],
 }
 
 
