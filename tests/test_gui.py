@@ -287,13 +287,23 @@ def test_a_sale_asked_for_before_the_terminal_is_up_goes_out_when_it_is(qtbot, s
 def test_function_keys_open_the_modes_behind_their_pins(qtbot, gui, monkeypatch, key, role):
     from ui import pin_dialog
 
+    from pos_app import services
+
     window, customer = gui()
+    journal = window.core.terminal.journal
+    services.technician.pin_set(services.counter(), journal, role, "8642")
+    grant = services.unlock(journal, role, "8642", asked_by="cashier")
     asked = []
-    # STAND-IN for the modal exec() (it would block the test): the dialog itself is tested in test_manager_gui
-    monkeypatch.setattr(pin_dialog.PinDialog, "exec", lambda self: asked.append(self.role) or 1)
+
+    def accepted(self):   # STAND-IN for the modal exec() (it would block the test): the PIN was right
+        asked.append(self.role)
+        self.grant = grant
+        return 1
+    # the dialog itself is tested in test_manager_gui
+    monkeypatch.setattr(pin_dialog.PinDialog, "exec", accepted)
     qtbot.keyClick(window, key)
     opened = getattr(window, f"{role}_window")
-    assert asked == [role] and opened.isVisible()
+    assert asked == [role] and opened.isVisible() and opened.grant is grant
     opened.close()
 
 

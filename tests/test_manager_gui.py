@@ -1,5 +1,6 @@
-"""Manager mode on screen (pytest-qt, offscreen) against a real simulator: the PIN dialog and its lockout,
-the paged day view and its filters, a partial refund and a cancel through the window, and the Z report.
+"""Manager mode on screen (pytest-qt, offscreen) against a real simulator: the PIN dialog and its lockout
+(and the Grant it hands over), the paged day view and its filters, a partial refund, "the rest" and a
+cancel through the window, review, and the X, the Z (refused when nothing is new) and a Z's reprint.
 
 ``POS_MANAGER_SHOTS=/tmp/manager-shots`` also saves each tab at 1280x800 for review.
 """
@@ -20,7 +21,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 from offline_queue.journal import business_day
-from pos_app import closing
+from pos_app import closing, services
 from pos_app.roles import MAX_TRIES, audit_log
 from ui.manager import DayModel, ManagerWindow
 from ui.pin_dialog import SET, VERIFY, PinDialog
@@ -46,8 +47,19 @@ def synthetic_day(journal, n: int, day: str) -> None:
     journal.record_many(rows)
 
 
-def open_window(qtbot, core, **kw) -> ManagerWindow:
-    window = ManagerWindow(core, **kw)
+MANAGER_PIN = "2468"
+
+
+def manager_grant(core, asked_by: str = "cashier") -> services.Grant:
+    """The Grant the PIN dialog hands the window: the manager PIN set once, then unlocked with it."""
+    journal = core.terminal.journal
+    if not services.registry.pin_is_set(journal, "manager"):
+        services.technician.pin_set(services.counter(), journal, "manager", MANAGER_PIN)
+    return services.unlock(journal, "manager", MANAGER_PIN, asked_by=asked_by)
+
+
+def open_window(qtbot, core, *, asked_by: str = "cashier", **kw) -> ManagerWindow:
+    window = ManagerWindow(core, manager_grant(core, asked_by), **kw)
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
@@ -84,6 +96,8 @@ def test_pin_first_use_sets_it_then_wrong_tries_count_and_lock(qtbot, core):
     qtbot.keyClicks(dialog.again_edit, "482915")
     qtbot.mouseClick(dialog.ok_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: dialog.result() == QDialog.Accepted, timeout=5000)
+    assert dialog.grant.role == "manager" and dialog.grant.approved_by == "manager"
+    assert dialog.grant.asked_by == "cashier"
     shot(dialog, "pin-first-use")
 
     dialog = PinDialog(core, "manager")
@@ -107,14 +121,14 @@ def test_pin_first_use_sets_it_then_wrong_tries_count_and_lock(qtbot, core):
     qtbot.waitUntil(lambda: not dialog.busy, timeout=5000)
     assert "manager mode is locked for" in dialog.message.text() and "after 5 wrong PINs" in \
         dialog.message.text() and "wait, then try again" in dialog.message.text()
-    assert dialog.result() != QDialog.Accepted
+    assert dialog.result() != QDialog.Accepted and dialog.grant is None
 
 
 def test_right_pin_opens(qtbot, core):
     from pos_app.roles import PinBook
 
     PinBook(core.terminal.journal).set("manager", "1357")
-    dialog = PinDialog(core, "manager")
+    dialog = PinDialog(core, "manager", asked_by="alice")
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.mode == VERIFY, timeout=5000)
@@ -124,6 +138,8 @@ def test_right_pin_opens(qtbot, core):
     assert dialog.pin_edit.text() == "1357"
     dialog.submit()
     qtbot.waitUntil(lambda: dialog.result() == QDialog.Accepted, timeout=5000)
+    assert isinstance(dialog.grant, services.Grant) and dialog.grant.role == "manager"
+    assert dialog.grant.asked_by == "alice"
 
 
 # -- the day view --------------------------------------------------------------------------------------
@@ -192,7 +208,14 @@ def test_day_view_pages_from_sqlite_and_filters(qtbot, core):
 
 
 # -- refund and cancel ---------------------------------------------------------------------------------
-def test_partial_refund_and_cancel_through_the_window(qtbot, core, sim):
+def left_to_refund(journal, sale_id: str) -> int:
+    """Independent of the terminal: the sale's amount less its refunds not failed, in plain SQL."""
+    return journal.query("SELECT s.amount - COALESCE((SELECT SUM(r.amount) FROM transactions r WHERE r.parent = s.id "
+                         "AND r.kind = 'refund' AND r.status != 'FAILED'), 0) FROM transactions s WHERE s.id = ?",
+                         (sale_id,))[0][0]
+
+
+def test_partial_refund_the_rest_and_cancel_through_the_window(qtbot, core, sim):
     paid, other = sales(core, 1000, 700)
     assert paid.status == "SUCCESS" and other.status == "SUCCESS"
     window = open_window(qtbot, core, asked_by="alice")
@@ -201,6 +224,7 @@ def test_partial_refund_and_cancel_through_the_window(qtbot, core, sim):
     qtbot.waitUntil(lambda: model.data(model.index(1, 1)) == paid.id, timeout=5000)
     window.table.selectRow(1)
     qtbot.waitUntil(lambda: window.refund_button.isEnabled(), timeout=5000)
+    assert window.refundable_label.text() == "Left to refund: 10.00 USD"
 
     qtbot.mouseClick(window.refund_button, Qt.LeftButton)  # no reason yet
     assert "needs a reason" in window.status.text()
@@ -217,17 +241,33 @@ def test_partial_refund_and_cancel_through_the_window(qtbot, core, sim):
     assert entry["askedBy"] == "alice" and entry["approvedBy"] == "manager"
     assert entry["detail"]["reason"] == "damaged" and entry["detail"]["amount"] == "3.00"
     qtbot.waitUntil(lambda: "refund" in window.detail_view.toPlainText().split("Audit")[-1], timeout=5000)
+    # what the window says is left is what the journal's rows say, counted here without the terminal's rule
+    assert left_to_refund(journal, paid.id) == 700
+    qtbot.waitUntil(lambda: window.refundable_label.text() == "Left to refund: 7.00 USD", timeout=5000)
 
     window.amount_edit.setText("8.00")                  # more than is left: said in words, nothing sent
     window.reason_edit.setText("again")
     qtbot.mouseClick(window.refund_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: "more than is left to refund: 7.00 USD" in window.status.text(), timeout=10000)
 
+    window.amount_edit.clear()                          # empty: "all that is left", the use case's rule
+    qtbot.mouseClick(window.refund_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.last_followup is not refund, timeout=20000)
+    rest = window.last_followup
+    assert journal.get(rest.id)["amount"] == 700 and journal.get(rest.id)["status"] == "SUCCESS"
+    assert left_to_refund(journal, paid.id) == 0
+    entries = [e for e in audit_log(journal, txn=paid.id) if e["action"] == "refund"]
+    assert [e["detail"]["amount"] for e in entries] == ["7.00", "3.00"]    # newest first
+    qtbot.waitUntil(lambda: not window.refund_button.isEnabled() and window.refundable_label.text() == "",
+                    timeout=5000)
+
     window.select_id(other.id)
     qtbot.waitUntil(lambda: window.cancel_button.isEnabled(), timeout=5000)
+    qtbot.mouseClick(window.cancel_button, Qt.LeftButton)   # a paid sale's cancel needs a reason
+    assert "a cancel needs a reason" in window.status.text()
     window.reason_edit.setText("customer changed their mind")
     qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: getattr(window, "last_followup", refund) is not refund, timeout=20000)
+    qtbot.waitUntil(lambda: getattr(window, "last_followup", rest) is not rest, timeout=20000)
     cancel = window.last_followup
     assert journal.get(cancel.id)["kind"] == "cancel"
     qtbot.waitUntil(lambda: journal.get(cancel.id)["status"] == "SUCCESS", timeout=20000)
@@ -235,12 +275,22 @@ def test_partial_refund_and_cancel_through_the_window(qtbot, core, sim):
     assert entry["detail"]["reason"] == "customer changed their mind" and entry["askedBy"] == "alice"
 
 
+def test_ask_the_gateway_about_the_selected_sale(qtbot, core):
+    paid, = sales(core, 1200)
+    window = open_window(qtbot, core)
+    window.select_id(paid.id)
+    qtbot.waitUntil(lambda: window.inquiry_button.isEnabled(), timeout=5000)
+    qtbot.mouseClick(window.inquiry_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "the gateway says" in window.status.text(), timeout=10000)
+    assert window.status.text() == f"{paid.id}: the gateway says success; now SUCCESS"
+
+
 # -- review --------------------------------------------------------------------------------------------
 def test_review_mark_resolved_with_a_note(qtbot, core):
     day = business_day(time.time())
     core.terminal.journal.record({"id": "PRREVIEW1", "kind": "sale", "tender": "payment_code", "currency": "USD",
                                   "amount": 500, "status": "NEEDS_REVIEW", "phase": "REVIEW", "state": "{}",
-                                  "final": 1, "created_at": time.time(), "updated_at": time.time(), "day": day,
+                                  "final": 0, "created_at": time.time(), "updated_at": time.time(), "day": day,
                                   "message": "the gateway never answered"}, insert=True)
     window = open_window(qtbot, core)
     window.tabs.setCurrentIndex(1)
@@ -249,7 +299,8 @@ def test_review_mark_resolved_with_a_note(qtbot, core):
     shot(window, "manager-review")
     window.review_table.selectRow(0)
     qtbot.mouseClick(window.resolve_button, Qt.LeftButton)
-    assert "needs a note" in window.status.text()
+    qtbot.waitUntil(lambda: "needs a note" in window.status.text(), timeout=5000)   # the use case's words
+    assert window.review_table.rowCount() == 1
     window.note_edit.setText("checked on the gateway portal: not paid")
     qtbot.mouseClick(window.resolve_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.review_table.rowCount() == 0, timeout=5000)
@@ -259,50 +310,68 @@ def test_review_mark_resolved_with_a_note(qtbot, core):
 
 
 # -- X and Z -------------------------------------------------------------------------------------------
-def test_x_and_z_reports_and_exports(qtbot, core, tmp_path):
+def test_x_z_refused_when_nothing_is_new_reprint_and_exports(qtbot, core, tmp_path):
     paid, _declined, _small = sales(core, 1000, 9905, 250)
     core.terminal.refund(paid.id, usd(300), "damaged")
     day = business_day(time.time())
+    journal = core.terminal.journal
     window = open_window(qtbot, core, asked_by="alice")
     window.tabs.setCurrentIndex(2)
     qtbot.mouseClick(window.x_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.report is not None, timeout=5000)
     assert window.report_view.toPlainText().startswith(f"X REPORT  {day}")
+    assert window.report["session"]["number"] == 1 and window.report["session"]["count"] == 4
     asked = []
     window.confirm = lambda text: asked.append(text) or False   # the manager says no: nothing happens
     qtbot.mouseClick(window.z_button, Qt.LeftButton)
     wait_idle(qtbot, window)
-    assert asked and "cannot be taken again" in asked[0] and closing.z_reports(core.terminal.journal) == []
+    assert asked and "can never be altered" in asked[0] and closing.z_reports(journal) == []
 
     window.confirm = lambda _text: True
     qtbot.mouseClick(window.z_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.report and window.report["type"] == "Z", timeout=10000)
     z = window.report
-    assert z["number"] == 1 and window.report_message.text() == f"Z report #1 taken for {day}"
-    totals = closing.day_totals(core.terminal.journal, day)
-    assert z["totals"] == totals
-    assert totals["USD"]["sale"]["SUCCESS"] == {"count": 2, "value": 1250} and totals["USD"]["net"] == 950
+    assert z["number"] == 1 and window.report_message.text() == "Z report #1 taken"
+    usd_totals = z["totals"]["USD"]       # the inputs above: 10.00 and 2.50 paid, 99.05 declined, 3.00 back
+    assert usd_totals["sale"]["SUCCESS"] == {"count": 2, "value": 1250} and usd_totals["net"] == 950
+    assert usd_totals["sale"]["FAILED"]["count"] == 1 and usd_totals["refund"]["SUCCESS"]["value"] == 300
     text = window.report_view.toPlainText()
     assert text.startswith(f"Z REPORT #1  {day}") and "9.50" in text and f"sha256 {z['sha256']}" in text
-    assert closing.get_z(core.terminal.journal, day=day)["number"] == 1
+    assert window.z_number.value() == 1
     shot(window, "manager-reports")
 
-    qtbot.mouseClick(window.z_button, Qt.LeftButton)     # a second Z for the same day is refused
-    qtbot.waitUntil(lambda: "already closed" in window.report_message.text(), timeout=5000)
-    assert f"{day} is already closed (Z report #1)" in window.report_message.text()
-    assert "cannot be taken twice" in window.report_message.text()
-    assert window.report["number"] == 1 and len(closing.z_reports(core.terminal.journal)) == 1
+    qtbot.mouseClick(window.z_button, Qt.LeftButton)     # nothing settled since: refused, in words
+    qtbot.waitUntil(lambda: "nothing to close" in window.report_message.text(), timeout=5000)
+    assert "no transaction has settled since Z report #1" in window.report_message.text()
+    assert "pos-terminal report --z --number 1" in window.report_message.text()
+    assert window.report["number"] == 1 and len(closing.z_reports(journal)) == 1
+
+    window.report_view.clear()
+    qtbot.mouseClick(window.reprint_button, Qt.LeftButton)   # the stored Z, as it was taken
+    qtbot.waitUntil(lambda: window.report_message.text() == "Z report #1 reprinted", timeout=5000)
+    assert window.report["sha256"] == z["sha256"] and "REPRINT" in window.report_view.toPlainText()
+    window.z_reprint(7)
+    qtbot.waitUntil(lambda: "there is no Z report #7" in window.report_message.text(), timeout=5000)
+
+    sales(core, 400)                                   # a new session: the next Z covers only it
+    window.z_report()
+    qtbot.waitUntil(lambda: window.report["number"] == 2 and window.report["type"] == "Z", timeout=10000)
+    assert window.report["totals"]["USD"]["net"] == 400 and window.report["session"]["previousZ"] == 1
+    assert window.report_message.text() == "Z report #2 taken" and window.z_number.value() == 2
 
     csv, pdf = tmp_path / "z.csv", tmp_path / "z.pdf"
     window.export_csv(csv)
     qtbot.waitUntil(lambda: csv.exists() and "written to" in window.report_message.text(), timeout=5000)
     assert csv.read_text().splitlines()[0] == "report,number,day,currency,kind,status,count,value"
-    assert f"Z,1,{day},USD,sale,SUCCESS,2,1250" in csv.read_text()
+    assert f"Z,2,{day},USD,sale,SUCCESS,1,400" in csv.read_text()
     window.export_pdf(pdf)
     qtbot.waitUntil(lambda: pdf.exists() and str(pdf) in window.report_message.text(), timeout=10000)
     assert pdf.read_bytes().startswith(b"%PDF")
     window.export_csv(tmp_path / "no-such-folder" / "z.csv")
     qtbot.waitUntil(lambda: "cannot write" in window.report_message.text(), timeout=5000)
-    actions = [e["action"] for e in audit_log(core.terminal.journal)]
-    assert "z_report" in actions and "z_report_approved" in actions
+    log = audit_log(journal)
+    assert [e["action"] for e in log if e["action"].startswith("z_report")] == \
+        ["z_report", "z_report_reprint", "z_report"]       # newest first; no extra "approved" entry
+    assert all(e["askedBy"] == "alice" and e["approvedBy"] == "manager" for e in log
+               if e["action"].startswith("z_report"))
     assert json.loads(json.dumps(z))["number"] == 1

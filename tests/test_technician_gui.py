@@ -1,5 +1,6 @@
 """Technician mode on screen (pytest-qt, offscreen) against a real simulator: devices, the self-test with
-rows as they finish and its export, the customer display's test pattern, the queue and its drain, logs.
+rows as they finish and its export, the customer display's test pattern, the queue and its drain, logs
+and their export for support (the masked .tar.gz of ``pos-terminal logs --export``).
 
 ``POS_TECHNICIAN_SHOTS=/tmp/tech-shots`` also saves each tab at 1280x800 for review.
 """
@@ -11,13 +12,14 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from pos_app import selftest
+from pos_app import selftest, services
 from ui.customer import CustomerDisplay
 from ui.technician import TechnicianWindow
 
@@ -33,8 +35,19 @@ def no_devices(tmp_path):
     return {"input_dir": input_dir, "sys_dir": sys_dir}
 
 
+TECHNICIAN_PIN = "97531"
+
+
+def technician_grant(core) -> services.Grant:
+    """The Grant the PIN dialog hands the window: the technician PIN set once, then unlocked with it."""
+    journal = core.terminal.journal
+    if not services.registry.pin_is_set(journal, "technician"):
+        services.technician.pin_set(services.counter(), journal, "technician", TECHNICIAN_PIN)
+    return services.unlock(journal, "technician", TECHNICIAN_PIN, asked_by="cashier")
+
+
 def open_window(qtbot, core, customer=None) -> TechnicianWindow:
-    window = TechnicianWindow(core, customer)
+    window = TechnicianWindow(core, technician_grant(core), customer)
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
@@ -145,13 +158,21 @@ def test_queue_shows_zero_and_drains(qtbot, core):
     shot(window, 3, "queue")
 
 
-def test_logs_none_then_the_newest_and_its_export(qtbot, core, tmp_path):
+def archive(path: Path) -> dict[str, str]:
+    with tarfile.open(path, "r:gz") as tar:
+        return {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers()}
+
+
+def test_logs_none_then_the_newest_and_the_export_is_the_clis_masked_archive(qtbot, core, tmp_path):
+    from flowkit import cli
+
     window = open_window(qtbot, core)
-    assert "No log files yet" in window.log_label.text() and not window.export_logs_button.isEnabled()
+    assert "No log files yet" in window.log_label.text()
     logs = Path(core.data_dir) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     old, new = logs / "crash-20240101-000000.txt", logs / "crash-20240102-000000.txt"
-    old.write_text("old\n")
+    code = "281234567890123456"                           # a payment code an old version logged in full
+    old.write_text(f"old: scanned {code}\n")
     new.write_text("Traceback (most recent call last):\n  boom\n")
     os.utime(old, (1_700_000_000, 1_700_000_000))
     window.refresh_logs()
@@ -159,9 +180,25 @@ def test_logs_none_then_the_newest_and_its_export(qtbot, core, tmp_path):
     assert window.log_file == str(new) and "boom" in window.log_view.toPlainText()
     assert window.log_view.isReadOnly() and window.export_logs_button.isEnabled()
     shot(window, 4, "logs")
-    window.export_logs(tmp_path / "out.txt")
+
+    window.export_logs(tmp_path / "support.txt")          # not a .tar.gz: refused in words, nothing written
     wait_idle(qtbot, window)
-    assert (tmp_path / "out.txt").read_text() == new.read_text()
+    assert "the export is a .tar.gz archive" in window.status.text() and not (tmp_path / "support.txt").exists()
+    window.export_logs(tmp_path / "window.tar.gz")
+    wait_idle(qtbot, window)
+    assert "window.tar.gz" in window.status.text() and "payment codes masked" in window.status.text()
+    shown = archive(tmp_path / "window.tar.gz")
+    done = cli("logs", "--export", tmp_path / "cli.tar.gz", config=core.config_file, data_dir=core.data_dir)
+    assert done.returncode == 0, done.stderr
+    printed = archive(tmp_path / "cli.tar.gz")
+    rename = {name.replace("cli/", "window/", 1): text for name, text in printed.items()}
+    assert sorted(shown) == ["window/logs/" + old.name, "window/logs/" + new.name, "window/system.txt"]
+    for name in shown:                                    # (the CLI's own run may add its log file)
+        assert name in rename
+    for name in ("window/logs/" + old.name, "window/logs/" + new.name):
+        assert shown[name] == rename[name]                # the same files, masked the same way
+    assert code not in shown["window/logs/" + old.name] and "old: scanned" in shown["window/logs/" + old.name]
+    assert window.log_export.log_files == 2
 
 
 # -- the interactive level: the test scan ---------------------------------------------------------------

@@ -270,7 +270,7 @@ class CashierWindow(QMainWindow):
         self.poller.start()
         self._poll_link()
         self._refresh_recent()
-        self._act(pending)
+        self.handle_action(pending)
         self._render()
 
     def _on_start_failed(self, message: str, hint: str) -> None:
@@ -327,7 +327,7 @@ class CashierWindow(QMainWindow):
         if self.failed:
             return
         self.counter, action = checkout.qr_tender(self.counter, self.amount(), self.description.text())
-        self._act(action)
+        self.handle_action(action)
         self._render()
 
     def escape(self) -> None:
@@ -335,7 +335,7 @@ class CashierWindow(QMainWindow):
         self.counter, action = checkout.escape(self.counter, can_abort)
         if self.counter.stage == checkout.ENTRY and self.customer is not None:
             self.customer.show_idle()
-        self._act(action)
+        self.handle_action(action)
         self._render()
 
     def next_sale(self) -> None:
@@ -359,10 +359,14 @@ class CashierWindow(QMainWindow):
         self.scanned.emit(text)
         self.code_text = ""
         self.counter, action = checkout.on_scan(self.counter, classify(text), self.description.text())
-        self._act(action)
+        self.handle_action(action)
         self._render()
 
-    def _act(self, action) -> None:
+    def handle_action(self, action) -> None:
+        """Carry out what the counter decided: a sale (the ``sale`` use case) or an abort (``abort``), both
+        for the cashier at the counter (:func:`pos_app.services.counter`)."""
+        from pos_app import services
+
         t = self.core.terminal
         if isinstance(action, checkout.StartSale) and t is None:
             self._pending = action  # the window came up before the terminal: the sale waits for it
@@ -375,10 +379,14 @@ class CashierWindow(QMainWindow):
         if isinstance(action, checkout.StartSale) and t is not None:
             if self.customer is not None:
                 self.customer.show_view(sale_view.CustomerView("amount", action.amount, message=_("Amount due")))
-            self.core.call(t.start_sale, action.amount, code=action.code, order_code=action.code is None,
-                           description=action.description, on_done=self._on_started, on_error=self._on_refused)
+            grant = services.counter()
+            self.core.call(lambda: services.sales.sale(grant, t, action.amount, code=action.code,
+                                                       order_code=action.code is None, description=action.description),
+                           on_done=self._on_started, on_error=self._on_refused)
         elif isinstance(action, checkout.AbortSale) and t is not None:
-            self.core.call(t.abort, action.sale_id, on_done=self._show_sale, on_error=self._on_refused)
+            grant = services.counter()
+            self.core.call(lambda: services.sales.abort(grant, t, action.sale_id), on_done=self._show_sale,
+                           on_error=self._on_refused)
 
     def _on_started(self, sale: pf.Sale) -> None:
         if self.counter.sale_id is None:
@@ -507,10 +515,13 @@ class CashierWindow(QMainWindow):
 
     # -- background status ----------------------------------------------------------------------
     def _poll_link(self) -> None:
+        from pos_app import services
+
         t = self.core.terminal
         if t is None:
             return
-        self.core.call(lambda: (t.link.down_since, t.queue()), on_done=self._show_link)
+        grant = services.counter()
+        self.core.call(lambda: (t.link.down_since, services.sales.queue(grant, t.journal)), on_done=self._show_link)
 
     def _show_link(self, result) -> None:
         """Offline, or requests waiting longer than a moment: a payment in flight is not "queued"."""
@@ -532,15 +543,16 @@ class CashierWindow(QMainWindow):
         t = self.core.terminal
         if t is None:
             return
-        def today():
-            from offline_queue.journal import business_day
-            from pos_app.report import day_report
+        from pos_app import services
 
-            return day_report(t.journal, business_day(time.time()))
+        grant = services.counter()
+
+        def today():
+            return services.closing.day_report(grant, t.journal, services.manager.today())
         self.core.call(today, on_done=self._show_recent)
 
-    def _show_recent(self, report: dict) -> None:
-        rows = report["transactions"][-8:][::-1]
+    def _show_recent(self, report) -> None:
+        rows = report.data["transactions"][-8:][::-1]
         self.recent.setRowCount(len(rows))
         for i, row in enumerate(rows):
             amount = Money(int(row["amount"]["value"]), row["amount"]["currency"])
@@ -628,32 +640,34 @@ class CashierWindow(QMainWindow):
 
     def open_manager(self) -> None:
         """The manager's mode, behind the manager PIN (set on first use). Not during a sale."""
-        if self._mode_allowed("manager"):
+        grant = self._mode_grant("manager")
+        if grant is not None:
             from .manager import ManagerWindow
 
-            self.manager_window = ManagerWindow(self.core, manager="manager", asked_by="cashier",
-                                                locale_name=self.locale_name)
+            self.manager_window = ManagerWindow(self.core, grant, locale_name=self.locale_name)
             self._show_mode(self.manager_window)
 
     def open_technician(self) -> None:
         """The technician's mode (devices, self-test, display test, queue, logs), behind its own PIN."""
-        if self._mode_allowed("technician"):
+        grant = self._mode_grant("technician")
+        if grant is not None:
             from .technician import TechnicianWindow
 
-            self.technician_window = TechnicianWindow(self.core, self.customer)
+            self.technician_window = TechnicianWindow(self.core, grant, self.customer)
             self._show_mode(self.technician_window)
 
-    def _mode_allowed(self, role: str) -> bool:
+    def _mode_grant(self, role: str):
+        """The role's Grant from its PIN dialog; None (and why, on the hint line) when the mode cannot open."""
         if not self.ready or self.counter.stage == checkout.RUNNING:
             self.counter = checkout.Counter(self.counter.stage, self.counter.amount, self.counter.sale_id,
                                             hint=_("Manager mode opens between sales, once the terminal is up.")
                                             if role == "manager" else
                                             _("Technician mode opens between sales, once the terminal is up."))
             self._render()
-            return False
+            return None
         from .pin_dialog import PinDialog
 
-        return bool(PinDialog(self.core, role, self).exec())
+        return PinDialog.ask(self.core, role, self)
 
     def _show_mode(self, window) -> None:
         window.resize(self.size())

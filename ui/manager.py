@@ -1,17 +1,22 @@
-"""The manager's window (opened after the manager PIN): the day, refunds and cancels, review, X and Z.
+"""The manager's window (opened with the manager's Grant from the PIN dialog): the day, refunds and
+cancels, review, X and Z.
 
-Three tabs over the selected business day:
+Three tabs:
 
-* **Day**: totals per currency and status, an hourly chart of paid sales, and a table over
-  :class:`DayModel`, which pages from SQLite and never holds the day in memory; a selected row shows its
-  event history and audit entries, and can be refunded (in full or in part) or cancelled, with a reason.
-* **Review**: what is still open or needs a manager (``manager_commands.review_items``): retry the
-  inquiry, retry the cancel, or mark it resolved with a note.
-* **Reports**: an X report at any time, the Z report (confirmed, numbered, once per day), and exports
-  to CSV and PDF.
+* **Day**: one business day's totals per currency and status (the ``day_report`` use case, the same as
+  ``pos-terminal report``), an hourly chart of paid sales, and a table over :class:`DayModel`, which pages
+  from SQLite and never holds the day in memory; a selected row shows its event history, audit entries
+  and what is left to refund, and can be refunded (in full or in part) or cancelled, with a reason, or
+  asked about at the gateway.
+* **Review**: what is still open or needs a manager: retry the inquiry, retry the cancel, or mark it
+  resolved with a note.
+* **Reports**: the X report (the session so far), the Z report (closes the session: numbered, refused
+  when nothing is new), the reprint of a stored Z by number, and exports to CSV and PDF.
 
-Every call that may wait (the journal beyond one bounded page, the gateway, a file) runs through
-:meth:`ui.bridge.Core.call`; every manager action lands in the audit log with who asked and who approved.
+Every action is a use case of :mod:`pos_app.services`, called with the window's Grant, so the rule, the
+refusal and the audit record are the CLI's: nothing here decides, computes money or writes SQL. Every
+call that may wait (the journal beyond one bounded page, the gateway, a file) runs through
+:meth:`ui.bridge.Core.call`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QRectF, Qt, Signal
@@ -37,6 +41,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
+    QSpinBox,
     QSplitter,
     QTableView,
     QTableWidget,
@@ -46,78 +51,33 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from offline_queue.journal import business_day
-from pos_app import closing, manager_actions, manager_commands, roles
+from pos_app import services
 from pos_app.errors import PosError
 from pos_app.i18n import N_, _
-from pos_app.money import EXPONENTS, format_minor, parse_money
-from pos_app.vocabulary import STATUSES
+from pos_app.money import format_minor, parse_money
+from pos_app.vocabulary import FAILED, KINDS, STATUSES
 
 from .widgets import TOUCH
 from .widgets import button as _button
 
 
-#: (SQL column, header) of the day table, in display order.
+#: (column, header) of the day table, in display order: the columns of ``offline_queue.daybook``.
 COLUMNS = (("created_at", N_("Time")), ("id", N_("ID")), ("kind", N_("Kind")), ("tender", N_("Tender")),
            ("amount", N_("Amount")), ("currency", N_("Currency")), ("status", N_("Status")),
            ("result_code", N_("Result code")), ("description", N_("Description")))
 
 TENDERS = ("payment_code", "order_code")
-
-# An amount in any currency as a whole number of 1/10000 units (the largest ISO exponent is 4), so an
-# amount range typed in decimal compares exactly with minor units of every currency.
-_SCALE_TO_4 = ("(amount * CASE " + " ".join(
-    f"WHEN currency IN ({','.join(repr(c) for c in sorted(c for c, e in EXPONENTS.items() if e == exp))}) "
-    f"THEN {10 ** (4 - exp)}" for exp in (0, 3, 4)) + " ELSE 100 END)")
-
-
-def _ten_thousandths(text: str) -> int | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise PosError(_("{text!r} is not an amount").format(text=text),
-                       hint=_("type digits with at most one '.', e.g. 12.50")) from None
-    return int(value * 10000)
-
-
-class DayFilter:
-    """What the day table shows: one business day, narrowed by status, tender, amount range and text."""
-
-    def __init__(self, day: str, *, status: str | None = None, tender: str | None = None,
-                 min_amount: str = "", max_amount: str = "", text: str = "") -> None:
-        self.day, self.status, self.tender = day, status or None, tender or None
-        self.min_amount, self.max_amount, self.text = min_amount, max_amount, (text or "").strip()
-
-    def where(self) -> tuple[str, tuple]:
-        """The WHERE clause; it always starts with ``day=?`` so the (day, created_at) index bounds it."""
-        sql, params = ["day=?"], [self.day]
-        if self.status:
-            sql.append("status=?")
-            params.append(self.status)
-        if self.tender:
-            sql.append("tender=?")
-            params.append(self.tender)
-        for text, op in ((self.min_amount, ">="), (self.max_amount, "<=")):
-            value = _ten_thousandths(text)
-            if value is not None:
-                sql.append(f"{_SCALE_TO_4} {op} ?")
-                params.append(value)
-        if self.text:
-            like = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            sql.append("(id LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\' OR payment_id LIKE ? ESCAPE '\\')")
-            params += [like, like, like]
-        return " AND ".join(sql), tuple(params)
+KIND_LABELS = {"sale": N_("sales"), "refund": N_("refunds"), "cancel": N_("cancels")}
 
 
 class DayModel(QAbstractTableModel):
     """The day's transactions, paged from the journal: never all rows in memory.
 
-    ``rowCount`` is ``SELECT COUNT(*)`` with the current filter (the ``day=?`` term uses the
-    (day, created_at) index). Rows come in pages of ``page_size`` with ``ORDER BY <column>, id LIMIT ?
-    OFFSET ?`` when a row of a page not yet loaded is asked for; the last ``cache_pages`` pages are kept.
+    ``rowCount`` is a ``COUNT(*)`` with the current filter (its ``day=?`` term uses the (day, created_at)
+    index). Rows come in pages of ``page_size`` (``ORDER BY <column>, id LIMIT ? OFFSET ?``) when a row of a
+    page not yet loaded is asked for; the last ``cache_pages`` pages are kept. The queries are
+    :mod:`offline_queue.daybook`'s, reached through :mod:`pos_app.services.manager`; ``queries`` lists
+    every one run (SQL, parameters), for tests and benchmarks.
 
     Threads: with ``run`` (``Core.call``-like: ``run(fn, *args, on_done=, on_error=)``) the count and the
     pages are read on a worker and ``data()`` shows an empty cell until its page arrives (then
@@ -135,7 +95,7 @@ class DayModel(QAbstractTableModel):
         self.journal, self.run = journal, run
         self.page_size, self.cache_pages = page_size, cache_pages
         self.locale_name = locale_name
-        self.filter = DayFilter(day)
+        self.filter = services.manager.day_filter(day)
         self.sort_column, self.sort_order = 0, Qt.DescendingOrder
         self._count = 0
         self._pages: OrderedDict[int, list[tuple]] = OrderedDict()
@@ -146,8 +106,9 @@ class DayModel(QAbstractTableModel):
         self.refresh()
 
     # -- what to show -------------------------------------------------------------------------------
-    def set_filter(self, day_filter: DayFilter) -> None:
-        day_filter.where()   # a bad amount is refused here, in words, before anything changes
+    def set_filter(self, day_filter) -> None:
+        """Show ``day_filter`` (from :func:`pos_app.services.manager.day_filter`, which refused a bad
+        amount in words before anything changed)."""
         self.filter = day_filter
         self.refresh()
 
@@ -165,35 +126,21 @@ class DayModel(QAbstractTableModel):
         if not keep_count:
             self._count = 0
         self.endResetModel()
-        where, params = self.filter.where()
-        sql = f"SELECT COUNT(*) FROM transactions WHERE {where}"
-        generation = self._generation
-        self._do(self._scalar, sql, params, on_done=lambda n: self._set_count(generation, n))
-
-    def _order_by(self) -> str:
-        direction = "DESC" if self.sort_order == Qt.DescendingOrder else "ASC"
-        column = COLUMNS[self.sort_column][0]
-        return f"{column} {direction}, id {direction}"
+        day_filter, generation = self.filter, self._generation
+        self._do(lambda: services.manager.day_count(self.journal, day_filter, log=self.queries),
+                 on_done=lambda n: self._set_count(generation, n))
 
     # -- queries ------------------------------------------------------------------------------------
-    def _do(self, fn, *args, on_done) -> None:
+    def _do(self, fn, on_done) -> None:
         if self.run is None:
             try:
-                result = fn(*args)
+                result = fn()
             except PosError as exc:
                 self._failed(exc)
                 return
             on_done(result)
         else:
-            self.run(fn, *args, on_done=on_done, on_error=self._failed)
-
-    def _scalar(self, sql: str, params: tuple) -> int:
-        self.queries.append((sql, params))
-        return self.journal.query(sql, params)[0][0]
-
-    def _rows(self, sql: str, params: tuple) -> list[tuple]:
-        self.queries.append((sql, params))
-        return [tuple(r) for r in self.journal.query(sql, params)]
+            self.run(fn, on_done=on_done, on_error=self._failed)
 
     def _failed(self, exc: Exception) -> None:
         self.error = str(exc)
@@ -212,12 +159,11 @@ class DayModel(QAbstractTableModel):
         if page in self._pending:
             return
         self._pending.add(page)
-        where, params = self.filter.where()
-        columns = ", ".join(c for c, _label in COLUMNS)
-        sql = (f"SELECT {columns} FROM transactions WHERE {where} ORDER BY {self._order_by()} "
-               f"LIMIT ? OFFSET ?")
-        generation = self._generation
-        self._do(self._rows, sql, params + (self.page_size, page * self.page_size),
+        day_filter, generation = self.filter, self._generation
+        order, descending = COLUMNS[self.sort_column][0], self.sort_order == Qt.DescendingOrder
+        self._do(lambda: services.manager.day_page(self.journal, day_filter, order=order, descending=descending,
+                                                   offset=page * self.page_size, limit=self.page_size,
+                                                   log=self.queries),
                  on_done=lambda rows: self._arrived(generation, page, rows))
 
     def _arrived(self, generation: int, page: int, rows: list[tuple]) -> None:
@@ -337,21 +283,23 @@ class HourlyChart(QWidget):
         p.end()
 
 
-# -- work on the journal, run on a worker -------------------------------------------------------------
-def hourly_sales(journal, day: str) -> dict[str, list[int]]:
-    rows = journal.query("SELECT CAST(strftime('%H', created_at, 'unixepoch', 'localtime') AS INTEGER) AS h, "
-                         "currency, SUM(amount) AS v FROM transactions WHERE day=? AND kind='sale' AND "
-                         "status='SUCCESS' GROUP BY h, currency", (day,))
-    out: dict[str, list[int]] = {}
-    for r in rows:
-        out.setdefault(r["currency"], [0] * 24)[r["h"]] = r["v"] or 0
-    return out
+def totals_lines(totals: dict) -> list[str]:
+    """The day report's totals (values as strings, a kind without rows left out) as the Day tab shows them."""
+    lines = []
+    for currency, cur in totals.items():
+        net = _("net")   # outside the f-string, where Babel's extractor sees it
+        lines.append(f"{currency}   {net} {format_minor(int(cur['net']), currency)}")
+        for kind in KINDS:
+            for status, entry in sorted(cur.get(kind, {}).items()):
+                lines.append(f"  {_(KIND_LABELS[kind]):8} {status:13} {entry['count']:6}  "
+                             f"{format_minor(int(entry['value']), currency):>12}")
+    return lines
 
 
-def transaction_detail(journal, txn_id: str) -> dict:
-    row = journal.get(txn_id)
-    return {"row": dict(row) if row is not None else None, "events": journal.events(txn_id),
-            "audit": roles.audit_log(journal, txn=txn_id)}
+def item_amount(item: dict) -> str:
+    if item.get("currency") is None:
+        return "—"
+    return f"{format_minor(item['amount'], item['currency'])} {item['currency']}"
 
 
 def detail_lines(detail: dict) -> list[str]:
@@ -385,22 +333,23 @@ def _mono() -> QFont:
 
 
 class ManagerWindow(QWidget):
-    """``ManagerWindow(core, manager="manager", asked_by="cashier", day=None)``: open it after
-    :class:`ui.pin_dialog.PinDialog` accepted the manager PIN. ``core`` is a started Core."""
+    """``ManagerWindow(core, grant, day=None)``: ``grant`` is what :class:`ui.pin_dialog.PinDialog` gave
+    for the manager PIN (its ``asked_by`` fills the "asked by" box). ``core`` is a started Core."""
 
-    def __init__(self, core, *, manager: str = roles.MANAGER, asked_by: str = "cashier", day: str | None = None,
-                 locale_name: str | None = None, parent=None) -> None:
+    def __init__(self, core, grant: services.Grant, *, day: str | None = None, locale_name: str | None = None,
+                 parent=None) -> None:
         super().__init__(parent)
-        self.core, self.manager, self.locale_name = core, manager, locale_name
+        self.core, self.grant, self.locale_name = core, grant, locale_name
         self.journal = core.terminal.journal
-        self.day = day or business_day(time.time())
-        self.report: dict | None = None     # the report on the Reports tab, for the exports
+        self.day = day or services.manager.today()
+        self.report: dict | None = None     # the report on the Reports tab (its data), for the exports
+        self.report_lines: list[str] = []   # ... and as text, for the view and the PDF
         self.selected_id: str | None = None
         self.detail: dict | None = None
         self.busy = 0
         self.confirm = self._confirm        # tests replace it (a modal box needs a person)
         self.setWindowTitle(_("pos-terminal: manager"))
-        self._build(asked_by)
+        self._build(grant.asked_by)
         self.set_day(self.day)
 
     # -- building -------------------------------------------------------------------------------------
@@ -510,20 +459,25 @@ class ManagerWindow(QWidget):
         side_layout.addWidget(self.detail_view, 1)
         actions = QGroupBox(_("Refund or cancel the selected sale"))
         form = QFormLayout(actions)
+        self.refundable_label = QLabel("")
         self.amount_edit = QLineEdit()
-        self.amount_edit.setPlaceholderText(_("empty: the full amount left"))
+        self.amount_edit.setPlaceholderText(_("empty: all that is left"))
         self.reason_edit = QLineEdit()
         self.reason_edit.setPlaceholderText(_("required"))
+        form.addRow(self.refundable_label)
         form.addRow(_("Amount"), self.amount_edit)
         form.addRow(_("Reason"), self.reason_edit)
         row = QHBoxLayout()
         self.refund_button = _button(_("Refund"))
         self.cancel_button = _button(_("Cancel sale"))
+        self.inquiry_button = _button(_("Ask the gateway"))
         row.addWidget(self.refund_button)
         row.addWidget(self.cancel_button)
+        row.addWidget(self.inquiry_button)
         form.addRow(row)
         self.refund_button.clicked.connect(self.refund_selected)
         self.cancel_button.clicked.connect(self.cancel_selected)
+        self.inquiry_button.clicked.connect(self.inquire_selected)
         side_layout.addWidget(actions)
         split.addWidget(side)
         split.setStretchFactor(0, 3)
@@ -565,16 +519,23 @@ class ManagerWindow(QWidget):
         self.resolve_button.clicked.connect(self.resolve)
         return tab
 
+
     def _reports_tab(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
         row = QHBoxLayout()
         self.x_button = _button(_("X report"))
-        self.z_button = _button(_("Z report (close the day)"))
+        self.z_button = _button(_("Z report (close the session)"))
+        self.z_number = QSpinBox()
+        self.z_number.setRange(1, 10 ** 9)
+        self.z_number.setMinimumHeight(TOUCH)
+        self.z_number.setPrefix(_("Z #"))
+        self.reprint_button = _button(_("Reprint"))
         self.csv_button = _button(_("Export CSV…"))
         self.pdf_button = _button(_("Export PDF…"))
-        for b in (self.x_button, self.z_button, self.csv_button, self.pdf_button):
-            row.addWidget(b)
+        for w in (self.x_button, self.z_button, self.z_number, self.reprint_button, self.csv_button,
+                  self.pdf_button):
+            row.addWidget(w)
         row.addStretch(1)
         layout.addLayout(row)
         self.report_message = QLabel("")
@@ -583,10 +544,12 @@ class ManagerWindow(QWidget):
         self.report_view = QPlainTextEdit()
         self.report_view.setReadOnly(True)
         self.report_view.setFont(_mono())
-        self.report_view.setPlaceholderText(_("An X report shows the day at any time; the Z report closes it."))
+        self.report_view.setPlaceholderText(_("An X report shows the session since the last Z at any time; the Z "
+                                              "report closes it. A stored Z is reprinted by its number."))
         layout.addWidget(self.report_view, 1)
         self.x_button.clicked.connect(self.x_report)
         self.z_button.clicked.connect(self.z_report)
+        self.reprint_button.clicked.connect(lambda: self.z_reprint())
         self.csv_button.clicked.connect(lambda: self._export("csv"))
         self.pdf_button.clicked.connect(lambda: self._export("pdf"))
         self.csv_button.setEnabled(False)
@@ -606,10 +569,7 @@ class ManagerWindow(QWidget):
 
         def failed(exc):
             self.busy -= 1
-            if isinstance(exc, PosError):
-                say(exc.message + (f"\n→ {exc.hint}" if exc.hint else ""), error=True)
-            else:
-                say(f"{type(exc).__name__}: {exc}", error=True)
+            say(_words(exc), error=True)
         self.core.call(fn, *args, on_done=done, on_error=failed)
 
     def _say(self, text: str, *, error: bool = False) -> None:
@@ -624,18 +584,17 @@ class ManagerWindow(QWidget):
         return QMessageBox.question(self, _("Please confirm"), text) == QMessageBox.Yes
 
     def asked_by(self) -> str:
-        return self.asked_by_edit.text().strip() or "cashier"
+        return self.asked_by_edit.text().strip() or self.grant.asked_by
+
+    def acting(self) -> services.Grant:
+        """The window's Grant, asked by whoever the "asked by" box names: every action is taken with it."""
+        return services.manager.on_behalf(self.grant, self.asked_by())
 
     # -- the day ------------------------------------------------------------------------------------------
     def set_day(self, day: str) -> None:
         self.day = day
         if self.date_edit.date().toString("yyyy-MM-dd") != day:
             self.date_edit.setDate(QDate.fromString(day, "yyyy-MM-dd"))
-        self.report = None
-        self.report_view.clear()
-        self.report_message.clear()
-        self.csv_button.setEnabled(False)
-        self.pdf_button.setEnabled(False)
         self.apply_filter()
         self.refresh_summary()
         self.refresh_review()
@@ -648,35 +607,33 @@ class ManagerWindow(QWidget):
             self.show_detail(self.selected_id)
 
     def refresh_summary(self) -> None:
-        day = self.day
-        self._call(lambda: (closing.day_totals(self.journal, day), hourly_sales(self.journal, day)),
-                   on_done=lambda result: self._show_summary(day, *result))
+        """The day's totals: the ``day_report`` use case (``pos-terminal report``), and the hourly chart."""
+        day, grant, journal = self.day, self.acting(), self.journal
 
-    def _show_summary(self, day: str, totals: dict, hourly: dict) -> None:
+        def work():
+            return services.closing.day_report(grant, journal, day), services.manager.paid_per_hour(journal, day)
+        self._call(work, on_done=lambda result: self._show_summary(day, *result))
+
+    def _show_summary(self, day: str, report, hourly: dict) -> None:
         if day != self.day:
             return
-        self.day_totals = totals
-        lines = []
-        for currency, cur in totals.items():
-            lines.append(f"{currency}   {_('net')} {format_minor(cur['net'], currency)}")
-            for kind, label in (("sale", _("sales")), ("refund", _("refunds")), ("cancel", _("cancels"))):
-                for status, entry in sorted(cur[kind].items()):
-                    lines.append(f"  {label:8} {status:13} {entry['count']:6}  "
-                                 f"{format_minor(entry['value'], currency):>12}")
-        self.totals.setText("\n".join(lines) or _("No transactions on {day}").format(day=day))
+        self.day_totals = report.data["totals"]
+        self.totals.setText("\n".join(totals_lines(self.day_totals)) or
+                            _("No transactions on {day}").format(day=day))
         self.chart.set_data(hourly)
 
-    def current_filter(self) -> DayFilter:
-        return DayFilter(self.day, status=self.status_filter.currentData(), tender=self.tender_filter.currentData(),
-                         min_amount=self.min_edit.text(), max_amount=self.max_edit.text(),
-                         text=self.text_filter.text())
+    def current_filter(self):
+        return services.manager.day_filter(
+            self.day, status=self.status_filter.currentData(), tender=self.tender_filter.currentData(),
+            min_amount=self.min_edit.text(), max_amount=self.max_edit.text(), text=self.text_filter.text())
 
     def apply_filter(self) -> None:
         try:
-            self.model.set_filter(self.current_filter())
+            day_filter = self.current_filter()
         except PosError as exc:
             self._say(exc.message, error=True)
             return
+        self.model.set_filter(day_filter)
         self.selected_id = None
         self.detail = None
         self.detail_view.clear()
@@ -696,7 +653,8 @@ class ManagerWindow(QWidget):
         self.show_detail(txn_id)
 
     def show_detail(self, txn_id: str) -> None:
-        self._call(transaction_detail, self.journal, txn_id, on_done=self._detail_arrived)
+        terminal = self.core.terminal
+        self._call(lambda: services.manager.detail(terminal, txn_id), on_done=self._detail_arrived)
 
     def _detail_arrived(self, detail: dict) -> None:
         if not detail["row"] or detail["row"]["id"] != self.selected_id:
@@ -706,74 +664,88 @@ class ManagerWindow(QWidget):
         self._actions_enabled()
 
     def _actions_enabled(self) -> None:
-        row = (self.detail or {}).get("row") or {}
-        paid_sale = row.get("kind") == "sale" and row.get("status") == "SUCCESS" and row.get("id") == self.selected_id
-        self.refund_button.setEnabled(paid_sale)
-        self.cancel_button.setEnabled(row.get("kind") == "sale" and row.get("id") == self.selected_id
-                                      and row.get("status") in ("SUCCESS", "UNKNOWN", "QUEUED"))
+        """The buttons as :func:`pos_app.services.manager.sale_actions` says; the use case has the last word."""
+        detail = self.detail or {}
+        current = (detail.get("row") or {}).get("id") == self.selected_id and self.selected_id is not None
+        actions = detail.get("actions") if current else None
+        self.refund_button.setEnabled(bool(actions and actions.can_refund))
+        self.cancel_button.setEnabled(bool(actions and actions.can_cancel))
+        self.inquiry_button.setEnabled(current)
+        if actions is not None and actions.can_refund:
+            left = f"{format_minor(actions.refundable, actions.currency)} {actions.currency}"
+            self.refundable_label.setText(_("Left to refund: {amount}").format(amount=left))
+        else:
+            self.refundable_label.setText("")
 
-    # -- refund and cancel ------------------------------------------------------------------------------
+    # -- refund, cancel, inquiry --------------------------------------------------------------------------
     def refund_selected(self) -> None:
+        """Refund the amount typed, or all that is left when it is empty: the ``refund`` use case."""
         row = (self.detail or {}).get("row")
-        reason = self.reason_edit.text().strip()
         if not row:
             self._say(_("select a paid sale first"), error=True)
             return
-        if not reason:
-            self._say(_("a refund needs a reason"), error=True)
-            return
+        reason, text = self.reason_edit.text(), self.amount_edit.text().strip()
         try:
-            amount = parse_money(self.amount_edit.text(), row["currency"]) if self.amount_edit.text().strip() \
-                else None
+            services.manager.check_reason(reason, "refund")   # said at once; the use case checks it again
+            amount = parse_money(text, row["currency"]) if text else None
         except PosError as exc:
-            self._say(exc.message, error=True)
+            self._say(_words(exc), error=True)
             return
-        sale_id, asked_by = row["id"], self.asked_by()
-
-        def work():
-            return manager_actions.refund(self.core.terminal, sale_id, amount, reason, asked_by=asked_by,
-                                          approved_by=self.manager)
+        grant, terminal, sale_id = self.acting(), self.core.terminal, row["id"]
         self._say(_("Refunding…"))
-        self._call(work, on_done=self._followup_done)
+        self._call(lambda: services.manager.refund(grant, terminal, sale_id, amount, reason),
+                   on_done=self._followup_done)
 
     def cancel_selected(self) -> None:
-        row = (self.detail or {}).get("row")
-        reason = self.reason_edit.text().strip()
+        """Cancel the selected sale in full: the ``cancel`` use case (a paid one is reversed, with a reason)."""
+        detail = self.detail or {}
+        row, actions = detail.get("row"), detail.get("actions")
         if not row:
             self._say(_("select a sale first"), error=True)
             return
-        if not reason:
-            self._say(_("a cancel needs a reason"), error=True)
-            return
+        reason = self.reason_edit.text()
+        if actions is not None and actions.cancel_needs_reason:
+            try:
+                services.manager.check_reason(reason, "cancel")
+            except PosError as exc:
+                self._say(_words(exc), error=True)
+                return
         if not self.confirm(_("Cancel sale {id} in full ({amount} {currency})?").format(
                 id=row["id"], amount=format_minor(row["amount"], row["currency"]), currency=row["currency"])):
             return
-        sale_id, asked_by = row["id"], self.asked_by()
-
-        def work():
-            return manager_actions.cancel(self.core.terminal, sale_id, reason, asked_by=asked_by,
-                                          approved_by=self.manager)
+        grant, terminal, sale_id = self.acting(), self.core.terminal, row["id"]
         self._say(_("Cancelling…"))
-        self._call(work, on_done=self._followup_done)
+        self._call(lambda: services.manager.cancel(grant, terminal, sale_id, reason), on_done=self._followup_done)
 
     def _followup_done(self, txn) -> None:
         self.last_followup = txn
         self._say(_("{id}: {status}").format(id=txn.id, status=txn.status) +
-                  (f" — {txn.message}" if getattr(txn, "message", "") else ""), error=txn.status == "FAILED")
+                  (f" — {txn.message}" if getattr(txn, "message", "") else ""), error=txn.status == FAILED)
         self.reason_edit.clear()
         self.amount_edit.clear()
         self.refresh()
 
+    def inquire_selected(self) -> None:
+        """Ask the gateway about the selected transaction now: the ``inquiry`` use case."""
+        txn_id = self.selected_id
+        if not txn_id:
+            self._say(_("select a transaction first"), error=True)
+            return
+        grant, terminal = self.acting(), self.core.terminal
+        self._call(lambda: services.sales.inquiry(grant, terminal, txn_id),
+                   on_done=lambda result: self._reviewed(txn_id, _inquiry_words(result)))
+
     # -- review ----------------------------------------------------------------------------------------
     def refresh_review(self) -> None:
-        self._call(manager_commands.review_items, self.journal, on_done=self._show_review)
+        grant, journal = self.acting(), self.journal
+        self._call(lambda: services.manager.review(grant, journal), on_done=self._show_review)
 
     def _show_review(self, items: list[dict]) -> None:
         self.review_items = items
         self.review_table.setRowCount(len(items))
         for r, item in enumerate(items):
             cells = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["createdAt"])), item["id"], item["kind"],
-                     manager_commands.item_amount(item), item["status"], item["message"] or "")
+                     item_amount(item), item["status"], item["message"] or "")
             for c, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
                 cell.setData(Qt.UserRole, item["id"])
@@ -786,80 +758,77 @@ class ManagerWindow(QWidget):
         return item.data(Qt.UserRole) if item else None
 
     def retry_inquiry(self) -> None:
-        txn_id, asked_by = self.review_selected(), self.asked_by()
+        """Ask the gateway about the selected review item now: the ``review_retry`` use case (audited)."""
+        txn_id = self.review_selected()
         if not txn_id:
             self._say(_("select an item first"), error=True)
             return
-
-        def work():
-            outcome, txn = self.core.terminal.inquiry(txn_id)
-            roles.audit(self.journal, "retry_inquiry", txn=txn_id, asked_by=asked_by, approved_by=self.manager,
-                        detail={"gateway": outcome.status.value, "status": txn.status if txn else None})
-            return outcome, txn
-        self._call(work, on_done=lambda result: self._reviewed(txn_id, _("the gateway says {gateway}; now {status}")
-                                                                .format(gateway=result[0].status.value,
-                                                                        status=result[1].status if result[1] else "?")))
+        grant, terminal = self.acting(), self.core.terminal
+        self._call(lambda: services.manager.review_retry(grant, terminal, txn_id),
+                   on_done=lambda result: self._reviewed(txn_id, _inquiry_words(result)))
 
     def retry_cancel(self) -> None:
-        txn_id, asked_by = self.review_selected(), self.asked_by()
+        """Send the selected item's cancel again: the ``review_cancel`` use case (audited)."""
+        txn_id = self.review_selected()
         if not txn_id:
             self._say(_("select an item first"), error=True)
             return
-
-        def work():
-            txn = self.core.terminal.cancel(txn_id)
-            roles.audit(self.journal, "retry_cancel", txn=txn_id, asked_by=asked_by, approved_by=self.manager,
-                        detail={"status": txn.status})
-            return txn
-        self._call(work, on_done=lambda txn: self._reviewed(txn_id, _("now {status}").format(status=txn.status)))
+        grant, terminal = self.acting(), self.core.terminal
+        self._call(lambda: services.manager.review_cancel(grant, terminal, txn_id),
+                   on_done=lambda txn: self._reviewed(txn_id, _("now {status}").format(status=txn.status)))
 
     def resolve(self) -> None:
-        txn_id, asked_by, note = self.review_selected(), self.asked_by(), self.note_edit.text().strip()
+        """Mark the selected item resolved with the note: the ``review_resolve`` use case (audited)."""
+        txn_id = self.review_selected()
         if not txn_id:
             self._say(_("select an item first"), error=True)
             return
-        if not note:
-            self._say(_("marking resolved needs a note"), error=True)
-            return
-
-        def work():
-            roles.audit(self.journal, "resolved", txn=txn_id, asked_by=asked_by, approved_by=self.manager,
-                        detail={"note": note})
-        self._call(work, on_done=lambda _r: (self.note_edit.clear(),
-                                             self._reviewed(txn_id, _("marked resolved"))))
+        grant, journal, note = self.acting(), self.journal, self.note_edit.text()
+        self._call(lambda: services.manager.review_resolve(grant, journal, txn_id, note),
+                   on_done=lambda _r: (self.note_edit.clear(), self._reviewed(txn_id, _("marked resolved"))))
 
     def _reviewed(self, txn_id: str, text: str) -> None:
         self._say(f"{txn_id}: {text}")
         self.refresh()
 
-    # -- X and Z ----------------------------------------------------------------------------------------
+    # -- X, Z and reprints ------------------------------------------------------------------------------
     def x_report(self) -> None:
-        self._call(closing.x_report, self.journal, on_done=self._show_report, say=self._say_report)
+        """The session so far (nothing is stored): the ``x_report`` use case."""
+        grant, journal = self.acting(), self.journal
+        self._call(lambda: services.closing.x_report(grant, journal), on_done=self._show_report,
+                   say=self._say_report)
 
     def z_report(self) -> None:
-        day = self.day
-        if not self.confirm(_("Close {day} with a Z report? It is numbered and cannot be taken again or "
-                              "altered.").format(day=day)):
+        """Close the session with the next Z: the ``z_report`` use case (refused when nothing is new)."""
+        if not self.confirm(_("Close the session with a Z report? It covers every transaction settled since the "
+                              "last Z, gets the next number and can never be altered.")):
             return
-        by = self.asked_by()
-        manager = self.manager
+        grant, journal = self.acting(), self.journal
+        self._call(lambda: services.closing.z_report(grant, journal), on_done=self._z_taken, say=self._say_report)
 
-        def work():
-            report = closing.take_z(self.journal, by=by)
-            if manager != by:
-                roles.audit(self.journal, "z_report_approved", asked_by=by, approved_by=manager,
-                            detail={"number": report["number"], "day": day})
-            return report
-        self._call(work, on_done=self._z_taken, say=self._say_report)
+    def z_reprint(self, number: int | None = None) -> None:
+        """Show a stored Z again, as it was taken: the ``z_reprint`` use case (audited)."""
+        number = self.z_number.value() if number is None else number
+        grant, journal = self.acting(), self.journal
+        self._call(lambda: services.closing.z_reprint(grant, journal, number), on_done=self._reprinted,
+                   say=self._say_report)
 
-    def _z_taken(self, report: dict) -> None:
+    def _z_taken(self, report) -> None:
         self._show_report(report)
-        self._say_report(_("Z report #{number} taken for {day}").format(number=report["number"], day=report["day"]))
+        self._say_report(_("Z report #{number} taken").format(number=report.data["number"]))
 
-    def _show_report(self, report: dict) -> None:
-        self.report = report
-        self.report_view.setPlainText("\n".join(closing.lines(report)))
-        if report["type"] == "X":
+    def _reprinted(self, report) -> None:
+        self._show_report(report)
+        self._say_report(_("Z report #{number} reprinted").format(number=report.data["number"]))
+
+    def _show_report(self, report) -> None:
+        self.report, self.report_lines = report.data, list(report.lines)
+        self.report_view.setPlainText("\n".join(self.report_lines))
+        last_z = report.data.get("number") if report.data["type"] == "Z" else \
+            (report.data.get("session") or {}).get("previousZ")
+        if last_z:
+            self.z_number.setValue(last_z)
+        if report.data["type"] == "X":
             self._say_report("")
         self.csv_button.setEnabled(True)
         self.pdf_button.setEnabled(True)
@@ -867,7 +836,8 @@ class ManagerWindow(QWidget):
     def _export(self, kind: str) -> None:
         if self.report is None:
             return
-        name = f"{self.report['type'].lower()}-report-{self.report['day']}.{kind}"
+        which = self.report.get("number") or self.report["day"]
+        name = f"{self.report['type'].lower()}-report-{which}.{kind}"
         path, _filter = QFileDialog.getSaveFileName(self, _("Export the report"), str(Path.home() / name),
                                                     "CSV (*.csv)" if kind == "csv" else "PDF (*.pdf)")
         if path:
@@ -878,24 +848,32 @@ class ManagerWindow(QWidget):
         if report is None:
             self._say_report(_("take an X or Z report first"), error=True)
             return
-        self._call(lambda: _write(path, lambda p: p.write_text(manager_commands.report_csv(report))),
+        self._call(lambda: _write(path, lambda p: p.write_text(services.manager.report_csv(report))),
                    on_done=self._exported, say=self._say_report)
 
     def export_pdf(self, path: Path) -> None:
-        report = self.report
-        if report is None:
+        if self.report is None:
             self._say_report(_("take an X or Z report first"), error=True)
             return
-        from .pdf import (
-            write_pdf,  # QPdfWriter paints off the UI thread (a paint device, not a widget)
-        )
+        from .pdf import write_pdf
 
-        self._call(lambda: _write(path, lambda p: write_pdf(closing.lines(report), p)),
-                   on_done=self._exported, say=self._say_report)
+        lines = self.report_lines
+        self._call(lambda: _write(path, lambda p: write_pdf(lines, p)), on_done=self._exported, say=self._say_report)
 
     def _exported(self, path: Path) -> None:
         self.last_export = path
         self._say_report(_("written to {path}").format(path=path))
+
+
+def _words(exc: Exception) -> str:
+    if isinstance(exc, PosError):
+        return exc.message + (f"\n→ {exc.hint}" if exc.hint else "")
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _inquiry_words(result) -> str:
+    return _("the gateway says {gateway}; now {status}").format(
+        gateway=result.gateway, status=result.txn.status if result.txn is not None else "?")
 
 
 def _write(path: Path, writer) -> Path:

@@ -1,9 +1,10 @@
-"""The PIN that opens the manager's (or the technician's) mode.
+"""The PIN that opens the manager's (or the technician's) mode, and hands the window its Grant.
 
-The PIN is checked by :class:`pos_app.roles.PinBook` on a worker (scrypt costs about 50 ms a try, and
+The PIN is checked by :func:`pos_app.services.unlock` on a worker (scrypt costs about 50 ms a try, and
 the journal is disk): the dialog never waits. A wrong PIN says so with the tries left, or how long the
 mode is locked, and the dialog stays open. When no PIN is set yet (first use) the dialog asks for a new
-one twice and sets it; that opens the mode too.
+one twice and sets it (the ``pin_set`` use case); that opens the mode too. Once accepted, ``grant`` is
+the sealed :class:`~pos_app.services.Grant` every action of the mode's window is taken with.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from pos_app import services
 from pos_app.errors import PosError
 from pos_app.i18n import _
-from pos_app.roles import MANAGER, PinBook
 
 TOUCH = 56   # keypad keys: above the 48 px touch minimum
 
@@ -31,11 +32,14 @@ CHECKING, VERIFY, SET = "checking", "verify", "set"
 
 class PinDialog(QDialog):
     """``PinDialog(core, role)``: ``exec()`` (or ``open()`` and ``accepted``) is accepted once the PIN is
-    right, or once a first PIN has been set. ``core`` is a started :class:`ui.bridge.Core`."""
+    right, or once a first PIN has been set; ``grant`` then holds the role's Grant, asked by
+    ``asked_by``. ``core`` is a started :class:`ui.bridge.Core`."""
 
-    def __init__(self, core, role: str = MANAGER, parent=None, *, keypad: bool = True) -> None:
+    def __init__(self, core, role: str = "manager", parent=None, *, keypad: bool = True,
+                 asked_by: str = "cashier") -> None:
         super().__init__(parent)
-        self.core, self.role = core, role
+        self.core, self.role, self.asked_by = core, role, asked_by
+        self.grant: services.Grant | None = None
         self.mode = CHECKING
         self.busy = False
         self.setWindowTitle(_("{role} PIN").format(role=_(role)))
@@ -71,8 +75,14 @@ class PinDialog(QDialog):
         self.pin_edit.returnPressed.connect(self._enter)
         self.again_edit.returnPressed.connect(self.submit)
         self._show_mode()
-        self.core.call(lambda: PinBook(self.core.terminal.journal).is_set(role),
+        self.core.call(services.registry.pin_is_set, self.core.terminal.journal, role,
                        on_done=self._checked, on_error=self._failed)
+
+    @classmethod
+    def ask(cls, core, role: str, parent=None, *, asked_by: str = "cashier") -> services.Grant | None:
+        """Show the dialog modally; the Grant once the PIN is right (or first set), None if cancelled."""
+        dialog = cls(core, role, parent, asked_by=asked_by)
+        return dialog.grant if dialog.exec() else None
 
     def _pin_field(self, validator) -> QLineEdit:
         edit = QLineEdit()
@@ -127,25 +137,31 @@ class PinDialog(QDialog):
             self.submit()
 
     def submit(self) -> None:
-        """OK: verify the PIN, or set the first one (what the OK button and Enter do)."""
+        """OK: verify the PIN, or set the first one (what the OK button and Enter do); either way the
+        worker comes back with the role's Grant."""
         if self.busy or self.mode == CHECKING:
             return
-        pin = self.pin_edit.text()
+        pin, role, asked_by, journal = self.pin_edit.text(), self.role, self.asked_by, self.core.terminal.journal
         if self.mode == SET:
             if pin != self.again_edit.text():
                 self._say(_("the two PINs differ; nothing was changed"))
                 self.again_edit.clear()
                 return
-            work = lambda: PinBook(self.core.terminal.journal).set(self.role, pin)
+
+            def work():
+                services.technician.pin_set(services.counter(asked_by), journal, role, pin)
+                return services.unlock(journal, role, pin, asked_by=asked_by)
         else:
-            work = lambda: PinBook(self.core.terminal.journal).verify(self.role, pin)
+            def work():
+                return services.unlock(journal, role, pin, asked_by=asked_by)
         self.busy = True
         self.ok_button.setEnabled(False)
         self.message.setText(_("Checking…"))
         self.core.call(work, on_done=self._passed, on_error=self._failed)
 
-    def _passed(self, _result) -> None:
+    def _passed(self, grant: services.Grant) -> None:
         self.busy = False
+        self.grant = grant
         self.message.setText("")
         self.accept()
 

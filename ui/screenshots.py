@@ -23,6 +23,16 @@ def _code() -> str:
     return "28" + "".join(random.choice("0123456789") for _ in range(16))
 
 
+def _grant(core, role: str):
+    """What the PIN dialog hands a mode's window: the role's PIN set (first use), then unlocked."""
+    from pos_app import services
+
+    journal, pin = core.terminal.journal, "2468"
+    if not services.registry.pin_is_set(journal, role):
+        services.technician.pin_set(services.counter(), journal, role, pin)
+    return services.unlock(journal, role, pin, asked_by="cashier")
+
+
 def manager_screens(core, paid_id, tag, wait, shoot) -> None:
     """The manager's PIN (first use: set it), the day, a paid sale's history, review, the X and the Z."""
     from .manager import ManagerWindow
@@ -33,7 +43,7 @@ def manager_screens(core, paid_id, tag, wait, shoot) -> None:
     wait(lambda: pin.mode != CHECKING)
     shoot(pin, f"{tag}-manager-01-pin-first-use")
     pin.close()
-    window = ManagerWindow(core)
+    window = ManagerWindow(core, _grant(core, "manager"))
     window.confirm = lambda _question: True     # the Z's "are you sure" box needs a person
     window.resize(1280, 800)
     window.show()
@@ -63,7 +73,7 @@ def technician_screens(core, customer, tag, wait, shoot):
 
     from .technician import TechnicianWindow
 
-    window = TechnicianWindow(core, customer)
+    window = TechnicianWindow(core, _grant(core, "technician"), customer)
     window.resize(1280, 800)
     window.show()
     wait(lambda: window.busy == 0)

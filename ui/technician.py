@@ -1,16 +1,19 @@
-"""The technician's window (opened after the technician PIN): prove the hardware and the link work.
+"""The technician's window (opened with the technician's Grant from the PIN dialog): prove the hardware
+and the link work.
 
 Five tabs:
 
-* **Devices**: scanners (from the running :class:`drivers.hub.ScannerHub`, with state and statistics),
-  serial ports (:func:`drivers.discovery.scan_serial_ports`) and the screens Qt sees.
-* **Self-test**: :func:`pos_app.selftest.run` at the internal, external or interactive level, one row per
+* **Devices**: the ``devices`` use case (what ``pos-terminal devices`` lists): scanners (from the running
+  :class:`drivers.hub.ScannerHub`, with state and statistics), input devices and their grab state, serial
+  ports, and the screens Qt sees.
+* **Self-test**: the ``selftest`` use case at the internal, external or interactive level, one row per
   check as it ends (PASS green, FAIL red, SKIP grey) with its detail and hint, a summary, and exports to
   JSON and text. The interactive level shows the test QR here and takes the test scan from the scanner
   hub, or from a keyboard-wedge scanner typing into the test-scan field.
 * **Customer display**: the test pattern and back to idle.
-* **Queue**: what waits in the outbox, and a manual drain.
-* **Logs**: the newest file in ``<data dir>/logs`` (logs, crash reports), and its export.
+* **Queue**: what waits in the outbox (``queue``), and a manual drain (``drain``).
+* **Logs**: the newest file in ``<data dir>/logs`` (logs, crash reports), masked, and the export for
+  support: the ``log_export`` use case, the same masked .tar.gz as ``pos-terminal logs --export``.
 
 Every read and write runs through :meth:`ui.bridge.Core.call`: nothing here waits on a disk or a network
 on the UI thread. ``busy`` counts the calls under way (tests wait for it to fall to 0).
@@ -39,8 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pos_app import selftest
-from pos_app.errors import PosError
+from pos_app import selftest, services
 from pos_app.i18n import N_, _
 from pos_app.money import Money
 
@@ -78,56 +80,10 @@ def _words(exc: Exception) -> str:
     return message + (f"\n→ {hint}" if hint else "")
 
 
-# -- work done on a worker (no Qt in here) -----------------------------------------------------------------
-
-def _read_devices(hub, config) -> dict:
-    from drivers.discovery import scan_serial_ports
-    from pos_app.config import ScannersConfig
-
-    scanners = hub.status() if hub is not None else None
-    settings = config.scanners if config is not None else ScannersConfig()
-    try:
-        ports = [p.to_json() for p in scan_serial_ports(settings)]
-        ports_error = ""
-    except Exception as exc:  # noqa: BLE001 -- shown in the table: a list, not a reason to lose the others
-        ports, ports_error = [], f"{type(exc).__name__}: {exc}"
-    return {"scanners": scanners, "serial_ports": ports, "serial_error": ports_error}
-
-
-def _newest_log(folder: Path) -> dict | None:
-    from pos_app.logs import mask_text
-
-    if not folder.is_dir():
-        return None
-    files = [p for p in folder.iterdir() if p.is_file()]
-    if not files:
-        return None
-    newest = max(files, key=lambda p: p.stat().st_mtime)
-    size = newest.stat().st_size
-    with newest.open("rb") as f:
-        if size > LOG_TAIL_BYTES:
-            f.seek(size - LOG_TAIL_BYTES)
-        data = f.read()
-    return {"path": str(newest), "size": size, "count": len(files), "truncated": size > LOG_TAIL_BYTES,
-            "text": mask_text(data.decode("utf-8", errors="replace"))}
-
-
-def _copy(source: str, target: str) -> str:
-    """The log as support gets it: masked again, since a file from an older version may hold a code."""
-    from pos_app.logs import mask_text
-
-    try:
-        text = Path(source).read_text(encoding="utf-8", errors="replace")
-        Path(target).write_text(mask_text(text), encoding="utf-8")
-    except OSError as exc:
-        raise PosError(_("{path}: cannot write there: {reason}").format(path=target, reason=exc.strerror),
-                       hint=_("pick a writable folder")) from None
-    return target
-
-
 class TechnicianWindow(QWidget):
-    """``TechnicianWindow(core, customer=None)``: open it after the technician PIN. ``core`` is a started
-    :class:`ui.bridge.Core`; ``customer`` the :class:`ui.customer.CustomerDisplay`, or None when there is none.
+    """``TechnicianWindow(core, grant, customer=None)``: ``grant`` is what :class:`ui.pin_dialog.PinDialog`
+    gave for the technician (or manager) PIN; ``core`` is a started :class:`ui.bridge.Core`; ``customer``
+    the :class:`ui.customer.CustomerDisplay`, or None when there is none.
 
     Methods for tests and tools: :meth:`refresh_devices`, :meth:`run_selftest`, :meth:`export`,
     :meth:`refresh_queue`, :meth:`drain`, :meth:`refresh_logs`, :meth:`export_logs`.
@@ -137,14 +93,15 @@ class TechnicianWindow(QWidget):
     _show_pattern = Signal(object)       # a threading.Event, set once the pattern is on screen
     _ask_scan = Signal(str, float)       # the test code and how long the check waits for it
 
-    def __init__(self, core, customer=None, parent=None) -> None:
+    def __init__(self, core, grant: services.Grant, customer=None, parent=None) -> None:
         super().__init__(parent)
-        self.core, self.customer = core, customer
+        self.core, self.grant, self.customer = core, grant, customer
         self.busy = 0
         self.report: selftest.Report | None = None
         self.devices: dict | None = None
         self.queue_status: dict | None = None
         self.log_file: str | None = None
+        self.log_export: services.technician.LogExport | None = None
         self.running = False
         self.setWindowTitle(_("pos-terminal: technician"))
         self.check_done.connect(self._add_check)
@@ -308,8 +265,7 @@ class TechnicianWindow(QWidget):
         top.addWidget(self.log_label, 1)
         self.logs_button = _button(_("Refresh"))
         self.logs_button.clicked.connect(self.refresh_logs)
-        self.export_logs_button = _button(_("Export…"))
-        self.export_logs_button.setEnabled(False)
+        self.export_logs_button = _button(_("Export for support…"))
         self.export_logs_button.clicked.connect(self._ask_export_logs)
         top.addWidget(self.logs_button)
         top.addWidget(self.export_logs_button)
@@ -348,11 +304,19 @@ class TechnicianWindow(QWidget):
 
     # -- devices ----------------------------------------------------------------------------------------
     def refresh_devices(self) -> None:
+        """The ``devices`` use case, as ``pos-terminal devices`` lists them, plus the screens."""
         self.devices_button.setEnabled(False)
+        grant, hub, config = self.grant, self.core.hub, self._config()
+
+        def work():
+            from pos_app.config import ScannersConfig
+
+            settings = config.scanners if config is not None else ScannersConfig()
+            return services.technician.devices(grant, settings, hub=hub)
 
         def failed(_exc):
             self.devices_button.setEnabled(True)
-        self._call(_read_devices, self.core.hub, self._config(), on_done=self._show_devices, on_error=failed)
+        self._call(work, on_done=self._show_devices, on_error=failed)
 
     def _screens(self) -> list[dict]:
         """The screens Qt sees (read on the UI thread: Qt objects, no I/O)."""
@@ -370,6 +334,7 @@ class TechnicianWindow(QWidget):
         devices = dict(devices, displays=self._screens())
         self.devices = devices
         rows = []
+        devices.setdefault("scanners", None)   # no hub in this session
         if devices["scanners"] is None:
             rows.append((_("scanner"), "—", _("no scanner hub"), _("scanners are not started in this session"),
                          "#7b8794"))
@@ -383,14 +348,22 @@ class TechnicianWindow(QWidget):
                 state += " · " + _("disconnected")
             colour = "#1b7f3b" if row.get("connected") else "#b3261e"
             rows.append((_("scanner") + f" ({row.get('kind', '')})", row.get("source", ""), state, detail, colour))
+        for device in devices["input_devices"]:
+            state = device.get("role", "")
+            if device.get("grabbed"):
+                state += " · " + str(device["grabbed"])
+            nodes = ", ".join(n.get("path", "") for n in device.get("nodes") or [])
+            detail = "; ".join(x for x in (device.get("reason"), nodes) if x)
+            rows.append((_("input device"), device.get("name", ""), state, detail, None))
+        for part, words in (("input_devices", _("input device")), ("serial_ports", _("serial port"))):
+            if devices["errors"].get(part):
+                rows.append((words, "—", _("cannot list"), devices["errors"][part], "#b3261e"))
         for port in devices["serial_ports"]:
             marks = [_("configured")] if port.get("configured") else []
             if port.get("likely_scanner"):
                 marks.append(_("looks like a scanner"))
             detail = "; ".join(x for x in (port.get("description"), port.get("reason")) if x and x != "n/a")
             rows.append((_("serial port"), port.get("device", ""), ", ".join(marks), detail, None))
-        if devices.get("serial_error"):
-            rows.append((_("serial port"), "—", _("cannot list"), devices["serial_error"], "#b3261e"))
         for screen in devices["displays"]:
             state = _("primary") if screen["primary"] else ""
             detail = _("{geometry}, scale {scale}, {refresh} Hz").format(**screen)
@@ -405,12 +378,14 @@ class TechnicianWindow(QWidget):
         table.resizeRowsToContents()
         scanners = devices["scanners"] or []
         self.devices_label.setText(
-            _("{scanners} scanners, {ports} serial ports, {displays} displays").format(
-                scanners=len(scanners), ports=len(devices["serial_ports"]), displays=len(devices["displays"])))
+            _("{scanners} scanners, {inputs} input devices, {ports} serial ports, {displays} displays").format(
+                scanners=len(scanners), inputs=len(devices["input_devices"]), ports=len(devices["serial_ports"]),
+                displays=len(devices["displays"])))
 
     # -- the self-test ------------------------------------------------------------------------------------
     def run_selftest(self, level: str | None = None, **options) -> None:
-        """Run the self-test at ``level`` (default: the combo's) on a worker; rows appear as checks end.
+        """Run the self-test at ``level`` (default: the combo's) on a worker: the ``selftest`` use case; rows
+        appear as checks end.
 
         ``options`` go to :func:`pos_app.selftest.run` as they are (tests pass ``input_dir``, ``sys_dir``)."""
         if self.running:
@@ -428,7 +403,7 @@ class TechnicianWindow(QWidget):
             w.setEnabled(False)
         display = self._display_probe if self.customer is not None else None
         displays = self._screens()
-        core, emit = self.core, self.check_done.emit
+        core, emit, grant = self.core, self.check_done.emit, self.grant
 
         while not self._scans.empty():   # a stale answer must not pass for this run's test scan
             self._scans.get_nowait()
@@ -436,8 +411,8 @@ class TechnicianWindow(QWidget):
             options = {"scan": self._scan_probe, **options}
 
         def run():
-            return selftest.run(level, core.config_file, core.data_dir, scanners=core.hub, display=display,
-                                displays=displays, on_check=emit, **options)
+            return services.technician.selftest(grant, level, core.config_file, core.data_dir, scanners=core.hub,
+                                                display=display, displays=displays, on_check=emit, **options)
         self._call(run, on_done=self._selftest_done, on_error=self._selftest_failed)
 
     def _display_probe(self, _test_code: str):
@@ -589,12 +564,14 @@ class TechnicianWindow(QWidget):
 
     # -- the queue -------------------------------------------------------------------------------------
     def refresh_queue(self) -> None:
+        """What waits in the outbox: the ``queue`` use case."""
         terminal = self.core.terminal
         if terminal is None:
             self.queue_label.setText(_("The terminal has not started."))
             self.drain_button.setEnabled(False)
             return
-        self._call(terminal.queue, on_done=self._show_queue)
+        grant, journal = self.grant, terminal.journal
+        self._call(lambda: services.sales.queue(grant, journal), on_done=self._show_queue)
 
     def _show_queue(self, status: dict) -> None:
         self.queue_status = status
@@ -613,22 +590,25 @@ class TechnicianWindow(QWidget):
         self.drain_button.setEnabled(True)
 
     def drain(self) -> None:
+        """Send what waits now instead of at its next try: the ``drain`` use case."""
         terminal = self.core.terminal
         if terminal is None:
             return
         self.drain_button.setEnabled(False)
+        grant = self.grant
 
-        def drained(n: int) -> None:
-            self._say(_("Drain: {count} advanced").format(count=n))
-            self.refresh_queue()
+        def drained(result) -> None:
+            self._say(_("Drain: {count} advanced").format(count=result.advanced))
+            self._show_queue(result.queue)
 
         def failed(_exc):
             self.drain_button.setEnabled(True)
-        self._call(terminal.drain_now, on_done=drained, on_error=failed)
+        self._call(lambda: services.sales.drain(grant, terminal), on_done=drained, on_error=failed)
 
     # -- logs ----------------------------------------------------------------------------------------
     def refresh_logs(self) -> None:
-        self._call(_newest_log, Path(self.core.data_dir) / "logs", on_done=self._show_log)
+        folder = Path(self.core.data_dir) / "logs"
+        self._call(lambda: services.technician.newest_log(folder, LOG_TAIL_BYTES), on_done=self._show_log)
 
     def _show_log(self, log: dict | None) -> None:
         if log is None:
@@ -636,7 +616,6 @@ class TechnicianWindow(QWidget):
             self.log_label.setText(_("No log files yet (in {folder}).").format(
                 folder=Path(self.core.data_dir) / "logs"))
             self.log_view.setPlainText("")
-            self.export_logs_button.setEnabled(False)
             return
         self.log_file = log["path"]
         text = _("{path}: {size} bytes, newest of {count} files").format(**log)
@@ -645,19 +624,23 @@ class TechnicianWindow(QWidget):
         self.log_label.setText(text)
         self.log_view.setPlainText(log["text"])
         self.log_view.moveCursor(self.log_view.textCursor().MoveOperation.End)
-        self.export_logs_button.setEnabled(True)
 
     def export_logs(self, path) -> None:
-        """Copy the log file on view to ``path``, on a worker."""
-        if self.log_file is None:
-            self._say(_("No log file to export."), error=True)
-            return
-        self._call(_copy, self.log_file, str(path),
-                   on_done=lambda p: self._say(_("Log written to {path}").format(path=p)))
+        """Pack every log, masked again, with a system summary into the .tar.gz ``path`` for support: the
+        ``log_export`` use case, the same archive as ``pos-terminal logs --export``."""
+        grant, folder, target = self.grant, Path(self.core.data_dir) / "logs", Path(path)
+        config = str(self.core.config_file) if self.core.config_file else None
+
+        def exported(result) -> None:
+            self.log_export = result
+            self._say(_("Logs written to {path}: {files} log files and system.txt, payment codes masked, "
+                        "no keys").format(path=result.path, files=result.log_files))
+        self._call(lambda: services.technician.log_export(grant, folder, target, config=config), on_done=exported)
 
     def _ask_export_logs(self) -> None:
-        name = Path(self.log_file).name if self.log_file else "pos-terminal.log"
-        path, _filter = QFileDialog.getSaveFileName(self, _("Export the log"), str(Path.home() / name))
+        path, _filter = QFileDialog.getSaveFileName(self, _("Export the logs for support"),
+                                                    str(Path.home() / "pos-terminal-logs.tar.gz"),
+                                                    _("Log archive (*.tar.gz)"))
         if path:
             self.export_logs(path)
 

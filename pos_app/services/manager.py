@@ -43,13 +43,19 @@ def refund(grant: Grant, terminal, sale_ref: str, amount: Money | None, reason: 
     return result
 
 
+def reverses(row) -> bool:
+    """A cancel of this sale moves money back (it was paid): the manager's, with a reason. Any other
+    cancel closes an open sale (the cashier's abort)."""
+    from ..vocabulary import SUCCESS
+    return row["status"] == SUCCESS
+
+
 @use_case("cancel", roles=ANYONE, cli="cancel", gui="ui.manager:ManagerWindow.cancel_selected")
 def cancel(grant: Grant, terminal, sale_ref: str, reason: str | None):
     """Cancel a sale in full: a paid one is reversed (manager, with a reason); an open one is closed.
     Audited either way."""
     row = terminal.sale_row(sale_ref)
-    from ..vocabulary import SUCCESS
-    if row["status"] == SUCCESS:
+    if reverses(row):
         require(grant, MANAGERS, _("reversing a paid sale"))
         reason = check_reason(reason, "cancel")
     else:
@@ -115,3 +121,103 @@ def review_resolve(grant: Grant, journal, item_id: str, note: str) -> Resolved:
     _known(journal, item_id)
     record(journal, grant, "resolved", txn=item_id, detail={"note": note})
     return Resolved(item_id, note)
+
+
+# -- what the manager's window reads (no use case: nothing is moved or audited) -----------------------------
+def on_behalf(grant: Grant, asked_by: str) -> Grant:
+    """The same approval for a request someone else made (the window's "asked by" box): the role and the
+    approver stay those the PIN proved; only who asked is named."""
+    import dataclasses
+    return dataclasses.replace(grant, asked_by=(asked_by or "").strip() or grant.asked_by)
+
+
+def today() -> str:
+    """The business day now (the journal's ``day`` column)."""
+    import time
+
+    from offline_queue.journal import business_day
+    return business_day(time.time())
+
+
+@dataclass(frozen=True)
+class SaleActions:
+    """What can be done to a transaction now, for the buttons: the terminal refuses the rest in words."""
+
+    refundable: int             # minor units left to refund (Terminal.refundable), 0 when not a paid sale
+    currency: str
+    can_refund: bool
+    can_cancel: bool
+    cancel_needs_reason: bool   # the cancel reverses a paid sale (manager, reason); else it closes an open one
+
+    def to_json(self) -> dict:
+        return {"refundable": format_minor(self.refundable, self.currency), "currency": self.currency,
+                "canRefund": self.can_refund, "canCancel": self.can_cancel,
+                "cancelNeedsReason": self.cancel_needs_reason}
+
+
+def sale_actions(terminal, row) -> SaleActions:
+    from ..vocabulary import OPEN, SALE
+    if row["kind"] != SALE:
+        return SaleActions(0, row["currency"], False, False, False)
+    paid = reverses(row)
+    left = terminal.refundable(row["id"]) if paid else 0
+    return SaleActions(left, row["currency"], paid and left > 0, paid or row["status"] in OPEN, paid)
+
+
+def detail(terminal, txn_id: str) -> dict:
+    """A transaction as the window's side panel shows it: its row, events, audit entries and actions."""
+    from ..roles import audit_log
+    row = terminal.journal.get(txn_id)
+    return {"row": dict(row) if row is not None else None, "events": terminal.journal.events(txn_id),
+            "audit": audit_log(terminal.journal, txn=txn_id),
+            "actions": sale_actions(terminal, row) if row is not None else None}
+
+
+def _ten_thousandths(text: str) -> int | None:
+    from decimal import Decimal, InvalidOperation
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise PosError(_("{text!r} is not an amount").format(text=text),
+                       hint=_("type digits with at most one '.', e.g. 12.50")) from None
+    if not value.is_finite():
+        raise PosError(_("{text!r} is not an amount").format(text=text),
+                       hint=_("type digits with at most one '.', e.g. 12.50"))
+    return int(value * 10000)
+
+
+def day_filter(day: str, *, status: str | None = None, tender: str | None = None, min_amount: str = "",
+               max_amount: str = "", text: str = ""):
+    """The day table's filter from what the manager typed; a bad amount is refused in words."""
+    from offline_queue.daybook import DayFilter
+    return DayFilter(day, status or None, tender or None, _ten_thousandths(min_amount),
+                     _ten_thousandths(max_amount), (text or "").strip())
+
+
+def day_count(journal, day_filter, *, log: list | None = None) -> int:
+    from offline_queue import daybook
+    return daybook.count(journal, day_filter, log=log)
+
+
+def day_page(journal, day_filter, *, order: str, descending: bool, offset: int, limit: int,
+             log: list | None = None) -> list[tuple]:
+    from offline_queue import daybook
+    return daybook.page(journal, day_filter, order=order, descending=descending, offset=offset, limit=limit,
+                        log=log)
+
+
+def paid_per_hour(journal, day: str) -> dict[str, list[int]]:
+    """The value of the day's paid sales per local hour, per currency (the window's chart)."""
+    from offline_queue import daybook
+
+    from ..vocabulary import SALE, SUCCESS
+    return daybook.hourly(journal, day, kind=SALE, status=SUCCESS)
+
+
+def report_csv(report: dict) -> str:
+    """An X or Z report as CSV, as ``report --csv`` writes it."""
+    from ..manager_commands import report_csv as csv
+    return csv(report)

@@ -42,6 +42,11 @@ def unlock(journal, role: str, pin: str, *, asked_by: str) -> Grant:
     return Grant(role, role, asked_by, _SEAL)
 
 
+def pin_is_set(journal, role: str) -> bool:
+    """Whether ``role`` has a PIN yet (a first use sets one through ``pin_set`` instead of unlocking)."""
+    return PinBook(journal).is_set(role)
+
+
 def counter(asked_by: str = "cashier") -> Grant:
     """The cashier at the counter: no PIN; sales, aborts, inquiries, the queue."""
     return Grant(CASHIER, None, asked_by, _SEAL)

@@ -37,7 +37,7 @@ class Inquiry:
         return {"gateway": self.gateway, "status": self.txn.status if self.txn is not None else None}
 
 
-@use_case("inquiry", cli="inquiry", gui="ui.manager:ManagerWindow.retry_inquiry")
+@use_case("inquiry", cli="inquiry", gui="ui.manager:ManagerWindow.inquire_selected")
 def inquiry(grant: Grant, terminal, ref: str) -> Inquiry:
     """Ask the gateway about a payment or refund now; an open one learns from the answer."""
     outcome, txn = terminal.inquiry(ref)

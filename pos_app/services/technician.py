@@ -24,7 +24,7 @@ def selftest(grant: Grant, level: str, config_file, data_dir, **options):
 
 @use_case("devices", roles=TECHNICIANS, cli="devices", gui="ui.technician:TechnicianWindow.refresh_devices")
 def devices(grant: Grant, settings, *, hub=None, input_dir: Path = Path("/dev/input"),
-            sys_dir: Path = Path("/sys")) -> dict:
+            sys_dir: Path = Path("/sys/class/input")) -> dict:
     """Input devices (scanner, keyboard, other) with their grab state, serial ports, and the running
     scanners' status when ``hub`` is given. A failing part is reported in the result, not raised."""
     from drivers.discovery import scan_input_devices, scan_serial_ports
@@ -85,3 +85,20 @@ def pin_set(grant: Grant, journal, role: str, pin: str, *, current: str | None =
     from ..roles import PinBook
     PinBook(journal).set(role, pin, current=current)
     return PinSet(role)
+
+
+def newest_log(folder: Path, tail_bytes: int) -> dict | None:
+    """The newest file in the logs folder, its last ``tail_bytes`` masked again (a file from an older
+    version may hold a code): what the technician window shows. None when there is none."""
+    from ..logs import mask_text
+    files = [p for p in Path(folder).iterdir() if p.is_file()] if Path(folder).is_dir() else []
+    if not files:
+        return None
+    newest = max(files, key=lambda p: p.stat().st_mtime)
+    size = newest.stat().st_size
+    with newest.open("rb") as f:
+        if size > tail_bytes:
+            f.seek(size - tail_bytes)
+        data = f.read()
+    return {"path": str(newest), "size": size, "count": len(files), "truncated": size > tail_bytes,
+            "text": mask_text(data.decode("utf-8", errors="replace"))}
