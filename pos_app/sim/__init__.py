@@ -28,8 +28,7 @@ class Simulator:
         self.host, self.port = host, port
         self.client_id = client_id
         self.notify_time_scale = notify_time_scale
-        self.engine_options = {"cancel_window": cancel_window, "refund_window": refund_window,
-                               "order_code_ttl": order_code_ttl}
+        self.cancel_window, self.refund_window, self.order_code_ttl = cancel_window, refund_window, order_code_ttl
         self.provisioned: Provisioned | None = None
         self.server: SimServer | None = None
         self.notifier: Notifier | None = None
@@ -52,7 +51,8 @@ class Simulator:
             gateway_key = signing.load_private_key(keys / "gateway_private.pem", "simulator gateway key")
             merchant_public = signing.load_public_key(keys / "merchant_public.pem", "simulator merchant public key")
             db = open_ledger(self.data_dir / "sim-ledger.sqlite")
-            engine = Engine(db, **self.engine_options)
+            engine = Engine(db, cancel_window=self.cancel_window, refund_window=self.refund_window,
+                            order_code_ttl=self.order_code_ttl)
             server.setup(engine, self.client_id, gateway_key, merchant_public)
             self.notifier = Notifier(engine, self.client_id, gateway_key, time_scale=self.notify_time_scale)
             engine.on_notification = self.notifier.submit

@@ -18,11 +18,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from .. import scan
 from ..money import EXPONENTS
 from . import scenarios as sc
+
+
+class Row(Protocol):
+    """A stored payment or refund: a ``sqlite3.Row`` read back, or the dict of a row just written."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 @dataclass
@@ -174,10 +180,13 @@ class Engine:
         return {"payments": payments}
 
     # -- state ----------------------------------------------------------------------------------------
-    def _load(self, payment_id: str, column: str = "payment_id") -> sqlite3.Row | None:
-        """A payment as of now: scripted settlements and expiries happen lazily, on first look."""
+    def _load(self, payment_id: str, column: str = "payment_id") -> Row | None:
         row = self.db.execute(f"SELECT * FROM payments WHERE {column}=?", (payment_id,)).fetchone()
-        if row is None or row["status"] != "PROCESSING":
+        return None if row is None else self._current(row)
+
+    def _current(self, row: Row) -> Row:
+        """A payment (as read) as of now: scripted settlements and expiries happen lazily, on first look."""
+        if row["status"] != "PROCESSING":
             return row
         now = self.clock()
         if row["settle_at"] is not None and row["settle_at"] <= now:
@@ -188,7 +197,7 @@ class Engine:
                                 at=row["expire_at"])
         return row
 
-    def _finish(self, row: sqlite3.Row, status: str, code: str, message: str, at: float) -> sqlite3.Row:
+    def _finish(self, row: Row, status: str, code: str, message: str, at: float) -> Row:
         self.db.execute(
             "UPDATE payments SET status=?, result_code=?, result_message=?, paid_at=?, closed_at=? WHERE payment_id=?",
             (status, code, message, at if status == "SUCCESS" else None, None if status == "SUCCESS" else at,
@@ -197,12 +206,12 @@ class Engine:
         self._notify_payment(row)
         return row
 
-    def _find_payment(self, body: dict) -> sqlite3.Row | None:
+    def _find_payment(self, body: dict) -> Row | None:
         if body.get("paymentId"):  # paymentId wins (spec §4)
             return self._load(body["paymentId"])
         return self._load(body["paymentRequestId"], "payment_request_id")
 
-    def _payment_fields(self, p: sqlite3.Row) -> dict:
+    def _payment_fields(self, p: Row) -> dict:
         fields = {"paymentRequestId": p["payment_request_id"], "paymentId": p["payment_id"],
                   "paymentAmount": {"currency": p["currency"], "value": str(p["amount"])},
                   "paymentCreateTime": iso(p["created_at"])}
@@ -212,11 +221,11 @@ class Engine:
                                                "displayCustomerId": "****" + p["payment_id"][-4:]}})
         return fields
 
-    def _order_code_form(self, p: sqlite3.Row) -> dict:
+    def _order_code_form(self, p: Row) -> dict:
         return {"expireTime": iso(p["expire_at"]),
                 "codeDetails": [{"codeValue": p["code_value"], "codeValueType": "QRCODE", "displayType": "TEXT"}]}
 
-    def _state_result(self, p: sqlite3.Row) -> dict:
+    def _state_result(self, p: Row) -> dict:
         """What a pay answers for this payment as it is now."""
         if p["status"] == "SUCCESS":
             return result("SUCCESS", "S", "success")
@@ -226,7 +235,7 @@ class Engine:
             return result("ORDER_IS_CLOSED", "F", "the payment was cancelled")
         return result("PAYMENT_IN_PROCESS", "U", "payment in process: ask inquiryPayment")
 
-    def _earlier(self, table: str, column: str, request_id: str, digest: str) -> sqlite3.Row | Reply | None:
+    def _earlier(self, table: str, column: str, request_id: str, digest: str) -> Row | Reply | None:
         """Idempotency: the row this request id made before, or REPEAT_REQ_INCONSISTENT if its body differed."""
         row = self.db.execute(f"SELECT * FROM {table} WHERE {column}=?", (request_id,)).fetchone()
         if row is not None and row["body_hash"] != digest:
@@ -266,15 +275,15 @@ class Engine:
         existing = self._earlier("payments", "payment_request_id", body["paymentRequestId"], digest)
         if isinstance(existing, Reply):
             return existing
-        if existing:
-            return self._pay_again(self._load(existing["payment_id"]))
+        if existing:  # its payments row, read just now
+            return self._pay_again(self._current(existing))
         if value == sc.UNAVAILABLE:
             return Reply(None, http_status=503)
         if mode == "PaymentCode":
             return self._pay_payment_code(body, currency, value, digest)
         return self._issue_order_code(body, currency, value, digest)
 
-    def _pay_again(self, p: sqlite3.Row) -> Reply:
+    def _pay_again(self, p: Row) -> Reply:
         """Idempotency: the same request gets the same payment, as it stands now."""
         fields = self._payment_fields(p)
         if p["mode"] == "OrderCode":
@@ -286,7 +295,7 @@ class Engine:
                      break_signature=p["scenario"] == sc.BROKEN_SIGNATURE)
 
     def _new_payment(self, body: dict, mode: str, currency: str, value: int, digest: str, status: str,
-                     code: str, message: str, **extra) -> sqlite3.Row:
+                     code: str, message: str, **extra) -> Row:
         now = self.clock()
         payment_id = time.strftime("%Y%m%d", time.gmtime(now)) + "1154" + secrets.token_hex(8)
         columns = {"payment_id": payment_id, "payment_request_id": body["paymentRequestId"], "body_hash": digest,
@@ -324,12 +333,10 @@ class Engine:
         p = self._new_payment(body, "PaymentCode", currency, value, digest, status, rcode, message,
                               code_hash=code_hash, settle_at=settle_at)
         self.db.execute("INSERT INTO used_codes VALUES (?,?,?)", (code_hash, p["payment_id"], self.clock()))
-        reply = Reply({"result": self._state_result(p), **self._payment_fields(p)})
-        self._apply_transport_scenario(reply, value)
-        return reply
+        return self._new_pay_reply({"result": self._state_result(p), **self._payment_fields(p)}, value)
 
     def _issue_order_code(self, body: dict, currency: str, value: int, digest: str) -> Reply:
-        expire_at = self.clock() + self.order_code_ttl
+        expire_at: float | None = self.clock() + self.order_code_ttl
         expiry = body.get("paymentExpiryTime")
         if expiry is not None:
             try:
@@ -346,27 +353,28 @@ class Engine:
         code_value = self.code_base_url + secrets.token_urlsafe(18)
         p = self._new_payment(body, "OrderCode", currency, value, digest, "PROCESSING", "PAYMENT_IN_PROCESS",
                               "order code issued", code_value=code_value, expire_at=expire_at)
-        reply = Reply({"result": result("SUCCESS", "S", "success"), **self._payment_fields(p),
-                       "orderCodeForm": self._order_code_form(p)})
-        self._apply_transport_scenario(reply, value)
-        return reply
+        return self._new_pay_reply({"result": result("SUCCESS", "S", "success"), **self._payment_fields(p),
+                                    "orderCodeForm": self._order_code_form(p)}, value)
 
     @staticmethod
-    def _apply_transport_scenario(reply: Reply, value: int) -> None:
+    def _new_pay_reply(body: dict[str, Any], value: int) -> Reply:
+        """A new payment's answer, as the amount's transport scenario delivers it."""
+        reply = Reply(body)
         if value in (sc.UNKNOWN_BUT_PAID, sc.FLAKY_INQUIRY):
-            reply.body["result"] = result("UNKNOWN_EXCEPTION", "U", "unknown exception: ask inquiryPayment")
+            body["result"] = result("UNKNOWN_EXCEPTION", "U", "unknown exception: ask inquiryPayment")
         elif value == sc.DROP_AFTER_PAID:
             reply.drop = True
         elif value == sc.SLOW_ANSWER:
             reply.delay = sc.SLOW_ANSWER_SECONDS
         elif value == sc.BROKEN_SIGNATURE:
             reply.break_signature = True
+        return reply
 
     def _wallet_pay(self, code_value: str) -> tuple[int, dict]:
-        hit = self.db.execute("SELECT payment_id FROM payments WHERE code_value=?", (code_value,)).fetchone()
+        hit = self.db.execute("SELECT * FROM payments WHERE code_value=?", (code_value,)).fetchone()
         if hit is None:
             return 404, {"result": result("INVALID_CODE", "F", "no order code has this value")}
-        p = self._load(hit["payment_id"])
+        p = self._current(hit)
         if p["status"] == "FAIL" and p["result_code"] == "ORDER_IS_CLOSED":
             return 409, {"result": result("EXPIRED_CODE", "F", "the order code has expired")}
         if p["status"] != "PROCESSING":
@@ -382,7 +390,7 @@ class Engine:
                      "paymentId": p["payment_id"], "paymentStatus": status}
 
     # -- inquiry, cancel ------------------------------------------------------------------------------
-    def _target(self, body: dict) -> sqlite3.Row | Reply:
+    def _target(self, body: dict) -> Row | Reply:
         """The payment an inquiry or cancel names, or the answer saying why there is none."""
         if not body.get("paymentId") and not body.get("paymentRequestId"):
             return fail("PARAM_ILLEGAL", "paymentRequestId or paymentId is missing")
@@ -406,7 +414,7 @@ class Engine:
 
     def _cancel(self, body: dict) -> Reply:
         p = self._target(body)
-        if isinstance(p, Reply) and p.body["result"]["resultCode"] == "ORDER_NOT_EXIST" \
+        if isinstance(p, Reply) and p.body is not None and p.body["result"]["resultCode"] == "ORDER_NOT_EXIST" \
                 and not body.get("paymentId") and isinstance(body.get("paymentRequestId"), str):
             # Unconfirmed, chosen: cancel closes a request id the gateway has not seen yet, so a pay
             # delayed in the network cannot succeed after the terminal gave up on it.
@@ -435,12 +443,12 @@ class Engine:
         self._record_cancel(p, "SUCCESS")
         return Reply({"result": result("SUCCESS", "S", "success"), **ids, "cancelTime": iso(now)})
 
-    def _record_cancel(self, p: sqlite3.Row, code: str) -> None:
+    def _record_cancel(self, p: Row, code: str) -> None:
         self.db.execute("INSERT INTO cancels (payment_id, at, result_code) VALUES (?,?,?)",
                         (p["payment_id"], self.clock(), code))
 
     # -- refunds --------------------------------------------------------------------------------------
-    def _refund_fields(self, r: sqlite3.Row) -> dict:
+    def _refund_fields(self, r: Row) -> dict:
         return {"refundRequestId": r["refund_request_id"], "refundId": r["refund_id"], "paymentId": r["payment_id"],
                 "refundAmount": {"currency": r["currency"], "value": str(r["amount"])},
                 "refundTime": iso(r["created_at"])}
@@ -485,7 +493,7 @@ class Engine:
                 **self._refund_fields(r)})
         return self._refund_reply(r)
 
-    def _refund_reply(self, r: sqlite3.Row) -> Reply:
+    def _refund_reply(self, r: Row) -> Reply:
         """A refund's answer, the first time and every time its request is resent."""
         if r["status"] == "SUCCESS":
             return Reply({"result": result("SUCCESS", "S", "success"), **self._refund_fields(r)})
@@ -509,7 +517,7 @@ class Engine:
                       **self._refund_fields(r)})
 
     # -- notifications --------------------------------------------------------------------------------
-    def _notify_payment(self, p: sqlite3.Row) -> None:
+    def _notify_payment(self, p: Row) -> None:
         status = "S" if p["status"] == "SUCCESS" else "F"
         self._enqueue("notifyPayment", p["payment_id"], p["notify_url"], {
             "notifyType": "PAYMENT_RESULT", "result": result(p["result_code"], status, p["result_message"]),
