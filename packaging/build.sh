@@ -32,8 +32,8 @@ fi
 "$build/venv/bin/pip" install -q --force-reinstall --no-deps "$root"
 "$build/venv/bin/pip" install -q "$root"
 # The translations compiled for gettext into the installed package (beside their .po, named by its hash), so
-# the bundle carries them and needs no Babel at run time.
-"$build/venv/bin/python" -m pos_app.i18n compile >/dev/null
+# the bundle carries them and needs no Babel at run time. From $build: the checkout must not be on the path.
+(cd "$build" && "$build/venv/bin/python" -m pos_app.i18n compile >/dev/null)
 version=$("$build/venv/bin/python" -c 'import pos_app; print(pos_app.__version__)')
 arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 
