@@ -1,6 +1,6 @@
 """Manager mode over a big journal (issue 6), each measure beside a naive peer in the same run:
 
-    .venv/bin/python benchmarks/bench_manager.py [--quick]
+    .venv/bin/python benchmarks/bench_manager.py [--quick] [--rows N --day-rows N --runs N]
 
 Goal: "The day view over a journal of 1,000,000 transactions opens in <= 300 ms and scrolls without loading
 all rows. A Z report over a day of 20,000 transactions takes <= 500 ms."
@@ -21,13 +21,17 @@ inquiry or cancel; refunds, some failed or queued; cancels; USD, EUR and JPY), a
    says how many rows came out of SQLite in all, against the day's row count. Peer: the naive view,
    ``SELECT * FROM transactions WHERE day=? ORDER BY created_at`` into a list, then the same 40 rows; and,
    once, for scale, the whole table into a list.
-2. X and Z reports on a 20,000-row day: ``closing.x_report`` (the Z's work without its insert), and
-   ``closing.take_z(journal, day, by="bench")``, one Z per extra day (a day closes once). Peer: the same
-   totals and differences computed in Python from all the day's rows (``SELECT *``, one loop); its result
-   is checked equal to ours.
+2. X and Z reports, a Z closing a session: the history (the cached journal and the view's day) is closed by
+   one first Z, timed on its own; then each further day's 20,000 transactions are journaled and closed by a
+   Z, with an X (``closing.x_report``: the session, nothing stored) just before it. Peer: the same totals
+   (by kind and status) and differences computed in Python from the day's rows and everything still open
+   (``SELECT *``, one loop). The check: the peer's totals and differences equal ours, and each net equals
+   one computed independently, in plain SQL over the raw rows of the day (a paid sale, or one a manager's
+   cancel reversed, adds its amount; a successful refund or cancel takes its amount off).
 
 Medians over alternating runs. ``--quick``: the 100,000-row journal and fewer runs (the days are still
-20,000 rows). Progress on stderr, the table on stdout. Ratios compare; the goal column says where we stand.
+20,000 rows); ``--rows``/``--day-rows``/``--runs`` pick any size (a small one checks that it runs).
+Progress on stderr, the table on stdout. Ratios compare; the goal column says where we stand.
 """
 
 from __future__ import annotations
@@ -199,8 +203,13 @@ def busy_day(rng: random.Random, day: date, n: int) -> list[list]:
     return rows
 
 
-def prepare(source: Path, tmp: Path, z_days: int) -> tuple[Path, list[str], dict]:
-    """The copy, migrated, with ``z_days`` busy days appended after its last day."""
+_INSERT = (f"INSERT INTO transactions ({','.join(TRANSACTION_COLUMNS)}) "
+           f"VALUES ({','.join('?' * len(TRANSACTION_COLUMNS))})")
+
+
+def prepare(source: Path, tmp: Path, days_count: int, day_rows: int) -> tuple[Path, list[str], dict, dict]:
+    """The copy, migrated, with the first of ``days_count`` busy days appended after its last day (the day
+    view's); the others' rows, made now, are journaled one day at a time by :func:`bench_closing`."""
     data = tmp / "journal"
     started = time.perf_counter()
     copy_journal(source, data)
@@ -210,18 +219,16 @@ def prepare(source: Path, tmp: Path, z_days: int) -> tuple[Path, list[str], dict
         info["migrate_s"] = time.perf_counter() - started
         info["rows_before"] = journal.query("SELECT COUNT(*) FROM transactions")[0][0]
         last = date.fromisoformat(journal.query("SELECT MAX(day) FROM transactions")[0][0])
-        days = [last + timedelta(days=7 + d) for d in range(z_days)]
+        days = [last + timedelta(days=7 + d) for d in range(days_count)]
         rng = random.Random(6)
+        rows = {d.isoformat(): busy_day(rng, d, day_rows) for d in days}
         started = time.perf_counter()
-        sql = (f"INSERT INTO transactions ({','.join(TRANSACTION_COLUMNS)}) "
-               f"VALUES ({','.join('?' * len(TRANSACTION_COLUMNS))})")
         with journal.transaction() as c:
-            for day in days:
-                c.executemany(sql, busy_day(rng, day, DAY_ROWS))
+            c.executemany(_INSERT, rows.pop(days[0].isoformat()))
         info["insert_s"] = time.perf_counter() - started
         info["rows"] = journal.query("SELECT COUNT(*) FROM transactions")[0][0]
         journal.checkpoint()
-    return data, [d.isoformat() for d in days], info
+    return data, [d.isoformat() for d in days], info, rows
 
 
 # -- counting the rows that come out of SQLite ------------------------------------------------------------
@@ -456,80 +463,94 @@ def bench_whole_table(data_dir: Path, day: str) -> dict:
 
 # -- X and Z --------------------------------------------------------------------------------------------
 def python_report(journal: Journal, day: str) -> tuple[dict, dict]:
-    """The peer: all the day's rows, then the same totals and differences in one Python loop."""
+    """The peer: the day's rows and everything still open, then the totals by kind and status of the day's
+    settled rows and the differences, in one Python loop (the net is checked by :func:`sql_net`)."""
     totals: dict[str, dict] = {}
     open_, review, settled = [], [], []
-    for r in journal.query("SELECT * FROM transactions WHERE day=? ORDER BY created_at", (day,)):
+    for r in journal.query("SELECT * FROM transactions WHERE day=? OR final=0 ORDER BY created_at", (day,)):
+        status = r["status"]
+        item = {"id": r["id"], "kind": r["kind"], "currency": r["currency"], "amount": r["amount"], "status": status}
+        if not r["final"]:
+            (review if status == "NEEDS_REVIEW" else open_).append(item)
+            continue
         cur = totals.setdefault(r["currency"], {"sale": {}, "refund": {}, "cancel": {}})
-        entry = cur[r["kind"]].setdefault(r["status"], {"count": 0, "value": 0})
+        entry = cur[r["kind"]].setdefault(status, {"count": 0, "value": 0})
         entry["count"] += 1
         entry["value"] += r["amount"]
-        status = r["status"]
-        if status == "NEEDS_REVIEW" or status in ("UNKNOWN", "QUEUED") or r["kind"] == "sale":
-            item = {"id": r["id"], "kind": r["kind"], "currency": r["currency"], "amount": r["amount"],
-                    "status": status}
-            if status == "NEEDS_REVIEW":
-                review.append(item)
-            elif status in ("UNKNOWN", "QUEUED"):
-                open_.append(item)
-            else:
-                state = json.loads(r["state"])
-                if state.get("inquiries") or state.get("cancels"):
-                    settled.append(item)
-    for cur in totals.values():
-        cur["net"] = (cur["sale"].get("SUCCESS", {}).get("value", 0) - cur["refund"].get("SUCCESS", {}).get("value", 0)
-                      - cur["cancel"].get("SUCCESS", {}).get("value", 0))
-    return dict(sorted(totals.items())), {"stillOpen": open_, "needsReview": review,
-                                          "settledByReconciliation": settled}
+        if r["kind"] == "sale":
+            state = json.loads(r["state"])
+            if state.get("inquiries") or state.get("cancels"):
+                settled.append(item)
+    return totals, {"stillOpen": open_, "needsReview": review, "settledByReconciliation": settled}
 
 
-def same_report(report: dict, peer: tuple[dict, dict]) -> None:
+def sql_net(journal: Journal, day: str) -> dict[str, int]:
+    """The day's net per currency, in plain SQL over the raw rows: a paid sale, or one a manager's cancel
+    reversed (a successful cancel row of it), adds its amount; a successful refund or cancel takes its
+    amount off; nothing else moved money. The bench's cancels are of the same day's sales."""
+    return {r[0]: r[1] for r in journal.query(
+        """SELECT t.currency, SUM(CASE
+             WHEN t.kind = 'sale' AND t.status = 'SUCCESS' THEN t.amount
+             WHEN t.kind = 'sale' AND t.status = 'CANCELLED' AND EXISTS (SELECT 1 FROM transactions c
+                  WHERE c.parent = t.id AND c.kind = 'cancel' AND c.status = 'SUCCESS') THEN t.amount
+             WHEN t.kind IN ('refund', 'cancel') AND t.status = 'SUCCESS' THEN -t.amount
+             ELSE 0 END)
+           FROM transactions t WHERE t.day = ? GROUP BY t.currency ORDER BY t.currency""", (day,))}
+
+
+def same_report(report: dict, peer: tuple[dict, dict], net: dict[str, int]) -> None:
     totals, diff = peer
-    if report["totals"] != totals:
-        raise SystemExit(f"the peer's totals differ from closing's:\n{report['totals']}\n{totals}")
+    ours = {cur: {k: v for k, v in t.items() if k != "net"} for cur, t in report["totals"].items()}
+    if ours != totals:
+        raise SystemExit(f"the peer's totals differ from closing's:\n{ours}\n{totals}")
+    if {cur: t["net"] for cur, t in report["totals"].items()} != net:
+        raise SystemExit(f"the nets differ from plain SQL's: {report['totals']} vs {net}")
     for key, items in diff.items():
         if sorted(x["id"] for x in report["differences"][key]) != sorted(x["id"] for x in items):
             raise SystemExit(f"the peer's {key} differs from closing's")
 
 
-def bench_closing(data_dir: Path, days: list[str], runs: int) -> dict:
-    res = {"x": [], "z": [], "peer_x": [], "peer_z": []}
-    x_day, z_days = days[0], days[1:]
+def bench_closing(data_dir: Path, days: list[str], pending: dict[str, list]) -> dict:
+    """The first Z closes the history; then, per day: journal it, X (and the peer), Z (and the peer)."""
+    from offline_queue import ledger
+
+    res = {"x": [], "z": [], "peer_x": [], "peer_z": [], "read_part": []}
     with Journal.open(data_dir) as journal:
-        res["day_rows"] = journal.query("SELECT COUNT(*) FROM transactions WHERE day=?", (x_day,))[0][0]
-        report = closing.x_report(journal, x_day)  # warm-up, and the check
-        same_report(report, python_report(journal, x_day))
-        res["summary"] = {cur: {k: sum(e["count"] for e in t[k].values()) for k in ("sale", "refund", "cancel")}
-                          for cur, t in report["totals"].items()}
-        res["diff"] = {k: len(v) for k, v in report["differences"].items()}
-        for _ in range(runs):
+        t0 = time.perf_counter()
+        first = closing.take_z(journal, by="bench")
+        res["first_z"], res["first_z_rows"] = time.perf_counter() - t0, first["session"]["count"]
+        for day in days[1:]:
+            with journal.transaction() as c:
+                c.executemany(_INSERT, pending.pop(day))
+            journal.checkpoint()
             t0 = time.perf_counter()
-            closing.x_report(journal, x_day)
-            t1 = time.perf_counter()
-            python_report(journal, x_day)
-            t2 = time.perf_counter()
-            res["x"].append(t1 - t0)
-            res["peer_x"].append(t2 - t1)
-        res["totals_part"], res["differences_part"] = [], []
-        for _ in range(runs):  # where an X report's time goes
-            t0 = time.perf_counter()
-            closing.day_totals(journal, x_day)
-            t1 = time.perf_counter()
-            closing.differences(journal, x_day)
-            res["totals_part"].append(t1 - t0)
-            res["differences_part"].append(time.perf_counter() - t1)
-        res["diff_rows"] = journal.query(
-            "SELECT COUNT(*) FROM transactions WHERE day=? AND (final=0 OR status='NEEDS_REVIEW' OR "
-            "state LIKE '%\"inquiries\":%')", (x_day,))[0][0]
-        for day in z_days:
-            t0 = time.perf_counter()
-            z = closing.take_z(journal, day, by="bench")
+            x = closing.x_report(journal)
             t1 = time.perf_counter()
             peer = python_report(journal, day)
             t2 = time.perf_counter()
-            same_report(z, peer)
+            ledger.uncovered_groups(journal)   # where an X's time goes: the two reads, the rest is Python
+            ledger.uncovered_differences(journal)
+            t3 = time.perf_counter()
+            net = sql_net(journal, day)
+            same_report(x, peer, net)
+            res["x"].append(t1 - t0)
+            res["peer_x"].append(t2 - t1)
+            res["read_part"].append(t3 - t2)
+            t0 = time.perf_counter()
+            z = closing.take_z(journal, by="bench")
+            t1 = time.perf_counter()
+            python_report(journal, day)
+            t2 = time.perf_counter()
+            same_report(z, peer, net)
+            if z["totals"] != x["totals"]:
+                raise SystemExit("the Z's totals differ from the X taken just before it")
             res["z"].append(t1 - t0)
             res["peer_z"].append(t2 - t1)
+            res["day_rows"] = z["session"]["count"]
+            res["summary"] = {cur: {k: sum(e["count"] for e in t[k].values()) for k in ("sale", "refund", "cancel")}
+                              for cur, t in z["totals"].items()}
+            res["diff"] = {k: len(v) for k, v in z["differences"].items()}
+            res["carried"] = len(z["differences"]["stillOpen"]) + len(z["differences"]["needsReview"])
         res["z_numbers"] = [r["number"] for r in closing.z_reports(journal)]
         if closing.verify_chain(journal):
             raise SystemExit("the Z chain does not verify")
@@ -552,20 +573,23 @@ def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the 100,000-row journal and fewer runs (CI)")
+    parser.add_argument("--rows", type=int, help="the cached journal's size (default 1,000,000; --quick 100,000)")
+    parser.add_argument("--day-rows", type=int, default=DAY_ROWS, help=f"transactions per busy day ({DAY_ROWS:,})")
+    parser.add_argument("--runs", type=int, help="runs of each measure, and days closed by a Z (5; --quick 3)")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
-    runs = sizes["runs"]
+    runs, day_size = args.runs or sizes["runs"], args.day_rows
     wall = time.perf_counter()
     load = os.getloadavg()
-    source, origin = cached_journal(sizes["rows"])
+    source, origin = cached_journal(args.rows or sizes["rows"])
     with tempfile.TemporaryDirectory(prefix="bench-manager-") as tmp:
-        say(f"copying {source / FILE_NAME} ({origin}) and adding {runs + 1} days of {DAY_ROWS:,} transactions")
-        data_dir, days, info = prepare(source, Path(tmp), runs + 1)
+        say(f"copying {source / FILE_NAME} ({origin}) and making {runs + 1} days of {day_size:,} transactions")
+        data_dir, days, info, pending = prepare(source, Path(tmp), runs + 1, day_size)
         view_day = days[0]
-        say(f"1. day view on {view_day} ({DAY_ROWS:,} rows of {info['rows']:,}), {runs} runs")
+        say(f"1. day view on {view_day} ({day_size:,} rows of {info['rows']:,}), {runs} runs")
         view = bench_day_view(data_dir, view_day, runs)
-        say(f"2. X report x{runs} on {days[0]}, Z report on {', '.join(days[1:])}")
-        close = bench_closing(data_dir, days, runs)
+        say(f"2. a first Z closes the history; then X and Z on each of {', '.join(days[1:])}")
+        close = bench_closing(data_dir, days, pending)
         say("3. the whole table into a list, once")
         whole = bench_whole_table(data_dir, view_day)
 
@@ -594,10 +618,11 @@ def main() -> int:
          f"{fetched / day_rows:.1%} of the day", f"< {day_rows:,} (not all)", met(fetched < day_rows)),
         ("naive, whole table into a list (once)", "", ms(whole["seconds"]), f"{whole['seconds'] / opened:.0f}x ours",
          "", ""),
-        (f"X report, {close['day_rows']:,}-row day", ms(x), ms(px), ratio(x, px), f"<= {Z_GOAL * 1000:.0f} ms",
+        (f"X report, a session of {close['day_rows']:,}", ms(x), ms(px), ratio(x, px), f"<= {Z_GOAL * 1000:.0f} ms",
          met(x <= Z_GOAL)),
-        (f"Z report (take_z), {DAY_ROWS:,}-row day", ms(z), ms(pz), ratio(z, pz), f"<= {Z_GOAL * 1000:.0f} ms",
-         met(z <= Z_GOAL)),
+        (f"Z report (take_z), a session of {close['day_rows']:,}", ms(z), ms(pz), ratio(z, pz),
+         f"<= {Z_GOAL * 1000:.0f} ms", met(z <= Z_GOAL)),
+        (f"first Z after the upgrade: {close['first_z_rows']:,} rows", ms(close["first_z"]), "", "", "", ""),
     ]
     print(f"Manager benchmarks{' (--quick: the 100,000-row journal)' if args.quick else ''}: pos-terminal beside "
           f"a naive peer in the same run; {os.cpu_count()} cores, load average {load[0]:.2f} at start, "
@@ -606,7 +631,8 @@ def main() -> int:
     print()
     print(f"Journal: {info['rows_before']:,} transactions ({origin}, {info['file_mb']:.0f} MB, copied in "
           f"{info['copy_s']:.1f} s, opened/migrated to schema v{schema.VERSION} in {info['migrate_s']:.2f} s) "
-          f"+ {len(days)} days of {DAY_ROWS:,} ({info['insert_s']:.1f} s) = {info['rows']:,}.")
+          f"+ the view's day of {day_size:,} ({info['insert_s']:.1f} s) = {info['rows']:,}, then {len(days) - 1} "
+          f"more days of {day_size:,}, each closed by a Z.")
     if view["used_model"]:
         print(f"Day view: {view['model']}, offscreen Qt; rowCount {view['view_rows']:,} at open, "
               f"{view['final_rows']:,} after the scroll.")
@@ -620,13 +646,15 @@ def main() -> int:
           f"cached: {ms(med(view['cached']))}. Whole table: {whole['rows']:,} rows "
           f"({whole['day_rows']:,} of the day) in {whole['seconds']:.1f} s.")
     s = close["summary"]
-    print(f"Reports: X median of {runs} on {days[0]}; Z one per day on {len(days) - 1} days (numbers "
-          f"{close['z_numbers']}, chain verified), peer alternating, its result checked equal to closing's. "
-          f"Day mix: " + "; ".join(f"{cur} {c['sale']} sales, {c['refund']} refunds, {c['cancel']} cancels"
-                                   for cur, c in s.items())
-          + f"; differences {close['diff']}. X split: day_totals {ms(med(close['totals_part']))}, differences "
-          f"{ms(med(close['differences_part']))} (its query selects {close['diff_rows']:,} of "
-          f"{close['day_rows']:,} rows, each state parsed).")
+    print(f"Reports: a first Z closed the history ({close['first_z_rows']:,} settled rows, "
+          f"{ms(close['first_z'])}); then on each of {len(days) - 1} days an X, then a Z (numbers "
+          f"{close['z_numbers']}, chain verified), medians; the peer after each, its totals and differences "
+          f"checked equal to closing's, every net equal to plain SQL's over the day's raw rows. Last day's mix: "
+          + "; ".join(f"{cur} {c['sale']} sales, {c['refund']} refunds, {c['cancel']} cancels" for cur, c in s.items())
+          + f"; differences {close['diff']} (with the rows still open from every earlier session: "
+          f"{close['carried']:,} carried to the next Z). X split: SQLite's two reads (the session summed "
+          f"by kind, currency and status; the rows listed one by one) {ms(med(close['read_part']))}, the rest "
+          f"in Python.")
     print(f"\nwall time {time.perf_counter() - wall:.0f} s")
     return 0
 

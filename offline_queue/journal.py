@@ -572,6 +572,23 @@ class Journal:
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         return self._query(sql, params)
 
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """Several reads that see one state of the journal (a read transaction, ended without writing),
+        for a report whose parts must agree: nothing settles between its totals and its open items."""
+        with self._mutex:
+            self._check_open()
+            try:
+                self.conn.execute("BEGIN")
+            except sqlite3.Error as exc:
+                raise _failure(self.path, exc, write=False) from None
+            try:
+                yield self.conn
+            except sqlite3.Error as exc:
+                raise _failure(self.path, exc, write=False) from None
+            finally:
+                self._rollback()
+
     def record(self, row: dict[str, Any], *, insert: bool = False, events: Sequence[tuple[str, dict]] = (),
                outbox_put: tuple[str, bytes] | None = None, outbox_drop: str | None = None) -> None:
         """Insert or update one transaction, its outbox row and its events, in one commit."""

@@ -27,24 +27,32 @@ _REVERSED = ("(t.kind = :sale AND t.status = :cancelled AND EXISTS (SELECT 1 FRO
              "WHERE c.parent = t.id AND c.kind = :cancel AND c.status = :success)) AS reversed")
 _WORDS = {"sale": SALE, "cancelled": CANCELLED, "cancel": CANCEL, "success": SUCCESS}
 
-#: What a report needs of a row; the state's counters are read by SQLite, not parsed row by row here.
-_REPORT_COLUMNS = ("t.id, t.kind, t.parent, t.currency, t.amount, t.status, t.final, t.created_at, t.day, "
-                   "t.z_number, json_extract(t.state, '$.inquiries') AS inquiries, "
-                   "json_extract(t.state, '$.cancels') AS cancels, "
-                   "json_extract(t.state, '$.accepted_at_risk') AS accepted_at_risk, " + _REVERSED)
+#: A row as a report lists it; the state's counters are read by SQLite, not parsed row by row here.
+_ITEM_COLUMNS = ("t.id, t.kind, t.parent, t.currency, t.amount, t.status, t.final, t.created_at, t.day, t.z_number, "
+                 "json_extract(t.state, '$.accepted_at_risk') AS accepted_at_risk, " + _REVERSED)
 
 
-# -- sessions -----------------------------------------------------------------------------------------------
-def uncovered(db) -> list[sqlite3.Row]:
-    """Every row no Z covers yet: the session's settled rows, and those still open from any session
-    (through the partial index on ``z_number IS NULL``, so a long history costs nothing)."""
-    return read(db, f"SELECT {_REPORT_COLUMNS} FROM transactions t WHERE t.z_number IS NULL "
-                     "ORDER BY t.created_at", _WORDS)
+# -- sessions: the rows no Z covers yet (through the partial index on ``z_number IS NULL``, so a long
+# -- history costs nothing) ----------------------------------------------------------------------------------
+def uncovered_groups(db) -> list[sqlite3.Row]:
+    """The settled rows no Z covers yet, summed per kind, currency, status and reversal: ``count`` rows
+    of ``amount`` in all. What a Z covers now."""
+    return read(db, "SELECT t.kind, t.currency, t.status, " + _REVERSED + ", COUNT(*) AS count, "
+                    "SUM(t.amount) AS amount FROM transactions t WHERE t.z_number IS NULL AND t.final = 1 "
+                    "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4", _WORDS)
+
+
+def uncovered_differences(db) -> list[sqlite3.Row]:
+    """The rows no Z covers yet that a report lists one by one: not settled (still moving, or waiting
+    for a review, from any session), and the settled sales only an inquiry or a cancel settled."""
+    return read(db, f"SELECT {_ITEM_COLUMNS} FROM transactions t WHERE t.z_number IS NULL AND (t.final = 0 OR "
+                    "(t.kind = :sale AND (json_extract(t.state, '$.inquiries') > 0 OR "
+                    "json_extract(t.state, '$.cancels') > 0))) ORDER BY t.created_at", _WORDS)
 
 
 def cover(c: sqlite3.Connection, number: int) -> int:
     """Mark every settled row no Z covered yet as covered by Z ``number``; how many. Call inside the
-    transaction that read them with :func:`uncovered` and stores the Z."""
+    transaction that summed them with :func:`uncovered_groups` and stores the Z."""
     return c.execute("UPDATE transactions SET z_number = ? WHERE z_number IS NULL AND final = 1",
                      (number,)).rowcount
 
@@ -59,10 +67,9 @@ def first_transaction_at(db) -> float | None:
 def day_rows(db, day: str) -> list[sqlite3.Row]:
     """One business day's rows in time order (the ``(day, created_at)`` index), with the paymentId of a
     refund's or cancel's sale."""
-    return read(db, f"SELECT {_REPORT_COLUMNS}, t.tender, t.payment_id, t.result_code, t.description, "
-                     "t.message, p.payment_id AS parent_payment_id FROM transactions t "
-                     "LEFT JOIN transactions p ON p.id = t.parent WHERE t.day = :day ORDER BY t.created_at",
-                 {**_WORDS, "day": day})
+    return read(db, f"SELECT {_ITEM_COLUMNS}, t.tender, t.payment_id, t.result_code, t.description, t.message, "
+                    "p.payment_id AS parent_payment_id FROM transactions t LEFT JOIN transactions p ON p.id = t.parent "
+                    "WHERE t.day = :day ORDER BY t.created_at", {**_WORDS, "day": day})
 
 
 # -- review -----------------------------------------------------------------------------------------------

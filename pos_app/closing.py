@@ -39,7 +39,8 @@ def day_totals(journal: Journal, day: str) -> dict:
 
 def differences(rows) -> dict:
     """What reconciliation found among a session's rows: what is still open or needs review (carried to
-    the next Z), and the settled sales that only an inquiry or a cancel after an unknown outcome settled."""
+    the next Z), and the settled sales that only an inquiry or a cancel after an unknown outcome settled.
+    ``rows`` are :func:`offline_queue.ledger.uncovered_differences`' (the others are never listed)."""
     open_, review, settled = [], [], []
     for r in rows:
         item = {"id": r["id"], "kind": r["kind"], "currency": r["currency"], "amount": r["amount"],
@@ -48,7 +49,7 @@ def differences(rows) -> dict:
             review.append(item)
         elif r["status"] in OPEN:
             open_.append({**item, "acceptedAtRisk": bool(r["accepted_at_risk"])})
-        elif r["final"] and r["kind"] == SALE and (r["inquiries"] or r["cancels"]):
+        elif r["final"] and r["kind"] == SALE:
             settled.append(item)
     return {"stillOpen": open_, "needsReview": review, "settledByReconciliation": settled}
 
@@ -59,18 +60,19 @@ def _session(db, last) -> dict:
     return {"number": last["number"] + 1, "since": last["taken_at"], "previousZ": last["number"]}
 
 
-def _figures(rows) -> tuple[list, dict, dict]:
-    """The rows a Z would cover now (settled), their totals, and the differences of all of them."""
-    settled = [r for r in rows if r["final"]]
-    return settled, takings.totals(settled), differences(rows)
+def _figures(db) -> tuple[int, dict, dict]:
+    """What a Z taken now covers (how many settled rows, their totals), and the differences; read
+    summed by SQLite, so a 20,000-row session is a few dozen groups, not 20,000 rows in Python."""
+    groups = ledger.uncovered_groups(db)
+    return sum(g["count"] for g in groups), takings.totals(groups), differences(ledger.uncovered_differences(db))
 
 
 def x_report(journal: Journal, *, now: float | None = None) -> dict:
     """The current session as it stands: what a Z taken now would hold. Nothing is stored."""
     now = time.time() if now is None else now
-    rows = ledger.uncovered(journal)
-    settled, totals, diff = _figures(rows)
-    session = {**_session(journal, ledger.last_z(journal)), "count": len(settled)}
+    with journal.reading() as db:
+        count, totals, diff = _figures(db)
+        session = {**_session(db, ledger.last_z(db)), "count": count}
     return {"type": "X", "day": business_day(now), "takenAt": now, "session": session, "totals": totals,
             "differences": diff}
 
@@ -84,24 +86,23 @@ def take_z(journal: Journal, *, by: str, approved_by: str | None = None, now: fl
     transaction settled since the last Z (nothing to close: reprint that one instead)."""
     now = time.time() if now is None else now
     with journal.transaction() as c:
-        rows = ledger.uncovered(c)
+        count, totals, diff = _figures(c)
         last = ledger.last_z(c)
-        settled, totals, diff = _figures(rows)
-        if not settled:
+        if not count:
             raise _nothing_to_close(last, diff)
         number = (last["number"] + 1) if last else 1
         day = business_day(now)
         report = {"type": "Z", "number": number, "day": day, "takenAt": now, "takenBy": by,
-                  "session": {**_session(c, last), "count": len(settled)}, "totals": totals, "differences": diff}
+                  "session": {**_session(c, last), "count": count}, "totals": totals, "differences": diff}
         body = json.dumps(report, sort_keys=True, separators=(",", ":"))
         prev = last["sha256"] if last else None
         digest = _digest(body, prev)
         ledger.insert_z(c, number=number, day=day, taken_at=now, taken_by=by, body=body, sha256=digest,
                         prev_sha256=prev)
         covered = ledger.cover(c, number)
-        if covered != len(settled):   # one commit: cannot happen; if it did, nothing is stored
-            raise ClosingError(f"Z report #{number} would cover {covered} transactions, not the {len(settled)} "
-                               "it counted; nothing was stored", hint="try again")
+        if covered != count:   # one commit: cannot happen; if it did, nothing is stored
+            raise ClosingError(f"Z report #{number} would cover {covered} transactions, not the {count} it "
+                               "counted; nothing was stored", hint="try again")
         audit.append(c, at=now, action="z_report", txn=None, asked_by=by, approved_by=approved_by or by,
                      detail={"number": number, "day": day})
     return {**report, "sha256": digest}

@@ -11,8 +11,9 @@ Money is counted where it moved, once:
   under-review one, accepted at the merchant's risk or not, until it settles as paid;
 - a refund, and a manager's cancel, subtract once they succeeded.
 
-Pure: rows in (rows or dicts with ``kind``, ``status``, ``currency``, ``amount`` in minor units and
-``reversed``), figures out. Which rows a report covers is the caller's choice.
+Pure: rows in (journal rows or dicts with ``kind``, ``status``, ``currency``, ``amount`` in minor units
+and ``reversed``; or groups of such rows, with their ``count`` and summed ``amount``), figures out.
+Which rows a report covers is the caller's choice.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ def taken(row: Row) -> int:
     return 0
 
 
+def _count(row: Row) -> int:
+    """How many rows this one stands for: a group's ``count``, else one."""
+    try:
+        return row["count"]
+    except (KeyError, IndexError):   # a dict, a sqlite3.Row without that column
+        return 1
+
+
 def net(rows: Iterable[Row]) -> dict[str, int]:
     """The net per currency (every currency that has a row, 0 included), sorted by currency."""
     out: dict[str, int] = {}
@@ -54,7 +63,7 @@ def totals(rows: Iterable[Row]) -> dict[str, dict]:
     for row in rows:
         cur = out.setdefault(row["currency"], {kind: {} for kind in KINDS})
         entry = cur[row["kind"]].setdefault(row["status"], {"count": 0, "value": 0})
-        entry["count"] += 1
+        entry["count"] += _count(row)
         entry["value"] += row["amount"]
     for currency, value in net(rows).items():
         out[currency]["net"] = value

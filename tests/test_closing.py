@@ -361,12 +361,25 @@ def test_each_z_nets_exactly_the_money_that_moved_in_its_session(events):
                 for r in covered:
                     r["z"] = session
                 assert nonzero(takings.net(covered)) == nonzero(moved.get(session, {}))
+                assert takings.totals(groups(covered)) == takings.totals(covered), "summed as SQLite sums them"
                 session += 1
     everything: dict[str, int] = {}
     for per in moved.values():
         for currency, value in per.items():
             everything[currency] = everything.get(currency, 0) + value
     assert nonzero(takings.net(rows)) == nonzero(everything)
+
+
+def groups(rows: list[dict]) -> list[dict]:
+    """The rows summed per kind, currency, status and reversal, with their count (a Z reads them so)."""
+    out: dict[tuple, dict] = {}
+    for r in rows:
+        key = (r["kind"], r["currency"], r["status"], r["reversed"])
+        group = out.setdefault(key, dict(zip(("kind", "currency", "status", "reversed"), key, strict=True),
+                                         count=0, amount=0))
+        group["count"] += 1
+        group["amount"] += r["amount"]
+    return list(out.values())
 
 
 def nonzero(per_currency: dict[str, int]) -> dict[str, int]:
