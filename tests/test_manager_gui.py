@@ -20,10 +20,11 @@ from conftest import payment_code, usd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
+from offline_queue import daybook
 from offline_queue.journal import business_day
 from pos_app import closing, services
 from pos_app.roles import MAX_TRIES, audit_log
-from ui.manager import DayModel, ManagerWindow
+from ui.manager import COLUMNS, DayModel, ManagerWindow
 from ui.pin_dialog import SET, VERIFY, PinDialog
 
 pytestmark = pytest.mark.timeout(120)
@@ -169,6 +170,7 @@ def test_day_view_pages_from_sqlite_and_filters(qtbot, core):
     newest_first = model.data(model.index(0, 1))
     assert newest_first == real[1].id                   # newest first by default
 
+    assert [name for name, _label in COLUMNS] == list(daybook.COLUMNS)   # row tuples are daybook's columns
     plain = DayModel(core.terminal.journal, day, page_size=200)   # no worker: each page read where asked
     assert plain.rowCount() == 1002 and plain.pages_loaded == []
     assert plain.data(plain.index(999, 1)) == model.data(model.index(999, 1)) or 4 not in model.pages_loaded
