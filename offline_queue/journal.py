@@ -320,6 +320,7 @@ _PREFLIGHT_READS = (
     ("SELECT parent, created_at FROM transactions WHERE parent IS NOT NULL ORDER BY parent DESC, created_at DESC "
      "LIMIT 1"),
     "SELECT next_at FROM transactions WHERE final = 0 ORDER BY next_at DESC LIMIT 1",
+    "SELECT created_at FROM transactions WHERE z_number IS NULL ORDER BY created_at DESC LIMIT 1",
     "SELECT txn, seq FROM events ORDER BY txn DESC, seq DESC LIMIT 1",
 )
 
