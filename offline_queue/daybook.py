@@ -37,7 +37,8 @@ class DayFilter:
 
     def where(self) -> tuple[str, tuple]:
         """The WHERE clause; it always starts with ``day=?`` so the (day, created_at) index bounds it."""
-        sql, params = ["day=?"], [self.day]
+        sql: list[str] = ["day=?"]
+        params: list[str | int] = [self.day]
         if self.status:
             sql.append("status=?")
             params.append(self.status)
@@ -77,7 +78,7 @@ def page(journal, day_filter: DayFilter, *, order: str, descending: bool, offset
     direction = "DESC" if descending else "ASC"
     sql = (f"SELECT {', '.join(COLUMNS)} FROM transactions WHERE {where} "
            f"ORDER BY {order} {direction}, id {direction} LIMIT ? OFFSET ?")
-    return [tuple(r) for r in _run(journal, sql, params + (limit, offset), log)]
+    return [tuple(r) for r in _run(journal, sql, (*params, limit, offset), log)]
 
 
 def hourly(journal, day: str, *, kind: str, status: str, log: list | None = None) -> dict[str, list[int]]:

@@ -285,9 +285,8 @@ def test_a_sale_asked_for_before_the_terminal_is_up_goes_out_when_it_is(qtbot, s
 
 @pytest.mark.parametrize("key, role", [(Qt.Key_F9, "manager"), (Qt.Key_F10, "technician")])
 def test_function_keys_open_the_modes_behind_their_pins(qtbot, gui, monkeypatch, key, role):
-    from ui import pin_dialog
-
     from pos_app import services
+    from ui import pin_dialog
 
     window, customer = gui()
     journal = window.core.terminal.journal

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from conftest import payment_code, usd
-from flowkit import MANAGER_PIN, cli, cli_json, set_manager_pin, write_config
+from flowkit import MANAGER_PIN, cli_json, set_manager_pin, write_config
 from PySide6.QtCore import Qt
 
 from pos_app import services

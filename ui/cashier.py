@@ -532,7 +532,8 @@ class CashierWindow(QMainWindow):
             return
         totals: dict[str, int] = {}
         for item in waiting:
-            totals[item["amount"]["currency"]] = totals.get(item["amount"]["currency"], 0) + int(item["amount"]["value"])
+            currency = item["amount"]["currency"]
+            totals[currency] = totals.get(currency, 0) + int(item["amount"]["value"])
         text = ", ".join(format_amount(v, c, self.locale_name) for c, v in sorted(totals.items()))
         head = _("OFFLINE: no link to the gateway.") if down_since is not None else _("Sending queued payments.")
         self.offline_bar.setText(_("{head} {count} waiting in the queue ({totals}); they are sent when the link is "
@@ -609,7 +610,7 @@ class CashierWindow(QMainWindow):
         else:
             tone, headline, detail, nxt, waiting = "idle", _("Ready"), \
                 _("Enter the amount, then F1 to scan the customer's code or F2 to show a QR."), "", ""
-        if not self.ready and error is None and not (stage == checkout.RUNNING):
+        if not self.ready and error is None and stage != checkout.RUNNING:
             detail += ("\n" if detail else "") + _("Opening the journal and connecting to the gateway…")
         fg, bg = COLOURS.get(tone, COLOURS["idle"])
         self.status_frame.setStyleSheet(f"QFrame#status{{background:{bg};border-radius:10px;}}"

@@ -60,7 +60,6 @@ from pos_app.vocabulary import FAILED, KINDS, STATUSES
 from .widgets import TOUCH
 from .widgets import button as _button
 
-
 #: (column, header) of the day table, in display order: the columns of ``offline_queue.daybook``.
 COLUMNS = (("created_at", N_("Time")), ("id", N_("ID")), ("kind", N_("Kind")), ("tender", N_("Tender")),
            ("amount", N_("Amount")), ("currency", N_("Currency")), ("status", N_("Status")),

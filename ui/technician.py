@@ -324,7 +324,8 @@ class TechnicianWindow(QWidget):
         primary = QGuiApplication.primaryScreen()
         for n, screen in enumerate(QGuiApplication.screens(), 1):
             g = screen.geometry()
-            out.append({"name": screen.name() or screen.model() or _("screen {n}").format(n=n), "geometry": f"{g.width()}x{g.height()}+{g.x()}+{g.y()}",
+            out.append({"name": screen.name() or screen.model() or _("screen {n}").format(n=n),
+                        "geometry": f"{g.width()}x{g.height()}+{g.x()}+{g.y()}",
                         "scale": round(screen.devicePixelRatio(), 2), "primary": screen is primary,
                         "refresh": round(screen.refreshRate(), 1)})
         return out
