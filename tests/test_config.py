@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 
 from pos_app.config import (
-    ENV_CONFIG, ENV_DATA_DIR, ConfigError, find_config_file, find_data_dir, is_loopback_host, load_config,
+    ENV_CONFIG,
+    ENV_DATA_DIR,
+    ConfigError,
+    find_config_file,
+    find_data_dir,
+    is_loopback_host,
+    load_config,
     parse_scanners,
 )
 
@@ -446,6 +452,7 @@ def test_without_xdg_data_home_the_data_is_under_home(tmp_path, clean_env):
 def test_relative_xdg_directories_are_ignored(monkeypatch, tmp_path):
     """The XDG spec: a relative base directory is invalid and must be ignored."""
     from pathlib import Path
+
     from pos_app.config import find_data_dir
     monkeypatch.delenv("POS_TERMINAL_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", "relative/dir")

@@ -35,11 +35,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-from flowkit import (MANAGER_PIN, check_invariant, cli, cli_json, codes_charged_twice, free_port, journal_rows,
-                     journal_sales, ledger, set_manager_pin, sim_call, write_config)
-
 from conftest import payment_code
+from flowkit import (
+    MANAGER_PIN,
+    check_invariant,
+    cli,
+    cli_json,
+    codes_charged_twice,
+    free_port,
+    journal_rows,
+    journal_sales,
+    ledger,
+    set_manager_pin,
+    sim_call,
+    write_config,
+)
 
 SENDING = "Sending the payment"
 INQUIRING = "Checking the result with the gateway"

@@ -9,11 +9,10 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from pos_app.sim import scenarios as sc
-
 from conftest import payment_code
 from flowkit import check_invariant, cli_json, codes_charged_twice, free_port, journal_sales, ledger, write_config
+
+from pos_app.sim import scenarios as sc
 
 DRIP = 0.5  # seconds between two bytes: far below the read timeout, so no single read ever times out
 READ_TIMEOUT = 2.0

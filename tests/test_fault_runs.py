@@ -19,14 +19,12 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import payment_code, usd
+from flowkit import check_invariant, codes_charged_twice, journal_rows, journal_sales, ledger, sim_call, write_config
 
 from pos_app import payment_flow as pf
 from pos_app.errors import PosError
 from pos_app.runtime import Runtime
-
-from flowkit import check_invariant, codes_charged_twice, journal_rows, journal_sales, ledger, sim_call, write_config
-
-from conftest import payment_code, usd
 
 FAULTS = {"drop_before": 0.1, "drop_after": 0.1, "http_503": 0.05}
 HEAVY = {"drop_before": 0.15, "drop_after": 0.15, "http_503": 0.1, "delay_ms": 20}

@@ -9,12 +9,11 @@ import uuid
 
 import pytest
 import requests
+from conftest import payment_code, usd
 
 from pos_app import messages
 from pos_app.gateway import Delivery, GatewayClient, Status
 from pos_app.sim import scenarios as sc
-
-from conftest import payment_code, usd
 
 
 def rid(prefix="pay") -> str:
@@ -221,8 +220,8 @@ def test_connection_refused_is_certainly_not_sent(config):
 
 def test_silent_server_is_maybe_delivered(config):
     """A server that accepts and reads but never answers: the request left, the outcome is unknown."""
-    from dataclasses import replace
     import threading
+    from dataclasses import replace
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -251,6 +250,7 @@ def test_wrong_gateway_key_makes_every_answer_unknown(sim, config, tmp_path):
 
 def test_wrong_merchant_key_is_invalid_signature(config):
     from cryptography.hazmat.primitives.asymmetric import rsa
+
     from pos_app import signing
     client = GatewayClient(config.gateway.url, config.gateway.client_id,
                            rsa.generate_private_key(public_exponent=65537, key_size=2048),
@@ -292,8 +292,8 @@ def test_client_never_retries_by_itself(sim, client, config):
 def test_a_gateway_dripping_its_answer_is_cut_off_at_one_deadline(config, part):
     """One byte well inside the read timeout, for ever: each byte restarts a per-read timeout, so only a
     deadline over the whole call ends it. The request went out: unknown, maybe delivered."""
-    from dataclasses import replace
     import threading
+    from dataclasses import replace
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
     accepted = []

@@ -15,12 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import urllib3
+from conftest import config_for, payment_code, usd
+from test_simulator import Raw, pay_body
 
 from pos_app import signing
 from pos_app.gateway import Delivery, GatewayClient, Status, _never_connected
-
-from conftest import config_for, payment_code, usd
-from test_simulator import Raw, pay_body
 
 
 class FakeGateway:
@@ -127,7 +126,7 @@ def test_an_untrusted_certificate_is_certainly_not_sent(sim, tmp_path):
     from cryptography.x509.oid import NameOID
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), False).sign(key, hashes.SHA256()))

@@ -9,14 +9,13 @@ import sys
 import time
 
 import pytest
+from conftest import payment_code, usd
+from flowkit import cli, write_config
 
 from offline_queue import schema
 from offline_queue.journal import Journal, JournalError
 from pos_app.runtime import Runtime
 from pos_app.sim import scenarios as sc
-
-from conftest import payment_code, usd
-from flowkit import cli, write_config
 
 
 def test_a_new_journal_is_durable_wal_with_the_current_schema(tmp_path):
@@ -41,9 +40,8 @@ def test_a_second_instance_is_refused_with_the_holders_pid(tmp_path):
 
 
 def test_readers_do_not_need_the_lock(tmp_path):
-    with Journal.open(tmp_path):
-        with Journal.open(tmp_path, readonly=True) as reader:
-            assert reader.open_transactions() == []
+    with Journal.open(tmp_path), Journal.open(tmp_path, readonly=True) as reader:
+        assert reader.open_transactions() == []
 
 
 def test_a_corrupt_journal_is_refused_with_its_path_and_never_recreated(tmp_path):

@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from scantraces import KEY_ENTER, KEY_LEFTSHIFT, EV_KEY, person, scanner
+from scantraces import EV_KEY, KEY_ENTER, KEY_LEFTSHIFT, person, scanner
 
 from drivers.aim import split_prefix
 from drivers.keydecoder import BurstRule, DecodedScan, KeyDecoder, Rejected

@@ -22,16 +22,24 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import payment_code
+from flowkit import (
+    MANAGER_PIN,
+    check_invariant,
+    cli_json,
+    gateway_down,
+    journal_rows,
+    journal_sales,
+    ledger,
+    set_manager_pin,
+    write_config,
+)
+from test_crash import Proxy, TerminalProcess, deaf
 
 from pos_app import payment_flow as pf
 from pos_app.errors import PosError
 from pos_app.money import Money
 from pos_app.runtime import Runtime
-
-from conftest import payment_code
-from flowkit import (MANAGER_PIN, check_invariant, cli_json, gateway_down, journal_rows,
-                     journal_sales, ledger, set_manager_pin, write_config)
-from test_crash import Proxy, TerminalProcess, deaf
 
 SLOW_CODE = {"code_validity": 120}   # a queued pay stays sendable for the whole test
 

@@ -10,15 +10,13 @@ import struct
 import time
 
 import pytest
-
-from pos_app.manager_commands import review_items
-
-from pos_app import signing
-from pos_app.runtime import Runtime
-from pos_app.sim import scenarios as sc
-
 from conftest import payment_code, usd
 from flowkit import free_port, journal_sales, write_config
+
+from pos_app import signing
+from pos_app.manager_commands import review_items
+from pos_app.runtime import Runtime
+from pos_app.sim import scenarios as sc
 
 ACK = {"result": {"resultCode": "SUCCESS", "resultStatus": "S", "resultMessage": "success"}}
 

@@ -14,7 +14,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pos_app.scan import (
-    ALIPAY_CN, ALIPAY_HK, ALIPAY_PLUS, MAX_SCAN_LENGTH, PAYMENT_CODE, PRODUCT, UNKNOWN, classify, mask,
+    ALIPAY_CN,
+    ALIPAY_HK,
+    ALIPAY_PLUS,
+    MAX_SCAN_LENGTH,
+    PAYMENT_CODE,
+    PRODUCT,
+    UNKNOWN,
+    classify,
+    mask,
 )
 
 KINDS = {PAYMENT_CODE, PRODUCT, UNKNOWN}

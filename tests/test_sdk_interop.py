@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 import requests
-
 from sdk.official_sdk import ensure_sdk, run_driver
 
 pytestmark = pytest.mark.slow

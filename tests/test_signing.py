@@ -21,8 +21,14 @@ from hypothesis import strategies as st
 
 from pos_app.errors import KeyFileError
 from pos_app.signing import (
-    load_private_key, load_public_key, parse_signature_header, private_key_from_text, public_key_from_text,
-    sign, signed_content, verify,
+    load_private_key,
+    load_public_key,
+    parse_signature_header,
+    private_key_from_text,
+    public_key_from_text,
+    sign,
+    signed_content,
+    verify,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -46,7 +52,7 @@ BODY = (
     '        "orderDescription": "Café crème"\n'
     '    }\n'
     '}'
-).encode("utf-8")
+).encode()
 
 # Computed once with OpenSSL 3.0, independently of pos_app and of Python's json, from the fixture key:
 #   printf 'POST /ams/api/v1/payments/pay\nSANDBOX_5YEZ1J2YJ5Y704017.2026-11-22T00:51:03+00:00.{\n

@@ -7,11 +7,11 @@ import http.client
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_simulator import pay_body
 
 from pos_app import signing
-
-from test_simulator import pay_body
 
 APIS = ["pay", "inquiryPayment", "cancel", "refund", "inquiryRefund"]
 json_values = st.recursive(

@@ -10,18 +10,17 @@ import stat
 import time
 import tomllib
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from conftest import config_for, payment_code, usd
 
 from pos_app import messages, signing
 from pos_app.config import load_config
 from pos_app.gateway import GatewayClient, Status
 from pos_app.sim.notifier import SCHEDULE
 from pos_app.sim.provision import MARKER, terminal_toml
-
-from conftest import config_for, payment_code, usd
 
 
 class Raw:
@@ -330,7 +329,7 @@ def test_refund_idempotency(client, config):
 
 
 def test_order_code_expires_at_its_expire_time(client, config, sim):
-    expiry = datetime.now(timezone.utc) + timedelta(seconds=1.5)
+    expiry = datetime.now(UTC) + timedelta(seconds=1.5)
     outcome = client.pay_order_code(config.merchant, "oc-exp", usd(300), description="x",
                                     notify_url=config.notifications.public_url, expiry=expiry)
     assert outcome.ok
@@ -386,7 +385,7 @@ def test_failed_payment_and_expired_order_code_are_notified(client, config, rece
     client.pay_payment_code(config.merchant, "nt-f", usd(9905), payment_code(), description="x",
                             notify_url=receiver.url)
     client.pay_order_code(config.merchant, "nt-oc", usd(100), description="x", notify_url=receiver.url,
-                          expiry=datetime.now(timezone.utc) + timedelta(seconds=1))
+                          expiry=datetime.now(UTC) + timedelta(seconds=1))
     got = receiver.wait_for(lambda r: {e["body"]["paymentRequestId"] for e in r} >= {"nt-f", "nt-oc"})
     results = {e["body"]["paymentRequestId"]: e["body"]["result"] for e in got}
     assert results["nt-f"]["resultCode"] == "USER_BALANCE_NOT_ENOUGH" and results["nt-f"]["resultStatus"] == "F"
