@@ -22,20 +22,31 @@ def display_available() -> bool:
                 or os.environ.get("WAYLAND_DISPLAY"))
 
 
-# What Qt's X11 plugin loads beyond Qt itself: library name -> the Debian package that has it.
-XCB_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xcb-keysyms": "libxcb-keysyms1",
-                 "xcb-image": "libxcb-image0", "xcb-render-util": "libxcb-render-util0",
-                 "xkbcommon-x11": "libxkbcommon-x11-0"}
+# What Qt's X11 plugin loads beyond Qt itself: the library (as the plugin names it) -> the Debian package.
+XCB_LIBRARIES = {"libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4",
+                 "libxcb-keysyms.so.1": "libxcb-keysyms1", "libxcb-image.so.0": "libxcb-image0",
+                 "libxcb-render-util.so.0": "libxcb-render-util0", "libxkbcommon-x11.so.0": "libxkbcommon-x11-0"}
 
 
 def missing_platform_library() -> str | None:
-    """Qt aborts the process when its X11 plugin cannot load; the usual cause, told in words first."""
-    import ctypes.util
+    """Qt aborts the process when its X11 plugin cannot load; the usual cause, told in words first.
 
+    Each library is opened the way the plugin will open it a moment later (the dynamic loader, by the
+    name the plugin asks for), not looked up with ``ctypes.util.find_library``, which runs
+    ``ldconfig -p`` once per name: 20+ ms of start-up on every X11 start."""
     platform = os.environ.get("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "")
     if not platform.startswith("xcb"):
         return None
-    missing = [package for name, package in XCB_LIBRARIES.items() if not ctypes.util.find_library(name)]
+    import ctypes
+
+    def loads(soname: str) -> bool:
+        try:
+            ctypes.CDLL(soname)
+        except OSError:
+            return False
+        return True
+
+    missing = [package for soname, package in XCB_LIBRARIES.items() if not loads(soname)]
     return " ".join(missing) or None
 
 
@@ -87,6 +98,12 @@ def main(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("pos-terminal")
     core, window, customer = build(config_file, data_dir, scanners=not getattr(args, "no_scanners", False))
+    # The cashier window hears every key through an application-wide event filter (a wedge scanner types
+    # into whichever widget has the focus). Left on while the windows are first laid out, polished and
+    # painted, it made the window 40-60 ms later: PySide hands each of those hundreds of events to Python,
+    # making the Python types of every class and event involved as it goes. No key reaches a window before
+    # the event loop runs, so the filter is off for the first show and back on as the loop's first task.
+    app.removeEventFilter(window)
     screen_area = app.primaryScreen().availableGeometry() if app.primaryScreen() else None
     if screen_area is not None:
         window.setGeometry(screen_area)  # a kiosk has no window manager to maximise it
@@ -99,6 +116,7 @@ def main(args) -> int:
         customer.hide()  # one screen: the cashier's window keeps it all; the QR shows there too
         window.customer_display_off()
     from PySide6.QtCore import QTimer
+    QTimer.singleShot(0, lambda: app.installEventFilter(window))   # before any input is read
     _bench_hook(core, window)
     QTimer.singleShot(0, core.start)  # after the first paint: the window is up before the payment stack loads
     try:

@@ -12,7 +12,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -36,7 +35,8 @@ class Core(QObject):
         self.runtime = None
         self.hub = scanner_hub
         self.want_scanners = scanners
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="core")
+        self._pool = None   # made by the first call, after the first paint (see ui.app.main)
+        self._pool_lock = threading.Lock()
         self._stop = threading.Event()
         self._finished.connect(self._deliver)
 
@@ -81,7 +81,10 @@ class Core(QObject):
 
     def stop(self) -> None:
         self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._pool_lock:
+            pool = self._pool
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         if self.hub is not None:
             self.hub.stop()
         if self.runtime is not None:
@@ -100,7 +103,13 @@ class Core(QObject):
                 self._finished.emit(on_done, on_error, None, exc)
                 return
             self._finished.emit(on_done, on_error, result, None)
-        if not self._stop.is_set():
+        with self._pool_lock:   # so that no pool is made, or fed, once stop has shut it down
+            if self._stop.is_set():
+                return
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="core")
             self._pool.submit(work)
 
     @Slot(object, object, object, object)
