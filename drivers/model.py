@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Self
 
 from pos_app.errors import PosError
 from pos_app.scan import mask
@@ -158,7 +159,7 @@ class Scanner:
                 self._close()
                 self._state = State.CLOSED
 
-    def start(self) -> Scanner:
+    def start(self) -> Self:
         """open, claim and enable: the usual way to bring a scanner up."""
         self.open()
         try:
@@ -169,7 +170,7 @@ class Scanner:
             raise
         return self
 
-    def __enter__(self) -> Scanner:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
