@@ -29,10 +29,17 @@ class Simulator:
         self.client_id = client_id
         self.notify_time_scale = notify_time_scale
         self.cancel_window, self.refund_window, self.order_code_ttl = cancel_window, refund_window, order_code_ttl
-        self.provisioned: Provisioned | None = None
+        self._provisioned: Provisioned | None = None
         self.server: SimServer | None = None
         self.notifier: Notifier | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def provisioned(self) -> Provisioned:
+        """Its keys and a terminal.toml that reaches it: made (or found) by :meth:`start`."""
+        if self._provisioned is None:
+            raise RuntimeError("the simulator is provisioned by start(); it has not been started")
+        return self._provisioned
 
     @property
     def url(self) -> str:
@@ -46,8 +53,8 @@ class Simulator:
         server = self._bind()
         try:
             self.port = server.server_address[1]
-            self.provisioned = provision(self.data_dir, self.url, self.client_id)
-            keys = self.provisioned.keys_dir
+            self._provisioned = provision(self.data_dir, self.url, self.client_id)
+            keys = self._provisioned.keys_dir
             gateway_key = signing.load_private_key(keys / "gateway_private.pem", "simulator gateway key")
             merchant_public = signing.load_public_key(keys / "merchant_public.pem", "simulator merchant public key")
             db = open_ledger(self.data_dir / "sim-ledger.sqlite")
