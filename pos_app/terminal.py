@@ -14,21 +14,22 @@ thread drives whatever is due; :meth:`wait` blocks until a transaction is settle
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from offline_queue.journal import Journal, JournalError, business_day
 
 from . import followup_flow as ff
-from . import messages
+from . import messages, rows
 from . import payment_flow as pf
+from .answers import PaymentNotice, RefundNotice, answer_of, decode_notification, notification_detail, outcome_detail
 from .config import Config
 from .errors import OutcomeNotJournaled, PosError
 from .gateway import Delivery, GatewayClient, Outcome, Status
@@ -36,51 +37,18 @@ from .link import Link
 from .listeners import Listeners
 from .money import Money, format_minor
 from .risk import RiskPolicy
+from .rows import Txn, queue_status
 from .scan import PAYMENT_CODE, classify, mask
 from .vocabulary import NEEDS_REVIEW, UNKNOWN, UNSETTLED
 
 log = logging.getLogger(__name__)
 
-Txn = pf.Sale | ff.Followup
+__all__ = ["Terminal", "Txn", "answer_of", "new_request_id", "queue_status", "timing_from"]
 
 
 def new_request_id(prefix: str) -> str:
     """Unique, ≤ 64 characters, and sortable by time for people reading a ledger."""
     return f"{prefix}{time.strftime('%Y%m%d%H%M%S')}{uuid.uuid4().hex[:16]}"
-
-
-def answer_of(outcome: Outcome) -> pf.Answer:
-    """What the machines decide on, from what the client returned."""
-    body = outcome.body or {}
-    code_value = expires_at = None
-    form = body.get("orderCodeForm")
-    if isinstance(form, dict):
-        details = form.get("codeDetails")
-        if isinstance(details, list) and details and isinstance(details[0], dict):
-            value = details[0].get("codeValue")
-            code_value = value if isinstance(value, str) and value else None
-        try:
-            expires_at = datetime.fromisoformat(form["expireTime"]).timestamp()
-        except (KeyError, TypeError, ValueError):
-            expires_at = None
-    result_code, message = outcome.result_code, outcome.message
-    if "paymentStatus" in body and body.get("paymentResultCode"):
-        result_code = str(body["paymentResultCode"])
-        message = str(body.get("paymentResultMessage") or message)
-    payment_id = body.get("paymentId") if isinstance(body.get("paymentId"), str) else None
-    status = body.get("paymentStatus") if isinstance(body.get("paymentStatus"), str) else None
-    refund_id = body.get("refundId") if isinstance(body.get("refundId"), str) else None
-    return pf.Answer(status=outcome.status, delivery=outcome.delivery, result_code=result_code, message=message,
-                     payment_id=payment_id, payment_status=status, code_value=code_value,
-                     code_expires_at=expires_at, refund_id=refund_id)
-
-
-def _outcome_detail(api: str, outcome: Outcome) -> dict:
-    body = outcome.body or {}
-    return {"api": api, "status": outcome.status.value, "resultCode": outcome.result_code,
-            "message": outcome.message, "delivery": outcome.delivery.value if outcome.delivery else None,
-            "httpStatus": outcome.http_status, "paymentId": body.get("paymentId"),
-            "paymentStatus": body.get("paymentStatus"), "refundId": body.get("refundId")}
 
 
 def timing_from(config: Config) -> pf.Timing:
@@ -128,7 +96,7 @@ class Terminal:
         self.client.close()
         self.journal.close()
 
-    def __enter__(self) -> "Terminal":
+    def __enter__(self) -> Terminal:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -144,34 +112,35 @@ class Terminal:
         return None if row is None else self._from_row(row)
 
     def _from_row(self, row) -> Txn:
-        cls, phases = (pf.Sale, pf.Phase) if row["kind"] == "sale" else (ff.Followup, ff.Phase)
-        try:
-            state = json.loads(row["state"])
-            known = {f.name for f in dataclasses.fields(cls)}
-            state = {k: v for k, v in state.items() if k in known}  # fields a newer version added
-            return cls(**{**state, "phase": phases(state["phase"]), "timing": self.timing})
-        except (ValueError, TypeError, KeyError) as exc:
-            raise JournalError(f"{self.journal.path}: transaction {row['id']} cannot be read ({exc})",
-                               hint="the rest of the journal is fine; keep the file and report this") from None
+        return rows.from_row(row, self.timing, self.journal.path)
 
-    @staticmethod
-    def _state_json(txn: Txn) -> str:
-        state = {f.name: getattr(txn, f.name) for f in dataclasses.fields(txn) if f.name != "timing"}
-        state["phase"] = txn.phase.value
-        return json.dumps(state, separators=(",", ":"))
+    def _txn(self, txn_id: str) -> Txn:
+        """A transaction this terminal journaled (the caller holds its id; rows are never deleted)."""
+        txn = self.load(txn_id)
+        if txn is None:
+            raise JournalError(f"{self.journal.path}: transaction {txn_id} is not in the journal",
+                               hint="keep the file and report this")
+        return txn
 
-    def _row(self, txn: Txn, now: float) -> dict[str, Any]:
-        return {"id": txn.id, "payment_id": txn.payment_id if isinstance(txn, pf.Sale) else None,
-                "status": txn.status, "phase": txn.phase.value, "result_code": txn.result_code,
-                "message": txn.message, "state": self._state_json(txn), "next_at": txn.next_at,
-                "final": int(txn.final), "updated_at": now}
+    def _sale(self, sale_id: str) -> pf.Sale:
+        txn = self._txn(sale_id)
+        if not isinstance(txn, pf.Sale):
+            raise PosError(f"{sale_id} is a {txn.kind}, not a sale",
+                           hint="give the sale's paymentRequestId or paymentId")
+        return txn
+
+    def _followup(self, txn_id: str) -> ff.Followup:
+        txn = self._txn(txn_id)
+        if not isinstance(txn, ff.Followup):
+            raise PosError(f"{txn_id} is a sale, not a refund or cancel")
+        return txn
 
     def _save(self, before: Txn | None, after: Txn, now: float, events: list[tuple[str, dict]],
               effects=(), *, insert_extra: dict | None = None, outbox_put=None,
-              also: list[tuple[Txn, Txn, list[tuple[str, dict]], tuple]] = ()) -> None:
+              also: Sequence[tuple[Txn, Txn, list[tuple[str, dict]], tuple]] = ()) -> None:
         """Commit a transaction's new state (and any ``also`` changes, atomically with it)."""
-        changes = [self._change(before, after, now, events, effects, insert_extra, outbox_put)]
-        changes += [self._change(b, a, now, ev, eff, None, None) for b, a, ev, eff in also]
+        changes = [rows.change_of(before, after, now, events, effects, insert_extra, outbox_put)]
+        changes += [rows.change_of(b, a, now, ev, eff, None, None) for b, a, ev, eff in also]
         self.journal.record_many(changes)
         if any(options["outbox_drop"] == "pay" for _, options in changes) and self._scrub_at is None:
             self._scrub_at = time.monotonic() + 1.0
@@ -179,27 +148,6 @@ class Terminal:
         for b, a in [(before, after)] + [(b, a) for b, a, _, _ in also]:
             if b is None or b != a:
                 self.on_change(a.id)
-
-    def _change(self, before: Txn | None, after: Txn, now: float, events, effects, insert_extra, outbox_put):
-        events = list(events)
-        if before is None or before.phase != after.phase:
-            events.append(("state", {"from": before.phase.value if before else None, "to": after.phase.value,
-                                     "status": after.status, "resultCode": after.result_code,
-                                     "message": after.message}))
-        row = self._row(after, now)
-        if isinstance(after, pf.Sale) and not row["payment_id"]:
-            del row["payment_id"]
-        drop = None
-        if any(isinstance(e, pf.ForgetCode) for e in effects):
-            drop = "pay"
-        elif isinstance(after, ff.Followup) and after.final:
-            drop = after.api
-        elif isinstance(after, pf.Sale) and after.final:
-            drop = "pay"
-        if insert_extra is not None:
-            row.update(insert_extra)
-        return row, {"insert": insert_extra is not None, "events": events, "outbox_put": outbox_put,
-                     "outbox_drop": drop}
 
     def _recover(self) -> list[str]:
         """Resume every transaction a previous run left open (it may have died mid-send)."""
@@ -250,8 +198,8 @@ class Terminal:
         tender = pf.ORDER_CODE if order_code else pf.PAYMENT_CODE
         sale = pf.new_sale(sale_id, tender, amount.currency, amount.minor, now, self.timing)
         self.last_sale_id = sale_id
-        if order_code:
-            expiry = datetime.fromtimestamp(now + self.config.payments.order_code_expiry, timezone.utc)
+        if code is None:
+            expiry = datetime.fromtimestamp(now + self.config.payments.order_code_expiry, UTC)
             request = messages.pay_order_code(self.config.merchant, sale_id, amount, description=description,
                                               notify_url=self.notify_url, reference_order_id=reference,
                                               expiry=expiry)
@@ -273,7 +221,7 @@ class Terminal:
                                      "day": business_day(now)},
                        outbox_put=("pay", request.body))
         self._execute(after, effects)
-        sale = self.load(sale_id)
+        sale = self._sale(sale_id)
         if sale.phase is pf.Phase.NEW:
             sale = self._maybe_accept_at_risk(sale)
         return sale
@@ -282,7 +230,7 @@ class Terminal:
         with self.lock:
             at_risk = sum(s.amount for s in self._open_sales() if s.accepted_at_risk and s.currency == sale.currency)
             ok, why = self.policy.allows(sale.currency, sale.amount, at_risk)
-            current = self.load(sale.id)
+            current = self._sale(sale.id)
             if not ok or current.phase is not pf.Phase.NEW:
                 return current
             after = dataclasses.replace(current, accepted_at_risk=True,
@@ -317,14 +265,14 @@ class Terminal:
 
     def _open_sales(self) -> list[pf.Sale]:
         """Only the sales are parsed: a backlog of queued refunds must not slow every scan."""
-        return [self._from_row(r) for r in self.journal.open_transactions() if r["kind"] == "sale"]
+        return [self._sale(r["id"]) for r in self.journal.open_transactions() if r["kind"] == "sale"]
 
     def abort(self, sale_id: str, reason: str = "cancelled by the cashier") -> pf.Sale:
         """Stop an open sale, recorded in this commit: void it if it never left, cancel it if it may have; with
         its pay in flight, the pay's outcome decides (paid → cancel, unknown → inquire then cancel, failed →
         done). A sale not in an abortable phase is returned as it is."""
         with self.lock:
-            sale = self.load(sale_id)
+            sale = self._sale(sale_id)
             now = self.clock()
             after, effects = pf.step(sale, pf.Abort(reason), now)
             self._save(sale, after, now, [("abort", {"reason": reason})], effects)
@@ -351,7 +299,7 @@ class Terminal:
         cancel), and the sale is aborted, which cancels it unless the gateway says it is already final. The
         abort and the unknown outcome are one commit."""
         with self.lock:
-            sale = self.load(sale_id)
+            sale = self._sale(sale_id)
             now = self.clock()
             after, effects = pf.step(sale, pf.Abort(reason), now)
             events = [("abort", {"reason": reason})]
@@ -374,18 +322,23 @@ class Terminal:
     def refundable(self, sale_id: str) -> int:
         """What is left to refund of a sale, in minor units: its amount less every refund not failed
         (an unsettled one counts: it may yet succeed)."""
-        row = self.journal.get(sale_id)
+        row = self.sale_row(sale_id)
         taken = sum(c["amount"] for c in self.journal.children(sale_id)
                     if c["kind"] == "refund" and c["status"] != "FAILED")
         return row["amount"] - taken
 
-    def _paid_sale(self, row, action: str) -> pf.Sale:
-        sale = self._from_row(row)
-        if sale.phase is not pf.Phase.PAID:
-            raise PosError(f"sale {sale.id} is {sale.status}, not paid: there is nothing to {action}")
+    @staticmethod
+    def _payment_id(sale: pf.Sale) -> str:
         if not sale.payment_id:
             raise PosError(f"sale {sale.id} has no paymentId from the gateway yet",
                            hint="run `pos-terminal inquiry` on it first")
+        return sale.payment_id
+
+    def _paid_sale(self, row, action: str) -> pf.Sale:
+        sale = self._sale(row["id"])
+        if sale.phase is not pf.Phase.PAID:
+            raise PosError(f"sale {sale.id} is {sale.status}, not paid: there is nothing to {action}")
+        self._payment_id(sale)
         return sale
 
     def refund(self, ref: str, amount: Money, reason: str | None = None) -> ff.Followup:
@@ -418,7 +371,7 @@ class Terminal:
             now = self.clock()
             f = ff.new_followup(new_request_id("RF"), ff.REFUND, sale.id, sale.currency, amount.minor, now,
                                 self.timing)
-            request = messages.refund(f.id, sale.payment_id, amount, notify_url=self.notify_url, reason=reason)
+            request = messages.refund(f.id, self._payment_id(sale), amount, notify_url=self.notify_url, reason=reason)
             after, effects = ff.step(f, pf.Tick(link_up), now)
             self._save(None, after, now, [("created", {"sale": sale.id, "amount": amount.to_api(),
                                                        "reason": reason})], effects,
@@ -427,7 +380,7 @@ class Terminal:
                                      "created_at": now, "day": business_day(now)},
                        outbox_put=("refund", request.body))
         self._execute(after, effects)
-        return self.load(f.id)
+        return self._followup(f.id)
 
     def cancel(self, ref: str) -> Txn:
         """Cancel a sale: an open one is aborted; a paid one is reversed in full by a cancel request."""
@@ -435,8 +388,8 @@ class Terminal:
         link_up = self.link.up()
         self._preflight(row["id"])
         with self.lock:
-            row = self.journal.get(row["id"])   # as it is now, under the lock
-            sale = self._from_row(row)
+            row = self.sale_row(row["id"])   # as it is now, under the lock
+            sale = self._sale(row["id"])
             if not sale.final:   # the cashier's abort; a pay in flight is cancelled once its outcome is known
                 return self.abort(sale.id, "cancelled on request")
             children = self.journal.children(row["id"])
@@ -462,7 +415,7 @@ class Terminal:
                                      "amount": sale.amount, "created_at": now, "day": business_day(now)},
                        outbox_put=("cancel", request.body))
         self._execute(after, effects)
-        return self.load(f.id)
+        return self._followup(f.id)
 
     # -- inquiry --------------------------------------------------------------------------------------
     def inquiry(self, ref: str) -> tuple[Outcome, Txn | None]:
@@ -488,58 +441,47 @@ class Terminal:
         outcome = self.client.send(messages.inquiry_payment(payment_request_id=row["id"]))
         self.link.note(outcome)
         with self.lock:
-            sale = self.load(row["id"])
+            sale = self._sale(row["id"])
             now = self.clock()
             after, effects = pf.step(sale, pf.InquiryAnswered(answer_of(outcome)), now)
-            self._save(sale, after, now, [("answer", _outcome_detail("inquiryPayment", outcome))], effects)
+            self._save(sale, after, now, [("answer", outcome_detail("inquiryPayment", outcome))], effects)
         return outcome, after
 
     # -- notifications --------------------------------------------------------------------------------
     def apply_notification(self, body: dict) -> None:
         """Journal a verified notification and apply it; idempotent, in any order, even before the answer."""
-        kind = body.get("notifyType")
-        result = body.get("result") if isinstance(body.get("result"), dict) else {}
-        if kind == "PAYMENT_RESULT":
-            ref = body.get("paymentRequestId")
-            row = self.journal.get(ref) if isinstance(ref, str) else None
-            if row is None and isinstance(body.get("paymentId"), str):
-                row = self.journal.find(body["paymentId"], "sale")
+        notice = decode_notification(body)
+        detail = notification_detail(body)
+        if isinstance(notice, PaymentNotice):
+            row = self.journal.get(notice.ref) if notice.ref else None
+            if row is None and notice.payment_id:
+                row = self.journal.find(notice.payment_id, "sale")
             if row is None or row["kind"] != "sale":
-                self.journal.log_event(None, "notification_unmatched", _notification_detail(body))
-                return
-            event = pf.Notified(success=result.get("resultStatus") == "S", result_code=str(result.get("resultCode", "")),
-                                message=str(result.get("resultMessage", "")),
-                                payment_id=body.get("paymentId") if isinstance(body.get("paymentId"), str) else None)
-            if result.get("resultStatus") not in ("S", "F"):
-                self.journal.log_event(row["id"], "notification_ignored", _notification_detail(body))
-                return
-            with self.lock:
-                sale = self.load(row["id"])
-                now = self.clock()
-                after, effects = pf.step(sale, event, now)
-                self._save(sale, after, now, [("notification", _notification_detail(body))], effects)
-            return
-        if kind == "REFUND_RESULT":
-            ref = body.get("refundRequestId")
-            row = self.journal.get(ref) if isinstance(ref, str) else None
-            status = body.get("refundStatus")
-            if row is None or row["kind"] != "refund" or status not in ("SUCCESS", "FAIL"):
-                self.journal.log_event(row["id"] if row else None, "notification_unmatched",
-                                       _notification_detail(body))
-                return
-            self.notified_refund(row["id"], status == "SUCCESS", body.get("refundId"),
-                                 str(result.get("resultCode", "")), str(result.get("resultMessage", "")),
-                                 detail=_notification_detail(body))
-            return
-        if kind == messages.UNREADABLE_NOTIFICATION:
+                self.journal.log_event(None, "notification_unmatched", detail)
+            elif notice.event is None:
+                self.journal.log_event(row["id"], "notification_ignored", detail)
+            else:
+                with self.lock:
+                    sale = self._sale(row["id"])
+                    now = self.clock()
+                    after, effects = pf.step(sale, notice.event, now)
+                    self._save(sale, after, now, [("notification", detail)], effects)
+        elif isinstance(notice, RefundNotice):
+            row = self.journal.get(notice.ref) if notice.ref else None
+            if row is None or row["kind"] != "refund" or notice.success is None:
+                self.journal.log_event(row["id"] if row else None, "notification_unmatched", detail)
+            else:
+                self.notified_refund(row["id"], notice.success, notice.refund_id, notice.result_code,
+                                     notice.message, detail=detail)
+        elif body.get("notifyType") == messages.UNREADABLE_NOTIFICATION:
             self.journal.log_event(None, "notification_unreadable", body)
-            return
-        self.journal.log_event(None, "notification_unknown_type", _notification_detail(body))
+        else:
+            self.journal.log_event(None, "notification_unknown_type", detail)
 
     def notified_refund(self, refund_id: str, success: bool, gateway_id, code: str, message: str, *,
                         source: str = "notification", detail: dict | None = None) -> None:
         with self.lock:
-            f = self.load(refund_id)
+            f = self._followup(refund_id)
             now = self.clock()
             after, effects = ff.step(f, ff.Notified(success, code, message,
                                                      gateway_id if isinstance(gateway_id, str) else None), now)
@@ -552,8 +494,8 @@ class Terminal:
         self._preflight(txn_id)  # nothing is (re)sent whose answer the journal could not take
         with self.lock:
             if txn_id in self._in_flight:
-                return self.load(txn_id)
-            txn = self.load(txn_id)
+                return self._txn(txn_id)
+            txn = self._txn(txn_id)
             now = self.clock()
             after, effects = self._step(txn, pf.Tick(link_up), now)
             if after == txn and not effects:
@@ -571,7 +513,7 @@ class Terminal:
             self._execute(after, effects, unsaved_from=unsaved)
         finally:
             self._in_flight.discard(txn_id)
-        return self.load(txn_id)
+        return self._txn(txn_id)
 
     def _execute(self, txn: Txn, effects, *, unsaved_from: Txn | None = None) -> None:
         """Carry out effects in order; each answer is applied (and journaled) before the next send."""
@@ -609,8 +551,8 @@ class Terminal:
         log.error("the %s for %s was sent but its answer could not be journaled: %s", api, txn.id, exc.message)
         self._orphans.add(txn.id)
         if isinstance(txn, pf.Sale):
-            summary = {"status": UNKNOWN, "kind": "sale", "paymentRequestId": txn.id, "paymentId": txn.payment_id,
-                       "tender": txn.tender}
+            summary: dict[str, Any] = {"status": UNKNOWN, "kind": "sale", "paymentRequestId": txn.id,
+                                       "paymentId": txn.payment_id, "tender": txn.tender}
         else:
             summary = {"status": UNKNOWN, "kind": txn.kind, "paymentRequestId": txn.sale_id,
                        ("refundRequestId" if txn.kind == ff.REFUND else "cancelId"): txn.id}
@@ -627,7 +569,7 @@ class Terminal:
     def _apply_answer(self, txn: Txn, api: str, outcome: Outcome, answer: pf.Answer, unsaved_from: Txn | None):
         """Journal an answer and step the transaction with it; (the new state, the effects it asks for)."""
         with self.lock:
-            current = self.load(txn.id)
+            current = self._txn(txn.id)
             if unsaved_from is not None and current == unsaved_from:
                 current = txn  # the attempt lives in memory only (see advance); nothing changed it since
             now = self.clock()
@@ -637,15 +579,15 @@ class Terminal:
             else:
                 event = ff.Answered(answer)
             after, more = self._step(current, event, now)
-            also = []
+            also: list[tuple[Txn, Txn, list[tuple[str, dict]], tuple]] = []
             if (isinstance(after, ff.Followup) and after.kind == ff.CANCEL and after.phase is ff.Phase.DONE
                     and current.phase is not ff.Phase.DONE):
                 # The manager's cancel went through: the sale is reversed in the same commit, so no
                 # crash can leave it "paid" while the gateway has returned the money.
-                sale = self.load(after.sale_id)
+                sale = self._sale(after.sale_id)
                 reversed_sale, sale_effects = pf.step(sale, pf.CancelAnswered(answer), now)
                 also.append((sale, reversed_sale, [("cancelled_by_manager", {"cancel": after.id})], sale_effects))
-            self._save(current, after, now, [("answer", _outcome_detail(api, outcome))], more, also=also)
+            self._save(current, after, now, [("answer", outcome_detail(api, outcome))], more, also=also)
         return after, more
 
     def _request(self, txn: Txn, api: str) -> messages.Request | None:
@@ -671,7 +613,7 @@ class Terminal:
             try:
                 self._preflight(txn_id)
                 with self.lock:
-                    txn = self.load(txn_id)
+                    txn = self._txn(txn_id)
                     if txn is not None and not txn.final and txn.next_at is None and txn_id not in self._in_flight:
                         now = self.clock()
                         after, effects = self._step(txn, pf.Recovered(), now)
@@ -714,7 +656,7 @@ class Terminal:
         now = self.clock()
         for row in self.journal.open_transactions():
             with self.lock:
-                txn = self.load(row["id"])
+                txn = self._txn(row["id"])
                 if txn is not None and not txn.final and txn.next_at is not None and txn.next_at > now:
                     self._save(txn, dataclasses.replace(txn, next_at=now), now, [("manual_drain", {})])
         self.link.probe_next()
@@ -736,7 +678,7 @@ class Terminal:
         """After a failure mid-step, make sure the transaction is due again rather than left in flight."""
         try:
             with self.lock:
-                txn = self.load(txn_id)
+                txn = self._txn(txn_id)
                 if txn is not None and not txn.final and txn.next_at is None and txn.phase.value != "SENDING":
                     now = self.clock()
                     later = dataclasses.replace(txn, next_at=now + self.timing.offline_retry)
@@ -751,7 +693,7 @@ class Terminal:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self.changed:
             while True:
-                txn = self.load(txn_id)
+                txn = self._txn(txn_id)
                 if until(txn):
                     return txn
                 left = None if deadline is None else deadline - time.monotonic()
@@ -768,7 +710,7 @@ class Terminal:
         while True:
             pending = []
             for txn_id in ids:
-                txn = self.load(txn_id)
+                txn = self._txn(txn_id)
                 if txn.final:
                     continue
                 if txn.status == NEEDS_REVIEW:
@@ -776,7 +718,7 @@ class Terminal:
                         continue
                     reviewed.add(txn_id)
                     with self.lock:  # one retry now, whatever its schedule says
-                        txn = self.load(txn_id)
+                        txn = self._txn(txn_id)
                         if txn.next_at is not None and txn.next_at > self.clock():
                             self._save(txn, dataclasses.replace(txn, next_at=self.clock()), self.clock(), [])
                 pending.append(txn_id)
@@ -791,16 +733,16 @@ class Terminal:
                 break
             progressed = False
             for txn_id in pending:
-                txn = self.load(txn_id)
+                txn = self._txn(txn_id)
                 if txn.next_at is not None and txn.next_at <= self.clock():
                     self.advance(txn_id)
                     progressed = True
             if not progressed:
                 with self.changed:
-                    soonest = min((t.next_at for t in (self.load(i) for i in pending) if t.next_at is not None),
+                    soonest = min((t.next_at for t in (self._txn(i) for i in pending) if t.next_at is not None),
                                   default=self.clock() + 0.5)
                     self.changed.wait(max(0.01, min(soonest - self.clock(), 0.5)))
-        items = [self.summary(self.load(i)) for i in ids]
+        items = [self.summary(self._txn(i)) for i in ids]
         return {"settled": sum(1 for i in items if i["status"] not in UNSETTLED),
                 "still_open": sum(1 for i in items if i["status"] in UNSETTLED),
                 "items": items}
@@ -809,46 +751,9 @@ class Terminal:
     def summary(self, txn: Txn) -> dict:
         """The CLI's stable JSON for one transaction (``sale --json`` and friends)."""
         row = self.journal.get(txn.id)
-        data = {"status": txn.status, "kind": row["kind"] if row else None, "resultCode": txn.result_code,
-                "message": txn.message, "amount": Money(txn.amount, txn.currency).to_api()}
-        if isinstance(txn, pf.Sale):
-            data.update(paymentRequestId=txn.id, paymentId=txn.payment_id, tender=txn.tender,
-                        acceptedAtMerchantRisk=txn.accepted_at_risk)
-            if txn.code_value and not txn.final:
-                data["orderCode"] = {"value": txn.code_value, "expiresAt": txn.code_expires_at}
-        else:
-            parent = self.load(txn.sale_id)
-            data.update(paymentRequestId=txn.sale_id, paymentId=parent.payment_id if parent else None)
-            if txn.kind == ff.REFUND:
-                data.update(refundRequestId=txn.id, refundId=txn.gateway_id)
-            else:
-                data.update(cancelId=txn.id)
-        return data
+        parent = self.load(txn.sale_id) if isinstance(txn, ff.Followup) else None
+        return rows.summary(txn, row["kind"] if row else None, parent)
 
     def queue(self) -> dict:
         """What waits in the outbox: count, per-currency totals, oldest age."""
         return queue_status(self.journal, self.clock())
-
-
-def queue_status(journal: Journal, now: float) -> dict:
-    rows = journal.outbox()
-    totals: dict[str, int] = {}
-    for r in rows:
-        totals[r["currency"]] = totals.get(r["currency"], 0) + (r["amount"] or 0)
-    oldest = min((r["created_at"] for r in rows), default=None)
-    return {"count": len(rows),
-            "totals": {c: Money(v, c).to_api() for c, v in sorted(totals.items())},
-            "oldestAgeSeconds": None if oldest is None else round(now - oldest, 3),
-            "items": [{"id": r["txn"], "api": r["api"], "kind": r["kind"], "status": r["status"],
-                       "paymentRequestId": r["parent"] or r["txn"],
-                       "amount": Money(r["amount"], r["currency"]).to_api(),
-                       "ageSeconds": round(now - r["created_at"], 3)} for r in rows]}
-
-
-def _notification_detail(body: dict) -> dict:
-    keep = ("notifyType", "paymentRequestId", "paymentId", "refundRequestId", "refundId", "refundStatus",
-            "paymentAmount", "refundAmount", "paymentTime", "refundTime")
-    detail = {k: body.get(k) for k in keep if k in body}
-    if isinstance(body.get("result"), dict):
-        detail["result"] = {k: body["result"].get(k) for k in ("resultCode", "resultStatus", "resultMessage")}
-    return detail

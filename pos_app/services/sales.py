@@ -64,7 +64,7 @@ def drain(grant: Grant, terminal) -> Drained:
     """Send what waits in the outbox now instead of at its next scheduled try."""
     import time
 
-    from ..terminal import queue_status
+    from ..rows import queue_status
     advanced = terminal.drain_now()
     return Drained(advanced, queue_status(terminal.journal, time.time()))
 
@@ -74,5 +74,5 @@ def queue(grant: Grant, journal) -> dict:
     """What waits in the outbox for the link (read-only)."""
     import time
 
-    from ..terminal import queue_status
+    from ..rows import queue_status
     return queue_status(journal, time.time())
