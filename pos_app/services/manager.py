@@ -96,8 +96,12 @@ def review_retry(grant: Grant, terminal, item_id: str):
 
 @use_case("review_cancel", cli="review cancel", gui="ui.manager:ManagerWindow.retry_cancel")
 def review_cancel(grant: Grant, terminal, item_id: str):
-    """Send the cancel of an unsure sale again (the same paymentRequestId); audited."""
+    """Send the cancel of an unsure sale again (the same paymentRequestId); audited. On a paid sale the
+    cancel reverses the payment: the manager's, as for :func:`cancel`."""
     _known(terminal.journal, item_id)
+    row = terminal.journal.get(item_id)
+    if row is not None and reverses(row):
+        require(grant, MANAGERS, _("reversing a paid sale"))
     txn = terminal.cancel(item_id)
     record(terminal.journal, grant, "retry_cancel", txn=item_id, detail={"status": txn.status})
     return txn

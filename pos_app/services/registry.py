@@ -72,13 +72,15 @@ class UseCase:
     roles: frozenset[str]
     cli: str            # the ``pos-terminal`` command that runs it
     gui: str | None     # the window method bound to it ("module:Class.method"), None for CLI-only tools
+    why: str | None = None  # with gui None: why no window offers it
 
 
 REGISTRY: dict[str, UseCase] = {}
 
 
-def use_case(name: str, *, roles: frozenset[str] = ANYONE, cli: str, gui: str | None):
-    """Register ``fn(grant, ...)`` as the use case ``name``; it runs only for a grant of ``roles``."""
+def use_case(name: str, *, roles: frozenset[str] = ANYONE, cli: str, gui: str | None, why: str | None = None):
+    """Register ``fn(grant, ...)`` as the use case ``name``; it runs only for a grant of ``roles``.
+    ``gui`` None (no window offers it) needs ``why``: tests/test_parity.py checks both."""
     def wrap(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def run(grant: Grant, *args, **kwargs):
@@ -88,7 +90,7 @@ def use_case(name: str, *, roles: frozenset[str] = ANYONE, cli: str, gui: str | 
             return fn(grant, *args, **kwargs)
         if name in REGISTRY:
             raise RuntimeError(f"use case {name!r} registered twice")
-        REGISTRY[name] = UseCase(name, run, roles, cli, gui)
+        REGISTRY[name] = UseCase(name, run, roles, cli, gui, why)
         return run
     return wrap
 

@@ -7,10 +7,14 @@ written to the audit log: the journal's own events record every step of them alr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..money import Money
 from .registry import Grant, use_case
+
+if TYPE_CHECKING:
+    from ..outcome import Outcome
 
 
 @use_case("sale", cli="sale", gui="ui.cashier:CashierWindow.handle_action")
@@ -30,8 +34,22 @@ def abort(grant: Grant, terminal, sale_id: str, reason: str = "cancelled by the 
 
 @dataclass(frozen=True)
 class Inquiry:
-    gateway: str          # what the gateway said: SUCCESS, FAILED, UNKNOWN, …
-    txn: object | None    # the transaction as it is now, when it is ours
+    gateway: str          # what the gateway said: success, failure or unknown (Outcome.status)
+    txn: Any              # the transaction (Sale or Followup) as it is now, when it is ours; else None
+    outcome: Outcome | None = field(default=None, repr=False, compare=False)  # the whole answer (code, body)
+
+    @property
+    def answer(self) -> Outcome:
+        """The gateway's whole answer (result code, message, body)."""
+        if self.outcome is None:
+            raise ValueError("this inquiry was made without the gateway's answer")
+        return self.outcome
+
+    @property
+    def unknown(self) -> bool:
+        """The gateway's answer is not known (not reached, or no verified answer)."""
+        from ..outcome import Status
+        return self.gateway == Status.UNKNOWN.value
 
     def to_json(self) -> dict:
         return {"gateway": self.gateway, "status": self.txn.status if self.txn is not None else None}
@@ -41,10 +59,12 @@ class Inquiry:
 def inquiry(grant: Grant, terminal, ref: str) -> Inquiry:
     """Ask the gateway about a payment or refund now; an open one learns from the answer."""
     outcome, txn = terminal.inquiry(ref)
-    return Inquiry(outcome.status.value, txn)
+    return Inquiry(outcome.status.value, txn, outcome)
 
 
-@use_case("reconcile", cli="reconcile", gui=None)
+@use_case("reconcile", cli="reconcile", gui=None,
+          why="the running terminal's reconciler settles open transactions by itself; asking for it is for a "
+              "prompt, after a crash or from a script")
 def reconcile(grant: Grant, terminal, timeout: float | None = None) -> dict:
     """Settle every open transaction with the gateway, waiting at most ``timeout`` seconds."""
     return terminal.settle(timeout)
