@@ -129,11 +129,17 @@ def main(args) -> int:
 def _bench_hook(core, window) -> None:
     """Only with POS_TERMINAL_BENCH_READY=1 (benchmarks/bench_gui.py): ``READY`` once the window is shown
     and the event loop has gone idle (the cashier can type and scan), then ``CORE`` once the terminal is
-    up (journal open, gateway client ready), or ``FAILED``."""
+    up (journal open, gateway client ready), or ``FAILED``. READY goes to stderr too, where it splits
+    ``python -X importtime``'s lines into those before it and after it."""
     if os.environ.get("POS_TERMINAL_BENCH_READY") != "1":
         return
     from PySide6.QtCore import QTimer
 
-    QTimer.singleShot(0, lambda: print("READY" if window.isVisible() else "NOT READY", flush=True))
+    def ready() -> None:
+        word = "READY" if window.isVisible() else "NOT READY"
+        print(word, file=sys.stderr, flush=True)
+        print(word, flush=True)
+
+    QTimer.singleShot(0, ready)
     core.ready.connect(lambda _runtime: QTimer.singleShot(0, lambda: print("CORE", flush=True)))
     core.start_failed.connect(lambda *_words: print("FAILED", flush=True))
