@@ -310,45 +310,9 @@ def _when(seconds: float) -> str:
     return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
 
 
-def cmd_logs(args) -> int:
-    from .config import find_data_dir
-
-    folder = find_data_dir(args.data_dir) / "logs"
-    if args.export:
-        return _export(args, folder)
-    files = [{"name": p.name, "size": st.st_size, "modified": _when(st.st_mtime)} for p, st in _log_files(folder)]
-    if args.json:
-        import json
-        print(json.dumps({"folder": str(folder), "files": files}, indent=2))
-    elif not files:
-        print(f"No log files yet (they go to {folder}).")
-    else:
-        print(f"Log files in {folder}, newest first:")
-        width = max(len(f["name"]) for f in files)
-        for f in files:
-            print(f"  {f['name']:<{width}}  {f['size']:>10,} bytes  {f['modified']}")
-        print("For support: pos-terminal logs --export pos-terminal-logs.tar.gz")
-    return 0
-
-
-def _export(args, folder: Path) -> int:
-    from .services import technician
-    from .services.registry import shell
-
-    result = technician.log_export(shell(_login()), folder, Path(args.export), config=args.config)
-    if args.json:
-        import json
-        print(json.dumps(result.to_json(), indent=2))
-    else:
-        n = result.log_files
-        print(f"wrote {result.path}: {len(result.names)} files ({n} log file{'' if n == 1 else 's'} and "
-              "system.txt), payment codes masked, no keys")
-    return 0
-
-
-def _login() -> str:
-    import getpass
-    return getpass.getuser()
+def listing(folder: Path) -> list[dict]:
+    """The log files, newest first: name, size in bytes, and when each was last written (local time)."""
+    return [{"name": p.name, "size": st.st_size, "modified": _when(st.st_mtime)} for p, st in _log_files(folder)]
 
 
 def export(folder: Path, target: Path, *, config: str | None = None) -> dict:

@@ -19,7 +19,7 @@ def run(*args, env=None, data_dir=None):
     if data_dir is not None:
         environment["POS_TERMINAL_DATA_DIR"] = str(data_dir)
     return subprocess.run([sys.executable, "-m", "pos_app", *args], capture_output=True, text=True,
-                          env=environment, timeout=60)
+                          env=environment, timeout=60, check=False)
 
 
 def test_no_config_runs_in_sandbox_and_checks_the_gateway(tmp_path):
@@ -86,7 +86,7 @@ def test_sim_refuses_bad_options(capsys):
 
 
 def test_no_command_without_a_display_says_so(tmp_path):
-    env = {k: "" for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env = dict.fromkeys(("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"), "")
     proc = run(data_dir=tmp_path, env={**env, "XDG_CONFIG_HOME": str(tmp_path / "nocfg")})
     assert proc.returncode == 2 and "no display" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -95,6 +95,85 @@ def test_console_script_and_module_are_the_same(tmp_path):
     import shutil
     script = shutil.which("pos-terminal", path=os.path.dirname(sys.executable))
     assert script, "pos-terminal is installed next to this python"
-    a = subprocess.run([script, "--version"], capture_output=True, text=True)
+    a = subprocess.run([script, "--version"], capture_output=True, text=True, check=False)
     b = run("--version")
     assert a.stdout == b.stdout and "pos-terminal" in a.stdout
+
+
+# -- start-up: a command imports what it uses, not the other commands ---------------------------------------
+COMMAND_MODULES = {"pos_app.cli.counter", "pos_app.cli.manager", "pos_app.cli.technician", "pos_app.cli.tools"}
+HEAVY = {"requests", "urllib3", "cryptography", "PySide6", "pos_app.selftest", "pos_app.setup_wizard",
+         "pos_app.services", "pos_app.terminal", "pos_app.device_commands", "pos_app.manager_commands",
+         "offline_queue.journal"}
+
+
+def test_help_imports_no_command_module():
+    """`pos-terminal --help` lists every command from the registration table without importing one."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "pos_app", "--help"], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert {"click", "pos_app.cli"} <= imported, "the measure sees the CLI's own imports"
+    assert not imported & (COMMAND_MODULES | HEAVY), sorted(imported & (COMMAND_MODULES | HEAVY))
+    assert "reconcile" in proc.stdout and "scanner" in proc.stdout
+
+
+GUI_PROBE = """
+import json, sys, types
+app = types.ModuleType("ui.app")      # the window, replaced: what the CLI loaded before handing over
+app.main = lambda args: print(json.dumps(sorted(sys.modules))) or 0
+sys.modules["ui.app"] = app
+from pos_app.cli import main
+sys.exit(main(["gui", "--no-scanners"]))
+"""
+
+
+def test_gui_hands_over_without_the_other_commands(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", GUI_PROBE], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "POS_TERMINAL_DATA_DIR": str(tmp_path)}, check=False)
+    assert proc.returncode == 0, proc.stderr
+    imported = set(json.loads(proc.stdout))
+    assert "pos_app.cli.tools" in imported
+    assert not imported & ((COMMAND_MODULES - {"pos_app.cli.tools"}) | HEAVY), sorted(imported & HEAVY)
+
+
+# -- the parser's refusals are a person's errors ----------------------------------------------------------------
+@pytest.mark.parametrize("args, words", [
+    (["sale", "--code", "281234567890123456"], "--amount"),
+    (["sale", "--amount", "1.00"], "--code"),
+    (["sale", "--amount", "1.00", "--code", "281234567890123456", "--order-code"], "--code"),
+    (["reconcile", "--timeout", "nan"], "--timeout"),
+    (["report", "--x", "--z"], "--x"),
+    (["pin", "set", "cashier"], "cashier"),
+    (["nosuchcommand"], "nosuchcommand"),
+    (["scanner"], "Missing command"),
+])
+def test_usage_errors_exit_2_in_one_plain_message(capsys, tmp_path, args, words):
+    assert main(["--data-dir", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pos-terminal: ") and words in err and "--help" in err and "Traceback" not in err
+
+
+def test_review_cancel_takes_the_manager_pin_and_is_audited(sim, tmp_path):
+    """`review cancel ID` resends a sale's cancel; on a paid one that reverses it, so it asks the manager."""
+    import sqlite3
+
+    from conftest import payment_code
+    from flowkit import MANAGER_PIN, cli_json, ledger, set_manager_pin, write_config
+
+    config, d = write_config(sim), tmp_path / "t"
+    rc, paid = cli_json("sale", "--amount", "3.00", "--code", payment_code(), config=config, data_dir=d)
+    assert rc == 0, paid
+    ref = paid["paymentRequestId"]
+    set_manager_pin(d)
+    rc, refused = cli_json("review", "cancel", ref, config=config, data_dir=d, input="000000\n")
+    assert rc == 2 and "wrong PIN" in refused["error"] and ledger(sim)[ref]["status"] == "SUCCESS"
+    rc, done = cli_json("review", "cancel", ref, "--by", "dana", config=config, data_dir=d, input=f"{MANAGER_PIN}\n")
+    assert rc == 0 and (done["kind"], done["status"]) == ("cancel", "SUCCESS"), done
+    assert ledger(sim)[ref]["status"] == "CANCELLED"
+    conn = sqlite3.connect(f"file:{d / 'journal.sqlite'}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT txn, asked_by, approved_by FROM audit WHERE action='retry_cancel'").fetchall()
+    finally:
+        conn.close()
+    assert rows == [(ref, "dana", "manager")]

@@ -257,10 +257,10 @@ def test_export_refuses_another_format_and_an_unwritable_place(tmp_path):
 # -- crash reports --------------------------------------------------------------------------------
 
 def test_crash_report_is_masked(tmp_path, monkeypatch, capsys):
-    def boom(args):
+    def boom(code):
         raise RuntimeError(f"could not handle {CODE} with\n{PEM}")
 
-    monkeypatch.setitem(cli_module.COMMANDS, "classify", boom)
+    monkeypatch.setattr("pos_app.scan.classify", boom)   # a bug inside a command
     assert cli_module.main(["--data-dir", str(tmp_path), "classify", "x"]) == cli_module.EXIT_BUG
     (report,) = (tmp_path / "logs").glob("crash-*.txt")
     text = report.read_text()

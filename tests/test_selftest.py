@@ -5,7 +5,6 @@ whose nodes are real FIFOs read through the :class:`scantraces.FifoNode` stand-i
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -21,7 +20,7 @@ from test_discovery import make_input_tree, usb_device
 from drivers.model import ScanEvent
 from offline_queue.journal import Journal
 from pos_app import selftest
-from pos_app.cli import _common
+from pos_app.cli import main
 from pos_app.errors import PosError
 from pos_app.runtime import Runtime
 from pos_app.selftest import (
@@ -442,22 +441,11 @@ def test_scan_check_advice():
 
 # -- the command: output shapes and exit codes ---------------------------------------------------------
 
-def parse(argv: list[str]) -> argparse.Namespace:
-    """The parser as cli.build_parser wires it: the shared options on both levels."""
-    parser = argparse.ArgumentParser(prog="pos-terminal")
-    _common(parser, suppress=False)
-    sub = parser.add_subparsers(dest="command")
-    selftest.add_parser(sub, _common)
-    return parser.parse_args(argv)
-
-
 def test_command_json_and_exit_code(sim, tmp_path, no_devices, capsys):
     config = write_config(sim)
     argv = ["selftest", "--level", "external", "--config", str(config), "--data-dir", str(tmp_path / "data"),
             "--input-dir", str(no_devices[0]), "--sys-dir", str(no_devices[1]), "--json"]
-    args = parse(argv)
-    assert (args.command, args.level, args.timeout) == ("selftest", "external", 30.0)
-    assert selftest.cmd_selftest(args) == 0
+    assert main(argv) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["level"] == "external" and data["ok"] is True
     assert set(data) >= {"level", "ok", "checks", "counts", "devices", "startedAt"}
@@ -469,7 +457,7 @@ def test_command_json_and_exit_code(sim, tmp_path, no_devices, capsys):
         assert c["status"] in ("pass", "fail", "skip")
     assert data["counts"] == {"pass": 8, "fail": 0, "skip": 3}
     sim.stop()
-    assert selftest.cmd_selftest(parse(argv)) == 1
+    assert main(argv) == 1
     failed = json.loads(capsys.readouterr().out)
     assert failed["ok"] is False
     assert [c["name"] for c in failed["checks"] if c["status"] == "fail"] == ["gateway"]
@@ -479,25 +467,23 @@ def test_command_text_and_out_files(toml, tmp_path, no_devices, capsys):
     base = ["selftest", "--data-dir", str(tmp_path / "data"), "--input-dir", str(no_devices[0]),
             "--sys-dir", str(no_devices[1])]
     text_file, json_file = tmp_path / "report.txt", tmp_path / "report.json"
-    args = parse([*base, "--config", str(toml), "--out", str(text_file)])
-    assert selftest.cmd_selftest(args) == 0
+    assert main([*base, "--config", str(toml), "--out", str(text_file)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("PASS  config        ")
     assert any(line.startswith("SKIP  journal       no journal yet") for line in lines)
     assert any(line.strip().startswith("→ it is created") for line in lines)  # a skip's hint on its own line
     assert lines[-1] == "selftest (internal): 4 passed, 0 failed, 2 skipped: no check failed"
     assert text_file.read_text().splitlines() == lines
-    assert selftest.cmd_selftest(parse([*base, "--out", str(json_file)])) == 0  # sandbox, text on stdout
+    assert main([*base, "--out", str(json_file)]) == 0  # sandbox, text on stdout
     assert "PASS  config        sandbox: no config file" in capsys.readouterr().out
     saved = json.loads(json_file.read_text())
     assert saved["ok"] is True and saved["checks"][0]["detail"] == "sandbox: no config file"
 
 
 def test_interactive_command_without_a_scanner_skips_the_scan(toml, tmp_path, no_devices, capsys):
-    args = parse(["selftest", "--level", "interactive", "--timeout", "1", "--config", str(toml),
+    assert main(["selftest", "--level", "interactive", "--timeout", "1", "--config", str(toml),
                   "--data-dir", str(tmp_path / "data"),
-                  "--input-dir", str(no_devices[0]), "--sys-dir", str(no_devices[1]), "--json"])
-    assert selftest.cmd_selftest(args) == 0
+                  "--input-dir", str(no_devices[0]), "--sys-dir", str(no_devices[1]), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     scan = next(c for c in data["checks"] if c["name"] == "scan")
     assert scan["status"] == "skip" and scan["detail"] == "no scanner to test (see scanners)"

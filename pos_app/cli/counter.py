@@ -1,0 +1,166 @@
+"""The cashier's commands: sale, cancel, inquiry, reconcile, queue.
+
+Each binds its options to a use case of :mod:`pos_app.services` with the counter's grant (no PIN), as
+the cashier's screen does; reversing a paid sale takes the manager's PIN. ``--json`` prints the
+transaction's summary, the same shape for every command.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .. import payment_flow as pf
+from .. import services
+from ..money import parse_money
+from ..vocabulary import settled
+from . import grants
+from .options import by_option, command, timeout_option
+from .output import emit, progress
+from .present import EXIT, cancel_exit, describe, follow, outcome_lines, show_code, watch
+
+
+@command()
+@click.option("--amount", required=True, help="the amount, e.g. 12.34")
+@click.option("--currency", help="ISO 4217 code (default: [merchant] currency)")
+@click.option("--code", help="the customer's payment code, as scanned")
+@click.option("--order-code", is_flag=True, help="show a QR for the customer to scan")
+@click.option("--description", default="", help="what is sold (shown in the wallet)")
+@timeout_option(None, "stop waiting after this long (an order code is then cancelled)")
+@click.option("--alongside", is_flag=True,
+              help="take it although an earlier sale is still being settled (surely another customer)")
+def sale(opts, amount, currency, code, order_code, description, timeout, alongside):
+    """Take a payment by payment code (--code) or order code (--order-code) and run it to a final state
+    (exit 0 only when paid)."""
+    if (code is None) == (not order_code):
+        raise click.UsageError("give either --code CODE or --order-code")
+    if currency is not None:
+        parse_money(amount, currency.upper())  # a typo is told before anything starts
+    with opts.runtime() as rt:
+        data = _take(opts, rt, amount, currency, timeout, code=code, order_code=order_code,
+                     description=description, alongside=alongside)
+    emit(opts, data, outcome_lines(data))
+    return EXIT[data["status"]]
+
+
+def _take(opts, rt, amount_text: str, currency: str | None, timeout: float | None, **how) -> dict:
+    t, grant = rt.terminal, grants.counter()
+    amount = parse_money(amount_text, (currency or t.config.merchant.currency).upper())
+    watch(opts, t)
+    t.on_code.add(lambda sale_id, value, expires_at: show_code(opts, value, expires_at))
+    progress(opts, f"sale of {amount}" + (" (sandbox)" if rt.sandbox else ""))
+
+    def done(s) -> bool:
+        return settled(s) or (s.accepted_at_risk and s.phase is pf.Phase.NEW)
+    try:
+        sale = services.sales.sale(grant, t, amount, **how)
+        sale = t.wait(sale.id, done, timeout)
+        if not done(sale) and sale.phase is pf.Phase.WAITING:
+            progress(opts, "timed out: cancelling the order code")
+            services.sales.abort(grant, t, sale.id, "the terminal stopped waiting (--timeout)")
+            sale = t.wait(sale.id, done, 60)
+    except KeyboardInterrupt:
+        if t.last_sale_id is None or t.load(t.last_sale_id) is None:
+            raise  # nothing was journaled: nothing was sent
+        sale = _interrupted(opts, t, t.last_sale_id, done)
+    data = t.summary(sale)
+    if not done(sale) and sale.id == t.last_sale_id and not sale.final:
+        data["message"] = (f"not settled yet ({describe(sale)}): it stays scheduled, and the terminal's next "
+                           f"start or `pos-terminal reconcile` settles it with the gateway")
+    return data
+
+
+def _interrupted(opts, t, sale_id: str, done):
+    """Ctrl-C: the sale may already be at the gateway, so it is cancelled and settled before exiting; a
+    second Ctrl-C leaves it scheduled for the next start."""
+    progress(opts, f"interrupted: cancelling sale {sale_id}; waiting for the gateway to confirm "
+                   f"(Ctrl-C again to leave it to the next start)")
+    sale = t.interrupted(sale_id, "interrupted at the terminal")
+    try:
+        sale = t.wait(sale.id, done, 60)
+    except KeyboardInterrupt:
+        progress(opts, f"interrupted again: sale {sale_id} is left open and settled at the next start")
+        return t.load(sale_id)
+    if sale.phase is pf.Phase.PAID:   # a payment known to be paid is never cancelled
+        progress(opts, "the payment went through before the interrupt could stop it: hand over the goods, or "
+                       "have a manager refund it")
+    return sale
+
+
+@command()
+@click.argument("payment", metavar="PAYMENT")
+@click.option("--reason", help="why (required to reverse a paid sale; audited)")
+@by_option
+@timeout_option(60.0, "wait at most this long")
+def cancel(opts, payment, reason, by, timeout):
+    """Cancel the sale PAYMENT (paymentRequestId or paymentId): close an open one (the cashier's abort,
+    as Esc in the window), or reverse a paid one in full (manager PIN and --reason). Exit 0 once nothing
+    stays charged."""
+    with opts.runtime() as rt:
+        t = rt.terminal
+        watch(opts, t)
+        row = t.journal.find(payment, "sale")
+        if row is not None and not row["final"]:
+            txn = services.sales.abort(grants.counter(by), t, row["id"], reason or "cancelled on request")
+        elif row is not None and services.manager.reverses(row):   # moves money back: the manager's
+            services.manager.check_reason(reason, "cancel")
+            txn = services.manager.cancel(grants.manager(t.journal, by), t, payment, reason)
+        else:   # not ours, or final and not paid: the use case says which
+            txn = services.manager.cancel(grants.counter(by), t, payment, reason)
+        data = follow(t, txn, timeout)
+    emit(opts, data, outcome_lines(data))
+    return cancel_exit(data)
+
+
+@command()
+@click.argument("payment", metavar="PAYMENT")
+def inquiry(opts, payment):
+    """Ask the gateway now about PAYMENT (paymentRequestId, paymentId or refundRequestId); an open sale
+    learns from the answer. Exit 3 when the gateway's answer is not known."""
+    with opts.runtime(receiver=False, background=False) as rt:
+        result = services.sales.inquiry(grants.counter(), rt.terminal, payment)
+        outcome, body = result.answer, result.answer.body or {}
+        gw = {"status": outcome.status.value, "resultCode": outcome.result_code, "message": outcome.message,
+              "paymentStatus": body.get("paymentStatus"), "refundStatus": body.get("refundStatus")}
+        ours = rt.terminal.summary(result.txn) if result.txn is not None else None
+    said = gw["paymentStatus"] or gw["refundStatus"] or gw["status"]
+    lines = [f"gateway: {said} ({gw['resultCode']}: {gw['message']})",
+             f"journal: {ours['status']}" if ours else "journal: not a payment of this terminal"]
+    emit(opts, {"gateway": gw, "journal": ours}, lines)
+    return 3 if result.unknown else 0
+
+
+@command()
+@timeout_option(None, "stop after this long")
+def reconcile(opts, timeout):
+    """Settle every open transaction with the gateway (exit 3 while some stay open)."""
+    with opts.runtime(receiver=False, background=False) as rt:
+        watch(opts, rt.terminal)
+        progress(opts, f"settling {len(rt.terminal.journal.open_transactions())} open transaction(s)")
+        data = services.sales.reconcile(grants.counter(), rt.terminal, timeout)
+    lines = [f"settled {data['settled']}, still open {data['still_open']}"]
+    lines += [f"  {i['status']:12} {i['kind']:6} {i['paymentRequestId']} {i.get('message') or ''}"
+              for i in data["items"]]
+    emit(opts, data, lines)
+    return 0 if data["still_open"] == 0 else 3
+
+
+@command()
+@click.option("--drain", is_flag=True,
+              help="try everything waiting now, not at its retry time (the technician's Drain now)")
+def queue(opts, drain):
+    """What waits in the outbox for the link: count, per-currency totals, oldest age."""
+    from ..money import format_minor
+    if drain:
+        with opts.runtime(receiver=False, background=False) as rt:
+            drained = services.sales.drain(grants.counter(), rt.terminal)
+        progress(opts, f"drain: {drained.advanced} advanced")
+        data = drained.to_json()
+    else:
+        with opts.journal(readonly=True) as journal:
+            data = services.sales.queue(grants.counter(), journal)
+    oldest = f", oldest {data['oldestAgeSeconds']:.0f} s" if data["count"] else ""
+    lines = [f"{data['count']} request(s) waiting{oldest}"]
+    lines += [f"  {c}: {format_minor(int(v['value']), c)}" for c, v in data["totals"].items()]
+    lines += [f"  {i['api']:7} {i['status']:8} {i['paymentRequestId']}" for i in data["items"]]
+    emit(opts, data, lines)
+    return 0

@@ -1,0 +1,173 @@
+"""The commands that are tools, not use cases: the windows, status, setup, the simulator, classify.
+
+``gui`` and ``screenshots`` are the composition root: the one place ``pos_app`` reaches ``ui``, by
+name, so the core never imports Qt. The rest check or prepare the terminal; none moves money.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from types import SimpleNamespace
+
+import click
+
+from .. import __version__, scan
+from ..errors import PosError
+from .options import LANGUAGES, POSITIVE, SECONDS, command, gui_options
+from .output import emit
+
+
+@command()
+@gui_options
+def gui(opts, customer_screen, language, kiosk, no_scanners):
+    """The cashier window and the customer display (the default command)."""
+    args = SimpleNamespace(config=opts.config, data_dir=opts.data_dir, json=opts.json, verbose=opts.verbose,
+                           customer_screen=customer_screen, language=language, kiosk=kiosk, no_scanners=no_scanners)
+    return importlib.import_module("ui.app").main(args)
+
+
+@command()
+@click.option("--out", default="screenshots", metavar="DIR", help="where the PNGs go (default ./screenshots)")
+@click.option("--languages", multiple=True, metavar="LANG[,LANG]",
+              help=f"the languages to render, of {', '.join(LANGUAGES)} (default: all)")
+def screenshots(opts, out, languages):
+    """Render every screen state to PNG files for review (offscreen unless a display is set)."""
+    chosen = [name for item in languages for name in item.replace(",", " ").split()] or list(LANGUAGES)
+    for name in chosen:
+        if name not in LANGUAGES:
+            raise click.BadParameter(f"{name!r} is not one of {', '.join(LANGUAGES)}", param_hint="--languages")
+    args = SimpleNamespace(config=opts.config, data_dir=opts.data_dir, out=out, languages=chosen)
+    return importlib.import_module("ui.screenshots").main(args)
+
+
+@command()
+def status(opts):
+    """Show the mode, config, data dir and merchant, and check the gateway with a signed inquiry (exit 1
+    if the check fails)."""
+    from ..config import load_config
+    from ..health import Verdict, probe_gateway
+
+    data_dir, config_file = opts.data_path(), opts.config_file()
+    sim = None
+    if config_file is None:
+        from ..sandbox import start_sandbox
+        sim, config = start_sandbox(data_dir)
+        mode = "sandbox (embedded gateway simulator)"
+    else:
+        config = load_config(config_file)
+        mode = "sandbox" if config.gateway.sandbox else "live"
+    try:
+        probe = probe_gateway(config, label="status-probe")
+    finally:
+        if sim is not None:
+            sim.stop()
+    outcome, reachable = probe.outcome, probe.ok
+    if reachable:
+        check = f"OK: a signed inquiry was answered and verified in {probe.elapsed_ms:.0f} ms"
+    elif probe.verdict is Verdict.BAD_SIGNATURE:
+        check = ("FAILED: the gateway rejects our signature; merchant_private_key does not match the public key "
+                 "registered with the gateway")
+    elif probe.verdict is Verdict.UNVERIFIED:
+        check = "FAILED: the gateway's answer does not verify; check gateway_public_key"
+    else:
+        check = f"FAILED: {outcome.message or outcome.result_code}"
+    m = config.merchant
+    data = {"version": __version__, "mode": mode, "config": str(config.path) if config_file else None,
+            "dataDir": str(data_dir), "gateway": config.gateway.url, "clientId": config.gateway.client_id,
+            "merchant": {"name": m.name, "store": m.store_id, "terminal": m.terminal_id, "currency": m.currency},
+            "gatewayCheck": {"ok": reachable, "message": check, "outcome": outcome.to_json()}}
+    emit(opts, data, [
+        f"pos-terminal {__version__}: {mode}",
+        f"  config:    {config.path if config_file else '(none: sandbox mode)'}",
+        f"  data dir:  {data_dir}",
+        f"  gateway:   {config.gateway.url} (client id {config.gateway.client_id})",
+        f"  merchant:  {m.name}, store {m.store_id}, terminal {m.terminal_id}, {m.currency}",
+        f"  check:     {check}",
+    ])
+    return 0 if reachable else 1
+
+
+@command()
+@click.option("--force", is_flag=True, help="replace an existing config (it is backed up first)")
+@click.option("--new-key", is_flag=True,
+              help="make a new merchant key pair (the old private key is backed up); the gateway knows only the old "
+                   "public key, so register the new one before taking payments")
+@click.option("--answers", metavar="FILE", help="take the answers from a TOML file instead of asking (unattended "
+                                                 "installs)")
+def setup(opts, force, new_key, answers):
+    """First run: write the config (gateway, ids, keys, PINs), asking and checking each answer."""
+    from ..setup_wizard import cmd_setup
+    return cmd_setup(SimpleNamespace(config=opts.config, data_dir=opts.data_dir, json=opts.json, force=force,
+                                     new_key=new_key, answers=answers))
+
+
+@command()
+@click.option("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080,
+              help="port to listen on; 0 picks a free one (default 8080)")
+@click.option("--client-id", help="the client id it accepts (default SANDBOX_POSTERMINAL0001)")
+@click.option("--notify-time-scale", type=POSITIVE, default=1.0,
+              help="scale the notification resend schedule (0.001 turns a day into 90 s)")
+@click.option("--cancel-window", type=SECONDS, default=86400.0, metavar="SECONDS",
+              help="how long after a payment cancel is allowed (default 86400)")
+@click.option("--refund-window", type=SECONDS, default=365 * 86400.0, metavar="SECONDS",
+              help="how long after a payment refunds are allowed (default 365 days)")
+@click.option("--order-code-ttl", type=SECONDS, default=600.0, metavar="SECONDS",
+              help="order-code lifetime when the request sets no paymentExpiryTime (default 600)")
+def sim(opts, host, port, client_id, notify_time_scale, cancel_window, refund_window, order_code_ttl):
+    """Run the gateway simulator (the sandbox gateway) until Ctrl-C."""
+    import signal
+    import sys
+
+    from ..config import find_data_dir
+    from ..sim import DEFAULT_CLIENT_ID, Simulator
+    data_dir = opts.data_path() if opts.data_dir else find_data_dir(None) / "simulator"
+    if client_id is not None and not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", client_id):
+        raise PosError(f"--client-id {client_id!r} is not a client id",
+                       hint="use 1 to 64 letters, digits, '_' or '-', e.g. SANDBOX_POSTERMINAL0001")
+    # A gateway answers in a millisecond; with Python's default 5 ms GIL switch interval, a handler
+    # thread could wait that long behind the notifier thread. This process only serves, so shorten it.
+    sys.setswitchinterval(0.0005)
+    server = Simulator(data_dir, host, port, client_id=client_id or DEFAULT_CLIENT_ID,
+                       notify_time_scale=notify_time_scale, cancel_window=cancel_window,
+                       refund_window=refund_window, order_code_ttl=order_code_ttl).start()
+    def stop(*_) -> None:
+        if server.server is not None:
+            server.server.shutdown()
+    signal.signal(signal.SIGTERM, stop)
+    p = server.provisioned
+    data = {"url": server.url, "dataDir": str(server.data_dir), "keys": str(p.keys_dir), "config": str(p.config_file),
+            "created": [str(c) for c in p.created], "clientId": server.client_id}
+    emit(opts, data, [
+        f"gateway simulator listening on {server.url} (client id {server.client_id})",
+        f"  keys:    {p.keys_dir}{' (created)' if p.created else ''}",
+        f"  config:  {p.config_file}{' (created)' if p.config_file in p.created else ''}",
+        f"  ledger:  {server.data_dir / 'sim-ledger.sqlite'}",
+        f"  use it:  pos-terminal --config {p.config_file}",
+        "  stop:    Ctrl-C",
+    ])
+    sys.stdout.flush()
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+@command()
+@click.argument("code")
+def classify(opts, code):
+    """Tell what the scanned CODE is: a payment code (and which wallet families fit), a product barcode,
+    or neither (exit 1)."""
+    result = scan.classify(code)
+    wallets = ", ".join(result.wallets) or "wallet not told by the code format"
+    line = {scan.PAYMENT_CODE: f"payment code {result.masked} ({wallets})",
+            scan.PRODUCT: f"product barcode {result.value} ({result.symbology})",
+            scan.UNKNOWN: f"unknown: {result.reason}"}[result.kind]
+    if result.reason and result.kind == scan.PAYMENT_CODE:
+        line += f"; {result.reason}"
+    emit(opts, result, [line])
+    return 0 if result.kind != scan.UNKNOWN else 1
