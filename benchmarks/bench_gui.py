@@ -427,12 +427,22 @@ def _import(name, globals=None, locals=None, fromlist=(), level=0):
             if stack:
                 stack[-1][2] += grown
             emit("RSS", top, grown - entry[2], threading.current_thread().name)
-        for pending in [n for n in ON_IMPORT if n in sys.modules
-                        and not getattr(sys.modules[n].__spec__, "_initializing", False)]:
-            action = ON_IMPORT.pop(pending, None)
-            if action is not None:
-                action(sys.modules[pending])
+        _imported()
+def _imported():
+    for pending in [n for n in ON_IMPORT if n in sys.modules
+                    and not getattr(sys.modules[n].__spec__, "_initializing", False)]:
+        action = ON_IMPORT.pop(pending, None)
+        if action is not None:
+            action(sys.modules[pending])
 builtins.__import__ = _import
+import importlib
+_real_import_module = importlib.import_module
+def _import_module(name, package=None):
+    try:
+        return _real_import_module(name, package)
+    finally:
+        _imported()
+importlib.import_module = _import_module
 def before(fn, label):
     def run(*args, **kwargs):
         mark(label)
@@ -460,8 +470,10 @@ mark("start")
 OURS_PROBE = PROBE + """\
 import pos_app.cli as cli
 mark("cli_imported")
-if hasattr(cli, "build_parser"):
+if hasattr(cli, "build_parser"):   # argparse: the parser built, with the modules it imports
     cli.build_parser = after(cli.build_parser, "parsed")
+else:                              # click, lazily: the command's own module loaded
+    ON_IMPORT["pos_app.cli.tools"] = lambda m: mark("parsed")
 ON_IMPORT["pos_app.logs"] = lambda m: setattr(m, "setup", after(m.setup, "logs"))
 ON_IMPORT["PySide6.QtWidgets"] = lambda m: mark("qt_imported")
 import ui.app
@@ -494,7 +506,7 @@ FLOOR_PROBE = PROBE + FLOOR.replace("from PySide6.QtWidgets import QApplication,
 PHASES = [
     ("start", "Popen to the script's first line: interpreter, site", True),
     ("cli_imported", "pos_app.cli imported", False),
-    ("parsed", "command line parsed (build_parser and the modules it imports)", False),
+    ("parsed", "command line parsed, the gui command's module loaded", False),
     ("logs", "logging set up (pos_app.logs)", False),
     ("checks", "ui.app.main: config read, language, display checks", False),
     ("qt_imported", "PySide6.QtWidgets imported", True),
@@ -750,7 +762,7 @@ def print_breakdown(config_file: Path, data_dir: Path, start_missed: bool, rss_m
                     right=(False, True, True, True, True, False))
         late = sorted(ours["late_buckets"].items(), key=lambda kv: -kv[1]["us"])[:6]
         print("\nA package's cost is the own time of every module first imported through it; '(function-level "
-              "import)' = imported from inside a function (ui.app.main, ui.app.build, cli.cmd_gui) or by the "
+              "import)' = imported from inside a function (ui.app.main, ui.app.build, the gui command) or by the "
               "interpreter, not by a module body. Our own modules' bodies count under our packages: for ui.* "
               "that includes creating the PySide6 types and enums they name on first use (PySide6 makes them "
               "lazily). A stdlib module is charged to whichever package imported it first, so the floor's "
