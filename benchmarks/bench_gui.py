@@ -12,7 +12,8 @@
    more row: the first start on an empty data directory (the journal is created). The floor is a script
    that imports PySide6, creates a QApplication and a QMainWindow with a QLabel, shows it and prints READY
    from ``QTimer.singleShot(0)``: same interpreter, same environment, same working directory. One
-   discarded warm-up run of each first (page cache, bytecode). Goal: <= 1.5x the floor.
+   discarded warm-up run of each first (page cache, bytecode: the children share a bytecode cache in the
+   bench's temporary directory, as an installed terminal has its .pyc files). Goal: <= 1.5x the floor.
 2. Idle RSS: 2 s after CORE (ours: the terminal up behind the window) or READY (the floor), ``VmRSS`` from
    ``/proc/PID/status``, same processes. Goal: <= 1.3x the floor.
    Then SIGTERM and wait (SIGKILL after 10 s); the simulator is stopped at the end, nothing is left behind.
@@ -115,8 +116,15 @@ def write_config(sim: SimProcess, name: str) -> Path:
 
 
 def child_env() -> dict[str, str]:
+    """The bench's environment for a child, with a bytecode cache of the children's own that the warm-up
+    runs fill: an installed terminal has its .pyc files, and without one a PYTHONDONTWRITEBYTECODE=1 in the
+    environment made every start of ours compile our modules from source (~20 ms), which the floor
+    (stdlib and PySide6 only) did not."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(QT_QPA_PLATFORM="offscreen", POS_TERMINAL_BENCH_READY="1")
+    if Child.pycache is not None:
+        env["PYTHONPYCACHEPREFIX"] = str(Child.pycache)
     return env
 
 
@@ -124,6 +132,7 @@ def child_env() -> dict[str, str]:
 class Child:
     """A process started for a measurement, timed from Popen to its READY line."""
     started: ClassVar[list[Child]] = []   # every one, so that all are reaped at the end
+    pycache: ClassVar[Path | None] = None  # their bytecode cache, in the bench's temporary directory
 
     def __init__(self, argv: list[str], label: str) -> None:
         self.label = label
@@ -816,6 +825,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the finally below still reaps the children
     with tempfile.TemporaryDirectory(prefix="bench-gui-") as tmp:
         work = Path(tmp)
+        Child.pycache = work / "pycache"
         try:
             sim = SimProcess(work / "sim")
             config_file = write_config(sim, "bench-gui.toml")
