@@ -185,7 +185,7 @@ def _answer(status, **kw) -> pf.Answer:
 
 
 def test_the_words_say_which_way_a_stop_goes():
-    from pos_app.commands import _describe
+    from pos_app.cli.present import describe as _describe
     from pos_app.gateway import Status
     from pos_app.i18n import set_language
 
