@@ -88,9 +88,12 @@ def main(argv: list[str] | None = None) -> int:
         where = failed_in.command_path if failed_in is not None else "pos-terminal"
         print(f"pos-terminal: {exc.format_message()}\n  → `{where} --help` lists what it takes", file=sys.stderr)
         return EXIT_USER_ERROR
-    except click.Abort as exc:             # click's name for Ctrl-C (and for end of input at its prompts)
+    except click.Abort as exc:             # click's name for Ctrl-C, and for Ctrl-D at a prompt
         if isinstance(exc.__cause__, KeyboardInterrupt):
             return EXIT_INTERRUPTED
+        if isinstance(exc.__cause__, EOFError):
+            print("pos-terminal: the input ended before an answer was given", file=sys.stderr)
+            return EXIT_USER_ERROR
         return _bug(opts, exc)
     except OutcomeNotJournaled as exc:
         # Sent, answer not recorded: an open outcome (exit 3) that the next start settles, never "nothing".
