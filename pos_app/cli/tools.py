@@ -6,7 +6,6 @@ name, so the core never imports Qt. The rest check or prepare the terminal; none
 
 from __future__ import annotations
 
-import importlib
 import re
 from types import SimpleNamespace
 
@@ -24,7 +23,8 @@ def gui(opts, customer_screen, language, kiosk, no_scanners):
     """The cashier window and the customer display (the default command)."""
     args = SimpleNamespace(config=opts.config, data_dir=opts.data_dir, json=opts.json, verbose=opts.verbose,
                            customer_screen=customer_screen, language=language, kiosk=kiosk, no_scanners=no_scanners)
-    return importlib.import_module("ui.app").main(args)
+    from ui import app  # the composition root: the one import of ui (see .importlinter)
+    return app.main(args)
 
 
 @command()
@@ -38,7 +38,8 @@ def screenshots(opts, out, languages):
         if name not in LANGUAGES:
             raise click.BadParameter(f"{name!r} is not one of {', '.join(LANGUAGES)}", param_hint="--languages")
     args = SimpleNamespace(config=opts.config, data_dir=opts.data_dir, out=out, languages=chosen)
-    return importlib.import_module("ui.screenshots").main(args)
+    from ui import screenshots as shots
+    return shots.main(args)
 
 
 @command()
