@@ -39,7 +39,7 @@ from .money import Money, format_minor
 from .risk import RiskPolicy
 from .rows import Txn, queue_status
 from .scan import PAYMENT_CODE, classify, mask
-from .vocabulary import NEEDS_REVIEW, UNKNOWN, UNSETTLED
+from .vocabulary import CANCEL, FAILED, NEEDS_REVIEW, REFUND, SUCCESS, UNKNOWN, UNSETTLED
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +287,7 @@ class Terminal:
                 self._unreported.discard(c["id"])
                 amount = f"{format_minor(c['amount'], sale_row['currency'])} {sale_row['currency']}"
                 state = "is being completed with the gateway" if not c["final"] else \
-                    {"SUCCESS": "has now been completed", "FAILED": "has failed"}.get(c["status"], c["status"])
+                    {SUCCESS: "has now been completed", FAILED: "has failed"}.get(c["status"], c["status"])
                 raise PosError(f"{c['kind']} {c['id']} of {amount} on sale {sale_row['id']} was left unfinished by an "
                                f"earlier run and {state}",
                                hint="check the sale (`pos-terminal report`) before asking again: ask again only if "
@@ -324,7 +324,7 @@ class Terminal:
         (an unsettled one counts: it may yet succeed)."""
         row = self.sale_row(sale_id)
         taken = sum(c["amount"] for c in self.journal.children(sale_id)
-                    if c["kind"] == "refund" and c["status"] != "FAILED")
+                    if c["kind"] == REFUND and c["status"] != FAILED)
         return row["amount"] - taken
 
     @staticmethod
@@ -352,7 +352,7 @@ class Terminal:
             sale = self._paid_sale(row, "refund")
             if amount.currency != sale.currency:
                 raise PosError(f"the sale was in {sale.currency}, not {amount.currency}")
-            if any(c["kind"] == "cancel" and c["status"] != "FAILED" for c in children):
+            if any(c["kind"] == CANCEL and c["status"] != FAILED for c in children):
                 raise PosError(f"sale {sale.id} is being cancelled in full: there is nothing to refund",
                                hint="`pos-terminal reconcile` settles the cancel")
             open_refund = next((c for c in children if c["kind"] == "refund" and not c["final"]), None)
@@ -395,7 +395,7 @@ class Terminal:
             children = self.journal.children(row["id"])
             self._refuse_a_repeat(row, children)   # before "not paid": a resumed refund or cancel may be why
             sale = self._paid_sale(row, "cancel")
-            others = [c for c in children if c["status"] != "FAILED"]
+            others = [c for c in children if c["status"] != FAILED]
             open_one = next((c for c in others if not c["final"]), None)
             if open_one is not None:
                 raise PosError(f"{open_one['kind']} {open_one['id']} of sale {sale.id} is not finished yet; it is "
