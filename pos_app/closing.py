@@ -14,9 +14,12 @@ report (:mod:`pos_app.report`) uses it too.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import time
+from pathlib import Path
 
 from offline_queue import audit, ledger
 from offline_queue.journal import Journal, business_day
@@ -24,7 +27,7 @@ from offline_queue.journal import Journal, business_day
 from . import takings
 from .errors import PosError
 from .i18n import _
-from .vocabulary import CANCEL, NEEDS_REVIEW, OPEN, REFUND, SALE
+from .vocabulary import CANCEL, KINDS, NEEDS_REVIEW, OPEN, REFUND, SALE
 
 
 class ClosingError(PosError):
@@ -190,3 +193,24 @@ def lines(report: dict) -> list[str]:
     if report.get("sha256"):
         out.append(f"sha256 {report['sha256']}")
     return out
+
+
+CSV_HEADER = ("report", "number", "day", "currency", "kind", "status", "count", "value")
+
+
+def write_csv(report: dict, path: Path | None) -> str:
+    """An X or Z report's totals, one row per currency, kind and status, and a ``net`` row per currency
+    (values in minor units, as stored); written to ``path`` when given."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    head = (report["type"], report.get("number", ""), report["day"])
+    for currency, cur in report["totals"].items():
+        for kind in KINDS:
+            for status, entry in sorted(cur[kind].items()):
+                writer.writerow((*head, currency, kind, status, entry["count"], entry["value"]))
+        writer.writerow((*head, currency, "net", "", "", cur["net"]))
+    text = out.getvalue()
+    if path is not None:
+        path.write_text(text, encoding="utf-8")
+    return text

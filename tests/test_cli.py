@@ -103,7 +103,7 @@ def test_console_script_and_module_are_the_same(tmp_path):
 # -- start-up: a command imports what it uses, not the other commands ---------------------------------------
 COMMAND_MODULES = {"pos_app.cli.counter", "pos_app.cli.manager", "pos_app.cli.technician", "pos_app.cli.tools"}
 HEAVY = {"requests", "urllib3", "cryptography", "PySide6", "pos_app.selftest", "pos_app.setup_wizard",
-         "pos_app.services", "pos_app.terminal", "pos_app.device_commands", "pos_app.manager_commands",
+         "pos_app.services", "pos_app.terminal", "pos_app.device_commands", "pos_app.review",
          "offline_queue.journal"}
 
 

@@ -14,7 +14,7 @@ from conftest import payment_code, usd
 from flowkit import free_port, journal_sales, write_config
 
 from pos_app import signing
-from pos_app.manager_commands import review_items
+from pos_app.review import review_items
 from pos_app.runtime import Runtime
 from pos_app.sim import scenarios as sc
 

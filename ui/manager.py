@@ -341,8 +341,7 @@ class ManagerWindow(QWidget):
         self.core, self.grant, self.locale_name = core, grant, locale_name
         self.journal = core.terminal.journal
         self.day = day or services.manager.today()
-        self.report: dict | None = None     # the report on the Reports tab (its data), for the exports
-        self.report_lines: list[str] = []   # ... and as text, for the view and the PDF
+        self.shown: services.closing.Report | None = None   # the report on the Reports tab, for the exports
         self.selected_id: str | None = None
         self.detail: dict | None = None
         self.busy = 0
@@ -820,9 +819,14 @@ class ManagerWindow(QWidget):
         self._show_report(report)
         self._say_report(_("Z report #{number} reprinted").format(number=report.data["number"]))
 
-    def _show_report(self, report) -> None:
-        self.report, self.report_lines = report.data, list(report.lines)
-        self.report_view.setPlainText("\n".join(self.report_lines))
+    @property
+    def report(self) -> dict | None:
+        """The shown report's data (the ``--json`` shape), or None before the first."""
+        return self.shown.data if self.shown is not None else None
+
+    def _show_report(self, report: services.closing.Report) -> None:
+        self.shown = report
+        self.report_view.setPlainText("\n".join(report.lines))
         last_z = report.data.get("number") if report.data["type"] == "Z" else \
             (report.data.get("session") or {}).get("previousZ")
         if last_z:
@@ -833,31 +837,29 @@ class ManagerWindow(QWidget):
         self.pdf_button.setEnabled(True)
 
     def _export(self, kind: str) -> None:
-        if self.report is None:
+        report = self.report
+        if report is None:
             return
-        which = self.report.get("number") or self.report["day"]
-        name = f"{self.report['type'].lower()}-report-{which}.{kind}"
+        which = report.get("number") or report["day"]
+        name = f"{report['type'].lower()}-report-{which}.{kind}"
         path, _filter = QFileDialog.getSaveFileName(self, _("Export the report"), str(Path.home() / name),
                                                     "CSV (*.csv)" if kind == "csv" else "PDF (*.pdf)")
         if path:
             (self.export_csv if kind == "csv" else self.export_pdf)(Path(path))
 
     def export_csv(self, path: Path) -> None:
-        report = self.report
-        if report is None:
+        shown = self.shown
+        if shown is None:
             self._say_report(_("take an X or Z report first"), error=True)
             return
-        self._call(lambda: _write(path, lambda p: p.write_text(services.manager.report_csv(report))),
-                   on_done=self._exported, say=self._say_report)
+        self._call(lambda: shown.write_csv(path), on_done=self._exported, say=self._say_report)
 
     def export_pdf(self, path: Path) -> None:
-        if self.report is None:
+        shown = self.shown
+        if shown is None:
             self._say_report(_("take an X or Z report first"), error=True)
             return
-        from .pdf import write_pdf
-
-        lines = self.report_lines
-        self._call(lambda: _write(path, lambda p: write_pdf(lines, p)), on_done=self._exported, say=self._say_report)
+        self._call(lambda: shown.write_pdf(path), on_done=self._exported, say=self._say_report)
 
     def _exported(self, path: Path) -> None:
         self.last_export = path
@@ -873,11 +875,3 @@ def _words(exc: Exception) -> str:
 def _inquiry_words(result) -> str:
     return _("the gateway says {gateway}; now {status}").format(
         gateway=result.gateway, status=result.txn.status if result.txn is not None else "?")
-
-
-def _write(path: Path, writer) -> Path:
-    try:
-        writer(Path(path))
-    except OSError as exc:
-        raise PosError(_("cannot write {path}: {why}").format(path=path, why=exc.strerror or exc)) from None
-    return Path(path)

@@ -7,8 +7,6 @@ day, the X report and the review list need no PIN.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from .. import services
@@ -60,12 +58,11 @@ def report(opts, date, csv_file, x, z, number, pdf, by):
         return _closing(opts, z, date, number, csv_file, pdf, by)
     if pdf or number is not None:
         raise click.UsageError(f"{'--pdf' if pdf else '--number'} is for the X and Z reports (--x, --z)")
-    from ..report import write_csv
     day = _day(date)
     with opts.journal(readonly=True) as journal:
         result = services.closing.day_report(grants.counter(by), journal, day)
     if csv_file:
-        _write(csv_file, lambda path: write_csv(result.data, path))
+        result.write_csv(csv_file)
     emit(opts, result, result.lines)
     return 0
 
@@ -87,10 +84,9 @@ def _closing(opts, z: bool, date, number, csv_file, pdf, by) -> int:
         with opts.journal(readonly=True) as journal:
             result = services.closing.x_report(grants.counter(by), journal)
     if csv_file:
-        _write(csv_file, lambda path: path.write_text(services.manager.report_csv(result.data)))
+        result.write_csv(csv_file)
     if pdf:
-        from ..pdf import write_pdf
-        _write(pdf, lambda path: write_pdf(result.lines, path))
+        result.write_pdf(pdf)
     emit(opts, result, result.lines)
     return 0
 
@@ -102,13 +98,6 @@ def _day(text: str | None) -> str:
         return date.fromisoformat(value).isoformat()
     except ValueError:
         raise PosError(f"--date {value!r} is not a date", hint="use YYYY-MM-DD, e.g. 2026-11-22") from None
-
-
-def _write(target: str, writer) -> None:
-    try:
-        writer(Path(target))
-    except OSError as exc:
-        raise PosError(f"cannot write {target}: {exc.strerror}") from None
 
 
 # -- review ----------------------------------------------------------------------------------------------

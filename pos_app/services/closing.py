@@ -6,8 +6,12 @@ a reprint need the manager; the Z's own audit entry is written with it, in one t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from ..errors import PosError
+from ..i18n import _
 from ..roles import MANAGER
 from .registry import Grant, record, use_case
 
@@ -16,13 +20,30 @@ MANAGERS = frozenset({MANAGER})
 
 @dataclass(frozen=True)
 class Report:
-    """A report as data (the ``--json`` shape) and as the lines a person reads or prints."""
+    """A report as data (the ``--json`` shape) and as the lines a person reads or prints; its exports are
+    the same for the CLI's ``--csv``/``--pdf`` and the window's buttons."""
 
     data: dict
     lines: list[str]
+    csv: Callable[[dict, Path | None], str] = field(repr=False, compare=False)   # its CSV writer (day or X/Z)
 
     def to_json(self) -> dict:
         return self.data
+
+    def write_csv(self, path: Path | str) -> Path:
+        """The day's transactions, or an X or Z report's totals, as CSV; a folder that is not there or not
+        writable is said in words, as for the PDF."""
+        try:
+            self.csv(self.data, Path(path))
+        except OSError as exc:
+            raise PosError(_("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc),
+                           hint=_("pick a folder that exists and that you can write to")) from None
+        return Path(path)
+
+    def write_pdf(self, path: Path | str) -> Path:
+        """The lines as a printable PDF (no Qt: a headless ``report --z --pdf`` works)."""
+        from ..pdf import write_pdf
+        return write_pdf(self.lines, Path(path))
 
 
 @use_case("day_report", cli="report", gui="ui.manager:ManagerWindow.refresh_summary")
@@ -30,7 +51,7 @@ def day_report(grant: Grant, journal, day: str) -> Report:
     """The day's transactions and totals (read-only)."""
     from .. import report
     data = report.day_report(journal, day)
-    return Report(data, report.lines(data))
+    return Report(data, report.lines(data), report.write_csv)
 
 
 @use_case("x_report", cli="report --x", gui="ui.manager:ManagerWindow.x_report")
@@ -38,7 +59,7 @@ def x_report(grant: Grant, journal) -> Report:
     """The session so far: everything no Z has covered yet (nothing is stored)."""
     from .. import closing
     data = closing.x_report(journal)
-    return Report(data, closing.lines(data))
+    return Report(data, closing.lines(data), closing.write_csv)
 
 
 @use_case("z_report", roles=MANAGERS, cli="report --z", gui="ui.manager:ManagerWindow.z_report")
@@ -46,7 +67,7 @@ def z_report(grant: Grant, journal) -> Report:
     """Close the session with the next Z: numbered, chained, immutable. Refused when nothing is new."""
     from .. import closing
     data = closing.take_z(journal, by=grant.asked_by, approved_by=grant.approved_by)
-    return Report(data, closing.lines(data))
+    return Report(data, closing.lines(data), closing.write_csv)
 
 
 @use_case("z_reprint", roles=MANAGERS, cli="report --z --number", gui="ui.manager:ManagerWindow.z_reprint")
@@ -55,4 +76,4 @@ def z_reprint(grant: Grant, journal, number: int) -> Report:
     from .. import closing
     data = closing.reprint_z(journal, number)
     record(journal, grant, "z_report_reprint", detail={"number": number})
-    return Report(data, closing.lines(data))
+    return Report(data, closing.lines(data), closing.write_csv)

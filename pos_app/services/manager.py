@@ -71,13 +71,13 @@ def cancel(grant: Grant, terminal, sale_ref: str, reason: str | None):
 @use_case("review", cli="review", gui="ui.manager:ManagerWindow.refresh_review")
 def review(grant: Grant, journal) -> list[dict]:
     """What is still open or needs a manager, and signed notifications that could not be applied."""
-    from ..manager_commands import review_items
+    from ..review import review_items
     return review_items(journal)
 
 
 def _known(journal, item_id: str) -> None:
-    from ..manager_commands import review_items
-    if journal.get(item_id) is None and not any(i["id"] == item_id for i in review_items(journal)):
+    from ..review import is_reviewable
+    if not is_reviewable(journal, item_id):
         raise PosError(_("no transaction {id!r} in this journal").format(id=item_id),
                        hint=_("`pos-terminal review` lists what is open or needs review"))
 
@@ -122,8 +122,9 @@ def review_resolve(grant: Grant, journal, item_id: str, note: str) -> Resolved:
     note = (note or "").strip()
     if not note:
         raise PosError(_("marking resolved needs a note"), hint=_("say what was found, e.g. checked on the portal"))
+    from ..review import RESOLVED
     _known(journal, item_id)
-    record(journal, grant, "resolved", txn=item_id, detail={"note": note})
+    record(journal, grant, RESOLVED, txn=item_id, detail={"note": note})
     return Resolved(item_id, note)
 
 
@@ -219,9 +220,3 @@ def paid_per_hour(journal, day: str) -> dict[str, list[int]]:
 
     from ..vocabulary import SALE, SUCCESS
     return daybook.hourly(journal, day, kind=SALE, status=SUCCESS)
-
-
-def report_csv(report: dict) -> str:
-    """An X or Z report as CSV, as ``report --csv`` writes it."""
-    from ..manager_commands import report_csv as csv
-    return csv(report)
