@@ -52,8 +52,16 @@ from offline_queue.journal import Journal
 from offline_queue.lock import InstanceLock
 
 from . import signing
-from .config import (MAX_CONFIG_BYTES, RefusedFile, _xdg, expand_path, find_config_file, find_data_dir, load_config,
-                     read_regular_file)
+from .config import (
+    MAX_CONFIG_BYTES,
+    RefusedFile,
+    _xdg,
+    expand_path,
+    find_config_file,
+    find_data_dir,
+    load_config,
+    read_regular_file,
+)
 from .errors import ConfigError, KeyFileError, PosError
 from .roles import MANAGER, ROLES, TECHNICIAN, PinBook, PinError, check_pin_format
 
@@ -102,7 +110,7 @@ class _Stopped(Exception):
     """Standard input ended before the walk did."""
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
@@ -235,9 +243,21 @@ class Plan:
         return self.keys_dir / "gateway_public.pem"
 
 
-def _target(args) -> Path:
+@dataclass(frozen=True)
+class Options:
+    """What ``pos-terminal setup`` was given (:mod:`pos_app.cli.tools` binds the options to it)."""
+
+    config: str | None = None      # --config
+    data_dir: str | None = None    # --data-dir
+    json: bool = False             # --json: the summary as JSON on stdout, the walk's questions on stderr
+    force: bool = False            # --force: replace an existing config (backed up)
+    new_key: bool = False          # --new-key: a new merchant key pair (the old one backed up)
+    answers: str | None = None     # --answers FILE: unattended, nothing asked
+
+
+def _target(options: Options) -> Path:
     """--config, then $POS_TERMINAL_CONFIG, then the XDG default that find_config_file looks at."""
-    chosen = find_config_file(getattr(args, "config", None))
+    chosen = find_config_file(options.config)
     if chosen is None:
         chosen = _xdg("XDG_CONFIG_HOME", Path.home() / ".config") / "pos-terminal" / "terminal.toml"
     return chosen.absolute()
@@ -252,13 +272,14 @@ def _writable_dir(folder: Path) -> bool:
 
 
 def _old_answers(target: Path, doc: dict) -> dict:
-    answers = {}
+    answers: dict[str, str | None] = {}
     for key, _, section, name in QUESTIONS:
         value = doc.get(section, {}).get(name) if isinstance(doc.get(section), dict) else None
         if isinstance(value, str) and value.strip():
             answers[key] = value.strip()
-    if "gateway_public_key" in answers:
-        path = Path(answers["gateway_public_key"]).expanduser()
+    key_file = answers.get("gateway_public_key")
+    if key_file is not None:
+        path = Path(key_file).expanduser()
         path = path if path.is_absolute() else target.parent / path
         answers["gateway_public_key"] = str(path) if path.is_file() else None
     return answers
@@ -309,11 +330,10 @@ def _refuse_open_sandbox_transactions(data_dir: Path) -> None:
                             "setup again; nothing was written")
 
 
-def make_plan(args) -> Plan:
+def make_plan(options: Options) -> Plan:
     """Everything decided before the first question: refuse early, not after fifteen answers."""
-    target = _target(args)
-    plan = Plan(target, find_data_dir(getattr(args, "data_dir", None)), bool(getattr(args, "force", False)),
-                bool(getattr(args, "new_key", False)))   # getattr: older parsers have no --new-key
+    target = _target(options)
+    plan = Plan(target, find_data_dir(options.data_dir), options.force, options.new_key)
     if target.is_dir():
         raise PosError(f"{target} is a directory", hint="give the config file's path, e.g. --config DIR/terminal.toml")
     plan.archive = _going_live(target, plan.data_dir)
@@ -595,7 +615,8 @@ def _carry_over(judge: Judge, answers: dict, old_doc: dict) -> tuple[dict, list[
     """The old config's optional settings that still load beside the new answers, and those that do not."""
     carried: dict = {}
     dropped: list[str] = []
-    old_gateway = old_doc.get("gateway") if isinstance(old_doc.get("gateway"), dict) else {}
+    gateway = old_doc.get("gateway")
+    old_gateway = gateway if isinstance(gateway, dict) else {}
     pieces = [("gateway", {k: old_gateway[k]}) for k in ("connect_timeout", "read_timeout") if k in old_gateway]
     pieces += [(name, old_doc[name]) for name in _CARRIED if name in old_doc]
     for name, table in pieces:
@@ -604,7 +625,8 @@ def _carry_over(judge: Judge, answers: dict, old_doc: dict) -> tuple[dict, list[
             judge.load(config_doc(answers, trial))
         except (ConfigError, TypeError, ValueError) as exc:
             what = f"[{name}] {next(iter(table))}" if name == "gateway" else f"[{name}]"
-            dropped.append(f"{what} ({_one_line(getattr(exc, 'message', exc)).removeprefix(str(judge.scratch) + ': ')})")
+            why = _one_line(exc.message if isinstance(exc, PosError) else exc).removeprefix(f"{judge.scratch}: ")
+            dropped.append(f"{what} ({why})")
             continue
         carried = trial
     return carried, dropped
@@ -700,14 +722,14 @@ def write(plan: Plan, judge: Judge, answers: dict, pins: dict[str, str]) -> Resu
 
 
 # -- the command ----------------------------------------------------------------------------------------
-def cmd_setup(args) -> int:
-    as_json = bool(getattr(args, "json", False))
-    plan = make_plan(args)
+def cmd_setup(options: Options) -> int:
+    as_json = options.json
+    plan = make_plan(options)
     console = Console(to_stderr=as_json)
     with tempfile.TemporaryDirectory(prefix="pos-setup-") as scratch:
         judge = Judge(Path(scratch))
-        if getattr(args, "answers", None):
-            answers, pins = from_file(expand_path(args.answers), judge, plan)
+        if options.answers:
+            answers, pins = from_file(expand_path(options.answers), judge, plan)
             if needs_journal(plan, pins):
                 check_not_running(plan)
         else:
@@ -745,11 +767,11 @@ def cmd_setup(args) -> int:
                           "sandbox_journal_archived": str(result.archived) if result.archived else None},
                          indent=2, ensure_ascii=False))
         return 0
-    print("\n".join(_summary(args, plan, result)))
+    print("\n".join(_summary(options, plan, result)))
     return 0
 
 
-def _summary(args, plan: Plan, result: Result) -> list[str]:
+def _summary(options: Options, plan: Plan, result: Result) -> list[str]:
     lines = [f"wrote {result.config}"]
     if result.backup:
         lines.append(f"  the old one is kept as {result.backup}")
@@ -764,11 +786,12 @@ def _summary(args, plan: Plan, result: Result) -> list[str]:
     lines.append(f"gateway key:  {plan.gateway_public}")
     if result.pins:
         lines.append(f"PINs set:     {', '.join(result.pins)}")
-    lines += [f"{role} PIN: already set, kept (change it with: pos-terminal pin set {role})" for role in result.pins_kept]
+    lines += [f"{role} PIN: already set, kept (change it with: pos-terminal pin set {role})"
+              for role in result.pins_kept]
     unset = [r for r in ROLES if r not in result.pins and r not in result.pins_kept]
     lines += [f"{role} PIN: not set (set it with: pos-terminal pin set {role})" for role in unset]
-    config_option = f" --config {plan.target}" if getattr(args, "config", None) or os.environ.get("POS_TERMINAL_CONFIG") \
-        else ""
+    named = options.config or os.environ.get("POS_TERMINAL_CONFIG")
+    config_option = f" --config {plan.target}" if named else ""
     lines += ["",
               ("Register this merchant public key with the gateway (its portal asks for the base64 of the DER "
                f"SubjectPublicKeyInfo, on one line; the PEM is {plan.merchant_public}):"),

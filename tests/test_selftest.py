@@ -21,6 +21,7 @@ from drivers.model import ScanEvent
 from offline_queue.journal import Journal
 from pos_app import selftest
 from pos_app.cli import main
+from pos_app.cli.technician import prompt_for
 from pos_app.errors import PosError
 from pos_app.runtime import Runtime
 from pos_app.selftest import (
@@ -33,7 +34,6 @@ from pos_app.selftest import (
     parse_response_time,
     scan_check,
 )
-from pos_app.selftest.command import prompt_for
 from pos_app.sim import Simulator
 
 HONEYWELL = "Honeywell Imaging & Mobility 1900"

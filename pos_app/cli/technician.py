@@ -7,6 +7,8 @@ with the technician's screen; the scanner tools are the CLI's own (:mod:`pos_app
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -14,7 +16,6 @@ import click
 from .. import services
 from ..config import LAYOUT_NAMES, SERIAL_SUFFIXES
 from ..selftest import LEVELS, SCAN_TIMEOUT
-from ..selftest.command import prompt_for
 from . import grants
 from .options import command, device_roots, timeout_option
 from .output import emit
@@ -37,6 +38,22 @@ def selftest(opts, level, timeout, out, input_dir, sys_dir):
         report.write(out)
     emit(opts, report, report.lines())
     return report.exit_code
+
+
+def prompt_for(as_json: bool) -> Callable[[str], None]:
+    """The interactive level's prompt: the test code and its QR drawn in the terminal (on stderr when
+    stdout carries the JSON)."""
+    out = sys.stderr if as_json else sys.stdout
+
+    def prompt(code: str) -> None:
+        print(f"scan the test barcode now: {code}", file=out, flush=True)
+        try:
+            import segno
+            segno.make(code, error="m").terminal(out=out, compact=True)
+        except (ImportError, ValueError, OSError) as exc:   # no segno, a code too long, a terminal that
+            print(f"(cannot draw the QR here: {exc})", file=out)   # cannot take it: the text says what to scan
+        out.flush()
+    return prompt
 
 
 @command()

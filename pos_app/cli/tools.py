@@ -98,9 +98,9 @@ def status(opts):
                                                  "installs)")
 def setup(opts, force, new_key, answers):
     """First run: write the config (gateway, ids, keys, PINs), asking and checking each answer."""
-    from ..setup_wizard import cmd_setup
-    return cmd_setup(SimpleNamespace(config=opts.config, data_dir=opts.data_dir, json=opts.json, force=force,
-                                     new_key=new_key, answers=answers))
+    from ..setup_wizard import Options, cmd_setup
+    return cmd_setup(Options(config=opts.config, data_dir=opts.data_dir, json=opts.json, force=force,
+                             new_key=new_key, answers=answers))
 
 
 @command()

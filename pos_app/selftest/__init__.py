@@ -31,10 +31,10 @@ them), and the external level starts the embedded simulator, as ``pos-terminal s
 
 One module per concern: :mod:`.results` (Check, Report), :mod:`.config_keys`, :mod:`.storage` (journal,
 disk, instance lock), :mod:`.clock`, :mod:`.devices` (scanners, display), :mod:`.network` (gateway,
-round trip), :mod:`.notifications`, :mod:`.interactive` (the test scan), :mod:`.runner` (the order and
-the skips) and :mod:`.command` (the CLI). No Qt here: the GUI passes ``display`` (and, if it owns the
-scanners, ``scanners`` and ``scan``). Importing this package is cheap (the GUI does it at start-up):
-HTTP, the keys' cryptography and the drivers are imported when a check runs.
+round trip), :mod:`.notifications`, :mod:`.interactive` (the test scan) and :mod:`.runner` (the order and
+the skips); the command and its prompt are :mod:`pos_app.cli.technician`'s. No Qt here: the GUI passes
+``display`` (and, if it owns the scanners, ``scanners`` and ``scan``). Importing this package is cheap
+(the GUI does it at start-up): HTTP, the keys' cryptography and the drivers are imported when a check runs.
 """
 
 from .clock import (
@@ -47,7 +47,6 @@ from .clock import (
     check_skew,
     parse_response_time,
 )
-from .command import add_parser, cmd_selftest
 from .config_keys import check_keys
 from .interactive import SCAN_TIMEOUT, SLOW_CHAR_SECONDS, TEST_CODE, scan_check
 from .network import check_reachable, gateway_address, judge_round_trip
@@ -59,7 +58,7 @@ from .storage import MIN_FREE_BYTES, check_disk, inspect_journal
 __all__ = [
     "CLOCK_BACK_TOLERANCE", "CLOCK_YEARS", "FAIL", "LEVELS", "MIN_FREE_BYTES", "NTP_HINT", "PASS",
     "SCAN_TIMEOUT", "SKEW_FAIL", "SKEW_WARN", "SKIP", "SLOW_CHAR_SECONDS", "TEST_CODE", "Check", "Report",
-    "add_parser", "check_clock", "check_disk", "check_keys", "check_notifications", "check_reachable",
-    "check_skew", "cmd_selftest", "gateway_address", "inspect_journal", "judge_round_trip",
+    "check_clock", "check_disk", "check_keys", "check_notifications", "check_reachable",
+    "check_skew", "gateway_address", "inspect_journal", "judge_round_trip",
     "parse_response_time", "run", "scan_check",
 ]
