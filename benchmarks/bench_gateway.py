@@ -21,14 +21,16 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+# This checkout (not an installed copy) and tests/ (the shared fixtures) first, before their imports.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pos_app import gateway, messages, signing  # noqa: E402
-from pos_app.config import load_config  # noqa: E402
-from pos_app.money import Money  # noqa: E402
-from sdk.official_sdk import SDK_REQUIREMENT, ensure_sdk, run_driver  # noqa: E402
-from simproc import SimProcess  # noqa: E402
+from sdk.official_sdk import SDK_REQUIREMENT, ensure_sdk, run_driver
+from simproc import SimProcess
+
+from pos_app import gateway, messages, signing
+from pos_app.config import load_config
+from pos_app.money import Money
 
 
 def code(n: int) -> str:

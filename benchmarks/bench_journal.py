@@ -5,8 +5,8 @@
 1. Sale overhead: payment-code sales through ``Terminal.start_sale`` (the CLI's path: a Runtime with its
    background reconciler) against bare signed pays with ``GatewayClient.pay_payment_code``, in
    alternating rounds against the same simulator (its own process). The overhead is the difference of
-   the percentiles; it is also measured directly: the time in the journal's commits (``Journal.record_many``) per sale, and the sale's
-   time outside its own ``client.send``.
+   the percentiles; it is also measured directly: the time in the journal's commits
+   (``Journal.record_many``) per sale, and the sale's time outside its own ``client.send``.
 2. Durable queue: enqueue + read + ack per second, both at ``journal_mode=WAL, synchronous=FULL``: our
    outbox (``Journal.record`` with ``outbox_put``, ``outbox_body``, ``Journal.record`` with
    ``outbox_drop``, as the terminal writes them, events included) against persist-queue's
@@ -40,21 +40,21 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # this checkout, not an installed copy
+
+import table  # benchmarks/table.py
+from simproc import SimProcess
+
+from offline_queue import schema
+from offline_queue.journal import FILE_NAME, TRANSACTION_COLUMNS, Journal
+from pos_app.gateway import GatewayClient
+from pos_app.money import Money
+from pos_app.report import day_report
+from pos_app.runtime import Runtime
+from pos_app.sim.provision import terminal_toml
+from pos_app.terminal import new_request_id, queue_status
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import table  # noqa: E402  (benchmarks/table.py)
-
-from offline_queue import schema  # noqa: E402
-from offline_queue.journal import FILE_NAME, TRANSACTION_COLUMNS, Journal  # noqa: E402
-from pos_app.gateway import GatewayClient  # noqa: E402
-from pos_app.money import Money  # noqa: E402
-from pos_app.report import day_report  # noqa: E402
-from pos_app.runtime import Runtime  # noqa: E402
-from pos_app.sim.provision import terminal_toml  # noqa: E402
-from pos_app.terminal import new_request_id, queue_status  # noqa: E402
-from simproc import SimProcess  # noqa: E402
-
 CACHE = ROOT / "benchmarks" / ".cache"
 NOTIFY_URL = "http://127.0.0.1:9/notify"  # nothing listens: the simulator's notifications fail fast
 SALE_AMOUNT = Money(1000, "USD")          # any amount but the scenario ones (99xx) succeeds at once
@@ -409,7 +409,7 @@ def report_journal(rows: int) -> tuple[Path, bool]:
     conn.execute("PRAGMA journal_mode = DELETE")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -262144")
-    columns = [c for c in TRANSACTION_COLUMNS]
+    columns = list(TRANSACTION_COLUMNS)
     sql = f"INSERT INTO transactions ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})"
     conn.execute("BEGIN")
     conn.executemany(sql, _rows(rows, date(2025, 1, 1)))
@@ -515,8 +515,9 @@ def main() -> int:
          p50_99(sales["journal"]), "", "", "", ""),
         ("2", "enqueue+read+ack, WAL + synchronous=FULL", f"{ours_rate:,.0f}/s", "persist-queue SQLiteAckQueue",
          f"{theirs_rate:,.0f}/s", f"{ours_rate / theirs_rate:.2f}x", f">= 1x, aim 2x: {yes(ours_rate >= theirs_rate)}"),
-        ("3", f"drain {drain['backlog']} queued refunds", f"{drain_rate:,.0f} req/s", f"bare GatewayClient.refund x{drain['workers']}",
-         f"{raw_rate:,.0f} req/s", f"{drain_rate / raw_rate:.2f}x", "peer = simulator bound"),
+        ("3", f"drain {drain['backlog']} queued refunds", f"{drain_rate:,.0f} req/s",
+         f"bare GatewayClient.refund x{drain['workers']}", f"{raw_rate:,.0f} req/s", f"{drain_rate / raw_rate:.2f}x",
+         "peer = simulator bound"),
         ("3", "direct: advance minus its send, p50 / p99", p50_99(drain["outside_send"]), "", "", "", ""),
         ("3", "direct: journal commits per refund, p50 / p99", p50_99(drain["journal"]), "", "", "", ""),
         ("4", f"day_report(), {report['day_rows']:,} of {report['rows']:,} rows", ms(rep), "full scan (no index)",

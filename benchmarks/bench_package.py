@@ -25,8 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from table import print_table  # noqa: E402
+from table import print_table  # benchmarks/table.py: the script's folder is first on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,12 +57,12 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as scratch:
             root = Path(scratch) / "root"
             print(f"run {run + 1}: dpkg-deb -x …", file=sys.stderr)
-            unpack.append(timed(lambda: subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)))
+            unpack.append(timed(lambda root=root: subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)))
             installed_size = du(root)
             venv = Path(scratch) / "venv"
             print(f"run {run + 1}: venv + pip install . …", file=sys.stderr)
 
-            def pip_install():
+            def pip_install(venv: Path = venv) -> None:
                 subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
                 subprocess.run([str(venv / "bin/pip"), "install", "-q", str(ROOT)], check=True,
                                env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
@@ -75,7 +74,8 @@ def main() -> int:
         ("installed size", f"{installed_size / 1e6:.0f} MB", f"{venv_size / 1e6:.0f} MB venv",
          f"{installed_size / venv_size:.2f}×"),
         ("install: unpack the files", f"{statistics.median(unpack):.1f} s",
-         f"{statistics.median(venv_install):.1f} s venv + pip", f"{statistics.median(unpack) / statistics.median(venv_install):.2f}×"),
+         f"{statistics.median(venv_install):.1f} s venv + pip",
+         f"{statistics.median(unpack) / statistics.median(venv_install):.2f}×"),
     ]
     if args.dpkg:
         if os.geteuid() != 0:

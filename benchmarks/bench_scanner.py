@@ -36,11 +36,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+# This checkout (not an installed copy) and tests/ (the shared fixtures) first, before their imports.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import table  # noqa: E402  (benchmarks/table.py)
-
+import table  # benchmarks/table.py
 from scantraces import EV_SYN, FifoNode, pack, scanner
 
 from drivers import model

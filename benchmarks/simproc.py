@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class SimProcess:
-    started: ClassVar[list["SimProcess"]] = []  # every one, so that all can be stopped at the end
+    started: ClassVar[list[SimProcess]] = []  # every one, so that all can be stopped at the end
 
     def __init__(self, data_dir: Path, port: int = 0) -> None:
         self.data_dir = data_dir
