@@ -8,15 +8,11 @@ outbox as long as needed. Pure transitions, like :mod:`pos_app.payment_flow`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from .outcome import Status
-from .vocabulary import FOLLOWUP_STATUS, FollowupPhase
 from .payment_flow import Answer, Recovered, Send, Tick, Timing, next_on_schedule
-
-REFUND = "refund"
-CANCEL = "cancel"
-
+from .vocabulary import CANCEL, FOLLOWUP_STATUS, REFUND, FollowupPhase
 
 Phase = FollowupPhase
 STATUS = FOLLOWUP_STATUS
@@ -51,7 +47,7 @@ class Followup:
     created_at: float
     phase: Phase = Phase.NEW
     next_at: float | None = None
-    timing: Timing = Timing()
+    timing: Timing = field(default_factory=Timing)
     attempts: int = 0
     unknown_since: float | None = None
     result_code: str = ""

@@ -28,7 +28,7 @@ SALE, REFUND, CANCEL = "sale", "refund", "cancel"
 KINDS = (SALE, REFUND, CANCEL)
 
 
-class SalePhase(str, enum.Enum):
+class SalePhase(enum.StrEnum):
     """Where a sale is in its state machine (:mod:`pos_app.payment_flow`)."""
 
     NEW = "NEW"                    # journaled; the pay has not (certainly) left: it waits for the link
@@ -47,7 +47,7 @@ class SalePhase(str, enum.Enum):
         return self in SALE_FINAL
 
 
-class FollowupPhase(str, enum.Enum):
+class FollowupPhase(enum.StrEnum):
     """Where a refund or a manager's cancel is (:mod:`pos_app.followup_flow`)."""
 
     NEW = "NEW"                    # journaled; waiting for the link
