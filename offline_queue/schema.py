@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # sqlite-utils (and what it pulls in) loads only when a migra
 
 
 def _v1(db: sqlite_utils.Database) -> None:
-    db["transactions"].create({
+    db.table("transactions").create({
         "id": str,             # our request id: paymentRequestId for a sale, refundRequestId for a refund
         "kind": str,           # sale | refund | cancel
         "tender": str,         # payment_code | order_code (sales)
@@ -37,11 +37,11 @@ def _v1(db: sqlite_utils.Database) -> None:
         "day": str,            # the local business date, YYYY-MM-DD
     }, pk="id", not_null={"kind", "currency", "amount", "status", "phase", "state", "final", "created_at",
                           "updated_at", "day"})
-    db["transactions"].create_index(["day", "created_at"])
-    db["transactions"].create_index(["payment_id"])
-    db["transactions"].create_index(["parent"])
+    db.table("transactions").create_index(["day", "created_at"])
+    db.table("transactions").create_index(["payment_id"])
+    db.table("transactions").create_index(["parent"])
     db.execute("CREATE INDEX idx_transactions_open ON transactions(next_at) WHERE final = 0")
-    db["outbox"].create({
+    db.table("outbox").create({
         "txn": str,            # the transaction the request belongs to
         "api": str,            # pay | refund | cancel
         "body": bytes,         # the exact bytes signed and sent, resent unchanged
@@ -49,14 +49,14 @@ def _v1(db: sqlite_utils.Database) -> None:
         "amount": int,
         "created_at": float,
     }, pk=("txn", "api"), not_null={"body", "created_at"})
-    db["events"].create({
+    db.table("events").create({
         "seq": int,
         "txn": str,
         "at": float,
         "kind": str,           # created | state | sent | answer | notification | recovered | abort | ...
         "detail": str,         # JSON; never a full payment code
     }, pk="seq", not_null={"at", "kind"})
-    db["events"].create_index(["txn", "seq"])
+    db.table("events").create_index(["txn", "seq"])
 
 
 def _v2(db: sqlite_utils.Database) -> None:
