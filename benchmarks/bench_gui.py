@@ -61,14 +61,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+# This checkout (not an installed copy) first, before its imports; table and simproc sit beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import table
+from simproc import SimProcess
+
+from pos_app.sim.provision import terminal_toml
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import table  # noqa: E402  (benchmarks/table.py)
-from simproc import SimProcess  # noqa: E402  (benchmarks/simproc.py)
-
-from pos_app.sim.provision import terminal_toml  # noqa: E402
-
 FULL = {"rounds": 10, "scans": 100}
 QUICK = {"rounds": 3, "scans": 20}
 START_GOAL, RSS_GOAL, SCAN_GOAL = 1.5, 1.3, 0.050
