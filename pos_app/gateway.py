@@ -18,10 +18,12 @@ import socket
 import ssl
 import threading
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
 import requests.certs
 import urllib3.exceptions
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -100,7 +102,13 @@ class _QuietWhenCut(logging.Filter):
 logging.getLogger("urllib3.connection").addFilter(_QuietWhenCut())
 
 
-class _DeadlineConnection:
+if TYPE_CHECKING:   # what the mixin is mixed into (see _with_deadline): its methods and sock are urllib3's
+    from urllib3.connection import HTTPConnection as _Connection
+else:
+    _Connection = object
+
+
+class _DeadlineConnection(_Connection):
     """Mixed into the pool's connection class: hands each socket a call uses to that call's deadline,
     a new one as soon as it is connected (before any TLS handshake), a kept-alive one before reuse."""
 
@@ -139,18 +147,19 @@ def _never_connected(exc: BaseException) -> bool:
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
     seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
         # A refused or timed-out connect, or a certificate refused in the handshake: no request byte left.
         # Any other TLS error may come while reading the answer, after the request went out.
-        if isinstance(exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError,
-                            ssl.SSLCertVerificationError)):
+        if isinstance(link, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError,
+                             ssl.SSLCertVerificationError)):
             return True
-        inner = getattr(exc, "reason", None)
-        if inner is None and exc.args and isinstance(exc.args[0], BaseException):
-            inner = exc.args[0]
+        inner = getattr(link, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = link.args[0] if link.args and isinstance(link.args[0], BaseException) else None
         # Explicit causes only: an implicit __context__ may be an error raised after the request left.
-        exc = inner or exc.__cause__
+        link = inner or link.__cause__
     return False
 
 
@@ -169,13 +178,13 @@ class GatewayClient:
         self.deadline = connect_timeout + read_timeout  # the whole call, see the module docstring
         self._key = merchant_key
         self._gateway_key = gateway_key
-        # The session owns the keep-alive pool; calls go to it directly (see send), with retries=False:
+        # requests' adapter owns the keep-alive pool; calls go to it directly (see send), with retries=False:
         # a resend is the payment flow's decision, never the transport's, and no proxy variable applies.
-        self.session = requests.Session()
-        self._connections = None
+        self._adapter = requests.adapters.HTTPAdapter()
+        self._connections: urllib3.HTTPConnectionPool | None = None
 
     @classmethod
-    def from_config(cls, config: GatewayConfig | Config, **options) -> "GatewayClient":
+    def from_config(cls, config: GatewayConfig | Config, **options) -> GatewayClient:
         gw = config.gateway if isinstance(config, Config) else config
         return cls(gw.url, gw.client_id,
                    signing.load_private_key(gw.merchant_private_key, "[gateway] merchant_private_key"),
@@ -183,19 +192,19 @@ class GatewayClient:
                    connect_timeout=gw.connect_timeout, read_timeout=gw.read_timeout, sandbox=gw.sandbox, **options)
 
     def close(self) -> None:
-        self.session.close()
+        self._adapter.close()
         self._connections = None
 
-    def __enter__(self) -> "GatewayClient":
+    def __enter__(self) -> GatewayClient:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _pool(self):
-        """The session's pooled keep-alive connections to the gateway, verifying TLS as requests does."""
+    def _pool(self) -> urllib3.HTTPConnectionPool:
+        """The adapter's pooled keep-alive connections to the gateway, verifying TLS as requests does."""
         if self._connections is None:
-            pool = self.session.get_adapter(self.url).poolmanager.connection_from_url(
+            pool = self._adapter.poolmanager.connection_from_url(
                 self.url, pool_kwargs={"cert_reqs": "CERT_REQUIRED", "ca_certs": requests.certs.where(),
                                        "maxsize": POOL_SIZE})
             pool.ConnectionCls = _with_deadline(pool.ConnectionCls)
@@ -219,7 +228,7 @@ class GatewayClient:
             deadline.finish()
 
     def _exchange(self, request: Request, path: str, headers: dict, deadline: _Deadline) -> Outcome:
-        # urlopen on the session's own pool: the Session-level merging of cookies, auth, proxies and hooks
+        # urlopen on the adapter's own pool: the Session-level merging of cookies, auth, proxies and hooks
         # that a payment call never uses costs more than the RSA signature, so it is skipped.
         _calls.deadline = deadline
         try:  # the pool too: opening it parses the URL
@@ -258,7 +267,8 @@ class GatewayClient:
     @staticmethod
     def _read_answer(response) -> bytes | None:
         """The body, or None when it is larger than any real answer. The call's deadline bounds it."""
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             chunk = response.read1(64 * 1024)
             if not chunk:
