@@ -200,32 +200,49 @@ def new_sale(id: str, tender: str, currency: str, amount: int, now: float, timin
 
 
 # -- transitions ----------------------------------------------------------------------------------------
-def step(sale: Sale, event: Event, now: float) -> tuple[Sale, tuple[Effect, ...]]:
+Next = tuple[Sale, tuple[Effect, ...]]   # a transition's result: the new state, and the effects to carry out
+
+
+def step(sale: Sale, event: Event, now: float) -> Next:
     """The next state and the effects to carry out, for any phase and any event."""
-    handler = _HANDLERS[type(event)]
-    return handler(sale, event, now)
+    match event:
+        case Tick():
+            return _on_tick(sale, event, now)
+        case PayAnswered():
+            return _on_pay(sale, event, now)
+        case InquiryAnswered():
+            return _on_inquiry(sale, event, now)
+        case CancelAnswered():
+            return _on_cancel(sale, event, now)
+        case Notified():
+            return _on_notified(sale, event, now)
+        case Abort():
+            return _on_abort(sale, event, now)
+        case Recovered():
+            return _on_recovered(sale, event, now)
+    raise TypeError(f"not an event of a sale: {event!r}")
 
 
-def _final(sale: Sale, phase: Phase, code: str, message: str, **changes) -> tuple[Sale, tuple[Effect, ...]]:
+def _final(sale: Sale, phase: Phase, code: str, message: str, **changes) -> Next:
     return replace(sale, phase=phase, result_code=code or sale.result_code, message=message or sale.message,
                    next_at=None, **changes), ()
 
 
-def _paid_after_refused_cancel(sale: Sale) -> tuple[Sale, tuple[Effect, ...]]:
+def _paid_after_refused_cancel(sale: Sale) -> Next:
     """The gateway refused the cancel and the payment went through: it is paid, and a manager can refund
     it; the message says why it needs a look."""
     return _final(sale, Phase.PAID, "SUCCESS", "paid after the cancel was refused: hand over the goods "
                                                "or refund it")
 
 
-def _to_inquiring(sale: Sale, now: float, code: str = "", message: str = "") -> tuple[Sale, tuple[Effect, ...]]:
+def _to_inquiring(sale: Sale, now: float, code: str = "", message: str = "") -> Next:
     first = sale.timing.inquiry_intervals[0] if sale.timing.inquiry_intervals else 0.0
     since = sale.unknown_since if sale.unknown_since is not None else now
     return replace(sale, phase=Phase.INQUIRING, unknown_since=since, next_at=now + first,
                    result_code=code or sale.result_code, message=message or sale.message), (ForgetCode(),)
 
 
-def _to_cancelling(sale: Sale, now: float, message: str = "") -> tuple[Sale, tuple[Effect, ...]]:
+def _to_cancelling(sale: Sale, now: float, message: str = "") -> Next:
     return replace(sale, phase=Phase.CANCELLING, cancel_since=now, next_at=now,
                    message=message or sale.message), ()
 
@@ -248,7 +265,7 @@ def next_on_schedule(start: float, intervals: tuple[float, ...], now: float) -> 
     return None
 
 
-def _on_tick(sale: Sale, event: Tick, now: float):
+def _on_tick(sale: Sale, event: Tick, now: float) -> Next:
     if sale.final:
         return sale, ()
     due = sale.next_at is not None and now >= sale.next_at
@@ -276,7 +293,7 @@ def _on_tick(sale: Sale, event: Tick, now: float):
     return sale, ()
 
 
-def _on_pay(sale: Sale, event: PayAnswered, now: float):
+def _on_pay(sale: Sale, event: PayAnswered, now: float) -> Next:
     a = event.answer
     if sale.phase is not Phase.SENDING:
         return sale, ()  # late or duplicate: the machine already moved on (e.g. a notification came first)
@@ -325,7 +342,7 @@ def _pay_after_abort(sale: Sale, a: Answer, now: float):
     return _to_inquiring(replace(sale, maybe_sent=True), now, a.result_code, STOPPED_UNKNOWN)
 
 
-def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float):
+def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float) -> Next:
     a = event.answer
     if sale.phase not in (Phase.WAITING, Phase.INQUIRING, Phase.NEEDS_REVIEW):
         return sale, ()  # not asked for now (e.g. an inquiry from the CLI): the phase's own answer decides
@@ -366,7 +383,7 @@ def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float):
     return replace(sale, next_at=upcoming), ()
 
 
-def _on_cancel(sale: Sale, event: CancelAnswered, now: float):
+def _on_cancel(sale: Sale, event: CancelAnswered, now: float) -> Next:
     a = event.answer
     if sale.phase is Phase.PAID and a.status is Status.SUCCESS:
         # A manager's cancel of a paid sale (a separate cancel transaction) went through.
@@ -392,7 +409,7 @@ def _on_cancel(sale: Sale, event: CancelAnswered, now: float):
     return replace(sale, next_at=upcoming), ()
 
 
-def _on_notified(sale: Sale, event: Notified, now: float):
+def _on_notified(sale: Sale, event: Notified, now: float) -> Next:
     sale = replace(sale, payment_id=event.payment_id or sale.payment_id)
     if event.success:
         if sale.aborted and sale.phase in (Phase.SENDING, Phase.INQUIRING):
@@ -414,7 +431,7 @@ def _on_notified(sale: Sale, event: Notified, now: float):
     return sale, ()
 
 
-def _on_abort(sale: Sale, event: Abort, now: float):
+def _on_abort(sale: Sale, event: Abort, now: float) -> Next:
     if sale.phase not in ABORTABLE or sale.aborted:
         return sale, ()  # closing or closed already, or stopped already (its stop is under way)
     sale = replace(sale, aborted=True)
@@ -426,7 +443,7 @@ def _on_abort(sale: Sale, event: Abort, now: float):
     return _to_cancelling(sale, now, event.reason)
 
 
-def _on_recovered(sale: Sale, event: Recovered, now: float):
+def _on_recovered(sale: Sale, event: Recovered, now: float) -> Next:
     if sale.phase is Phase.SENDING:  # stopped or not: the outcome is unknown (an abort then cancels it)
         return _to_inquiring(replace(sale, maybe_sent=True), now)
     if sale.phase is Phase.WAITING:
@@ -435,7 +452,3 @@ def _on_recovered(sale: Sale, event: Recovered, now: float):
     if sale.final:
         return sale, ()
     return replace(sale, next_at=now), ()
-
-
-_HANDLERS = {Tick: _on_tick, PayAnswered: _on_pay, InquiryAnswered: _on_inquiry, CancelAnswered: _on_cancel,
-             Notified: _on_notified, Abort: _on_abort, Recovered: _on_recovered}
