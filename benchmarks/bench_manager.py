@@ -286,7 +286,7 @@ def load_day_model():
     """``ui.manager.DayModel`` and a note, or None and why not."""
     try:
         from ui.manager import DayModel
-    except Exception as exc:  # noqa: BLE001  (not written yet, or broken: fall back, and say so)
+    except ImportError as exc:   # no PySide6, or a Qt library missing on this machine: fall back, and say so
         return None, f"{type(exc).__name__}: {exc}"
     return DayModel, "ui.manager.DayModel"
 

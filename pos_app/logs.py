@@ -379,12 +379,12 @@ def system_summary(config_arg: str | None, folder: Path, names: list[str], skipp
              f"python:      {sys.version.split()[0]} ({sys.executable})",
              f"platform:    {platform.platform()} ({platform.machine()})",
              f"systemd:     {'yes (journal stream)' if os.environ.get('JOURNAL_STREAM') else 'no'}"]
+    problem: str | None = None
     try:
         config = find_config_file(config_arg)
     except PosError as exc:
         config, problem = None, exc.message
     else:
-        problem = None
         if config is not None:
             try:
                 load_config(config)

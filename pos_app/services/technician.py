@@ -40,7 +40,7 @@ def devices(grant: Grant, settings, *, hub=None, input_dir: Path = Path("/dev/in
         out["errors"]["input_devices"] = f"{type(exc).__name__}: {exc}"
     try:
         out["serial_ports"] = [p.to_json() for p in scan_serial_ports(settings)]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 -- as for the input devices: the rest of the list still comes
         out["errors"]["serial_ports"] = f"{type(exc).__name__}: {exc}"
     if hub is not None:
         out["scanners"] = hub.status()
