@@ -295,29 +295,29 @@ class _TestPattern(QWidget):
         # Sizes, then the ladder of text sizes on a dark panel.
         painter.fillRect(text, QColor("#000000"))
         inner = text.adjusted(m // 2, m // 3, -m // 2, -m // 3)
-        y = inner.top()
+        top: float = inner.top()   # advanced by font heights, which are fractional
         info = _fitting_font(self.font(), self.info_lines(), inner.width(), round(h * 0.028))
         painter.setFont(info)
         metrics = QFontMetricsF(info)
         line = metrics.height()
         for text_line in self.info_lines():
-            painter.drawText(QRectF(inner.left(), y, inner.width(), line),
+            painter.drawText(QRectF(inner.left(), top, inner.width(), line),
                              int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
                              metrics.elidedText(text_line, Qt.TextElideMode.ElideRight, inner.width()))
-            y += line
-        y += line * 0.4
+            top += line
+        top += line * 0.4
         for px in self.LADDER:
             font = QFont(self.font())
             font.setPixelSize(px)
             metrics = QFontMetricsF(font)
             sample = f"{px} px  Aa Gg 0123456789 ¥€"
             height = metrics.height()
-            if y + height > inner.bottom() or metrics.horizontalAdvance(sample) > inner.width():
+            if top + height > inner.bottom() or metrics.horizontalAdvance(sample) > inner.width():
                 break
             painter.setFont(font)
-            painter.drawText(QRectF(inner.left(), y, inner.width(), height),
+            painter.drawText(QRectF(inner.left(), top, inner.width(), height),
                              int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), sample)
-            y += height
+            top += height
         painter.end()
 
 
@@ -365,7 +365,7 @@ class CustomerDisplay(QWidget):
         self._tick.timeout.connect(self._update_countdown)
 
         screens = QGuiApplication.instance()
-        if screens is not None:
+        if isinstance(screens, QGuiApplication):   # instance() is typed as the core application
             screens.screenAdded.connect(self._screens_changed)
             screens.screenRemoved.connect(self._screens_changed)
         self.show_idle()
@@ -607,7 +607,7 @@ class CustomerDisplay(QWidget):
             used = sum(height for _block, height in above + below) + gap * len(above + below)
             side = max(0, min(body.width(), body.height() - used))
             y = body.top() + max(0, (body.height() - used - side) // 2)    # the group, centred
-            for block, height in above + [(self._qr, side)] + below:
+            for block, height in [*above, (self._qr, side), *below]:
                 left = body.left() + (body.width() - side) // 2 if block is self._qr else body.left()
                 block.setGeometry(left, y, side if block is self._qr else body.width(), height)
                 y += height + gap

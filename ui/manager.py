@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QRectF, Qt, Signal
@@ -95,7 +96,7 @@ class DayModel(QAbstractTableModel):
         self.page_size, self.cache_pages = page_size, cache_pages
         self.locale_name = locale_name
         self.filter = services.manager.day_filter(day)
-        self.sort_column, self.sort_order = 0, Qt.DescendingOrder
+        self.sort_column, self.sort_order = 0, Qt.SortOrder.DescendingOrder
         self._count = 0
         self._pages: OrderedDict[int, list[tuple]] = OrderedDict()
         self._pending: set[int] = set()
@@ -111,7 +112,7 @@ class DayModel(QAbstractTableModel):
         self.filter = day_filter
         self.refresh()
 
-    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         if 0 <= column < len(COLUMNS):
             self.sort_column, self.sort_order = column, order
             self.refresh(keep_count=True)
@@ -159,7 +160,7 @@ class DayModel(QAbstractTableModel):
             return
         self._pending.add(page)
         day_filter, generation = self.filter, self._generation
-        order, descending = COLUMNS[self.sort_column][0], self.sort_order == Qt.DescendingOrder
+        order, descending = COLUMNS[self.sort_column][0], self.sort_order == Qt.SortOrder.DescendingOrder
         self._do(lambda: services.manager.day_page(self.journal, day_filter, order=order, descending=descending,
                                                    offset=page * self.page_size, limit=self.page_size,
                                                    log=self.queries),
@@ -190,8 +191,9 @@ class DayModel(QAbstractTableModel):
     def columnCount(self, parent=None) -> int:
         return 0 if parent is not None and parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal and 0 <= section < len(COLUMNS):
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
+                and 0 <= section < len(COLUMNS)):
             return _(COLUMNS[section][1])
         return None
 
@@ -210,17 +212,18 @@ class DayModel(QAbstractTableModel):
             self._pages.move_to_end(page)
         return rows[offset] if offset < len(rows) else None
 
-    def data(self, index, role=Qt.DisplayRole):
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        if role not in (Qt.DisplayRole, Qt.TextAlignmentRole, Qt.UserRole):
+        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.UserRole):
             return None
-        if role == Qt.TextAlignmentRole:
-            return (Qt.AlignRight | Qt.AlignVCenter) if COLUMNS[index.column()][0] == "amount" else None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+            return right if COLUMNS[index.column()][0] == "amount" else None
         values = self.row(index.row())
         if values is None:
             return None
-        if role == Qt.UserRole:
+        if role == Qt.ItemDataRole.UserRole:
             return values[1]   # the transaction id
         name, value = COLUMNS[index.column()][0], values[index.column()]
         if name == "created_at":
@@ -251,7 +254,7 @@ class HourlyChart(QWidget):
 
     def paintEvent(self, _event) -> None:
         p = QPainter(self)
-        p.setRenderHint(QPainter.Antialiasing)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), QColor("#ffffff"))
         fm = p.fontMetrics()
         title = _("Paid sales per hour") + (f" ({self.currency})" if self.currency else "")
@@ -273,12 +276,12 @@ class HourlyChart(QWidget):
                 p.fillRect(QRectF(x + 2, bottom - height, slot - 4, height), QColor("#1b7f3b"))
             if hour % 3 == 0:
                 p.setPen(QColor("#52606d"))
-                p.drawText(QRectF(x, bottom + 2, slot * 3, fm.height()), Qt.AlignLeft, f"{hour:02d}")
+                p.drawText(QRectF(x, bottom + 2, slot * 3, fm.height()), Qt.AlignmentFlag.AlignLeft, f"{hour:02d}")
         if self.currency:
             p.setPen(QColor("#1f2933"))
             label = format_minor(peak, self.currency)
-            p.drawText(QRectF(left, top, right - left, fm.height()), Qt.AlignRight, _("max {amount}").format(
-                amount=label))
+            p.drawText(QRectF(left, top, right - left, fm.height()), Qt.AlignmentFlag.AlignRight,
+                       _("max {amount}").format(amount=label))
         p.end()
 
 
@@ -328,7 +331,7 @@ def detail_lines(detail: dict) -> list[str]:
 
 
 def _mono() -> QFont:
-    return QFontDatabase.systemFont(QFontDatabase.FixedFont)
+    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
 
 class ManagerWindow(QWidget):
@@ -345,7 +348,7 @@ class ManagerWindow(QWidget):
         self.selected_id: str | None = None
         self.detail: dict | None = None
         self.busy = 0
-        self.confirm = self._confirm        # tests replace it (a modal box needs a person)
+        self.confirm: Callable[[str], bool] = self._confirm   # tests replace it (a modal box needs a person)
         self.setWindowTitle(_("pos-terminal: manager"))
         self._build(grant.asked_by)
         self.set_day(self.day)
@@ -386,8 +389,8 @@ class ManagerWindow(QWidget):
         head = QHBoxLayout()
         self.totals = QLabel(_("Loading…"))
         self.totals.setFont(_mono())
-        self.totals.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        self.totals.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.totals.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         head.addWidget(self.totals, 1)
         self.chart = HourlyChart()
         self.chart.setMinimumWidth(420)
@@ -428,19 +431,19 @@ class ManagerWindow(QWidget):
             edit.returnPressed.connect(self.apply_filter)
         self.filter_button.clicked.connect(self.apply_filter)
 
-        split = QSplitter(Qt.Horizontal)
+        split = QSplitter(Qt.Orientation.Horizontal)
         self.model = DayModel(self.journal, self.day, run=self.core.call, locale_name=self.locale_name)
         self.model.counted.connect(lambda n: self.rows_label.setText(_("{n} rows").format(n=n)))
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSortIndicator(0, Qt.DescendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setDefaultSectionSize(28)
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         for column, width in enumerate((70, 180, 55, 105, 80, 65, 100, 150)):
             self.table.setColumnWidth(column, width)
@@ -491,9 +494,9 @@ class ManagerWindow(QWidget):
         self.review_table = QTableWidget(0, 6)
         self.review_table.setHorizontalHeaderLabels([_("Created"), _("ID"), _("Kind"), _("Amount"), _("Status"),
                                                      _("Message")])
-        self.review_table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.review_table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.review_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.review_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.review_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.review_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.review_table.horizontalHeader().setStretchLastSection(True)
         for column, width in enumerate((150, 230, 70, 120, 120)):
             self.review_table.setColumnWidth(column, width)
@@ -579,7 +582,7 @@ class ManagerWindow(QWidget):
         self.report_message.setText(text)
 
     def _confirm(self, text: str) -> bool:
-        return QMessageBox.question(self, _("Please confirm"), text) == QMessageBox.Yes
+        return QMessageBox.question(self, _("Please confirm"), text) == QMessageBox.StandardButton.Yes
 
     def asked_by(self) -> str:
         return self.asked_by_edit.text().strip() or self.grant.asked_by
@@ -746,14 +749,14 @@ class ManagerWindow(QWidget):
                      item_amount(item), item["status"], item["message"] or "")
             for c, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
-                cell.setData(Qt.UserRole, item["id"])
+                cell.setData(Qt.ItemDataRole.UserRole, item["id"])
                 self.review_table.setItem(r, c, cell)
         self.review_empty.setText("" if items else _("nothing open or waiting for review"))
 
     def review_selected(self) -> str | None:
         row = self.review_table.currentRow()
         item = self.review_table.item(row, 1) if row >= 0 else None
-        return item.data(Qt.UserRole) if item else None
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
 
     def retry_inquiry(self) -> None:
         """Ask the gateway about the selected review item now: the ``review_retry`` use case (audited)."""
@@ -783,7 +786,11 @@ class ManagerWindow(QWidget):
             return
         grant, journal, note = self.acting(), self.journal, self.note_edit.text()
         self._call(lambda: services.manager.review_resolve(grant, journal, txn_id, note),
-                   on_done=lambda _r: (self.note_edit.clear(), self._reviewed(txn_id, _("marked resolved"))))
+                   on_done=lambda _r: self._resolved(txn_id))
+
+    def _resolved(self, txn_id: str) -> None:
+        self.note_edit.clear()
+        self._reviewed(txn_id, _("marked resolved"))
 
     def _reviewed(self, txn_id: str, text: str) -> None:
         self._say(f"{txn_id}: {text}")

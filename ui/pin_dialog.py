@@ -86,11 +86,11 @@ class PinDialog(QDialog):
 
     def _pin_field(self, validator) -> QLineEdit:
         edit = QLineEdit()
-        edit.setEchoMode(QLineEdit.Password)
+        edit.setEchoMode(QLineEdit.EchoMode.Password)
         edit.setValidator(validator)
         edit.setMaxLength(12)
         edit.setMinimumHeight(TOUCH)
-        edit.setAlignment(Qt.AlignCenter)
+        edit.setAlignment(Qt.AlignmentFlag.AlignCenter)
         return edit
 
     def _keypad(self) -> QGridLayout:
@@ -99,7 +99,7 @@ class PinDialog(QDialog):
         for i, key in enumerate(keys):
             button = QPushButton(key)
             button.setMinimumSize(TOUCH, TOUCH)
-            button.setFocusPolicy(Qt.NoFocus)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _checked=False, k=key: self._key(k))
             grid.addWidget(button, i // 3, i % 3)
         return grid

@@ -21,7 +21,7 @@ __all__ = ["QUIET_ZONE", "QrWidget", "module_image", "qr_image"]
 
 
 def module_image(payload: str) -> QImage:
-    """One pixel per module, quiet zone included, black on white (``QImage.Format_Grayscale8``)."""
+    """One pixel per module, quiet zone included, black on white (``QImage.Format.Format_Grayscale8``)."""
     import segno  # loaded on the first QR: it pulls in urllib and email, which start-up does not need
 
     qr = segno.make(payload, error=ERROR_LEVEL, micro=False)
@@ -31,7 +31,7 @@ def module_image(payload: str) -> QImage:
     # reference-count bugs there.
     image = QImage(n, n, QImage.Format.Format_Grayscale8)
     stride = image.bytesPerLine()
-    pixels = image.bits()
+    pixels = memoryview(image.bits())   # a writable memoryview already; typed as any bytes-like
     for y, row in enumerate(rows):
         pixels[y * stride:y * stride + n] = row
     return image
@@ -118,8 +118,9 @@ class QrWidget(QWidget):
         return scale, (width - side) // 2, (height - side) // 2
 
     def paintEvent(self, event) -> None:
+        modules = self._modules
         scale, x, y = self._geometry()
-        if not scale:
+        if modules is None or not scale:
             return
         side = self.module_count * scale
         painter = QPainter(self)
@@ -127,5 +128,5 @@ class QrWidget(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         ratio = self.devicePixelRatioF()
         painter.scale(1 / ratio, 1 / ratio)         # paint in device pixels: whole pixels per module
-        painter.drawImage(QRect(x, y, side, side), self._modules)
+        painter.drawImage(QRect(x, y, side, side), modules)
         painter.end()

@@ -105,8 +105,8 @@ class TechnicianWindow(QWidget):
         self.running = False
         self.setWindowTitle(_("pos-terminal: technician"))
         self.check_done.connect(self._add_check)
-        self._show_pattern.connect(self._on_show_pattern, Qt.QueuedConnection)
-        self._ask_scan.connect(self._on_ask_scan, Qt.QueuedConnection)
+        self._show_pattern.connect(self._on_show_pattern, Qt.ConnectionType.QueuedConnection)
+        self._ask_scan.connect(self._on_ask_scan, Qt.ConnectionType.QueuedConnection)
         self._scans: queue.Queue = queue.Queue()     # test scans, put by the UI thread, taken by the worker
         self._awaiting_scan = False
         self._first_key: float | None = None
@@ -169,8 +169,8 @@ class TechnicianWindow(QWidget):
         layout.addWidget(self._scan_panel())
         self.checks_table = _table([_("Result"), _("Check"), _("Seconds"), _("Detail"), _("Hint")])
         header = self.checks_table.horizontalHeader()
-        header.setSectionResizeMode(3, QHeaderView.Stretch)
-        header.setSectionResizeMode(4, QHeaderView.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.checks_table, 1)
         self.summary = QLabel(_("Not run yet."))
         self.summary.setWordWrap(True)
@@ -241,8 +241,8 @@ class TechnicianWindow(QWidget):
         layout = QVBoxLayout(tab)
         top = QHBoxLayout()
         self.queue_label = QLabel(_("Loading…"))
-        self.queue_label.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
-        self.queue_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.queue_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.queue_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         top.addWidget(self.queue_label, 1)
         self.queue_button = _button(_("Refresh"))
         self.queue_button.clicked.connect(self.refresh_queue)
@@ -252,7 +252,7 @@ class TechnicianWindow(QWidget):
         top.addWidget(self.drain_button)
         layout.addLayout(top)
         self.queue_table = _table([_("ID"), _("Request"), _("Kind"), _("Status"), _("Amount"), _("Age (s)")])
-        self.queue_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.queue_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.queue_table, 1)
         return tab
 
@@ -272,8 +272,8 @@ class TechnicianWindow(QWidget):
         layout.addLayout(top)
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
-        self.log_view.setLineWrapMode(QPlainTextEdit.NoWrap)
-        self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
+        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         layout.addWidget(self.log_view, 1)
         return tab
 
@@ -334,7 +334,7 @@ class TechnicianWindow(QWidget):
         self.devices_button.setEnabled(True)
         devices = dict(devices, displays=self._screens())
         self.devices = devices
-        rows = []
+        rows: list[tuple[str, str, str, str, str | None]] = []   # kind, name, state, detail, colour (None: plain)
         devices.setdefault("scanners", None)   # no hub in this session
         if devices["scanners"] is None:
             rows.append((_("scanner"), "—", _("no scanner hub"), _("scanners are not started in this session"),
@@ -371,10 +371,10 @@ class TechnicianWindow(QWidget):
             rows.append((_("display"), screen["name"], state, detail, None))
         table = self.devices_table
         table.setRowCount(len(rows))
-        for r, (kind, name, state, detail, colour) in enumerate(rows):
+        for r, (kind, name, state, detail, shade) in enumerate(rows):
             table.setItem(r, 0, _cell(kind))
             table.setItem(r, 1, _cell(name))
-            table.setItem(r, 2, _cell(state, colour))
+            table.setItem(r, 2, _cell(state, shade))
             table.setItem(r, 3, _cell(detail))
         table.resizeRowsToContents()
         scanners = devices["scanners"] or []

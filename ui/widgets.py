@@ -18,14 +18,14 @@ def table(headers: list[str]) -> QTableWidget:
     """Read-only rows, whole-row selection, the last column taking the spare width."""
     widget = QTableWidget(0, len(headers))
     widget.setHorizontalHeaderLabels(headers)
-    widget.setEditTriggers(QAbstractItemView.NoEditTriggers)
-    widget.setSelectionBehavior(QAbstractItemView.SelectRows)
+    widget.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    widget.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     widget.verticalHeader().setVisible(False)
     widget.setWordWrap(True)
     header = widget.horizontalHeader()
     for i in range(len(headers) - 1):
-        header.setSectionResizeMode(i, QHeaderView.ResizeToContents)
-    header.setSectionResizeMode(len(headers) - 1, QHeaderView.Stretch)
+        header.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
     return widget
 
 
