@@ -13,6 +13,7 @@ import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from offline_queue.reconciler import Reconciler
 
@@ -20,6 +21,9 @@ from . import signing
 from .config import Config, load_config
 from .receiver import NotificationReceiver
 from .terminal import Terminal
+
+if TYPE_CHECKING:   # the simulator is imported when sandbox mode starts it, not with every runtime
+    from .sim import Simulator
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,7 @@ class Runtime:
         self.data_dir = data_dir
         self.want_receiver = receiver
         self.want_background = background
-        self.sim = None
+        self.sim: Simulator | None = None   # sandbox mode's embedded gateway
         self.receiver: NotificationReceiver | None = None
         self.reconciler: Reconciler | None = None
         self.terminal: Terminal | None = None
@@ -41,7 +45,7 @@ class Runtime:
     def sandbox(self) -> bool:
         return self.config_file is None
 
-    def start(self) -> "Runtime":
+    def start(self) -> Runtime:
         try:
             config = self._config()
             if self.want_receiver and self.sandbox:  # a free loopback port: its URL goes into the pays
@@ -100,7 +104,7 @@ class Runtime:
             self.sim.stop()
             self.sim = None
 
-    def __enter__(self) -> "Runtime":
+    def __enter__(self) -> Runtime:
         return self.start()
 
     def __exit__(self, *exc) -> None:
