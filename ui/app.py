@@ -104,9 +104,9 @@ def main(args) -> int:
     # making the Python types of every class and event involved as it goes. No key reaches a window before
     # the event loop runs, so the filter is off for the first show and back on as the loop's first task.
     app.removeEventFilter(window)
-    screen_area = app.primaryScreen().availableGeometry() if app.primaryScreen() else None
-    if screen_area is not None:
-        window.setGeometry(screen_area)  # a kiosk has no window manager to maximise it
+    primary = QApplication.primaryScreen()   # a static: instance() above is typed as the core application
+    if primary is not None:
+        window.setGeometry(primary.availableGeometry())  # a kiosk has no window manager to maximise it
     if getattr(args, "kiosk", False):
         window.showFullScreen()   # the store's terminal: no title bar, nothing behind it to reach
     else:

@@ -13,10 +13,17 @@ import queue
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from pos_app.errors import PosError
+
+if TYPE_CHECKING:   # both are imported when first used, after the first paint (start-up time)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pos_app.runtime import Runtime
+    from pos_app.terminal import Terminal
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +39,10 @@ class Core(QObject):
                  scanner_hub=None) -> None:
         super().__init__()
         self.config_file, self.data_dir = config_file, data_dir
-        self.runtime = None
+        self.runtime: Runtime | None = None
         self.hub = scanner_hub
         self.want_scanners = scanners
-        self._pool = None   # made by the first call, after the first paint (see ui.app.main)
+        self._pool: ThreadPoolExecutor | None = None   # made by the first call, after the first paint (ui.app.main)
         self._pool_lock = threading.Lock()
         self._stop = threading.Event()
         self._finished.connect(self._deliver)
@@ -53,21 +60,23 @@ class Core(QObject):
         from pos_app.runtime import Runtime
 
         runtime = Runtime(self.config_file, self.data_dir).start()
-        runtime.terminal.on_change.add(self.sale_changed.emit)   # from any thread: Qt queues it
+        terminal = runtime.terminal
+        assert terminal is not None   # start() opens the terminal or raises
+        terminal.on_change.add(self.sale_changed.emit)   # from any thread: Qt queues it
         self.runtime = runtime
         if self.want_scanners and self.hub is None:
-            self._start_scanners(runtime)
+            self._start_scanners(terminal)
         if self.hub is not None:
             threading.Thread(target=self._pump, name="scanner pump", daemon=True).start()
         return runtime
 
-    def _start_scanners(self, runtime) -> None:
+    def _start_scanners(self, terminal: Terminal) -> None:
         try:
             from drivers.hub import ScannerHub
 
-            self.hub = ScannerHub(runtime.terminal.config.scanners).start()
-        except Exception as exc:  # no scanners is a state the screen shows, not a reason not to start
-            log.warning("scanners not started: %s", exc)
+            self.hub = ScannerHub(terminal.config.scanners).start()
+        except Exception:   # the hub reports its devices' failures itself: anything here is a bug, logged
+            log.exception("scanners not started")   # whole; no scanners is a state the screen shows, not a stop
             self.hub = None
 
     def _pump(self) -> None:
