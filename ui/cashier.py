@@ -11,10 +11,24 @@ import time
 from datetime import datetime
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
-    QApplication, QComboBox, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMainWindow,
-    QProgressBar, QPushButton, QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QApplication,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from drivers import model as scanner_model
@@ -31,7 +45,8 @@ from .money import format_amount, format_money
 from .qr import QrWidget
 from .wedge import WedgeBuffer
 
-MODIFIERS = {Qt.Key_Shift, Qt.Key_Control, Qt.Key_Alt, Qt.Key_AltGr, Qt.Key_Meta, Qt.Key_CapsLock, Qt.Key_NumLock}
+MODIFIERS = {Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_AltGr, Qt.Key.Key_Meta,
+             Qt.Key.Key_CapsLock, Qt.Key.Key_NumLock}
 QUEUE_GRACE = 5.0   # seconds before a request still in the outbox counts as queued
 TOUCH = 56          # keypad and tender buttons: above the 48 px touch minimum
 COLOURS = {sale_view.WORKING: ("#1f3b57", "#e8f1fb"), sale_view.PAID: ("#ffffff", "#1b7f3b"),
@@ -65,7 +80,7 @@ class CashierWindow(QMainWindow):
         self._snapshot: tuple[str, str] = ("", "")
         self.ready = False          # the terminal (journal, gateway client) is up
         self.failed = False         # it could not start
-        self._pending = None        # a sale asked for before it was up: sent the moment it is
+        self._pending: checkout.StartSale | None = None   # a sale asked for before it was up: sent when it is
         self.setWindowTitle(_("pos-terminal: cashier") + (_(" (SANDBOX)") if sandbox else ""))
         self._build(store_name, currency)
         self._wire()
@@ -97,12 +112,12 @@ class CashierWindow(QMainWindow):
         self.scanner_label.setObjectName("scanner")
         top.addWidget(self.scanner_label)
         self.manager_button = QPushButton(_("F9  Manager"))
-        self.manager_button.setFocusPolicy(Qt.NoFocus)
+        self.manager_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.manager_button.setMinimumHeight(40)
         self.manager_button.clicked.connect(self.open_manager)
         top.addWidget(self.manager_button)
         self.technician_button = QPushButton(_("F10  Technician"))
-        self.technician_button.setFocusPolicy(Qt.NoFocus)
+        self.technician_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.technician_button.setMinimumHeight(40)
         self.technician_button.clicked.connect(self.open_technician)
         top.addWidget(self.technician_button)
@@ -125,10 +140,10 @@ class CashierWindow(QMainWindow):
         self.recent = QTableWidget(0, 4)
         self.recent.setHorizontalHeaderLabels([_("Time"), _("Amount"), _("Tender"), _("Result")])
         self.recent.verticalHeader().hide()
-        self.recent.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.recent.setFocusPolicy(Qt.NoFocus)
-        self.recent.setSelectionMode(QTableWidget.NoSelection)
-        self.recent.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.recent.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.recent.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.recent.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.recent.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.recent.setFixedHeight(150)
         right.addWidget(QLabel(_("Today's last transactions")))
         right.addWidget(self.recent)
@@ -137,21 +152,21 @@ class CashierWindow(QMainWindow):
 
     def _entry_panel(self, currency: str) -> QWidget:
         panel = QFrame()
-        panel.setFrameShape(QFrame.StyledPanel)
+        panel.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QVBoxLayout(panel)
         self.amount_label = QLabel()
         self.amount_label.setObjectName("amount")
         self.amount_label.setFont(_font(30, True))
-        self.amount_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        self.amount_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.amount_label.setMinimumWidth(360)
-        self.amount_label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
+        self.amount_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.amount_label)
         row = QHBoxLayout()
         self.currency = QComboBox()
         self.currency.addItems(sorted(EXPONENTS))
         self.currency.setCurrentText(currency)
         self.currency.setMinimumHeight(40)
-        self.currency.setFocusPolicy(Qt.NoFocus)
+        self.currency.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         row.addWidget(QLabel(_("Currency")))
         row.addWidget(self.currency, 1)
         layout.addLayout(row)
@@ -168,13 +183,13 @@ class CashierWindow(QMainWindow):
             button = QPushButton(key)
             button.setMinimumSize(TOUCH, TOUCH)
             button.setFont(_font(18, True))
-            button.setFocusPolicy(Qt.NoFocus)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _checked=False, k=key: self.press(k))
             grid.addWidget(button, i // 3, i % 3)
             self.keypad[key] = button
         clear = QPushButton(_("Clear"))
         clear.setMinimumHeight(TOUCH)
-        clear.setFocusPolicy(Qt.NoFocus)
+        clear.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         clear.clicked.connect(lambda: self.press("C"))
         grid.addWidget(clear, 4, 0, 1, 3)
         self.keypad["C"] = clear
@@ -185,7 +200,7 @@ class CashierWindow(QMainWindow):
         for button, colour in ((self.scan_button, "#1565c0"), (self.qr_button, "#00796b")):
             button.setMinimumHeight(TOUCH)
             button.setFont(_font(15, True))
-            button.setFocusPolicy(Qt.NoFocus)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setStyleSheet(f"QPushButton{{background:{colour};color:white;border-radius:6px;}}"
                                  "QPushButton:disabled{background:#9aa5b1;}")
             layout.addWidget(button)
@@ -201,18 +216,18 @@ class CashierWindow(QMainWindow):
         self.headline.setObjectName("headline")
         self.headline.setFont(_font(34, True))
         self.headline.setWordWrap(True)
-        self.headline.setAlignment(Qt.AlignCenter)
+        self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.detail = QLabel()
         self.detail.setFont(_font(15))
         self.detail.setWordWrap(True)
-        self.detail.setAlignment(Qt.AlignCenter)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.next_step = QLabel()
         self.next_step.setObjectName("next")
         self.next_step.setFont(_font(16, True))
         self.next_step.setWordWrap(True)
-        self.next_step.setAlignment(Qt.AlignCenter)
+        self.next_step.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.waiting = QLabel()
-        self.waiting.setAlignment(Qt.AlignCenter)
+        self.waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.waiting.setFont(_font(13))
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
@@ -224,7 +239,7 @@ class CashierWindow(QMainWindow):
         self.hint = QLabel()
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
-        self.hint.setAlignment(Qt.AlignCenter)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setFont(_font(13))
         buttons = QHBoxLayout()
         self.abort_button = QPushButton(_("Esc  Abort"))
@@ -232,15 +247,15 @@ class CashierWindow(QMainWindow):
         for button in (self.abort_button, self.new_button):
             button.setMinimumHeight(56)
             button.setFont(_font(14, True))
-            button.setFocusPolicy(Qt.NoFocus)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             buttons.addWidget(button)
         layout.addStretch(1)
         for widget in (self.headline, self.detail, self.next_step, self.waiting, self.busy, self.hint):
             layout.addWidget(widget)
-        layout.addWidget(self.qr, 0, Qt.AlignHCenter)
+        layout.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(2)
         layout.addLayout(buttons)
-        self.status_frame.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.status_frame.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         return self.status_frame
 
     def _wire(self) -> None:
@@ -252,10 +267,16 @@ class CashierWindow(QMainWindow):
         self.core.start_failed.connect(self._on_start_failed)
         self.core.sale_changed.connect(self._on_sale_changed)
         self.core.scanner_event.connect(self._on_scanner_event)
-        self.ticker = QTimer(self, interval=250, timeout=self._tick)
+        self.ticker = QTimer(self)
+        self.ticker.setInterval(250)
+        self.ticker.timeout.connect(self._tick)
         self.ticker.start()
-        self.poller = QTimer(self, interval=2000, timeout=self._poll_link)
-        QApplication.instance().installEventFilter(self)
+        self.poller = QTimer(self)
+        self.poller.setInterval(2000)
+        self.poller.timeout.connect(self._poll_link)
+        app = QApplication.instance()
+        if app is not None:   # there is one (a window needs it); instance() is typed as optional
+            app.installEventFilter(self)
 
     # -- start-up -------------------------------------------------------------------------------
     def _on_ready(self, runtime) -> None:
@@ -319,8 +340,9 @@ class CashierWindow(QMainWindow):
         if self.failed:
             return
         self.counter, _action = checkout.scan_tender(self.counter, self.amount())
-        if self.counter.stage == checkout.AWAITING_CODE and self.customer is not None:
-            self.customer.show_view(sale_view.CustomerView("amount", self.counter.amount, message=_("Amount due")))
+        due = self.counter.amount
+        if self.counter.stage == checkout.AWAITING_CODE and due is not None and self.customer is not None:
+            self.customer.show_view(sale_view.CustomerView("amount", due, message=_("Amount due")))
         self._render()
 
     def choose_qr(self) -> None:
@@ -433,7 +455,8 @@ class CashierWindow(QMainWindow):
 
     # -- keyboard: the cashier's keys and a scanner typing into the window ------------------------
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() != QEvent.KeyPress or not isinstance(obj, QWidget) or obj.window() is not self:
+        if (event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent) or not isinstance(obj, QWidget)
+                or obj.window() is not self):
             return False
         focus = QApplication.focusWidget()
         if focus is not None and focus.window() is self and obj is not focus:
@@ -441,7 +464,7 @@ class CashierWindow(QMainWindow):
         key, text = event.key(), event.text()
         now = time.monotonic()
         awaiting = self.counter.stage == checkout.AWAITING_CODE
-        if key in (Qt.Key_Return, Qt.Key_Enter, Qt.Key_Tab):
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab):
             scan = self.wedge.end(now)
             if awaiting and (scan or self.code_text):
                 code, self.code_text = scan or self.code_text, ""
@@ -452,27 +475,27 @@ class CashierWindow(QMainWindow):
                 self.description.setText(description)
                 self.handle_scan(scan, "keyboard")
                 return True
-            if key == Qt.Key_Tab:
+            if key == Qt.Key.Key_Tab:
                 return False
             self.confirm()
             return True
         if (not text or not text.isprintable()) and key not in MODIFIERS:
             self.wedge.reset()
-        if key == Qt.Key_Escape:
+        if key == Qt.Key.Key_Escape:
             self.escape()
             return True
-        if key in (Qt.Key_F9, Qt.Key_F10):
-            (self.open_manager if key == Qt.Key_F9 else self.open_technician)()
+        if key in (Qt.Key.Key_F9, Qt.Key.Key_F10):
+            (self.open_manager if key == Qt.Key.Key_F9 else self.open_technician)()
             return True
-        if key in (Qt.Key_F1, Qt.Key_F2):
-            (self.choose_scan if key == Qt.Key_F1 else self.choose_qr)()
+        if key in (Qt.Key.Key_F1, Qt.Key.Key_F2):
+            (self.choose_scan if key == Qt.Key.Key_F1 else self.choose_qr)()
             return True
         if awaiting and text and text.isprintable() and not self.description.hasFocus():
             self.wedge.feed(text, now)
             self.code_text = (self.code_text + text)[-64:]
             self._render()
             return True
-        if awaiting and key == Qt.Key_Backspace and not self.description.hasFocus():
+        if awaiting and key == Qt.Key.Key_Backspace and not self.description.hasFocus():
             self.code_text = self.code_text[:-1]
             self._render()
             return True
@@ -484,7 +507,7 @@ class CashierWindow(QMainWindow):
                     self.press("." if text == "," else text)
                 return True
             return False
-        if key == Qt.Key_Backspace and not self.description.hasFocus():
+        if key == Qt.Key.Key_Backspace and not self.description.hasFocus():
             self.press("⌫")
             return True
         return False
@@ -569,12 +592,11 @@ class CashierWindow(QMainWindow):
     # -- rendering ------------------------------------------------------------------------------
     def _tick(self) -> None:
         if self.view is not None and not self.view.final and self.view.waiting_for:
-            self._render_waiting()
+            self._render_waiting(self.view.waiting_for)
 
-    def _render_waiting(self) -> None:
+    def _render_waiting(self, what: str) -> None:
         seconds = int(time.monotonic() - self.phase_since)
-        self.waiting.setText(_("Waiting for {what} · {seconds} s").format(what=self.view.waiting_for,
-                                                                         seconds=seconds))
+        self.waiting.setText(_("Waiting for {what} · {seconds} s").format(what=what, seconds=seconds))
 
     def _render(self, error: tuple[str, str] | None = None) -> None:
         amount = self.amount()
@@ -601,7 +623,7 @@ class CashierWindow(QMainWindow):
         elif stage == checkout.RUNNING:
             tone, headline, detail, nxt, waiting = sale_view.WORKING, _("Sending the payment"), "", "", \
                 _("the gateway")
-        elif stage == checkout.AWAITING_CODE:
+        elif stage == checkout.AWAITING_CODE and self.counter.amount is not None:
             tone, headline, detail, nxt, waiting = "idle", _("Scan the customer's payment code"), \
                 _("Amount: {amount}").format(amount=format_money(self.counter.amount, self.locale_name)), \
                 _("No scanner? Type the code and press Enter. Esc: stop waiting."), ""
@@ -629,7 +651,7 @@ class CashierWindow(QMainWindow):
             if view is None:
                 self.waiting.setText(_("Waiting for {what}").format(what=waiting))
             else:
-                self._render_waiting()
+                self._render_waiting(view.waiting_for)
         self.hint.setText(self.counter.hint)
         self.hint.setVisible(bool(self.counter.hint))
         code = self.sale.code_value if (view is not None and self.sale is not None and not view.final
@@ -682,5 +704,7 @@ class CashierWindow(QMainWindow):
         self.display_label.setText(_("Customer display: off (one screen)") + "   ")
 
     def closeEvent(self, event) -> None:
-        QApplication.instance().removeEventFilter(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
         super().closeEvent(event)
