@@ -99,7 +99,8 @@ def technician_screens(core, customer, tag, wait, shoot):
     return window
 
 
-def main(args) -> int:
+def main(out: Path, languages: list[str]) -> int:
+    """Every screen state as PNGs in ``out``, per language (the ``screenshots`` command)."""
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QCoreApplication, Qt
@@ -110,7 +111,6 @@ def main(args) -> int:
 
     from .app import build
 
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     shots: list[Path] = []
@@ -147,7 +147,7 @@ def main(args) -> int:
         window.core.scanner_event.emit(model.ScanEvent(code, "QR Code", 204, None, "screenshot", time.time(),
                                                        code.encode(), "enter"))
 
-    for language in args.languages:
+    for language in languages:
         set_language(language)
         tag = language.replace("_", "-")
         with tempfile.TemporaryDirectory(prefix="pos-shots-") as scratch:

@@ -7,6 +7,7 @@ name, so the core never imports Qt. The rest check or prepare the terminal; none
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import click
@@ -37,9 +38,8 @@ def screenshots(opts, out, languages):
     for name in chosen:
         if name not in LANGUAGES:
             raise click.BadParameter(f"{name!r} is not one of {', '.join(LANGUAGES)}", param_hint="--languages")
-    args = SimpleNamespace(config=opts.config, data_dir=opts.data_dir, out=out, languages=chosen)
     from ui import screenshots as shots
-    return shots.main(args)
+    return shots.main(Path(out), chosen)
 
 
 @command()
