@@ -59,7 +59,7 @@ def scanner(text: str, *, layout: str = "us", t0: float = 1_700_000_000.0, repor
     """A scanner programmed for ``layout`` sending ``text`` then its suffix key."""
     strokes = get_layout(layout).keystrokes(text)
     if suffix:
-        strokes = strokes + [(SUFFIX_KEYS[suffix], False, False)]
+        strokes = [*strokes, (SUFFIX_KEYS[suffix], False, False)]
     return key_events(strokes, t0, report, char_delay)
 
 
@@ -93,7 +93,7 @@ def pack(events) -> bytes:
     out = bytearray()
     for t, type_, code, value in events:
         sec = int(t)
-        out += INPUT_EVENT.pack(sec, int(round((t - sec) * 1e6)), type_, code, value)
+        out += INPUT_EVENT.pack(sec, round((t - sec) * 1e6), type_, code, value)
     return bytes(out)
 
 

@@ -234,7 +234,7 @@ def test_kernel_overflow_drops_the_partial_scan_instead_of_delivering_a_wrong_co
     events, _ = scanner(CODE)
     cut = len(events) // 2
     syn_dropped = (events[cut][0], 0, 3, 0)  # SYN_DROPPED: the kernel lost events here
-    out = decode(events[:cut] + [syn_dropped] + events[cut + 9:])
+    out = decode([*events[:cut], syn_dropped, *events[cut + 9:]])
     assert not any(s.text == CODE[:-1] or len(s.text) >= 16 for s in scans(out))
     assert out[0].kind == "dropped" and "kernel dropped" in out[0].reason
 

@@ -23,6 +23,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from com.alipay.ams.api.default_alipay_client import DefaultAlipayClient
+from com.alipay.ams.api.exception.exception import AlipayApiException
 from com.alipay.ams.api.model.amount import Amount
 from com.alipay.ams.api.model.env import Env
 from com.alipay.ams.api.model.merchant import Merchant
@@ -38,6 +39,10 @@ from com.alipay.ams.api.request.pay.user_presented_code_payment_request import (
 )
 
 CURRENCY = "USD"
+#: How the SDK refuses a request or an answer: its own exception (a ValueError: signing, transport, a status
+#: or signature it rejects), its request validators' asserts, and the JSON and field errors of reading an
+#: answer. Anything else is a bug in this driver and ends it with its traceback.
+SDK_REFUSALS = (AlipayApiException, AssertionError, ValueError, TypeError, KeyError)
 _last_body = {"raw": None}  # last response body read by the SDK, kept so a rejected one can be shown
 _used_codes = set()
 
@@ -82,26 +87,26 @@ def pem_to_bare_base64(path, kind):
     wanted = ("-----BEGIN PUBLIC KEY-----",) if kind == "public" else (
         "-----BEGIN PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----")
     if not lines or lines[0].strip() not in wanted:
-        raise ValueError("%s: expected a PEM starting with %s" % (path, " or ".join(wanted)))
+        raise ValueError(f"{path}: expected a PEM starting with {' or '.join(wanted)}")
     bare = "".join(line.strip() for line in lines if not line.startswith("-----"))
     try:
         base64.b64decode(bare, validate=True)
     except ValueError:
-        raise ValueError("%s: the key body is not valid base64" % path)
+        raise ValueError(f"{path}: the key body is not valid base64") from None
     return bare
 
 
 def new_payment_code():
     """An 18-digit Alipay+ payment code (28 + 16 digits), unique within this run."""
     while True:
-        code = "28%016d" % secrets.randbelow(10 ** 16)
+        code = f"28{secrets.randbelow(10 ** 16):016d}"
         if code not in _used_codes:
             _used_codes.add(code)
             return code
 
 
 def new_id(prefix):
-    return "%s-%s" % (prefix, uuid.uuid4().hex)
+    return f"{prefix}-{uuid.uuid4().hex}"
 
 
 def build_order(value, terminal_env):
@@ -165,12 +170,12 @@ def call(client, api, request):
     _last_body["raw"], ok, error = None, True, None
     try:
         sent = json.loads(request.to_ams_json())  # the body as the SDK builds it (its validator runs here too)
-    except Exception as exc:
-        sent = {"_unbuildable": "%s: %s" % (type(exc).__name__, exc)}
+    except SDK_REFUSALS as exc:
+        sent = {"_unbuildable": f"{type(exc).__name__}: {exc}"}
     try:
         client.execute(request)
-    except Exception as exc:  # AlipayApiException, AssertionError from its validators, ...
-        ok, error = False, "%s: %s" % (type(exc).__name__, exc)
+    except SDK_REFUSALS as exc:
+        ok, error = False, f"{type(exc).__name__}: {exc}"
     raw = _last_body["raw"]
     try:
         response = json.loads(raw) if raw else None
@@ -205,7 +210,7 @@ def run_bench(client, notify_url, seconds):
             round_trips += 1
             try:
                 client.execute(request)
-            except Exception:
+            except SDK_REFUSALS:
                 errors += 1
         pairs += 1
     elapsed = time.perf_counter() - start
@@ -216,7 +221,7 @@ class _OneLineParser(argparse.ArgumentParser):
     """argparse prints a multi-line usage block; the brief wants one clear line on stderr."""
 
     def error(self, message):
-        sys.stderr.write("sdk_driver: usage error: %s\n" % message)
+        sys.stderr.write(f"sdk_driver: usage error: {message}\n")
         sys.exit(2)
 
 
@@ -237,14 +242,14 @@ def parse_args(argv):
     except ValueError:
         port = None
     if url.scheme != "http" or not url.hostname or not port or url.path not in ("", "/"):
-        parser.error("--base-url must look like http://127.0.0.1:PORT, got %r" % args.base_url)
+        parser.error(f"--base-url must look like http://127.0.0.1:PORT, got {args.base_url!r}")
     if args.command == "bench" and args.seconds <= 0:
         parser.error("--seconds must be positive")
     try:
         args.private_key = pem_to_bare_base64(args.merchant_private_key, "private")
         args.public_key = pem_to_bare_base64(args.gateway_public_key, "public")
     except (OSError, ValueError) as exc:
-        parser.error("bad key file: %s" % exc)
+        parser.error(f"bad key file: {exc}")
     return args
 
 
