@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import tempfile
 import threading
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
+from flowkit import config_for, write_config
+from kit import ports_of_the_test
+from processes import kill_leftovers
 
-from pos_app.config import load_config
 from pos_app.gateway import GatewayClient
-from pos_app.money import Money
 from pos_app.sim import Simulator
 
 # A command run without --data-dir (and its log file) lands in a scratch XDG data home, never in the
@@ -24,13 +23,18 @@ from pos_app.sim import Simulator
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="pos-tests-xdg-")
 
 
-def payment_code(rng=random.SystemRandom()) -> str:
-    """A fresh 18-digit code of the classic ``28`` form: codes are single-use at the gateway."""
-    return "28" + "".join(rng.choice("0123456789") for _ in range(16))
+@pytest.fixture(autouse=True)
+def _ports_reserved_for_the_test():
+    """The loopback ports a test reserved (kit.reserve_port) are held until it ends, then released."""
+    with ports_of_the_test():
+        yield
 
 
-def usd(minor: int) -> Money:
-    return Money(minor, "USD")
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test():
+    """A failing assertion must not leave a terminal running (it would keep retrying for ever)."""
+    yield
+    kill_leftovers()
 
 
 @pytest.fixture
@@ -53,14 +57,6 @@ def make_sim(tmp_path_factory):
 @pytest.fixture
 def sim(make_sim):
     return make_sim()
-
-
-def config_for(sim: Simulator, notify_url: str | None = None):
-    config = load_config(sim.provisioned.config_file)
-    config = replace(config, gateway=replace(config.gateway, url=sim.url))
-    if notify_url:
-        config = replace(config, notifications=replace(config.notifications, public_url=notify_url))
-    return config
 
 
 @pytest.fixture
@@ -133,8 +129,6 @@ def receiver():
 def core(qtbot, sim, tmp_path):
     """A started ui.bridge.Core against the simulator (fast timing, no scanners): what the manager and
     technician screens are built on. Qt is imported only by the tests that ask for it."""
-    from flowkit import write_config
-
     from pos_app.i18n import set_language
     from ui.bridge import Core
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import re
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import tomli_w
+from kit import is_reserved, reserve_port
 
+from pos_app.config import Config, load_config
+from pos_app.sim import Simulator
 from pos_app.sim.provision import terminal_doc
 
 #: The SDK's schedule shrunk ~20×: same shape, so the same paths run, in a fraction of the time.
@@ -20,17 +25,12 @@ FAST = {"inquiry_intervals": [0.1, 0.15, 0.15, 0.25, 0.25, 0.25], "cancel_interv
         "code_validity": 3, "order_code_poll": 0.1, "review_interval": 0.3}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def write_config(sim, name: str = "fast.toml", *, payments: dict | None = None, offline: dict | None = None,
                  url: str | None = None, port: int | None = None, read_timeout: float | None = None) -> Path:
     """A terminal.toml next to the simulator's keys, pointing at it, with fast timing and its own
-    notification port (so several terminals in one test run do not collide)."""
-    port = port or free_port()
+    notification port (so several terminals in one test run do not collide), reserved for the test unless
+    ``port`` is given."""
+    port = port or reserve_port()
     doc = terminal_doc(url or sim.url, sim.client_id, f"127.0.0.1:{port}", f"http://127.0.0.1:{port}/notify")
     if read_timeout is not None:
         doc["gateway"]["read_timeout"] = read_timeout
@@ -42,6 +42,25 @@ def write_config(sim, name: str = "fast.toml", *, payments: dict | None = None, 
     return path
 
 
+def deaf(config: Path) -> Path:
+    """The same config, its notifications sent where nobody listens (the discard port; its receiver still
+    starts): only the terminal's own calls inform it."""
+    text = re.sub(r'public_url = "http://127.0.0.1:\d+/notify"', 'public_url = "http://127.0.0.1:9/notify"',
+                  config.read_text())
+    assert "127.0.0.1:9/notify" in text
+    config.write_text(text)
+    return config
+
+
+def config_for(sim: Simulator, notify_url: str | None = None) -> Config:
+    """The simulator's own terminal.toml, loaded, pointing at it (and at ``notify_url`` for notifications)."""
+    config = load_config(sim.provisioned.config_file)
+    config = replace(config, gateway=replace(config.gateway, url=sim.url))
+    if notify_url:
+        config = replace(config, notifications=replace(config.notifications, public_url=notify_url))
+    return config
+
+
 def cli(*args, config: Path | None = None, data_dir: Path | None = None, timeout: float = 120,
         input: str | None = None) -> subprocess.CompletedProcess:
     """Run ``pos-terminal`` as a person would: a real process."""
@@ -51,8 +70,9 @@ def cli(*args, config: Path | None = None, data_dir: Path | None = None, timeout
     if data_dir is not None:
         cmd += ["--data-dir", str(data_dir)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}
-    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
-                          env=env, input=input)
+    # check=False: the exit code is part of what the tests check.
+    return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env,
+                          input=input, check=False)
 
 
 def cli_json(*args, **kw) -> tuple[int, dict]:
@@ -60,7 +80,7 @@ def cli_json(*args, **kw) -> tuple[int, dict]:
     try:
         return done.returncode, json.loads(done.stdout)
     except ValueError:
-        raise AssertionError(f"not JSON (exit {done.returncode}): {done.stdout!r}\nstderr: {done.stderr}")
+        raise AssertionError(f"not JSON (exit {done.returncode}): {done.stdout!r}\nstderr: {done.stderr}") from None
 
 
 def sim_call(sim, path: str, body: dict | None = None, method: str | None = None) -> tuple[int, dict]:
@@ -125,14 +145,19 @@ def codes_charged_twice(sim) -> list[str]:
         conn.close()
 
 
-def gateway_down(make_sim):
-    """A simulator started (for its keys and port) then stopped: the gateway is unreachable. ``back()``
-    starts it again on the same port with the same ledger: the link returns."""
-    sim = make_sim()
-    port = int(sim.url.rsplit(":", 1)[1])
-    data_dir = sim.data_dir
+def gateway_down(make_sim, sim: Simulator | None = None) -> tuple[Simulator, Callable[[], Simulator]]:
+    """The gateway unreachable: ``sim`` stopped, or a simulator started here (for its keys and port) and
+    stopped. Returns ``(sim, back)``; ``back()`` starts it again on the same port with the same ledger: the
+    link returns. While it is down the port stays reserved (:func:`kit.reserve_port`): a connect to it is
+    refused, nothing else can take it, and ``back()`` can always bind it. A running ``sim`` to take down must
+    have been started on a reserved port: ``make_sim(port=reserve_port())``."""
+    if sim is None:
+        sim = make_sim(port=reserve_port())
+    if not is_reserved(sim.port):
+        raise ValueError(f"the simulator's port {sim.port} is not reserved: start it on make_sim(port=reserve_port())"
+                         " to take it down")
     sim.stop()
-    return sim, lambda: make_sim(data_dir=data_dir, port=port)
+    return sim, lambda: make_sim(data_dir=sim.data_dir, port=sim.port)
 
 
 #: The manager PIN the tests set; refund and a paid sale's cancel ask for it (read from stdin in tests).

@@ -18,8 +18,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import json
 import queue
-import re
-import secrets
 import signal
 import socket
 import sqlite3
@@ -30,7 +28,9 @@ import time
 from pathlib import Path
 
 import pytest
-from flowkit import free_port, journal_sales, ledger, write_config
+from flowkit import deaf, journal_sales, ledger, write_config
+from kit import payment_code
+from middleman import MiddleMan, api_of, read_message
 
 from pos_app import payment_flow as pf
 from pos_app import sale_view
@@ -43,36 +43,15 @@ pytestmark = pytest.mark.timeout(120)
 TREE = Path(__file__).resolve().parents[1]   # the tree under test, for the processes this file starts
 
 
-def fresh_code() -> str:
-    """A payment code the gateway has not seen (codes are single-use)."""
-    return f"28{secrets.randbelow(10 ** 16):016d}"
-
-
-def _read_message(stream) -> bytes | None:
-    """One HTTP/1.1 message with a Content-Length body (all the terminal and the simulator send); None at EOF."""
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):
-        line = stream.readline()
-        if not line:
-            return None
-        head += line
-    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
-    return head + (stream.read(int(length.group(1))) if length else b"")
-
-
-class Gate:
+class Gate(MiddleMan):
     """Terminal → simulator, passing every call through except the pay's answer: the gateway gets the pay and
     acts, and its answer is held until the test says :meth:`deliver` or :meth:`drop` (the connection closes
     unanswered: to the terminal the outcome is unknown). ``held`` is set once an answer is held."""
 
     def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
         self.held = threading.Event()
         self._verdict: queue.Queue[str] = queue.Queue()
-        self._conns: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(upstream_port)
 
     def deliver(self) -> None:
         self._verdict.put("deliver")
@@ -80,25 +59,16 @@ class Gate:
     def drop(self) -> None:
         self._verdict.put("drop")
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self._conns.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         with conn, socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
             down, up = conn.makefile("rb"), upstream.makefile("rb")
             try:
-                while (request := _read_message(down)) is not None:
+                while (request := read_message(down)) is not None:
                     upstream.sendall(request)
-                    answer = _read_message(up)
+                    answer = read_message(up)
                     if answer is None:
                         return
-                    if request.split(b" ", 2)[1].endswith(b"/pay"):
+                    if api_of(request) == "pay":
                         self.held.set()
                         if self._verdict.get(timeout=60) == "drop":
                             return
@@ -106,18 +76,10 @@ class Gate:
             except OSError:
                 return
 
-    def close(self) -> None:
-        self.server.close()
-        for conn in self._conns:
-            try:
-                conn.close()
-            except OSError:
-                pass
-
 
 @pytest.fixture
 def gate(sim):
-    g = Gate(int(sim.url.rsplit(":", 1)[1]))
+    g = Gate(sim.port)
     yield g
     g.deliver()   # nothing stays held past the test
     g.close()
@@ -125,13 +87,7 @@ def gate(sim):
 
 def deaf_config(sim, gate: Gate) -> Path:
     """A config through the gate whose notifications go where nobody listens (its receiver still starts)."""
-    port = free_port()
-    config = write_config(sim, url=gate.url, port=port, read_timeout=60)
-    listening = f'public_url = "http://127.0.0.1:{port}/notify"'
-    text = config.read_text()
-    assert listening in text
-    config.write_text(text.replace(listening, 'public_url = "http://127.0.0.1:9/notify"'))
-    return config
+    return deaf(write_config(sim, url=gate.url, read_timeout=60))
 
 
 def sale_events(data_dir: Path, sale_id: str) -> list[tuple[str, str | None]]:
@@ -159,7 +115,7 @@ def sim_cancels(sim, payment_request_id: str) -> list[str]:
 def start_in_background(t, amount: int) -> tuple[threading.Thread, list]:
     """``start_sale`` on a worker, as the window's core runs it; the sale id is known once it is journaled."""
     out: list = []
-    worker = threading.Thread(target=lambda: out.append(t.start_sale(Money(amount, "USD"), code=fresh_code())))
+    worker = threading.Thread(target=lambda: out.append(t.start_sale(Money(amount, "USD"), code=payment_code())))
     worker.start()
     return worker, out
 
@@ -284,7 +240,7 @@ def test_a_terminal_killed_after_the_abort_cancels_the_payment_at_its_next_start
     d = tmp_path / "t"
     config = deaf_config(sim, gate)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}, "PYTHONPATH": str(TREE)}
-    proc = subprocess.Popen([sys.executable, "-c", CRASH_AFTER_ABORT, str(config), str(d), fresh_code()],
+    proc = subprocess.Popen([sys.executable, "-c", CRASH_AFTER_ABORT, str(config), str(d), payment_code()],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=TREE, env=env)
     try:
         assert gate.held.wait(30), "the pay reached the gateway"
@@ -326,7 +282,7 @@ def test_esc_while_the_pay_is_in_flight_says_what_happens_and_the_money_goes_bac
         for key in "15.00":
             qtbot.keyClick(window, key)
         qtbot.keyClick(window, Qt.Key_F1)
-        code = fresh_code()
+        code = payment_code()
         core.scanner_event.emit(model.ScanEvent(code, "QR Code", 204, "]Q1", "test-scanner", time.time(), code.encode(),
                                                 "enter"))
         qtbot.waitUntil(gate.held.is_set, timeout=30000)   # the pay reached the gateway; its answer is held

@@ -9,7 +9,6 @@ literal written by hand or plain SQL over the journal's raw rows (:func:`sql_net
 from __future__ import annotations
 
 import json
-import random
 import sqlite3
 from pathlib import Path
 
@@ -18,12 +17,12 @@ import sqlite_utils
 from flowkit import MANAGER_PIN, cli, cli_json, gateway_down, set_manager_pin, write_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kit import payment_code, usd
 
 from offline_queue import schema
 from offline_queue.journal import Journal, JournalError
 from pos_app import closing, takings
 from pos_app.i18n import set_language
-from pos_app.money import Money
 from pos_app.report import day_report
 from pos_app.runtime import Runtime
 from pos_app.sim import scenarios
@@ -32,14 +31,6 @@ from pos_app.sim import scenarios
 @pytest.fixture(autouse=True)
 def english():
     set_language("en")
-
-
-def code() -> str:
-    return "28" + "".join(random.SystemRandom().choice("0123456789") for _ in range(16))
-
-
-def usd(minor: int) -> Money:
-    return Money(minor, "USD")
 
 
 def sql_net(data_dir: Path, ids) -> int:
@@ -75,7 +66,7 @@ def test_a_same_day_cancel_is_counted_once_by_report_x_and_z(sim, tmp_path):
     set_manager_pin(d)
     sales = {}
     for amount in ("10.00", "5.00", "8.00"):
-        rc, paid = cli_json("sale", "--amount", amount, "--code", code(), config=config, data_dir=d)
+        rc, paid = cli_json("sale", "--amount", amount, "--code", payment_code(), config=config, data_dir=d)
         assert rc == 0 and paid["status"] == "SUCCESS", paid
         sales[amount] = paid["paymentRequestId"]
     rc, cancelled = cli_json("cancel", sales["10.00"], "--reason", "wrong goods", "--by", "ann", config=config,
@@ -111,11 +102,11 @@ def test_sales_after_a_z_land_in_the_next_z_and_a_z_with_nothing_new_is_refused(
         done = cli("report", "--z", "--json", *extra, config=config, data_dir=d, input=f"{MANAGER_PIN}\n")
         return done.returncode, json.loads(done.stdout)
 
-    rc, first = cli_json("sale", "--amount", "10.00", "--code", code(), config=config, data_dir=d)
+    rc, first = cli_json("sale", "--amount", "10.00", "--code", payment_code(), config=config, data_dir=d)
     assert rc == 0
     rc, z1 = z()
     assert rc == 0 and z1["number"] == 1 and z1["totals"]["USD"]["net"] == 1000
-    rc, second = cli_json("sale", "--amount", "5.00", "--code", code(), config=config, data_dir=d)
+    rc, second = cli_json("sale", "--amount", "5.00", "--code", payment_code(), config=config, data_dir=d)
     assert rc == 0
     rc, x = cli_json("report", "--x", config=config, data_dir=d)
     assert x["session"]["number"] == 2 and x["session"]["since"] == z1["takenAt"] and x["session"]["previousZ"] == 1
@@ -145,12 +136,12 @@ def test_refunds_full_partial_and_several_and_a_cancel_in_a_later_session(sim, t
     config, d = write_config(sim), tmp_path / "t"
     with Runtime(config, d, background=False) as rt:
         t = rt.terminal
-        a = t.start_sale(usd(2000), code=code())
-        b = t.start_sale(usd(600), code=code())
-        c = t.start_sale(usd(300), code=code())
-        e = t.start_sale(usd(900), code=code())
-        f = t.start_sale(usd(1200), code=code())
-        g = t.start_sale(usd(450), code=code())
+        a = t.start_sale(usd(2000), code=payment_code())
+        b = t.start_sale(usd(600), code=payment_code())
+        c = t.start_sale(usd(300), code=payment_code())
+        e = t.start_sale(usd(900), code=payment_code())
+        f = t.start_sale(usd(1200), code=payment_code())
+        g = t.start_sale(usd(450), code=payment_code())
         refunds = [t.refund(a.id, usd(500), "one"), t.refund(a.id, usd(700), "two"),
                    t.refund(a.id, usd(800), "the rest"), t.refund(b.id, usd(600), "all of it")]
         cancel_g = t.cancel(g.id)              # paid and cancelled in the same session: nets to 0
@@ -185,7 +176,7 @@ def test_a_cancel_on_a_later_day_subtracts_on_that_day(sim, tmp_path):
     config, d = write_config(sim), tmp_path / "t"
     with Runtime(config, d, background=False) as rt:
         t = rt.terminal
-        sale = t.start_sale(usd(1000), code=code())
+        sale = t.start_sale(usd(1000), code=payment_code())
         cancel = t.cancel(sale.id)
         t.settle(20)
         assert t.load(sale.id).status == "CANCELLED" and t.load(cancel.id).status == "SUCCESS"
@@ -205,9 +196,9 @@ def test_failed_voided_aborted_queued_and_accepted_at_risk_sales_are_not_taken(m
     d = tmp_path / "t"
     with Runtime(config, d, receiver=False, background=False) as rt:     # the gateway is down
         t = rt.terminal
-        at_risk = t.start_sale(usd(1500), code=code())
-        queued = t.start_sale(usd(800), code=code())                     # over the total: the customer waits
-        voided = t.start_sale(usd(250), code=code(), alongside=True)
+        at_risk = t.start_sale(usd(1500), code=payment_code())
+        queued = t.start_sale(usd(800), code=payment_code())                     # over the total: the customer waits
+        voided = t.start_sale(usd(250), code=payment_code(), alongside=True)
         assert t.abort(voided.id).phase.value == "VOIDED"
         assert (t.load(at_risk.id).status, t.load(at_risk.id).accepted_at_risk) == ("QUEUED", True)
         assert (t.load(queued.id).status, t.load(queued.id).accepted_at_risk) == ("QUEUED", False)
@@ -223,11 +214,11 @@ def test_failed_voided_aborted_queued_and_accepted_at_risk_sales_are_not_taken(m
     with Runtime(config, d, receiver=False, background=False) as rt:     # the link is back
         t = rt.terminal
         assert t.settle(30)["still_open"] == 0
-        declined = t.start_sale(usd(scenarios.BALANCE_NOT_ENOUGH), code=code())
+        declined = t.start_sale(usd(scenarios.BALANCE_NOT_ENOUGH), code=payment_code())
         order = t.start_sale(usd(700), order_code=True)
         assert t.load(order.id).phase.value == "WAITING"
         t.abort(order.id)                                                # closed by the flow: no cancel row
-        stuck = t.start_sale(usd(scenarios.STUCK), code=code(), alongside=True)
+        stuck = t.start_sale(usd(scenarios.STUCK), code=payment_code(), alongside=True)
         t.settle(30)
         assert {i: t.load(i).status for i in (declined.id, order.id, stuck.id)} == dict.fromkeys(
             (order.id, stuck.id), "CANCELLED") | {declined.id: "FAILED"}

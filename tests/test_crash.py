@@ -20,29 +20,24 @@ pile up in one journal, so each check also re-checks every earlier crash of that
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import payment_code
 from flowkit import (
-    MANAGER_PIN,
     check_invariant,
     cli,
     cli_json,
     codes_charged_twice,
-    free_port,
+    deaf,
     journal_rows,
     journal_sales,
     ledger,
@@ -50,6 +45,9 @@ from flowkit import (
     sim_call,
     write_config,
 )
+from kit import payment_code, reserve_port
+from middleman import Proxy, post_raw
+from processes import TerminalProcess, terminal_env, track
 
 SENDING = "Sending the payment"
 INQUIRING = "Checking the result with the gateway"
@@ -57,71 +55,6 @@ CANCELLING = "Cancelling the payment"
 
 
 # -- a sale process we can kill --------------------------------------------------------------------------
-def _env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}
-    return {**env, "POS_TERMINAL_MANAGER_PIN": MANAGER_PIN}   # refund and cancel take the manager's PIN
-
-
-_started: list[subprocess.Popen] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_process_outlives_its_test():
-    """A failing assertion must not leave a terminal running (it would keep retrying for ever)."""
-    yield
-    while _started:
-        proc = _started.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-class TerminalProcess:
-    """``pos-terminal`` run as flowkit.cli() runs it, but started with Popen so it can be killed; its
-    stderr lines (progress, or with --json the order code) are collected as they come."""
-
-    def __init__(self, config: Path, data_dir: Path, *args: str, code: str | None = None) -> None:
-        self.code = code
-        cmd = [sys.executable, "-m", "pos_app", "--config", str(config), "--data-dir", str(data_dir), *args]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-        _started.append(self.proc)
-        self.lines: list[str] = []
-        self.cond = threading.Condition()
-        self.eof = False
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stderr:
-            with self.cond:
-                self.lines.append(line.rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.eof = True
-            self.cond.notify_all()
-
-    def wait_for(self, text: str, timeout: float = 20.0) -> str | None:
-        """Block until a line contains ``text`` and return it; None if the process ended first."""
-        def hit():
-            return next((line for line in self.lines if text in line), None)
-        with self.cond:
-            self.cond.wait_for(lambda: self.eof or hit() is not None, timeout)
-            return hit()
-
-    def kill(self) -> bool:
-        """SIGKILL now; True if it was still running (False: it had finished on its own)."""
-        try:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(timeout=10)
-        self._reader.join(timeout=5)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return self.proc.returncode == -signal.SIGKILL
-
-
-
 def SaleProcess(config: Path, data_dir: Path, amount: str, *extra: str) -> TerminalProcess:
     """``pos-terminal sale --amount AMOUNT --code <a fresh code>``."""
     code = payment_code()
@@ -141,7 +74,7 @@ def table_traces(data_dir: Path, codes) -> list[str]:
                 cursor = conn.execute(f"SELECT * FROM {table}")
                 names = [d[0] for d in cursor.description]
                 for row in cursor:
-                    for name, value in zip(names, row):
+                    for name, value in zip(names, row, strict=True):
                         text = value.decode("latin-1") if isinstance(value, bytes) else value
                         if isinstance(text, str):
                             found += [f"{table}.{name} holds {c}" for c in codes if c in text]
@@ -259,7 +192,8 @@ def run_case(lane: Lane, case: Case) -> None:
     if row is not None:
         gw = ledger(lane.sim).get(row["id"])
         if row["status"] == "SUCCESS":
-            assert gw is not None and gw["status"] == "SUCCESS" and gw["paymentId"] == row["payment_id"], (case.label, gw)
+            assert gw is not None and gw["status"] == "SUCCESS", (case.label, gw)
+            assert gw["paymentId"] == row["payment_id"], (case.label, gw)
         elif gw is not None:
             assert gw["status"] != "SUCCESS", (case.label, gw)
     lane.log.append(f"{case.label}: killed={killed} "
@@ -267,126 +201,20 @@ def run_case(lane: Lane, case: Case) -> None:
 
 
 def run_lanes(lanes: list[Lane], cases: list[Case]) -> None:
-    """Deal the cases round-robin to the lanes and run the lanes side by side."""
-    errors: list[BaseException] = []
-
+    """Deal the cases round-robin to the lanes and run the lanes side by side; a lane stops at its first
+    failure, and every lane's failure is reported, not just the first."""
     def work(lane: Lane, mine: list[Case]) -> None:
         for case in mine:
-            try:
-                run_case(lane, case)
-            except BaseException as exc:  # report every lane's failure, not just the first
-                errors.append(exc)
-                return
-    threads = [threading.Thread(target=work, args=(lane, cases[i::len(lanes)])) for i, lane in enumerate(lanes)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=110)
-    assert not any(t.is_alive() for t in threads), "a lane hung"
+            run_case(lane, case)
+    pool = ThreadPoolExecutor(len(lanes))
+    runs = [pool.submit(work, lane, cases[i::len(lanes)]) for i, lane in enumerate(lanes)]
+    _, hung = wait(runs, timeout=110)
+    pool.shutdown(wait=False)
+    assert not hung, "a lane hung"
     print("\n".join(line for lane in lanes for line in lane.log))
+    errors = [exc for run in runs if (exc := run.exception()) is not None]
     if errors:
         raise AssertionError("; ".join(str(e) for e in errors)) from errors[0]
-
-
-# -- a man in the middle ----------------------------------------------------------------------------------
-def _read_http(stream) -> bytes | None:
-    """One HTTP message (head and Content-Length body) from a buffered socket file; None at EOF."""
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):
-        line = stream.readline()
-        if not line:
-            return None
-        head += line
-    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
-    body = stream.read(int(length.group(1))) if length else b""
-    return head + body
-
-
-class Proxy:
-    """Forwards terminal → simulator, except where ``rule(api, n)`` (n: how many calls of that api it has
-    seen) says "hold" (the request never reaches the gateway) or "swallow" (the gateway gets it and acts,
-    the answer never comes back). Either way ``hit`` is set and the connection is left hanging."""
-
-    def __init__(self, upstream_port: int, rule) -> None:
-        self.upstream_port = upstream_port
-        self.rule = rule
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.hit = threading.Event()
-        self.captured: list[tuple[str, str, bytes]] = []   # (action, api, raw request)
-        self.counts: dict[str, int] = {}
-        self.lock = threading.Lock()
-        self.conns: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        upstream = None
-        try:
-            down = conn.makefile("rb")
-            while True:
-                raw = _read_http(down)
-                if raw is None:
-                    return
-                api = raw.split(b" ", 2)[1].rsplit(b"/", 1)[-1].decode()
-                with self.lock:
-                    n = self.counts[api] = self.counts.get(api, 0) + 1
-                action = self.rule(api, n)
-                if action != "hold":
-                    if upstream is None:
-                        upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-                        up = upstream.makefile("rb")
-                    upstream.sendall(raw)
-                    answer = _read_http(up)
-                if action in ("hold", "swallow"):
-                    self.captured.append((action, api, raw))
-                    self.hit.set()
-                    while conn.recv(4096):  # hang until the terminal dies
-                        pass
-                    return
-                if answer is None:
-                    return
-                conn.sendall(answer)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-            if upstream is not None:
-                upstream.close()
-
-    def close(self) -> None:
-        self.server.close()
-        for c in self.conns:
-            try:
-                c.close()
-            except OSError:
-                pass
-
-
-def deaf(config: Path) -> Path:
-    """The same config, with notifications sent where nobody listens: only its own calls inform it."""
-    text = re.sub(r'public_url = "http://127.0.0.1:\d+/notify"', 'public_url = "http://127.0.0.1:9/notify"',
-                  config.read_text())
-    assert "127.0.0.1:9/notify" in text
-    config.write_text(text)
-    return config
-
-
-def post_raw(port: int, raw: bytes) -> dict:
-    """Send bytes captured on the wire, unchanged, to the simulator; its JSON answer."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(raw)
-        answer = _read_http(s.makefile("rb"))
-    return json.loads(answer.split(b"\r\n\r\n", 1)[1])
 
 
 # -- the tests ----------------------------------------------------------------------------------------------
@@ -576,7 +404,7 @@ def test_kill_while_queued_offline(make_sim, tmp_path, reconciled):
     it, unsent, if not."""
     validity = 3.0 if reconciled == "inside the code's validity" else 1.5
     lane = make_lane(make_sim, tmp_path, "lane", payments={"code_validity": validity})
-    offline = write_config(lane.sim, "offline.toml", url=f"http://127.0.0.1:{free_port()}", read_timeout=1.0,
+    offline = write_config(lane.sim, "offline.toml", url=f"http://127.0.0.1:{reserve_port()}", read_timeout=1.0,
                            payments={"code_validity": validity})
     sale = SaleProcess(offline, lane.data_dir, "12.34")
     lane.codes.append(sale.code)
@@ -607,7 +435,7 @@ def run_killed_at(target: str, config: Path, data_dir: Path, *args: str) -> subp
             "from pos_app.cli import main\n"
             "sys.exit(main(sys.argv[1:]))\n")
     return subprocess.run([sys.executable, "-c", hook, "--config", str(config), "--data-dir", str(data_dir), *args],
-                          capture_output=True, text=True, timeout=60, env=_env())
+                          capture_output=True, text=True, timeout=60, env=terminal_env(), check=False)
 
 
 def kill_right_after_a_paid_sale(lane: Lane) -> str:
@@ -676,7 +504,8 @@ def test_kill_around_the_commit_of_a_managers_cancel(make_sim, tmp_path, when):
     set_manager_pin(lane.data_dir)
     done = subprocess.run([sys.executable, "-c", KILL_AT_CANCEL_COMMIT, "--config", str(lane.config),
                            "--data-dir", str(lane.data_dir), "cancel", paid["paymentRequestId"], "--reason", "test"],
-                          capture_output=True, text=True, timeout=60, env={**_env(), "KILL_WHEN": when})
+                          capture_output=True, text=True, timeout=60, env={**terminal_env(), "KILL_WHEN": when},
+                          check=False)
     assert done.returncode == -signal.SIGKILL, (done.returncode, done.stderr)
     assert ledger(lane.sim)[paid["paymentRequestId"]]["status"] == "CANCELLED"
     expected = {"before": "SUCCESS", "after": "CANCELLED"}[when]
@@ -735,8 +564,8 @@ def test_kill_during_reconcile_then_reconcile_again(make_sim, tmp_path):
         assert row is not None and row["phase"] != "SENDING", row
     cmd = [sys.executable, "-m", "pos_app", "--config", str(lane.config), "--data-dir", str(lane.data_dir),
            "reconcile"]
-    rec = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-    _started.append(rec)
+    rec = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=terminal_env())
+    track(rec)
     lines = []
     for line in rec.stderr:
         lines.append(line)

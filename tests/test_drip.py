@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import payment_code
-from flowkit import check_invariant, cli_json, codes_charged_twice, free_port, journal_sales, ledger, write_config
+from flowkit import check_invariant, cli_json, codes_charged_twice, journal_sales, ledger, write_config
+from kit import payment_code, reserve_port
 
 from pos_app.sim import scenarios as sc
 
@@ -67,13 +67,13 @@ class DripServer:
                     content = answer.read()
                 finally:
                     gateway.close()
+                kept = "".join(f"{k}: {v}\r\n" for k, v in answer.getheaders()
+                               if k.lower() not in ("content-length", "connection", "transfer-encoding"))
                 parts = {
                     # The reason phrase is free text every client strips and ignores: padded, the status
                     # line alone drips for ten minutes, as the report's sale still SENDING after 500 s.
                     "status": f"HTTP/1.1 {answer.status} {answer.reason}{' ' * 1200}\r\n".encode(),
-                    "headers": "".join(f"{k}: {v}\r\n" for k, v in answer.getheaders()
-                                       if k.lower() not in ("content-length", "connection", "transfer-encoding")
-                                       ).encode() + f"Content-Length: {len(content)}\r\nConnection: close\r\n\r\n".encode(),
+                    "headers": f"{kept}Content-Length: {len(content)}\r\nConnection: close\r\n\r\n".encode(),
                     "body": content,
                 }
                 for name in ("status", "headers", "body"):
@@ -107,10 +107,10 @@ def drip(sim):
 def config(sim, name: str, url: str | None = None) -> Path:
     """A terminal.toml for ``url`` (default: the simulator itself). Its notification URL leads nowhere, so
     the sale is settled only by what the gateway answers, never by the simulator's notification."""
-    port = free_port()
+    port = reserve_port()
     path = write_config(sim, name, url=url, port=port, payments=PAYMENTS, read_timeout=READ_TIMEOUT)
     text = path.read_text().replace("connect_timeout = 5.0", f"connect_timeout = {CONNECT_TIMEOUT}")
-    path.write_text(text.replace(f"http://127.0.0.1:{port}/notify", f"http://127.0.0.1:{free_port()}/notify"))
+    path.write_text(text.replace(f"http://127.0.0.1:{port}/notify", f"http://127.0.0.1:{reserve_port()}/notify"))
     return path
 
 

@@ -19,8 +19,17 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import payment_code, usd
-from flowkit import check_invariant, codes_charged_twice, journal_rows, journal_sales, ledger, sim_call, write_config
+from flowkit import (
+    check_invariant,
+    codes_charged_twice,
+    gateway_down,
+    journal_rows,
+    journal_sales,
+    ledger,
+    sim_call,
+    write_config,
+)
+from kit import payment_code, reserve_port, usd
 
 from pos_app import payment_flow as pf
 from pos_app.errors import PosError
@@ -240,7 +249,7 @@ def test_refunds_and_cancels_of_paid_sales_under_faults(make_sim, tmp_path):
         if row["status"] == "SUCCESS":  # and it is known by the gateway's refundId, not the paymentId
             assert json.loads(row["state"])["gateway_id"] == gw["refundId"], (row, gw)
     assert set(by_request) <= set(journal), "refunds the journal does not know"
-    for sale_id, p in gateway.items():  # refunds never exceed what was paid
+    for p in gateway.values():  # refunds never exceed what was paid
         assert sum(int(r["amount"]["value"]) for r in p["refunds"] if r["status"] == "SUCCESS") \
             <= int(p["amount"]["value"])
     for i, plan in plans.items():  # with the faults cleared, every planned refund went through
@@ -284,12 +293,11 @@ def test_a_refund_keeps_the_gateways_refund_id(make_sim, tmp_path):
 def test_gateway_down_queues_sales_and_the_window_decides(make_sim, tmp_path):
     """With the gateway down, sales queue (QUEUED). Those whose gateway comes back inside the payment
     code's validity go out then; those still queued when it ends are voided here and never reach it."""
-    sim = make_sim()
-    port, folder = sim.port, sim.data_dir
+    sim = make_sim(port=reserve_port())
     validity = 4.0
     config = write_config(sim, read_timeout=1.0, payments={"code_validity": validity},
                           offline={"probe_interval": 0.2})
-    sim.stop()
+    _, back = gateway_down(make_sim, sim)
     dd = tmp_path / "t"
     codes: dict[str, str] = {}
 
@@ -310,7 +318,7 @@ def test_gateway_down_queues_sales_and_the_window_decides(make_sim, tmp_path):
         assert t.queue()["count"] == 6
         time.sleep(1.0)
         assert all(t.load(s.id).status == "QUEUED" for s in first)
-        sim = make_sim(data_dir=folder, port=port)
+        sim = back()
         done = [t.wait(s.id, lambda x: x.final, validity + 2) for s in first]
         assert [s.status for s in done] == ["SUCCESS"] * 6, [(s.status, s.message) for s in done]
     gateway = ledger(sim)
@@ -321,7 +329,7 @@ def test_gateway_down_queues_sales_and_the_window_decides(make_sim, tmp_path):
         assert row["created_at"] <= sales[s.id]["created_at"] + validity, "sent after the code expired"
 
     # 2. Down for longer than the window: the early sales are voided; later ones still make it.
-    sim.stop()
+    _, back = gateway_down(make_sim, sim)
     with Runtime(config, dd) as rt:
         t = rt.terminal
         late = queue(t, 5, 2000)
@@ -330,7 +338,7 @@ def test_gateway_down_queues_sales_and_the_window_decides(make_sim, tmp_path):
         voided = [t.wait(s.id, lambda x: x.final, validity + 2) for s in late]
         for s in voided:
             assert (s.phase, s.status, s.result_code) == (pf.Phase.VOIDED, "FAILED", "NOT_SENT"), s
-        sim = make_sim(data_dir=folder, port=port)
+        sim = back()
         done = [t.wait(s.id, lambda x: x.final, validity + 2) for s in fresh]
         assert [s.status for s in done] == ["SUCCESS"] * 3, [(s.status, s.message) for s in done]
         settle_all(t)

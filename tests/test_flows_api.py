@@ -7,14 +7,13 @@ import threading
 import time
 
 import pytest
+from flowkit import check_invariant, codes_charged_twice, gateway_down, ledger, sim_call, write_config
+from kit import payment_code, reserve_port, usd
 
 from pos_app import payment_flow as pf
 from pos_app.errors import PosError
 from pos_app.runtime import Runtime
 from pos_app.sim import scenarios as sc
-
-from conftest import payment_code, usd
-from flowkit import check_invariant, codes_charged_twice, ledger, sim_call, write_config
 
 #: Long enough for the customer who confirms after 4 s, short enough to keep the suite quick.
 SCENARIO_TIMING = {"inquiry_intervals": [0.5] * 11, "cancel_intervals": [0.2, 0.2, 0.3, 0.3]}
@@ -85,11 +84,8 @@ def test_the_journal_commits_before_the_request_leaves(runtime, sim):
 
 
 def test_every_retry_of_a_queued_pay_sends_the_same_bytes_under_the_same_id(make_sim, tmp_path):
-    sim = make_sim()
-    port = int(sim.url.rsplit(":", 1)[1])
-    data_dir = sim.data_dir
-    sim.stop()  # the gateway is down: the pay certainly does not leave
-    config = write_config(sim, payments={"code_validity": 20}, url=f"http://127.0.0.1:{port}")
+    sim, back = gateway_down(make_sim)  # the pay certainly does not leave
+    config = write_config(sim, payments={"code_validity": 20})
     with Runtime(config, tmp_path / "t") as rt:
         t = rt.terminal
         sent = []
@@ -99,7 +95,7 @@ def test_every_retry_of_a_queued_pay_sends_the_same_bytes_under_the_same_id(make
         assert sale.status == "QUEUED"
         assert t.queue()["count"] == 1 and t.queue()["totals"] == {"USD": {"currency": "USD", "value": "777"}}
         time.sleep(1.5)
-        make_sim(data_dir=data_dir, port=port)  # the link is back
+        back()
         sale = t.wait(sale.id, settled, 15)
         assert sale.status == "SUCCESS"
     pays = [r for r in sent if r.api.value == "pay"]
@@ -137,7 +133,7 @@ def test_order_code_expires_then_is_cancelled(sim, tmp_path):
     with Runtime(config, tmp_path / "t") as rt:
         sale = rt.terminal.start_sale(usd(2700), order_code=True)
         sale = rt.terminal.wait(sale.id, settled, 15)
-    assert sale.status in ("CANCELLED", "FAILED") and "expired" in (sale.message + sale.result_code).lower() \
+    assert (sale.status in ("CANCELLED", "FAILED") and "expired" in (sale.message + sale.result_code).lower()) \
         or sale.status == "CANCELLED"
     assert ledger(sim)[sale.id]["status"] != "SUCCESS"
 
@@ -183,10 +179,8 @@ def test_a_manager_cancels_a_paid_sale(runtime, sim):
 
 
 def test_accept_at_merchant_risk_within_limits_only(make_sim, tmp_path):
-    sim = make_sim()
-    port = int(sim.url.rsplit(":", 1)[1])
-    sim.stop()
-    config = write_config(sim, url=f"http://127.0.0.1:{port}", payments={"code_validity": 30},
+    sim, _ = gateway_down(make_sim)
+    config = write_config(sim, payments={"code_validity": 30},
                           offline={"merchant_risk": True, "max_per_payment": {"USD": "20.00"},
                                    "max_total": {"USD": "25.00"}})
     with Runtime(config, tmp_path / "t", background=False) as rt:
@@ -205,10 +199,8 @@ def test_accept_at_merchant_risk_within_limits_only(make_sim, tmp_path):
 
 
 def test_the_merchant_risk_policy_is_off_by_default(make_sim, tmp_path):
-    sim = make_sim()
-    port = int(sim.url.rsplit(":", 1)[1])
-    sim.stop()
-    config = write_config(sim, url=f"http://127.0.0.1:{port}")
+    sim, _ = gateway_down(make_sim)
+    config = write_config(sim)
     with Runtime(config, tmp_path / "t", background=False) as rt:
         sale = rt.terminal.start_sale(usd(100), code=payment_code())
         assert sale.status == "QUEUED" and not sale.accepted_at_risk
@@ -227,12 +219,12 @@ def test_restart_resumes_what_was_open(sim, tmp_path):
 
 
 def test_reconcile_with_the_gateway_down_returns_what_it_could_not_settle(make_sim, tmp_path):
-    sim = make_sim()
+    sim = make_sim(port=reserve_port())
     config = write_config(sim, payments=SCENARIO_TIMING)
     with Runtime(config, tmp_path / "t", background=False) as rt:
         sale = rt.terminal.start_sale(usd(sc.STUCK), code=payment_code())
         refund_of = rt.terminal.start_sale(usd(900), code=payment_code(), alongside=True)
-        sim.stop()
+        gateway_down(make_sim, sim)
         refund = rt.terminal.refund(refund_of.id, usd(100))
         assert refund.status == "QUEUED"
         started = time.monotonic()
@@ -256,20 +248,18 @@ def test_a_new_sale_waits_until_the_unsettled_one_is_settled(runtime):
 
 def test_while_the_link_is_down_queued_requests_are_not_rewritten(make_sim, tmp_path):
     """A long outage must not cost a commit per queued request per second; the link's return sends them."""
-    sim = make_sim()
-    port = int(sim.url.rsplit(":", 1)[1])
-    data_dir = sim.data_dir
-    config = write_config(sim, url=f"http://127.0.0.1:{port}")
+    sim = make_sim(port=reserve_port())
+    config = write_config(sim)
     with Runtime(config, tmp_path / "t") as rt:
         t = rt.terminal
         paid = [t.start_sale(usd(900 + i), code=payment_code()) for i in range(3)]
-        sim.stop()
+        _, back = gateway_down(make_sim, sim)
         # One refund per sale: a second of the same sale waits until the first is settled.
         refunds = [t.refund(sale.id, usd(100)) for sale in paid]
         assert all(r.status == "QUEUED" for r in refunds)
         count = t.journal.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
         time.sleep(3)
         assert t.journal.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == count
-        make_sim(data_dir=data_dir, port=port)
+        back()
         for r in refunds:
             assert t.wait(r.id, settled, 10).status == "SUCCESS"

@@ -10,12 +10,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from flowkit import (
+    MANAGER_PIN,
+    check_invariant,
+    cli,
+    cli_json,
+    gateway_down,
+    ledger,
+    set_manager_pin,
+    sim_call,
+    write_config,
+)
+from kit import payment_code
 
 from pos_app.sim import scenarios as sc
-
-from conftest import payment_code
-from flowkit import (MANAGER_PIN, check_invariant, cli, cli_json, gateway_down, ledger, set_manager_pin, sim_call,
-                     write_config)
 
 TIMING = {"inquiry_intervals": [0.5] * 11, "cancel_intervals": [0.2, 0.2, 0.3, 0.3]}
 EXPECTED = {sc.UNKNOWN_BUT_PAID: "SUCCESS", sc.DROP_AFTER_PAID: "SUCCESS", sc.CONFIRM_AFTER_4S: "SUCCESS",
@@ -41,7 +49,7 @@ def test_every_scenario_through_the_cli(sim, config, tmp_path):
         results = dict(pool.map(run, EXPECTED))
     assert {m: data["status"] for m, (rc, data) in results.items()} == EXPECTED
     for minor, (rc, data) in results.items():
-        assert SALE_KEYS <= set(data)
+        assert set(data) >= SALE_KEYS
         assert rc == (0 if data["status"] == "SUCCESS" else 1)
         assert data["amount"] == {"currency": "USD", "value": str(minor)}
         at_gateway = ledger(sim).get(data["paymentRequestId"], {"status": "never seen"})
@@ -98,7 +106,7 @@ def test_order_code_sale_prints_the_code_and_waits_until_paid(sim, config, tmp_p
                 code = line.split()[2]
         assert code, "the code value is printed"
         assert sim_call(sim, "/sim/wallet/pay-order", {"codeValue": code})[0] == 200
-        out, err = proc.communicate(timeout=30)
+        out, _ = proc.communicate(timeout=30)
     finally:
         proc.kill()
     data = json.loads(out)
@@ -118,14 +126,11 @@ def test_the_order_code_is_drawn_as_a_terminal_qr(sim, config, tmp_path):
 
 
 def test_offline_sale_queues_then_voids_past_the_window_and_reconcile_settles(make_sim, tmp_path):
-    sim = make_sim()
-    port = int(sim.url.rsplit(":", 1)[1])
-    data_dir_sim = sim.data_dir
-    sim.stop()
-    config = write_config(sim, url=f"http://127.0.0.1:{port}", payments={"code_validity": 1.5})
+    sim, back = gateway_down(make_sim)
+    config = write_config(sim, payments={"code_validity": 1.5})
     rc, data = sale(config, tmp_path / "t", "3.00", "--code", payment_code())
     assert rc == 1 and data["status"] == "FAILED" and data["resultCode"] == "NOT_SENT"
-    make_sim(data_dir=data_dir_sim, port=port)
+    back()
     rc, result = cli_json("reconcile", config=config, data_dir=tmp_path / "t")
     assert rc == 0 and result == {"settled": 0, "still_open": 0, "items": []}
 
@@ -167,9 +172,10 @@ def test_odd_arguments_get_plain_errors(sim, config, tmp_path):
         done = cli(*args, config=config, data_dir=d)
         assert done.returncode == 2 and "Traceback" not in done.stderr and "internal error" not in done.stderr, args
     rc, paid = sale(config, d, "1.00", "--code", payment_code())
+    assert rc == 0, paid
     compact = time.strftime("%Y%m%d")
     rc, report = cli_json("report", "--date", compact, config=config, data_dir=d)
-    assert report["date"] == time.strftime("%Y-%m-%d") and report["count"] == 1
+    assert rc == 0 and report["date"] == time.strftime("%Y-%m-%d") and report["count"] == 1
 
 
 def test_queue_drain_sends_what_waits_now(make_sim, tmp_path):

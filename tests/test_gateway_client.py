@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 import requests
-from conftest import payment_code, usd
+from kit import payment_code, reserve_port, usd
 
 from pos_app import messages
 from pos_app.gateway import Delivery, GatewayClient, Status
@@ -204,15 +204,9 @@ def test_every_scenario_is_tested_here():
 
 # -- transport classification ---------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_connection_refused_is_certainly_not_sent(config):
     from dataclasses import replace
-    gone = replace(config.gateway, url=f"http://127.0.0.1:{_free_port()}")
+    gone = replace(config.gateway, url=f"http://127.0.0.1:{reserve_port()}")
     with GatewayClient.from_config(gone) as client:
         outcome = pay(client, config, 100)
     assert outcome.status is Status.UNKNOWN and outcome.delivery is Delivery.NOT_SENT

@@ -15,8 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import urllib3
-from conftest import config_for, payment_code, usd
-from test_simulator import Raw, pay_body
+from flowkit import config_for
+from kit import payment_code, usd
+from rawsim import Raw, pay_body
 
 from pos_app import signing
 from pos_app.gateway import Delivery, GatewayClient, Status, _never_connected
@@ -284,7 +285,8 @@ def test_cancelling_a_failed_payment_keeps_its_answer(sim, client):
                                   ["sim", "--client-id", "A\nB", "--port", "0"],
                                   ["--config", "/dev/zero"]])
 def test_bad_cli_input_is_one_plain_error(args, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "pos_app", *args], capture_output=True, text=True, timeout=30,
-                          env={"PATH": "/usr/bin:/bin", "POS_TERMINAL_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)})
+    env = {"PATH": "/usr/bin:/bin", "POS_TERMINAL_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "pos_app", *args], capture_output=True, text=True, timeout=30, env=env,
+                          check=False)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.startswith("pos-terminal: ")

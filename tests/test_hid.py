@@ -1,6 +1,6 @@
 """USB HID scanners end to end: discovery, hub, hotplug (real inotify), reader threads and the decoder.
 
-The device trees are real files (see test_discovery); each event node is a real FIFO carrying the
+The device trees are real files (see inputtree); each event node is a real FIFO carrying the
 kernel's binary ``struct input_event``, read through the :class:`scantraces.FifoNode` stand-in because
 this machine has no evdev devices. Everything else (the hub, the watcher, HidScanner, the decoder) is the
 production code.
@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+from inputtree import KEYBOARD, make_input_tree, usb_device
 from scantraces import FifoNode, pack, person, scanner
-from test_discovery import KEYBOARD, make_input_tree, usb_device
 
 from drivers import model
 from drivers.discovery import scan_input_devices

@@ -9,8 +9,8 @@ import sys
 import time
 
 import pytest
-from conftest import payment_code, usd
-from flowkit import cli, write_config
+from flowkit import cli, gateway_down, write_config
+from kit import payment_code, usd
 
 from offline_queue import schema
 from offline_queue.journal import Journal, JournalError
@@ -33,8 +33,8 @@ def test_a_second_instance_is_refused_with_the_holders_pid(tmp_path):
         with pytest.raises(Exception) as info:
             Journal.open(tmp_path)
         assert f"another pos-terminal (pid {os.getpid()}) uses {tmp_path}" in str(info.value)
-        other = subprocess.run([sys.executable, "-c", "from offline_queue.journal import Journal; "
-                                f"Journal.open({str(tmp_path)!r})"], capture_output=True, text=True)
+        opener = f"from offline_queue.journal import Journal; Journal.open({str(tmp_path)!r})"
+        other = subprocess.run([sys.executable, "-c", opener], capture_output=True, text=True, check=False)
         assert f"another pos-terminal (pid {os.getpid()})" in other.stderr
     Journal.open(tmp_path).close()  # released on close
 
@@ -112,11 +112,9 @@ def test_the_code_leaves_the_wal_soon_while_the_terminal_runs(sim, tmp_path):
 
 
 def test_a_queued_pay_keeps_its_code_until_it_leaves(make_sim, tmp_path):
-    sim = make_sim()
-    port = int(sim.url.rsplit(":", 1)[1])
-    sim.stop()
+    sim, _ = gateway_down(make_sim)
     code = payment_code()
-    config = write_config(sim, url=f"http://127.0.0.1:{port}", payments={"code_validity": 1})
+    config = write_config(sim, payments={"code_validity": 1})
     with Runtime(config, tmp_path / "t", background=False) as rt:
         sale = rt.terminal.start_sale(usd(1300), code=code)
         assert sale.status == "QUEUED"
@@ -169,6 +167,5 @@ def test_an_unreadable_row_is_named_and_does_not_stop_the_terminal(sim, tmp_path
     with Runtime(config, data_dir, background=False) as rt:
         sale = rt.terminal.start_sale(usd(sc.STUCK), code=payment_code())
         rt.terminal.journal.conn.execute("UPDATE transactions SET state='{not json' WHERE id=?", (sale.id,))
-    with Runtime(config, data_dir, background=False) as rt:  # starts, and says which row
-        with pytest.raises(JournalError, match=sale.id):
-            rt.terminal.load(sale.id)
+    with Runtime(config, data_dir, background=False) as rt, pytest.raises(JournalError, match=sale.id):
+        rt.terminal.load(sale.id)  # it started, and names the row it cannot read

@@ -7,8 +7,8 @@ import json
 import sqlite3
 
 import pytest
-from conftest import payment_code, usd
 from flowkit import cli, write_config
+from kit import payment_code, usd
 
 from offline_queue.journal import Journal, JournalError
 from pos_app import closing

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import payment_code, usd
+from kit import payment_code, usd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 

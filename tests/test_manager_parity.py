@@ -24,8 +24,8 @@ import tokenize
 from pathlib import Path
 
 import pytest
-from conftest import payment_code, usd
 from flowkit import MANAGER_PIN, cli_json, set_manager_pin, write_config
+from kit import payment_code, usd
 from PySide6.QtCore import Qt
 
 from pos_app import services

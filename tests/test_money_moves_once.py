@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import payment_code
 from flowkit import (
     MANAGER_PIN,
     check_invariant,
     cli_json,
+    deaf,
     gateway_down,
     journal_rows,
     journal_sales,
@@ -34,7 +34,9 @@ from flowkit import (
     set_manager_pin,
     write_config,
 )
-from test_crash import Proxy, TerminalProcess, deaf
+from kit import payment_code, reserve_port
+from middleman import Proxy
+from processes import TerminalProcess
 
 from pos_app import payment_flow as pf
 from pos_app.errors import PosError
@@ -101,7 +103,7 @@ def killed_at_fdatasync(config: Path, data_dir: Path, when: int, *args: str) -> 
     cmd = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fdatasync,fsync",
            "-e", f"inject=fdatasync:signal=KILL:when={when}",
            sys.executable, "-m", "pos_app", "--config", str(config), "--data-dir", str(data_dir), *args, "--json"]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, input=f"{MANAGER_PIN}\n")
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, input=f"{MANAGER_PIN}\n", check=False)
 
 
 def killed_until_unfinished(config: Path, tmp_path: Path, kind: str, *args: str) -> tuple[Path, dict, dict]:
@@ -161,22 +163,21 @@ def test_a_refund_killed_mid_way_and_asked_again_moves_the_money_once(sim, tmp_p
 def test_a_second_refund_is_refused_while_the_first_is_unsettled_then_allowed(make_sim, tmp_path):
     """The rule in the terminal itself, for every front end: an open refund blocks the next one of that
     sale (and its cancel); once settled, more can be refunded up to what was paid."""
-    sim = make_sim()
+    sim = make_sim(port=reserve_port())
     config = write_config(sim)
     d = tmp_path / "t"
     paid = paid_sale(config, d)
     with Runtime(config, d) as rt:
         t = rt.terminal
         # The gateway goes away: the refund is journaled and queued, not final.
-        port = sim.url.rsplit(":", 1)[1]
-        sim.stop()
+        _, back = gateway_down(make_sim, sim)
         first = t.refund(paid["paymentRequestId"], Money(50, "USD"), "first")
         assert not first.final
         with pytest.raises(PosError, match=f"refund {first.id} .* not finished yet"):
             t.refund(paid["paymentRequestId"], Money(50, "USD"), "again")
         with pytest.raises(PosError, match=f"refund {first.id} .* not finished yet"):
             t.cancel(paid["paymentRequestId"])
-        make_sim(data_dir=sim.data_dir, port=int(port))
+        back()
         t.link.probe_next()
         done = t.wait(first.id, lambda f: f.final, 30)
         assert done.status == "SUCCESS", done
@@ -190,7 +191,7 @@ def tiny_disk(tmp_path):
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip()}): run as root")
     try:
@@ -220,7 +221,7 @@ def test_a_full_disk_after_the_pay_left_reports_unknown_with_the_id(make_sim, tm
         if api == "pay":
             filled.append(fill(tiny_disk))     # the disk fills while the pay is at the gateway
         return "pass"
-    proxy = Proxy(int(sim.url.rsplit(":", 1)[1]), rule)
+    proxy = Proxy(sim.port, rule)
     try:
         config = write_config(sim, url=proxy.url)
         rc, data = cli_json("sale", "--amount", "99.07", "--code", payment_code(), config=config, data_dir=d)
@@ -251,7 +252,7 @@ def test_a_running_terminal_settles_an_unjournaled_answer_once_the_disk_has_room
         if api == "pay":
             filled.append(fill(tiny_disk))
         return "pass"
-    proxy = Proxy(int(sim.url.rsplit(":", 1)[1]), rule)
+    proxy = Proxy(sim.port, rule)
     try:
         config = deaf(write_config(sim, url=proxy.url))   # no notification: the terminal must ask by itself
         with Runtime(config, tiny_disk / "t") as rt:
@@ -282,7 +283,7 @@ def test_a_sale_is_refused_before_sending_when_the_journal_cannot_take_the_answe
 # -- 4. Ctrl-C with the pay in flight ----------------------------------------------------------------------
 def test_ctrl_c_with_the_pay_in_flight_settles_the_sale_before_exiting(make_sim, tmp_path):
     sim = make_sim()
-    proxy = Proxy(int(sim.url.rsplit(":", 1)[1]), lambda api, n: "swallow" if api == "pay" else "pass")
+    proxy = Proxy(sim.port, lambda api, n: "swallow" if api == "pay" else "pass")
     try:
         # Deaf: a success notification could otherwise tell the terminal "paid" before it cancels, and a
         # payment known to be paid is never cancelled (that outcome is the next test's).
@@ -291,9 +292,7 @@ def test_ctrl_c_with_the_pay_in_flight_settles_the_sale_before_exiting(make_sim,
         sale = TerminalProcess(config, d, "sale", "--amount", "12.00", "--code", payment_code())
         assert proxy.hit.wait(30), "the pay reached the gateway"
         sale.proc.send_signal(signal.SIGINT)
-        sale.proc.wait(timeout=90)          # stderr is the reader thread's (sale.lines); stdout is small
-        out = sale.proc.stdout.read()
-        sale._reader.join(timeout=10)        # every stderr line is in sale.lines
+        out = sale.finish(90)
     finally:
         proxy.close()
     sale_id = next(iter(journal_sales(d)))
@@ -319,7 +318,7 @@ def test_ctrl_c_after_the_gateway_reported_it_paid_says_so(make_sim, tmp_path):
     """The other honest ending: the wallet confirmed (by notification) before the interrupt could cancel
     it. A payment known to be paid is never cancelled; the words say it was paid and what to do."""
     sim = make_sim()
-    proxy = Proxy(int(sim.url.rsplit(":", 1)[1]), lambda api, n: "swallow" if api == "pay" else "pass")
+    proxy = Proxy(sim.port, lambda api, n: "swallow" if api == "pay" else "pass")
     try:
         config = write_config(sim, url=proxy.url, read_timeout=60)
         d = tmp_path / "t"
@@ -332,9 +331,7 @@ def test_ctrl_c_after_the_gateway_reported_it_paid_says_so(make_sim, tmp_path):
             time.sleep(0.05)
             sale_id = next(iter(journal_sales(d)), None)
         sale.proc.send_signal(signal.SIGINT)
-        sale.proc.wait(timeout=90)
-        out = sale.proc.stdout.read()
-        sale._reader.join(timeout=10)
+        out = sale.finish(90)
     finally:
         proxy.close()
     assert sale.proc.returncode == 0, (out, sale.lines)
@@ -407,7 +404,7 @@ def test_arguments_that_are_not_utf8_are_a_persons_error(sim, tmp_path, args, wh
     cmd = [sys.executable.encode(), b"-m", b"pos_app", b"--config", str(config).encode(), b"--data-dir",
            str(tmp_path / "t").encode(), *args]
     env = {k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}
-    done = subprocess.run(cmd, capture_output=True, timeout=60, env=env)
+    done = subprocess.run(cmd, capture_output=True, timeout=60, env=env, check=False)
     err = done.stderr.decode()
     assert done.returncode == 2, err
     assert which in err and "not valid UTF-8" in err and "internal error" not in err, err

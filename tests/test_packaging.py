@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import payment_code
+from kit import payment_code
 
 import pos_app
 from pos_app.i18n import mo_name
@@ -189,7 +189,8 @@ def test_apt_installs_upgrades_and_purges_it_in_a_clean_debian(deb, chroot):
     assert sale["status"] == "SUCCESS"
     report = json.loads(in_chroot(chroot, "pos-terminal", "selftest", "--level", "internal", "--json").stdout)
     assert report["ok"], report
-    assert in_chroot(chroot, "stat", "-c", "%U", "/var/lib/pos-terminal/journal.sqlite").stdout.strip() == "pos-terminal"
+    owner = in_chroot(chroot, "stat", "-c", "%U", "/var/lib/pos-terminal/journal.sqlite").stdout.strip()
+    assert owner == "pos-terminal"
     # an upgrade (the same version again runs preinst upgrade): the journal stays, and a copy is made first
     in_chroot(chroot, "apt-get", "install", "-y", "-q", "--reinstall", "/tmp/pos-terminal.deb")
     assert list((chroot / "var/lib/pos-terminal/backups").glob("journal-before-*/journal.sqlite"))

@@ -8,10 +8,11 @@ import logging
 import socket
 import struct
 import time
+from typing import NamedTuple
 
 import pytest
-from conftest import payment_code, usd
-from flowkit import free_port, journal_sales, write_config
+from flowkit import journal_sales, write_config
+from kit import payment_code, reserve_port, usd
 
 from pos_app import signing
 from pos_app.review import review_items
@@ -21,13 +22,20 @@ from pos_app.sim import scenarios as sc
 ACK = {"result": {"resultCode": "SUCCESS", "resultStatus": "S", "resultMessage": "success"}}
 
 
+class Receiving(NamedTuple):
+    """A terminal whose receiver listens on ``port``, and the gateway's key to sign notifications to it."""
+    rt: Runtime
+    port: int
+    key: object
+
+
 @pytest.fixture
 def setup(sim, tmp_path):
-    port = free_port()
+    port = reserve_port()
     config = write_config(sim, port=port, payments={"inquiry_intervals": [5] * 10})
     key = signing.load_private_key(sim.provisioned.keys_dir / "gateway_private.pem")
     with Runtime(config, tmp_path / "t", background=False) as rt:
-        yield rt, port, key, sim
+        yield Receiving(rt, port, key)
 
 
 def post(port: int, body: bytes, key=None, *, client_id: str = "SANDBOX_POSTERMINAL0001", path: str = "/notify",
@@ -60,7 +68,7 @@ def stuck_sale(rt):
 
 
 def test_a_verified_notification_settles_the_sale_and_gets_the_exact_ack(setup):
-    rt, port, key, sim = setup
+    rt, port, key = setup
     sale = stuck_sale(rt)
     status, body = post(port, notify_payment(sale.id), key)
     assert (status, body) == (200, ACK)
@@ -68,7 +76,7 @@ def test_a_verified_notification_settles_the_sale_and_gets_the_exact_ack(setup):
 
 
 def test_forged_notifications_are_answered_U_and_never_applied(setup, tmp_path):
-    rt, port, key, sim = setup
+    rt, port, key = setup
     sale = stuck_sale(rt)
     from cryptography.hazmat.primitives.asymmetric import rsa
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -87,13 +95,13 @@ def test_forged_notifications_are_answered_U_and_never_applied(setup, tmp_path):
     answer = conn.getresponse()
     forged.append((answer.status, json.loads(answer.read())))
     conn.close()
-    for status, answer in forged:
+    for _, answer in forged:
         assert answer["result"]["resultStatus"] == "U"
     assert rt.terminal.load(sale.id).status == "UNKNOWN"
 
 
 def test_replayed_notifications_are_idempotent(setup):
-    rt, port, key, sim = setup
+    rt, port, key = setup
     sale = stuck_sale(rt)
     for _ in range(5):
         assert post(port, notify_payment(sale.id), key) == (200, ACK)
@@ -105,7 +113,7 @@ def test_replayed_notifications_are_idempotent(setup):
 
 
 def test_out_of_order_a_success_after_a_cancel_does_not_revive(setup):
-    rt, port, key, sim = setup
+    rt, port, key = setup
     sale = stuck_sale(rt)
     rt.terminal.abort(sale.id)
     rt.terminal.settle(20)
@@ -115,7 +123,7 @@ def test_out_of_order_a_success_after_a_cancel_does_not_revive(setup):
 
 
 def test_out_of_order_a_late_failure_does_not_unpay(setup):
-    rt, port, key, sim = setup
+    rt, port, key = setup
     sale = stuck_sale(rt)
     assert post(port, notify_payment(sale.id, "S"), key) == (200, ACK)
     assert post(port, notify_payment(sale.id, "F"), key) == (200, ACK)
@@ -123,7 +131,7 @@ def test_out_of_order_a_late_failure_does_not_unpay(setup):
 
 
 def test_oversized_and_malformed_bodies_are_refused(setup):
-    rt, port, key, sim = setup
+    port, key = setup.port, setup.key
     big = b'{"notifyType":"PAYMENT_RESULT","pad":"' + b"x" * (70 * 1024) + b'"}'
     status, body = post(port, big, key)
     assert status == 413 and body["result"]["resultStatus"] == "U"
@@ -134,7 +142,7 @@ def test_oversized_and_malformed_bodies_are_refused(setup):
 
 
 def test_a_notification_for_a_payment_we_do_not_know_is_acknowledged_and_logged(setup):
-    rt, port, key, sim = setup
+    rt, port, key = setup
     assert post(port, notify_payment("PR-not-ours"), key) == (200, ACK)
     rows = rt.terminal.journal.conn.execute(
         "SELECT kind FROM events WHERE txn='' AND kind='notification_unmatched'").fetchall()
@@ -142,7 +150,7 @@ def test_a_notification_for_a_payment_we_do_not_know_is_acknowledged_and_logged(
 
 
 def test_refund_notifications_settle_refunds(setup):
-    rt, port, key, sim = setup
+    rt, port, key = setup
     t = rt.terminal
     sale = t.start_sale(usd(800), code=payment_code())
     refund = t.refund(sale.id, usd(100))
@@ -156,7 +164,7 @@ def test_refund_notifications_settle_refunds(setup):
 
 def test_the_simulators_own_notifications_arrive_and_verify(sim, tmp_path):
     """End to end: the gateway's signed notifyPayment reaches the receiver and settles a waiting sale."""
-    port = free_port()
+    port = reserve_port()
     config = write_config(sim, port=port, payments={"inquiry_intervals": [30], "order_code_poll": 30})
     with Runtime(config, tmp_path / "t", background=False) as rt:
         shown = []
@@ -193,7 +201,7 @@ def one_line_no_traceback(caplog, capfd, receiver) -> str:
 
 
 def test_a_content_length_of_5000_digits_is_refused_in_one_line(setup, caplog, capfd):
-    rt, port, key, sim = setup
+    rt, port = setup.rt, setup.port
     caplog.set_level(logging.INFO, logger="pos_app.receiver")
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -208,7 +216,7 @@ def test_a_content_length_of_5000_digits_is_refused_in_one_line(setup, caplog, c
 
 
 def test_a_peer_that_resets_mid_body_is_closed_in_one_line(setup, caplog, capfd):
-    rt, port, key, sim = setup
+    rt, port = setup.rt, setup.port
     sale = stuck_sale(rt)
     caplog.set_level(logging.INFO, logger="pos_app.receiver")
     body = notify_payment(sale.id)
@@ -224,7 +232,7 @@ def test_a_peer_that_resets_mid_body_is_closed_in_one_line(setup, caplog, capfd)
 
 def test_a_signed_notification_with_a_lone_surrogate_is_journaled_unreadable_and_acknowledged(setup, caplog, capfd):
     """Valid JSON the journal cannot store: answering U would make the gateway resend it for ever."""
-    rt, port, key, sim = setup
+    rt, port, key = setup
     sale = stuck_sale(rt)
     caplog.set_level(logging.INFO, logger="pos_app.receiver")
     body = json.dumps({"notifyType": "PAYMENT_RESULT", "paymentRequestId": sale.id, "paymentId": "P-1",
@@ -250,7 +258,7 @@ def unreadable_events(rt) -> list[dict]:
                                       (b"[1,2]", "the body is not a JSON object")])
 def test_a_signed_body_that_is_no_notification_is_journaled_unreadable_and_acknowledged(setup, raw, why):
     """Signed by the gateway, so no resend can ever be better: answering U would loop for ever."""
-    rt, port, key, sim = setup
+    rt, port, key = setup
     assert post(port, raw, key) == (200, ACK)
     [detail] = unreadable_events(rt)
     assert detail["why"] == why and detail["excerpt"] == raw.decode()
@@ -263,7 +271,7 @@ def test_a_notification_arriving_as_the_terminal_stops_is_refused_U_in_one_line(
     from pos_app.config import load_config
     from pos_app.receiver import NotificationReceiver
     from pos_app.terminal import Terminal
-    port = free_port()
+    port = reserve_port()
     config = load_config(write_config(sim, port=port, payments={"inquiry_intervals": [5] * 10}))
     client_id = config.gateway.client_id
     key = signing.load_private_key(sim.provisioned.keys_dir / "gateway_private.pem")

@@ -12,8 +12,8 @@ import tty
 
 import pytest
 from flowkit import cli
+from inputtree import make_input_tree, usb_device
 from scantraces import person, scanner, write_jsonl
-from test_discovery import make_input_tree, usb_device
 
 CODE = "283412345678901234"
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from flowkit import cli, write_config
+from flowkit import cli, gateway_down, write_config
+from inputtree import make_input_tree, usb_device
 from scantraces import FifoNode, pack, scanner
-from test_discovery import make_input_tree, usb_device
 
 from drivers.model import ScanEvent
 from offline_queue.journal import Journal
@@ -156,15 +156,13 @@ def test_healthy_without_display_or_scanner_skips_only_what_does_not_apply(toml,
 
 
 def test_stopped_simulator_fails_reachability_with_its_hint(make_sim, tmp_path, no_devices):
-    sim = make_sim()
+    sim, _ = gateway_down(make_sim)
     config = write_config(sim)
-    port = sim.port
-    sim.stop()
     input_dir, sys_dir = no_devices
     report = selftest.run("external", config, tmp_path / "data", input_dir=input_dir, sys_dir=sys_dir)
     checks = by_name(report)
     assert checks["gateway"].status == FAIL
-    assert f"cannot reach 127.0.0.1:{port}" in checks["gateway"].detail
+    assert f"cannot reach 127.0.0.1:{sim.port}" in checks["gateway"].detail
     assert "is the gateway (or simulator) running?" in checks["gateway"].hint
     assert str(config) in checks["gateway"].hint
     assert checks["round-trip"].status == SKIP and "cannot be reached" in checks["round-trip"].detail

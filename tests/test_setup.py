@@ -16,10 +16,10 @@ from argparse import Namespace
 from pathlib import Path
 
 import pytest
-from conftest import payment_code
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flowkit import cli, cli_json
+from kit import payment_code
 
 from offline_queue.journal import Journal
 from pos_app import setup_wizard

@@ -9,7 +9,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_simulator import pay_body
+from rawsim import pay_body
 
 from pos_app import signing
 

@@ -3,68 +3,26 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import socket
 import sqlite3
 import stat
 import time
 import tomllib
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from conftest import config_for, payment_code, usd
+from flowkit import config_for
+from kit import payment_code, usd
+from rawsim import Raw, pay_body
 
-from pos_app import messages, signing
+from pos_app import signing
 from pos_app.config import load_config
 from pos_app.gateway import GatewayClient, Status
 from pos_app.sim.notifier import SCHEDULE
 from pos_app.sim.provision import MARKER, terminal_toml
-
-
-class Raw:
-    """Hand-made signed requests, to say what our own client never would."""
-
-    def __init__(self, sim) -> None:
-        self.sim = sim
-        self.key = signing.load_private_key(sim.provisioned.keys_dir / "merchant_private.pem")
-        self.gateway_key = signing.load_public_key(sim.provisioned.keys_dir / "gateway_public.pem")
-
-    def post(self, api: str, body, *, sign=True, headers=None, path=None, raw: bytes | None = None,
-             target=None) -> tuple[int, dict, dict]:
-        path = path or f"/ams/api/v1/payments/{api}"
-        data = raw if raw is not None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        sent = {"Content-Type": "application/json; charset=UTF-8", "client-id": self.sim.client_id,
-                "request-time": "2026-11-22T00:51:03+00:00"}
-        if sign:
-            sent["signature"] = signing.sign(self.key, path, self.sim.client_id, sent["request-time"], data)
-        sent.update(headers or {})
-        conn = http.client.HTTPConnection("127.0.0.1", self.sim.port, timeout=10)
-        try:
-            conn.request("POST", target or path, body=data, headers={k: v for k, v in sent.items() if v is not None})
-            answer = conn.getresponse()
-            payload = answer.read()
-            got = {k.lower(): v for k, v in answer.getheaders()}
-        finally:
-            conn.close()
-        return answer.status, json.loads(payload) if payload else {}, {**got, "_raw": payload, "_path": path}
-
-    def verified(self, headers) -> bool:
-        return signing.verify(self.gateway_key, headers["_path"], headers.get("client-id"),
-                              headers.get("response-time"), headers["_raw"], headers.get("signature"))
-
-
-def pay_body(minor=100, code=None, request_id=None, notify="http://127.0.0.1:9/notify", scenario="PaymentCode"):
-    from pos_app.config import MerchantConfig
-    merchant = MerchantConfig("M1", "Shop", "5411", "S1", "Shop 1", "5411", "T1", "USD", "USD")
-    if scenario == "PaymentCode":
-        request = messages.pay_payment_code(merchant, request_id or uuid.uuid4().hex, usd(minor),
-                                            code or payment_code(), description="x", notify_url=notify)
-    else:
-        request = messages.pay_order_code(merchant, request_id or uuid.uuid4().hex, usd(minor), description="x",
-                                          notify_url=notify)
-    return json.loads(request.body)
 
 
 @pytest.fixture
@@ -162,10 +120,11 @@ def test_every_answer_is_signed_with_lower_case_headers(raw):
 def test_unsigned_or_badly_signed_requests_are_refused(raw):
     body = pay_body()
     assert raw.post("pay", body, sign=False)[1]["result"]["resultCode"] == "INVALID_SIGNATURE"
-    status, answer, headers = raw.post("pay", body, headers={"signature": "algorithm=RSA256,keyVersion=1,signature=AAAA"})
+    _, answer, headers = raw.post("pay", body,
+                                  headers={"signature": "algorithm=RSA256,keyVersion=1,signature=AAAA"})
     assert answer["result"]["resultCode"] == "INVALID_SIGNATURE" and raw.verified(headers)
     # signed for another path
-    status, answer, _ = raw.post("pay", body, headers={"signature": signing.sign(
+    _, answer, _ = raw.post("pay", body, headers={"signature": signing.sign(
         raw.key, "/ams/api/v1/payments/refund", raw.sim.client_id, "2026-11-22T00:51:03+00:00",
         json.dumps(body).encode())})
     assert answer["result"]["resultCode"] == "INVALID_SIGNATURE"
@@ -176,7 +135,7 @@ def test_header_names_are_case_insensitive_and_spaces_after_commas_accepted(raw)
     body = json.dumps(pay_body(), indent=3).encode()  # the Python SDK's indented bytes
     path = "/ams/api/v1/payments/pay"
     sig = signing.sign(raw.key, path, raw.sim.client_id, "1763772663000", body).replace(",", ", ")
-    status, answer, _ = raw.post("pay", body, sign=False, headers={
+    _, answer, _ = raw.post("pay", body, sign=False, headers={
         "client-id": None, "CLIENT-ID": raw.sim.client_id, "request-time": None, "Request-Time": "1763772663000",
         "Signature": sig})
     assert answer["result"]["resultStatus"] == "S"
@@ -184,7 +143,8 @@ def test_header_names_are_case_insensitive_and_spaces_after_commas_accepted(raw)
 
 def test_absolute_form_target_and_sandbox_path(raw):
     sandbox = "/ams/sandbox/api/v1/payments/pay"
-    status, answer, headers = raw.post("pay", pay_body(), path=sandbox, target="https://open-sea-global.alipay.com" + sandbox)
+    _, answer, headers = raw.post("pay", pay_body(), path=sandbox,
+                                  target="https://open-sea-global.alipay.com" + sandbox)
     assert answer["result"]["resultStatus"] == "S" and raw.verified(headers)
 
 
@@ -405,9 +365,9 @@ def test_unacknowledged_notifications_are_resent_on_the_scaled_schedule(make_sim
     time.sleep(0.6)
     assert len(receiver.received) == count, "an acknowledged notification is not sent again"
     stamps = [int(e["headers"]["request-time"]) / 1000 for e in receiver.received]
-    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     expected = [s * 0.0005 for s in SCHEDULE[1:len(gaps) + 1]]
-    assert all(gap >= want * 0.9 for gap, want in zip(gaps, expected)), (gaps, expected)
+    assert all(gap >= want * 0.9 for gap, want in zip(gaps, expected, strict=True)), (gaps, expected)
 
 
 def test_notifications_pending_at_shutdown_resume_after_restart(make_sim, tmp_path, receiver):
@@ -453,7 +413,7 @@ def test_delay_fault(sim, raw):
 
 
 def test_oversized_body_is_refused_without_reading_it(sim, raw):
-    status, answer, headers = raw.post("pay", b"{" + b" " * (64 * 1024) + b"}")
+    status, answer, _ = raw.post("pay", b"{" + b" " * (64 * 1024) + b"}")
     assert status == 413 and answer["result"]["resultCode"] == "PARAM_ILLEGAL"
 
 

@@ -262,8 +262,8 @@ def test_interactive_scan_skipped_fails_with_a_hint(qtbot, core, no_devices):
 # -- the queue with something in it ------------------------------------------------------------------------
 
 def test_queue_lists_a_queued_sale_and_drains_it_when_the_link_is_back(qtbot, make_sim, tmp_path):
-    from conftest import payment_code
     from flowkit import gateway_down, write_config
+    from kit import payment_code
 
     from pos_app.money import parse_money
     from ui.bridge import Core

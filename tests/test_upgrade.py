@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from conftest import payment_code
 from flowkit import check_invariant, cli_json, gateway_down, ledger, write_config
+from kit import payment_code
 
 from offline_queue import schema
 from offline_queue.journal import Journal, JournalError

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import payment_code, usd
 from flowkit import ledger, write_config
+from kit import payment_code, usd
 
 from pos_app import services
 from pos_app.errors import PosError
