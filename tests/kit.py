@@ -8,9 +8,14 @@ import random
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from pos_app.money import Money
 
+#: The tree under test, and the test data checked in with it: named here, so a test file reads the same
+#: paths from whichever folder of tests/ it is in.
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
 _rng = random.SystemRandom()
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 from flowkit import deaf, journal_sales, ledger, write_config
-from kit import payment_code
+from kit import ROOT, payment_code
 from middleman import MiddleMan, api_of, read_message
 
 from pos_app import payment_flow as pf
@@ -40,7 +40,6 @@ from pos_app.sim import scenarios as sc
 from pos_app.vocabulary import SALE_PHASE_WORDS, STOPPING_WORDS
 
 pytestmark = pytest.mark.timeout(120)
-TREE = Path(__file__).resolve().parents[1]   # the tree under test, for the processes this file starts
 
 
 class Gate(MiddleMan):
@@ -239,9 +238,9 @@ def test_a_terminal_killed_after_the_abort_cancels_the_payment_at_its_next_start
     """The abort is journaled: the next run (here `pos-terminal reconcile`) follows it, and says what it does."""
     d = tmp_path / "t"
     config = deaf_config(sim, gate)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}, "PYTHONPATH": str(TREE)}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-c", CRASH_AFTER_ABORT, str(config), str(d), payment_code()],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=TREE, env=env)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     try:
         assert gate.held.wait(30), "the pay reached the gateway"
         proc.stdin.write("\n")
@@ -254,7 +253,7 @@ def test_a_terminal_killed_after_the_abort_cancels_the_payment_at_its_next_start
             proc.wait(10)
     assert ledger(sim)[sale_id]["status"] == "SUCCESS" and journal_sales(d)[sale_id]["phase"] == "SENDING"
     done = subprocess.run([sys.executable, "-m", "pos_app", "--config", str(config), "--data-dir", str(d),
-                           "reconcile"], capture_output=True, text=True, cwd=TREE, env=env, timeout=60, check=False)
+                           "reconcile"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60, check=False)
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert ledger(sim)[sale_id]["status"] == "CANCELLED", "the money went back"
     assert journal_sales(d)[sale_id]["status"] == "CANCELLED"

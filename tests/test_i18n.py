@@ -10,15 +10,14 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from kit import ROOT
 
 from pos_app import i18n
 from pos_app.i18n import LOCALE_DIR, _, extract, normalise, read_catalogue, set_language, untranslated
 
-ROOT = Path(__file__).parent.parent
 SOURCES = [ROOT / "pos_app", ROOT / "ui"]
 GNU = pytest.mark.skipif(not (shutil.which("msgfmt") and shutil.which("xgettext")),
                          reason="GNU gettext's tools are the independent reference (apt install gettext)")

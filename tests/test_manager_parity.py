@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from flowkit import MANAGER_PIN, cli_json, set_manager_pin, write_config
-from kit import payment_code, usd
+from kit import ROOT, payment_code, usd
 from PySide6.QtCore import Qt
 
 from pos_app import services
@@ -33,7 +33,7 @@ from ui.manager import ManagerWindow
 
 pytestmark = pytest.mark.timeout(180)
 
-UI = Path(__file__).resolve().parent.parent / "ui"
+UI = ROOT / "ui"
 IDS = {"refund", "cancel"}        # detail values that are the follow-up's own id: differ between the runs
 
 

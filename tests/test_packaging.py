@@ -17,12 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
-from kit import payment_code
+from kit import ROOT, payment_code
 
 import pos_app
 from pos_app.i18n import mo_name
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
 
 pytestmark = [

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import click
 import pytest
+from kit import ROOT
 
 from pos_app.cli import root
 from pos_app.services import REGISTRY
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = ROOT / "README.md"
 
 #: The commands that are tools, not use cases: a person's action in neither front end, or the front end itself.
 TOOLS = {

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given
 from hypothesis import strategies as st
+from kit import FIXTURES
 
 from pos_app.errors import KeyFileError
 from pos_app.signing import (
@@ -31,7 +32,6 @@ from pos_app.signing import (
     verify,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures"
 PRIVATE_PEM = FIXTURES / "vector_merchant_private.pem"
 PUBLIC_PEM = FIXTURES / "vector_merchant_public.pem"
 OPENSSL = Path("/usr/bin/openssl")

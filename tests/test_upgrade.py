@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 from flowkit import check_invariant, cli_json, gateway_down, ledger, write_config
-from kit import payment_code
+from kit import FIXTURES, payment_code
 
 from offline_queue import schema
 from offline_queue.journal import Journal, JournalError
@@ -116,7 +116,7 @@ def test_an_upgrade_that_fails_midway_leaves_the_previous_journal_intact(waiting
 
 # -- a journal the previous release itself wrote ---------------------------------------------------------
 
-FIXTURE = Path(__file__).parent / "fixtures" / "upgrade-v3"
+FIXTURE = FIXTURES / "upgrade-v3"
 
 
 def test_the_previous_releases_own_journal_upgrades_and_its_queue_is_settled(make_sim, tmp_path):
