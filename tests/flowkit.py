@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import urllib.request
@@ -102,9 +103,32 @@ def ledger(sim) -> dict[str, dict]:
     return {p["paymentRequestId"]: p for p in data["payments"]}
 
 
+def journal_query(data_dir: Path, sql: str, params=()) -> list[tuple]:
+    """Rows of the terminal journal, read-only with plain SQL: what the tests check the code against."""
+    conn = sqlite3.connect(f"file:{Path(data_dir) / 'journal.sqlite'}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def journal_net(data_dir: Path, ids) -> int:
+    """The net of these transactions, from the raw rows, never through pos_app.takings: a paid sale, or one
+    a manager's cancel reversed afterwards (its successful cancel row is the reversal), adds its amount; a
+    successful refund or cancel takes its amount off; nothing else moved money."""
+    ids = list(ids)
+    marks = ",".join("?" * len(ids))
+    [(net,)] = journal_query(data_dir, f"""SELECT COALESCE(SUM(CASE
+          WHEN t.kind = 'sale' AND t.status = 'SUCCESS' THEN t.amount
+          WHEN t.kind = 'sale' AND t.status = 'CANCELLED' AND EXISTS (SELECT 1 FROM transactions c
+               WHERE c.parent = t.id AND c.kind = 'cancel' AND c.status = 'SUCCESS') THEN t.amount
+          WHEN t.kind IN ('refund', 'cancel') AND t.status = 'SUCCESS' THEN -t.amount
+          ELSE 0 END), 0) FROM transactions t WHERE t.id IN ({marks})""", ids)
+    return net
+
+
 def journal_rows(data_dir: Path, kind: str) -> dict[str, dict]:
     """The terminal journal's transactions of one kind (sale, refund, cancel) by id, read-only."""
-    import sqlite3
     conn = sqlite3.connect(f"file:{Path(data_dir) / 'journal.sqlite'}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
@@ -135,7 +159,6 @@ def check_invariant(sim, data_dir: Path, *, allow_open: bool = False) -> None:
 
 def codes_charged_twice(sim) -> list[str]:
     """Code hashes the gateway holds more than one successful payment for (must be none)."""
-    import sqlite3
     conn = sqlite3.connect(f"file:{Path(sim.data_dir) / 'sim-ledger.sqlite'}?mode=ro", uri=True)
     try:
         return [r[0] for r in conn.execute(
