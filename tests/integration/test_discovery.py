@@ -6,27 +6,22 @@ This machine has no input devices: the trees are real directories, files and rel
 
 from __future__ import annotations
 
-import errno
 import os
 from pathlib import Path
 
 from evdev import ecodes as e
-from inputtree import CONSUMER, KEYBOARD, MOUSE_BUTTONS, MOUSE_REL, FakeNode, bitmap, make_input_tree, usb_device
+from inputtree import CONSUMER, KEYBOARD, MOUSE_BUTTONS, MOUSE_REL, FakeNode, make_input_tree, usb_device
 from serial.tools.list_ports_common import ListPortInfo
 
 from drivers import discovery
 from drivers.discovery import (
     InputDeviceInfo,
-    classify,
     config_for,
     group_nodes,
-    open_error,
-    parse_bitmap,
     read_nodes,
     scan_input_devices,
     scan_serial_ports,
 )
-from drivers.model import ScannerError
 from pos_app.config import HidDeviceConfig, ScannersConfig, SerialScannerConfig
 
 HONEYWELL = "Honeywell Imaging & Mobility 1900"
@@ -53,16 +48,6 @@ def by_id(devices: list[InputDeviceInfo]) -> dict[str, InputDeviceInfo]:
 
 
 # -- sysfs parsing ---------------------------------------------------------------------------------
-
-def test_bitmap_words_are_64_bits_most_significant_first():
-    keys = parse_bitmap("1000000000007 ff9f207ac14057ff febeffdfffefffff fffffffffffffffe")
-    assert e.KEY_ESC in keys and e.KEY_1 in keys and e.KEY_ENTER in keys and e.KEY_Q in keys
-    assert 0 not in keys
-    assert {192, 193, 194, 240} <= keys and 195 not in keys   # the top word: bits 0-2 and 48
-    assert parse_bitmap("0") == frozenset() and parse_bitmap("") == frozenset()
-    assert parse_bitmap(bitmap(KEYBOARD | CONSUMER)) == KEYBOARD | CONSUMER
-    assert parse_bitmap("1 0") == {64}                      # an inner zero word still counts
-    assert parse_bitmap("zz") == frozenset()
 
 
 def test_read_nodes_reads_sysfs_and_links(tmp_path):
@@ -207,13 +192,6 @@ def test_foot_pedal_and_mouse_are_other(tmp_path):
     assert roles["Logitech USB Optical Mouse"] == ("other", "no typing keys (mouse, button, touch)", False)
 
 
-def test_keys_with_pointer_motion_are_other():
-    node = discovery.InputNode(path="/dev/input/event1", name="Barcode Mouse", phys="", uniq="", bustype=3,
-                               vendor=0, product=0, keys=KEYBOARD, has_rel=True, has_abs=False, by_id=(),
-                               by_path=(), readable=True)
-    assert classify((node,), ScannersConfig())[0] == "other"
-
-
 def test_vendor_table_and_scanner_names(tmp_path):
     zebra = usb_device("Bar Code Scanner", [2], vendor=0x05E0, product=0x1200, port="1")
     datalogic = usb_device("  HID KBW", [4], vendor=0x05F9, product=0x2206, port="2")
@@ -251,23 +229,6 @@ def test_node_without_read_permission(tmp_path):
     if os.geteuid() != 0:                            # root may read anything
         assert not device.nodes[1].readable and not device.readable
         assert device.to_json()["nodes"][1]["readable"] is False
-
-
-# -- errors ----------------------------------------------------------------------------------------
-
-def test_open_errors_name_the_device_and_the_fix():
-    path = "/dev/input/by-id/usb-Honeywell-event-kbd"
-    gone = open_error(path, FileNotFoundError(errno.ENOENT, "No such file or directory"))
-    assert isinstance(gone, ScannerError) and path in str(gone) and "not found (unplugged?)" in str(gone)
-    denied = str(open_error(path, PermissionError(errno.EACCES, "Permission denied")))
-    assert path in denied and "permission denied" in denied
-    assert "'input' group" in denied and "usermod -aG input" in denied and "udev rule" in denied
-    assert "permission denied" in str(open_error(path, PermissionError(errno.EPERM, "Operation not permitted")))
-    busy = str(open_error(path, OSError(errno.EBUSY, "Device or resource busy")))
-    assert path in busy and "another program has it" in busy
-    assert "gone" in str(open_error(path, OSError(errno.ENODEV, "No such device")))
-    other = str(open_error(path, OSError(errno.EIO, os.strerror(errno.EIO))))
-    assert path in other and os.strerror(errno.EIO) in other
 
 
 # -- serial ports ----------------------------------------------------------------------------------
