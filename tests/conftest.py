@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from flowkit import config_for, write_config
 from kit import ports_of_the_test
+from middleman import Gate
 from processes import kill_leftovers
 
 from pos_app.gateway import GatewayClient
@@ -116,6 +117,16 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def gate(sim):
+    """A man in the middle between the terminal and ``sim`` that holds the pay's answer until the test
+    lets it go (middleman.Gate): the abort tests' way to stop a sale while its pay is in flight."""
+    g = Gate(sim.port)
+    yield g
+    g.deliver()   # nothing stays held past the test
+    g.close()
 
 
 @pytest.fixture

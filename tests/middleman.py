@@ -4,6 +4,7 @@ simulator (so the gateway really acts), and the man in the middle decides what b
 from __future__ import annotations
 
 import json
+import queue
 import re
 import socket
 import threading
@@ -114,3 +115,37 @@ class Proxy(MiddleMan):
             conn.close()
             if upstream is not None:
                 upstream.close()
+
+
+class Gate(MiddleMan):
+    """Terminal → simulator, passing every call through except the pay's answer: the gateway gets the pay and
+    acts, and its answer is held until the test says :meth:`deliver` or :meth:`drop` (the connection closes
+    unanswered: to the terminal the outcome is unknown). ``held`` is set once an answer is held."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.held = threading.Event()
+        self._verdict: queue.Queue[str] = queue.Queue()
+        super().__init__(upstream_port)
+
+    def deliver(self) -> None:
+        self._verdict.put("deliver")
+
+    def drop(self) -> None:
+        self._verdict.put("drop")
+
+    def serve(self, conn: socket.socket) -> None:
+        with conn, socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
+            down, up = conn.makefile("rb"), upstream.makefile("rb")
+            try:
+                while (request := read_message(down)) is not None:
+                    upstream.sendall(request)
+                    answer = read_message(up)
+                    if answer is None:
+                        return
+                    if api_of(request) == "pay":
+                        self.held.set()
+                        if self._verdict.get(timeout=60) == "drop":
+                            return
+                    conn.sendall(answer)
+            except OSError:
+                return

@@ -1,4 +1,6 @@
-"""A cashier's abort while the pay is in flight, end to end (issue 14, defect 3).
+"""A cashier's abort while the pay is in flight, through the terminal's API and the window (issue 14,
+defect 3); the words at each step are unit/test_abort_words.py's, a crash after the abort
+e2e/test_abort_killed.py's.
 
 The pay reaches the real simulator over HTTP and the gateway acts on it, but a man in the middle (``Gate``)
 holds its answer until the test lets it go, so the abort lands, for certain, while the sale is SENDING:
@@ -17,71 +19,24 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import json
-import queue
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from flowkit import deaf, journal_sales, ledger, write_config
-from kit import ROOT, payment_code
-from middleman import MiddleMan, api_of, read_message
+from kit import payment_code
+from middleman import Gate
 
 from pos_app import payment_flow as pf
 from pos_app import sale_view
 from pos_app.money import Money
 from pos_app.runtime import Runtime
 from pos_app.sim import scenarios as sc
-from pos_app.vocabulary import SALE_PHASE_WORDS, STOPPING_WORDS
+from pos_app.vocabulary import STOPPING_WORDS
 
 pytestmark = pytest.mark.timeout(120)
-
-
-class Gate(MiddleMan):
-    """Terminal → simulator, passing every call through except the pay's answer: the gateway gets the pay and
-    acts, and its answer is held until the test says :meth:`deliver` or :meth:`drop` (the connection closes
-    unanswered: to the terminal the outcome is unknown). ``held`` is set once an answer is held."""
-
-    def __init__(self, upstream_port: int) -> None:
-        self.held = threading.Event()
-        self._verdict: queue.Queue[str] = queue.Queue()
-        super().__init__(upstream_port)
-
-    def deliver(self) -> None:
-        self._verdict.put("deliver")
-
-    def drop(self) -> None:
-        self._verdict.put("drop")
-
-    def serve(self, conn: socket.socket) -> None:
-        with conn, socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
-            down, up = conn.makefile("rb"), upstream.makefile("rb")
-            try:
-                while (request := read_message(down)) is not None:
-                    upstream.sendall(request)
-                    answer = read_message(up)
-                    if answer is None:
-                        return
-                    if api_of(request) == "pay":
-                        self.held.set()
-                        if self._verdict.get(timeout=60) == "drop":
-                            return
-                    conn.sendall(answer)
-            except OSError:
-                return
-
-
-@pytest.fixture
-def gate(sim):
-    g = Gate(sim.port)
-    yield g
-    g.deliver()   # nothing stays held past the test
-    g.close()
 
 
 def deaf_config(sim, gate: Gate) -> Path:
@@ -124,46 +79,6 @@ def abort_in_flight(t, gate: Gate) -> pf.Sale:
     sale_id = t.last_sale_id
     assert t.load(sale_id).phase is pf.Phase.SENDING, "the pay's answer is held: the sale is in flight"
     return t.abort(sale_id)
-
-
-# -- what the screen and the CLI say, at each step of a stop (pure) ----------------------------------------------
-def _stopped(tender: str = pf.PAYMENT_CODE) -> pf.Sale:
-    sale, _ = pf.step(pf.new_sale("PR9", tender, "USD", 900, 0.0), pf.Tick(), 0.0)
-    sale, _ = pf.step(sale, pf.Abort(), 0.0)
-    return sale
-
-
-def _answer(status, **kw) -> pf.Answer:
-    from pos_app.gateway import Delivery
-
-    return pf.Answer(status=status, delivery=Delivery.MAYBE_DELIVERED, **kw)
-
-
-def test_the_words_say_which_way_a_stop_goes():
-    from pos_app.cli.present import describe as _describe
-    from pos_app.gateway import Status
-    from pos_app.i18n import set_language
-
-    set_language("en")
-    in_flight = _stopped()
-    unknown, _ = pf.step(in_flight, pf.PayAnswered(_answer(Status.UNKNOWN, result_code="PAYMENT_IN_PROCESS")), 1.0)
-    paid, _ = pf.step(in_flight, pf.PayAnswered(_answer(Status.SUCCESS, payment_id="P9")), 1.0)
-    checked_paid, _ = pf.step(unknown, pf.InquiryAnswered(_answer(Status.SUCCESS, payment_status="SUCCESS")), 3.0)
-    declined, _ = pf.step(in_flight, pf.PayAnswered(_answer(Status.FAILURE, result_code="USER_BALANCE_NOT_ENOUGH")),
-                          1.0)
-    code_issued, _ = pf.step(_stopped(pf.ORDER_CODE), pf.PayAnswered(_answer(Status.SUCCESS, code_value="q")), 1.0)
-    expected = {in_flight: STOPPING_WORDS[pf.Phase.SENDING], unknown: STOPPING_WORDS[pf.Phase.INQUIRING],
-                paid: STOPPING_WORDS[pf.Phase.CANCELLING], checked_paid: STOPPING_WORDS[pf.Phase.CANCELLING],
-                code_issued: SALE_PHASE_WORDS[pf.Phase.CANCELLING][0]}
-    for sale, words in expected.items():
-        view = sale_view.cashier_view(sale)
-        assert (view.headline, _describe(sale)) == (words, words), sale
-        assert not view.can_abort and not view.hand_over and not view.final
-        assert sale_view.customer_view(sale).result == "checking", "the customer is asked for nothing more"
-    assert "Waiting for the customer" not in sale_view.cashier_view(unknown).headline
-    view = sale_view.cashier_view(declined)
-    assert declined.final and (view.headline, view.hand_over, view.final) == ("NOT PAID", False, True)
-    assert sale_view.customer_view(declined).result == "not_paid"
 
 
 # -- the terminal's API, as the window calls it -------------------------------------------------------------
@@ -216,48 +131,6 @@ def test_an_abort_while_a_declined_pay_is_in_flight_ends_not_paid_without_a_canc
     assert sale.phase is pf.Phase.FAILED and journal_sales(d)[sale.id]["status"] == "FAILED"
     assert ledger(sim)[sale.id]["status"] == "FAIL" and sim_cancels(sim, sale.id) == [], "final: nothing to cancel"
     assert sale_view.cashier_view(sale).headline == "NOT PAID"
-
-
-# -- a crash after the abort was recorded --------------------------------------------------------------------
-CRASH_AFTER_ABORT = """
-import os, signal, sys, threading
-from pathlib import Path
-from pos_app.money import Money
-from pos_app.runtime import Runtime
-
-t = Runtime(Path(sys.argv[1]), Path(sys.argv[2]), receiver=False).start().terminal
-threading.Thread(target=t.start_sale, args=(Money(1400, "USD"),), kwargs={"code": sys.argv[3]}, daemon=True).start()
-sys.stdin.readline()                       # the test: the gateway has taken the pay, its answer is held
-t.abort(t.last_sale_id)
-print(t.last_sale_id, flush=True)
-os.kill(os.getpid(), signal.SIGKILL)       # dies with the pay's answer never applied
-"""
-
-
-def test_a_terminal_killed_after_the_abort_cancels_the_payment_at_its_next_start(sim, gate, tmp_path):
-    """The abort is journaled: the next run (here `pos-terminal reconcile`) follows it, and says what it does."""
-    d = tmp_path / "t"
-    config = deaf_config(sim, gate)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", CRASH_AFTER_ABORT, str(config), str(d), payment_code()],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
-    try:
-        assert gate.held.wait(30), "the pay reached the gateway"
-        proc.stdin.write("\n")
-        proc.stdin.flush()
-        sale_id = proc.stdout.readline().strip()
-        assert proc.wait(30) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-    assert ledger(sim)[sale_id]["status"] == "SUCCESS" and journal_sales(d)[sale_id]["phase"] == "SENDING"
-    done = subprocess.run([sys.executable, "-m", "pos_app", "--config", str(config), "--data-dir", str(d),
-                           "reconcile"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60, check=False)
-    assert done.returncode == 0, (done.stdout, done.stderr)
-    assert ledger(sim)[sale_id]["status"] == "CANCELLED", "the money went back"
-    assert journal_sales(d)[sale_id]["status"] == "CANCELLED"
-    assert STOPPING_WORDS[pf.Phase.CANCELLING] in done.stderr, done.stderr
 
 
 # -- the window: Esc while the pay is in flight --------------------------------------------------------------

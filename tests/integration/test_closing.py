@@ -175,6 +175,3 @@ def test_the_upgrade_marks_what_the_old_per_day_zs_closed(tmp_path):
                 c.execute(sql)
 
 
-# -- the net rule over random sessions (pure) ------------------------------------------------------------------
-
-
