@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
+from disks import SmallDisks
 from flowkit import config_for, write_config
 from kit import ports_of_the_test
 from middleman import Gate
@@ -127,6 +128,15 @@ def gate(sim):
     yield g
     g.deliver()   # nothing stays held past the test
     g.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """``small_disk("512k")`` mounts a real tmpfs of that size and returns it (disks.SmallDisks: skipped
+    without root); all are unmounted when the test ends."""
+    disks = SmallDisks(tmp_path)
+    yield disks
+    disks.unmount_all()
 
 
 @pytest.fixture

@@ -4,8 +4,10 @@ before it starts. Importable as ``kit`` from tests/unit, tests/integration and t
 
 from __future__ import annotations
 
+import os
 import random
 import socket
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +28,11 @@ def payment_code() -> str:
 
 def usd(minor: int) -> Money:
     return Money(minor, "USD")
+
+
+def mode(path: Path) -> int:
+    """A file's permission bits (0o600 ...)."""
+    return stat.S_IMODE(os.stat(path).st_mode)
 
 
 _held: list[socket.socket] = []

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
+from disks import fill
 from flowkit import (
     MANAGER_PIN,
     check_invariant,
@@ -185,41 +186,15 @@ def test_a_second_refund_is_refused_while_the_first_is_unsettled_then_allowed(ma
 
 
 # -- 3. the answer cannot be journaled -----------------------------------------------------------------------
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A real 2 MiB filesystem (tmpfs) to fill; needs root, as CI has."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip()}): run as root")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    """Write until the filesystem says ENOSPC; the filler's path, to free it again."""
-    filler = folder / "filler"
-    with open(filler, "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-        except OSError:
-            pass
-    return filler
-
-
-def test_a_full_disk_after_the_pay_left_reports_unknown_with_the_id(make_sim, tmp_path, tiny_disk):
+def test_a_full_disk_after_the_pay_left_reports_unknown_with_the_id(make_sim, tmp_path, small_disk):
+    disk = small_disk("2m")
     sim = make_sim()
-    d = tiny_disk / "t"
+    d = disk / "t"
     filled: list[Path] = []
 
     def rule(api, n):
         if api == "pay":
-            filled.append(fill(tiny_disk))     # the disk fills while the pay is at the gateway
+            filled.append(fill(disk))     # the disk fills while the pay is at the gateway
         return "pass"
     proxy = Proxy(sim.port, rule)
     try:
@@ -240,22 +215,24 @@ def test_a_full_disk_after_the_pay_left_reports_unknown_with_the_id(make_sim, tm
     check_invariant(sim, d)
 
 
-def test_a_running_terminal_settles_an_unjournaled_answer_once_the_disk_has_room(make_sim, tmp_path, tiny_disk):
+def test_a_running_terminal_settles_an_unjournaled_answer_once_the_disk_has_room(make_sim, tmp_path, small_disk):
     """The window keeps running after such a sale: once space is freed, it settles the sale by itself
     (as a restart would) instead of leaving it SENDING until the next start."""
     from pos_app.errors import OutcomeNotJournaled
+
+    disk = small_disk("2m")
 
     sim = make_sim()
     filled: list[Path] = []
 
     def rule(api, n):
         if api == "pay":
-            filled.append(fill(tiny_disk))
+            filled.append(fill(disk))
         return "pass"
     proxy = Proxy(sim.port, rule)
     try:
         config = deaf(write_config(sim, url=proxy.url))   # no notification: the terminal must ask by itself
-        with Runtime(config, tiny_disk / "t") as rt:
+        with Runtime(config, disk / "t") as rt:
             t = rt.terminal
             with pytest.raises(OutcomeNotJournaled) as info:
                 t.start_sale(Money(9909, "USD"), code=payment_code())
@@ -268,12 +245,13 @@ def test_a_running_terminal_settles_an_unjournaled_answer_once_the_disk_has_room
     assert ledger(sim)[sale_id]["status"] == "SUCCESS"
 
 
-def test_a_sale_is_refused_before_sending_when_the_journal_cannot_take_the_answer(make_sim, tmp_path, tiny_disk):
+def test_a_sale_is_refused_before_sending_when_the_journal_cannot_take_the_answer(make_sim, tmp_path, small_disk):
+    disk = small_disk("2m")
     sim = make_sim()
     config = write_config(sim)
-    d = tiny_disk / "t"
+    d = disk / "t"
     set_manager_pin(d)                          # the journal exists, then the disk fills
-    fill(tiny_disk)
+    fill(disk)
     rc, data = cli_json("sale", "--amount", "99.08", "--code", payment_code(), config=config, data_dir=d)
     assert rc == 2, data
     assert "disk" in (data["error"] + data.get("hint", "")).lower(), data

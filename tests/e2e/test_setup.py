@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import stat
 import subprocess
 import sys
 import tomllib
@@ -19,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flowkit import cli, cli_json
-from kit import payment_code
+from kit import mode, payment_code
 
 from offline_queue.journal import Journal
 from pos_app import setup_wizard
@@ -30,10 +29,6 @@ from pos_app.signing import load_private_key, load_public_key
 
 def der(key) -> bytes:
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 @pytest.fixture(scope="module")

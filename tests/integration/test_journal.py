@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from flowkit import cli, gateway_down, write_config
+from flowkit import gateway_down, write_config
 from kit import payment_code, usd
 
 from offline_queue import schema
@@ -52,18 +52,6 @@ def test_a_corrupt_journal_is_refused_with_its_path_and_never_recreated(tmp_path
         Journal.open(tmp_path)
     assert str(path) in info.value.message and "recover" in (info.value.hint or "")
     assert path.read_bytes() == garbage, "the damaged file is left exactly as it was"
-
-
-def test_a_journal_with_a_damaged_page_is_refused_through_the_cli(sim, tmp_path):
-    data_dir = tmp_path / "t"
-    with Journal.open(data_dir):
-        pass
-    path = data_dir / "journal.sqlite"
-    raw = bytearray(path.read_bytes())
-    raw[100:4096] = b"\xff" * (4096 - 100)  # the schema page
-    path.write_bytes(bytes(raw))
-    done = cli("sale", "--amount", "1.00", "--code", payment_code(), config=write_config(sim), data_dir=data_dir)
-    assert done.returncode == 2 and str(path) in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_journal_from_a_newer_terminal_is_refused(tmp_path):

@@ -1,21 +1,19 @@
 """The journal's files as the system sees them (issue 13): one writer per journal file whatever its name,
 nothing but a journal opened or created, private modes, a full disk named as such, and the check the
-terminal makes before a request leaves. Real files, real processes, a real small tmpfs."""
+terminal makes before a request leaves. Real files and a real small tmpfs, in this process; what a
+``pos-terminal`` process says about them is e2e/test_journal_cli.py's."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sqlite3
 import stat
 import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
-from flowkit import cli_json, ledger, sim_call, write_config
+from disks import fill, unlink_fillers
+from kit import mode
 
 from offline_queue import schema
 from offline_queue.journal import (
@@ -29,42 +27,8 @@ from offline_queue.journal import (
 from offline_queue.lock import LOCK_NAME
 from pos_app.errors import PosError
 
-POS_TERMINAL = str(Path(sys.executable).parent / "pos-terminal")
-
 
 # -- helpers ----------------------------------------------------------------------------------------------
-class OrderCodeSale:
-    """``pos-terminal sale --order-code`` as a real process, holding its journal while the QR is shown."""
-
-    def __init__(self, config: Path, data_dir: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}
-        self.proc = subprocess.Popen([POS_TERMINAL, "--config", str(config), "--data-dir", str(data_dir), "sale",
-                                      "--amount", "31.40", "--order-code", "--json"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        self.lines: list[str] = []
-        self.code: str | None = None
-        self.shown = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stderr:
-            self.lines.append(line)
-            found = re.search(r"order code: (\S+)", line)
-            if found:
-                self.code = found.group(1)
-                self.shown.set()
-        self.shown.set()
-
-    def finish(self) -> dict:
-        out, _ = self.proc.communicate(timeout=60)
-        return json.loads(out)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-
 def posix_locks_of_this_process(path: Path) -> list[str]:
     """The POSIX (fcntl) locks this process holds on ``path``'s file: SQLite's."""
     st = os.stat(path)
@@ -73,98 +37,11 @@ def posix_locks_of_this_process(path: Path) -> list[str]:
         return [line for line in f if " POSIX " in line and f" {os.getpid()} " in line and key in line]
 
 
-def mode(path: Path) -> int:
-    return stat.S_IMODE(os.stat(path).st_mode)
-
-
 def files_of(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """Mount a real tmpfs of the given size (needs root, as CI has); all are unmounted at the end."""
-    mounted = []
-
-    def mount(size: str = "512k") -> Path:
-        point = tmp_path / f"disk{len(mounted)}"
-        point.mkdir()
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(point)],
-                              capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip() or done.returncode}); "
-                        "these tests need root to fill a real filesystem")
-        mounted.append(point)
-        return point
-
-    yield mount
-    for point in mounted:
-        subprocess.run(["umount", "-l", str(point)], check=False)
-
-
-def fill(disk: Path, leave: int = 0) -> Path:
-    """Write a filler file until the filesystem has at most ``leave`` bytes free (or says ENOSPC)."""
-    filler = disk / f"filler{len(list(disk.glob('filler*')))}"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        while True:
-            fs = os.statvfs(disk)
-            room = fs.f_bavail * fs.f_frsize - leave
-            if room <= 0:
-                break
-            os.write(fd, b"\0" * min(room, 64 * 1024))
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    return filler
-
-
-def unlink_fillers(disk: Path) -> None:
-    for filler in disk.glob("filler*"):
-        filler.unlink()
-
-
 # -- (6) one writer per journal file, whatever name reaches it ------------------------------------------------
-@pytest.mark.parametrize("how", ["lock file deleted", "journal symlinked", "journal hard-linked"])
-def test_a_second_writer_is_refused_and_the_live_order_code_sale_is_not_cancelled(sim, tmp_path, how):
-    """A sale shows its QR; a second process reaches the same journal by another way than the lock file
-    it used to check, and must neither run nor take the live sale for a crash leftover."""
-    config = write_config(sim)
-    d = tmp_path / "D"
-    sale = OrderCodeSale(config, d)
-    try:
-        assert sale.shown.wait(30) and sale.code, sale.lines
-        pid = sale.proc.pid
-        if how == "lock file deleted":
-            (d / LOCK_NAME).unlink()
-            others = [d]
-        elif how == "journal symlinked":
-            (tmp_path / "D2").symlink_to(d)                  # a symlinked data dir
-            (tmp_path / "E").mkdir()
-            (tmp_path / "E" / "journal.sqlite").symlink_to(d / "journal.sqlite")
-            others = [tmp_path / "D2", tmp_path / "E"]
-        else:
-            (tmp_path / "F").mkdir()
-            os.link(d / "journal.sqlite", tmp_path / "F" / "journal.sqlite")
-            others = [tmp_path / "F"]
-        for other in others:
-            for command in (["reconcile"], ["queue", "--drain"]):
-                rc, data = cli_json(*command, config=config, data_dir=other)
-                assert rc == 2, (other, command, data)
-                assert f"another pos-terminal (pid {pid}) uses {other}" in data["error"], data
-                assert data["hint"], data
-            rc, report = cli_json("report", config=config, data_dir=other)        # readers still work beside it
-            assert rc == 0, report
-            rc, queue = cli_json("queue", config=config, data_dir=other)
-            assert rc == 0, queue
-        status, answer = sim_call(sim, "/sim/wallet/pay-order", {"codeValue": sale.code})
-        assert status == 200, answer                                              # the QR was still payable
-        result = sale.finish()
-    finally:
-        sale.stop()
-    assert sale.proc.returncode == 0 and result["status"] == "SUCCESS", result
-    assert ledger(sim)[result["paymentRequestId"]]["status"] == "SUCCESS"
 
 
 def test_a_refusal_and_a_close_beside_sqlite_leave_its_locks_alone(tmp_path):
@@ -194,20 +71,6 @@ def test_a_refusal_and_a_close_beside_sqlite_leave_its_locks_alone(tmp_path):
 
 
 # -- (7) nothing but a journal is opened, and one is created only where there is no file ----------------------
-def test_an_empty_journal_file_is_refused_and_left_as_it_is(sim, tmp_path):
-    d = tmp_path / "t"
-    d.mkdir()
-    path = d / "journal.sqlite"
-    path.write_bytes(b"")
-    for readonly in (False, True):
-        with pytest.raises(JournalError) as info:
-            Journal.open(d, readonly=readonly)
-        assert str(path) in info.value.message and "empty" in info.value.message
-        assert "delete this file" in info.value.hint and "backup" in info.value.hint
-    rc, data = cli_json("reconcile", config=write_config(sim), data_dir=d)
-    assert rc == 2 and str(path) in data["error"] and "Traceback" not in json.dumps(data), data
-    assert path.read_bytes() == b""
-    assert not [p.name for p in d.iterdir() if p.name.startswith("journal.sqlite-")], "no -wal, no -shm"
 
 
 @pytest.mark.parametrize("user_version", [0, 7])
@@ -318,20 +181,6 @@ def test_an_older_releases_files_are_tightened_and_an_existing_folder_is_left_al
 
 
 # -- (12) a full disk is named as such --------------------------------------------------------------------------
-def test_a_full_disk_at_open_says_so_not_corruption(sim, small_disk):
-    disk = small_disk("512k")
-    d = disk / "t"
-    Journal.open(d).close()
-    fill(disk)
-    for readonly in (False, True):
-        with pytest.raises(JournalDiskFull) as info:
-            Journal.open(d, readonly=readonly)
-        assert "disk holding the journal" in info.value.message and "is full" in info.value.message
-        assert "df -h" in info.value.hint and "recover" not in info.value.hint and "do not delete" in info.value.hint
-    rc, data = cli_json("queue", "--drain", config=write_config(sim), data_dir=d)
-    assert rc == 2 and "is full" in data["error"] and "recover" not in data["hint"], data
-    unlink_fillers(disk)
-    Journal.open(d).close()
 
 
 def _v1_journal_with_a_queued_pay(d: Path) -> None:
@@ -442,13 +291,3 @@ def test_preflight_finds_an_unreadable_page_that_a_commit_would_rewrite(tmp_path
         assert commit.value.kind == "corrupt" and commit.value.saved is False
 
 
-def test_a_first_sandbox_sale_makes_the_data_dir_private(tmp_path):
-    """The sandbox's simulator keeps its keys inside the data directory: whichever is made first, the data
-    directory is 0700 (the journal beside them holds a queued sale's full payment code)."""
-    d = tmp_path / "fresh" / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POS_TERMINAL_")}
-    sale = 'umask 022 && exec "$0" -m pos_app sale --amount 1.00 --code 281234567890123450 --json --data-dir "$1"'
-    done = subprocess.run(["sh", "-c", sale, sys.executable, str(d)], capture_output=True, text=True, timeout=120,
-                          env=env, check=False)
-    assert done.returncode == 0, done.stderr
-    assert mode(d) == 0o700 and mode(d.parent) == 0o700
