@@ -9,7 +9,6 @@ import socket
 import sqlite3
 import stat
 import time
-import tomllib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,7 +21,6 @@ from pos_app import signing
 from pos_app.config import load_config
 from pos_app.gateway import GatewayClient, Status
 from pos_app.sim.notifier import SCHEDULE
-from pos_app.sim.provision import MARKER, terminal_toml
 
 
 @pytest.fixture
@@ -51,17 +49,6 @@ def test_first_start_creates_keys_and_config_and_later_starts_reuse_them(make_si
     assert {n: (keys / n).read_bytes() for n in names} == before
 
 
-def test_the_written_config_holds_any_value_exactly():
-    """Quotes, backslashes and control characters in a value are escaped (an f-string config broke on them)."""
-    odd = {"url": 'http://127.0.0.1:1/a"b\\c', "client_id": 'ID\\"\n\t\x7f', "listen": "127.0.0.1:2 # no comment",
-           "public_url": "http://h/n'o\"t\"ify\\"}
-    text = terminal_toml(odd["url"], odd["client_id"], odd["listen"], odd["public_url"])
-    doc = tomllib.loads(text)
-    assert text.startswith(MARKER)
-    assert (doc["gateway"]["url"], doc["gateway"]["client_id"]) == (odd["url"], odd["client_id"])
-    assert doc["notifications"] == {"listen": odd["listen"], "public_url": odd["public_url"]}
-
-
 def test_ledger_survives_a_restart(make_sim, tmp_path):
     sim = make_sim(tmp_path / "gw")
     with GatewayClient.from_config(config_for(sim)) as client:
@@ -75,28 +62,6 @@ def test_ledger_survives_a_restart(make_sim, tmp_path):
         assert client.inquiry_payment("restart-1").body["paymentStatus"] == "SUCCESS"
     ledger = requests.get(sim.url + "/sim/ledger", timeout=5).json()
     assert [p["paymentRequestId"] for p in ledger["payments"]] == ["restart-1"]
-
-
-def test_cli_sim_prints_where_things_are(tmp_path):
-    import subprocess
-    import sys
-    proc = subprocess.Popen([sys.executable, "-m", "pos_app", "sim", "--port", "0", "--data-dir", str(tmp_path),
-                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        lines = []
-        while True:
-            line = proc.stdout.readline()
-            lines.append(line)
-            if line.startswith("}"):
-                break
-            assert line, proc.stderr.read()
-        info = json.loads("".join(lines))
-        assert info["keys"] == str(tmp_path / "keys") and info["config"] == str(tmp_path / "terminal.toml")
-        assert requests.get(info["url"] + "/sim/health", timeout=5).ok
-    finally:
-        proc.terminate()
-        proc.wait(10)
-    assert proc.returncode == 0
 
 
 def test_port_in_use_is_a_clear_error(make_sim, tmp_path):
