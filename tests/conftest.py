@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from disks import SmallDisks
 from flowkit import config_for, write_config
+from inputtree import InputRoots, make_input_tree
 from kit import ports_of_the_test
 from middleman import Gate
 from processes import kill_leftovers
@@ -137,6 +138,12 @@ def small_disk(tmp_path):
     disks = SmallDisks(tmp_path)
     yield disks
     disks.unmount_all()
+
+
+@pytest.fixture
+def no_devices(tmp_path) -> InputRoots:
+    """An empty /dev/input and /sys/class/input: no scanner here (for the self-test, a skip)."""
+    return InputRoots(*make_input_tree(tmp_path / "no-devices", []))
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from evdev import ecodes as e
 
@@ -77,6 +78,12 @@ def bitmap(bits: frozenset[int] | set[int]) -> str:
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+class InputRoots(NamedTuple):
+    """Where discovery looks: the fake ``/dev/input`` and ``/sys/class/input``."""
+    input_dir: Path
+    sys_dir: Path
 
 
 def make_input_tree(tmp_path: Path, devices: list) -> tuple[Path, Path]:

@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from pos_app.money import Money
 
 #: The tree under test, and the test data checked in with it: named here, so a test file reads the same
@@ -28,6 +31,20 @@ def payment_code() -> str:
 
 def usd(minor: int) -> Money:
     return Money(minor, "USD")
+
+
+def stranger_keys(folder: Path) -> tuple[Path, Path]:
+    """A fresh RSA key pair that no simulator and no config knows, as PEM files in ``folder``: (the private
+    key, 0600; the public key)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private, public = folder / "stranger_private.pem", folder / "stranger_public.pem"
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    private.chmod(0o600)
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    return private, public
 
 
 def mode(path: Path) -> int:

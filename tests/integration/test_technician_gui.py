@@ -26,15 +26,6 @@ from ui.technician import TechnicianWindow
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture
-def no_devices(tmp_path):
-    """An empty /dev/input and /sys/class/input: the self-test finds no scanner (a skip, not a failure)."""
-    input_dir, sys_dir = tmp_path / "dev-input", tmp_path / "sys-class-input"
-    input_dir.mkdir()
-    sys_dir.mkdir()
-    return {"input_dir": input_dir, "sys_dir": sys_dir}
-
-
 TECHNICIAN_PIN = "97531"
 
 
@@ -93,7 +84,7 @@ def test_selftest_against_the_healthy_simulator_shows_rows_and_exports(qtbot, co
     rows_seen = []
     window.check_done.connect(lambda check: rows_seen.append(window.checks_table.rowCount()))
 
-    window.run_selftest("internal", **no_devices)
+    window.run_selftest("internal", **no_devices._asdict())
     assert window.running and not window.run_button.isEnabled()
     qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
     assert [c.name for c in window.report.checks] == column(window.checks_table, 1)
@@ -103,7 +94,7 @@ def test_selftest_against_the_healthy_simulator_shows_rows_and_exports(qtbot, co
 
     rows_seen.clear()
     window.level_combo.setCurrentIndex(window.level_combo.findData("external"))
-    window.run_selftest(**no_devices)
+    window.run_selftest(**no_devices._asdict())
     qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
     report = window.report
     assert report.level == "external" and report.ok, report.lines()
@@ -205,7 +196,7 @@ def test_logs_none_then_the_newest_and_the_export_is_the_clis_masked_archive(qtb
 
 def run_interactive(qtbot, window, no_devices, **options):
     window.level_combo.setCurrentIndex(window.level_combo.findData("interactive"))
-    window.run_selftest(**no_devices, **options)
+    window.run_selftest(**no_devices._asdict(), **options)
     qtbot.waitUntil(lambda: window.scan_panel.isVisible(), timeout=30000)   # after the external checks
     assert window.scan_qr.payload == selftest.TEST_CODE and window.tabs.currentIndex() == 1
     assert "Scan this test code" in window.scan_prompt.text()
@@ -254,7 +245,7 @@ def test_interactive_scan_skipped_fails_with_a_hint(qtbot, core, no_devices):
     qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
     status, detail, hint = scan_row(window)
     assert status == selftest.FAIL and "no scan" in detail and hint
-    window.run_selftest("internal", **no_devices)     # the skip left nothing behind for the next run
+    window.run_selftest("internal", **no_devices._asdict())     # the skip left nothing behind for the next run
     qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
     assert window.report.ok, window.report.lines()
 
