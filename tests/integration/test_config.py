@@ -2,7 +2,8 @@
 
 A technician fixes a config file from the error alone, so every error is checked for the file, the
 section or key, and what was expected; and a plain-http gateway on the network is refused, because
-it would carry signed payment requests in the clear.
+it would carry signed payment requests in the clear. The files are loaded here, in this process; what
+``pos-terminal status`` answers to a hostile one is e2e/test_config_cli.py's.
 """
 
 from __future__ import annotations
@@ -428,5 +429,3 @@ def test_scanners_section_errors_name_the_key(tmp_path, table, message):
     with pytest.raises(ConfigError) as info:
         parse_scanners(tmp_path / "t.toml", table)
     assert message in str(info.value)
-
-
