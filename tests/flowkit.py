@@ -15,9 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import tomli_w
-from kit import is_reserved, reserve_port
+from kit import is_reserved, payment_code, reserve_port, usd
 
 from pos_app.config import Config, load_config
+from pos_app.runtime import Runtime
 from pos_app.sim import Simulator
 from pos_app.sim.provision import terminal_doc
 
@@ -181,6 +182,21 @@ def gateway_down(make_sim, sim: Simulator | None = None) -> tuple[Simulator, Cal
                          " to take it down")
     sim.stop()
     return sim, lambda: make_sim(data_dir=sim.data_dir, port=sim.port)
+
+
+def day_of_sales(sim, data_dir: Path) -> tuple[Path, Path, str]:
+    """A day through the terminal's API: 10.00 paid, 99.05 declined, 2.50 paid, 3.00 of the first refunded
+    (net 9.50). Returns the config, the data dir and the business day."""
+    config = write_config(sim)
+    with Runtime(config, data_dir, background=False) as rt:
+        t = rt.terminal
+        paid = t.start_sale(usd(1000), code=payment_code())
+        t.start_sale(usd(9905), code=payment_code())  # declined
+        t.start_sale(usd(250), code=payment_code())
+        t.refund(paid.id, usd(300), "damaged")
+        t.settle(10)
+        day = t.journal.get(paid.id)["day"]
+    return config, data_dir, day
 
 
 #: The manager PIN the tests set; refund and a paid sale's cancel ask for it (read from stdin in tests).

@@ -1,13 +1,13 @@
 """Manager mode without a screen: PINs (scrypt, lockout that survives a restart), the audit log, X and Z
-reports (numbered, chained, immutable in the database), review, and their CLI."""
+reports (numbered, chained, immutable in the database) and review, in this process (their CLI is
+e2e/test_manager_cli.py's)."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import pytest
-from flowkit import cli, write_config
+from flowkit import day_of_sales
 from kit import payment_code, usd
 
 from offline_queue.journal import Journal, JournalError
@@ -77,22 +77,8 @@ def test_five_wrong_tries_lock_for_five_minutes_even_across_a_restart(tmp_path):
         assert actions.count("pin_wrong") == MAX_TRIES + 1 and "pin_set" in actions
 
 
-def _day_with_sales(sim, tmp_path):
-    config = write_config(sim)
-    data_dir = tmp_path / "t"
-    with Runtime(config, data_dir, background=False) as rt:
-        t = rt.terminal
-        paid = t.start_sale(usd(1000), code=payment_code())
-        t.start_sale(usd(9905), code=payment_code())  # declined
-        t.start_sale(usd(250), code=payment_code())
-        t.refund(paid.id, usd(300), "damaged")
-        t.settle(10)
-        day = t.journal.get(paid.id)["day"]
-    return config, data_dir, day
-
-
 def test_z_report_numbers_totals_and_immutability(sim, tmp_path):
-    config, data_dir, day = _day_with_sales(sim, tmp_path)
+    config, data_dir, day = day_of_sales(sim, tmp_path / "t")
     with Journal.open(data_dir) as journal:
         x = closing.x_report(journal)
         usd_totals = x["totals"]["USD"]
@@ -129,35 +115,3 @@ def test_z_report_numbers_totals_and_immutability(sim, tmp_path):
         assert closing.verify_chain(journal) == ["Z report #1 does not match its hash"]
 
 
-def test_report_cli_x_z_csv_pdf_and_review(sim, tmp_path):
-    config, data_dir, day = _day_with_sales(sim, tmp_path)
-    with Journal.open(data_dir) as journal:
-        PinBook(journal).set(MANAGER, "482915")
-    done = cli("report", "--x", "--json", config=config, data_dir=data_dir)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["totals"]["USD"]["net"] == 950
-    wrong = cli("report", "--z", config=config, data_dir=data_dir, input="000000\n")
-    assert wrong.returncode == 2 and "wrong PIN (4 tries left" in wrong.stderr
-    pdf, csv = tmp_path / "z.pdf", tmp_path / "z.csv"
-    done = cli("report", "--z", "--pdf", pdf, "--csv", csv, config=config, data_dir=data_dir, input="482915\n")
-    assert done.returncode == 0, done.stderr
-    assert "Z REPORT #1" in done.stdout and "differences: 0 still open" in done.stdout
-    assert pdf.read_bytes().startswith(b"%PDF")
-    rows = csv.read_text().splitlines()
-    assert rows[0] == "report,number,day,currency,kind,status,count,value"
-    assert f"Z,1,{day},USD,sale,SUCCESS,2,1250" in rows and f"Z,1,{day},USD,net,,,950" in rows
-    again = cli("report", "--z", "--json", config=config, data_dir=data_dir, input="482915\n")
-    assert again.returncode == 2 and "nothing to close" in json.loads(again.stdout)["error"]
-    assert "pos-terminal report --z --number 1" in json.loads(again.stdout)["hint"]
-    reprint = cli("report", "--z", "--number", "1", "--json", config=config, data_dir=data_dir, input="482915\n")
-    assert reprint.returncode == 0, reprint.stderr
-    assert json.loads(reprint.stdout)["number"] == 1 and json.loads(reprint.stdout)["reprint"] is True
-    missing = cli("report", "--z", "--number", "7", config=config, data_dir=data_dir, input="482915\n")
-    assert missing.returncode == 2 and "no Z report #7" in missing.stderr and "numbered 1 to 1" in missing.stderr
-    dated = cli("report", "--x", "--date", day, config=config, data_dir=data_dir)
-    assert dated.returncode == 2 and "--date is for the day's report" in dated.stderr
-    with Journal.open(data_dir) as journal:
-        actions = [e["action"] for e in audit_log(journal)]
-    assert actions.count("z_report") == 1 and actions.count("z_report_reprint") == 1
-    review = cli("review", "--json", config=config, data_dir=data_dir)
-    assert json.loads(review.stdout) == {"items": []}

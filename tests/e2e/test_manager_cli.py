@@ -1,0 +1,45 @@
+"""The manager's reports and review through ``pos-terminal``: X, Z (the manager PIN read from stdin, a wrong one
+counted), its CSV and PDF, a Z with nothing new refused, a reprint, and the words for what cannot be."""
+
+from __future__ import annotations
+
+import json
+
+from flowkit import cli, day_of_sales
+
+from offline_queue.journal import Journal
+from pos_app.roles import MANAGER, PinBook, audit_log
+
+
+def test_report_cli_x_z_csv_pdf_and_review(sim, tmp_path):
+    config, data_dir, day = day_of_sales(sim, tmp_path / "t")
+    with Journal.open(data_dir) as journal:
+        PinBook(journal).set(MANAGER, "482915")
+    done = cli("report", "--x", "--json", config=config, data_dir=data_dir)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["totals"]["USD"]["net"] == 950
+    wrong = cli("report", "--z", config=config, data_dir=data_dir, input="000000\n")
+    assert wrong.returncode == 2 and "wrong PIN (4 tries left" in wrong.stderr
+    pdf, csv = tmp_path / "z.pdf", tmp_path / "z.csv"
+    done = cli("report", "--z", "--pdf", pdf, "--csv", csv, config=config, data_dir=data_dir, input="482915\n")
+    assert done.returncode == 0, done.stderr
+    assert "Z REPORT #1" in done.stdout and "differences: 0 still open" in done.stdout
+    assert pdf.read_bytes().startswith(b"%PDF")
+    rows = csv.read_text().splitlines()
+    assert rows[0] == "report,number,day,currency,kind,status,count,value"
+    assert f"Z,1,{day},USD,sale,SUCCESS,2,1250" in rows and f"Z,1,{day},USD,net,,,950" in rows
+    again = cli("report", "--z", "--json", config=config, data_dir=data_dir, input="482915\n")
+    assert again.returncode == 2 and "nothing to close" in json.loads(again.stdout)["error"]
+    assert "pos-terminal report --z --number 1" in json.loads(again.stdout)["hint"]
+    reprint = cli("report", "--z", "--number", "1", "--json", config=config, data_dir=data_dir, input="482915\n")
+    assert reprint.returncode == 0, reprint.stderr
+    assert json.loads(reprint.stdout)["number"] == 1 and json.loads(reprint.stdout)["reprint"] is True
+    missing = cli("report", "--z", "--number", "7", config=config, data_dir=data_dir, input="482915\n")
+    assert missing.returncode == 2 and "no Z report #7" in missing.stderr and "numbered 1 to 1" in missing.stderr
+    dated = cli("report", "--x", "--date", day, config=config, data_dir=data_dir)
+    assert dated.returncode == 2 and "--date is for the day's report" in dated.stderr
+    with Journal.open(data_dir) as journal:
+        actions = [e["action"] for e in audit_log(journal)]
+    assert actions.count("z_report") == 1 and actions.count("z_report_reprint") == 1
+    review = cli("review", "--json", config=config, data_dir=data_dir)
+    assert json.loads(review.stdout) == {"items": []}
