@@ -155,7 +155,9 @@ def archive(path: Path) -> dict[str, str]:
 
 
 def test_logs_none_then_the_newest_and_the_export_is_the_clis_masked_archive(qtbot, core, tmp_path):
-    from flowkit import cli
+    """The window's export is the one ``pos-terminal logs --export`` writes: both call the technician's
+    log_export use case (test_parity checks each binding), called here directly as the command does."""
+    from pos_app import services
 
     window = open_window(qtbot, core)
     assert "No log files yet" in window.log_label.text()
@@ -179,12 +181,12 @@ def test_logs_none_then_the_newest_and_the_export_is_the_clis_masked_archive(qtb
     wait_idle(qtbot, window)
     assert "window.tar.gz" in window.status.text() and "payment codes masked" in window.status.text()
     shown = archive(tmp_path / "window.tar.gz")
-    done = cli("logs", "--export", tmp_path / "cli.tar.gz", config=core.config_file, data_dir=core.data_dir)
-    assert done.returncode == 0, done.stderr
+    services.technician.log_export(services.shell("support"), logs, tmp_path / "cli.tar.gz",
+                                   config=str(core.config_file))
     printed = archive(tmp_path / "cli.tar.gz")
     rename = {name.replace("cli/", "window/", 1): text for name, text in printed.items()}
     assert sorted(shown) == ["window/logs/" + old.name, "window/logs/" + new.name, "window/system.txt"]
-    for name in shown:                                    # (the CLI's own run may add its log file)
+    for name in shown:                                    # (this process's log file may be there too)
         assert name in rename
     for name in ("window/logs/" + old.name, "window/logs/" + new.name):
         assert shown[name] == rename[name]                # the same files, masked the same way
