@@ -9,6 +9,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,7 +18,12 @@ from pathlib import Path
 import tomli_w
 from kit import is_reserved, payment_code, reserve_port, usd
 
+from offline_queue.journal import Journal
+from pos_app import services
 from pos_app.config import Config, load_config
+from pos_app.money import parse_money
+from pos_app.payment_flow import Sale
+from pos_app.roles import MANAGER
 from pos_app.runtime import Runtime
 from pos_app.sim import Simulator
 from pos_app.sim.provision import terminal_doc
@@ -204,6 +210,23 @@ MANAGER_PIN = "246810"
 
 
 def set_manager_pin(data_dir: Path) -> None:
-    """``pos-terminal pin set manager`` as a manager would do it once, answering its two prompts."""
-    done = cli("pin", "set", "manager", data_dir=data_dir, input=f"{MANAGER_PIN}\n{MANAGER_PIN}\n")
-    assert done.returncode == 0, (done.stdout, done.stderr)
+    """The manager PIN set once, through the use case ``pos-terminal pin set manager`` calls (in this process:
+    a test's setup, not its subject; e2e/test_flows_cli runs the command itself)."""
+    with Journal.open(Path(data_dir)) as journal:
+        services.technician.pin_set(services.counter("setup"), journal, MANAGER, MANAGER_PIN)
+
+
+def paid_sale(config: Path, data_dir: Path, amount: str = "10.00") -> Sale:
+    """A sale the gateway paid, taken through the terminal's API in this process (a test's starting point,
+    not its subject). It returns once the gateway's notification of the payment is journaled, as a
+    terminal that keeps running takes it: unacknowledged, it would be resent into a later process's run,
+    one more commit at a moment no test chose."""
+    with Runtime(config, data_dir, background=False) as rt:
+        t = rt.terminal
+        sale = t.start_sale(parse_money(amount, "USD"), code=payment_code())
+        deadline = time.monotonic() + 10
+        while not any(e["kind"] == "notification" for e in t.journal.events(sale.id)):
+            assert time.monotonic() < deadline, f"the gateway never notified {sale.id}"
+            time.sleep(0.02)
+    assert sale.status == "SUCCESS", sale
+    return sale

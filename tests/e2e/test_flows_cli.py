@@ -17,7 +17,6 @@ from flowkit import (
     cli_json,
     gateway_down,
     ledger,
-    set_manager_pin,
     sim_call,
     write_config,
 )
@@ -60,7 +59,8 @@ def test_sale_refund_cancel_inquiry_report_queue(sim, config, tmp_path):
     d = tmp_path / "t"
     rc, paid = sale(config, d, "12.34", "--code", payment_code(), "--description", "a book")
     assert rc == 0 and paid["status"] == "SUCCESS" and paid["paymentId"]
-    set_manager_pin(d)
+    pin = cli("pin", "set", "manager", data_dir=d, input=f"{MANAGER_PIN}\n{MANAGER_PIN}\n")   # asked twice
+    assert pin.returncode == 0, (pin.stdout, pin.stderr)
     rc, refund = cli_json("refund", paid["paymentId"], "--amount", "2.34", "--reason", "damaged",
                           config=config, data_dir=d, input=f"{MANAGER_PIN}\n")
     assert rc == 0 and refund["status"] == "SUCCESS" and refund["refundRequestId"]
