@@ -150,19 +150,3 @@ def test_listen_refuses_to_grab_a_keyboard(tmp_path):
     assert done.returncode == 2 and "is a keyboard" in done.stderr and "--no-grab" in done.stderr
 
 
-@pytest.mark.skipif(not os.access("/dev/uinput", os.W_OK), reason="needs /dev/uinput to make a real input node")
-def test_the_grab_probe_tells_a_held_scanner_from_a_free_one():
-    import evdev
-
-    from pos_app.device_commands import grab_state
-
-    with evdev.UInput({evdev.ecodes.EV_KEY: [evdev.ecodes.KEY_A, evdev.ecodes.KEY_ENTER]}, name="probe scanner") as ui:
-        assert grab_state(ui.device.path, "scanner").startswith("no")
-        holder = evdev.InputDevice(ui.device.path)
-        holder.grab()
-        try:
-            assert grab_state(ui.device.path, "scanner").startswith("yes")
-        finally:
-            holder.ungrab()
-            holder.close()
-        assert grab_state(ui.device.path, "scanner").startswith("no")

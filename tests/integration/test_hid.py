@@ -374,3 +374,21 @@ def test_a_replug_refused_for_a_moment_is_not_reported(rig, monkeypatch):
         assert event.kind == model.CONNECTED, event
         (s,) = hub.scanners
         assert s.stats.errors == 0
+
+
+@pytest.mark.skipif(not os.access("/dev/uinput", os.W_OK), reason="needs /dev/uinput to make a real input node")
+def test_the_grab_probe_tells_a_held_scanner_from_a_free_one():
+    import evdev
+
+    from pos_app.device_commands import grab_state
+
+    with evdev.UInput({evdev.ecodes.EV_KEY: [evdev.ecodes.KEY_A, evdev.ecodes.KEY_ENTER]}, name="probe scanner") as ui:
+        assert grab_state(ui.device.path, "scanner").startswith("no")
+        holder = evdev.InputDevice(ui.device.path)
+        holder.grab()
+        try:
+            assert grab_state(ui.device.path, "scanner").startswith("yes")
+        finally:
+            holder.ungrab()
+            holder.close()
+        assert grab_state(ui.device.path, "scanner").startswith("no")
