@@ -1,7 +1,7 @@
 """``pos-terminal setup``: the first-run walk, driven as a person drives it (a real ``pos-terminal``
-process with answers piped to stdin, or an ``--answers`` file), and its parts called directly where a
-subprocess would only add time. What it writes is judged by the terminal's own readers: load_config, the
-key loaders, PinBook and, against a running simulator, ``pos-terminal selftest``."""
+process with answers piped to stdin, or an ``--answers`` file; the wizard's parts called directly are
+integration/test_setup_wizard.py's). What it writes is judged by the terminal's own readers: load_config,
+the key loaders, PinBook and, against a running simulator, ``pos-terminal selftest``."""
 
 from __future__ import annotations
 
@@ -10,15 +10,12 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
-from argparse import Namespace
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from flowkit import cli, cli_json
 from kit import mode, payment_code
+from setupkit import answers_file, der, direct, gateway_key_file
 
 from offline_queue.journal import Journal
 from pos_app import setup_wizard
@@ -27,42 +24,13 @@ from pos_app.roles import MANAGER, TECHNICIAN, PinBook, PinError
 from pos_app.signing import load_private_key, load_public_key
 
 
-def der(key) -> bytes:
-    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
 @pytest.fixture(scope="module")
 def gateway_pem(tmp_path_factory) -> Path:
-    """A gateway public key as the gateway's portal hands it out: a PEM file."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = tmp_path_factory.mktemp("gateway") / "gateway_public.pem"
-    path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
-    return path
-
-
-def answers_file(folder: Path, gateway_key: Path, **changes) -> Path:
-    """An --answers file; a change to None leaves that key out."""
-    answers = {"url": "https://open-sea-global.alipay.com", "client_id": "SANDBOX_5YEZ1J2YJ5Y704017",
-               "reference_merchant_id": "M0001", "name": "Corner Shop", "mcc": "5411", "store_id": "S001",
-               "store_name": "Corner Shop Central", "store_mcc": "5812", "terminal_id": "T001", "currency": "usd",
-               "settlement_currency": "USD", "listen": "0.0.0.0:8081", "public_url": "https://pos.example.com/notify",
-               "gateway_public_key": str(gateway_key), "manager_pin": "2468", "technician_pin": "13579"}
-    answers.update(changes)
-    path = folder / "answers.toml"
-    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in answers.items() if v is not None))
-    return path
+    return gateway_key_file(tmp_path_factory.mktemp("gateway"))
 
 
 def setup_cli(tmp_path: Path, *args, input: str | None = None):
     return cli("setup", *args, config=tmp_path / "etc" / "terminal.toml", data_dir=tmp_path / "data", input=input)
-
-
-def direct(tmp_path: Path, answers: Path | None, *, config: Path | None = None, force: bool = False,
-           new_key: bool = False, as_json: bool = True) -> Namespace:
-    """The arguments cli.main would hand cmd_setup."""
-    return Namespace(config=str(config) if config else None, data_dir=str(tmp_path / "data"), json=as_json,
-                     verbose=False, force=force, new_key=new_key, answers=str(answers) if answers else None)
 
 
 def run(tmp_path: Path, *args, input: str | None = None) -> subprocess.CompletedProcess:
@@ -223,38 +191,6 @@ def test_force_keeps_the_merchant_key_pair(tmp_path, gateway_pem, capsys):
     assert (keys / "merchant_private.pem").read_bytes() == private
 
 
-def test_new_key_makes_a_new_pair_and_backs_up_the_old_private_key(tmp_path, gateway_pem, capsys):
-    target, keys = tmp_path / "etc" / "terminal.toml", tmp_path / "etc" / "keys"
-    assert setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem), config=target)) == 0
-    first = json.loads(capsys.readouterr().out)
-    old_key = (keys / "merchant_private.pem").read_bytes()
-
-    # --new-key does not stand in for --force: the config is still refused
-    with pytest.raises(setup_wizard.PosError, match="already exists"):
-        setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem), config=target, new_key=True))
-    assert (keys / "merchant_private.pem").read_bytes() == old_key
-
-    assert setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem), config=target, force=True,
-                                         new_key=True)) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["merchant_key"] == "replaced" and Path(out["key_backup"]).read_bytes() == old_key
-    assert out["key_backup"].startswith(f"{keys / 'merchant_private.pem'}.bak-")
-    assert mode(Path(out["key_backup"])) == 0o600
-    new = load_private_key(keys / "merchant_private.pem")
-    assert (keys / "merchant_private.pem").read_bytes() != old_key and mode(keys / "merchant_private.pem") == 0o600
-    assert der(load_public_key(keys / "merchant_public.pem")) == der(new.public_key())
-    assert out["merchant_public_key"] != first["merchant_public_key"]
-    assert base64.b64decode(out["merchant_public_key"]) == der(new.public_key())
-
-    # without a config (lost), --new-key alone replaces the key; the summary warns about the gateway
-    target.unlink()
-    assert setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem), config=target, new_key=True,
-                                         as_json=False)) == 0
-    said = capsys.readouterr().out
-    assert "merchant key: replaced" in said and "The gateway still knows the OLD public key" in said
-    assert len(list(keys.glob("merchant_private.pem.bak-*"))) == 2
-
-
 def test_a_running_terminal_stops_setup_before_the_first_question(tmp_path, gateway_pem):
     """The kiosk service holds the journal's instance lock: setup says so at once, not after the walk."""
     data, etc = tmp_path / "data", tmp_path / "etc"
@@ -346,59 +282,6 @@ def test_the_sandbox_journal_stays_while_the_sandbox_terminal_runs(tmp_path, gat
     assert not (tmp_path / "etc").exists()
 
 
-def test_no_move_without_the_simulators_folder_or_with_a_config_elsewhere(tmp_path, gateway_pem, capsys,
-                                                                           monkeypatch):
-    data = tmp_path / "data"
-    with Journal.open(data):
-        pass
-    monkeypatch.delenv("POS_TERMINAL_CONFIG", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    target = tmp_path / "etc" / "terminal.toml"
-    assert setup_wizard.make_plan(direct(tmp_path, None, config=target)).archive is False   # no sandbox-gateway/
-    (data / "sandbox-gateway").mkdir()
-    assert setup_wizard.make_plan(direct(tmp_path, None, config=target)).archive is True
-    # the terminal without --config would already run live here: this data directory is not a sandbox's
-    elsewhere = tmp_path / "xdg" / "pos-terminal" / "terminal.toml"
-    elsewhere.parent.mkdir(parents=True)
-    elsewhere.write_text("")
-    assert setup_wizard.make_plan(direct(tmp_path, None, config=target)).archive is False
-    monkeypatch.setenv("POS_TERMINAL_CONFIG", str(elsewhere))
-    assert setup_wizard.make_plan(direct(tmp_path, None, config=target)).archive is False
-
-
-def test_default_target_keeps_an_existing_merchant_key_and_pins(tmp_path, gateway_pem, capsys, monkeypatch):
-    monkeypatch.delenv("POS_TERMINAL_CONFIG", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    answers = answers_file(tmp_path, gateway_pem)
-    assert setup_wizard.cmd_setup(direct(tmp_path, answers)) == 0
-    first = json.loads(capsys.readouterr().out)
-    target = tmp_path / "xdg" / "pos-terminal" / "terminal.toml"
-    assert first["config"] == str(target) and first["merchant_key"] == "created" and first["backup"] is None
-    assert first["pins"] == [MANAGER, TECHNICIAN]
-    key = (target.parent / "keys" / "merchant_private.pem").read_bytes()
-
-    target.unlink()   # a config lost, the key and the journal still there
-    assert setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem, manager_pin="9999"))) == 0
-    second = json.loads(capsys.readouterr().out)
-    assert second["merchant_key"] == "kept" and second["merchant_public_key"] == first["merchant_public_key"]
-    assert second["sandbox_journal_archived"] is None   # a journal, but no sandbox-gateway/: not a sandbox's
-    assert (target.parent / "keys" / "merchant_private.pem").read_bytes() == key
-    assert second["pins"] == [] and second["pins_kept"] == [MANAGER, TECHNICIAN]
-    with Journal.open(tmp_path / "data") as journal:
-        PinBook(journal).verify(MANAGER, "2468")   # the first PIN still holds
-
-
-def test_the_gateway_key_must_not_be_our_own(tmp_path, gateway_pem, capsys):
-    target = tmp_path / "etc" / "terminal.toml"
-    assert setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem), config=target)) == 0
-    capsys.readouterr()
-    target.unlink()
-    own = answers_file(tmp_path, target.parent / "keys" / "merchant_public.pem")
-    with pytest.raises(setup_wizard.PosError, match="merchant's own public key"):
-        setup_wizard.cmd_setup(direct(tmp_path, own, config=target))
-    assert not target.exists()
-
-
 def test_written_config_passes_the_selftest_config_and_key_checks(tmp_path, sim):
     answers = answers_file(tmp_path, sim.data_dir / "keys" / "gateway_public.pem", url=sim.url,
                            client_id=sim.client_id, listen="127.0.0.1:8099",
@@ -413,47 +296,6 @@ def test_written_config_passes_the_selftest_config_and_key_checks(tmp_path, sim)
     checks = {c["name"]: c for c in report["checks"]}
     assert checks["config"]["status"] == "pass", checks["config"]
     assert checks["keys"]["status"] == "pass", checks["keys"]
-
-
-@pytest.mark.parametrize("key, text, value", [
-    ("url", "https://gw.example.com/", "https://gw.example.com"),
-    ("currency", " eur ", "EUR"),
-    ("listen", "[::1]:8081", "[::1]:8081"),
-    ("name", "Café \"Zur Post\" \\ 2", "Café \"Zur Post\" \\ 2"),
-])
-def test_answers_are_kept_as_load_config_reads_them(tmp_path, key, text, value):
-    assert setup_wizard.Judge(tmp_path).config_answer(key, text) == value
-
-
-@pytest.mark.parametrize("key, text, reason", [
-    ("url", "ftp://gw.example.com", "expected an https:// URL"),
-    ("client_id", "has space", "at most 64 characters"),
-    ("store_mcc", "541", "4-digit"),
-    ("listen", "0.0.0.0:70000", "port from 1 to 65535"),
-    ("public_url", "http://pos.example.com/notify", "plain http:// is allowed for 127.0.0.1"),
-    ("name", "tab\there", "no control characters"),
-])
-def test_bad_answers_get_load_configs_reason_in_one_line(tmp_path, key, text, reason):
-    with pytest.raises(setup_wizard._Bad) as caught:
-        setup_wizard.Judge(tmp_path).config_answer(key, text)
-    assert reason in str(caught.value) and "\n" not in str(caught.value)
-    assert str(tmp_path) not in str(caught.value)
-
-
-def test_dump_toml_round_trips_what_a_config_holds():
-    doc = {"offline": {"merchant_risk": True, "max_total": {"USD": "100.00"}, "probe_interval": 1.5},
-           "scanners": {"layout": "fr", "hid": [{"path": "/dev/input/by-id/x y", "role": "shared"}],
-                        "serial": [{"port": "/dev/ttyACM0", "baud": 115200}]},
-           "odd": {"quote\"key": "a\x7fb\nc", "list": [1, 2.5]}}
-    assert tomllib.loads(setup_wizard.dump_toml(doc)) == doc
-
-
-def test_the_gateway_key_may_be_pasted_as_base64(tmp_path, gateway_pem):
-    key = load_public_key(gateway_pem)
-    pasted = base64.b64encode(der(key)).decode()
-    assert der(setup_wizard.Judge.gateway_key(pasted, tmp_path, None)) == der(key)
-    with pytest.raises(setup_wizard._Bad, match="neither a file nor a key"):
-        setup_wizard.Judge.gateway_key("A" * 400, tmp_path, None)
 
 
 def test_going_live_refuses_while_the_sandbox_journal_has_an_open_transaction(tmp_path, gateway_pem):
