@@ -8,9 +8,7 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-from pos_app.cli import main
+from flowkit import MANAGER_PIN, cli_json, journal_query, ledger, paid_sale, set_manager_pin, write_config
 
 
 def run(*args, env=None, data_dir=None):
@@ -70,21 +68,6 @@ def test_config_from_environment_variable(sim):
     assert json.loads(proc.stdout)["config"] == str(sim.provisioned.config_file)
 
 
-@pytest.mark.parametrize("code,kind,exit_code", [
-    ("281234567890123456", "payment_code", 0), ("4006381333931", "product", 0), ("hello", "unknown", 1)])
-def test_classify(capsys, code, kind, exit_code):
-    assert main(["classify", code, "--json"]) == exit_code
-    out = json.loads(capsys.readouterr().out)
-    assert out["kind"] == kind
-    assert "1234567890" not in json.dumps(out), "a payment code is never printed in full"
-
-
-def test_sim_refuses_bad_options(capsys):
-    assert main(["sim", "--port", "70000"]) == 2
-    assert "--port" in capsys.readouterr().err
-    assert main(["sim", "--notify-time-scale", "0"]) == 2
-
-
 def test_no_command_without_a_display_says_so(tmp_path):
     env = dict.fromkeys(("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"), "")
     proc = run(data_dir=tmp_path, env={**env, "XDG_CONFIG_HOME": str(tmp_path / "nocfg")})
@@ -138,42 +121,17 @@ def test_gui_hands_over_without_the_other_commands(tmp_path):
 
 
 # -- the parser's refusals are a person's errors ----------------------------------------------------------------
-@pytest.mark.parametrize("args, words", [
-    (["sale", "--code", "281234567890123456"], "--amount"),
-    (["sale", "--amount", "1.00"], "--code"),
-    (["sale", "--amount", "1.00", "--code", "281234567890123456", "--order-code"], "--code"),
-    (["reconcile", "--timeout", "nan"], "--timeout"),
-    (["report", "--x", "--z"], "--x"),
-    (["pin", "set", "cashier"], "cashier"),
-    (["nosuchcommand"], "nosuchcommand"),
-    (["scanner"], "Missing command"),
-])
-def test_usage_errors_exit_2_in_one_plain_message(capsys, tmp_path, args, words):
-    assert main(["--data-dir", str(tmp_path), *args]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("pos-terminal: ") and words in err and "--help" in err and "Traceback" not in err
 
 
 def test_review_cancel_takes_the_manager_pin_and_is_audited(sim, tmp_path):
     """`review cancel ID` resends a sale's cancel; on a paid one that reverses it, so it asks the manager."""
-    import sqlite3
-
-    from conftest import payment_code
-    from flowkit import MANAGER_PIN, cli_json, ledger, set_manager_pin, write_config
-
     config, d = write_config(sim), tmp_path / "t"
-    rc, paid = cli_json("sale", "--amount", "3.00", "--code", payment_code(), config=config, data_dir=d)
-    assert rc == 0, paid
-    ref = paid["paymentRequestId"]
+    ref = paid_sale(config, d, "3.00").id
     set_manager_pin(d)
     rc, refused = cli_json("review", "cancel", ref, config=config, data_dir=d, input="000000\n")
     assert rc == 2 and "wrong PIN" in refused["error"] and ledger(sim)[ref]["status"] == "SUCCESS"
     rc, done = cli_json("review", "cancel", ref, "--by", "dana", config=config, data_dir=d, input=f"{MANAGER_PIN}\n")
     assert rc == 0 and (done["kind"], done["status"]) == ("cancel", "SUCCESS"), done
     assert ledger(sim)[ref]["status"] == "CANCELLED"
-    conn = sqlite3.connect(f"file:{d / 'journal.sqlite'}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("SELECT txn, asked_by, approved_by FROM audit WHERE action='retry_cancel'").fetchall()
-    finally:
-        conn.close()
+    rows = journal_query(d, "SELECT txn, asked_by, approved_by FROM audit WHERE action='retry_cancel'")
     assert rows == [(ref, "dana", "manager")]
