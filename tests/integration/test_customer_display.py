@@ -1,5 +1,6 @@
 """The customer display: what it shows on each screen, that its QR codes scan, the countdown, the test
-pattern, the sandbox mark, money per locale and where the window goes."""
+pattern, the sandbox mark and where the window goes (money per locale and the time left, on values alone,
+are unit/test_display_words.py's)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,16 @@ import time
 
 import pytest
 import zxingcpp
+from kit import usd
 from PySide6 import __version__ as PYSIDE_VERSION
-from PySide6.QtCore import QLocale, QRect, Qt, QTimer
+from PySide6.QtCore import QRect, Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QAbstractButton, QLineEdit
 
-from pos_app.errors import MoneyError
 from pos_app.money import Money
 from pos_app.sale_view import CustomerView
-from ui.customer import CustomerDisplay, format_remaining
-from ui.money import NBSP, format_amount, format_money
+from ui.customer import CustomerDisplay
+from ui.money import NBSP
 from ui.qr import QrWidget, qr_image
 
 
@@ -36,8 +37,6 @@ def _none_leaks() -> bool:
     return sys.getrefcount(None) - before <= -40
 
 
-
-
 def test_the_installed_pyside6_keeps_none_alive():
     """pyproject excludes 6.12.0 for this; the check keeps the exclusion honest."""
     assert sys.version_info >= (3, 12) or not _none_leaks(), f"PySide6 {PYSIDE_VERSION} leaks None references"
@@ -49,10 +48,6 @@ GRAY = QImage.Format.Format_Grayscale8
 
 def decode(image: QImage) -> list[str]:
     return [code.text for code in zxingcpp.read_barcodes(image.convertToFormat(GRAY))]
-
-
-def usd(minor: int) -> Money:
-    return Money(minor, "USD")
 
 
 @pytest.fixture
@@ -74,40 +69,6 @@ def qr_view(expires_in: float | None = 299.5, payload: str = PAYLOAD, amount: Mo
 def shown_texts(widget: CustomerDisplay) -> set[str]:
     return {child.text for child in widget.findChildren(object)
             if hasattr(child, "fit") and not child.isHidden() and child.text}
-
-
-# --- money ------------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("minor", "currency", "locale", "text"), [
-    (123456, "USD", "en_US", "USD 1,234.56"),
-    (123456, "CNY", "zh_CN", "CNY 1,234.56"),
-    (123456, "EUR", "de_DE", "1.234,56 EUR"),
-    (123456, "JPY", "en_US", "JPY 123,456"),
-    (123456, "JPY", "ja_JP", "JPY 123,456"),
-    (123456, "JPY", "de_DE", "123.456 JPY"),
-    (5, "USD", "en_US", "USD 0.05"),
-    (1, "KWD", "en_US", "KWD 0.001"),
-    (999_999_999_999, "USD", "en_US", "USD 9,999,999,999.99"),   # no float on the way
-    (1005, "HKD", "zh_CN", "HKD 10.05"),
-])
-def test_format_money_per_locale(minor, currency, locale, text):
-    assert format_money(Money(minor, currency), locale) == text.replace(" ", NBSP)
-
-
-def test_refunds_are_negative_and_the_default_is_the_application_locale():
-    assert format_amount(-123456, "USD", "en_US") == f"-USD{NBSP}1,234.56"
-    assert format_amount(-123456, "EUR", "de_DE") == f"-1.234,56{NBSP}EUR"
-    assert format_amount(-7, "JPY", "en_US") == f"-JPY{NBSP}7"
-    before = QLocale()
-    try:
-        QLocale.setDefault(QLocale("de_DE"))
-        assert format_money(usd(123456)) == f"1.234,56{NBSP}USD"
-    finally:
-        QLocale.setDefault(before)
-    with pytest.raises(MoneyError):
-        format_amount(100, "XXX", "en_US")
-    with pytest.raises(TypeError):
-        format_amount(1.5, "USD", "en_US")
 
 
 # --- QR codes ---------------------------------------------------------------------------------------------
@@ -208,12 +169,6 @@ def test_a_code_already_expired_is_never_shown(display):
 def test_a_code_without_expiry_has_no_countdown(display):
     display.show_view(qr_view(None))
     assert display.qr_payload == PAYLOAD and display.countdown_text == ""
-
-
-def test_long_expiries_count_in_hours():
-    assert format_remaining(299) == "4:59"
-    assert format_remaining(3723) == "1:02:03"
-    assert format_remaining(-5) == "0:00"
 
 
 def test_leaving_the_qr_screen_stops_the_countdown(display, qtbot):
