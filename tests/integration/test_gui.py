@@ -11,18 +11,20 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import time  # noqa: E402
+import itertools
+import time
 
-import pytest  # noqa: E402
-import zxingcpp  # noqa: E402
-from conftest import payment_code  # noqa: E402
-from flowkit import ledger, sim_call, write_config  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtGui import QImage  # noqa: E402
+import pytest
+import zxingcpp
+from flowkit import gateway_down, ledger, sim_call, write_config
+from kit import payment_code, usd
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 
-from drivers import model  # noqa: E402
-from pos_app.i18n import set_language  # noqa: E402
-from ui.app import build  # noqa: E402
+from drivers import model
+from pos_app.i18n import set_language
+from pos_app.runtime import Runtime
+from ui.app import build
 
 pytestmark = pytest.mark.timeout(90)
 # Inquiries for about 10 s before a cancel: scenario 9903's customer takes 4 s to confirm.
@@ -110,7 +112,7 @@ def loop_ticks():
 
 
 def gaps_between(ticks: list[float]) -> list[float]:
-    return [b - a for a, b in zip(ticks, ticks[1:])]
+    return [b - a for a, b in itertools.pairwise(ticks)]
 
 
 def test_delayed_confirmation_keeps_the_loop_running(qtbot, gui):
@@ -137,7 +139,7 @@ def test_slow_gateway_answer_never_blocks_the_window(qtbot, gui):
     """Scenario 9907: the HTTP answer takes 8 s (past the read timeout). The gateway's signed notification
     settles the sale first; the window shows it while the worker still waits on the socket, and the
     event loop never stalls."""
-    window, customer = gui()
+    window, _ = gui()
     ticks, timer = loop_ticks()
     type_amount(qtbot, window, "99.07")
     qtbot.keyClick(window, Qt.Key_F1)
@@ -154,7 +156,7 @@ def test_slow_gateway_answer_never_blocks_the_window(qtbot, gui):
 def test_unknown_then_settled_is_never_shown_as_paid_early(qtbot, gui):
     """Scenario 9901: the pay answers U; the inquiry (or the gateway's notification, whichever comes
     first) finds it paid. Every time the window said PAID, the journal's sale was SUCCESS."""
-    window, customer = gui()
+    window, _ = gui()
     type_amount(qtbot, window, "99.01")
     qtbot.keyClick(window, Qt.Key_F1)
     seen = []
@@ -171,11 +173,8 @@ def test_unknown_then_settled_is_never_shown_as_paid_early(qtbot, gui):
 
 
 def test_offline_sale_is_queued_then_sent(qtbot, gui, make_sim):
-    sim = make_sim()
-    port = int(sim.url.rsplit(":", 1)[1])
-    data_dir = sim.data_dir
-    config = write_config(sim, payments={"code_validity": 30}, url=f"http://127.0.0.1:{port}")
-    sim.stop()
+    sim, back = gateway_down(make_sim)
+    config = write_config(sim, payments={"code_validity": 30})
     window, customer = gui(config)
     type_amount(qtbot, window, "7.77")
     qtbot.keyClick(window, Qt.Key_F1)
@@ -184,7 +183,7 @@ def test_offline_sale_is_queued_then_sent(qtbot, gui, make_sim):
     qtbot.waitUntil(lambda: window.offline_bar.isVisible(), timeout=6000)
     assert "1 waiting in the queue" in window.offline_bar.text() and "7.77" in window.offline_bar.text()
     assert customer.mode == "amount"  # the customer never sees offline hints
-    make_sim(data_dir=data_dir, port=port)  # the link is back
+    back()  # the link is back
     wait_headline(qtbot, window, "PAID", timeout=30000)
     qtbot.waitUntil(lambda: not window.offline_bar.isVisible(), timeout=8000)
 
@@ -235,7 +234,7 @@ def test_scans_only_count_while_a_payment_waits_for_one(qtbot, gui, sim):
 
 
 def test_a_scanner_typing_into_the_window_is_a_scan_and_typing_is_not(qtbot, gui):
-    window, customer = gui()
+    window, _ = gui()
     type_amount(qtbot, window, "2.50")
     qtbot.keyClick(window, Qt.Key_F1)
     code = payment_code()
@@ -288,7 +287,7 @@ def test_function_keys_open_the_modes_behind_their_pins(qtbot, gui, monkeypatch,
     from pos_app import services
     from ui import pin_dialog
 
-    window, customer = gui()
+    window, _ = gui()
     journal = window.core.terminal.journal
     services.technician.pin_set(services.counter(), journal, role, "8642")
     grant = services.unlock(journal, role, "8642", asked_by="cashier")
@@ -309,22 +308,18 @@ def test_function_keys_open_the_modes_behind_their_pins(qtbot, gui, monkeypatch,
 def test_a_sale_left_queued_by_an_earlier_run_blocks_the_next_scan_in_words(qtbot, gui, make_sim, tmp_path):
     """Issue 13: the window follows the terminal's one-customer rule for every open sale, a queued one
     included: the scan is refused, nothing is sent, and the words name the open sale."""
-    from flowkit import cli_json
-
-    sim = make_sim()
-    port = int(sim.url.rsplit(":", 1)[1])
-    config = write_config(sim, payments={**PATIENT, "code_validity": 120}, url=f"http://127.0.0.1:{port}")
-    sim.stop()
-    rc, queued = cli_json("sale", "--amount", "7.00", "--code", payment_code(), "--timeout", "1", config=config,
-                          data_dir=tmp_path / "terminal")
-    assert rc == 3 and queued["status"] == "QUEUED", queued
-    window, customer = gui(config)
+    sim, _ = gateway_down(make_sim)
+    config = write_config(sim, payments={**PATIENT, "code_validity": 120})
+    with Runtime(config, tmp_path / "terminal", receiver=False, background=False) as earlier:   # the earlier run
+        queued = earlier.terminal.start_sale(usd(700), code=payment_code())
+    assert queued.status == "QUEUED", queued
+    window, _ = gui(config)
     type_amount(qtbot, window, "5.00")
     qtbot.keyClick(window, Qt.Key_F1)
     scan(window, payment_code())
-    qtbot.waitUntil(lambda: queued["paymentRequestId"] in window.hint.text(), timeout=10000)
+    qtbot.waitUntil(lambda: queued.id in window.hint.text(), timeout=10000)
     # "is queued", or "is being sent" while the reconciler is trying the link that is still down
     # (a pay that certainly did not leave goes back to the queue).
     assert ("is queued" in window.hint.text() or "is being sent" in window.hint.text()), window.hint.text()
     assert "charge the customer twice" in window.hint.text()
-    assert [r["id"] for r in window.core.terminal.journal.open_transactions()] == [queued["paymentRequestId"]]
+    assert [r["id"] for r in window.core.terminal.journal.open_transactions()] == [queued.id]
