@@ -49,7 +49,6 @@ import re
 import secrets
 import select
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -61,10 +60,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-# This checkout (not an installed copy) first, before its imports; table and simproc sit beside this script.
+# This checkout (not an installed copy) first, before its imports; table and simproc sit beside this script,
+# kit (the loopback ports the tests reserve) in tests/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import table
+from kit import reserve_port
 from simproc import SimProcess
 
 from pos_app.sim.provision import terminal_toml
@@ -101,16 +103,11 @@ def pct(values: list[float], p: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, int(-(-p * len(ordered) // 100)) - 1))]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def write_config(sim: SimProcess, name: str) -> Path:
     """A terminal.toml next to the simulator's keys (paths in it are relative to the file), with its own
-    notification port."""
-    port = free_port()
+    notification port, reserved for the whole run: each terminal the bench starts binds it beside the held
+    socket, and no other program is given it between two runs."""
+    port = reserve_port()
     path = sim.data_dir / name
     path.write_text(terminal_toml(sim.url, sim.client_id, f"127.0.0.1:{port}", f"http://127.0.0.1:{port}/notify"))
     return path
