@@ -17,7 +17,7 @@
 2. Idle RSS: 2 s after CORE (ours: the terminal up behind the window) or READY (the floor), ``VmRSS`` from
    ``/proc/PID/status``, same processes. Goal: <= 1.3x the floor.
    Then SIGTERM and wait (SIGKILL after 10 s); the simulator is stopped at the end, nothing is left behind.
-3. Scan to status on screen, in this process (``ui.app.build`` as ``tests/test_gui.py`` drives it, against
+3. Scan to status on screen, in this process (``ui.app.build`` as ``tests/integration/test_gui.py`` drives it, against
    the same simulator; the windows set up as ``ui.app.main`` does, so on offscreen's one screen the cashier
    window is maximized and the customer display is off): per sale an amount through ``window.press``,
    ``window.choose_scan()``, the awaiting screen painted, then the clock starts and a ``ScanEvent`` (a fresh
@@ -253,7 +253,7 @@ def bench_start(config_file: Path, work: Path, rounds: int) -> dict:
 
 # -- 3. scan to status on screen ------------------------------------------------------------------------
 def bench_scans(config_file: Path, data_dir: Path, n: int) -> dict:
-    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before the QApplication, as tests/test_gui.py
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before the QApplication, as tests/integration/test_gui.py
     from PySide6.QtCore import (
         QEvent,
         QEventLoop,
