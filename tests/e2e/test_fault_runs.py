@@ -23,6 +23,7 @@ from flowkit import (
     check_invariant,
     codes_charged_twice,
     gateway_down,
+    journal_query,
     journal_rows,
     journal_sales,
     ledger,
@@ -76,11 +77,8 @@ def settle_all(terminal, rounds: int = 5) -> dict:
 
 
 def outbox_count(data_dir: Path) -> int:
-    conn = sqlite3.connect(f"file:{Path(data_dir) / 'journal.sqlite'}?mode=ro", uri=True)
-    try:
-        return conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-    finally:
-        conn.close()
+    [(count,)] = journal_query(data_dir, "SELECT COUNT(*) FROM outbox")
+    return count
 
 
 def sim_rows(sim, sql: str, params=()) -> list[sqlite3.Row]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from flowkit import check_invariant, cli_json, gateway_down, ledger, write_config
+from flowkit import check_invariant, cli_json, gateway_down, journal_query, ledger, write_config
 from kit import FIXTURES, payment_code
 
 from offline_queue import schema
@@ -60,11 +60,8 @@ def waiting(make_sim, tmp_path):
 
 
 def version(data_dir: Path) -> int:
-    conn = sqlite3.connect(f"file:{data_dir / 'journal.sqlite'}?mode=ro", uri=True)
-    try:
-        return conn.execute("PRAGMA user_version").fetchone()[0]
-    finally:
-        conn.close()
+    [(number,)] = journal_query(data_dir, "PRAGMA user_version")
+    return number
 
 
 def test_the_previous_schema_with_a_queue_upgrades_and_sends_each_request_once(waiting):
