@@ -2,7 +2,7 @@
 
 Modelled on Electrum's ``commands.py``: one decorator registers a use case and checks the caller's
 :class:`Grant` before the body runs, so no front end can forget a PIN. The windows and the CLI call the
-registered functions and nothing else; ``tests/test_parity.py`` checks that each use case has its CLI
+registered functions and nothing else; ``tests/integration/test_parity.py`` checks that each use case has its CLI
 command and its binding in the windows, and that the README documents the command.
 """
 
@@ -80,7 +80,7 @@ REGISTRY: dict[str, UseCase] = {}
 
 def use_case(name: str, *, roles: frozenset[str] = ANYONE, cli: str, gui: str | None, why: str | None = None):
     """Register ``fn(grant, ...)`` as the use case ``name``; it runs only for a grant of ``roles``.
-    ``gui`` None (no window offers it) needs ``why``: tests/test_parity.py checks both."""
+    ``gui`` None (no window offers it) needs ``why``: tests/integration/test_parity.py checks both."""
     def wrap(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def run(grant: Grant, *args, **kwargs):

@@ -12,53 +12,66 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import argparse
+import json
+import subprocess
+import sys
 
 import pytest
 from flowkit import write_config
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from kit import ROOT
 
 from ui import app as ui_app
-from ui.cashier import CashierWindow
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def test_keys_typed_as_soon_as_the_loop_runs_reach_the_cashier(qtbot, sim, tmp_path):
-    args = argparse.Namespace(config=str(write_config(sim)), data_dir=str(tmp_path / "terminal"),
-                              no_scanners=True, language="en")
-    seen: dict = {}
+CHILD = r"""
+import argparse, json, sys
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from ui import app as ui_app
+from ui.cashier import CashierWindow
 
-    def windows() -> list[CashierWindow]:
-        return [w for w in QApplication.topLevelWidgets() if isinstance(w, CashierWindow)]
+seen = {}
 
-    def first_turn() -> None:
-        # queued before main's own first tasks: type on the turn after them, before the terminal is up
-        QTimer.singleShot(0, type_keys)
+def windows():
+    return [w for w in QApplication.topLevelWidgets() if isinstance(w, CashierWindow)]
 
-    def type_keys() -> None:
-        window = windows()[0]
-        seen["ready_when_typed"] = window.ready
-        for key in (Qt.Key_4, Qt.Key_2):
-            qtbot.keyClick(window, key)
-        seen["amount"] = window.amount_text
-        wait_for_core()
+def first_turn():
+    # queued before main's own first tasks: type on the turn after them, before the terminal is up
+    QTimer.singleShot(0, type_keys)
 
-    def wait_for_core() -> None:  # quit only once the terminal is up, so that main stops all of it
-        if windows()[0].ready or windows()[0].failed:
-            QApplication.instance().quit()
-        else:
-            QTimer.singleShot(20, wait_for_core)
+def type_keys():
+    window = windows()[0]
+    seen["ready_when_typed"] = window.ready
+    for key in (Qt.Key_4, Qt.Key_2):
+        QTest.keyClick(window, key)
+    seen["amount"] = window.amount_text
+    wait_for_core()
 
-    QTimer.singleShot(0, first_turn)
-    try:
-        assert ui_app.main(args) == 0
-    finally:
-        for window in QApplication.topLevelWidgets():
-            window.close()
-            window.deleteLater()
-    assert seen == {"ready_when_typed": False, "amount": "42"}
+def wait_for_core():  # quit only once the terminal is up, so that main stops all of it
+    if windows()[0].ready or windows()[0].failed:
+        QApplication.instance().quit()
+    else:
+        QTimer.singleShot(20, wait_for_core)
+
+QTimer.singleShot(0, first_turn)
+args = argparse.Namespace(config=sys.argv[1], data_dir=sys.argv[2], no_scanners=True, language="en")
+seen["exit"] = ui_app.main(args)
+print(json.dumps(seen))
+"""
+
+
+def test_keys_typed_as_soon_as_the_loop_runs_reach_the_cashier(sim, tmp_path):
+    """In a process of its own, as ``pos-terminal gui`` runs: ``main`` runs and quits the application's
+    event loop, which is not something to do to the one QApplication the other window tests share."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", CHILD, str(write_config(sim)), str(tmp_path / "terminal")],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=50, check=False)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"ready_when_typed": False, "amount": "42",
+                                                                "exit": 0}
 
 
 def test_a_missing_x11_library_is_named_by_its_package(monkeypatch):
