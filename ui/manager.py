@@ -58,6 +58,7 @@ from pos_app.i18n import N_, _
 from pos_app.money import format_minor, parse_money
 from pos_app.vocabulary import FAILED, KINDS, STATUSES
 
+from .operations import Operations, error_text, tell
 from .widgets import TOUCH
 from .widgets import button as _button
 
@@ -334,7 +335,7 @@ def _mono() -> QFont:
     return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
 
-class ManagerWindow(QWidget):
+class ManagerWindow(Operations, QWidget):
     """``ManagerWindow(core, grant, day=None)``: ``grant`` is what :class:`ui.pin_dialog.PinDialog` gave
     for the manager PIN (its ``asked_by`` fills the "asked by" box). ``core`` is a started Core."""
 
@@ -558,28 +559,8 @@ class ManagerWindow(QWidget):
         return tab
 
     # -- helpers ----------------------------------------------------------------------------------------
-    def _call(self, fn, *args, on_done=None, say=None) -> None:
-        """``core.call`` with a busy count and errors told in words on ``say`` (default: the status line)."""
-        self.busy += 1
-        say = say or self._say
-
-        def done(result):
-            self.busy -= 1
-            if on_done is not None:
-                on_done(result)
-
-        def failed(exc):
-            self.busy -= 1
-            say(_words(exc), error=True)
-        self.core.call(fn, *args, on_done=done, on_error=failed)
-
-    def _say(self, text: str, *, error: bool = False) -> None:
-        self.status.setStyleSheet("color: #b3261e;" if error else "color: #1b7f3b;")
-        self.status.setText(text)
-
     def _say_report(self, text: str, *, error: bool = False) -> None:
-        self.report_message.setStyleSheet("color: #b3261e;" if error else "color: #1b7f3b;")
-        self.report_message.setText(text)
+        tell(self.report_message, text, error=error)
 
     def _confirm(self, text: str) -> bool:
         return QMessageBox.question(self, _("Please confirm"), text) == QMessageBox.StandardButton.Yes
@@ -690,7 +671,7 @@ class ManagerWindow(QWidget):
             services.manager.check_reason(reason, "refund")   # said at once; the use case checks it again
             amount = parse_money(text, row["currency"]) if text else None
         except PosError as exc:
-            self._say(_words(exc), error=True)
+            self._say(error_text(exc), error=True)
             return
         grant, terminal, sale_id = self.acting(), self.core.terminal, row["id"]
         self._say(_("Refunding…"))
@@ -709,7 +690,7 @@ class ManagerWindow(QWidget):
             try:
                 services.manager.check_reason(reason, "cancel")
             except PosError as exc:
-                self._say(_words(exc), error=True)
+                self._say(error_text(exc), error=True)
                 return
         if not self.confirm(_("Cancel sale {id} in full ({amount} {currency})?").format(
                 id=row["id"], amount=format_minor(row["amount"], row["currency"]), currency=row["currency"])):
@@ -873,10 +854,6 @@ class ManagerWindow(QWidget):
         self._say_report(_("written to {path}").format(path=path))
 
 
-def _words(exc: Exception) -> str:
-    if isinstance(exc, PosError):
-        return exc.message + (f"\n→ {exc.hint}" if exc.hint else "")
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _inquiry_words(result) -> str:

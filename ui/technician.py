@@ -46,7 +46,7 @@ from pos_app import selftest, services
 from pos_app.i18n import N_, _
 from pos_app.money import Money
 
-from .bridge import error_words
+from .operations import Operations, error_text
 from .qr import QrWidget
 from .widgets import TOUCH
 from .widgets import button as _button
@@ -75,12 +75,9 @@ def _whole(seconds) -> str:
     return "" if seconds is None else f"{float(seconds):.0f}"
 
 
-def _words(exc: Exception) -> str:
-    message, hint = error_words(exc)
-    return message + (f"\n→ {hint}" if hint else "")
 
 
-class TechnicianWindow(QWidget):
+class TechnicianWindow(Operations, QWidget):
     """``TechnicianWindow(core, grant, customer=None)``: ``grant`` is what :class:`ui.pin_dialog.PinDialog`
     gave for the technician (or manager) PIN; ``core`` is a started :class:`ui.bridge.Core`; ``customer``
     the :class:`ui.customer.CustomerDisplay`, or None when there is none.
@@ -278,26 +275,6 @@ class TechnicianWindow(QWidget):
         return tab
 
     # -- helpers ----------------------------------------------------------------------------------------
-    def _call(self, fn, *args, on_done=None, on_error=None) -> None:
-        """``core.call`` with a busy count; errors are told on the status line (and to ``on_error``)."""
-        self.busy += 1
-
-        def done(result):
-            self.busy -= 1
-            if on_done is not None:
-                on_done(result)
-
-        def failed(exc):
-            self.busy -= 1
-            self._say(_words(exc), error=True)
-            if on_error is not None:
-                on_error(exc)
-        self.core.call(fn, *args, on_done=done, on_error=failed)
-
-    def _say(self, text: str, *, error: bool = False) -> None:
-        self.status.setStyleSheet("color: #b3261e;" if error else "color: #1b7f3b;")
-        self.status.setText(text)
-
     def _config(self):
         terminal = self.core.terminal
         return getattr(terminal, "config", None) if terminal is not None else None
@@ -524,7 +501,7 @@ class TechnicianWindow(QWidget):
         self.run_button.setEnabled(True)
         self.level_combo.setEnabled(True)
         self.summary.setStyleSheet(f"color: {STATUS_COLOURS[selftest.FAIL]};")
-        self.summary.setText(_("The self-test could not run: {reason}").format(reason=_words(exc)))
+        self.summary.setText(_("The self-test could not run: {reason}").format(reason=error_text(exc)))
 
     def export(self, path) -> None:
         """Write the last report to ``path`` (JSON when it ends in .json, else text), on a worker."""
