@@ -46,7 +46,7 @@ def refund(opts, payment, amount, reason, by, timeout):
 @click.option("--csv", "csv_file", metavar="FILE", help="also write the transactions (or totals) as CSV")
 @click.option("--x", "x", is_flag=True, help="X report: the current session (since the last Z), any time")
 @click.option("--z", "z", is_flag=True, help="Z report: close the session, numbered and immutable (manager PIN)")
-@click.option("--number", type=int, metavar="N", help="with --z: reprint Z report N")
+@click.option("--number", type=click.IntRange(1, 2**63 - 1), metavar="N", help="with --z: reprint Z report N")
 @click.option("--pdf", metavar="FILE", help="with --x/--z: also write a printable PDF")
 @by_option
 def report(opts, date, csv_file, x, z, number, pdf, by):

@@ -35,6 +35,8 @@ def test_sim_refuses_bad_options(capsys):
     (["pin", "set", "cashier"], "cashier"),
     (["nosuchcommand"], "nosuchcommand"),
     (["scanner"], "Missing command"),
+    (["report", "--z", "--number", "99999999999999999999999"], "--number"),   # past SQLite's integers
+    (["report", "--z", "--number", "0"], "--number"),
 ])
 def test_usage_errors_exit_2_in_one_plain_message(capsys, tmp_path, args, words):
     assert main(["--data-dir", str(tmp_path), *args]) == 2
