@@ -178,6 +178,9 @@ def detail(terminal, txn_id: str) -> dict:
             "actions": sale_actions(terminal, row) if row is not None else None}
 
 
+AMOUNT_FILTER_LIMIT = 10 ** 14   # in major units: the filter's ten-thousandths stay well inside SQLite's integers
+
+
 def _ten_thousandths(text: str) -> int | None:
     from decimal import Decimal, InvalidOperation
     text = (text or "").strip()
@@ -188,7 +191,7 @@ def _ten_thousandths(text: str) -> int | None:
     except InvalidOperation:
         raise PosError(_("{text!r} is not an amount").format(text=text),
                        hint=_("type digits with at most one '.', e.g. 12.50")) from None
-    if not value.is_finite():
+    if not value.is_finite() or abs(value) >= AMOUNT_FILTER_LIMIT:   # 1e400 would not fit SQLite's integers
         raise PosError(_("{text!r} is not an amount").format(text=text),
                        hint=_("type digits with at most one '.', e.g. 12.50"))
     return int(value * 10000)

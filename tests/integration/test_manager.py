@@ -115,3 +115,18 @@ def test_z_report_numbers_totals_and_immutability(sim, tmp_path):
         assert closing.verify_chain(journal) == ["Z report #1 does not match its hash"]
 
 
+
+
+@pytest.mark.parametrize("typed", ["1e400", "-1e400", "100000000000000", "nan", "inf", "12,5"])
+def test_the_day_filter_refuses_an_amount_it_cannot_look_up_in_words(tmp_path, typed):
+    """What a manager types in the day table's amount boxes: refused in words, never past SQLite's integers
+    (1e400 reached the query and came back as the bug path)."""
+    from pos_app.errors import PosError
+    from pos_app.services import manager
+
+    with pytest.raises(PosError) as err:
+        manager.day_filter("2026-12-06", min_amount=typed)
+    assert "is not an amount" in err.value.message
+    with Journal.open(tmp_path) as journal:
+        fine = manager.day_filter("2026-12-06", min_amount="99999999999999.99", max_amount="0.5")
+        assert manager.day_count(journal, fine) == 0
