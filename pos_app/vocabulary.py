@@ -114,6 +114,15 @@ FOLLOWUP_PHASE_WORDS = {
 STATUS_WORDS = {SUCCESS: N_("Paid"), FAILED: N_("Not paid"), CANCELLED: N_("Cancelled"),
                 UNKNOWN: N_("Checking"), QUEUED: N_("Queued"), NEEDS_REVIEW: N_("Needs review")}
 KIND_WORDS = {SALE: N_("sale"), REFUND: N_("refund"), CANCEL: N_("cancel")}
+#: A refund's or a cancel's status: "Paid" would say money came in when it went back.
+FOLLOWUP_STATUS_WORDS = {**STATUS_WORDS, SUCCESS: N_("Done"), FAILED: N_("Failed")}
+#: How the customer paid (the journal's ``tender`` column).
+TENDER_WORDS = {"payment_code": N_("payment code"), "order_code": N_("order code")}
+
+
+def status_words(kind: str, status: str) -> str:
+    """The words (untranslated: pass them to ``_``) for a transaction's status, by its kind."""
+    return (STATUS_WORDS if kind == SALE else FOLLOWUP_STATUS_WORDS).get(status, status)
 
 #: What the person does next, for each status of a sale.
 NEXT_STEP = {
