@@ -118,11 +118,23 @@ def main(args) -> int:
     from PySide6.QtCore import QTimer
     QTimer.singleShot(0, lambda: app.installEventFilter(window))   # before any input is read
     _bench_hook(core, window)
+    probe = _probe_hook(core)   # noqa: F841 (kept alive while the loop runs)
     QTimer.singleShot(0, core.start)  # after the first paint: the window is up before the payment stack loads
     try:
         return app.exec()
     finally:
         core.stop()
+
+
+# -- test hook (tests/xkit.py) ----------------------------------------------------------------------
+def _probe_hook(core):
+    """Only with POS_TERMINAL_PROBE=<socket path> (the end-to-end tests): ui.probe answers there with what
+    is on screen. Imported only then, so a terminal pays nothing for it."""
+    path = os.environ.get("POS_TERMINAL_PROBE")
+    if not path:
+        return None
+    from .probe import install
+    return install(core, path)
 
 
 # -- benchmark hook (benchmarks/bench_gui.py) -------------------------------------------------------
