@@ -99,7 +99,6 @@ def _widget(widget: QWidget, window: QWidget, screen: QRect | None, focus: QWidg
 
 
 def snapshot(state: dict) -> dict:
-    app = QApplication.instance()
     focus = QApplication.focusWidget()
     windows = []
     for window in QApplication.topLevelWidgets():
@@ -120,7 +119,7 @@ def snapshot(state: dict) -> dict:
             "focus": None if focus is None else {"class": type(focus).__name__, "objectName": focus.objectName(),
                                                  "text": _text(focus), "window": focus.window().windowTitle()},
             "screens": [{"name": s.name(), "geometry": _rect(s.geometry()),
-                         "primary": s is QApplication.primaryScreen()} for s in app.screens()]}
+                         "primary": s is QApplication.primaryScreen()} for s in QApplication.screens()]}
 
 
 def install(core, path: str) -> QObject:
@@ -138,7 +137,7 @@ def install(core, path: str) -> QObject:
             sock = server.nextPendingConnection()
             try:
                 data = json.dumps(snapshot(state)).encode()
-            except Exception as exc:   # a probe that fails says why, to the test, instead of hanging it
+            except Exception as exc:   # noqa: BLE001 (a probe that fails says why to the test instead of hanging it)
                 data = json.dumps({"error": repr(exc)}).encode()
             sock.write(data)
             sock.flush()

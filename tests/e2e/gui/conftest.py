@@ -8,6 +8,8 @@ $POS_E2E_ARTIFACTS when set (CI keeps that directory), else under the till's tem
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 import xkit
 
@@ -44,9 +46,9 @@ def pytest_runtest_makereport(item, call):
             continue
         try:
             shot = t.screenshot(f"FAILED-{item.name}")
-        except Exception as exc:   # the failure itself matters more than its picture
+        except (OSError, subprocess.SubprocessError) as exc:   # the failure matters more than its picture
             report.sections.append(("xkit", f"no screenshot of the failure: {exc!r}"))
             continue
         print(f"\nxkit: screenshot of the failing state: {shot}")
-        report.sections.append(("xkit", f"screenshot of the failing state: {shot}\n"
-                                        f"app output (tail):\n{t.app_output(2000)}"))
+        words = f"screenshot of the failing state: {shot}\napp output (tail):\n{t.app_output(2000)}"
+        report.sections.append(("xkit", words))
