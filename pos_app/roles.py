@@ -62,13 +62,23 @@ class PinBook:
             if current is None:
                 raise PinError(_("the {role} PIN is already set").format(role=role),
                                hint=_("give the current PIN to change it"))
-            self.verify(role, current)
+            self.verify(role, current)   # first: the refusal below must not tell a stranger the other PIN
+        for other in ROLES:   # one PIN for both modes would let the manager's holder into the technician's
+            if other != role and self.matches(other, pin):
+                raise PinError(_("the {role} PIN may not be the same as the {other} PIN").format(
+                    role=role, other=other), hint=_("choose another PIN: each mode has its own"))
         salt = os.urandom(16)
         digest = _hash(pin, salt, **SCRYPT)
         with self.journal.transaction() as c:
             pins.put(c, role, salt=salt, digest=digest, set_at=self.clock(), **SCRYPT)
             audit_store.append(c, at=self.clock(), action="pin_set", txn=None, asked_by=role, approved_by=role,
                                detail={})
+
+    def matches(self, role: str, pin: str) -> bool:
+        """Whether ``pin`` is ``role``'s PIN (False when none is set); not a try: nothing is counted."""
+        row = self._row(role)
+        return row is not None and hmac.compare_digest(_hash(pin or "", row["salt"], row["n"], row["r"], row["p"]),
+                                                       row["hash"])
 
     def verify(self, role: str, pin: str) -> None:
         """Raises PinError unless ``pin`` is right and the mode is not locked; counts wrong tries."""

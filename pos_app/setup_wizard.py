@@ -297,6 +297,25 @@ def _pins_already_set(data_dir: Path) -> set:
         return set()   # an old or damaged journal: the writable open at the end says what is wrong
 
 
+def _pin_taken(plan: Plan, role: str, pin: str, chosen: dict[str, str]) -> str | None:
+    """Why ``pin`` may not be ``role``'s: it is another role's, chosen in this walk or kept in the journal
+    (the PIN book refuses it too, but only after the config was written; here it is said first)."""
+    for other in ROLES:
+        if other == role:
+            continue
+        if other in plan.pins_set:   # kept as it is, whatever the answers say
+            try:
+                with Journal.open(plan.data_dir, readonly=True) as journal:
+                    same = PinBook(journal).matches(other, pin)
+            except PosError:
+                same = False   # unreadable: the writable open at the end says what is wrong
+        else:
+            same = chosen.get(other) == pin
+        if same:
+            return f"the {role} PIN may not be the same as the {other} PIN: each mode has its own"
+    return None
+
+
 def _live_config_elsewhere() -> bool:
     """Whether the terminal, run without --config, would already find a config ($POS_TERMINAL_CONFIG or
     the XDG one): then this data directory may hold live payments, even if setup writes to a new path."""
@@ -518,6 +537,10 @@ def walk(console: Console, judge: Judge, plan: Plan) -> tuple[dict, dict[str, st
             if console.secret(f"the same {role} PIN again: ").strip() != pin:
                 console.say("  not accepted: the two PINs differ; once more")
                 continue
+            taken = _pin_taken(plan, role, pin, pins)
+            if taken:
+                console.say(f"  not accepted: {taken}; once more")
+                continue
             pins[role] = pin
             break
     return answers, pins
@@ -566,9 +589,15 @@ def from_file(path: Path, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str
             problems.append(f"{key}: expected the PIN as a string in quotes (leading zeros count), got {value!r}")
             continue
         try:
-            pins[role] = judge.pin(value.strip())
+            pin = judge.pin(value.strip())
         except _Bad as exc:
             problems.append(f"{key}: {exc}")
+            continue
+        taken = _pin_taken(plan, role, pin, pins)
+        if taken:
+            problems.append(f"{key}: {taken}")
+        else:
+            pins[role] = pin
     if problems:
         count = f"{len(problems)} answer{'s are' if len(problems) > 1 else ' is'}"
         raise PosError(f"{path}: {count} not accepted, so nothing was written:\n  " + "\n  ".join(problems),

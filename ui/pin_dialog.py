@@ -2,9 +2,12 @@
 
 The PIN is checked by :func:`pos_app.services.unlock` on a worker (scrypt costs about 50 ms a try, and
 the journal is disk): the dialog never waits. A wrong PIN says so with the tries left, or how long the
-mode is locked, and the dialog stays open. When no PIN is set yet (first use) the dialog asks for a new
-one twice and sets it (the ``pin_set`` use case); that opens the mode too. Once accepted, ``grant`` is
-the sealed :class:`~pos_app.services.Grant` every action of the mode's window is taken with.
+mode is locked, and the dialog stays open. When no PIN is set yet, the service decides
+(:func:`pos_app.services.registry.pin_entry`): in sandbox mode the dialog asks for a first one twice and
+sets it (the ``pin_set`` use case), which opens the mode too; on a live terminal it says how the PIN is
+set (``pos-terminal pin set``, ``pos-terminal setup``) and refuses, so the PIN is not whoever presses the
+key first. Once accepted, ``grant`` is the sealed :class:`~pos_app.services.Grant` every action of the
+mode's window is taken with.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from pos_app import services
-from pos_app.errors import PosError
 from pos_app.i18n import _
+
+from .operations import error_text
 
 TOUCH = 56   # keypad keys: above the 48 px touch minimum
 
-CHECKING, VERIFY, SET = "checking", "verify", "set"
+CHECKING, VERIFY, SET, REFUSED = "checking", "verify", "set", "refused"
 
 
 class PinDialog(QDialog):
@@ -42,7 +46,7 @@ class PinDialog(QDialog):
         self.grant: services.Grant | None = None
         self.mode = CHECKING
         self.busy = False
-        self.setWindowTitle(_("{role} PIN").format(role=_(role)))
+        self.setWindowTitle(_("{role} PIN").format(role=services.registry.role_words(role)))
         self.setModal(True)
         self.setMinimumWidth(340)
         layout = QVBoxLayout(self)
@@ -59,9 +63,12 @@ class PinDialog(QDialog):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b3261e;")
+        self.message.setMinimumHeight(3 * self.message.fontMetrics().lineSpacing())   # a message never moves the keys
         layout.addWidget(self.message)
+        self.keypad: QGridLayout | None = None
         if keypad:
-            layout.addLayout(self._keypad())
+            self.keypad = self._keypad()
+            layout.addLayout(self.keypad)
         buttons = QHBoxLayout()
         self.cancel_button = QPushButton(_("Cancel"))
         self.ok_button = QPushButton(_("OK"))
@@ -75,14 +82,18 @@ class PinDialog(QDialog):
         self.pin_edit.returnPressed.connect(self._enter)
         self.again_edit.returnPressed.connect(self.submit)
         self._show_mode()
-        self.core.call(services.registry.pin_is_set, self.core.terminal.journal, role,
-                       on_done=self._checked, on_error=self._failed)
+        self.core.call(services.registry.pin_entry, self.core.terminal.journal, role, sandbox=self._sandbox(),
+                       on_done=self._checked, on_error=self._refused)
 
     @classmethod
     def ask(cls, core, role: str, parent=None, *, asked_by: str = "cashier") -> services.Grant | None:
         """Show the dialog modally; the Grant once the PIN is right (or first set), None if cancelled."""
         dialog = cls(core, role, parent, asked_by=asked_by)
         return dialog.grant if dialog.exec() else None
+
+    def _sandbox(self) -> bool:
+        runtime = getattr(self.core, "runtime", None)
+        return bool(runtime is not None and runtime.sandbox)
 
     def _pin_field(self, validator) -> QLineEdit:
         edit = QLineEdit()
@@ -114,21 +125,39 @@ class PinDialog(QDialog):
             edit.insert(key)
 
     # -- state ----------------------------------------------------------------------------------
-    def _checked(self, is_set: bool) -> None:
-        self.mode = VERIFY if is_set else SET
+    def _checked(self, entry: str) -> None:
+        self.mode = VERIFY if entry == services.registry.VERIFY else SET
         self._show_mode()
 
+    def _refused(self, exc: Exception) -> None:
+        """No PIN, and none may be chosen here: say how it is set, and offer only the way back."""
+        self.mode = REFUSED
+        self._show_mode()
+        self.prompt.setText(error_text(exc))
+        self.message.setText("")
+
     def _show_mode(self) -> None:
-        first = self.mode == SET
+        first, refused = self.mode == SET, self.mode == REFUSED
         self.again_label.setVisible(first)
         self.again_edit.setVisible(first)
+        self.pin_edit.setVisible(not refused)
+        if self.keypad is not None:
+            for i in range(self.keypad.count()):
+                self.keypad.itemAt(i).widget().setVisible(not refused)
+        self.ok_button.setVisible(not refused)
+        self.cancel_button.setText(_("Back to the till") if refused else _("Cancel"))
         self.ok_button.setEnabled(self.mode != CHECKING and not self.busy)
+        role = services.registry.role_words(self.role)
         if self.mode == VERIFY:
-            self.prompt.setText(_("Enter the {role} PIN").format(role=_(self.role)))
+            self.prompt.setText(_("Enter the {role} PIN").format(role=role))
         elif first:
-            self.prompt.setText(_("No {role} PIN is set yet: choose one (4 to 12 digits) and enter it "
-                                  "twice").format(role=_(self.role)))
-        self.pin_edit.setFocus()
+            self.prompt.setText(_("No {role} PIN is set yet (sandbox mode): choose one (4 to 12 digits) and "
+                                  "enter it twice").format(role=role))
+        if refused:
+            self.cancel_button.setDefault(True)
+            self.cancel_button.setFocus()
+        else:
+            self.pin_edit.setFocus()
 
     def _enter(self) -> None:
         if self.mode == SET and not self.again_edit.text():
@@ -139,9 +168,10 @@ class PinDialog(QDialog):
     def submit(self) -> None:
         """OK: verify the PIN, or set the first one (what the OK button and Enter do); either way the
         worker comes back with the role's Grant."""
-        if self.busy or self.mode == CHECKING:
+        if self.busy or self.mode in (CHECKING, REFUSED):
             return
         pin, role, asked_by, journal = self.pin_edit.text(), self.role, self.asked_by, self.core.terminal.journal
+        sandbox = self._sandbox()
         if self.mode == SET:
             if pin != self.again_edit.text():
                 self._say(_("the two PINs differ; nothing was changed"))
@@ -149,6 +179,7 @@ class PinDialog(QDialog):
                 return
 
             def work():
+                services.registry.first_pin_here(role, sandbox=sandbox)   # the service's rule, again
                 services.technician.pin_set(services.counter(asked_by), journal, role, pin)
                 return services.unlock(journal, role, pin, asked_by=asked_by)
         else:
@@ -170,10 +201,7 @@ class PinDialog(QDialog):
         if self.mode == CHECKING:
             self.mode = VERIFY
         self._show_mode()
-        if isinstance(exc, PosError):
-            self._say(exc.message + (f"\n→ {exc.hint}" if exc.hint else ""))
-        else:
-            self._say(f"{type(exc).__name__}: {exc}")
+        self._say(error_text(exc))
         self.pin_edit.clear()
         self.again_edit.clear()
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import PosError
-from ..i18n import _
-from ..roles import MANAGER, TECHNICIAN, PinBook
+from ..i18n import N_, _
+from ..roles import MANAGER, TECHNICIAN, PinBook, PinError
 
 CASHIER = "cashier"
 ANYONE = frozenset({CASHIER, TECHNICIAN, MANAGER})
@@ -45,6 +45,34 @@ def unlock(journal, role: str, pin: str, *, asked_by: str) -> Grant:
 def pin_is_set(journal, role: str) -> bool:
     """Whether ``role`` has a PIN yet (a first use sets one through ``pin_set`` instead of unlocking)."""
     return PinBook(journal).is_set(role)
+
+
+VERIFY, CHOOSE = "verify", "choose"   # what the PIN dialog asks for: the PIN, or a first one (twice)
+ROLE_WORDS = {MANAGER: N_("manager"), TECHNICIAN: N_("technician")}   # a role as a person reads it
+
+
+def role_words(role: str) -> str:
+    return _(ROLE_WORDS.get(role, role))
+
+
+def pin_entry(journal, role: str, *, sandbox: bool) -> str:
+    """How a mode opens at the window: :data:`VERIFY` its PIN once one is set; :data:`CHOOSE` a first one
+    only in sandbox mode (nothing real to protect); otherwise refused in words (:func:`first_pin_here`)."""
+    if PinBook(journal).is_set(role):
+        return VERIFY
+    first_pin_here(role, sandbox=sandbox)
+    return CHOOSE
+
+
+def first_pin_here(role: str, *, sandbox: bool) -> None:
+    """A first PIN chosen at the window, by whoever presses the key first, is taken in sandbox mode only: a
+    live terminal's PINs come from ``pos-terminal setup`` or ``pos-terminal pin set`` at its prompt, which
+    only the store's own people reach."""
+    if not sandbox:
+        raise PinError(_("No {role} PIN is set on this terminal, so {role} mode cannot open yet.").format(
+                           role=role_words(role)),
+                       hint=_("At the terminal's prompt: pos-terminal pin set {role} (or pos-terminal setup); "
+                              "then open the mode again.").format(role=role))
 
 
 def counter(asked_by: str = "cashier") -> Grant:

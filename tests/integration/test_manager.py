@@ -130,3 +130,37 @@ def test_the_day_filter_refuses_an_amount_it_cannot_look_up_in_words(tmp_path, t
     with Journal.open(tmp_path) as journal:
         fine = manager.day_filter("2026-12-06", min_amount="99999999999999.99", max_amount="0.5")
         assert manager.day_count(journal, fine) == 0
+
+
+# -- where PINs come from (issue 15, 3.5) ---------------------------------------------------------------
+def test_the_technician_pin_may_not_be_the_managers_either_way(tmp_path):
+    from pos_app import services
+    from pos_app.roles import TECHNICIAN
+
+    with Journal.open(tmp_path) as journal:
+        services.technician.pin_set(services.shell("root"), journal, MANAGER, "482915")
+        with pytest.raises(PinError, match="the technician PIN may not be the same as the manager PIN") as refused:
+            services.technician.pin_set(services.shell("root"), journal, TECHNICIAN, "482915")
+        assert "each mode has its own" in refused.value.hint
+        assert not PinBook(journal).is_set(TECHNICIAN)          # nothing was stored
+        services.technician.pin_set(services.shell("root"), journal, TECHNICIAN, "135790")
+        with pytest.raises(PinError, match="the manager PIN may not be the same as the technician PIN"):
+            services.technician.pin_set(services.shell("root"), journal, MANAGER, "135790", current="482915")
+        PinBook(journal).verify(MANAGER, "482915")              # the manager's is unchanged
+        with pytest.raises(PinError, match="wrong PIN"):         # a stranger learns nothing about the other PIN
+            services.technician.pin_set(services.shell("root"), journal, MANAGER, "135790", current="000000")
+        assert [e["action"] for e in audit_log(journal)].count("pin_set") == 2
+
+
+def test_outside_sandbox_mode_the_window_does_not_choose_a_first_pin(tmp_path):
+    from pos_app import services
+    from pos_app.services.registry import CHOOSE, VERIFY, pin_entry
+
+    with Journal.open(tmp_path) as journal:
+        assert pin_entry(journal, MANAGER, sandbox=True) == CHOOSE
+        with pytest.raises(PinError, match="No manager PIN is set on this terminal") as refused:
+            pin_entry(journal, MANAGER, sandbox=False)
+        assert "pos-terminal pin set manager" in refused.value.hint and "pos-terminal setup" in refused.value.hint
+        services.technician.pin_set(services.shell("root"), journal, MANAGER, "482915")
+        assert pin_entry(journal, MANAGER, sandbox=False) == VERIFY
+        assert pin_entry(journal, MANAGER, sandbox=True) == VERIFY

@@ -25,7 +25,7 @@ from offline_queue.journal import business_day
 from pos_app import closing, services
 from pos_app.roles import MAX_TRIES, audit_log
 from ui.manager import COLUMNS, DayModel, ManagerWindow
-from ui.pin_dialog import SET, VERIFY, PinDialog
+from ui.pin_dialog import REFUSED, SET, VERIFY, PinDialog
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -81,12 +81,45 @@ def shot(widget, name: str) -> None:
 
 
 # -- the PIN -------------------------------------------------------------------------------------------
-def test_pin_first_use_sets_it_then_wrong_tries_count_and_lock(qtbot, core):
+@pytest.fixture
+def sandbox_core(qtbot, tmp_path):
+    """A started Core in sandbox mode (no config: the embedded simulator), as `pos-terminal gui` runs it."""
+    from pos_app.i18n import set_language
+    from ui.bridge import Core
+
+    set_language("en")
+    started = Core(None, tmp_path / "sandbox", scanners=False)
+    started.start()
+    qtbot.waitUntil(lambda: started.terminal is not None, timeout=30000)
+    yield started
+    started.stop()
+
+
+def test_a_live_terminal_without_a_pin_says_how_to_set_one_and_refuses(qtbot, core):
+    dialog = PinDialog(core, "manager")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.mode == REFUSED, timeout=5000)
+    words = dialog.prompt.text()
+    assert "No manager PIN is set on this terminal" in words and "pos-terminal pin set manager" in words
+    assert "pos-terminal setup" in words
+    assert not dialog.pin_edit.isVisible() and not dialog.again_edit.isVisible() and not dialog.ok_button.isVisible()
+    assert dialog.cancel_button.text() == "Back to the till"
+    dialog.pin_edit.setText("482915")           # even typed in, nothing is set: the window does not choose it
+    dialog.again_edit.setText("482915")
+    dialog.submit()
+    assert not dialog.busy and not services.registry.pin_is_set(core.terminal.journal, "manager")
+    qtbot.keyClick(dialog, Qt.Key_Escape)
+    assert dialog.result() == QDialog.Rejected and dialog.grant is None
+
+
+def test_pin_first_use_sets_it_then_wrong_tries_count_and_lock(qtbot, sandbox_core):
+    core = sandbox_core
     dialog = PinDialog(core, "manager")
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.mode == SET, timeout=5000)
-    assert dialog.again_edit.isVisible() and "No manager PIN is set yet" in dialog.prompt.text()
+    assert dialog.again_edit.isVisible() and "No manager PIN is set yet (sandbox mode)" in dialog.prompt.text()
     qtbot.keyClicks(dialog.pin_edit, "48a29b15")          # the field takes digits only
     assert dialog.pin_edit.text() == "482915"
     assert dialog.pin_edit.echoMode() == dialog.pin_edit.EchoMode.Password
@@ -123,6 +156,23 @@ def test_pin_first_use_sets_it_then_wrong_tries_count_and_lock(qtbot, core):
     assert "manager mode is locked for" in dialog.message.text() and "after 5 wrong PINs" in \
         dialog.message.text() and "wait, then try again" in dialog.message.text()
     assert dialog.result() != QDialog.Accepted and dialog.grant is None
+
+
+def test_the_technician_pin_chosen_in_the_dialog_may_not_be_the_managers(qtbot, sandbox_core):
+    core = sandbox_core
+    services.technician.pin_set(services.counter(), core.terminal.journal, "manager", "482915")
+    dialog = PinDialog(core, "technician")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.mode == SET, timeout=5000)
+    qtbot.keyClicks(dialog.pin_edit, "482915")
+    qtbot.keyClicks(dialog.again_edit, "482915")
+    qtbot.keyClick(dialog.again_edit, Qt.Key_Return)
+    qtbot.waitUntil(lambda: not dialog.busy and dialog.message.text() != "Checking…", timeout=5000)
+    assert "the technician PIN may not be the same as the manager PIN" in dialog.message.text()
+    assert "choose another PIN" in dialog.message.text()
+    assert dialog.isVisible() and dialog.result() != QDialog.Accepted and dialog.mode == SET
+    assert not services.registry.pin_is_set(core.terminal.journal, "technician")
 
 
 def test_right_pin_opens(qtbot, core):

@@ -140,3 +140,21 @@ def test_the_gateway_key_may_be_pasted_as_base64(tmp_path, gateway_pem):
     assert der(setup_wizard.Judge.gateway_key(pasted, tmp_path, None)) == der(key)
     with pytest.raises(setup_wizard._Bad, match="neither a file nor a key"):
         setup_wizard.Judge.gateway_key("A" * 400, tmp_path, None)
+
+
+def test_the_technician_pin_may_not_be_the_managers_refused_before_anything_is_written(tmp_path, gateway_pem):
+    target = tmp_path / "etc" / "terminal.toml"
+    same = answers_file(tmp_path, gateway_pem, manager_pin="482915", technician_pin="482915")
+    with pytest.raises(setup_wizard.PosError, match="technician_pin: the technician PIN may not be the same as the "
+                                                    "manager PIN: each mode has its own"):
+        setup_wizard.cmd_setup(direct(tmp_path, same, config=target))
+    assert not target.exists() and not (tmp_path / "data" / "journal.sqlite").exists()
+
+    # the manager's PIN kept in the journal: a technician PIN equal to it is refused as well
+    only_manager = answers_file(tmp_path, gateway_pem, manager_pin="482915", technician_pin=None)
+    assert setup_wizard.cmd_setup(direct(tmp_path, only_manager, config=target)) == 0
+    again = answers_file(tmp_path, gateway_pem, manager_pin=None, technician_pin="482915")
+    with pytest.raises(setup_wizard.PosError, match="technician_pin: the technician PIN may not be the same"):
+        setup_wizard.cmd_setup(direct(tmp_path, again, config=target, force=True))
+    with Journal.open(tmp_path / "data") as journal:
+        assert not PinBook(journal).is_set(TECHNICIAN)
