@@ -2,26 +2,119 @@
 
 The simulator keeps its keys and ledger in ``<data dir>/sandbox-gateway`` and listens on a free
 loopback port, so a fresh machine needs no setup and no network to take a (pretend) payment.
+
+One simulator per data directory. Whoever starts it (the terminal, or a one-off check such as
+``pos-terminal status`` or ``selftest`` when no terminal runs) holds an flock on
+``sandbox-gateway/gateway.lock`` while it runs, with its URL written in that file. A process that comes
+second uses the running terminal's simulator instead of starting its own: a second simulator would
+rewrite ``terminal.toml`` to its own port (the simulator's provisioning follows its port), leave the
+running terminal's file pointing at a dead port once it stopped, and serve the same ledger twice. A
+second process that finds another one-off check's simulator waits for it to finish rather than use a
+gateway about to go away. The kernel drops the flock when its holder dies, even by ``kill -9``.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
 from offline_queue.lock import make_private_dir
 
 from .config import Config, load_config
+from .errors import PosError
 from .sim import Simulator
 
+log = logging.getLogger(__name__)
 
-def start_sandbox(data_dir: Path) -> tuple[Simulator, Config]:
-    """Start the embedded simulator and return it with a config pointing at it."""
+FOLDER = "sandbox-gateway"
+RECORD = "gateway.lock"
+BUSY_WAIT = 30.0       # seconds a second process waits for another one-off check's simulator to stop
+POLL = 0.05
+
+
+class _SandboxSimulator(Simulator):
+    """The embedded simulator holding the sandbox's record: written with its URL once it listens, emptied
+    and released when it stops."""
+
+    def __init__(self, folder: Path, record: int) -> None:
+        super().__init__(folder, "127.0.0.1", 0)
+        self._record: int | None = record
+
+    def start(self) -> _SandboxSimulator:
+        super().start()
+        os.ftruncate(self._record, 0)
+        os.pwrite(self._record, self.url.encode(), 0)
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        record, self._record = self._record, None
+        if record is not None:
+            try:
+                os.ftruncate(record, 0)   # a reader never sees the URL of a simulator that has stopped
+            finally:
+                os.close(record)          # drops the flock
+
+
+def _recorded_url(record: int) -> str:
+    return os.pread(record, 4096, 0).decode("utf-8", "replace").strip()
+
+
+def _config(folder: Path, url: str) -> Config:
+    config = load_config(folder / "terminal.toml")
+    return replace(config, gateway=replace(config.gateway, url=url))
+
+
+def start_sandbox(data_dir: Path, *, busy_wait: float = BUSY_WAIT) -> tuple[Simulator | None, Config]:
+    """The sandbox's gateway and a config pointing at it.
+
+    Returns ``(simulator, config)``: the simulator was started here and the caller stops it. Returns
+    ``(None, config)`` when a terminal running on ``data_dir`` already runs it: the config points at that
+    simulator, nothing was started and no file was written (a second window is then refused by the
+    instance lock, as before)."""
+    from .selftest.storage import terminal_running
+
+    data_dir = Path(data_dir)
     make_private_dir(data_dir)   # made here first (not by the simulator's keys folder): 0700, like the journal's
-    sim = Simulator(data_dir / "sandbox-gateway", "127.0.0.1", 0).start()
+    folder = data_dir / FOLDER
     try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        record = os.open(folder / RECORD, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise PosError(f"cannot set up the sandbox gateway in {folder}: {exc.strerror}",
+                       hint="pick a directory this user can write with --data-dir") from None
+    deadline = time.monotonic() + busy_wait
+    try:
+        while True:
+            try:
+                fcntl.flock(record, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                pass
+            url = _recorded_url(record)
+            if url and terminal_running(data_dir):
+                log.info("sandbox: using the running terminal's gateway simulator at %s", url)
+                os.close(record)
+                return None, _config(folder, url)
+            if time.monotonic() > deadline:
+                raise PosError(f"the sandbox gateway in {folder} is held by another pos-terminal process that is "
+                               f"not a running terminal (waited {busy_wait:g} s)",
+                               hint="let the other command finish (a status or self-test), then try again")
+            time.sleep(POLL)
+        os.ftruncate(record, 0)   # a holder killed with kill -9 left its URL
+        sim = _SandboxSimulator(folder, record)
+    except BaseException:
+        os.close(record)
+        raise
+    try:
+        sim.start()
         config = load_config(sim.provisioned.config_file)
     except BaseException:
         sim.stop()
         raise
+    log.info("sandbox: the embedded gateway simulator listens on %s", sim.url)
     return sim, replace(config, gateway=replace(config.gateway, url=sim.url))

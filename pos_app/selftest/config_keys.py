@@ -16,8 +16,10 @@ from .results import Check, failed, one_line, passed, skipped
 
 
 def load(config_file: Path | None, data_dir: Path, *, start_sandbox: bool) -> tuple[Check, Config | None, Any]:
-    """The ``config`` check, the config it loaded (None when it did not), and the sandbox's running
-    simulator (None unless ``config_file`` is None and ``start_sandbox``: then the caller stops it)."""
+    """The ``config`` check, the config it loaded (None when it did not), and the simulator started for
+    this run (the caller stops it). In sandbox mode with ``start_sandbox``, a terminal running on
+    ``data_dir`` lends its own simulator (see :func:`pos_app.sandbox.start_sandbox`): none is started, and
+    the running terminal's terminal.toml is left as it is."""
     if config_file is not None:
         try:
             loaded = load_config(config_file)
@@ -38,8 +40,13 @@ def load(config_file: Path | None, data_dir: Path, *, start_sandbox: bool) -> tu
     except PosError as exc:
         return failed("config", f"sandbox: {one_line(exc.message)}",
                       exc.hint or f"check the sandbox's files in {sandbox_file.parent}"), None, None
-    return passed("config", "sandbox: no config file" + (
-        f" (the embedded simulator's {config.path})" if config else "")), config, sim
+    if config is None:
+        where = ""
+    elif start_sandbox and sim is None:
+        where = f" (the running terminal's embedded simulator at {config.gateway.url})"
+    else:
+        where = f" (the embedded simulator's {config.path})"
+    return passed("config", "sandbox: no config file" + where), config, sim
 
 
 def same_key(a, b) -> bool:

@@ -52,10 +52,14 @@ def check_scanners(rows: list[dict], *, own_hub: bool, data_dir: Path) -> Check:
     return passed("scanners", f"{len(rows)} scanner(s) open: {names}")
 
 
-def check_display(display: Callable[[str], Any] | None) -> Check:
+def check_display(display: Callable[[str], Any] | None, *, absent: str | None = None) -> Check:
     """``display(test_code)`` shows the test pattern and QR and answers True, False or ``(ok, detail)``;
-    None (headless) skips the check."""
+    None skips the check: ``absent`` says why when the caller knows (the technician screen itself, with no
+    customer display in its session), else it is a headless run and only the technician screen can."""
     if display is None:
+        if absent:
+            return skipped("display", absent,
+                           "connect the customer display as a second screen and restart the terminal")
         return skipped("display", "no customer display here: run from the technician screen",
                        "the technician screen shows a test pattern and a test QR on the customer display")
     try:

@@ -19,7 +19,7 @@ from ..config import Config, ScannersConfig, find_data_dir
 from ..errors import PosError
 from . import config_keys, devices, interactive, network, notifications, storage
 from .clock import check_clock, check_skew
-from .results import LEVELS, PASS, Check, Report, failed, one_line, skipped
+from .results import LEVELS, PASS, Check, Report, failed, one_line, passed, skipped
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class _Context:
     answer: tuple | None = None   # (response-time header of a verified answer, sent, received)
     hub: Any = None
     own_hub: bool = False
+    running: Config | None = None   # the config the terminal running this run uses (the GUI's own)
 
     @property
     def sandbox(self) -> bool:
@@ -51,8 +52,14 @@ class _Context:
         return self.config.scanners if self.config is not None else ScannersConfig()
 
     def load_config(self) -> Check:
+        if self.running is not None and self.sandbox:
+            self.config = self.running
+            return passed("config", "sandbox: no config file (this terminal's embedded simulator at "
+                                    f"{self.running.gateway.url})")
         check, self.config, self.sim = config_keys.load(self.config_file, self.data_dir,
-                                                        start_sandbox=self.level >= 2)
+                                                        start_sandbox=self.level >= 2 and self.running is None)
+        if self.running is not None:   # the file is checked as the next start will read it; the rest is live
+            self.config = self.running
         return check
 
     def journal(self) -> Check:
@@ -97,7 +104,9 @@ class _Context:
     def notifications(self) -> Check:
         if self.config is None:
             return skipped("notifications", NO_CONFIG)
-        return notifications.check_notifications(self.config, self.data_dir, sandbox=self.sandbox)
+        # the running terminal's own receiver (in sandbox mode too: its config has the port it listens on)
+        return notifications.check_notifications(self.config, self.data_dir,
+                                                 sandbox=self.sandbox and self.running is None)
 
     def scan(self, scan, prompt, timeout: float) -> Check:
         layout = self.config.scanners.layout if self.config else "us"
@@ -111,7 +120,8 @@ class _Context:
 
 
 def run(level: str = "internal", config_file: Path | str | None = None, data_dir: Path | str | None = None, *,
-        scanners=None, display: Callable[[str], Any] | None = None, displays: list[dict] | None = None,
+        running: Config | None = None, scanners=None, display: Callable[[str], Any] | None = None,
+        display_absent: str | None = None, displays: list[dict] | None = None,
         clock: Callable[[], float] = time.time, input_dir: Path | str = "/dev/input",
         sys_dir: Path | str = "/sys/class/input", opener=None,
         scan: Callable[[str, float], Any] | None = None, prompt: Callable[[str], None] | None = None,
@@ -119,11 +129,18 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
     """Run the checks of ``level`` and those below it; never raises for what it finds.
 
     - ``config_file`` None is sandbox mode; ``data_dir`` None is the usual data directory.
+    - ``running``: the config of the terminal this run is part of (the GUI passes its own). The gateway,
+      round trip and notification checks then check exactly what that terminal uses (in sandbox mode its
+      simulator and its receiver's port), and nothing is started. Without it, in sandbox mode, a terminal
+      running on ``data_dir`` lends its simulator (:func:`pos_app.sandbox.start_sandbox`), so a
+      ``pos-terminal selftest`` beside it neither starts a second one nor rewrites its terminal.toml.
     - ``scanners``: a running :class:`~drivers.hub.ScannerHub` (the GUI's, which holds the scanners) to
       report on; without it the scanners are opened here (``input_dir``, ``sys_dir``, ``opener`` as for
       the hub) and closed at the end.
     - ``display(test_code)`` shows the test pattern and QR on the customer display and returns True,
-      False or ``(ok, detail)``; None (headless) skips the check. ``displays`` go into the report's devices.
+      False or ``(ok, detail)``; None skips the check, saying ``display_absent`` (the caller knows why there
+      is none: the GUI on one screen) or else that only the technician screen can drive one.
+      ``displays`` go into the report's devices.
     - ``clock`` is the wall clock the clock checks judge.
     - Interactive: ``prompt(test_code)`` asks the person to scan; ``scan(test_code, timeout)`` returns the
       scan (a ScanEvent or the raw text) or None; without ``scan`` the hub opened here is listened to.
@@ -133,7 +150,7 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
         raise PosError(f"no self-test level {level!r}", hint="the levels are internal, external and interactive")
     data_dir = Path(data_dir) if data_dir is not None else find_data_dir(None)
     ctx = _Context(LEVELS.index(level) + 1, Path(config_file) if config_file is not None else None,
-                   Path(data_dir), clock)
+                   Path(data_dir), clock, running=running)
     report = Report(level, started_at=clock())
 
     def add(name: str, fn: Callable[[], Check]) -> None:
@@ -164,7 +181,7 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
             add("round-trip", ctx.round_trip)
             add("clock-skew", ctx.skew)
             add("notifications", ctx.notifications)
-            add("display", lambda: devices.check_display(display))
+            add("display", lambda: devices.check_display(display, absent=display_absent))
         if ctx.level >= 3:
             add("scan", lambda: ctx.scan(scan, prompt, scan_timeout))
         report.devices = devices.device_report(ctx.hub, ctx.scanner_settings, level, displays)

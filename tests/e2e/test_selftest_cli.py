@@ -41,3 +41,27 @@ def test_status_and_the_round_trip_give_one_verdict(broken, sim, tmp_path, no_de
              "merchant key": ("rejects our signature", "rejects our signature"),
              "client id": ("FAILED: ", "")}[broken]
     assert words[0] in said["message"] and words[1] in round_trip.detail, (said["message"], round_trip.detail)
+
+
+def test_selftest_beside_a_running_sandbox_terminal_leaves_it_working(tmp_path):
+    """Issue 15 (3.6): `pos-terminal selftest --level external` (a real process) beside a running sandbox
+    terminal checks that terminal's simulator, and leaves its terminal.toml naming it: the command used to
+    start a simulator of its own, which rewrote the file to its port and then stopped."""
+    import tomllib
+
+    from flowkit import sim_call
+
+    from pos_app.runtime import Runtime
+
+    data_dir = tmp_path / "data"
+    toml = data_dir / "sandbox-gateway" / "terminal.toml"
+    with Runtime(None, data_dir, background=False) as rt:
+        live = rt.sim.url
+        done = cli("selftest", "--level", "external", "--json", data_dir=data_dir, timeout=60)
+        report = json.loads(done.stdout)
+        checks = {c["name"]: c for c in report["checks"]}
+        assert checks["gateway"]["status"] == PASS and live.removeprefix("http://") in checks["gateway"]["detail"], \
+            report
+        assert checks["round-trip"]["status"] == PASS, report
+        assert tomllib.loads(toml.read_text())["gateway"]["url"] == live
+        assert sim_call(rt.sim, "/sim/ledger")[0] == 200

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from flowkit import gateway_down, write_config
+from flowkit import gateway_down, sim_call, write_config
 from inputtree import make_input_tree, usb_device
 from kit import stranger_keys
 from scantraces import FifoNode, pack, scanner
@@ -268,6 +268,58 @@ def test_sandbox_mode(tmp_path, no_devices):
     assert {n for n, s in statuses(report).items() if s != PASS} == {"journal", "scanners", "display"}, \
         report.lines()
     assert by_name(selftest.run("internal", None, tmp_path / "data", **kw))["keys"].status == PASS
+
+
+def sandbox_url(data_dir: Path) -> str:
+    """The URL the sandbox's terminal.toml names, read with tomllib (independent of the loader)."""
+    import tomllib
+    return tomllib.loads((data_dir / "sandbox-gateway" / "terminal.toml").read_text())["gateway"]["url"]
+
+
+def test_sandbox_beside_a_running_terminal_checks_its_gateway_and_leaves_its_file(tmp_path, no_devices):
+    """Issue 15 (3.6): the self-test in sandbox mode beside a running sandbox terminal checks that terminal's
+    simulator; it used to start a second one, which rewrote terminal.toml to its own port and, once stopped,
+    left the running terminal's file pointing at a dead port."""
+    data_dir = tmp_path / "data"
+    kw = {"input_dir": no_devices[0], "sys_dir": no_devices[1]}
+    with Runtime(None, data_dir, background=False) as rt:
+        live = rt.sim.url
+        assert sandbox_url(data_dir) == live
+        report = selftest.run("external", None, data_dir, **kw)
+        checks = by_name(report)
+        assert checks["gateway"].status == PASS and live.removeprefix("http://") in checks["gateway"].detail, \
+            report.lines()
+        assert checks["round-trip"].status == PASS, report.lines()
+        assert "the running terminal's embedded simulator" in checks["config"].detail
+        assert sandbox_url(data_dir) == live                       # the file still names the live simulator
+        assert sim_call(rt.sim, "/sim/ledger")[0] == 200           # which still serves
+
+
+def test_sandbox_with_the_running_config_checks_the_terminals_own_receiver(tmp_path, no_devices):
+    """The technician screen passes its terminal's config: the notification check reaches the terminal's own
+    receiver (on the free port sandbox mode picked), not a stand-in, and nothing is started."""
+    data_dir = tmp_path / "data"
+    with Runtime(None, data_dir, background=False) as rt:
+        report = selftest.run("external", None, data_dir, running=rt.terminal.config, input_dir=no_devices[0],
+                              sys_dir=no_devices[1], display_absent="no customer display in this session")
+        checks = by_name(report)
+        assert statuses(report)["notifications"] == PASS, report.lines()
+        assert checks["notifications"].detail.startswith(f"the terminal on 127.0.0.1:{rt.receiver.port} "), \
+            checks["notifications"]
+        assert checks["gateway"].status == PASS and rt.sim.url.removeprefix("http://") in checks["gateway"].detail
+        assert checks["display"].status == SKIP and checks["display"].detail == "no customer display in this session"
+        assert "technician screen" not in checks["display"].detail
+        assert sandbox_url(data_dir) == rt.sim.url
+
+
+def test_a_refused_second_sandbox_terminal_leaves_the_running_ones_file(tmp_path):
+    """A second terminal on the same data directory is refused by the instance lock; on its way it no longer
+    starts (and stops) a simulator of its own that rewrote the running terminal's terminal.toml."""
+    data_dir = tmp_path / "data"
+    with Runtime(None, data_dir, background=False) as rt:
+        with pytest.raises(PosError, match="another pos-terminal"):
+            Runtime(None, data_dir, background=False).start()
+        assert sandbox_url(data_dir) == rt.sim.url
 
 
 # -- scanners ---------------------------------------------------------------------------------------
