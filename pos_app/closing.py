@@ -9,7 +9,8 @@ differences and carried: the Z that covers them once they settle counts them. A 
 is refused (a stored Z is reprinted by number instead). Its body is stored with its SHA-256 and the
 previous Z's hash (a chain: altering or removing an old one breaks every later link), and the database
 refuses any UPDATE or DELETE of it. The net is :mod:`pos_app.takings`' one rule; the calendar day's
-report (:mod:`pos_app.report`) uses it too.
+report (:mod:`pos_app.report`) uses it too. Each report names its till (store, terminal), who took it and
+as what, and carries the takings as a person reads them (``summary``: :mod:`pos_app.printout`).
 """
 
 from __future__ import annotations
@@ -19,15 +20,17 @@ import hashlib
 import io
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 from offline_queue import audit, ledger
 from offline_queue.journal import Journal, business_day
 
-from . import takings
+from . import printout, takings
 from .errors import PosError
 from .i18n import _
-from .vocabulary import CANCEL, KINDS, NEEDS_REVIEW, OPEN, REFUND, SALE
+from .printout import Till
+from .vocabulary import KIND_WORDS, KINDS, NEEDS_REVIEW, OPEN, SALE, status_words
 
 
 class ClosingError(PosError):
@@ -63,20 +66,25 @@ def _session(db, last) -> dict:
     return {"number": last["number"] + 1, "since": last["taken_at"], "previousZ": last["number"]}
 
 
-def _figures(db) -> tuple[int, dict, dict]:
-    """What a Z taken now covers (how many settled rows, their totals), and the differences; read
-    summed by SQLite, so a 20,000-row session is a few dozen groups, not 20,000 rows in Python."""
+def _figures(db) -> tuple[int, dict, dict, dict]:
+    """What a Z taken now covers (how many settled rows, their totals and their summary in words' terms),
+    and the differences; read summed by SQLite, so a 20,000-row session is a few dozen groups, not 20,000
+    rows in Python."""
     groups = ledger.uncovered_groups(db)
-    return sum(g["count"] for g in groups), takings.totals(groups), differences(ledger.uncovered_differences(db))
+    return (sum(g["count"] for g in groups), takings.totals(groups),
+            printout.summary_json(takings.summary(groups)), differences(ledger.uncovered_differences(db)))
 
 
-def x_report(journal: Journal, *, now: float | None = None) -> dict:
-    """The current session as it stands: what a Z taken now would hold. Nothing is stored."""
+def x_report(journal: Journal, *, till: Till | None = None, by: str | None = None, role: str | None = None,
+             now: float | None = None) -> dict:
+    """The current session as it stands: what a Z taken now would hold. Nothing is stored. ``by`` and
+    ``role``: who asked for it (a use case's grant)."""
     now = time.time() if now is None else now
     with journal.reading() as db:
-        count, totals, diff = _figures(db)
+        count, totals, summary, diff = _figures(db)
         session = {**_session(db, ledger.last_z(db)), "count": count}
-    return {"type": "X", "day": business_day(now), "takenAt": now, "session": session, "totals": totals,
+    return {"type": "X", "day": business_day(now), "takenAt": now, "takenBy": by, "takenAs": role,
+            **printout.till_json(till), "session": session, "totals": totals, "summary": summary,
             "differences": diff}
 
 
@@ -84,19 +92,22 @@ def _digest(body: str, prev: str | None) -> str:
     return hashlib.sha256(((prev or "") + "\n" + body).encode()).hexdigest()
 
 
-def take_z(journal: Journal, *, by: str, approved_by: str | None = None, now: float | None = None) -> dict:
+def take_z(journal: Journal, *, by: str, approved_by: str | None = None, role: str | None = None,
+           till: Till | None = None, now: float | None = None) -> dict:
     """Close the current session with the next Z number, audited in the same commit; refused when no
-    transaction settled since the last Z (nothing to close: reprint that one instead)."""
+    transaction settled since the last Z (nothing to close: reprint that one instead). The till, who took
+    it and the summary are part of the stored body, as printed then."""
     now = time.time() if now is None else now
     with journal.transaction() as c:
-        count, totals, diff = _figures(c)
+        count, totals, summary, diff = _figures(c)
         last = ledger.last_z(c)
         if not count:
             raise _nothing_to_close(last, diff)
         number = (last["number"] + 1) if last else 1
         day = business_day(now)
-        report = {"type": "Z", "number": number, "day": day, "takenAt": now, "takenBy": by,
-                  "session": {**_session(c, last), "count": count}, "totals": totals, "differences": diff}
+        report = {"type": "Z", "number": number, "day": day, "takenAt": now, "takenBy": by, "takenAs": role,
+                  **printout.till_json(till), "session": {**_session(c, last), "count": count}, "totals": totals,
+                  "summary": summary, "differences": diff}
         body = json.dumps(report, sort_keys=True, separators=(",", ":"))
         prev = last["sha256"] if last else None
         digest = _digest(body, prev)
@@ -159,57 +170,78 @@ def verify_chain(journal: Journal) -> list[str]:
     return problems
 
 
-def _when(at: float | None) -> str:
-    return "—" if at is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
-
-
 def lines(report: dict) -> list[str]:
-    """The report as text, for the terminal and for a printout."""
+    """The report as text, for the screen, the terminal and the printout: the heading, the takings in
+    words, then each kind's rows by status, and the differences."""
     from .money import format_minor
 
     head = (_("Z REPORT #{number}").format(number=report["number"]) if report["type"] == "Z" else _("X REPORT"))
-    out = [f"{head}  {report['day']}", _("taken {at}").format(at=_when(report["takenAt"]))]
-    session = report.get("session")   # a Z stored before sessions has none
-    if session:
-        out.append(_("session {number} since {since}: {count} transaction(s)").format(
-            number=session["number"], since=_when(session["since"]), count=session["count"]))
+    out = [f"{head}  {report['day']}"]
     if report.get("reprint"):
         out.append(_("REPRINT"))
+    out += printout.heading_lines(report)
+    if "summary" in report:   # a Z stored before the summary existed has its totals only
+        out += ["", *printout.summary_lines(report["summary"])]
+    out += ["", _("By kind and status")]
     for currency, cur in report["totals"].items():
-        out.append(f"{currency}")
-        for kind, label in ((SALE, _("sales")), (REFUND, _("refunds")), (CANCEL, _("cancels"))):
+        out.append(currency)
+        for kind in KINDS:
             for status, entry in sorted(cur[kind].items()):
-                out.append(f"  {label:10} {status:13} {entry['count']:6}  {format_minor(entry['value'], currency):>14}")
-        net = _("net")   # outside the f-string, where Babel's extractor sees it
-        out.append(f"  {net:10} {'':13} {'':6}  {format_minor(cur['net'], currency):>14}")
+                words = printout.ljust(_(status_words(kind, status)), 14)
+                out.append(f"  {printout.ljust(_(KIND_WORDS[kind]), 8)} {words} {entry['count']:6} "
+                           f"{printout.rjust(format_minor(entry['value'], currency), 14)}")
+        if "summary" not in report:
+            net = _("net")   # outside the f-string, where Babel's extractor sees it
+            out.append(f"  {printout.ljust(net, 23)} {'':6} {printout.rjust(format_minor(cur['net'], currency), 14)}")
     diff = report["differences"]
-    out.append(_("differences: {open} still open, {review} need review, {settled} settled by reconciliation").format(
-        open=len(diff["stillOpen"]), review=len(diff["needsReview"]), settled=len(diff["settledByReconciliation"])))
+    out += ["", _("differences: {open} still open, {review} need review, {settled} settled by reconciliation").format(
+        open=len(diff["stillOpen"]), review=len(diff["needsReview"]), settled=len(diff["settledByReconciliation"]))]
     for key in ("stillOpen", "needsReview"):
         for item in diff[key]:
             risk = "  " + _("accepted at the merchant's risk") if item.get("acceptedAtRisk") else ""
-            out.append(f"  {item['status']:13} {item['id']}  {format_minor(item['amount'], item['currency'])} "
-                       f"{item['currency']}{risk}")
+            out.append(f"  {printout.ljust(_(status_words(item['kind'], item['status'])), 14)} {item['id']}  "
+                       f"{format_minor(item['amount'], item['currency'])} {item['currency']}{risk}")
     if report.get("sha256"):
         out.append(f"sha256 {report['sha256']}")
     return out
 
 
-CSV_HEADER = ("report", "number", "day", "currency", "kind", "status", "count", "value")
+#: The first eight columns are the original ones, in their order; the till, the session and who took it are
+#: repeated on every row, so each row says what it is about in a spreadsheet.
+CSV_HEADER = ("report", "number", "day", "currency", "kind", "status", "count", "value", "amount", "session",
+              "store", "storeId", "terminalId", "takenAt", "takenBy")
+
+
+def _iso(at: float | None) -> str:
+    return "" if at is None else datetime.fromtimestamp(at).astimezone().isoformat(timespec="seconds")
 
 
 def write_csv(report: dict, path: Path | None) -> str:
-    """An X or Z report's totals, one row per currency, kind and status, and a ``net`` row per currency
-    (values in minor units, as stored); written to ``path`` when given."""
+    """An X or Z report's totals, one row per currency, kind and status (``value`` in minor units, as
+    stored, ``amount`` in major units), then the summary per currency (kind ``gross``, ``refunds``,
+    ``cancels``, ``net``, ``average``; an old Z without a summary has its ``net``); written to ``path``
+    when given."""
+    from .money import format_minor
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     head = (report["type"], report.get("number", ""), report["day"])
+    tail = ((report.get("session") or {}).get("number", ""), report.get("store") or "", report.get("storeId") or "",
+            report.get("terminalId") or "", _iso(report.get("takenAt")), report.get("takenBy") or "")
     for currency, cur in report["totals"].items():
         for kind in KINDS:
             for status, entry in sorted(cur[kind].items()):
-                writer.writerow((*head, currency, kind, status, entry["count"], entry["value"]))
-        writer.writerow((*head, currency, "net", "", "", cur["net"]))
+                writer.writerow((*head, currency, kind, status, entry["count"], entry["value"],
+                                 format_minor(entry["value"], currency), *tail))
+        summary = (report.get("summary") or {}).get(currency)
+        if summary is None:
+            writer.writerow((*head, currency, "net", "", "", cur["net"], format_minor(cur["net"], currency), *tail))
+            continue
+        for key, _label in printout.FIGURES:
+            figure = summary[key]
+            writer.writerow((*head, currency, key, "", figure.get("count", ""), figure["value"], figure["amount"],
+                             *tail))
     text = out.getvalue()
     if path is not None:
         path.write_text(text, encoding="utf-8")

@@ -4,27 +4,34 @@ Per calendar day, whatever the Z reports closed: the net is :mod:`pos_app.taking
 sale reversed by a manager's cancel on a later day counts on its own day and the cancel on the later
 one. Read-only: it opens the journal without the instance lock (WAL lets it read while the terminal
 writes), and reads one day through the ``(day, created_at)`` index, so the journal's size does not
-matter, only the day's.
+matter, only the day's. Like the X and Z it names its till and who printed it, and carries the takings in
+words (``summary``, :mod:`pos_app.printout`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 
 from offline_queue import ledger
 from offline_queue.journal import Journal
 
-from . import takings
+from . import printout, takings
+from .i18n import _
 from .money import Money, format_minor
-from .vocabulary import KINDS, REFUND, SALE
+from .printout import Till
+from .vocabulary import KIND_WORDS, KINDS, REFUND, SALE, TENDER_WORDS, status_words
 
 CSV_FIELDS = ("createdAt", "kind", "status", "paymentRequestId", "paymentId", "refundRequestId", "tender",
-              "currency", "value", "amount", "resultCode", "description")
+              "currency", "value", "amount", "resultCode", "description", "store", "storeId", "terminalId")
 
 
-def day_report(journal: Journal, day: str) -> dict:
+def day_report(journal: Journal, day: str, *, till: Till | None = None, by: str | None = None,
+               role: str | None = None, now: float | None = None) -> dict:
+    """One business day: its transactions, totals per kind and status (values as strings, as on the wire),
+    and the ``summary`` (the X's and Z's shape); ``by``/``role`` name who asked for it, ``now`` when."""
     rows = ledger.day_rows(journal, day)
     transactions = []
     for r in rows:
@@ -42,15 +49,20 @@ def day_report(journal: Journal, day: str) -> dict:
         summary[currency] = {kind: {status: {"count": e["count"], "value": str(e["value"])} for status, e in by.items()}
                              for kind, by in sorted((k, cur[k]) for k in KINDS) if by}
         summary[currency]["net"] = str(cur["net"])
-    return {"date": day, "count": len(transactions), "totals": summary, "transactions": transactions}
+    return {"date": day, "count": len(transactions), **printout.till_json(till), "takenBy": by, "takenAs": role,
+            "takenAt": time.time() if now is None else now, "totals": summary,
+            "summary": printout.summary_json(takings.summary(rows)), "transactions": transactions}
 
 
 def write_csv(report: dict, path: Path | None) -> str:
+    """The day's transactions, one row each (``value`` in minor units, ``amount`` in major units), each with
+    the till it was taken on."""
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
+    till = {k: report.get(k) or "" for k in ("store", "storeId", "terminalId")}
     for t in report["transactions"]:
-        writer.writerow({**t, "currency": t["amount"]["currency"], "value": t["amount"]["value"],
+        writer.writerow({**t, **till, "currency": t["amount"]["currency"], "value": t["amount"]["value"],
                          "amount": format_minor(int(t["amount"]["value"]), t["amount"]["currency"])})
     text = out.getvalue()
     if path is not None:
@@ -59,15 +71,19 @@ def write_csv(report: dict, path: Path | None) -> str:
 
 
 def lines(report: dict) -> list[str]:
-    out = [f"{report['date']}: {report['count']} transaction(s)"]
-    for currency, kinds in report["totals"].items():
-        parts = []
-        for kind in KINDS:
-            for status, e in kinds.get(kind, {}).items():
-                parts.append(f"{kind} {status} {e['count']} × = {format_minor(int(e['value']), currency)}")
-        out.append(f"  {currency}: net {format_minor(int(kinds['net']), currency)}; " + "; ".join(parts))
+    """The day as text: the heading, the takings in words, then each transaction (time, kind, status,
+    tender, amount, ids)."""
+    out = [_("DAY REPORT  {day}").format(day=report["date"]), *printout.heading_lines(report)]
+    if report["summary"]:
+        out += ["", *printout.summary_lines(report["summary"])]
+    if report["transactions"]:
+        out += ["", _("Transactions")]
     for t in report["transactions"]:
         a = t["amount"]
-        out.append(f"  {t['kind']:6} {t['status']:12} {format_minor(int(a['value']), a['currency']):>12} "
-                   f"{a['currency']} {t['paymentRequestId']} {t.get('refundRequestId') or ''}")
+        tender = _(TENDER_WORDS[t["tender"]]) if t.get("tender") in TENDER_WORDS else ""
+        out.append(f"  {time.strftime('%H:%M:%S', time.localtime(t['createdAt']))} "
+                   f"{printout.ljust(_(KIND_WORDS.get(t['kind'], t['kind'])), 8)} "
+                   f"{printout.ljust(_(status_words(t['kind'], t['status'])), 14)} "
+                   f"{printout.rjust(format_minor(int(a['value']), a['currency']), 12)} {a['currency']}  "
+                   f"{printout.ljust(tender, 12)} {t['paymentRequestId']} {t.get('refundRequestId') or ''}".rstrip())
     return out

@@ -13,12 +13,14 @@ Money is counted where it moved, once:
 
 Pure: rows in (journal rows or dicts with ``kind``, ``status``, ``currency``, ``amount`` in minor units
 and ``reversed``; or groups of such rows, with their ``count`` and summed ``amount``), figures out.
-Which rows a report covers is the caller's choice.
+Which rows a report covers is the caller's choice. :func:`summary` reads the same rule as a person does:
+gross sales, refunds and cancels, each the sum of what its rows moved, so they add up to the net.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .vocabulary import CANCEL, CANCELLED, KINDS, REFUND, SALE, SUCCESS
@@ -69,3 +71,39 @@ def totals(rows: Iterable[Row]) -> dict[str, dict]:
         out[currency]["net"] = value
     return {currency: {**cur, **{kind: dict(sorted(cur[kind].items())) for kind in KINDS}}
             for currency, cur in sorted(out.items())}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One currency's takings as a person reads them (minor units): gross sales (the sales that moved money,
+    a sale reversed later included: its cancel counts under ``cancels``), refunds and cancels that went
+    through, and the net they add up to; ``average`` is gross over ``sales``, to the nearest minor unit."""
+
+    currency: str
+    gross: int
+    sales: int
+    refunds: int
+    refund_count: int
+    cancels: int
+    cancel_count: int
+    net: int
+
+    @property
+    def average(self) -> int:
+        return (2 * self.gross + self.sales) // (2 * self.sales) if self.sales else 0   # halves round up
+
+
+def summary(rows: Iterable[Row]) -> dict[str, Summary]:
+    """Per currency (every currency that has a row), sorted: :class:`Summary` from :func:`taken`, the one rule,
+    so ``gross - refunds - cancels`` is :func:`net` by construction."""
+    moved: dict[str, dict[str, list[int]]] = {}
+    for row in rows:
+        per = moved.setdefault(row["currency"], {kind: [0, 0] for kind in KINDS})
+        value = taken(row)
+        if value:
+            per[row["kind"]][0] += abs(value)
+            per[row["kind"]][1] += _count(row)
+    return {currency: Summary(currency, gross=per[SALE][0], sales=per[SALE][1], refunds=per[REFUND][0],
+                              refund_count=per[REFUND][1], cancels=per[CANCEL][0], cancel_count=per[CANCEL][1],
+                              net=per[SALE][0] - per[REFUND][0] - per[CANCEL][0])
+            for currency, per in sorted(moved.items())}

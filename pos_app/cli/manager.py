@@ -17,7 +17,7 @@ from ..roles import MANAGER, TECHNICIAN
 from . import grants
 from .options import by_option, command, timeout_option
 from .output import emit
-from .present import EXIT, cancel_exit, follow, outcome_lines, watch
+from .present import EXIT, cancel_exit, follow, outcome_lines, till_of, watch
 
 
 @command()
@@ -60,7 +60,7 @@ def report(opts, date, csv_file, x, z, number, pdf, by):
         raise click.UsageError(f"{'--pdf' if pdf else '--number'} is for the X and Z reports (--x, --z)")
     day = _day(date)
     with opts.journal(readonly=True) as journal:
-        result = services.closing.day_report(grants.counter(by), journal, day)
+        result = services.closing.day_report(grants.counter(by), journal, day, till_of(opts))
     if csv_file:
         result.write_csv(csv_file)
     emit(opts, result, result.lines)
@@ -78,11 +78,11 @@ def _closing(opts, z: bool, date, number, csv_file, pdf, by) -> int:
     if z:
         with opts.journal() as journal:
             grant = grants.manager(journal, by)
-            result = (services.closing.z_report(grant, journal) if number is None
+            result = (services.closing.z_report(grant, journal, till_of(opts)) if number is None
                       else services.closing.z_reprint(grant, journal, number))
     else:
         with opts.journal(readonly=True) as journal:
-            result = services.closing.x_report(grants.counter(by), journal)
+            result = services.closing.x_report(grants.counter(by), journal, till_of(opts))
     if csv_file:
         result.write_csv(csv_file)
     if pdf:

@@ -52,6 +52,13 @@ def describe(txn) -> str:
 
 
 
+def till_of(opts):
+    """The till a report names (store, terminal), from the config this command runs with; None when it
+    cannot be read (the report is still printed, saying so)."""
+    from ..printout import Till
+    return Till.read(opts.config_file(), opts.data_path())
+
+
 def outcome_lines(data: dict) -> list[str]:
     """A transaction's summary (``Terminal.summary``) as the lines printed without --json."""
     a = data["amount"]

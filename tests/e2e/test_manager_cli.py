@@ -26,8 +26,10 @@ def test_report_cli_x_z_csv_pdf_and_review(sim, tmp_path):
     assert "Z REPORT #1" in done.stdout and "differences: 0 still open" in done.stdout
     assert pdf.read_bytes().startswith(b"%PDF")
     rows = csv.read_text().splitlines()
-    assert rows[0] == "report,number,day,currency,kind,status,count,value"
-    assert f"Z,1,{day},USD,sale,SUCCESS,2,1250" in rows and f"Z,1,{day},USD,net,,,950" in rows
+    assert rows[0] == ("report,number,day,currency,kind,status,count,value,amount,session,store,storeId,terminalId,"
+                       "takenAt,takenBy")
+    assert any(r.startswith(f"Z,1,{day},USD,sale,SUCCESS,2,1250,12.50,1,") for r in rows)
+    assert any(r.startswith(f"Z,1,{day},USD,net,,,950,9.50,1,") for r in rows)
     again = cli("report", "--z", "--json", config=config, data_dir=data_dir, input="482915\n")
     assert again.returncode == 2 and "nothing to close" in json.loads(again.stdout)["error"]
     assert "pos-terminal report --z --number 1" in json.loads(again.stdout)["hint"]

@@ -414,8 +414,8 @@ def test_x_z_refused_when_nothing_is_new_reprint_and_exports(qtbot, core, tmp_pa
     csv, pdf = tmp_path / "z.csv", tmp_path / "z.pdf"
     window.export_csv(csv)
     qtbot.waitUntil(lambda: csv.exists() and "written to" in window.report_message.text(), timeout=5000)
-    assert csv.read_text().splitlines()[0] == "report,number,day,currency,kind,status,count,value"
-    assert f"Z,2,{day},USD,sale,SUCCESS,1,400" in csv.read_text()
+    assert csv.read_text().splitlines()[0].startswith("report,number,day,currency,kind,status,count,value,amount,")
+    assert f"Z,2,{day},USD,sale,SUCCESS,1,400,4.00," in csv.read_text()
     window.export_pdf(pdf)
     qtbot.waitUntil(lambda: pdf.exists() and str(pdf) in window.report_message.text(), timeout=10000)
     assert pdf.read_bytes().startswith(b"%PDF")
