@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
 KEYWORDS = {"_": None, "N_": None}   # the marker functions, in Babel's keyword form (first argument)
-SOURCES = ("pos_app", "ui")          # the packages whose markers the catalogues cover, under the checkout
+SOURCES = ("pos_app", "ui", "drivers", "offline_queue")   # the packages whose markers the catalogues cover
 
 _lock = threading.Lock()
 _translations: gettext.NullTranslations = gettext.NullTranslations()

@@ -18,7 +18,7 @@ from kit import ROOT
 from pos_app import i18n
 from pos_app.i18n import LOCALE_DIR, _, extract, normalise, read_catalogue, set_language, untranslated
 
-SOURCES = [ROOT / "pos_app", ROOT / "ui"]
+SOURCES = [ROOT / name for name in i18n.SOURCES]
 GNU = pytest.mark.skipif(not (shutil.which("msgfmt") and shutil.which("xgettext")),
                          reason="GNU gettext's tools are the independent reference (apt install gettext)")
 
