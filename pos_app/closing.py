@@ -187,12 +187,13 @@ def lines(report: dict) -> list[str]:
         out.append(currency)
         for kind in KINDS:
             for status, entry in sorted(cur[kind].items()):
-                words = printout.ljust(_(status_words(kind, status)), 14)
-                out.append(f"  {printout.ljust(_(KIND_WORDS[kind]), 8)} {words} {entry['count']:6} "
-                           f"{printout.rjust(format_minor(entry['value'], currency), 14)}")
+                label = printout.ljust(f"{printout.ljust(_(KIND_WORDS[kind]), 7)} {_(status_words(kind, status))}",
+                                       printout.LABEL_WIDTH)
+                out.append(f"  {label} {entry['count']:6} {printout.rjust(format_minor(entry['value'], currency), 14)}")
         if "summary" not in report:
             net = _("net")   # outside the f-string, where Babel's extractor sees it
-            out.append(f"  {printout.ljust(net, 23)} {'':6} {printout.rjust(format_minor(cur['net'], currency), 14)}")
+            out.append(f"  {printout.ljust(net, printout.LABEL_WIDTH)} {'':6} "
+                       f"{printout.rjust(format_minor(cur['net'], currency), 14)}")
     diff = report["differences"]
     out += ["", _("differences: {open} still open, {review} need review, {settled} settled by reconciliation").format(
         open=len(diff["stillOpen"]), review=len(diff["needsReview"]), settled=len(diff["settledByReconciliation"]))]

@@ -3,12 +3,15 @@
 Monospaced lines on A4, as a receipt printer would lay them out, so the PDF and the text output are the
 same report. fpdf2 embeds a TrueType font found on the system (a monospaced one, plus a fallback with
 Chinese glyphs for a zh_CN report); when none is there it says which package to install instead of
-writing boxes where the letters should be.
+writing boxes where the letters should be. A wide (Chinese) character is set in a box of exactly two
+columns, as a terminal shows it and as :mod:`pos_app.printout` pads for, so the amounts stay in line.
 """
 
 from __future__ import annotations
 
 import os
+import unicodedata
+from itertools import groupby
 from pathlib import Path
 
 from .errors import PosError
@@ -17,6 +20,13 @@ from .i18n import _
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")
 MONO = ("DejaVuSansMono.ttf", "NotoSansMono-Regular.ttf", "LiberationMono-Regular.ttf")
 WIDE = ("DroidSansFallbackFull.ttf", "DroidSansFallback.ttf", "NotoSansSC-Regular.ttf", "wqy-microhei.ttc")
+
+
+SIZE, HEIGHT = 9, 4.2   # points; millimetres a line
+
+
+def _wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in "WF"
 
 
 def _find(names: tuple[str, ...], dirs: tuple[Path, ...]) -> Path | None:
@@ -53,9 +63,24 @@ def write_pdf(lines: list[str], path: Path, *, font_dirs: tuple[Path, ...] = FON
         pdf.add_font("wide", fname=str(wide))
         pdf.set_fallback_fonts(["wide"])
     pdf.add_page()
-    pdf.set_font("mono", size=9)
+    pdf.set_font("mono", size=SIZE)
+    column = pdf.get_string_width("0")
+    pdf.c_margin = 0   # the runs of a line sit side by side: no padding inside each cell
     for line in lines:
-        pdf.cell(0, 4.2, line, new_x="LMARGIN", new_y="NEXT")
+        if not wide_needed:
+            pdf.cell(0, HEIGHT, line, new_x="LMARGIN", new_y="NEXT")
+            continue
+        for is_wide, run in groupby(line, _wide):
+            text = "".join(run)
+            if is_wide:   # one cell (a word stays a word for search and copy), spaced to two columns a character
+                pdf.set_font("wide", size=SIZE)
+                pdf.set_char_spacing((2 * column * len(text) - pdf.get_string_width(text)) / len(text))
+                pdf.cell(2 * column * len(text), HEIGHT, text)
+                pdf.set_char_spacing(0)
+                pdf.set_font("mono", size=SIZE)
+            else:
+                pdf.cell(len(text) * column, HEIGHT, text)
+        pdf.ln(HEIGHT)
     try:
         pdf.output(str(path))
     except OSError as exc:

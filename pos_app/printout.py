@@ -23,7 +23,7 @@ FIGURES = (("gross", N_("Gross sales")), ("refunds", N_("Refunds")), ("cancels",
            ("net", N_("Net")), ("average", N_("Average sale")))
 #: Who took a report, as the grant's role says it (the manager's and technician's words are the PIN dialog's).
 ROLE_WORDS = {"cashier": N_("cashier"), "manager": N_("manager"), "technician": N_("technician")}
-LABEL_WIDTH = 16   # the heading's and the summary's label column, in display columns
+LABEL_WIDTH = 22   # the heading's and the summary's label column, in display columns (kind 7 + status 14)
 
 
 @dataclass(frozen=True)

@@ -42,3 +42,32 @@ def test_a_folder_that_is_not_there_is_a_clear_error(tmp_path):
     with pytest.raises(PosError) as err:
         write_pdf(LINES, tmp_path / "missing" / "z.pdf")
     assert "cannot write" in err.value.message
+
+
+def _bars(path) -> dict[str, float]:
+    """Where the '|' of each line sits (x, in points), by the text before it: the PDF's own text positions as
+    pypdf reads them back (a run of the monospaced font advances 0.6 em a character)."""
+    found: dict[str, float] = {}
+    line: list[str] = []
+
+    def visit(text, cm, tm, font, size):
+        if text == "\n":
+            line.clear()
+        elif text:
+            if "|" in text:
+                found["".join(line) + text[:text.index("|")]] = tm[4] + text.index("|") * size * 0.6
+            line.append(text)
+    PdfReader(path).pages[0].extract_text(visitor_text=visit)
+    return found
+
+
+def test_a_chinese_label_keeps_the_amounts_in_line(tmp_path):
+    """A wide character is set two columns wide, as printout pads for: the bar after a padded Chinese label
+    and after a padded English one land at the same x, within a tenth of a column (the PDF rounds its
+    positions; a Chinese character set in its own font's width drifts by most of a column)."""
+    from pos_app.printout import ljust
+    lines = [ljust("净额", 12) + "|", ljust("net", 12) + "|", ljust("平均 sale", 12) + "|"]
+    path = write_pdf(lines, tmp_path / "w.pdf")
+    xs = _bars(path)
+    column = 9 * 0.6
+    assert len(xs) == 3 and max(xs.values()) - min(xs.values()) < column / 10, xs
