@@ -26,6 +26,7 @@ from pathlib import Path
 from serial.tools import list_ports
 
 from pos_app.config import HidDeviceConfig, ScannersConfig
+from pos_app.i18n import N_, _
 
 from .model import ScannerError
 
@@ -64,8 +65,8 @@ SCANNER_WORDS = re.compile(r"(barcode|scanner|reader|imager|honeywell|zebra|symb
                            r"|(scan)(?:s|ning)?")
 PEDAL_WORDS = re.compile(r"(pedal|foot)\w*")   # "FootSwitch" and "Foot Switch" both have a word "foot..."
 
-KEYBOARD_REASON = ('has letter keys: treated as a keyboard (never grabbed); set role = "scanner" for a '
-                   "scanner that calls itself a keyboard")
+KEYBOARD_REASON = N_('has letter keys: treated as a keyboard (never grabbed); set role = "scanner" for a '
+                     "scanner that calls itself a keyboard")
 
 
 # -- records ---------------------------------------------------------------------------------------
@@ -354,28 +355,29 @@ def classify(nodes: tuple[InputNode, ...], settings: ScannersConfig) -> tuple[st
     """(role, reason, config entry) for one device; the reason is shown to the technician as is."""
     for cfg in settings.hid:
         if _matches(cfg, nodes):
-            return cfg.role, f"configured in [[scanners.hid]] as {cfg.role}", cfg
+            return cfg.role, _("configured in [[scanners.hid]] as {role}").format(role=cfg.role), cfg
     typing = [node for node in nodes if node.has_typing_keys]
     if not typing:
-        return "other", "no typing keys (mouse, button, touch)", None
+        return "other", _("no typing keys (mouse, button, touch)"), None
     if not [node for node in typing if not node.has_rel]:
-        return "other", "moves a pointer (a mouse with keys): not a scanner", None
+        return "other", _("moves a pointer (a mouse with keys): not a scanner"), None
     names = [node.name for node in nodes]
     if _name_word(names, PEDAL_WORDS):
-        return "other", "name says pedal/foot switch: not a scanner", None
+        return "other", _("name says pedal/foot switch: not a scanner"), None
     if not settings.autodetect:
-        return "keyboard", ("autodetect is off and no [[scanners.hid]] entry names it: treated as a keyboard "
-                            '(never grabbed); set role = "scanner" in [[scanners.hid]] to use it as a scanner'), None
+        return "keyboard", _("autodetect is off and no [[scanners.hid]] entry names it: treated as a keyboard "
+                             '(never grabbed); set role = "scanner" in [[scanners.hid]] to use it as a scanner'), None
     word = _name_word(names, SCANNER_WORDS)
     if word:
-        return "scanner", f"name says {word!r}", None
+        return "scanner", _("name says {word!r}").format(word=word), None
     for node in typing:
         if node.bustype == BUS_USB and node.vendor in SCANNER_VENDORS:
-            return "scanner", f"vendor {node.vendor:04x} ({SCANNER_VENDORS[node.vendor]}) makes scanners", None
+            return "scanner", _("vendor {id:04x} ({name}) makes scanners").format(
+                id=node.vendor, name=SCANNER_VENDORS[node.vendor]), None
     if any(node.keys >= LETTER_KEYS for node in typing):
-        return "keyboard", KEYBOARD_REASON, None
-    return "keyboard", ('has digit keys but no scanner name or vendor: treated as a keyboard (never grabbed); '
-                        'set role = "scanner" in [[scanners.hid]] for a scanner'), None
+        return "keyboard", _(KEYBOARD_REASON), None
+    return "keyboard", _('has digit keys but no scanner name or vendor: treated as a keyboard (never grabbed); '
+                         'set role = "scanner" in [[scanners.hid]] for a scanner'), None
 
 
 def scan_input_devices(settings: ScannersConfig, input_dir: Path = INPUT_DIR,
@@ -412,45 +414,45 @@ def config_for(path: str, devices: Iterable[InputDeviceInfo]) -> HidDeviceConfig
 
 def permission_hint(path: str) -> str:
     """What to do when a node cannot be opened: the udev rule is the narrower grant (scanners only)."""
-    return ("add this user to the 'input' group (sudo usermod -aG input $USER, then log in again) or install "
-            f"the udev rule from packaging/ that gives the terminal's user the scanners only (ls -l {path} "
-            "shows who may read it now)")
+    return _("add this user to the 'input' group (sudo usermod -aG input $USER, then log in again) or install "
+             "the udev rule from packaging/ that gives the terminal's user the scanners only (ls -l {path} "
+             "shows who may read it now)").format(path=path)
 
 
 def open_error(path: str, exc: OSError) -> ScannerError:
     """A ScannerError naming the node and saying, in words, why it cannot be opened and what to do."""
     code = exc.errno
     if code == errno.ENOENT:
-        return ScannerError(f"input device {path}: not found (unplugged?)",
-                            hint="plug it in again; `pos-terminal devices` lists what is there")
+        return ScannerError(_("input device {path}: not found (unplugged?)").format(path=path),
+                            hint=_("plug it in again; `pos-terminal devices` lists what is there"))
     if code in (errno.EACCES, errno.EPERM):
-        return ScannerError(f"input device {path}: permission denied", hint=permission_hint(path))
+        return ScannerError(_("input device {path}: permission denied").format(path=path), hint=permission_hint(path))
     if code == errno.EBUSY:
-        return ScannerError(f"input device {path}: another program has it (grabbed)",
-                            hint="close the other program (another pos-terminal, or a kiosk or driver that "
-                                 "grabs input devices)")
+        return ScannerError(_("input device {path}: another program has it (grabbed)").format(path=path),
+                            hint=_("close the other program (another pos-terminal, or a kiosk or driver that "
+                                   "grabs input devices)"))
     if code == errno.ENODEV:
-        return ScannerError(f"input device {path}: the device is gone (unplugged while opening)",
-                            hint="plug it in again; it is picked up when it comes back")
+        return ScannerError(_("input device {path}: the device is gone (unplugged while opening)").format(path=path),
+                            hint=_("plug it in again; it is picked up when it comes back"))
     if code in (errno.ENOTTY, errno.EINVAL):
-        return ScannerError(f"input device {path}: not an evdev input node",
-                            hint="name a /dev/input/eventN node or its /dev/input/by-id link "
-                                 "(`pos-terminal devices` lists them); a serial scanner needs --serial")
+        return ScannerError(_("input device {path}: not an evdev input node").format(path=path),
+                            hint=_("name a /dev/input/eventN node or its /dev/input/by-id link "
+                                   "(`pos-terminal devices` lists them); a serial scanner needs --serial"))
     reason = exc.strerror or (os.strerror(code) if code else str(exc))
-    return ScannerError(f"input device {path}: {reason}")
+    return ScannerError(_("input device {path}: {reason}").format(path=path, reason=reason))
 
 
 # -- serial ports ----------------------------------------------------------------------------------
 
 def _serial_reason(configured: bool, vid: int | None, texts: list[str | None]) -> tuple[bool, str]:
     if configured:
-        return True, "configured in [[scanners.serial]]"
+        return True, _("configured in [[scanners.serial]]")
     if vid in SCANNER_VENDORS:
-        return True, f"vendor {vid:04x} ({SCANNER_VENDORS[vid]}) makes scanners"
+        return True, _("vendor {id:04x} ({name}) makes scanners").format(id=vid, name=SCANNER_VENDORS[vid])
     word = _name_word([t for t in texts if t], SCANNER_WORDS)
     if word:
-        return True, f"name says {word!r}"
-    return False, "nothing says scanner; add a [[scanners.serial]] entry if it is one"
+        return True, _("name says {word!r}").format(word=word)
+    return False, _("nothing says scanner; add a [[scanners.serial]] entry if it is one")
 
 
 def scan_serial_ports(settings: ScannersConfig, by_id_dir: Path = SERIAL_BY_ID_DIR) -> list[SerialPortInfo]:
@@ -474,7 +476,7 @@ def scan_serial_ports(settings: ScannersConfig, by_id_dir: Path = SERIAL_BY_ID_D
             seen.add(real)
             ports.append(SerialPortInfo(
                 device=configured_port, by_id=tuple(links.get(real, ())),
-                description="configured port that the port listing misses (a pty, a link or an unusual driver)",
+                description=_("configured port that the port listing misses (a pty, a link or an unusual driver)"),
                 manufacturer=None, product=None, vid=None, pid=None, serial_number=None, configured=True,
-                likely_scanner=True, reason="configured in [[scanners.serial]]"))
+                likely_scanner=True, reason=_("configured in [[scanners.serial]]")))
     return ports

@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 
 from pos_app.errors import PosError
+from pos_app.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,9 @@ def make_private_dir(data_dir: Path) -> None:
                 continue
             os.chmod(folder, 0o700 | (os.stat(folder).st_mode & stat.S_ISGID))
     except OSError as exc:
-        raise PosError(f"cannot create the data directory {data_dir}: {exc.strerror}",
-                       hint="check its permissions, or pass another --data-dir") from None
+        raise PosError(_("cannot create the data directory {path}: {reason}").format(path=data_dir,
+                                                                                     reason=exc.strerror),
+                       hint=_("check its permissions, or pass another --data-dir")) from None
     mode = os.stat(data_dir).st_mode
     if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
         log.warning("the data directory %s is writable by every user (mode %o): anyone could move the "
@@ -138,15 +140,15 @@ class InstanceLock:
             make_private_dir(self.path.parent)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE)
         except OSError as exc:
-            raise PosError(f"cannot open {self.path}: {exc.strerror}",
-                           hint="check the data directory's permissions, or pass another --data-dir") from None
+            raise PosError(_("cannot open {path}: {reason}").format(path=self.path, reason=exc.strerror),
+                           hint=_("check the data directory's permissions, or pass another --data-dir")) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             if not isinstance(exc, BlockingIOError):
                 os.close(fd)
-                raise PosError(f"cannot lock {self.path}: {exc.strerror}",
-                               hint="the data directory must be on a local disk") from None
+                raise PosError(_("cannot lock {path}: {reason}").format(path=self.path, reason=exc.strerror),
+                               hint=_("the data directory must be on a local disk")) from None
             try:
                 pid = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
             finally:
@@ -167,10 +169,12 @@ class InstanceLock:
         return self
 
     def _refusal(self, pid: str, real: Path | None = None) -> PosError:
-        where = "" if real is None or real == self.journal.absolute() else f" (its journal is {real})"
-        return PosError(f"another pos-terminal (pid {pid}) uses {self.path.parent}{where}",
-                        hint="close it first, or give this one its own --data-dir (a folder whose journal.sqlite "
-                             "links to another's is the same journal)")
+        where = "" if real is None or real == self.journal.absolute() else \
+            _(" (its journal is {path})").format(path=real)
+        return PosError(_("another pos-terminal (pid {pid}) uses {folder}").format(pid=pid, folder=self.path.parent)
+                        + where,
+                        hint=_("close it first, or give this one its own --data-dir (a folder whose journal.sqlite "
+                               "links to another's is the same journal)"))
 
     # -- the journal itself ---------------------------------------------------------------------------
     def holds(self, path: Path) -> bool:
@@ -187,7 +191,7 @@ class InstanceLock:
         """Lock the journal file; False when there is none yet. Refuses when another process holds it."""
         if self.holds(self.journal):
             return True
-        for _ in range(5):   # the file may be replaced between open and lock: then lock the new one
+        for _attempt in range(5):   # the file may be replaced between open and lock: then lock the new one
             if not os.path.lexists(self.journal):
                 return False
             real = Path(os.path.realpath(self.journal))
@@ -195,18 +199,19 @@ class InstanceLock:
                 fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
             except FileNotFoundError:
                 if os.path.islink(self.journal):
-                    raise PosError(f"{self.journal} is a link to {real}, which does not exist",
-                                   hint="restore the journal it points at, or remove the dangling link") from None
+                    raise PosError(_("{path} is a link to {target}, which does not exist").format(path=self.journal,
+                                                                                                 target=real),
+                                   hint=_("restore the journal it points at, or remove the dangling link")) from None
                 continue
             except OSError as exc:
-                raise PosError(f"cannot open the journal {real}: {exc.strerror}",
-                               hint="run as the user the terminal runs as, or check the data directory's "
-                                    "permissions") from None
+                raise PosError(_("cannot open the journal {path}: {reason}").format(path=real, reason=exc.strerror),
+                               hint=_("run as the user the terminal runs as, or check the data directory's "
+                                      "permissions")) from None
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 os.close(fd)
-                raise PosError(f"{real} is not a file, so it cannot be the journal",
-                               hint="move it aside, or pass another --data-dir")
+                raise PosError(_("{path} is not a file, so it cannot be the journal").format(path=real),
+                               hint=_("move it aside, or pass another --data-dir"))
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -215,8 +220,8 @@ class InstanceLock:
                 raise self._refusal(pid, real) from None
             except OSError as exc:
                 _close_when_safe(fd)
-                raise PosError(f"cannot lock the journal {real}: {exc.strerror}",
-                               hint="the data directory must be on a local disk") from None
+                raise PosError(_("cannot lock the journal {path}: {reason}").format(path=real, reason=exc.strerror),
+                               hint=_("the data directory must be on a local disk")) from None
             try:
                 now = os.stat(self.journal)
             except OSError:
@@ -226,8 +231,9 @@ class InstanceLock:
                 return True
             fcntl.flock(fd, fcntl.LOCK_UN)
             _close_when_safe(fd)
-        raise PosError(f"the journal {self.journal} keeps being replaced while this terminal starts",
-                       hint="something else is moving files in the data directory: stop it, then start again")
+        raise PosError(_("the journal {path} keeps being replaced while this terminal starts").format(
+                           path=self.journal),
+                       hint=_("something else is moving files in the data directory: stop it, then start again"))
 
     def adopt(self, fd: int) -> None:
         """Keep ``fd``, already flocked, as the guard of the journal (a journal just created under it)."""

@@ -85,6 +85,25 @@ def test_no_marker_hides_inside_an_f_string():
     assert not hidden, f"move these _() calls out of their f-strings: {hidden}"
 
 
+def test_no_function_that_translates_rebinds_the_marker():
+    """``for _ in …`` or ``x, _ = …`` in a function makes ``_`` local to all of it: its ``_("…")`` calls then
+    call an int or a string (a TypeError, or an UnboundLocalError before the assignment) instead of
+    translating. Easy to write when marking an old function's strings; name the throwaway ``_unused``."""
+    bound = []
+    for path in sorted(p for folder in SOURCES for p in folder.rglob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            inner = [n for n in ast.walk(fn) if n is not fn]
+            calls = any(isinstance(n, ast.Call) and getattr(n.func, "id", None) in i18n.KEYWORDS for n in inner)
+            stores = [n.lineno for n in inner if isinstance(n, ast.Name) and n.id in i18n.KEYWORDS
+                      and isinstance(n.ctx, ast.Store)]
+            params = [a.lineno for a in ast.walk(fn.args) if isinstance(a, ast.arg) and a.arg in i18n.KEYWORDS]
+            if calls and (stores or params):
+                bound.append(f"{path.relative_to(ROOT)}:{(stores + params)[0]}")
+    assert not bound, f"rename the throwaway variable called _ in these functions that call _(): {bound}"
+
+
 def test_placeholders_survive_translation():
     for message in read_catalogue("zh_CN"):
         if message.id and message.string:
