@@ -17,7 +17,7 @@ from ..roles import MANAGER, TECHNICIAN
 from . import grants
 from .options import by_option, command, timeout_option
 from .output import emit
-from .present import EXIT, cancel_exit, follow, outcome_lines, till_of, watch
+from .present import EXIT, cancel_exit, follow, history, history_lines, outcome_lines, till_of, watch
 
 
 @command()
@@ -48,12 +48,20 @@ def refund(opts, payment, amount, reason, by, timeout):
 @click.option("--z", "z", is_flag=True, help="Z report: close the session, numbered and immutable (manager PIN)")
 @click.option("--number", type=click.IntRange(1, 2**63 - 1), metavar="N", help="with --z: reprint Z report N")
 @click.option("--pdf", metavar="FILE", help="with --x/--z: also write a printable PDF")
+@click.option("--txn", metavar="ID", help="one transaction's history in words (its id, or a sale's paymentId)")
 @by_option
-def report(opts, date, csv_file, x, z, number, pdf, by):
+def report(opts, date, csv_file, x, z, number, pdf, txn, by):
     """The day's transactions and totals per currency, kind and status; --x the session so far; --z
-    closes the session (manager PIN); --z --number N reprints Z report N."""
+    closes the session (manager PIN); --z --number N reprints Z report N; --txn ID one transaction's history."""
     if x and z:
         raise click.UsageError("--x and --z are two different reports: give one")
+    if txn is not None:
+        if x or z or date or csv_file or pdf or number is not None:
+            raise click.UsageError("--txn shows one transaction's history: give it alone")
+        with opts.journal(readonly=True) as journal:
+            data = history(journal, txn)
+        emit(opts, data, history_lines(data))
+        return 0
     if x or z:
         return _closing(opts, z, date, number, csv_file, pdf, by)
     if pdf or number is not None:

@@ -59,6 +59,30 @@ def till_of(opts):
     return Till.read(opts.config_file(), opts.data_path())
 
 
+def history(journal, ref: str) -> dict:
+    """One transaction (by its id, or a sale by the gateway's paymentId) and its history in words, for
+    ``report --txn``: the same timeline as the manager's window (:func:`pos_app.history.of_transaction`)."""
+    from ..errors import PosError
+    from ..history import of_transaction
+    from ..money import Money
+    row = journal.find(ref)
+    if row is None:
+        raise PosError(_("no transaction {id!r} in this journal").format(id=ref),
+                       hint=_("give a paymentRequestId, paymentId, refund or cancel id from `pos-terminal report`"))
+    return {"id": row["id"], "kind": row["kind"], "status": row["status"], "parent": row["parent"],
+            "amount": Money(row["amount"], row["currency"]).to_api(),
+            "timeline": [e.to_json() for e in of_transaction(journal, row["id"])]}
+
+
+def history_lines(data: dict) -> list[str]:
+    from ..vocabulary import status_words
+    a = data["amount"]
+    head = (f"{_(KIND_WORDS.get(data['kind'], data['kind']))} {data['id']}  "
+            f"{_(status_words(data['kind'], data['status']))}  {format_minor(int(a['value']), a['currency'])} "
+            f"{a['currency']}")
+    return [head, *(f"  {e['time']}  {e['words']}" for e in data["timeline"])]
+
+
 def outcome_lines(data: dict) -> list[str]:
     """A transaction's summary (``Terminal.summary``) as the lines printed without --json."""
     a = data["amount"]
