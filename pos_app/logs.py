@@ -136,13 +136,16 @@ class _LogFile(logging.handlers.RotatingFileHandler):
     """The rotating log file, opened only when a record comes and the data directory exists.
 
     Until the data directory exists its records wait in memory (a command that only reads must not
-    create it; one that writes creates it and the waiting records follow). A folder that cannot be
+    create it; one that writes creates it and the waiting records follow). ``create`` (the window, which
+    makes the data directory anyway) makes it with the first record instead: otherwise a first start,
+    which logs nothing after its opening line, would leave no log at all. A folder that cannot be
     made or written costs one warning on stderr, never the command. Another process (the window and a
     CLI command share the file) may rotate it: the file is reopened when its name points elsewhere.
     """
 
-    def __init__(self, folder: Path, max_bytes: int, backups: int, warn) -> None:
+    def __init__(self, folder: Path, max_bytes: int, backups: int, warn, *, create: bool = False) -> None:
         self.folder = Path(folder)
+        self.create = create
         self.pending: collections.deque[logging.LogRecord] = collections.deque(maxlen=1000)
         self._warn = warn
         self._warned = self._shut = False
@@ -164,10 +167,16 @@ class _LogFile(logging.handlers.RotatingFileHandler):
             except OSError:
                 pass  # rotated away or removed: open the name again
             self._drop_stream()
-        if not self.folder.parent.is_dir():
-            return False
         try:
+            if self.create and not self.folder.parent.is_dir():
+                from offline_queue.lock import make_private_dir
+                make_private_dir(self.folder.parent)
+            if not self.folder.parent.is_dir():
+                return False
             self.stream = self._open()
+        except PosError as exc:
+            self._fail(exc.message)
+            return False
         except OSError as exc:
             self._fail(exc)
             return False
@@ -221,11 +230,13 @@ _handlers: list[logging.Handler] = []
 
 
 def setup(data_dir: Path | str | None, verbose: bool, *, command: str | None = None,
-          max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> Path | None:
+          max_bytes: int = MAX_BYTES, backups: int = BACKUPS, create: bool = False) -> Path | None:
     """Log to ``<data_dir>/logs/pos-terminal.log`` and to stderr (the journal's levels under systemd).
 
     Called by every command; calling it again replaces (and closes) what an earlier call set up,
-    so in-process runs do not stack handlers. Returns the log file's path, or None without one.
+    so in-process runs do not stack handlers. ``create``: make the data directory now if it is missing
+    (the window's set-up: its log starts with its first start). Returns the log file's path, or None
+    without one.
     """
     shutdown()
     root = logging.getLogger()
@@ -247,7 +258,7 @@ def setup(data_dir: Path | str | None, verbose: bool, *, command: str | None = N
 
     path = None
     if data_dir is not None:
-        logfile = _LogFile(Path(data_dir) / "logs", max_bytes, backups, warn)
+        logfile = _LogFile(Path(data_dir) / "logs", max_bytes, backups, warn, create=create)
         logfile.setFormatter(logging.Formatter(FILE_FORMAT))
         logfile.setLevel(logging.DEBUG if verbose else logging.INFO)
         logfile.addFilter(masking)
@@ -258,6 +269,15 @@ def setup(data_dir: Path | str | None, verbose: bool, *, command: str | None = N
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     log.info("pos-terminal %s: %s", __version__, command or "start")
     return path
+
+
+def current_file() -> Path | None:
+    """The log file this process writes (set up by :func:`setup`), or None: what the technician's Logs tab
+    shows, rather than whichever file in the folder changed last."""
+    for handler in _handlers:
+        if isinstance(handler, _LogFile):
+            return Path(handler.baseFilename)
+    return None
 
 
 def to_file(level: int, message: str, *args) -> None:

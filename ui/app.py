@@ -93,6 +93,8 @@ def main(args) -> int:
               _("install it (e.g. sudo apt-get install {name}), or use the packaged terminal, which brings it")
               .format(name=missing), file=sys.stderr)
         return EXIT_NO_DISPLAY
+    from pos_app.services.technician import start_window_log
+    start_window_log(data_dir, bool(getattr(args, "verbose", False)))   # the till's log from its first start
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -12,8 +12,15 @@ Five tabs:
   hub, or from a keyboard-wedge scanner typing into the test-scan field.
 * **Customer display**: the test pattern and back to idle.
 * **Queue**: what waits in the outbox (``queue``), and a manual drain (``drain``).
-* **Logs**: the newest file in ``<data dir>/logs`` (logs, crash reports), masked, and the export for
-  support: the ``log_export`` use case, the same masked .tar.gz as ``pos-terminal logs --export``.
+* **Logs**: the till's own log (the file this process writes, ``<data dir>/logs/pos-terminal.log``),
+  masked, and the export for support: the ``log_export`` use case, the same masked .tar.gz as
+  ``pos-terminal logs --export``, with every file of the folder (rotated logs, crash reports).
+
+A kiosk has no window manager: no title bar, no close box. So Esc and a "Back to the till" button close the
+window, take the test pattern off the customer display, and hand the keyboard back to the till.
+
+The self-test checks what this terminal uses: its own config is passed (``running``), so the gateway checked
+is the one the till talks to (sandbox mode: its embedded simulator) and nothing else is started.
 
 Every read and write runs through :meth:`ui.bridge.Core.call`: nothing here waits on a disk or a network
 on the UI thread. ``busy`` counts the calls under way (tests wait for it to fall to 0).
@@ -28,8 +35,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -61,6 +69,7 @@ STATUS_WORDS = {selftest.PASS: N_("PASS"), selftest.FAIL: N_("FAIL"), selftest.S
 LEVEL_WORDS = (("internal", N_("internal: this machine only")),
                ("external", N_("external: also the gateway, notifications and the customer display")),
                ("interactive", N_("interactive: also a test scan")))
+LEVEL_NAMES = {"internal": N_("internal"), "external": N_("external"), "interactive": N_("interactive")}
 
 
 def _money(api) -> str:
@@ -77,17 +86,25 @@ def _whole(seconds) -> str:
 
 
 
+class _PatternAsk:
+    """The self-test's request to show the test pattern, answered on the UI thread."""
+
+    def __init__(self) -> None:
+        self.answered = threading.Event()
+        self.shown = False
+
+
 class TechnicianWindow(Operations, QWidget):
     """``TechnicianWindow(core, grant, customer=None)``: ``grant`` is what :class:`ui.pin_dialog.PinDialog`
     gave for the technician (or manager) PIN; ``core`` is a started :class:`ui.bridge.Core`; ``customer``
     the :class:`ui.customer.CustomerDisplay`, or None when there is none.
 
     Methods for tests and tools: :meth:`refresh_devices`, :meth:`run_selftest`, :meth:`export`,
-    :meth:`refresh_queue`, :meth:`drain`, :meth:`refresh_logs`, :meth:`export_logs`.
+    :meth:`refresh_queue`, :meth:`drain`, :meth:`refresh_logs`, :meth:`export_logs`, :meth:`leave`.
     """
 
     check_done = Signal(object)          # a selftest.Check, from the worker running the self-test
-    _show_pattern = Signal(object)       # a threading.Event, set once the pattern is on screen
+    _show_pattern = Signal(object)       # a _PatternAsk: answered once the pattern is on screen, or cannot be
     _ask_scan = Signal(str, float)       # the test code and how long the check waits for it
 
     def __init__(self, core, grant: services.Grant, customer=None, parent=None) -> None:
@@ -100,6 +117,9 @@ class TechnicianWindow(Operations, QWidget):
         self.log_file: str | None = None
         self.log_export: services.technician.LogExport | None = None
         self.running = False
+        self.left = False                # gone back to the till: the self-test's display check shows nothing
+        # the window to give the keyboard back to (the till's: the PIN dialog has just closed over it)
+        self._back_to = QApplication.activeWindow()
         self.setWindowTitle(_("pos-terminal: technician"))
         self.check_done.connect(self._add_check)
         self._show_pattern.connect(self._on_show_pattern, Qt.ConnectionType.QueuedConnection)
@@ -116,6 +136,23 @@ class TechnicianWindow(Operations, QWidget):
     # -- building -------------------------------------------------------------------------------------
     def _build(self) -> None:
         outer = QVBoxLayout(self)
+        header = QHBoxLayout()
+        title = QLabel(_("Technician mode"))
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        title.setFont(font)
+        header.addWidget(title, 1)
+        self.back_button = _button(_("Back to the till"))
+        self.back_button.setObjectName("back_to_till")
+        self.back_button.setToolTip(_("Esc"))
+        self.back_button.setMinimumWidth(200)
+        self.back_button.clicked.connect(self.leave)
+        header.addWidget(self.back_button)
+        outer.addLayout(header)
+        # Esc anywhere in the window (a popup list takes its own Esc first: it closes the list)
+        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.leave,
+                                 context=Qt.ShortcutContext.WindowShortcut)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.tabs = QTabWidget()
@@ -123,7 +160,11 @@ class TechnicianWindow(Operations, QWidget):
         self.tabs.addTab(self._selftest_tab(), _("Self-test"))
         self.tabs.addTab(self._display_tab(), _("Customer display"))
         self.tabs.addTab(self._queue_tab(), _("Queue"))
-        self.tabs.addTab(self._logs_tab(), _("Logs"))
+        self.logs_page = self._logs_tab()
+        self.tabs.addTab(self.logs_page, _("Logs"))
+        # the log grows while the till runs: the tab shows its end as it is when opened
+        self.tabs.currentChanged.connect(
+            lambda index: self.refresh_logs() if self.tabs.widget(index) is self.logs_page else None)
         outer.addWidget(self.tabs, 1)
         outer.addWidget(self.status)
 
@@ -142,26 +183,27 @@ class TechnicianWindow(Operations, QWidget):
         return tab
 
     def _selftest_tab(self) -> QWidget:
+        """The level by its short name, what it covers beside it in words that wrap, and the exports under the
+        table beside the summary: nothing in it needs more than 1024 px, in either language."""
         tab = QWidget()
         layout = QVBoxLayout(tab)
         top = QHBoxLayout()
         top.addWidget(QLabel(_("Level")))
         self.level_combo = QComboBox()
         self.level_combo.setMinimumHeight(TOUCH)
-        for level, words in LEVEL_WORDS:
-            self.level_combo.addItem(_(words), level)
+        for level, _words in LEVEL_WORDS:
+            self.level_combo.addItem(_(LEVEL_NAMES[level]), level)
         top.addWidget(self.level_combo)
         self.run_button = _button(_("Run self-test"))
         self.run_button.clicked.connect(lambda: self.run_selftest())
         top.addWidget(self.run_button)
-        top.addStretch(1)
-        self.json_button = _button(_("Export JSON…"))
-        self.json_button.clicked.connect(lambda: self._ask_export(_("JSON report (*.json)"), "selftest.json"))
-        self.text_button = _button(_("Export text…"))
-        self.text_button.clicked.connect(lambda: self._ask_export(_("Text report (*.txt)"), "selftest.txt"))
-        for button in (self.json_button, self.text_button):
-            button.setEnabled(False)
-            top.addWidget(button)
+        self.level_note = QLabel("")
+        self.level_note.setWordWrap(True)
+        top.addWidget(self.level_note, 1)
+        self.level_combo.currentIndexChanged.connect(self._show_level_note)
+        # external by default: at the counter, what matters is the gateway, notifications and the display
+        self.level_combo.setCurrentIndex(self.level_combo.findData("external"))
+        self._show_level_note()
         layout.addLayout(top)
         layout.addWidget(self._scan_panel())
         self.checks_table = _table([_("Result"), _("Check"), _("Seconds"), _("Detail"), _("Hint")])
@@ -169,13 +211,26 @@ class TechnicianWindow(Operations, QWidget):
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.checks_table, 1)
+        bottom = QHBoxLayout()
         self.summary = QLabel(_("Not run yet."))
         self.summary.setWordWrap(True)
         font = self.summary.font()
         font.setBold(True)
         self.summary.setFont(font)
-        layout.addWidget(self.summary)
+        bottom.addWidget(self.summary, 1)
+        self.json_button = _button(_("Export JSON…"))
+        self.json_button.clicked.connect(lambda: self._ask_export(_("JSON report (*.json)"), "selftest.json"))
+        self.text_button = _button(_("Export text…"))
+        self.text_button.clicked.connect(lambda: self._ask_export(_("Text report (*.txt)"), "selftest.txt"))
+        for button in (self.json_button, self.text_button):
+            button.setEnabled(False)
+            bottom.addWidget(button)
+        layout.addLayout(bottom)
         return tab
+
+    def _show_level_note(self, *_args) -> None:
+        level = self.level_combo.currentData()
+        self.level_note.setText(next((_(words) for name, words in LEVEL_WORDS if name == level), ""))
 
     def _scan_panel(self) -> QWidget:
         """The interactive check's prompt: the test QR, what to do, and a field a wedge scanner types into."""
@@ -273,6 +328,54 @@ class TechnicianWindow(Operations, QWidget):
         self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         layout.addWidget(self.log_view, 1)
         return tab
+
+    # -- back to the till ---------------------------------------------------------------------------------
+    def leave(self) -> None:
+        """Back to the till (Esc, or the button): the window closes, see :meth:`closeEvent`."""
+        self.close()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.left = False
+        self._fit_screen()
+        self.raise_()
+        self.activateWindow()     # no window manager in a kiosk: nobody else gives this window the keyboard
+        self.tabs.tabBar().setFocus()   # the arrow keys and Ctrl+Tab walk the tabs from the start
+
+    def _fit_screen(self) -> None:
+        """Within the screen the till is on: the window opens at the till's size, and a till wider than its
+        screen must not push this window's right edge (Back to the till) off it."""
+        till = self._back_to if self._back_to is not None and self._back_to is not self else None
+        screen = (till.screen() if till is not None else None) or self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        avail, frame = screen.availableGeometry(), self.geometry()
+        if avail.contains(frame):
+            return
+        width, height = min(frame.width(), avail.width()), min(frame.height(), avail.height())
+        x = min(max(frame.x(), avail.x()), avail.right() + 1 - width)
+        y = min(max(frame.y(), avail.y()), avail.bottom() + 1 - height)
+        self.setGeometry(x, y, width, height)
+
+    def closeEvent(self, event) -> None:
+        """However the window goes (Esc, the button, a desktop's close box): the test pattern leaves the
+        customer display, a test scan still awaited is given up, and the till gets the keyboard back."""
+        self.left = True
+        if self._awaiting_scan:
+            self._awaiting_scan = False
+            self._scans.put(None)
+        if self.customer is not None and self.customer.mode == "test":
+            self.customer.show_idle()
+        self._update_display_state()
+        super().closeEvent(event)
+        till = self._back_to
+        if till is None or till is self or not till.isVisible():
+            till = next((w for w in QApplication.topLevelWidgets()
+                         if w.isVisible() and w is not self and w is not self.customer
+                         and w.windowType() == Qt.WindowType.Window), None)
+        if till is not None:
+            till.raise_()
+            till.activateWindow()
 
     # -- helpers ----------------------------------------------------------------------------------------
     def _config(self):
@@ -380,8 +483,12 @@ class TechnicianWindow(Operations, QWidget):
         for w in (self.run_button, self.level_combo, self.json_button, self.text_button):
             w.setEnabled(False)
         display = self._display_probe if self.customer is not None else None
+        if display is None:
+            options.setdefault("display_absent", "no customer display in this session (one screen): the till's "
+                                                 "own window shows the QR")
         displays = self._screens()
         core, emit, grant = self.core, self.check_done.emit, self.grant
+        running = self._config()      # the gateway and receiver this terminal uses, not a second simulator
 
         while not self._scans.empty():   # a stale answer must not pass for this run's test scan
             self._scans.get_nowait()
@@ -389,24 +496,28 @@ class TechnicianWindow(Operations, QWidget):
             options = {"scan": self._scan_probe, **options}
 
         def run():
-            return services.technician.selftest(grant, level, core.config_file, core.data_dir, scanners=core.hub,
-                                                display=display, displays=displays, on_check=emit, **options)
+            return services.technician.selftest(grant, level, core.config_file, core.data_dir, running=running,
+                                                scanners=core.hub, display=display, displays=displays,
+                                                on_check=emit, **options)
         self._call(run, on_done=self._selftest_done, on_error=self._selftest_failed)
 
     def _display_probe(self, _test_code: str):
         """On the self-test's worker: ask the UI thread to show the pattern, and wait until it has."""
-        shown = threading.Event()
-        self._show_pattern.emit(shown)
-        if shown.wait(DISPLAY_WAIT):
-            return True, "the customer display shows the test pattern and the test QR"
-        return False, f"the customer display did not answer within {DISPLAY_WAIT:g} s"
+        ask = _PatternAsk()
+        self._show_pattern.emit(ask)
+        if not ask.answered.wait(DISPLAY_WAIT):
+            return False, f"the customer display did not answer within {DISPLAY_WAIT:g} s"
+        if not ask.shown:
+            return False, "not shown: the technician went back to the till before the display test"
+        return True, "the customer display shows the test pattern and the test QR"
 
     @Slot(object)
-    def _on_show_pattern(self, shown: threading.Event) -> None:
-        if self.customer is not None:
+    def _on_show_pattern(self, ask: _PatternAsk) -> None:
+        if self.customer is not None and not self.left:
             self.customer.show_test_pattern()
             self._update_display_state()
-            shown.set()
+            ask.shown = True
+        ask.answered.set()
 
     def _scan_probe(self, test_code: str, timeout: float):
         """On the self-test's worker: show the test QR and wait for the test scan (None: skipped or none)."""
@@ -585,18 +696,19 @@ class TechnicianWindow(Operations, QWidget):
 
     # -- logs ----------------------------------------------------------------------------------------
     def refresh_logs(self) -> None:
-        folder = Path(self.core.data_dir) / "logs"
-        self._call(lambda: services.technician.newest_log(folder, LOG_TAIL_BYTES), on_done=self._show_log)
+        """The till's own log: the file this terminal writes, not whichever file changed last."""
+        data_dir = Path(self.core.data_dir)
+        self._call(lambda: services.technician.own_log(data_dir, LOG_TAIL_BYTES), on_done=self._show_log)
 
-    def _show_log(self, log: dict | None) -> None:
-        if log is None:
-            self.log_file = None
-            self.log_label.setText(_("No log files yet (in {folder}).").format(
-                folder=Path(self.core.data_dir) / "logs"))
+    def _show_log(self, log: dict) -> None:
+        self.log_file = log["path"]
+        if log["text"] is None:
+            self.log_label.setText(_("This till's log {path} is not written yet.").format(path=log["path"]))
             self.log_view.setPlainText("")
             return
-        self.log_file = log["path"]
-        text = _("{path}: {size} bytes, newest of {count} files").format(**log)
+        text = _("This till's log {path}: {size} bytes").format(**log)
+        if log["others"]:
+            text += "; " + _("{count} more files in its folder go into the export").format(count=log["others"])
         if log["truncated"]:
             text += " " + _("(showing the last {kb} KiB)").format(kb=LOG_TAIL_BYTES // 1024)
         self.log_label.setText(text)

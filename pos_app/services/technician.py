@@ -87,18 +87,30 @@ def pin_set(grant: Grant, journal, role: str, pin: str, *, current: str | None =
     return PinSet(role)
 
 
-def newest_log(folder: Path, tail_bytes: int) -> dict | None:
-    """The newest file in the logs folder, its last ``tail_bytes`` masked again (a file from an older
-    version may hold a code): what the technician window shows. None when there is none."""
-    from ..logs import mask_text
-    files = [p for p in Path(folder).iterdir() if p.is_file()] if Path(folder).is_dir() else []
-    if not files:
-        return None
-    newest = max(files, key=lambda p: p.stat().st_mtime)
-    size = newest.stat().st_size
-    with newest.open("rb") as f:
-        if size > tail_bytes:
-            f.seek(size - tail_bytes)
-        data = f.read()
-    return {"path": str(newest), "size": size, "count": len(files), "truncated": size > tail_bytes,
+def start_window_log(data_dir: Path, verbose: bool = False) -> Path | None:
+    """The window's log: ``<data dir>/logs/pos-terminal.log`` from its first start (the data directory is made
+    now, as the terminal would make it a moment later), so the Logs tab and support have it from the start."""
+    from .. import logs
+    return logs.setup(data_dir, verbose, command="gui", create=True)
+
+
+def own_log(data_dir: Path, tail_bytes: int) -> dict:
+    """The log file this terminal writes (``<data dir>/logs/pos-terminal.log`` when logging was not set up
+    here), its last ``tail_bytes`` masked again (a file from an older version may hold a code): what the
+    technician window shows. The other files in the folder (rotated logs, crash reports) are counted, and
+    the export packs them all. ``text`` is None while the file does not exist yet."""
+    from ..logs import FILE_NAME, current_file, mask_text
+    folder = Path(data_dir) / "logs"
+    path = current_file()
+    if path is None or path.parent.resolve() != folder.resolve():
+        path = folder / FILE_NAME
+    others = [p for p in folder.iterdir() if p.is_file() and p.name != path.name] if folder.is_dir() else []
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - tail_bytes))
+            data = f.read()
+    except FileNotFoundError:
+        return {"path": str(path), "size": 0, "others": len(others), "truncated": False, "text": None}
+    return {"path": str(path), "size": size, "others": len(others), "truncated": size > tail_bytes,
             "text": mask_text(data.decode("utf-8", errors="replace"))}

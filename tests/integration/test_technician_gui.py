@@ -12,6 +12,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import json
+import logging
 import tarfile
 from pathlib import Path
 
@@ -154,23 +155,31 @@ def archive(path: Path) -> dict[str, str]:
         return {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers()}
 
 
-def test_logs_none_then_the_newest_and_the_export_is_the_clis_masked_archive(qtbot, core, tmp_path):
-    """The window's export is the one ``pos-terminal logs --export`` writes: both call the technician's
-    log_export use case (test_parity checks each binding), called here directly as the command does."""
+def test_logs_show_the_tills_own_log_and_the_export_is_the_clis_masked_archive(qtbot, core, tmp_path):
+    """The Logs tab shows the file this till writes (issue 15, 3.7), not whichever file in the folder changed
+    last (a crash report of a command, say). The window's export is the one ``pos-terminal logs --export``
+    writes: both call the technician's log_export use case (test_parity checks each binding), called here
+    directly as the command does."""
     from pos_app import services
 
     window = open_window(qtbot, core)
-    assert "No log files yet" in window.log_label.text()
     logs = Path(core.data_dir) / "logs"
+    own = logs / "pos-terminal.log"
+    assert window.log_file == str(own) and "not written yet" in window.log_label.text()
     logs.mkdir(parents=True, exist_ok=True)
     old, new = logs / "crash-20240101-000000.txt", logs / "crash-20240102-000000.txt"
     code = "281234567890123456"                           # a payment code an old version logged in full
+    own.write_text(f"2024-01-02 10:00:00 INFO pos_app: the till's own line, scanned {code}\n")
     old.write_text(f"old: scanned {code}\n")
     new.write_text("Traceback (most recent call last):\n  boom\n")
-    os.utime(old, (1_700_000_000, 1_700_000_000))
+    os.utime(own, (1_700_000_000, 1_700_000_000))
+    os.utime(old, (1_700_000_000, 1_700_000_000))        # the crash report "new" is the newest file
     window.refresh_logs()
     wait_idle(qtbot, window)
-    assert window.log_file == str(new) and "boom" in window.log_view.toPlainText()
+    assert window.log_file == str(own), window.log_label.text()
+    text = window.log_view.toPlainText()
+    assert "the till's own line" in text and "boom" not in text and code not in text   # masked again
+    assert "2 more files" in window.log_label.text()
     assert window.log_view.isReadOnly() and window.export_logs_button.isEnabled()
     shot(window, 4, "logs")
 
@@ -185,13 +194,46 @@ def test_logs_none_then_the_newest_and_the_export_is_the_clis_masked_archive(qtb
                                    config=str(core.config_file))
     printed = archive(tmp_path / "cli.tar.gz")
     rename = {name.replace("cli/", "window/", 1): text for name, text in printed.items()}
-    assert sorted(shown) == ["window/logs/" + old.name, "window/logs/" + new.name, "window/system.txt"]
-    for name in shown:                                    # (this process's log file may be there too)
+    names = ["window/logs/" + f.name for f in (old, new, own)]
+    assert sorted(shown) == sorted([*names, "window/system.txt"])
+    for name in shown:
         assert name in rename
-    for name in ("window/logs/" + old.name, "window/logs/" + new.name):
+    for name in names:
         assert shown[name] == rename[name]                # the same files, masked the same way
     assert code not in shown["window/logs/" + old.name] and "old: scanned" in shown["window/logs/" + old.name]
-    assert window.log_export.log_files == 2
+    assert window.log_export.log_files == 3
+
+
+def test_the_windows_log_is_written_from_the_first_start_and_is_what_the_tab_shows(qtbot, core, tmp_path):
+    """Issue 15 (3.7): the window's log set-up makes the data directory's log at once (a first start used to
+    keep its lines in memory until some later record), and the Logs tab shows the file this process writes."""
+    from pos_app import logs
+
+    try:
+        fresh = tmp_path / "fresh-data"
+        path = services.technician.start_window_log(fresh)
+        assert path == fresh / "logs" / "pos-terminal.log" and path.is_file()
+        assert ": gui" in path.read_text()
+        path = services.technician.start_window_log(Path(core.data_dir))
+        logging.getLogger("test").warning("a line the till wrote")
+        window = open_window(qtbot, core)
+        assert window.log_file == str(path)
+        assert ": gui" in window.log_view.toPlainText() and "a line the till wrote" in window.log_view.toPlainText()
+    finally:
+        logs.shutdown()
+
+
+def test_back_to_the_till_takes_the_pattern_off_the_customer_display(qtbot, core):
+    """Issue 15 (3.1): leaving (the button, as Esc does; tests/e2e/gui/test_technician.py presses the real
+    keys) closes the window and puts the customer display back to idle."""
+    customer = CustomerDisplay("Test store")
+    qtbot.addWidget(customer)
+    window = open_window(qtbot, core, customer)
+    assert window.back_button.text() == "Back to the till" and window.back_button.objectName() == "back_to_till"
+    window.show_test_pattern()
+    assert customer.mode == "test"
+    qtbot.mouseClick(window.back_button, Qt.LeftButton)
+    assert not window.isVisible() and customer.mode == "idle"
 
 
 # -- the interactive level: the test scan ---------------------------------------------------------------
