@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from pos_app.errors import PosError
+from pos_app.i18n import _
 
 from . import schema
 from .lock import PRIVATE, InstanceLock, tighten
@@ -87,9 +88,10 @@ class JournalWriteFailed(JournalError):
 
 def _corrupt(path: Path, exc: BaseException, saved: bool | None = False, tail: str = "") -> JournalCorrupt:
     return JournalCorrupt(
-        f"the journal {path} cannot be read ({exc}){tail}",
-        hint=f"do not delete it: it may hold payments not yet settled. Stop the terminal, copy {path} "
-             f"(and its -wal file) for support, then try: sqlite3 {path} '.recover' > recovered.sql",
+        _("the journal {path} cannot be read ({reason})").format(path=path, reason=exc) + tail,
+        hint=_("do not delete it: it may hold payments not yet settled. Stop the terminal, copy {path} "
+               "(and its -wal file) for support, then try: sqlite3 {path} '.recover' > recovered.sql").format(
+            path=path),
         saved=saved)
 
 
@@ -97,7 +99,7 @@ def _size(n: int) -> str:
     for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
-    return f"{n} bytes"
+    return _("{n} bytes").format(n=n)
 
 
 def _usable(st: os.statvfs_result) -> int:
@@ -119,28 +121,28 @@ def _margin(page_size: int = 4096) -> int:
 def _outcome(saved: bool | None) -> str:
     """What became of the change a failed write was making, said only as far as it is known."""
     if saved is False:
-        return ": this change was not saved (the journal is as it was before it)"
-    return (": this change may or may not have been saved (never part of it; the next start reads the "
-            "journal as it is)")
+        return _(": this change was not saved (the journal is as it was before it)")
+    return _(": this change may or may not have been saved (never part of it; the next start reads the "
+             "journal as it is)")
 
 
 def _disk_full_hint(path: Path, exists: bool = True) -> str:
-    return (f"free space on that disk (`df -h {path.parent}` shows it; old log files can go), then try again"
-            + (". The journal is intact: do not delete or move it" if exists else ""))
+    return (_("free space on that disk (`df -h {folder}` shows it; old log files can go), then try again").format(
+        folder=path.parent) + (_(". The journal is intact: do not delete or move it") if exists else ""))
 
 
 def _disk_full(path: Path, saved: bool | None = False, tail: str = "", *, exists: bool = True) -> JournalDiskFull:
     free = _free_bytes(path.parent)
-    left = "" if free is None else f" ({_size(free)} left)"
-    return JournalDiskFull(f"the disk holding the journal {path} is full{left}{tail}",
+    left = "" if free is None else _(" ({size} left)").format(size=_size(free))
+    return JournalDiskFull(_("the disk holding the journal {path} is full").format(path=path) + left + tail,
                            hint=_disk_full_hint(path, exists), saved=saved)
 
 
 def _write_failed(path: Path, why: str, saved: bool | None = False, tail: str = "") -> JournalWriteFailed:
     return JournalWriteFailed(
-        f"cannot write the journal {path} ({why}){tail}",
-        hint="check that this user may write the data directory and its files, and that the disk is not "
-             "read-only or failing (`dmesg` shows disk errors); then try again",
+        _("cannot write the journal {path} ({reason})").format(path=path, reason=why) + tail,
+        hint=_("check that this user may write the data directory and its files, and that the disk is not "
+               "read-only or failing (`dmesg` shows disk errors); then try again"),
         saved=saved)
 
 
@@ -157,9 +159,9 @@ def _failure(path: Path, exc: BaseException, *, saved: bool | None = False, tail
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     if primary == _FULL or (primary == _IOERR and code not in _IOERR_READS and _low_on_space(path)):
-        return _disk_full(path, saved, ": it cannot be opened" if opening else tail)
+        return _disk_full(path, saved, _(": it cannot be opened") if opening else tail)
     if write and primary in _WRITE_FAILURES and code not in _IOERR_READS:
-        return _write_failed(path, str(exc), saved, ": it cannot be opened" if opening else tail)
+        return _write_failed(path, str(exc), saved, _(": it cannot be opened") if opening else tail)
     return _corrupt(path, exc, saved, tail)
 
 
@@ -177,17 +179,19 @@ def _os_failure(path: Path, exc: OSError, tail: str) -> JournalError:
 
 def _not_a_journal(path: Path, tables: list[str], size: int) -> JournalError:
     if size == 0 or not tables:
-        what = "is empty (0 bytes)" if size == 0 else "is an SQLite file with no tables"
+        what = (_("{path} is empty (0 bytes)") if size == 0 else _("{path} is an SQLite file with no tables")).format(
+            path=path)
         return JournalError(
-            f"{path} {what}: it is not a pos-terminal journal, and it is left as it is",
-            hint="if this terminal never took a payment (its first start was cut short), delete this file and "
-                 "start again; otherwise the journal was lost: restore journal.sqlite (with its -wal) from a "
-                 "backup. The terminal creates a journal only where there is no file")
+            what + _(": it is not a pos-terminal journal, and it is left as it is"),
+            hint=_("if this terminal never took a payment (its first start was cut short), delete this file and "
+                   "start again; otherwise the journal was lost: restore journal.sqlite (with its -wal) from a "
+                   "backup. The terminal creates a journal only where there is no file"))
     shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
     return JournalError(
-        f"{path} is not a pos-terminal journal (it holds the tables {shown}), and it is left as it is",
-        hint="point --data-dir at the terminal's own folder, or move this file elsewhere; the terminal "
-             "creates a journal only where there is no file")
+        _("{path} is not a pos-terminal journal (it holds the tables {tables}), and it is left as it is").format(
+            path=path, tables=shown),
+        hint=_("point --data-dir at the terminal's own folder, or move this file elsewhere; the terminal "
+               "creates a journal only where there is no file"))
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -214,11 +218,11 @@ def _create(path: Path) -> int | None:
     wal = Path(f"{path}-wal")
     if wal.exists() and wal.stat().st_size > 0:
         raise JournalError(
-            f"{wal} is there but {path} is not: the journal was moved or deleted, and its last changes are "
-            "in that file",
-            hint="put journal.sqlite back beside it (from where it went, or a backup); a new journal is "
-                 "never started over an old one's changes")
-    doing = ": it could not be created (nothing was left behind)"
+            _("{wal} is there but {path} is not: the journal was moved or deleted, and its last changes are "
+              "in that file").format(wal=wal, path=path),
+            hint=_("put journal.sqlite back beside it (from where it went, or a backup); a new journal is "
+                   "never started over an old one's changes"))
+    doing = _(": it could not be created (nothing was left behind)")
     tmp = path.parent / f"{_TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
     try:
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE)
@@ -355,8 +359,8 @@ class Journal:
         path = data_dir / FILE_NAME
         if readonly:
             if not path.exists():
-                raise JournalError(f"there is no journal in {data_dir} yet",
-                                   hint="it is created by the first sale; check --data-dir")
+                raise JournalError(_("there is no journal in {folder} yet").format(folder=data_dir),
+                                   hint=_("it is created by the first sale; check --data-dir"))
             return cls(path, cls._connect(path, True), None)
         lock = InstanceLock(data_dir, FILE_NAME).acquire()
         try:
@@ -389,15 +393,17 @@ class Journal:
         try:
             size = os.stat(path).st_size
         except OSError as exc:
-            raise JournalError(f"cannot open the journal {path}: {exc.strerror}",
-                               hint="check the data directory's permissions, or pass another --data-dir") from None
+            raise JournalError(_("cannot open the journal {path}: {reason}").format(path=path, reason=exc.strerror),
+                               hint=_("check the data directory's permissions, or pass another --data-dir")) from None
         if size == 0:
             raise _not_a_journal(path, [], 0)
         if not os.access(path, os.R_OK if readonly else os.R_OK | os.W_OK):
-            raise JournalError(f"this user may not {'read' if readonly else 'write'} the journal {path}: it is "
-                               f"private to the user the terminal runs as",
-                               hint="run the command as that user (on an installed terminal, `sudo pos-terminal "
-                                    "…` switches to it)")
+            raise JournalError((_("this user may not read the journal {path}: it is private to the user the terminal "
+                                  "runs as") if readonly else
+                                _("this user may not write the journal {path}: it is private to the user the "
+                                  "terminal runs as")).format(path=path),
+                               hint=_("run the command as that user (on an installed terminal, `sudo pos-terminal "
+                                      "…` switches to it)"))
         try:
             if readonly:
                 conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
@@ -416,9 +422,10 @@ class Journal:
                 raise _not_a_journal(path, tables, size)
             if version > schema.VERSION:
                 raise JournalError(
-                    f"the journal {path} was written by a newer pos-terminal (schema {version}; this one knows "
-                    f"{schema.VERSION}), so this one leaves it untouched",
-                    hint="install that pos-terminal version (or a newer one) again")
+                    _("the journal {path} was written by a newer pos-terminal (schema {version}; this one knows "
+                      "{known}), so this one leaves it untouched").format(path=path, version=version,
+                                                                          known=schema.VERSION),
+                    hint=_("install that pos-terminal version (or a newer one) again"))
             if not readonly:
                 mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if mode.lower() != "wal":
@@ -429,10 +436,11 @@ class Journal:
                 schema.migrate(conn)
             elif version < schema.VERSION:   # an upgrade not yet started: not corrupt, just older
                 raise JournalError(
-                    f"the journal {path} is from an older pos-terminal (schema {version}; this one uses "
-                    f"{schema.VERSION}) and is upgraded when the terminal next opens it for writing",
-                    hint="start the terminal once, or run `pos-terminal queue --drain`: the upgrade keeps "
-                         "every payment and everything waiting in the queue")
+                    _("the journal {path} is from an older pos-terminal (schema {version}; this one uses "
+                      "{known}) and is upgraded when the terminal next opens it for writing").format(
+                        path=path, version=version, known=schema.VERSION),
+                    hint=_("start the terminal once, or run `pos-terminal queue --drain`: the upgrade keeps "
+                           "every payment and everything waiting in the queue"))
             names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             missing = CORE_TABLES - names
             if missing:
@@ -458,8 +466,8 @@ class Journal:
 
     def _check_open(self) -> None:
         if getattr(self, "_closed", False):
-            raise JournalError(f"the journal {self.path} is closed (the terminal is stopping)",
-                               hint="this request is answered after a restart")
+            raise JournalError(_("the journal {path} is closed (the terminal is stopping)").format(path=self.path),
+                               hint=_("this request is answered after a restart"))
 
     def __enter__(self) -> Journal:
         return self
@@ -493,7 +501,7 @@ class Journal:
             except OSError as exc:
                 raise _write_failed(self.path, exc.strerror or str(exc)) from None
             if fs.f_flag & os.ST_RDONLY:
-                raise _write_failed(self.path, "its filesystem is mounted read-only")
+                raise _write_failed(self.path, _("its filesystem is mounted read-only"))
             free = _usable(fs)
             try:
                 page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
@@ -501,16 +509,17 @@ class Journal:
                 raise _failure(self.path, exc, write=False) from None
             if free < _margin(page_size):
                 raise JournalDiskFull(
-                    f"the disk holding the journal {self.path} is full: {_size(free)} left, less than the "
-                    f"{_size(_margin(page_size))} kept free for a payment's records",
+                    _("the disk holding the journal {path} is full: {free} left, less than the "
+                      "{margin} kept free for a payment's records").format(path=self.path, free=_size(free),
+                                                                             margin=_size(_margin(page_size))),
                     hint=_disk_full_hint(self.path))
             if not os.access(real.parent, os.W_OK | os.X_OK) or not os.access(real, os.R_OK | os.W_OK):
-                raise _write_failed(self.path, "this user may not write it or its folder")
+                raise _write_failed(self.path, _("this user may not write it or its folder"))
             try:
                 self.conn.execute("BEGIN")
                 try:
                     for sql in _PREFLIGHT_READS:
-                        for _ in self.conn.execute(sql):
+                        for _row in self.conn.execute(sql):
                             pass
                     seen: set[str] = set()
                     todo = list(txns)
@@ -543,8 +552,8 @@ class Journal:
             except BaseException as exc:
                 self._rollback()
                 if isinstance(exc, sqlite3.IntegrityError):  # a constraint or trigger said no: the file is fine
-                    raise JournalError(f"the journal refused the change: {exc}",
-                                       hint="the audit log and Z reports are append-only by design") from None
+                    raise JournalError(_("the journal refused the change: {reason}").format(reason=exc),
+                                       hint=_("the audit log and Z reports are append-only by design")) from None
                 if isinstance(exc, sqlite3.Error):
                     raise _failure(self.path, exc, tail=_outcome(False)) from None
                 raise

@@ -21,6 +21,7 @@ from typing import NoReturn, overload
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .i18n import N_, _
 from .money import EXPONENTS, parse_money
 
 ENV_CONFIG = "POS_TERMINAL_CONFIG"
@@ -171,91 +172,93 @@ class _Section:
     def __init__(self, file: Path, name: str, table: object, keys: set[str]) -> None:
         self.file, self.name = file, name
         if not isinstance(table, dict):
-            self.fail(None, f"a [{name}] table", table)
+            self.fail(None, _("a [{name}] table").format(name=name), table)
         unknown = sorted(set(table) - keys)
         if unknown:
             raise ConfigError(
-                f"{file}: [{name}] has unknown key {unknown[0]!r}",
-                hint=f"the keys of [{name}] are: {', '.join(sorted(keys))}",
+                _("{file}: [{name}] has unknown key {key!r}").format(file=file, name=name, key=unknown[0]),
+                hint=_("the keys of [{name}] are: {keys}").format(name=name, keys=", ".join(sorted(keys))),
             )
         self.table = table
 
     def fail(self, key: str | None, expected: str, got: object = None, hint: str | None = None) -> NoReturn:
         where = f"[{self.name}] {key}" if key else f"[{self.name}]"
-        shown = "nothing" if got is None else _SHOW.repr(got)
-        raise ConfigError(f"{self.file}: {where}: expected {expected}, got {shown}", hint=hint)
+        shown = _("nothing") if got is None else _SHOW.repr(got)
+        raise ConfigError(_("{file}: {where}: expected {expected}, got {shown}").format(
+            file=self.file, where=where, expected=_(expected), shown=shown), hint=hint and _(hint))
 
-    def text(self, key: str, expected: str = "a non-empty string", pattern: str | None = None,
+    def text(self, key: str, expected: str = N_("a non-empty string"), pattern: str | None = None,
              max_len: int = 256, default: str | None = None) -> str:
         value = self.table.get(key, default)
         if not isinstance(value, str) or not value.strip() or len(value) > max_len \
                 or (pattern and not re.fullmatch(pattern, value)):
             self.fail(key, expected, value)
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-            self.fail(key, expected + " (no control characters)", value)
+            self.fail(key, _(expected) + _(" (no control characters)"), value)
         return value.strip()
 
     def number(self, key: str, default: float, low: float, high: float) -> float:
         value = self.table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value <= high:
-            self.fail(key, f"a number of seconds above {low:g} and at most {high:g}", value)
+            self.fail(key, _("a number of seconds above {low:g} and at most {high:g}").format(low=low, high=high),
+                      value)
         return float(value)
 
     def url(self, key: str) -> str:
-        value = self.text(key, "an https:// URL")
+        value = self.text(key, N_("an https:// URL"))
         # The path is signed as written; a space or a non-ASCII letter would go out re-encoded (or not at
         # all), so the gateway would check another path than we signed. Only what a URL may hold as is.
         if not value.isascii() or re.search(r'[\s"<>\\^`{|}]|%(?![0-9A-Fa-f]{2})', value):
-            self.fail(key, "a URL of plain ASCII characters without spaces (write a space in the path as %20, "
-                           "an international host name in its xn-- form)", value)
+            self.fail(key, N_("a URL of plain ASCII characters without spaces (write a space in the path as %20, "
+                              "an international host name in its xn-- form)"), value)
         try:
             parts = urlsplit(value)  # ValueError: an unbalanced or invalid [IPv6] host
         except ValueError:
-            self.fail(key, "an https:// URL", value)
+            self.fail(key, N_("an https:// URL"), value)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
                 or parts.username or parts.password:
-            self.fail(key, "an https:// URL with a host, and no user, query or fragment", value)
+            self.fail(key, N_("an https:// URL with a host, and no user, query or fragment"), value)
         if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-            self.fail(key, "https:// (plain http:// is allowed for 127.0.0.1, ::1 and localhost only)", value)
+            self.fail(key, N_("https:// (plain http:// is allowed for 127.0.0.1, ::1 and localhost only)"), value)
         try:
             port_ok = parts.port != 0
         except ValueError:
             port_ok = False
         if not port_ok:
-            self.fail(key, "a URL with a port from 1 to 65535", value)
+            self.fail(key, N_("a URL with a port from 1 to 65535"), value)
         return value.rstrip("/")
 
     def path(self, key: str) -> Path:
-        text = self.text(key, "a file path")
+        text = self.text(key, N_("a file path"))
         try:
             value = expand_path(text)
         except ValueError:
-            self.fail(key, "a file path (no NUL bytes, ~ only for an existing user)", text)
+            self.fail(key, N_("a file path (no NUL bytes, ~ only for an existing user)"), text)
         return value if value.is_absolute() else (self.file.parent / value)
 
     def currency(self, key: str, default: str | None = None) -> str:
-        value = self.text(key, "an ISO 4217 currency code such as USD", default=default)
+        value = self.text(key, N_("an ISO 4217 currency code such as USD"), default=default)
         if value.upper() not in EXPONENTS:
-            self.fail(key, "an ISO 4217 currency code such as USD, EUR, CNY, HKD, SGD, JPY", value)
+            self.fail(key, N_("an ISO 4217 currency code such as USD, EUR, CNY, HKD, SGD, JPY"), value)
         return value.upper()
 
     def intervals(self, key: str, default: tuple[float, ...]) -> tuple[float, ...]:
         value = self.table.get(key, list(default))
         if not isinstance(value, list) or not 0 < len(value) <= 100 or any(
                 isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 3600 for v in value):
-            self.fail(key, "a list of 1 to 100 waits in seconds, e.g. [2, 3, 3, 5]", value)
+            self.fail(key, N_("a list of 1 to 100 waits in seconds, e.g. [2, 3, 3, 5]"), value)
         return tuple(float(v) for v in value)
 
     def integer(self, key: str, default: int, low: int, high: int, expected: str | None = None) -> int:
         value = self.table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.fail(key, expected or f"a whole number from {low} to {high}", value)
+            self.fail(key, expected or _("a whole number from {low} to {high}").format(low=low, high=high), value)
         return value
 
     def choice(self, key: str, choices: tuple, default=None):
         value = self.table.get(key, default)
         if value not in choices or type(value) not in {type(c) for c in choices}:  # 9600.0 is not 9600
-            self.fail(key, "one of " + ", ".join(repr(c) for c in choices), value)
+            self.fail(key, _("one of {choices}").format(choices=", ".join(repr(c) for c in choices)), value)
         return value
 
     @overload
@@ -268,34 +271,34 @@ class _Section:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value <= high:
-            self.fail(key, f"milliseconds above {low:g} and at most {high:g}", value)
+            self.fail(key, _("milliseconds above {low:g} and at most {high:g}").format(low=low, high=high), value)
         return float(value)
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.table.get(key, default)
         if not isinstance(value, bool):
-            self.fail(key, "true or false", value)
+            self.fail(key, N_("true or false"), value)
         return value
 
     def limits(self, key: str) -> dict[str, int]:
         value = self.table.get(key, {})
         if not isinstance(value, dict):
-            self.fail(key, 'a table of amounts per currency, e.g. { USD = "200.00" }', value)
+            self.fail(key, N_('a table of amounts per currency, e.g. { USD = "200.00" }'), value)
         limits = {}
         for currency, amount in value.items():
             if currency.upper() not in EXPONENTS or not isinstance(amount, str):
-                self.fail(key, 'amounts as strings per ISO 4217 currency, e.g. { USD = "200.00" }', value)
+                self.fail(key, N_('amounts as strings per ISO 4217 currency, e.g. { USD = "200.00" }'), value)
             try:
                 limits[currency.upper()] = parse_money(amount, currency.upper()).minor
             except ValueError as exc:
-                self.fail(key, f"valid amounts ({exc})", value)
+                self.fail(key, _("valid amounts ({reason})").format(reason=exc), value)
         return limits
 
     def listen(self, key: str) -> tuple[str, int]:
-        value = self.text(key, "host:port, e.g. 127.0.0.1:8081")
+        value = self.text(key, N_("host:port, e.g. 127.0.0.1:8081"))
         host, sep, port = value.rpartition(":")
         if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
-            self.fail(key, "host:port with a port from 1 to 65535, e.g. 0.0.0.0:8081", value)
+            self.fail(key, N_("host:port with a port from 1 to 65535, e.g. 0.0.0.0:8081"), value)
         return host.strip("[]"), int(port)
 
 
@@ -317,12 +320,12 @@ def _file_kind(mode: int) -> str | None:
     """What a non-regular file is, in words; None for a regular file."""
     if stat.S_ISREG(mode):
         return None
-    for test, words in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
-                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                        (stat.S_ISSOCK, "a socket")):
+    for test, words in ((stat.S_ISDIR, N_("a directory")), (stat.S_ISFIFO, N_("a named pipe (FIFO)")),
+                        (stat.S_ISCHR, N_("a character device")), (stat.S_ISBLK, N_("a block device")),
+                        (stat.S_ISSOCK, N_("a socket"))):
         if test(mode):
             return words
-    return "an unusual file"
+    return N_("an unusual file")
 
 
 def read_regular_file(path: Path | str, limit: int) -> bytes:
@@ -335,15 +338,16 @@ def read_regular_file(path: Path | str, limit: int) -> bytes:
     if kind == "a directory":
         raise IsADirectoryError(path)
     if kind:
-        raise RefusedFile(f"is {kind}, not a regular file")
+        raise RefusedFile(_("is {kind}, not a regular file").format(kind=_(kind)))
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     try:
         info = os.fstat(fd)
         kind = _file_kind(info.st_mode)
         if kind:
-            raise RefusedFile(f"is {kind}, not a regular file")
+            raise RefusedFile(_("is {kind}, not a regular file").format(kind=_(kind)))
         if info.st_size > limit:
-            raise RefusedFile(f"is {info.st_size} bytes, far too big (at most {limit} bytes)")
+            raise RefusedFile(_("is {size} bytes, far too big (at most {limit} bytes)").format(size=info.st_size,
+                                                                                               limit=limit))
         chunks, total = [], 0
         while total <= limit:  # the file may have grown since fstat
             chunk = os.read(fd, limit + 1 - total)
@@ -352,7 +356,7 @@ def read_regular_file(path: Path | str, limit: int) -> bytes:
             chunks.append(chunk)
             total += len(chunk)
         if total > limit:
-            raise RefusedFile(f"is more than {limit} bytes, far too big")
+            raise RefusedFile(_("is more than {limit} bytes, far too big").format(limit=limit))
         return b"".join(chunks)
     finally:
         os.close(fd)
@@ -362,34 +366,35 @@ def _read_toml(file: Path) -> dict:
     try:
         raw = read_regular_file(file, MAX_CONFIG_BYTES)
     except RefusedFile as exc:
-        raise ConfigError(f"{file}: {exc}",
-                          hint=f"point --config (or {ENV_CONFIG}) at the terminal.toml file") from None
+        raise ConfigError(f"{file}: {exc}", hint=_("point --config (or {env}) at the terminal.toml file").format(
+            env=ENV_CONFIG)) from None
     except FileNotFoundError:
-        raise ConfigError(f"{file}: config file not found",
-                          hint=f"give the right path with --config or {ENV_CONFIG}, "
-                               "or unset both to run in sandbox mode") from None
+        raise ConfigError(_("{file}: config file not found").format(file=file),
+                          hint=_("give the right path with --config or {env}, "
+                                 "or unset both to run in sandbox mode").format(env=ENV_CONFIG)) from None
     except IsADirectoryError:
-        raise ConfigError(f"{file}: is a directory; --config wants the terminal.toml file in it") from None
+        raise ConfigError(_("{file}: is a directory; --config wants the terminal.toml file in it").format(
+            file=file)) from None
     except PermissionError:
-        raise ConfigError(f"{file}: this user may not read it",
-                          hint=f"fix its owner or mode, e.g. chmod 640 {file}") from None
+        raise ConfigError(_("{file}: this user may not read it").format(file=file),
+                          hint=_("fix its owner or mode, e.g. chmod 640 {file}").format(file=file)) from None
     except OSError as exc:
-        raise ConfigError(f"{file}: cannot read it: {exc.strerror}") from None
+        raise ConfigError(_("{file}: cannot read it: {reason}").format(file=file, reason=exc.strerror)) from None
     except ValueError:  # a path no file can have (a NUL byte)
-        raise ConfigError(f"{str(file)!r} is not a usable file path") from None
+        raise ConfigError(_("{path!r} is not a usable file path").format(path=str(file))) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{file}: not UTF-8 text (bad byte at offset {exc.start})",
-                          hint="save it as UTF-8 in a text editor") from None
+        raise ConfigError(_("{file}: not UTF-8 text (bad byte at offset {offset})").format(file=file, offset=exc.start),
+                          hint=_("save it as UTF-8 in a text editor")) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}",
-                          hint="compare it with the example in the README") from None
+        raise ConfigError(_("{file}: not valid TOML: {reason}").format(file=file, reason=exc),
+                          hint=_("compare it with the example in the README")) from None
     except RecursionError:  # tomllib recurses once per nesting level: ``a = [[[[...`` is a broken file
-        raise ConfigError(f"{file}: not valid TOML: arrays or tables nest far too deep",
-                          hint="compare it with the example in the README") from None
+        raise ConfigError(_("{file}: not valid TOML: arrays or tables nest far too deep").format(file=file),
+                          hint=_("compare it with the example in the README")) from None
 
 
 def load_config(file: Path | str) -> Config:
@@ -398,14 +403,14 @@ def load_config(file: Path | str) -> Config:
     doc = _read_toml(file)
     unknown = sorted(set(doc) - {"gateway", "merchant", "notifications", "payments", "offline", "scanners"})
     if unknown:
-        raise ConfigError(f"{file}: unknown section [{unknown[0]}]",
-                          hint="the sections are [gateway], [merchant], [notifications], [payments], [offline] "
-                               "and [scanners]")
+        raise ConfigError(_("{file}: unknown section [{name}]").format(file=file, name=unknown[0]),
+                          hint=_("the sections are [gateway], [merchant], [notifications], [payments], [offline] "
+                                 "and [scanners]"))
     g = _Section(file, "gateway", doc.get("gateway"), {
         "url", "client_id", "merchant_private_key", "gateway_public_key", "connect_timeout", "read_timeout"})
     gateway = GatewayConfig(
         url=g.url("url"),
-        client_id=g.text("client_id", "the client id the gateway gave you (at most 64 characters)",
+        client_id=g.text("client_id", N_("the client id the gateway gave you (at most 64 characters)"),
                          pattern=r"[\x21-\x7e]{1,64}"),
         merchant_private_key=g.path("merchant_private_key"),
         gateway_public_key=g.path("gateway_public_key"),
@@ -415,16 +420,17 @@ def load_config(file: Path | str) -> Config:
     m = _Section(file, "merchant", doc.get("merchant"), {
         "reference_merchant_id", "name", "mcc", "store_id", "store_name", "store_mcc", "terminal_id",
         "currency", "settlement_currency"})
-    mcc = "a 4-digit merchant category code, e.g. 5411"
+    mcc = N_("a 4-digit merchant category code, e.g. 5411")
     currency = m.currency("currency")
     merchant = MerchantConfig(
-        reference_merchant_id=m.text("reference_merchant_id", "the merchant id (at most 64 characters)", max_len=64),
-        name=m.text("name", "the merchant's name", max_len=256),
+        reference_merchant_id=m.text("reference_merchant_id", N_("the merchant id (at most 64 characters)"),
+                                     max_len=64),
+        name=m.text("name", N_("the merchant's name"), max_len=256),
         mcc=m.text("mcc", mcc, pattern=r"[0-9]{4}"),
-        store_id=m.text("store_id", "the store id (at most 64 characters)", max_len=64),
-        store_name=m.text("store_name", "the store's name", max_len=256),
+        store_id=m.text("store_id", N_("the store id (at most 64 characters)"), max_len=64),
+        store_name=m.text("store_name", N_("the store's name"), max_len=256),
         store_mcc=m.text("store_mcc", mcc, pattern=r"[0-9]{4}"),
-        terminal_id=m.text("terminal_id", "this terminal's id (at most 64 characters)", max_len=64),
+        terminal_id=m.text("terminal_id", N_("this terminal's id (at most 64 characters)"), max_len=64),
         currency=currency,
         settlement_currency=m.currency("settlement_currency", default=currency),
     )
@@ -446,8 +452,8 @@ def load_config(file: Path | str) -> Config:
                             max_total=o.limits("max_total"),
                             probe_interval=o.number("probe_interval", 1.0, 0, 60))
     if offline.merchant_risk and not (offline.max_per_payment and offline.max_total):
-        o.fail("max_per_payment", "limits per payment and in total when merchant_risk = true",
-               hint='e.g. max_per_payment = { USD = "200.00" } and max_total = { USD = "500.00" }')
+        o.fail("max_per_payment", N_("limits per payment and in total when merchant_risk = true"),
+               hint=N_('e.g. max_per_payment = { USD = "200.00" } and max_total = { USD = "500.00" }'))
     return Config(path=file, gateway=gateway, merchant=merchant, notifications=notifications,
                   payments=payments, offline=offline, scanners=parse_scanners(file, doc.get("scanners", {})))
 
@@ -459,20 +465,21 @@ def parse_scanners(file: Path, table: object) -> ScannersConfig:
     hid, serial = s.table.get("hid", []), s.table.get("serial", [])
     for key, value in (("hid", hid), ("serial", serial)):
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            s.fail(key, f"[[scanners.{key}]] tables", value)
+            s.fail(key, _("[[scanners.{key}]] tables").format(key=key), value)
     layout = s.choice("layout", LAYOUT_NAMES, d.layout)
     serial_entries = tuple(_serial_entry(file, i, entry) for i, entry in enumerate(serial))
     seen: dict[str, int] = {}
     for i, entry in enumerate(serial_entries):
         real = os.path.realpath(entry.port)
         if real in seen:
-            raise ConfigError(f"{file}: [[scanners.serial]] #{i + 1} port {entry.port!r} is the same port as "
-                              f"#{seen[real] + 1}", hint="one entry per port; remove the duplicate")
+            raise ConfigError(_("{file}: [[scanners.serial]] #{n} port {port!r} is the same port as #{first}").format(
+                file=file, n=i + 1, port=entry.port, first=seen[real] + 1),
+                hint=_("one entry per port; remove the duplicate"))
         seen[real] = i
     avg, max_gap = s.millis("shared_avg_ms", d.shared_avg_ms), s.millis("shared_max_gap_ms", d.shared_max_gap_ms)
     if avg > max_gap:
-        s.fail("shared_avg_ms", f"at most shared_max_gap_ms ({max_gap:g}): an average cannot exceed the largest gap",
-               avg)
+        s.fail("shared_avg_ms", _("at most shared_max_gap_ms ({gap:g}): an average cannot exceed the largest "
+                                  "gap").format(gap=max_gap), avg)
     return ScannersConfig(
         autodetect=s.flag("autodetect", d.autodetect),
         layout=layout,
@@ -488,9 +495,9 @@ def parse_scanners(file: Path, table: object) -> ScannersConfig:
 
 def _hid_entry(file: Path, index: int, table: dict) -> HidDeviceConfig:
     s = _Section(file, f"scanners.hid #{index + 1}", table, set(HidDeviceConfig.__dataclass_fields__))
-    path = s.text("path", "a device path such as /dev/input/by-id/usb-...-event-kbd", max_len=4096)
+    path = s.text("path", N_("a device path such as /dev/input/by-id/usb-...-event-kbd"), max_len=4096)
     if not path.startswith("/"):
-        s.fail("path", "an absolute path under /dev/input (best a /dev/input/by-id/ one, which survives a replug)",
+        s.fail("path", N_("an absolute path under /dev/input (best a /dev/input/by-id/ one, which survives a replug)"),
                path)
     min_length = table.get("min_length")
     return HidDeviceConfig(
@@ -505,13 +512,13 @@ def _serial_entry(file: Path, index: int, table: dict) -> SerialScannerConfig:
     s = _Section(file, f"scanners.serial #{index + 1}", table, set(d.__dataclass_fields__))
     stopbits = s.table.get("stopbits", d.stopbits)
     if stopbits not in (1, 1.5, 2) or isinstance(stopbits, bool):
-        s.fail("stopbits", "1, 1.5 or 2", stopbits)
+        s.fail("stopbits", N_("1, 1.5 or 2"), stopbits)
     parity = s.table.get("parity", d.parity)
     if not isinstance(parity, str) or parity.upper()[:1] not in ("N", "E", "O", "M", "S") or len(parity) > 5:
-        s.fail("parity", '"N" (none), "E" (even), "O" (odd), "M" (mark) or "S" (space)', parity)
-    port = s.text("port", "a serial port such as /dev/ttyACM0 or /dev/serial/by-id/...", max_len=4096)
+        s.fail("parity", N_('"N" (none), "E" (even), "O" (odd), "M" (mark) or "S" (space)'), parity)
+    port = s.text("port", N_("a serial port such as /dev/ttyACM0 or /dev/serial/by-id/..."), max_len=4096)
     if not port.startswith("/"):
-        s.fail("port", "an absolute path such as /dev/ttyACM0 or /dev/serial/by-id/...", port)
+        s.fail("port", N_("an absolute path such as /dev/ttyACM0 or /dev/serial/by-id/..."), port)
     return SerialScannerConfig(
         port=port,
         baud=s.choice("baud", (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400), d.baud),

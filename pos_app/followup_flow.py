@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .i18n import N_
 from .outcome import Status
 from .payment_flow import Answer, Recovered, Send, Tick, Timing, next_on_schedule
 from .vocabulary import CANCEL, FOLLOWUP_STATUS, REFUND, FollowupPhase
@@ -67,6 +68,11 @@ class Followup:
         return "refund" if self.kind == REFUND else "cancel"
 
 
+#: The journal keeps these words in English; a window shows them through _() (marked here for the catalogue).
+STAYS_UNKNOWN = {REFUND: N_("the refund stays unknown: retrying in the background; a manager should check"),
+                 CANCEL: N_("the cancel stays unknown: retrying in the background; a manager should check")}
+
+
 def new_followup(id: str, kind: str, sale_id: str, currency: str, amount: int, now: float,
                  timing: Timing | None = None) -> Followup:
     if kind not in (REFUND, CANCEL):
@@ -93,15 +99,15 @@ def step(f: Followup, event: Event, now: float) -> tuple[Followup, tuple[Send, .
         if f.final or f.kind != REFUND:
             return f, ()
         if event.success:
-            return replace(f, phase=Phase.DONE, next_at=None, result_code="SUCCESS", message="refunded",
+            return replace(f, phase=Phase.DONE, next_at=None, result_code="SUCCESS", message=N_("refunded"),
                            gateway_id=event.refund_id or f.gateway_id), ()
         return replace(f, phase=Phase.FAILED, next_at=None, result_code=event.result_code or "FAIL",
-                       message=event.message or "the refund failed"), ()
+                       message=event.message or N_("the refund failed")), ()
     a = event.answer
     if f.final or f.next_at is not None:
         return f, ()  # an answer nobody waits for: a late duplicate
     if a.status is Status.SUCCESS:
-        done = "refunded" if f.kind == REFUND else "cancelled: the money went back"
+        done = N_("refunded") if f.kind == REFUND else N_("cancelled: the money went back")
         return replace(f, phase=Phase.DONE, next_at=None, result_code="SUCCESS", message=done,
                        gateway_id=(a.refund_id if f.kind == REFUND else a.payment_id) or f.gateway_id), ()
     if a.status is Status.FAILURE:
@@ -119,4 +125,4 @@ def step(f: Followup, event: Event, now: float) -> tuple[Followup, tuple[Send, .
     if upcoming is not None:
         return replace(f, phase=Phase.RETRYING, next_at=upcoming), ()
     return replace(f, phase=Phase.NEEDS_REVIEW, next_at=now + f.timing.review_interval,
-                   message=f"the {f.kind} stays unknown: retrying in the background; a manager should check"), ()
+                   message=STAYS_UNKNOWN[f.kind]), ()
