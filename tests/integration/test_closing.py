@@ -9,6 +9,8 @@ journal's raw rows (:func:`flowkit.journal_net`), never :mod:`pos_app.takings` i
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sqlite3
 
@@ -21,6 +23,8 @@ from offline_queue import schema
 from offline_queue.journal import Journal, JournalError
 from pos_app import closing
 from pos_app.i18n import set_language
+from pos_app.money import Money
+from pos_app.printout import Till
 from pos_app.report import day_report
 from pos_app.runtime import Runtime
 from pos_app.sim import scenarios
@@ -69,6 +73,121 @@ def test_refunds_full_partial_and_several_and_a_cancel_in_a_later_session(sim, t
         every = [r[0] for r in journal_query(d, "SELECT id FROM transactions WHERE day=?", (day,))]
         assert int(day_report(t.journal, day)["totals"]["USD"]["net"]) == journal_net(d, every) == 1000
         assert closing.day_totals(t.journal, day)["USD"]["net"] == 1000
+
+
+# -- the summary in words: every figure against plain SQL over the raw rows --------------------------------------
+def sql_summary(data_dir, ids) -> dict[str, dict]:
+    """Per currency, what these rows took, from the raw rows and never through pos_app.takings: a sale counts
+    when paid, or when a manager's cancel of it succeeded (the cancel row is the reversal); a refund or a
+    cancel when it succeeded. The average is SQLite's AVG over the counted sales, rounded by SQLite."""
+    ids = list(ids)
+    marks = ",".join("?" * len(ids))
+    rows = journal_query(data_dir, f"""
+        SELECT t.currency,
+          CASE WHEN t.kind = 'sale' AND (t.status = 'SUCCESS' OR (t.status = 'CANCELLED' AND EXISTS (
+                 SELECT 1 FROM transactions c WHERE c.parent = t.id AND c.kind = 'cancel' AND c.status = 'SUCCESS')))
+               THEN 'gross'
+               WHEN t.kind = 'refund' AND t.status = 'SUCCESS' THEN 'refunds'
+               WHEN t.kind = 'cancel' AND t.status = 'SUCCESS' THEN 'cancels' END AS line,
+          COUNT(*), SUM(t.amount), CAST(ROUND(AVG(t.amount)) AS INTEGER)
+        FROM transactions t WHERE t.id IN ({marks}) GROUP BY 1, 2""", ids)
+    out: dict[str, dict] = {}
+    for currency, line, count, value, average in rows:
+        cur = out.setdefault(currency, dict.fromkeys(("gross", "refunds", "cancels"), (0, 0)) | {"average": 0})
+        if line is not None:
+            cur[line] = (count, value)
+            if line == "gross":
+                cur["average"] = average
+    return out
+
+
+def check_summary(summary: dict, data_dir, ids) -> None:
+    """A report's ``summary`` against :func:`sql_summary` and :func:`flowkit.journal_net`, in minor units and
+    as printed (major units, the currency's decimals, spelled out here)."""
+    expected = sql_summary(data_dir, ids)
+    assert sorted(summary) == sorted(expected)
+    for currency, cur in summary.items():
+        def major(v: int, exp: int = {"JPY": 0, "KWD": 3}.get(currency, 2)) -> str:
+            return str(v) if exp == 0 else f"{'-' if v < 0 else ''}{abs(v) // 10 ** exp}.{abs(v) % 10 ** exp:0{exp}d}"
+        for line in ("gross", "refunds", "cancels"):
+            count, value = expected[currency][line]
+            assert (cur[line]["count"], cur[line]["value"], cur[line]["amount"]) == (count, value, major(value)), line
+        net = journal_net(data_dir, journal_ids(data_dir, ids, currency))
+        assert (cur["net"]["value"], cur["net"]["amount"]) == (net, major(net))
+        assert cur["count"] == expected[currency]["gross"][0]
+        assert (cur["average"]["value"], cur["average"]["amount"]) == (expected[currency]["average"],
+                                                                       major(expected[currency]["average"]))
+
+
+def journal_ids(data_dir, ids, currency) -> list[str]:
+    return [i for (i,) in journal_query(data_dir, "SELECT id FROM transactions WHERE currency = ?", (currency,))
+            if i in set(ids)]
+
+
+def test_the_summary_of_x_z_and_the_day_is_what_the_raw_rows_add_up_to(sim, tmp_path):
+    """Gross sales, refunds, cancels, net, count and average sale per currency, in the X, the Z and the day's
+    report, each equal to plain SQL over the journal's rows; the heading names the till and who took it."""
+    config, d = write_config(sim), tmp_path / "t"
+    till = Till("Corner Shop", "S042", "T007")
+    with Runtime(config, d, background=False) as rt:
+        t = rt.terminal
+        a = t.start_sale(usd(1000), code=payment_code())
+        b = t.start_sale(usd(500), code=payment_code())
+        c = t.start_sale(usd(801), code=payment_code())
+        t.start_sale(usd(scenarios.BALANCE_NOT_ENOUGH), code=payment_code())     # declined: not taken
+        order = t.start_sale(usd(700), order_code=True)
+        t.abort(order.id)                                                       # closed by the flow: not taken
+        jpy = t.start_sale(Money(1234, "JPY"), code=payment_code(), alongside=True)
+        t.start_sale(Money(99, "JPY"), code=payment_code(), alongside=True)
+        t.start_sale(Money(12345, "KWD"), code=payment_code(), alongside=True)
+        t.refund(c.id, usd(300), "damaged")
+        t.refund(c.id, usd(100), "one more")
+        t.refund(jpy.id, Money(34, "JPY"), "short")
+        t.cancel(b.id)                                                          # reversed in the same session
+        t.settle(20)
+        session1 = [i for (i,) in journal_query(d, "SELECT id FROM transactions")]
+        x = closing.x_report(t.journal, till=till, by="ann", role="manager")
+        check_summary(x["summary"], d, session1)
+        assert x["summary"]["USD"]["gross"] == {"count": 3, "value": 2301, "amount": "23.01"}   # by hand, too
+        assert x["summary"]["USD"]["average"]["amount"] == "7.67" and x["summary"]["USD"]["net"]["amount"] == "14.01"
+        assert (x["store"], x["storeId"], x["terminalId"], x["takenBy"], x["takenAs"]) == (
+            "Corner Shop", "S042", "T007", "ann", "manager")
+        z = closing.take_z(t.journal, by="bob", role="manager", till=till)
+        assert z["summary"] == x["summary"] and z["store"] == "Corner Shop" and z["takenBy"] == "bob"
+        assert closing.reprint_z(t.journal, 1)["summary"] == x["summary"], "stored with the Z, as printed then"
+
+        later = t.refund(a.id, usd(250), "late")                                # session 2: a refund only
+        t.settle(20)
+        x2 = closing.x_report(t.journal, till=till, by="ann", role="manager")
+        check_summary(x2["summary"], d, [later.id])
+        assert x2["summary"]["USD"]["net"]["amount"] == "-2.50" and x2["summary"]["USD"]["average"]["value"] == 0
+        day = t.journal.get(a.id)["day"]
+        report = day_report(t.journal, day, till=till, by="ann", role="manager")
+        check_summary(report["summary"], d, [i for (i,) in journal_query(d, "SELECT id FROM transactions WHERE day=?",
+                                                                         (day,))])
+        assert report["store"] == "Corner Shop" and report["terminalId"] == "T007"
+
+
+def test_the_report_lines_carry_the_till_who_and_the_summary_in_major_units(sim, tmp_path):
+    config, d = write_config(sim), tmp_path / "t"
+    with Runtime(config, d, background=False) as rt:
+        t = rt.terminal
+        paid = t.start_sale(usd(1000), code=payment_code())
+        t.refund(paid.id, usd(250), "damaged")
+        t.settle(20)
+        z = closing.take_z(t.journal, by="ann", role="manager", till=Till("Corner Shop", "S042", "T007"))
+    text = "\n".join(closing.lines(z))
+    assert text.startswith(f"Z REPORT #1  {z['day']}")
+    for line in ("Store                  Corner Shop (S042)", "Terminal               T007",
+                 "Session                1, since ", "Taken by               ann (manager)",
+                 "  Gross sales                 1          10.00", "  Refunds                     1           2.50",
+                 "  Net                                     7.50", "  Average sale                           10.00"):
+        assert line in text, line
+    assert "1000" not in text and "750" not in text, "amounts in major units only"
+    rows = list(csv.DictReader(io.StringIO(closing.write_csv(z, None))))
+    net = next(r for r in rows if r["kind"] == "net")
+    assert (net["amount"], net["value"], net["store"], net["terminalId"], net["takenBy"], net["session"]) == (
+        "7.50", "750", "Corner Shop", "T007", "ann", "1")
 
 
 def test_a_cancel_on_a_later_day_subtracts_on_that_day(sim, tmp_path):
