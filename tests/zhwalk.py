@@ -27,7 +27,7 @@ MAX_ROWS = 50   # of a table: its words repeat; a day's worth of rows adds nothi
 
 def _plain(text: str) -> str:
     """Rich text as the words it shows (a label or tooltip may hold HTML)."""
-    from PySide6.QtGui import Qt, QTextDocument   # QtGui's Qt namespace has mightBeRichText
+    from PySide6.QtGui import Qt, QTextDocument  # QtGui's Qt namespace has mightBeRichText
 
     if text and Qt.mightBeRichText(text):
         doc = QTextDocument()
@@ -205,7 +205,9 @@ def walk(out: Path, language: str) -> dict:
     QWidget.grab = walking_grab
     i18n.set_language = recording_set_language   # screenshots.main imports it when it runs
     try:
-        screenshots.main(out, [language])
+        # one size is enough: the words are the same at every size (the fit is the screenshots' own check)
+        sizes = getattr(screenshots, "SIZES", None)
+        screenshots.main(out, [language], **({"sizes": sizes[:1]} if sizes else {}))
     finally:
         QPainter.drawText, QWidget.grab, i18n.set_language = draw_text, grab, set_language
     return {"states": states, "misses": list(misses)}

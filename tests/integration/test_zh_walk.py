@@ -38,11 +38,11 @@ NAMES = ("Sandbox Store 1", "Sandbox Store")
 
 #: Spans that are data or code, not words: taken out of a text before it is checked.
 EXEMPT_SPANS = [re.compile(p) for p in (
-    r"[(（][A-Z][A-Z0-9_-]*[)）]",                         # a result code or symbology after the words: (USER_BALANCE_NOT_ENOUGH), (EAN-13)
+    r"[(\uff08][A-Z][A-Z0-9_-]*[)\uff09]",               # a code after the words: (USER_BALANCE_NOT_ENOUGH), (EAN-13)
     r"`[^`]*`",                                            # a command to type: `pos-terminal devices`
     r"\[\[?[\w.]+\]\]?",                                   # a config section: [[scanners.serial]]
     r"(?<![\w-])--[a-z][a-z-]*",                           # a command-line option
-    r"(?<![\w.])[~.]?/[^\s，。：；、（）()'\"]*",           # a path
+    r"(?<![\w.])[~.]?/[^\s\uff0c\u3002\uff1a\uff1b\u3001\uff08\uff09()'\"]*",   # a path, up to Chinese punctuation
     r"\b[\w-]+(?:\.[\w-]+)*\.(?:pem|toml|sqlite|json|txt|csv|pdf|tar\.gz|gz|log|png)\b",   # a file name
     r"\b(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{12,}\b",   # an id: PR2026…, a paymentId
     r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\blocalhost(?::\d+)?\b",       # a host and port
@@ -119,7 +119,7 @@ def test_no_screen_shows_english_in_zh_cn(walk):
 
 
 @pytest.mark.parametrize("text", [
-    "Paid", "SUCCESS", "sale", "等待：1   最早：2 s", "正在运行 interactive 自检…", "manager PIN",
+    "Paid", "SUCCESS", "sale", "等待\uff1a1   最早\uff1a2 s", "正在运行 interactive 自检…", "manager PIN",
     "cancelled: nothing was charged, or the money went back (CANCELLED)", "顾客余额不足 File", "Hz meter",
 ])
 def test_english_is_found(text):
@@ -127,9 +127,10 @@ def test_english_is_found(text):
 
 
 @pytest.mark.parametrize("text", [
-    "USD\xa012.34", "F1  扫描顾客付款码", "PR20261206110819fe37a0e5d5024bf6", "/tmp/pos-shots-x/journal.sqlite：完整",
-    "顾客余额不足。 (USER_BALANCE_NOT_ENOUGH)", "这是商品条码（EAN-13）", "Z 报表 #1", "请运行 `pos-terminal devices`",
-    "127.0.0.1:40263 可连接", "800x800+0+0，缩放 1.0，60.0 Hz", "无法创建数据目录 /x：File exists",
+    "USD\xa012.34", "F1  扫描顾客付款码", "PR20261206110819fe37a0e5d5024bf6",
+    "/tmp/pos-shots-x/journal.sqlite\uff1a完整", "顾客余额不足\u3002 (USER_BALANCE_NOT_ENOUGH)",
+    "这是商品条码\uff08EAN-13\uff09", "Z 报表 #1", "请运行 `pos-terminal devices`", "127.0.0.1:40263 可连接",
+    "800x800+0+0\uff0c缩放 1.0\uff0c60.0 Hz", "无法创建数据目录 /x\uff1aFile exists",
     "请添加 [[scanners.serial]] 条目", "或改用 --data-dir", "Sandbox Store 1", "12 px  Aa Gg 0123456789 ¥€",
 ])
 def test_codes_names_and_amounts_are_not_english(text):
