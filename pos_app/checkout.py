@@ -5,26 +5,35 @@ Pure, like the payment flow, so the rules a cashier relies on are tested without
   not start a charge);
 - a product barcode is ignored, with a hint;
 - Esc leaves the wait for a code, or aborts a running sale where that is safe; a finished sale stays on
-  screen until the cashier starts the next one.
+  screen until the cashier starts the next one;
+- every outcome empties the amount: a second charge needs an amount typed again (two keys on the PAID
+  screen must not charge the same customer twice);
+- a payment code is never kept in the description (it would go to the gateway, the journal and the
+  reports in clear): keys go to the amount, the description only when the cashier tapped it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
-from .i18n import _
-from .money import Money
-from .scan import PAYMENT_CODE, PRODUCT, Scan
+from .errors import PosError
+from .i18n import N_, _
+from .money import Money, parse_money
+from .scan import PAYMENT_CODE, PRODUCT, Scan, classify
+from .vocabulary import CANCEL, FAILED, REFUND, STATUS_WORDS, SUCCESS
 
 ENTRY, AWAITING_CODE, RUNNING, OUTCOME = "entry", "awaiting_code", "running", "outcome"
+MAX_WHOLE_DIGITS = 9   # the amount's digits before the point: more than any sale at a counter
 
 
 @dataclass(frozen=True)
 class Counter:
     stage: str = ENTRY
-    amount: Money | None = None
+    amount: Money | None = None   # the payment's amount: awaited, running, or its outcome on screen
     sale_id: str | None = None
     hint: str = ""
+    entry: str = ""               # the amount typed for the next payment, as typed ("12.5"); "" at an outcome
 
 
 # Actions for the shell to carry out.
@@ -40,22 +49,85 @@ class AbortSale:
     sale_id: str
 
 
-def scan_tender(counter: Counter, amount: Money | None) -> tuple[Counter, object]:
-    """F1: wait for the customer's payment code."""
-    if counter.stage not in (ENTRY, OUTCOME):
-        return replace(counter, hint=_("Finish the current payment first.")), None
+# -- the amount ---------------------------------------------------------------------------------------
+def edit(text: str, key: str, exponent: int) -> str:
+    """The amount's text after one key: a digit, "." (or ","), "⌫" (backspace) or "C" (clear). A key
+    that would make it no amount of this currency (a second point, a digit past the minor unit, a
+    point in a currency without one) leaves it as it was."""
+    if key == "C":
+        return ""
+    if key == "⌫":
+        return text[:-1]
+    if key in ".,":
+        return (text or "0") + "." if "." not in text and exponent > 0 else text
+    if len(key) == 1 and key.isascii() and key.isdigit():
+        whole, dot, frac = text.partition(".")
+        if dot and len(frac) >= exponent:
+            return text
+        if not dot and len(whole) >= MAX_WHOLE_DIGITS:
+            return text
+        return ("" if text == "0" else text) + key
+    return text
+
+
+def type_key(counter: Counter, key: str, exponent: int) -> Counter:
+    """A key for the amount. Ignored while a payment runs; on an outcome's screen it starts the next sale;
+    while a code is awaited, changing the amount stops the wait (the customer was asked for another)."""
+    if counter.stage == RUNNING:
+        return counter
+    if counter.stage == OUTCOME:
+        counter = next_sale(counter)
+    text = edit(counter.entry, key, exponent)
+    if text == counter.entry:
+        return counter
+    if counter.stage == AWAITING_CODE:
+        return Counter(ENTRY, hint=_("Amount changed: press Scan customer's code again."), entry=text)
+    return replace(counter, entry=text)
+
+
+def entry_amount(counter: Counter, currency: str) -> Money | None:
+    """The typed amount in ``currency``, or None while there is none (nothing typed, or not an amount)."""
+    if not counter.entry:
+        return None
+    try:
+        return parse_money(counter.entry, currency)
+    except (ValueError, PosError):   # parse_money says why; here it is simply no amount yet
+        return None
+
+
+# -- tenders and scans ------------------------------------------------------------------------------
+def _needs_amount(counter: Counter, amount: Money | None) -> str | None:
+    """Why no tender can start now (the hint), or None when one can."""
+    if counter.stage == RUNNING:
+        return _("Finish the current payment first.")
+    if counter.stage == OUTCOME:   # its amount was for that customer: the next sale's is typed again
+        return _("Enter the amount of the next sale first.")
     if amount is None or amount.minor <= 0:
-        return replace(counter, hint=_("Enter the amount first.")), None
-    return Counter(AWAITING_CODE, amount), None  # the status panel says "Scan the customer's payment code"
+        return _("Enter the amount first.")
+    return None
+
+
+def scan_tender(counter: Counter, amount: Money | None) -> tuple[Counter, object]:
+    """F1: wait for the customer's payment code. Pressed again while waiting, it says what it waits for."""
+    if counter.stage == AWAITING_CODE:
+        return replace(counter, hint=_("Already waiting for the customer's code: scan it, or type it and "
+                                       "press Enter. Esc: stop waiting.")), None
+    why = _needs_amount(counter, amount)
+    if why is not None or amount is None:
+        return replace(counter, hint=why or ""), None
+    return Counter(AWAITING_CODE, amount, entry=counter.entry), None  # the panel says "Scan the customer's…"
 
 
 def qr_tender(counter: Counter, amount: Money | None, description: str = "") -> tuple[Counter, object]:
-    """F2: show an order code for the customer to scan."""
-    if counter.stage not in (ENTRY, OUTCOME, AWAITING_CODE):
-        return replace(counter, hint=_("Finish the current payment first.")), None
-    if amount is None or amount.minor <= 0:
-        return replace(counter, hint=_("Enter the amount first.")), None
-    return Counter(RUNNING, amount, hint=_("Creating the QR code…")), StartSale(amount, None, description)
+    """F2: show an order code for the customer to scan (also instead of a code that is awaited)."""
+    if counter.stage == AWAITING_CODE:   # the amount the customer was just asked for
+        amount, why = counter.amount, None
+    else:
+        why = _needs_amount(counter, amount)
+    if why is not None or amount is None:
+        return replace(counter, hint=why or ""), None
+    return (Counter(RUNNING, amount, hint=_("Creating the QR code…"), entry=counter.entry),
+            StartSale(amount, None, without_payment_codes(description)))
 
 
 def on_scan(counter: Counter, scan: Scan, description: str = "") -> tuple[Counter, object]:
@@ -67,8 +139,8 @@ def on_scan(counter: Counter, scan: Scan, description: str = "") -> tuple[Counte
         return replace(counter, hint=_("Not a payment code ({reason}). Ask the customer to show the payment "
                                        "code in their wallet app.").format(reason=scan.reason)), None
     if counter.stage == AWAITING_CODE and counter.amount is not None:  # scan_tender sets both together
-        return (Counter(RUNNING, counter.amount, hint=_("Sending the payment…")),
-                StartSale(counter.amount, scan.value, description))
+        return (Counter(RUNNING, counter.amount, hint=_("Sending the payment…"), entry=counter.entry),
+                StartSale(counter.amount, scan.value, without_payment_codes(description)))
     if counter.stage == RUNNING:
         return replace(counter, hint=_("A payment is in progress; that scan was ignored.")), None
     return replace(counter, hint=_("A payment code was scanned, but no payment is waiting for one: enter the "
@@ -80,19 +152,21 @@ def started(counter: Counter, sale_id: str) -> Counter:
 
 
 def failed_to_start(counter: Counter, message: str) -> Counter:
-    """The sale was refused before anything was sent (e.g. another sale is still being settled)."""
-    return Counter(ENTRY, counter.amount, hint=message)
+    """The sale was refused before anything was sent (e.g. another sale is still being settled): nothing
+    was charged, so the amount stays for another try."""
+    return Counter(ENTRY, counter.amount, hint=message, entry=counter.entry)
 
 
 def finished(counter: Counter, sale_id: str) -> Counter:
+    """The sale's outcome is on screen; the amount is emptied so that no key charges it again."""
     if counter.sale_id != sale_id:
         return counter
-    return replace(counter, stage=OUTCOME, hint="")
+    return replace(counter, stage=OUTCOME, hint="", entry="")
 
 
 def escape(counter: Counter, can_abort: bool) -> tuple[Counter, object]:
     if counter.stage == AWAITING_CODE:
-        return Counter(ENTRY, counter.amount, hint=_("No longer waiting for a code.")), None
+        return Counter(ENTRY, counter.amount, hint=_("No longer waiting for a code."), entry=counter.entry), None
     if counter.stage == RUNNING and counter.sale_id and can_abort:
         return replace(counter, hint=_("Cancelling…")), AbortSale(counter.sale_id)
     if counter.stage == RUNNING:
@@ -104,3 +178,64 @@ def next_sale(counter: Counter) -> Counter:
     if counter.stage == RUNNING:
         return counter
     return Counter()
+
+
+def with_hint(counter: Counter, hint: str) -> Counter:
+    return replace(counter, hint=hint)
+
+
+def clock_restarts(before: Counter, after: Counter) -> bool:
+    """The "waiting … s" clock counts one payment's whole wait: it starts when the payment starts, and
+    nothing while it runs (a new phase, a new answer from the gateway) starts it again."""
+    return after.stage == RUNNING and before.stage != RUNNING
+
+
+# -- where a key goes -------------------------------------------------------------------------------
+CODE, DESCRIPTION, AMOUNT, NOWHERE = "code", "description", "amount", "nowhere"
+
+
+def route(stage: str, description_focused: bool, char: str) -> str:
+    """Where a typed character goes. While a code is awaited, to the code (a scanner's or the cashier's);
+    into the description only when the cashier tapped it (the window holds the characters back until it
+    knows they are not a scanner's burst); otherwise the amount owns the keyboard: digits and the point
+    edit it, anything else goes nowhere (a scanner's burst is still recognised and taken back)."""
+    if stage == AWAITING_CODE:
+        return CODE
+    if description_focused and stage == ENTRY:
+        return DESCRIPTION
+    if stage != RUNNING and len(char) == 1 and char.isascii() and (char.isdigit() or char in ".,"):
+        return AMOUNT
+    return NOWHERE
+
+
+# -- the description --------------------------------------------------------------------------------
+_DIGIT_RUN = re.compile(r"\d(?:[\d \-]*\d)?")
+
+
+def _is_payment_code(digits: str) -> bool:
+    return classify(digits).kind == PAYMENT_CODE
+
+
+def without_payment_codes(text: str) -> str:
+    """The description without anything the classifier calls a payment code: every run of digits (spaces
+    and hyphens between them included) that is one, whole or without its separators, is cut out."""
+    def cut(match: re.Match) -> str:
+        run = match.group(0)
+        parts = [run.replace(" ", "").replace("-", ""), *re.findall(r"\d+", run)]
+        return "" if any(_is_payment_code(p) for p in parts) else run
+    return _DIGIT_RUN.sub(cut, text)
+
+
+def carries_payment_code(text: str) -> bool:
+    return without_payment_codes(text) != text
+
+
+# -- the recent list --------------------------------------------------------------------------------
+_FOLLOWUP_WORDS = {(REFUND, SUCCESS): N_("Refunded"), (REFUND, FAILED): N_("Refund failed"),
+                   (CANCEL, SUCCESS): N_("Cancelled"), (CANCEL, FAILED): N_("Cancel failed")}
+
+
+def result_words(kind: str, status: str) -> str:
+    """The Result column of the cashier's recent list (untranslated): a refund or a cancel says what it did,
+    never "Paid"."""
+    return _FOLLOWUP_WORDS.get((kind, status)) or STATUS_WORDS.get(status, status)

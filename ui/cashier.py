@@ -7,7 +7,9 @@ It only binds widgets to the core: the counter's rules are :mod:`pos_app.checkou
 
 from __future__ import annotations
 
+import math
 import time
+from dataclasses import replace
 from datetime import datetime
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -36,19 +38,20 @@ from pos_app import checkout, sale_view
 from pos_app import payment_flow as pf
 from pos_app.errors import PosError
 from pos_app.i18n import _
-from pos_app.money import EXPONENTS, Money, parse_money
+from pos_app.money import EXPONENTS, Money
 from pos_app.scan import classify, mask
-from pos_app.vocabulary import KIND_WORDS, STATUS_WORDS
+from pos_app.vocabulary import KIND_WORDS
 
 from .bridge import Core
 from .money import format_amount, format_money
 from .qr import QrWidget
-from .wedge import WedgeBuffer
+from .wedge import Burst, WedgeBuffer
 
 MODIFIERS = {Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_AltGr, Qt.Key.Key_Meta,
              Qt.Key.Key_CapsLock, Qt.Key.Key_NumLock}
 QUEUE_GRACE = 5.0   # seconds before a request still in the outbox counts as queued
 TOUCH = 56          # keypad and tender buttons: above the 48 px touch minimum
+QR_MIN_MODULE = 3   # device pixels per module at the least: below it a phone across the counter struggles
 COLOURS = {sale_view.WORKING: ("#1f3b57", "#e8f1fb"), sale_view.PAID: ("#ffffff", "#1b7f3b"),
            sale_view.DECLINED: ("#ffffff", "#b3261e"), sale_view.UNSURE: ("#3d2b00", "#ffd166"),
            sale_view.QUEUED: ("#3d2b00", "#ffe8a3"), "idle": ("#1f2933", "#f3f4f6")}
@@ -70,14 +73,15 @@ class CashierWindow(QMainWindow):
         self.core, self.customer = core, customer
         self.sandbox = sandbox
         self.locale_name = locale_name
-        self.counter = checkout.Counter()
+        self._counter = checkout.Counter()
         self.sale: pf.Sale | None = None
         self.view: sale_view.CashierView | None = None
-        self.phase_since = time.monotonic()
-        self.amount_text = ""
+        self.phase_since = time.monotonic()   # when the payment on screen started: its whole wait is counted
         self.code_text = ""   # typed while waiting for a code: by a scanner in the window, or by hand
         self.wedge = WedgeBuffer()
-        self._snapshot: tuple[str, str] = ("", "")
+        self._entries: list[str] = []         # the amount as it was before each key of the burst going on
+        self._burst_route = checkout.NOWHERE  # where that burst's keys went
+        self._clock_offset = 0.0              # monotonic time minus the keys' own clock (see _key_time)
         self.ready = False          # the terminal (journal, gateway client) is up
         self.failed = False         # it could not start
         self._pending: checkout.StartSale | None = None   # a sale asked for before it was up: sent when it is
@@ -85,6 +89,22 @@ class CashierWindow(QMainWindow):
         self._build(store_name, currency)
         self._wire()
         self._render()
+        self.amount_label.setFocus()   # the amount owns the keyboard from the first paint
+
+    @property
+    def counter(self) -> checkout.Counter:
+        return self._counter
+
+    @counter.setter
+    def counter(self, new: checkout.Counter) -> None:
+        if checkout.clock_restarts(self._counter, new):
+            self.phase_since = time.monotonic()
+        self._counter = new
+
+    @property
+    def amount_text(self) -> str:
+        """The amount as typed for the next payment."""
+        return self._counter.entry
 
     # -- building -------------------------------------------------------------------------------
     def _build(self, store_name: str, currency: str) -> None:
@@ -145,7 +165,8 @@ class CashierWindow(QMainWindow):
         self.recent.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.recent.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.recent.setFixedHeight(150)
-        right.addWidget(QLabel(_("Today's last transactions")))
+        self.recent_label = QLabel(_("Today's last transactions"))
+        right.addWidget(self.recent_label)
         right.addWidget(self.recent)
         self.setCentralWidget(root)
         self.resize(1100, 760)
@@ -160,6 +181,11 @@ class CashierWindow(QMainWindow):
         self.amount_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.amount_label.setMinimumWidth(360)
         self.amount_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        # The one widget the keyboard reaches by itself (a person's digits and a wedge scanner's keys): its
+        # frame shows where typing goes. The description takes the keys only when tapped.
+        self.amount_label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.amount_label.setStyleSheet("QLabel#amount{border:2px solid transparent;border-radius:6px;"
+                                        "padding:0 6px;} QLabel#amount:focus{border-color:#1565c0;}")
         layout.addWidget(self.amount_label)
         row = QHBoxLayout()
         self.currency = QComboBox()
@@ -171,9 +197,12 @@ class CashierWindow(QMainWindow):
         row.addWidget(self.currency, 1)
         layout.addLayout(row)
         self.description = QLineEdit()
+        self.description.setObjectName("description")
         self.description.setPlaceholderText(_("Description or reference (optional)"))
         self.description.setMinimumHeight(40)
         self.description.setMaxLength(256)
+        self.description.setFocusPolicy(Qt.FocusPolicy.ClickFocus)   # tapped, never by itself: see eventFilter
+        self.description.textEdited.connect(lambda _text: self._guard_description())
         layout.addWidget(self.description)
 
         grid = QGridLayout()
@@ -217,7 +246,12 @@ class CashierWindow(QMainWindow):
         self.headline.setFont(_font(34, True))
         self.headline.setWordWrap(True)
         self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.sale_amount = QLabel()
+        self.sale_amount.setObjectName("sale_amount")
+        self.sale_amount.setFont(_font(26, True))
+        self.sale_amount.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.detail = QLabel()
+        self.detail.setObjectName("detail")
         self.detail.setFont(_font(15))
         self.detail.setWordWrap(True)
         self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -233,8 +267,8 @@ class CashierWindow(QMainWindow):
         self.busy.setRange(0, 0)
         self.busy.setTextVisible(False)
         self.busy.setMaximumHeight(10)
-        self.qr = QrWidget()
-        self.qr.setFixedSize(240, 240)
+        self.qr = QrWidget(min_module=QR_MIN_MODULE)
+        self.qr.setObjectName("qr")
         self.qr.hide()
         self.hint = QLabel()
         self.hint.setObjectName("hint")
@@ -243,17 +277,22 @@ class CashierWindow(QMainWindow):
         self.hint.setFont(_font(13))
         buttons = QHBoxLayout()
         self.abort_button = QPushButton(_("Esc  Abort"))
+        self.abort_button.setObjectName("abort")
         self.new_button = QPushButton(_("Enter  Next sale"))
+        self.new_button.setObjectName("next_sale")
         for button in (self.abort_button, self.new_button):
             button.setMinimumHeight(56)
             button.setFont(_font(14, True))
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             buttons.addWidget(button)
         layout.addStretch(1)
-        for widget in (self.headline, self.detail, self.next_step, self.waiting, self.busy, self.hint):
+        for widget in (self.headline, self.sale_amount, self.detail, self.next_step, self.waiting, self.busy,
+                       self.hint):
             layout.addWidget(widget)
-        layout.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addStretch(2)
+        # The QR takes the room the words leave (it is drawn at the largest whole module size that fits, its
+        # quiet zone included), never less than its minimum: the layout gives way elsewhere, not on the QR.
+        layout.addWidget(self.qr, 8)
+        layout.addStretch(1)
         layout.addLayout(buttons)
         self.status_frame.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         return self.status_frame
@@ -274,6 +313,10 @@ class CashierWindow(QMainWindow):
         self.poller = QTimer(self)
         self.poller.setInterval(2000)
         self.poller.timeout.connect(self._poll_link)
+        self.burst_timer = QTimer(self)   # a burst that stops without Enter: decided once it is over
+        self.burst_timer.setSingleShot(True)
+        self.burst_timer.setInterval(math.ceil(self.wedge.gap * 1000) + 30)
+        self.burst_timer.timeout.connect(lambda: self._settle_burst(self._now()))
         app = QApplication.instance()
         if app is not None:   # there is one (a window needs it); instance() is typed as optional
             app.installEventFilter(self)
@@ -298,42 +341,24 @@ class CashierWindow(QMainWindow):
         self.ready, self.failed = False, True
         if self._pending is not None:  # nothing was sent: say so, and give the cashier the counter back
             self._pending = None
-            self.counter = checkout.Counter(hint=_("The payment was not sent: the terminal could not start."))
+            self.counter = checkout.Counter(hint=_("The payment was not sent: the terminal could not start."),
+                                            entry=self.counter.entry)
             if self.customer is not None:
                 self.customer.show_idle()
         self._render(error=(message, hint))
 
     # -- entry ----------------------------------------------------------------------------------
     def press(self, key: str) -> None:
-        if self.counter.stage in (checkout.RUNNING,):
-            return
+        """A key for the amount (the keypad, or a digit typed): :func:`pos_app.checkout.type_key`."""
         if self.counter.stage == checkout.OUTCOME:
-            self.next_sale()
-        text = self.amount_text
-        if key == "C":
-            text = ""
-        elif key == "⌫":
-            text = text[:-1]
-        elif key == ".":
-            if "." not in text and EXPONENTS.get(self.currency.currentText(), 2) > 0:
-                text = (text or "0") + "."
-        elif key.isdigit():
-            whole, _dot, frac = text.partition(".")
-            if len(frac) >= EXPONENTS.get(self.currency.currentText(), 2) and "." in text:
-                return
-            if len(whole) >= 9 and "." not in text:
-                return
-            text = ("" if text == "0" else text) + key
-        self.amount_text = text
-        if self.counter.stage == checkout.AWAITING_CODE:
-            self.counter = checkout.Counter(hint=_("Amount changed: press Scan customer's code again."))
+            self.next_sale()   # typing on an outcome's screen starts the next sale
+        self.counter = checkout.type_key(self.counter, key, EXPONENTS.get(self.currency.currentText(), 2))
+        if self.description.hasFocus():
+            self.amount_label.setFocus()   # the keypad was tapped: the amount has the keyboard again
         self._render()
 
     def amount(self) -> Money | None:
-        try:
-            return parse_money(self.amount_text, self.currency.currentText()) if self.amount_text else None
-        except (ValueError, PosError):
-            return None
+        return checkout.entry_amount(self.counter, self.currency.currentText())
 
     # -- actions --------------------------------------------------------------------------------
     def choose_scan(self) -> None:
@@ -364,7 +389,7 @@ class CashierWindow(QMainWindow):
         self.counter = checkout.next_sale(self.counter)
         if self.counter.stage == checkout.ENTRY:
             self.sale = self.view = None
-            self.amount_text = ""
+            self.code_text = ""
             self.description.clear()
             if self.customer is not None:
                 self.customer.show_idle()
@@ -379,7 +404,8 @@ class CashierWindow(QMainWindow):
 
     def handle_scan(self, text: str, source: str = "") -> None:
         self.scanned.emit(text)
-        self.code_text = ""
+        self.code_text = ""   # whatever it was (a product barcode too), the next code starts afresh
+        self.wedge.reset()
         self.counter, action = checkout.on_scan(self.counter, classify(text), self.description.text())
         self.handle_action(action)
         self._render()
@@ -396,7 +422,7 @@ class CashierWindow(QMainWindow):
         if isinstance(action, checkout.AbortSale) and self._pending is not None:
             self._pending = None
             self.counter = checkout.Counter(checkout.ENTRY, self.counter.amount,
-                                            hint=_("Not sent: nothing was charged."))
+                                            hint=_("Not sent: nothing was charged."), entry=self.counter.entry)
             return
         if isinstance(action, checkout.StartSale) and t is not None:
             if self.customer is not None:
@@ -423,8 +449,7 @@ class CashierWindow(QMainWindow):
             if self.customer is not None:
                 self.customer.show_idle()
         else:
-            self.counter = checkout.Counter(self.counter.stage, self.counter.amount, self.counter.sale_id,
-                                            hint=message)
+            self.counter = checkout.with_hint(self.counter, message)
         self._render()
 
     # -- the sale -------------------------------------------------------------------------------
@@ -440,9 +465,6 @@ class CashierWindow(QMainWindow):
     def _show_sale(self, sale) -> None:
         if not isinstance(sale, pf.Sale) or sale.id != self.counter.sale_id:
             return
-        if self.sale is None or self.sale.phase is not sale.phase or \
-                (self.sale.result_code, self.sale.gateway_status) != (sale.result_code, sale.gateway_status):
-            self.phase_since = time.monotonic()
         self.sale = sale
         self.view = sale_view.cashier_view(sale)
         if self.customer is not None:
@@ -455,6 +477,8 @@ class CashierWindow(QMainWindow):
 
     # -- keyboard: the cashier's keys and a scanner typing into the window ------------------------
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        """Every key of the window: where it goes is :func:`pos_app.checkout.route`; a burst of keys at a
+        scanner's speed is taken back from wherever it went and handled as a scan (:mod:`ui.wedge`)."""
         if (event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent) or not isinstance(obj, QWidget)
                 or obj.window() is not self):
             return False
@@ -462,55 +486,123 @@ class CashierWindow(QMainWindow):
         if focus is not None and focus.window() is self and obj is not focus:
             return False  # once per key, not once per parent it bubbles to
         key, text = event.key(), event.text()
-        now = time.monotonic()
-        awaiting = self.counter.stage == checkout.AWAITING_CODE
+        now = self._key_time(event)
+        in_description = self.description.hasFocus()
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab):
-            scan = self.wedge.end(now)
-            if awaiting and (scan or self.code_text):
-                code, self.code_text = scan or self.code_text, ""
-                self.handle_scan(code, "keyboard")
-                return True
-            if scan is not None:
-                self.amount_text, description = self._snapshot  # take back what the burst typed
-                self.description.setText(description)
-                self.handle_scan(scan, "keyboard")
-                return True
-            if key == Qt.Key.Key_Tab:
-                return False
-            self.confirm()
+            self._enter(now, key == Qt.Key.Key_Tab)
             return True
         if (not text or not text.isprintable()) and key not in MODIFIERS:
-            self.wedge.reset()
+            self._settle_burst(math.inf)   # a key that is no character ends a burst
         if key == Qt.Key.Key_Escape:
-            self.escape()
+            if in_description:
+                self._leave_description()
+            else:
+                self.escape()
             return True
-        if key in (Qt.Key.Key_F9, Qt.Key.Key_F10):
-            (self.open_manager if key == Qt.Key.Key_F9 else self.open_technician)()
+        if key in (Qt.Key.Key_F1, Qt.Key.Key_F2, Qt.Key.Key_F9, Qt.Key.Key_F10):
+            if in_description:
+                self._leave_description()
+            if key == Qt.Key.Key_F1:
+                self.choose_scan()
+            elif key == Qt.Key.Key_F2:
+                self.choose_qr()
+            elif key == Qt.Key.Key_F9:
+                self.open_manager()
+            else:
+                self.open_technician()
             return True
-        if key in (Qt.Key.Key_F1, Qt.Key.Key_F2):
-            (self.choose_scan if key == Qt.Key.Key_F1 else self.choose_qr)()
+        if text and text.isprintable():
+            self._char(text, now, in_description)
             return True
-        if awaiting and text and text.isprintable() and not self.description.hasFocus():
-            self.wedge.feed(text, now)
-            self.code_text = (self.code_text + text)[-64:]
-            self._render()
-            return True
-        if awaiting and key == Qt.Key.Key_Backspace and not self.description.hasFocus():
+        if key == Qt.Key.Key_Backspace and self.counter.stage == checkout.AWAITING_CODE:
             self.code_text = self.code_text[:-1]
             self._render()
             return True
-        if text and text.isprintable():
-            if self.wedge.feed(text, now):
-                self._snapshot = (self.amount_text, self.description.text())
-            if not self.description.hasFocus():
-                if text.isdigit() or text in ".,":
-                    self.press("." if text == "," else text)
-                return True
-            return False
-        if key == Qt.Key.Key_Backspace and not self.description.hasFocus():
+        if key == Qt.Key.Key_Backspace and not in_description:
             self.press("⌫")
             return True
-        return False
+        return False   # the description's own keys (Backspace, arrows, a paste: checked by _guard_description)
+
+    def _key_time(self, event: QKeyEvent) -> float:
+        """When the key was pressed, in seconds: the X server's time of the event when it has one (a window
+        busy for a moment then reads a person's keys in a rush, which must not look like a scanner's), else
+        the time it is read. The burst timer reads the same clock through :meth:`_now`."""
+        stamp = event.timestamp()
+        self._clock_offset = time.monotonic() - stamp / 1000 if stamp else 0.0
+        return self._now()
+
+    def _now(self) -> float:
+        return time.monotonic() - self._clock_offset
+
+    def _char(self, text: str, now: float, in_description: bool) -> None:
+        route = checkout.route(self.counter.stage, in_description, text)
+        self._settle_burst(now)   # the burst before it, if it is over (its timer may not have fired yet)
+        if self.wedge.feed(text, now):
+            self._entries, self._burst_route = [], route
+        self._entries.append(self.counter.entry)
+        if route == checkout.CODE:
+            self.code_text = (self.code_text + text)[-64:]
+            self._render()
+        elif route == checkout.AMOUNT:
+            self.press("." if text == "," else text)
+        # DESCRIPTION: held back in the wedge until the burst is over and known to be typing
+        self.burst_timer.start()
+
+    def _enter(self, now: float, tab: bool) -> None:
+        """Enter (or Tab, a scanner's other suffix): a scan if a burst ends on it; else the description gives
+        the keyboard back, or the code typed by hand is taken, or the obvious next step (:meth:`confirm`)."""
+        if self._burst_over(self.wedge.end(now)):
+            return
+        if self.description.hasFocus():
+            self._leave_description()
+        elif self.counter.stage == checkout.AWAITING_CODE and self.code_text:
+            self.handle_scan(self.code_text, "keyboard")
+        elif not tab:
+            self.confirm()
+
+    def _settle_burst(self, now: float) -> None:
+        """A burst that went quiet without Enter, or ended on a key that is no character (``now`` = inf)."""
+        burst = self.wedge.idle(now)
+        if burst is None:
+            if self.wedge.length and now != math.inf:
+                self.burst_timer.start()
+            return
+        self._burst_over(burst)
+
+    def _burst_over(self, burst: Burst) -> bool:
+        """What a person typed goes where it belongs (held-back characters into the description); a scanner's
+        part is taken back from wherever its keys went (the amount as it was before them; the code typed is
+        dropped by handle_scan) and handled as a scan. True when there was a scan."""
+        if burst.typed and self._burst_route == checkout.DESCRIPTION:
+            self._put_in_description(burst.typed)
+        if burst.scan is None:
+            return False
+        first = len(burst.typed)
+        if self._burst_route != checkout.CODE and self.counter.stage == checkout.ENTRY and first < len(self._entries):
+            self.counter = replace(self.counter, entry=self._entries[first])
+        if self.description.hasFocus():
+            self._leave_description()
+        self.handle_scan(burst.scan, "keyboard")
+        return True
+
+    def _put_in_description(self, text: str) -> None:
+        if self.description.isEnabled():
+            self.description.insert(text)
+            self._guard_description()
+
+    def _guard_description(self) -> None:
+        """Whatever the classifier calls a payment code is cut out of the description at once (pos_app.checkout
+        does it again before a sale is sent)."""
+        text = self.description.text()
+        clean = checkout.without_payment_codes(text)
+        if clean != text:
+            self.description.setText(clean)
+            self.counter = checkout.with_hint(self.counter, _("That was a payment code: it is not kept in the "
+                                                              "description. Press F1, then scan it."))
+            self._render()
+
+    def _leave_description(self) -> None:
+        self.amount_label.setFocus()
 
     # -- scanners -------------------------------------------------------------------------------
     def _on_scanner_event(self, event) -> None:
@@ -518,8 +610,8 @@ class CashierWindow(QMainWindow):
             self.handle_scan(event.data, event.source)
         else:
             if event.kind in (scanner_model.REJECTED, scanner_model.DROPPED, scanner_model.ERROR):
-                self.counter = checkout.Counter(self.counter.stage, self.counter.amount, self.counter.sale_id,
-                                                hint=_("Scanner: {message}").format(message=event.message))
+                self.counter = checkout.with_hint(self.counter,
+                                                  _("Scanner: {message}").format(message=event.message))
                 self._render()
             self._show_scanners()
 
@@ -547,20 +639,24 @@ class CashierWindow(QMainWindow):
         self.core.call(lambda: (t.link.down_since, services.sales.queue(grant, t.journal)), on_done=self._show_link)
 
     def _show_link(self, result) -> None:
-        """Offline, or requests waiting longer than a moment: a payment in flight is not "queued"."""
+        """Offline: said for as long as the link is down, queued or not. Online, requests waiting longer than a
+        moment are being sent (a payment in flight is not "queued")."""
         down_since, queue = result
-        waiting = [i for i in queue["items"] if down_since is not None or i["ageSeconds"] >= QUEUE_GRACE]
-        if not waiting:
+        down = down_since is not None
+        waiting = [i for i in queue["items"] if down or i["ageSeconds"] >= QUEUE_GRACE]
+        if not down and not waiting:
             self.offline_bar.hide()
             return
-        totals: dict[str, int] = {}
-        for item in waiting:
-            currency = item["amount"]["currency"]
-            totals[currency] = totals.get(currency, 0) + int(item["amount"]["value"])
-        text = ", ".join(format_amount(v, c, self.locale_name) for c, v in sorted(totals.items()))
-        head = _("OFFLINE: no link to the gateway.") if down_since is not None else _("Sending queued payments.")
-        self.offline_bar.setText(_("{head} {count} waiting in the queue ({totals}); they are sent when the link is "
-                                   "back.").format(head=head, count=len(waiting), totals=text))
+        head = _("OFFLINE: no link to the gateway.") if down else _("Sending queued payments.")
+        if waiting:
+            totals: dict[str, int] = {}
+            for item in waiting:
+                currency = item["amount"]["currency"]
+                totals[currency] = totals.get(currency, 0) + int(item["amount"]["value"])
+            text = ", ".join(format_amount(v, c, self.locale_name) for c, v in sorted(totals.items()))
+            head = _("{head} {count} waiting in the queue ({totals}); they are sent when the link is back.").format(
+                head=head, count=len(waiting), totals=text)
+        self.offline_bar.setText(head)
         self.offline_bar.show()
 
     def _refresh_recent(self) -> None:
@@ -585,7 +681,7 @@ class CashierWindow(QMainWindow):
                      sign + format_money(amount, self.locale_name),
                      _("QR shown") if row["tender"] == pf.ORDER_CODE else (
                          _("code scanned") if row["kind"] == "sale" else _(KIND_WORDS.get(row["kind"], row["kind"]))),
-                     _(STATUS_WORDS.get(row["status"], row["status"]))]
+                     _(checkout.result_words(row["kind"], row["status"]))]
             for j, cell in enumerate(cells):
                 self.recent.setItem(i, j, QTableWidgetItem(cell))
 
@@ -599,16 +695,18 @@ class CashierWindow(QMainWindow):
         self.waiting.setText(_("Waiting for {what} · {seconds} s").format(what=what, seconds=seconds))
 
     def _render(self, error: tuple[str, str] | None = None) -> None:
-        amount = self.amount()
         currency = self.currency.currentText()
-        shown = self.counter.amount if self.counter.stage in (checkout.RUNNING, checkout.OUTCOME) else amount
+        stage = self.counter.stage
+        shown = self.counter.amount if stage == checkout.RUNNING else self.amount()
         self.amount_label.setText(format_money(shown, self.locale_name) if shown
                                   else format_amount(0, currency, self.locale_name))
-        stage = self.counter.stage
-        idle = stage in (checkout.ENTRY, checkout.OUTCOME, checkout.AWAITING_CODE)
-        self.scan_button.setEnabled(not self.failed and stage in (checkout.ENTRY, checkout.OUTCOME))
+        idle = stage in (checkout.ENTRY, checkout.AWAITING_CODE)
+        self.scan_button.setEnabled(not self.failed and stage == checkout.ENTRY)
         self.qr_button.setEnabled(not self.failed and idle)
         self.currency.setEnabled(stage == checkout.ENTRY)
+        self.description.setEnabled(not self.failed and stage == checkout.ENTRY)
+        if not self.description.isEnabled() and QApplication.focusWidget() in (None, self.description):
+            self.amount_label.setFocus()
         for button in self.keypad.values():
             button.setEnabled(not self.failed and stage != checkout.RUNNING)
         view = self.view if stage in (checkout.RUNNING, checkout.OUTCOME) else None
@@ -624,22 +722,30 @@ class CashierWindow(QMainWindow):
             tone, headline, detail, nxt, waiting = sale_view.WORKING, _("Sending the payment"), "", "", \
                 _("the gateway")
         elif stage == checkout.AWAITING_CODE and self.counter.amount is not None:
-            tone, headline, detail, nxt, waiting = "idle", _("Scan the customer's payment code"), \
-                _("Amount: {amount}").format(amount=format_money(self.counter.amount, self.locale_name)), \
+            tone, headline, detail, nxt, waiting = "idle", _("Scan the customer's payment code"), "", \
                 _("No scanner? Type the code and press Enter. Esc: stop waiting."), ""
             if self.code_text:
-                detail += "\n" + _("Code typed: {code}").format(code=mask(self.code_text))
+                detail = _("Code typed: {code}").format(code=mask(self.code_text))
         else:
             tone, headline, detail, nxt, waiting = "idle", _("Ready"), \
                 _("Enter the amount, then F1 to scan the customer's code or F2 to show a QR."), "", ""
         if not self.ready and error is None and stage != checkout.RUNNING:
             detail += ("\n" if detail else "") + _("Opening the journal and connecting to the gateway…")
+        code = self.sale.code_value if (view is not None and self.sale is not None and not view.final
+                                        and self.sale.phase is pf.Phase.WAITING) else None
+        if code is not None and self.customer is None:   # one screen: the QR is here, not on a customer display
+            detail = _("No customer display: turn this screen to the customer to scan the QR below.")
         fg, bg = COLOURS.get(tone, COLOURS["idle"])
         self.status_frame.setStyleSheet(f"QFrame#status{{background:{bg};border-radius:10px;}}"
                                         f"QFrame#status QLabel{{color:{fg};background:transparent;}}")
         self.status_frame.setProperty("tone", tone)
         self.headline.setText(headline)
-        self.headline.setFont(_font(56 if len(headline) <= 14 else 28, True))  # PAID / NOT PAID: from afar
+        # PAID / NOT PAID / Ready: readable from afar; the longer words of a sale on its way, smaller
+        big = len(headline) <= 14 and stage != checkout.RUNNING
+        self.headline.setFont(_font(56 if big else (22 if code is not None else 28), True))
+        due = self.counter.amount if stage != checkout.ENTRY else None
+        self.sale_amount.setText(format_money(due, self.locale_name) if due is not None else "")
+        self.sale_amount.setVisible(due is not None)
         self.detail.setText(detail)
         self.detail.setVisible(bool(detail))
         self.next_step.setText(nxt)
@@ -654,10 +760,10 @@ class CashierWindow(QMainWindow):
                 self._render_waiting(view.waiting_for)
         self.hint.setText(self.counter.hint)
         self.hint.setVisible(bool(self.counter.hint))
-        code = self.sale.code_value if (view is not None and self.sale is not None and not view.final
-                                        and self.sale.phase is pf.Phase.WAITING) else None
         self.qr.set_payload(code)  # also here: the customer display may be off, or out of order
         self.qr.setVisible(code is not None)
+        self.recent_label.setVisible(code is None)   # the QR needs the room more than the list does
+        self.recent.setVisible(code is None)
         self.abort_button.setVisible(stage == checkout.AWAITING_CODE or bool(view and view.can_abort))
         self.new_button.setVisible(stage == checkout.OUTCOME)
 
@@ -682,10 +788,9 @@ class CashierWindow(QMainWindow):
     def _mode_grant(self, role: str):
         """The role's Grant from its PIN dialog; None (and why, on the hint line) when the mode cannot open."""
         if not self.ready or self.counter.stage == checkout.RUNNING:
-            self.counter = checkout.Counter(self.counter.stage, self.counter.amount, self.counter.sale_id,
-                                            hint=_("Manager mode opens between sales, once the terminal is up.")
-                                            if role == "manager" else
-                                            _("Technician mode opens between sales, once the terminal is up."))
+            self.counter = checkout.with_hint(
+                self.counter, _("Manager mode opens between sales, once the terminal is up.") if role == "manager"
+                else _("Technician mode opens between sales, once the terminal is up."))
             self._render()
             return None
         from .pin_dialog import PinDialog

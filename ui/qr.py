@@ -57,8 +57,11 @@ def qr_image(payload: str, size: int) -> QImage:
 class QrWidget(QWidget):
     """Shows one QR code (or nothing) centred and as large as the widget allows."""
 
-    def __init__(self, parent: QWidget | None = None, payload: str | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, payload: str | None = None, *, min_module: int = 2) -> None:
+        """``min_module``: device pixels per module the widget asks its layout for at the least (its minimum
+        size), so that a crowded screen shrinks something else, not the code below what a phone reads."""
         super().__init__(parent)
+        self.min_module = min_module
         self._payload: str | None = None
         self._modules: QImage | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -103,7 +106,7 @@ class QrWidget(QWidget):
         return QSize(side, side)
 
     def minimumSizeHint(self) -> QSize:
-        side = max(self.module_count, 21 + 2 * QUIET_ZONE) * 2
+        side = math.ceil(max(self.module_count, 21 + 2 * QUIET_ZONE) * self.min_module / self.devicePixelRatioF())
         return QSize(side, side)
 
     def _geometry(self) -> tuple[int, int, int]:

@@ -242,7 +242,7 @@ def test_a_scanner_typing_into_the_window_is_a_scan_and_typing_is_not(qtbot, gui
     qtbot.keyClick(window, Qt.Key_Return)
     assert window.counter.stage == "running", (headline(window), window.hint.text())
     wait_headline(qtbot, window, "PAID")
-    assert window.amount_label.text().endswith("2.50")  # the burst did not land in the amount
+    assert window.sale_amount.text().endswith("2.50")  # the burst did not land in the amount
     qtbot.keyClick(window, Qt.Key_Return)
     for ch in "12":  # a person typing, slowly
         qtbot.keyClick(window, ch, delay=150)
