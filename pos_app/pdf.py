@@ -3,8 +3,9 @@
 Monospaced lines on A4, as a receipt printer would lay them out, so the PDF and the text output are the
 same report. fpdf2 embeds a TrueType font found on the system (a monospaced one, plus a fallback with
 Chinese glyphs for a zh_CN report); when none is there it says which package to install instead of
-writing boxes where the letters should be. A wide (Chinese) character is set in a box of exactly two
-columns, as a terminal shows it and as :mod:`pos_app.printout` pads for, so the amounts stay in line.
+writing boxes where the letters should be. A wide (Chinese) character is set two columns wide (its font a
+little larger: a Chinese glyph is an em, a column 0.6 em), as a terminal shows it and as
+:mod:`pos_app.printout` pads for, so the amounts stay in line.
 """
 
 from __future__ import annotations
@@ -72,11 +73,10 @@ def write_pdf(lines: list[str], path: Path, *, font_dirs: tuple[Path, ...] = FON
             continue
         for is_wide, run in groupby(line, _wide):
             text = "".join(run)
-            if is_wide:   # one cell (a word stays a word for search and copy), spaced to two columns a character
+            if is_wide:   # one cell (a word stays a word for search and copy), sized to two columns a character
                 pdf.set_font("wide", size=SIZE)
-                pdf.set_char_spacing((2 * column * len(text) - pdf.get_string_width(text)) / len(text))
+                pdf.set_font("wide", size=SIZE * 2 * column * len(text) / pdf.get_string_width(text))
                 pdf.cell(2 * column * len(text), HEIGHT, text)
-                pdf.set_char_spacing(0)
                 pdf.set_font("mono", size=SIZE)
             else:
                 pdf.cell(len(text) * column, HEIGHT, text)
