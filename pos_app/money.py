@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import MoneyError
+from .i18n import _
 
 # ISO 4217 minor-unit exponents of the active currencies. Most use 2; only the exceptions are listed
 # apart, so that a new 2-decimal currency needs one word in one place.
@@ -44,8 +45,8 @@ def exponent(currency: str) -> int:
         return EXPONENTS[code]
     except (KeyError, TypeError):
         raise MoneyError(
-            f"unknown currency {currency!r}",
-            hint="use a three-letter ISO 4217 code such as USD, EUR, CNY, HKD, SGD or JPY",
+            _("unknown currency {currency!r}").format(currency=currency),
+            hint=_("use a three-letter ISO 4217 code such as USD, EUR, CNY, HKD, SGD or JPY"),
         ) from None
 
 
@@ -92,24 +93,28 @@ def parse_money(text: str, currency: str) -> Money:
     exp = exponent(code)
     raw = text.strip() if isinstance(text, str) else ""
     if raw.startswith("-"):
-        raise MoneyError(f"{text!r} is negative: an amount must be more than zero")
+        raise MoneyError(_("{text!r} is negative: an amount must be more than zero").format(text=text))
     if len(raw) > 24:
-        raise MoneyError(f"{raw[:24]}… is far too long to be an amount")
+        raise MoneyError(_("{text}… is far too long to be an amount").format(text=raw[:24]))
     match = _AMOUNT.fullmatch(raw)
     if not raw or match is None or not (match.group(1) or match.group(2)):
         raise MoneyError(
-            f"{text!r} is not an amount",
-            hint=f"type digits with at most one '.', e.g. {format_minor(1234 * 10**exp // 100 or 12, code)}",
+            _("{text!r} is not an amount").format(text=text),
+            hint=_("type digits with at most one '.', e.g. {example}").format(
+                example=format_minor(1234 * 10**exp // 100 or 12, code)),
         )
     whole, frac = match.group(1) or "0", match.group(2) or ""
     if len(frac) > exp:
-        places = "no decimals" if exp == 0 else f"at most {exp} decimal{'s' if exp > 1 else ''}"
-        raise MoneyError(f"{text.strip()!r} has too many decimals: {code} takes {places}")
+        places = _("no decimals") if exp == 0 else _("at most 1 decimal") if exp == 1 else \
+            _("at most {n} decimals").format(n=exp)
+        raise MoneyError(_("{text!r} has too many decimals: {currency} takes {places}").format(
+            text=text.strip(), currency=code, places=places))
     minor = int(whole) * 10**exp + int(frac.ljust(exp, "0") or "0")
     if minor == 0:
-        raise MoneyError(f"{text.strip()!r} is zero: an amount must be more than zero")
+        raise MoneyError(_("{text!r} is zero: an amount must be more than zero").format(text=text.strip()))
     if minor > MAX_MINOR_UNITS:
-        raise MoneyError(f"{text.strip()!r} {code} is more than this terminal takes in one amount")
+        raise MoneyError(_("{text!r} {currency} is more than this terminal takes in one amount").format(
+            text=text.strip(), currency=code))
     return Money(minor, code)
 
 

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .config import MAX_KEY_BYTES, RefusedFile, read_regular_file
 from .errors import KeyFileError
+from .i18n import N_, _
 
 _PADDING = padding.PKCS1v15()
 _HASH = hashes.SHA256()
@@ -93,12 +94,12 @@ def private_key_from_text(text: str) -> rsa.RSAPrivateKey:
         else:
             der = _der_from_text(text)
             if der is None:
-                raise ValueError("neither PEM nor base64")
+                raise ValueError(_("neither PEM nor base64"))
             key = serialization.load_der_private_key(der, password=None)
     except TypeError:
-        raise ValueError("a passphrase-protected key; store it without a passphrase") from None
+        raise ValueError(_("a passphrase-protected key; store it without a passphrase")) from None
     except (ValueError, UnsupportedAlgorithm) as exc:
-        raise ValueError(f"not a readable private key ({exc})") from None
+        raise ValueError(_("not a readable private key ({reason})").format(reason=exc)) from None
     return _checked_rsa(key, rsa.RSAPrivateKey)
 
 
@@ -110,10 +111,10 @@ def public_key_from_text(text: str) -> rsa.RSAPublicKey:
         else:
             der = _der_from_text(text)
             if der is None:
-                raise ValueError("neither PEM nor base64")
+                raise ValueError(_("neither PEM nor base64"))
             key = serialization.load_der_public_key(der)
     except (ValueError, UnsupportedAlgorithm) as exc:
-        raise ValueError(f"not a readable public key ({exc})") from None
+        raise ValueError(_("not a readable public key ({reason})").format(reason=exc)) from None
     return _checked_rsa(key, rsa.RSAPublicKey)
 
 
@@ -121,41 +122,43 @@ def _checked_rsa(key, kind):
     if not isinstance(key, kind):
         kind_name = type(key).__name__.lstrip("_").replace("PrivateKey", "").replace("PublicKey", "")
         kind_name = {"EllipticCurve": "an EC"}.get(kind_name, f"a {kind_name}")
-        raise ValueError(f"{kind_name} key, but the gateway uses RSA keys")
+        raise ValueError(_("{kind} key, but the gateway uses RSA keys").format(kind=kind_name))
     if key.key_size < MIN_KEY_BITS:
-        raise ValueError(f"an RSA {key.key_size} key; the gateway needs at least RSA {MIN_KEY_BITS}")
+        raise ValueError(_("an RSA {bits} key; the gateway needs at least RSA {least}").format(bits=key.key_size,
+                                                                                              least=MIN_KEY_BITS))
     return key
 
 
 def _read_key_file(path: Path, what: str) -> str:
     """A key file's text. Only a regular file of at most MAX_KEY_BYTES is read: a config pointing at
     /dev/zero, /dev/urandom or a FIFO must get an answer, not eat the memory or hang."""
+    what = _(what)
     try:
         data = read_regular_file(path, MAX_KEY_BYTES)
     except RefusedFile as exc:
         raise KeyFileError(f"{what}: {path} {exc}",
-                           hint=f"set {what} to the key file itself: a PEM or base64 text file of a few KB "
-                                f"(at most {MAX_KEY_BYTES // 1024} KiB)") from None
+                           hint=_("set {what} to the key file itself: a PEM or base64 text file of a few KB "
+                                  "(at most {kib} KiB)").format(what=what, kib=MAX_KEY_BYTES // 1024)) from None
     except FileNotFoundError:
-        raise KeyFileError(f"{what}: {path} does not exist",
-                           hint="check the path in the config file") from None
+        raise KeyFileError(_("{what}: {path} does not exist").format(what=what, path=path),
+                           hint=_("check the path in the config file")) from None
     except IsADirectoryError:
-        raise KeyFileError(f"{what}: {path} is a directory, not a key file",
-                           hint="name the key file inside it") from None
+        raise KeyFileError(_("{what}: {path} is a directory, not a key file").format(what=what, path=path),
+                           hint=_("name the key file inside it")) from None
     except OSError as exc:
-        raise KeyFileError(f"{what}: cannot read {path}: {exc.strerror}",
-                           hint=f"let this user read it, e.g. chown $(id -un) {path}") from None
+        raise KeyFileError(_("{what}: cannot read {path}: {reason}").format(what=what, path=path, reason=exc.strerror),
+                           hint=_("let this user read it, e.g. chown $(id -un) {path}").format(path=path)) from None
     except ValueError:
-        raise KeyFileError(f"{what}: {str(path)!r} is not a usable file path",
-                           hint="check the path in the config file") from None
+        raise KeyFileError(_("{what}: {path!r} is not a usable file path").format(what=what, path=str(path)),
+                           hint=_("check the path in the config file")) from None
     try:
         return data.decode("ascii")
     except UnicodeDecodeError:
-        raise KeyFileError(f"{what}: {path} is not a text key (expected PEM or base64)",
-                           hint="export the key as PEM, or bare base64 as the gateway's portal shows it") from None
+        raise KeyFileError(_("{what}: {path} is not a text key (expected PEM or base64)").format(what=what, path=path),
+                           hint=_("export the key as PEM, or bare base64 as the gateway's portal shows it")) from None
 
 
-def load_private_key(path: Path, what: str = "private key") -> rsa.RSAPrivateKey:
+def load_private_key(path: Path, what: str = N_("private key")) -> rsa.RSAPrivateKey:
     """Load a private key file, refusing one that group or others can read."""
     path = Path(path)
     try:
@@ -164,24 +167,25 @@ def load_private_key(path: Path, what: str = "private key") -> rsa.RSAPrivateKey
         mode = 0
     if stat.S_ISREG(mode) and mode & 0o077 and os.name == "posix":
         raise KeyFileError(
-            f"{what}: {path} can be read by other users (mode {stat.S_IMODE(mode):04o})",
-            hint=f"run: chmod 600 {path}",
+            _("{what}: {path} can be read by other users (mode {mode:04o})").format(what=_(what), path=path,
+                                                                                 mode=stat.S_IMODE(mode)),
+            hint=_("run: chmod 600 {path}").format(path=path),
         )
     text = _read_key_file(path, what)
     try:
         return private_key_from_text(text)
     except ValueError as exc:
-        raise KeyFileError(f"{what}: {path} is {exc}",
-                           hint="expected an RSA 2048 private key as PEM or bare base64 (PKCS#8)") from None
+        raise KeyFileError(_("{what}: {path} is {reason}").format(what=_(what), path=path, reason=exc),
+                           hint=_("expected an RSA 2048 private key as PEM or bare base64 (PKCS#8)")) from None
 
 
-def load_public_key(path: Path, what: str = "public key") -> rsa.RSAPublicKey:
+def load_public_key(path: Path, what: str = N_("public key")) -> rsa.RSAPublicKey:
     """Load a public key file (PEM or bare base64)."""
     path = Path(path)
     text = _read_key_file(path, what)
     try:
         return public_key_from_text(text)
     except ValueError as exc:
-        raise KeyFileError(f"{what}: {path} is {exc}",
-                           hint="expected an RSA public key as PEM or bare base64 "
-                                "(X.509 SubjectPublicKeyInfo)") from None
+        raise KeyFileError(_("{what}: {path} is {reason}").format(what=_(what), path=path, reason=exc),
+                           hint=_("expected an RSA public key as PEM or bare base64 "
+                                  "(X.509 SubjectPublicKeyInfo)")) from None
