@@ -5,7 +5,8 @@ Only when ``POS_TERMINAL_PROBE=<socket path>`` is set does ``ui.app.main`` impor
 client that connects gets one JSON answer and the connection is closed. The tests drive the windows with
 real X events only and read back here what a person would see: the visible windows, the visible widgets
 in each with their words, focus and screen geometry, whether a widget is cut off, the screens, and
-whether the core has started. It reads; it never changes a widget.
+whether the core has started. It reads; it never changes a widget. ``pos-terminal screenshots`` records
+each state's words with :func:`describe` too.
 """
 
 from __future__ import annotations
@@ -98,6 +99,20 @@ def _widget(widget: QWidget, window: QWidget, screen: QRect | None, focus: QWidg
     return entry
 
 
+def describe(window: QWidget, area: QRect | None, focus: QWidget | None = None) -> dict:
+    """A window and its visible widgets; ``area`` is the screen it is on (None: judge clipping by the
+    parents only, as for a window rendered offscreen by ``pos-terminal screenshots``)."""
+    screen = window.screen()
+    widgets = [_widget(w, window, area, focus) for w in window.findChildren(QWidget)
+               if w.isVisible() and w.window() is window]
+    return {"title": window.windowTitle(), "class": type(window).__name__,
+            "objectName": window.objectName(), "geometry": _rect(window.frameGeometry()),
+            "active": window.isActiveWindow(), "fullScreen": window.isFullScreen(),
+            "offScreen": area is not None and not area.contains(window.frameGeometry()),
+            "screen": screen.name() if screen is not None else None,
+            "text": _text(window), "widgets": widgets}
+
+
 def snapshot(state: dict) -> dict:
     focus = QApplication.focusWidget()
     windows = []
@@ -105,15 +120,7 @@ def snapshot(state: dict) -> dict:
         if not window.isVisible():
             continue
         screen = window.screen()
-        area = screen.geometry() if screen is not None else None
-        widgets = [_widget(w, window, area, focus) for w in window.findChildren(QWidget)
-                   if w.isVisible() and w.window() is window]
-        windows.append({"title": window.windowTitle(), "class": type(window).__name__,
-                        "objectName": window.objectName(), "geometry": _rect(window.frameGeometry()),
-                        "active": window.isActiveWindow(), "fullScreen": window.isFullScreen(),
-                        "offScreen": area is not None and not area.contains(window.frameGeometry()),
-                        "screen": screen.name() if screen is not None else None,
-                        "text": _text(window), "widgets": widgets})
+        windows.append(describe(window, screen.geometry() if screen is not None else None, focus))
     return {"ready": state["ready"], "start_failed": state["start_failed"], "pid": os.getpid(),
             "windows": windows,
             "focus": None if focus is None else {"class": type(focus).__name__, "objectName": focus.objectName(),

@@ -32,14 +32,22 @@ def gui(opts, customer_screen, language, kiosk, no_scanners):
 @click.option("--out", default="screenshots", metavar="DIR", help="where the PNGs go (default ./screenshots)")
 @click.option("--languages", multiple=True, metavar="LANG[,LANG]",
               help=f"the languages to render, of {', '.join(LANGUAGES)} (default: all)")
-def screenshots(opts, out, languages):
+@click.option("--sizes", multiple=True, metavar="WxH[,WxH]",
+              help="the window sizes to render each state at (default: 1280x800 and 1024x768)")
+def screenshots(opts, out, languages, sizes):
     """Render every screen state to PNG files for review (offscreen unless a display is set)."""
     chosen = [name for item in languages for name in item.replace(",", " ").split()] or list(LANGUAGES)
     for name in chosen:
         if name not in LANGUAGES:
             raise click.BadParameter(f"{name!r} is not one of {', '.join(LANGUAGES)}", param_hint="--languages")
+    wanted = []
+    for item in (name for given in sizes for name in given.replace(",", " ").split()):
+        match = re.fullmatch(r"([1-9][0-9]{2,4})x([1-9][0-9]{2,4})", item)
+        if match is None:
+            raise click.BadParameter(f"{item!r} is not a size such as 1024x768", param_hint="--sizes")
+        wanted.append((int(match.group(1)), int(match.group(2))))
     from ui import screenshots as shots
-    return shots.main(Path(out), chosen)
+    return shots.main(Path(out), chosen, tuple(wanted) or shots.SIZES)
 
 
 @command()
