@@ -21,7 +21,6 @@ call that may wait (the journal beyond one bounded page, the gateway, a file) ru
 
 from __future__ import annotations
 
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFileDialog,
-    QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -56,10 +55,21 @@ from pos_app import services
 from pos_app.errors import PosError
 from pos_app.i18n import N_, _
 from pos_app.money import format_minor, parse_money
-from pos_app.vocabulary import FAILED, KINDS, STATUSES
+from pos_app.vocabulary import (
+    CANCEL,
+    FAILED,
+    KIND_WORDS,
+    SALE,
+    STATUS_WORDS,
+    STATUSES,
+    SUCCESS,
+    TENDER_WORDS,
+    status_words,
+)
 
+from .money import format_amount
 from .operations import Operations, error_text, tell
-from .widgets import TOUCH
+from .widgets import TOUCH, ModeWindow, message_line
 from .widgets import button as _button
 
 #: (column, header) of the day table, in display order: the columns of ``offline_queue.daybook``.
@@ -67,8 +77,10 @@ COLUMNS = (("created_at", N_("Time")), ("id", N_("ID")), ("kind", N_("Kind")), (
            ("amount", N_("Amount")), ("currency", N_("Currency")), ("status", N_("Status")),
            ("result_code", N_("Result code")), ("description", N_("Description")))
 
-TENDERS = ("payment_code", "order_code")
-KIND_LABELS = {"sale": N_("sales"), "refund": N_("refunds"), "cancel": N_("cancels")}
+TENDERS = tuple(TENDER_WORDS)
+HIDDEN = frozenset({"currency", "result_code"})   # the amount carries its currency; the detail says the code
+COLUMN_WIDTHS = {"created_at": 70, "id": 190, "kind": 60, "tender": 105, "amount": 100, "status": 95}
+SHOWN_ORDER = ("created_at", "amount", "status", "kind", "tender", "id", "description")
 
 
 class DayModel(QAbstractTableModel):
@@ -230,7 +242,13 @@ class DayModel(QAbstractTableModel):
         if name == "created_at":
             return time.strftime("%H:%M:%S", time.localtime(value))
         if name == "amount":
-            return format_minor(value, values[5])
+            return format_amount(value, values[5], self.locale_name)
+        if name == "kind":
+            return kind_words(value)
+        if name == "tender":
+            return tender_words(value)
+        if name == "status":
+            return _(status_words(values[2], value))
         return "" if value is None else str(value)
 
 
@@ -286,48 +304,46 @@ class HourlyChart(QWidget):
         p.end()
 
 
-def totals_lines(totals: dict) -> list[str]:
-    """The day report's totals (values as strings, a kind without rows left out) as the Day tab shows them."""
-    lines = []
-    for currency, cur in totals.items():
-        net = _("net")   # outside the f-string, where Babel's extractor sees it
-        lines.append(f"{currency}   {net} {format_minor(int(cur['net']), currency)}")
-        for kind in KINDS:
-            for status, entry in sorted(cur.get(kind, {}).items()):
-                lines.append(f"  {_(KIND_LABELS[kind]):8} {status:13} {entry['count']:6}  "
-                             f"{format_minor(int(entry['value']), currency):>12}")
-    return lines
-
-
-def item_amount(item: dict) -> str:
+def item_amount(item: dict, locale_name: str | None = None) -> str:
     if item.get("currency") is None:
         return "—"
-    return f"{format_minor(item['amount'], item['currency'])} {item['currency']}"
+    return format_amount(item["amount"], item["currency"], locale_name)
 
 
-def detail_lines(detail: dict) -> list[str]:
+def kind_words(kind: str | None) -> str:
+    return _(KIND_WORDS[kind]) if kind in KIND_WORDS else (kind or "")
+
+
+def tender_words(tender: str | None) -> str:
+    return _(TENDER_WORDS[tender]) if tender in TENDER_WORDS else (tender or "")
+
+
+def _clock(at: float | None) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(at)) if at else ""
+
+
+def detail_lines(detail: dict, locale_name: str | None = None) -> list[str]:
+    """The selected transaction in words: what it is, then its history (the service's timeline), then who
+    asked for what on it (the audit)."""
     row = detail["row"] or {}
-    amount = format_minor(row["amount"], row["currency"]) if row else ""
-    out = [f"{row.get('id', '')}  {row.get('kind', '')}  {row.get('status', '')}  {amount} {row.get('currency', '')}"]
+    if not row:
+        return []
+    amount = format_amount(row["amount"], row["currency"], locale_name)
+    out = [_("{kind} {id}").format(kind=kind_words(row.get("kind")).capitalize(), id=row["id"]),
+           f"{_(status_words(row['kind'], row['status']))} · {amount}"
+           + (f" · {tender_words(row.get('tender'))}" if row.get("tender") else "")]
     if row.get("parent"):
         out.append(_("for sale {id}").format(id=row["parent"]))
     if row.get("payment_id"):
-        out.append(f"paymentId {row['payment_id']}")
+        out.append(_("gateway payment id: {id}").format(id=row["payment_id"]))
     if row.get("message"):
-        out.append(f"{row.get('result_code') or ''} {row['message']}".strip())
+        out.append(_("the gateway said: {message}").format(message=row["message"]))
     out.append("")
-    out.append(_("Events"))
-    for e in detail["events"]:
-        stamp = time.strftime("%H:%M:%S", time.localtime(e["at"]))
-        out.append(f"  {stamp}  {e['kind']:14} {json.dumps(e['detail'], ensure_ascii=False)[:160]}")
+    out.append(_("History"))
+    out += [f"  {line}" for line in detail.get("timeline") or []] or ["  " + _("none")]
     out.append("")
-    out.append(_("Audit"))
-    for a in detail["audit"] or []:
-        stamp = time.strftime("%H:%M:%S", time.localtime(a["at"]))
-        out.append(f"  {stamp}  {a['action']:10} {a['askedBy']} → {a['approvedBy'] or ''}  "
-                   f"{json.dumps(a['detail'], ensure_ascii=False)}")
-    if not detail["audit"]:
-        out.append("  " + _("none"))
+    out.append(_("Manager actions"))
+    out += [f"  {line}" for line in detail.get("audit_words") or []] or ["  " + _("none")]
     return out
 
 
@@ -335,21 +351,28 @@ def _mono() -> QFont:
     return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
 
-class ManagerWindow(Operations, QWidget):
+class ManagerWindow(Operations, ModeWindow):
     """``ManagerWindow(core, grant, day=None)``: ``grant`` is what :class:`ui.pin_dialog.PinDialog` gave
-    for the manager PIN (its ``asked_by`` fills the "asked by" box). ``core`` is a started Core."""
+    for the manager PIN (its ``asked_by`` fills the "asked by" box). ``core`` is a started Core.
+
+    It covers the till (:class:`ui.widgets.ModeWindow`): Esc or "Back to the till" closes it and gives the
+    till the keyboard back. Every confirmation defaults to No: an Enter pressed by habit moves no money
+    and closes no session."""
 
     def __init__(self, core, grant: services.Grant, *, day: str | None = None, locale_name: str | None = None,
                  parent=None) -> None:
         super().__init__(parent)
         self.core, self.grant, self.locale_name = core, grant, locale_name
         self.journal = core.terminal.journal
+        self.till = services.manager.till(core.terminal)
         self.day = day or services.manager.today()
         self.shown: services.closing.Report | None = None   # the report on the Reports tab, for the exports
         self.selected_id: str | None = None
         self.detail: dict | None = None
         self.busy = 0
-        self.confirm: Callable[[str], bool] = self._confirm   # tests replace it (a modal box needs a person)
+        # tests replace it (a modal box needs a person): confirm(text, yes_text) -> bool
+        self.confirm: Callable[..., bool] = self._confirm
+        self.setObjectName("manager")
         self.setWindowTitle(_("pos-terminal: manager"))
         self._build(grant.asked_by)
         self.set_day(self.day)
@@ -358,6 +381,13 @@ class ManagerWindow(Operations, QWidget):
     def _build(self, asked_by: str) -> None:
         outer = QVBoxLayout(self)
         top = QHBoxLayout()
+        title = QLabel(_("Manager"))
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        title.setFont(font)
+        top.addWidget(title)
+        top.addSpacing(12)
         top.addWidget(QLabel(_("Business day")))
         self.date_edit = QDateEdit(QDate.fromString(self.day, "yyyy-MM-dd"))
         self.date_edit.setCalendarPopup(True)
@@ -368,15 +398,17 @@ class ManagerWindow(Operations, QWidget):
         top.addWidget(QLabel(_("Asked by")))
         self.asked_by_edit = QLineEdit(asked_by)
         self.asked_by_edit.setMinimumHeight(TOUCH)
-        self.asked_by_edit.setMaximumWidth(220)
+        self.asked_by_edit.setMaximumWidth(180)
         top.addWidget(self.asked_by_edit)
         top.addStretch(1)
         self.refresh_button = _button(_("Refresh"))
         self.refresh_button.clicked.connect(self.refresh)
         top.addWidget(self.refresh_button)
+        self.back_to_till = self.back_button()
+        top.addWidget(self.back_to_till)
         outer.addLayout(top)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = message_line(2)
+        self.status.setObjectName("status")
         outer.addWidget(self.status)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._day_tab(), _("Day"))
@@ -388,13 +420,22 @@ class ManagerWindow(Operations, QWidget):
         tab = QWidget()
         layout = QVBoxLayout(tab)
         head = QHBoxLayout()
-        self.totals = QLabel(_("Loading…"))
-        self.totals.setFont(_mono())
+        self.summary_box = QWidget()
+        self.summary_grid = QGridLayout(self.summary_box)
+        self.summary_grid.setContentsMargins(0, 0, 0, 0)
+        self.summary_grid.setHorizontalSpacing(14)
+        self.summary_grid.setVerticalSpacing(2)
+        self.totals = QLabel(_("Loading…"))   # the summary's caption, or why there is none
         self.totals.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        head.addWidget(self.totals, 1)
+        head_left = QVBoxLayout()
+        head_left.addWidget(self.totals)
+        head_left.addWidget(self.summary_box)
+        head_left.addStretch(1)
+        head.addLayout(head_left, 1)
         self.chart = HourlyChart()
-        self.chart.setMinimumWidth(420)
+        self.chart.setMinimumWidth(300)
+        self.chart.setMinimumHeight(120)
+        self.chart.setMaximumHeight(150)
         head.addWidget(self.chart, 1)
         layout.addLayout(head)
 
@@ -402,11 +443,11 @@ class ManagerWindow(Operations, QWidget):
         self.status_filter = QComboBox()
         self.status_filter.addItem(_("any status"), "")
         for status in STATUSES:
-            self.status_filter.addItem(status, status)
+            self.status_filter.addItem(_(STATUS_WORDS[status]), status)
         self.tender_filter = QComboBox()
         self.tender_filter.addItem(_("any tender"), "")
         for tender in TENDERS:
-            self.tender_filter.addItem(tender, tender)
+            self.tender_filter.addItem(tender_words(tender), tender)
         self.min_edit, self.max_edit = QLineEdit(), QLineEdit()
         self.min_edit.setPlaceholderText(_("from amount"))
         self.max_edit.setPlaceholderText(_("to amount"))
@@ -414,8 +455,8 @@ class ManagerWindow(Operations, QWidget):
         self.text_filter.setPlaceholderText(_("id, paymentId or description"))
         for w in (self.status_filter, self.tender_filter, self.min_edit, self.max_edit, self.text_filter):
             w.setMinimumHeight(TOUCH)
-        self.min_edit.setMaximumWidth(110)
-        self.max_edit.setMaximumWidth(110)
+        self.min_edit.setMaximumWidth(100)
+        self.max_edit.setMaximumWidth(100)
         filters.addWidget(self.status_filter)
         filters.addWidget(self.tender_filter)
         filters.addWidget(self.min_edit)
@@ -433,6 +474,7 @@ class ManagerWindow(Operations, QWidget):
         self.filter_button.clicked.connect(self.apply_filter)
 
         split = QSplitter(Qt.Orientation.Horizontal)
+        split.setChildrenCollapsible(False)
         self.model = DayModel(self.journal, self.day, run=self.core.call, locale_name=self.locale_name)
         self.model.counted.connect(lambda n: self.rows_label.setText(_("{n} rows").format(n=n)))
         self.table = QTableView()
@@ -446,8 +488,12 @@ class ManagerWindow(Operations, QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((70, 180, 55, 105, 80, 65, 100, 150)):
-            self.table.setColumnWidth(column, width)
+        for column, (name, _label) in enumerate(COLUMNS):
+            self.table.setColumnWidth(column, COLUMN_WIDTHS.get(name, 100))
+            self.table.setColumnHidden(column, name in HIDDEN)
+        names = [name for name, _label in COLUMNS]
+        for place, name in enumerate(SHOWN_ORDER):   # what a manager reads first, first; the id further right
+            header.moveSection(header.visualIndex(names.index(name)), place)
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._row_selected(cur.row()))
         split.addWidget(self.table)
 
@@ -456,27 +502,29 @@ class ManagerWindow(Operations, QWidget):
         side_layout.setContentsMargins(0, 0, 0, 0)
         self.detail_view = QPlainTextEdit()
         self.detail_view.setReadOnly(True)
-        self.detail_view.setFont(_mono())
         self.detail_view.setPlaceholderText(_("Select a transaction to see its history"))
         side_layout.addWidget(self.detail_view, 1)
         actions = QGroupBox(_("Refund or cancel the selected sale"))
-        form = QFormLayout(actions)
+        form = QGridLayout(actions)
         self.refundable_label = QLabel("")
+        self.refundable_label.setFixedHeight(self.refundable_label.fontMetrics().lineSpacing() + 4)
         self.amount_edit = QLineEdit()
         self.amount_edit.setPlaceholderText(_("empty: all that is left"))
         self.reason_edit = QLineEdit()
         self.reason_edit.setPlaceholderText(_("required"))
-        form.addRow(self.refundable_label)
-        form.addRow(_("Amount"), self.amount_edit)
-        form.addRow(_("Reason"), self.reason_edit)
-        row = QHBoxLayout()
-        self.refund_button = _button(_("Refund"))
-        self.cancel_button = _button(_("Cancel sale"))
+        for edit in (self.amount_edit, self.reason_edit):
+            edit.setMinimumHeight(36)
+        form.addWidget(self.refundable_label, 0, 0, 1, 3)
+        form.addWidget(QLabel(_("Amount")), 1, 0)
+        form.addWidget(self.amount_edit, 1, 1, 1, 2)
+        form.addWidget(QLabel(_("Reason")), 2, 0)
+        form.addWidget(self.reason_edit, 2, 1, 1, 2)
+        self.refund_button = _button(_("Refund…"))
+        self.cancel_button = _button(_("Cancel sale…"))
         self.inquiry_button = _button(_("Ask the gateway"))
-        row.addWidget(self.refund_button)
-        row.addWidget(self.cancel_button)
-        row.addWidget(self.inquiry_button)
-        form.addRow(row)
+        form.addWidget(self.refund_button, 3, 0)
+        form.addWidget(self.cancel_button, 3, 1)
+        form.addWidget(self.inquiry_button, 3, 2)
         self.refund_button.clicked.connect(self.refund_selected)
         self.cancel_button.clicked.connect(self.cancel_selected)
         self.inquiry_button.clicked.connect(self.inquire_selected)
@@ -498,11 +546,12 @@ class ManagerWindow(Operations, QWidget):
         self.review_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.review_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.review_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.review_table.verticalHeader().setVisible(False)
         self.review_table.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((150, 230, 70, 120, 120)):
+        for column, width in enumerate((150, 220, 70, 110, 110)):
             self.review_table.setColumnWidth(column, width)
         layout.addWidget(self.review_table, 1)
-        self.review_empty = QLabel("")
+        self.review_empty = message_line(1)
         layout.addWidget(self.review_empty)
         row = QHBoxLayout()
         self.retry_inquiry_button = _button(_("Retry inquiry"))
@@ -521,13 +570,12 @@ class ManagerWindow(Operations, QWidget):
         self.resolve_button.clicked.connect(self.resolve)
         return tab
 
-
     def _reports_tab(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
         row = QHBoxLayout()
         self.x_button = _button(_("X report"))
-        self.z_button = _button(_("Z report (close the session)"))
+        self.z_button = _button(_("Z report (close the session)…"))
         self.z_number = QSpinBox()
         self.z_number.setRange(1, 10 ** 9)
         self.z_number.setMinimumHeight(TOUCH)
@@ -540,8 +588,8 @@ class ManagerWindow(Operations, QWidget):
             row.addWidget(w)
         row.addStretch(1)
         layout.addLayout(row)
-        self.report_message = QLabel("")
-        self.report_message.setWordWrap(True)
+        self.report_message = message_line(2)
+        self.report_message.setObjectName("report_message")
         layout.addWidget(self.report_message)
         self.report_view = QPlainTextEdit()
         self.report_view.setReadOnly(True)
@@ -558,12 +606,29 @@ class ManagerWindow(Operations, QWidget):
         self.pdf_button.setEnabled(False)
         return tab
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.table.setFocus()   # arrows pick a row; a digit typed by habit must not change the business day
+
     # -- helpers ----------------------------------------------------------------------------------------
     def _say_report(self, text: str, *, error: bool = False) -> None:
         tell(self.report_message, text, error=error)
 
-    def _confirm(self, text: str) -> bool:
-        return QMessageBox.question(self, _("Please confirm"), text) == QMessageBox.StandardButton.Yes
+    def _confirm(self, text: str, yes: str | None = None) -> bool:
+        """A question whose default is No: Enter or Esc answers No; only Yes (or its words) goes on."""
+        box = QMessageBox(QMessageBox.Icon.Question, _("Please confirm"), text,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setObjectName("confirm")
+        box.button(QMessageBox.StandardButton.Yes).setText(yes or _("Yes"))
+        box.button(QMessageBox.StandardButton.No).setText(_("No, go back"))
+        for which in (QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No):
+            box.button(which).setMinimumHeight(TOUCH)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setEscapeButton(QMessageBox.StandardButton.No)
+        return box.exec() == QMessageBox.StandardButton.Yes
+
+    def _money(self, minor: int, currency: str) -> str:
+        return format_amount(minor, currency, self.locale_name)
 
     def asked_by(self) -> str:
         return self.asked_by_edit.text().strip() or self.grant.asked_by
@@ -589,19 +654,44 @@ class ManagerWindow(Operations, QWidget):
             self.show_detail(self.selected_id)
 
     def refresh_summary(self) -> None:
-        """The day's totals: the ``day_report`` use case (``pos-terminal report``), and the hourly chart."""
-        day, grant, journal = self.day, self.acting(), self.journal
+        """The day's takings in words: the ``day_report`` use case (``pos-terminal report``), and the chart."""
+        day, grant, journal, till = self.day, self.acting(), self.journal, self.till
 
         def work():
-            return services.closing.day_report(grant, journal, day), services.manager.paid_per_hour(journal, day)
+            return (services.closing.day_report(grant, journal, day, till),
+                    services.manager.paid_per_hour(journal, day))
         self._call(work, on_done=lambda result: self._show_summary(day, *result))
 
     def _show_summary(self, day: str, report, hourly: dict) -> None:
         if day != self.day:
             return
-        self.day_totals = report.data["totals"]
-        self.totals.setText("\n".join(totals_lines(self.day_totals)) or
+        self.day_report = report
+        while self.summary_grid.count():
+            item = self.summary_grid.takeAt(0)
+            old = item.widget() if item is not None else None
+            if old is not None:
+                old.deleteLater()
+        figures = report.figures
+        self.totals.setText(_("Takings on {day}").format(day=day) if figures else
                             _("No transactions on {day}").format(day=day))
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for c, currency in enumerate(figures):   # one column pair a currency: label, count, amount
+            base = 1 + 2 * c
+            head = QLabel(currency)
+            head.setStyleSheet("font-weight: bold;")
+            self.summary_grid.addWidget(head, 0, base + 1, right)
+            for r, figure in enumerate(figures[currency], start=1):
+                if c == 0:
+                    self.summary_grid.addWidget(QLabel(figure.label), r, 0)
+                count = QLabel("" if figure.count is None else _("{n}×").format(n=figure.count))
+                amount = QLabel(f"{figure.amount}")
+                if figure.key == "net":
+                    amount.setStyleSheet("font-weight: bold;")
+                self.summary_grid.addWidget(count, r, base, right)
+                self.summary_grid.addWidget(amount, r, base + 1, right)
+        for column in range(self.summary_grid.columnCount()):
+            self.summary_grid.setColumnStretch(column, 0)
+        self.summary_grid.setColumnStretch(1 + 2 * len(figures), 1)
         self.chart.set_data(hourly)
 
     def current_filter(self):
@@ -613,7 +703,7 @@ class ManagerWindow(Operations, QWidget):
         try:
             day_filter = self.current_filter()
         except PosError as exc:
-            self._say(exc.message, error=True)
+            self._say(error_text(exc), error=True)
             return
         self.model.set_filter(day_filter)
         self.selected_id = None
@@ -642,7 +732,7 @@ class ManagerWindow(Operations, QWidget):
         if not detail["row"] or detail["row"]["id"] != self.selected_id:
             return
         self.detail = detail
-        self.detail_view.setPlainText("\n".join(detail_lines(detail)))
+        self.detail_view.setPlainText("\n".join(detail_lines(detail, self.locale_name)))
         self._actions_enabled()
 
     def _actions_enabled(self) -> None:
@@ -654,14 +744,15 @@ class ManagerWindow(Operations, QWidget):
         self.cancel_button.setEnabled(bool(actions and actions.can_cancel))
         self.inquiry_button.setEnabled(current)
         if actions is not None and actions.can_refund:
-            left = f"{format_minor(actions.refundable, actions.currency)} {actions.currency}"
+            left = self._money(actions.refundable, actions.currency)
             self.refundable_label.setText(_("Left to refund: {amount}").format(amount=left))
         else:
             self.refundable_label.setText("")
 
     # -- refund, cancel, inquiry --------------------------------------------------------------------------
     def refund_selected(self) -> None:
-        """Refund the amount typed, or all that is left when it is empty: the ``refund`` use case."""
+        """Refund the amount typed, or all that is left when it is empty: what it would do is shown first
+        (:func:`pos_app.services.manager.refund_preview`) and asked, then the ``refund`` use case."""
         row = (self.detail or {}).get("row")
         if not row:
             self._say(_("select a paid sale first"), error=True)
@@ -673,10 +764,45 @@ class ManagerWindow(Operations, QWidget):
         except PosError as exc:
             self._say(error_text(exc), error=True)
             return
-        grant, terminal, sale_id = self.acting(), self.core.terminal, row["id"]
-        self._say(_("Refunding…"))
-        self._call(lambda: services.manager.refund(grant, terminal, sale_id, amount, reason),
-                   on_done=self._followup_done)
+        terminal, sale_id = self.core.terminal, row["id"]
+
+        def asked(preview) -> None:
+            if not self._refund_confirmed(preview, reason):
+                self._say(_("Nothing was refunded."))
+                return
+            grant, money = self.acting(), services.manager.refund_money(preview)
+            self._say(_("Refunding {amount}…").format(amount=self._money(preview.amount, preview.currency)))
+            self._call(lambda: services.manager.refund(grant, terminal, preview.sale_id, money, reason),
+                       on_done=lambda txn: self._refund_done(txn, preview))
+        self._call(lambda: services.manager.refund_preview(terminal, sale_id, amount), on_done=asked)
+
+    def _refund_confirmed(self, preview, reason: str) -> bool:
+        """The sale, the amount, and what is left to refund now and after, asked with No as the default."""
+        amount = self._money(preview.amount, preview.currency)
+        text = "\n".join((
+            _("Refund {amount} to the customer?").format(amount=amount), "",
+            _("Sale: {id}").format(id=preview.sale_id),
+            _("Paid: {amount} at {time}").format(amount=self._money(preview.sale_amount, preview.currency),
+                                                 time=_clock(preview.paid_at))
+            + (f" · {preview.description}" if preview.description else ""),
+            _("Left to refund now: {amount}").format(amount=self._money(preview.refundable, preview.currency)),
+            _("Left after this refund: {amount}").format(amount=self._money(preview.left_after, preview.currency)),
+            _("Reason: {reason}").format(reason=reason.strip())))
+        return self.confirm(text, _("Refund {amount}").format(amount=amount))
+
+    def _refund_done(self, txn, preview) -> None:
+        amount = self._money(preview.amount, preview.currency)
+        if txn.status == SUCCESS:
+            words = _("Refunded {amount} of sale {id}: it goes back to the customer's wallet. Left to refund: "
+                      "{left}.").format(amount=amount, id=preview.sale_id,
+                                        left=self._money(preview.left_after, preview.currency))
+        elif txn.status == FAILED:
+            words = _("The refund of {amount} was not made: nothing went back to the customer.").format(
+                amount=amount) + (f" {txn.message}" if getattr(txn, "message", "") else "")
+        else:
+            words = _("The refund of {amount} is sent; the gateway has not confirmed it yet. The terminal keeps "
+                      "asking; it shows under Review if it stays unsure.").format(amount=amount)
+        self._followup_done(txn, words)
 
     def cancel_selected(self) -> None:
         """Cancel the selected sale in full: the ``cancel`` use case (a paid one is reversed, with a reason)."""
@@ -692,17 +818,20 @@ class ManagerWindow(Operations, QWidget):
             except PosError as exc:
                 self._say(error_text(exc), error=True)
                 return
-        if not self.confirm(_("Cancel sale {id} in full ({amount} {currency})?").format(
-                id=row["id"], amount=format_minor(row["amount"], row["currency"]), currency=row["currency"])):
+        amount = self._money(row["amount"], row["currency"])
+        if not self.confirm(_("Cancel sale {id} in full ({amount})?").format(id=row["id"], amount=amount),
+                            _("Cancel the sale")):
+            self._say(_("Nothing was cancelled."))
             return
         grant, terminal, sale_id = self.acting(), self.core.terminal, row["id"]
         self._say(_("Cancelling…"))
-        self._call(lambda: services.manager.cancel(grant, terminal, sale_id, reason), on_done=self._followup_done)
+        self._call(lambda: services.manager.cancel(grant, terminal, sale_id, reason),
+                   on_done=lambda txn: self._followup_done(txn, _("Sale {id} ({amount}): {status}").format(
+                       id=sale_id, amount=amount, status=_(status_words(CANCEL, txn.status)))))
 
-    def _followup_done(self, txn) -> None:
+    def _followup_done(self, txn, words: str) -> None:
         self.last_followup = txn
-        self._say(_("{id}: {status}").format(id=txn.id, status=txn.status) +
-                  (f" — {txn.message}" if getattr(txn, "message", "") else ""), error=txn.status == FAILED)
+        self._say(words, error=txn.status == FAILED)
         self.reason_edit.clear()
         self.amount_edit.clear()
         self.refresh()
@@ -726,8 +855,11 @@ class ManagerWindow(Operations, QWidget):
         self.review_items = items
         self.review_table.setRowCount(len(items))
         for r, item in enumerate(items):
-            cells = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["createdAt"])), item["id"], item["kind"],
-                     item_amount(item), item["status"], item["message"] or "")
+            kind = item.get("kind")
+            cells = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["createdAt"])), item["id"],
+                     kind_words(kind), item_amount(item, self.locale_name),
+                     _(status_words(kind, item["status"])) if kind in KIND_WORDS else item["status"],
+                     item["message"] or "")
             for c, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
                 cell.setData(Qt.ItemDataRole.UserRole, item["id"])
@@ -757,7 +889,8 @@ class ManagerWindow(Operations, QWidget):
             return
         grant, terminal = self.acting(), self.core.terminal
         self._call(lambda: services.manager.review_cancel(grant, terminal, txn_id),
-                   on_done=lambda txn: self._reviewed(txn_id, _("now {status}").format(status=txn.status)))
+                   on_done=lambda txn: self._reviewed(txn_id, _("now {status}").format(
+                       status=_(status_words(CANCEL, txn.status)))))
 
     def resolve(self) -> None:
         """Mark the selected item resolved with the note: the ``review_resolve`` use case (audited)."""
@@ -780,17 +913,20 @@ class ManagerWindow(Operations, QWidget):
     # -- X, Z and reprints ------------------------------------------------------------------------------
     def x_report(self) -> None:
         """The session so far (nothing is stored): the ``x_report`` use case."""
-        grant, journal = self.acting(), self.journal
-        self._call(lambda: services.closing.x_report(grant, journal), on_done=self._show_report,
+        grant, journal, till = self.acting(), self.journal, self.till
+        self._call(lambda: services.closing.x_report(grant, journal, till), on_done=self._show_report,
                    say=self._say_report)
 
     def z_report(self) -> None:
-        """Close the session with the next Z: the ``z_report`` use case (refused when nothing is new)."""
+        """Close the session with the next Z: the ``z_report`` use case (refused when nothing is new). The
+        question defaults to No."""
         if not self.confirm(_("Close the session with a Z report? It covers every transaction settled since the "
-                              "last Z, gets the next number and can never be altered.")):
+                              "last Z, gets the next number and can never be altered."), _("Take the Z report")):
+            self._say_report(_("No Z report was taken."))
             return
-        grant, journal = self.acting(), self.journal
-        self._call(lambda: services.closing.z_report(grant, journal), on_done=self._z_taken, say=self._say_report)
+        grant, journal, till = self.acting(), self.journal, self.till
+        self._call(lambda: services.closing.z_report(grant, journal, till), on_done=self._z_taken,
+                   say=self._say_report)
 
     def z_reprint(self, number: int | None = None) -> None:
         """Show a stored Z again, as it was taken: the ``z_reprint`` use case (audited)."""
@@ -854,8 +990,13 @@ class ManagerWindow(Operations, QWidget):
         self._say_report(_("written to {path}").format(path=path))
 
 
+#: What the gateway answered an inquiry, in words (``Inquiry.gateway``: an outcome's status).
+GATEWAY_WORDS = {"success": N_("it went through"), "failure": N_("it did not go through"),
+                 "unknown": N_("it has no answer yet")}
 
 
 def _inquiry_words(result) -> str:
-    return _("the gateway says {gateway}; now {status}").format(
-        gateway=result.gateway, status=result.txn.status if result.txn is not None else "?")
+    txn = result.txn
+    status = _(status_words(getattr(txn, "kind", SALE), txn.status)) if txn is not None else "?"
+    gateway = _(GATEWAY_WORDS[result.gateway]) if result.gateway in GATEWAY_WORDS else result.gateway
+    return _("the gateway says {gateway}; now {status}").format(gateway=gateway, status=status)

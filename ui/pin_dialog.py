@@ -65,10 +65,9 @@ class PinDialog(QDialog):
         self.message.setStyleSheet("color: #b3261e;")
         self.message.setMinimumHeight(3 * self.message.fontMetrics().lineSpacing())   # a message never moves the keys
         layout.addWidget(self.message)
-        self.keypad: QGridLayout | None = None
+        self.keys: list[QPushButton] = []
         if keypad:
-            self.keypad = self._keypad()
-            layout.addLayout(self.keypad)
+            layout.addLayout(self._keypad())
         buttons = QHBoxLayout()
         self.cancel_button = QPushButton(_("Cancel"))
         self.ok_button = QPushButton(_("OK"))
@@ -95,6 +94,14 @@ class PinDialog(QDialog):
         runtime = getattr(self.core, "runtime", None)
         return bool(runtime is not None and runtime.sandbox)
 
+    def done(self, result: int) -> None:
+        """Closed either way: the till gets the keyboard back (in a kiosk no window manager hands it back;
+        the X focus would fall to the root window). An opened mode's window then takes it from there."""
+        super().done(result)
+        till = self.parentWidget()
+        if till is not None and till.isVisible():
+            till.activateWindow()
+
     def _pin_field(self, validator) -> QLineEdit:
         edit = QLineEdit()
         edit.setEchoMode(QLineEdit.EchoMode.Password)
@@ -112,6 +119,7 @@ class PinDialog(QDialog):
             button.setMinimumSize(TOUCH, TOUCH)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _checked=False, k=key: self._key(k))
+            self.keys.append(button)
             grid.addWidget(button, i // 3, i % 3)
         return grid
 
@@ -141,9 +149,8 @@ class PinDialog(QDialog):
         self.again_label.setVisible(first)
         self.again_edit.setVisible(first)
         self.pin_edit.setVisible(not refused)
-        if self.keypad is not None:
-            for i in range(self.keypad.count()):
-                self.keypad.itemAt(i).widget().setVisible(not refused)
+        for key in self.keys:
+            key.setVisible(not refused)
         self.ok_button.setVisible(not refused)
         self.cancel_button.setText(_("Back to the till") if refused else _("Cancel"))
         self.ok_button.setEnabled(self.mode != CHECKING and not self.busy)

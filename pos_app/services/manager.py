@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import PosError
-from ..i18n import _
+from ..i18n import N_, _
 from ..money import Money, format_minor
 from ..roles import MANAGER
 from .registry import ANYONE, Grant, record, require, use_case
@@ -41,6 +41,50 @@ def refund(grant: Grant, terminal, sale_ref: str, amount: Money | None, reason: 
            detail={"reason": reason, "amount": format_minor(amount.minor, amount.currency),
                    "currency": amount.currency, "refund": result.id, "status": result.status})
     return result
+
+
+@dataclass(frozen=True)
+class RefundPreview:
+    """What a refund would do, for the person to confirm before any money moves: the sale, the amount, and
+    what is left to refund before and after it (minor units). Read only; :func:`refund` has the last word."""
+
+    sale_id: str
+    sale_amount: int
+    currency: str
+    paid_at: float
+    description: str
+    amount: int
+    refundable: int
+
+    @property
+    def left_after(self) -> int:
+        return self.refundable - self.amount
+
+    def to_json(self) -> dict:
+        def money(minor: int) -> str:
+            return format_minor(minor, self.currency)
+        return {"sale": self.sale_id, "saleAmount": money(self.sale_amount), "currency": self.currency,
+                "amount": money(self.amount), "refundable": money(self.refundable), "leftAfter": money(self.left_after)}
+
+
+def refund_preview(terminal, sale_ref: str, amount: Money | None) -> RefundPreview:
+    """The refund :func:`refund` would make of ``sale_ref`` (``amount`` None: all that is left), or why
+    none can be made, in words, before anything is asked or sent."""
+    from ..vocabulary import SALE, SUCCESS
+    row = terminal.sale_row(sale_ref)
+    if row["kind"] != SALE or row["status"] != SUCCESS:
+        raise PosError(_("sale {id} is not paid: there is nothing to refund").format(id=row["id"]))
+    left = terminal.refundable(row["id"])
+    if left <= 0:
+        raise PosError(_("nothing is left to refund on {id}").format(id=row["id"]))
+    minor = left if amount is None else amount.minor
+    if minor > left:
+        raise PosError(_("{amount} is more than is left to refund: {left}").format(
+            amount=f"{format_minor(minor, row['currency'])} {row['currency']}",
+            left=f"{format_minor(left, row['currency'])} {row['currency']}"),
+            hint=_("refunds of one sale add up to at most what was paid"))
+    return RefundPreview(row["id"], row["amount"], row["currency"], row["created_at"], row["description"] or "",
+                         minor, left)
 
 
 def reverses(row) -> bool:
@@ -170,12 +214,55 @@ def sale_actions(terminal, row) -> SaleActions:
 
 
 def detail(terminal, txn_id: str) -> dict:
-    """A transaction as the window's side panel shows it: its row, events, audit entries and actions."""
+    """A transaction as the window's side panel shows it: its row, events, audit entries and actions, and
+    the history and the audit in words (``timeline``, ``audit_words``: lines in the person's language)."""
     from ..roles import audit_log
     row = terminal.journal.get(txn_id)
-    return {"row": dict(row) if row is not None else None, "events": terminal.journal.events(txn_id),
-            "audit": audit_log(terminal.journal, txn=txn_id),
+    events = terminal.journal.events(txn_id)
+    audit = audit_log(terminal.journal, txn=txn_id)
+    return {"row": dict(row) if row is not None else None, "events": events, "audit": audit,
+            "timeline": timeline_words(terminal.journal, txn_id, events),
+            "audit_words": [audit_words(a) for a in audit],
             "actions": sale_actions(terminal, row) if row is not None else None}
+
+
+def timeline_words(journal, txn_id: str, events: list[dict]) -> list[str]:
+    """The transaction's history, a line an event, in words."""
+    import time
+    return [f"{time.strftime('%H:%M:%S', time.localtime(e['at']))}  {e['kind']}" for e in events]
+
+
+#: What each audited action is, in words.
+ACTION_WORDS = {"refund": N_("refund"), "cancel": N_("cancel"), "retry_inquiry": N_("asked the gateway again"),
+                "retry_cancel": N_("sent the cancel again"), "resolved": N_("marked resolved"),
+                "z_report_reprint": N_("reprinted a Z report")}
+
+
+def audit_words(entry: dict) -> str:
+    """An audit entry as a line: when, what, who asked, who approved, and how much and why."""
+    import time
+    detail = entry.get("detail") or {}
+    parts = [_(ACTION_WORDS[entry["action"]]) if entry["action"] in ACTION_WORDS else entry["action"]]
+    if detail.get("amount") and detail.get("currency"):
+        parts.append(f"{detail['currency']} {detail['amount']}")
+    who = _("asked by {asked}").format(asked=entry["askedBy"])
+    if entry.get("approvedBy"):
+        who += ", " + _("approved by {approved}").format(approved=entry["approvedBy"])
+    parts.append(who)
+    if detail.get("reason") or detail.get("note"):
+        parts.append(_("why: {reason}").format(reason=detail.get("reason") or detail.get("note")))
+    return f"{time.strftime('%H:%M:%S', time.localtime(entry['at']))}  " + "; ".join(parts)
+
+
+def till(terminal):
+    """The till the reports name (store, terminal), from the running terminal's config."""
+    from ..printout import Till
+    return Till.of(terminal.config)
+
+
+def refund_money(preview: RefundPreview) -> Money:
+    """The amount a confirmed preview refunds, as :func:`refund` takes it."""
+    return Money(preview.amount, preview.currency)
 
 
 AMOUNT_FILTER_LIMIT = 10 ** 14   # in major units: the filter's ten-thousandths stay well inside SQLite's integers

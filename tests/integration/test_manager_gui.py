@@ -64,9 +64,22 @@ def open_window(qtbot, core, *, asked_by: str = "cashier", **kw) -> ManagerWindo
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
-    window.confirm = lambda _text: True
+    window.confirm = lambda *_args: True
     qtbot.waitUntil(lambda: window.busy == 0, timeout=10000)
     return window
+
+
+def summary_words(window) -> list[str]:
+    """The Day tab's summary as a person reads it: its labels, row by row."""
+    from PySide6.QtWidgets import QLabel
+
+    grid, words = window.summary_grid, []
+    for row in range(grid.rowCount()):
+        for column in range(grid.columnCount()):
+            item = grid.itemAtPosition(row, column)
+            if item is not None and isinstance(item.widget(), QLabel) and item.widget().text():
+                words.append(item.widget().text())
+    return words
 
 
 def wait_idle(qtbot, window, timeout=20000) -> None:
@@ -193,6 +206,56 @@ def test_right_pin_opens(qtbot, core):
     assert dialog.grant.asked_by == "alice"
 
 
+# -- over the till, and back -------------------------------------------------------------------------------
+def test_esc_and_back_to_the_till_close_the_window_and_the_till_has_the_keyboard_again(qtbot, core):
+    from PySide6.QtWidgets import QMainWindow
+
+    till = QMainWindow()
+    qtbot.addWidget(till)
+    till.resize(780, 700)   # within the offscreen screen: the window covers the till (in a kiosk: full screen)
+    till.show()
+    for close in ("Escape", "button"):
+        window = ManagerWindow(core, manager_grant(core))
+        qtbot.addWidget(window)
+        window.show()                                  # as the till shows a mode: the till is its opener
+        qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=5000)
+        assert window.opener is till and window.geometry() == till.geometry()
+        back = window.findChild(type(window.refresh_button), "back")
+        assert back is window.back_to_till and back.isVisible() and back.text() == "Back to the till  (Esc)"
+        if close == "Escape":
+            qtbot.keyClick(window.table, Qt.Key_Escape)
+        else:
+            qtbot.mouseClick(back, Qt.LeftButton)
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+        qtbot.waitUntil(lambda: till.isActiveWindow(), timeout=5000)
+
+
+def test_enter_on_the_z_question_answers_no(qtbot, core):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    sales(core, 500)
+    window = ManagerWindow(core, manager_grant(core))
+    qtbot.addWidget(window)
+    window.show()
+    wait_idle(qtbot, window)
+    seen = []
+
+    def press_enter() -> None:   # what a manager's habit does on the box: Enter
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, press_enter)
+            return
+        seen.append((box.text(), box.defaultButton().text(), [b.text() for b in box.buttons()]))
+        qtbot.keyClick(box, Qt.Key_Return)
+    QTimer.singleShot(0, press_enter)
+    qtbot.mouseClick(window.z_button, Qt.LeftButton)
+    wait_idle(qtbot, window)
+    assert seen and "can never be altered" in seen[0][0]
+    assert seen[0][1] == "No, go back" and sorted(seen[0][2]) == ["No, go back", "Take the Z report"]
+    assert window.report_message.text() == "No Z report was taken." and closing.z_reports(core.terminal.journal) == []
+
+
 # -- the day view --------------------------------------------------------------------------------------
 def test_day_view_pages_from_sqlite_and_filters(qtbot, core):
     day = business_day(time.time())
@@ -250,7 +313,12 @@ def test_day_view_pages_from_sqlite_and_filters(qtbot, core):
     assert "ORDER BY amount DESC, id DESC" in model.queries[-1][0]
 
     wait_idle(qtbot, window)
-    assert "USD" in window.totals.text() and "FAILED" in window.totals.text()
+    summary = summary_words(window)
+    count, gross = core.terminal.journal.query("SELECT COUNT(*), SUM(amount) FROM transactions "
+                                               "WHERE kind='sale' AND status='SUCCESS'")[0]
+    assert window.totals.text() == f"Takings on {day}"
+    assert ["USD", "Gross sales", f"{count}×", f"{gross // 100}.{gross % 100:02d}"] == summary[:4]
+    assert "Net" in summary and "Average sale" in summary and "FAILED" not in summary
     assert sum(window.chart.values) == 1000 + sum(100 + i for i in range(1000) if i % 10)
     window.table.selectRow(0)
     qtbot.waitUntil(lambda: real[1].id in window.detail_view.toPlainText(), timeout=5000)
@@ -267,44 +335,79 @@ def left_to_refund(journal, sale_id: str) -> int:
                          (sale_id,))[0][0]
 
 
+def plain(text: str) -> str:
+    return text.replace("\u00a0", " ")
+
+
+class Answers:
+    """Stands in for the confirmation box (modal: it would need a person): records each question and its
+    button's words, and answers from a script."""
+
+    def __init__(self, *answers: bool) -> None:
+        self.answers, self.asked = list(answers), []
+
+    def __call__(self, text: str, yes: str | None = None) -> bool:
+        self.asked.append((plain(text), plain(yes or "")))
+        return self.answers.pop(0)
+
+
 def test_partial_refund_the_rest_and_cancel_through_the_window(qtbot, core, sim):
     paid, other = sales(core, 1000, 700)
     assert paid.status == "SUCCESS" and other.status == "SUCCESS"
-    window = open_window(qtbot, core, asked_by="alice")
+    window = open_window(qtbot, core, asked_by="alice", locale_name="en_US")
     model = window.model
     qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=5000)
     qtbot.waitUntil(lambda: model.data(model.index(1, 1)) == paid.id, timeout=5000)
     window.table.selectRow(1)
     qtbot.waitUntil(lambda: window.refund_button.isEnabled(), timeout=5000)
-    assert window.refundable_label.text() == "Left to refund: 10.00 USD"
+    assert plain(window.refundable_label.text()) == "Left to refund: USD 10.00"
+    layout_before = window.tabs.geometry()
 
     qtbot.mouseClick(window.refund_button, Qt.LeftButton)  # no reason yet
     assert "needs a reason" in window.status.text()
+    assert window.tabs.geometry() == layout_before        # the error took its fixed line: nothing moved
     window.amount_edit.setText("3.00")
     window.reason_edit.setText("damaged")
+    journal = core.terminal.journal
+    window.confirm = Answers(False, True)                   # first "No": nothing is sent
     qtbot.mouseClick(window.refund_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.status.text() == "Nothing was refunded.", timeout=10000)
+    assert journal.query("SELECT COUNT(*) FROM transactions WHERE kind = 'refund'")[0][0] == 0
+    question, yes = window.confirm.asked[0]
+    assert question.splitlines()[0] == "Refund USD 3.00 to the customer?" and yes == "Refund USD 3.00"
+    assert f"Sale: {paid.id}" in question and "Paid: USD 10.00 at " in question
+    assert "Left to refund now: USD 10.00" in question and "Left after this refund: USD 7.00" in question
+    assert "Reason: damaged" in question
+    qtbot.mouseClick(window.refund_button, Qt.LeftButton)   # then "Refund USD 3.00"
     qtbot.waitUntil(lambda: getattr(window, "last_followup", None) is not None, timeout=20000)
     refund = window.last_followup
-    assert window.status.text().startswith(f"{refund.id}: SUCCESS")
-    journal = core.terminal.journal
+    assert plain(window.status.text()) == (f"Refunded USD 3.00 of sale {paid.id}: it goes back to the customer's "
+                                           "wallet. Left to refund: USD 7.00.")
+    assert window.tabs.geometry() == layout_before
     row = journal.get(refund.id)
     assert row["status"] == "SUCCESS" and row["kind"] == "refund" and row["parent"] == paid.id and row["amount"] == 300
     entry = next(e for e in audit_log(journal, txn=paid.id) if e["action"] == "refund")
     assert entry["askedBy"] == "alice" and entry["approvedBy"] == "manager"
     assert entry["detail"]["reason"] == "damaged" and entry["detail"]["amount"] == "3.00"
-    qtbot.waitUntil(lambda: "refund" in window.detail_view.toPlainText().split("Audit")[-1], timeout=5000)
+    qtbot.waitUntil(lambda: "refund; USD 3.00; asked by alice, approved by manager; why: damaged" in
+                    window.detail_view.toPlainText().split("Manager actions")[-1], timeout=5000)
     # what the window says is left is what the journal's rows say, counted here without the terminal's rule
     assert left_to_refund(journal, paid.id) == 700
-    qtbot.waitUntil(lambda: window.refundable_label.text() == "Left to refund: 7.00 USD", timeout=5000)
+    qtbot.waitUntil(lambda: plain(window.refundable_label.text()) == "Left to refund: USD 7.00", timeout=5000)
 
-    window.amount_edit.setText("8.00")                  # more than is left: said in words, nothing sent
+    window.amount_edit.setText("8.00")                  # more than is left: said in words, nothing asked or sent
     window.reason_edit.setText("again")
+    window.confirm = Answers()
     qtbot.mouseClick(window.refund_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: "more than is left to refund: 7.00 USD" in window.status.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "8.00 USD is more than is left to refund: 7.00 USD" in window.status.text(),
+                    timeout=10000)
+    assert window.confirm.asked == [] and window.tabs.geometry() == layout_before
 
     window.amount_edit.clear()                          # empty: "all that is left", the use case's rule
+    window.confirm = Answers(True)
     qtbot.mouseClick(window.refund_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.last_followup is not refund, timeout=20000)
+    assert "Left after this refund: USD 0.00" in window.confirm.asked[0][0]
     rest = window.last_followup
     assert journal.get(rest.id)["amount"] == 700 and journal.get(rest.id)["status"] == "SUCCESS"
     assert left_to_refund(journal, paid.id) == 0
@@ -318,6 +421,7 @@ def test_partial_refund_the_rest_and_cancel_through_the_window(qtbot, core, sim)
     qtbot.mouseClick(window.cancel_button, Qt.LeftButton)   # a paid sale's cancel needs a reason
     assert "a cancel needs a reason" in window.status.text()
     window.reason_edit.setText("customer changed their mind")
+    window.confirm = Answers(True)
     qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: getattr(window, "last_followup", rest) is not rest, timeout=20000)
     cancel = window.last_followup
@@ -334,7 +438,7 @@ def test_ask_the_gateway_about_the_selected_sale(qtbot, core):
     qtbot.waitUntil(lambda: window.inquiry_button.isEnabled(), timeout=5000)
     qtbot.mouseClick(window.inquiry_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: "the gateway says" in window.status.text(), timeout=10000)
-    assert window.status.text() == f"{paid.id}: the gateway says success; now SUCCESS"
+    assert window.status.text() == f"{paid.id}: the gateway says it went through; now Paid"
 
 
 # -- review --------------------------------------------------------------------------------------------
@@ -373,13 +477,14 @@ def test_x_z_refused_when_nothing_is_new_reprint_and_exports(qtbot, core, tmp_pa
     qtbot.waitUntil(lambda: window.report is not None, timeout=5000)
     assert window.report_view.toPlainText().startswith(f"X REPORT  {day}")
     assert window.report["session"]["number"] == 1 and window.report["session"]["count"] == 4
-    asked = []
-    window.confirm = lambda text: asked.append(text) or False   # the manager says no: nothing happens
+    window.confirm = Answers(False)                  # the manager says no: nothing happens
     qtbot.mouseClick(window.z_button, Qt.LeftButton)
     wait_idle(qtbot, window)
-    assert asked and "can never be altered" in asked[0] and closing.z_reports(journal) == []
+    assert "can never be altered" in window.confirm.asked[0][0] and closing.z_reports(journal) == []
+    assert window.confirm.asked[0][1] == "Take the Z report"
+    assert window.report_message.text() == "No Z report was taken."
 
-    window.confirm = lambda _text: True
+    window.confirm = lambda *_args: True
     qtbot.mouseClick(window.z_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.report and window.report["type"] == "Z", timeout=10000)
     z = window.report
