@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from pos_app.config import ScannersConfig
+from pos_app.i18n import _
 
 from . import model
 from .discovery import InputDeviceInfo, open_error
@@ -167,7 +168,8 @@ class HidScanner(model.Scanner):
 
     def _enable(self) -> None:
         self._delivering = True
-        self._report(model.CONNECTED, f"{self.device.name or self.source} ready ({self._describe()})")
+        self._report(model.CONNECTED, _("{name} ready ({how})").format(name=self.device.name or self.source,
+                                                                       how=self._describe()))
 
     def _disable(self) -> None:
         self._delivering = False
@@ -220,7 +222,8 @@ class HidScanner(model.Scanner):
             self._wake()
             if not was_connected:
                 self.stats.reconnects += 1
-                self._report(model.CONNECTED, f"{device.name or self.source} plugged back in ({self._describe()})")
+                self._report(model.CONNECTED, _("{name} plugged back in ({how})").format(
+                    name=device.name or self.source, how=self._describe()))
             return True
 
     def _open_nodes(self, device: InputDeviceInfo, first: bool, grace: bool = False) -> list[Node]:
@@ -283,11 +286,12 @@ class HidScanner(model.Scanner):
         except OSError as exc:
             if exc.errno == errno.EBUSY:
                 raise model.ScannerError(
-                    f"scanner {node.path}: another program has grabbed it, so its scans go there",
-                    hint="stop the other program (another pos-terminal, an IoT box service), then replug") from None
-            raise model.ScannerError(f"scanner {node.path}: cannot grab it: {exc.strerror or exc}",
-                                     hint="without a grab its scans would also type into the desktop; "
-                                          'set role = "shared" for this device to read it without one') from None
+                    _("scanner {path}: another program has grabbed it, so its scans go there").format(path=node.path),
+                    hint=_("stop the other program (another pos-terminal, an IoT box service), then replug")) from None
+            raise model.ScannerError(_("scanner {path}: cannot grab it: {reason}").format(
+                                         path=node.path, reason=exc.strerror or exc),
+                                     hint=_("without a grab its scans would also type into the desktop; "
+                                            'set role = "shared" for this device to read it without one')) from None
 
     # -- reading --------------------------------------------------------------------------------
     def _wake(self) -> None:
@@ -303,9 +307,9 @@ class HidScanner(model.Scanner):
                 self._pass()
             except Exception as exc:  # a reader that dies silently is a scanner that "does nothing"
                 log.exception("scanner %s: reader failed", self.source)
-                self._emit(self.decoder.drop("the reader hit an error", time.monotonic()))
-                self._report(model.ERROR, f"{self.source}: reading failed ({type(exc).__name__}); "
-                                          "still listening, but report this")
+                self._emit(self.decoder.drop(_("the reader hit an error"), time.monotonic()))
+                self._report(model.ERROR, _("{source}: reading failed ({error}); still listening, but report "
+                                            "this").format(source=self.source, error=type(exc).__name__))
                 time.sleep(0.1)
 
     def _pass(self) -> None:
@@ -348,10 +352,11 @@ class HidScanner(model.Scanner):
         node.close()
         if left:
             return
-        self._emit(self.decoder.drop("scanner unplugged mid-scan", time.monotonic()))
-        why = "unplugged" if exc.errno in (errno.ENODEV, errno.ENOENT) else f"lost ({exc.strerror or exc})"
-        self._report(model.DISCONNECTED, f"{self.device.name or self.source} {why}; "
-                                         "plug it back in and it resumes by itself")
+        self._emit(self.decoder.drop(_("scanner unplugged mid-scan"), time.monotonic()))
+        name = self.device.name or self.source
+        why = _("{name} unplugged").format(name=name) if exc.errno in (errno.ENODEV, errno.ENOENT) else \
+            _("{name} lost ({reason})").format(name=name, reason=exc.strerror or exc)
+        self._report(model.DISCONNECTED, why + _("; plug it back in and it resumes by itself"))
 
     def _emit(self, outputs: list) -> None:
         for out in outputs:
@@ -365,22 +370,24 @@ class HidScanner(model.Scanner):
     # -- health ---------------------------------------------------------------------------------
     def _describe(self) -> str:
         d = self.decoder
-        how = "grabbed" if self.grabbing else "shared with typing"
-        return (f"{len(self.node_paths)} node(s), {how}, layout {d.layout.name}, "
-                f"ends on Enter/Tab or a {d.gap * 1000:g} ms gap")
+        how = _("grabbed") if self.grabbing else _("shared with typing")
+        return _("{nodes} node(s), {how}, layout {layout}, ends on Enter/Tab or a {gap:g} ms gap").format(
+            nodes=len(self.node_paths), how=how, layout=d.layout.name, gap=d.gap * 1000)
 
     def _health(self, level: int) -> str:
         if level == model.HEALTH_INTERACTIVE:
-            return f"{self.source}: the interactive check runs from the technician screen (scan a test barcode)"
+            return _("{source}: the interactive check runs from the technician screen (scan a test "
+                     "barcode)").format(source=self.source)
         s = self.stats
-        state = "connected" if self.connected else "not connected (unplugged?)"
-        text = (f"{self.source}: {state}, {self.state.value}, {self._describe()}; "
-                f"{s.good_scans} good scans, {s.errors} errors, {s.reconnects} reconnects")
+        state = _("connected") if self.connected else _("not connected (unplugged?)")
+        text = _("{source}: {state}, {mode}, {how}; {good} good scans, {errors} errors, {reconnects} "
+                 "reconnects").format(source=self.source, state=state, mode=_(self.state.value), how=self._describe(),
+                                      good=s.good_scans, errors=s.errors, reconnects=s.reconnects)
         if s.ended_by_gap:
-            text += (f"; {s.ended_by_gap} scans had no suffix and waited for the gap: "
-                     "program the scanner to send Enter after each scan")
+            text += _("; {n} scans had no suffix and waited for the gap: program the scanner to send Enter after "
+                      "each scan").format(n=s.ended_by_gap)
         if level == model.HEALTH_EXTERNAL:
             for path in self.node_paths:
                 if not os.path.exists(path):
-                    text += f"; {path} is gone"
+                    text += _("; {path} is gone").format(path=path)
         return text

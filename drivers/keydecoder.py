@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pos_app.i18n import _
+
 from . import aim
 from .burst import BurstRule
 from .keymaps import compose, get_layout
@@ -110,7 +112,7 @@ class KeyDecoder:
         """One evdev event; returns the scans and rejections it completed (usually none)."""
         if type_ != EV_KEY:
             if type_ == EV_SYN and code == SYN_DROPPED:  # the kernel's buffer overflowed: keys are missing
-                return self.drop("the kernel dropped key events (the reader fell behind)", t, forget_locks=False)
+                return self.drop(_("the kernel dropped key events (the reader fell behind)"), t, forget_locks=False)
             return []
         out: list = []
         if value == 0:
@@ -192,7 +194,8 @@ class KeyDecoder:
             return []
         length = len(self._chars)
         self._reset()
-        return [Rejected("dropped", f"partial scan of {length} characters dropped: {reason}", length, now)]
+        return [Rejected("dropped", _("partial scan of {length} characters dropped: {reason}").format(
+            length=length, reason=reason), length, now)]
 
     # -- internals ------------------------------------------------------------------------------
     def _note_time(self, t: float) -> None:
@@ -217,8 +220,8 @@ class KeyDecoder:
             length = len(self._chars)
             self._chars = []
             self._overflow = True
-            out.append(Rejected("dropped", f"more than {self.max_length} characters without an end: "
-                                           "a stuck key or a runaway device", length, t))
+            out.append(Rejected("dropped", _("more than {n} characters without an end: a stuck key or a runaway "
+                                             "device").format(n=self.max_length), length, t))
 
     def _finish_alt_code(self, t: float, out: list) -> None:
         digits, self._alt_digits = self._alt_digits, None
@@ -244,13 +247,14 @@ class KeyDecoder:
         if overflow:
             return
         if self.shared is not None and not self.shared.is_scan(len(typed), duration, intervals, max_gap):
-            out.append(Rejected("typed", "typed by a person (too slow for a scanner)", len(typed), t))
+            out.append(Rejected("typed", _("typed by a person (too slow for a scanner)"), len(typed), t))
             return
         text, symbology = aim.identify(typed)
         if len(text) < self.min_length:
-            what = "only an AIM prefix" if symbology.aim and not text else f"{len(text)} characters"
-            out.append(Rejected("rejected", f"too short for a scan ({what}; at least {self.min_length})",
-                                len(text), t))
+            what = _("only an AIM prefix") if symbology.aim and not text else \
+                _("{n} characters").format(n=len(text))
+            out.append(Rejected("rejected", _("too short for a scan ({what}; at least {least})").format(
+                what=what, least=self.min_length), len(text), t))
             return
         out.append(DecodedScan(text, symbology, typed, t, ended_by, duration))
 

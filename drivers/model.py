@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from pos_app.errors import PosError
+from pos_app.i18n import N_
 from pos_app.scan import mask
 
 HEALTH_INTERNAL = 1     # tests that change nothing physically
@@ -34,6 +35,10 @@ class State(enum.Enum):
     OPEN = "open"
     CLAIMED = "claimed"
     ENABLED = "enabled"
+
+
+#: The states as a technician reads them: shown through ``_(state.value)``.
+STATE_WORDS = (N_("closed"), N_("open"), N_("claimed"), N_("enabled"))
 
 
 @dataclass(frozen=True)

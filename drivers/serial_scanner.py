@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import serial
 
 from pos_app.config import SERIAL_SUFFIXES, SerialScannerConfig
+from pos_app.i18n import N_, _
 
 from . import aim, model
 from .model import ScanEvent, Scanner, ScannerError
@@ -38,8 +39,8 @@ CR, LF, NUL, GS = 0x0D, 0x0A, 0x00, 0x1D
 MAX_FRAME = 4096              # bytes without an ending before a frame is dropped as runaway input
 MISSING_SUFFIX_MIN = 1.0      # seconds: the shortest wait before a frame without its suffix is taken
 BAUD_HINT = "usually the scanner's baud rate, parity or data bits differ from the port settings"
-PERMISSION_HINT = ("add the terminal's user to the 'dialout' group (then log in again), or install "
-                   "packaging/udev/70-pos-terminal-scanners.rules and add the user to its pos-terminal group")
+PERMISSION_HINT = N_("add the terminal's user to the 'dialout' group (then log in again), or install "
+                     "packaging/udev/70-pos-terminal-scanners.rules and add the user to its pos-terminal group")
 
 
 @dataclass(frozen=True)
@@ -229,17 +230,17 @@ def open_error(port: str, exc: BaseException) -> ScannerError:
     code = getattr(exc, "errno", None)
     reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     if isinstance(exc, FileNotFoundError) or code == errno.ENOENT:
-        return ScannerError(f"serial scanner {port}: no such port",
-                            hint="check the cable and the port setting; ls /dev/serial/by-id/ lists the serial "
-                                 "devices plugged in (a by-id path survives a replug)")
+        return ScannerError(_("serial scanner {port}: no such port").format(port=port),
+                            hint=_("check the cable and the port setting; ls /dev/serial/by-id/ lists the serial "
+                                   "devices plugged in (a by-id path survives a replug)"))
     if isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
-        return ScannerError(f"serial scanner {port}: permission denied", hint=PERMISSION_HINT)
+        return ScannerError(_("serial scanner {port}: permission denied").format(port=port), hint=_(PERMISSION_HINT))
     if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK):
-        return ScannerError(f"serial scanner {port}: port busy ({reason})",
-                            hint="another program has it open: a second terminal, a serial console, or "
-                                 "ModemManager probing it (a udev rule with ENV{ID_MM_DEVICE_IGNORE}=\"1\" "
-                                 "keeps it off the scanner)")
-    return ScannerError(f"serial scanner {port}: cannot open the port: {reason}")
+        return ScannerError(_("serial scanner {port}: port busy ({reason})").format(port=port, reason=reason),
+                            hint=_("another program has it open: a second terminal, a serial console, or "
+                                   "ModemManager probing it (a udev rule with ENV{{ID_MM_DEVICE_IGNORE}}=\"1\" "
+                                   "keeps it off the scanner)").format())
+    return ScannerError(_("serial scanner {port}: cannot open the port: {reason}").format(port=port, reason=reason))
 
 
 class SerialScanner(Scanner):
@@ -261,7 +262,7 @@ class SerialScanner(Scanner):
         try:
             self.framer = SerialFramer(settings.suffix, settings.gap_ms, settings.min_length)
         except ValueError as exc:
-            raise ScannerError(f"serial scanner {settings.port}: {exc}") from None
+            raise ScannerError(_("serial scanner {port}: {reason}").format(port=settings.port, reason=exc)) from None
         self._port: serial.Serial | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -285,9 +286,9 @@ class SerialScanner(Scanner):
         except OSError as exc:
             raise open_error(port, exc) from None
         if not stat.S_ISCHR(info.st_mode):
-            raise ScannerError(f"serial scanner {port}: not a serial port (not a character device)",
-                               hint="the port setting wants a device such as /dev/ttyACM0, /dev/ttyUSB0 "
-                                    "or /dev/serial/by-id/...")
+            raise ScannerError(_("serial scanner {port}: not a serial port (not a character device)").format(port=port),
+                               hint=_("the port setting wants a device such as /dev/ttyACM0, /dev/ttyUSB0 "
+                                      "or /dev/serial/by-id/..."))
         if not os.access(port, os.R_OK | os.W_OK):
             raise open_error(port, PermissionError(errno.EACCES, "permission denied"))
 
@@ -305,7 +306,7 @@ class SerialScanner(Scanner):
         os.set_blocking(self._wake_r, False)
         self._thread = threading.Thread(target=self._run, name=f"serial scanner {self.source}", daemon=True)
         self._thread.start()
-        self._report(model.CONNECTED, f"{self.source} ready ({self.summary()})")
+        self._report(model.CONNECTED, _("{name} ready ({how})").format(name=self.source, how=self.summary()))
 
     def _disable(self) -> None:
         self._stop.set()
@@ -374,7 +375,8 @@ class SerialScanner(Scanner):
                     self._read_once(self._port)
             except Exception as exc:  # noqa: BLE001 -- the reader must never die: report it and carry on
                 self.framer.drop()
-                self._report(model.ERROR, f"{self.source}: reader error {type(exc).__name__}: {exc}")
+                self._report(model.ERROR, _("{source}: reader error {error}: {reason}").format(
+                    source=self.source, error=type(exc).__name__, reason=exc))
                 self._stop.wait(self.reopen_interval)
 
     def _read_once(self, port: serial.Serial) -> None:
@@ -416,8 +418,10 @@ class SerialScanner(Scanner):
             return
         data, symbology = aim.identify(item.text)
         if len(data) < self.settings.min_length:
-            self._report(model.REJECTED, f"{self.source}: too short: {len(data)} characters after the AIM prefix "
-                                   f"{symbology.aim}, at least {self.settings.min_length} expected")
+            self._report(model.REJECTED, _("{source}: too short: {n} characters after the AIM prefix {aim}, at "
+                                           "least {least} expected").format(source=self.source, n=len(data),
+                                                                            aim=symbology.aim,
+                                                                            least=self.settings.min_length))
             self._answer(b"\x15")
             return
         wall = time.time() - max(0.0, time.monotonic() - item.t)
@@ -438,13 +442,15 @@ class SerialScanner(Scanner):
         for item in self.framer.tick(time.monotonic()):   # what was already complete is still a scan
             self._handle(item)
         if self.framer.drop():
-            self._report(model.DROPPED, f"{self.source}: partial scan dropped: device unplugged mid-scan")
+            self._report(model.DROPPED, _("{source}: partial scan dropped: device unplugged mid-scan").format(
+                source=self.source))
         self._disconnect()
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         self.stats.errors += 1
         self._last_problem = f"lost at {time.strftime('%H:%M:%S')}: {reason}"
-        self._report(model.DISCONNECTED, f"{self.source}: device gone ({reason}); reopening it every "
-                                   f"{self.reopen_interval:g} s")
+        self._report(model.DISCONNECTED, _("{source}: device gone ({reason}); reopening it every {seconds:g} "
+                                           "s").format(source=self.source, reason=reason,
+                                                       seconds=self.reopen_interval))
 
     def _reopen(self) -> None:
         if not os.path.exists(self.source):
@@ -459,14 +465,16 @@ class SerialScanner(Scanner):
             if self._failing_since is None:
                 self._failing_since = now
             if self._last_problem != exc.message and now - self._failing_since >= self.reopen_complaint:
-                self._report(model.ERROR, f"{self.source} is back but cannot be opened: {exc}")
+                self._report(model.ERROR, _("{source} is back but cannot be opened: {reason}").format(
+                    source=self.source, reason=exc))
                 self._last_problem = exc.message
             return
         self.framer.drop()
         self._port = port
         self._last_problem = self._failing_since = None
         self.stats.reconnects += 1
-        self._report(model.CONNECTED, f"{self.source} plugged back in ({self.summary()})")
+        self._report(model.CONNECTED, _("{name} plugged back in ({how})").format(name=self.source,
+                                                                                 how=self.summary()))
 
     # -- health -----------------------------------------------------------------------------------
     def _health(self, level: int) -> str:
@@ -474,14 +482,15 @@ class SerialScanner(Scanner):
             return super()._health(level)   # interactive: the base says there is none and adds internal
         s = self.stats
         port = self._port
-        text = (f"{self.source}: {self.state.value}, port {'open' if port is not None else 'not open'}, "
-                f"{self.summary()}; {s.good_scans} good scans, {s.errors} errors, {s.dropped} dropped, "
-                f"{s.reconnects} reconnects")
+        text = _("{source}: {state}, port {port}, {how}; {good} good scans, {errors} errors, {dropped} dropped, "
+                 "{reconnects} reconnects").format(
+            source=self.source, state=_(self.state.value), port=_("open") if port is not None else _("not open"),
+            how=self.summary(), good=s.good_scans, errors=s.errors, dropped=s.dropped, reconnects=s.reconnects)
         if s.ended_by_gap and self.settings.suffix != "none":
-            text += (f"; {s.ended_by_gap} scans came without their suffix: program the scanner to send "
-                     f"{self.settings.suffix.upper() if self.settings.suffix != 'auto' else 'CR'}")
+            text += _("; {n} scans came without their suffix: program the scanner to send {suffix}").format(
+                n=s.ended_by_gap, suffix=self.settings.suffix.upper() if self.settings.suffix != "auto" else "CR")
         if self.framer.nul_bytes:
-            text += f"; {self.framer.nul_bytes} NUL bytes ignored (line noise: check the cable)"
+            text += _("; {n} NUL bytes ignored (line noise: check the cable)").format(n=self.framer.nul_bytes)
         if self._last_problem:
             text += f"; {self._last_problem}"
         if level == model.HEALTH_EXTERNAL:
@@ -494,10 +503,10 @@ class SerialScanner(Scanner):
             try:
                 waiting = port.in_waiting
             except (OSError, serial.SerialException) as exc:
-                return f"port check failed: {getattr(exc, 'strerror', None) or exc}"
-            return f"port readable ({waiting} bytes waiting)"
+                return _("port check failed: {reason}").format(reason=getattr(exc, "strerror", None) or exc)
+            return _("port readable ({n} bytes waiting)").format(n=waiting)
         if not os.path.exists(self.source):
-            return "port check failed: no such port (unplugged?)"
+            return _("port check failed: no such port (unplugged?)")
         if not os.access(self.source, os.R_OK | os.W_OK):
-            return f"port check failed: permission denied; {PERMISSION_HINT}"
-        return "port present and accessible (not claimed)"
+            return _("port check failed: permission denied; {hint}").format(hint=_(PERMISSION_HINT))
+        return _("port present and accessible (not claimed)")
