@@ -230,6 +230,8 @@ def main(out: Path, languages: list[str], sizes: tuple[tuple[int, int], ...] = S
             index.append({"name": name, "file": path.name, "language": current[0], "size": [width, height],
                           "actual": actual, "fits": actual[0] <= width and actual[1] <= height,
                           "clipped": [w["objectName"] or w["class"] for w in entry["widgets"] if w["clipped"]],
+                          "origin": [widget.mapToGlobal(widget.rect().topLeft()).x(),   # of the PNG's pixels
+                                     widget.mapToGlobal(widget.rect().topLeft()).y()],
                           "title": entry["title"], "class": entry["class"], "widgets": entry["widgets"]})
             if not index[-1]["fits"]:
                 print(f"pos-terminal screenshots: {path.name}: the window needs {actual[0]}x{actual[1]}, more "
