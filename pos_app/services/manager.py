@@ -227,9 +227,11 @@ def detail(terminal, txn_id: str) -> dict:
 
 
 def timeline_words(journal, txn_id: str, events: list[dict]) -> list[str]:
-    """The transaction's history, a line an event, in words."""
-    import time
-    return [f"{time.strftime('%H:%M:%S', time.localtime(e['at']))}  {e['kind']}" for e in events]
+    """The transaction's history in words, a line each ("12:03:05  Gateway: paid"): a sale's with its refunds
+    and cancels, a refund's with who asked (:func:`pos_app.history.of_transaction`; ``events`` are read again
+    there, with the follow-ups')."""
+    from ..history import of_transaction
+    return [str(entry) for entry in of_transaction(journal, txn_id)]
 
 
 #: What each audited action is, in words.
