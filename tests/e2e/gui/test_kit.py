@@ -19,8 +19,7 @@ def _amount(probe: dict) -> str:
     return next(w["text"] for w in _cashier(probe)["widgets"] if w["objectName"] == "amount")
 
 
-@pytest.mark.parametrize("size", [(1280, 800), pytest.param((1024, 768), marks=pytest.mark.xfail(
-    strict=True, reason="issue 15 3.2: the cashier window is 1131 px wide at 1024x768 (F10 cut off), being fixed"))])
+@pytest.mark.parametrize("size", [(1280, 800), (1024, 768)])
 def test_kiosk_fills_the_screen(make_till, size):
     till = make_till(size=size)
     probe = till.probe()
@@ -34,7 +33,6 @@ def test_kiosk_fills_the_screen(make_till, size):
     assert "SANDBOX" in till.text()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 2.1 cashier focus, being fixed")
 def test_digits_typed_at_a_persons_speed_move_the_amount(till):
     till.type("12.50")
     till.wait_for(lambda p: "12.50" in _amount(p), what="the amount to read 12.50 after typing 1, 2, ., 5, 0",
