@@ -9,7 +9,7 @@ words a widget paints itself (caught as ``QPainter.drawText`` calls while the sh
 The seam is ``QWidget.grab``, which ``screenshots`` calls once per state and whose pixmap it saves under the
 state's name: the walk runs there, before the pixels are taken, and is named by the file it is saved as.
 Nothing on screen is changed. The JSON written is {"states": [{"state", "texts": [{"where", "text"}]}],
-"misses": [the texts ``_()`` was given and the catalogue lacks]};
+"misses": [the texts ``_()`` was given and the catalogue lacks], "error": the traceback if the run broke off};
 ``where`` names the widget by the attribute its window keeps it in (``ManagerWindow.day_table``), a table
 cell by its column's English header, so exemptions read the same in every language.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -204,13 +205,16 @@ def walk(out: Path, language: str) -> dict:
     QPainter.drawText = recording_draw_text
     QWidget.grab = walking_grab
     i18n.set_language = recording_set_language   # screenshots.main imports it when it runs
+    error = None
     try:
         # one size is enough: the words are the same at every size (the fit is the screenshots' own check)
         sizes = getattr(screenshots, "SIZES", None)
         screenshots.main(out, [language], **({"sizes": sizes[:1]} if sizes else {}))
+    except Exception:   # noqa: BLE001 -- the states walked so far are still worth checking; the test fails on it
+        error = traceback.format_exc()
     finally:
         QPainter.drawText, QWidget.grab, i18n.set_language = draw_text, grab, set_language
-    return {"states": states, "misses": list(misses)}
+    return {"states": states, "misses": list(misses), "error": error}
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import signing
 from ..errors import PosError
+from ..i18n import N_
 from .engine import Engine
 from .ledger import open_ledger
 from .notifier import Notifier
@@ -55,8 +56,9 @@ class Simulator:
             self.port = server.server_address[1]
             self._provisioned = provision(self.data_dir, self.url, self.client_id)
             keys = self._provisioned.keys_dir
-            gateway_key = signing.load_private_key(keys / "gateway_private.pem", "simulator gateway key")
-            merchant_public = signing.load_public_key(keys / "merchant_public.pem", "simulator merchant public key")
+            gateway_key = signing.load_private_key(keys / "gateway_private.pem", N_("simulator gateway key"))
+            merchant_public = signing.load_public_key(keys / "merchant_public.pem",
+                                                      N_("simulator merchant public key"))
             db = open_ledger(self.data_dir / "sim-ledger.sqlite")
             engine = Engine(db, cancel_window=self.cancel_window, refund_window=self.refund_window,
                             order_code_ttl=self.order_code_ttl)

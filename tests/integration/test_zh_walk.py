@@ -95,6 +95,7 @@ def walk(tmp_path_factory):
 
 def test_the_walk_reads_every_state_the_screenshots_take(walk):
     result, png = walk
+    assert result["error"] is None, f"the screenshots run broke off:\n{result['error']}"
     states = [state["state"] for state in result["states"]]
     assert states and sorted(states) == sorted(p.stem for p in png.glob("*.png"))
     assert {"cashier", "customer", "manager", "technician"} <= {name.split("-")[2] for name in states}
