@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from . import payment_flow as pf
-from .outcome import Outcome
+from .outcome import Delivery, Outcome, Status
+from .vocabulary import HTTP_TROUBLE, NO_ANSWER, OFFLINE
 
 
 def answer_of(outcome: Outcome) -> pf.Answer:
@@ -37,7 +38,20 @@ def answer_of(outcome: Outcome) -> pf.Answer:
     refund_id = body.get("refundId") if isinstance(body.get("refundId"), str) else None
     return pf.Answer(status=outcome.status, delivery=outcome.delivery, result_code=result_code, message=message,
                      payment_id=payment_id, payment_status=status, code_value=code_value,
-                     code_expires_at=expires_at, refund_id=refund_id)
+                     code_expires_at=expires_at, refund_id=refund_id, trouble=trouble_of(outcome))
+
+
+def trouble_of(outcome: Outcome) -> str:
+    """Why a call brought no answer that can be believed, as the sale keeps it for the screen: the link is
+    down (nothing left), the gateway answered with an HTTP error, or no verified answer came back (a
+    timeout, a cut connection, an unverifiable body). "" when the gateway answered, a U result included."""
+    if outcome.status is not Status.UNKNOWN or outcome.delivery in (Delivery.DELIVERED, None):
+        return ""   # answered; or a local failure (no request body to resend), not the gateway's
+    if outcome.delivery is Delivery.NOT_SENT:
+        return OFFLINE
+    if outcome.http_status is not None and outcome.http_status != 200:
+        return HTTP_TROUBLE.format(status=outcome.http_status)
+    return NO_ANSWER
 
 
 def outcome_detail(api: str, outcome: Outcome) -> dict:

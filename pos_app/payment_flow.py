@@ -22,6 +22,11 @@ A cashier's abort is taken in the phases of :data:`~pos_app.vocabulary.ABORTABLE
 (``Sale.aborted``, journaled like any change, so a crash keeps it): NEW is voided, WAITING and INQUIRING
 are cancelled. In SENDING the pay may be in flight, so its outcome decides: paid → cancel (the money goes
 back); unknown → inquire, then cancel unless the inquiry says it failed; failed → done, nothing charged.
+
+A successful cancel closes the payment, but does not say whether it had been paid first (the gateway
+cancels a paid payment too, and gives the money back). Unless the gateway already said it was paid, one
+inquiry follows the cancel (still CANCELLING, ``cancel_done``): only "no such payment" or "failed" proves
+that nothing was ever charged (``charged`` False), the one case in which the words may say "not charged".
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .outcome import Delivery, Status
-from .vocabulary import ABORTABLE, SALE_FINAL, SALE_STATUS, SalePhase
+from .vocabulary import ABORTABLE, OFFLINE, SALE_FINAL, SALE_STATUS, SalePhase
 
 Phase = SalePhase
 FINAL = SALE_FINAL
@@ -43,6 +48,7 @@ ORDER_CODE = "order_code"
 PAID_BEFORE_STOP = "paid before the stop arrived: cancelling it, the money goes back"
 STOPPED_UNKNOWN = "stopped while its outcome was unknown: checking the result, then cancelling"
 STOPPED_CANCEL = "stopped by the cashier: cancelling the payment"
+
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class Answer:
     code_value: str | None = None         # order code issued
     code_expires_at: float | None = None
     refund_id: str | None = None
+    trouble: str = ""                     # vocabulary.OFFLINE, NO_ANSWER, "HTTP 503"; "" when an answer came
 
     @property
     def not_sent(self) -> bool:
@@ -177,6 +184,10 @@ class Sale:
     gateway_status: str | None = None         # the last paymentStatus an inquiry reported
     accepted_at_risk: bool = False            # handed over before the gateway answered (policy)
     aborted: bool = False                     # the cashier stopped it: nothing may stay charged
+    trouble: str = ""                         # why its last call got no verified answer (OFFLINE, ...)
+    pay_trouble: str = ""                     # why the pay's own outcome is unknown ("HTTP 503", NO_ANSWER)
+    charged: bool | None = None               # the gateway said it was paid (True), proved it never was (False)
+    cancel_done: bool = False                 # the cancel succeeded; one inquiry asks whether it had been paid
 
     @property
     def status(self) -> str:
@@ -205,6 +216,15 @@ Next = tuple[Sale, tuple[Effect, ...]]   # a transition's result: the new state,
 
 def step(sale: Sale, event: Event, now: float) -> Next:
     """The next state and the effects to carry out, for any phase and any event."""
+    after, effects = _step(sale, event, now)
+    answer = getattr(event, "answer", None)
+    trouble = "" if after.final or answer is None else answer.trouble
+    if after.trouble != trouble and (answer is not None or after.final):
+        after = replace(after, trouble=trouble)  # what the screen says about the link and the gateway
+    return after, effects
+
+
+def _step(sale: Sale, event: Event, now: float) -> Next:
     match event:
         case Tick():
             return _on_tick(sale, event, now)
@@ -276,7 +296,7 @@ def _on_tick(sale: Sale, event: Tick, now: float) -> Next:
         if now >= sale.deadline:
             return replace(sale, phase=Phase.VOIDED, next_at=None, result_code="NOT_SENT",
                            message="the link stayed down past the payment code's validity: "
-                                   "nothing was charged; ask for a new code"), (ForgetCode(),)
+                                   "nothing was charged"), (ForgetCode(),)
         if not event.link_up:
             return replace(sale, next_at=min(now + sale.timing.offline_retry, sale.deadline)), ()
         return replace(sale, phase=Phase.SENDING, pay_attempts=sale.pay_attempts + 1, next_at=None), (Send("pay"),)
@@ -285,6 +305,8 @@ def _on_tick(sale: Sale, event: Tick, now: float) -> Next:
     if phase is Phase.WAITING and sale.code_expires_at is not None and now >= sale.code_expires_at:
         return _to_cancelling(sale, now, "the order code expired before it was paid")
     if phase in (Phase.WAITING, Phase.INQUIRING):
+        return replace(sale, next_at=None), (Send("inquiryPayment"),)
+    if phase is Phase.CANCELLING and sale.cancel_done:
         return replace(sale, next_at=None), (Send("inquiryPayment"),)
     if phase is Phase.CANCELLING or (phase is Phase.NEEDS_REVIEW and not sale.cancel_refused):
         return replace(sale, next_at=None), (Send("cancel"),)
@@ -308,7 +330,7 @@ def _on_pay(sale: Sale, event: PayAnswered, now: float) -> Next:
                        message="waiting for the customer to scan and pay"), \
             (ForgetCode(), ShowCode(a.code_value, a.code_expires_at))
     if a.status is Status.SUCCESS:
-        sale, _ = _final(sale, Phase.PAID, a.result_code or "SUCCESS", a.message or "paid")
+        sale, _ = _final(sale, Phase.PAID, a.result_code or "SUCCESS", a.message or "paid", charged=True)
         return sale, (ForgetCode(),)
     if a.status is Status.FAILURE:
         sale, _ = _final(sale, Phase.FAILED, a.result_code, a.message)
@@ -316,7 +338,7 @@ def _on_pay(sale: Sale, event: PayAnswered, now: float) -> Next:
     if a.not_sent and not sale.maybe_sent:
         return replace(sale, phase=Phase.NEW, result_code=a.result_code, message=a.message,
                        next_at=min(now + sale.timing.offline_retry, sale.deadline)), ()
-    sale = replace(sale, maybe_sent=sale.maybe_sent or not a.not_sent)
+    sale = replace(sale, maybe_sent=sale.maybe_sent or not a.not_sent, pay_trouble=_fault(a) or sale.pay_trouble)
     if sale.tender == ORDER_CODE and sale.resends < sale.timing.order_code_resends:
         return replace(sale, resends=sale.resends + 1, pay_attempts=sale.pay_attempts + 1,
                        result_code=a.result_code, message=a.message), (Send("pay"),)
@@ -331,7 +353,8 @@ def _pay_after_abort(sale: Sale, a: Answer, now: float):
         if sale.tender == ORDER_CODE:
             sale, _ = _to_cancelling(replace(sale, maybe_sent=True), now, STOPPED_CANCEL)
         else:
-            sale, _ = _to_cancelling(replace(sale, maybe_sent=True, gateway_status="SUCCESS"), now, PAID_BEFORE_STOP)
+            sale, _ = _to_cancelling(replace(sale, maybe_sent=True, gateway_status="SUCCESS", charged=True), now,
+                                     PAID_BEFORE_STOP)
         return sale, (ForgetCode(),)
     if a.status is Status.FAILURE:
         sale, _ = _final(sale, Phase.FAILED, a.result_code, a.message)
@@ -339,16 +362,26 @@ def _pay_after_abort(sale: Sale, a: Answer, now: float):
     if a.not_sent and not sale.maybe_sent:
         return replace(sale, phase=Phase.VOIDED, next_at=None, result_code="ABORTED",
                        message="stopped before the payment reached the gateway: nothing was charged"), (ForgetCode(),)
-    return _to_inquiring(replace(sale, maybe_sent=True), now, a.result_code, STOPPED_UNKNOWN)
+    return _to_inquiring(replace(sale, maybe_sent=True, pay_trouble=_fault(a) or sale.pay_trouble), now,
+                         a.result_code, STOPPED_UNKNOWN)
+
+
+def _fault(a: Answer) -> str:
+    """The gateway's fault that left a call's outcome unknown ("HTTP 503", NO_ANSWER); "" for a verified
+    answer (a U included: the gateway has it and has not decided) and for a request that never left."""
+    return "" if a.trouble == OFFLINE else a.trouble
 
 
 def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float) -> Next:
     a = event.answer
+    if sale.phase is Phase.CANCELLING and sale.cancel_done:
+        return _after_cancel(sale, a, now)
     if sale.phase not in (Phase.WAITING, Phase.INQUIRING, Phase.NEEDS_REVIEW):
         return sale, ()  # not asked for now (e.g. an inquiry from the CLI): the phase's own answer decides
     sale = replace(sale, payment_id=a.payment_id or sale.payment_id,
                    gateway_status=a.payment_status if a.status is Status.SUCCESS else sale.gateway_status)
     if a.status is Status.SUCCESS and a.payment_status == "SUCCESS":
+        sale = replace(sale, charged=True)
         if sale.phase is Phase.NEEDS_REVIEW and not sale.cancel_refused:
             # A cancel may still be landing: keep cancelling; the money goes back when it does.
             return replace(sale, next_at=now + sale.timing.review_interval,
@@ -379,19 +412,51 @@ def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float) -> Next:
     upcoming = None if decisive_failure else next_on_schedule(_or(sale.unknown_since, now),
                                                               sale.timing.inquiry_intervals, now)
     if upcoming is None:
-        return _to_cancelling(sale, now, "no answer from the wallet in time: cancelling the payment")
+        return _to_cancelling(sale, now, "no answer from the wallet in time: cancelling the payment"
+                              if not sale.pay_trouble else f"the gateway failed ({sale.pay_trouble}) and gave no "
+                                                          f"outcome in time: cancelling the payment")
     return replace(sale, next_at=upcoming), ()
+
+
+#: The journal's message of a cancelled sale, by what the gateway proved about the money (``Sale.charged``).
+CANCELLED_PAID = "cancelled after it was paid: the money went back to the customer"
+CANCELLED_NOTHING_CHARGED = "cancelled: the gateway confirms that nothing was charged"
+CANCELLED_UNPROVEN = "cancelled at the gateway; if anything was charged, it goes back in full"
+
+
+def _cancelled(sale: Sale, **changes) -> Next:
+    sale = replace(sale, **changes)
+    message = CANCELLED_UNPROVEN if sale.charged is None else CANCELLED_PAID if sale.charged else \
+        CANCELLED_NOTHING_CHARGED
+    return _final(sale, Phase.CANCELLED, "CANCELLED", message)
+
+
+def _after_cancel(sale: Sale, a: Answer, now: float) -> Next:
+    """The one inquiry after a successful cancel: was anything charged? Only "no such payment" or "failed"
+    proves that nothing ever was. "Paid" after the cancel succeeded is not believed settled: the cancel is
+    sent again (the same request; the gateway gives the money back). Anything else (cancelled, processing,
+    no answer) leaves it unproven: the sale is cancelled, and the words do not claim either way."""
+    if (a.status is Status.FAILURE and a.result_code == "ORDER_NOT_EXIST") or (
+            a.status is Status.SUCCESS and a.payment_status == "FAIL"):
+        return _cancelled(sale, charged=False if sale.charged is None else sale.charged)
+    if a.status is Status.SUCCESS and a.payment_status == "SUCCESS":
+        return replace(sale, charged=True, cancel_done=False, gateway_status="SUCCESS", next_at=now), ()
+    return _cancelled(sale)
 
 
 def _on_cancel(sale: Sale, event: CancelAnswered, now: float) -> Next:
     a = event.answer
     if sale.phase is Phase.PAID and a.status is Status.SUCCESS:
         # A manager's cancel of a paid sale (a separate cancel transaction) went through.
-        return _final(sale, Phase.CANCELLED, "CANCELLED", "cancelled by the manager: the money went back")
+        return _final(sale, Phase.CANCELLED, "CANCELLED", "cancelled by the manager: the money went back",
+                      charged=True)
     if sale.phase not in (Phase.CANCELLING, Phase.NEEDS_REVIEW):
         return sale, ()
     if a.status is Status.SUCCESS:
-        return _final(sale, Phase.CANCELLED, "CANCELLED", "cancelled: nothing was charged, or the money went back")
+        if sale.charged or sale.gateway_status == "SUCCESS":
+            return _cancelled(sale, charged=True)
+        # Closed, but was it paid first? Ask once (see the module docstring); no next tick while it is asked.
+        return replace(sale, phase=Phase.CANCELLING, cancel_done=True, next_at=None), (Send("inquiryPayment"),)
     if a.status is Status.FAILURE and a.result_code != "ORDER_NOT_EXIST":
         return replace(sale, phase=Phase.NEEDS_REVIEW, cancel_refused=True, result_code=a.result_code,
                        message=f"the gateway refused the cancel ({a.result_code}): check the payment",
@@ -412,6 +477,7 @@ def _on_cancel(sale: Sale, event: CancelAnswered, now: float) -> Next:
 def _on_notified(sale: Sale, event: Notified, now: float) -> Next:
     sale = replace(sale, payment_id=event.payment_id or sale.payment_id)
     if event.success:
+        sale = replace(sale, charged=True)   # whatever becomes of the sale, the money was taken once
         if sale.aborted and sale.phase in (Phase.SENDING, Phase.INQUIRING):
             sale, _ = _to_cancelling(replace(sale, maybe_sent=True, gateway_status="SUCCESS"), now, PAID_BEFORE_STOP)
             return sale, (ForgetCode(),)

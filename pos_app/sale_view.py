@@ -8,24 +8,36 @@ an amount, a QR payload, an expiry and a plain result, never a staff hint or an 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from . import payment_flow as pf
-from .i18n import N_, _
+from .i18n import _
 from .money import Money
 from .vocabulary import (
     ABORTABLE,
     CANCELLED,
+    CONFIRMING_WORDS,
+    DECLINE_CODES,
     FAILED,
+    HTTP_TROUBLE,
     NEEDS_REVIEW,
     NEXT_STEP,
+    NEXT_STEP_DECLINED,
+    NEXT_STEP_MONEY_BACK,
+    NEXT_STEP_NOT_CHARGED,
+    NEXT_STEP_OFFLINE,
+    NEXT_STEP_WAIT_OR_STOP,
+    NO_ANSWER,
+    OFFLINE,
     OPEN,
+    RESULT_WORDS,
     SALE_PHASE_WORDS,
     STOPPING_WORDS,
     SUCCESS,
+    TROUBLE_WORDS,
     UNKNOWN,
 )
-from .vocabulary import QUEUED as QUEUED_STATUS
 
 # Tones: how the cashier's outcome panel is coloured.
 WORKING, PAID, DECLINED, UNSURE, QUEUED = "working", "paid", "declined", "unsure", "queued"
@@ -40,6 +52,7 @@ class CashierView:
     can_abort: bool
     final: bool
     hand_over: bool      # the one thing that allows handing over the goods
+    void_at: float | None = None   # a queued pay is voided then (the terminal's clock) unless the link is back
 
 
 @dataclass(frozen=True)
@@ -55,24 +68,7 @@ class CustomerView:
 def cashier_view(sale: pf.Sale) -> CashierView:
     status = sale.status
     if sale.status in OPEN and not (sale.accepted_at_risk and sale.phase is pf.Phase.NEW):
-        words, on = SALE_PHASE_WORDS[sale.phase]
-        headline = _(words)
-        stopping = stopping_words(sale)
-        if stopping is not None:  # the cashier stopped it: say what the stop is waiting on, not "cancelled"
-            detail = "" if sale.phase is pf.Phase.CANCELLING else _("Not paid yet: the outcome is not known.")
-            return CashierView(UNSURE, _(stopping), detail, _(NEXT_STEP[UNKNOWN]), _(on), False, False, False)
-        if customer_confirming(sale):  # the wallet asked the customer for a password or a tap
-            return CashierView(WORKING, _("Waiting for the customer to confirm in the wallet"),
-                               _("The customer's wallet asks them to confirm the payment."),
-                               _(NEXT_STEP[UNKNOWN]), _("the customer"), True, False, False)
-        if sale.phase is pf.Phase.INQUIRING and sale.inquiries:
-            headline = _("Checking the result with the gateway (check {n})").format(n=sale.inquiries + 1)
-        tone = QUEUED if sale.phase is pf.Phase.NEW else (UNSURE if sale.phase in (
-            pf.Phase.INQUIRING, pf.Phase.CANCELLING) else WORKING)
-        detail = _("Not paid yet: the outcome is not known.") if tone == UNSURE else (
-            _("The QR is on the customer display.") if sale.phase is pf.Phase.WAITING else "")
-        return CashierView(tone, headline, detail, _(NEXT_STEP[QUEUED_STATUS if tone == QUEUED else UNKNOWN]),
-                           _(on), sale.phase in ABORTABLE and not sale.aborted, False, False)
+        return _open_view(sale)
     if sale.accepted_at_risk and sale.phase is pf.Phase.NEW:
         return CashierView(QUEUED, _("Accepted offline, at the merchant's risk"),
                            _("The gateway has not seen it yet; it is sent when the link is back."),
@@ -84,9 +80,104 @@ def cashier_view(sale: pf.Sale) -> CashierView:
         return CashierView(UNSURE, _("NOT SURE: needs a manager"), _reason(sale), _(NEXT_STEP[NEEDS_REVIEW]),
                            "", False, True, False)
     if status == CANCELLED:
-        return CashierView(DECLINED, _("CANCELLED"), _reason(sale), _(NEXT_STEP[CANCELLED]), "", False, True,
-                           False)
-    return CashierView(DECLINED, _("NOT PAID"), _reason(sale), _(NEXT_STEP[FAILED]), "", False, True, False)
+        return _cancelled_view(sale)
+    declined = sale.result_code in DECLINE_CODES
+    step = NEXT_STEP_DECLINED if declined else NEXT_STEP_OFFLINE if sale.result_code == "NOT_SENT" else \
+        NEXT_STEP[FAILED]
+    return CashierView(DECLINED, _("DECLINED") if declined else _("NOT PAID"), _reason(sale), _(step), "", False,
+                       True, False)
+
+
+def _open_view(sale: pf.Sale) -> CashierView:
+    """A sale still moving: what it does, what it waits on, and, when the link or the gateway fails it, that."""
+    words, on = SALE_PHASE_WORDS[sale.phase]
+    offline = sale.trouble == OFFLINE
+    unknown = _("Not paid yet: the outcome is not known.")
+    link_down = _("The link to the gateway is down: it goes on when the link is back.")
+    abortable = sale.phase in ABORTABLE and not sale.aborted
+    stopping = stopping_words(sale)
+    if stopping is not None:  # the cashier stopped it: say what the stop is waiting on, not "cancelled"
+        detail = "" if sale.phase is pf.Phase.CANCELLING else unknown
+        if offline:
+            detail, on = _join(detail, link_down), "the network"
+        return CashierView(UNSURE, _(stopping), detail, _(NEXT_STEP[UNKNOWN]), _(on), False, False, False)
+    if sale.phase is pf.Phase.NEW:
+        return CashierView(QUEUED, _(words), _("Not sent yet: nothing is charged. It goes out as soon as the link is "
+                                              "back."), _(NEXT_STEP_WAIT_OR_STOP), _(on), abortable, False, False,
+                           void_at=sale.deadline)
+    if sale.phase is pf.Phase.CANCELLING:
+        headline = _(CONFIRMING_WORDS) if sale.cancel_done else _(words)
+        if offline:
+            return CashierView(UNSURE, headline, _join(unknown, link_down), _(NEXT_STEP[UNKNOWN]), _("the network"),
+                               False, False, False)
+        return CashierView(UNSURE, headline, unknown, _(NEXT_STEP[UNKNOWN]), _(on), False, False, False)
+    if offline and sale.phase in (pf.Phase.WAITING, pf.Phase.INQUIRING):  # said at once, not "waiting for ..."
+        detail = _("Not paid yet: the QR still works, and the outcome is known when the link is back.") \
+            if sale.phase is pf.Phase.WAITING else _("Not paid yet: the outcome is checked when the link is back.")
+        return CashierView(UNSURE, _(TROUBLE_WORDS[OFFLINE]), detail, _(NEXT_STEP_WAIT_OR_STOP), _("the network"),
+                           abortable, False, False)
+    fault = sale.trouble or (sale.pay_trouble if sale.phase is pf.Phase.INQUIRING else "")
+    if fault and sale.phase in (pf.Phase.WAITING, pf.Phase.INQUIRING):
+        return CashierView(UNSURE, trouble_words(fault), unknown, _(NEXT_STEP_WAIT_OR_STOP), _(on), abortable,
+                           False, False)
+    if customer_confirming(sale):  # the wallet asked the customer for a password or a tap
+        return CashierView(WORKING, _("Waiting for the customer to confirm in the wallet"),
+                           _("The customer's wallet asks them to confirm the payment."),
+                           _(NEXT_STEP[UNKNOWN]), _("the customer"), True, False, False)
+    headline = _(words)
+    if sale.phase is pf.Phase.INQUIRING and sale.inquiries:
+        headline = _("Checking the result with the gateway (check {n})").format(n=sale.inquiries + 1)
+    tone = UNSURE if sale.phase is pf.Phase.INQUIRING else WORKING
+    detail = unknown if tone == UNSURE else (
+        _("The QR is on the customer display.") if sale.phase is pf.Phase.WAITING else "")
+    return CashierView(tone, headline, detail, _(NEXT_STEP[UNKNOWN]), _(on), abortable, False, False)
+
+
+def trouble_words(trouble: str) -> str:
+    """The cashier's words for a call that brought no verified answer (``Sale.trouble``), translated."""
+    if trouble.startswith("HTTP "):
+        return _(TROUBLE_WORDS[HTTP_TROUBLE]).format(status=trouble.removeprefix("HTTP "))
+    return _(TROUBLE_WORDS.get(trouble, TROUBLE_WORDS[NO_ANSWER]))
+
+
+def _cancelled_view(sale: pf.Sale) -> CashierView:
+    """A cancelled sale says what the gateway proved about the money, and nothing it did not: "not charged"
+    only when it proved nothing was ever charged (``Sale.charged`` False); "the money goes back" when it had
+    said paid; otherwise that it is closed, and what happens if the wallet shows a charge."""
+    why = ""
+    if sale.aborted:
+        why = _("Stopped at the till.")
+    elif sale.pay_trouble:
+        fault = sale.pay_trouble if sale.pay_trouble.startswith("HTTP ") else _("no clear answer")
+        why = _("The gateway failed ({fault}), so the payment was cancelled.").format(fault=fault)
+    elif sale.cancel_since is not None and not sale.charged:
+        why = _("The QR was not paid in time, so the payment was cancelled.") if sale.tender == pf.ORDER_CODE \
+            else _("The customer did not confirm in time, so the payment was cancelled.")
+    if sale.charged is False:
+        return CashierView(DECLINED, _("NOT CHARGED"),
+                           _join(why, _("The gateway confirms that nothing was charged.")),
+                           _(NEXT_STEP_NOT_CHARGED), "", False, True, False)
+    if sale.charged:
+        return CashierView(DECLINED, _("CANCELLED"),
+                           _join(why, _("It was paid, then cancelled: the money goes back to the customer in full.")),
+                           _(NEXT_STEP_MONEY_BACK), "", False, True, False)
+    return CashierView(DECLINED, _("CANCELLED"),
+                       _join(why, _("The gateway closed the payment. If the customer's wallet shows a charge, it "
+                                    "goes back in full.")), _(NEXT_STEP[CANCELLED]), "", False, True, False)
+
+
+def waiting_line(view: CashierView, seconds: int, now: float) -> str:
+    """The line under an open sale's words: what it waits on and for how long and, for a queued pay, the time
+    left before it is voided (``now`` on the terminal's clock, as ``void_at``)."""
+    line = _("Waiting for {what} · {seconds} s").format(what=view.waiting_for, seconds=seconds)
+    if view.void_at is None:
+        return line
+    left = max(0, math.ceil(view.void_at - now))
+    return line + " · " + _("voided in {seconds} s unless the link is back").format(seconds=left)
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
 
 
 def stopping_words(sale: pf.Sale) -> str | None:
@@ -94,7 +185,7 @@ def stopping_words(sale: pf.Sale) -> str | None:
     its phase's own words are true: not stopped, final, or plainly being cancelled or reviewed."""
     if not sale.aborted or sale.final:
         return None
-    if sale.phase is pf.Phase.CANCELLING and sale.gateway_status != "SUCCESS":
+    if sale.phase is pf.Phase.CANCELLING and (sale.gateway_status != "SUCCESS" or sale.cancel_done):
         return None
     return STOPPING_WORDS.get(sale.phase)
 
@@ -107,26 +198,29 @@ def customer_confirming(sale: pf.Sale) -> bool:
 
 def _reason(sale: pf.Sale) -> str:
     """The gateway's reason in words a cashier can act on, with its code for a support call."""
-    words = {
-        "USER_BALANCE_NOT_ENOUGH": N_("The customer's balance is not enough."),
-        "PAYMENT_CODE_EXPIRED": N_("The customer's code has expired: ask them to refresh it."),
-        "INVALID_CODE": N_("The code is not valid: ask the customer to show their payment code again."),
-        "USER_PAYMENT_VERIFICATION_FAILED": N_("The customer did not confirm the payment in time."),
-        "ORDER_IS_CLOSED": N_("The payment was closed before it was paid."),
-        "RISK_REJECT": N_("The wallet refused this payment."),
-        "USER_NOT_EXIST": N_("The wallet does not know this customer."),
-        "NOT_SENT": N_("The payment never reached the gateway; nothing was charged."),
-    }.get(sale.result_code)
+    words = RESULT_WORDS.get(sale.result_code)
     text = _(words) if words else (sale.message or _("No reason given."))
     return f"{text} ({sale.result_code})" if sale.result_code else text
 
 
 def customer_view(sale: pf.Sale) -> CustomerView:
+    """What the customer sees: never a staff hint or a code. "Not charged" only when it is proven: a failed
+    or never-sent payment, or a cancelled one the gateway confirmed was never charged."""
     amount = Money(sale.amount, sale.currency)
     if sale.status == SUCCESS or (sale.accepted_at_risk and sale.phase is pf.Phase.NEW):
         return CustomerView("result", amount, result="paid", message=_("Thank you! Payment received."))
-    if sale.final or sale.status == NEEDS_REVIEW:
-        return CustomerView("result", amount, result="not_paid", message=_("The payment did not go through."))
+    if sale.status == NEEDS_REVIEW:
+        return CustomerView("result", amount, result="not_paid",
+                            message=_("The payment is not confirmed: the staff will check it with you."))
+    if sale.status == CANCELLED:
+        message = _("The payment was cancelled. If your wallet shows a charge, it goes back in full.") \
+            if sale.charged is None else _("The payment was cancelled: the money goes back to your wallet.") \
+            if sale.charged else _("The payment was cancelled. You have not been charged.")
+        return CustomerView("result", amount, result="not_paid", message=message)
+    if sale.final:
+        return CustomerView("result", amount, result="not_paid",
+                            message=_("The payment did not go through.") if sale.charged else
+                            _("The payment did not go through. You have not been charged."))
     if sale.aborted:  # stopped: the outcome is being settled, and the customer is not asked for anything
         return CustomerView("result", amount, result="checking", message=_("Checking your payment, please wait"))
     if sale.phase is pf.Phase.WAITING and sale.code_value:

@@ -103,6 +103,42 @@ STOPPING_WORDS = {
     SalePhase.INQUIRING: N_("Checking the result, then cancelling"),
     SalePhase.CANCELLING: N_("Paid before the stop arrived: cancelling it, the money goes back"),
 }
+#: A cancelled sale's one inquiry, asking whether it had been paid before the cancel closed it.
+CONFIRMING_WORDS = N_("Cancelled: checking whether anything was charged")
+
+# -- why a call brought no answer (``Sale.trouble``): the link, or the gateway ---------------------------------
+OFFLINE = "OFFLINE"        # certainly not sent: the link to the gateway is down
+NO_ANSWER = "NO_ANSWER"    # sent, but no answer that can be believed came back (timeout, cut off, unverifiable)
+HTTP_TROUBLE = "HTTP {status}"   # the gateway answered with an HTTP error status
+#: The cashier's words while a sale waits on such a call ("HTTP 503" is said with its status).
+TROUBLE_WORDS = {
+    OFFLINE: N_("The link to the gateway is down"),
+    NO_ANSWER: N_("No clear answer from the gateway; still checking…"),
+    HTTP_TROUBLE: N_("The gateway is failing (HTTP {status}); still checking…"),
+}
+
+#: Result codes by which the customer's wallet, or its risk control, refused the payment: a decline, however
+#: it was learnt (the pay's answer, an inquiry, a notification). Spec §5 lists them (F).
+DECLINE_CODES = frozenset({"USER_PAYMENT_VERIFICATION_FAILED", "USER_BALANCE_NOT_ENOUGH", "RISK_REJECT",
+                           "USER_STATUS_ABNORMAL", "USER_NOT_EXIST", "PAYMENT_AMOUNT_EXCEED_LIMIT",
+                           "PAYMENT_COUNT_EXCEED_LIMIT"})
+#: A failed or voided sale's reason in words a cashier can act on, by result code (the code is shown beside).
+RESULT_WORDS = {
+    "USER_PAYMENT_VERIFICATION_FAILED": N_("Declined in the customer's wallet: the payment was not approved."),
+    "USER_BALANCE_NOT_ENOUGH": N_("Declined: the customer's balance is not enough."),
+    "RISK_REJECT": N_("Declined: the wallet refused this payment."),
+    "USER_STATUS_ABNORMAL": N_("Declined: the customer's wallet account is restricted."),
+    "USER_NOT_EXIST": N_("Declined: the wallet does not know this customer."),
+    "PAYMENT_AMOUNT_EXCEED_LIMIT": N_("Declined: the amount is over the customer's wallet limit."),
+    "PAYMENT_COUNT_EXCEED_LIMIT": N_("Declined: the customer's wallet has reached its number of payments."),
+    "PAYMENT_CODE_EXPIRED": N_("The customer's code has expired: ask them to refresh it."),
+    "EXPIRED_CODE": N_("The customer's code has expired: ask them to refresh it."),
+    "INVALID_CODE": N_("The code is not valid: ask the customer to show their payment code again."),
+    "ORDER_IS_CLOSED": N_("The payment was closed before it was paid."),
+    "NOT_SENT": N_("The link to the gateway stayed down, so the payment was never sent: nothing was charged."),
+    "ABORTED": N_("Stopped before the payment reached the gateway: nothing was charged."),
+}
+
 FOLLOWUP_PHASE_WORDS = {
     FollowupPhase.NEW: N_("Queued: waiting for the link to the gateway"),
     FollowupPhase.SENDING: N_("Sending the {kind}"),
@@ -128,10 +164,21 @@ def status_words(kind: str, status: str) -> str:
 NEXT_STEP = {
     SUCCESS: N_("Hand over the goods."),
     FAILED: N_("Do not hand over the goods. Ask for another payment: a fresh code, or another way to pay."),
-    CANCELLED: N_("Do not hand over the goods. Nothing was charged, or the money went back."),
+    CANCELLED: N_("Do not hand over the goods. The payment is cancelled: nothing stays charged."),
     UNKNOWN: N_("Do not hand over the goods yet. The terminal keeps checking; wait for the result."),
     QUEUED: N_("Do not hand over the goods: it is sent when the link is back."),
     NEEDS_REVIEW: N_("Do not hand over the goods. A manager must check this payment."),
 }
+#: Next steps that depend on more than the status (``sale_view`` picks them): a decline; a sale the link kept
+#: from the gateway; a sale that may wait long (the link is down, the gateway is failing); a cancelled one that
+#: the gateway proved was never charged; one that was paid, then cancelled.
+NEXT_STEP_DECLINED = N_("Do not hand over the goods. Ask for another way to pay, or a fresh code if the customer "
+                        "wants to try again.")
+NEXT_STEP_OFFLINE = N_("Do not hand over the goods. The link to the gateway is down: ask for another way to pay.")
+NEXT_STEP_WAIT_OR_STOP = N_("Do not hand over the goods yet. If the customer cannot wait, stop it (Esc) and ask "
+                            "for another way to pay.")
+NEXT_STEP_NOT_CHARGED = N_("Do not hand over the goods. Nothing was charged: take the payment again, or ask for "
+                           "another way to pay.")
+NEXT_STEP_MONEY_BACK = N_("Do not hand over the goods. The money goes back to the customer's wallet.")
 #: The command that helps, for a person at the CLI (appended to :data:`NEXT_STEP`).
 NEXT_COMMAND = {UNKNOWN: "pos-terminal reconcile", NEEDS_REVIEW: "pos-terminal review"}

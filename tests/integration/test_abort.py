@@ -130,7 +130,7 @@ def test_an_abort_while_a_declined_pay_is_in_flight_ends_not_paid_without_a_canc
         sale = t.wait(stopped.id, lambda s: s.final, 30)
     assert sale.phase is pf.Phase.FAILED and journal_sales(d)[sale.id]["status"] == "FAILED"
     assert ledger(sim)[sale.id]["status"] == "FAIL" and sim_cancels(sim, sale.id) == [], "final: nothing to cancel"
-    assert sale_view.cashier_view(sale).headline == "NOT PAID"
+    assert sale_view.cashier_view(sale).headline == "DECLINED"
 
 
 # -- the window: Esc while the pay is in flight --------------------------------------------------------------

@@ -94,7 +94,7 @@ def test_declined_says_why_and_what_to_do(qtbot, gui):
     type_amount(qtbot, window, "99.05")  # scenario 9905: F USER_BALANCE_NOT_ENOUGH
     qtbot.keyClick(window, Qt.Key_F1)
     scan(window, payment_code())
-    wait_headline(qtbot, window, "NOT PAID")
+    wait_headline(qtbot, window, "DECLINED")
     assert "balance is not enough" in window.detail.text() and "USER_BALANCE_NOT_ENOUGH" in window.detail.text()
     assert "Do not hand over the goods" in window.next_step.text()
     assert customer.mode == "result" and "did not go through" in customer.headline_text

@@ -44,5 +44,5 @@ def test_the_words_say_which_way_a_stop_goes():
         assert sale_view.customer_view(sale).result == "checking", "the customer is asked for nothing more"
     assert "Waiting for the customer" not in sale_view.cashier_view(unknown).headline
     view = sale_view.cashier_view(declined)
-    assert declined.final and (view.headline, view.hand_over, view.final) == ("NOT PAID", False, True)
+    assert declined.final and (view.headline, view.hand_over, view.final) == ("DECLINED", False, True)
     assert sale_view.customer_view(declined).result == "not_paid"

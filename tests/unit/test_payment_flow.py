@@ -77,8 +77,8 @@ TABLE = {
     P.SENDING:      [SE, SE, PA, FA, IQ, N, IQ, SE, SE, SE, SE, SE, SE, SE, SE, PA, FA, SE, IQ],
     P.WAITING:      [W, W, W, W, W, W, W, PA, FA, CA, W, W, W, W, W, PA, FA, C, IQ],
     P.INQUIRING:    [IQ, IQ, IQ, IQ, IQ, IQ, IQ, PA, FA, CA, IQ, IQ, IQ, IQ, IQ, PA, FA, C, IQ],
-    P.CANCELLING:   [C, C, C, C, C, C, C, C, C, C, C, C, CA, R, C, C, FA, C, C],
-    P.NEEDS_REVIEW: [R, R, R, R, R, R, R, R, FA, CA, R, R, CA, R, R, R, FA, R, R],
+    P.CANCELLING:   [C, C, C, C, C, C, C, C, C, C, C, C, C, R, C, C, FA, C, C],   # cancelS: asks if it was paid
+    P.NEEDS_REVIEW: [R, R, R, R, R, R, R, R, FA, CA, R, R, C, R, R, R, FA, R, R],
     P.PAID:         [PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, CA, PA, PA, PA, PA, PA, PA],
     P.FAILED:       [FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, C, FA, FA, FA],
     P.CANCELLED:    [CA] * 19,
@@ -118,10 +118,22 @@ def test_a_payment_that_completes_after_its_cancel_was_refused_is_paid_and_refun
 
 
 def test_a_success_notification_after_a_cancel_does_not_revive_the_sale():
-    sale, _ = pf.step(sale_in(P.CANCELLING), EVENTS["cancelS"], NOW)
+    closed, effects = pf.step(sale_in(P.CANCELLING), EVENTS["cancelS"], NOW)
+    assert closed.phase is P.CANCELLING and effects == (pf.Send("inquiryPayment"),), "was it paid first? asked once"
+    sale, _ = pf.step(closed, EVENTS["inqCancelled"], NOW)
+    assert sale.phase is P.CANCELLED and sale.charged is None
     for name in ("notifyS", "payS", "inqSuccess", "recovered"):
         sale, _ = pf.step(sale, EVENTS[name], NOW + 1)
         assert sale.phase is P.CANCELLED
+    assert sale.charged is True, "a success notification after the cancel: the money was taken, and went back"
+    sale = closed   # the same events while the inquiry after the cancel is out: never paid again
+    for name in ("notifyS", "payS", "inqSuccess", "recovered"):
+        sale, _ = pf.step(sale, EVENTS[name], NOW + 1)
+        assert sale.phase is P.CANCELLING, name
+    sale, effects = pf.step(sale, pf.Tick(), NOW + 1)
+    assert effects == (pf.Send("cancel"),), "paid after the cancel succeeded: the cancel is sent again"
+    sale, effects = pf.step(sale, EVENTS["cancelS"], NOW + 2)
+    assert sale.phase is P.CANCELLED and sale.charged is True and effects == ()
 
 
 def test_a_payment_code_is_forgotten_once_the_pay_cannot_be_resent():
@@ -169,7 +181,9 @@ def test_the_inquiry_schedule_then_cancel_then_review():
     assert sale.phase is P.NEEDS_REVIEW and sale.status == "NEEDS_REVIEW"
     sale, effects = pf.step(sale, pf.Tick(), sale.next_at)
     assert effects == (pf.Send("cancel"),), "needs review keeps retrying the cancel in the background"
-    sale, _ = pf.step(sale, EVENTS["cancelS"], t + 20)
+    sale, effects = pf.step(sale, EVENTS["cancelS"], t + 20)
+    assert effects == (pf.Send("inquiryPayment"),), "closed at last: was it paid first?"
+    sale, _ = pf.step(sale, EVENTS["inqCancelled"], t + 20)
     assert sale.phase is P.CANCELLED
 
 
