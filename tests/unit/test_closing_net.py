@@ -1,6 +1,6 @@
 """The net rule over random sessions (issue 14, defect 1), pure: an oracle books money as it moves, and
 each Z's net over the rows it covers must equal its session's money (pos_app.takings over plain rows, no
-journal)."""
+journal), and its summary's gross sales, refunds and cancels what the oracle booked as each, count and value."""
 
 from __future__ import annotations
 
@@ -32,11 +32,15 @@ def test_each_z_nets_exactly_the_money_that_moved_in_its_session(events):
     the end (the sales' rows rewritten by later cancels) must equal all the money."""
     rows: list[dict] = []
     moved: dict[int, dict[str, int]] = {}
+    lines: dict[int, dict[tuple[str, str], list[int]]] = {}   # per session: (currency, line) -> [count, value]
     session = 1
 
-    def book(currency: str, amount: int) -> None:
+    def book(currency: str, amount: int, line: str) -> None:
         per = moved.setdefault(session, {})
         per[currency] = per.get(currency, 0) + amount
+        figure = lines.setdefault(session, {}).setdefault((currency, line), [0, 0])
+        figure[0] += 1
+        figure[1] += abs(amount)
 
     def paid_sales():
         return [r for r in rows if r["kind"] == "sale" and r["status"] == "SUCCESS"]
@@ -53,14 +57,14 @@ def test_each_z_nets_exactly_the_money_that_moved_in_its_session(events):
             rows.append({"id": len(rows), "kind": "sale", "currency": currency, "amount": amount, "status": status,
                          "final": final, "reversed": False, "z": None, "parent": None})
             if status == "SUCCESS":
-                book(currency, amount)
+                book(currency, amount, "gross")
         elif event[0] == "settle":   # a queued or reviewed sale settles: paid, or not
             waiting = [r for r in rows if r["kind"] == "sale" and not r["final"]]
             row = pick(waiting, event[1])
             if row is not None:
                 row.update(status="SUCCESS" if event[2] else "FAILED", final=True)
                 if event[2]:
-                    book(row["currency"], row["amount"])
+                    book(row["currency"], row["amount"], "gross")
         elif event[0] == "refund":
             sale = pick([s for s in paid_sales() if left(rows, s) > 0], event[1])
             if sale is not None:
@@ -70,7 +74,7 @@ def test_each_z_nets_exactly_the_money_that_moved_in_its_session(events):
                              "status": "SUCCESS" if ok else "FAILED", "final": True, "reversed": False, "z": None,
                              "parent": sale["id"]})
                 if ok:
-                    book(sale["currency"], -amount)
+                    book(sale["currency"], -amount, "refunds")
         elif event[0] == "cancel":
             sale = pick([s for s in paid_sales() if left(rows, s) == s["amount"]], event[1])
             if sale is not None:
@@ -80,7 +84,7 @@ def test_each_z_nets_exactly_the_money_that_moved_in_its_session(events):
                              "parent": sale["id"]})
                 if ok:   # the sale's row is rewritten in the same commit, whichever Z counted it
                     sale.update(status="CANCELLED", reversed=True)
-                    book(sale["currency"], -sale["amount"])
+                    book(sale["currency"], -sale["amount"], "cancels")
         else:
             covered = [r for r in rows if r["z"] is None and r["final"]]
             if covered:
@@ -88,6 +92,9 @@ def test_each_z_nets_exactly_the_money_that_moved_in_its_session(events):
                     r["z"] = session
                 assert nonzero(takings.net(covered)) == nonzero(moved.get(session, {}))
                 assert takings.totals(groups(covered)) == takings.totals(covered), "summed as SQLite sums them"
+                summary = takings.summary(groups(covered))
+                assert summary == takings.summary(covered)
+                assert said(summary) == {k: v for k, v in lines.get(session, {}).items() if v[1]}
                 session += 1
     everything: dict[str, int] = {}
     for per in moved.values():
@@ -106,6 +113,20 @@ def groups(rows: list[dict]) -> list[dict]:
         group["count"] += 1
         group["amount"] += r["amount"]
     return list(out.values())
+
+
+def said(summary: dict[str, takings.Summary]) -> dict[tuple[str, str], list[int]]:
+    """A summary's nonzero lines as the oracle books them: (currency, line) -> [count, value]."""
+    out = {}
+    for currency, s in summary.items():
+        for line, count, value in (("gross", s.sales, s.gross), ("refunds", s.refund_count, s.refunds),
+                                   ("cancels", s.cancel_count, s.cancels)):
+            if value:
+                out[(currency, line)] = [count, value]
+        assert s.net == s.gross - s.refunds - s.cancels
+        # the average to the nearest minor unit, a half up: |average - gross/sales| <= 1/2, and not -1/2
+        assert -s.sales < 2 * (s.average * s.sales - s.gross) <= s.sales if s.sales else s.average == 0, s
+    return out
 
 
 def nonzero(per_currency: dict[str, int]) -> dict[str, int]:
