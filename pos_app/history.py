@@ -261,7 +261,7 @@ def _state_words(row: Mapping[str, Any], detail: Mapping[str, Any]) -> str:
 def _answer_words(row: Mapping[str, Any], detail: Mapping[str, Any]) -> str:
     api, status = detail.get("api") or "", detail.get("status") or ""
     if api == "inquiryPayment" and status == "success":
-        said = detail.get("paymentStatus")
+        said = str(detail.get("paymentStatus") or "")
         words = INQUIRY_WORDS.get(said)
         return _(words) if words else _("Inquiry: the gateway says {status}").format(status=said or "?")
     if api == "pay" and status == "success" and row.get("tender") == "order_code":
@@ -274,7 +274,7 @@ def _answer_words(row: Mapping[str, Any], detail: Mapping[str, Any]) -> str:
 
 
 def _notification_words(detail: Mapping[str, Any], is_sale: bool) -> str:
-    result = detail.get("result") if isinstance(detail.get("result"), dict) else {}
+    result: Mapping[str, Any] = detail["result"] if isinstance(detail.get("result"), dict) else {}
     why = _why({"message": result.get("resultMessage"), "resultCode": result.get("resultCode")})
     if detail.get("notifyType") == "REFUND_RESULT" or "refundStatus" in detail:
         if detail.get("refundStatus") == "SUCCESS":
@@ -299,7 +299,7 @@ def _audit_words(a: Mapping[str, Any]) -> str:
     if action == "cancel":
         return _with(_("Cancel requested by {who}").format(who=by), detail.get("reason", ""))
     if action == "retry_inquiry":
-        said = GATEWAY_SAID.get(detail.get("gateway"))
+        said = GATEWAY_SAID.get(str(detail.get("gateway")))
         return _with(_("Inquiry asked by {who}").format(who=by), _(said) if said else str(detail.get("gateway") or ""))
     if action == "retry_cancel":
         return _("Cancel sent again by {who}").format(who=by)
