@@ -15,6 +15,7 @@ from offline_queue.journal import Journal, JournalError
 
 from . import followup_flow as ff
 from . import payment_flow as pf
+from .i18n import _
 from .money import Money
 
 Txn = pf.Sale | ff.Followup
@@ -29,8 +30,9 @@ def from_row(row, timing: pf.Timing, where: object) -> Txn:
         state = {k: v for k, v in state.items() if k in known}  # fields a newer version added
         return cls(**{**state, "phase": phases(state["phase"]), "timing": timing})
     except (ValueError, TypeError, KeyError) as exc:
-        raise JournalError(f"{where}: transaction {row['id']} cannot be read ({exc})",
-                           hint="the rest of the journal is fine; keep the file and report this") from None
+        raise JournalError(_("{where}: transaction {id} cannot be read ({reason})").format(where=where, id=row["id"],
+                                                                                            reason=exc),
+                           hint=_("the rest of the journal is fine; keep the file and report this")) from None
 
 
 def state_json(txn: Txn) -> str:
