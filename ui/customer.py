@@ -206,6 +206,7 @@ class _TestPattern(QWidget):
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
+        self.setObjectName("test_pattern")   # what the end-to-end tests look for on the customer display
         self.payload = ""
         self.reserve_right = 0          # room kept free for the TEST mark, top right
         self.qr = QrWidget(self)

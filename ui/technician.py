@@ -156,6 +156,7 @@ class TechnicianWindow(Operations, QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.tabs = QTabWidget()
+        self.tabs.tabBar().setObjectName("technician_tabs")
         self.tabs.addTab(self._devices_tab(), _("Devices"))
         self.tabs.addTab(self._selftest_tab(), _("Self-test"))
         self.tabs.addTab(self._display_tab(), _("Customer display"))
@@ -195,6 +196,7 @@ class TechnicianWindow(Operations, QWidget):
             self.level_combo.addItem(_(LEVEL_NAMES[level]), level)
         top.addWidget(self.level_combo)
         self.run_button = _button(_("Run self-test"))
+        self.run_button.setObjectName("run_selftest")
         self.run_button.clicked.connect(lambda: self.run_selftest())
         top.addWidget(self.run_button)
         self.level_note = QLabel("")
@@ -207,12 +209,16 @@ class TechnicianWindow(Operations, QWidget):
         layout.addLayout(top)
         layout.addWidget(self._scan_panel())
         self.checks_table = _table([_("Result"), _("Check"), _("Seconds"), _("Detail"), _("Hint")])
+        self.checks_table.setObjectName("selftest_checks")
         header = self.checks_table.horizontalHeader()
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        # a row's height follows its wrapped words when a column's width changes, so no detail is elided
+        header.sectionResized.connect(lambda *_: self.checks_table.resizeRowsToContents())
         layout.addWidget(self.checks_table, 1)
         bottom = QHBoxLayout()
         self.summary = QLabel(_("Not run yet."))
+        self.summary.setObjectName("selftest_summary")
         self.summary.setWordWrap(True)
         font = self.summary.font()
         font.setBold(True)
@@ -313,6 +319,7 @@ class TechnicianWindow(Operations, QWidget):
         layout = QVBoxLayout(tab)
         top = QHBoxLayout()
         self.log_label = QLabel(_("Loading…"))
+        self.log_label.setObjectName("log_label")
         self.log_label.setWordWrap(True)
         top.addWidget(self.log_label, 1)
         self.logs_button = _button(_("Refresh"))
@@ -323,6 +330,7 @@ class TechnicianWindow(Operations, QWidget):
         top.addWidget(self.export_logs_button)
         layout.addLayout(top)
         self.log_view = QPlainTextEdit()
+        self.log_view.setObjectName("log_view")
         self.log_view.setReadOnly(True)
         self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -582,7 +590,7 @@ class TechnicianWindow(Operations, QWidget):
         table.setItem(r, 2, _cell(f"{check.seconds:.2f}"))
         table.setItem(r, 3, _cell(check.detail))
         table.setItem(r, 4, _cell(check.hint))
-        table.resizeRowToContents(r)
+        table.resizeRowsToContents()   # every row: a new row can narrow the wrapping columns of the others
         table.scrollToBottom()
 
     def _selftest_done(self, report: selftest.Report) -> None:
@@ -708,7 +716,8 @@ class TechnicianWindow(Operations, QWidget):
             return
         text = _("This till's log {path}: {size} bytes").format(**log)
         if log["others"]:
-            text += "; " + _("{count} more files in its folder go into the export").format(count=log["others"])
+            text += "; " + _("other files in its folder, which the export packs too: {count}").format(
+                count=log["others"])
         if log["truncated"]:
             text += " " + _("(showing the last {kb} KiB)").format(kb=LOG_TAIL_BYTES // 1024)
         self.log_label.setText(text)

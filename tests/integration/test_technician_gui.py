@@ -179,7 +179,7 @@ def test_logs_show_the_tills_own_log_and_the_export_is_the_clis_masked_archive(q
     assert window.log_file == str(own), window.log_label.text()
     text = window.log_view.toPlainText()
     assert "the till's own line" in text and "boom" not in text and code not in text   # masked again
-    assert "2 more files" in window.log_label.text()
+    assert "export packs too: 2" in window.log_label.text()
     assert window.log_view.isReadOnly() and window.export_logs_button.isEnabled()
     shot(window, 4, "logs")
 
