@@ -1,7 +1,8 @@
-"""A sale or follow-up as a person at a prompt reads it: the phase as it goes, the outcome when it ends.
+"""A sale or follow-up as a person at a prompt reads it: the phase as it goes, the outcome when it ends, and
+afterwards its history (``report --txn``); and the till a report names.
 
-The words are the window's (:mod:`pos_app.vocabulary`, translated), so a cashier reads the same at the
-prompt as on the screen.
+The words are the window's (:mod:`pos_app.vocabulary`, :mod:`pos_app.history`, translated), so a cashier
+reads the same at the prompt as on the screen.
 """
 
 from __future__ import annotations
