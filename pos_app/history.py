@@ -43,7 +43,7 @@ ANSWER_WORDS = {
     ("refund", "success"): N_("Gateway: refunded"),
     ("refund", "failure"): N_("Gateway refused the refund"),
     ("refund", "unknown"): N_("Gateway: no clear answer to the refund"),
-    ("inquiryPayment", "failure"): N_("Inquiry: the gateway could not say"),
+    ("inquiryPayment", "failure"): N_("Inquiry answered"),
     ("inquiryPayment", "unknown"): N_("Inquiry: no clear answer"),
 }
 #: An inquiry's answer, by the payment status the gateway gave.
@@ -266,6 +266,8 @@ def _answer_words(row: Mapping[str, Any], detail: Mapping[str, Any]) -> str:
         return _(words) if words else _("Inquiry: the gateway says {status}").format(status=said or "?")
     if api == "pay" and status == "success" and row.get("tender") == "order_code":
         return _("Gateway: order code made")
+    if status == "unknown" and detail.get("delivery") == "certainly not sent":   # the client's own words are technical
+        return _("Not sent: the gateway could not be reached")
     words = ANSWER_WORDS.get((api, status))
     if words is None:
         return _with(_("Gateway answered {request}: {status}").format(request=api or "?", status=status or "?"),

@@ -138,6 +138,19 @@ def test_a_decline_says_why_and_an_order_code_says_what_the_customer_does():
         "12:03:04  Order code shown: waiting for the customer to scan it and pay"]
 
 
+def test_a_gateway_that_cannot_be_reached_or_fails_is_said_plainly():
+    refused = answer(T0, "pay", "unknown", "", "could not connect to the gateway: HTTPConnection(host='127.0.0.1', "
+                     "port=1): Failed to establish a new connection: [Errno 111] Connection refused")
+    failing = answer(T0 + 1, "pay", "unknown", "", "the gateway answered HTTP 503")
+    none = answer(T0 + 2, "inquiryPayment", "failure", "ORDER_NOT_EXIST", "no payment has this id")
+    assert [e.words for e in timeline(SALE, [{**refused, "detail": {**refused["detail"],
+                                                                    "delivery": "certainly not sent"}},
+                                             failing, none])] == [
+        "Not sent: the gateway could not be reached",
+        "Gateway: no final answer to the pay yet — the gateway answered HTTP 503",
+        "Inquiry answered — no payment has this id (ORDER_NOT_EXIST)"]
+
+
 def test_the_same_answer_again_is_one_line_counted():
     events = [state(T0, "INQUIRING", "SENDING")] + \
         [answer(T0 + i, "inquiryPayment", "success", paymentStatus="PROCESSING") for i in range(1, 7)] + \
