@@ -46,7 +46,7 @@ EXEMPT_SPANS = [re.compile(p) for p in (
     r"\b[\w-]+(?:\.[\w-]+)*\.(?:pem|toml|sqlite|json|txt|csv|pdf|tar\.gz|gz|log|png)\b",   # a file name
     r"\b(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{12,}\b",   # an id: PR2026…, a paymentId
     r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\blocalhost(?::\d+)?\b",       # a host and port
-    r"\b\d+x\d+(?:[+-]\d+[+-]\d+)?\b",                      # a screen geometry: 1280x800+0+0
+    r"\b\d+ ?x ?\d+(?:[+-]\d+[+-]\d+)?\b",                  # a size or geometry: 1280 x 800, 1280x800+0+0
     r"\b\d+ px  Aa Gg 0123456789 ¥€",                      # the test pattern's font ladder (its letters are the test)
     r"POS-TERMINAL TEST [\d: -]+",                          # the test QR's payload, printed under it
     *(re.escape(name) for name in NAMES),
@@ -131,6 +131,7 @@ def test_english_is_found(text):
     "USD\xa012.34", "F1  扫描顾客付款码", "PR20261206110819fe37a0e5d5024bf6",
     "/tmp/pos-shots-x/journal.sqlite\uff1a完整", "顾客余额不足\u3002 (USER_BALANCE_NOT_ENOUGH)",
     "这是商品条码\uff08EAN-13\uff09", "Z 报表 #1", "请运行 `pos-terminal devices`", "127.0.0.1:40263 可连接",
+    "窗口\uff1a1280 x 800",
     "800x800+0+0\uff0c缩放 1.0\uff0c60.0 Hz", "无法创建数据目录 /x\uff1aFile exists",
     "请添加 [[scanners.serial]] 条目", "或改用 --data-dir", "Sandbox Store 1", "12 px  Aa Gg 0123456789 ¥€",
 ])
