@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal, Slot
 
 from pos_app.errors import PosError
+from pos_app.i18n import _
 
 if TYPE_CHECKING:   # both are imported when first used, after the first paint (start-up time)
     from concurrent.futures import ThreadPoolExecutor
@@ -134,5 +135,5 @@ def error_words(exc: Exception) -> tuple[str, str]:
     """(message, hint) for any failure a screen shows: a PosError's own words, else a bug said as one."""
     if isinstance(exc, PosError):
         return exc.message, exc.hint or ""
-    return f"{type(exc).__name__}: {exc}", "This is a bug: restart the terminal, and report it with the logs."
+    return f"{type(exc).__name__}: {exc}", _("This is a bug: restart the terminal, and report it with the logs.")
 
