@@ -83,8 +83,11 @@ class Till:
     """One terminal on one X server. ``start()`` returns once the window is up and the core is ready."""
 
     def __init__(self, folder: Path, size: tuple[int, int] = (1280, 800), screens: int = 1,
-                 language: str = "en", artifacts: Path | None = None) -> None:
+                 language: str = "en", artifacts: Path | None = None, config: Path | None = None) -> None:
+        """``config``: a terminal.toml for a gateway of the test's own (one it can take down, e.g. a
+        simulator on a held port: flowkit.write_config, flowkit.gateway_down); without it, sandbox mode."""
         self.folder = Path(folder)
+        self.config = Path(config) if config is not None else None
         self.data_dir = self.folder / "data"
         self.size, self.screens, self.language = size, screens, language
         env_artifacts = os.environ.get("POS_E2E_ARTIFACTS")
@@ -144,6 +147,8 @@ class Till:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in terminal_env().items() if not k.startswith("QT_")}
+        if self.config is not None:
+            env["POS_TERMINAL_CONFIG"] = str(self.config)
         return {**env, "DISPLAY": self.display or "", "QT_QPA_PLATFORM": "xcb",
                 "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
 
@@ -194,8 +199,9 @@ class Till:
         self._x("xdotool", "type", "--delay", str(delay_ms), text)
 
     def scan(self, code: str) -> None:
-        """As a wedge scanner types: about 4 ms a key, then Return, in one burst."""
-        self._x("xdotool", "type", "--delay", str(SCANNER_DELAY_MS), code, "key", "Return")
+        """As a wedge scanner types: about 4 ms a key, then Return, in one burst. ("\r" is typed as the
+        Return key; "\n" would be Linefeed, and xdotool's type takes every word after it as text.)"""
+        self._x("xdotool", "type", "--delay", str(SCANNER_DELAY_MS), code + "\r")
 
     def click_at(self, x: int, y: int) -> None:
         self._x("xdotool", "mousemove", "--sync", str(x), str(y), "click", "1")
@@ -307,9 +313,11 @@ class Till:
 
     @property
     def sim_url(self) -> str:
-        """The embedded simulator's base URL: sandbox mode's simulator writes it into its terminal.toml
-        (pos_app/sim/provision.py follows the port on every start)."""
-        config = tomllib.loads((self.data_dir / "sandbox-gateway" / "terminal.toml").read_text())
+        """The gateway's base URL: with ``config``, the one it names; in sandbox mode the embedded
+        simulator's, which it writes into its terminal.toml (pos_app/sim/provision.py follows the port on
+        every start)."""
+        path = self.config or self.data_dir / "sandbox-gateway" / "terminal.toml"
+        config = tomllib.loads(path.read_text())
         return config["gateway"]["url"]
 
 
