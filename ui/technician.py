@@ -61,6 +61,14 @@ from .widgets import button as _button
 from .widgets import cell as _cell
 from .widgets import table as _table
 
+
+def _read_only_table(headers: list[str]):
+    """A shared table whose Tab and Ctrl+Tab are the window's: to the next widget, to the next tab (a
+    read-only table has no cell to tab to; by default it kept both keys to itself)."""
+    widget = _table(headers)
+    widget.setTabKeyNavigation(False)
+    return widget
+
 LOG_TAIL_BYTES = 256 * 1024      # the viewer shows the end of a big log; the export copies all of it
 DISPLAY_WAIT = 5.0               # seconds the self-test waits for the customer display to show the pattern
 
@@ -179,7 +187,7 @@ class TechnicianWindow(Operations, QWidget):
         self.devices_button.clicked.connect(self.refresh_devices)
         top.addWidget(self.devices_button)
         layout.addLayout(top)
-        self.devices_table = _table([_("Type"), _("Name"), _("State"), _("Details")])
+        self.devices_table = _read_only_table([_("Type"), _("Name"), _("State"), _("Details")])
         layout.addWidget(self.devices_table, 1)
         return tab
 
@@ -208,7 +216,7 @@ class TechnicianWindow(Operations, QWidget):
         self._show_level_note()
         layout.addLayout(top)
         layout.addWidget(self._scan_panel())
-        self.checks_table = _table([_("Result"), _("Check"), _("Seconds"), _("Detail"), _("Hint")])
+        self.checks_table = _read_only_table([_("Result"), _("Check"), _("Seconds"), _("Detail"), _("Hint")])
         self.checks_table.setObjectName("selftest_checks")
         header = self.checks_table.horizontalHeader()
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
@@ -309,7 +317,7 @@ class TechnicianWindow(Operations, QWidget):
         top.addWidget(self.queue_button)
         top.addWidget(self.drain_button)
         layout.addLayout(top)
-        self.queue_table = _table([_("ID"), _("Request"), _("Kind"), _("Status"), _("Amount"), _("Age (s)")])
+        self.queue_table = _read_only_table([_("ID"), _("Request"), _("Kind"), _("Status"), _("Amount"), _("Age (s)")])
         self.queue_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.queue_table, 1)
         return tab
@@ -487,7 +495,7 @@ class TechnicianWindow(Operations, QWidget):
         self.report = None
         self.checks_table.setRowCount(0)
         self.summary.setStyleSheet("")
-        self.summary.setText(_("Running the {level} self-test…").format(level=level))
+        self.summary.setText(_("Running the {level} self-test…").format(level=_(LEVEL_NAMES[level])))
         for w in (self.run_button, self.level_combo, self.json_button, self.text_button):
             w.setEnabled(False)
         display = self._display_probe if self.customer is not None else None
@@ -598,13 +606,16 @@ class TechnicianWindow(Operations, QWidget):
         self.report = report
         for w in (self.run_button, self.level_combo, self.json_button, self.text_button):
             w.setEnabled(True)
+        if self.isActiveWindow() and self.tabs.currentIndex() == 1:
+            self.run_button.setFocus()     # it had to give the keyboard away while disabled: Enter runs again
         if self.checks_table.rowCount() != len(report.checks):  # signals lost? show the report as it is
             self.checks_table.setRowCount(0)
             for check in report.checks:
                 self._add_check(check)
         n = report.counts()
         text = _("{level}: {passed} passed, {failed} failed, {skipped} skipped").format(
-            level=report.level, passed=n[selftest.PASS], failed=n[selftest.FAIL], skipped=n[selftest.SKIP])
+            level=_(LEVEL_NAMES.get(report.level, report.level)), passed=n[selftest.PASS],
+            failed=n[selftest.FAIL], skipped=n[selftest.SKIP])
         if not report.ok:
             verdict = _("FAILED: fix what the red rows say, then run it again")
         elif n[selftest.SKIP]:

@@ -177,6 +177,12 @@ def test_selftest_shows_the_pattern_and_esc_takes_it_off_on_the_way_back(make_ti
     assert_fits(probe)
     till.screenshot(f"technician-selftest-{language}-{size[0]}x{size[1]}")
     assert configured_url(till) == live and serves(live)
+    for tab in (2, 3, 4):                       # Customer display, Queue, Logs: Ctrl+Tab walks the tabs
+        till.key("ctrl+Tab")
+        probe = till.wait_for(lambda p, tab=tab: widget(p, "TechnicianWindow", "technician_tabs")["currentTab"] == tab,
+                              what=f"tab {tab} shown")
+        assert_fits(probe)
+        till.screenshot(f"technician-tab{tab}-{language}-{size[0]}x{size[1]}")
 
     till.key("Escape")
     probe = till.wait_for(lambda p: window(p, "TechnicianWindow") is None and window(p, "CashierWindow")["active"],
