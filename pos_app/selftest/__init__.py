@@ -27,7 +27,10 @@ skip is a gateway ``response-time`` in a form the skew check cannot read. So a r
 
 Sandbox mode (no config file): the config check passes ("sandbox: no config file"); the key checks use
 the embedded simulator's keys in ``<data dir>/sandbox-gateway`` (skipped until its first start made
-them), and the external level starts the embedded simulator, as ``pos-terminal status`` does.
+them). The external level checks the simulator of the terminal running on that data directory when one
+runs (:func:`pos_app.sandbox.start_sandbox` lends it: no second simulator, its terminal.toml untouched),
+else starts one for the run, as ``pos-terminal status`` does. The technician screen passes its own config
+(``running``): its gateway and its notification receiver are the ones checked.
 
 One module per concern: :mod:`.results` (Check, Report), :mod:`.config_keys`, :mod:`.storage` (journal,
 disk, instance lock), :mod:`.clock`, :mod:`.devices` (scanners, display), :mod:`.network` (gateway,
