@@ -46,6 +46,7 @@ class _SandboxSimulator(Simulator):
 
     def start(self) -> _SandboxSimulator:
         super().start()
+        assert self._record is not None, "a simulator's record is released only by stop()"
         os.ftruncate(self._record, 0)
         os.pwrite(self._record, self.url.encode(), 0)
         return self
