@@ -125,12 +125,19 @@ class CashierWindow(QMainWindow):
         self.store_label.setFont(_font(14, True))
         top.addWidget(self.store_label)
         top.addStretch(1)
+        devices = QVBoxLayout()   # one above the other: side by side they made the window wider than 1024 px
+        devices.setSpacing(0)
         self.display_label = QLabel("")
+        self.display_label.setObjectName("display")
         self.display_label.setStyleSheet("color:#6b7280;font-weight:bold;")
-        top.addWidget(self.display_label)
+        self.display_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.display_label.hide()
+        devices.addWidget(self.display_label)
         self.scanner_label = QLabel(_("Scanner: looking…"))
         self.scanner_label.setObjectName("scanner")
-        top.addWidget(self.scanner_label)
+        self.scanner_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        devices.addWidget(self.scanner_label)
+        top.addLayout(devices)
         self.manager_button = QPushButton(_("F9  Manager"))
         self.manager_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.manager_button.setMinimumHeight(40)
@@ -158,6 +165,7 @@ class CashierWindow(QMainWindow):
         right.addWidget(self._status_panel(), 1)
 
         self.recent = QTableWidget(0, 4)
+        self.recent.setObjectName("recent")
         self.recent.setHorizontalHeaderLabels([_("Time"), _("Amount"), _("Tender"), _("Result")])
         self.recent.verticalHeader().hide()
         self.recent.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -261,6 +269,7 @@ class CashierWindow(QMainWindow):
         self.next_step.setWordWrap(True)
         self.next_step.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.waiting = QLabel()
+        self.waiting.setObjectName("waiting")
         self.waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.waiting.setFont(_font(13))
         self.busy = QProgressBar()
@@ -636,7 +645,11 @@ class CashierWindow(QMainWindow):
         if t is None:
             return
         grant = services.counter()
-        self.core.call(lambda: (t.link.down_since, services.sales.queue(grant, t.journal)), on_done=self._show_link)
+
+        def link():
+            t.link.up()   # while it is down, a probe (at most one a second): the banner goes when the link is back
+            return t.link.down_since, services.sales.queue(grant, t.journal)
+        self.core.call(link, on_done=self._show_link)
 
     def _show_link(self, result) -> None:
         """Offline: said for as long as the link is down, queued or not. Online, requests waiting longer than a
@@ -692,7 +705,7 @@ class CashierWindow(QMainWindow):
 
     def _render_waiting(self, what: str) -> None:
         seconds = int(time.monotonic() - self.phase_since)
-        self.waiting.setText(_("Waiting for {what} · {seconds} s").format(what=what, seconds=seconds))
+        self.waiting.setText(sale_view.waiting_line(self.view, seconds, time.time()) if self.view else what)
 
     def _render(self, error: tuple[str, str] | None = None) -> None:
         currency = self.currency.currentText()
@@ -806,7 +819,8 @@ class CashierWindow(QMainWindow):
         self.customer = None
         self.store_label.setToolTip(_("No second screen: the customer display is off. Turn this screen to "
                                       "the customer to show a QR."))
-        self.display_label.setText(_("Customer display: off (one screen)") + "   ")
+        self.display_label.setText(_("Customer display: off (one screen)"))
+        self.display_label.show()
 
     def closeEvent(self, event) -> None:
         app = QApplication.instance()
