@@ -222,6 +222,21 @@ class Till:
         self.click_at(x + w // 2, y + h // 2)
         return widget
 
+    def click_cell(self, text: str, timeout: float = 10.0) -> list[int]:
+        """Click the centre of the first table cell in sight whose text is ``text``; returns its rect."""
+        def find(p):
+            for window in p["windows"]:
+                for w in window["widgets"]:
+                    for r, rects in w.get("cell_geometry", {}).items():
+                        row = w["rows"][int(r)]
+                        if text in row:
+                            return rects[row.index(text)]
+            return None
+        probe = self.wait_for(lambda p: find(p) is not None, what=f"a table cell {text!r} in sight", timeout=timeout)
+        x, y, w, h = find(probe)
+        self.click_at(x + w // 2, y + h // 2)
+        return [x, y, w, h]
+
     # -- reading what is on screen ----------------------------------------------------------------------
     def probe(self) -> dict:
         """The app's visible windows and widgets, focus, screens and readiness (ui/probe.py)."""

@@ -50,7 +50,14 @@ def _item_view(view: QAbstractItemView) -> dict:
     from PySide6.QtCore import Qt
     headers = [str(model.headerData(c, Qt.Orientation.Horizontal) or "") for c in range(cols)]
     cells = [[str(model.data(model.index(r, c)) or "") for c in range(cols)] for r in range(rows)]
-    return {"headers": headers, "rows": cells, "row_count": model.rowCount()}
+    viewport = view.viewport()
+    shown = viewport.rect()
+    where = {}   # the rows in sight: each cell's global rect, for a click on it
+    for r in range(rows):
+        rects = [view.visualRect(model.index(r, c)) for c in range(cols)]
+        if any(rect.intersects(shown) for rect in rects):
+            where[r] = [_rect(QRect(viewport.mapToGlobal(rect.topLeft()), rect.size())) for rect in rects]
+    return {"headers": headers, "rows": cells, "row_count": model.rowCount(), "cell_geometry": where}
 
 
 def _text(widget: QWidget) -> str | None:
