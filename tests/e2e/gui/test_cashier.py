@@ -7,8 +7,8 @@ screenshots, outcomes through ``pos-terminal report --json`` beside the running 
   never stays in it (nor reaches the journal as a description); a code typed by hand while one is awaited
   is taken; a product barcode scanned while a code is awaited is not glued onto the next scan;
 - 2.2 no second charge from the PAID screen: the amount is empty after an outcome;
-- 2.3 (the offline banner: tests/integration/test_cashier_offline.py, in-process, since the sandbox's embedded
-  gateway cannot be taken down from outside the app);
+- 2.3 the offline banner stays while the link is down, also once nothing is queued (a gateway of the test's
+  own, taken down for real);
 - 2.5 the order code's QR is whole (decoded from a screenshot) and clear of the buttons at 1024x768 and
   1280x800, in English and zh_CN, with a hint on screen; the window never outgrows the screen; it says
   where the QR is;
@@ -25,6 +25,7 @@ import urllib.request
 
 import pytest
 import xkit
+from flowkit import gateway_down, write_config
 from kit import payment_code
 
 from pos_app.money import parse_money
@@ -55,9 +56,8 @@ def focus(probe: dict) -> str | None:
 
 
 def scan(till, code: str) -> None:
-    """A wedge scanner: the code at about 4 ms a key and its Return, in one xdotool call (xdotool's type takes
-    every argument after it as text, so the Return is typed as the text's newline)."""
-    till.type(code + "\n", delay_ms=8)
+    """A wedge scanner typing into the window: the code at about 4 ms a key, then Return."""
+    till.scan(code)
 
 
 def pay_order_code(till, payload: str) -> None:
@@ -250,6 +250,27 @@ def test_refunds_and_cancels_say_so_in_the_recent_list(tmp_path):
         assert any(a.endswith("9.00") and a.startswith("-") and r == "Cancelled" for a, _t, r in results), rows
         assert [r for a, _t, r in results if a.startswith("-") and r == "Paid"] == [], rows
         till.screenshot("recent-refunded-cancelled")
+
+
+# -- 2.3 the offline banner ---------------------------------------------------------------------------------
+def test_the_offline_banner_stays_while_the_link_is_down(make_sim, tmp_path):
+    """A payment stopped before it left is voided: the queue is empty, the link still down, and the banner
+    still says OFFLINE; it goes once the link is back."""
+    sim, back = gateway_down(make_sim)
+    with xkit.Till(tmp_path / "till", config=write_config(sim, payments={"code_validity": 120})) as till:
+        type_amount(till, "7.00")
+        till.key("F1")
+        scan(till, payment_code())
+        till.wait_for(lambda p: "OFFLINE" in words(p, "offline") and "1 waiting" in words(p, "offline"),
+                      what="the offline banner with the queued payment", timeout=30)
+        till.key("Escape")   # stopped before it left: voided
+        till.wait_for(lambda p: widget(p, "next_sale") is not None, what="the stopped payment's outcome", timeout=30)
+        probe = till.wait_for(lambda p: widget(p, "offline") is None or "waiting" not in words(p, "offline"),
+                              what="the banner read again with the queue empty", timeout=30)
+        till.screenshot("offline-nothing-queued")
+        assert "OFFLINE" in words(probe, "offline"), "the banner went with the queue while the link is down"
+        back()
+        till.wait_for(lambda p: widget(p, "offline") is None, what="the banner gone with the link back", timeout=30)
 
 
 # -- 2.5 the QR on the cashier's screen -----------------------------------------------------------------------
