@@ -90,8 +90,10 @@ class Till:
         self.config = Path(config) if config is not None else None
         self.data_dir = self.folder / "data"
         self.size, self.screens, self.language = size, screens, language
-        env_artifacts = os.environ.get("POS_E2E_ARTIFACTS")
-        self.artifacts = Path(artifacts or env_artifacts or self.folder / "screenshots")
+        env_artifacts = os.environ.get("POS_E2E_ARTIFACTS")   # CI keeps it: a folder per till, by its own folder
+        self.artifacts = Path(artifacts) if artifacts else (
+            Path(env_artifacts) / f"{self.folder.parent.name}-{self.folder.name}" if env_artifacts
+            else self.folder / "screenshots")
         self.display: str | None = None
         self.xvfb: subprocess.Popen | None = None
         self.app: subprocess.Popen | None = None
