@@ -323,8 +323,8 @@ def _clock(at: float | None) -> str:
 
 
 def detail_lines(detail: dict, locale_name: str | None = None) -> list[str]:
-    """The selected transaction in words: what it is, then its history (the service's timeline), then who
-    asked for what on it (the audit)."""
+    """The selected transaction in words: what it is, then its history (the service's timeline: its steps,
+    its refunds and cancels, and who asked for each and why)."""
     row = detail["row"] or {}
     if not row:
         return []
@@ -336,14 +336,11 @@ def detail_lines(detail: dict, locale_name: str | None = None) -> list[str]:
         out.append(_("for sale {id}").format(id=row["parent"]))
     if row.get("payment_id"):
         out.append(_("gateway payment id: {id}").format(id=row["payment_id"]))
-    if row.get("message"):
+    if row.get("message") and row.get("status") != SUCCESS:   # a success's message is the word "success"
         out.append(_("the gateway said: {message}").format(message=row["message"]))
     out.append("")
     out.append(_("History"))
     out += [f"  {line}" for line in detail.get("timeline") or []] or ["  " + _("none")]
-    out.append("")
-    out.append(_("Manager actions"))
-    out += [f"  {line}" for line in detail.get("audit_words") or []] or ["  " + _("none")]
     return out
 
 
@@ -421,6 +418,7 @@ class ManagerWindow(Operations, ModeWindow):
         layout = QVBoxLayout(tab)
         head = QHBoxLayout()
         self.summary_box = QWidget()
+        self.summary_box.setObjectName("summary")
         self.summary_grid = QGridLayout(self.summary_box)
         self.summary_grid.setContentsMargins(0, 0, 0, 0)
         self.summary_grid.setHorizontalSpacing(14)
@@ -476,7 +474,8 @@ class ManagerWindow(Operations, ModeWindow):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
         self.model = DayModel(self.journal, self.day, run=self.core.call, locale_name=self.locale_name)
-        self.model.counted.connect(lambda n: self.rows_label.setText(_("{n} rows").format(n=n)))
+        self.model.counted.connect(self._rows_counted)
+        self.model.page_loaded.connect(self._page_loaded)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
@@ -525,6 +524,11 @@ class ManagerWindow(Operations, ModeWindow):
         form.addWidget(self.refund_button, 3, 0)
         form.addWidget(self.cancel_button, 3, 1)
         form.addWidget(self.inquiry_button, 3, 2)
+        for widget, name in ((self.amount_edit, "refund_amount"), (self.reason_edit, "refund_reason"),
+                             (self.refund_button, "refund"), (self.cancel_button, "cancel_sale"),
+                             (self.inquiry_button, "inquiry"), (self.refundable_label, "refundable"),
+                             (self.detail_view, "detail"), (self.table, "day_table")):
+            widget.setObjectName(name)   # what the end-to-end tests find them by, in any language
         self.refund_button.clicked.connect(self.refund_selected)
         self.cancel_button.clicked.connect(self.cancel_selected)
         self.inquiry_button.clicked.connect(self.inquire_selected)
@@ -597,6 +601,9 @@ class ManagerWindow(Operations, ModeWindow):
         self.report_view.setPlaceholderText(_("An X report shows the session since the last Z at any time; the Z "
                                               "report closes it. A stored Z is reprinted by its number."))
         layout.addWidget(self.report_view, 1)
+        for widget, name in ((self.x_button, "x_report"), (self.z_button, "z_report"),
+                             (self.reprint_button, "reprint"), (self.report_view, "report_view")):
+            widget.setObjectName(name)
         self.x_button.clicked.connect(self.x_report)
         self.z_button.clicked.connect(self.z_report)
         self.reprint_button.clicked.connect(lambda: self.z_reprint())
@@ -623,9 +630,13 @@ class ManagerWindow(Operations, ModeWindow):
         box.button(QMessageBox.StandardButton.No).setText(_("No, go back"))
         for which in (QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No):
             box.button(which).setMinimumHeight(TOUCH)
+        box.button(QMessageBox.StandardButton.Yes).setObjectName("yes")
+        box.button(QMessageBox.StandardButton.No).setObjectName("no")
         box.setDefaultButton(QMessageBox.StandardButton.No)
         box.setEscapeButton(QMessageBox.StandardButton.No)
-        return box.exec() == QMessageBox.StandardButton.Yes
+        answer = box.exec()
+        self.activateWindow()   # no window manager hands the keyboard back when the box closes
+        return answer == QMessageBox.StandardButton.Yes
 
     def _money(self, minor: int, currency: str) -> str:
         return format_amount(minor, currency, self.locale_name)
@@ -710,6 +721,18 @@ class ManagerWindow(Operations, ModeWindow):
         self.detail = None
         self.detail_view.clear()
         self._actions_enabled()
+
+    def _rows_counted(self, count: int) -> None:
+        """The newest row is selected when nothing is: its history shows at once, and the arrow keys move
+        from it (a current cell without a selection took the first Down to nowhere)."""
+        self.rows_label.setText(_("{n} rows").format(n=count))
+        if count and self.selected_id is None:
+            self.table.selectRow(0)
+
+    def _page_loaded(self, _page: int) -> None:
+        current = self.table.currentIndex()
+        if self.selected_id is None and current.isValid():   # selected while its page was still being read
+            self._row_selected(current.row())
 
     def _row_selected(self, row: int) -> None:
         values = self.model.row(row) if row >= 0 else None
@@ -968,6 +991,7 @@ class ManagerWindow(Operations, ModeWindow):
         name = f"{report['type'].lower()}-report-{which}.{kind}"
         path, _filter = QFileDialog.getSaveFileName(self, _("Export the report"), str(Path.home() / name),
                                                     "CSV (*.csv)" if kind == "csv" else "PDF (*.pdf)")
+        self.activateWindow()
         if path:
             (self.export_csv if kind == "csv" else self.export_pdf)(Path(path))
 

@@ -78,6 +78,10 @@ class PinDialog(QDialog):
         layout.addLayout(buttons)
         self.cancel_button.clicked.connect(self.reject)
         self.ok_button.clicked.connect(self.submit)
+        for widget, name in ((self.pin_edit, "pin"), (self.again_edit, "pin_again"), (self.message, "pin_message"),
+                             (self.prompt, "pin_prompt"), (self.ok_button, "pin_ok"),
+                             (self.cancel_button, "pin_cancel")):
+            widget.setObjectName(name)   # what the end-to-end tests find them by, in any language
         self.pin_edit.returnPressed.connect(self._enter)
         self.again_edit.returnPressed.connect(self.submit)
         self._show_mode()

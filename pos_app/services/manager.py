@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import PosError
-from ..i18n import N_, _
+from ..i18n import _
 from ..money import Money, format_minor
 from ..roles import MANAGER
 from .registry import ANYONE, Grant, record, require, use_case
@@ -215,14 +215,13 @@ def sale_actions(terminal, row) -> SaleActions:
 
 def detail(terminal, txn_id: str) -> dict:
     """A transaction as the window's side panel shows it: its row, events, audit entries and actions, and
-    the history and the audit in words (``timeline``, ``audit_words``: lines in the person's language)."""
+    its history in words (``timeline``: lines in the person's language, the audit's included)."""
     from ..roles import audit_log
     row = terminal.journal.get(txn_id)
     events = terminal.journal.events(txn_id)
     audit = audit_log(terminal.journal, txn=txn_id)
     return {"row": dict(row) if row is not None else None, "events": events, "audit": audit,
             "timeline": timeline_words(terminal.journal, txn_id, events),
-            "audit_words": [audit_words(a) for a in audit],
             "actions": sale_actions(terminal, row) if row is not None else None}
 
 
@@ -232,28 +231,6 @@ def timeline_words(journal, txn_id: str, events: list[dict]) -> list[str]:
     there, with the follow-ups')."""
     from ..history import of_transaction
     return [str(entry) for entry in of_transaction(journal, txn_id)]
-
-
-#: What each audited action is, in words.
-ACTION_WORDS = {"refund": N_("refund"), "cancel": N_("cancel"), "retry_inquiry": N_("asked the gateway again"),
-                "retry_cancel": N_("sent the cancel again"), "resolved": N_("marked resolved"),
-                "z_report_reprint": N_("reprinted a Z report")}
-
-
-def audit_words(entry: dict) -> str:
-    """An audit entry as a line: when, what, who asked, who approved, and how much and why."""
-    import time
-    detail = entry.get("detail") or {}
-    parts = [_(ACTION_WORDS[entry["action"]]) if entry["action"] in ACTION_WORDS else entry["action"]]
-    if detail.get("amount") and detail.get("currency"):
-        parts.append(f"{detail['currency']} {detail['amount']}")
-    who = _("asked by {asked}").format(asked=entry["askedBy"])
-    if entry.get("approvedBy"):
-        who += ", " + _("approved by {approved}").format(approved=entry["approvedBy"])
-    parts.append(who)
-    if detail.get("reason") or detail.get("note"):
-        parts.append(_("why: {reason}").format(reason=detail.get("reason") or detail.get("note")))
-    return f"{time.strftime('%H:%M:%S', time.localtime(entry['at']))}  " + "; ".join(parts)
 
 
 def till(terminal):
