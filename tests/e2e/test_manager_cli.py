@@ -45,3 +45,17 @@ def test_report_cli_x_z_csv_pdf_and_review(sim, tmp_path):
     assert actions.count("z_report") == 1 and actions.count("z_report_reprint") == 1
     review = cli("review", "--json", config=config, data_dir=data_dir)
     assert json.loads(review.stdout) == {"items": []}
+
+
+def test_pin_set_refuses_the_managers_pin_for_the_technician_in_words(tmp_path):
+    data_dir = tmp_path / "t"
+    done = cli("pin", "set", "manager", data_dir=data_dir, input="482915\n482915\n")
+    assert done.returncode == 0, done.stderr
+    same = cli("pin", "set", "technician", data_dir=data_dir, input="482915\n482915\n")
+    assert same.returncode == 2, same.stderr
+    assert "the technician PIN may not be the same as the manager PIN" in same.stderr
+    assert "choose another PIN: each mode has its own" in same.stderr and "Traceback" not in same.stderr
+    with Journal.open(data_dir) as journal:
+        assert not PinBook(journal).is_set("technician")
+    other = cli("pin", "set", "technician", data_dir=data_dir, input="135790\n135790\n")
+    assert other.returncode == 0, other.stderr
