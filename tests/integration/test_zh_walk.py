@@ -29,7 +29,7 @@ from pos_app.money import EXPONENTS
 #: clear key. Everything else in Latin letters is English a person would have to read.
 EXEMPT_WORDS = {
     "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "F11", "F12", "Esc", "Enter", "Tab",
-    "PIN", "ID", "QR", "App", "X", "Z", "C", "CSV", "PDF", "JSON", "UTC", "RSA", "Hz", "MB", "GB", "KiB",
+    "PIN", "ID", "QR", "App", "X", "Z", "C", "CSV", "PDF", "JSON", "UTC", "RSA", "sha256", "Hz", "MB", "GB", "KiB",
     "pos-terminal", "Alipay", "Antom",
 } | set(EXPONENTS)   # ISO 4217 currency codes
 
@@ -40,7 +40,7 @@ NAMES = ("Sandbox Store 1", "Sandbox Store")
 EXEMPT_SPANS = [re.compile(p) for p in (
     r"[(\uff08][A-Z][A-Z0-9_-]*[)\uff09]",               # a code after the words: (USER_BALANCE_NOT_ENOUGH), (EAN-13)
     r"`[^`]*`",                                            # a command to type: `pos-terminal devices`
-    r"\[\[?[\w.]+\]\]?",                                   # a config section: [[scanners.serial]]
+    r"\[\[?[\w.]+\]\]?(?: [a-z][a-z0-9_]*)?",              # a config section or key: [gateway] url
     r"(?<![\w-])--[a-z][a-z-]*",                           # a command-line option
     r"(?<![\w.])[~.]?/[^\s\uff0c\u3002\uff1a\uff1b\u3001\uff08\uff09()'\"]*",   # a path, up to Chinese punctuation
     r"\b[\w-]+(?:\.[\w-]+)*\.(?:pem|toml|sqlite|json|txt|csv|pdf|tar\.gz|gz|log|png)\b",   # a file name
@@ -133,7 +133,8 @@ def test_english_is_found(text):
     "这是商品条码\uff08EAN-13\uff09", "Z 报表 #1", "请运行 `pos-terminal devices`", "127.0.0.1:40263 可连接",
     "窗口\uff1a1280 x 800",
     "800x800+0+0\uff0c缩放 1.0\uff0c60.0 Hz", "无法创建数据目录 /x\uff1aFile exists",
-    "请添加 [[scanners.serial]] 条目", "或改用 --data-dir", "Sandbox Store 1", "12 px  Aa Gg 0123456789 ¥€",
+    "请添加 [[scanners.serial]] 条目", "[gateway] gateway_public_key\uff1a/x 不存在", "sha256 5418002",
+    "或改用 --data-dir", "Sandbox Store 1", "12 px  Aa Gg 0123456789 ¥€",
 ])
 def test_codes_names_and_amounts_are_not_english(text):
     assert not english_words(text)
