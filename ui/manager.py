@@ -59,8 +59,8 @@ from pos_app.vocabulary import (
     CANCEL,
     FAILED,
     KIND_WORDS,
+    REFUND,
     SALE,
-    STATUS_WORDS,
     STATUSES,
     SUCCESS,
     TENDER_WORDS,
@@ -440,8 +440,9 @@ class ManagerWindow(Operations, ModeWindow):
         filters = QHBoxLayout()
         self.status_filter = QComboBox()
         self.status_filter.addItem(_("any status"), "")
-        for status in STATUSES:
-            self.status_filter.addItem(_(STATUS_WORDS[status]), status)
+        for status in STATUSES:   # a sale's word, and a refund's or cancel's where it differs ("Paid / Done")
+            words = dict.fromkeys(_(status_words(kind, status)) for kind in (SALE, REFUND))
+            self.status_filter.addItem(" / ".join(words), status)
         self.tender_filter = QComboBox()
         self.tender_filter.addItem(_("any tender"), "")
         for tender in TENDERS:
