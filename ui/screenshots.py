@@ -62,7 +62,7 @@ def manager_screens(core, paid_id, tag, wait, shoot) -> None:
     shoot(pin, f"{tag}-manager-01-pin-first-use", lambda: pin.mode != CHECKING, sized=False)
     pin.close()
     window = ManagerWindow(core, _grant(core, "manager"))
-    window.confirm = lambda _question: True     # the Z's "are you sure" box needs a person
+    window.confirm = lambda *_question: True    # the Z's "are you sure" box needs a person
     window.resize(1280, 800)
     window.show()
     wait(lambda: window.busy == 0)
