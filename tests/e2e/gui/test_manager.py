@@ -110,8 +110,14 @@ def test_f9_the_pin_fits_every_tab_and_esc_or_the_button_go_back_to_the_till(mak
     assert_fits(till, next_tab(till, 2), "ManagerWindow", "03-reports")
 
     till.key("Escape")
-    till.wait_for(till_has_the_keyboard, what="Esc: the manager's window gone and the till with the keyboard")
-    assert till.probe()["focus"]["window"] == _window(till.probe(), "CashierWindow")["title"]
+    probe = till.wait_for(till_has_the_keyboard, what="Esc: the manager's window gone and the till with the keyboard")
+    assert probe["focus"]["window"] == _window(probe, "CashierWindow")["title"]
+    before = _text(probe, "CashierWindow", "amount")
+    till.type("7")                                     # the till hears the next key a person types
+    till.wait_for(lambda p: _text(p, "CashierWindow", "amount") not in ("", before)
+                  and "7" in _text(p, "CashierWindow", "amount"), what="the digit typed on the till's amount")
+    till.key("BackSpace")
+    till.wait_for(lambda p: _text(p, "CashierWindow", "amount") == before, what="the till's amount back to empty")
 
     open_manager(till, first=False)                    # the PIN now set: typed once
     till.click_on("back")
