@@ -67,19 +67,21 @@ def test_interactive_walk_reasks_bad_answers_and_writes_a_config_the_terminal_ac
         "1234", "9999",                   # the two PINs differ
         "1234", "1235",                   # ... and again
         "1234", "1234",
+        "1234", "1234",                   # the technician's may not be the manager's
         "567890", "567890",
     ]
     done = setup_cli(tmp_path, input="\n".join(lines) + "\n")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     reasons = [line.strip() for line in done.stdout.splitlines() if "not accepted" in line]
-    assert len(reasons) == 7, reasons
+    assert len(reasons) == 8, reasons
     assert "https://" in reasons[0] and "'http://example.com'" in reasons[0]
     assert "4-digit merchant category code" in reasons[1] and "'54a1'" in reasons[1]
     assert "ISO 4217" in reasons[2] and "'usd1'" in reasons[2]
     assert "missing.pem does not exist" in reasons[3]
     assert "4 to 12 digits" in reasons[4]
     assert "differ" in reasons[5] and "differ" in reasons[6]
+    assert "the technician PIN may not be the same as the manager PIN" in reasons[7]
     assert "[https://open-sea-global.alipay.com]" in done.stdout and "store name [Corner Shop]" in done.stdout
 
     etc = tmp_path / "etc"
