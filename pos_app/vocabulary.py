@@ -177,8 +177,7 @@ NEXT_STEP_DECLINED = N_("Do not hand over the goods. Ask for another way to pay,
 NEXT_STEP_OFFLINE = N_("Do not hand over the goods. The link to the gateway is down: ask for another way to pay.")
 NEXT_STEP_WAIT_OR_STOP = N_("Do not hand over the goods yet. If the customer cannot wait, stop it (Esc) and ask "
                             "for another way to pay.")
-NEXT_STEP_NOT_CHARGED = N_("Do not hand over the goods. Nothing was charged: take the payment again, or ask for "
-                           "another way to pay.")
+NEXT_STEP_NOT_CHARGED = N_("Do not hand over the goods. Take the payment again, or ask for another way to pay.")
 NEXT_STEP_MONEY_BACK = N_("Do not hand over the goods. The money goes back to the customer's wallet.")
 #: The command that helps, for a person at the CLI (appended to :data:`NEXT_STEP`).
 NEXT_COMMAND = {UNKNOWN: "pos-terminal reconcile", NEEDS_REVIEW: "pos-terminal review"}

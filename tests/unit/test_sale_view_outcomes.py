@@ -75,7 +75,8 @@ def words(sale: pf.Sale) -> str:
 # -- 2.6: a decline says declined, whichever way it is learnt ---------------------------------------------------
 #: The simulator's declines (pos_app/sim): 99.04 ends with an inquiry's FAIL after the customer declines in the
 #: wallet, 99.05 with the pay's F. Their codes are read from the simulator, not from the terminal.
-DECLINES = {sc.DECLINE_AFTER_2S: sc.SETTLE_AFTER[sc.DECLINE_AFTER_2S][2], sc.BALANCE_NOT_ENOUGH: "USER_BALANCE_NOT_ENOUGH"}
+DECLINES = {sc.DECLINE_AFTER_2S: sc.SETTLE_AFTER[sc.DECLINE_AFTER_2S][2],
+            sc.BALANCE_NOT_ENOUGH: "USER_BALANCE_NOT_ENOUGH"}
 
 
 def _decline_paths(code: str) -> dict[str, pf.Sale]:
@@ -150,7 +151,7 @@ def not_there() -> pf.Answer:
 
 def test_the_gateway_failing_is_said_at_once_and_the_end_says_not_charged():
     assert sc.TABLE[sc.UNAVAILABLE].startswith("HTTP 503; nothing is processed")
-    failing, effects = pf.step(sent(amount=sc.UNAVAILABLE), pf.PayAnswered(http_error(503)), T0 + 0.01)
+    failing, _ = pf.step(sent(amount=sc.UNAVAILABLE), pf.PayAnswered(http_error(503)), T0 + 0.01)
     view = sale_view.cashier_view(failing)
     # The words change with the pay's answer, before any tick: the cashier reads it as soon as the 503 is back.
     assert "The gateway is failing (HTTP 503)" in view.headline and "still checking" in view.headline, view
