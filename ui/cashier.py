@@ -822,6 +822,12 @@ class CashierWindow(QMainWindow):
         self.display_label.setText(_("Customer display: off (one screen)"))
         self.display_label.show()
 
+    def changeEvent(self, event: QEvent) -> None:
+        """Back from the manager's or the technician's window (a refund, a cancel): the recent list read again."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow() and self.ready:
+            self._refresh_recent()
+
     def closeEvent(self, event) -> None:
         app = QApplication.instance()
         if app is not None:

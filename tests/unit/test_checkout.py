@@ -309,7 +309,7 @@ def test_a_burst_that_just_stops_is_told_when_it_is_over():
     assert wedge.idle(math.inf) == Burst("ab", None)
 
 
-@given(st.text("abc 0123456789.", min_size=1, max_size=8), st.floats(0.06, 0.1), st.floats(0.06, 0.1),
+@given(st.text("abc 0123456789.", min_size=1, max_size=8), st.floats(0.06, 0.095), st.floats(0.06, 0.095),
        st.floats(0.001, 0.02), st.booleans())
 def test_a_scan_right_after_typing_is_told_from_the_typing(typed, pace, pause, scanner, enter):
     """Issue 15, 2.1: keys typed by a person (60-100 ms apart, within a burst's gap) and a scan right after
