@@ -116,8 +116,12 @@ def _open_view(sale: pf.Sale) -> CashierView:
             if sale.phase is pf.Phase.WAITING else _("Not paid yet: the outcome is checked when the link is back.")
         return CashierView(UNSURE, _(TROUBLE_WORDS[OFFLINE]), detail, _(NEXT_STEP_WAIT_OR_STOP), _("the network"),
                            abortable, False, False)
-    fault = sale.trouble or (sale.pay_trouble if sale.phase is pf.Phase.INQUIRING else "")
-    if fault and sale.phase in (pf.Phase.WAITING, pf.Phase.INQUIRING):
+    # The gateway failing: its last answer (a 503, none in time), or, while the pay's outcome is checked, the
+    # pay's own; unless the gateway has since said the customer is confirming.
+    fault = sale.trouble if sale.phase in (pf.Phase.WAITING, pf.Phase.INQUIRING) else ""
+    if not fault and sale.phase is pf.Phase.INQUIRING and not customer_confirming(sale):
+        fault = sale.pay_trouble
+    if fault:
         return CashierView(UNSURE, trouble_words(fault), unknown, _(NEXT_STEP_WAIT_OR_STOP), _(on), abortable,
                            False, False)
     if customer_confirming(sale):  # the wallet asked the customer for a password or a tap

@@ -172,6 +172,17 @@ def test_the_gateway_failing_is_said_at_once_and_the_end_says_not_charged():
     assert customer.result == "not_paid" and "You have not been charged" in customer.message
 
 
+def test_a_503_whose_payment_the_gateway_then_has_says_what_it_waits_for():
+    """The 503 was the gateway's front; the inquiry finds the payment, the customer confirming: that is said."""
+    failing, _ = pf.step(sent(), pf.PayAnswered(http_error(503)), T0)
+    failing, _ = pf.step(failing, pf.Tick(True), failing.next_at)
+    confirming, _ = pf.step(failing, pf.InquiryAnswered(inquiry("PROCESSING", "PAYMENT_IN_PROCESS")), T0 + 2)
+    assert sale_view.cashier_view(confirming).headline == "Waiting for the customer to confirm in the wallet"
+    confirming, _ = pf.step(confirming, pf.Tick(True), confirming.next_at)
+    again, _ = pf.step(confirming, pf.InquiryAnswered(http_error(502)), T0 + 5)
+    assert sale_view.cashier_view(again).headline == "The gateway is failing (HTTP 502); still checking…"
+
+
 def test_the_cashier_may_stop_a_failing_payment_and_it_ends_not_charged_too():
     failing, _ = pf.step(sent(amount=sc.UNAVAILABLE), pf.PayAnswered(http_error(503)), T0)
     stopped, _ = pf.step(failing, pf.Abort(), T0 + 1)
