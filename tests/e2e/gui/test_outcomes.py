@@ -1,6 +1,6 @@
 """A sale's outcome as the cashier reads it, and when (issue 15: 2.3 offline, 2.4 gateway errors, 2.6 a decline),
-on a real X server: the amount entered on the keypad and F1 pressed as X events, the customer's code typed
-by a scanner, the gateway's scenario chosen by the amount (pos_app/sim/scenarios.py). The screen is read
+on a real X server: the amount typed (or clicked on the keypad) and F1 pressed as X events, the customer's
+code typed by a scanner, the gateway's scenario chosen by the amount (pos_app/sim/scenarios.py). The screen is read
 through the probe; the outcome through ``pos-terminal report --json`` beside the running terminal, and the
 gateway's own ledger (the simulator's /sim/ledger) says what was charged.
 
@@ -50,16 +50,19 @@ def waiting_line(till: xkit.Till, probe: dict) -> str:
 
 
 # -- a person at the counter --------------------------------------------------------------------------------------
-def enter_amount(till: xkit.Till, amount: str) -> None:
-    """On the keypad, as a cashier at a touch screen: a click on each key (typed digits wait for issue 15, 2.1)."""
-    for key in amount:
-        till.click_on(key)
+def enter_amount(till: xkit.Till, amount: str, *, keypad: bool = False) -> None:
+    """Typed at a person's speed, or clicked on the keypad as at a touch screen."""
+    if keypad:
+        for key in amount:
+            till.click_on(key)
+    else:
+        till.type(amount)
     till.wait_for(lambda p: amount in named(p, "amount"), what=f"the amount to read {amount}", timeout=5)
 
 
-def pay_with_code(till: xkit.Till, amount: str) -> str:
+def pay_with_code(till: xkit.Till, amount: str, *, keypad: bool = False) -> str:
     """Enter the amount, F1, and the customer's code from a scanner; returns the code."""
-    enter_amount(till, amount)
+    enter_amount(till, amount, keypad=keypad)
     till.key("F1")
     till.wait_for(lambda p: headline(p) == "Scan the customer's payment code", what="the till to await a code",
                   timeout=5)
@@ -210,7 +213,7 @@ def test_a_link_drop_in_the_middle_of_a_payment_is_said_at_once(own_gateway):
 def test_a_queued_pay_counts_down_to_its_void_and_then_advises_another_way_to_pay(own_gateway):
     till, state, down, back = own_gateway
     down()
-    pay_with_code(till, "7.77")
+    pay_with_code(till, "7.77", keypad=True)
     probe = till.wait_for(lambda p: headline(p) == "Queued: waiting for the link to the gateway", what="queued",
                           timeout=10)
     first = _left(waiting_line(till, probe))
