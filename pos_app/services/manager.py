@@ -210,7 +210,9 @@ def sale_actions(terminal, row) -> SaleActions:
         return SaleActions(0, row["currency"], False, False, False)
     paid = reverses(row)
     left = terminal.refundable(row["id"]) if paid else 0
-    return SaleActions(left, row["currency"], paid and left > 0, paid or row["status"] in OPEN, paid)
+    # A refund (settled or on its way) rules a cancel out: the gateway refuses a cancel after a refund.
+    untouched = left == row["amount"]
+    return SaleActions(left, row["currency"], paid and left > 0, (paid and untouched) or row["status"] in OPEN, paid)
 
 
 def detail(terminal, txn_id: str) -> dict:

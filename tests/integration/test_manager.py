@@ -164,3 +164,21 @@ def test_outside_sandbox_mode_the_window_does_not_choose_a_first_pin(tmp_path):
         services.technician.pin_set(services.shell("root"), journal, MANAGER, "482915")
         assert pin_entry(journal, MANAGER, sandbox=False) == VERIFY
         assert pin_entry(journal, MANAGER, sandbox=True) == VERIFY
+
+
+def test_a_sale_with_a_refund_offers_no_cancel_as_the_terminal_refuses_it(sim, tmp_path):
+    """The Day tab's "Cancel sale…" follows sale_actions: a sale with a refund (partly or fully refunded) can
+    no longer be cancelled (the gateway refuses a cancel after a refund), so the button must not offer it;
+    the one without a refund still may. Checked against the terminal's own refusal, not the same rule."""
+    from pos_app import services
+    from pos_app.errors import PosError
+
+    config, data_dir, _day = day_of_sales(sim, tmp_path / "t")
+    with Runtime(config, data_dir, background=False) as rt:
+        t = rt.terminal
+        rows = {r["amount"]: r for r in t.journal.query("SELECT * FROM transactions WHERE kind='sale'")}
+        refunded, untouched = rows[1000], rows[250]
+        assert services.manager.detail(t, refunded["id"])["actions"].can_cancel is False
+        with pytest.raises(PosError, match="has a refund"):
+            t.cancel(refunded["id"])
+        assert services.manager.detail(t, untouched["id"])["actions"].can_cancel is True
