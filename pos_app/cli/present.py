@@ -15,12 +15,14 @@ from ..i18n import _
 from ..money import format_minor
 from ..vocabulary import (
     CANCELLED,
+    DECLINE_CODES,
     FAILED,
     FOLLOWUP_PHASE_WORDS,
     KIND_WORDS,
     NEEDS_REVIEW,
     NEXT_COMMAND,
     NEXT_STEP,
+    NEXT_STEP_DECLINED,
     QUEUED,
     SALE_PHASE_WORDS,
     SUCCESS,
@@ -91,6 +93,9 @@ def outcome_lines(data: dict) -> list[str]:
     head = {SUCCESS: "PAID" if data.get("kind") == "sale" else "DONE", FAILED: "NOT PAID" if
             data.get("kind") == "sale" else "FAILED", CANCELLED: "CANCELLED", UNKNOWN: "NOT SURE YET",
             QUEUED: "QUEUED", NEEDS_REVIEW: "NEEDS REVIEW"}[data["status"]]
+    declined = data.get("kind") == "sale" and data["status"] == FAILED and data.get("resultCode") in DECLINE_CODES
+    if declined:   # the wallet said no: the window's words (sale_view), not a bare "not paid"
+        head = "DECLINED"
     lines = [f"{head}: {data.get('kind', '')} {amount}"]
     if data.get("message") and data["status"] != SUCCESS:
         lines.append(f"  why:     {data['message']}" + (f" ({data['resultCode']})" if data.get("resultCode") else ""))
@@ -98,7 +103,7 @@ def outcome_lines(data: dict) -> list[str]:
     if data.get("refundRequestId"):
         lines.append(f"  refund:  {data['refundRequestId']}")
     if data.get("kind") == "sale" or data["status"] != SUCCESS:
-        lines.append(f"  next:    {next_step(data['status'])}")
+        lines.append(f"  next:    {_(NEXT_STEP_DECLINED) if declined else next_step(data['status'])}")
     return lines
 
 

@@ -194,3 +194,15 @@ def test_queue_drain_sends_what_waits_now(make_sim, tmp_path):
     assert rc == 0 and drained["advanced"] == 1 and drained["count"] == 0, drained
     rc, report = cli_json("report", config=config, data_dir=tmp_path / "t")
     assert rc == 0 and "SUCCESS" in json.dumps(report)
+
+
+def test_a_decline_reads_as_on_the_cashier_screen(sim, config, tmp_path):
+    """The same outcome gets the same words (issue 15, 2.6): the customer's balance not enough is DECLINED with
+    the declined next step, as the window says it, not NOT PAID with a generic one; a sale never sent stays
+    NOT PAID."""
+    done = cli("sale", "--amount", f"{sc.BALANCE_NOT_ENOUGH / 100:.2f}", "--code", payment_code(), config=config,
+               data_dir=tmp_path / "t")
+    assert done.returncode == 1, done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first.startswith("DECLINED: sale"), done.stdout
+    assert "Ask for another way to pay, or a fresh code" in done.stdout
