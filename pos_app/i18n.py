@@ -170,12 +170,37 @@ def compile_all(folder: Path | None = None) -> list[Path]:
 
 # -- what to translate ----------------------------------------------------------------------------------
 def extract(folders: list[Path]) -> list[str]:
-    """Every ``_("…")`` and ``N_("…")`` literal in the Python files under ``folders``, in order of first use,
-    found by Babel's Python extractor (what ``pybabel extract -k N_`` finds). What a translator must translate.
+    """Every ``_("…")`` and ``N_("…")`` literal in the Python files under ``folders``, in order of first use
+    (what GNU ``xgettext -k_ -kN_`` finds, see :func:`markers`). What a translator must translate.
 
-    Babel reads calls, not expressions inside f-strings (Python < 3.12): write ``_("net")`` outside one.
+    Markers inside f-string expressions are not read (nor by xgettext on Python < 3.12): write ``_("net")``
+    outside one.
     """
     return [message.id for message in template(folders) if message.id]
+
+
+def markers(fileobj, keywords, comment_tags, options):
+    """A Babel extraction method: each marker call whose first argument is a literal, from the syntax tree.
+
+    Babel's own Python extractor reads tokens and gives up on a call whose argument is an expression, so
+    a marker nested in it is lost: ``_(WORDS.get(phase, N_("still open")))`` left "still open" out of the
+    catalogue (shown in English for ever). The tree sees every call, nested or not, as xgettext does.
+    """
+    import ast
+
+    tree = ast.parse(fileobj.read().decode(options.get("encoding", "utf-8")))
+    in_fstrings = {id(node) for joined in ast.walk(tree) if isinstance(joined, ast.JoinedStr)
+                   for node in ast.walk(joined)}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or id(node) in in_fstrings or not node.args:
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+        first = node.args[0]
+        if name in keywords and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            found.append((node.lineno, node.col_offset, name, first.value))
+    for lineno, _col, name, text in sorted(found):
+        yield lineno, name, text, []
 
 
 def template(folders: list[Path]):
@@ -187,7 +212,7 @@ def template(folders: list[Path]):
     for folder in folders:
         folder = Path(folder)
         for filename, lineno, message, _comments, _context in extract_from_dir(
-                folder, method_map=[("**.py", "python")], keywords=KEYWORDS):
+                folder, method_map=[("**.py", markers)], keywords=KEYWORDS):
             catalog.add(message, locations=[(f"{folder.name}/{filename}", lineno)])
     return catalog
 

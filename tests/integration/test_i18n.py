@@ -72,6 +72,14 @@ def test_babel_finds_what_xgettext_finds():
     assert theirs == set(extract(SOURCES))
 
 
+def test_a_marker_nested_in_another_call_is_extracted(tmp_path):
+    """Babel's tokenizing extractor dropped an N_ inside _(…)'s expression argument (terminal.py's
+    fallback for an open sale), so that text was shown in English; xgettext and the tree both see it."""
+    (tmp_path / "m.py").write_text('WORDS = {}\nx = _(WORDS.get(1, N_("still open")))\n'
+                                   'y = f"{_(\'in an f-string\')}"\nz = obj._("by attribute")\n', encoding="utf-8")
+    assert extract([tmp_path]) == ["still open", "by attribute"]
+
+
 def test_no_marker_hides_inside_an_f_string():
     """Babel's extractor (like xgettext) does not look inside f-string expressions on Python 3.11, so a
     ``_("…")`` there would silently drop out of the catalogue at the next merge."""
