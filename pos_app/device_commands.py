@@ -21,6 +21,7 @@ from pathlib import Path
 from . import scan
 from .config import ScannersConfig, SerialScannerConfig, find_config_file, load_config
 from .errors import PosError
+from .i18n import _
 
 
 def scanner_settings(config: str | None) -> ScannersConfig:
@@ -61,23 +62,26 @@ def grab_state(path: str, role: str) -> str:
 
 def device_lines(data: dict, input_dir: str) -> list[str]:
     """The ``devices`` use case's result as a technician reads it."""
-    out = [] if data["input_devices"] else [f"input devices: none in {input_dir}"]
+    out = [] if data["input_devices"] else [_("input devices: none in {folder}").format(folder=input_dir)]
     for row in data["input_devices"]:
-        out.append(f"{row['role']:9} {row['name'] or '(no name)'}  [{row['vendor']}:{row['product']}]")
-        out.append(f"          id {row['id']}; {row['reason']}")
+        name = row["name"] or _("(no name)")
+        out.append(f"{row['role']:9} {name}  [{row['vendor']}:{row['product']}]")
+        out.append("          " + _("id {id}; {reason}").format(id=row["id"], reason=row["reason"]))
         for node in row["nodes"]:
-            access = "" if node["readable"] else "  (no permission: add the user to 'input' or install the udev rule)"
+            access = "" if node["readable"] else \
+                "  " + _("(no permission: add the user to 'input' or install the udev rule)")
             out.append(f"          {node['path']}  {' '.join(node['by_id'])}{access}")
-        out.append(f"          grabbed: {row['grabbed']}")
+        out.append("          " + _("grabbed: {state}").format(state=row["grabbed"]))
     if not data["serial_ports"]:
-        out.append("serial ports: none")
+        out.append(_("serial ports: none"))
     for port in data["serial_ports"]:
         mark = "configured" if port["configured"] else ("scanner? " if port["likely_scanner"] else "serial   ")
         out.append(f"{mark:9} {port['device']}  [{port['vid'] or '----'}:{port['pid'] or '----'}] "
                    f"{port['description'] or ''}")
         if port["reason"]:
             out.append(f"          {port['reason']}")
-    out += [f"{what}: could not be listed ({why})" for what, why in data.get("errors", {}).items()]
+    out += [_("{what}: could not be listed ({reason})").format(what=what, reason=why)
+            for what, why in data.get("errors", {}).items()]
     return out
 
 
@@ -108,9 +112,9 @@ def replay_trace(opts, trace: str, *, layout: str | None = None, gap_ms: float |
             _print(opts, {"event": out.kind, "reason": out.reason, "t": round(out.t, 6)},
                    f"{out.kind:12} {out.reason}")
         elif out.kind != "typed":
-            print(f"note: {out.reason} (at t={out.t:.3f})", file=sys.stderr)
+            print(_("note: {reason} (at t={t})").format(reason=out.reason, t=f"{out.t:.3f}"), file=sys.stderr)
     if not scans:
-        print(f"no scans decoded from {trace}", file=sys.stderr)
+        print(_("no scans decoded from {trace}").format(trace=trace), file=sys.stderr)
     return 0 if scans else 1
 
 
@@ -125,7 +129,8 @@ def _device_for(path: str, settings: ScannersConfig, input_dir: str, sys_dir: st
                 (n.by_id + n.by_path for n in device.nodes), ()):
             return device, device.name
     if not os.path.exists(path):
-        raise PosError(f"{path}: no such input device", hint="list them with `pos-terminal devices`")
+        raise PosError(_("{path}: no such input device").format(path=path),
+                       hint=_("list them with `pos-terminal devices`"))
     node = InputNode(path=path, name="", phys="", uniq="", bustype=0, vendor=0, product=0, keys=frozenset(),
                      has_rel=False, has_abs=False, by_id=(), by_path=(), readable=os.access(path, os.R_OK))
     return InputDeviceInfo(id=os.path.basename(path), name="", vendor=0, product=0, nodes=(node,),
@@ -163,13 +168,14 @@ def listen(opts, *, input_dir: str, sys_dir: str, device: str | None = None, ser
         port = _serial_settings(serial, settings, {**(serial_flags or {}), "gap_ms": gap_ms})
         reader = SerialScanner(port, events).start()
         close = reader.close
-        what = f"serial scanner {port.port} ({reader.summary()})"
+        what = _("serial scanner {port} ({settings})").format(port=port.port, settings=reader.summary())
     elif device:
         found, name = _device_for(device, settings, input_dir, sys_dir)
         if found.role not in ("scanner", "shared") and not no_grab:
-            raise PosError(f"{device} is a {found.role} ({found.reason})",
-                           hint="grabbing it would take it from whoever types on it: add --no-grab to read it "
-                                'beside the desktop, or give it role = "scanner" in [[scanners.hid]]')
+            raise PosError(_("{device} is a {role} ({reason})").format(device=device, role=found.role,
+                                                                       reason=found.reason),
+                           hint=_("grabbing it would take it from whoever types on it: add --no-grab to read it "
+                                  'beside the desktop, or give it role = "scanner" in [[scanners.hid]]'))
         cfg = found.config and dataclasses.replace(found.config, layout=layout or found.config.layout,
                                                    gap_ms=gap_ms or found.config.gap_ms)
         found = dataclasses.replace(found, role="shared" if no_grab else "scanner", config=cfg)
@@ -178,10 +184,10 @@ def listen(opts, *, input_dir: str, sys_dir: str, device: str | None = None, ser
     else:
         hub = ScannerHub(settings, events, input_dir=input_dir, sys_dir=sys_dir).start()
         close = hub.stop
-        what = f"{len(hub.scanners)} scanner(s) found; plugging one in is picked up" if hub.scanners else \
-            "no scanner found yet; plug one in, or name it with --device / --serial"
+        what = _("{count} scanner(s) found; plugging one in is picked up").format(count=len(hub.scanners)) \
+            if hub.scanners else _("no scanner found yet; plug one in, or name it with --device / --serial")
     if not opts.json:
-        print(f"listening: {what}. Ctrl-C stops.", file=sys.stderr, flush=True)
+        print(_("listening: {what}. Ctrl-C stops.").format(what=what), file=sys.stderr, flush=True)
     deadline = time.monotonic() + timeout if timeout else None
     scans = 0
     stop = threading.Event()
@@ -218,7 +224,8 @@ def _trace_file(target: Path):
     try:
         return open(target, "w", encoding="utf-8")
     except OSError as exc:
-        raise PosError(f"{target}: cannot write the trace there: {exc.strerror}") from None
+        raise PosError(_("{path}: cannot write the trace there: {reason}").format(path=target,
+                                                                                reason=exc.strerror)) from None
 
 
 def record_trace(opts, *, device: str, out: str, no_grab: bool = False, count: int | None = None,
@@ -233,8 +240,9 @@ def record_trace(opts, *, device: str, out: str, no_grab: bool = False, count: i
             try:
                 node.grab()
             except OSError as exc:
-                raise PosError(f"{device}: cannot grab it ({exc.strerror}), so scans would type into the "
-                               "desktop", hint="stop the program holding it, or record with --no-grab") from None
+                raise PosError(_("{device}: cannot grab it ({reason}), so scans would type into the "
+                                 "desktop").format(device=device, reason=exc.strerror),
+                               hint=_("stop the program holding it, or record with --no-grab")) from None
         stop = threading.Event()
         timer = threading.Timer(timeout, stop.set) if timeout else None
         if timer:
@@ -243,7 +251,8 @@ def record_trace(opts, *, device: str, out: str, no_grab: bool = False, count: i
         target = Path(out)
         lost = None
         with _trace_file(target) as handle:
-            print(f"recording {device} to {target}; scan now. Ctrl-C stops.", file=sys.stderr, flush=True)
+            print(_("recording {device} to {path}; scan now. Ctrl-C stops.").format(device=device, path=target),
+                  file=sys.stderr, flush=True)
             try:
                 events = record(node, handle, stop, limit=count)
             except KeyboardInterrupt:
@@ -253,8 +262,10 @@ def record_trace(opts, *, device: str, out: str, no_grab: bool = False, count: i
         if timer:
             timer.cancel()
         _print(opts, {"trace": str(target), "device": device, "events": events, "device_lost": lost},
-               f"wrote {target}" + (f" ({events} events)" if events is not None else "")
-               + (f"; the device went away ({lost}), the trace holds what came before" if lost else ""))
+               _("wrote {path}").format(path=target)
+               + (_(" ({count} events)").format(count=events) if events is not None else "")
+               + (_("; the device went away ({reason}), the trace holds what came before").format(reason=lost)
+                  if lost else ""))
     finally:
         node.close()
     return 1 if lost else 0

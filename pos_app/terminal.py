@@ -33,17 +33,42 @@ from .answers import PaymentNotice, RefundNotice, answer_of, decode_notification
 from .config import Config
 from .errors import OutcomeNotJournaled, PosError
 from .gateway import Delivery, GatewayClient, Outcome, Status
+from .i18n import N_, _
 from .link import Link
 from .listeners import Listeners
 from .money import Money, format_minor
 from .risk import RiskPolicy
 from .rows import Txn, queue_status
 from .scan import PAYMENT_CODE, classify, mask
-from .vocabulary import CANCEL, FAILED, NEEDS_REVIEW, REFUND, SUCCESS, UNKNOWN, UNSETTLED
+from .vocabulary import CANCEL, FAILED, KIND_WORDS, NEEDS_REVIEW, REFUND, SALE, SUCCESS, UNKNOWN, UNSETTLED
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Terminal", "Txn", "answer_of", "new_request_id", "queue_status", "timing_from"]
+
+#: Why a new sale is refused while this one is open, one whole sentence a phase (a translator sees each).
+OPEN_SALE_WORDS = {
+    pf.Phase.NEW: N_("sale {id} ({amount}) is queued: it was not sent yet and goes out when the link is back"),
+    pf.Phase.SENDING: N_("sale {id} ({amount}) is being sent to the gateway"),
+    pf.Phase.WAITING: N_("sale {id} ({amount}) is waiting for the customer to pay its order code"),
+    pf.Phase.INQUIRING: N_("sale {id} ({amount}) is not settled yet: the gateway is being asked for its outcome"),
+    pf.Phase.CANCELLING: N_("sale {id} ({amount}) is being cancelled"),
+}
+
+#: A sent request whose answer the journal could not record, by kind (English in the JSON, translated when shown).
+NOT_JOURNALED_WORDS = {
+    SALE: N_("the payment {id} was sent to the gateway, but its answer could not be written to the journal "
+             "({reason}): its outcome is not known yet and will be settled with the gateway"),
+    REFUND: N_("the refund {id} was sent to the gateway, but its answer could not be written to the journal "
+               "({reason}): its outcome is not known yet and will be settled with the gateway"),
+    CANCEL: N_("the cancel {id} was sent to the gateway, but its answer could not be written to the journal "
+               "({reason}): its outcome is not known yet and will be settled with the gateway"),
+}
+
+
+def _kind(kind: str) -> str:
+    """A transaction kind in the person's language (the code itself in English)."""
+    return _(KIND_WORDS[kind]) if kind in KIND_WORDS else kind
 
 
 def new_request_id(prefix: str) -> str:
@@ -118,21 +143,22 @@ class Terminal:
         """A transaction this terminal journaled (the caller holds its id; rows are never deleted)."""
         txn = self.load(txn_id)
         if txn is None:
-            raise JournalError(f"{self.journal.path}: transaction {txn_id} is not in the journal",
-                               hint="keep the file and report this")
+            raise JournalError(_("{path}: transaction {id} is not in the journal").format(path=self.journal.path,
+                                                                                           id=txn_id),
+                               hint=_("keep the file and report this"))
         return txn
 
     def _sale(self, sale_id: str) -> pf.Sale:
         txn = self._txn(sale_id)
         if not isinstance(txn, pf.Sale):
-            raise PosError(f"{sale_id} is a {txn.kind}, not a sale",
-                           hint="give the sale's paymentRequestId or paymentId")
+            raise PosError(_("{id} is a {kind}, not a sale").format(id=sale_id, kind=_kind(txn.kind)),
+                           hint=_("give the sale's paymentRequestId or paymentId"))
         return txn
 
     def _followup(self, txn_id: str) -> ff.Followup:
         txn = self._txn(txn_id)
         if not isinstance(txn, ff.Followup):
-            raise PosError(f"{txn_id} is a sale, not a refund or cancel")
+            raise PosError(_("{id} is a sale, not a refund or cancel").format(id=txn_id))
         return txn
 
     def _save(self, before: Txn | None, after: Txn, now: float, events: list[tuple[str, dict]],
@@ -142,10 +168,10 @@ class Terminal:
         changes = [rows.change_of(before, after, now, events, effects, insert_extra, outbox_put)]
         changes += [rows.change_of(b, a, now, ev, eff, None, None) for b, a, ev, eff in also]
         self.journal.record_many(changes)
-        if any(options["outbox_drop"] == "pay" for _, options in changes) and self._scrub_at is None:
+        if any(options["outbox_drop"] == "pay" for _change, options in changes) and self._scrub_at is None:
             self._scrub_at = time.monotonic() + 1.0
         self.changed.notify_all()
-        for b, a in [(before, after)] + [(b, a) for b, a, _, _ in also]:
+        for b, a in [(before, after)] + [(b, a) for b, a, _events, _effects in also]:
             if b is None or b != a:
                 self.on_change(a.id)
 
@@ -183,14 +209,14 @@ class Terminal:
         is refused (one customer at a counter at a time) unless ``alongside`` says otherwise.
         """
         if (code is None) == (not order_code):
-            raise PosError("a sale needs either a scanned payment code or the order-code tender")
+            raise PosError(_("a sale needs either a scanned payment code or the order-code tender"))
         if not alongside:
             self._refuse_while_a_sale_is_open()
         if code is not None:
             scanned = classify(code)
             if scanned.kind != PAYMENT_CODE:
-                raise PosError(f"that is not a payment code: {scanned.reason or scanned.kind}",
-                               hint="scan the code in the customer's wallet app (Alipay / Alipay+)")
+                raise PosError(_("that is not a payment code: {reason}").format(reason=scanned.reason or scanned.kind),
+                               hint=_("scan the code in the customer's wallet app (Alipay / Alipay+)"))
             code = scanned.value
         description = (description or f"{self.config.merchant.store_name} sale").strip()[:256]
         now = self.clock()
@@ -248,16 +274,12 @@ class Terminal:
             if sale.phase is pf.Phase.NEEDS_REVIEW or (sale.phase is pf.Phase.NEW and sale.accepted_at_risk):
                 continue
             amount = f"{format_minor(sale.amount, sale.currency)} {sale.currency}"
-            state = {pf.Phase.NEW: "is queued: it was not sent yet and goes out when the link is back",
-                     pf.Phase.SENDING: "is being sent to the gateway",
-                     pf.Phase.WAITING: "is waiting for the customer to pay its order code",
-                     pf.Phase.INQUIRING: "is not settled yet: the gateway is being asked for its outcome",
-                     pf.Phase.CANCELLING: "is being cancelled"}.get(sale.phase, "is still open")
-            raise PosError(f"sale {sale.id} ({amount}) {state}",
-                           hint=f"finish it before taking another payment, or a rescan could charge the customer "
-                                f"twice: wait for its outcome (`pos-terminal reconcile`), or cancel it "
-                                f"(`pos-terminal cancel {sale.id}`); only for surely another customer, take "
-                                f"the new sale alongside it")
+            message = _(OPEN_SALE_WORDS.get(sale.phase, N_("sale {id} ({amount}) is still open")))
+            raise PosError(message.format(id=sale.id, amount=amount),
+                           hint=_("finish it before taking another payment, or a rescan could charge the customer "
+                                  "twice: wait for its outcome (`pos-terminal reconcile`), or cancel it "
+                                  "(`pos-terminal cancel {id}`); only for surely another customer, take "
+                                  "the new sale alongside it").format(id=sale.id))
 
     def _preflight(self, *txns: str) -> None:
         """Refuse to send what the journal could not record the answer of (full disk, unreadable pages)."""
@@ -286,12 +308,22 @@ class Terminal:
             if c["id"] in self._unreported:
                 self._unreported.discard(c["id"])
                 amount = f"{format_minor(c['amount'], sale_row['currency'])} {sale_row['currency']}"
-                state = "is being completed with the gateway" if not c["final"] else \
-                    {SUCCESS: "has now been completed", FAILED: "has failed"}.get(c["status"], c["status"])
-                raise PosError(f"{c['kind']} {c['id']} of {amount} on sale {sale_row['id']} was left unfinished by an "
-                               f"earlier run and {state}",
-                               hint="check the sale (`pos-terminal report`) before asking again: ask again only if "
-                                    "more must go back")
+                if not c["final"]:
+                    message = _("{kind} {id} of {amount} on sale {sale} was left unfinished by an earlier run and is "
+                                "being completed with the gateway")
+                elif c["status"] == SUCCESS:
+                    message = _("{kind} {id} of {amount} on sale {sale} was left unfinished by an earlier run and has "
+                                "now been completed")
+                elif c["status"] == FAILED:
+                    message = _("{kind} {id} of {amount} on sale {sale} was left unfinished by an earlier run and has "
+                                "failed")
+                else:
+                    message = _("{kind} {id} of {amount} on sale {sale} was left unfinished by an earlier run and "
+                                "{status}")
+                raise PosError(message.format(kind=_kind(c["kind"]), id=c["id"], amount=amount, sale=sale_row["id"],
+                                              status=c["status"]),
+                               hint=_("check the sale (`pos-terminal report`) before asking again: ask again only if "
+                                      "more must go back"))
 
     def interrupted(self, sale_id: str, reason: str) -> pf.Sale:
         """The caller that was sending this sale's pay gave up on it (Ctrl-C) and will never apply the
@@ -315,8 +347,8 @@ class Terminal:
         """The journal's row of the sale ``ref`` names (paymentRequestId or paymentId), or a PosError."""
         row = self.journal.find(ref, "sale")
         if row is None:
-            raise PosError(f"no sale {ref!r} in this terminal's journal",
-                           hint="give the paymentRequestId or paymentId from the receipt or `pos-terminal report`")
+            raise PosError(_("no sale {ref} in this terminal's journal").format(ref=repr(ref)),
+                           hint=_("give the paymentRequestId or paymentId from the receipt or `pos-terminal report`"))
         return row
 
     def refundable(self, sale_id: str) -> int:
@@ -330,14 +362,16 @@ class Terminal:
     @staticmethod
     def _payment_id(sale: pf.Sale) -> str:
         if not sale.payment_id:
-            raise PosError(f"sale {sale.id} has no paymentId from the gateway yet",
-                           hint="run `pos-terminal inquiry` on it first")
+            raise PosError(_("sale {id} has no paymentId from the gateway yet").format(id=sale.id),
+                           hint=_("run `pos-terminal inquiry` on it first"))
         return sale.payment_id
 
     def _paid_sale(self, row, action: str) -> pf.Sale:
         sale = self._sale(row["id"])
         if sale.phase is not pf.Phase.PAID:
-            raise PosError(f"sale {sale.id} is {sale.status}, not paid: there is nothing to {action}")
+            message = (_("sale {id} is {status}, not paid: there is nothing to refund") if action == REFUND else
+                       _("sale {id} is {status}, not paid: there is nothing to cancel"))
+            raise PosError(message.format(id=sale.id, status=sale.status))
         self._payment_id(sale)
         return sale
 
@@ -349,25 +383,28 @@ class Terminal:
             row = self.sale_row(ref)
             children = self.journal.children(row["id"])
             self._refuse_a_repeat(row, children)   # before "not paid": a resumed cancel may be why
-            sale = self._paid_sale(row, "refund")
+            sale = self._paid_sale(row, REFUND)
             if amount.currency != sale.currency:
-                raise PosError(f"the sale was in {sale.currency}, not {amount.currency}")
+                raise PosError(_("the sale was in {currency}, not {given}").format(currency=sale.currency,
+                                                                                   given=amount.currency))
             if any(c["kind"] == CANCEL and c["status"] != FAILED for c in children):
-                raise PosError(f"sale {sale.id} is being cancelled in full: there is nothing to refund",
-                               hint="`pos-terminal reconcile` settles the cancel")
+                raise PosError(_("sale {id} is being cancelled in full: there is nothing to refund").format(id=sale.id),
+                               hint=_("`pos-terminal reconcile` settles the cancel"))
             open_refund = next((c for c in children if c["kind"] == "refund" and not c["final"]), None)
             if open_refund is not None:
                 # Asked again after a crash or a lost answer: the first refund is resent under its own id and
                 # completes; a second one would move the money twice.
-                raise PosError(f"refund {open_refund['id']} of {format_minor(open_refund['amount'], sale.currency)} "
-                               f"{sale.currency} on sale {sale.id} is not finished yet; it is being completed "
-                               f"with the gateway", hint="wait for it (`pos-terminal reconcile`), then check the "
-                                                         "sale before refunding more")
+                raise PosError(_("refund {id} of {amount} {currency} on sale {sale} is not finished yet; it is being "
+                                 "completed with the gateway").format(
+                                   id=open_refund["id"], amount=format_minor(open_refund["amount"], sale.currency),
+                                   currency=sale.currency, sale=sale.id),
+                               hint=_("wait for it (`pos-terminal reconcile`), then check the sale before refunding "
+                                      "more"))
             left = self.refundable(sale.id)
             if amount.minor > left:
-                raise PosError(f"that is more than is left to refund: {format_minor(left, sale.currency)} "
-                               f"{sale.currency}",
-                               hint="refunds of one sale add up to at most what was paid")
+                raise PosError(_("that is more than is left to refund: {amount} {currency}").format(
+                                   amount=format_minor(left, sale.currency), currency=sale.currency),
+                               hint=_("refunds of one sale add up to at most what was paid"))
             now = self.clock()
             f = ff.new_followup(new_request_id("RF"), ff.REFUND, sale.id, sale.currency, amount.minor, now,
                                 self.timing)
@@ -394,18 +431,18 @@ class Terminal:
                 return self.abort(sale.id, "cancelled on request")
             children = self.journal.children(row["id"])
             self._refuse_a_repeat(row, children)   # before "not paid": a resumed refund or cancel may be why
-            sale = self._paid_sale(row, "cancel")
+            sale = self._paid_sale(row, CANCEL)
             others = [c for c in children if c["status"] != FAILED]
             open_one = next((c for c in others if not c["final"]), None)
             if open_one is not None:
-                raise PosError(f"{open_one['kind']} {open_one['id']} of sale {sale.id} is not finished yet; it is "
-                               f"being completed with the gateway",
-                               hint="wait for it (`pos-terminal reconcile`), then check the sale")
+                raise PosError(_("{kind} {id} of sale {sale} is not finished yet; it is being completed with the "
+                                 "gateway").format(kind=_kind(open_one["kind"]), id=open_one["id"], sale=sale.id),
+                               hint=_("wait for it (`pos-terminal reconcile`), then check the sale"))
             if any(c["kind"] == "refund" for c in others):
-                raise PosError(f"sale {sale.id} has a refund, so it can no longer be cancelled",
-                               hint="refund what is left instead")
+                raise PosError(_("sale {id} has a refund, so it can no longer be cancelled").format(id=sale.id),
+                               hint=_("refund what is left instead"))
             if any(c["kind"] == "cancel" for c in others):
-                raise PosError(f"sale {sale.id} is already cancelled", hint="nothing stays charged")
+                raise PosError(_("sale {id} is already cancelled").format(id=sale.id), hint=_("nothing stays charged"))
             now = self.clock()
             f = ff.new_followup(new_request_id("CX"), ff.CANCEL, sale.id, sale.currency, sale.amount, now, self.timing)
             request = messages.cancel(payment_request_id=sale.id)
@@ -421,7 +458,8 @@ class Terminal:
     def inquiry(self, ref: str) -> tuple[Outcome, Txn | None]:
         """Ask the gateway about a payment (or refund) now; an open sale learns from the answer."""
         if not 0 < len(ref) <= messages.MAX_ID:
-            raise PosError(f"{ref!r} is not a payment id", hint=f"ids are 1 to {messages.MAX_ID} characters")
+            raise PosError(_("{ref} is not a payment id").format(ref=repr(ref)),
+                           hint=_("ids are 1 to {max} characters").format(max=messages.MAX_ID))
         row = self.journal.find(ref)
         if row is not None and row["kind"] == "refund":
             outcome = self.client.send(messages.inquiry_refund(refund_request_id=row["id"]))
@@ -556,15 +594,14 @@ class Terminal:
         else:
             summary = {"status": UNKNOWN, "kind": txn.kind, "paymentRequestId": txn.sale_id,
                        ("refundRequestId" if txn.kind == ff.REFUND else "cancelId"): txn.id}
-        what = "payment" if isinstance(txn, pf.Sale) else txn.kind
-        message = (f"the {what} {txn.id} was sent to the gateway, but its answer could not be written to the "
-                   f"journal ({exc.message}): its outcome is not known yet and will be settled with the gateway")
-        summary.update(resultCode="NOT_JOURNALED", message=message, amount=Money(txn.amount, txn.currency).to_api())
-        return OutcomeNotJournaled(message, summary=summary,
-                                   hint="free space on the data directory's disk (or, if the journal is damaged, "
-                                        "keep it for support), then start the terminal again or run "
-                                        "`pos-terminal reconcile`: it asks the gateway and settles it. Do not "
-                                        "hand over the goods or take the payment again until then")
+        template = NOT_JOURNALED_WORDS[SALE if isinstance(txn, pf.Sale) else txn.kind]
+        summary.update(resultCode="NOT_JOURNALED", message=template.format(id=txn.id, reason=exc.message),
+                       amount=Money(txn.amount, txn.currency).to_api())   # the JSON's field stays English
+        return OutcomeNotJournaled(_(template).format(id=txn.id, reason=exc.message), summary=summary,
+                                   hint=_("free space on the data directory's disk (or, if the journal is damaged, "
+                                          "keep it for support), then start the terminal again or run "
+                                          "`pos-terminal reconcile`: it asks the gateway and settles it. Do not "
+                                          "hand over the goods or take the payment again until then"))
 
     def _apply_answer(self, txn: Txn, api: str, outcome: Outcome, answer: pf.Answer, unsaved_from: Txn | None):
         """Journal an answer and step the transaction with it; (the new state, the effects it asks for)."""
