@@ -22,6 +22,7 @@ from typing import ClassVar
 
 from . import __version__
 from .errors import PosError
+from .i18n import _
 from .scan import mask as _mask_code
 
 FILE_NAME = "pos-terminal.log"
@@ -312,7 +313,8 @@ def _log_files(folder: Path) -> list[tuple[Path, os.stat_result]]:
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise PosError(f"cannot read {folder}: {exc.strerror}", hint="check its permissions") from None
+        raise PosError(_("cannot read {path}: {reason}").format(path=folder, reason=exc.strerror),
+                       hint=_("check its permissions")) from None
     found = []
     for path in entries:
         try:
@@ -344,8 +346,9 @@ def export(folder: Path, target: Path, *, config: str | None = None) -> dict:
     shown = target
     target = Path(target).expanduser().absolute()
     if not target.name.endswith(".tar.gz"):
-        raise PosError(f"--export {shown}: the export is a .tar.gz archive",
-                       hint=f"name it so, e.g. --export {target.with_name('pos-terminal-logs.tar.gz')}")
+        raise PosError(_("--export {path}: the export is a .tar.gz archive").format(path=shown),
+                       hint=_("name it so, e.g. --export {path}").format(
+                           path=target.with_name("pos-terminal-logs.tar.gz")))
     found = _log_files(folder)
     files = [p for p, _st in found if not _NEVER.search(p.name)]
     skipped = [p.name for p, _st in found if _NEVER.search(p.name)]
@@ -374,8 +377,8 @@ def export(folder: Path, target: Path, *, config: str | None = None) -> dict:
         os.replace(temp, target)
         temp = None
     except OSError as exc:
-        raise PosError(f"cannot write {target}: {exc.strerror or exc}",
-                       hint="pick a folder that exists and that you can write to") from None
+        raise PosError(_("cannot write {path}: {reason}").format(path=target, reason=exc.strerror or exc),
+                       hint=_("pick a folder that exists and that you can write to")) from None
     finally:
         if temp is not None:
             try:
