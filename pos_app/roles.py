@@ -22,6 +22,7 @@ from offline_queue.journal import Journal
 
 from .errors import PosError
 from .i18n import _
+from .printout import ROLE_WORDS
 
 MANAGER, TECHNICIAN = "manager", "technician"
 ROLES = (MANAGER, TECHNICIAN)
@@ -32,6 +33,11 @@ SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}   # about 50 ms and 16 MB per try on thi
 
 class PinError(PosError):
     """A wrong, locked or missing PIN."""
+
+
+def role_words(role: str) -> str:
+    """A role as a person reads it, in their language ("manager" in English)."""
+    return _(ROLE_WORDS[role]) if role in ROLE_WORDS else role
 
 
 def check_pin_format(pin: str) -> None:
@@ -60,13 +66,14 @@ class PinBook:
         check_pin_format(pin)
         if self._row(role) is not None:
             if current is None:
-                raise PinError(_("the {role} PIN is already set").format(role=role),
+                raise PinError(_("the {role} PIN is already set").format(role=role_words(role)),
                                hint=_("give the current PIN to change it"))
             self.verify(role, current)   # first: the refusal below must not tell a stranger the other PIN
         for other in ROLES:   # one PIN for both modes would let the manager's holder into the technician's
             if other != role and self.matches(other, pin):
                 raise PinError(_("the {role} PIN may not be the same as the {other} PIN").format(
-                    role=role, other=other), hint=_("choose another PIN: each mode has its own"))
+                    role=role_words(role), other=role_words(other)),
+                    hint=_("choose another PIN: each mode has its own"))
         salt = os.urandom(16)
         digest = _hash(pin, salt, **SCRYPT)
         with self.journal.transaction() as c:
@@ -84,13 +91,13 @@ class PinBook:
         """Raises PinError unless ``pin`` is right and the mode is not locked; counts wrong tries."""
         row = self._row(role)
         if row is None:
-            raise PinError(_("no {role} PIN is set yet").format(role=role),
+            raise PinError(_("no {role} PIN is set yet").format(role=role_words(role)),
                            hint=_("set it now, or with: pos-terminal pin set {role}").format(role=role))
         now = self.clock()
         if row["locked_until"] and now < row["locked_until"]:
             left = int(row["locked_until"] - now + 0.999)
             raise PinError(_("{role} mode is locked for {m} min {s} s after {n} wrong PINs").format(
-                role=role, m=left // 60, s=left % 60, n=MAX_TRIES), hint=_("wait, then try again"))
+                role=role_words(role), m=left // 60, s=left % 60, n=MAX_TRIES), hint=_("wait, then try again"))
         ok = hmac.compare_digest(_hash(pin or "", row["salt"], row["n"], row["r"], row["p"]), row["hash"])
         with self.journal.transaction() as c:
             if ok:
@@ -102,7 +109,7 @@ class PinBook:
             audit_store.append(c, at=now, action="pin_wrong", txn=None, asked_by=role, approved_by=None,
                                detail={"failures": failures, "locked": bool(locked)})
         if locked:
-            raise PinError(_("wrong PIN: {role} mode is now locked for 5 minutes").format(role=role),
+            raise PinError(_("wrong PIN: {role} mode is now locked for 5 minutes").format(role=role_words(role)),
                            hint=_("wait, then try again"))
         raise PinError(_("wrong PIN ({left} tries left before a 5-minute lock)").format(left=MAX_TRIES - failures))
 

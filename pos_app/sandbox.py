@@ -26,6 +26,7 @@ from offline_queue.lock import make_private_dir
 
 from .config import Config, load_config
 from .errors import PosError
+from .i18n import _
 from .sim import Simulator
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,9 @@ def start_sandbox(data_dir: Path, *, busy_wait: float = BUSY_WAIT) -> tuple[Simu
         folder.mkdir(mode=0o700, exist_ok=True)
         record = os.open(folder / RECORD, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
-        raise PosError(f"cannot set up the sandbox gateway in {folder}: {exc.strerror}",
-                       hint="pick a directory this user can write with --data-dir") from None
+        raise PosError(_("cannot set up the sandbox gateway in {folder}: {reason}").format(folder=folder,
+                                                                                         reason=exc.strerror),
+                       hint=_("pick a directory this user can write with --data-dir")) from None
     deadline = time.monotonic() + busy_wait
     try:
         while True:
@@ -102,9 +104,10 @@ def start_sandbox(data_dir: Path, *, busy_wait: float = BUSY_WAIT) -> tuple[Simu
                 os.close(record)
                 return None, _config(folder, url)
             if time.monotonic() > deadline:
-                raise PosError(f"the sandbox gateway in {folder} is held by another pos-terminal process that is "
-                               f"not a running terminal (waited {busy_wait:g} s)",
-                               hint="let the other command finish (a status or self-test), then try again")
+                raise PosError(_("the sandbox gateway in {folder} is held by another pos-terminal process that "
+                                 "is not a running terminal (waited {seconds} s)").format(
+                                   folder=folder, seconds=f"{busy_wait:g}"),
+                               hint=_("let the other command finish (a status or self-test), then try again"))
             time.sleep(POLL)
         os.ftruncate(record, 0)   # a holder killed with kill -9 left its URL
         sim = _SandboxSimulator(folder, record)
