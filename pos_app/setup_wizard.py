@@ -34,6 +34,7 @@ import fcntl
 import getpass
 import json
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -63,31 +64,33 @@ from .config import (
     read_regular_file,
 )
 from .errors import ConfigError, KeyFileError, PosError
-from .roles import MANAGER, ROLES, TECHNICIAN, PinBook, PinError, check_pin_format
+from .i18n import N_, _
+from .roles import MANAGER, ROLES, TECHNICIAN, PinBook, PinError, check_pin_format, role_words
 
 DEFAULT_URL = "https://open-sea-global.alipay.com"
 DEFAULT_LISTEN = "0.0.0.0:8081"
-STOPPED = "setup stopped: nothing was written"
+STOPPED = N_("setup stopped: nothing was written")
 #: What the kiosk package runs the terminal as; a person stops it to run setup.
-STOP_HINT = "sudo systemctl stop pos-terminal, then run setup again, then sudo systemctl start pos-terminal"
+STOP_HINT = N_("sudo systemctl stop pos-terminal, then run setup again, then sudo systemctl start pos-terminal")
 SANDBOX_DIR = "sandbox-gateway"   # where sandbox mode keeps the simulator's files (pos_app.sandbox)
 
-#: The questions, in the order asked: answer key, prompt, and where the value goes in terminal.toml.
+#: The questions, in the order asked: answer key, prompt (translated when asked), and where the value goes in
+#: terminal.toml.
 QUESTIONS: tuple[tuple[str, str, str, str], ...] = (
-    ("url", "gateway URL (https://; plain http:// only for this machine, e.g. a simulator)", "gateway", "url"),
-    ("client_id", "client id (from the gateway's portal)", "gateway", "client_id"),
-    ("reference_merchant_id", "merchant id (referenceMerchantId)", "merchant", "reference_merchant_id"),
-    ("name", "merchant name", "merchant", "name"),
-    ("mcc", "merchant category code (MCC, 4 digits)", "merchant", "mcc"),
-    ("store_id", "store id", "merchant", "store_id"),
-    ("store_name", "store name", "merchant", "store_name"),
-    ("store_mcc", "store MCC (4 digits)", "merchant", "store_mcc"),
-    ("terminal_id", "terminal id", "merchant", "terminal_id"),
-    ("currency", "currency (ISO 4217, e.g. USD)", "merchant", "currency"),
-    ("settlement_currency", "settlement currency (ISO 4217)", "merchant", "settlement_currency"),
-    ("listen", "notification listen address (host:port)", "notifications", "listen"),
-    ("public_url", "public notification URL (where the gateway posts results)", "notifications", "public_url"),
-    ("gateway_public_key", "gateway public key (path to the PEM the gateway gave you)", "gateway",
+    ("url", N_("gateway URL (https://; plain http:// only for this machine, e.g. a simulator)"), "gateway", "url"),
+    ("client_id", N_("client id (from the gateway's portal)"), "gateway", "client_id"),
+    ("reference_merchant_id", N_("merchant id (referenceMerchantId)"), "merchant", "reference_merchant_id"),
+    ("name", N_("merchant name"), "merchant", "name"),
+    ("mcc", N_("merchant category code (MCC, 4 digits)"), "merchant", "mcc"),
+    ("store_id", N_("store id"), "merchant", "store_id"),
+    ("store_name", N_("store name"), "merchant", "store_name"),
+    ("store_mcc", N_("store MCC (4 digits)"), "merchant", "store_mcc"),
+    ("terminal_id", N_("terminal id"), "merchant", "terminal_id"),
+    ("currency", N_("currency (ISO 4217, e.g. USD)"), "merchant", "currency"),
+    ("settlement_currency", N_("settlement currency (ISO 4217)"), "merchant", "settlement_currency"),
+    ("listen", N_("notification listen address (host:port)"), "notifications", "listen"),
+    ("public_url", N_("public notification URL (where the gateway posts results)"), "notifications", "public_url"),
+    ("gateway_public_key", N_("gateway public key (path to the PEM the gateway gave you)"), "gateway",
      "gateway_public_key"),
 )
 PIN_KEYS = {"manager_pin": MANAGER, "technician_pin": TECHNICIAN}
@@ -112,6 +115,14 @@ class _Stopped(Exception):
 
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
+
+
+def _without(message: str, *heads: str) -> str:
+    """``message`` less its leading ``heads`` (the scratch file's path, a key's place), each with the colon
+    after it, in whichever language the message is (a translation may write the colon full-width); the
+    message as it is unless it starts with all of them."""
+    pattern = "".join(rf"{re.escape(head)}[\s:\uff1a]*" for head in heads)
+    return re.sub(f"^{pattern}", "", message)
 
 
 # -- TOML out -------------------------------------------------------------------------------------------
@@ -151,12 +162,12 @@ class Judge:
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
-            raise _Bad(f"expected UTF-8 text, got {text!r}") from None
+            raise _Bad(_("expected UTF-8 text, got {text}").format(text=repr(text))) from None
         try:
             config = self.load(config_doc({**_PLACEHOLDERS, key: text}))
         except ConfigError as exc:
-            prefix = f"{self.scratch}: [{section}] {name}: "
-            raise _Bad(_one_line(exc.message.removeprefix(prefix))) from None
+            raise _Bad(_one_line(_without(exc.message, str(self.scratch), f"[{section}] {name}"))) \
+                from None
         if key == "listen":
             return text.strip()
         return getattr(getattr(config, section), name)
@@ -166,7 +177,7 @@ class Judge:
         """The gateway's RSA public key from a file (PEM or base64), or pasted as base64 itself."""
         text = text.strip()
         if not text:
-            raise _Bad("expected the path of the gateway's public key (a PEM file from the gateway's portal)")
+            raise _Bad(_("expected the path of the gateway's public key (a PEM file from the gateway's portal)"))
         try:
             path = expand_path(text)
         except ValueError as exc:
@@ -182,13 +193,13 @@ class Judge:
             else:
                 key = signing.load_public_key(path, "gateway public key")
         except ValueError as exc:
-            raise _Bad(_one_line(f"neither a file nor a key: {exc}")) from None
+            raise _Bad(_one_line(_("neither a file nor a key: {reason}").format(reason=exc))) from None
         except KeyFileError as exc:
             raise _Bad(_one_line(exc.message)) from None
         except OSError as exc:
-            raise _Bad(f"cannot read {path}: {exc.strerror}") from None
+            raise _Bad(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)) from None
         if own is not None and _der(own) == _der(key):
-            raise _Bad("that is the merchant's own public key (the one you upload); give the gateway's key")
+            raise _Bad(_("that is the merchant's own public key (the one you upload); give the gateway's key"))
         return key
 
     @staticmethod
@@ -273,7 +284,7 @@ def _writable_dir(folder: Path) -> bool:
 
 def _old_answers(target: Path, doc: dict) -> dict:
     answers: dict[str, str | None] = {}
-    for key, _, section, name in QUESTIONS:
+    for key, _label, section, name in QUESTIONS:
         value = doc.get(section, {}).get(name) if isinstance(doc.get(section), dict) else None
         if isinstance(value, str) and value.strip():
             answers[key] = value.strip()
@@ -312,7 +323,8 @@ def _pin_taken(plan: Plan, role: str, pin: str, chosen: dict[str, str]) -> str |
         else:
             same = chosen.get(other) == pin
         if same:
-            return f"the {role} PIN may not be the same as the {other} PIN: each mode has its own"
+            return _("the {role} PIN may not be the same as the {other} PIN: each mode has its own").format(
+                role=role_words(role), other=role_words(other))
     return None
 
 
@@ -343,10 +355,10 @@ def _refuse_open_sandbox_transactions(data_dir: Path) -> None:
     except PosError:
         return   # an old or damaged journal: the writable open at the end says what is wrong
     if open_ids:
-        raise PosError(f"the sandbox journal in {data_dir} still has {len(open_ids)} open transaction(s) "
-                       f"(e.g. {open_ids[0]}), and going live moves it aside",
-                       hint="settle them first with `pos-terminal reconcile` (still in sandbox mode), then run "
-                            "setup again; nothing was written")
+        raise PosError(_("the sandbox journal in {folder} still has {count} open transaction(s) (e.g. {id}), and "
+                         "going live moves it aside").format(folder=data_dir, count=len(open_ids), id=open_ids[0]),
+                       hint=_("settle them first with `pos-terminal reconcile` (still in sandbox mode), then run "
+                              "setup again; nothing was written"))
 
 
 def make_plan(options: Options) -> Plan:
@@ -354,15 +366,16 @@ def make_plan(options: Options) -> Plan:
     target = _target(options)
     plan = Plan(target, find_data_dir(options.data_dir), options.force, options.new_key)
     if target.is_dir():
-        raise PosError(f"{target} is a directory", hint="give the config file's path, e.g. --config DIR/terminal.toml")
+        raise PosError(_("{path} is a directory").format(path=target),
+                       hint=_("give the config file's path, e.g. --config DIR/terminal.toml"))
     plan.archive = _going_live(target, plan.data_dir)
     if plan.archive:
         _refuse_open_sandbox_transactions(plan.data_dir)
     if target.exists() or target.is_symlink():
         if not plan.force:
-            raise PosError(f"{target} already exists; setup leaves it as it is",
-                           hint=f"add --force to replace it (the old file is kept as {target.name}.bak-<timestamp>; "
-                                "the merchant key pair stays)")
+            raise PosError(_("{path} already exists; setup leaves it as it is").format(path=target),
+                           hint=_("add --force to replace it (the old file is kept as {name}.bak-<timestamp>; "
+                                  "the merchant key pair stays)").format(name=target.name))
         try:
             plan.old_doc = tomllib.loads(read_regular_file(target, MAX_CONFIG_BYTES).decode("utf-8"))
         except (OSError, ValueError, RecursionError):
@@ -370,14 +383,15 @@ def make_plan(options: Options) -> Plan:
             plan.old_doc = {}
         plan.old_answers = _old_answers(target, plan.old_doc)
     if not _writable_dir(target.parent):
-        raise PosError(f"this user cannot write {target.parent}",
-                       hint="run setup as the user the terminal runs as, or choose another --config")
+        raise PosError(_("this user cannot write {folder}").format(folder=target.parent),
+                       hint=_("run setup as the user the terminal runs as, or choose another --config"))
     if plan.merchant_private.exists() and not plan.new_key:
         try:
             plan.kept_key = signing.load_private_key(plan.merchant_private, "merchant private key")
         except KeyFileError as exc:
-            raise PosError(_one_line(exc.message), hint=(exc.hint or "fix it") +
-                           "; or run setup --new-key to make a new key pair (the old key is backed up)") from None
+            raise PosError(_one_line(exc.message),
+                           hint=_("{hint}; or run setup --new-key to make a new key pair (the old key is backed "
+                                  "up)").format(hint=exc.hint or _("fix it"))) from None
     # the sandbox journal's PINs move away with it: the live journal starts with none
     plan.pins_set = set() if plan.archive else _pins_already_set(plan.data_dir)
     return plan
@@ -403,8 +417,8 @@ def lock_holder(data_dir: Path) -> str | None:
 
 
 def _running(data_dir: Path, pid: str) -> PosError:
-    return PosError(f"the terminal is running (pid {pid} uses {data_dir}); setup must not change its journal "
-                    "while it runs, so nothing was written", hint=STOP_HINT)
+    return PosError(_("the terminal is running (pid {pid} uses {folder}); setup must not change its journal "
+                      "while it runs, so nothing was written").format(pid=pid, folder=data_dir), hint=_(STOP_HINT))
 
 
 def check_not_running(plan: Plan) -> None:
@@ -415,8 +429,9 @@ def check_not_running(plan: Plan) -> None:
         raise _running(plan.data_dir, pid)
     files = [plan.data_dir / name for name in (InstanceLock(plan.data_dir).path.name, JOURNAL_FILE)]
     if not _writable_dir(plan.data_dir) or any(f.exists() and not os.access(f, os.R_OK | os.W_OK) for f in files):
-        raise PosError(f"this user cannot write the data directory {plan.data_dir} (the journal and its lock)",
-                       hint="run setup as the user the terminal runs as, or choose another --data-dir")
+        raise PosError(_("this user cannot write the data directory {folder} (the journal and its lock)").format(
+                           folder=plan.data_dir),
+                       hint=_("run setup as the user the terminal runs as, or choose another --data-dir"))
 
 
 def take_lock(data_dir: Path) -> InstanceLock:
@@ -506,9 +521,9 @@ def walk(console: Console, judge: Judge, plan: Plan) -> tuple[dict, dict[str, st
     """Ask each question until its answer is accepted; then the PINs (each twice)."""
     answers: dict = {}
     own = plan.kept_key.public_key() if plan.kept_key else None
-    for key, label, _, _ in QUESTIONS:
+    for key, label, _section, _name in QUESTIONS:
         default = _default(key, answers, plan.old_answers)
-        prompt = f"{label}{f' [{default}]' if default else ''}: "
+        prompt = f"{_(label)}{f' [{default}]' if default else ''}: "
         while True:
             text = console.ask(prompt).strip() or default or ""
             try:
@@ -518,28 +533,31 @@ def walk(console: Console, judge: Judge, plan: Plan) -> tuple[dict, dict[str, st
                     answers[key] = judge.config_answer(key, text)
                 break
             except _Bad as exc:
-                console.say(f"  not accepted: {exc}")
+                console.say("  " + _("not accepted: {reason}").format(reason=exc))
     pins: dict[str, str] = {}
     for role in ROLES:
+        words = role_words(role)
         if role in plan.pins_set:
-            console.say(f"the {role} PIN is already set: kept (change it with: pos-terminal pin set {role})")
+            console.say(_("the {role} PIN is already set: kept (change it with: pos-terminal pin set {code})").format(
+                role=words, code=role))
             continue
         while True:
-            text = console.secret(f"{role} PIN (4 to 12 digits; empty: set it later): ").strip()
+            text = console.secret(_("{role} PIN (4 to 12 digits; empty: set it later): ").format(role=words)).strip()
             if not text:
-                console.say(f"  no {role} PIN for now (set it with: pos-terminal pin set {role})")
+                console.say("  " + _("no {role} PIN for now (set it with: pos-terminal pin set {code})").format(
+                    role=words, code=role))
                 break
             try:
                 pin = judge.pin(text)
             except _Bad as exc:
-                console.say(f"  not accepted: {exc}")
+                console.say("  " + _("not accepted: {reason}").format(reason=exc))
                 continue
-            if console.secret(f"the same {role} PIN again: ").strip() != pin:
-                console.say("  not accepted: the two PINs differ; once more")
+            if console.secret(_("the same {role} PIN again: ").format(role=words)).strip() != pin:
+                console.say("  " + _("not accepted: the two PINs differ; once more"))
                 continue
             taken = _pin_taken(plan, role, pin, pins)
             if taken:
-                console.say(f"  not accepted: {taken}; once more")
+                console.say("  " + _("not accepted: {reason}; once more").format(reason=taken))
                 continue
             pins[role] = pin
             break
@@ -553,24 +571,26 @@ def from_file(path: Path, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str
         raw = read_regular_file(path, MAX_CONFIG_BYTES)
         doc = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
-        raise PosError(f"--answers {path}: no such file") from None
+        raise PosError(_("--answers {path}: no such file").format(path=path)) from None
     except OSError as exc:
-        raise PosError(f"--answers {path}: cannot read it: {exc.strerror}") from None
+        raise PosError(_("--answers {path}: cannot read it: {reason}").format(path=path, reason=exc.strerror)) \
+            from None
     except RefusedFile as exc:
-        raise PosError(f"--answers {path}: {exc}", hint="give a small TOML text file of answers") from None
+        raise PosError(f"--answers {path}: {exc}", hint=_("give a small TOML text file of answers")) from None
     except RecursionError:
-        raise PosError(f"--answers {path}: not a valid TOML file (it nests far too deep)",
-                       hint='one answer a line, e.g. mcc = "5411"') from None
+        raise PosError(_("--answers {path}: not a valid TOML file (it nests far too deep)").format(path=path),
+                       hint=_('one answer a line, e.g. mcc = "5411"')) from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PosError(f"--answers {path}: not a valid TOML file ({_one_line(exc)})",
-                       hint='one answer a line, e.g. mcc = "5411"') from None
-    problems = [f"{key}: not a setup answer" for key in doc if key not in ANSWER_KEYS]
+        raise PosError(_("--answers {path}: not a valid TOML file ({reason})").format(path=path,
+                                                                                     reason=_one_line(exc)),
+                       hint=_('one answer a line, e.g. mcc = "5411"')) from None
+    problems = [_("{key}: not a setup answer").format(key=key) for key in doc if key not in ANSWER_KEYS]
     answers: dict = {}
     own = plan.kept_key.public_key() if plan.kept_key else None
-    for key, _, _, _ in QUESTIONS:
+    for key, _label, _section, _name in QUESTIONS:
         value = doc.get(key)
         if value is not None and not isinstance(value, str):
-            problems.append(f"{key}: expected a string in quotes, got {value!r}")
+            problems.append(_("{key}: expected a string in quotes, got {value}").format(key=key, value=repr(value)))
             continue
         text = (value or "").strip() or _default(key, answers, plan.old_answers) or ""
         try:
@@ -579,14 +599,16 @@ def from_file(path: Path, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str
             else:
                 answers[key] = judge.config_answer(key, text)
         except _Bad as exc:
-            problems.append(f"{key}: {'missing; ' if value is None else ''}{exc}")
+            problems.append(_("{key}: missing; {reason}").format(key=key, reason=exc) if value is None
+                            else f"{key}: {exc}")
     pins: dict[str, str] = {}
     for key, role in PIN_KEYS.items():
         value = doc.get(key)
         if value is None:
             continue
         if not isinstance(value, str):
-            problems.append(f"{key}: expected the PIN as a string in quotes (leading zeros count), got {value!r}")
+            problems.append(_("{key}: expected the PIN as a string in quotes (leading zeros count), got "
+                              "{value}").format(key=key, value=repr(value)))
             continue
         try:
             pin = judge.pin(value.strip())
@@ -599,9 +621,10 @@ def from_file(path: Path, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str
         else:
             pins[role] = pin
     if problems:
-        count = f"{len(problems)} answer{'s are' if len(problems) > 1 else ' is'}"
-        raise PosError(f"{path}: {count} not accepted, so nothing was written:\n  " + "\n  ".join(problems),
-                       hint=f"the answers are: {', '.join(ANSWER_KEYS)} (the PINs optional)")
+        head = (_("{path}: {count} answers are not accepted, so nothing was written:") if len(problems) > 1 else
+                _("{path}: {count} answer is not accepted, so nothing was written:"))
+        raise PosError(head.format(path=path, count=len(problems)) + "\n  " + "\n  ".join(problems),
+                       hint=_("the answers are: {keys} (the PINs optional)").format(keys=", ".join(ANSWER_KEYS)))
     return answers, pins
 
 
@@ -654,7 +677,7 @@ def _carry_over(judge: Judge, answers: dict, old_doc: dict) -> tuple[dict, list[
             judge.load(config_doc(answers, trial))
         except (ConfigError, TypeError, ValueError) as exc:
             what = f"[{name}] {next(iter(table))}" if name == "gateway" else f"[{name}]"
-            why = _one_line(exc.message if isinstance(exc, PosError) else exc).removeprefix(f"{judge.scratch}: ")
+            why = _without(_one_line(exc.message if isinstance(exc, PosError) else exc), str(judge.scratch))
             dropped.append(f"{what} ({why})")
             continue
         carried = trial
@@ -736,9 +759,10 @@ def write(plan: Plan, judge: Judge, answers: dict, pins: dict[str, str]) -> Resu
                     book.set(role, pin)
                     done.append(role)
     except OSError as exc:
-        so_far = f" (already written: {', '.join(str(p) for p in written)})" if written else ""
-        raise PosError(f"cannot write {exc.filename or plan.target}: {exc.strerror}{so_far}",
-                       hint="check this user may write there, or choose another --config") from None
+        so_far = _(" (already written: {paths})").format(paths=", ".join(str(p) for p in written)) if written else ""
+        raise PosError(_("cannot write {path}: {reason}").format(path=exc.filename or plan.target,
+                                                                 reason=exc.strerror) + so_far,
+                       hint=_("check this user may write there, or choose another --config")) from None
     finally:
         if journal is not None:
             journal.close()   # releases the lock too
@@ -764,25 +788,27 @@ def cmd_setup(options: Options) -> int:
         else:
             if needs_journal(plan):
                 check_not_running(plan)   # before the first question, not after the last
-            console.say(f"pos-terminal setup writes {plan.target}")
-            console.say("Enter takes the [default]; Ctrl-D stops without writing anything.")
+            console.say(_("pos-terminal setup writes {path}").format(path=plan.target))
+            console.say(_("Enter takes the [default]; Ctrl-D stops without writing anything."))
             if plan.kept_key is not None:
-                console.say(f"The merchant key {plan.merchant_private} exists and is kept "
-                            "(the gateway knows its public half; setup --new-key makes a new one).")
+                console.say(_("The merchant key {path} exists and is kept (the gateway knows its public half; "
+                              "setup --new-key makes a new one).").format(path=plan.merchant_private))
             elif plan.merchant_private.exists():
-                console.say(f"--new-key: a new merchant key pair replaces {plan.merchant_private} (backed up); "
-                            "the gateway refuses this terminal until you register the new public key.")
+                console.say(_("--new-key: a new merchant key pair replaces {path} (backed up); the gateway refuses "
+                              "this terminal until you register the new public key.").format(
+                                  path=plan.merchant_private))
             if plan.archive:
-                console.say(f"This terminal ran in sandbox mode: its journal (test payments) moves to "
-                            f"{plan.data_dir}/sandbox-archive-<time>/, so the live one starts clean.")
+                console.say(_("This terminal ran in sandbox mode: its journal (test payments) moves to "
+                              "{folder}/sandbox-archive-<time>/, so the live one starts clean.").format(
+                                  folder=plan.data_dir))
             console.say()
             try:
                 answers, pins = walk(console, judge, plan)
             except _Stopped:
                 console.say()   # end the prompt's line
-                raise PosError(STOPPED) from None
+                raise PosError(_(STOPPED)) from None
             except KeyboardInterrupt:
-                print(f"\n{STOPPED}", file=sys.stderr)
+                print("\n" + _(STOPPED), file=sys.stderr)
                 raise
         result = write(plan, judge, answers, pins)
     keys = {"merchant_private": str(plan.merchant_private), "merchant_public": str(plan.merchant_public),
@@ -801,32 +827,37 @@ def cmd_setup(options: Options) -> int:
 
 
 def _summary(options: Options, plan: Plan, result: Result) -> list[str]:
-    lines = [f"wrote {result.config}"]
+    lines = [_("wrote {path}").format(path=result.config)]
     if result.backup:
-        lines.append(f"  the old one is kept as {result.backup}")
-    lines += [f"  not carried over from the old one: {d}" for d in result.dropped]
+        lines.append("  " + _("the old one is kept as {path}").format(path=result.backup))
+    lines += ["  " + _("not carried over from the old one: {setting}").format(setting=d) for d in result.dropped]
     if result.archived:
-        lines.append(f"sandbox journal: moved to {result.archived} (its test payments stay out of the live journal)")
-    lines.append({"created": f"merchant key: created {plan.merchant_private} (mode 600)",
-                  "kept": f"merchant key: kept {plan.merchant_private} (the gateway knows its public half)",
-                  "replaced": f"merchant key: replaced {plan.merchant_private}; the old one is kept as "
-                              f"{result.key_backup}. The gateway still knows the OLD public key: it refuses this "
-                              "terminal until you register the new one (below)"}[result.merchant_key])
-    lines.append(f"gateway key:  {plan.gateway_public}")
+        lines.append(_("sandbox journal: moved to {path} (its test payments stay out of the live journal)").format(
+            path=result.archived))
+    key_line = {"created": N_("merchant key: created {path} (mode 600)"),
+                "kept": N_("merchant key: kept {path} (the gateway knows its public half)"),
+                "replaced": N_("merchant key: replaced {path}; the old one is kept as {backup}. The gateway still "
+                               "knows the OLD public key: it refuses this terminal until you register the new one "
+                               "(below)")}[result.merchant_key]
+    lines.append(_(key_line).format(path=plan.merchant_private, backup=result.key_backup))
+    lines.append(_("gateway key:  {path}").format(path=plan.gateway_public))
     if result.pins:
-        lines.append(f"PINs set:     {', '.join(result.pins)}")
-    lines += [f"{role} PIN: already set, kept (change it with: pos-terminal pin set {role})"
-              for role in result.pins_kept]
+        lines.append(_("PINs set:     {roles}").format(roles=", ".join(role_words(r) for r in result.pins)))
+    lines += [_("{role} PIN: already set, kept (change it with: pos-terminal pin set {code})").format(
+                  role=role_words(role), code=role) for role in result.pins_kept]
     unset = [r for r in ROLES if r not in result.pins and r not in result.pins_kept]
-    lines += [f"{role} PIN: not set (set it with: pos-terminal pin set {role})" for role in unset]
+    lines += [_("{role} PIN: not set (set it with: pos-terminal pin set {code})").format(
+                  role=role_words(role), code=role) for role in unset]
     named = options.config or os.environ.get("POS_TERMINAL_CONFIG")
     config_option = f" --config {plan.target}" if named else ""
     lines += ["",
-              ("Register this merchant public key with the gateway (its portal asks for the base64 of the DER "
-               f"SubjectPublicKeyInfo, on one line; the PEM is {plan.merchant_public}):"),
+              _("Register this merchant public key with the gateway (its portal asks for the base64 of the DER "
+                "SubjectPublicKeyInfo, on one line; the PEM is {path}):").format(path=plan.merchant_public),
               result.public_b64,
               "",
-              f"then check everything: pos-terminal selftest --level external{config_option}"]
+              _("then check everything: {command}").format(command="pos-terminal selftest --level external"
+                                                                    + config_option)]
     if lock_holder(plan.data_dir) is not None:
-        lines.append("the running terminal reads the new config when restarted: sudo systemctl restart pos-terminal")
+        lines.append(_("the running terminal reads the new config when restarted: sudo systemctl restart "
+                       "pos-terminal"))
     return lines
