@@ -235,13 +235,13 @@ def _create(path: Path) -> int | None:
         conn = sqlite3.connect(tmp, isolation_level=None)
         try:
             if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-                raise sqlite3.OperationalError("cannot switch to WAL mode")
+                raise sqlite3.OperationalError(_("cannot switch to WAL mode"))
             conn.execute("PRAGMA synchronous = FULL")
             schema.migrate(conn)
         finally:
             conn.close()   # the last connection: folds the WAL into the file and deletes it
         if os.path.exists(f"{tmp}-wal"):
-            raise sqlite3.OperationalError("the new journal's WAL was not folded into it")
+            raise sqlite3.OperationalError(_("the new journal's WAL was not folded into it"))
         os.fsync(fd)
         try:
             os.link(tmp, path)
@@ -429,7 +429,7 @@ class Journal:
             if not readonly:
                 mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if mode.lower() != "wal":
-                    raise sqlite3.DatabaseError(f"cannot switch to WAL mode (got {mode})")
+                    raise sqlite3.DatabaseError(_("cannot switch to WAL mode (got {mode})").format(mode=mode))
                 conn.execute("PRAGMA synchronous = FULL")
                 conn.execute("PRAGMA secure_delete = ON")
                 conn.execute("PRAGMA foreign_keys = ON")
@@ -444,7 +444,7 @@ class Journal:
             names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             missing = CORE_TABLES - names
             if missing:
-                raise sqlite3.DatabaseError(f"table {sorted(missing)[0]} is missing")
+                raise sqlite3.DatabaseError(_("table {name} is missing").format(name=sorted(missing)[0]))
         except JournalError:
             conn.close()
             raise

@@ -10,6 +10,8 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING
 
+from pos_app.i18n import _
+
 if TYPE_CHECKING:  # sqlite-utils (and what it pulls in) loads only when a migration runs, not every start
     import sqlite_utils
 
@@ -154,7 +156,8 @@ def migrate(conn: sqlite3.Connection) -> int:
     """Bring the schema to :data:`VERSION`; return the version it had. Refuses a newer file."""
     found = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > VERSION:
-        raise ValueError(f"schema version {found} is newer than this pos-terminal knows ({VERSION})")
+        raise ValueError(_("schema version {found} is newer than this pos-terminal knows ({known})").format(
+            found=found, known=VERSION))
     if found == VERSION:
         return found
     import sqlite_utils

@@ -115,8 +115,9 @@ def take_z(journal: Journal, *, by: str, approved_by: str | None = None, role: s
                         prev_sha256=prev)
         covered = ledger.cover(c, number)
         if covered != count:   # one commit: cannot happen; if it did, nothing is stored
-            raise ClosingError(f"Z report #{number} would cover {covered} transactions, not the {count} it "
-                               "counted; nothing was stored", hint="try again")
+            raise ClosingError(_("Z report #{number} would cover {covered} transactions, not the {count} it "
+                                 "counted; nothing was stored").format(number=number, covered=covered, count=count),
+                               hint=_("try again"))
         audit.append(c, at=now, action="z_report", txn=None, asked_by=by, approved_by=approved_by or by,
                      detail={"number": number, "day": day})
     return {**report, "sha256": digest}

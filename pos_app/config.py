@@ -305,11 +305,11 @@ class _Section:
 def expand_path(text: str) -> Path:
     """``~`` expanded; ValueError for a path no file can have (NUL, or ``~user`` with no such user)."""
     if "\0" in text:
-        raise ValueError(f"{text!r} holds a NUL byte")
+        raise ValueError(_("{text} holds a NUL byte").format(text=repr(text)))
     try:
         return Path(text).expanduser()
     except RuntimeError:
-        raise ValueError(f"{text!r} names a user this machine does not have") from None
+        raise ValueError(_("{text} names a user this machine does not have").format(text=repr(text))) from None
 
 
 class RefusedFile(ValueError):

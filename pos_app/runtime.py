@@ -19,6 +19,7 @@ from offline_queue.reconciler import Reconciler
 
 from . import signing
 from .config import Config, load_config
+from .i18n import _
 from .receiver import NotificationReceiver
 from .terminal import Terminal
 
@@ -81,9 +82,9 @@ class Runtime:
         try:
             self.receiver = NotificationReceiver(host, port, config.gateway.client_id, gateway_key, not_ready).start()
         except OSError as exc:
-            self.warnings.append(f"notifications: cannot listen on {host}:{port} ({exc.strerror}); results "
-                                 "are still settled by inquiry")
-            print(f"pos-terminal: warning: {self.warnings[-1]}", file=sys.stderr)
+            self.warnings.append(_("notifications: cannot listen on {address} ({reason}); results are still settled "
+                                   "by inquiry").format(address=f"{host}:{port}", reason=exc.strerror))
+            print("pos-terminal: " + _("warning: {text}").format(text=self.warnings[-1]), file=sys.stderr)
             return config
         if self.sandbox:
             url = f"http://127.0.0.1:{self.receiver.port}/notify"
