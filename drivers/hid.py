@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from pos_app.config import ScannersConfig
-from pos_app.i18n import _
+from pos_app.i18n import N_, _
 
 from . import model
 from .discovery import InputDeviceInfo, open_error
@@ -123,7 +123,7 @@ class HidScanner(model.Scanner):
     """One physical USB scanner. The reader runs from claim to release (so an unplug is seen even while
     disabled); enable and disable only decide whether its scans are delivered."""
 
-    kind = "USB HID scanner"
+    kind = N_("USB HID scanner")   # a person reads it through _()
     PERMISSION_GRACE = 2.0  # udev creates a node root-only and fixes its mode a moment later
 
     def __init__(self, device: InputDeviceInfo, settings: ScannersConfig, events: queue.Queue | None = None,
@@ -320,7 +320,7 @@ class HidScanner(model.Scanner):
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
         watched: list[int | Node] = [self._wake_r, *nodes]
         try:
-            ready, _, _ = select.select(watched, [], [], timeout)
+            ready, _writable, _errors = select.select(watched, [], [], timeout)
         except (OSError, ValueError):  # a node closed under us: look again
             ready = []
             time.sleep(0.01)
@@ -339,7 +339,7 @@ class HidScanner(model.Scanner):
                 self._lost(node, exc)
                 continue
             if events is None:
-                self._lost(node, OSError(errno.ENODEV, "end of file"))
+                self._lost(node, OSError(errno.ENODEV, _("end of file")))
                 continue
             for event in events:
                 self._emit(decoder.feed(*event))

@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from pos_app.i18n import _
+
 log = logging.getLogger(__name__)
 
 IN_ATTRIB, IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x4, 0x40, 0x80, 0x100, 0x200
@@ -88,7 +90,7 @@ class DirectoryWatcher:
             code = ctypes.get_errno()
             if code in (errno.ENOENT, errno.ENOTDIR):
                 return None
-            raise OSError(code, f"cannot watch {path}: {os.strerror(code)}")
+            raise OSError(code, _("cannot watch {path}: {reason}").format(path=path, reason=os.strerror(code)))
         return result
 
     def _arm(self) -> None:

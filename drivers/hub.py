@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from pos_app.config import ScannersConfig
+from pos_app.i18n import _
 
 from . import model
 from .discovery import InputDeviceInfo, scan_input_devices
@@ -58,8 +59,9 @@ class ScannerHub:
             try:
                 self._watcher = DirectoryWatcher(self.input_dir, lambda _names: self.rescan()).start()
             except OSError as exc:
-                self._note(str(self.input_dir), f"cannot watch {self.input_dir} for scanners being plugged in: "
-                                                f"{exc.strerror or exc}; restart after plugging one in")
+                self._note(str(self.input_dir), _("cannot watch {folder} for scanners being plugged in: {reason}; "
+                                                  "restart after plugging one in").format(
+                                                      folder=self.input_dir, reason=exc.strerror or exc))
         self.rescan()
         if self._want_serial and self.settings.serial:
             self._start_serial()

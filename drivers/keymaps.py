@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from pos_app.i18n import N_, _
+
 # evdev key codes (linux/input-event-codes.h, fixed by the kernel ABI; tests check them against
 # python-evdev). Defined here so that decoding recorded traces needs no evdev installed.
 # The main block by physical row, in the order of the xkb key names below it.
@@ -161,14 +163,14 @@ class Layout:
 
 # Level strings per row (plain, Shift, AltGr, Shift+AltGr), one character a key, " " for nothing; rows
 # are TLDE AE01…AE12 / AD01…AD12 / AC01…AC11 BKSL / LSGT AB01…AB10. ``dead``: xkb key → dead levels.
-_US = Layout("us", "English (US, QWERTY)", (
+_US = Layout("us", N_("English (US, QWERTY)"), (
     ("`1234567890-=", "~!@#$%^&*()_+"),
     ("qwertyuiop[]", "QWERTYUIOP{}"),
     ("asdfghjkl;'\\", "ASDFGHJKL:\"|"),
     ("<zxcvbnm,./", ">ZXCVBNM<>?"),
 ))
 
-_DE = Layout("de", "German (QWERTZ)", (
+_DE = Layout("de", N_("German (QWERTZ)"), (
     ("^1234567890ß´", "°!\"§$%&/()=?`", "′¹²³¼½¬{[]}\\¸", "″¡⅛£¤⅜⅝⅞™±°¿˛"),
     ("qwertzuiopü+", "QWERTZUIOPÜ*", "@ł€¶ŧ←↓→øþ¨~", "ΩŁ€®Ŧ¥↑ıØÞ˚¯"),
     ("asdfghjklöä#", "ASDFGHJKLÖÄ'", "æſðđŋħ ĸł˝^’", "ÆẞÐªŊĦ˙&Ł ˇ˘"),
@@ -176,7 +178,7 @@ _DE = Layout("de", "German (QWERTZ)", (
 ), dead={"TLDE": "1", "AE12": "1234", "AD11": "34", "AC07": "4", "AC10": "3", "AC11": "34", "BKSL": "4"},
     kp_decimal=",")
 
-_FR = Layout("fr", "French (AZERTY)", (
+_FR = Layout("fr", N_("French (AZERTY)"), (
     ("²&é\"'(-è_çà)=", "~1234567890°+", "¬¹~#{[|`\\^@]}", "¬¡⅛£$⅜⅝⅞™±°¿˛"),
     ("azertyuiop^$", "AZERTYUIOP¨£", "æ«€¶ŧ←↓→øþ¨¤", "Æ<¢®Ŧ¥↑ıØÞ˚¯"),
     ("qsdfghjklmù*", "QSDFGHJKLM%µ", "@ßðđŋħ ĸłµ^`", "Ω§ÐªŊĦ &Łºˇ˘"),
@@ -190,5 +192,5 @@ def get_layout(name: str) -> Layout:
     """The layout called ``name`` (case and surrounding blanks ignored)."""
     layout = LAYOUTS.get(name.strip().lower()) if isinstance(name, str) else None
     if layout is None:
-        raise ValueError(f"unknown keyboard layout {name!r}: choose us, de or fr")
+        raise ValueError(_("unknown keyboard layout {name}: choose us, de or fr").format(name=repr(name)))
     return layout

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from pos_app.errors import PosError
-from pos_app.i18n import N_
+from pos_app.i18n import N_, _
 from pos_app.scan import mask
 
 HEALTH_INTERNAL = 1     # tests that change nothing physically
@@ -109,7 +109,7 @@ class Scanner:
     ``_health``; this class enforces the order, so a front end cannot enable what it never claimed.
     """
 
-    kind = "scanner"
+    kind = N_("scanner")   # a person reads it through _()
 
     def __init__(self, source: str, events: queue.Queue | None = None) -> None:
         self.source = source
@@ -183,8 +183,10 @@ class Scanner:
 
     def _expect(self, state: State, action: str) -> None:
         if self._state is not state:
-            raise ScannerError(f"scanner {self.source}: cannot {action} while {self._state.value}",
-                               hint=f"the order is open, claim, enable; {action} needs it {state.value}")
+            raise ScannerError(_("scanner {source}: cannot {action} while {state}").format(
+                                   source=self.source, action=action, state=_(self._state.value)),
+                               hint=_("the order is open, claim, enable; {action} needs it {state}").format(
+                                   action=action, state=_(state.value)))
 
     # -- events -----------------------------------------------------------------------------------
     def read(self, timeout: float | None = None) -> ScanEvent | StatusEvent | None:
@@ -218,16 +220,19 @@ class Scanner:
         """A one-paragraph text result, as UnifiedPOS checkHealth; an unknown level is refused."""
         number = HEALTH_LEVELS.get(level) if isinstance(level, str) else level
         if number is None or number not in HEALTH_LEVELS.values():
-            raise ScannerError(f"scanner {self.source}: no health check level {level!r}",
-                               hint="the levels are internal, external and interactive")
+            raise ScannerError(_("scanner {source}: no health check level {level}").format(source=self.source,
+                                                                                         level=repr(level)),
+                               hint=_("the levels are internal, external and interactive"))
         return self._health(number)
 
     def _health(self, level: int) -> str:
         if level != HEALTH_INTERNAL:
-            return f"{self.source}: {self.kind} has no {_level_name(level)} check; internal: {self._health(1)}"
+            return _("{source}: {kind} has no {level} check; internal: {internal}").format(
+                source=self.source, kind=_(self.kind), level=_level_name(level), internal=self._health(1))
         s = self.stats
-        return (f"{self.source}: {self._state.value}, {s.good_scans} good scans, {s.errors} errors"
-                + (f", {s.ended_by_gap} without a suffix" if s.ended_by_gap else ""))
+        return (_("{source}: {state}, {good} good scans, {errors} errors").format(
+                    source=self.source, state=_(self._state.value), good=s.good_scans, errors=s.errors)
+                + (_(", {n} without a suffix").format(n=s.ended_by_gap) if s.ended_by_gap else ""))
 
     # -- for subclasses ---------------------------------------------------------------------------
     def _open(self) -> None: ...

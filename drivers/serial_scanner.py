@@ -38,7 +38,7 @@ from .model import ScanEvent, Scanner, ScannerError
 CR, LF, NUL, GS = 0x0D, 0x0A, 0x00, 0x1D
 MAX_FRAME = 4096              # bytes without an ending before a frame is dropped as runaway input
 MISSING_SUFFIX_MIN = 1.0      # seconds: the shortest wait before a frame without its suffix is taken
-BAUD_HINT = "usually the scanner's baud rate, parity or data bits differ from the port settings"
+BAUD_HINT = N_("usually the scanner's baud rate, parity or data bits differ from the port settings")
 PERMISSION_HINT = N_("add the terminal's user to the 'dialout' group (then log in again), or install "
                      "packaging/udev/70-pos-terminal-scanners.rules and add the user to its pos-terminal group")
 
@@ -61,6 +61,7 @@ class BadFrame:
     raw: bytes = field(repr=False)
     t: float = 0.0
     dropped: bool = False             # runaway input thrown away (a DROPPED event), not a rejected line
+    garbled: bool = False             # bytes that are not text: the report adds the port's settings
 
 
 class SerialFramer:
@@ -97,7 +98,8 @@ class SerialFramer:
     def __init__(self, suffix: str = "auto", gap_ms: float = 50.0, min_length: int = 3,
                  max_length: int = MAX_FRAME) -> None:
         if suffix not in SERIAL_SUFFIXES:
-            raise ValueError(f"suffix {suffix!r}: expected one of {', '.join(SERIAL_SUFFIXES)}")
+            raise ValueError(_("suffix {suffix}: expected one of {choices}").format(
+                suffix=repr(suffix), choices=", ".join(SERIAL_SUFFIXES)))
         self.suffix = suffix
         self.gap = gap_ms / 1000.0
         self.min_length = min_length
@@ -143,7 +145,7 @@ class SerialFramer:
             return []
         if self._cr_pending:
             self._cr_pending = False
-            return self._end(b"\r", "", t, self._wrong("a CR without an LF after it"))
+            return self._end(b"\r", "", t, self._wrong(_("a CR without an LF after it")))
         return self._end(b"", "gap", t)
 
     def feed(self, data: bytes, now: float) -> list[Frame | BadFrame]:
@@ -157,7 +159,7 @@ class SerialFramer:
                 if byte == LF:
                     out += self._end(b"\r\n", "crlf", now)
                     continue
-                out += self._end(b"\r", "", now, self._wrong("a CR without an LF after it"))
+                out += self._end(b"\r", "", now, self._wrong(_("a CR without an LF after it")))
             self._last = now
             if byte in (CR, LF) and self.suffix != "none":
                 out += self._ending(byte, now)
@@ -168,8 +170,8 @@ class SerialFramer:
                 raw = bytes(self._buf)
                 self._buf.clear()
                 self._discarding = True
-                out.append(BadFrame(f"too long: more than {self.max_length} bytes without a suffix; dropped "
-                                    f"up to the next suffix or pause (is the suffix setting right?)",
+                out.append(BadFrame(_("too long: more than {n} bytes without a suffix; dropped up to the next "
+                                      "suffix or pause (is the suffix setting right?)").format(n=self.max_length),
                                     raw, now, dropped=True))
             else:
                 self._buf.append(byte)
@@ -188,13 +190,13 @@ class SerialFramer:
             if byte == CR:
                 self._cr_pending = True
                 return []
-            return self._end(b"\n", "", now, self._wrong("an LF without a CR before it"))
+            return self._end(b"\n", "", now, self._wrong(_("an LF without a CR before it")))
         return self._end(bytes([byte]), "", now, self._wrong(name))
 
     def _wrong(self, got: str) -> str:
         want = {"cr": "CR", "lf": "LF", "crlf": "CR+LF"}[self.suffix]
-        return (f"wrong suffix: the line ended with {got} but the suffix is set to {want}; "
-                f'set suffix = "auto", or program the scanner to send {want}')
+        return _('wrong suffix: the line ended with {got} but the suffix is set to {want}; set suffix = "auto", or '
+                 'program the scanner to send {want}').format(got=got, want=want)
 
     def _end(self, ending: bytes, ended_by: str, t: float, bad: str | None = None) -> list[Frame | BadFrame]:
         data = bytes(self._buf)
@@ -211,17 +213,20 @@ class SerialFramer:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return BadFrame(f"garbled: {len(data)} bytes that are not UTF-8 text (byte 0x{data[exc.start]:02x} at "
-                            f"offset {exc.start}); {BAUD_HINT}", raw, t)
+            return BadFrame(_("garbled: {n} bytes that are not UTF-8 text (byte 0x{byte} at offset {offset}); "
+                              "{hint}").format(n=len(data), byte=f"{data[exc.start]:02x}", offset=exc.start,
+                                               hint=_(BAUD_HINT)), raw, t, garbled=True)
         for offset, char in enumerate(text):
             code = ord(char)
             if (code < 0x20 and code != GS) or 0x7F <= code <= 0x9F:
                 # CR or LF arrive here only in "none" mode: the scanner sends a suffix after all
-                why = 'the scanner sends a suffix; set suffix = "auto"' if code in (CR, LF) else BAUD_HINT
-                return BadFrame(f"garbled: control character 0x{code:02x} at offset {offset} of {len(text)} "
-                                f"characters; {why}", raw, t)
+                why = _('the scanner sends a suffix; set suffix = "auto"') if code in (CR, LF) else _(BAUD_HINT)
+                return BadFrame(_("garbled: control character 0x{byte} at offset {offset} of {n} characters; "
+                                  "{hint}").format(byte=f"{code:02x}", offset=offset, n=len(text), hint=why),
+                                raw, t, garbled=True)
         if len(text) < self.min_length:
-            return BadFrame(f"too short: {len(text)} characters, at least {self.min_length} expected", raw, t)
+            return BadFrame(_("too short: {n} characters, at least {least} expected").format(
+                n=len(text), least=self.min_length), raw, t)
         return Frame(text, raw, ended_by, t)
 
 
@@ -251,7 +256,7 @@ class SerialScanner(Scanner):
     vanishing: DISCONNECTED once, then the configured path is reopened every ``reopen_interval`` seconds.
     """
 
-    kind = "serial scanner"
+    kind = N_("serial scanner")
     reopen_complaint = 2.0   # seconds a replugged port may refuse to open (udev still at it) before an ERROR
 
     def __init__(self, settings: SerialScannerConfig, events: queue.Queue | None = None, *,
@@ -358,10 +363,10 @@ class SerialScanner(Scanner):
             text += " XON/XOFF"
         if s.rtscts:
             text += " RTS/CTS"
-        text += f", suffix {s.suffix}"
+        text += _(", suffix {suffix}").format(suffix=s.suffix)
         if s.suffix == "none":
-            text += f" (ends after a {s.gap_ms:g} ms gap)"
-        return text + f", ACK {'on' if s.ack else 'off'}"
+            text += _(" (ends after a {ms} ms gap)").format(ms=f"{s.gap_ms:g}")
+        return text + (_(", ACK on") if s.ack else _(", ACK off"))
 
     # -- the reader -------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -388,7 +393,7 @@ class SerialScanner(Scanner):
             poller = select.poll()   # not select(): a busy GUI process may have fds above 1024
             poller.register(fd, select.POLLIN)
             poller.register(self._wake_r, select.POLLIN)
-            ready = {ready_fd for ready_fd, _ in poller.poll(wait * 1000)}
+            ready = {ready_fd for ready_fd, _events in poller.poll(wait * 1000)}
             if self._wake_r in ready:
                 try:
                     os.read(self._wake_r, 64)
@@ -397,7 +402,7 @@ class SerialScanner(Scanner):
             if fd in ready:            # data, or POLLHUP/POLLERR: the read says which
                 data = os.read(fd, 4096)
                 if not data:
-                    raise OSError(errno.ENODEV, "end of file: the device is gone")
+                    raise OSError(errno.ENODEV, _("end of file: the device is gone"))
         except BlockingIOError:
             data = b""
         except (OSError, ValueError, serial.SerialException) as exc:
@@ -411,8 +416,8 @@ class SerialScanner(Scanner):
     def _handle(self, item: Frame | BadFrame) -> None:
         if isinstance(item, BadFrame):
             reason = item.reason
-            if reason.startswith("garbled"):
-                reason += f" (this port: {self.summary()})"
+            if item.garbled:
+                reason += _(" (this port: {settings})").format(settings=self.summary())
             self._report(model.DROPPED if item.dropped else model.REJECTED, f"{self.source}: {reason}")
             self._answer(b"\x15")
             return
@@ -447,7 +452,7 @@ class SerialScanner(Scanner):
         self._disconnect()
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         self.stats.errors += 1
-        self._last_problem = f"lost at {time.strftime('%H:%M:%S')}: {reason}"
+        self._last_problem = _("lost at {time}: {reason}").format(time=time.strftime("%H:%M:%S"), reason=reason)
         self._report(model.DISCONNECTED, _("{source}: device gone ({reason}); reopening it every {seconds:g} "
                                            "s").format(source=self.source, reason=reason,
                                                        seconds=self.reopen_interval))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pos_app.errors import PosError
+from pos_app.i18n import _
 
 from .keydecoder import KeyDecoder
 
@@ -37,15 +38,15 @@ def read_trace(path: Path | str) -> list[Event]:
         with open(path, encoding="utf-8") as handle:
             return list(_parse(handle, path))
     except FileNotFoundError:
-        raise TraceError(f"{path}: trace file not found") from None
+        raise TraceError(_("{path}: trace file not found").format(path=path)) from None
     except IsADirectoryError:
-        raise TraceError(f"{path}: is a directory, not a trace file") from None
+        raise TraceError(_("{path}: is a directory, not a trace file").format(path=path)) from None
     except PermissionError:
-        raise TraceError(f"{path}: this user may not read it") from None
+        raise TraceError(_("{path}: this user may not read it").format(path=path)) from None
     except UnicodeDecodeError as exc:
-        raise TraceError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})",
-                         hint="a trace is JSON lines written by `pos-terminal scanner record`, "
-                              "or evtest output") from None
+        raise TraceError(_("{path}: not UTF-8 text (bad byte at offset {offset})").format(path=path, offset=exc.start),
+                         hint=_("a trace is JSON lines written by `pos-terminal scanner record`, "
+                                "or evtest output")) from None
 
 
 def _parse(lines: Iterable[str], path: Path) -> Iterator[Event]:
@@ -59,7 +60,8 @@ def _parse(lines: Iterable[str], path: Path) -> Iterator[Event]:
             continue
         count += 1
         if count > MAX_EVENTS:
-            raise TraceError(f"{path}:{number}: more than {MAX_EVENTS} events; split the trace")
+            raise TraceError(_("{where}: more than {limit} events; split the trace").format(
+                where=f"{path}:{number}", limit=MAX_EVENTS))
         yield event
 
 
@@ -68,19 +70,21 @@ def _json_event(text: str, path: Path, number: int) -> Event:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise TraceError(f"{where}: not JSON ({exc.msg})") from None
+        raise TraceError(_("{where}: not JSON ({reason})").format(where=where, reason=exc.msg)) from None
     if not isinstance(obj, dict):
-        raise TraceError(f"{where}: expected an object with t, type, code and value")
+        raise TraceError(_("{where}: expected an object with t, type, code and value").format(where=where))
     t = obj.get("t")
     if isinstance(t, bool) or not isinstance(t, (int, float)) or t != t or abs(t) > 1e12:
-        raise TraceError(f"{where}: t must be a time in seconds, got {t!r}")
+        raise TraceError(_("{where}: t must be a time in seconds, got {value}").format(where=where, value=repr(t)))
     values = []
     for key, high in (("type", 0x1F), ("code", 0x2FF), ("value", 2**31 - 1)):
         value = obj.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or not -2**31 <= value <= high:
-            raise TraceError(f"{where}: {key} must be a whole number (evdev {key}), got {value!r}")
+            raise TraceError(_("{where}: {key} must be a whole number (evdev {key}), got {value}").format(
+                where=where, key=key, value=repr(value)))
         if key != "value" and value < 0:
-            raise TraceError(f"{where}: {key} must not be negative, got {value}")
+            raise TraceError(_("{where}: {key} must not be negative, got {value}").format(where=where, key=key,
+                                                                                          value=value))
         values.append(value)
     return (float(t), values[0], values[1], values[2])
 
