@@ -134,7 +134,7 @@ def _device_for(path: str, settings: ScannersConfig, input_dir: str, sys_dir: st
     node = InputNode(path=path, name="", phys="", uniq="", bustype=0, vendor=0, product=0, keys=frozenset(),
                      has_rel=False, has_abs=False, by_id=(), by_path=(), readable=os.access(path, os.R_OK))
     return InputDeviceInfo(id=os.path.basename(path), name="", vendor=0, product=0, nodes=(node,),
-                           role="scanner", reason="named on the command line", config=None), path
+                           role="scanner", reason=_("named on the command line"), config=None), path
 
 
 def _serial_settings(port: str, settings: ScannersConfig, flags: dict) -> SerialScannerConfig:
