@@ -145,12 +145,15 @@ def _checking(window) -> bool:
         and not window.view.final
 
 
-def sim_faults(core, method: str, faults: dict | None = None) -> None:
-    """The sandbox simulator's faults (POST /sim/faults sets them, DELETE clears them)."""
+def sim_faults(core, faults: dict | None) -> None:
+    """Sets the sandbox simulator's faults (POST /sim/faults), or clears them (None: the HTTP method that
+    removes them)."""
     import json
     import urllib.request
+    from http import HTTPMethod
 
     body = json.dumps(faults).encode() if faults is not None else None
+    method = HTTPMethod.POST if faults is not None else HTTPMethod.DELETE
     request = urllib.request.Request(core.runtime.sim.url + "/sim/faults", data=body, method=method,
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as answer:
@@ -296,12 +299,12 @@ def main(out: Path, languages: list[str], sizes: tuple[tuple[int, int], ...] = S
             # Checking: the outcome unknown, asked again. A payment that went through ends it at once (the
             # gateway's notification: 99.01's shot showed PAID), so here the gateway drops every request
             # unread: the pay's fate is unknown and the checks get no answer, until the cashier stops it.
-            sim_faults(core, "POST", {"drop_before": 1.0})
+            sim_faults(core, {"drop_before": 1.0})
             sale(window, "4.56")
             scan(window, _code())
             wait(lambda window=window: _checking(window))
             shoot(window, f"{tag}-cashier-08-checking", lambda: _checking(window))
-            sim_faults(core, "DELETE")
+            sim_faults(core, None)
             window.escape()
             wait(lambda window=window: window.view is not None and window.view.final)
             sale(window, "20.00", key=Qt.Key.Key_F2)
