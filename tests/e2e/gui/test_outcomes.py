@@ -199,6 +199,8 @@ def test_a_link_drop_in_the_middle_of_a_payment_is_said_at_once(own_gateway):
                           what="the cashier told that the link is down", timeout=STORE["order_code_poll"] + 3)
     assert time.monotonic() - dropped < STORE["order_code_poll"] + 3
     till.screenshot("link-down-with-a-qr")
+    till.wait_for(lambda p: named(p, "offline").startswith("OFFLINE"), timeout=5,
+                  what="the OFFLINE banner while the link is down with nothing queued (a QR on screen)")
     assert "another way to pay" in named(probe, "next") and "fresh code" not in screen(till, probe)
     assert waiting_line(till, probe).startswith("Waiting for the network")
     back()
