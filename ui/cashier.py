@@ -694,7 +694,7 @@ class CashierWindow(QMainWindow):
                      sign + format_money(amount, self.locale_name),
                      _("QR shown") if row["tender"] == pf.ORDER_CODE else (
                          _("code scanned") if row["kind"] == "sale" else _(KIND_WORDS.get(row["kind"], row["kind"]))),
-                     _(checkout.result_words(row["kind"], row["status"]))]
+                     _(checkout.result_words(row["kind"], row["status"], row.get("resultCode")))]
             for j, cell in enumerate(cells):
                 self.recent.setItem(i, j, QTableWidgetItem(cell))
 

@@ -16,7 +16,7 @@ from pos_app import payment_flow as pf
 from pos_app.i18n import set_language
 from pos_app.money import Money
 from pos_app.scan import classify
-from pos_app.vocabulary import STATUS_WORDS
+from pos_app.vocabulary import DECLINE_CODES, STATUS_WORDS
 from ui.wedge import Burst, WedgeBuffer
 
 USD = Money(1234, "USD")
@@ -281,6 +281,15 @@ def test_the_recent_list_says_refunded_and_cancelled(kind, status):
         assert words == STATUS_WORDS[status]
     else:
         assert words != "Paid" and {"refund": "Refund", "cancel": "Cancel"}[kind] in words
+
+
+@pytest.mark.parametrize("code", sorted(DECLINE_CODES))
+def test_the_recent_list_says_declined_as_the_outcome_screen_did(code):
+    """Issue 15, 2.6: the same outcome gets the same words: a decline is "Declined" in the list, not "Not paid";
+    a sale never sent (NOT_SENT) or failed otherwise stays "Not paid"."""
+    assert checkout.result_words("sale", "FAILED", code) == "Declined"
+    assert checkout.result_words("sale", "FAILED", "NOT_SENT") == STATUS_WORDS["FAILED"]
+    assert checkout.result_words("sale", "SUCCESS", code) == STATUS_WORDS["SUCCESS"]
 
 
 # -- the wedge: times are given, not measured --------------------------------------------------------------
