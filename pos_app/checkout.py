@@ -21,7 +21,7 @@ from .errors import PosError
 from .i18n import N_, _
 from .money import Money, parse_money
 from .scan import PAYMENT_CODE, PRODUCT, Scan, classify
-from .vocabulary import CANCEL, DECLINE_CODES, FAILED, REFUND, SALE, STATUS_WORDS, SUCCESS
+from .vocabulary import CANCEL, FAILED, REFUND, SUCCESS, status_words
 
 ENTRY, AWAITING_CODE, RUNNING, OUTCOME = "entry", "awaiting_code", "running", "outcome"
 MAX_WHOLE_DIGITS = 9   # the amount's digits before the point: more than any sale at a counter
@@ -238,6 +238,4 @@ _FOLLOWUP_WORDS = {(REFUND, SUCCESS): N_("Refunded"), (REFUND, FAILED): N_("Refu
 def result_words(kind: str, status: str, result_code: str | None = None) -> str:
     """The Result column of the cashier's recent list (untranslated): a refund or a cancel says what it did,
     never "Paid"; a sale the wallet declined says "Declined", as its outcome screen did."""
-    if kind == SALE and status == FAILED and result_code in DECLINE_CODES:
-        return N_("Declined")
-    return _FOLLOWUP_WORDS.get((kind, status)) or STATUS_WORDS.get(status, status)
+    return _FOLLOWUP_WORDS.get((kind, status)) or status_words(kind, status, result_code)

@@ -83,7 +83,7 @@ def lines(report: dict) -> list[str]:
         tender = _(TENDER_WORDS[t["tender"]]) if t.get("tender") in TENDER_WORDS else ""
         out.append(f"  {time.strftime('%H:%M:%S', time.localtime(t['createdAt']))} "
                    f"{printout.ljust(_(KIND_WORDS.get(t['kind'], t['kind'])), 8)} "
-                   f"{printout.ljust(_(status_words(t['kind'], t['status'])), 14)} "
+                   f"{printout.ljust(_(status_words(t['kind'], t['status'], t.get('resultCode'))), 14)} "
                    f"{printout.rjust(format_minor(int(a['value']), a['currency']), 12)} {a['currency']}  "
                    f"{printout.ljust(tender, 12)} {t['paymentRequestId']} {t.get('refundRequestId') or ''}".rstrip())
     return out

@@ -156,8 +156,11 @@ FOLLOWUP_STATUS_WORDS = {**STATUS_WORDS, SUCCESS: N_("Done"), FAILED: N_("Failed
 TENDER_WORDS = {"payment_code": N_("payment code"), "order_code": N_("order code")}
 
 
-def status_words(kind: str, status: str) -> str:
-    """The words (untranslated: pass them to ``_``) for a transaction's status, by its kind."""
+def status_words(kind: str, status: str, result_code: str | None = None) -> str:
+    """The words (untranslated: pass them to ``_``) for a transaction's status, by its kind; a sale the wallet
+    declined (its result code one of DECLINE_CODES) is "Declined", as the cashier's outcome screen says."""
+    if kind == SALE and status == FAILED and result_code in DECLINE_CODES:
+        return N_("Declined")
     return (STATUS_WORDS if kind == SALE else FOLLOWUP_STATUS_WORDS).get(status, status)
 
 #: What the person does next, for each status of a sale.

@@ -248,7 +248,7 @@ class DayModel(QAbstractTableModel):
         if name == "tender":
             return tender_words(value)
         if name == "status":
-            return _(status_words(values[2], value))
+            return _(status_words(values[2], value, values[7]))   # the day's columns: kind 2, result code 7
         return "" if value is None else str(value)
 
 
@@ -330,7 +330,7 @@ def detail_lines(detail: dict, locale_name: str | None = None) -> list[str]:
         return []
     amount = format_amount(row["amount"], row["currency"], locale_name)
     out = [_("{kind} {id}").format(kind=kind_words(row.get("kind")).capitalize(), id=row["id"]),
-           f"{_(status_words(row['kind'], row['status']))} · {amount}"
+           f"{_(status_words(row['kind'], row['status'], row.get('result_code')))} · {amount}"
            + (f" · {tender_words(row.get('tender'))}" if row.get("tender") else "")]
     if row.get("parent"):
         out.append(_("for sale {id}").format(id=row["parent"]))
@@ -393,7 +393,10 @@ class ManagerWindow(Operations, ModeWindow):
         self.date_edit.dateChanged.connect(lambda d: self.set_day(d.toString("yyyy-MM-dd")))
         top.addWidget(self.date_edit)
         top.addWidget(QLabel(_("Asked by")))
-        self.asked_by_edit = QLineEdit(asked_by)
+        # Who asked for what follows (the audit's "asked by"); the counter's default is a code word, not a
+        # name, so the box shows it as its placeholder in the person's language, and stays it when left empty.
+        self.asked_by_edit = QLineEdit("" if asked_by == services.counter().asked_by else asked_by)
+        self.asked_by_edit.setPlaceholderText(_("the cashier, or a name"))
         self.asked_by_edit.setMinimumHeight(TOUCH)
         self.asked_by_edit.setMaximumWidth(180)
         top.addWidget(self.asked_by_edit)

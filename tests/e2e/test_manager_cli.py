@@ -59,3 +59,16 @@ def test_pin_set_refuses_the_managers_pin_for_the_technician_in_words(tmp_path):
         assert not PinBook(journal).is_set("technician")
     other = cli("pin", "set", "technician", data_dir=data_dir, input="135790\n135790\n")
     assert other.returncode == 0, other.stderr
+
+
+def test_the_day_report_reads_a_decline_as_declined(sim, tmp_path):
+    """Issue 15, 2.6: the 99.05 decline (the customer's balance) reads "Declined" in the day's lines, as the
+    cashier's screen said it; which sale is the decline is found in plain SQL, not from the report."""
+    config, data_dir, _day = day_of_sales(sim, tmp_path / "t")
+    with Journal.open(data_dir) as journal:
+        declined = journal.query("SELECT id FROM transactions WHERE kind='sale' AND status='FAILED' "
+                                 "AND result_code='USER_BALANCE_NOT_ENOUGH'")[0]["id"]
+    done = cli("report", config=config, data_dir=data_dir)
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if declined in x)
+    assert "Declined" in line and "Not paid" not in line
