@@ -119,7 +119,10 @@ def who(report: dict) -> str | None:
     if not by:
         return None
     words = _(ROLE_WORDS[role]) if role in ROLE_WORDS else role
-    return by if not words or by in (role, words) else f"{by} ({words})"
+    if by == role:
+        return words or by
+    named = _(ROLE_WORDS[by]) if by in ROLE_WORDS else by   # the counter's default asker is a role, not a name
+    return named if not words or named == words else f"{named} ({words})"
 
 
 def heading(report: dict) -> list[tuple[str, str]]:

@@ -60,3 +60,22 @@ def test_wide_labels_keep_the_columns():
     lines = [f"{printout.ljust(label, 10)}|" for label in ("净额", "Net", "平均 sale")]
     assert {printout.width(line) for line in lines} == {11}
     assert printout.rjust("退款", 6) == "  退款"
+
+
+def test_who_took_it_reads_in_the_persons_language():
+    """The counter's default asker is the role "cashier", not a name: in zh_CN it reads in Chinese, as the
+    role beside it does (the zh walk found "cashier" left in English on the X and Z)."""
+    from pos_app import printout
+    from pos_app.i18n import set_language
+
+    report = {"takenBy": "cashier", "takenAs": "manager"}
+    try:
+        set_language("en")
+        assert printout.who(report) == "cashier (manager)"
+        assert printout.who({"takenBy": "ann", "takenAs": "manager"}) == "ann (manager)"
+        assert printout.who({"takenBy": "manager", "takenAs": "manager"}) == "manager"
+        set_language("zh_CN")
+        words = printout.who(report)
+        assert words is not None and "cashier" not in words and "manager" not in words
+    finally:
+        set_language("en")
