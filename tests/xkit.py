@@ -106,6 +106,7 @@ class Till:
     def start(self, timeout: float = 30.0) -> Till:
         need_tools("Xvfb", "xdotool", "import", *(["xrandr"] if self.screens > 1 else []))
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._sock_dir.mkdir(exist_ok=True)   # stop() removes it: a till started again listens there anew
         running.append(self)
         try:
             self._start_xvfb()

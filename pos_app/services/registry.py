@@ -71,8 +71,10 @@ def first_pin_here(role: str, *, sandbox: bool) -> None:
     if not sandbox:
         raise PinError(_("No {role} PIN is set on this terminal, so {role} mode cannot open yet.").format(
                            role=role_words(role)),
-                       hint=_("At the terminal's prompt: pos-terminal pin set {role} (or pos-terminal setup); "
-                              "then open the mode again.").format(role=role))
+                       hint=_("Close the till first (an installed terminal: sudo systemctl stop pos-terminal), "
+                              "then at its prompt: pos-terminal pin set {role} (or pos-terminal setup); then start "
+                              "it again. The command refuses while the till runs: one program writes the journal."
+                              ).format(role=role))
 
 
 def counter(asked_by: str = "cashier") -> Grant:
