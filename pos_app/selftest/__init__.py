@@ -54,14 +54,14 @@ from .config_keys import check_keys
 from .interactive import SCAN_TIMEOUT, SLOW_CHAR_SECONDS, TEST_CODE, scan_check
 from .network import check_reachable, gateway_address, judge_round_trip
 from .notifications import check_notifications
-from .results import FAIL, LEVELS, PASS, SKIP, Check, Report
+from .results import FAIL, LEVELS, PASS, SKIP, TITLES, Check, Report, title
 from .runner import run
 from .storage import MIN_FREE_BYTES, check_disk, inspect_journal
 
 __all__ = [
     "CLOCK_BACK_TOLERANCE", "CLOCK_YEARS", "FAIL", "LEVELS", "MIN_FREE_BYTES", "NTP_HINT", "PASS",
-    "SCAN_TIMEOUT", "SKEW_FAIL", "SKEW_WARN", "SKIP", "SLOW_CHAR_SECONDS", "TEST_CODE", "Check", "Report",
+    "SCAN_TIMEOUT", "SKEW_FAIL", "SKEW_WARN", "SKIP", "SLOW_CHAR_SECONDS", "TEST_CODE", "TITLES", "Check", "Report",
     "check_clock", "check_disk", "check_keys", "check_notifications", "check_reachable",
     "check_skew", "gateway_address", "inspect_journal", "judge_round_trip",
-    "parse_response_time", "run", "scan_check",
+    "parse_response_time", "run", "scan_check", "title",
 ]

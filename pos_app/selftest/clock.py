@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ..i18n import N_, _
 from .results import Check, failed, passed, skipped
 
 CLOCK_YEARS = (2024, 2100)
 CLOCK_BACK_TOLERANCE = 60.0      # the clock may sit this far behind the journal's newest record
 SKEW_WARN, SKEW_FAIL = 5.0, 60.0
-NTP_HINT = ("turn on time synchronisation: sudo timedatectl set-ntp true (then `timedatectl` shows "
-            "'System clock synchronized: yes')")
+NTP_HINT = N_("turn on time synchronisation: sudo timedatectl set-ntp true (then `timedatectl` shows "
+              "'System clock synchronized: yes')")   # shown through _()
 
 
 def check_clock(now: float, newest_record: float | None) -> Check:
@@ -24,12 +25,15 @@ def check_clock(now: float, newest_record: float | None) -> Check:
     low, high = CLOCK_YEARS
     year = datetime.fromtimestamp(now, UTC).year
     if not low <= year <= high:
-        return failed("clock", f"the clock says {when}, which cannot be right", NTP_HINT)
+        return failed("clock", _("the clock says {when}, which cannot be right").format(when=when), _(NTP_HINT))
     if newest_record is not None and now < newest_record - CLOCK_BACK_TOLERANCE:
         newest = datetime.fromtimestamp(newest_record, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        return failed("clock", f"the clock says {when}, {newest_record - now:,.0f} s before the journal's newest "
-                               f"record ({newest}): it went backwards", NTP_HINT)
-    return passed("clock", when + ("" if newest_record is None else ", after the journal's newest record"))
+        return failed("clock", _("the clock says {when}, {seconds} s before the journal's newest record ({newest}): "
+                                 "it went backwards").format(when=when, seconds=f"{newest_record - now:,.0f}",
+                                                             newest=newest), _(NTP_HINT))
+    if newest_record is None:
+        return passed("clock", when)
+    return passed("clock", _("{when}, after the journal's newest record").format(when=when))
 
 
 def parse_response_time(value: str | None) -> float | None:
@@ -55,15 +59,18 @@ def check_skew(response_time: str | None, sent: float, received: float) -> Check
     ``response-time``; the round trip's half width is counted in our favour."""
     gateway_time = parse_response_time(response_time)
     if response_time is None or gateway_time is None:
-        return skipped("clock-skew", f"the gateway's response-time {response_time!r} is not a time this check reads",
-                       "compare the clock with a reference by hand: timedatectl")
+        return skipped("clock-skew", _("the gateway's response-time {value} is not a time this check reads").format(
+                           value=repr(response_time)), _("compare the clock with a reference by hand: timedatectl"))
     ours = (sent + received) / 2
     skew = ours - gateway_time
     margin = max(0.0, (received - sent) / 2) + (0.0 if response_time.strip().isdigit() else 1.0)
     certain = max(0.0, abs(skew) - margin)
-    words = f"our clock is {abs(skew):,.1f} s {'ahead of' if skew > 0 else 'behind'} the gateway's"
+    words = (_("our clock is {seconds} s ahead of the gateway's") if skew > 0 else
+             _("our clock is {seconds} s behind the gateway's")).format(seconds=f"{abs(skew):,.1f}")
     if certain > SKEW_FAIL:
-        return failed("clock-skew", words, NTP_HINT)
+        return failed("clock-skew", words, _(NTP_HINT))
     if certain > SKEW_WARN:
-        return passed("clock-skew", f"{words} (more than {SKEW_WARN:g} s: fix it before it grows)", NTP_HINT)
-    return passed("clock-skew", f"our clock agrees with the gateway's to {abs(skew):.1f} s")
+        return passed("clock-skew", _("{words} (more than {limit} s: fix it before it grows)").format(
+            words=words, limit=f"{SKEW_WARN:g}"), _(NTP_HINT))
+    return passed("clock-skew", _("our clock agrees with the gateway's to {seconds} s").format(
+        seconds=f"{abs(skew):.1f}"))

@@ -12,7 +12,8 @@ from typing import Any
 
 from ..config import Config, load_config
 from ..errors import KeyFileError, PosError
-from .results import Check, failed, one_line, passed, skipped
+from ..i18n import N_, _
+from .results import NO_CONFIG, Check, failed, one_line, passed, skipped
 
 
 def load(config_file: Path | None, data_dir: Path, *, start_sandbox: bool) -> tuple[Check, Config | None, Any]:
@@ -24,10 +25,11 @@ def load(config_file: Path | None, data_dir: Path, *, start_sandbox: bool) -> tu
         try:
             loaded = load_config(config_file)
         except PosError as exc:
-            return failed("config", one_line(exc.message), exc.hint or "compare it with the README"), None, None
-        mode = "sandbox gateway" if loaded.gateway.sandbox else "live gateway"
-        return passed("config", f"{loaded.path}: valid ({mode} {loaded.gateway.url}, "
-                                f"client id {loaded.gateway.client_id})"), loaded, None
+            return failed("config", one_line(exc.message), exc.hint or _("compare it with the README")), None, None
+        detail = (_("{path}: valid (sandbox gateway {url}, client id {client_id})") if loaded.gateway.sandbox else
+                  _("{path}: valid (live gateway {url}, client id {client_id})"))
+        return passed("config", detail.format(path=loaded.path, url=loaded.gateway.url,
+                                              client_id=loaded.gateway.client_id)), loaded, None
     sandbox_file = data_dir / "sandbox-gateway" / "terminal.toml"
     sim: Any = None
     config: Config | None = None
@@ -38,15 +40,17 @@ def load(config_file: Path | None, data_dir: Path, *, start_sandbox: bool) -> tu
         elif sandbox_file.is_file():
             config = load_config(sandbox_file)
     except PosError as exc:
-        return failed("config", f"sandbox: {one_line(exc.message)}",
-                      exc.hint or f"check the sandbox's files in {sandbox_file.parent}"), None, None
+        return failed("config", _("sandbox: {reason}").format(reason=one_line(exc.message)),
+                      exc.hint or _("check the sandbox's files in {folder}").format(folder=sandbox_file.parent)), \
+            None, None
     if config is None:
-        where = ""
+        detail = _("sandbox: no config file")
     elif start_sandbox and sim is None:
-        where = f" (the running terminal's embedded simulator at {config.gateway.url})"
+        detail = _("sandbox: no config file (the running terminal's embedded simulator at {url})").format(
+            url=config.gateway.url)
     else:
-        where = f" (the embedded simulator's {config.path})"
-    return passed("config", "sandbox: no config file" + where), config, sim
+        detail = _("sandbox: no config file (the embedded simulator's {path})").format(path=config.path)
+    return passed("config", detail), config, sim
 
 
 def same_key(a, b) -> bool:
@@ -79,39 +83,43 @@ def check_keys(config: Config) -> Check:
         merchant = signing.load_private_key(gw.merchant_private_key, "[gateway] merchant_private_key")
         gateway = signing.load_public_key(gw.gateway_public_key, "[gateway] gateway_public_key")
     except KeyFileError as exc:
-        return failed("keys", one_line(exc.message), exc.hint or "check the key paths in the config file")
+        return failed("keys", one_line(exc.message), exc.hint or _("check the key paths in the config file"))
     own = merchant.public_key()
     if same_key(own, gateway):
-        return failed("keys", f"[gateway] gateway_public_key {gw.gateway_public_key} is the merchant's own public key",
-                      "put the gateway's public key there (from the Antom portal), not the one you uploaded")
+        return failed("keys", _("[gateway] gateway_public_key {path} is the merchant's own public key").format(
+                          path=gw.gateway_public_key),
+                      _("put the gateway's public key there (from the Antom portal), not the one you uploaded"))
     public_file = beside(Path(gw.merchant_private_key), "public", "merchant_public.pem")
     if public_file is not None:
         try:
-            public = signing.load_public_key(public_file, "merchant public key")
+            public = signing.load_public_key(public_file, N_("merchant public key"))
         except KeyFileError as exc:
-            return failed("keys", one_line(exc.message), exc.hint or f"fix or remove {public_file}")
+            return failed("keys", one_line(exc.message), exc.hint or _("fix or remove {path}").format(path=public_file))
         if not same_key(own, public):
-            return failed("keys", f"{gw.merchant_private_key} and {public_file} are not one key pair",
-                          f"the gateway verifies with the public key registered for client id {gw.client_id}: put "
-                          f"the private key that belongs to it in {gw.merchant_private_key}, or register the "
-                          f"public half of {gw.merchant_private_key.name}")
-        how = f"the merchant key matches {public_file.name}"
+            return failed("keys", _("{private} and {public} are not one key pair").format(
+                              private=gw.merchant_private_key, public=public_file),
+                          _("the gateway verifies with the public key registered for client id {client_id}: put "
+                            "the private key that belongs to it in {private}, or register the public half of "
+                            "{name}").format(client_id=gw.client_id, private=gw.merchant_private_key,
+                                             name=gw.merchant_private_key.name))
+        how = _("the merchant key matches {name}").format(name=public_file.name)
     else:
         probe = b"pos-terminal selftest"
         ok = signing.verify(own, "/selftest", gw.client_id, "0", probe,
                             signing.sign(merchant, "/selftest", gw.client_id, "0", probe))
         if not ok:
-            return failed("keys", f"{gw.merchant_private_key}: a test message signed with it does not verify",
-                          "the key file is damaged: restore it from the backup")
-        how = "the merchant key signs and verifies (no public half beside it to compare)"
-    return passed("keys", f"{how}; the gateway key loads (RSA {gateway.key_size})")
+            return failed("keys", _("{path}: a test message signed with it does not verify").format(
+                              path=gw.merchant_private_key),
+                          _("the key file is damaged: restore it from the backup"))
+        how = _("the merchant key signs and verifies (no public half beside it to compare)")
+    return passed("keys", _("{how}; the gateway key loads (RSA {bits})").format(how=how, bits=gateway.key_size))
 
 
 def keys_of(config: Config | None, *, sandbox: bool) -> Check:
     """The ``keys`` check of a run: skipped while there is no config to name them."""
     if config is None:
         if sandbox:
-            return skipped("keys", "sandbox: the embedded simulator makes its keys at the first start",
-                           "run `pos-terminal selftest --level external` or start the terminal once")
-        return skipped("keys", "the config does not load (see config)")
+            return skipped("keys", _("sandbox: the embedded simulator makes its keys at the first start"),
+                           _("run `pos-terminal selftest --level external` or start the terminal once"))
+        return skipped("keys", _(NO_CONFIG))
     return check_keys(config)

@@ -9,17 +9,33 @@ runs, not when the self-test is imported.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..config import ScannersConfig
 from ..errors import PosError
+from ..i18n import N_, _
 from .interactive import TEST_CODE
 from .results import Check, failed, one_line, passed, skipped
 from .storage import terminal_running
 
 log = logging.getLogger(__name__)
+
+#: The drivers' words for a scanner that cannot be grabbed (drivers/hid.py, drivers/discovery.py): when the
+#: run opened its own hub, the program holding it may be a terminal running on the data directory.
+GRAB_REFUSALS = (N_("scanner {path}: another program has grabbed it, so its scans go there"),
+                 N_("scanner {path}: cannot grab it: {reason}"),
+                 N_("input device {path}: another program has it (grabbed)"))
+
+
+def grab_refused(rows: list[dict]) -> bool:
+    """Whether a row's error is a refused grab, said in English or in the person's language (the drivers
+    translate their errors as they raise them)."""
+    patterns = [re.compile(".*".join(re.escape(part) for part in re.split(r"\{\w+\}", text)))
+                for template in GRAB_REFUSALS for text in {template, _(template)}]
+    return any(pattern.search(str(row.get("error") or "")) for pattern in patterns for row in rows)
 
 
 def open_hub(settings: ScannersConfig, input_dir, sys_dir, opener=None):
@@ -35,21 +51,24 @@ def check_scanners(rows: list[dict], *, own_hub: bool, data_dir: Path) -> Check:
     """Judge the hub's status rows: every scanner found must be open. ``own_hub`` says the hub was opened
     for this run (then a scanner that cannot be grabbed may be held by a terminal running on ``data_dir``)."""
     if not rows:
-        return skipped("scanners", "no scanner found (none configured, none discovered)",
-                       "`pos-terminal devices` lists the input devices and why none counts as a scanner")
+        return skipped("scanners", _("no scanner found (none configured, none discovered)"),
+                       _("`pos-terminal devices` lists the input devices and why none counts as a scanner"))
     bad = [r for r in rows if r.get("error") or not r.get("connected")]
     if bad:
-        messages = [r.get("error") or f"{r['source']}: not connected" for r in bad]
-        _, _, hint = messages[0].partition("\n")
+        messages = [r.get("error") or _("{source}: not connected").format(source=r["source"]) for r in bad]
+        _first, _sep, hint = messages[0].partition("\n")
         detail = "; ".join(one_line(m.partition("\n")[0]) for m in messages)
         hint = hint.strip().removeprefix("→").strip()
-        if own_hub and "grab" in detail and terminal_running(data_dir):
-            hint = "the running terminal holds the scanners: run the self-test from its technician screen"
+        if own_hub and grab_refused(bad) and terminal_running(data_dir):
+            hint = _("the running terminal holds the scanners: run the self-test from its technician screen")
         ok = len(rows) - len(bad)
-        return failed("scanners", f"{len(bad)} of {len(rows)} scanner(s) cannot be used: {detail}"
-                                  + (f" ({ok} open)" if ok else ""), hint or "`pos-terminal devices` says more")
-    names = ", ".join(f"{r['source']} ({r['kind']})" for r in rows)
-    return passed("scanners", f"{len(rows)} scanner(s) open: {names}")
+        words = _("{bad} of {count} scanner(s) cannot be used: {detail}").format(bad=len(bad), count=len(rows),
+                                                                                detail=detail)
+        if ok:
+            words += _(" ({ok} open)").format(ok=ok)
+        return failed("scanners", words, hint or _("`pos-terminal devices` says more"))
+    names = ", ".join(_("{source} ({kind})").format(source=r["source"], kind=_(r["kind"])) for r in rows)
+    return passed("scanners", _("{count} scanner(s) open: {names}").format(count=len(rows), names=names))
 
 
 def check_display(display: Callable[[str], Any] | None, *, absent: str | None = None) -> Check:
@@ -59,21 +78,23 @@ def check_display(display: Callable[[str], Any] | None, *, absent: str | None = 
     if display is None:
         if absent:
             return skipped("display", absent,
-                           "connect the customer display as a second screen and restart the terminal")
-        return skipped("display", "no customer display here: run from the technician screen",
-                       "the technician screen shows a test pattern and a test QR on the customer display")
+                           _("connect the customer display as a second screen and restart the terminal"))
+        return skipped("display", _("no customer display here: run from the technician screen"),
+                       _("the technician screen shows a test pattern and a test QR on the customer display"))
     try:
         answer = display(TEST_CODE)
     except PosError as exc:
-        return failed("display", one_line(exc.message), exc.hint or "check the customer display's cable and power")
+        return failed("display", one_line(exc.message),
+                      exc.hint or _("check the customer display's cable and power"))
     except Exception as exc:  # noqa: BLE001 -- the screen's own failure is this check's answer
-        return failed("display", f"the customer display failed: {type(exc).__name__}: {one_line(exc)}",
-                      "check the customer display's cable and power")
+        return failed("display", _("the customer display failed: {error}: {reason}").format(
+                          error=type(exc).__name__, reason=one_line(exc)),
+                      _("check the customer display's cable and power"))
     ok, detail = answer if isinstance(answer, tuple) else (bool(answer), "")
     if ok:
-        return passed("display", detail or "the customer display shows the test pattern and the test QR")
-    return failed("display", detail or "the customer display did not show the test pattern",
-                  "check its cable and power, and that the desktop sees a second screen")
+        return passed("display", detail or _("the customer display shows the test pattern and the test QR"))
+    return failed("display", detail or _("the customer display did not show the test pattern"),
+                  _("check its cable and power, and that the desktop sees a second screen"))
 
 
 def device_report(hub, settings: ScannersConfig, level: str, displays) -> dict:
@@ -88,7 +109,7 @@ def device_report(hub, settings: ScannersConfig, level: str, displays) -> dict:
                 try:
                     row["health"] = scanner.check_health("external" if level != "internal" else "internal")
                 except Exception as exc:  # noqa: BLE001 -- a report line, never a reason to lose the report
-                    row["health"] = f"health check failed: {exc}"
+                    row["health"] = _("health check failed: {reason}").format(reason=exc)
             out["scanners"].append(row)
     try:
         from drivers.discovery import scan_serial_ports

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..i18n import N_, _
 from .results import Check, failed, passed, skipped
 
 #: What the interactive check asks to scan: digits, "-" and q/w/a/z/y differ between the us, de and fr
@@ -19,6 +20,12 @@ from .results import Check, failed, passed, skipped
 TEST_CODE = "POS-TEST-qwazy-0123456789"
 SLOW_CHAR_SECONDS = 0.030        # a scanner types faster than this per character
 SCAN_TIMEOUT = 30.0
+#: What ended a scan (a ScanEvent's ``ended_by``) in words; the serial endings (cr, lf, crlf) are the bytes' names.
+ENDED_WORDS = {"enter": N_("enter"), "tab": N_("tab"), "gap": N_("gap")}
+
+
+def ended_words(ended_by: str) -> str:
+    return _(ENDED_WORDS[ended_by]) if ended_by in ENDED_WORDS else ended_by
 
 
 def typed_on(text: str, scanner_layout: str, decode_layout: str) -> str | None:
@@ -83,47 +90,54 @@ def scan_check(expected: str, got: Any, *, layout: str | None = "us", duration: 
         wrong = next((name for name, typed in garbled.items()
                       if data == typed or (len(typed) >= 6 and data.endswith(typed))), None)
         if wrong is not None:
-            title = LAYOUTS[wrong].title
-            problems.append((f"the scanner types for layout {wrong!r} ({title}), the terminal decodes {layout!r}",
-                             (f'set layout = "{wrong}" under [scanners] (or in this scanner\'s [[scanners.hid]] '
-                              f'entry), or program the scanner\'s keyboard country for layout "{layout}"')))
+            problems.append((
+                _("the scanner types for layout {wrong} ({title}), the terminal decodes {layout}").format(
+                    wrong=repr(wrong), title=_(LAYOUTS[wrong].title), layout=repr(layout)),
+                _('set layout = "{wrong}" under [scanners] (or in this scanner\'s [[scanners.hid]] entry), or '
+                  'program the scanner\'s keyboard country for layout "{layout}"').format(wrong=wrong, layout=layout)))
         elif data == expected.swapcase():
-            problems.append(("the letters arrive in the wrong case",
-                             "turn off the scanner's case conversion or Caps Lock emulation"))
+            problems.append((_("the letters arrive in the wrong case"),
+                             _("turn off the scanner's case conversion or Caps Lock emulation")))
         elif expected in data:
-            before, _, after = data.partition(expected)
-            extra = " and ".join(f"{what} {text!r}" for what, text in (("before", before), ("after", after)) if text)
-            problems.append((f"the scanner adds characters {extra} the data",
-                             ("remove the scanner's prefix/suffix characters (keep only Enter as the suffix; the "
-                              "AIM id prefix is fine)")))
+            before, _sep, after = data.partition(expected)
+            if before and after:
+                extra = _("the scanner adds characters before {before} and after {after} the data").format(
+                    before=repr(before), after=repr(after))
+            elif before:
+                extra = _("the scanner adds characters before {before} the data").format(before=repr(before))
+            else:
+                extra = _("the scanner adds characters after {after} the data").format(after=repr(after))
+            problems.append((extra, _("remove the scanner's prefix/suffix characters (keep only Enter as the "
+                                      "suffix; the AIM id prefix is fine)")))
         elif data and expected.startswith(data):
-            problems.append((f"only {len(data)} of {len(expected)} characters arrived",
-                             "the scan was cut short: set the scanner's inter-character delay to 0, or raise gap_ms"
-                             if ended_by == "gap" else "check that the whole code was in the scanner's view"))
+            problems.append((_("only {got} of {count} characters arrived").format(got=len(data), count=len(expected)),
+                             _("the scan was cut short: set the scanner's inter-character delay to 0, or raise gap_ms")
+                             if ended_by == "gap" else _("check that the whole code was in the scanner's view")))
         else:
             shown = mask(data) if len(data) >= 16 and data.isdigit() else data  # a customer's code, by mistake?
-            problems.append((f"read {shown!r}, expected {expected!r}",
-                             "scan the test code shown by this self-test, not another barcode"))
+            problems.append((_("read {got}, expected {expected}").format(got=repr(shown), expected=repr(expected)),
+                             _("scan the test code shown by this self-test, not another barcode")))
     if ended_by == "gap":
-        problems.append(("the scan had no suffix and ended on the time gap",
-                         "program the scanner to send Enter (CR) after each scan"))
+        problems.append((_("the scan had no suffix and ended on the time gap"),
+                         _("program the scanner to send Enter (CR) after each scan")))
     if aim is None and expect_aim:
-        problems.append(("the scanner sends no AIM symbology identifier",
-                         "enable the scanner's 'AIM ID' (code identifier) prefix"))
+        problems.append((_("the scanner sends no AIM symbology identifier"),
+                         _("enable the scanner's 'AIM ID' (code identifier) prefix")))
     elif aim is not None and not aim.startswith("]Q") and data == expected:
-        problems.append((f"the AIM id {aim} does not say QR Code", "scan the QR code shown by this self-test"))
+        problems.append((_("the AIM id {aim} does not say QR Code").format(aim=aim),
+                         _("scan the QR code shown by this self-test")))
     if duration is not None and data:
         per_char = duration / max(1, len(data))
         if per_char > SLOW_CHAR_SECONDS:
-            problems.append((f"the scanner types slowly ({per_char * 1000:.0f} ms a character)",
-                             "set the scanner's inter-character delay to 0 (and its USB polling to the fastest)"))
+            problems.append((_("the scanner types slowly ({ms} ms a character)").format(ms=f"{per_char * 1000:.0f}"),
+                             _("set the scanner's inter-character delay to 0 (and its USB polling to the fastest)")))
     if problems:
-        return failed("scan", "; ".join(p for p, _ in problems), "; ".join(h for _, h in problems))
-    facts = [f"read {len(data)} characters as expected",
-             f"AIM id {aim}" if aim else "no AIM id (optional)",
-             f"ended by {ended_by}" if ended_by else "",
-             f"{duration / max(1, len(data)) * 1000:.1f} ms a character" if duration is not None else
-             "timing not reported by the driver"]
+        return failed("scan", "; ".join(p for p, _hint in problems), "; ".join(h for _p, h in problems))
+    facts = [_("read {count} characters as expected").format(count=len(data)),
+             _("AIM id {aim}").format(aim=aim) if aim else _("no AIM id (optional)"),
+             _("ended by {how}").format(how=ended_words(ended_by)) if ended_by else "",
+             _("{ms} ms a character").format(ms=f"{duration / max(1, len(data)) * 1000:.1f}")
+             if duration is not None else _("timing not reported by the driver")]
     return passed("scan", ", ".join(f for f in facts if f))
 
 
@@ -158,10 +172,10 @@ def check_test_scan(hub, own_hub: bool, layout: str | None, scan: Callable[[str,
         got = scan(TEST_CODE, timeout)
     else:
         if hub is None or not own_hub:
-            return skipped("scan", "no scanner to test" if hub is None else "run from the technician screen")
+            return skipped("scan", _("no scanner to test") if hub is None else _("run from the technician screen"))
         usable = [s for s in hub.scanners if getattr(s, "connected", True)]
         if not usable:
-            return skipped("scan", "no scanner to test (see scanners)")
+            return skipped("scan", _("no scanner to test (see scanners)"))
         while True:  # what came before the prompt is not the test scan
             try:
                 hub.events.get_nowait()
@@ -171,11 +185,14 @@ def check_test_scan(hub, own_hub: bool, layout: str | None, scan: Callable[[str,
             prompt(TEST_CODE)
         got, problem = _wait_for_scan(hub.events, timeout)
         if got is None:
-            return failed("scan", f"no scan within {timeout:g} s" + (f" (last problem: {problem})" if problem else ""),
-                          "scan the QR shown here; if the scanner beeps but nothing arrives, "
-                          "`pos-terminal scanner listen` shows what it sends")
+            detail = _("no scan within {seconds} s").format(seconds=f"{timeout:g}")
+            if problem:
+                detail += _(" (last problem: {problem})").format(problem=problem)
+            return failed("scan", detail, _("scan the QR shown here; if the scanner beeps but nothing arrives, "
+                                            "`pos-terminal scanner listen` shows what it sends"))
         source = hub.hid.get(got.source) if hasattr(hub, "hid") else None
         layout = source.decoder.layout.name if source is not None else None
     if got is None:
-        return failed("scan", f"no scan within {timeout:g} s", "scan the QR shown on the technician screen")
+        return failed("scan", _("no scan within {seconds} s").format(seconds=f"{timeout:g}"),
+                      _("scan the QR shown on the technician screen"))
     return scan_check(TEST_CODE, got, layout=layout)

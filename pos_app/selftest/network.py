@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ..config import Config
 from ..errors import KeyFileError
+from ..i18n import _
 from .results import Check, failed, one_line, passed, skipped
 
 
@@ -34,19 +35,21 @@ def check_reachable(url: str, timeout: float = 5.0, *, where: str = "[gateway] u
         with socket.create_connection((host, port), timeout=timeout):
             pass
     except socket.gaierror as exc:
-        return failed("gateway", f"cannot resolve {host} ({exc.strerror})",
-                      f"check the network's DNS (/etc/resolv.conf) and the host name in {where}")
+        return failed("gateway", _("cannot resolve {host} ({reason})").format(host=host, reason=exc.strerror),
+                      _("check the network's DNS (/etc/resolv.conf) and the host name in {where}").format(where=where))
     except TimeoutError:
-        return failed("gateway", f"cannot reach {shown}: no answer within {timeout:g} s",
-                      "check the network cable or Wi-Fi and any firewall between here and the gateway")
+        return failed("gateway", _("cannot reach {address}: no answer within {seconds} s").format(
+                          address=shown, seconds=f"{timeout:g}"),
+                      _("check the network cable or Wi-Fi and any firewall between here and the gateway"))
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        hint = (f"nothing listens there: is the gateway (or simulator) running? check {where}"
+        hint = (_("nothing listens there: is the gateway (or simulator) running? check {where}")
                 if exc.errno == errno.ECONNREFUSED else
-                f"check the network (cable, Wi-Fi, router) and {where}")
-        return failed("gateway", f"cannot reach {shown} ({reason})", hint)
+                _("check the network (cable, Wi-Fi, router) and {where}")).format(where=where)
+        return failed("gateway", _("cannot reach {address} ({reason})").format(address=shown, reason=reason), hint)
     ms = (time.perf_counter() - started) * 1000
-    return passed("gateway", f"{shown} accepts connections ({ms:.1f} ms to connect)")
+    return passed("gateway", _("{address} accepts connections ({ms} ms to connect)").format(
+        address=shown, ms=f"{ms:.1f}"))
 
 
 def judge_round_trip(outcome, elapsed_ms: float, config: Config) -> Check:
@@ -57,28 +60,31 @@ def judge_round_trip(outcome, elapsed_ms: float, config: Config) -> Check:
     code = outcome.result_code
     said = verdict(outcome)
     if said is Verdict.ANSWERED:
-        return passed("round-trip", f"a signed inquiry was answered ({code or 'S'}) and the answer verified in "
-                                    f"{elapsed_ms:.0f} ms")
+        return passed("round-trip", _("a signed inquiry was answered ({code}) and the answer verified in {ms} ms")
+                      .format(code=code or "S", ms=f"{elapsed_ms:.0f}"))
     if said is Verdict.BAD_SIGNATURE:
-        return failed("round-trip", "the gateway rejects our signature",
-                      f"[gateway] merchant_private_key {gw.merchant_private_key} does not match the public key "
-                      f"registered for client id {gw.client_id}: register its public half, or use the right key")
+        return failed("round-trip", _("the gateway rejects our signature"),
+                      _("[gateway] merchant_private_key {path} does not match the public key registered for client "
+                        "id {client_id}: register its public half, or use the right key").format(
+                          path=gw.merchant_private_key, client_id=gw.client_id))
     if said is Verdict.UNKNOWN_CLIENT:
-        return failed("round-trip", f"the gateway does not know client id {gw.client_id}",
-                      f"check [gateway] client_id in {config.path} against the gateway portal")
+        return failed("round-trip", _("the gateway does not know client id {client_id}").format(client_id=gw.client_id),
+                      _("check [gateway] client_id in {path} against the gateway portal").format(path=config.path))
     if said is Verdict.UNVERIFIED:
-        return failed("round-trip", "the gateway's answer did not verify: wrong gateway public key?",
-                      f"[gateway] gateway_public_key {gw.gateway_public_key} must be the gateway's public key "
-                      "(from the gateway portal), the one that signs its answers")
+        return failed("round-trip", _("the gateway's answer did not verify: wrong gateway public key?"),
+                      _("[gateway] gateway_public_key {path} must be the gateway's public key (from the gateway "
+                        "portal), the one that signs its answers").format(path=gw.gateway_public_key))
     if said is Verdict.NOT_SENT:
         return failed("round-trip", one_line(outcome.message),
-                      f"check the network and [gateway] url ({gw.url}); an https gateway needs a valid certificate")
+                      _("check the network and [gateway] url ({url}); an https gateway needs a valid certificate")
+                      .format(url=gw.url))
     if said is Verdict.REFUSED:
-        return failed("round-trip", f"the gateway refused the inquiry: {code} {one_line(outcome.message)}".strip(),
-                      "an unknown paymentRequestId should answer ORDER_NOT_EXIST; ask the gateway's support "
-                      "about this result code")
-    return failed("round-trip", f"no usable answer: {one_line(outcome.message) or code}",
-                  "the gateway may be down or overloaded; try again in a minute, then ask its support")
+        return failed("round-trip", _("the gateway refused the inquiry: {code} {reason}").format(
+                          code=code, reason=one_line(outcome.message)).strip(),
+                      _("an unknown paymentRequestId should answer ORDER_NOT_EXIST; ask the gateway's support "
+                        "about this result code"))
+    return failed("round-trip", _("no usable answer: {reason}").format(reason=one_line(outcome.message) or code),
+                  _("the gateway may be down or overloaded; try again in a minute, then ask its support"))
 
 
 def check_round_trip(config: Config, clock: Callable[[], float]) -> tuple[Check, tuple | None]:
@@ -89,6 +95,7 @@ def check_round_trip(config: Config, clock: Callable[[], float]) -> tuple[Check,
     try:
         probe = probe_gateway(config, label="SELFTEST", clock=clock)
     except KeyFileError as exc:
-        return skipped("round-trip", f"the keys do not load ({one_line(exc.message)})", "see the keys check"), None
+        return skipped("round-trip", _("the keys do not load ({reason})").format(reason=one_line(exc.message)),
+                       _("see the keys check")), None
     answer = None if probe.response_time is None else (probe.response_time, probe.sent, probe.received)
     return judge_round_trip(probe.outcome, probe.elapsed_ms, config), answer

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from ..config import Config
 from ..errors import KeyFileError, PosError
+from ..i18n import N_, _
 from .config_keys import beside, same_key
 from .results import PASS, Check, failed, one_line, passed, skipped
 from .storage import terminal_running
@@ -36,7 +37,7 @@ def gateway_signer(config: Config):
     if private_path is None:
         return None
     try:
-        private = signing.load_private_key(private_path, "gateway private key")
+        private = signing.load_private_key(private_path, N_("gateway private key"))
         public = signing.load_public_key(public_path, "[gateway] gateway_public_key")
     except KeyFileError:
         return None
@@ -68,6 +69,7 @@ def _post(host: str, port: int, path: str, client_id: str, signer) -> tuple[int,
 
 
 def _judge(status: int, raw: bytes, signed: bool, who: str, where: str) -> Check:
+    """The answer to a test notification as a check; ``who`` answered (N_-marked words, translated here)."""
     from ..receiver import ACK
 
     try:
@@ -75,29 +77,35 @@ def _judge(status: int, raw: bytes, signed: bool, who: str, where: str) -> Check
     except (ValueError, AttributeError):
         result = None
     if not isinstance(result, dict):
-        return failed("notifications", f"something other than a notification receiver answers on {where} "
-                                       f"(HTTP {status})",
-                      "another program uses the port: stop it, or change [notifications] listen")
+        return failed("notifications", _("something other than a notification receiver answers on {where} "
+                                         "(HTTP {status})").format(where=where, status=status),
+                      _("another program uses the port: stop it, or change [notifications] listen"))
     message = str(result.get("resultMessage", ""))
+    who = _(who)
     if signed:
         if status == 200 and raw == ACK:
-            return passed("notifications", f"{who} on {where} verified and acknowledged a signed test notification")
+            return passed("notifications", _("{who} on {where} verified and acknowledged a signed test "
+                                             "notification").format(who=who, where=where))
         if "signature" in message:
-            return failed("notifications", f"{who} on {where} refused a correctly signed test notification",
-                          "the terminal verifies with another gateway key: restart it after fixing "
-                          "[gateway] gateway_public_key")
-        return failed("notifications", f"{who} on {where} did not acknowledge a signed test notification: "
-                                       f"{one_line(message) or f'HTTP {status}'}",
-                      "see the terminal's log (run with -v) for why it could not record it")
+            return failed("notifications", _("{who} on {where} refused a correctly signed test notification").format(
+                              who=who, where=where),
+                          _("the terminal verifies with another gateway key: restart it after fixing "
+                            "[gateway] gateway_public_key"))
+        return failed("notifications", _("{who} on {where} did not acknowledge a signed test notification: "
+                                         "{reason}").format(who=who, where=where,
+                                                            reason=one_line(message) or f"HTTP {status}"),
+                      _("see the terminal's log (run with -v) for why it could not record it"))
     if status == 200 and raw == ACK:
-        return failed("notifications", f"{who} on {where} acknowledged an UNSIGNED notification",
-                      "something else answers there, or a receiver that does not verify: stop it")
+        return failed("notifications", _("{who} on {where} acknowledged an UNSIGNED notification").format(
+                          who=who, where=where),
+                      _("something else answers there, or a receiver that does not verify: stop it"))
     if result.get("resultStatus") == "U" and "signature" in message:
-        return passed("notifications", f"{who} on {where} refuses unsigned notifications (only the gateway can "
-                                       "sign a full test)",
-                      "for the path from the gateway, send a test notification from the gateway portal")
-    return failed("notifications", f"{who} on {where} answered an unsigned test with HTTP {status}: "
-                                   f"{one_line(message)}", "check the terminal's log (run with -v)")
+        return passed("notifications", _("{who} on {where} refuses unsigned notifications (only the gateway can "
+                                         "sign a full test)").format(who=who, where=where),
+                      _("for the path from the gateway, send a test notification from the gateway portal"))
+    return failed("notifications", _("{who} on {where} answered an unsigned test with HTTP {status}: "
+                                     "{reason}").format(who=who, where=where, status=status, reason=one_line(message)),
+                  _("check the terminal's log (run with -v)"))
 
 
 def check_notifications(config: Config, data_dir: Path, *, sandbox: bool = False) -> Check:
@@ -130,43 +138,46 @@ def check_notifications(config: Config, data_dir: Path, *, sandbox: bool = False
         where = f"{host}:{port}"
         try:
             status, raw = _post(host, port, path, client_id, signer)
-            return _judge(status, raw, signer is not None, "the terminal", where)
+            return _judge(status, raw, signer is not None, N_("the terminal"), where)
         except ConnectionRefusedError:
             pass
         except (OSError, http.client.HTTPException) as exc:
-            return failed("notifications", f"{where} did not answer a test notification properly "
-                                           f"({type(exc).__name__}: {one_line(exc)})",
-                          "another program may hold the port: stop it, or change [notifications] listen")
+            return failed("notifications", _("{where} did not answer a test notification properly ({error}: "
+                                             "{reason})").format(where=where, error=type(exc).__name__,
+                                                                 reason=one_line(exc)),
+                          _("another program may hold the port: stop it, or change [notifications] listen"))
         if terminal_running(data_dir):
-            return failed("notifications", f"the terminal is running but nothing listens on {where}",
-                          "see the terminal's start-up warnings: another program may have the port, or change "
-                          "[notifications] listen")
+            return failed("notifications", _("the terminal is running but nothing listens on {where}").format(
+                              where=where),
+                          _("see the terminal's start-up warnings: another program may have the port, or change "
+                            "[notifications] listen"))
     try:
         gateway_key = signing.load_public_key(config.gateway.gateway_public_key, "[gateway] gateway_public_key")
     except PosError as exc:
-        return skipped("notifications", f"the gateway key does not load ({one_line(exc.message)})",
-                       "see the keys check")
+        return skipped("notifications", _("the gateway key does not load ({reason})").format(
+                           reason=one_line(exc.message)), _("see the keys check"))
     received: list[dict] = []
     bind_host = "127.0.0.1" if sandbox else n.listen_host
     try:
         stand_in = NotificationReceiver(bind_host, port, client_id, gateway_key, received.append).start()
     except OSError as exc:
-        hint = ("ports below 1024 need root: pick a port above 1024" if exc.errno == errno.EACCES else
-                "this machine has no such address: use 0.0.0.0 or one of its addresses"
-                if exc.errno == errno.EADDRNOTAVAIL else "change [notifications] listen")
-        return failed("notifications", f"cannot listen on {bind_host}:{port} for notifications ({exc.strerror})",
-                      hint)
+        hint = (_("ports below 1024 need root: pick a port above 1024") if exc.errno == errno.EACCES else
+                _("this machine has no such address: use 0.0.0.0 or one of its addresses")
+                if exc.errno == errno.EADDRNOTAVAIL else _("change [notifications] listen"))
+        return failed("notifications", _("cannot listen on {address} for notifications ({reason})").format(
+                          address=f"{bind_host}:{port}", reason=exc.strerror), hint)
     try:
         where = f"{connect_host(bind_host)}:{stand_in.port}"
         status, raw = _post(connect_host(bind_host), stand_in.port, path, client_id, signer)
     except (OSError, http.client.HTTPException) as exc:
-        return failed("notifications", f"the stand-in receiver did not answer ({one_line(exc)})",
-                      "a firewall on this machine may block loopback connections")
+        return failed("notifications", _("the stand-in receiver did not answer ({reason})").format(
+                          reason=one_line(exc)),
+                      _("a firewall on this machine may block loopback connections"))
     finally:
         stand_in.stop()
-    who = "a stand-in receiver (no terminal running)" if not sandbox else "a sandbox stand-in receiver"
+    who = N_("a stand-in receiver (no terminal running)") if not sandbox else N_("a sandbox stand-in receiver")
     check = _judge(status, raw, signer is not None, who, where)
     if signer is not None and check.status == PASS and not received:
-        return failed("notifications", "the stand-in acknowledged without recording the notification",
-                      "a bug: report it")
+        return failed("notifications", _("the stand-in acknowledged without recording the notification"),
+                      _("a bug: report it"))
     return check

@@ -12,9 +12,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import PosError
+from ..i18n import N_, _
 
 LEVELS = ("internal", "external", "interactive")
 PASS, FAIL, SKIP = "pass", "fail", "skip"
+
+#: Each check's name in words, for a person (the technician's window): the name itself is a code, what the
+#: JSON's ``name``, the text report and the tests use. Shown through ``_()``: see :func:`title`.
+TITLES = {
+    "config": N_("Configuration"), "keys": N_("Keys"), "journal": N_("Journal"), "disk": N_("Disk space"),
+    "clock": N_("Clock"), "scanners": N_("Scanners"), "gateway": N_("Gateway connection"),
+    "round-trip": N_("Gateway round trip"), "clock-skew": N_("Clock against the gateway's"),
+    "notifications": N_("Notifications"), "display": N_("Customer display"), "scan": N_("Test scan"),
+}
+#: A check's detail when the config it needs did not load (the ``config`` check says why).
+NO_CONFIG = N_("the config does not load (see config)")
+
+
+def title(name: str) -> str:
+    """A check's name in the person's language (an unknown name as it is)."""
+    return _(TITLES[name]) if name in TITLES else name
 
 
 @dataclass(frozen=True)
@@ -108,5 +125,5 @@ class Report:
         try:
             path.write_text(data, encoding="utf-8")
         except OSError as exc:
-            raise PosError(f"{path}: cannot write the report there: {exc.strerror}",
-                           hint="pick a writable file with --out") from None
+            raise PosError(_("{path}: cannot write the report there: {reason}").format(path=path, reason=exc.strerror),
+                           hint=_("pick a writable file with --out")) from None

@@ -17,13 +17,12 @@ from typing import Any
 
 from ..config import Config, ScannersConfig, find_data_dir
 from ..errors import PosError
+from ..i18n import _
 from . import config_keys, devices, interactive, network, notifications, storage
 from .clock import check_clock, check_skew
-from .results import LEVELS, PASS, Check, Report, failed, one_line, passed, skipped
+from .results import LEVELS, NO_CONFIG, PASS, Check, Report, failed, one_line, passed, skipped
 
 log = logging.getLogger(__name__)
-
-NO_CONFIG = "the config does not load (see config)"
 
 
 @dataclass
@@ -54,8 +53,8 @@ class _Context:
     def load_config(self) -> Check:
         if self.running is not None and self.sandbox:
             self.config = self.running
-            return passed("config", "sandbox: no config file (this terminal's embedded simulator at "
-                                    f"{self.running.gateway.url})")
+            return passed("config", _("sandbox: no config file (this terminal's embedded simulator at {url})").format(
+                url=self.running.gateway.url))
         check, self.config, self.sim = config_keys.load(self.config_file, self.data_dir,
                                                         start_sandbox=self.level >= 2 and self.running is None)
         if self.running is not None:   # the file is checked as the next start will read it; the rest is live
@@ -73,7 +72,7 @@ class _Context:
         if hub is not None:
             self.hub = hub
         elif self.config is None and not self.sandbox:
-            return skipped("scanners", NO_CONFIG)
+            return skipped("scanners", _(NO_CONFIG))
         else:
             self.hub = devices.open_hub(self.scanner_settings, input_dir, sys_dir, opener)
             self.own_hub = True
@@ -81,29 +80,29 @@ class _Context:
 
     def gateway(self) -> Check:
         if self.config is None:
-            return skipped("gateway", NO_CONFIG)
+            return skipped("gateway", _(NO_CONFIG))
         check = network.check_reachable(self.config.gateway.url, self.config.gateway.connect_timeout,
-                                        where="the sandbox" if self.sandbox else
-                                        f"[gateway] url in {self.config.path}")
+                                        where=_("the sandbox") if self.sandbox else
+                                        _("[gateway] url in {path}").format(path=self.config.path))
         self.reachable = check.status == PASS
         return check
 
     def round_trip(self) -> Check:
         if self.config is None:
-            return skipped("round-trip", NO_CONFIG)
+            return skipped("round-trip", _(NO_CONFIG))
         if not self.reachable:
-            return skipped("round-trip", "the gateway cannot be reached (see gateway)")
+            return skipped("round-trip", _("the gateway cannot be reached (see gateway)"))
         check, self.answer = network.check_round_trip(self.config, self.clock)
         return check
 
     def skew(self) -> Check:
         if self.answer is None:
-            return skipped("clock-skew", "no verified answer from the gateway to compare with (see round-trip)")
+            return skipped("clock-skew", _("no verified answer from the gateway to compare with (see round-trip)"))
         return check_skew(*self.answer)
 
     def notifications(self) -> Check:
         if self.config is None:
-            return skipped("notifications", NO_CONFIG)
+            return skipped("notifications", _(NO_CONFIG))
         # the running terminal's own receiver (in sandbox mode too: its config has the port it listens on)
         return notifications.check_notifications(self.config, self.data_dir,
                                                  sandbox=self.sandbox and self.running is None)
@@ -147,7 +146,8 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
     - ``on_check(check)`` is called as each check ends (a screen's progress).
     """
     if level not in LEVELS:
-        raise PosError(f"no self-test level {level!r}", hint="the levels are internal, external and interactive")
+        raise PosError(_("no self-test level {level}").format(level=repr(level)),
+                       hint=_("the levels are internal, external and interactive"))
     data_dir = Path(data_dir) if data_dir is not None else find_data_dir(None)
     ctx = _Context(LEVELS.index(level) + 1, Path(config_file) if config_file is not None else None,
                    Path(data_dir), clock, running=running)
@@ -161,8 +161,9 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
             check = failed(name, one_line(exc.message), exc.hint or "")
         except Exception as exc:  # one broken check must not lose the others' results
             log.exception("self-test check failed")
-            check = failed(name, f"the check itself failed: {type(exc).__name__}: {one_line(exc)}",
-                           "this is a bug: run with -v and report it")
+            check = failed(name, _("the check itself failed: {error}: {reason}").format(
+                               error=type(exc).__name__, reason=one_line(exc)),
+                           _("this is a bug: run with -v and report it"))
         check = Check(check.name, check.status, one_line(check.detail), one_line(check.hint),
                       time.perf_counter() - started)
         report.checks.append(check)

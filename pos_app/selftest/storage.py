@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from ..i18n import _
 from .results import Check, failed, one_line, passed, skipped
 
 MIN_FREE_BYTES = 100 * 1024 * 1024
@@ -28,13 +29,15 @@ def check_disk(folder: Path, min_free: int = MIN_FREE_BYTES) -> Check:
     try:
         free = shutil.disk_usage(where).free
     except OSError as exc:
-        return failed("disk", f"cannot read the free space of {where}: {exc.strerror}",
-                      "check that the data directory is mounted and readable")
-    text = f"{free / 1e6:,.0f} MB free on {where}'s file system"
+        return failed("disk", _("cannot read the free space of {path}: {reason}").format(path=where,
+                                                                                         reason=exc.strerror),
+                      _("check that the data directory is mounted and readable"))
+    mb = f"{free / 1e6:,.0f}"
     if free >= min_free:
-        return passed("disk", text)
-    return failed("disk", f"only {text} (at least {min_free / 1e6:,.0f} MB wanted)",
-                  "free some space (old logs, downloads) or move the data directory to a larger disk")
+        return passed("disk", _("{mb} MB free on {path}'s file system").format(mb=mb, path=where))
+    return failed("disk", _("only {mb} MB free on {path}'s file system (at least {wanted} MB wanted)").format(
+                      mb=mb, path=where, wanted=f"{min_free / 1e6:,.0f}"),
+                  _("free some space (old logs, downloads) or move the data directory to a larger disk"))
 
 
 def inspect_journal(data_dir: Path) -> tuple[Check, float | None]:
@@ -45,8 +48,8 @@ def inspect_journal(data_dir: Path) -> tuple[Check, float | None]:
 
     path = Path(data_dir) / FILE_NAME
     if not path.exists():
-        return skipped("journal", f"no journal yet in {data_dir}: first start",
-                       "it is created by the terminal's first start"), None
+        return skipped("journal", _("no journal yet in {folder}: first start").format(folder=data_dir),
+                       _("it is created by the terminal's first start")), None
     try:
         conn = sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as exc:
@@ -55,7 +58,8 @@ def inspect_journal(data_dir: Path) -> tuple[Check, float | None]:
     try:
         rows = [r[0] for r in conn.execute("PRAGMA integrity_check(5)")]
         if rows != ["ok"]:
-            error = _corrupt(path, sqlite3.DatabaseError("integrity check: " + "; ".join(map(str, rows))))
+            error = _corrupt(path, sqlite3.DatabaseError(_("integrity check: {problems}").format(
+                problems="; ".join(map(str, rows)))))
             return failed("journal", one_line(error.message), error.hint or ""), None
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -69,11 +73,14 @@ def inspect_journal(data_dir: Path) -> tuple[Check, float | None]:
     finally:
         conn.close()
     if version > schema.VERSION:
-        return failed("journal", f"{path}: schema version {version} is newer than this pos-terminal's "
-                                 f"({schema.VERSION})", "install the pos-terminal version that wrote it"), newest
-    note = "" if version == schema.VERSION else \
-        f"; schema version {version}: the terminal upgrades it to {schema.VERSION} at its next start"
-    return passed("journal", f"{path}: integrity ok, {count} transactions{note}"), newest
+        return failed("journal", _("{path}: schema version {version} is newer than this pos-terminal's ({ours})")
+                      .format(path=path, version=version, ours=schema.VERSION),
+                      _("install the pos-terminal version that wrote it")), newest
+    words = _("{path}: integrity ok, {count} transactions").format(path=path, count=count)
+    if version != schema.VERSION:
+        words += _("; schema version {version}: the terminal upgrades it to {ours} at its next start").format(
+            version=version, ours=schema.VERSION)
+    return passed("journal", words), newest
 
 
 def terminal_running(data_dir: Path) -> bool:
