@@ -33,8 +33,8 @@ EXEMPT_WORDS = {
     "pos-terminal", "Alipay", "Antom",
 } | set(EXPONENTS)   # ISO 4217 currency codes
 
-#: Names: the sandbox's merchant and store (pos_app/sim/provision.py), shown as configured.
-NAMES = ("Sandbox Store 1", "Sandbox Store")
+#: Names and ids: the sandbox's merchant, store and terminal (pos_app/sim/provision.py), shown as configured.
+NAMES = ("Sandbox Store 1", "Sandbox Store", "SIM-MERCHANT-001", "S001", "T001")
 
 #: Spans that are data or code, not words: taken out of a text before it is checked.
 EXEMPT_SPANS = [re.compile(p) for p in (
@@ -45,6 +45,7 @@ EXEMPT_SPANS = [re.compile(p) for p in (
     r"(?<![\w.])[~.]?/[^\s\uff0c\u3002\uff1a\uff1b\u3001\uff08\uff09()'\"]*",   # a path, up to Chinese punctuation
     r"\b[\w-]+(?:\.[\w-]+)*\.(?:pem|toml|sqlite|json|txt|csv|pdf|tar\.gz|gz|log|png)\b",   # a file name
     r"\b(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{12,}\b",   # an id: PR2026…, a paymentId
+    r"\bhttps?://[^\s\uff0c\u3002\uff1a\uff1b\u3001\uff08\uff09()]+",            # a URL
     r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\blocalhost(?::\d+)?\b",       # a host and port
     r"\b\d+ ?x ?\d+(?:[+-]\d+[+-]\d+)?\b",                  # a size or geometry: 1280 x 800, 1280x800+0+0
     r"\b\d+ px  Aa Gg 0123456789 ¥€",                      # the test pattern's font ladder (its letters are the test)
@@ -134,7 +135,8 @@ def test_english_is_found(text):
     "窗口\uff1a1280 x 800",
     "800x800+0+0\uff0c缩放 1.0\uff0c60.0 Hz", "无法创建数据目录 /x\uff1aFile exists",
     "请添加 [[scanners.serial]] 条目", "[gateway] gateway_public_key\uff1a/x 不存在", "sha256 5418002",
-    "或改用 --data-dir", "Sandbox Store 1", "12 px  Aa Gg 0123456789 ¥€",
+    "或改用 --data-dir", "Sandbox Store 1", "终端 T001", "模拟器位于 http://127.0.0.1:45497\uff09",
+    "12 px  Aa Gg 0123456789 ¥€",
 ])
 def test_codes_names_and_amounts_are_not_english(text):
     assert not english_words(text)
@@ -142,4 +144,4 @@ def test_codes_names_and_amounts_are_not_english(text):
 
 def test_the_exempt_names_are_the_sandbox_store():
     source = (ROOT / "pos_app" / "sim" / "provision.py").read_text(encoding="utf-8")
-    assert all(f'"{name}"' in source for name in NAMES)
+    assert all(f'"{name}"' in source for name in NAMES)   # renamed there: rename here
