@@ -38,6 +38,7 @@ NAMES = ("Sandbox Store 1", "Sandbox Store", "SIM-MERCHANT-001", "S001", "T001")
 
 #: Spans that are data or code, not words: taken out of a text before it is checked.
 EXEMPT_SPANS = [re.compile(p) for p in (
+    r"\bhttps?://[^\s\uff0c\u3002\uff1a\uff1b\u3001\uff08\uff09()]+",            # a URL
     r"[(\uff08][A-Z][A-Z0-9_-]*[)\uff09]",               # a code after the words: (USER_BALANCE_NOT_ENOUGH), (EAN-13)
     r"`[^`]*`",                                            # a command to type: `pos-terminal devices`
     r"\[\[?[\w.]+\]\]?(?: [a-z][a-z0-9_]*)?",              # a config section or key: [gateway] url
@@ -45,7 +46,6 @@ EXEMPT_SPANS = [re.compile(p) for p in (
     r"(?<![\w.])[~.]?/[^\s\uff0c\u3002\uff1a\uff1b\u3001\uff08\uff09()'\"]*",   # a path, up to Chinese punctuation
     r"\b[\w-]+(?:\.[\w-]+)*\.(?:pem|toml|sqlite|json|txt|csv|pdf|tar\.gz|gz|log|png)\b",   # a file name
     r"\b(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{12,}\b",   # an id: PR2026…, a paymentId
-    r"\bhttps?://[^\s\uff0c\u3002\uff1a\uff1b\u3001\uff08\uff09()]+",            # a URL
     r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\blocalhost(?::\d+)?\b",       # a host and port
     r"\b\d+ ?x ?\d+(?:[+-]\d+[+-]\d+)?\b",                  # a size or geometry: 1280 x 800, 1280x800+0+0
     r"\b\d+ px  Aa Gg 0123456789 ¥€",                      # the test pattern's font ladder (its letters are the test)
