@@ -36,26 +36,29 @@ def _print(opts, obj: dict, line: str) -> None:
 
 
 # -- devices ------------------------------------------------------------------------------------------
-def grab_state(path: str, role: str) -> str:
-    """Whether a node is grabbed: probed with evdev's grab/ungrab for scanners only (a keyboard is never touched)."""
+def grab_state(path: str | None, role: str) -> str:
+    """Whether a node is grabbed: probed with evdev's grab/ungrab for scanners only (a keyboard is never touched).
+    In the person's language, as the device's ``reason`` beside it (``None``: a device without nodes)."""
+    if path is None:
+        return _("no nodes")
     if role != "scanner":
-        return "never (not a scanner)"
+        return _("never (not a scanner)")
     try:
         import evdev
     except ImportError:
-        return "unknown (python-evdev is not installed)"
+        return _("unknown (python-evdev is not installed)")
     try:
         device = evdev.InputDevice(path, readonly=True)
     except OSError as exc:   # missing, not readable, or not an evdev node at all
-        return f"unknown ({exc.strerror})"
+        return _("unknown ({reason})").format(reason=exc.strerror)
     try:
         device.grab()
         device.ungrab()
-        return "no (the terminal grabs it while running)"
+        return _("no (the terminal grabs it while running)")
     except OSError as exc:
         if exc.errno == errno.EBUSY:
-            return "yes (by a running pos-terminal, or another program holding it)"
-        return f"unknown ({exc.strerror})"
+            return _("yes (by a running pos-terminal, or another program holding it)")
+        return _("unknown ({reason})").format(reason=exc.strerror)
     finally:
         device.close()
 

@@ -150,6 +150,9 @@ FOLLOWUP_PHASE_WORDS = {
 STATUS_WORDS = {SUCCESS: N_("Paid"), FAILED: N_("Not paid"), CANCELLED: N_("Cancelled"),
                 UNKNOWN: N_("Checking"), QUEUED: N_("Queued"), NEEDS_REVIEW: N_("Needs review")}
 KIND_WORDS = {SALE: N_("sale"), REFUND: N_("refund"), CANCEL: N_("cancel")}
+#: A request to the gateway by its API name (the outbox's ``api`` column: pay, refund, cancel; an inquiry).
+REQUEST_WORDS = {"pay": N_("payment"), "refund": N_("refund"), "cancel": N_("cancel"),
+                 "inquiryPayment": N_("inquiry")}
 #: A refund's or a cancel's status: "Paid" would say money came in when it went back.
 FOLLOWUP_STATUS_WORDS = {**STATUS_WORDS, SUCCESS: N_("Done"), FAILED: N_("Failed")}
 #: How the customer paid (the journal's ``tender`` column).

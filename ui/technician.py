@@ -53,6 +53,7 @@ from PySide6.QtWidgets import (
 from pos_app import selftest, services
 from pos_app.i18n import N_, _
 from pos_app.money import Money
+from pos_app.vocabulary import KIND_WORDS, REQUEST_WORDS, status_words
 
 from .operations import Operations, error_text
 from .qr import QrWidget
@@ -78,6 +79,13 @@ LEVEL_WORDS = (("internal", N_("internal: this machine only")),
                ("external", N_("external: also the gateway, notifications and the customer display")),
                ("interactive", N_("interactive: also a test scan")))
 LEVEL_NAMES = {"internal": N_("internal"), "external": N_("external"), "interactive": N_("interactive")}
+#: An input device's role (drivers.discovery) as a technician reads it.
+ROLE_WORDS = {"scanner": N_("scanner"), "keyboard": N_("keyboard"), "shared": N_("shared with typing"),
+              "other": N_("other"), "ignore": N_("ignored")}
+#: A running scanner's statistics (drivers.model.Statistics), by their JSON names.
+STAT_WORDS = {"good_scans": N_("good scans"), "errors": N_("errors"), "dropped": N_("dropped"),
+              "ended_by_gap": N_("without a suffix"), "reconnects": N_("reconnects"),
+              "last_seen": N_("last scan"), "connected_since": N_("connected since")}
 
 
 def _money(api) -> str:
@@ -90,6 +98,16 @@ def _money(api) -> str:
 
 def _whole(seconds) -> str:
     return "" if seconds is None else f"{float(seconds):.0f}"
+
+
+def _stats_words(stats: dict) -> str:
+    """A scanner's statistics in words: counts as numbers, moments as the local time of day."""
+    parts = []
+    for key, value in stats.items():
+        if key in ("last_seen", "connected_since"):
+            value = "—" if value is None else time.strftime("%H:%M:%S", time.localtime(value))
+        parts.append(_("{what} {value}").format(what=_(STAT_WORDS[key]) if key in STAT_WORDS else key, value=value))
+    return ", ".join(parts)
 
 
 
@@ -438,17 +456,19 @@ class TechnicianWindow(Operations, QWidget):
         elif not devices["scanners"]:
             rows.append((_("scanner"), "—", _("none found"), _("no scanner configured or discovered"), "#7b8794"))
         for row in devices["scanners"] or []:
-            stats = row.get("stats") or {}
-            detail = row.get("error") or ", ".join(f"{k} {v}" for k, v in stats.items())
-            state = row.get("state", "")
+            detail = row.get("error") or _stats_words(row.get("stats") or {})
+            state = _(row["state"]) if row.get("state") else ""
             if not row.get("connected"):
                 state += " · " + _("disconnected")
             colour = "#1b7f3b" if row.get("connected") else "#b3261e"
-            rows.append((_("scanner") + f" ({row.get('kind', '')})", row.get("source", ""), state, detail, colour))
+            kind = _("{what} ({kind})").format(what=_("scanner"), kind=_(row["kind"])) if row.get("kind") \
+                else _("scanner")
+            rows.append((kind, row.get("source", ""), state, detail, colour))
         for device in devices["input_devices"]:
-            state = device.get("role", "")
+            role = device.get("role", "")
+            state = _(ROLE_WORDS[role]) if role in ROLE_WORDS else role
             if device.get("grabbed"):
-                state += " · " + str(device["grabbed"])
+                state += " · " + _("grabbed: {state}").format(state=device["grabbed"])
             nodes = ", ".join(n.get("path", "") for n in device.get("nodes") or [])
             detail = "; ".join(x for x in (device.get("reason"), nodes) if x)
             rows.append((_("input device"), device.get("name", ""), state, detail, None))
@@ -500,8 +520,8 @@ class TechnicianWindow(Operations, QWidget):
             w.setEnabled(False)
         display = self._display_probe if self.customer is not None else None
         if display is None:
-            options.setdefault("display_absent", "no customer display in this session (one screen): the till's "
-                                                 "own window shows the QR")
+            options.setdefault("display_absent", _("no customer display in this session (one screen): the till's "
+                                                   "own window shows the QR"))
         displays = self._screens()
         core, emit, grant = self.core, self.check_done.emit, self.grant
         running = self._config()      # the gateway and receiver this terminal uses, not a second simulator
@@ -522,10 +542,11 @@ class TechnicianWindow(Operations, QWidget):
         ask = _PatternAsk()
         self._show_pattern.emit(ask)
         if not ask.answered.wait(DISPLAY_WAIT):
-            return False, f"the customer display did not answer within {DISPLAY_WAIT:g} s"
+            return False, _("the customer display did not answer within {seconds} s").format(
+                seconds=f"{DISPLAY_WAIT:g}")
         if not ask.shown:
-            return False, "not shown: the technician went back to the till before the display test"
-        return True, "the customer display shows the test pattern and the test QR"
+            return False, _("not shown: the technician went back to the till before the display test")
+        return True, _("the customer display shows the test pattern and the test QR")
 
     @Slot(object)
     def _on_show_pattern(self, ask: _PatternAsk) -> None:
@@ -594,7 +615,9 @@ class TechnicianWindow(Operations, QWidget):
         table.insertRow(r)
         colour = STATUS_COLOURS.get(check.status)
         table.setItem(r, 0, _cell(_(STATUS_WORDS.get(check.status, check.status)), colour, bold=True))
-        table.setItem(r, 1, _cell(check.name))
+        name = _cell(selftest.title(check.name))
+        name.setData(Qt.ItemDataRole.UserRole, check.name)     # the code, as the JSON and the text report name it
+        table.setItem(r, 1, name)
         table.setItem(r, 2, _cell(f"{check.seconds:.2f}"))
         table.setItem(r, 3, _cell(check.detail))
         table.setItem(r, 4, _cell(check.hint))
@@ -686,14 +709,17 @@ class TechnicianWindow(Operations, QWidget):
         totals = ", ".join(_money(t) for t in status.get("totals", {}).values()) or "—"
         age = status.get("oldestAgeSeconds")
         self.queue_label.setText(_("Waiting: {count}   Totals: {totals}   Oldest: {age}").format(
-            count=status.get("count", 0), totals=totals, age="—" if age is None else f"{age:.0f} s"))
+            count=status.get("count", 0), totals=totals,
+            age="—" if age is None else _("{seconds} s").format(seconds=f"{age:.0f}")))
         items = status.get("items", [])
         table = self.queue_table
         table.setRowCount(len(items))
         for r, item in enumerate(items):
-            amount_text = _money(item.get("amount"))
-            for c, value in enumerate((item.get("id"), item.get("api"), item.get("kind"), item.get("status"),
-                                       amount_text, _whole(item.get("ageSeconds")))):
+            api, kind, state = item.get("api") or "", item.get("kind") or "", item.get("status") or ""
+            for c, value in enumerate((item.get("id"), _(REQUEST_WORDS[api]) if api in REQUEST_WORDS else api,
+                                       _(KIND_WORDS[kind]) if kind in KIND_WORDS else kind,
+                                       _(status_words(kind, state)) if state else "",
+                                       _money(item.get("amount")), _whole(item.get("ageSeconds")))):
                 table.setItem(r, c, _cell(value))
         self.drain_button.setEnabled(True)
 

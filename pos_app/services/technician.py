@@ -34,7 +34,7 @@ def devices(grant: Grant, settings, *, hub=None, input_dir: Path = Path("/dev/in
     try:
         for device in scan_input_devices(settings, Path(input_dir), Path(sys_dir)):
             row = device.to_json()
-            row["grabbed"] = grab_state(device.paths[0], device.role) if device.paths else "no nodes"
+            row["grabbed"] = grab_state(device.paths[0] if device.paths else None, device.role)
             out["input_devices"].append(row)
     except Exception as exc:  # noqa: BLE001 -- a list, not a reason to lose the others
         out["errors"]["input_devices"] = f"{type(exc).__name__}: {exc}"

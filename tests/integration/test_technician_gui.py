@@ -63,6 +63,11 @@ def column(table, c: int) -> list[str]:
     return [table.item(r, c).text() if table.item(r, c) else "" for r in range(table.rowCount())]
 
 
+def check_codes(table) -> list[str]:
+    """The checks table's rows by check code (the Check column shows the check's words, the code is its data)."""
+    return [table.item(r, 1).data(Qt.UserRole) for r in range(table.rowCount())]
+
+
 def test_devices_tab_lists_the_screens(qtbot, core):
     window = open_window(qtbot, core)
     kinds, names = column(window.devices_table, 0), column(window.devices_table, 1)
@@ -88,8 +93,9 @@ def test_selftest_against_the_healthy_simulator_shows_rows_and_exports(qtbot, co
     window.run_selftest("internal", **no_devices._asdict())
     assert window.running and not window.run_button.isEnabled()
     qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
-    assert [c.name for c in window.report.checks] == column(window.checks_table, 1)
-    assert {"config", "keys", "journal", "disk", "clock", "scanners"} == set(column(window.checks_table, 1))
+    assert [c.name for c in window.report.checks] == check_codes(window.checks_table)
+    assert {"config", "keys", "journal", "disk", "clock", "scanners"} == set(check_codes(window.checks_table))
+    assert column(window.checks_table, 1)[:2] == ["Configuration", "Keys"]     # words, not the codes
     assert "FAIL" not in column(window.checks_table, 0), window.report.lines()
     assert "0 failed" in window.summary.text() and window.run_button.isEnabled()
 
@@ -99,7 +105,7 @@ def test_selftest_against_the_healthy_simulator_shows_rows_and_exports(qtbot, co
     qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
     report = window.report
     assert report.level == "external" and report.ok, report.lines()
-    results = dict(zip(column(window.checks_table, 1), column(window.checks_table, 0), strict=True))
+    results = dict(zip(check_codes(window.checks_table), column(window.checks_table, 0), strict=True))
     assert "FAIL" not in results.values()
     for name in ("gateway", "round-trip", "clock-skew", "notifications"):
         assert results[name] == "PASS", report.lines()
@@ -264,7 +270,7 @@ def test_interactive_scan_typed_by_a_wedge_scanner_passes(qtbot, core, no_device
     assert status == selftest.PASS, window.report.lines()
     assert "AIM id ]Q1" in detail and "ended by enter" in detail
     assert not window.scan_panel.isVisible()
-    assert column(window.checks_table, 1)[-1] == "scan"
+    assert check_codes(window.checks_table)[-1] == "scan" and column(window.checks_table, 1)[-1] == "Test scan"
 
 
 def test_interactive_scan_from_the_hub_with_the_wrong_layout_says_which_setting(qtbot, core, no_devices):
@@ -314,6 +320,8 @@ def test_queue_lists_a_queued_sale_and_drains_it_when_the_link_is_back(qtbot, ma
         window = open_window(qtbot, started)
         assert window.queue_status["count"] == 1 and window.queue_table.rowCount() == 1
         assert "4.56" in window.queue_table.item(0, 4).text() and "4.56" in window.queue_label.text()
+        # words, not the outbox's codes (pay, sale, QUEUED)
+        assert [window.queue_table.item(0, c).text() for c in (1, 2, 3)] == ["payment", "sale", "Queued"]
         shot(window, 3, "queue-waiting")
         back()                                           # the cable is back
         window.drain()                                   # (the reconciler's own retry may beat it to it)

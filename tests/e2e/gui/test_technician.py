@@ -26,6 +26,7 @@ import urllib.request
 import pytest
 
 from pos_app.i18n import load
+from pos_app.selftest import TITLES
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -34,7 +35,7 @@ TILL = {"size": (1280, 800), "screens": 1, "language": "en"}
 
 
 def word(language: str):
-    """A shown word in ``language``, from its catalogue (check names and paths stay as they are)."""
+    """A shown word in ``language``, from its catalogue (paths stay as they are)."""
     return str if language == "en" else load(language).gettext
 
 
@@ -99,15 +100,17 @@ def to_selftest_tab(till) -> None:
 
 
 def run_selftest(till, language: str) -> dict[str, list[str]]:
-    """Click "Run self-test" and wait for its summary; the rows of the checks table by check name."""
+    """Click "Run self-test" and wait for its summary; the rows of the checks table by check code (the
+    Check column shows each check's words in ``language``)."""
     shown = word(language)
+    codes = {shown(words): code for code, words in TITLES.items()}
     till.click_on("run_selftest")
     probe = till.wait_for(
         lambda p: (t := widget(p, "TechnicianWindow", "selftest_checks")) is not None
-        and any(row[1] == "display" for row in t["rows"])
+        and any(codes.get(row[1]) == "display" for row in t["rows"])
         and widget(p, "TechnicianWindow", "run_selftest")["enabled"],
         what="the external self-test finished (its display row shown)", timeout=60)
-    rows = {row[1]: row for row in widget(probe, "TechnicianWindow", "selftest_checks")["rows"]}
+    rows = {codes.get(row[1], row[1]): row for row in widget(probe, "TechnicianWindow", "selftest_checks")["rows"]}
     assert rows["gateway"][0] == shown("PASS"), rows["gateway"]
     assert rows["round-trip"][0] == shown("PASS"), rows["round-trip"]
     assert shown("FAIL") not in {row[0] for row in rows.values()}, rows
