@@ -82,6 +82,16 @@ def _(text: str) -> str:
     return _translations.gettext(text) if text else text   # gettext("") is the catalogue's header
 
 
+def stored(text: str) -> str:
+    """Text the journal keeps as it was written (a reason, a message), for a person: in their language when
+    it is one of the terminal's own phrases (marked with :func:`N_` where it is written), else unchanged (a
+    gateway's message, a person's note): the journal stays in one language, the screens in theirs. Looked
+    up in the catalogue itself, not through ``_``, whose misses mean a marked phrase lacks a translation."""
+    catalog = getattr(_translations, "_catalog", None) or {}   # gettext keeps a catalogue's messages there
+    found = catalog.get(text) if text else None
+    return found if isinstance(found, str) and found else text
+
+
 def N_(text: str) -> str:
     """Marks ``text`` for translation where it is defined; translate it with :func:`_` where it is shown."""
     return text
