@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .i18n import N_, _
+from .i18n import N_, _, stored
 from .money import format_minor
 from .printout import ROLE_WORDS
 from .vocabulary import (
@@ -158,7 +158,7 @@ def who(entry: Mapping[str, Any]) -> str:
 
 def _why(detail: Mapping[str, Any]) -> str:
     """The gateway's reason: its message and result code, as much as it gave."""
-    message, code = detail.get("message") or "", detail.get("resultCode") or ""
+    message, code = stored(detail.get("message") or ""), detail.get("resultCode") or ""
     if message and code and code not in ("SUCCESS",):
         return f"{message} ({code})"
     return message or code
@@ -192,7 +192,7 @@ def _event_words(row: Mapping[str, Any], e: Mapping[str, Any], asked: Mapping[st
         return _("Inquiry: the gateway says the {kind} is done").format(kind=what) if detail["success"] else \
             _("Inquiry: the gateway says the {kind} failed").format(kind=what)
     if kind == "abort":
-        return _with(_("Stop asked at the counter"), str(detail.get("reason") or ""))
+        return _with(_("Stop asked at the counter"), stored(str(detail.get("reason") or "")))
     if kind == "cancelled_by_manager":
         return _("Reversed by the manager's cancel {id}: the money went back").format(id=detail.get("cancel", ""))
     if kind == "notification_unknown_type":
@@ -232,7 +232,7 @@ def _created_words(row: Mapping[str, Any], detail: Mapping[str, Any], asked: Map
     else:
         words = (_("Cancel of the sale ({amount}) requested by {who}").format(amount=amount, who=who(asked)) if asked
                  else _("Cancel of the sale ({amount}) requested").format(amount=amount))
-    return _with(words, reason)
+    return _with(words, stored(reason))
 
 
 def _state_words(row: Mapping[str, Any], detail: Mapping[str, Any]) -> str:

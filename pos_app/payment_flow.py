@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .i18n import N_
 from .outcome import Delivery, Status
 from .vocabulary import ABORTABLE, OFFLINE, SALE_FINAL, SALE_STATUS, SalePhase
 
@@ -121,7 +122,7 @@ class Notified:
 class Abort:
     """The cashier gives up on a sale still open. (A paid sale is cancelled by a cancel transaction.)"""
 
-    reason: str = "cancelled by the cashier"
+    reason: str = N_("cancelled by the cashier")   # kept in English; shown through i18n.stored
 
 
 @dataclass(frozen=True)
@@ -412,16 +413,17 @@ def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float) -> Next:
     upcoming = None if decisive_failure else next_on_schedule(_or(sale.unknown_since, now),
                                                               sale.timing.inquiry_intervals, now)
     if upcoming is None:
-        return _to_cancelling(sale, now, "no answer from the wallet in time: cancelling the payment"
+        return _to_cancelling(sale, now, N_("no answer from the wallet in time: cancelling the payment")
                               if not sale.pay_trouble else f"the gateway failed ({sale.pay_trouble}) and gave no "
                                                           f"outcome in time: cancelling the payment")
     return replace(sale, next_at=upcoming), ()
 
 
 #: The journal's message of a cancelled sale, by what the gateway proved about the money (``Sale.charged``).
-CANCELLED_PAID = "cancelled after it was paid: the money went back to the customer"
-CANCELLED_NOTHING_CHARGED = "cancelled: the gateway confirms that nothing was charged"
-CANCELLED_UNPROVEN = "cancelled at the gateway; if anything was charged, it goes back in full"
+#: Kept in English in the journal, marked for the screens (i18n.stored).
+CANCELLED_PAID = N_("cancelled after it was paid: the money went back to the customer")
+CANCELLED_NOTHING_CHARGED = N_("cancelled: the gateway confirms that nothing was charged")
+CANCELLED_UNPROVEN = N_("cancelled at the gateway; if anything was charged, it goes back in full")
 
 
 def _cancelled(sale: Sale, **changes) -> Next:

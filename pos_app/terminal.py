@@ -289,7 +289,7 @@ class Terminal:
         """Only the sales are parsed: a backlog of queued refunds must not slow every scan."""
         return [self._sale(r["id"]) for r in self.journal.open_transactions() if r["kind"] == "sale"]
 
-    def abort(self, sale_id: str, reason: str = "cancelled by the cashier") -> pf.Sale:
+    def abort(self, sale_id: str, reason: str = N_("cancelled by the cashier")) -> pf.Sale:
         """Stop an open sale, recorded in this commit: void it if it never left, cancel it if it may have; with
         its pay in flight, the pay's outcome decides (paid → cancel, unknown → inquire then cancel, failed →
         done). A sale not in an abortable phase is returned as it is."""
@@ -428,7 +428,7 @@ class Terminal:
             row = self.sale_row(row["id"])   # as it is now, under the lock
             sale = self._sale(row["id"])
             if not sale.final:   # the cashier's abort; a pay in flight is cancelled once its outcome is known
-                return self.abort(sale.id, "cancelled on request")
+                return self.abort(sale.id, N_("cancelled on request"))
             children = self.journal.children(row["id"])
             self._refuse_a_repeat(row, children)   # before "not paid": a resumed refund or cancel may be why
             sale = self._paid_sale(row, CANCEL)

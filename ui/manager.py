@@ -53,7 +53,7 @@ from PySide6.QtWidgets import (
 
 from pos_app import services
 from pos_app.errors import PosError
-from pos_app.i18n import N_, _
+from pos_app.i18n import N_, _, stored
 from pos_app.money import format_minor, parse_money
 from pos_app.vocabulary import (
     CANCEL,
@@ -337,7 +337,7 @@ def detail_lines(detail: dict, locale_name: str | None = None) -> list[str]:
     if row.get("payment_id"):
         out.append(_("gateway payment id: {id}").format(id=row["payment_id"]))
     if row.get("message") and row.get("status") != SUCCESS:   # a success's message is the word "success"
-        out.append(_("the gateway said: {message}").format(message=row["message"]))
+        out.append(_("the gateway said: {message}").format(message=stored(row["message"])))
     out.append("")
     out.append(_("History"))
     out += [f"  {line}" for line in detail.get("timeline") or []] or ["  " + _("none")]
@@ -886,7 +886,7 @@ class ManagerWindow(Operations, ModeWindow):
             cells = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["createdAt"])), item["id"],
                      kind_words(kind), item_amount(item, self.locale_name),
                      _(status_words(kind, item["status"])) if kind in KIND_WORDS else item["status"],
-                     item["message"] or "")
+                     stored(item["message"] or ""))
             for c, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
                 cell.setData(Qt.ItemDataRole.UserRole, item["id"])

@@ -11,6 +11,7 @@ import click
 
 from .. import payment_flow as pf
 from .. import services
+from ..i18n import N_
 from ..money import parse_money
 from ..vocabulary import settled
 from . import grants
@@ -100,7 +101,7 @@ def cancel(opts, payment, reason, by, timeout):
         watch(opts, t)
         row = t.journal.find(payment, "sale")
         if row is not None and not row["final"]:
-            txn = services.sales.abort(grants.counter(by), t, row["id"], reason or "cancelled on request")
+            txn = services.sales.abort(grants.counter(by), t, row["id"], reason or N_("cancelled on request"))
         elif row is not None and services.manager.reverses(row):   # moves money back: the manager's
             services.manager.check_reason(reason, "cancel")
             txn = services.manager.cancel(grants.manager(t.journal, by), t, payment, reason)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import PosError
-from ..i18n import _
+from ..i18n import N_, _
 from ..money import Money, format_minor
 from ..roles import MANAGER
 from .registry import ANYONE, Grant, record, require, use_case
@@ -103,7 +103,7 @@ def cancel(grant: Grant, terminal, sale_ref: str, reason: str | None):
         require(grant, MANAGERS, _("reversing a paid sale"))
         reason = check_reason(reason, "cancel")
     else:
-        reason = (reason or "").strip() or _("cancelled on request")
+        reason = (reason or "").strip() or N_("cancelled on request")   # kept in English (i18n.stored)
     result = terminal.cancel(row["id"])
     record(terminal.journal, grant, "cancel", txn=row["id"],
            detail={"reason": reason, "amount": format_minor(row["amount"], row["currency"]),

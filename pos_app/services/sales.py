@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..i18n import N_
 from ..money import Money
 from .registry import Grant, use_case
 
@@ -27,7 +28,7 @@ def sale(grant: Grant, terminal, amount: Money, *, code: str | None = None, orde
 
 
 @use_case("abort", cli="cancel", gui="ui.cashier:CashierWindow.handle_action")
-def abort(grant: Grant, terminal, sale_id: str, reason: str = "cancelled by the cashier"):
+def abort(grant: Grant, terminal, sale_id: str, reason: str = N_("cancelled by the cashier")):
     """Stop an open sale in any abortable phase; the sale says what follows (void, cancel, inquire)."""
     return terminal.abort(sale_id, reason)
 

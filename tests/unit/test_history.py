@@ -214,3 +214,20 @@ def test_the_words_come_from_the_catalogue(monkeypatch):
     [entry] = timeline(SALE, [state(T0, "SENDING")])
     assert entry.words == "PAY SENT TO THE GATEWAY" and "Pay sent to the gateway" in seen
     assert Path(history.__file__).read_text(encoding="utf-8").count('N_("') >= 20
+
+
+def test_the_terminals_own_stored_phrases_read_in_the_persons_language_a_gateways_as_given():
+    """The journal keeps reasons and messages in English; the timeline shows the terminal's own (a stop at the
+    counter, a cancel's outcome) in the person's language, and a gateway's message as the gateway gave it."""
+    from pos_app import payment_flow as pf
+    from pos_app.i18n import set_language, stored
+
+    try:
+        set_language("zh_CN")
+        for phrase in ("cancelled by the cashier", "cancelled on request", pf.CANCELLED_UNPROVEN,
+                       pf.CANCELLED_PAID, pf.CANCELLED_NOTHING_CHARGED):
+            assert stored(phrase) != phrase and not any(c.isascii() and c.isalpha() for c in stored(phrase)), phrase
+        assert stored("Business success.") == "Business success."   # a gateway's words, not the terminal's
+        assert stored("") == ""
+    finally:
+        set_language("en")
