@@ -22,7 +22,7 @@ PASS, FAIL, SKIP = "pass", "fail", "skip"
 TITLES = {
     "config": N_("Configuration"), "keys": N_("Keys"), "journal": N_("Journal"), "disk": N_("Disk space"),
     "clock": N_("Clock"), "scanners": N_("Scanners"), "gateway": N_("Gateway connection"),
-    "round-trip": N_("Gateway round trip"), "clock-skew": N_("Clock against the gateway's"),
+    "round-trip": N_("Gateway round trip"), "clock-skew": N_("Clock against the gateway"),
     "notifications": N_("Notifications"), "display": N_("Customer display"), "scan": N_("Test scan"),
 }
 #: A check's detail when the config it needs did not load (the ``config`` check says why).

@@ -27,6 +27,7 @@ from offline_queue.journal import Journal
 from pos_app import services
 from pos_app.config import PaymentsConfig
 from pos_app.roles import TECHNICIAN
+from pos_app.selftest import TITLES
 from pos_app.sim import Simulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -243,7 +244,8 @@ def test_07_the_self_test(shift):
     probe = till.wait_for(lambda p: "no check failed" in named(p, "TechnicianWindow", "selftest_summary"),
                           what="the self-test done, no check failed", timeout=60)
     table = next(w for w in window(probe, "TechnicianWindow")["widgets"] if w["objectName"] == "selftest_checks")
-    rows = {row[1]: row for row in table["rows"]}
+    codes = {words: code for code, words in TITLES.items()}   # the Check column shows each check's words
+    rows = {codes.get(row[1], row[1]): row for row in table["rows"]}
     port = state["sim"].url.rsplit(":", 1)[1]
     assert rows["gateway"][0] == "PASS" and port in rows["gateway"][3], "it checks the gateway the till uses"
     assert rows["round-trip"][0] == "PASS" and rows["notifications"][0] == "PASS"
