@@ -222,7 +222,7 @@ def template(folders: list[Path]):
     for folder in folders:
         folder = Path(folder)
         for filename, lineno, message, _comments, _context in extract_from_dir(
-                folder, method_map=[("**.py", markers)], keywords=KEYWORDS):
+                folder, method_map=[("**.py", "pos_app.i18n:markers")], keywords=KEYWORDS):   # Babel imports it by name
             catalog.add(message, locations=[(f"{folder.name}/{filename}", lineno)])
     return catalog
 
