@@ -148,6 +148,11 @@ def on_scan(counter: Counter, scan: Scan, description: str = "") -> tuple[Counte
 
 
 def started(counter: Counter, sale_id: str) -> Counter:
+    """The sale asked for has its id (journaled). Only a counter still running a sale without an id takes it:
+    the use case's answer can arrive after the sale's outcome was shown and the cashier moved on (a loaded
+    till), and must not pull that outcome back over the next sale's amount."""
+    if counter.stage != RUNNING or counter.sale_id not in (None, sale_id):
+        return counter
     return replace(counter, sale_id=sale_id, hint="")
 
 

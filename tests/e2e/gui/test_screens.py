@@ -15,6 +15,8 @@ import sys
 import pytest
 from kit import ROOT
 
+from pos_app.selftest import TITLES
+
 pytestmark = pytest.mark.slow
 
 SIZES = [(1280, 800), (1024, 768)]
@@ -98,7 +100,7 @@ def test_selftest_shot_shows_the_selftest(shots):
         assert bar["tabs"][bar["currentTab"]] == "Self-test"
         table = next(w for w in entry["widgets"] if "headers" in w and "Check" in w["headers"])
         checks = {row[table["headers"].index("Check")] for row in table["rows"]}
-        assert {"config", "journal", "gateway"} <= checks
+        assert {TITLES["config"], TITLES["journal"], TITLES["gateway"]} <= checks   # each check in words
 
 
 @pytest.mark.parametrize("name, words", [
