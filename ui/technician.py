@@ -35,9 +35,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QFontDatabase, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -57,7 +56,7 @@ from pos_app.vocabulary import KIND_WORDS, REQUEST_WORDS, status_words
 
 from .operations import Operations, error_text
 from .qr import QrWidget
-from .widgets import TOUCH
+from .widgets import TOUCH, ModeWindow
 from .widgets import button as _button
 from .widgets import cell as _cell
 from .widgets import table as _table
@@ -120,13 +119,16 @@ class _PatternAsk:
         self.shown = False
 
 
-class TechnicianWindow(Operations, QWidget):
+class TechnicianWindow(Operations, ModeWindow):
     """``TechnicianWindow(core, grant, customer=None)``: ``grant`` is what :class:`ui.pin_dialog.PinDialog`
     gave for the technician (or manager) PIN; ``core`` is a started :class:`ui.bridge.Core`; ``customer``
     the :class:`ui.customer.CustomerDisplay`, or None when there is none.
 
     Methods for tests and tools: :meth:`refresh_devices`, :meth:`run_selftest`, :meth:`export`,
     :meth:`refresh_queue`, :meth:`drain`, :meth:`refresh_logs`, :meth:`export_logs`, :meth:`leave`.
+
+    It covers the till as the manager's does (:class:`ui.widgets.ModeWindow`): Esc or "Back to the till"
+    closes it, and the till gets the keyboard back.
     """
 
     check_done = Signal(object)          # a selftest.Check, from the worker running the self-test
@@ -144,8 +146,6 @@ class TechnicianWindow(Operations, QWidget):
         self.log_export: services.technician.LogExport | None = None
         self.running = False
         self.left = False                # gone back to the till: the self-test's display check shows nothing
-        # the window to give the keyboard back to (the till's: the PIN dialog has just closed over it)
-        self._back_to = QApplication.activeWindow()
         self.setWindowTitle(_("pos-terminal: technician"))
         self.check_done.connect(self._add_check)
         self._show_pattern.connect(self._on_show_pattern, Qt.ConnectionType.QueuedConnection)
@@ -169,16 +169,9 @@ class TechnicianWindow(Operations, QWidget):
         font.setBold(True)
         title.setFont(font)
         header.addWidget(title, 1)
-        self.back_button = _button(_("Back to the till"))
-        self.back_button.setObjectName("back_to_till")
-        self.back_button.setToolTip(_("Esc"))
-        self.back_button.setMinimumWidth(200)
-        self.back_button.clicked.connect(self.leave)
-        header.addWidget(self.back_button)
+        self.back_to_till = self.back_button()   # and Esc anywhere in the window (a popup list takes its own)
+        header.addWidget(self.back_to_till)
         outer.addLayout(header)
-        # Esc anywhere in the window (a popup list takes its own Esc first: it closes the list)
-        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.leave,
-                                 context=Qt.ShortcutContext.WindowShortcut)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.tabs = QTabWidget()
@@ -366,34 +359,17 @@ class TechnicianWindow(Operations, QWidget):
     # -- back to the till ---------------------------------------------------------------------------------
     def leave(self) -> None:
         """Back to the till (Esc, or the button): the window closes, see :meth:`closeEvent`."""
-        self.close()
+        self.back()
 
     def showEvent(self, event) -> None:
-        super().showEvent(event)
         self.left = False
-        self._fit_screen()
-        self.raise_()
-        self.activateWindow()     # no window manager in a kiosk: nobody else gives this window the keyboard
+        super().showEvent(event)        # over the till, with the keyboard (ModeWindow)
         self.tabs.tabBar().setFocus()   # the arrow keys and Ctrl+Tab walk the tabs from the start
-
-    def _fit_screen(self) -> None:
-        """Within the screen the till is on: the window opens at the till's size, and a till wider than its
-        screen must not push this window's right edge (Back to the till) off it."""
-        till = self._back_to if self._back_to is not None and self._back_to is not self else None
-        screen = (till.screen() if till is not None else None) or self.screen() or QGuiApplication.primaryScreen()
-        if screen is None:
-            return
-        avail, frame = screen.availableGeometry(), self.geometry()
-        if avail.contains(frame):
-            return
-        width, height = min(frame.width(), avail.width()), min(frame.height(), avail.height())
-        x = min(max(frame.x(), avail.x()), avail.right() + 1 - width)
-        y = min(max(frame.y(), avail.y()), avail.bottom() + 1 - height)
-        self.setGeometry(x, y, width, height)
 
     def closeEvent(self, event) -> None:
         """However the window goes (Esc, the button, a desktop's close box): the test pattern leaves the
-        customer display, a test scan still awaited is given up, and the till gets the keyboard back."""
+        customer display and a test scan still awaited is given up; ModeWindow then gives the till the
+        keyboard back."""
         self.left = True
         if self._awaiting_scan:
             self._awaiting_scan = False
@@ -402,14 +378,6 @@ class TechnicianWindow(Operations, QWidget):
             self.customer.show_idle()
         self._update_display_state()
         super().closeEvent(event)
-        till = self._back_to
-        if till is None or till is self or not till.isVisible():
-            till = next((w for w in QApplication.topLevelWidgets()
-                         if w.isVisible() and w is not self and w is not self.customer
-                         and w.windowType() == Qt.WindowType.Window), None)
-        if till is not None:
-            till.raise_()
-            till.activateWindow()
 
     # -- helpers ----------------------------------------------------------------------------------------
     def _config(self):

@@ -235,10 +235,10 @@ def test_back_to_the_till_takes_the_pattern_off_the_customer_display(qtbot, core
     customer = CustomerDisplay("Test store")
     qtbot.addWidget(customer)
     window = open_window(qtbot, core, customer)
-    assert window.back_button.text() == "Back to the till" and window.back_button.objectName() == "back_to_till"
+    assert window.back_to_till.text() == "Back to the till  (Esc)" and window.back_to_till.objectName() == "back"
     window.show_test_pattern()
     assert customer.mode == "test"
-    qtbot.mouseClick(window.back_button, Qt.LeftButton)
+    qtbot.mouseClick(window.back_to_till, Qt.LeftButton)
     assert not window.isVisible() and customer.mode == "idle"
 
 

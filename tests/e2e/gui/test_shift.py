@@ -250,7 +250,7 @@ def test_07_the_self_test(shift):
     assert rows["gateway"][0] == "PASS" and port in rows["gateway"][3], "it checks the gateway the till uses"
     assert rows["round-trip"][0] == "PASS" and rows["notifications"][0] == "PASS"
     till.screenshot("shift-07-selftest")
-    till.click_on("back_to_till")
+    till.click_on("back")
     till.wait_for(lambda p: window(p, "TechnicianWindow") is None and active(p, "CashierWindow"),
                   what="back at the till")
     # the till takes the next sale as before

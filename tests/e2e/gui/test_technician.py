@@ -134,7 +134,7 @@ def test_the_log_is_written_from_the_first_start_and_the_logs_tab_shows_it(till)
     assert str(log) in widget(probe, "TechnicianWindow", "log_label")["text"]
     assert "not the till's log" not in widget(probe, "TechnicianWindow", "log_view")["text"]
     till.screenshot("technician-logs")
-    till.click_on("back_to_till")
+    till.click_on("back")
     till.wait_for(lambda p: window(p, "TechnicianWindow") is None
                   and window(p, "CashierWindow")["active"], what="the till back, active, after the button")
 
