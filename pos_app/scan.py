@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .i18n import _
+
 PAYMENT_CODE = "payment_code"
 PRODUCT = "product"
 UNKNOWN = "unknown"
@@ -78,21 +80,22 @@ def gs1_check_digit_ok(digits: str) -> bool:
 def classify(text: str) -> Scan:
     """Classify one scan, trimmed of the scanner's line ending."""
     if not isinstance(text, str):
-        return Scan(UNKNOWN, "", reason="not text")
+        return Scan(UNKNOWN, "", reason=_("not text"))
     value = text.strip("\r\n\t ")
     if not value:
-        return Scan(UNKNOWN, "", reason="empty scan")
+        return Scan(UNKNOWN, "", reason=_("empty scan"))
     if len(value) > MAX_SCAN_LENGTH:
-        return Scan(UNKNOWN, value[:32] + "…", reason=f"{len(value)} characters is longer than any code")
+        return Scan(UNKNOWN, value[:32] + "…", reason=_("{n} characters is longer than any code").format(n=len(value)))
     if not (value.isascii() and value.isdigit()):
         shown = value if value.isprintable() else value.encode("unicode_escape").decode()
-        return Scan(UNKNOWN, shown[:64], reason="not all digits: neither a payment code nor a product barcode")
+        return Scan(UNKNOWN, shown[:64], reason=_("not all digits: neither a payment code nor a product barcode"))
     n = len(value)
     if n in _PRODUCT_LENGTHS:
         symbology = _PRODUCT_LENGTHS[n]
         if gs1_check_digit_ok(value):
             return Scan(PRODUCT, value, symbology)
-        return Scan(UNKNOWN, value, symbology, reason=f"{symbology} check digit is wrong: scan it again")
+        return Scan(UNKNOWN, value, symbology,
+                    reason=_("{symbology} check digit is wrong: scan it again").format(symbology=symbology))
     families = []
     for family, _name, pattern in _PAYMENT_RULES:
         if pattern.fullmatch(value) and family not in families:
@@ -100,8 +103,10 @@ def classify(text: str) -> Scan:
     if families:
         return Scan(PAYMENT_CODE, value, "payment code", tuple(families))
     if n == 24:
-        return Scan(UNKNOWN, value, reason="24 digits, but business type "
-                                           f"{value[6:8]} is not a user payment code (02)")
+        return Scan(UNKNOWN, value,
+                    reason=_("24 digits, but business type {type} is not a user payment code (02)").format(
+                        type=value[6:8]))
     if n in _RESERVED_LENGTHS:
-        return Scan(PAYMENT_CODE, value, "payment code", (), reason="reserved Alipay+ length; the gateway decides")
-    return Scan(UNKNOWN, value, reason=f"{n} digits is neither a product barcode nor a payment code length")
+        return Scan(PAYMENT_CODE, value, "payment code", (), reason=_("reserved Alipay+ length; the gateway decides"))
+    return Scan(UNKNOWN, value,
+                reason=_("{n} digits is neither a product barcode nor a payment code length").format(n=n))

@@ -227,3 +227,16 @@ def test_unknown_long_digit_strings_are_masked_too():
     scan = classify("123456" + "07" + "1234567890123456")
     assert scan.kind == "unknown"
     assert "1234567890123456" not in str(scan.to_json()) and "1234567890123456" not in repr(scan)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1" * 600, "4006381333930", "123456", "123456031234567890123456"])
+def test_why_a_scan_is_no_code_reads_in_the_persons_language(text):
+    """The reason reaches the cashier's hint ("not a payment code (…)"): in zh_CN it is Chinese (issue 15, 4)."""
+    from pos_app.i18n import set_language
+
+    try:
+        set_language("zh_CN")
+        reason = classify(text).reason
+        assert reason and any("\u4e00" <= ch <= "\u9fff" for ch in reason), reason
+    finally:
+        set_language("en")
