@@ -46,9 +46,9 @@ PAYMENT_CODE = "payment_code"
 ORDER_CODE = "order_code"
 
 #: The journal's message once a stopped sale turns out paid (``message`` is not translated).
-PAID_BEFORE_STOP = "paid before the stop arrived: cancelling it, the money goes back"
-STOPPED_UNKNOWN = "stopped while its outcome was unknown: checking the result, then cancelling"
-STOPPED_CANCEL = "stopped by the cashier: cancelling the payment"
+PAID_BEFORE_STOP = N_("paid before the stop arrived: cancelling it, the money goes back")
+STOPPED_UNKNOWN = N_("stopped while its outcome was unknown: checking the result, then cancelling")
+STOPPED_CANCEL = N_("stopped by the cashier: cancelling the payment")
 
 
 
@@ -252,8 +252,8 @@ def _final(sale: Sale, phase: Phase, code: str, message: str, **changes) -> Next
 def _paid_after_refused_cancel(sale: Sale) -> Next:
     """The gateway refused the cancel and the payment went through: it is paid, and a manager can refund
     it; the message says why it needs a look."""
-    return _final(sale, Phase.PAID, "SUCCESS", "paid after the cancel was refused: hand over the goods "
-                                               "or refund it")
+    return _final(sale, Phase.PAID, "SUCCESS", N_("paid after the cancel was refused: hand over the goods "
+                                               "or refund it"))
 
 
 def _to_inquiring(sale: Sale, now: float, code: str = "", message: str = "") -> Next:
@@ -296,15 +296,15 @@ def _on_tick(sale: Sale, event: Tick, now: float) -> Next:
     if phase is Phase.NEW:
         if now >= sale.deadline:
             return replace(sale, phase=Phase.VOIDED, next_at=None, result_code="NOT_SENT",
-                           message="the link stayed down past the payment code's validity: "
-                                   "nothing was charged"), (ForgetCode(),)
+                           message=N_("the link stayed down past the payment code's validity: "
+                                   "nothing was charged")), (ForgetCode(),)
         if not event.link_up:
             return replace(sale, next_at=min(now + sale.timing.offline_retry, sale.deadline)), ()
         return replace(sale, phase=Phase.SENDING, pay_attempts=sale.pay_attempts + 1, next_at=None), (Send("pay"),)
     if phase is Phase.SENDING:
         return sale, ()  # the pay's answer decides; a crash is handled by Recovered
     if phase is Phase.WAITING and sale.code_expires_at is not None and now >= sale.code_expires_at:
-        return _to_cancelling(sale, now, "the order code expired before it was paid")
+        return _to_cancelling(sale, now, N_("the order code expired before it was paid"))
     if phase in (Phase.WAITING, Phase.INQUIRING):
         return replace(sale, next_at=None), (Send("inquiryPayment"),)
     if phase is Phase.CANCELLING and sale.cancel_done:
@@ -328,13 +328,13 @@ def _on_pay(sale: Sale, event: PayAnswered, now: float) -> Next:
             return _to_inquiring(replace(sale, maybe_sent=True), now, a.result_code, "no code in the answer")
         return replace(sale, phase=Phase.WAITING, maybe_sent=True, code_value=a.code_value,
                        code_expires_at=a.code_expires_at, next_at=now + sale.timing.order_code_poll,
-                       message="waiting for the customer to scan and pay"), \
+                       message=N_("waiting for the customer to scan and pay")), \
             (ForgetCode(), ShowCode(a.code_value, a.code_expires_at))
     if a.status is Status.SUCCESS:
-        sale, _ = _final(sale, Phase.PAID, a.result_code or "SUCCESS", a.message or "paid", charged=True)
+        sale, _effects = _final(sale, Phase.PAID, a.result_code or "SUCCESS", a.message or "paid", charged=True)
         return sale, (ForgetCode(),)
     if a.status is Status.FAILURE:
-        sale, _ = _final(sale, Phase.FAILED, a.result_code, a.message)
+        sale, _effects = _final(sale, Phase.FAILED, a.result_code, a.message)
         return sale, (ForgetCode(),)
     if a.not_sent and not sale.maybe_sent:
         return replace(sale, phase=Phase.NEW, result_code=a.result_code, message=a.message,
@@ -352,17 +352,18 @@ def _pay_after_abort(sale: Sale, a: Answer, now: float):
     shown: it is closed (cancelled) at once."""
     if a.status is Status.SUCCESS:
         if sale.tender == ORDER_CODE:
-            sale, _ = _to_cancelling(replace(sale, maybe_sent=True), now, STOPPED_CANCEL)
+            sale, _effects = _to_cancelling(replace(sale, maybe_sent=True), now, STOPPED_CANCEL)
         else:
-            sale, _ = _to_cancelling(replace(sale, maybe_sent=True, gateway_status="SUCCESS", charged=True), now,
+            sale, _effects = _to_cancelling(replace(sale, maybe_sent=True, gateway_status="SUCCESS", charged=True), now,
                                      PAID_BEFORE_STOP)
         return sale, (ForgetCode(),)
     if a.status is Status.FAILURE:
-        sale, _ = _final(sale, Phase.FAILED, a.result_code, a.message)
+        sale, _effects = _final(sale, Phase.FAILED, a.result_code, a.message)
         return sale, (ForgetCode(),)
     if a.not_sent and not sale.maybe_sent:
         return replace(sale, phase=Phase.VOIDED, next_at=None, result_code="ABORTED",
-                       message="stopped before the payment reached the gateway: nothing was charged"), (ForgetCode(),)
+                       message=N_("stopped before the payment reached the gateway: nothing was charged")), \
+            (ForgetCode(),)
     return _to_inquiring(replace(sale, maybe_sent=True, pay_trouble=_fault(a) or sale.pay_trouble), now,
                          a.result_code, STOPPED_UNKNOWN)
 
@@ -386,7 +387,7 @@ def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float) -> Next:
         if sale.phase is Phase.NEEDS_REVIEW and not sale.cancel_refused:
             # A cancel may still be landing: keep cancelling; the money goes back when it does.
             return replace(sale, next_at=now + sale.timing.review_interval,
-                           message="paid at the gateway while a cancel is pending: still cancelling"), ()
+                           message=N_("paid at the gateway while a cancel is pending: still cancelling")), ()
         if sale.phase is Phase.NEEDS_REVIEW:
             return _paid_after_refused_cancel(sale)
         if sale.aborted:
@@ -394,14 +395,14 @@ def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float) -> Next:
         return _final(sale, Phase.PAID, "SUCCESS", "paid")
     if a.status is Status.SUCCESS and a.payment_status == "FAIL":
         return _final(sale, Phase.FAILED, a.result_code if a.result_code != "SUCCESS" else "FAIL",
-                      a.message if a.result_code != "SUCCESS" else "the payment failed")
+                      a.message if a.result_code != "SUCCESS" else N_("the payment failed"))
     if a.status is Status.SUCCESS and a.payment_status == "CANCELLED":
-        return _final(sale, Phase.CANCELLED, "CANCELLED", "the payment was cancelled")
+        return _final(sale, Phase.CANCELLED, "CANCELLED", N_("the payment was cancelled"))
     if sale.phase is Phase.NEEDS_REVIEW:
         return replace(sale, next_at=now + sale.timing.review_interval), ()
     if sale.phase is Phase.WAITING:
         if sale.code_expires_at is not None and now >= sale.code_expires_at:
-            return _to_cancelling(sale, now, "the order code expired before it was paid")
+            return _to_cancelling(sale, now, N_("the order code expired before it was paid"))
         return replace(sale, next_at=now + sale.timing.order_code_poll), ()
     # INQUIRING
     if a.not_sent:
@@ -450,7 +451,7 @@ def _on_cancel(sale: Sale, event: CancelAnswered, now: float) -> Next:
     a = event.answer
     if sale.phase is Phase.PAID and a.status is Status.SUCCESS:
         # A manager's cancel of a paid sale (a separate cancel transaction) went through.
-        return _final(sale, Phase.CANCELLED, "CANCELLED", "cancelled by the manager: the money went back",
+        return _final(sale, Phase.CANCELLED, "CANCELLED", N_("cancelled by the manager: the money went back"),
                       charged=True)
     if sale.phase not in (Phase.CANCELLING, Phase.NEEDS_REVIEW):
         return sale, ()
@@ -471,7 +472,7 @@ def _on_cancel(sale: Sale, event: CancelAnswered, now: float) -> Next:
     upcoming = next_on_schedule(_or(sale.cancel_since, now), sale.timing.cancel_intervals, now)
     if upcoming is None:
         return replace(sale, phase=Phase.NEEDS_REVIEW, result_code=a.result_code or "UNKNOWN",
-                       message="the cancel stays unknown: retrying in the background; a manager should check",
+                       message=N_("the cancel stays unknown: retrying in the background; a manager should check"),
                        next_at=now + sale.timing.review_interval), ()
     return replace(sale, next_at=upcoming), ()
 
@@ -481,20 +482,22 @@ def _on_notified(sale: Sale, event: Notified, now: float) -> Next:
     if event.success:
         sale = replace(sale, charged=True)   # whatever becomes of the sale, the money was taken once
         if sale.aborted and sale.phase in (Phase.SENDING, Phase.INQUIRING):
-            sale, _ = _to_cancelling(replace(sale, maybe_sent=True, gateway_status="SUCCESS"), now, PAID_BEFORE_STOP)
+            sale, _effects = _to_cancelling(replace(sale, maybe_sent=True, gateway_status="SUCCESS"), now,
+                                            PAID_BEFORE_STOP)
             return sale, (ForgetCode(),)
         if sale.phase in (Phase.NEW, Phase.SENDING, Phase.WAITING, Phase.INQUIRING):
-            sale, _ = _final(sale, Phase.PAID, "SUCCESS", "paid")
+            sale, _effects = _final(sale, Phase.PAID, "SUCCESS", "paid")
             return sale, (ForgetCode(),)
         if sale.phase is Phase.NEEDS_REVIEW and sale.cancel_refused:
             return _paid_after_refused_cancel(sale)
         if sale.phase in (Phase.VOIDED, Phase.FAILED):
             # The cashier was told "not paid": give the money back rather than keep it unseen.
-            return _to_cancelling(sale, now, "the gateway reports it paid after it was closed: cancelling it")
+            return _to_cancelling(sale, now, N_("the gateway reports it paid after it was closed: cancelling it"))
         return sale, ()  # PAID already, or cancelling/cancelled: a success does not revive the sale
     if sale.phase in (Phase.NEW, Phase.SENDING, Phase.WAITING, Phase.INQUIRING, Phase.CANCELLING,
                       Phase.NEEDS_REVIEW):
-        sale, _ = _final(sale, Phase.FAILED, event.result_code or "FAIL", event.message or "the payment failed")
+        sale, _effects = _final(sale, Phase.FAILED, event.result_code or "FAIL",
+                                event.message or N_("the payment failed"))
         return sale, (ForgetCode(),)
     return sale, ()
 

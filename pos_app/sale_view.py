@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from . import payment_flow as pf
-from .i18n import _
+from .i18n import _, stored
 from .money import Money
 from .vocabulary import (
     ABORTABLE,
@@ -203,7 +203,7 @@ def customer_confirming(sale: pf.Sale) -> bool:
 def _reason(sale: pf.Sale) -> str:
     """The gateway's reason in words a cashier can act on, with its code for a support call."""
     words = RESULT_WORDS.get(sale.result_code)
-    text = _(words) if words else (sale.message or _("No reason given."))
+    text = _(words) if words else (stored(sale.message) or _("No reason given."))
     return f"{text} ({sale.result_code})" if sale.result_code else text
 
 
