@@ -69,7 +69,7 @@ from pos_app.vocabulary import (
 
 from .money import format_amount
 from .operations import Operations, error_text, tell
-from .widgets import TOUCH, ModeWindow, message_line
+from .widgets import TOUCH, ModeWindow, message_line, title
 from .widgets import button as _button
 
 #: (column, header) of the day table, in display order: the columns of ``offline_queue.daybook``.
@@ -276,11 +276,11 @@ class HourlyChart(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), QColor("#ffffff"))
         fm = p.fontMetrics()
-        title = _("Paid sales per hour") + (f" ({self.currency})" if self.currency else "")
+        heading = _("Paid sales per hour") + (f" ({self.currency})" if self.currency else "")
         if self.others:
-            title += "  · " + _("also: {currencies}").format(currencies=", ".join(self.others))
+            heading += "  · " + _("also: {currencies}").format(currencies=", ".join(self.others))
         p.setPen(QColor("#1f2933"))
-        p.drawText(8, fm.ascent() + 4, title)
+        p.drawText(8, fm.ascent() + 4, heading)
         top = fm.height() + 10
         bottom = self.height() - fm.height() - 6
         left, right = 8, self.width() - 8
@@ -378,12 +378,7 @@ class ManagerWindow(Operations, ModeWindow):
     def _build(self, asked_by: str) -> None:
         outer = QVBoxLayout(self)
         top = QHBoxLayout()
-        title = QLabel(_("Manager"))
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        font.setBold(True)
-        title.setFont(font)
-        top.addWidget(title)
+        top.addWidget(title(_("Manager")))
         top.addSpacing(12)
         top.addWidget(QLabel(_("Business day")))
         self.date_edit = QDateEdit(QDate.fromString(self.day, "yyyy-MM-dd"))

@@ -56,7 +56,7 @@ from pos_app.vocabulary import KIND_WORDS, REQUEST_WORDS, status_words
 
 from .operations import Operations, error_text
 from .qr import QrWidget
-from .widgets import TOUCH, ModeWindow
+from .widgets import TOUCH, ModeWindow, title
 from .widgets import button as _button
 from .widgets import cell as _cell
 from .widgets import table as _table
@@ -163,12 +163,7 @@ class TechnicianWindow(Operations, ModeWindow):
     def _build(self) -> None:
         outer = QVBoxLayout(self)
         header = QHBoxLayout()
-        title = QLabel(_("Technician mode"))
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        font.setBold(True)
-        title.setFont(font)
-        header.addWidget(title, 1)
+        header.addWidget(title(_("Technician mode")), 1)
         self.back_to_till = self.back_button()   # and Esc anywhere in the window (a popup list takes its own)
         header.addWidget(self.back_to_till)
         outer.addLayout(header)

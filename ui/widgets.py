@@ -30,6 +30,16 @@ def button(text: str) -> QPushButton:
     return widget
 
 
+def title(text: str) -> QLabel:
+    """A mode window's name at its top left: bold, a third larger than the text below it."""
+    label = QLabel(text)
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 1.3)
+    font.setBold(True)
+    label.setFont(font)
+    return label
+
+
 def message_line(lines: int = 2) -> QLabel:
     """A status line of a fixed height: a message, long or short, or none, never moves what is below it."""
     label = QLabel("")
