@@ -148,7 +148,26 @@ def _v5(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_transactions_uncovered ON transactions(created_at) WHERE z_number IS NULL")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    """Receipts and the entry code.
+
+    ``print_jobs``: every slip to print (receipt, merchant copy, refund or cancel slip, X or Z report, test
+    page), journaled with the document itself (``body``, JSON) before the printer is tried, so a print that
+    fails (offline, paper out, a crash mid-print) waits for a reprint and is never lost. ``state``: waiting,
+    printing, printed, failed (and waiting for a reprint).
+
+    ``transactions.unmatched``: 1 on an entry-code payment that arrived with no waiting amount to match
+    (the money came; a person assigns it), NULL otherwise; the partial index keeps that list a small read."""
+    db.execute("CREATE TABLE print_jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, txn TEXT, "
+               "copy TEXT, body TEXT NOT NULL, state TEXT NOT NULL, tries INTEGER NOT NULL DEFAULT 0, "
+               "last_error TEXT, created_at FLOAT NOT NULL, updated_at FLOAT NOT NULL, printed_at FLOAT)")
+    db.execute("CREATE INDEX idx_print_jobs_txn ON print_jobs(txn) WHERE txn IS NOT NULL")
+    db.execute("CREATE INDEX idx_print_jobs_pending ON print_jobs(created_at) WHERE state != 'printed'")
+    db.execute("ALTER TABLE transactions ADD COLUMN unmatched INTEGER")
+    db.execute("CREATE INDEX idx_transactions_unmatched ON transactions(created_at) WHERE unmatched = 1")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6]
 VERSION = len(MIGRATIONS)
 
 

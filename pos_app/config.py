@@ -58,6 +58,7 @@ class MerchantConfig:
     terminal_id: str
     currency: str
     settlement_currency: str
+    store_address: str = ""      # printed under the store's name on receipts; may hold several lines ("\n")
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,51 @@ class ScannersConfig:
     serial: tuple[SerialScannerConfig, ...] = ()
 
 
+PRINTER_KINDS = ("none", "network", "usb", "serial")
+RECEIPT_MODES = ("auto", "key", "off")
+
+
+@dataclass(frozen=True)
+class PrinterConfig:
+    """The receipt printer (ESC/POS). ``none``: receipts still exist, as PDF or PNG on request."""
+
+    kind: str = "none"           # none | network | usb | serial
+    host: str = ""               # network: the printer's address; raw TCP, port 9100 by default
+    port: int = 9100
+    usb_vendor: int = 0          # usb: the vendor and product ids (TOML takes 0x04b8)
+    usb_product: int = 0
+    device: str = ""             # serial: /dev/ttyUSB0, /dev/ttyS0, ...
+    baud: int = 9600
+    columns: int = 42            # characters per line in the normal font: 42 or 48 on 80 mm paper, 32 on 58 mm
+    timeout: float = 5.0         # seconds a printer may take to answer before it counts as offline
+
+
+@dataclass(frozen=True)
+class ReceiptsConfig:
+    """What is printed, and when."""
+
+    customer: str = "auto"       # auto: after each paid sale; key: when the cashier presses the print key; off
+    merchant_copy: bool = False  # a second copy for the merchant after each paid sale
+    refund_slip: bool = True     # a slip for each refund (and each cancel of a paid sale)
+    language: str | None = None  # the receipt's language; None: the terminal's
+
+
+@dataclass(frozen=True)
+class BrandConfig:
+    """Artwork the merchant or acquirer supplies (PNG files); we ship none. Without them, neutral text."""
+
+    acceptance_mark: Path | None = None   # the acceptance mark for the payment zone, order-code page and receipt
+    qr_icon: Path | None = None           # the icon in the centre of an order code
+
+
+@dataclass(frozen=True)
+class EntryCodeConfig:
+    """The store's static entry code (the acquirer issues it; the customer scans it and types the amount)."""
+
+    code: str | None = None      # the code's value (a URL); None: no entry-code tender on this terminal
+    match_window: float = 300.0  # seconds a waiting amount may wait for its payment
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
@@ -147,6 +193,10 @@ class Config:
     payments: PaymentsConfig = PaymentsConfig()
     offline: OfflineConfig = OfflineConfig()
     scanners: ScannersConfig = ScannersConfig()
+    printer: PrinterConfig = PrinterConfig()
+    receipts: ReceiptsConfig = ReceiptsConfig()
+    brand: BrandConfig = BrandConfig()
+    entry_code: EntryCodeConfig = EntryCodeConfig()
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -196,6 +246,17 @@ class _Section:
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
             self.fail(key, _(expected) + _(" (no control characters)"), value)
         return value.strip()
+
+    def lines(self, key: str, expected: str, *, max_lines: int, max_len: int) -> str:
+        """Optional text of a few printable lines (an address): "" when absent."""
+        value = self.table.get(key, "")
+        if not isinstance(value, str):
+            self.fail(key, expected, value)
+        rows = [row.strip() for row in value.strip().splitlines()]
+        if len(rows) > max_lines or any(len(row) > max_len for row in rows) \
+                or any(ord(c) < 0x20 or ord(c) == 0x7F for row in rows for c in row):
+            self.fail(key, expected, value)
+        return "\n".join(rows)
 
     def number(self, key: str, default: float, low: float, high: float) -> float:
         value = self.table.get(key, default)
@@ -401,11 +462,11 @@ def load_config(file: Path | str) -> Config:
     """Read and check a terminal.toml; raise :class:`ConfigError` naming file, key and expectation."""
     file = Path(file).expanduser().absolute()
     doc = _read_toml(file)
-    unknown = sorted(set(doc) - {"gateway", "merchant", "notifications", "payments", "offline", "scanners"})
+    unknown = sorted(set(doc) - set(SECTIONS))
     if unknown:
         raise ConfigError(_("{file}: unknown section [{name}]").format(file=file, name=unknown[0]),
-                          hint=_("the sections are [gateway], [merchant], [notifications], [payments], [offline] "
-                                 "and [scanners]"))
+                          hint=_("the sections are {sections}").format(
+                              sections=", ".join(f"[{name}]" for name in SECTIONS)))
     g = _Section(file, "gateway", doc.get("gateway"), {
         "url", "client_id", "merchant_private_key", "gateway_public_key", "connect_timeout", "read_timeout"})
     gateway = GatewayConfig(
@@ -419,7 +480,7 @@ def load_config(file: Path | str) -> Config:
     )
     m = _Section(file, "merchant", doc.get("merchant"), {
         "reference_merchant_id", "name", "mcc", "store_id", "store_name", "store_mcc", "terminal_id",
-        "currency", "settlement_currency"})
+        "currency", "settlement_currency", "store_address"})
     mcc = N_("a 4-digit merchant category code, e.g. 5411")
     currency = m.currency("currency")
     merchant = MerchantConfig(
@@ -433,6 +494,8 @@ def load_config(file: Path | str) -> Config:
         terminal_id=m.text("terminal_id", N_("this terminal's id (at most 64 characters)"), max_len=64),
         currency=currency,
         settlement_currency=m.currency("settlement_currency", default=currency),
+        store_address=m.lines("store_address", N_("the store's address (at most 4 lines of 64 characters)"),
+                              max_lines=4, max_len=64),
     )
     n = _Section(file, "notifications", doc.get("notifications"), {"listen", "public_url"})
     host, port = n.listen("listen")
@@ -455,7 +518,67 @@ def load_config(file: Path | str) -> Config:
         o.fail("max_per_payment", N_("limits per payment and in total when merchant_risk = true"),
                hint=N_('e.g. max_per_payment = { USD = "200.00" } and max_total = { USD = "500.00" }'))
     return Config(path=file, gateway=gateway, merchant=merchant, notifications=notifications,
-                  payments=payments, offline=offline, scanners=parse_scanners(file, doc.get("scanners", {})))
+                  payments=payments, offline=offline, scanners=parse_scanners(file, doc.get("scanners", {})),
+                  printer=parse_printer(file, doc.get("printer", {})),
+                  receipts=parse_receipts(file, doc.get("receipts", {})),
+                  brand=parse_brand(file, doc.get("brand", {})),
+                  entry_code=parse_entry_code(file, doc.get("entry_code", {})))
+
+
+SECTIONS = ("gateway", "merchant", "notifications", "payments", "offline", "scanners", "printer", "receipts",
+            "brand", "entry_code")
+
+
+def parse_printer(file: Path, table: object) -> PrinterConfig:
+    s = _Section(file, "printer", table, set(PrinterConfig.__dataclass_fields__))
+    d = PrinterConfig()
+    kind = s.choice("kind", PRINTER_KINDS, d.kind)
+    need = {"network": "host", "usb": "usb_vendor", "serial": "device"}.get(kind)
+    if need and need not in s.table:
+        s.fail(need, {"host": N_("the printer's host name or IP address (kind = \"network\")"),
+                      "usb_vendor": N_("the printer's USB vendor id, e.g. 0x04b8 (kind = \"usb\")"),
+                      "device": N_("the printer's serial device, e.g. /dev/ttyUSB0 (kind = \"serial\")")}[need],
+               hint=N_("`pos-terminal devices` lists the printers it finds"))
+    return PrinterConfig(
+        kind=kind,
+        host=s.text("host", N_("the printer's host name or IP address"), pattern=r"[A-Za-z0-9.:\-\[\]]{1,253}",
+                    default=d.host) if "host" in s.table else d.host,
+        port=s.integer("port", d.port, 1, 65535),
+        usb_vendor=s.integer("usb_vendor", d.usb_vendor, 0, 0xFFFF),
+        usb_product=s.integer("usb_product", d.usb_product, 0, 0xFFFF),
+        device=s.text("device", N_("a serial device such as /dev/ttyUSB0")) if "device" in s.table else d.device,
+        baud=s.choice("baud", (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200), d.baud),
+        columns=s.integer("columns", d.columns, 24, 80),
+        timeout=s.number("timeout", d.timeout, 0, 60),
+    )
+
+
+def parse_receipts(file: Path, table: object) -> ReceiptsConfig:
+    s = _Section(file, "receipts", table, set(ReceiptsConfig.__dataclass_fields__))
+    d = ReceiptsConfig()
+    return ReceiptsConfig(
+        customer=s.choice("customer", RECEIPT_MODES, d.customer),
+        merchant_copy=s.flag("merchant_copy", d.merchant_copy),
+        refund_slip=s.flag("refund_slip", d.refund_slip),
+        language=s.text("language", N_("a language such as en or zh_CN"), pattern=r"[a-z]{2}(_[A-Z]{2})?")
+        if "language" in s.table else d.language,
+    )
+
+
+def parse_brand(file: Path, table: object) -> BrandConfig:
+    s = _Section(file, "brand", table, set(BrandConfig.__dataclass_fields__))
+    return BrandConfig(acceptance_mark=s.path("acceptance_mark") if "acceptance_mark" in s.table else None,
+                       qr_icon=s.path("qr_icon") if "qr_icon" in s.table else None)
+
+
+def parse_entry_code(file: Path, table: object) -> EntryCodeConfig:
+    s = _Section(file, "entry_code", table, set(EntryCodeConfig.__dataclass_fields__))
+    d = EntryCodeConfig()
+    code = None
+    if "code" in s.table:
+        code = s.text("code", N_("the entry code's value as the acquirer issued it (a URL, at most 512 characters)"),
+                      max_len=512)
+    return EntryCodeConfig(code=code, match_window=s.number("match_window", d.match_window, 0, 86400))
 
 
 def parse_scanners(file: Path, table: object) -> ScannersConfig:
