@@ -148,7 +148,7 @@ def test_an_unknown_key_is_named_and_the_hint_lists_the_valid_keys(tmp_path):
 
 def test_an_unknown_section_is_named(tmp_path):
     with pytest.raises(ConfigError) as caught:
-        load_config(write(tmp_path, drawer={"device": '"/dev/usb/lp0"'})))
+        load_config(write(tmp_path, drawer={"device": '"/dev/usb/lp0"'}))
     assert "[drawer]" in str(caught.value) and str(tmp_path) in str(caught.value)
     assert "[gateway]" in caught.value.hint
 
