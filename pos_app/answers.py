@@ -54,12 +54,22 @@ def trouble_of(outcome: Outcome) -> str:
     return NO_ANSWER
 
 
+def customer_info(body: dict) -> dict:
+    """The wallet and the customer as the gateway shows them (``pspCustomerInfo``: ``pspName`` and the
+    masked ``displayCustomerId``), for the receipt; {} when not given. ``pspCustomerId`` (unmasked) is
+    left out: the journal keeps nothing a receipt must not print."""
+    info = body.get("pspCustomerInfo")
+    if not isinstance(info, dict):
+        return {}
+    return {k: info[k] for k in ("pspName", "displayCustomerId") if isinstance(info.get(k), str) and info[k]}
+
+
 def outcome_detail(api: str, outcome: Outcome) -> dict:
     body = outcome.body or {}
     return {"api": api, "status": outcome.status.value, "resultCode": outcome.result_code,
             "message": outcome.message, "delivery": outcome.delivery.value if outcome.delivery else None,
             "httpStatus": outcome.http_status, "paymentId": body.get("paymentId"),
-            "paymentStatus": body.get("paymentStatus"), "refundId": body.get("refundId")}
+            "paymentStatus": body.get("paymentStatus"), "refundId": body.get("refundId"), **customer_info(body)}
 
 
 def notification_detail(body: dict) -> dict:
@@ -68,7 +78,7 @@ def notification_detail(body: dict) -> dict:
     detail = {k: body.get(k) for k in keep if k in body}
     if isinstance(body.get("result"), dict):
         detail["result"] = {k: body["result"].get(k) for k in ("resultCode", "resultStatus", "resultMessage")}
-    return detail
+    return {**detail, **customer_info(body)}
 
 
 @dataclass(frozen=True)
