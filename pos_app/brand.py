@@ -56,7 +56,7 @@ def neutral_icon(size: int) -> Image.Image:
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((0, 0, big - 1, big - 1), radius=big // 6, fill=(255, 255, 255, 255))
-    half, arm = big // 10, big * 3 // 10   # a bar's half-thickness, and its half-length from the centre
+    half, arm = big * 3 // 25, big * 21 // 50   # a bar's half-thickness, and its half-length from the centre
     c = big // 2
     ink = (40, 40, 40, 255)
     draw.rectangle((c - arm, c - half, c + arm, c + half), fill=ink)
