@@ -13,6 +13,7 @@ build step. English is the source language; a missing translation shows the Engl
 
 from __future__ import annotations
 
+import contextlib
 import gettext
 import hashlib
 import io
@@ -34,6 +35,7 @@ SOURCES = ("pos_app", "ui", "drivers", "offline_queue")   # the packages whose m
 _lock = threading.Lock()
 _translations: gettext.NullTranslations = gettext.NullTranslations()
 _language = "en"
+_here = threading.local()   # one thread's language for one rendering (:func:`speaking`), over the terminal's
 
 
 # -- run time -------------------------------------------------------------------------------------------
@@ -74,12 +76,38 @@ def system_language() -> str:
 
 
 def language() -> str:
-    return _language
+    return getattr(_here, "language", None) or _language
+
+
+def _current() -> gettext.NullTranslations:
+    return getattr(_here, "translations", None) or _translations
+
+
+@contextlib.contextmanager
+def speaking(lang: str | None):
+    """Within the block, this thread alone reads ``lang`` (a receipt printed in the receipts' language
+    by a worker thread while the windows stay in theirs); None keeps the terminal's. Yields the code in use."""
+    if lang is None:
+        yield language()
+        return
+    code, translations = normalise(lang), gettext.NullTranslations()
+    if code != "en":
+        try:
+            translations = load(code)
+        except (OSError, ValueError, ImportError) as exc:
+            log.error("the %s translations cannot be loaded (%s); showing English", code, exc)
+            code = "en"
+    before = getattr(_here, "translations", None), getattr(_here, "language", None)
+    _here.translations, _here.language = translations, code
+    try:
+        yield code
+    finally:
+        _here.translations, _here.language = before
 
 
 def _(text: str) -> str:
     """The translation of ``text`` in the current language (the text itself in English)."""
-    return _translations.gettext(text) if text else text   # gettext("") is the catalogue's header
+    return _current().gettext(text) if text else text   # gettext("") is the catalogue's header
 
 
 def stored(text: str) -> str:
@@ -87,7 +115,7 @@ def stored(text: str) -> str:
     it is one of the terminal's own phrases (marked with :func:`N_` where it is written), else unchanged (a
     gateway's message, a person's note): the journal stays in one language, the screens in theirs. Looked
     up in the catalogue itself, not through ``_``, whose misses mean a marked phrase lacks a translation."""
-    catalog = getattr(_translations, "_catalog", None) or {}   # gettext keeps a catalogue's messages there
+    catalog = getattr(_current(), "_catalog", None) or {}   # gettext keeps a catalogue's messages there
     found = catalog.get(text) if text else None
     return found if isinstance(found, str) and found else text
 
