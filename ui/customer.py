@@ -9,6 +9,11 @@ focus (a keyboard-wedge scanner's keystrokes must keep going to the cashier's wi
 Everything is drawn to scale with the window: fonts follow its height and shrink to fit its width, the
 QR code takes the largest whole number of pixels per module that fits, and a landscape window puts the
 QR code beside the text, a portrait one below it.
+
+The Alipay+ brand rules (issue 16): the acceptance mark stands in the payment zone while the terminal
+waits for the customer's code, and on the order-code and entry-code pages; an order code carries the "+"
+icon in its centre (ui/qr.py makes it level H). The artwork is the merchant's file (pos_app.brand); without
+one, the words "Alipay+" on the same white plate, and a plain plus sign in the code.
 """
 
 from __future__ import annotations
@@ -18,14 +23,17 @@ import math
 import time
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QGuiApplication, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QGuiApplication, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QWidget
 
+from pos_app import brand
+from pos_app.config import BrandConfig
 from pos_app.i18n import _
+from pos_app.money import Money
 from pos_app.sale_view import CustomerView
 
 from .money import format_money
-from .qr import QrWidget
+from .qr import QrWidget, qimage
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +46,14 @@ SOFT_TEXT = QColor("#c9d4e3")
 WARNING = QColor("#ffc845")
 RESULT_BACKGROUND = {"paid": QColor("#1b6e33"), "not_paid": QColor("#8f1d1d"), "checking": BACKGROUND}
 
+PLATE = QColor("#ffffff")        # the brand's plate: any mark reads on white, whatever colours it was drawn for
+PLATE_TEXT = QColor("#1f2933")   # the text fallback on it: plain, no brand colours
+
 SOON = 30               # seconds left when the countdown turns amber
 MIN_PX = 9              # no text is drawn smaller than this
+ICON_PX = 160           # the neutral "+" is drawn this large, then scaled into the code's centre
+VIEW_MODES = ("amount", "qr", "entry_code", "result")
+SAMPLES = ("amount", "qr", "entry_code")   # the branded screens the technician's display test shows
 
 
 def format_remaining(seconds: int) -> str:
@@ -122,6 +136,73 @@ class _Text(QWidget):
         painter.setFont(self._font(self._px))
         painter.setPen(self.color)
         painter.drawText(QRectF(self.rect()), int(self._flags()), self.text)
+        painter.end()
+
+
+class _Brand(QWidget):
+    """The acceptance mark on a white plate with clear space around it, or, without artwork, the words
+    "Alipay+" on the same plate: at most ``max_px`` tall, narrowed to fit its width."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("brand_mark")
+        self.image: QImage | None = None
+        self.max_px = 60
+        self._plate = (0.0, 0.0)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+
+    @property
+    def text(self) -> str:
+        """What the plate says when there is no artwork (what tests and the probe read)."""
+        return brand.BRAND_TEXT if self.image is None else ""
+
+    def _font(self, height: float) -> QFont:
+        font = QFont(self.font())
+        font.setPixelSize(max(MIN_PX, round(height * 0.5)))
+        font.setBold(True)
+        return font
+
+    def _plate_size(self, height: float) -> tuple[float, float]:
+        pad = height * 0.18   # clear space all round, as brand guidelines ask of a mark
+        if self.image is not None and not self.image.isNull():
+            inner = height - 2 * pad
+            return inner * self.image.width() / self.image.height() + 4 * pad, height
+        return QFontMetricsF(self._font(height)).horizontalAdvance(self.text) + 4 * pad, height
+
+    def fit(self, width: int, max_height: int) -> int:
+        height = float(min(max_height, self.max_px))
+        if height < 2 * MIN_PX or width <= 0:
+            self._plate = (0.0, 0.0)
+            return 0
+        plate_w, _h = self._plate_size(height)
+        if plate_w > width:
+            height *= width / plate_w
+        self._plate = self._plate_size(height)
+        return math.ceil(self._plate[1]) if height >= 2 * MIN_PX else 0
+
+    def plate_rect(self) -> QRectF:
+        w, h = self._plate
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def paintEvent(self, event) -> None:
+        w, h = self._plate
+        if h <= 0:
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        plate = self.plate_rect()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(PLATE)
+        painter.drawRoundedRect(plate, h * 0.18, h * 0.18)
+        pad = h * 0.18
+        inner = plate.adjusted(2 * pad, pad, -2 * pad, -pad)
+        if self.image is not None and not self.image.isNull():
+            painter.drawImage(inner, self.image)
+        else:
+            painter.setFont(self._font(h))
+            painter.setPen(PLATE_TEXT)
+            painter.drawText(plate, int(Qt.AlignmentFlag.AlignCenter), self.text)
         painter.end()
 
 
@@ -330,10 +411,13 @@ class CustomerDisplay(QWidget):
     sandbox); ``locale_name`` (e.g. ``"zh_CN"``) formats amounts, ``None`` for the application's locale.
     """
 
-    def __init__(self, store_name: str, *, test_mark: bool = False, locale_name: str | None = None) -> None:
+    def __init__(self, store_name: str, *, test_mark: bool = False, locale_name: str | None = None,
+                 brand_config: BrandConfig | None = None) -> None:
         super().__init__(None, Qt.WindowType.Window | Qt.WindowType.WindowDoesNotAcceptFocus)
         self._store_name = store_name
         self._locale_name = locale_name
+        self._test_mark = test_mark
+        self._sample = False
         self._mode = "idle"
         self._view: CustomerView | None = None
         self._expired = False
@@ -354,7 +438,9 @@ class CustomerDisplay(QWidget):
         self._countdown = _Text(self)
         self._subline = _Text(self, wrap=True)        # the idle welcome line
         self._icon = _ResultIcon(self)
+        self._brand = _Brand(self)
         self._qr = QrWidget(self)
+        self._qr_icon = qimage(brand.neutral_icon(ICON_PX))
         self._pattern = _TestPattern(self)
         self._mark = QLabel(_("TEST"), self)
         self._mark.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -369,14 +455,31 @@ class CustomerDisplay(QWidget):
         if isinstance(screens, QGuiApplication):   # instance() is typed as the core application
             screens.screenAdded.connect(self._screens_changed)
             screens.screenRemoved.connect(self._screens_changed)
+        self.set_brand(brand_config)
         self.show_idle()
 
     # --- what tests (and logs) may read -----------------------------------------------------------------
 
     @property
     def mode(self) -> str:
-        """ "idle", "amount", "qr", "result" or "test"."""
+        """ "idle", "amount", "qr", "entry_code", "result" or "test"."""
         return self._mode
+
+    @property
+    def sample(self) -> bool:
+        """A branded screen shown by the technician's display test (:meth:`show_sample`), not a sale."""
+        return self._sample
+
+    @property
+    def brand_shown(self) -> str | None:
+        """The brand on screen: "artwork" (the merchant's mark), "text" (the words fallback), or None."""
+        if self._brand.isHidden() or self._brand.plate_rect().height() <= 0:
+            return None
+        return "text" if self._brand.image is None else "artwork"
+
+    @property
+    def brand_widget(self) -> QWidget:
+        return self._brand
 
     @property
     def result(self) -> str | None:
@@ -400,7 +503,7 @@ class CustomerDisplay(QWidget):
         """The text of the QR code on screen; ``None`` when none is shown."""
         if self._mode == "test":
             return self._pattern.payload
-        return self._qr.payload if self._mode == "qr" and not self._expired else None
+        return self._qr.payload if self._mode in ("qr", "entry_code") and not self._expired else None
 
     @property
     def test_mark_visible(self) -> bool:
@@ -417,6 +520,25 @@ class CustomerDisplay(QWidget):
 
     # --- screens ----------------------------------------------------------------------------------------
 
+    def set_brand(self, brand_config: BrandConfig | None) -> None:
+        """The merchant's artwork (``[brand]``). A file that cannot be shown was refused in words at start-up
+        (ui.app); should it go bad later, the customer still sees the words and a plain "+", and the log says
+        why: the display never shows an error, and never stops a sale for a picture."""
+        mark = icon = None
+        try:
+            mark = brand.mark(brand_config)
+        except brand.ArtworkError as exc:
+            log.warning("customer display: the acceptance mark is not shown: %s", exc)
+        try:
+            icon = brand.qr_icon(brand_config)
+        except brand.ArtworkError as exc:
+            log.warning("customer display: the QR's centre icon is the plain '+': %s", exc)
+        self._brand.image = qimage(mark) if mark is not None else None
+        self._qr_icon = qimage(icon if icon is not None else brand.neutral_icon(ICON_PX))
+        if self._mode in ("qr", "entry_code"):
+            self._qr.set_icon(self._qr_icon)
+        self._relayout()
+
     def set_store_name(self, name: str) -> None:
         """Known once the terminal has started (it is in the configuration); the idle screen shows it."""
         self._store_name = name
@@ -432,25 +554,46 @@ class CustomerDisplay(QWidget):
 
     def show_view(self, view: CustomerView) -> None:
         """Show a sale as :func:`pos_app.sale_view.customer_view` describes it, and nothing more."""
-        if view.mode not in ("amount", "qr", "result"):
+        if view.mode not in VIEW_MODES:
             raise ValueError(f"unknown customer view mode {view.mode!r}")
-        mode = "qr" if view.mode == "qr" and view.qr else ("result" if view.mode == "result" else "amount")
+        mode = view.mode if view.mode in ("qr", "entry_code") and view.qr else \
+            ("result" if view.mode == "result" else "amount")
         self._set_mode(mode)
         self._view = view
         self._header.set_text(self._store_name, SOFT_TEXT)
         self._amount.set_text(format_money(view.amount, self._locale_name),
                               SOFT_TEXT if view.result == "checking" else TEXT)
+        self._brand.setVisible(mode != "result")   # the payment zone and the scanning pages carry the mark
         if mode == "result":
             self._background = RESULT_BACKGROUND.get(view.result or "", BACKGROUND)
             self._icon.set_kind(view.result if view.result in RESULT_BACKGROUND else "checking")
             self._headline.set_text(view.message, TEXT)
         elif mode == "qr":
             self._headline.set_text(view.message, SOFT_TEXT)
+            self._qr.set_icon(self._qr_icon)
             self._qr.set_payload(view.qr)
             self._update_countdown()
+        elif mode == "entry_code":   # the store's static code: the customer types the amount in the wallet
+            self._headline.set_text(_("Scan the store's code with your wallet app and enter {amount}").format(
+                amount=format_money(view.amount, self._locale_name)), SOFT_TEXT)
+            self._qr.set_icon(self._qr_icon)
+            self._qr.set_payload(view.qr)
         else:   # an amount, or a QR view that came without a code: no "scan" wording then
             self._headline.set_text(view.message if view.mode == "amount" and view.message else _("Amount due"),
                                     SOFT_TEXT)
+        self._relayout()
+
+    def show_sample(self, kind: str, amount: Money) -> None:
+        """A branded screen for the technician's display test: the payment zone ("amount"), an order code
+        ("qr") or the entry code ("entry_code"), with a test code no wallet pays, and the TEST mark."""
+        if kind not in SAMPLES:
+            raise ValueError(f"unknown sample {kind!r}")
+        payload = "POS-TERMINAL TEST " + time.strftime("%Y-%m-%d %H:%M:%S")
+        words = {"amount": _("Amount due"), "qr": _("Scan with your wallet app to pay"), "entry_code": ""}
+        self.show_view(CustomerView(kind, amount, qr=None if kind == "amount" else payload,
+                                    expires_at=time.time() + 300 if kind == "qr" else None, message=words[kind]))
+        self._sample = True
+        self._mark.setVisible(True)
         self._relayout()
 
     def show_test_pattern(self) -> None:
@@ -505,6 +648,8 @@ class CustomerDisplay(QWidget):
 
     def _set_mode(self, mode: str) -> None:
         self._mode = mode
+        self._sample = False
+        self._mark.setVisible(self._test_mark)
         self._view = None
         self._expired = False
         self._tick.stop()
@@ -512,8 +657,9 @@ class CustomerDisplay(QWidget):
         for block in (self._header, self._headline, self._amount, self._countdown, self._subline):
             block.set_text("")
         self._icon.set_kind("")
+        self._brand.setVisible(False)
         self._qr.set_payload(None)
-        self._qr.setVisible(mode == "qr")
+        self._qr.setVisible(mode in ("qr", "entry_code"))
         self._pattern.setVisible(mode == "test")
         if mode != "test":
             self._pattern.qr.set_payload(None)
@@ -543,6 +689,7 @@ class CustomerDisplay(QWidget):
         self._tick.stop()
         self._qr.set_payload(None)
         self._qr.hide()
+        self._brand.hide()
         self._headline.set_text(_("Please ask the cashier for a new code."), SOFT_TEXT)
         self._countdown.set_text(_("This code has expired"), WARNING)
         self._relayout()
@@ -580,13 +727,13 @@ class CustomerDisplay(QWidget):
             self._headline.max_px, self._amount.max_px = round(h * 0.085), round(h * 0.075)
             self._stack(body, [(self._icon, 0.3), (self._headline, 0.3), (self._amount, 0.15)],
                         gap=round(h * 0.045))
-        elif self._mode == "qr" and not self._expired:
+        elif self._mode in ("qr", "entry_code") and not self._expired:
             self._layout_qr(body, w, h, m)
-        else:   # the amount, or a QR code that expired
+        else:   # the amount (the payment zone: the mark under it), or a QR code that expired
             self._headline.max_px, self._amount.max_px = round(h * 0.07), round(h * 0.2)
-            self._countdown.max_px = round(h * 0.06)
+            self._countdown.max_px, self._brand.max_px = round(h * 0.06), round(h * 0.11)
             self._stack(body, [(self._countdown, 0.12), (self._headline, 0.2), (self._amount, 0.3)]
-                        if self._expired else [(self._headline, 0.2), (self._amount, 0.35)],
+                        if self._expired else [(self._headline, 0.2), (self._amount, 0.35), (self._brand, 0.16)],
                         gap=round(h * 0.04))
         self.update()
 
@@ -596,14 +743,14 @@ class CustomerDisplay(QWidget):
             self._qr.setGeometry(body.right() - side + 1, body.top() + (body.height() - side) // 2, side, side)
             column = QRect(body.left(), body.top(), body.width() - side - m, body.height())
             self._headline.max_px, self._amount.max_px = round(h * 0.065), round(h * 0.13)
-            self._countdown.max_px = round(h * 0.055)
-            self._stack(column, [(self._headline, 0.3), (self._amount, 0.25), (self._countdown, 0.12)],
-                        gap=round(h * 0.05))
+            self._countdown.max_px, self._brand.max_px = round(h * 0.055), round(h * 0.09)
+            self._stack(column, [(self._brand, 0.14), (self._headline, 0.3), (self._amount, 0.22),
+                                 (self._countdown, 0.1)], gap=round(h * 0.045))
         else:                                          # portrait: text, the code, the countdown
             self._headline.max_px, self._amount.max_px = round(h * 0.04), round(h * 0.08)
-            self._countdown.max_px = round(h * 0.035)
+            self._countdown.max_px, self._brand.max_px = round(h * 0.035), round(h * 0.06)
             gap = m // 3
-            above = self._heights(body, [(self._headline, 0.1), (self._amount, 0.1)])
+            above = self._heights(body, [(self._brand, 0.07), (self._headline, 0.1), (self._amount, 0.1)])
             below = self._heights(body, [(self._countdown, 0.08)])
             used = sum(height for _block, height in above + below) + gap * len(above + below)
             side = max(0, min(body.width(), body.height() - used))
