@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-
-from PIL import Image, ImageDraw
+from typing import TYPE_CHECKING
 
 from .config import BrandConfig, RefusedFile, read_regular_file
 from .errors import ConfigError
 from .i18n import _
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 BRAND_TEXT = "Alipay+"                 # the neutral text fallback (a name, not artwork: never translated)
 MAX_BYTES = 2 * 1024 * 1024            # a mark is a few kB; 2 MB is generous, and bounds what we decode
@@ -51,6 +53,8 @@ def check(brand: BrandConfig | None) -> None:
 
 def neutral_icon(size: int) -> Image.Image:
     """A plain dark plus sign on a white rounded square, ``size`` pixels a side: our own shape, no logo."""
+    from PIL import Image, ImageDraw  # here, not at the top: the windows open before any artwork is needed
+
     scale = 4  # draw large, then shrink: smooth edges without an anti-aliasing dependency
     big = size * scale
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
@@ -67,6 +71,7 @@ def neutral_icon(size: int) -> Image.Image:
 def _load(path: Path | None, key: str) -> Image.Image | None:
     if path is None:
         return None
+    from PIL import Image
     hint = _("give [brand] {key} in terminal.toml a PNG file (at most 2 MB, {low} to {high} pixels a side) "
              "as the acquirer supplied it, or remove the line to show the words \"{text}\" instead").format(
         key=key, low=MIN_SIDE, high=MAX_SIDE, text=BRAND_TEXT)

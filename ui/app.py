@@ -71,13 +71,15 @@ def build(config_file, data_dir, *, scanners: bool = True, scanner_hub=None, loc
     customer = CustomerDisplay("", test_mark=sandbox, locale_name=locale_name)
     window = CashierWindow(core, customer, sandbox=sandbox, locale_name=locale_name)
     core.ready.connect(lambda runtime: customer.set_store_name(runtime.terminal.config.merchant.store_name))
+    core.ready.connect(lambda runtime: customer.set_brand(runtime.terminal.config.brand))
     return core, window, customer
 
 
 def main(args) -> int:
     config_file = find_config_file(getattr(args, "config", None))
     if config_file is not None:
-        load_config(config_file)  # a broken file is told in words before any window opens
+        from pos_app import brand
+        brand.check(load_config(config_file).brand)  # a broken file (or artwork) is told before any window opens
     data_dir = find_data_dir(getattr(args, "data_dir", None))
     set_language(getattr(args, "language", None) or system_language())
     if not display_available():

@@ -440,7 +440,8 @@ class CustomerDisplay(QWidget):
         self._icon = _ResultIcon(self)
         self._brand = _Brand(self)
         self._qr = QrWidget(self)
-        self._qr_icon = qimage(brand.neutral_icon(ICON_PX))
+        self._qr_icon: QImage | None = None     # the merchant's centre icon; None: the plain "+"
+        self._plain_icon: QImage | None = None  # drawn on the first code (Pillow is not loaded before)
         self._pattern = _TestPattern(self)
         self._mark = QLabel(_("TEST"), self)
         self._mark.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -534,10 +535,17 @@ class CustomerDisplay(QWidget):
         except brand.ArtworkError as exc:
             log.warning("customer display: the QR's centre icon is the plain '+': %s", exc)
         self._brand.image = qimage(mark) if mark is not None else None
-        self._qr_icon = qimage(icon if icon is not None else brand.neutral_icon(ICON_PX))
+        self._qr_icon = qimage(icon) if icon is not None else None
         if self._mode in ("qr", "entry_code"):
-            self._qr.set_icon(self._qr_icon)
+            self._qr.set_icon(self._centre_icon())
         self._relayout()
+
+    def _centre_icon(self) -> QImage:
+        if self._qr_icon is not None:
+            return self._qr_icon
+        if self._plain_icon is None:
+            self._plain_icon = qimage(brand.neutral_icon(ICON_PX))
+        return self._plain_icon
 
     def set_store_name(self, name: str) -> None:
         """Known once the terminal has started (it is in the configuration); the idle screen shows it."""
@@ -570,13 +578,13 @@ class CustomerDisplay(QWidget):
             self._headline.set_text(view.message, TEXT)
         elif mode == "qr":
             self._headline.set_text(view.message, SOFT_TEXT)
-            self._qr.set_icon(self._qr_icon)
+            self._qr.set_icon(self._centre_icon())
             self._qr.set_payload(view.qr)
             self._update_countdown()
         elif mode == "entry_code":   # the store's static code: the customer types the amount in the wallet
             self._headline.set_text(_("Scan the store's code with your wallet app and enter {amount}").format(
                 amount=format_money(view.amount, self._locale_name)), SOFT_TEXT)
-            self._qr.set_icon(self._qr_icon)
+            self._qr.set_icon(self._centre_icon())
             self._qr.set_payload(view.qr)
         else:   # an amount, or a QR view that came without a code: no "scan" wording then
             self._headline.set_text(view.message if view.mode == "amount" and view.message else _("Amount due"),
