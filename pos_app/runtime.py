@@ -4,6 +4,7 @@
 - sandbox mode when there is no config: the embedded simulator, and a receiver on a free loopback port;
 - the journal, with recovery of whatever an earlier run left open;
 - the notification receiver on ``[notifications] listen``;
+- the print worker (:mod:`pos_app.printing`), before the reconciler, so a sale it settles gets its receipt;
 - the background reconciler.
 """
 
@@ -24,6 +25,7 @@ from .receiver import NotificationReceiver
 from .terminal import Terminal
 
 if TYPE_CHECKING:   # the simulator is imported when sandbox mode starts it, not with every runtime
+    from .printing import Printing
     from .sim import Simulator
 
 log = logging.getLogger(__name__)
@@ -31,15 +33,17 @@ log = logging.getLogger(__name__)
 
 class Runtime:
     def __init__(self, config_file: Path | None, data_dir: Path, *, receiver: bool = True,
-                 background: bool = True) -> None:
+                 background: bool = True, printing: bool | None = None) -> None:
         self.config_file = config_file
         self.data_dir = data_dir
         self.want_receiver = receiver
         self.want_background = background
+        self.want_printing = background if printing is None else printing   # a running till prints; a one-off need not
         self.sim: Simulator | None = None   # sandbox mode's embedded gateway
         self.receiver: NotificationReceiver | None = None
         self.reconciler: Reconciler | None = None
         self.terminal: Terminal | None = None
+        self.printing: Printing | None = None
         self.warnings: list[str] = []
 
     @property
@@ -56,6 +60,9 @@ class Runtime:
                 self._start_receiver(config)
             if self.receiver is not None:
                 self.receiver.apply = self.terminal.apply_notification
+            if self.want_printing:
+                from .printing import Printing
+                self.printing = Printing(self.terminal, config).start()
             if self.want_background:
                 t = self.terminal
                 self.reconciler = Reconciler(t.advance_due, t.journal.next_due_at, t.changed,
@@ -89,6 +96,8 @@ class Runtime:
         if self.sandbox:
             url = f"http://127.0.0.1:{self.receiver.port}/notify"
             config = replace(config, notifications=replace(n, listen_port=self.receiver.port, public_url=url))
+            if self.sim is not None:   # the store's entry code is paid by notification only: point it here
+                self.sim.notify_entry_code_to(url)
         return config
 
     def stop(self) -> None:
@@ -98,6 +107,9 @@ class Runtime:
         if self.receiver is not None:
             self.receiver.stop()
             self.receiver = None
+        if self.printing is not None:   # what is queued prints (or waits in the journal) before it closes
+            self.printing.stop()
+            self.printing = None
         if self.terminal is not None:
             self.terminal.close()
             self.terminal = None
