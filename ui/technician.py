@@ -134,6 +134,7 @@ class TechnicianWindow(Operations, ModeWindow):
     check_done = Signal(object)          # a selftest.Check, from the worker running the self-test
     _show_pattern = Signal(object)       # a _PatternAsk: answered once the pattern is on screen, or cannot be
     _ask_scan = Signal(str, float)       # the test code and how long the check waits for it
+    _sample_index = -1                   # the branded screen the display test showed last (SAMPLES)
 
     def __init__(self, core, grant: services.Grant, customer=None, parent=None) -> None:
         super().__init__(parent)
@@ -294,9 +295,11 @@ class TechnicianWindow(Operations, ModeWindow):
         row = QHBoxLayout()
         self.pattern_button = _button(_("Show test pattern"))
         self.pattern_button.clicked.connect(self.show_test_pattern)
+        self.brand_button = _button(_("Show the branded screens"))   # each press: the next (issue 16)
+        self.brand_button.clicked.connect(self.show_branded)
         self.idle_button = _button(_("Back to idle"))
         self.idle_button.clicked.connect(self.show_idle)
-        for button in (self.pattern_button, self.idle_button):
+        for button in (self.pattern_button, self.brand_button, self.idle_button):
             button.setEnabled(self.customer is not None)
             button.setMinimumWidth(220)
             row.addWidget(button)
@@ -369,7 +372,7 @@ class TechnicianWindow(Operations, ModeWindow):
         if self._awaiting_scan:
             self._awaiting_scan = False
             self._scans.put(None)
-        if self.customer is not None and self.customer.mode == "test":
+        if self.customer is not None and (self.customer.mode == "test" or self.customer.sample):
             self.customer.show_idle()
         self._update_display_state()
         super().closeEvent(event)
@@ -643,6 +646,20 @@ class TechnicianWindow(Operations, ModeWindow):
             self.customer.show_test_pattern()
             self._update_display_state()
 
+    def show_branded(self) -> None:
+        """The next branded screen (the payment zone with the mark, the order code with its centre icon, the
+        entry-code page), as the customer would see it, with a test code and amount."""
+        if self.customer is None:
+            return
+        from pos_app.money import Money
+
+        from .customer import SAMPLES
+        self._sample_index = (self._sample_index + 1) % len(SAMPLES)
+        config = self._config()
+        self.customer.show_sample(SAMPLES[self._sample_index],
+                                  Money(1234, config.merchant.currency if config is not None else "USD"))
+        self._update_display_state()
+
     def show_idle(self) -> None:
         if self.customer is not None:
             self.customer.show_idle()
@@ -651,6 +668,12 @@ class TechnicianWindow(Operations, ModeWindow):
     def _update_display_state(self) -> None:
         if self.customer is None:
             self.display_state.setText("")
+            return
+        if self.customer.sample:
+            self.display_state.setText(_("The customer display is: {state}").format(state={
+                "amount": _("the payment zone with the acceptance mark (a sample)"),
+                "qr": _("the order-code page with the mark and the centre icon (a sample)"),
+                "entry_code": _("the entry-code page (a sample)")}.get(self.customer.mode, self.customer.mode)))
             return
         words = {"test": _("showing the test pattern"), "idle": _("idle")}
         self.display_state.setText(_("The customer display is: {state}").format(
