@@ -185,7 +185,7 @@ class _Brand(QWidget):
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
     def paintEvent(self, event) -> None:
-        w, h = self._plate
+        h = self._plate[1]
         if h <= 0:
             return
         painter = QPainter(self)

@@ -112,7 +112,7 @@ def test_check_reports_the_bad_one_of_two(tmp_path):
     good = mark_png(tmp_path / "mark.png")
     bad = tmp_path / "icon.png"
     bad.write_bytes(b"GIF89a")
-    with pytest.raises(brand.ArtworkError, match="icon.png"):
+    with pytest.raises(brand.ArtworkError, match=r"icon\.png"):
         brand.check(BrandConfig(acceptance_mark=good, qr_icon=bad))
 
 
