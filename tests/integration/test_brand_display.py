@@ -290,3 +290,27 @@ def test_the_technicians_display_test_shows_the_branded_screens(qtbot, core):
     assert customer.mode == "amount"                              # round again
     window.close()
     assert customer.mode == "idle" and not customer.sample      # leaving takes the sample off
+
+
+# --- a bad file is told before the till opens ---------------------------------------------------------------
+
+def test_the_till_refuses_a_bad_artwork_file_in_words_before_any_window(sim, tmp_path):
+    """``pos-terminal gui`` with [brand] naming a FIFO: refused at once (it does not block on the pipe), in
+    words that name the file and the setting, exit 2, no traceback."""
+    import subprocess
+    import sys
+
+    from flowkit import write_config
+    from processes import terminal_env
+
+    fifo = tmp_path / "mark.png"
+    os.mkfifo(fifo)
+    config = write_config(sim)
+    config.write_text(config.read_text() + f'\n[brand]\nacceptance_mark = "{fifo}"\n')
+    env = {**terminal_env(), "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-m", "pos_app", "gui", "--config", str(config),
+                           "--data-dir", str(tmp_path / "data")], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert str(fifo) in done.stderr and "named pipe (FIFO)" in done.stderr and "[brand] acceptance_mark" in done.stderr
+    assert "Traceback" not in done.stderr
