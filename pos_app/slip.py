@@ -49,8 +49,10 @@ COPIES = ("customer", "merchant", "reprint")
 VERSION = 1
 log = logging.getLogger(__name__)
 
-#: An 80 mm printer: 576 dots a line, font A 12 dots wide (48 columns); the PNG is drawn at that scale.
+#: An 80 mm printer: 576 dots a line, font A 12 dots wide (48 columns); the PNG is drawn at that scale, 46
+#: columns between two margins of a column (a printed line does not touch the paper's edge either).
 PNG_WIDTH, COLUMN_DOTS, ROW_DOTS = 576, 12, 30
+PAGE_COLUMNS = PNG_WIDTH // COLUMN_DOTS - 2
 BARCODE_MODULE = 2    # dots a Code 128 module: one dot (0.125 mm) is below what most scanners read
 QR_MODULE = 6         # dots a QR module (0.75 mm): a phone or a 2D scanner reads it at arm's length
 
@@ -82,13 +84,10 @@ class Line:
     size: int = 1
 
     def __post_init__(self) -> None:
-        if self.kind not in LINE_KINDS:
-            raise SlipError(_("a slip line of unknown kind {kind!r}").format(kind=self.kind))
-        if self.align not in ALIGNS or self.size not in (1, 2) or not isinstance(self.bold, bool):
-            raise SlipError(_("a slip line with a bad layout: {line!r}").format(line=self))
-        for name in ("text", "value", "data"):
-            if not isinstance(getattr(self, name), str):
-                raise SlipError(_("a slip line whose {name} is not text: {line!r}").format(name=name, line=self))
+        if self.kind not in LINE_KINDS or self.align not in ALIGNS or self.size not in (1, 2) \
+                or not isinstance(self.bold, bool) or not all(isinstance(v, str) for v in (self.text, self.value,
+                                                                                            self.data)):
+            raise SlipError(_("not a slip line: {line!r}").format(line=self))
 
     # builders, one per kind
     @classmethod
@@ -151,7 +150,8 @@ class Slip:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise SlipError(_("a slip of unknown kind {kind!r}").format(kind=self.kind))
+            raise SlipError(_("a printed slip's record cannot be read"),
+                            hint=_("print it again from the journal (reprint)"))
         object.__setattr__(self, "lines", tuple(self.lines))
 
     def to_json(self) -> dict:
@@ -238,8 +238,8 @@ def _store(config, copy: str) -> list[Line]:
 
 
 def _brand_lines(config, what: str) -> list[Line]:
-    return [Line.rule(), Line.words(_(BRAND_WORDS[what]).format(brand=BRAND_TEXT), align="center", bold=True),
-            Line.mark(BRAND_TEXT)]
+    return [Line.rule(), Line.mark(BRAND_TEXT),
+            Line.words(_(BRAND_WORDS[what]).format(brand=BRAND_TEXT), align="center")]
 
 
 def _ids(request_id: str, columns: int = 48) -> list[Line]:
@@ -301,7 +301,7 @@ def sale_receipt(row, events: Sequence[Mapping[str, Any]], config, *, copy: str 
 def _followup(kind: str, row, sale_row, events, config, copy: str, sale_events) -> Slip:
     row, sale_row, events = _keys(row), _keys(sale_row), list(events)
     if row.get("kind") != kind or sale_row.get("kind") != SALE or row.get("parent") != sale_row.get("id"):
-        raise SlipError(_("{id} is not a {kind} of sale {sale}").format(id=row.get("id"), kind=kind,
+        raise SlipError(_("{id} is not a {kind} of sale {sale}").format(id=row.get("id"), kind=_(KIND_WORDS[kind]),
                                                                         sale=sale_row.get("id")))
     details, sale_details = _details(events), _details(sale_events)
     with speaking(_slip_language(config)) as lang:
@@ -319,7 +319,7 @@ def _followup(kind: str, row, sale_row, events, config, copy: str, sale_events) 
         if refund_id:
             lines.append(Line.pair(_("Refund ID"), refund_id))
         lines.append(Line.pair(_(REQUEST_LABEL[kind]), row["id"]))
-        lines += [Line.words(_("Sale"), bold=True),
+        lines += [Line.rule(), Line.words(_("Sale"), bold=True),
                   Line.pair(_("Amount"), _money(sale_row["amount"], sale_row["currency"]))]
         wallet, customer = _last(sale_details, "pspName"), _last(sale_details, "displayCustomerId")
         if wallet:
@@ -368,8 +368,10 @@ def report_slip(report: Mapping[str, Any], config, kind: str = "x") -> Slip:
             for currency, cur in (report.get("totals") or {}).items():
                 lines.append(Line.pair(f"{_('net')} {currency}", _money(cur["net"], currency), bold=True))
         diff = report.get("differences") or {}
-        lines += [Line.rule(), Line.pair(_("Still open"), str(len(diff.get("stillOpen", [])))),
-                  Line.pair(_("Need review"), str(len(diff.get("needsReview", []))))]
+        counts = {"open": len(diff.get("stillOpen", [])), "review": len(diff.get("needsReview", [])),
+                  "settled": len(diff.get("settledByReconciliation", []))}
+        lines += [Line.rule(), Line.words(_("differences: {open} still open, {review} need review, {settled} settled "
+                                            "by reconciliation").format(**counts))]
         if report.get("sha256"):
             lines += [Line.rule(), Line.words("sha256"), Line.words(report["sha256"])]
         lines += _end()
@@ -389,12 +391,10 @@ def test_page(config) -> Slip:
                  Line.pair(_("Columns"), str(p.columns)),
                  Line.pair(_("Terminal"), config.merchant.terminal_id),
                  Line.pair(_("Date"), time.strftime("%Y-%m-%d %H:%M:%S")), Line.rule(),
-                 Line.words(ruler), Line.words(_("Normal text")), Line.words(_("Bold text"), bold=True),
-                 Line.words(_("Large"), size=2), Line.words("中文 ABC 123"),
-                 Line.words(_("left")), Line.words(_("centre"), align="center"), Line.words(_("right"), align="right"),
-                 Line.pair(_("Label"), "12.34 USD"), Line.rule(),
+                 Line.words(ruler), Line.words(_("Bold text"), bold=True), Line.words(_("Large"), size=2),
+                 Line.words("中文 ABC 123"), Line.pair(_("Amount"), "12.34 USD"), Line.rule(),
                  Line.qr("pos-terminal test page"), Line.barcode("TEST-1234"),
-                 *_brand_lines(config, SALE)[1:], *_end()]
+                 *_brand_lines(config, SALE), *_end()]
     return Slip("test", tuple(lines), lang)
 
 
@@ -469,8 +469,8 @@ def layout(slip: Slip, columns: int) -> list[Row]:
                          for part in wrap(value, cols)]
         elif line.kind == "rule":
             rows.append(Row("text", "-" * columns))
-        elif line.kind == "mark":
-            rows.append(Row("mark", line.text, "center", True, 1))
+        elif line.kind == "mark":   # its words, when there is no artwork, as large as a logo would be
+            rows.append(Row("mark", line.text, "center", True, 2))
         else:
             rows.append(Row(line.kind, "", line.align, data=line.data))
     return rows
@@ -513,13 +513,15 @@ def escpos_bytes(slip: Slip, columns: int, *, mark=None) -> bytes:
             p.text("\n")
         elif row.kind == "barcode":
             p.set(align="center", bold=False, normal_textsize=True)
-            p.barcode("{B" + row.data, "CODE128", height=64, width=BARCODE_MODULE, pos="BELOW",
-                      function_type="B", align_ct=True)
+            # the printer's own Code 128 (GS k, set B); barcode() would pick the same but print() to stdout
+            p._hw_barcode("{B" + row.data, "CODE128", height=64, width=BARCODE_MODULE, pos="BELOW",
+                          function_type="B", align_ct=True)
         elif row.kind == "mark":
-            p.set(align="center", bold=True, normal_textsize=True)
             if mark is not None:
+                p.set(align="center", bold=False, normal_textsize=True)
                 p.image(_mark_for_paper(mark, columns * COLUMN_DOTS), center=False)
             else:
+                p.set(align="center", bold=True, double_width=True, double_height=True)
                 p.text(row.text + "\n")
         elif row.kind == "feed":
             p.ln(1)
@@ -572,14 +574,22 @@ def _qr_image(data: str, module: int):
 
 
 def _barcode_image(data: str, module: int, height: int):
+    """Code 128 as the printer draws it: python-barcode's module pattern, each module ``module`` pixels,
+    quiet zones of 10 modules, the text below (its own ImageWriter rounds module edges unevenly at printer
+    resolution, which scanners refuse)."""
     from barcode import Code128  # type: ignore[import-untyped]  # python-barcode (python-escpos') ships no types
-    from barcode.writer import ImageWriter  # type: ignore[import-untyped]
+    from PIL import Image, ImageDraw, ImageFont
 
-    dpi = 25.4 / 0.125   # one pixel a printer dot (203 dpi): module_width is in millimetres
-    img = Code128(data, writer=ImageWriter()).render(
-        {"module_width": 0.125 * module, "module_height": height * 0.125, "quiet_zone": 10 * 0.125 * module,
-         "dpi": dpi, "write_text": True, "font_size": 10, "text_distance": 4})
-    return img.convert("RGB")
+    pattern = Code128(data).build()[0]
+    quiet = 10 * module
+    font = ImageFont.truetype(str(_fonts()[0]), 20)
+    img = Image.new("RGB", (len(pattern) * module + 2 * quiet, height + 30), "white")
+    draw = ImageDraw.Draw(img)
+    for i, bit in enumerate(pattern):
+        if bit == "1":
+            draw.rectangle((quiet + i * module, 0, quiet + (i + 1) * module - 1, height - 1), fill="black")
+    draw.text((img.width / 2, height + 4), data, font=font, fill="black", anchor="mt")
+    return img
 
 
 def write_png(slip: Slip, path: Path | str, *, mark=None) -> Path:
@@ -587,7 +597,7 @@ def write_png(slip: Slip, path: Path | str, *, mark=None) -> Path:
     columns of 12 dots), the QR drawn with segno; the screenshot of a receipt."""
     from PIL import Image, ImageDraw, ImageFont
 
-    columns = PNG_WIDTH // COLUMN_DOTS
+    columns, margin_x = PAGE_COLUMNS, (PNG_WIDTH - PAGE_COLUMNS * COLUMN_DOTS) // 2
     mono_path, wide_path = _fonts()
     if wide_path is None and _needs_wide(slip):
         raise PosError(_("no font with Chinese characters to draw the receipt with"),
@@ -624,16 +634,18 @@ def write_png(slip: Slip, path: Path | str, *, mark=None) -> Path:
             page.paste(img, ((PNG_WIDTH - img.width) // 2, y + 4))
             y += img.height + 8
             continue
-        if row.kind in ("text", "mark"):
-            cols = columns // row.size
-            x = COLUMN_DOTS * row.size * (len(_placed(row.text, row.align, cols)) - len(row.text))
-            for is_wide, run in groupby(row.text, lambda ch: width(ch) == 2):
-                text = "".join(run)
-                f = font(is_wide, row.size)
-                top = y + (ROW_DOTS * row.size - f.size) // 2 if is_wide else y + (ROW_DOTS - 24) * row.size // 2
-                for dx in ((0, 1) if row.bold else (0,)):
-                    draw.text((x + dx, top), text, font=f, fill="black")
-                x += COLUMN_DOTS * row.size * width(text)
+        if row.kind in ("text", "mark"):   # each character on its own columns: the grid the printer has
+            step = COLUMN_DOTS * row.size
+            x = margin_x + step * (len(_placed(row.text, row.align, columns // row.size)) - len(row.text))
+            baseline = y + int(ROW_DOTS * row.size * 0.76)   # one baseline for both fonts
+            for ch in row.text:
+                cells = width(ch)
+                if ch != " ":
+                    f = font(cells == 2, row.size)
+                    left = x + (cells * step - f.getlength(ch)) / 2
+                    for dx in ((0, 1) if row.bold else (0,)):
+                        draw.text((left + dx, baseline), ch, font=f, fill="black", anchor="ls")
+                x += cells * step
         y += ROW_DOTS * row.size
     try:
         page.save(str(path), format="PNG")
@@ -650,14 +662,14 @@ def write_pdf(slip: Slip, path: Path | str, *, mark=None) -> Path:
     the barcode as images. The text stays text (search, copy, the tests read it back)."""
     from fpdf import FPDF
 
-    columns = PNG_WIDTH // COLUMN_DOTS
+    columns = PAGE_COLUMNS
     mono_path, wide_path = _fonts()
     wide_needed = _needs_wide(slip)
     if wide_path is None and wide_needed:
         raise PosError(_("no font with Chinese characters to write the PDF with"),
                        hint=_("install one, e.g. apt install fonts-droid-fallback"))
-    paper, margin = 80.0, 4.0
-    column_mm = (paper - 2 * margin) / columns   # 1.5 mm
+    paper, column_mm = 80.0, 1.5   # 48 columns of 1.5 mm: 72 mm of print on 80 mm paper
+    margin = (paper - columns * column_mm) / 2
     line_mm = column_mm * ROW_DOTS / COLUMN_DOTS
     dot_mm = column_mm / COLUMN_DOTS
     rows = layout(slip, columns)
