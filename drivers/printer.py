@@ -247,14 +247,16 @@ class Printer:
     def _connect(self) -> None:
         if self._open:
             return
-        from escpos.exceptions import DeviceNotFoundError
+        from escpos.exceptions import DeviceNotFoundError  # type: ignore[import-untyped]  # ships no types
 
         try:
             self._device.open()
         except DeviceNotFoundError as exc:   # python-escpos wraps the OSError or USBError it met
             reason, permission = _reason(exc.__context__ or exc, self.config.timeout)
             raise _Unreachable(reason, permission) from None
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 -- OSError, SerialException, USBError, pyusb's NoBackendError
+            if type(exc).__name__ == "NoBackendError":
+                raise _Unreachable(_("no USB library: install libusb (apt install libusb-1.0-0)")) from None
             raise _Unreachable(*_reason(exc, self.config.timeout)) from None
         if self._device.device is None:      # python-escpos logged the failure instead of raising
             raise _Unreachable(_("not found"))
@@ -298,7 +300,7 @@ class Printer:
                     raise _Unreachable(_("connection closed by the printer"))
                 return data
             if self.kind == "usb":
-                import usb.core
+                import usb.core  # type: ignore[import-untyped]  # ships no types
                 try:
                     return bytes(dev.read(self._device.in_ep, 16, max(1, int(timeout * 1000))))
                 except usb.core.USBTimeoutError:
@@ -351,7 +353,7 @@ class Printer:
 
     def _usb_endpoints(self) -> None:
         """Use the printer interface's own bulk endpoints (python-escpos assumes 0x82 and 0x01)."""
-        import usb.util
+        import usb.util  # type: ignore[import-untyped]  # ships no types
 
         try:
             for interface in self._device.device.get_active_configuration():
@@ -370,15 +372,14 @@ class Printer:
 
 def open_printer(config: PrinterConfig) -> Printer:
     """The configured printer, not yet connected (an unplugged printer is offline, not an error here)."""
+    from escpos import printer as escpos  # type: ignore[import-untyped]  # python-escpos ships no types
+
     if config.kind == "network":
-        from escpos.printer import Network
-        return Printer(config, Network(config.host, config.port, timeout=config.timeout))
+        return Printer(config, escpos.Network(config.host, config.port, timeout=config.timeout))
     if config.kind == "usb":
-        from escpos.printer import Usb
-        return Printer(config, Usb(config.usb_vendor, config.usb_product, timeout=int(config.timeout * 1000)))
+        return Printer(config, escpos.Usb(config.usb_vendor, config.usb_product, timeout=int(config.timeout * 1000)))
     if config.kind == "serial":
-        from escpos.printer import Serial
-        return Printer(config, Serial(config.device, baudrate=config.baud, timeout=config.timeout))
+        return Printer(config, escpos.Serial(config.device, baudrate=config.baud, timeout=config.timeout))
     raise PrinterError(_("no printer is configured"),
                        hint=_('set kind = "network", "usb" or "serial" in [printer] (`pos-terminal devices` lists '
                               "the printers it finds); receipts can still be saved as PDF or PNG"))

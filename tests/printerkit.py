@@ -14,6 +14,7 @@ python-escpos, so the tests check the receipts against something the receipts co
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -31,12 +32,13 @@ LF, CR, HT = 0x0A, 0x0D, 0x09
 #: error; DLE EOT 4 bits 2-3 = near end, bits 5-6 = paper end.
 ANSWERS: dict[str, dict[int, int]] = {
     "ok":         {1: 0x12, 2: 0x12, 3: 0x12, 4: 0x12},
+    "hang_up":    {1: 0x12, 2: 0x12, 3: 0x12, 4: 0x12},
     "paper_low":  {1: 0x12, 2: 0x12, 3: 0x12, 4: 0x1E},
     "paper_out":  {1: 0x1A, 2: 0x32, 3: 0x12, 4: 0x7E},
     "cover_open": {1: 0x1A, 2: 0x16, 3: 0x12, 4: 0x12},
     "error":      {1: 0x1A, 2: 0x52, 3: 0x1A, 4: 0x12},
 }
-STATES = (*ANSWERS, "silent", "refuse")
+STATES = (*ANSWERS, "silent", "refuse", "hang_up")   # hang_up: answers as ok, resets a job's connection
 
 
 @dataclass
@@ -68,7 +70,8 @@ class PrinterStandIn:
 
     Times are ``time.monotonic()``. ``state`` may be changed at any time; ``refuse`` closes the listening
     socket (a connect is refused, as by a printer switched off) and any other state opens it again on the
-    same port.
+    same port; ``hang_up`` answers as ``ok`` but resets a connection as soon as print data comes on it (a
+    printer failing mid-job).
     """
 
     def __init__(self, port: int = 0, state: str = "ok", host: str = "127.0.0.1") -> None:
@@ -179,6 +182,10 @@ class PrinterStandIn:
                     pending = data[-2:] if data.endswith(bytes((DLE, EOT))) else \
                         (data[-1:] if data.endswith(bytes((DLE,))) else b"")
                     self._cond.notify_all()
+                    hang_up = self._state == "hang_up" and record.is_job
+                if hang_up:   # a printer that fails mid-job: the connection is reset (RST), not closed
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    break
                 if answers:
                     try:
                         conn.sendall(bytes(answers))
