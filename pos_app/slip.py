@@ -661,6 +661,7 @@ def write_pdf(slip: Slip, path: Path | str, *, mark=None) -> Path:
     :mod:`pos_app.pdf` finds: 48 monospaced columns, a Chinese character two columns wide, the QR and
     the barcode as images. The text stays text (search, copy, the tests read it back)."""
     from fpdf import FPDF
+    from fpdf.enums import TextMode
 
     columns = PAGE_COLUMNS
     mono_path, wide_path = _fonts()
@@ -693,6 +694,7 @@ def write_pdf(slip: Slip, path: Path | str, *, mark=None) -> Path:
         pdf.add_font("wide", fname=str(wide_path))
     pdf.add_page()
     pdf.c_margin = 0
+    pdf.set_line_width(0.12)
     y = margin
     for i, row in enumerate(rows):
         if i in images:
@@ -714,10 +716,9 @@ def write_pdf(slip: Slip, path: Path | str, *, mark=None) -> Path:
             probe = pdf.get_string_width(text if is_wide else "0" * len(text))
             pdf.set_font(name, size=10 * col * width(text) / probe if probe else 10)
             pdf.set_xy(x, y)
+            # bold without a bold face: the glyphs are outlined too (text set twice would read twice)
+            pdf.text_mode = TextMode.FILL_STROKE if row.bold else TextMode.FILL
             pdf.cell(col * width(text), line_mm * row.size, text)
-            if row.bold:   # no bold face is looked for: the run is set again, a hair to the right
-                pdf.set_xy(x + 0.12, y)
-                pdf.cell(col * width(text), line_mm * row.size, text)
             x += col * width(text)
         y += line_mm * row.size
     try:
