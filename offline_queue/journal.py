@@ -617,7 +617,7 @@ class Journal:
                outbox_drop: str | None = None) -> None:
         now = row.get("updated_at") or time.time()
         if insert:
-            cols = [k for k in TRANSACTION_COLUMNS if k in row]
+            cols = [k for k in (*TRANSACTION_COLUMNS, "unmatched") if k in row]   # unmatched: v6, entry codes
             c.execute(f"INSERT INTO transactions ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",
                       [row[k] for k in cols])
         else:
@@ -693,6 +693,16 @@ class Journal:
 
     def open_transactions(self) -> list[sqlite3.Row]:
         return self._query("SELECT * FROM transactions WHERE final=0 ORDER BY created_at")
+
+    def waiting_entry_sales(self, currency: str, amount: int) -> list[sqlite3.Row]:
+        """Entry-code sales still waiting for a payment of this money, oldest first (the matching rule picks)."""
+        return self._query("SELECT * FROM transactions WHERE final=0 AND kind='sale' AND tender='entry_code' "
+                           "AND phase='WAITING' AND currency=? AND amount=? ORDER BY created_at, id",
+                           (currency, amount))
+
+    def unmatched_payments(self) -> list[sqlite3.Row]:
+        """Entry-code payments that came with no waiting amount and nobody has assigned yet, oldest first."""
+        return self._query("SELECT * FROM transactions WHERE unmatched=1 ORDER BY created_at, id")
 
     def due(self, now: float) -> list[sqlite3.Row]:
         """Open transactions whose next action has come (in-flight ones have no next_at)."""

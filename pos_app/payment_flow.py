@@ -44,6 +44,15 @@ STATUS = SALE_STATUS
 
 PAYMENT_CODE = "payment_code"
 ORDER_CODE = "order_code"
+#: The store's static entry code (spec §10): the customer scans it and types the amount in the wallet. The
+#: terminal sends nothing: the sale waits (WAITING) for a matching notification (:mod:`pos_app.entry_code`)
+#: until its window ends, then it is VOIDED (status FAILED, resultCode :data:`NOT_PAID_IN_TIME`). Nothing is
+#: ever inquired or cancelled under our request id, which the gateway never saw.
+ENTRY_CODE = "entry_code"
+TENDERS = (PAYMENT_CODE, ORDER_CODE, ENTRY_CODE)
+NOT_PAID_IN_TIME = "NOT_PAID_IN_TIME"
+#: An unmatched entry-code payment that a person assigned to a waiting sale: its money is counted there.
+ASSIGNED = "ASSIGNED"
 
 #: The journal's message once a stopped sale turns out paid (``message`` is not translated).
 PAID_BEFORE_STOP = N_("paid before the stop arrived: cancelling it, the money goes back")
@@ -63,6 +72,7 @@ class Timing:
     order_code_resends: int = 3       # getting an order code: resends after U or a transport error
     review_interval: float = 60.0     # background retries once a payment needs review
     offline_retry: float = 2.0        # a request that certainly did not leave is tried again after this
+    entry_window: float = 300.0       # an entry-code sale waits this long for its payment ([entry_code] match_window)
 
 
 # -- events -------------------------------------------------------------------------------------------
@@ -130,8 +140,16 @@ class Recovered:
     """The terminal restarted: whatever was in flight may have left."""
 
 
-Event = Tick | PayAnswered | InquiryAnswered | CancelAnswered | Notified | Abort | Recovered
-EVENT_TYPES = (Tick, PayAnswered, InquiryAnswered, CancelAnswered, Notified, Abort, Recovered)
+@dataclass(frozen=True)
+class Assigned:
+    """A person assigned this unmatched entry-code payment (a PAID entry-code sale of its own) to the waiting
+    sale ``to``: the money now counts on that sale, so this one closes without counting (VOIDED, ASSIGNED)."""
+
+    to: str
+
+
+Event = Tick | PayAnswered | InquiryAnswered | CancelAnswered | Notified | Abort | Recovered | Assigned
+EVENT_TYPES = (Tick, PayAnswered, InquiryAnswered, CancelAnswered, Notified, Abort, Recovered, Assigned)
 
 
 # -- effects ------------------------------------------------------------------------------------------
@@ -204,11 +222,28 @@ class Sale:
         return self.created_at + self.timing.code_validity
 
 
-def new_sale(id: str, tender: str, currency: str, amount: int, now: float, timing: Timing | None = None) -> Sale:
-    if tender not in (PAYMENT_CODE, ORDER_CODE):
+def new_sale(id: str, tender: str, currency: str, amount: int, now: float, timing: Timing | None = None, *,
+             code_value: str | None = None) -> Sale:
+    """A new sale; an entry-code sale (``code_value``: the store's static code) starts WAITING, with nothing to
+    send, until its window ends."""
+    if tender not in TENDERS:
         raise ValueError(f"unknown tender {tender!r}")
-    return Sale(id=id, tender=tender, currency=currency, amount=amount, created_at=now, next_at=now,
-                timing=timing or Timing())
+    timing = timing or Timing()
+    if tender == ENTRY_CODE:
+        return Sale(id=id, tender=tender, currency=currency, amount=amount, created_at=now, phase=Phase.WAITING,
+                    next_at=now + timing.entry_window, timing=timing, code_value=code_value,
+                    code_expires_at=now + timing.entry_window,
+                    message=N_("waiting for the customer to scan the entry code and pay"))
+    return Sale(id=id, tender=tender, currency=currency, amount=amount, created_at=now, next_at=now, timing=timing)
+
+
+def unmatched_payment(id: str, currency: str, amount: int, now: float, payment_id: str,
+                      timing: Timing | None = None) -> Sale:
+    """An entry-code payment that arrived with no waiting amount to match: paid, and kept as a sale of its own
+    until a person assigns it (:class:`Assigned`) or acknowledges it."""
+    return Sale(id=id, tender=ENTRY_CODE, currency=currency, amount=amount, created_at=now, phase=Phase.PAID,
+                next_at=None, timing=timing or Timing(), payment_id=payment_id, result_code="SUCCESS",
+                message=N_("entry-code payment with no waiting amount: to be assigned"), charged=True)
 
 
 # -- transitions ----------------------------------------------------------------------------------------
@@ -226,6 +261,8 @@ def step(sale: Sale, event: Event, now: float) -> Next:
 
 
 def _step(sale: Sale, event: Event, now: float) -> Next:
+    if sale.tender == ENTRY_CODE:
+        return _entry_code_step(sale, event, now)
     match event:
         case Tick():
             return _on_tick(sale, event, now)
@@ -241,7 +278,32 @@ def _step(sale: Sale, event: Event, now: float) -> Next:
             return _on_abort(sale, event, now)
         case Recovered():
             return _on_recovered(sale, event, now)
+        case Assigned():
+            return sale, ()   # only an entry-code payment is ever assigned
     raise TypeError(f"not an event of a sale: {event!r}")
+
+
+def _entry_code_step(sale: Sale, event: Event, now: float) -> Next:
+    """An entry-code sale: the gateway never saw our request id, so nothing is ever sent for it (no pay, no
+    inquiry, no cancel by our id); it waits for a matched success notification, or for its window's end.
+    A manager's cancel of a paid one (a cancel transaction, by paymentId) reverses it as for any sale."""
+    match event:
+        case Notified(success=True) if sale.phase is Phase.WAITING:
+            return _final(replace(sale, payment_id=event.payment_id or sale.payment_id), Phase.PAID, "SUCCESS",
+                          "paid", charged=True)
+        case Tick() if sale.phase is Phase.WAITING and sale.next_at is not None and now >= sale.next_at:
+            return _final(sale, Phase.VOIDED, NOT_PAID_IN_TIME,
+                          N_("no matching payment came within the entry code's window: nothing was charged for "
+                             "this sale"))
+        case Abort() if sale.phase is Phase.WAITING and not sale.aborted:
+            return _final(replace(sale, aborted=True), Phase.VOIDED, "ABORTED", event.reason)
+        case CancelAnswered() if sale.phase is Phase.PAID and event.answer.status is Status.SUCCESS:
+            return _final(sale, Phase.CANCELLED, "CANCELLED", N_("cancelled by the manager: the money went back"),
+                          charged=True)
+        case Assigned(to=to) if sale.phase is Phase.PAID:
+            return _final(replace(sale, payment_id=None), Phase.VOIDED, ASSIGNED,
+                          f"assigned to sale {to}: its money is counted there")
+    return sale, ()   # a failure notice, an answer to nothing we sent, a restart: it waits on as it was
 
 
 def _final(sale: Sale, phase: Phase, code: str, message: str, **changes) -> Next:

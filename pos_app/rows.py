@@ -49,16 +49,17 @@ def row_of(txn: Txn, now: float) -> dict[str, Any]:
 
 
 def change_of(before: Txn | None, after: Txn, now: float, events, effects, insert_extra: dict | None,
-              outbox_put) -> tuple[dict, dict]:
-    """The journal's change record for one step: the row, its events, and what enters or leaves the outbox."""
+              outbox_put, columns: dict | None = None) -> tuple[dict, dict]:
+    """The journal's change record for one step: the row, its events, and what enters or leaves the outbox;
+    ``columns``: more columns this change sets (an entry-code payment's ``unmatched`` flag)."""
     events = list(events)
     if before is None or before.phase != after.phase:
         events.append(("state", {"from": before.phase.value if before else None, "to": after.phase.value,
                                  "status": after.status, "resultCode": after.result_code,
                                  "message": after.message}))
     row = row_of(after, now)
-    if isinstance(after, pf.Sale) and not row["payment_id"]:
-        del row["payment_id"]
+    if isinstance(after, pf.Sale) and not row["payment_id"] and not (before is not None and before.payment_id):
+        del row["payment_id"]   # not known yet; kept NULL only when it was let go (an assigned entry payment)
     drop = None
     if any(isinstance(e, pf.ForgetCode) for e in effects):
         drop = "pay"
@@ -68,6 +69,8 @@ def change_of(before: Txn | None, after: Txn, now: float, events, effects, inser
         drop = "pay"
     if insert_extra is not None:
         row.update(insert_extra)
+    if columns:
+        row.update(columns)
     return row, {"insert": insert_extra is not None, "events": events, "outbox_put": outbox_put,
                  "outbox_drop": drop}
 
@@ -80,7 +83,8 @@ def summary(txn: Txn, kind: str | None, parent: Txn | None) -> dict:
         data.update(paymentRequestId=txn.id, paymentId=txn.payment_id, tender=txn.tender,
                     acceptedAtMerchantRisk=txn.accepted_at_risk)
         if txn.code_value and not txn.final:
-            data["orderCode"] = {"value": txn.code_value, "expiresAt": txn.code_expires_at}
+            name = "entryCode" if txn.tender == pf.ENTRY_CODE else "orderCode"   # entryCode: until the window ends
+            data[name] = {"value": txn.code_value, "expiresAt": txn.code_expires_at}
     else:
         data.update(paymentRequestId=txn.sale_id,
                     paymentId=parent.payment_id if isinstance(parent, pf.Sale) else None)

@@ -133,7 +133,9 @@ def _open_view(sale: pf.Sale) -> CashierView:
         headline = _("Checking the result with the gateway (check {n})").format(n=sale.inquiries + 1)
     tone = UNSURE if sale.phase is pf.Phase.INQUIRING else WORKING
     detail = unknown if tone == UNSURE else (
-        _("The QR is on the customer display.") if sale.phase is pf.Phase.WAITING else "")
+        _("The store's entry code is on the customer display: the customer scans it and enters {amount}.").format(
+            amount=Money(sale.amount, sale.currency)) if sale.phase is pf.Phase.WAITING and sale.tender == pf.ENTRY_CODE
+        else _("The QR is on the customer display.") if sale.phase is pf.Phase.WAITING else "")
     return CashierView(tone, headline, detail, _(NEXT_STEP[UNKNOWN]), _(on), abortable, False, False)
 
 
@@ -227,6 +229,10 @@ def customer_view(sale: pf.Sale) -> CustomerView:
                             _("The payment did not go through. You have not been charged."))
     if sale.aborted:  # stopped: the outcome is being settled, and the customer is not asked for anything
         return CustomerView("result", amount, result="checking", message=_("Checking your payment, please wait"))
+    if sale.phase is pf.Phase.WAITING and sale.code_value and sale.tender == pf.ENTRY_CODE:
+        # The store's static code: the customer types the amount in the wallet, so the screen says which.
+        return CustomerView("qr", amount, qr=sale.code_value, expires_at=sale.code_expires_at,
+                            message=_("Scan with your wallet app and enter {amount}").format(amount=amount))
     if sale.phase is pf.Phase.WAITING and sale.code_value:
         return CustomerView("qr", amount, qr=sale.code_value, expires_at=sale.code_expires_at,
                             message=_("Scan with your wallet app to pay"))

@@ -14,6 +14,7 @@ thread drives whatever is due; :meth:`wait` blocks until a transaction is settle
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 import time
@@ -27,7 +28,7 @@ from typing import Any
 from offline_queue.journal import Journal, JournalError, business_day
 
 from . import followup_flow as ff
-from . import messages, rows
+from . import entry_code, messages, rows
 from . import payment_flow as pf
 from .answers import PaymentNotice, RefundNotice, answer_of, decode_notification, notification_detail, outcome_detail
 from .config import Config
@@ -50,7 +51,7 @@ __all__ = ["Terminal", "Txn", "answer_of", "new_request_id", "queue_status", "ti
 OPEN_SALE_WORDS = {
     pf.Phase.NEW: N_("sale {id} ({amount}) is queued: it was not sent yet and goes out when the link is back"),
     pf.Phase.SENDING: N_("sale {id} ({amount}) is being sent to the gateway"),
-    pf.Phase.WAITING: N_("sale {id} ({amount}) is waiting for the customer to pay its order code"),
+    pf.Phase.WAITING: N_("sale {id} ({amount}) is waiting for the customer to pay its order code or entry code"),
     pf.Phase.INQUIRING: N_("sale {id} ({amount}) is not settled yet: the gateway is being asked for its outcome"),
     pf.Phase.CANCELLING: N_("sale {id} ({amount}) is being cancelled"),
 }
@@ -80,7 +81,8 @@ def timing_from(config: Config) -> pf.Timing:
     p = config.payments
     return pf.Timing(inquiry_intervals=p.inquiry_intervals, cancel_intervals=p.cancel_intervals,
                      code_validity=p.code_validity, order_code_poll=p.order_code_poll,
-                     review_interval=p.review_interval, offline_retry=config.offline.probe_interval)
+                     review_interval=p.review_interval, offline_retry=config.offline.probe_interval,
+                     entry_window=config.entry_code.match_window)
 
 
 class Terminal:
@@ -162,16 +164,17 @@ class Terminal:
         return txn
 
     def _save(self, before: Txn | None, after: Txn, now: float, events: list[tuple[str, dict]],
-              effects=(), *, insert_extra: dict | None = None, outbox_put=None,
-              also: Sequence[tuple[Txn, Txn, list[tuple[str, dict]], tuple]] = ()) -> None:
-        """Commit a transaction's new state (and any ``also`` changes, atomically with it)."""
-        changes = [rows.change_of(before, after, now, events, effects, insert_extra, outbox_put)]
-        changes += [rows.change_of(b, a, now, ev, eff, None, None) for b, a, ev, eff in also]
+              effects=(), *, insert_extra: dict | None = None, outbox_put=None, columns: dict | None = None,
+              also: Sequence[tuple] = ()) -> None:
+        """Commit a transaction's new state (and any ``also`` changes, atomically with it: (before, after,
+        events, effects[, columns]))."""
+        changes = [rows.change_of(before, after, now, events, effects, insert_extra, outbox_put, columns)]
+        changes += [rows.change_of(b, a, now, ev, eff, None, None, *more) for b, a, ev, eff, *more in also]
         self.journal.record_many(changes)
         if any(options["outbox_drop"] == "pay" for _change, options in changes) and self._scrub_at is None:
             self._scrub_at = time.monotonic() + 1.0
         self.changed.notify_all()
-        for b, a in [(before, after)] + [(b, a) for b, a, _events, _effects in also]:
+        for b, a in [(before, after)] + [(b, a) for b, a, *_rest in also]:
             if b is None or b != a:
                 self.on_change(a.id)
 
@@ -251,6 +254,34 @@ class Terminal:
         if sale.phase is pf.Phase.NEW:
             sale = self._maybe_accept_at_risk(sale)
         return sale
+
+    def start_entry_code(self, amount: Money, *, description: str = "", alongside: bool = False) -> pf.Sale:
+        """Wait for the customer to pay ``amount`` through the store's static entry code. Nothing is sent:
+        the sale is journaled WAITING and a matching notification settles it (:mod:`pos_app.entry_code`), or
+        its window ends (VOIDED, NOT_PAID_IN_TIME). One open sale at a time, as for the other tenders."""
+        code = self.config.entry_code.code
+        if not code:
+            raise PosError(_("this terminal has no entry code"),
+                           hint=_("put the store's entry code, as the acquirer issued it, in [entry_code] code"))
+        if not alongside:
+            self._refuse_while_a_sale_is_open()
+        description = (description or f"{self.config.merchant.store_name} sale").strip()[:256]
+        self._preflight()
+        with self.lock:
+            if not alongside:
+                self._refuse_while_a_sale_is_open()
+            now = self.clock()
+            sale_id = new_request_id("PR")
+            self.last_sale_id = sale_id
+            sale = pf.new_sale(sale_id, pf.ENTRY_CODE, amount.currency, amount.minor, now, self.timing,
+                               code_value=code)
+            self._save(None, sale, now, [("created", {"tender": pf.ENTRY_CODE, "amount": amount.to_api(),
+                                                      "entryCode": code, "window": self.timing.entry_window})],
+                       insert_extra={"kind": "sale", "tender": pf.ENTRY_CODE, "currency": amount.currency,
+                                     "amount": amount.minor, "description": description, "created_at": now,
+                                     "day": business_day(now)})
+        self.on_code(sale.id, code, sale.code_expires_at)
+        return self._sale(sale_id)
 
     def _maybe_accept_at_risk(self, sale: pf.Sale) -> pf.Sale:
         with self.lock:
@@ -445,7 +476,9 @@ class Terminal:
                 raise PosError(_("sale {id} is already cancelled").format(id=sale.id), hint=_("nothing stays charged"))
             now = self.clock()
             f = ff.new_followup(new_request_id("CX"), ff.CANCEL, sale.id, sale.currency, sale.amount, now, self.timing)
-            request = messages.cancel(payment_request_id=sale.id)
+            # The gateway knows an entry-code payment by its paymentId only (the request id was its page's).
+            request = messages.cancel(payment_id=sale.payment_id) if sale.tender == pf.ENTRY_CODE else \
+                messages.cancel(payment_request_id=sale.id)
             after, effects = ff.step(f, pf.Tick(link_up), now)
             self._save(None, after, now, [("created", {"sale": sale.id})], effects,
                        insert_extra={"kind": "cancel", "parent": sale.id, "currency": sale.currency,
@@ -476,6 +509,14 @@ class Terminal:
                 messages.inquiry_payment(payment_request_id=ref)
             outcome = self.client.send(request)
             return outcome, None
+        if row["tender"] == pf.ENTRY_CODE:   # the gateway never saw our id: ask by paymentId, learn nothing new
+            if not row["payment_id"]:
+                raise PosError(_("sale {id} waits for an entry-code payment: the gateway knows nothing of it until "
+                                 "the customer pays").format(id=row["id"]),
+                               hint=_("wait for the payment, or stop the sale"))
+            outcome = self.client.send(messages.inquiry_payment(payment_id=row["payment_id"]))
+            self.link.note(outcome)
+            return outcome, self.load(row["id"])
         outcome = self.client.send(messages.inquiry_payment(payment_request_id=row["id"]))
         self.link.note(outcome)
         with self.lock:
@@ -494,7 +535,9 @@ class Terminal:
             row = self.journal.get(notice.ref) if notice.ref else None
             if row is None and notice.payment_id:
                 row = self.journal.find(notice.payment_id, "sale")
-            if row is None or row["kind"] != "sale":
+            if row is None and entry_code.scenario_of(body) == entry_code.SCENARIO:
+                self._entry_code_notice(body, notice, detail)
+            elif row is None or row["kind"] != "sale":
                 self.journal.log_event(None, "notification_unmatched", detail)
             elif notice.event is None:
                 self.journal.log_event(row["id"], "notification_ignored", detail)
@@ -515,6 +558,89 @@ class Terminal:
             self.journal.log_event(None, "notification_unreadable", body)
         else:
             self.journal.log_event(None, "notification_unknown_type", detail)
+
+    def _entry_code_notice(self, body: dict, notice: PaymentNotice, detail: dict) -> None:
+        """A verified entry-code payment we have no row for: it settles the oldest waiting sale of its money
+        whose window covers it, or is journaled as an unmatched paid payment for a person to assign. Under the
+        lock, so a resent notification finds the row the first one made (idempotent by paymentId)."""
+        paid = entry_code.paid_of(body, self.clock())
+        detail = {**detail, **entry_code.notice_detail(body)}
+        if paid is None or notice.event is None or not notice.event.success:
+            self.journal.log_event(None, "notification_unmatched", detail)   # a failed try: nothing to settle
+            return
+        with self.lock:
+            if self.journal.find(paid.ref, "sale") is not None:
+                self.journal.log_event(None, "notification_repeated", detail)
+                return
+            now = self.clock()
+            waiting = [entry_code.Waiting(r["id"], r["currency"], r["amount"], r["created_at"],
+                                          self.timing.entry_window)
+                       for r in self.journal.waiting_entry_sales(paid.currency, paid.amount)]
+            chosen = entry_code.match(paid, waiting)
+            if chosen is not None:
+                sale = self._sale(chosen.ref)
+                after, effects = pf.step(sale, notice.event, now)
+                self._save(sale, after, now, [("notification", detail), ("entry_code_matched", {
+                    "paymentId": paid.ref, "paidAt": paid.paid_at})], effects)
+                return
+            payment = pf.unmatched_payment(new_request_id("EP"), paid.currency, paid.amount, now, paid.ref,
+                                           self.timing)
+            self._save(None, payment, now, [("notification", detail), ("entry_code_unmatched", {
+                "paymentId": paid.ref, "paidAt": paid.paid_at})],
+                       insert_extra={"kind": "sale", "tender": pf.ENTRY_CODE, "currency": paid.currency,
+                                     "amount": paid.amount, "created_at": now, "day": business_day(now),
+                                     "description": entry_code.UNMATCHED_DESCRIPTION, "unmatched": 1})
+
+    def entry_payments(self) -> list[dict]:
+        """The unmatched entry-code payments, oldest first, each with the waiting sales it could be assigned
+        to (same money, paid within one window before the sale started or during it)."""
+        unmatched = self.journal.unmatched_payments()
+        waiting = [r for r in self.journal.open_transactions() if r["tender"] == pf.ENTRY_CODE
+                   and r["phase"] == pf.Phase.WAITING.value]
+        items = []
+        for r in unmatched:
+            paid = entry_code.Paid(r["payment_id"], r["currency"], r["amount"], r["created_at"])
+            fits = [w["id"] for w in waiting if paid in entry_code.claimable(
+                entry_code.Waiting(w["id"], w["currency"], w["amount"], w["created_at"], self.timing.entry_window),
+                [paid])]
+            items.append({"id": r["id"], "paymentId": r["payment_id"],
+                          "amount": Money(r["amount"], r["currency"]).to_api(), "arrivedAt": r["created_at"],
+                          "status": r["status"], "waiting": fits})
+        return items
+
+    def assign_entry_payment(self, payment_ref: str, sale_ref: str | None, *, by: dict) -> Txn:
+        """A person settles an unmatched entry-code payment: into the waiting entry-code sale ``sale_ref`` (that
+        sale becomes PAID with the payment's paymentId; the payment's own row closes, ASSIGNED, and lets the
+        paymentId go, so the money counts once, on the sale), or, with no sale, acknowledged as a sale of its
+        own (it stays PAID and counted; it only leaves the unmatched list). One commit either way."""
+        with self.lock:
+            row = self.journal.find(payment_ref, "sale")
+            if row is None or row["unmatched"] != 1:
+                raise PosError(_("{ref} is not an unmatched entry-code payment").format(ref=repr(payment_ref)),
+                               hint=_("`pos-terminal entry-payments` lists them"))
+            payment = self._sale(row["id"])
+            now = self.clock()
+            if sale_ref is None:
+                self._save(payment, payment, now, [("entry_payment_acknowledged", by)], columns={"unmatched": None})
+                return self._sale(payment.id)
+            target = self.journal.find(sale_ref, "sale")
+            if target is None or target["tender"] != pf.ENTRY_CODE or target["phase"] != pf.Phase.WAITING.value:
+                raise PosError(_("{ref} is not an entry-code sale waiting for its payment").format(ref=repr(sale_ref)),
+                               hint=_("assign it to a waiting entry-code sale, or acknowledge it without one"))
+            if (target["currency"], target["amount"]) != (payment.currency, payment.amount):
+                raise PosError(_("the payment is {paid}, the sale waits for {owed}: they are not the same amount").format(
+                                   paid=f"{format_minor(payment.amount, payment.currency)} {payment.currency}",
+                                   owed=f"{format_minor(target['amount'], target['currency'])} {target['currency']}"),
+                               hint=_("a payment is assigned only to a sale of its amount; acknowledge it without a "
+                                      "sale (manager) and refund it if need be"))
+            sale = self._sale(target["id"])
+            paid_sale, sale_effects = pf.step(sale, pf.Notified(True, "SUCCESS", "paid", payment.payment_id), now)
+            closed, effects = pf.step(payment, pf.Assigned(sale.id), now)
+            detail = {**by, "paymentId": payment.payment_id}
+            self._save(sale, paid_sale, now, [("entry_payment_assigned", {**detail, "from": payment.id})],
+                       sale_effects, also=[(payment, closed, [("entry_payment_assigned", {**detail, "to": sale.id})],
+                                            effects, {"unmatched": None, "payment_id": None})])
+            return paid_sale
 
     def notified_refund(self, refund_id: str, success: bool, gateway_id, code: str, message: str, *,
                         source: str = "notification", detail: dict | None = None) -> None:
@@ -640,7 +766,9 @@ class Terminal:
             return None
         if txn.kind == ff.REFUND:
             return messages.Request(messages.Api.REFUND, body, refund_request_id=txn.id)
-        return messages.Request(messages.Api.CANCEL, body, payment_request_id=txn.sale_id)
+        sent = json.loads(body)   # by paymentRequestId, or by paymentId (an entry-code payment)
+        return messages.Request(messages.Api.CANCEL, body, payment_request_id=sent.get("paymentRequestId"),
+                                payment_id=sent.get("paymentId"))
 
     def housekeeping(self) -> None:
         """Off the payment path: resume what was sent but whose answer the journal could not take (once it
@@ -675,8 +803,8 @@ class Terminal:
         if rows and not self.link.up():
             # Link down: nothing can leave, so touch nothing (no rescheduling commit per queued request
             # per second); only a queued pay past its code's validity is voided, which needs no link.
-            rows = [r for r in rows if r["kind"] == "sale" and r["phase"] == pf.Phase.NEW.value
-                    and r["created_at"] + self.timing.code_validity <= now]
+            rows = [r for r in rows if r["kind"] == "sale" and ((r["phase"] == pf.Phase.NEW.value
+                    and r["created_at"] + self.timing.code_validity <= now) or r["tender"] == pf.ENTRY_CODE)]
         ids = [row["id"] for row in rows]
         if len(ids) <= 1:
             for txn_id in ids:

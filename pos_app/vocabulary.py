@@ -156,7 +156,7 @@ REQUEST_WORDS = {"pay": N_("payment"), "refund": N_("refund"), "cancel": N_("can
 #: A refund's or a cancel's status: "Paid" would say money came in when it went back.
 FOLLOWUP_STATUS_WORDS = {**STATUS_WORDS, SUCCESS: N_("Done"), FAILED: N_("Failed")}
 #: How the customer paid (the journal's ``tender`` column).
-TENDER_WORDS = {"payment_code": N_("payment code"), "order_code": N_("order code")}
+TENDER_WORDS = {"payment_code": N_("payment code"), "order_code": N_("order code"), "entry_code": N_("entry code")}
 
 
 def status_words(kind: str, status: str, result_code: str | None = None) -> str:

@@ -14,7 +14,7 @@ from ..i18n import N_
 from .engine import Engine
 from .ledger import open_ledger
 from .notifier import Notifier
-from .provision import DEFAULT_CLIENT_ID, Provisioned, provision
+from .provision import DEFAULT_CLIENT_ID, Provisioned, add_entry_code, provision, store_of
 from .server import SimServer
 
 __all__ = ["DEFAULT_CLIENT_ID", "Simulator"]
@@ -34,6 +34,7 @@ class Simulator:
         self.server: SimServer | None = None
         self.notifier: Notifier | None = None
         self._thread: threading.Thread | None = None
+        self.entry_code: str | None = None   # the provisioned store's static entry code, issued at start
 
     @property
     def provisioned(self) -> Provisioned:
@@ -63,6 +64,9 @@ class Simulator:
             engine = Engine(db, cancel_window=self.cancel_window, refund_window=self.refund_window,
                             order_code_ttl=self.order_code_ttl)
             server.setup(engine, self.client_id, gateway_key, merchant_public)
+            merchant, notify_url = store_of(self._provisioned.config_file)
+            self.entry_code = engine.issue_entry_code(merchant, notify_url)   # the same code on every start
+            add_entry_code(self._provisioned.config_file, self.entry_code)
             self.notifier = Notifier(engine, self.client_id, gateway_key, time_scale=self.notify_time_scale)
             engine.on_notification = self.notifier.submit
         except BaseException:
@@ -85,6 +89,12 @@ class Simulator:
                                hint="stop the other program, or pick a free port with --port") from None
             raise PosError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}",
                            hint="check --host; 127.0.0.1 keeps the simulator on this machine") from None
+
+    def notify_entry_code_to(self, url: str) -> None:
+        """Where the store's entry-code payments are notified (sandbox mode: the receiver's free port)."""
+        if self.server is None or self.entry_code is None:
+            raise RuntimeError("the simulator is not running")
+        self.server.engine.set_entry_code_notify(self.entry_code, url)
 
     def wait(self) -> None:
         """Block until stopped (the CLI's foreground mode)."""

@@ -79,6 +79,20 @@ _PAY_REQUIRED = [
 ]
 _PAYMENT_CODE_REQUIRED = ["paymentMethod.paymentMethodId", "order.env.storeTerminalId",
                           "order.env.storeTerminalRequestTime"]
+# An entry-code pay is made by the merchant's page in the wallet's browser: ams-java-sdk's
+# EntryCodePaymentRequest.extValidate asserts order.env.userAgent (and its api_mocks entry_code.json sends it).
+_ENTRY_CODE_REQUIRED = ["order.env.userAgent"]
+
+# -- entry codes (spec §10): the one place their shapes live ------------------------------------------------
+#: A store's static entry code: an HTTPS URL to the merchant's page (Alipay+ docs; the exact form is
+#: unconfirmed). The customer's wallet opens it, the customer types the amount, the page pays it.
+ENTRY_CODE_URL = "https://entry.sandbox.invalid/s/{token}"
+#: What an entry-code pay answers in redirectActionForm.redirectUrl: the wallet's own scheme carrying a gqr
+#: URL, as ams-java-sdk's api_mocks/responses/entry_code_s.json shows (method SCAN).
+ENTRY_REDIRECT_URL = "alipays://platformapi/startApp?appId=10000007&actionType=route&qrcode={qr}"
+#: The wallet's browser, as the merchant's page reports it in order.env.userAgent (entry_code.json's form).
+WALLET_USER_AGENT = ("Mozilla/5.0 (iPhone; CPU iPhone OS 11_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+                     "Gecko) Mobile/15G77 AlipayClient/10.1.32.600 Language/en AlipayConnect pos-terminal-sim")
 _LIMITS = {"paymentRequestId": 64, "refundRequestId": 64, "order.referenceOrderId": 64,
            "order.orderDescription": 256, "paymentId": 64, "refundId": 64, "refundReason": 256,
            "paymentNotifyUrl": 2048, "refundNotifyUrl": 2048}
@@ -108,7 +122,7 @@ def _amount(body: dict, name: str) -> tuple[str, int] | Reply:
 
 
 _NEW_PAYMENT_DEFAULTS = {"code_hash": None, "code_value": None, "expire_at": None, "settle_at": None,
-                         "paid_at": None, "closed_at": None, "inquiries": 0, "cancels": 0}
+                         "paid_at": None, "closed_at": None, "inquiries": 0, "cancels": 0, "entry_code": None}
 
 
 class Engine:
@@ -164,6 +178,73 @@ class Engine:
         with self.atomic():
             return self._wallet_pay(code_value)
 
+    # -- entry codes ----------------------------------------------------------------------------------
+    def issue_entry_code(self, merchant: dict, notify_url: str | None = None) -> str:
+        """The store's static entry code (issued once per merchant and store; the same value afterwards);
+        ``merchant`` is the order.merchant object its payments carry; ``notify_url``, when given, becomes
+        where its payments are notified."""
+        merchant_id, store_id = _get(merchant, "referenceMerchantId"), _get(merchant, "store.referenceStoreId")
+        if not (isinstance(merchant_id, str) and merchant_id and isinstance(store_id, str) and store_id):
+            raise ValueError("merchant.referenceMerchantId and merchant.store.referenceStoreId are required")
+        with self.atomic():
+            row = self.db.execute("SELECT code_value FROM entry_codes WHERE merchant_id=? AND store_id=?",
+                                  (merchant_id, store_id)).fetchone()
+            if row is None:
+                code = ENTRY_CODE_URL.format(token=secrets.token_urlsafe(12))
+                self.db.execute("INSERT INTO entry_codes VALUES (?,?,?,?,?,?)",
+                                (code, merchant_id, store_id, json.dumps(merchant), notify_url, self.clock()))
+                return code
+            if notify_url is not None:
+                self.db.execute("UPDATE entry_codes SET notify_url=? WHERE code_value=?", (notify_url, row[0]))
+            return row[0]
+
+    def set_entry_code_notify(self, code_value: str, notify_url: str) -> bool:
+        """Where an entry code's payments are notified from now on; False if no such code."""
+        with self.atomic():
+            return self.db.execute("UPDATE entry_codes SET notify_url=? WHERE code_value=?",
+                                   (notify_url, code_value)).rowcount == 1
+
+    def wallet_pay_entry_code(self, code_value: Any, amount: Any) -> tuple[int, dict]:
+        """A customer scans the store's entry code and types ``amount``: the merchant's page makes the
+        EntryCode pay (as entry_code.json), the wallet pays it, and the merchant learns it by notification."""
+        if not isinstance(code_value, str) or not code_value:
+            return 400, {"result": result("PARAM_ILLEGAL", "F", "codeValue is missing")}
+        if not isinstance(amount, dict):
+            return 400, {"result": result("PARAM_ILLEGAL", "F", "amount is missing: {\"currency\", \"value\"}")}
+        checked = _amount({"amount": amount}, "amount")
+        if isinstance(checked, Reply):
+            assert checked.body is not None
+            return 400, checked.body
+        currency, value = checked
+        with self.atomic():
+            code = self.db.execute("SELECT * FROM entry_codes WHERE code_value=?", (code_value,)).fetchone()
+            if code is None:
+                return 404, {"result": result("INVALID_CODE", "F", "no entry code has this value")}
+            request_id = "EC" + time.strftime("%Y%m%d%H%M%S", time.gmtime(self.clock())) + secrets.token_hex(8)
+            money = {"currency": currency, "value": str(value)}
+            body = {"productCode": "IN_STORE_PAYMENT", "paymentRequestId": request_id,
+                    "paymentMethod": {"paymentMethodType": "CONNECT_WALLET"},
+                    "paymentFactor": {"inStorePaymentScenario": "EntryCode"}, "paymentAmount": money,
+                    "order": {"referenceOrderId": request_id, "orderDescription": "Entry code payment",
+                              "orderAmount": money, "merchant": json.loads(code["merchant"]),
+                              "env": {"userAgent": WALLET_USER_AGENT}}}
+            if code["notify_url"]:
+                body["paymentNotifyUrl"] = code["notify_url"]
+            reply = self._pay(body)
+            answer = reply.body or {}
+            if reply.http_status != 200 or answer.get("result", {}).get("resultStatus") != "S":
+                status = 503 if reply.http_status != 200 else 409
+                return status, answer or {"result": result("SYSTEM_BUSY", "U", "the gateway is unavailable")}
+            self.db.execute("UPDATE payments SET entry_code=? WHERE payment_id=?", (code_value, answer["paymentId"]))
+            p = self._load(answer["paymentId"])
+            assert p is not None
+            status, rcode, message = self._wallet_outcome(p)
+            if status != "PROCESSING":
+                p = self._finish(p, status, rcode, message, at=self.clock())
+            return 200, {"result": result(rcode, {"SUCCESS": "S", "FAIL": "F"}.get(status, "U"), message),
+                         "paymentId": p["payment_id"], "paymentRequestId": request_id, "paymentStatus": status,
+                         "paymentAmount": money, "redirectActionForm": answer["redirectActionForm"]}
+
     def ledger(self) -> dict:
         with self.lock:
             self.tick()
@@ -176,7 +257,8 @@ class Engine:
                 payments.append({"paymentRequestId": p["payment_request_id"], "paymentId": p["payment_id"],
                                  "mode": p["mode"], "status": p["status"], "resultCode": p["result_code"],
                                  "amount": {"currency": p["currency"], "value": str(p["amount"])},
-                                 "refunds": refunds, "cancelled": p["status"] == "CANCELLED"})
+                                 "refunds": refunds, "cancelled": p["status"] == "CANCELLED",
+                                 **({"entryCode": p["entry_code"]} if p["entry_code"] else {})})
         return {"payments": payments}
 
     # -- state ----------------------------------------------------------------------------------------
@@ -253,10 +335,11 @@ class Engine:
         if body["paymentMethod"]["paymentMethodType"] != "CONNECT_WALLET":
             return fail("PARAM_ILLEGAL", "paymentMethod.paymentMethodType must be CONNECT_WALLET")
         mode = body["paymentFactor"]["inStorePaymentScenario"]
-        if mode not in ("PaymentCode", "OrderCode"):
-            return fail("PARAM_ILLEGAL", "paymentFactor.inStorePaymentScenario must be PaymentCode or OrderCode")
-        if mode == "PaymentCode":
-            problem = _missing(body, _PAYMENT_CODE_REQUIRED)
+        if mode not in ("PaymentCode", "OrderCode", "EntryCode"):
+            return fail("PARAM_ILLEGAL",
+                        "paymentFactor.inStorePaymentScenario must be PaymentCode, OrderCode or EntryCode")
+        if mode in ("PaymentCode", "EntryCode"):
+            problem = _missing(body, _PAYMENT_CODE_REQUIRED if mode == "PaymentCode" else _ENTRY_CODE_REQUIRED)
             if problem:
                 return problem
         amount = _amount(body, "paymentAmount")
@@ -281,11 +364,16 @@ class Engine:
             return Reply(None, http_status=503)
         if mode == "PaymentCode":
             return self._pay_payment_code(body, currency, value, digest)
+        if mode == "EntryCode":
+            return self._start_entry_payment(body, currency, value, digest)
         return self._issue_order_code(body, currency, value, digest)
 
     def _pay_again(self, p: Row) -> Reply:
         """Idempotency: the same request gets the same payment, as it stands now."""
         fields = self._payment_fields(p)
+        if p["mode"] == "EntryCode" and p["status"] in ("PROCESSING", "SUCCESS"):
+            return Reply({"result": result("SUCCESS", "S", "success"), **fields,
+                          "redirectActionForm": self._redirect_form(p)})
         if p["mode"] == "OrderCode":
             if p["status"] in ("CANCELLED", "FAIL"):
                 return Reply({"result": result("ORDER_IS_CLOSED", "F", "the order code is closed"), **fields})
@@ -356,6 +444,18 @@ class Engine:
         return self._new_pay_reply({"result": result("SUCCESS", "S", "success"), **self._payment_fields(p),
                                     "orderCodeForm": self._order_code_form(p)}, value)
 
+    def _start_entry_payment(self, body: dict, currency: str, value: int, digest: str) -> Reply:
+        """An EntryCode pay: S means "the wallet may pay now" (entry_code_s.json: redirectActionForm, method
+        SCAN), not "paid"; the outcome comes by notification (or inquiry)."""
+        p = self._new_payment(body, "EntryCode", currency, value, digest, "PROCESSING", "PAYMENT_IN_PROCESS",
+                              "waiting for the customer to pay in the wallet", code_value=None)
+        return Reply({"result": result("SUCCESS", "S", "success"), **self._payment_fields(p),
+                      "redirectActionForm": self._redirect_form(p)})
+
+    def _redirect_form(self, p: Row) -> dict:
+        qr = self.code_base_url + p["payment_id"]
+        return {"method": "SCAN", "redirectUrl": ENTRY_REDIRECT_URL.format(qr=qr)}
+
     @staticmethod
     def _new_pay_reply(body: dict[str, Any], value: int) -> Reply:
         """A new payment's answer, as the amount's transport scenario delivers it."""
@@ -380,14 +480,21 @@ class Engine:
         if p["status"] != "PROCESSING":
             return 409, {"result": result("ORDER_IS_CLOSED", "F", f"the order is already {p['status'].lower()}"),
                          "paymentId": p["payment_id"]}
-        outcome = {sc.BALANCE_NOT_ENOUGH: ("FAIL", "USER_BALANCE_NOT_ENOUGH", "the customer's balance is not enough"),
-                   sc.DECLINE_AFTER_2S: ("FAIL", "USER_PAYMENT_VERIFICATION_FAILED", "the customer declined")}
-        if p["scenario"] in (sc.STUCK, sc.STUCK_FLAKY_CANCEL):
+        status, code, message = self._wallet_outcome(p)
+        if status == "PROCESSING":
             return 202, {"result": result("PAYMENT_IN_PROCESS", "U", "waiting"), "paymentId": p["payment_id"]}
-        status, code, message = outcome.get(p["scenario"], ("SUCCESS", "SUCCESS", "success"))
         p = self._finish(p, status, code, message, at=self.clock())
         return 200, {"result": result(code, "S" if status == "SUCCESS" else "F", message),
                      "paymentId": p["payment_id"], "paymentStatus": status}
+
+    @staticmethod
+    def _wallet_outcome(p: Row) -> tuple[str, str, str]:
+        """What the customer's wallet does with a payment it is asked to pay, by the amount's scenario."""
+        if p["scenario"] in (sc.STUCK, sc.STUCK_FLAKY_CANCEL):
+            return "PROCESSING", "PAYMENT_IN_PROCESS", "waiting"
+        outcome = {sc.BALANCE_NOT_ENOUGH: ("FAIL", "USER_BALANCE_NOT_ENOUGH", "the customer's balance is not enough"),
+                   sc.DECLINE_AFTER_2S: ("FAIL", "USER_PAYMENT_VERIFICATION_FAILED", "the customer declined")}
+        return outcome.get(p["scenario"], ("SUCCESS", "SUCCESS", "success"))
 
     # -- inquiry, cancel ------------------------------------------------------------------------------
     def _target(self, body: dict) -> Row | Reply:
@@ -519,9 +626,11 @@ class Engine:
     # -- notifications --------------------------------------------------------------------------------
     def _notify_payment(self, p: Row) -> None:
         status = "S" if p["status"] == "SUCCESS" else "F"
-        self._enqueue("notifyPayment", p["payment_id"], p["notify_url"], {
-            "notifyType": "PAYMENT_RESULT", "result": result(p["result_code"], status, p["result_message"]),
-            **self._payment_fields(p)})
+        body = {"notifyType": "PAYMENT_RESULT", "result": result(p["result_code"], status, p["result_message"]),
+                **self._payment_fields(p)}
+        if p["mode"] == "EntryCode":   # unconfirmed: the scenario named in the notification (see README)
+            body["paymentFactor"] = {"inStorePaymentScenario": "EntryCode"}
+        self._enqueue("notifyPayment", p["payment_id"], p["notify_url"], body)
 
     def _enqueue(self, kind: str, ref: str, url: str | None, body: dict) -> None:
         if not url:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from ..errors import PosError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: entry codes (the entry_codes table, payments.entry_code)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS payments (
     payment_id TEXT PRIMARY KEY,
     payment_request_id TEXT NOT NULL UNIQUE,
     body_hash TEXT NOT NULL,
-    mode TEXT NOT NULL,                 -- PaymentCode | OrderCode
+    mode TEXT NOT NULL,                 -- PaymentCode | OrderCode | EntryCode
     scenario INTEGER,
     currency TEXT NOT NULL,
     amount INTEGER NOT NULL,
@@ -73,6 +73,15 @@ CREATE TABLE IF NOT EXISTS notifications (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications(next_at) WHERE delivered_at IS NULL;
+CREATE TABLE IF NOT EXISTS entry_codes (  -- a store's static entry code, issued once
+    code_value TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL,
+    store_id TEXT NOT NULL,
+    merchant TEXT NOT NULL,             -- the order.merchant object (JSON) the merchant's page pays with
+    notify_url TEXT,
+    created_at REAL NOT NULL,
+    UNIQUE (merchant_id, store_id)
+);
 """
 
 
@@ -88,6 +97,9 @@ def open_ledger(path: Path) -> sqlite3.Connection:
             raise PosError(f"{path}: ledger schema {version} is newer than this simulator ({SCHEMA_VERSION})",
                            hint="upgrade pos-terminal, or start the simulator with another --data-dir")
         db.executescript(_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(payments)")}
+        if "entry_code" not in columns:   # a version-1 ledger: its payments predate entry codes
+            db.execute("ALTER TABLE payments ADD COLUMN entry_code TEXT")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except sqlite3.DatabaseError as exc:
         raise PosError(f"{path}: the simulator ledger is unreadable ({exc})",

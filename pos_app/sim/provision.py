@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomllib
+
 import tomli_w
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -71,6 +73,35 @@ def _follow_port(config: Path, url: str) -> None:
     updated = re.sub(r'(?m)^url = "http://[^"]*"$', lambda _: line, text, count=1)
     if updated != text:
         config.write_text(updated)
+
+
+def store_of(config: Path) -> tuple[dict, str | None]:
+    """The order.merchant object a terminal config's payments carry, and its notify URL: what the store's
+    entry code is registered with. A config it cannot read gives the sandbox merchant's (terminal_doc)."""
+    doc = terminal_doc("http://127.0.0.1", DEFAULT_CLIENT_ID)
+    try:
+        read = tomllib.loads(config.read_text())
+    except (OSError, ValueError):
+        read = {}
+    m = {**doc["merchant"], **{k: v for k, v in dict(read.get("merchant") or {}).items() if isinstance(v, str)}}
+    url = dict(read.get("notifications") or {}).get("public_url", doc["notifications"]["public_url"])
+    merchant = {"referenceMerchantId": m["reference_merchant_id"], "merchantMCC": m["mcc"],
+                "merchantName": m["name"], "store": {"referenceStoreId": m["store_id"], "storeName": m["store_name"],
+                                                      "storeMCC": m["store_mcc"]}}
+    return merchant, url if isinstance(url, str) else None
+
+
+def add_entry_code(config: Path, code: str) -> None:
+    """A config the simulator wrote gets the store's ``[entry_code] code``; one a person edited, or one that
+    has an entry code already, is left alone."""
+    try:
+        text = config.read_text()
+        if not text.startswith(MARKER) or "entry_code" in tomllib.loads(text):
+            return
+        config.write_text(text.rstrip("\n") + "\n\n" + tomli_w.dumps({"entry_code": {"code": code}}))
+    except (OSError, ValueError) as exc:
+        raise PosError(f"cannot add the store's entry code to {config}: {exc}",
+                       hint="check the file, or remove it to let the simulator write a new one") from None
 
 
 def provision(data_dir: Path, url: str, client_id: str = DEFAULT_CLIENT_ID) -> Provisioned:

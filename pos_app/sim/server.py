@@ -243,7 +243,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(500, {"result": result("UNKNOWN_EXCEPTION", "U", "simulator error; see its log")})
 
     def do_POST(self) -> None:
-        self._dispatch({"/sim/wallet/pay-order": self._wallet_pay, "/sim/faults": self._set_faults})
+        self._dispatch({"/sim/wallet/pay-order": self._wallet_pay, "/sim/faults": self._set_faults,
+                        "/sim/wallet/pay-entry-code": self._wallet_pay_entry_code,
+                        "/sim/entry-codes": self._entry_codes})
 
     def do_GET(self) -> None:
         def health() -> None:
@@ -268,6 +270,43 @@ class Handler(BaseHTTPRequestHandler):
             code = body.get("codeValue") if isinstance(body, dict) else None
             status, answer = self.server.engine.wallet_pay_order(code)
             self._send_json(status, answer)
+
+    def _wallet_pay_entry_code(self) -> None:
+        body = self._json_body()
+        if body is None:
+            return
+        if not isinstance(body, dict):
+            self._send_json(400, {"result": result("PARAM_ILLEGAL", "F", "expected {\"codeValue\", \"amount\"}")})
+            return
+        status, answer = self.server.engine.wallet_pay_entry_code(body.get("codeValue"), body.get("amount"))
+        self._send_json(status, answer)
+
+    def _entry_codes(self) -> None:
+        """Issue a store's entry code ({"merchant": order.merchant, "notifyUrl"}) or point an issued one's
+        notifications elsewhere ({"codeValue", "notifyUrl"}): the acquirer's registration, for tests."""
+        body = self._json_body()
+        if body is None:
+            return
+        engine = self.server.engine
+        url = body.get("notifyUrl") if isinstance(body, dict) else None
+        if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+            self._send_json(400, {"result": result("PARAM_ILLEGAL", "F", "notifyUrl must be an http(s) URL")})
+        elif isinstance(body, dict) and isinstance(body.get("codeValue"), str) and isinstance(url, str):
+            if engine.set_entry_code_notify(body["codeValue"], url):
+                self._send_json(200, {"codeValue": body["codeValue"], "notifyUrl": url})
+            else:
+                self._send_json(404, {"result": result("INVALID_CODE", "F", "no entry code has this value")})
+        elif isinstance(body, dict) and isinstance(body.get("merchant"), dict):
+            try:
+                code = engine.issue_entry_code(body["merchant"], url)
+            except ValueError as exc:
+                self._send_json(400, {"result": result("PARAM_ILLEGAL", "F", str(exc))})
+            else:
+                self._send_json(200, {"codeValue": code, "notifyUrl": url})
+        else:
+            self._send_json(400, {"result": result("PARAM_ILLEGAL", "F", "expected {\"merchant\": {...}, "
+                                                                         "\"notifyUrl\"} or {\"codeValue\", "
+                                                                         "\"notifyUrl\"}")})
 
     def _set_faults(self) -> None:
         body = self._json_body()

@@ -45,6 +45,7 @@ EVENTS = {
     "notifyF": pf.Notified(False, "USER_PAYMENT_VERIFICATION_FAILED", "declined"),
     "abort": pf.Abort(),
     "recovered": pf.Recovered(),
+    "assigned": pf.Assigned("PR9"),
 }
 
 
@@ -69,20 +70,20 @@ def sale_in(phase: P, tender: str = pf.PAYMENT_CODE) -> pf.Sale:
 
 #: Expected phase after each event, in EVENTS order:
 #: tick+ tick- payS payF payU payNotSent payMaybe inqSuccess inqFail inqCancelled inqProcessing inqNotSent
-#: cancelS cancelF cancelU notifyS notifyF abort recovered
+#: cancelS cancelF cancelU notifyS notifyF abort recovered assigned
 N, SE, W, IQ, C, R = "NEW", "SENDING", "WAITING", "INQUIRING", "CANCELLING", "NEEDS_REVIEW"
 PA, FA, CA, V = "PAID", "FAILED", "CANCELLED", "VOIDED"
 TABLE = {
-    P.NEW:          [SE, N, N, N, N, N, N, N, N, N, N, N, N, N, N, PA, FA, V, N],
-    P.SENDING:      [SE, SE, PA, FA, IQ, N, IQ, SE, SE, SE, SE, SE, SE, SE, SE, PA, FA, SE, IQ],
-    P.WAITING:      [W, W, W, W, W, W, W, PA, FA, CA, W, W, W, W, W, PA, FA, C, IQ],
-    P.INQUIRING:    [IQ, IQ, IQ, IQ, IQ, IQ, IQ, PA, FA, CA, IQ, IQ, IQ, IQ, IQ, PA, FA, C, IQ],
-    P.CANCELLING:   [C, C, C, C, C, C, C, C, C, C, C, C, C, R, C, C, FA, C, C],   # cancelS: asks if it was paid
-    P.NEEDS_REVIEW: [R, R, R, R, R, R, R, R, FA, CA, R, R, C, R, R, R, FA, R, R],
-    P.PAID:         [PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, CA, PA, PA, PA, PA, PA, PA],
-    P.FAILED:       [FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, C, FA, FA, FA],
-    P.CANCELLED:    [CA] * 19,
-    P.VOIDED:       [V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, C, V, V, V],
+    P.NEW:          [SE, N, N, N, N, N, N, N, N, N, N, N, N, N, N, PA, FA, V, N, N],
+    P.SENDING:      [SE, SE, PA, FA, IQ, N, IQ, SE, SE, SE, SE, SE, SE, SE, SE, PA, FA, SE, IQ, SE],
+    P.WAITING:      [W, W, W, W, W, W, W, PA, FA, CA, W, W, W, W, W, PA, FA, C, IQ, W],
+    P.INQUIRING:    [IQ, IQ, IQ, IQ, IQ, IQ, IQ, PA, FA, CA, IQ, IQ, IQ, IQ, IQ, PA, FA, C, IQ, IQ],
+    P.CANCELLING:   [C, C, C, C, C, C, C, C, C, C, C, C, C, R, C, C, FA, C, C, C],   # cancelS: asks if it was paid
+    P.NEEDS_REVIEW: [R, R, R, R, R, R, R, R, FA, CA, R, R, C, R, R, R, FA, R, R, R],
+    P.PAID:         [PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, CA, PA, PA, PA, PA, PA, PA, PA],
+    P.FAILED:       [FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, FA, C, FA, FA, FA, FA],
+    P.CANCELLED:    [CA] * 20,
+    P.VOIDED:       [V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, C, V, V, V, V],
 }
 
 
@@ -327,8 +328,8 @@ def stopped_in(phase: P, tender: str = pf.PAYMENT_CODE) -> pf.Sale:
 #: A sale stopped while its pay was in flight, and the same once the pay's outcome turned out unknown, against
 #: every event (EVENTS order, as TABLE). Paid → cancel; failed → done; unknown → inquire, then cancel.
 STOPPED_TABLE = {
-    P.SENDING:   [SE, SE, C, FA, IQ, V, IQ, SE, SE, SE, SE, SE, SE, SE, SE, C, FA, SE, IQ],
-    P.INQUIRING: [IQ, IQ, IQ, IQ, IQ, IQ, IQ, C, FA, CA, C, IQ, IQ, IQ, IQ, C, FA, IQ, IQ],
+    P.SENDING:   [SE, SE, C, FA, IQ, V, IQ, SE, SE, SE, SE, SE, SE, SE, SE, C, FA, SE, IQ, SE],
+    P.INQUIRING: [IQ, IQ, IQ, IQ, IQ, IQ, IQ, C, FA, CA, C, IQ, IQ, IQ, IQ, C, FA, IQ, IQ, IQ],
 }
 
 
@@ -556,3 +557,74 @@ def test_a_failed_pay_after_a_stop_is_final_and_sends_nothing():
     sale, effects = pf.step(stopped_in(P.SENDING), EVENTS["payF"], NOW)
     assert sale.phase is P.FAILED and sale.final and effects == (pf.ForgetCode(),)
     assert pf.step(sale, pf.Tick(), NOW + 100) == (sale, ())
+
+
+# -- the entry code: nothing is ever sent under our request id -------------------------------------------------
+ENTRY_TIMING = replace(TIMING, entry_window=60.0)
+
+
+def entry_sale() -> pf.Sale:
+    return pf.new_sale("PR1", pf.ENTRY_CODE, "USD", 1234, NOW, ENTRY_TIMING, code_value="https://entry/s/1")
+
+
+#: An entry-code sale against every event (EVENTS order): waiting (its window not over), paid by a matched
+#: notification, and an unmatched payment's own row (PAID), which only a manager's cancel or an assignment moves.
+ENTRY_TABLE = {
+    "waiting": [W, W, W, W, W, W, W, W, W, W, W, W, W, W, W, PA, W, V, W, W],
+    "unmatched": [PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, PA, CA, PA, PA, PA, PA, PA, PA, V],
+}
+
+
+def entry_in(state: str) -> pf.Sale:
+    return entry_sale() if state == "waiting" else pf.unmatched_payment("EP1", "USD", 1234, NOW, "P7", ENTRY_TIMING)
+
+
+@pytest.mark.parametrize("state", list(ENTRY_TABLE))
+@pytest.mark.parametrize("name", list(EVENTS))
+def test_every_event_of_an_entry_code_sale(state, name):
+    sale = entry_in(state)
+    after, effects = pf.step(sale, EVENTS[name], NOW)
+    assert after.phase.value == ENTRY_TABLE[state][list(EVENTS).index(name)], f"{state} + {name}"
+    assert not [e for e in effects if isinstance(e, pf.Send)], "nothing goes to the gateway under our id"
+
+
+def test_an_entry_code_sale_waits_its_window_then_is_not_paid_without_a_cancel():
+    sale = entry_sale()
+    assert sale.phase is P.WAITING and sale.status == "UNKNOWN" and sale.next_at == NOW + 60
+    assert pf.step(sale, pf.Tick(), NOW + 59.9) == (sale, ())
+    after, effects = pf.step(sale, pf.Tick(), NOW + 60)
+    assert (after.phase, after.status, after.result_code, effects) == (P.VOIDED, "FAILED", pf.NOT_PAID_IN_TIME, ())
+    assert after.next_at is None and after.cancel_since is None
+    assert pf.step(after, EVENTS["notifyS"], NOW + 61)[0] == after, "a late payment does not revive it"
+
+
+def test_a_matched_notification_pays_it_and_keeps_the_payment_id():
+    after, effects = pf.step(entry_sale(), pf.Notified(True, "SUCCESS", "success", "P9"), NOW + 5)
+    assert (after.phase, after.payment_id, after.charged, effects) == (P.PAID, "P9", True, ())
+
+
+def test_an_assigned_payment_closes_uncounted_and_lets_its_payment_id_go():
+    after, effects = pf.step(entry_in("unmatched"), pf.Assigned("PR2"), NOW)
+    assert (after.phase, after.status, after.result_code, after.payment_id) == (P.VOIDED, "FAILED", pf.ASSIGNED, None)
+    assert "PR2" in after.message and effects == ()
+
+
+@settings(max_examples=300, deadline=None)
+@given(names=st.lists(event_names, max_size=30), gaps=st.lists(st.floats(0, 40), min_size=30, max_size=30))
+def test_an_entry_code_sale_never_sends_and_is_paid_only_by_a_success_while_waiting(names, gaps):
+    sale, t = entry_sale(), NOW
+    for name, gap in zip(names, gaps, strict=False):
+        t += gap
+        before = sale
+        sale, effects = pf.step(sale, EVENTS[name], t)
+        assert not any(isinstance(e, pf.Send) for e in effects), "never an inquiry or cancel by our request id"
+        assert sale.phase in (P.WAITING, P.PAID, P.VOIDED, P.CANCELLED)
+        if sale.phase is P.PAID and before.phase is not P.PAID:
+            assert before.phase is P.WAITING and EVENTS[name] == EVENTS["notifyS"]
+        if before.final:
+            assert sale.phase is before.phase or (before.phase is P.PAID and sale.phase in (P.CANCELLED, P.VOIDED))
+        if sale.phase is P.VOIDED and before.phase is P.WAITING:
+            assert sale.result_code in (pf.NOT_PAID_IN_TIME, "ABORTED")
+            assert sale.result_code == "ABORTED" or t >= NOW + 60
+        if not sale.final:
+            assert sale.next_at == NOW + 60, "it acts once: at its window's end"
