@@ -495,7 +495,8 @@ def escpos_bytes(slip: Slip, columns: int, *, mark=None) -> bytes:
     Chinese characters is sent in Chinese mode (FS &, then FS . after it) encoded GB18030, which most
     printers for the Chinese market take (GB2312/GBK are its subsets; ASCII stays one byte).
     """
-    from escpos.printer import Dummy  # type: ignore[import-untyped]  # python-escpos ships no types
+    from escpos.constants import QR_ECLEVEL_M  # type: ignore[import-untyped]  # python-escpos ships no types
+    from escpos.printer import Dummy  # type: ignore[import-untyped]
 
     p = Dummy(profile="default")
     p.hw("INIT")
@@ -509,7 +510,7 @@ def escpos_bytes(slip: Slip, columns: int, *, mark=None) -> bytes:
                 p.text(row.text + "\n")
         elif row.kind == "qr":
             p.set(align="center", bold=False, normal_textsize=True)
-            p.qr(row.data, ec=_QR_EC_M, size=QR_MODULE, native=True)
+            p.qr(row.data, ec=QR_ECLEVEL_M, size=QR_MODULE, native=True)
             p.text("\n")
         elif row.kind == "barcode":
             p.set(align="center", bold=False, normal_textsize=True)
@@ -529,9 +530,6 @@ def escpos_bytes(slip: Slip, columns: int, *, mark=None) -> bytes:
             p.set(align="left", bold=False, normal_textsize=True)
             p.cut(mode="FULL", feed=True)
     return p.output
-
-
-_QR_EC_M = 0   # escpos.escpos.QR_ECLEVEL_M
 
 
 def _mark_for_paper(mark, dots: int):
