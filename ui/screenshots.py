@@ -3,7 +3,8 @@
 It runs the real windows against a sandbox terminal in a scratch data directory and walks them through
 the states a cashier and a customer meet (ready, waiting for a code, sending, waiting for the
 customer, checking, paid, declined, queued offline, an order code, cancelled, a start-up failure), in
-English and in Simplified Chinese, plus the customer display's test pattern; then the manager's screens
+English and in Simplified Chinese, plus the customer display's test pattern and its branded screens (with the
+words fallback and with stand-in artwork); then the manager's screens
 (the PIN, the day with a transaction's history, review, the X and Z reports) and the technician's (devices,
 a self-test run, the test scan, the customer display test, the queue with a sale waiting, logs).
 Offscreen unless a display is set (run it under Xvfb to see it as a person would).
@@ -35,6 +36,46 @@ def _code() -> str:
 #: The sizes every state is shot at: the store's screens (issue 15). The first keeps the plain file name.
 SIZES = ((1280, 800), (1024, 768))
 PINS = {"manager": "2468", "technician": "1357"}   # each mode its own (a technician's may not be a manager's)
+
+
+def stand_in_artwork(folder: Path):
+    """A [brand] with stand-in artwork drawn here (a plain "+" and the words SAMPLE MARK, no trademark), to
+    shoot the branded screens as they look with a merchant's files."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from pos_app.brand import neutral_icon
+    from pos_app.config import BrandConfig
+
+    mark = Image.new("RGBA", (420, 96), (0, 0, 0, 0))
+    mark.alpha_composite(neutral_icon(96))
+    ImageDraw.Draw(mark).text((112, 48), "SAMPLE MARK", fill=(22, 119, 255, 255), anchor="lm",
+                              font=ImageFont.load_default(size=44))
+    icon = Image.new("RGBA", (96, 96), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(icon)
+    draw.rectangle((8, 38, 88, 58), fill=(22, 119, 255, 255))
+    draw.rectangle((38, 8, 58, 88), fill=(22, 119, 255, 255))
+    mark.save(folder / "sample-mark.png")
+    icon.save(folder / "sample-icon.png")
+    return BrandConfig(acceptance_mark=folder / "sample-mark.png", qr_icon=folder / "sample-icon.png")
+
+
+def brand_screens(core, customer, tag, scratch: Path, shoot) -> None:
+    """The branded customer screens (issue 16) as the technician's display test shows them: the entry-code
+    page with the words fallback, then the payment zone, order code and entry code with stand-in artwork."""
+    from pos_app.money import Money
+
+    from .customer import SAMPLES
+
+    amount = Money(1234, core.terminal.config.merchant.currency)
+    customer.show_sample("entry_code", amount)
+    shoot(customer, f"{tag}-customer-09-entry-code", lambda: customer.sample and customer.mode == "entry_code")
+    customer.set_brand(stand_in_artwork(scratch))
+    for i, kind in enumerate(SAMPLES):
+        customer.show_sample(kind, amount)
+        shoot(customer, f"{tag}-customer-{10 + i:02d}-artwork-{kind.replace('_', '-')}",
+              lambda kind=kind: customer.sample and customer.mode == kind and customer.brand_shown == "artwork")
+    customer.set_brand(core.terminal.config.brand)
+    customer.show_idle()
 
 
 class NotTruthful(RuntimeError):
@@ -325,6 +366,7 @@ def main(out: Path, languages: list[str], sizes: tuple[tuple[int, int], ...] = S
             shoot(customer, f"{tag}-customer-07-offline-amount", lambda: window.offline_bar.isVisible())
             customer.show_test_pattern()
             shoot(customer, f"{tag}-customer-08-test-pattern", lambda: customer.mode == "test")
+            brand_screens(core, customer, tag, Path(scratch), shoot)
             technician.refresh_queue()
             wait(lambda technician=technician: technician.busy == 0 and technician.queue_table.rowCount() > 0, 10)
             technician.tabs.setCurrentIndex(3)
