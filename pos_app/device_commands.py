@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import scan
-from .config import ScannersConfig, SerialScannerConfig, find_config_file, load_config
+from .config import PrinterConfig, ScannersConfig, SerialScannerConfig, find_config_file, load_config
 from .errors import PosError
 from .i18n import _
 
@@ -28,6 +28,12 @@ def scanner_settings(config: str | None) -> ScannersConfig:
     """[scanners] from the config file when there is one; the defaults in sandbox mode."""
     file = find_config_file(config)
     return load_config(file).scanners if file else ScannersConfig()
+
+
+def printer_settings(config: str | None) -> PrinterConfig | None:
+    """[printer] from the config file when there is one; None in sandbox mode (no printer configured)."""
+    file = find_config_file(config)
+    return load_config(file).printer if file else None
 
 
 def _print(opts, obj: dict, line: str) -> None:
@@ -83,8 +89,26 @@ def device_lines(data: dict, input_dir: str) -> list[str]:
                    f"{port['description'] or ''}")
         if port["reason"]:
             out.append(f"          {port['reason']}")
+    out += printer_lines(data.get("printers", []))
     out += [_("{what}: could not be listed ({reason})").format(what=what, reason=why)
             for what, why in data.get("errors", {}).items()]
+    return out
+
+
+def printer_lines(printers: list[dict]) -> list[str]:
+    """Each printer found: where it is, its status in words when it was asked, and its [printer] lines."""
+    if not printers:
+        return [_("printers: none found (no USB printer, no /dev/usb/lp*, none configured in [printer])")]
+    out = []
+    for row in printers:
+        mark = _("configured") if row["configured"] else _("printer")
+        node = f"  {row['node']}" if row.get("node") else ""
+        out.append(f"{mark:9} {row['name']}  [{row['where']}]{node}")
+        if row.get("status"):
+            out.append("          " + row["status"]["words"] + f"  ({row['status']['detail']})")
+        if row.get("note"):
+            out.append("          " + row["note"])
+        out.append("          " + _("[printer]: {lines}").format(lines="; ".join(row["config"])))
     return out
 
 

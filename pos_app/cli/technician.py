@@ -61,9 +61,9 @@ def prompt_for(as_json: bool) -> Callable[[str], None]:
 def devices(opts, input_dir, sys_dir):
     """Input devices (scanner, shared, keyboard, other: and why), their nodes and whether they are
     grabbed; serial ports and which look like scanners."""
-    from ..device_commands import device_lines, scanner_settings
+    from ..device_commands import device_lines, printer_settings, scanner_settings
     data = services.technician.devices(grants.shell(), scanner_settings(opts.config), input_dir=input_dir,
-                                       sys_dir=sys_dir)
+                                       sys_dir=sys_dir, printer=printer_settings(opts.config))
     emit(opts, data, device_lines(data, input_dir))
     return 0
 

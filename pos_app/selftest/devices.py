@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import ScannersConfig
+from ..config import PrinterConfig, ScannersConfig
 from ..errors import PosError
 from ..i18n import N_, _
 from .interactive import TEST_CODE
@@ -97,10 +97,10 @@ def check_display(display: Callable[[str], Any] | None, *, absent: str | None = 
                   _("check its cable and power, and that the desktop sees a second screen"))
 
 
-def device_report(hub, settings: ScannersConfig, level: str, displays) -> dict:
-    """The report's ``devices``: each scanner's status row with its health text, the serial ports, and the
-    ``displays`` handed in."""
-    out: dict = {"scanners": [], "serial_ports": [], "displays": list(displays or [])}
+def device_report(hub, settings: ScannersConfig, level: str, displays, printer: PrinterConfig | None = None) -> dict:
+    """The report's ``devices``: each scanner's status row with its health text, the serial ports, the
+    ``displays`` handed in, and the printers (the configured ``printer`` asked for its status)."""
+    out: dict = {"scanners": [], "serial_ports": [], "displays": list(displays or []), "printers": []}
     if hub is not None:
         by_source = {s.source: s for s in hub.scanners}
         for row in hub.status():
@@ -117,4 +117,10 @@ def device_report(hub, settings: ScannersConfig, level: str, displays) -> dict:
         out["serial_ports"] = [p.to_json() for p in scan_serial_ports(settings)]
     except Exception as exc:  # noqa: BLE001 -- the list is a courtesy: the checks stand without it
         log.debug("listing serial ports failed: %s", exc)
+    try:
+        from drivers.printer import find_printers
+
+        out["printers"] = [p.to_json() for p in find_printers(printer)]
+    except Exception as exc:  # noqa: BLE001 -- as for the serial ports
+        log.debug("listing printers failed: %s", exc)
     return out

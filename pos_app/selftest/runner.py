@@ -185,7 +185,8 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
             add("display", lambda: devices.check_display(display, absent=display_absent))
         if ctx.level >= 3:
             add("scan", lambda: ctx.scan(scan, prompt, scan_timeout))
-        report.devices = devices.device_report(ctx.hub, ctx.scanner_settings, level, displays)
+        report.devices = devices.device_report(ctx.hub, ctx.scanner_settings, level, displays,
+                                               ctx.config.printer if ctx.config is not None else None)
     finally:
         ctx.stop()
     return report

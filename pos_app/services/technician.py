@@ -24,10 +24,13 @@ def selftest(grant: Grant, level: str, config_file, data_dir, **options):
 
 @use_case("devices", roles=TECHNICIANS, cli="devices", gui="ui.technician:TechnicianWindow.refresh_devices")
 def devices(grant: Grant, settings, *, hub=None, input_dir: Path = Path("/dev/input"),
-            sys_dir: Path = Path("/sys/class/input")) -> dict:
-    """Input devices (scanner, keyboard, other) with their grab state, serial ports, and the running
-    scanners' status when ``hub`` is given. A failing part is reported in the result, not raised."""
+            sys_dir: Path = Path("/sys/class/input"), printer=None, usb_dir: Path = Path("/sys/bus/usb/devices"),
+            lp_dir: Path = Path("/dev/usb")) -> dict:
+    """Input devices (scanner, keyboard, other) with their grab state, serial ports, printers (USB ones
+    found, and the configured ``printer`` with its status), and the running scanners' status when ``hub``
+    is given. A failing part is reported in the result, not raised."""
     from drivers.discovery import scan_input_devices, scan_serial_ports
+    from drivers.printer import find_printers
 
     from ..device_commands import grab_state
     out: dict = {"input_devices": [], "serial_ports": [], "errors": {}}
@@ -42,6 +45,11 @@ def devices(grant: Grant, settings, *, hub=None, input_dir: Path = Path("/dev/in
         out["serial_ports"] = [p.to_json() for p in scan_serial_ports(settings)]
     except Exception as exc:  # noqa: BLE001 -- as for the input devices: the rest of the list still comes
         out["errors"]["serial_ports"] = f"{type(exc).__name__}: {exc}"
+    try:
+        out["printers"] = [p.to_json() for p in find_printers(printer, sys_dir=Path(usb_dir), lp_dir=Path(lp_dir))]
+    except Exception as exc:  # noqa: BLE001 -- as for the input devices
+        out["printers"] = []
+        out["errors"]["printers"] = f"{type(exc).__name__}: {exc}"
     if hub is not None:
         out["scanners"] = hub.status()
     return out

@@ -314,3 +314,50 @@ def test_find_printers_asks_quickly(stand_in, tmp_path):
 def test_nothing_configured_and_no_usb_finds_nothing(tmp_path):
     assert find_printers(PrinterConfig(), sys_dir=tmp_path / "no-sys", lp_dir=tmp_path / "no-dev") == []
     assert find_printers(None, sys_dir=tmp_path / "no-sys", lp_dir=tmp_path / "no-dev") == []
+
+
+# -- devices: the use case and the command ------------------------------------------------------------
+
+def test_the_devices_use_case_lists_printers_with_their_status_and_lines(usb_tree, stand_in, tmp_path):
+    from pos_app.config import ScannersConfig
+    from pos_app.services import registry, technician
+
+    sys_dir, lp_dir = usb_tree
+    stand_in.state = "cover_open"
+    data = technician.devices(registry.shell("test"), ScannersConfig(), input_dir=tmp_path / "no-input",
+                              sys_dir=tmp_path / "no-sys", printer=network(stand_in.port), usb_dir=sys_dir,
+                              lp_dir=lp_dir)
+    printers = data["printers"]
+    assert [(p["kind"], p["configured"]) for p in printers] == [("usb", False), ("usb", False), ("usb", False),
+                                                                 ("network", True)]
+    assert printers[-1]["status"]["words"] == "Printer: cover open — close the cover"
+    assert printers[0]["config"] == ['kind = "usb"', "usb_vendor = 0x04b8", "usb_product = 0x0e28"]
+    assert "printers" not in data["errors"]
+
+
+def test_pos_terminal_devices_names_the_configured_printer(stand_in, tmp_path):
+    from configtext import write
+    from flowkit import cli, cli_json
+
+    stand_in.state = "paper_out"
+    config = write(tmp_path, printer={"kind": '"network"', "host": '"127.0.0.1"', "port": str(stand_in.port),
+                                      "timeout": "0.5"})
+    code, data = cli_json("devices", "--input-dir", tmp_path / "no-input", "--sys-dir", tmp_path / "no-sys",
+                          config=config, data_dir=tmp_path / "data")
+    assert code == 0
+    [printer] = [p for p in data["printers"] if p["configured"]]
+    assert printer["where"] == f"127.0.0.1:{stand_in.port}" and printer["status"]["state"] == "paper_out"
+    text = cli("devices", "--input-dir", tmp_path / "no-input", "--sys-dir", tmp_path / "no-sys", config=config,
+               data_dir=tmp_path / "data").stdout
+    assert f"configured network printer  [127.0.0.1:{stand_in.port}]" in text
+    assert "Printer: paper out — load a new roll" in text
+    assert f'[printer]: kind = "network"; host = "127.0.0.1"; port = {stand_in.port}' in text
+
+
+def test_the_self_test_report_lists_the_configured_printer(stand_in, tmp_path):
+    from pos_app.config import ScannersConfig
+    from pos_app.selftest.devices import device_report
+
+    report = device_report(None, ScannersConfig(), "internal", [], network(stand_in.port))
+    [printer] = [p for p in report["printers"] if p["configured"]]
+    assert printer["status"]["words"] == "Printer: ready"
