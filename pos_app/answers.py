@@ -7,8 +7,10 @@ code's form, a payment status inside an inquiry, a refund id, a notification's r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from . import payment_flow as pf
 from .outcome import Delivery, Outcome, Status
@@ -54,7 +56,7 @@ def trouble_of(outcome: Outcome) -> str:
     return NO_ANSWER
 
 
-def customer_info(body: dict) -> dict:
+def customer_info(body: Mapping[str, Any]) -> dict:
     """The wallet and the customer as the gateway shows them (``pspCustomerInfo``: ``pspName`` and the
     masked ``displayCustomerId``), for the receipt; {} when not given. ``pspCustomerId`` (unmasked) is
     left out: the journal keeps nothing a receipt must not print."""

@@ -294,3 +294,15 @@ def test_escpos_starts_with_init_ends_with_a_cut_and_sends_chinese_in_chinese_mo
     assert data.startswith(b"\x1b@") and data.endswith(b"\x1bd\x06\x1dV\x00")   # ESC @ ... ESC d 6, GS V 0
     assert b"\x1c&" + "已支付".encode("gb18030") + b"\x1c." in data
     assert REQUEST_ID.encode() in data
+
+
+def test_the_journal_keeps_the_wallet_and_the_masked_customer_id_never_the_unmasked_one():
+    from pos_app.answers import customer_info, notification_detail
+    body = {"notifyType": "PAYMENT_RESULT", "paymentRequestId": REQUEST_ID,
+            "pspCustomerInfo": {"pspName": "ALIPAY_CN", "displayCustomerId": "138****5678",
+                                "pspCustomerId": "2088000000000001"}}
+    detail = notification_detail(body)
+    assert detail["pspName"] == "ALIPAY_CN" and detail["displayCustomerId"] == "138****5678"
+    assert "2088000000000001" not in json.dumps(detail)
+    assert customer_info({"pspCustomerInfo": {"pspName": 7, "displayCustomerId": ""}}) == {}
+    assert customer_info({"pspCustomerInfo": "ALIPAY_CN"}) == {} and customer_info({}) == {}
