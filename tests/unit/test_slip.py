@@ -306,3 +306,24 @@ def test_the_journal_keeps_the_wallet_and_the_masked_customer_id_never_the_unmas
     assert "2088000000000001" not in json.dumps(detail)
     assert customer_info({"pspCustomerInfo": {"pspName": 7, "displayCustomerId": ""}}) == {}
     assert customer_info({"pspCustomerInfo": "ALIPAY_CN"}) == {} and customer_info({}) == {}
+
+
+def test_a_slip_s_language_holds_in_its_own_thread_only():
+    import threading
+    inside, done = threading.Event(), threading.Event()
+    seen = []
+
+    def printing_worker():
+        with i18n.speaking("zh_CN"):
+            seen.append(i18n._("Store"))
+            inside.set()
+            done.wait(10)
+            seen.append(i18n._("Store"))
+
+    worker = threading.Thread(target=printing_worker)
+    worker.start()
+    assert inside.wait(10)
+    assert i18n._("Store") == "Store" and i18n.language() == "en"   # the windows' thread, meanwhile
+    done.set()
+    worker.join(10)
+    assert seen == ["门店", "门店"]
