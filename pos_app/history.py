@@ -63,6 +63,11 @@ PLAIN_WORDS = {
     "notification_ignored": N_("Gateway notification without a final result: nothing to apply"),
     "notification_unmatched": N_("Gateway notification that does not match this transaction: not applied"),
     "notification_unreadable": N_("A signed gateway notification that could not be read"),
+    "notification_repeated": N_("Gateway notification already applied: nothing changed"),
+    "entry_code_matched": N_("Entry-code payment matched to this waiting amount"),
+    "entry_code_unmatched": N_("Entry-code payment with no waiting amount: kept for a person to assign"),
+    "entry_payment_assigned": N_("Entry-code payment assigned by a person"),
+    "entry_payment_acknowledged": N_("Entry-code payment acknowledged as a sale of its own"),
 }
 
 

@@ -12,7 +12,7 @@ import click
 from .. import payment_flow as pf
 from .. import services
 from ..i18n import N_
-from ..money import parse_money
+from ..money import format_minor, parse_money
 from ..vocabulary import settled
 from . import grants
 from .options import by_option, command, timeout_option
@@ -25,20 +25,23 @@ from .present import EXIT, cancel_exit, describe, follow, outcome_lines, show_co
 @click.option("--currency", help="ISO 4217 code (default: [merchant] currency)")
 @click.option("--code", help="the customer's payment code, as scanned")
 @click.option("--order-code", is_flag=True, help="show a QR for the customer to scan")
+@click.option("--entry-code", is_flag=True,
+              help="wait for the customer to pay this amount through the store's static entry code")
 @click.option("--description", default="", help="what is sold (shown in the wallet)")
 @timeout_option(None, "stop waiting after this long (an order code is then cancelled)")
 @click.option("--alongside", is_flag=True,
               help="take it although an earlier sale is still being settled (surely another customer)")
-def sale(opts, amount, currency, code, order_code, description, timeout, alongside):
-    """Take a payment by payment code (--code) or order code (--order-code) and run it to a final state
-    (exit 0 only when paid)."""
-    if (code is None) == (not order_code):
-        raise click.UsageError("give either --code CODE or --order-code")
+def sale(opts, amount, currency, code, order_code, entry_code, description, timeout, alongside):
+    """Take a payment by payment code (--code), order code (--order-code) or the store's entry code
+    (--entry-code: the customer scans it and types the amount; it waits for the matching payment until the
+    match window ends) and run it to a final state (exit 0 only when paid)."""
+    if [code is not None, order_code, entry_code].count(True) != 1:
+        raise click.UsageError("give one of --code CODE, --order-code or --entry-code")
     if currency is not None:
         parse_money(amount, currency.upper())  # a typo is told before anything starts
+    how = {"entry_code": True} if entry_code else {"code": code, "order_code": order_code}
     with opts.runtime() as rt:
-        data = _take(opts, rt, amount, currency, timeout, code=code, order_code=order_code,
-                     description=description, alongside=alongside)
+        data = _take(opts, rt, amount, currency, timeout, description=description, alongside=alongside, **how)
     emit(opts, data, outcome_lines(data))
     return EXIT[data["status"]]
 
@@ -47,7 +50,10 @@ def _take(opts, rt, amount_text: str, currency: str | None, timeout: float | Non
     t, grant = rt.terminal, grants.counter()
     amount = parse_money(amount_text, (currency or t.config.merchant.currency).upper())
     watch(opts, t)
-    t.on_code.add(lambda sale_id, value, expires_at: show_code(opts, value, expires_at))
+    if how.get("entry_code"):
+        t.on_code.add(lambda sale_id, value, expires_at: _show_entry_code(opts, value, amount, expires_at))
+    else:
+        t.on_code.add(lambda sale_id, value, expires_at: show_code(opts, value, expires_at))
     progress(opts, f"sale of {amount}" + (" (sandbox)" if rt.sandbox else ""))
 
     def done(s) -> bool:
@@ -56,7 +62,8 @@ def _take(opts, rt, amount_text: str, currency: str | None, timeout: float | Non
         sale = services.sales.sale(grant, t, amount, **how)
         sale = t.wait(sale.id, done, timeout)
         if not done(sale) and sale.phase is pf.Phase.WAITING:
-            progress(opts, "timed out: cancelling the order code")
+            progress(opts, "timed out: stopping the entry-code sale" if sale.tender == pf.ENTRY_CODE
+                     else "timed out: cancelling the order code")
             services.sales.abort(grant, t, sale.id, "the terminal stopped waiting (--timeout)")
             sale = t.wait(sale.id, done, 60)
     except KeyboardInterrupt:
@@ -68,6 +75,18 @@ def _take(opts, rt, amount_text: str, currency: str | None, timeout: float | Non
         data["message"] = (f"not settled yet ({describe(sale)}): it stays scheduled, and the terminal's next "
                            f"start or `pos-terminal reconcile` settles it with the gateway")
     return data
+
+
+def _show_entry_code(opts, value: str, amount, until: float | None) -> None:
+    """The store's static code, for the customer to scan and type the amount into the wallet."""
+    import sys
+    import time
+
+    from .output import draw_qr
+    out = sys.stderr if opts.json else sys.stdout
+    left = f"; waiting {max(0, int(until - time.time()))} s for the payment" if until else ""
+    print(f"entry code: {value} (the customer scans it and enters {amount}{left})", file=out, flush=True)
+    draw_qr(value, out)
 
 
 def _interrupted(opts, t, sale_id: str, done):
@@ -164,4 +183,35 @@ def queue(opts, drain):
     lines += [f"  {c}: {format_minor(int(v['value']), c)}" for c, v in data["totals"].items()]
     lines += [f"  {i['api']:7} {i['status']:8} {i['paymentRequestId']}" for i in data["items"]]
     emit(opts, data, lines)
+    return 0
+
+
+# -- entry-code payments nobody waited for ----------------------------------------------------------------------
+@command("entry-payments", group=True, invoke_without_command=True)
+def entry_payments(opts):
+    """Entry-code payments that came with no waiting amount (oldest first), each with the waiting sales it
+    could be assigned to."""
+    with opts.runtime(receiver=False, background=False) as rt:
+        items = services.sales.entry_payments(grants.counter(), rt.terminal)
+    lines = [f"{i['id']}  {i['paymentId']}  {format_minor(int(i['amount']['value']), i['amount']['currency'])} "
+             f"{i['amount']['currency']}" + (f"  could be: {', '.join(i['waiting'])}" if i["waiting"] else "")
+             for i in items] or ["no unmatched entry-code payments"]
+    emit(opts, {"items": items}, lines)
+    return 0
+
+
+@command("assign", parent=entry_payments)
+@click.argument("payment", metavar="PAYMENT")
+@click.option("--to", "sale_ref", metavar="SALE",
+              help="the waiting entry-code sale it pays (without --to: acknowledged as a sale of its own; manager PIN)")
+@by_option
+def entry_payments_assign(opts, payment, sale_ref, by):
+    """Assign the unmatched entry-code payment PAYMENT (its id or paymentId) to the waiting sale SALE, which is
+    then paid; or, without --to, acknowledge it as a sale of its own (manager PIN). Audited."""
+    with opts.runtime(receiver=False, background=False) as rt:
+        t = rt.terminal
+        grant = grants.counter(by) if sale_ref else grants.manager(t.journal, by)
+        txn = services.sales.assign_entry_payment(grant, t, payment, sale_ref)
+        data = t.summary(txn)
+    emit(opts, data, outcome_lines(data))
     return 0

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..i18n import N_
+from ..errors import PosError
+from ..i18n import N_, _
 from ..money import Money
-from .registry import Grant, use_case
+from .registry import Grant, record, require, use_case
 
 if TYPE_CHECKING:
     from ..outcome import Outcome
@@ -20,11 +21,39 @@ if TYPE_CHECKING:
 
 @use_case("sale", cli="sale", gui="ui.cashier:CashierWindow.handle_action")
 def sale(grant: Grant, terminal, amount: Money, *, code: str | None = None, order_code: bool = False,
-         description: str = "", alongside: bool = False):
-    """Start a sale by payment code (``code``) or order code; returns the :class:`~pos_app.payment_flow.Sale`
-    as it is after its first step (the caller waits for it with ``terminal.wait`` or ``on_change``)."""
+         entry_code: bool = False, description: str = "", alongside: bool = False):
+    """Start a sale by payment code (``code``), order code, or the store's entry code (``entry_code``: nothing
+    is sent; it waits for a matching payment); returns the :class:`~pos_app.payment_flow.Sale` as it is after
+    its first step (the caller waits for it with ``terminal.wait`` or ``on_change``)."""
+    if entry_code:
+        if code is not None or order_code:
+            raise PosError(_("a sale takes one tender: a payment code, the order code or the entry code"))
+        return terminal.start_entry_code(amount, description=description, alongside=alongside)
     return terminal.start_sale(amount, code=code, order_code=order_code, description=description,
                                alongside=alongside)
+
+
+@use_case("entry_payments", cli="entry-payments", gui="ui.manager:ManagerWindow.refresh_unmatched")
+def entry_payments(grant: Grant, terminal) -> list[dict]:
+    """The entry-code payments that came with no waiting amount, oldest first, each with the waiting sales it
+    could be assigned to (read only)."""
+    return terminal.entry_payments()
+
+
+@use_case("assign_entry_payment", cli="entry-payments assign", gui="ui.manager:ManagerWindow.assign_unmatched")
+def assign_entry_payment(grant: Grant, terminal, payment_ref: str, sale_ref: str | None):
+    """Settle an unmatched entry-code payment: into the waiting entry-code sale ``sale_ref`` (anyone at the till:
+    that sale is then paid), or, with no sale, acknowledged as a sale of its own (the manager's: the money
+    stays counted on it, and a refund is the way back if it was nobody's). Audited either way; the money is
+    counted once, on one row."""
+    from ..roles import MANAGER
+    if sale_ref is None:
+        require(grant, frozenset({MANAGER}), _("marking an entry-code payment assigned without a sale"))
+    result = terminal.assign_entry_payment(payment_ref, sale_ref,
+                                           by={"askedBy": grant.asked_by, "approvedBy": grant.approved_by})
+    record(terminal.journal, grant, "assign_entry_payment" if sale_ref else "acknowledge_entry_payment",
+           txn=result.id, detail={"payment": payment_ref, "sale": sale_ref, "status": result.status})
+    return result
 
 
 @use_case("abort", cli="cancel", gui="ui.cashier:CashierWindow.handle_action")

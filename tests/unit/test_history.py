@@ -81,6 +81,11 @@ SAMPLES = {
     "notification_unmatched": {"notifyType": "PAYMENT_RESULT", "paymentRequestId": "PR9"},
     "notification_unreadable": {"notifyType": "UNREADABLE", "why": "not JSON"},
     "notification_unknown_type": {"notifyType": "SOMETHING_NEW"},
+    "notification_repeated": {"notifyType": "PAYMENT_RESULT", "paymentId": "2026X", "scenario": "EntryCode"},
+    "entry_code_matched": {"paymentId": "2026X", "paidAt": 1.0},
+    "entry_code_unmatched": {"paymentId": "2026X", "paidAt": 1.0},
+    "entry_payment_assigned": {"askedBy": "till", "approvedBy": None, "paymentId": "2026X", "to": "PR1"},
+    "entry_payment_acknowledged": {"askedBy": "boss", "approvedBy": "manager"},
 }
 
 
