@@ -65,7 +65,7 @@ def neutral_icon(size: int) -> Image.Image:
     ink = (40, 40, 40, 255)
     draw.rectangle((c - arm, c - half, c + arm, c + half), fill=ink)
     draw.rectangle((c - half, c - arm, c + half, c + arm), fill=ink)
-    return image.resize((size, size), Image.LANCZOS)
+    return image.resize((size, size), Image.Resampling.LANCZOS)
 
 
 def _load(path: Path | None, key: str) -> Image.Image | None:
