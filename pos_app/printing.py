@@ -1,14 +1,16 @@
-"""Printing as a service: slips journaled before they are printed, one worker thread that prints them, and
-the printer's state in words for the cashier's screen.
+"""Printing as a service: slips journaled before they are printed, a worker that prints them, and the
+printer's state in words for the cashier's screen.
 
 The promise is the payment's: a print never delays a sale, and a slip that did not print is never lost.
 
 - :meth:`Printing.changed` is the terminal's ``on_change`` listener. It runs on the thread that moved the
   sale (the payment's own), so it only puts the id on the worker's queue: no SQL, no printer I/O there.
-- The worker loads the transaction and, when a sale became paid (``[receipts] customer = "auto"``), or a
-  refund or a cancel of a paid sale succeeded (``refund_slip``), builds the slip (:mod:`pos_app.slip`),
-  journals it (:mod:`offline_queue.spool`, once per transaction and copy), renders the ESC/POS bytes and
-  sends them (:mod:`drivers.printer`), then marks the job printed or failed with the printer's words.
+- The worker has two threads. The first loads the transaction and, when a sale became paid (``[receipts]
+  customer = "auto"``), or a refund or a cancel of a paid sale succeeded (``refund_slip``), builds the slip
+  (:mod:`pos_app.slip`) and journals it (:mod:`offline_queue.spool`, once per transaction and copy). The
+  second does the printer's I/O: it renders the ESC/POS bytes, sends them (:mod:`drivers.printer`) and
+  marks the job printed or failed with the printer's words. Two, so that a printer hanging in a status
+  question (up to ``[printer] timeout``) never keeps a slip out of the journal.
 - A failed job stays failed with its reason until a person reprints it (:meth:`Printing.reprint`); a job
   a crash cut off mid-print is failed at the next start (it may be printed in part), never resent unasked.
 - The worker asks the printer for its status every few seconds while idle, and at once before each job;
@@ -29,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from offline_queue import spool
 from offline_queue.journal import JournalError
@@ -117,9 +120,8 @@ class PrinterState:
             head = _("Printer: {what}").format(what=_(NONE_CONFIGURED))
         elif self.checked_at is None:
             head = _("Printer: not checked yet")
-        else:
-            head = _("Printer: {status}").format(status=self.status_words or (_("ready") if self.ready else
-                                                                                _("not ready")))
+        else:   # the driver's words name the printer already ("Printer: paper out — load a new roll")
+            head = self.status_words or (_("Printer: ready") if self.ready else _("Printer: not ready"))
         if self.failed:
             head += " · " + _("{count} slip(s) not printed ({reason}): reprint them when the printer is ready").format(
                 count=len(self.failed), reason=stored(self.last_error or ""))
@@ -143,9 +145,8 @@ def slip_of(journal, config: Config, row, copy: str):
         if row["kind"] == SALE:
             return slips.sale_receipt(row, events, config, copy=copy)
         sale = journal.get(row["parent"])
-        if row["kind"] == REFUND:
-            return slips.refund_slip(row, sale, events, config, copy=copy)
-        return slips.cancel_slip(row, sale, events, config, copy=copy)
+        build = slips.refund_slip if row["kind"] == REFUND else slips.cancel_slip
+        return build(row, sale, events, config, copy=copy, sale_events=journal.events(sale["id"]))
 
 
 def refuse_unprintable(journal, row) -> None:
@@ -170,13 +171,10 @@ def refuse_unprintable(journal, row) -> None:
                    hint=_("`pos-terminal report --txn {id}` shows what happened to it").format(id=row["id"]))
 
 
-def escpos_of(body: str | dict, columns: int) -> bytes:
-    """A journaled slip as the printer's bytes."""
-    import json
-
+def escpos_of(body: str | dict, config: Config) -> bytes:
+    """A journaled slip as the printer's bytes, with the acceptance mark configured now (or its words)."""
     from . import slip as slips
-    doc = slips.Slip.from_json(json.loads(body) if isinstance(body, str) else body)
-    return slips.escpos_bytes(doc, columns)
+    return slips.escpos_bytes(slips.Slip.from_json(body), config.printer.columns, mark=slips.mark_of(config))
 
 
 # -- the printer, asked and sent to ----------------------------------------------------------------------
@@ -193,9 +191,10 @@ def ask_status(config: Config, opener: Callable | None = None) -> PrinterState:
 
 
 def deliver(config: Config, data: bytes | None, opener: Callable | None = None) -> tuple[PrinterState, str | None]:
-    """Open the printer, ask its status and, if it is ready, send ``data``: (its state, None when it took the
-    bytes, else the words why not). One connection, closed after: a network printer serves one client at a
-    time, and a command beside the till may need it too. Never raises for what the printer says."""
+    """Open the printer and send ``data`` (the driver asks its status first and sends nothing to a printer
+    that cannot print), or with ``data`` None only ask: (its state, None when it took the bytes, else the
+    words why not). Closed after: a network printer serves one client at a time, and a command beside the
+    till may need it too. Never raises for what the printer says."""
     kind = config.printer.kind
     if kind == "none":
         return PrinterState(kind), _(NONE_CONFIGURED)
@@ -206,23 +205,25 @@ def deliver(config: Config, data: bytes | None, opener: Callable | None = None) 
         words = _words(exc)
         return PrinterState(kind, status_words=words, checked_at=now), words
     try:
-        s = printer.status()
-        state = PrinterState(kind, online=bool(s.online), paper=s.paper, cover_open=bool(s.cover_open),
-                             ready=bool(s.ready), status_words=s.words, checked_at=now)
-        if data is None:
-            return state, None
-        if not s.ready:
-            return state, s.words or _("the printer is not ready")
-        printer.send(data)
-        return state, None
+        status = printer.status() if data is None else printer.send(data)
+        return _state(kind, status, now), None
     except Exception as exc:  # noqa: BLE001 -- the device's own failure is this print's answer
         words = _words(exc)
-        return PrinterState(kind, status_words=words, checked_at=now), words
+        status = getattr(exc, "status", None)
+        state = _state(kind, status, now) if status is not None else \
+            PrinterState(kind, status_words=words, checked_at=now)
+        return state, words
     finally:
         try:
             printer.close()
         except Exception:   # closing a printer that went away: nothing left to do
             log.debug("closing the printer failed", exc_info=True)
+
+
+def _state(kind: str, s, now: float) -> PrinterState:
+    """A :class:`PrinterState` from the driver's :class:`~drivers.printer.PrinterStatus`."""
+    return PrinterState(kind, online=bool(s.online), paper=s.paper, cover_open=bool(s.cover_open),
+                        ready=bool(s.ready), status_words=s.words, checked_at=now)
 
 
 def _words(exc: BaseException) -> str:
@@ -250,8 +251,9 @@ class Printing:
         self.on_state = Listeners("printer state")   # (PrinterState): the cashier's printer line
         self.on_job = Listeners("print job")         # (Printed): a job moved
         self.state = PrinterState(config.printer.kind)
-        self._queue: queue.Queue = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self._changes: queue.Queue = queue.Queue()   # transaction ids, for the journaling thread
+        self._jobs: queue.Queue = queue.Queue()      # job ids and status questions, for the printer thread
+        self._threads: list[threading.Thread] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._finished = threading.Condition()
         self.recovered: list[int] = []
@@ -272,23 +274,29 @@ class Printing:
         if self.terminal is not None and self.configured:
             self._unsubscribe = self.terminal.on_change.add(self.changed)
         for job in spool.pending(self.journal):
-            self._queue.put(("job", job.id))
-        self._thread = threading.Thread(target=self._run, name="printing", daemon=True)
-        self._thread.start()
+            self._jobs.put(("job", job.id))
+        self._threads = [threading.Thread(target=self._journaling, name="printing-journal", daemon=True),
+                         threading.Thread(target=self._printing, name="printing", daemon=True)]
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self, timeout: float = STOP_WAIT) -> None:
-        """Stop taking changes, let the worker finish what is queued (at most ``timeout`` seconds: what is
-        left stays journaled, waiting), then end it."""
+        """Stop taking changes, journal the slips of those already reported, let the printer finish what is
+        queued (at most ``timeout`` seconds: what is left stays journaled, waiting), then end both threads."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self._thread is not None:
-            self._queue.put(_STOP)
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("the printer did not finish within %.0f s; what is left waits in the journal", timeout)
-            self._thread = None
+        if not self._threads:
+            return
+        journaling, printing = self._threads
+        self._changes.put(_STOP)
+        journaling.join()   # journal and slips only, no printer I/O: what was reported is journaled
+        self._jobs.put(_STOP)
+        printing.join(timeout)
+        if printing.is_alive():
+            log.warning("the printer did not finish within %.0f s; what is left waits in the journal", timeout)
+        self._threads = []
 
     def __enter__(self) -> Printing:
         return self.start()
@@ -299,11 +307,11 @@ class Printing:
     # -- the caller's side: no SQL, no printer I/O ----------------------------------------------------------
     def changed(self, txn_id: str) -> None:
         """The terminal's ``on_change`` listener: hand the id to the worker, nothing more."""
-        self._queue.put(("txn", txn_id))
+        self._changes.put(txn_id)
 
     def check_now(self) -> None:
         """Ask the worker to ask the printer now (the state arrives through :attr:`on_state`)."""
-        self._queue.put(("poll", None))
+        self._jobs.put(("poll", None))
 
     def print_now(self, doc, kind: str, txn: str | None = None, copy: str | None = None, *,
                   wait: float | None = None) -> Printed:
@@ -325,7 +333,7 @@ class Printing:
         return self._submit(job, wait)
 
     def _submit(self, job: int, wait: float | None) -> Printed:
-        self._queue.put(("job", job))
+        self._jobs.put(("job", job))
         if wait is not None:
             return self.wait(job, wait)
         return self.printed(job)
@@ -348,30 +356,38 @@ class Printing:
                 self._finished.wait(min(left, 0.5))
 
     # -- the worker -------------------------------------------------------------------------------------
-    def _run(self) -> None:
+    def _journaling(self) -> None:
+        """The first thread: a reported change becomes its journaled slips (SQL and the slip, never the
+        printer), so a slip is in the journal even while the printer hangs in a status question."""
+        while True:
+            txn_id = self._changes.get()
+            if txn_id is _STOP:
+                return
+            self._guarded(self._settled, "txn", txn_id)
+
+    def _printing(self) -> None:
+        """The second thread: the printer's I/O, a job at a time, and a status question when idle."""
         next_poll = time.monotonic()
         while True:
             timeout = max(0.0, next_poll - time.monotonic()) if self.configured else None
             try:
-                item = self._queue.get(timeout=timeout)
+                item = self._jobs.get(timeout=timeout)
             except queue.Empty:
                 item = ("poll", None)
             if item is _STOP:
                 return
             what, value = item
-            try:
-                if what == "txn":
-                    self._settled(value)
-                elif what == "job":
-                    self._print(value)
-                else:
-                    self._poll()
-            except JournalError as exc:   # a full disk or a closing journal: the job (if any) stays journaled
-                log.warning("printing: %s", exc.message)
-            except Exception:   # a bug in printing must never stop the till
-                log.exception("printing %s %s failed", what, value)
-            if what == "poll" or what == "job":
-                next_poll = time.monotonic() + self.poll
+            self._guarded(self._print if what == "job" else lambda _none: self._poll(), what, value)
+            next_poll = time.monotonic() + self.poll
+
+    @staticmethod
+    def _guarded(fn: Callable[[Any], None], what: str, value) -> None:
+        try:
+            fn(value)
+        except JournalError as exc:   # a full disk or a closing journal: the job (if any) stays journaled
+            log.warning("printing: %s", exc.message)
+        except Exception:   # a bug in printing must never stop the till
+            log.exception("printing %s %s failed", what, value)
 
     def _settled(self, txn_id: str) -> None:
         """A transaction moved: journal its automatic slips if it is one that gets them."""
@@ -392,7 +408,7 @@ class Printing:
             doc = slip_of(self.journal, self.config, row, copy)
             job = spool.enqueue_auto(self.journal, kind, txn_id, copy, doc.to_json())
             if job is not None:
-                self._print(job)
+                self._jobs.put(("job", job))
 
     def _print(self, job_id: int) -> None:
         job = spool.get(self.journal, job_id)
@@ -402,7 +418,7 @@ class Printing:
             return
         self._published(self.printed(job_id))
         try:
-            data = escpos_of(job.body, self.config.printer.columns)
+            data = escpos_of(job.body, self.config)
         except Exception as exc:   # an unreadable slip: failed, kept for a person to see
             log.exception("print job %s cannot be rendered", job_id)
             error: str | None = _("the slip cannot be rendered: {reason}").format(reason=exc)
@@ -448,7 +464,7 @@ class Direct:
 
     def __init__(self, config: Config, journal, *, opener: Callable | None = None) -> None:
         self.config = config
-        self.journal = journal     # read-only: to find the transaction and build its slip
+        self.journal = journal     # read-only (or None): to find the transaction and build its slip
         self.opener = opener
 
     @property
@@ -459,7 +475,7 @@ class Direct:
                   wait: float | None = None) -> Printed:
         if not self.configured:
             raise no_printer()
-        _state, error = deliver(self.config, escpos_of(doc.to_json(), self.config.printer.columns), self.opener)
+        _state, error = deliver(self.config, escpos_of(doc.to_json(), self.config), self.opener)
         return Printed(None, kind, txn, copy, spool.PRINTED if error is None else spool.FAILED, error,
                        journaled=False)
 
@@ -468,7 +484,13 @@ class Direct:
 
     @property
     def state(self) -> PrinterState:
-        return ask_status(self.config, self.opener)
+        """The printer asked now, with the till's slips that wait for a reprint (read from its journal)."""
+        state = ask_status(self.config, self.opener)
+        if self.journal is None:
+            return state
+        failures = spool.unresolved_failures(self.journal)
+        return replace(state, failed=tuple(j.id for j in failures),
+                       last_error=failures[-1].last_error if failures else None)
 
 
 def journaled_copy(journal, kind: str, txn: str, copy: str) -> str:

@@ -49,23 +49,25 @@ def refund(opts, payment, amount, reason, by, timeout):
 @click.option("--number", type=click.IntRange(1, 2**63 - 1), metavar="N", help="with --z: reprint Z report N")
 @click.option("--pdf", metavar="FILE", help="with --x/--z: also write a printable PDF")
 @click.option("--txn", metavar="ID", help="one transaction's history in words (its id, or a sale's paymentId)")
+@click.option("--print", "to_printer", is_flag=True, help="with --x/--z: also print it on the receipt printer")
 @by_option
-def report(opts, date, csv_file, x, z, number, pdf, txn, by):
+def report(opts, date, csv_file, x, z, number, pdf, txn, by, to_printer):
     """The day's transactions and totals per currency, kind and status; --x the session so far; --z
     closes the session (manager PIN); --z --number N reprints Z report N; --txn ID one transaction's history."""
     if x and z:
         raise click.UsageError("--x and --z are two different reports: give one")
     if txn is not None:
-        if x or z or date or csv_file or pdf or number is not None:
+        if x or z or date or csv_file or pdf or to_printer or number is not None:
             raise click.UsageError("--txn shows one transaction's history: give it alone")
         with opts.journal(readonly=True) as journal:
             data = history(journal, txn)
         emit(opts, data, history_lines(data))
         return 0
     if x or z:
-        return _closing(opts, z, date, number, csv_file, pdf, by)
-    if pdf or number is not None:
-        raise click.UsageError(f"{'--pdf' if pdf else '--number'} is for the X and Z reports (--x, --z)")
+        return _closing(opts, z, date, number, csv_file, pdf, by, to_printer)
+    if pdf or to_printer or number is not None:
+        raise click.UsageError(f"{'--pdf' if pdf else '--print' if to_printer else '--number'} is for the X and Z "
+                               "reports (--x, --z)")
     day = _day(date)
     with opts.journal(readonly=True) as journal:
         result = services.closing.day_report(grants.counter(by), journal, day, till_of(opts))
@@ -75,7 +77,7 @@ def report(opts, date, csv_file, x, z, number, pdf, txn, by):
     return 0
 
 
-def _closing(opts, z: bool, date, number, csv_file, pdf, by) -> int:
+def _closing(opts, z: bool, date, number, csv_file, pdf, by, to_printer: bool = False) -> int:
     """``--x`` (the current session), ``--z`` (close it) and ``--z --number N`` (reprint a stored Z)."""
     if date:
         raise PosError(_("--date is for the day's report: an X or Z report is about the session, not a day"),
@@ -83,18 +85,27 @@ def _closing(opts, z: bool, date, number, csv_file, pdf, by) -> int:
                               "--number N` reprints Z report N; `pos-terminal report --date D` shows a day"))
     if number is not None and not z:
         raise PosError(_("--number reprints a Z report: use it with --z"), hint="pos-terminal report --z --number N")
+    from . import receipts
+    printed = None
     if z:
         with opts.journal() as journal:
             grant = grants.manager(journal, by)
             result = (services.closing.z_report(grant, journal, till_of(opts)) if number is None
                       else services.closing.z_reprint(grant, journal, number))
+            if to_printer:
+                printed = receipts.print_report(opts, grant, result, journal)
     else:
         with opts.journal(readonly=True) as journal:
-            result = services.closing.x_report(grants.counter(by), journal, till_of(opts))
+            grant = grants.counter(by)
+            result = services.closing.x_report(grant, journal, till_of(opts))
+        if to_printer:
+            printed = receipts.print_report(opts, grant, result)
     if csv_file:
         result.write_csv(csv_file)
     if pdf:
         result.write_pdf(pdf)
+    if printed is not None:
+        return receipts.emit_report(opts, result, printed)
     emit(opts, result, result.lines)
     return 0
 
