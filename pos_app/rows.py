@@ -58,7 +58,7 @@ def change_of(before: Txn | None, after: Txn, now: float, events, effects, inser
                                  "status": after.status, "resultCode": after.result_code,
                                  "message": after.message}))
     row = row_of(after, now)
-    if isinstance(after, pf.Sale) and not row["payment_id"] and not (before is not None and before.payment_id):
+    if isinstance(after, pf.Sale) and not row["payment_id"] and not (isinstance(before, pf.Sale) and before.payment_id):
         del row["payment_id"]   # not known yet; kept NULL only when it was let go (an assigned entry payment)
     drop = None
     if any(isinstance(e, pf.ForgetCode) for e in effects):

@@ -27,8 +27,8 @@ from typing import Any
 
 from offline_queue.journal import Journal, JournalError, business_day
 
-from . import followup_flow as ff
 from . import entry_code, messages, rows
+from . import followup_flow as ff
 from . import payment_flow as pf
 from .answers import PaymentNotice, RefundNotice, answer_of, decode_notification, notification_detail, outcome_detail
 from .config import Config
@@ -628,7 +628,8 @@ class Terminal:
                 raise PosError(_("{ref} is not an entry-code sale waiting for its payment").format(ref=repr(sale_ref)),
                                hint=_("assign it to a waiting entry-code sale, or acknowledge it without one"))
             if (target["currency"], target["amount"]) != (payment.currency, payment.amount):
-                raise PosError(_("the payment is {paid}, the sale waits for {owed}: they are not the same amount").format(
+                words = _("the payment is {paid}, the sale waits for {owed}: they are not the same amount")
+                raise PosError(words.format(
                                    paid=f"{format_minor(payment.amount, payment.currency)} {payment.currency}",
                                    owed=f"{format_minor(target['amount'], target['currency'])} {target['currency']}"),
                                hint=_("a payment is assigned only to a sale of its amount; acknowledge it without a "

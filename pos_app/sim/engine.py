@@ -233,8 +233,8 @@ class Engine:
             reply = self._pay(body)
             answer = reply.body or {}
             if reply.http_status != 200 or answer.get("result", {}).get("resultStatus") != "S":
-                status = 503 if reply.http_status != 200 else 409
-                return status, answer or {"result": result("SYSTEM_BUSY", "U", "the gateway is unavailable")}
+                http = 503 if reply.http_status != 200 else 409
+                return http, answer or {"result": result("SYSTEM_BUSY", "U", "the gateway is unavailable")}
             self.db.execute("UPDATE payments SET entry_code=? WHERE payment_id=?", (code_value, answer["paymentId"]))
             p = self._load(answer["paymentId"])
             assert p is not None

@@ -32,7 +32,8 @@ def entry_config(sim, window: float = WINDOW) -> Path:
 @pytest.fixture
 def runtime(sim, tmp_path):
     with Runtime(entry_config(sim), tmp_path / "terminal") as rt:
-        status, _ = sim_call(sim, "/sim/entry-codes", {"codeValue": sim.entry_code, "notifyUrl": rt.terminal.notify_url})
+        status, _ = sim_call(sim, "/sim/entry-codes",
+                             {"codeValue": sim.entry_code, "notifyUrl": rt.terminal.notify_url})
         assert status == 200
         yield rt
 
@@ -64,7 +65,8 @@ def unmatched_row(rt, payment_id: str):
 def test_the_simulator_issues_the_stores_entry_code_and_answers_bad_input_clearly(sim):
     assert sim.entry_code.startswith("https://")
     assert f'code = "{sim.entry_code}"' in sim.provisioned.config_file.read_text()
-    status, answer = sim_call(sim, "/sim/wallet/pay-entry-code", {"codeValue": "https://nope", "amount": usd(100).to_api()})
+    status, answer = sim_call(sim, "/sim/wallet/pay-entry-code",
+                              {"codeValue": "https://nope", "amount": usd(100).to_api()})
     assert (status, answer["result"]["resultCode"]) == (404, "INVALID_CODE")
     for amount in (None, {"currency": "USD", "value": "0"}, {"currency": "XXX", "value": "1"}, "12"):
         status, answer = sim_call(sim, "/sim/wallet/pay-entry-code", {"codeValue": sim.entry_code, "amount": amount})
@@ -229,3 +231,18 @@ def test_acknowledged_refunded_and_in_the_day_x_and_z_once(runtime, sim):
     z = closing.take_z(t.journal, by="boss", approved_by=MANAGER, role=MANAGER)
     assert z["summary"]["USD"]["net"]["value"] == 1800
     assert rows(runtime, "SELECT COUNT(*) FROM transactions WHERE z_number IS NULL") == [(0,)]
+
+
+def test_a_managers_cancel_of_a_paid_entry_code_sale_goes_by_payment_id(runtime, sim):
+    t = runtime.terminal
+    sale = t.start_entry_code(usd(1100))
+    answer = pay(sim, "1100")
+    t.wait(sale.id, lambda s: s.final, 10)
+    services.technician.pin_set(services.counter("setup"), t.journal, MANAGER, "246810")
+    manager = services.unlock(t.journal, MANAGER, "246810", asked_by="boss")
+    cancel = services.manager.cancel(manager, t, sale.id, "customer changed their mind")
+    assert t.wait(cancel.id, lambda f: f.final, 10).status == "SUCCESS"
+    assert t.load(sale.id).phase is pf.Phase.CANCELLED
+    assert {p["paymentId"]: p for p in ledger(sim).values()}[answer["paymentId"]]["cancelled"]
+    [(body,)] = rows(runtime, "SELECT detail FROM events WHERE txn=? AND kind='answer'", (cancel.id,))
+    assert json.loads(body)["status"] == "success"
