@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-
-import tomllib
 
 import tomli_w
 from cryptography.hazmat.primitives import serialization
