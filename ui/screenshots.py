@@ -128,6 +128,44 @@ def manager_screens(core, paid_id, tag, wait, shoot) -> None:
     window.close()
 
 
+def receipt_slips(core, paid_id, tag, out: Path, wait) -> list[dict]:
+    """The slips a customer and a manager take home, as PNGs (the printer's 576 dots, 80 mm): the paid sale's
+    receipt and merchant copy, the slip of a refund of it, and the X report, in the walk's language. Written
+    through the ``receipt_file`` use case (the same one as ``pos-terminal receipt --png``) and the slip
+    renderer, so the pictures are what a printer would print."""
+    from pos_app import services, slip
+    from pos_app.i18n import language
+    from pos_app.money import Money
+
+    t = core.terminal
+    made: list[dict] = []
+
+    def keep(name: str, kind: str, doc, *, written: bool = False) -> None:
+        path = out / f"{name}.png"
+        if not written:
+            slip.write_png(doc, path, mark=slip.mark_of(t.config))
+        made.append({"name": name, "file": path.name, "language": language(), "kind": kind,
+                     "text": doc.text(t.config.printer.columns)})
+        print(path, flush=True)
+
+    if not paid_id:
+        return made
+    from pos_app.printing import slip_of
+    for number, copy in ((1, "customer"), (2, "merchant")):
+        services.receipts.receipt_file(services.counter(), t.journal, t.config, paid_id,
+                                       out / f"{tag}-receipt-0{number}-{copy}.png", format="png", copy=copy)
+        keep(f"{tag}-receipt-0{number}-{copy}", "receipt", slip_of(t.journal, t.config, t.journal.get(paid_id), copy),
+             written=True)
+    manager = _grant(core, "manager")
+    refund = services.manager.refund(manager, t, paid_id, Money(200, t.config.merchant.currency), "screenshots")
+    wait(lambda: (t.load(refund.id) or refund).final, 15)
+    keep(f"{tag}-receipt-03-refund", "refund", slip_of(t.journal, t.config, t.journal.get(refund.id), "customer"))
+    from pos_app.printout import Till
+    x = services.closing.x_report(manager, t.journal, Till.of(t.config))
+    keep(f"{tag}-receipt-04-x-report", "x", slip.report_slip(x.data, t.config, kind="x"))
+    return made
+
+
 def technician_screens(core, customer, tag, wait, shoot):
     """The technician's tabs; the window is returned open, for the queue once the link is down."""
     from pos_app import selftest
@@ -232,6 +270,7 @@ def main(out: Path, languages: list[str], sizes: tuple[tuple[int, int], ...] = S
     app = QApplication.instance() or QApplication(sys.argv[:1])
     shots: list[Path] = []
     index: list[dict] = []
+    slips: list[dict] = []   # the receipts, as a printer prints them (not screens: receipts.json)
     untrue: list[str] = []
     current = [languages[0] if languages else ""]
 
@@ -357,6 +396,7 @@ def main(out: Path, languages: list[str], sizes: tuple[tuple[int, int], ...] = S
             shoot(window, f"{tag}-cashier-10-cancelled",
                   lambda: _tone(window) == sale_view.DECLINED and window.view is not None and window.view.final)
             manager_screens(core, paid_id, tag, wait, shoot)
+            slips.extend(receipt_slips(core, paid_id, tag, out, wait))
             technician = technician_screens(core, customer, tag, wait, shoot)
             core.runtime.sim.stop()  # the gateway goes away: queued
             sale(window, "7.77")
@@ -391,6 +431,7 @@ def main(out: Path, languages: list[str], sizes: tuple[tuple[int, int], ...] = S
     for language in languages:
         walk(language)
     (out / "index.json").write_text(json.dumps(index, ensure_ascii=False, indent=1) + "\n")
+    (out / "receipts.json").write_text(json.dumps(slips, ensure_ascii=False, indent=1) + "\n")
     print(f"{len(shots)} screenshots in {out}", file=sys.stderr)
     app.quit()
     if untrue:
