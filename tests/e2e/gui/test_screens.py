@@ -114,3 +114,25 @@ def test_names_tell_the_truth(shots, name, words):
         if words is not None:
             assert any(line == words or line.startswith(words) for line in _words(entry).split("\n")), \
                 (name, size, _words(entry))
+
+
+def test_the_receipts_are_shot_as_a_printer_prints_them(shots):
+    """Issue 16: the receipt, the merchant copy, a refund slip and the X report land beside the screens as
+    576-dot PNGs; the receipt's QR, read back by zxing-cpp from the picture, is the paid sale's request id
+    that the manager's day shows, and nothing on a slip is a payment code."""
+    import zxingcpp
+    from PIL import Image
+
+    out, index, _stderr = shots
+    slips = json.loads((out / "receipts.json").read_text())
+    assert [s["name"] for s in slips] == ["en-receipt-01-customer", "en-receipt-02-merchant", "en-receipt-03-refund",
+                                          "en-receipt-04-x-report"]
+    for s in slips:
+        assert _png_size(out / s["file"])[0] == 576, s["file"]
+    found = zxingcpp.read_barcodes(Image.open(out / "en-receipt-01-customer.png"))
+    paid = _words(_shot(index, "cashier-05-paid"))
+    assert len(found) == 1 and found[0].text.startswith("PR") and found[0].text in slips[0]["text"]
+    assert "Paid" in slips[0]["text"] and "MERCHANT COPY" in slips[1]["text"] and "Alipay+" in slips[0]["text"]
+    assert "12.34" in slips[0]["text"] and "12.34" in paid
+    assert "2.00" in slips[2]["text"] and found[0].text in slips[2]["text"]
+    assert "X REPORT" in slips[3]["text"] and "Sandbox Store 1" in slips[3]["text"]
