@@ -313,6 +313,14 @@ class Printing:
         """Ask the worker to ask the printer now (the state arrives through :attr:`on_state`)."""
         self._jobs.put(("poll", None))
 
+    def status_now(self, timeout: float) -> PrinterState:
+        """Have the worker ask the printer now and wait (at most ``timeout`` seconds) for its answer: the
+        printer is asked by one thread only, the one that prints (a USB printer has one owner)."""
+        asked = threading.Event()
+        self._jobs.put(("poll", asked))
+        asked.wait(timeout)
+        return self.state
+
     def print_now(self, doc, kind: str, txn: str | None = None, copy: str | None = None, *,
                   wait: float | None = None) -> Printed:
         """Journal ``doc`` (a :class:`pos_app.slip.Slip`) and hand it to the worker; with ``wait``, wait
@@ -377,7 +385,7 @@ class Printing:
             if item is _STOP:
                 return
             what, value = item
-            self._guarded(self._print if what == "job" else lambda _none: self._poll(), what, value)
+            self._guarded(self._print if what == "job" else self._poll, what, value)
             next_poll = time.monotonic() + self.poll
 
     @staticmethod
@@ -437,10 +445,14 @@ class Printing:
         self._set(replace(state, failed=self.state.failed, last_error=self.state.last_error))
         return error
 
-    def _poll(self) -> None:
-        if self.configured:
-            state = ask_status(self.config, self.opener)
-            self._set(replace(state, failed=self.state.failed, last_error=self.state.last_error))
+    def _poll(self, asked: threading.Event | None = None) -> None:
+        try:
+            if self.configured:
+                state = ask_status(self.config, self.opener)
+                self._set(replace(state, failed=self.state.failed, last_error=self.state.last_error))
+        finally:
+            if asked is not None:
+                asked.set()
 
     def _refresh(self) -> None:
         failures = spool.unresolved_failures(self.journal)
@@ -481,6 +493,9 @@ class Direct:
 
     def check_now(self) -> None:
         pass
+
+    def status_now(self, timeout: float) -> PrinterState:
+        return self.state
 
     @property
     def state(self) -> PrinterState:

@@ -8,13 +8,13 @@ cumulative (external includes internal, interactive includes both):
   load, the merchant key matches its public half, the gateway key is not our own), ``journal``
   (``PRAGMA integrity_check``, read-only), ``disk`` (free space for the data directory), ``clock`` (a
   sane year, not behind the journal's newest record), ``scanners`` (every configured or discovered
-  scanner opens).
+  scanner opens), ``printer`` (the receipt printer's status in words; none configured is a skip).
 - **external** talks to the world: ``gateway`` (TCP reachability and connect latency), ``round-trip``
   (a signed inquiry for a paymentRequestId that cannot exist, judged by :mod:`pos_app.health` as
   ``pos-terminal status`` judges it), ``clock-skew`` (our clock against the signed ``response-time`` of
   that answer), ``notifications`` (the endpoint answers a test notification, see
   :func:`check_notifications`), ``display`` (the customer display shows a test pattern and QR: only the
-  GUI can, so headless it is skipped).
+  GUI can, so headless it is skipped), ``test-page`` (the receipt printer prints its test page).
 - **interactive** walks a person through it: ``scan`` ("scan this test barcode"), judged by
   :func:`scan_check`, which names the scanner setting to change.
 
@@ -33,10 +33,11 @@ else starts one for the run, as ``pos-terminal status`` does. The technician scr
 (``running``): its gateway and its notification receiver are the ones checked.
 
 One module per concern: :mod:`.results` (Check, Report), :mod:`.config_keys`, :mod:`.storage` (journal,
-disk, instance lock), :mod:`.clock`, :mod:`.devices` (scanners, display), :mod:`.network` (gateway,
-round trip), :mod:`.notifications`, :mod:`.interactive` (the test scan) and :mod:`.runner` (the order and
-the skips); the command and its prompt are :mod:`pos_app.cli.technician`'s. No Qt here: the GUI passes
-``display`` (and, if it owns the scanners, ``scanners`` and ``scan``). Importing this package is cheap
+disk, instance lock), :mod:`.clock`, :mod:`.devices` (scanners, display), :mod:`.printer` (the receipt
+printer), :mod:`.network` (gateway, round trip), :mod:`.notifications`, :mod:`.interactive` (the test scan)
+and :mod:`.runner` (the order and the skips); the command and its prompt are :mod:`pos_app.cli.technician`'s.
+No Qt here: the GUI passes ``display`` (and, if it owns the scanners, ``scanners`` and ``scan``; and its
+print worker, ``printing``). Importing this package is cheap
 (the GUI does it at start-up): HTTP, the keys' cryptography and the drivers are imported when a check runs.
 """
 

@@ -18,7 +18,7 @@ from typing import Any
 from ..config import Config, ScannersConfig, find_data_dir
 from ..errors import PosError
 from ..i18n import _
-from . import config_keys, devices, interactive, network, notifications, storage
+from . import config_keys, devices, interactive, network, notifications, printer, storage
 from .clock import check_clock, check_skew
 from .results import LEVELS, NO_CONFIG, PASS, Check, Report, failed, one_line, passed, skipped
 
@@ -122,7 +122,7 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
         running: Config | None = None, scanners=None, display: Callable[[str], Any] | None = None,
         display_absent: str | None = None, displays: list[dict] | None = None,
         clock: Callable[[], float] = time.time, input_dir: Path | str = "/dev/input",
-        sys_dir: Path | str = "/sys/class/input", opener=None,
+        sys_dir: Path | str = "/sys/class/input", opener=None, printing=None,
         scan: Callable[[str, float], Any] | None = None, prompt: Callable[[str], None] | None = None,
         scan_timeout: float = interactive.SCAN_TIMEOUT, on_check: Callable[[Check], None] | None = None) -> Report:
     """Run the checks of ``level`` and those below it; never raises for what it finds.
@@ -140,6 +140,8 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
       False or ``(ok, detail)``; None skips the check, saying ``display_absent`` (the caller knows why there
       is none: the GUI on one screen) or else that only the technician screen can drive one.
       ``displays`` go into the report's devices.
+    - ``printing``: the running till's :class:`~pos_app.printing.Printing`, which asks the printer and prints
+      the test page (journaled); without it the printer is opened here and the page sent to it directly.
     - ``clock`` is the wall clock the clock checks judge.
     - Interactive: ``prompt(test_code)`` asks the person to scan; ``scan(test_code, timeout)`` returns the
       scan (a ScanEvent or the raw text) or None; without ``scan`` the hub opened here is listened to.
@@ -177,12 +179,14 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
         add("disk", lambda: storage.check_disk(ctx.data_dir))
         add("clock", ctx.wall_clock)
         add("scanners", lambda: ctx.scanners(scanners, input_dir, sys_dir, opener))
+        add("printer", lambda: printer.check_printer(ctx.config, printing))
         if ctx.level >= 2:
             add("gateway", ctx.gateway)
             add("round-trip", ctx.round_trip)
             add("clock-skew", ctx.skew)
             add("notifications", ctx.notifications)
             add("display", lambda: devices.check_display(display, absent=display_absent))
+            add("test-page", lambda: printer.check_test_page(ctx.config, printing))
         if ctx.level >= 3:
             add("scan", lambda: ctx.scan(scan, prompt, scan_timeout))
         report.devices = devices.device_report(ctx.hub, ctx.scanner_settings, level, displays,

@@ -222,3 +222,33 @@ def test_a_refund_and_a_cancel_of_a_paid_sale_print_their_slips_with_the_journal
     assert major(data_dir, refund.id) == "7.50"
     assert any(major(data_dir, cancel.id) in line for line in slips[cancel.id].texts), slips[cancel.id].text
     assert any(refunded.id in line for line in slips[refund.id].texts), "the slip names its sale"
+
+
+# -- the self-test -------------------------------------------------------------------------------------------
+def test_the_self_test_says_the_printers_state_and_prints_a_test_page(tmp_path, printer):
+    from pos_app import selftest
+    data_dir = sandbox_with_printer(tmp_path / "t", printer.port)
+    report = selftest.run("internal", None, data_dir)
+    check = {c.name: c for c in report.checks}["printer"]
+    assert check.status == "pass" and "ready" in check.detail and f"127.0.0.1:{printer.port}" in check.detail
+    assert printer.jobs == [], "the internal level prints nothing"
+    printer.state = "cover_open"
+    check = {c.name: c for c in selftest.run("internal", None, data_dir).checks}["printer"]
+    assert check.status == "fail" and "cover open" in check.detail and check.hint
+    printer.state = "ok"
+    report = selftest.run("external", None, data_dir)
+    check = {c.name: c for c in report.checks}["test-page"]
+    assert check.status == "pass", report.lines()
+    [page] = printer.jobs
+    decoded = decode(page)
+    assert any("TEST PAGE" in line for line in decoded.texts) and decoded.qr and decoded.barcodes and decoded.cuts
+
+
+def test_the_self_test_without_a_printer_says_none_configured_and_does_not_fail(tmp_path):
+    from pos_app import selftest
+    with Runtime(None, tmp_path / "t", receiver=False, background=False):
+        pass
+    report = selftest.run("internal", None, tmp_path / "t")
+    check = {c.name: c for c in report.checks}["printer"]
+    assert check.status == "skip" and "none configured" in check.detail
+    assert report.ok
