@@ -73,7 +73,8 @@ def _text(body: str | dict) -> str:
 def _insert(c: sqlite3.Connection, kind: str, txn: str | None, copy: str | None, body: str, now: float) -> int:
     cur = c.execute("INSERT INTO print_jobs (kind, txn, copy, body, state, tries, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, 0, ?, ?)", (kind, txn, copy, body, WAITING, now, now))
-    return int(cur.lastrowid)
+    assert cur.lastrowid is not None   # an INSERT into a rowid table always has one
+    return cur.lastrowid
 
 
 def enqueue(journal, kind: str, txn: str | None, copy: str | None, body: str | dict, *,

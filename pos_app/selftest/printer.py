@@ -33,7 +33,8 @@ def check_printer(config: Config | None, printing=None) -> Check:
     if state.ready:
         hint = _("have a new roll ready") if state.paper == "low" else ""
         return passed("printer", f"{where}: {state.status_words}", hint)
-    return failed("printer", f"{where}: {state.status_words or _('Printer: not ready')}",
+    words = state.status_words or _("Printer: not ready")
+    return failed("printer", f"{where}: {words}",
                   _("then run the self-test again; `pos-terminal printer` says how it is now"))
 
 
