@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 
 from .i18n import N_
 from .outcome import Delivery, Status
+from . import vocabulary
 from .vocabulary import ABORTABLE, OFFLINE, SALE_FINAL, SALE_STATUS, SalePhase
 
 Phase = SalePhase
@@ -51,8 +52,7 @@ ORDER_CODE = "order_code"
 ENTRY_CODE = "entry_code"
 TENDERS = (PAYMENT_CODE, ORDER_CODE, ENTRY_CODE)
 NOT_PAID_IN_TIME = "NOT_PAID_IN_TIME"
-#: An unmatched entry-code payment that a person assigned to a waiting sale: its money is counted there.
-ASSIGNED = "ASSIGNED"
+ASSIGNED = vocabulary.ASSIGNED   # an unmatched entry-code payment a person assigned to a waiting sale
 
 #: The journal's message once a stopped sale turns out paid (``message`` is not translated).
 PAID_BEFORE_STOP = N_("paid before the stop arrived: cancelling it, the money goes back")

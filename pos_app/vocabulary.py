@@ -159,11 +159,19 @@ FOLLOWUP_STATUS_WORDS = {**STATUS_WORDS, SUCCESS: N_("Done"), FAILED: N_("Failed
 TENDER_WORDS = {"payment_code": N_("payment code"), "order_code": N_("order code"), "entry_code": N_("entry code")}
 
 
+#: An unmatched entry-code payment a person assigned to a waiting sale closes with this result code: its money
+#: counts on that sale, so its own row is not "Not paid" to the person reading the day.
+ASSIGNED = "ASSIGNED"
+
+
 def status_words(kind: str, status: str, result_code: str | None = None) -> str:
     """The words (untranslated: pass them to ``_``) for a transaction's status, by its kind; a sale the wallet
-    declined (its result code one of DECLINE_CODES) is "Declined", as the cashier's outcome screen says."""
+    declined (its result code one of DECLINE_CODES) is "Declined", as the cashier's outcome screen says; an
+    entry-code payment assigned to a waiting sale says so (its money is counted on that sale)."""
     if kind == SALE and status == FAILED and result_code in DECLINE_CODES:
         return N_("Declined")
+    if kind == SALE and status == FAILED and result_code == ASSIGNED:
+        return N_("Assigned to a waiting sale")
     return (STATUS_WORDS if kind == SALE else FOLLOWUP_STATUS_WORDS).get(status, status)
 
 #: What the person does next, for each status of a sale.
