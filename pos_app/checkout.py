@@ -40,8 +40,9 @@ class Counter:
 @dataclass(frozen=True)
 class StartSale:
     amount: Money
-    code: str | None = None       # None: the order-code tender
+    code: str | None = None       # None: the order-code tender (or the entry code's)
     description: str = ""
+    entry_code: bool = False      # the store's static entry code: nothing is sent, a matching payment is awaited
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,26 @@ def qr_tender(counter: Counter, amount: Money | None, description: str = "") -> 
         return replace(counter, hint=why or ""), None
     return (Counter(RUNNING, amount, hint=_("Creating the QR code…"), entry=counter.entry),
             StartSale(amount, None, without_payment_codes(description)))
+
+
+def entry_tender(counter: Counter, amount: Money | None, description: str = "", *,
+                 configured: bool) -> tuple[Counter, object]:
+    """F3: wait for the customer to pay ``amount`` through the store's static entry code (also instead of a
+    code that is awaited). Without an entry code in the config it says so and starts nothing."""
+    if not configured:
+        return replace(counter, hint=_(NO_ENTRY_CODE)), None
+    if counter.stage == AWAITING_CODE:
+        amount, why = counter.amount, None
+    else:
+        why = _needs_amount(counter, amount)
+    if why is not None or amount is None:
+        return replace(counter, hint=why or ""), None
+    return (Counter(RUNNING, amount, hint=_("Showing the store's entry code…"), entry=counter.entry),
+            StartSale(amount, None, without_payment_codes(description), entry_code=True))
+
+
+NO_ENTRY_CODE = N_("No entry code is set up on this terminal: the acquirer issues the store's code, and it goes in "
+                   "[entry_code] code in the config.")
 
 
 def on_scan(counter: Counter, scan: Scan, description: str = "") -> tuple[Counter, object]:
@@ -244,3 +265,40 @@ def result_words(kind: str, status: str, result_code: str | None = None) -> str:
     """The Result column of the cashier's recent list (untranslated): a refund or a cancel says what it did,
     never "Paid"; a sale the wallet declined says "Declined", as its outcome screen did."""
     return _FOLLOWUP_WORDS.get((kind, status)) or status_words(kind, status, result_code)
+
+
+# -- the print key (F4) ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PrintReceipt:
+    txn: str           # the sale (or refund, cancel) whose slip is printed
+    again: bool        # a slip that failed, printed again
+
+
+def print_key(*, printer: bool, last_paid: str | None, failed: str | None) -> tuple[PrintReceipt | None, str]:
+    """F4: what it prints, and the hint that says so. A slip that failed comes first (it is owed to a
+    customer); then the last paid sale's receipt (the first print of it in "key" mode, a reprint marked so
+    once one was printed, as in "auto" mode)."""
+    if not printer:
+        return None, _("No receipt printer is set up: nothing to print on.")
+    if failed is not None:
+        return PrintReceipt(failed, True), _("Printing the receipt that did not print…")
+    if last_paid is not None:
+        return PrintReceipt(last_paid, False), _("Printing the receipt…")
+    return None, _("No paid sale to print a receipt for yet.")
+
+
+def print_key_label(*, printer: bool, mode: str, failed: bool) -> str:
+    """The F4 button's words: what the key does now (``mode`` is ``[receipts] customer``)."""
+    if not printer:
+        return _("F4  Receipt: no printer")
+    if failed:
+        return _("F4  Print the receipt again")
+    return _("F4  Print receipt") if mode == "key" else _("F4  Reprint receipt")
+
+
+def assignable(items: list[dict], sale_id: str | None) -> dict | None:
+    """The unmatched entry-code payment F5 would make the sale ``sale_id``'s payment: the oldest one the
+    terminal offers to that sale (same money, paid within its window), or None."""
+    if sale_id is None:
+        return None
+    return next((item for item in items if sale_id in item.get("waiting", ())), None)

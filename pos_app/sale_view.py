@@ -57,7 +57,7 @@ class CashierView:
 
 @dataclass(frozen=True)
 class CustomerView:
-    mode: str                        # "amount" | "qr" | "result"
+    mode: str                        # "amount" | "qr" | "entry_code" | "result"
     amount: Money
     qr: str | None = None
     expires_at: float | None = None
@@ -129,6 +129,8 @@ def _open_view(sale: pf.Sale) -> CashierView:
                            _("The customer's wallet asks them to confirm the payment."),
                            _(NEXT_STEP[UNKNOWN]), _("the customer"), True, False, False)
     headline = _(words)
+    if sale.phase is pf.Phase.WAITING and sale.tender == pf.ENTRY_CODE:
+        headline = _("Waiting for the customer to pay by the store's entry code")
     if sale.phase is pf.Phase.INQUIRING and sale.inquiries:
         headline = _("Checking the result with the gateway (check {n})").format(n=sale.inquiries + 1)
     tone = UNSURE if sale.phase is pf.Phase.INQUIRING else WORKING
@@ -231,7 +233,7 @@ def customer_view(sale: pf.Sale) -> CustomerView:
         return CustomerView("result", amount, result="checking", message=_("Checking your payment, please wait"))
     if sale.phase is pf.Phase.WAITING and sale.code_value and sale.tender == pf.ENTRY_CODE:
         # The store's static code: the customer types the amount in the wallet, so the screen says which.
-        return CustomerView("qr", amount, qr=sale.code_value, expires_at=sale.code_expires_at,
+        return CustomerView("entry_code", amount, qr=sale.code_value,
                             message=_("Scan with your wallet app and enter {amount}").format(amount=amount))
     if sale.phase is pf.Phase.WAITING and sale.code_value:
         return CustomerView("qr", amount, qr=sale.code_value, expires_at=sale.code_expires_at,
@@ -241,3 +243,31 @@ def customer_view(sale: pf.Sale) -> CustomerView:
     if sale.phase in (pf.Phase.INQUIRING, pf.Phase.CANCELLING):
         return CustomerView("result", amount, result="checking", message=_("Checking your payment, please wait"))
     return CustomerView("amount", amount, message=_("Amount due"))
+
+
+# -- entry-code payments nobody waited for (the cashier's notice) ----------------------------------------
+def wallet_of(events: list[dict]) -> str | None:
+    """The wallet that paid (``pspCustomerInfo.pspName`` of the newest event that names one), for words."""
+    for event in reversed(events):
+        detail = event.get("detail")
+        if not isinstance(detail, dict):
+            continue
+        info = detail.get("pspCustomerInfo")
+        name = info.get("pspName") if isinstance(info, dict) else detail.get("pspName")
+        if isinstance(name, str) and name:
+            return name
+    return None
+
+
+def unmatched_words(amount: str, wallet: str | None, at: str, *, assignable: bool, others: int = 0) -> tuple[str, str]:
+    """(what came, what to do) for an entry-code payment that arrived with no waiting amount. ``assignable``:
+    the sale on the cashier's screen waits for that very money, so the key makes it that sale's payment;
+    otherwise only the manager settles it (nobody at the till guesses whose money it was)."""
+    what = _("An entry-code payment of {amount} from {wallet} arrived at {time} with no sale waiting for it.").format(
+        amount=amount, wallet=wallet or _("a wallet"), time=at)
+    if others:
+        what += " " + _("({n} more waiting for the manager.)").format(n=others)
+    todo = _("If it is this customer's, press F5 to make it this sale's payment.") if assignable else \
+        _("Ask the customer who paid it; if they are here, press F3 with that amount and then F5. Otherwise "
+          "tell the manager: Manager (F9) \u2192 Entry code settles it.")
+    return what, todo

@@ -34,6 +34,7 @@ class Core(QObject):
     start_failed = Signal(str, str)   # message, hint
     sale_changed = Signal(str)        # a transaction id (any of the terminal's)
     scanner_event = Signal(object)    # drivers.model.ScanEvent or StatusEvent
+    printer_state = Signal(object)    # pos_app.printing.PrinterState, from the print worker's thread
     _finished = Signal(object, object, object, object)   # on_done, on_error, result, error
 
     def __init__(self, config_file: Path | None, data_dir: Path, *, scanners: bool = True,
@@ -52,6 +53,11 @@ class Core(QObject):
     def terminal(self):
         return self.runtime.terminal if self.runtime else None
 
+    @property
+    def printing(self):
+        """The running till's print worker (what the receipts use cases take), None before it is up."""
+        return self.runtime.printing if self.runtime else None
+
     # -- start and stop -------------------------------------------------------------------------
     def start(self) -> None:
         self.call(self._start_runtime, on_done=self.ready.emit,
@@ -64,6 +70,8 @@ class Core(QObject):
         terminal = runtime.terminal
         assert terminal is not None   # start() opens the terminal or raises
         terminal.on_change.add(self.sale_changed.emit)   # from any thread: Qt queues it
+        if runtime.printing is not None:
+            runtime.printing.on_state.add(self.printer_state.emit)   # the worker's thread: queued the same way
         self.runtime = runtime
         if self.want_scanners and self.hub is None:
             self._start_scanners(terminal)

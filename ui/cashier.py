@@ -51,6 +51,7 @@ MODIFIERS = {Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Al
              Qt.Key.Key_CapsLock, Qt.Key.Key_NumLock}
 QUEUE_GRACE = 5.0   # seconds before a request still in the outbox counts as queued
 TOUCH = 56          # keypad and tender buttons: above the 48 px touch minimum
+PRINT_WAIT = 15.0   # seconds a print key's call waits (off the UI thread) for the printer to say printed or not
 QR_MIN_MODULE = 3   # device pixels per module at the least: below it a phone across the counter struggles
 COLOURS = {sale_view.WORKING: ("#1f3b57", "#e8f1fb"), sale_view.PAID: ("#ffffff", "#1b7f3b"),
            sale_view.DECLINED: ("#ffffff", "#b3261e"), sale_view.UNSURE: ("#3d2b00", "#ffd166"),
@@ -85,6 +86,13 @@ class CashierWindow(QMainWindow):
         self.ready = False          # the terminal (journal, gateway client) is up
         self.failed = False         # it could not start
         self._pending: checkout.StartSale | None = None   # a sale asked for before it was up: sent when it is
+        self.entry_configured = False   # [entry_code] code is set: F3 takes the store's static code
+        self.receipts_mode = "auto"     # [receipts] customer: auto | key | off (what F4 says it does)
+        self.printer_state = None       # the latest pos_app.printing.PrinterState (None: no printing, or not yet)
+        self.last_paid: str | None = None       # the last sale this window saw paid: F4 prints its receipt
+        self.failed_slip: str | None = None     # a transaction whose slip failed to print: F4 prints it again
+        self.unmatched: list[dict] = []         # entry-code payments nobody waited for (the entry_payments use case)
+        self.unmatched_wallet: dict[str, str | None] = {}   # their wallets, by id, once read
         self.setWindowTitle(_("pos-terminal: cashier") + (_(" (SANDBOX)") if sandbox else ""))
         self._build(store_name, currency)
         self._wire()
@@ -137,6 +145,11 @@ class CashierWindow(QMainWindow):
         self.scanner_label.setObjectName("scanner")
         self.scanner_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         devices.addWidget(self.scanner_label)
+        self.printer_label = QLabel("")
+        self.printer_label.setObjectName("printer")
+        self.printer_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.printer_label.hide()
+        devices.addWidget(self.printer_label)
         top.addLayout(devices)
         self.manager_button = QPushButton(_("F9  Manager"))
         self.manager_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -156,6 +169,32 @@ class CashierWindow(QMainWindow):
         self.offline_bar.setStyleSheet("background:#ffd166;color:#3d2b00;font-weight:bold;padding:6px;")
         self.offline_bar.hide()
         outer.addWidget(self.offline_bar)
+
+        self.printer_bar = QLabel("")   # the printer cannot print, or a slip waits to be printed again: what to do
+        self.printer_bar.setObjectName("printer_bar")
+        self.printer_bar.setWordWrap(True)
+        self.printer_bar.setStyleSheet("background:#ffe8a3;color:#3d2b00;font-weight:bold;padding:6px;")
+        self.printer_bar.hide()
+        outer.addWidget(self.printer_bar)
+
+        self.unmatched_frame = QFrame()   # an entry-code payment nobody waited for: what came, what to do
+        self.unmatched_frame.setObjectName("unmatched_frame")
+        self.unmatched_frame.setStyleSheet("QFrame#unmatched_frame{background:#e3f2fd;border:2px solid #1565c0;"
+                                           "border-radius:6px;}")
+        row = QHBoxLayout(self.unmatched_frame)
+        row.setContentsMargins(8, 4, 8, 4)
+        self.unmatched_label = QLabel("")
+        self.unmatched_label.setObjectName("unmatched")
+        self.unmatched_label.setWordWrap(True)
+        self.unmatched_label.setStyleSheet("color:#0d2b4e;font-weight:bold;")
+        row.addWidget(self.unmatched_label, 1)
+        self.assign_button = QPushButton(_("F5  Make it this sale's payment"))
+        self.assign_button.setObjectName("assign_unmatched")
+        self.assign_button.setMinimumHeight(44)
+        self.assign_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        row.addWidget(self.assign_button)
+        self.unmatched_frame.hide()
+        outer.addWidget(self.unmatched_frame)
 
         body = QHBoxLayout()
         outer.addLayout(body, 1)
@@ -234,8 +273,11 @@ class CashierWindow(QMainWindow):
 
         self.scan_button = QPushButton(_("F1  Scan customer's code"))
         self.qr_button = QPushButton(_("F2  Show QR to customer"))
-        for button, colour in ((self.scan_button, "#1565c0"), (self.qr_button, "#00796b")):
-            button.setMinimumHeight(TOUCH)
+        self.entry_button = QPushButton(_("F3  Entry code"))   # its words follow the config (_on_ready)
+        self.entry_button.setObjectName("entry_code")
+        for button, colour, height in ((self.scan_button, "#1565c0", TOUCH), (self.qr_button, "#00796b", TOUCH),
+                                       (self.entry_button, "#6a1b9a", TOUCH - 8)):
+            button.setMinimumHeight(height)
             button.setFont(_font(15, True))
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setStyleSheet(f"QPushButton{{background:{colour};color:white;border-radius:6px;}}"
@@ -289,7 +331,9 @@ class CashierWindow(QMainWindow):
         self.abort_button.setObjectName("abort")
         self.new_button = QPushButton(_("Enter  Next sale"))
         self.new_button.setObjectName("next_sale")
-        for button in (self.abort_button, self.new_button):
+        self.print_button = QPushButton(_("F4  Print receipt"))
+        self.print_button.setObjectName("print_receipt")
+        for button in (self.abort_button, self.print_button, self.new_button):
             button.setMinimumHeight(56)
             button.setFont(_font(14, True))
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -309,6 +353,10 @@ class CashierWindow(QMainWindow):
     def _wire(self) -> None:
         self.scan_button.clicked.connect(self.choose_scan)
         self.qr_button.clicked.connect(self.choose_qr)
+        self.entry_button.clicked.connect(self.choose_entry_code)
+        self.print_button.clicked.connect(self.print_receipt)
+        self.assign_button.clicked.connect(self.assign_unmatched)
+        self.core.printer_state.connect(self._printer_arrived)
         self.abort_button.clicked.connect(self.escape)
         self.new_button.clicked.connect(self.next_sale)
         self.core.ready.connect(self._on_ready)
@@ -326,6 +374,10 @@ class CashierWindow(QMainWindow):
         self.burst_timer.setSingleShot(True)
         self.burst_timer.setInterval(math.ceil(self.wedge.gap * 1000) + 30)
         self.burst_timer.timeout.connect(lambda: self._settle_burst(self._now()))
+        self.unmatched_timer = QTimer(self)   # many changes in a moment: the unmatched list read once after them
+        self.unmatched_timer.setSingleShot(True)
+        self.unmatched_timer.setInterval(150)
+        self.unmatched_timer.timeout.connect(self.refresh_unmatched)
         app = QApplication.instance()
         if app is not None:   # there is one (a window needs it); instance() is typed as optional
             app.installEventFilter(self)
@@ -337,12 +389,18 @@ class CashierWindow(QMainWindow):
         config = runtime.terminal.config
         self.store_label.setText(config.merchant.store_name)
         self.currency.setCurrentText(config.merchant.currency)
+        self.entry_configured = bool(config.entry_code.code)
+        self.receipts_mode = config.receipts.customer
+        self.entry_button.setText(_("F3  Entry code") if self.entry_configured else _("F3  Entry code: not set up"))
+        self.entry_button.setToolTip("" if self.entry_configured else _(checkout.NO_ENTRY_CODE))
         if self.customer is not None:
             self.customer.show_idle()
         self._show_scanners()
         self.poller.start()
         self._poll_link()
         self._refresh_recent()
+        self.show_printer()
+        self.refresh_unmatched()
         self.handle_action(pending)
         self._render()
 
@@ -383,6 +441,15 @@ class CashierWindow(QMainWindow):
         if self.failed:
             return
         self.counter, action = checkout.qr_tender(self.counter, self.amount(), self.description.text())
+        self.handle_action(action)
+        self._render()
+
+    def choose_entry_code(self) -> None:
+        """F3: the customer pays the typed amount by scanning the store's static entry code."""
+        if self.failed:
+            return
+        self.counter, action = checkout.entry_tender(self.counter, self.amount(), self.description.text(),
+                                                     configured=self.entry_configured or not self.ready)
         self.handle_action(action)
         self._render()
 
@@ -438,7 +505,8 @@ class CashierWindow(QMainWindow):
                 self.customer.show_view(sale_view.CustomerView("amount", action.amount, message=_("Amount due")))
             grant = services.counter()
             self.core.call(lambda: services.sales.sale(grant, t, action.amount, code=action.code,
-                                                       order_code=action.code is None, description=action.description),
+                                                       order_code=action.code is None and not action.entry_code,
+                                                       entry_code=action.entry_code, description=action.description),
                            on_done=self._on_started, on_error=self._on_refused)
         elif isinstance(action, checkout.AbortSale) and t is not None:
             grant = services.counter()
@@ -470,6 +538,8 @@ class CashierWindow(QMainWindow):
             self.counter = checkout.started(self.counter, txn_id)  # journaled, its pay still on the way
         if txn_id == self.counter.sale_id:
             self.core.call(t.load, txn_id, on_done=self._show_sale)
+        else:   # perhaps an entry-code payment nobody waited for, or one assigned elsewhere
+            self.unmatched_timer.start()
 
     def _show_sale(self, sale) -> None:
         if not isinstance(sale, pf.Sale) or sale.id != self.counter.sale_id:
@@ -478,8 +548,11 @@ class CashierWindow(QMainWindow):
         self.view = sale_view.cashier_view(sale)
         if self.customer is not None:
             self.customer.show_view(sale_view.customer_view(sale))
+        if self.view.final and self.view.tone == sale_view.PAID:
+            self.last_paid = sale.id
         if self.view.final or (sale.accepted_at_risk and sale.phase is pf.Phase.NEW):
             self.counter = checkout.finished(self.counter, sale.id)
+            self.unmatched_timer.start()   # the sale it might have been assigned to is over
             self._refresh_recent()
             self._poll_link()
         self._render()
@@ -508,13 +581,20 @@ class CashierWindow(QMainWindow):
             else:
                 self.escape()
             return True
-        if key in (Qt.Key.Key_F1, Qt.Key.Key_F2, Qt.Key.Key_F9, Qt.Key.Key_F10):
+        if key in (Qt.Key.Key_F1, Qt.Key.Key_F2, Qt.Key.Key_F3, Qt.Key.Key_F4, Qt.Key.Key_F5, Qt.Key.Key_F9,
+                   Qt.Key.Key_F10):
             if in_description:
                 self._leave_description()
             if key == Qt.Key.Key_F1:
                 self.choose_scan()
             elif key == Qt.Key.Key_F2:
                 self.choose_qr()
+            elif key == Qt.Key.Key_F3:
+                self.choose_entry_code()
+            elif key == Qt.Key.Key_F4:
+                self.print_receipt()
+            elif key == Qt.Key.Key_F5:
+                self.assign_unmatched()
             elif key == Qt.Key.Key_F9:
                 self.open_manager()
             else:
@@ -698,6 +778,167 @@ class CashierWindow(QMainWindow):
             for j, cell in enumerate(cells):
                 self.recent.setItem(i, j, QTableWidgetItem(cell))
 
+    # -- the receipt printer --------------------------------------------------------------------------
+    def show_printer(self) -> None:
+        """The printer's state on the status panel: the ``printer_status`` use case asks the worker to ask the
+        printer now; what it finds arrives through ``on_state`` (:meth:`_printer_arrived`), as every change does."""
+        from pos_app import services
+
+        printing = self.core.printing
+        if printing is None:
+            return
+        grant = services.counter()
+        self.core.call(lambda: services.receipts.printer_status(grant, printing, fresh=True),
+                       on_done=self._printer_arrived)
+
+    def _printer_arrived(self, state) -> None:
+        """A :class:`~pos_app.printing.PrinterState` (on the UI thread: the bridge queued it). Which slips
+        failed is read off the UI thread, for F4 to print the newest again."""
+        self.printer_state = state
+        printing = self.core.printing
+        if state.failed and printing is not None:
+            jobs = tuple(state.failed)
+            self.core.call(lambda: [printing.printed(job) for job in jobs], on_done=self._failed_slips)
+        else:
+            self.failed_slip = None
+        self._render_printer()
+
+    def _failed_slips(self, printed: list) -> None:
+        from pos_app.printing import SLIP_OF
+
+        slips = [p.txn for p in printed if p.kind in SLIP_OF.values() and p.txn and not p.ok]
+        self.failed_slip = slips[-1] if slips else None
+        self._render_printer()
+
+    def _render_printer(self) -> None:
+        state = self.printer_state
+        if state is None:
+            self.printer_label.hide()
+            self.printer_bar.hide()
+            return
+        configured = state.configured
+        trouble = configured and state.checked_at is not None and not state.ready
+        if not configured:
+            short, colour = _("Printer: none (receipts as files only)"), "#6b7280"
+        elif state.checked_at is None:
+            short, colour = _("Printer: checking…"), "#6b7280"
+        elif trouble:
+            short, colour = _("Printer: not ready"), "#b3261e"
+        else:
+            short, colour = (_("Printer: ready") if not state.failed else _("Printer: ready, a slip to reprint")), \
+                "#1b7f3b" if not state.failed else "#8a5a00"
+        self.printer_label.setText(short)
+        self.printer_label.setStyleSheet(f"color:{colour};font-weight:bold;")
+        self.printer_label.show()
+        if trouble or (configured and state.failed):
+            text = state.words
+            if state.failed and self.failed_slip is not None:
+                text += " " + (_("Press F4 to print it again.") if state.ready else
+                               _("Then press F4 to print it again."))
+            if trouble:
+                text += " " + _("Sales go on: a receipt that cannot print waits, and is never lost.")
+            self.printer_bar.setText(text)
+            self.printer_bar.show()
+        else:
+            self.printer_bar.hide()
+        self._render_print_key(self.counter.stage)
+
+    def print_receipt(self) -> None:
+        """F4: print the receipt owed (a failed one again, else the last paid sale's): the ``print_receipt``
+        use case, on the till's print worker; the outcome arrives through the printer's state."""
+        from pos_app import services
+
+        printing = self.core.printing
+        configured = bool(printing is not None and printing.configured)
+        action, hint = checkout.print_key(printer=configured, last_paid=self.last_paid, failed=self.failed_slip)
+        self.counter = checkout.with_hint(self.counter, hint)
+        self._render()
+        if action is None or printing is None:
+            return
+        grant = services.counter()
+        self.core.call(lambda: services.receipts.print_receipt(grant, printing, action.txn, wait=PRINT_WAIT),
+                       on_done=self._printed, on_error=self._print_refused)
+
+    def _printed(self, result) -> None:
+        words = _("Receipt printed.") if result.ok else \
+            _("The receipt did not print: {why}").format(why=result.error or result.words)
+        self.counter = checkout.with_hint(self.counter, words)
+        if result.ok and result.txn == self.failed_slip:
+            self.failed_slip = None
+        self.show_printer()
+        self._render()
+
+    def _print_refused(self, exc: Exception) -> None:
+        message = exc.message if isinstance(exc, PosError) else str(exc)
+        hint = exc.hint if isinstance(exc, PosError) else ""
+        self.counter = checkout.with_hint(self.counter, message + (f" ({hint})" if hint else ""))
+        self._render()
+
+    def _render_print_key(self, stage: str) -> None:
+        state = self.printer_state
+        printer = bool(state is not None and state.configured)
+        failed = self.failed_slip is not None
+        self.print_button.setText(checkout.print_key_label(printer=printer, mode=self.receipts_mode, failed=failed))
+        paid_on_screen = stage == checkout.OUTCOME and self.view is not None and self.view.tone == sale_view.PAID
+        self.print_button.setVisible(printer and stage != checkout.RUNNING and (failed or paid_on_screen))
+
+    # -- entry-code payments nobody waited for ------------------------------------------------------------
+    def refresh_unmatched(self) -> None:
+        """The unmatched entry-code payments (the ``entry_payments`` use case), with each one's wallet."""
+        from pos_app import services
+
+        t = self.core.terminal
+        if t is None:
+            return
+        grant = services.counter()
+        known = dict(self.unmatched_wallet)
+
+        def read():
+            items = services.sales.entry_payments(grant, t)
+            wallets = {i["id"]: known[i["id"]] if i["id"] in known else
+                       sale_view.wallet_of(services.manager.detail(t, i["id"])["events"]) for i in items}
+            return items, wallets
+        self.core.call(read, on_done=self._unmatched_arrived)
+
+    def _unmatched_arrived(self, result) -> None:
+        self.unmatched, self.unmatched_wallet = result
+        self._render_unmatched()
+
+    def _render_unmatched(self) -> None:
+        if not self.unmatched:
+            self.unmatched_frame.hide()
+            return
+        waiting = self.counter.sale_id if self.counter.stage == checkout.RUNNING else None
+        item = checkout.assignable(self.unmatched, waiting)
+        shown = item or self.unmatched[0]
+        amount = Money(int(shown["amount"]["value"]), shown["amount"]["currency"])
+        at = datetime.fromtimestamp(shown["arrivedAt"]).strftime("%H:%M:%S")
+        what, todo = sale_view.unmatched_words(format_money(amount, self.locale_name),
+                                               self.unmatched_wallet.get(shown["id"]), at,
+                                               assignable=item is not None, others=len(self.unmatched) - 1)
+        self.unmatched_label.setText(f"{what}\n{todo}")
+        self.assign_button.setVisible(item is not None)
+        self.unmatched_frame.show()
+
+    def assign_unmatched(self) -> None:
+        """F5: make the unmatched entry-code payment the waiting sale's payment (the ``assign_entry_payment``
+        use case, the cashier's; audited). Only the one the terminal offers to the sale on screen."""
+        from pos_app import services
+
+        t = self.core.terminal
+        waiting = self.counter.sale_id if self.counter.stage == checkout.RUNNING else None
+        item = checkout.assignable(self.unmatched, waiting)
+        if t is None or item is None or waiting is None:
+            self.counter = checkout.with_hint(self.counter, _("No entry-code payment to assign to this sale: F5 "
+                                                              "works while a sale waits for its entry-code payment."))
+            self._render()
+            return
+        grant = services.counter()
+        payment = item["id"]
+        self.core.call(lambda: services.sales.assign_entry_payment(grant, t, payment, waiting),
+                       on_done=self._show_sale, on_error=self._on_refused)
+        self.unmatched_timer.start()
+
     # -- rendering ------------------------------------------------------------------------------
     def _tick(self) -> None:
         if self.view is not None and not self.view.final and self.view.waiting_for:
@@ -716,6 +957,7 @@ class CashierWindow(QMainWindow):
         idle = stage in (checkout.ENTRY, checkout.AWAITING_CODE)
         self.scan_button.setEnabled(not self.failed and stage == checkout.ENTRY)
         self.qr_button.setEnabled(not self.failed and idle)
+        self.entry_button.setEnabled(not self.failed and idle and (self.entry_configured or not self.ready))
         self.currency.setEnabled(stage == checkout.ENTRY)
         self.description.setEnabled(not self.failed and stage == checkout.ENTRY)
         if not self.description.isEnabled() and QApplication.focusWidget() in (None, self.description):
@@ -741,7 +983,9 @@ class CashierWindow(QMainWindow):
                 detail = _("Code typed: {code}").format(code=mask(self.code_text))
         else:
             tone, headline, detail, nxt, waiting = "idle", _("Ready"), \
-                _("Enter the amount, then F1 to scan the customer's code or F2 to show a QR."), "", ""
+                (_("Enter the amount, then F1 to scan the customer's code, F2 to show a QR or F3 for the store's "
+                   "entry code.") if self.entry_configured else
+                 _("Enter the amount, then F1 to scan the customer's code or F2 to show a QR.")), "", ""
         if not self.ready and error is None and stage != checkout.RUNNING:
             detail += ("\n" if detail else "") + _("Opening the journal and connecting to the gateway…")
         code = self.sale.code_value if (view is not None and self.sale is not None and not view.final
@@ -779,6 +1023,8 @@ class CashierWindow(QMainWindow):
         self.recent.setVisible(code is None)
         self.abort_button.setVisible(stage == checkout.AWAITING_CODE or bool(view and view.can_abort))
         self.new_button.setVisible(stage == checkout.OUTCOME)
+        self._render_print_key(stage)
+        self._render_unmatched()
 
     def open_manager(self) -> None:
         """The manager's mode, behind the manager PIN (set on first use). Not during a sale."""

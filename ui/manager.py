@@ -80,6 +80,7 @@ COLUMNS = (("created_at", N_("Time")), ("id", N_("ID")), ("kind", N_("Kind")), (
 TENDERS = tuple(TENDER_WORDS)
 HIDDEN = frozenset({"currency", "result_code"})   # the amount carries its currency; the detail says the code
 COLUMN_WIDTHS = {"created_at": 70, "id": 190, "kind": 60, "tender": 105, "amount": 100, "status": 95}
+PRINT_WAIT = 15.0   # seconds a print waits (off the UI thread) for the printer to say printed or not
 SHOWN_ORDER = ("created_at", "amount", "status", "kind", "tender", "id", "description")
 
 
@@ -409,6 +410,7 @@ class ManagerWindow(Operations, ModeWindow):
         self.tabs.addTab(self._day_tab(), _("Day"))
         self.tabs.addTab(self._review_tab(), _("Review"))
         self.tabs.addTab(self._reports_tab(), _("Reports"))
+        self.tabs.addTab(self._entry_tab(), _("Entry code"))
         outer.addWidget(self.tabs, 1)
 
     def _day_tab(self) -> QWidget:
@@ -502,7 +504,7 @@ class ManagerWindow(Operations, ModeWindow):
         self.detail_view.setReadOnly(True)
         self.detail_view.setPlaceholderText(_("Select a transaction to see its history"))
         side_layout.addWidget(self.detail_view, 1)
-        actions = QGroupBox(_("Refund or cancel the selected sale"))
+        actions = QGroupBox(_("Refund, cancel or print the selected transaction"))
         form = QGridLayout(actions)
         self.refundable_label = QLabel("")
         self.refundable_label.setFixedHeight(self.refundable_label.fontMetrics().lineSpacing() + 4)
@@ -520,17 +522,21 @@ class ManagerWindow(Operations, ModeWindow):
         self.refund_button = _button(_("Refund…"))
         self.cancel_button = _button(_("Cancel sale…"))
         self.inquiry_button = _button(_("Ask the gateway"))
+        self.print_slip_button = _button(_("Print receipt"))
         form.addWidget(self.refund_button, 3, 0)
         form.addWidget(self.cancel_button, 3, 1)
         form.addWidget(self.inquiry_button, 3, 2)
+        form.addWidget(self.print_slip_button, 4, 0, 1, 3)
         for widget, name in ((self.amount_edit, "refund_amount"), (self.reason_edit, "refund_reason"),
                              (self.refund_button, "refund"), (self.cancel_button, "cancel_sale"),
                              (self.inquiry_button, "inquiry"), (self.refundable_label, "refundable"),
+                             (self.print_slip_button, "print_slip"),
                              (self.detail_view, "detail"), (self.table, "day_table")):
             widget.setObjectName(name)   # what the end-to-end tests find them by, in any language
         self.refund_button.clicked.connect(self.refund_selected)
         self.cancel_button.clicked.connect(self.cancel_selected)
         self.inquiry_button.clicked.connect(self.inquire_selected)
+        self.print_slip_button.clicked.connect(self.reprint_selected)
         side_layout.addWidget(actions)
         split.addWidget(side)
         split.setStretchFactor(0, 3)
@@ -586,8 +592,9 @@ class ManagerWindow(Operations, ModeWindow):
         self.reprint_button = _button(_("Reprint"))
         self.csv_button = _button(_("Export CSV…"))
         self.pdf_button = _button(_("Export PDF…"))
-        for w in (self.x_button, self.z_button, self.z_number, self.reprint_button, self.csv_button,
-                  self.pdf_button):
+        self.print_report_button = _button(_("Print"))
+        for w in (self.x_button, self.z_button, self.z_number, self.reprint_button, self.print_report_button,
+                  self.csv_button, self.pdf_button):
             row.addWidget(w)
         row.addStretch(1)
         layout.addLayout(row)
@@ -601,15 +608,61 @@ class ManagerWindow(Operations, ModeWindow):
                                               "report closes it. A stored Z is reprinted by its number."))
         layout.addWidget(self.report_view, 1)
         for widget, name in ((self.x_button, "x_report"), (self.z_button, "z_report"),
-                             (self.reprint_button, "reprint"), (self.report_view, "report_view")):
+                             (self.reprint_button, "reprint"), (self.report_view, "report_view"),
+                             (self.print_report_button, "print_report")):
             widget.setObjectName(name)
         self.x_button.clicked.connect(self.x_report)
         self.z_button.clicked.connect(self.z_report)
         self.reprint_button.clicked.connect(lambda: self.z_reprint())
         self.csv_button.clicked.connect(lambda: self._export("csv"))
         self.pdf_button.clicked.connect(lambda: self._export("pdf"))
+        self.print_report_button.clicked.connect(lambda: self.print_report())
         self.csv_button.setEnabled(False)
         self.pdf_button.setEnabled(False)
+        self.print_report_button.setEnabled(False)
+        return tab
+
+    def _entry_tab(self) -> QWidget:
+        """Entry-code payments that came with no waiting amount: assigned to the sale they belong to, or
+        acknowledged as a sale of their own (a refund is the way back if nobody's)."""
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        intro = QLabel(_("Payments by the store's entry code that no waiting sale took. Assign one to the sale "
+                         "it was for, or acknowledge it as a sale of its own (refund it from the Day tab if it "
+                         "was nobody's)."))
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.unmatched_table = QTableWidget(0, 5)
+        self.unmatched_table.setObjectName("unmatched_table")
+        self.unmatched_table.setHorizontalHeaderLabels([_("Arrived"), _("Amount"), _("Wallet"), _("Payment"),
+                                                        _("Waiting sale")])
+        self.unmatched_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.unmatched_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.unmatched_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.unmatched_table.verticalHeader().setVisible(False)
+        self.unmatched_table.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((90, 110, 110, 230)):
+            self.unmatched_table.setColumnWidth(column, width)
+        layout.addWidget(self.unmatched_table, 1)
+        self.unmatched_empty = message_line(1)
+        self.unmatched_empty.setObjectName("unmatched_empty")
+        layout.addWidget(self.unmatched_empty)
+        row = QHBoxLayout()
+        self.assign_button = _button(_("Assign to the waiting sale"))
+        self.acknowledge_button = _button(_("Acknowledge as a sale of its own…"))
+        self.refresh_unmatched_button = _button(_("Refresh"))
+        for widget, name in ((self.assign_button, "assign"), (self.acknowledge_button, "acknowledge"),
+                             (self.refresh_unmatched_button, "refresh_unmatched")):
+            widget.setObjectName(name)
+            row.addWidget(widget)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.assign_button.clicked.connect(lambda: self.assign_unmatched(to_sale=True))
+        self.acknowledge_button.clicked.connect(lambda: self.assign_unmatched(to_sale=False))
+        self.refresh_unmatched_button.clicked.connect(self.refresh_unmatched)
+        self.unmatched_table.currentCellChanged.connect(lambda *_args: self._unmatched_buttons())
+        self.unmatched_items: list[dict] = []
+        self._unmatched_buttons()
         return tab
 
     def showEvent(self, event) -> None:
@@ -655,11 +708,13 @@ class ManagerWindow(Operations, ModeWindow):
         self.apply_filter()
         self.refresh_summary()
         self.refresh_review()
+        self.refresh_unmatched()
 
     def refresh(self) -> None:
         self.model.refresh()
         self.refresh_summary()
         self.refresh_review()
+        self.refresh_unmatched()
         if self.selected_id:
             self.show_detail(self.selected_id)
 
@@ -765,6 +820,7 @@ class ManagerWindow(Operations, ModeWindow):
         self.refund_button.setEnabled(bool(actions and actions.can_refund))
         self.cancel_button.setEnabled(bool(actions and actions.can_cancel))
         self.inquiry_button.setEnabled(current)
+        self.print_slip_button.setEnabled(current)
         if actions is not None and actions.can_refund:
             left = self._money(actions.refundable, actions.currency)
             self.refundable_label.setText(_("Left to refund: {amount}").format(amount=left))
@@ -868,6 +924,110 @@ class ManagerWindow(Operations, ModeWindow):
         self._call(lambda: services.sales.inquiry(grant, terminal, txn_id),
                    on_done=lambda result: self._reviewed(txn_id, _inquiry_words(result)))
 
+    # -- receipts ----------------------------------------------------------------------------------------
+    def reprint_selected(self) -> None:
+        """Print the selected transaction's slip on the receipt printer: a paid sale's receipt, a refund's or a
+        cancel's slip (the ``print_receipt`` use case: a reprint, marked so, once one was printed). A transaction
+        with no slip is refused in words, saying what there is."""
+        txn_id = self.selected_id
+        if not txn_id:
+            self._say(_("select a transaction first"), error=True)
+            return
+        grant, printing = self.acting(), self.core.printing
+        if printing is None:
+            self._say(_("the printer is not started yet"), error=True)
+            return
+        self._say(_("Printing the slip of {id}…").format(id=txn_id))
+        self._call(lambda: services.receipts.print_receipt(grant, printing, txn_id, wait=PRINT_WAIT),
+                   on_done=lambda result: self._printed(result, self._say))
+
+    def print_report(self, report=None) -> None:
+        """Print the report on the Reports tab (an X, a Z just taken, a Z reprinted) on the receipt printer:
+        the ``print_report`` use case. A Z that does not print is still taken; Print prints it again."""
+        shown = report if report is not None else self.shown
+        if shown is None:
+            self._say_report(_("take an X or Z report first"), error=True)
+            return
+        grant, printing = self.acting(), self.core.printing
+        if printing is None:
+            self._say_report(_("the printer is not started yet"), error=True)
+            return
+        self._call(lambda: services.receipts.print_report(grant, printing, shown, wait=PRINT_WAIT),
+                   on_done=lambda result: self._printed(result, self._say_report), say=self._say_report)
+
+    def _printed(self, result, say) -> None:
+        self.last_print = result
+        if result.ok:
+            say(_("Printed."))
+        else:
+            say(_("Not printed: {why}. It waits for a reprint; press Print again when the printer is ready.").format(
+                why=stored(result.error or "") or result.words), error=True)
+
+    # -- entry-code payments nobody waited for -------------------------------------------------------------
+    def refresh_unmatched(self) -> None:
+        """The unmatched entry-code payments: the ``entry_payments`` use case, with each one's wallet."""
+        grant, terminal = self.acting(), self.core.terminal
+
+        def read():
+            from pos_app.sale_view import wallet_of
+            items = services.sales.entry_payments(grant, terminal)
+            return [(item, wallet_of(services.manager.detail(terminal, item["id"])["events"])) for item in items]
+        self._call(read, on_done=self._show_unmatched)
+
+    def _show_unmatched(self, rows: list) -> None:
+        self.unmatched_items = [item for item, _wallet in rows]
+        self.unmatched_table.setRowCount(len(rows))
+        for r, (item, wallet) in enumerate(rows):
+            amount = self._money(int(item["amount"]["value"]), item["amount"]["currency"])
+            cells = (time.strftime("%H:%M:%S", time.localtime(item["arrivedAt"])), amount, wallet or "—",
+                     item.get("paymentId") or item["id"], ", ".join(item["waiting"]) or _("none"))
+            for c, text in enumerate(cells):
+                cell = QTableWidgetItem(text)
+                cell.setData(Qt.ItemDataRole.UserRole, item["id"])
+                self.unmatched_table.setItem(r, c, cell)
+        self.unmatched_empty.setText("" if rows else _("no entry-code payment waits to be assigned"))
+        if rows and self.unmatched_table.currentRow() < 0:
+            self.unmatched_table.selectRow(0)
+        self._unmatched_buttons()
+
+    def _unmatched_item(self) -> dict | None:
+        row = self.unmatched_table.currentRow()
+        return self.unmatched_items[row] if 0 <= row < len(self.unmatched_items) else None
+
+    def _unmatched_buttons(self) -> None:
+        item = self._unmatched_item()
+        self.assign_button.setEnabled(bool(item and item["waiting"]))
+        self.acknowledge_button.setEnabled(item is not None)
+
+    def assign_unmatched(self, to_sale: bool = True) -> None:
+        """Settle the selected unmatched payment: into the sale waiting for it, or acknowledged as a sale of its
+        own (asked first): the ``assign_entry_payment`` use case, audited with who asked."""
+        item = self._unmatched_item()
+        if item is None:
+            self._say(_("select a payment first"), error=True)
+            return
+        amount = self._money(int(item["amount"]["value"]), item["amount"]["currency"])
+        sale = item["waiting"][0] if to_sale and item["waiting"] else None
+        if to_sale and sale is None:
+            self._say(_("no sale waits for {amount}: acknowledge it instead, or start the sale at the till (F3) "
+                        "first").format(amount=amount), error=True)
+            return
+        if sale is None and not self.confirm(
+                _("Acknowledge the entry-code payment of {amount} as a sale of its own? It stays counted in the "
+                  "takings; refund it from the Day tab if it was nobody's.").format(amount=amount),
+                _("Acknowledge it")):
+            self._say(_("Nothing was changed."))
+            return
+        grant, terminal, payment = self.acting(), self.core.terminal, item["id"]
+        words = _("The payment of {amount} is now sale {sale}'s.").format(amount=amount, sale=sale) if sale else \
+            _("The payment of {amount} is acknowledged as a sale of its own.").format(amount=amount)
+        self._call(lambda: services.sales.assign_entry_payment(grant, terminal, payment, sale),
+                   on_done=lambda _txn: self._assigned(words))
+
+    def _assigned(self, words: str) -> None:
+        self._say(words)
+        self.refresh()
+
     # -- review ----------------------------------------------------------------------------------------
     def refresh_review(self) -> None:
         grant, journal = self.acting(), self.journal
@@ -960,6 +1120,9 @@ class ManagerWindow(Operations, ModeWindow):
     def _z_taken(self, report) -> None:
         self._show_report(report)
         self._say_report(_("Z report #{number} taken").format(number=report.data["number"]))
+        printing = self.core.printing
+        if printing is not None and printing.configured:   # the Z's paper copy, at once; "Print" again if it fails
+            self.print_report(report)
 
     def _reprinted(self, report) -> None:
         self._show_report(report)
@@ -981,6 +1144,7 @@ class ManagerWindow(Operations, ModeWindow):
             self._say_report("")
         self.csv_button.setEnabled(True)
         self.pdf_button.setEnabled(True)
+        self.print_report_button.setEnabled(True)
 
     def _export(self, kind: str) -> None:
         report = self.report
