@@ -550,6 +550,8 @@ class CashierWindow(QMainWindow):
             self.customer.show_view(sale_view.customer_view(sale))
         if self.view.final and self.view.tone == sale_view.PAID:
             self.last_paid = sale.id
+        if self.unmatched and sale.tender == pf.ENTRY_CODE and not self.view.final:
+            self.unmatched_timer.start()   # an unmatched payment may be this waiting sale's: F5 is offered
         if self.view.final or (sale.accepted_at_risk and sale.phase is pf.Phase.NEW):
             self.counter = checkout.finished(self.counter, sale.id)
             self.unmatched_timer.start()   # the sale it might have been assigned to is over
@@ -724,6 +726,8 @@ class CashierWindow(QMainWindow):
         t = self.core.terminal
         if t is None:
             return
+        if self.unmatched:   # settled elsewhere (the manager's window, the CLI) goes from this screen too
+            self.refresh_unmatched()
         grant = services.counter()
 
         def link():
@@ -1073,6 +1077,7 @@ class CashierWindow(QMainWindow):
         super().changeEvent(event)
         if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow() and self.ready:
             self._refresh_recent()
+            self.refresh_unmatched()
 
     def closeEvent(self, event) -> None:
         app = QApplication.instance()
