@@ -154,17 +154,6 @@ def reprint(journal, job_id: int, body: str | dict | None = None, *, now: float 
         return _insert(c, kind, txn, REPRINT, old if body is None else _text(body), time.time() if now is None else now)
 
 
-def latest_for(journal, txn: str, kind: str | None = None) -> Job | None:
-    """The newest job about ``txn`` (of ``kind``), to reprint it."""
-    sql = f"SELECT {_COLUMNS} FROM print_jobs WHERE txn = ? AND txn IS NOT NULL"
-    params: tuple = (txn,)
-    if kind is not None:
-        sql += " AND kind = ?"
-        params += (kind,)
-    rows = read(journal, sql + " ORDER BY id DESC LIMIT 1", params)
-    return Job.of(rows[0]) if rows else None
-
-
 def for_txn(journal, txn: str) -> list[Job]:
     """Every job about one transaction, oldest first (the ``txn`` index)."""
     return [Job.of(r) for r in read(journal, f"SELECT {_COLUMNS} FROM print_jobs WHERE txn = ? AND txn IS NOT NULL "

@@ -38,7 +38,7 @@ from offline_queue.journal import JournalError
 
 from .config import Config
 from .errors import PosError
-from .i18n import N_, _, speaking, stored
+from .i18n import N_, _, stored
 from .listeners import Listeners
 from .vocabulary import CANCEL, CANCELLED, REFUND, SALE, SUCCESS
 
@@ -140,13 +140,12 @@ def slip_of(journal, config: Config, row, copy: str):
     cancel's slip, in the receipts' language. A PosError, in words, when it has none."""
     from . import slip as slips
     refuse_unprintable(journal, row)
-    with speaking(config.receipts.language):
-        events = journal.events(row["id"])
-        if row["kind"] == SALE:
-            return slips.sale_receipt(row, events, config, copy=copy)
-        sale = journal.get(row["parent"])
-        build = slips.refund_slip if row["kind"] == REFUND else slips.cancel_slip
-        return build(row, sale, events, config, copy=copy, sale_events=journal.events(sale["id"]))
+    events = journal.events(row["id"])   # the builders speak the receipts' language themselves
+    if row["kind"] == SALE:
+        return slips.sale_receipt(row, events, config, copy=copy)
+    sale = journal.get(row["parent"])
+    build = slips.refund_slip if row["kind"] == REFUND else slips.cancel_slip
+    return build(row, sale, events, config, copy=copy, sale_events=journal.events(sale["id"]))
 
 
 def refuse_unprintable(journal, row) -> None:
@@ -509,11 +508,9 @@ class Direct:
 
 
 def journaled_copy(journal, kind: str, txn: str, copy: str) -> str:
-    """The copy a person's print of ``txn`` is: the one asked for, the first time one of its ``kind`` is
-    printed; a reprint after that."""
-    if spool.latest_for(journal, txn, kind) is None:
-        return copy
-    return spool.REPRINT
+    """The copy a person's print of ``txn`` is: the one asked for (customer, merchant) the first time that
+    copy is journaled; a reprint after that, whatever became of the first (it may be on paper in part)."""
+    return spool.REPRINT if spool.auto_job_exists(journal, txn, copy, kind) else copy
 
 
 __all__ = ["Direct", "Printed", "PrinterState", "Printing", "ask_status", "deliver", "escpos_of", "journaled_copy",

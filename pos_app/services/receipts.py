@@ -91,14 +91,12 @@ def print_report(grant: Grant, printing, report, *, wait: float | None = None):
     """Print an X or Z report (a :class:`~pos_app.services.closing.Report` as taken or reprinted) on the
     receipt printer. A Z's job is about ``Z<number>``, so its reprints are found with it."""
     from .. import slip as slips
-    from ..i18n import speaking
     from ..printing import X, Z, no_printer
     if not printing.configured:
         raise no_printer()
     data = report.to_json() if hasattr(report, "to_json") else report
     kind = Z if data.get("type") == "Z" else X
-    with speaking(printing.config.receipts.language):
-        doc = slips.report_slip(data, printing.config, kind=kind)
+    doc = slips.report_slip(data, printing.config, kind=kind)   # in the receipts' language
     txn = f"Z{data['number']}" if kind == Z and data.get("number") is not None else None
     return printing.print_now(doc, kind, txn, None, wait=wait)
 

@@ -252,3 +252,24 @@ def test_the_self_test_without_a_printer_says_none_configured_and_does_not_fail(
     check = {c.name: c for c in report.checks}["printer"]
     assert check.status == "skip" and "none configured" in check.detail
     assert report.ok
+
+
+def test_a_merchant_copy_when_configured_and_the_key_prints_the_first_customer_receipt(tmp_path, printer):
+    data_dir = sandbox_with_printer(tmp_path / "t", printer.port,
+                                    receipts='\n[receipts]\ncustomer = "key"\nmerchant_copy = true\n')
+    with Runtime(None, data_dir) as rt:
+        sale = services.sales.sale(services.counter(), rt.terminal, usd(4200), code=payment_code())
+        assert wait_rows(data_dir, "SELECT id FROM print_jobs WHERE txn=? AND state='printed'", (sale.id,))
+        assert job_rows(data_dir, sale.id) == [("receipt", "merchant", "printed", 1, None)], "no customer receipt"
+        key = services.receipts.print_receipt(services.counter(), rt.printing, sale.id, wait=20)   # the print key
+        again = services.receipts.print_receipt(services.counter(), rt.printing, sale.id, wait=20)
+    assert (key.copy, key.state, again.copy, again.state) == ("customer", "printed", "reprint", "printed")
+    assert job_rows(data_dir, sale.id) == [("receipt", "merchant", "printed", 1, None),
+                                           ("receipt", "customer", "printed", 1, None),
+                                           ("receipt", "reprint", "printed", 1, None)]
+    merchant, customer, reprint = (decode(data) for data in printer.jobs)
+    assert any("MERCHANT COPY" in line for line in merchant.texts)
+    assert not any("MERCHANT COPY" in line or "REPRINT" in line for line in customer.texts)
+    assert any("REPRINT" in line for line in reprint.texts)
+    for slip in (merchant, customer, reprint):
+        assert any(major(data_dir, sale.id) in line for line in slip.texts)
