@@ -87,6 +87,8 @@ def _closing(opts, z: bool, date, number, csv_file, pdf, by, to_printer: bool = 
         raise PosError(_("--number reprints a Z report: use it with --z"), hint="pos-terminal report --z --number N")
     from . import receipts
     printed = None
+    if to_printer:
+        receipts.require_printer(opts)
     if z:
         with opts.journal() as journal:
             grant = grants.manager(journal, by)

@@ -131,6 +131,13 @@ def printer(opts):
     return 0 if state.ready or not state.configured else 1
 
 
+def require_printer(opts) -> None:
+    """Before a Z is taken with --print: refused now if there is no printer, not after the Z is closed."""
+    from ..printing import no_printer
+    if config_of(opts).printer.kind == "none":
+        raise no_printer()
+
+
 def print_report(opts, grant, report, journal=None):
     """``report --x|--z --print``: the report on the receipt printer (``journal``: the one the Z holds open)."""
     with printer_for(opts, journal) as printing:

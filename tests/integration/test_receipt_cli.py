@@ -123,3 +123,14 @@ def test_printer_says_its_state_in_words(till, printer):
         printer.state = "ok"
     state = json.loads(done.stdout)
     assert done.returncode == 1 and state["paper"] == "out" and "paper out" in state["words"], said(done)
+
+
+def test_a_z_with_print_and_no_printer_is_refused_before_the_z_is_taken(tmp_path):
+    from flowkit import MANAGER_PIN, set_manager_pin
+    data_dir = tmp_path / "t"
+    with Runtime(None, data_dir) as rt:
+        assert services.sales.sale(services.counter(), rt.terminal, usd(100), code=payment_code()).status == "SUCCESS"
+    set_manager_pin(data_dir)
+    done = cli("report", "--z", "--print", data_dir=data_dir, input=MANAGER_PIN + "\n")
+    assert done.returncode == 2 and "no printer configured" in said(done), said(done)
+    assert raw(data_dir, "SELECT COUNT(*) FROM z_reports") == [(0,)], "the session is still open"
