@@ -22,6 +22,9 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from pos_app.vocabulary import CANCEL, REFUND, SALE, SUCCESS
+
+from .journal import business_day
 from .ledger import read
 
 WAITING, PRINTING, PRINTED, FAILED = "waiting", "printing", "printed", "failed"
@@ -167,6 +170,18 @@ def unresolved_failures(journal) -> list[Job]:
         journal, f"SELECT {_COLUMNS} FROM print_jobs j WHERE {_UNPRINTED} AND state = ? AND NOT EXISTS ("
                  "SELECT 1 FROM print_jobs k WHERE k.id > j.id AND k.kind = j.kind AND k.txn IS j.txn) "
                  "ORDER BY created_at, id", (FAILED,))]
+
+
+def settled_without_slip(journal, since: float) -> list[str]:
+    """Sales, refunds and cancels that succeeded and were created since ``since`` but have no print job:
+    a crash between their commit and their slip's (the slip is journaled just after, off the payment's
+    path), or a run that did not print. Through the ``(day, created_at)`` index: the days ``since`` spans."""
+    days = sorted({business_day(since), business_day(time.time())})   # ``since`` is minutes ago: one or two
+    marks = ",".join("?" * len(days))
+    sql = (f"SELECT t.id FROM transactions t WHERE t.day IN ({marks}) AND t.created_at >= ? AND t.status = ? "
+           "AND t.kind IN (?, ?, ?) AND NOT EXISTS (SELECT 1 FROM print_jobs j WHERE j.txn = t.id) "
+           "ORDER BY t.created_at")
+    return [r[0] for r in read(journal, sql, (*days, since, SUCCESS, SALE, REFUND, CANCEL))]
 
 
 def recover(journal, *, stale_after: float, now: float | None = None) -> list[int]:

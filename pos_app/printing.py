@@ -272,6 +272,9 @@ class Printing:
                              last_error=failures[-1].last_error if failures else None)
         if self.terminal is not None and self.configured:
             self._unsubscribe = self.terminal.on_change.add(self.changed)
+            # Settled moments before a crash (or by a run that did not print), whose slip never got journaled.
+            for txn_id in spool.settled_without_slip(self.journal, time.time() - STALE_WAITING):
+                self._changes.put(txn_id)
         for job in spool.pending(self.journal):
             self._jobs.put(("job", job.id))
         self._threads = [threading.Thread(target=self._journaling, name="printing-journal", daemon=True),

@@ -273,3 +273,24 @@ def test_a_merchant_copy_when_configured_and_the_key_prints_the_first_customer_r
     assert any("REPRINT" in line for line in reprint.texts)
     for slip in (merchant, customer, reprint):
         assert any(major(data_dir, sale.id) in line for line in slip.texts)
+
+
+def test_a_sale_settled_without_its_slip_journaled_gets_it_at_the_next_start_unless_long_ago(tmp_path, printer):
+    """The slip is journaled just after the payment's commit, off its path: a crash in between (here: a run
+    that did not print) leaves a paid sale with no job. The next start journals and prints it; one paid
+    long ago (its customer left) is not printed unasked."""
+    data_dir = sandbox_with_printer(tmp_path / "t", printer.port)
+    with Runtime(None, data_dir, printing=False) as rt:
+        recent = services.sales.sale(services.counter(), rt.terminal, usd(333), code=payment_code())
+        old = services.sales.sale(services.counter(), rt.terminal, usd(444), code=payment_code())
+    assert raw(data_dir, "SELECT COUNT(*) FROM print_jobs") == [(0,)]
+    conn = sqlite3.connect(data_dir / "journal.sqlite")
+    with conn:   # the other sale was made an hour ago
+        conn.execute("UPDATE transactions SET created_at = created_at - 3600 WHERE id=?", (old.id,))
+    conn.close()
+    with Runtime(None, data_dir):
+        printer.wait_for(lambda p: p.jobs, 20)
+    assert job_rows(data_dir, recent.id) == [("receipt", "customer", "printed", 1, None)]
+    assert job_rows(data_dir, old.id) == []
+    [receipt] = printer.jobs
+    assert recent.id in decode(receipt).qr
