@@ -175,7 +175,6 @@ class CashierWindow(QMainWindow):
         self.printer_bar.setWordWrap(True)
         self.printer_bar.setStyleSheet("background:#ffe8a3;color:#3d2b00;font-weight:bold;padding:6px;")
         self.printer_bar.hide()
-        outer.addWidget(self.printer_bar)
 
         self.unmatched_frame = QFrame()   # an entry-code payment nobody waited for: what came, what to do
         self.unmatched_frame.setObjectName("unmatched_frame")
@@ -188,19 +187,22 @@ class CashierWindow(QMainWindow):
         self.unmatched_label.setWordWrap(True)
         self.unmatched_label.setStyleSheet("color:#0d2b4e;font-weight:bold;")
         row.addWidget(self.unmatched_label, 1)
-        self.assign_button = QPushButton(_("F5  Make it this sale's payment"))
+        self.assign_button = QPushButton(_("F5  Assign to this sale"))
         self.assign_button.setObjectName("assign_unmatched")
         self.assign_button.setMinimumHeight(44)
         self.assign_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         row.addWidget(self.assign_button)
         self.unmatched_frame.hide()
-        outer.addWidget(self.unmatched_frame)
 
         body = QHBoxLayout()
         outer.addLayout(body, 1)
         body.addWidget(self._entry_panel(currency), 0)
         right = QVBoxLayout()
         body.addLayout(right, 1)
+        # the printer's trouble and an unmatched payment beside the sale, not above the keypad: the entry
+        # panel keeps its height at 1024x768, and the QR gives way instead (it has a minimum module size)
+        right.addWidget(self.printer_bar)
+        right.addWidget(self.unmatched_frame)
         right.addWidget(self._status_panel(), 1)
 
         self.recent = QTableWidget(0, 4)
@@ -257,7 +259,7 @@ class CashierWindow(QMainWindow):
         self.keypad: dict[str, QPushButton] = {}
         for i, key in enumerate(keys):
             button = QPushButton(key)
-            button.setMinimumSize(TOUCH, TOUCH)
+            button.setMinimumSize(TOUCH, TOUCH - 4)   # 52 px: still above the touch minimum, and the F3 key fits 768 px
             button.setFont(_font(18, True))
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _checked=False, k=key: self.press(k))
@@ -996,6 +998,10 @@ class CashierWindow(QMainWindow):
                                         and self.sale.phase is pf.Phase.WAITING) else None
         if code is not None and self.customer is None:   # one screen: the QR is here, not on a customer display
             detail = _("No customer display: turn this screen to the customer to scan the QR below.")
+            if self.sale is not None and self.sale.tender == pf.ENTRY_CODE:
+                detail = _("No customer display: turn this screen to the customer. They scan the store's entry "
+                           "code below and enter {amount} in the wallet.").format(
+                    amount=format_money(Money(self.sale.amount, self.sale.currency), self.locale_name))
         fg, bg = COLOURS.get(tone, COLOURS["idle"])
         self.status_frame.setStyleSheet(f"QFrame#status{{background:{bg};border-radius:10px;}}"
                                         f"QFrame#status QLabel{{color:{fg};background:transparent;}}")
