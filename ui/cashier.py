@@ -837,13 +837,18 @@ class CashierWindow(QMainWindow):
         self.printer_label.setStyleSheet(f"color:{colour};font-weight:bold;")
         self.printer_label.show()
         if trouble or (configured and state.failed):
-            text = state.words
-            if state.failed and self.failed_slip is not None:
-                text += " " + (_("Press F4 to print it again.") if state.ready else
-                               _("Then press F4 to print it again."))
+            parts = [state.status_words or _("Printer: not ready")] if trouble else []
+            if state.failed:
+                parts.append(_("Slips not printed yet: {n}.").format(n=len(state.failed)))
+                if self.failed_slip is not None:
+                    parts.append(_("Press F4 to print the receipt again.") if state.ready else
+                                 _("Once the printer is ready, press F4 to print the receipt again."))
+                else:
+                    parts.append(_("The manager prints them again (Manager, F9)."))
             if trouble:
-                text += " " + _("Sales go on: a receipt that cannot print waits, and is never lost.")
-            self.printer_bar.setText(text)
+                parts.append(_("Sales go on: a receipt that cannot print waits, and is never lost."))
+            self.printer_bar.setText("  ".join(part if part.endswith((".", "。", "!")) else part + "."
+                                               for part in parts))
             self.printer_bar.show()
         else:
             self.printer_bar.hide()
