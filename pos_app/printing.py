@@ -45,6 +45,8 @@ from .vocabulary import CANCEL, CANCELLED, REFUND, SALE, SUCCESS
 log = logging.getLogger(__name__)
 
 POLL_IDLE = 3.0          # seconds between status questions while nothing prints
+QUIET = 2.0              # ... and since the last change of a transaction: none while sales are being taken
+SETTLE, SETTLE_MAX = 0.02, 0.05  # a change is journaled after this long without another (at most SETTLE_MAX)
 STALE_WAITING = 600.0    # a job still waiting at start, older than this, is failed rather than printed unasked
 STOP_WAIT = 10.0         # seconds stop() lets the worker finish what is queued
 
@@ -148,18 +150,22 @@ def slip_of(journal, config: Config, row, copy: str):
     return build(row, sale, events, config, copy=copy, sale_events=journal.events(sale["id"]))
 
 
-def refuse_unprintable(journal, row) -> None:
-    """A slip exists for a paid sale (also one a manager reversed later), a refund that was done and a
-    cancel that reversed a paid sale. Anything else is refused, saying what there is instead."""
-    from .vocabulary import KIND_WORDS, status_words
+def printable(journal, row) -> bool:
+    """Whether a transaction has a slip: a paid sale (also one a manager reversed later: it was paid, its
+    receipt stands, and the cancel has its own slip), a refund that was done, a cancel that reversed a sale."""
     if row["status"] == SUCCESS:
+        return row["kind"] in SLIP_OF
+    return row["kind"] == SALE and row["status"] == CANCELLED and any(
+        c["kind"] == CANCEL and c["status"] == SUCCESS for c in journal.children(row["id"]))
+
+
+def refuse_unprintable(journal, row) -> None:
+    """Nothing but a :func:`printable` transaction has a slip: refused, saying what there is instead."""
+    from .vocabulary import KIND_WORDS, status_words
+    if printable(journal, row):
         return
     kind, status = row["kind"], _(status_words(row["kind"], row["status"]))
     if kind == SALE:
-        reversal = next((c for c in journal.children(row["id"]) if c["kind"] == CANCEL and c["status"] == SUCCESS),
-                        None)
-        if row["status"] == CANCELLED and reversal is not None:
-            return   # it was paid, then reversed: its receipt stands, and the cancel has its own slip
         slips = [c["id"] for c in journal.children(row["id"]) if c["status"] == SUCCESS]
         raise PosError(_("sale {id} was not paid ({status}): there is no receipt for it").format(id=row["id"],
                                                                                                 status=status),
@@ -255,6 +261,7 @@ class Printing:
         self._threads: list[threading.Thread] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._finished = threading.Condition()
+        self._last_change = float("-inf")   # time.monotonic() of the last reported change
         self.recovered: list[int] = []
 
     @property
@@ -308,7 +315,9 @@ class Printing:
 
     # -- the caller's side: no SQL, no printer I/O ----------------------------------------------------------
     def changed(self, txn_id: str) -> None:
-        """The terminal's ``on_change`` listener: hand the id to the worker, nothing more."""
+        """The terminal's ``on_change`` listener: hand the id to the worker, nothing more (and note when:
+        the idle status questions wait for a quiet moment)."""
+        self._last_change = time.monotonic()
         self._changes.put(txn_id)
 
     def check_now(self) -> None:
@@ -370,10 +379,19 @@ class Printing:
         """The first thread: a reported change becomes its journaled slips (SQL and the slip, never the
         printer), so a slip is in the journal even while the printer hangs in a status question."""
         while True:
-            txn_id = self._changes.get()
-            if txn_id is _STOP:
-                return
-            self._guarded(self._settled, "txn", txn_id)
+            batch = [self._changes.get()]
+            # Let the payment's thread finish first: the change is reported inside its commit, and the sale
+            # returns to its caller just after. Wait for a moment with no change (at most SETTLE_MAX).
+            deadline = time.monotonic() + SETTLE_MAX
+            while batch[-1] is not _STOP and (left := deadline - time.monotonic()) > 0:
+                try:
+                    batch.append(self._changes.get(timeout=min(SETTLE, left)))
+                except queue.Empty:
+                    break
+            for txn_id in dict.fromkeys(batch):   # each once, in order
+                if txn_id is _STOP:
+                    return
+                self._guarded(self._settled, "txn", txn_id)
 
     def _printing(self) -> None:
         """The second thread: the printer's I/O, a job at a time, and a status question when idle."""
@@ -383,6 +401,12 @@ class Printing:
             try:
                 item = self._jobs.get(timeout=timeout)
             except queue.Empty:
+                quiet_from = self._last_change + QUIET
+                if time.monotonic() < quiet_from:
+                    # A sale is being taken: its thread would wait for this one's share of the interpreter
+                    # and the journal. Each job asks the printer anyway, so the state stays current.
+                    next_poll = quiet_from
+                    continue
                 item = ("poll", None)
             if item is _STOP:
                 return
@@ -402,7 +426,7 @@ class Printing:
     def _settled(self, txn_id: str) -> None:
         """A transaction moved: journal its automatic slips if it is one that gets them."""
         row = self.journal.get(txn_id)
-        if row is None or row["status"] != SUCCESS or row["kind"] not in SLIP_OF:
+        if row is None or row["status"] not in (SUCCESS, CANCELLED) or not printable(self.journal, row):
             return
         receipts = self.config.receipts
         copies: list[str] = []

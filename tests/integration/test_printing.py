@@ -212,6 +212,8 @@ def test_a_refund_and_a_cancel_of_a_paid_sale_print_their_slips_with_the_journal
         printer.wait_for(lambda p: len(p.jobs) == 4, 20)
     assert job_rows(data_dir, refund.id) == [("refund", "customer", "printed", 1, None)]
     assert job_rows(data_dir, cancel.id) == [("cancel", "customer", "printed", 1, None)]
+    assert job_rows(data_dir, reversed_.id) == [("receipt", "customer", "printed", 1, None)], \
+        "a sale reversed before its receipt was journaled was still paid: its receipt prints"
     slips = {}
     for data in printer.jobs:
         decoded = decode(data)
