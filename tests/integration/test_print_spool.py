@@ -76,7 +76,7 @@ def test_at_start_a_job_cut_off_mid_print_is_failed_never_resent(tmp_path):
         old = spool.enqueue(j, "receipt", "PR7", "customer", {}, now=1000.0)
     with Journal.open(tmp_path) as j:   # the next start
         assert sorted(spool.recover(j, stale_after=600)) == sorted([cut, old])
-    rows = dict((i, (s, e)) for i, s, e in raw(tmp_path, "SELECT id, state, last_error FROM print_jobs"))
+    rows = {i: (s, e) for i, s, e in raw(tmp_path, "SELECT id, state, last_error FROM print_jobs")}
     assert rows[cut] == ("failed", spool.INTERRUPTED)
     assert rows[old] == ("failed", spool.NOT_PRINTED)
     assert rows[young] == ("waiting", None)
