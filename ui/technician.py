@@ -392,7 +392,8 @@ class TechnicianWindow(Operations, ModeWindow):
             from pos_app.config import ScannersConfig
 
             settings = config.scanners if config is not None else ScannersConfig()
-            return services.technician.devices(grant, settings, hub=hub)
+            return services.technician.devices(grant, settings, hub=hub,
+                                               printer=config.printer if config is not None else None)
 
         def failed(_exc):
             self.devices_button.setEnabled(True)
@@ -447,6 +448,13 @@ class TechnicianWindow(Operations, ModeWindow):
                 marks.append(_("looks like a scanner"))
             detail = "; ".join(x for x in (port.get("description"), port.get("reason")) if x and x != "n/a")
             rows.append((_("serial port"), port.get("device", ""), ", ".join(marks), detail, None))
+        for printer in devices.get("printers") or []:
+            status = printer.get("status")
+            state = status["words"] if status else (_("configured") if printer.get("configured") else "")
+            shade = None if status is None else ("#1b7f3b" if status.get("ready") else "#b3261e")
+            lines = "  ".join(printer.get("config") or ())   # what to write in [printer] to use it
+            detail = "; ".join(x for x in (printer.get("where"), printer.get("note"), lines) if x)
+            rows.append((_("printer"), printer.get("name", ""), state, detail, shade))
         for screen in devices["displays"]:
             state = _("primary") if screen["primary"] else ""
             detail = _("{geometry}, scale {scale}, {refresh} Hz").format(**screen)
@@ -461,9 +469,10 @@ class TechnicianWindow(Operations, ModeWindow):
         table.resizeRowsToContents()
         scanners = devices["scanners"] or []
         self.devices_label.setText(
-            _("{scanners} scanners, {inputs} input devices, {ports} serial ports, {displays} displays").format(
+            _("{scanners} scanners, {inputs} input devices, {ports} serial ports, {printers} printers, "
+              "{displays} displays").format(
                 scanners=len(scanners), inputs=len(devices["input_devices"]), ports=len(devices["serial_ports"]),
-                displays=len(devices["displays"])))
+                printers=len(devices.get("printers") or []), displays=len(devices["displays"])))
 
     # -- the self-test ------------------------------------------------------------------------------------
     def run_selftest(self, level: str | None = None, **options) -> None:
@@ -500,7 +509,7 @@ class TechnicianWindow(Operations, ModeWindow):
         def run():
             return services.technician.selftest(grant, level, core.config_file, core.data_dir, running=running,
                                                 scanners=core.hub, display=display, displays=displays,
-                                                on_check=emit, **options)
+                                                printing=core.printing, on_check=emit, **options)
         self._call(run, on_done=self._selftest_done, on_error=self._selftest_failed)
 
     def _display_probe(self, _test_code: str):

@@ -42,7 +42,7 @@ def sale(opts, amount, currency, code, order_code, entry_code, description, time
     how = {"entry_code": True} if entry_code else {"code": code, "order_code": order_code}
     with opts.runtime() as rt:
         data = _take(opts, rt, amount, currency, timeout, description=description, alongside=alongside, **how)
-    emit(opts, data, outcome_lines(data))
+        emit(opts, data, outcome_lines(data))   # said now: stopping waits for the receipt to print (or fail)
     return EXIT[data["status"]]
 
 

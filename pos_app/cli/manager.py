@@ -36,7 +36,7 @@ def refund(opts, payment, amount, reason, by, timeout):
         services.manager.check_reason(reason, "refund")   # before the PIN: nothing to approve without it
         txn = services.manager.refund(grants.manager(t.journal, by), t, row["id"], money, reason)
         data = follow(t, txn, timeout)
-    emit(opts, data, outcome_lines(data))
+        emit(opts, data, outcome_lines(data))   # said now: stopping waits for the slip to print (or fail)
     return EXIT[data["status"]]
 
 

@@ -94,7 +94,8 @@ def test_selftest_against_the_healthy_simulator_shows_rows_and_exports(qtbot, co
     assert window.running and not window.run_button.isEnabled()
     qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
     assert [c.name for c in window.report.checks] == check_codes(window.checks_table)
-    assert {"config", "keys", "journal", "disk", "clock", "scanners"} == set(check_codes(window.checks_table))
+    internal = {"config", "keys", "journal", "disk", "clock", "scanners", "printer"}
+    assert internal == set(check_codes(window.checks_table))
     assert column(window.checks_table, 1)[:2] == ["Configuration", "Keys"]     # words, not the codes
     assert "FAIL" not in column(window.checks_table, 0), window.report.lines()
     assert "0 failed" in window.summary.text() and window.run_button.isEnabled()
@@ -334,3 +335,36 @@ def test_queue_lists_a_queued_sale_and_drains_it_when_the_link_is_back(qtbot, ma
         assert window.queue_status["count"] == 0 and window.queue_table.rowCount() == 0
     finally:
         started.stop()
+
+
+def test_the_printer_in_devices_and_in_the_selftest_through_the_tills_own_worker(qtbot, sim, tmp_path, no_devices):
+    """Issue 16: a network printer (the stand-in on 127.0.0.1) is a row of the devices tab with its status in
+    words and the [printer] lines; paper out there, and in the self-test's printer row (asked through the till's
+    own print worker, as the window passes it)."""
+    from flowkit import write_config
+    from printerkit import PrinterStandIn
+
+    from ui.bridge import Core
+
+    with PrinterStandIn() as printer:
+        config = write_config(sim)
+        config.write_text(config.read_text() + f'\n[printer]\nkind = "network"\nhost = "127.0.0.1"\n'
+                          f'port = {printer.port}\ntimeout = 2\n')
+        core = Core(config, tmp_path / "terminal", scanners=False)
+        core.start()
+        try:
+            qtbot.waitUntil(lambda: core.terminal is not None and core.printing is not None, timeout=15000)
+            printer.state = "paper_out"
+            window = open_window(qtbot, core)
+            kinds = column(window.devices_table, 0)
+            assert "printer" in kinds, kinds
+            row = kinds.index("printer")
+            assert "paper out" in column(window.devices_table, 2)[row]
+            assert f"port = {printer.port}" in column(window.devices_table, 3)[row]
+            assert "1 printers" in window.devices_label.text()
+            window.run_selftest("internal", **no_devices._asdict())
+            qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
+            check = next(c for c in window.report.checks if c.name == "printer")
+            assert check.status == "fail" and "paper out" in check.detail.lower(), check
+        finally:
+            core.stop()
