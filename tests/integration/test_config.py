@@ -429,3 +429,25 @@ def test_scanners_section_errors_name_the_key(tmp_path, table, message):
     with pytest.raises(ConfigError) as info:
         parse_scanners(tmp_path / "t.toml", table)
     assert message in str(info.value)
+
+
+def test_the_readmes_configuration_loads_as_written(tmp_path):
+    """The README's TOML blocks are one terminal.toml a person could copy (sqlite-utils' test_docs idea):
+    with the key files it names in place, it loads, and the optional sections say what the README says."""
+    import re
+
+    from kit import ROOT
+
+    from pos_app.sim.provision import provision
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Configuration"):text.index("## The cashier screen")]
+    blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
+    assert len(blocks) >= 3
+    provision(tmp_path, "http://127.0.0.1:1")          # keys/ with the names the README uses
+    (tmp_path / "terminal.toml").write_text("\n".join(blocks).replace("https://open-sea-global.alipay.com",
+                                                                      "https://gateway.example.com"))
+    config = load_config(tmp_path / "terminal.toml")
+    assert config.printer.kind == "network" and config.printer.port == 9100 and config.printer.columns == 42
+    assert config.receipts.customer == "auto" and config.entry_code.match_window == 300
+    assert config.merchant.store_address.splitlines() == ["12 Harbour Road", "Wan Chai, Hong Kong"]
