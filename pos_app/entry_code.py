@@ -80,16 +80,27 @@ def scenario_of(body: dict) -> str | None:
     return scenario if isinstance(scenario, str) else None
 
 
-def paid_of(body: dict, now: float) -> Paid | None:
-    """The payment a notification reports, or None if it lacks a paymentId or a valid amount; its time is the
-    gateway's paymentTime (a resent notification keeps it), else ``now``."""
+def unreadable(body: dict) -> str | None:
+    """Why a notification's payment cannot be taken as one (no usable paymentId, or an amount that is not a
+    positive whole number of minor units of a known currency), or None when it can."""
     payment_id = body.get("paymentId")
-    try:
-        money = Money.from_api(body.get("paymentAmount"))
-    except MoneyError:
-        return None
     if not isinstance(payment_id, str) or not 0 < len(payment_id) <= 64:
+        return "it has no usable paymentId"
+    try:
+        Money.from_api(body.get("paymentAmount"))
+    except MoneyError:
+        return f"its paymentAmount {str(body.get('paymentAmount'))[:80]} is not an amount the terminal takes"
+    return None
+
+
+def paid_of(body: dict, now: float) -> Paid | None:
+    """The payment a notification reports, or None if it lacks a paymentId or a valid amount
+    (:func:`unreadable` says why); its time is the gateway's paymentTime (a resent notification keeps it),
+    else ``now``."""
+    if unreadable(body) is not None:
         return None
+    payment_id = body["paymentId"]
+    money = Money.from_api(body["paymentAmount"])
     try:
         paid_at = datetime.fromisoformat(body["paymentTime"]).timestamp()
     except (KeyError, TypeError, ValueError, OverflowError):

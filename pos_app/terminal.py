@@ -565,8 +565,15 @@ class Terminal:
         lock, so a resent notification finds the row the first one made (idempotent by paymentId)."""
         paid = entry_code.paid_of(body, self.clock())
         detail = {**detail, **entry_code.notice_detail(body)}
-        if paid is None or notice.event is None or not notice.event.success:
+        if notice.event is None or not notice.event.success:
             self.journal.log_event(None, "notification_unmatched", detail)   # a failed try: nothing to settle
+            return
+        if paid is None:   # the gateway says paid, but not what or which: money moved, a manager must look
+            why = f"an entry-code payment (paymentId {str(body.get('paymentId'))[:64]}) the gateway reports paid, " \
+                  f"but {entry_code.unreadable(body)}: nothing was settled with it"
+            log.warning("%s; it is on the review list", why)
+            self.journal.log_event(None, "notification_unreadable", {
+                **detail, "why": why, "originalType": body.get("notifyType")})
             return
         with self.lock:
             if self.journal.find(paid.ref, "sale") is not None:

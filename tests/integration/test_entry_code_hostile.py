@@ -1,0 +1,112 @@
+"""The entry code as a hostile party or a rush hour would use it, on real parts: the simulator over HTTP, the
+terminal's receiver, a real journal file read with plain SQL, the simulator's /sim/ledger."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from flowkit import journal_query, sim_call, write_config
+from kit import usd
+
+from pos_app import payment_flow as pf
+from pos_app import services, signing
+from pos_app.roles import MANAGER
+from pos_app.runtime import Runtime
+
+WINDOW = 30.0
+PIN = "246810"
+
+
+def entry_config(sim, window: float = WINDOW) -> Path:
+    config = write_config(sim)
+    config.write_text(config.read_text() + f'\n[entry_code]\ncode = "{sim.entry_code}"\nmatch_window = {window}\n')
+    return config
+
+
+@pytest.fixture
+def runtime(sim, tmp_path):
+    with Runtime(entry_config(sim), tmp_path / "terminal") as rt:
+        assert sim_call(sim, "/sim/entry-codes", {"codeValue": sim.entry_code,
+                                                  "notifyUrl": rt.terminal.notify_url})[0] == 200
+        yield rt
+
+
+def pay(sim, value: str) -> dict:
+    status, answer = sim_call(sim, "/sim/wallet/pay-entry-code",
+                              {"codeValue": sim.entry_code, "amount": {"currency": "USD", "value": value}})
+    assert status == 200, answer
+    return answer
+
+
+def rows(rt, sql: str, params=()) -> list[tuple]:
+    return journal_query(rt.data_dir, sql, params)
+
+
+def wait_for(check, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+    return result
+
+
+def unmatched_row(rt, payment_id: str) -> str:
+    [(row_id,)] = wait_for(lambda: rows(rt, "SELECT id FROM transactions WHERE payment_id=? AND unmatched=1",
+                                        (payment_id,)))
+    return row_id
+
+
+def manager(t):
+    services.technician.pin_set(services.counter("setup"), t.journal, MANAGER, PIN)
+    return services.unlock(t.journal, MANAGER, PIN, asked_by="boss")
+
+
+def post_signed(sim, url: str, body: dict) -> dict:
+    """A notification signed with the gateway's own key, as the gateway would send it."""
+    raw = json.dumps(body).encode()
+    key = signing.load_private_key(Path(sim.data_dir) / "keys" / "gateway_private.pem", "gateway key")
+    now = str(int(time.time() * 1000))
+    request = urllib.request.Request(url, data=raw, method="POST", headers={
+        "Content-Type": "application/json; charset=UTF-8", "client-id": sim.client_id, "request-time": now,
+        "signature": signing.sign(key, "/notify", sim.client_id, now, raw)})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def entry_notice(payment_id, amount) -> dict:
+    body = {"notifyType": "PAYMENT_RESULT", "result": {"resultCode": "SUCCESS", "resultStatus": "S",
+                                                         "resultMessage": "success"},
+            "paymentRequestId": "GQR" + str(time.time_ns()), "paymentAmount": amount,
+            "paymentTime": "2026-12-06T14:00:00+08:00", "paymentFactor": {"inStorePaymentScenario": "EntryCode"}}
+    if payment_id is not None:
+        body["paymentId"] = payment_id
+    return body
+
+
+@pytest.mark.parametrize("amount, payment_id", [
+    ({"currency": "USD", "value": "12,50"}, "2026120611111111111111111A0000001"),
+    ({"currency": "USD", "value": "-100"}, "2026120611111111111111111A0000002"),
+    ({"currency": "USD", "value": 1250}, "2026120611111111111111111A0000003"),
+    ({"currency": "USD", "value": 12.5}, "2026120611111111111111111A0000004"),
+    ({"currency": "USD", "value": "9" * 20}, "2026120611111111111111111A0000005"),
+    ({"currency": "XXQ", "value": "100"}, "2026120611111111111111111A0000006"),
+    ({"currency": "USD", "value": "100"}, None),
+])
+def test_a_signed_paid_notice_the_terminal_cannot_read_goes_to_review_and_settles_nothing(runtime, sim, amount,
+                                                                                          payment_id, caplog):
+    t = runtime.terminal
+    waiting = t.start_entry_code(usd(100))
+    before = rows(runtime, "SELECT * FROM transactions")
+    assert post_signed(sim, t.notify_url, entry_notice(payment_id, amount))["result"]["resultStatus"] == "S"
+    assert rows(runtime, "SELECT * FROM transactions") == before, "nothing settled on an unreadable amount"
+    assert t.load(waiting.id).phase is pf.Phase.WAITING
+    [(detail,)] = rows(runtime, "SELECT detail FROM events WHERE kind='notification_unreadable'")
+    assert "entry-code" in json.loads(detail)["why"]
+    [item] = [i for i in services.manager.review(manager(t), t.journal) if i["kind"] == "notification"]
+    assert "entry-code" in item["message"]
+    assert any("entry-code payment" in r.getMessage() for r in caplog.records)
+
