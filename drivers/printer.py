@@ -49,6 +49,7 @@ PAPER_END_STOP = 0x20  # n=2, bit 5: printing stopped because the paper ran out
 ERROR = 0x40           # n=2, bit 6: an error (cutter, head temperature, ...)
 NEAR_END = 0x0C        # n=4, bits 2-3: the roll is near its end
 PAPER_END = 0x60       # n=4, bits 5-6: no paper
+DRAIN_LIMIT = 4096     # bytes a printer may have sent unasked before a query (late answers, ASB)
 
 
 def query(n: int) -> bytes:
@@ -313,9 +314,14 @@ class Printer:
             raise _Unreachable(*_reason(exc, self.config.timeout)) from None
 
     def _drain(self) -> None:
-        """Drop bytes nobody asked for (an answer that came late, automatic status) before a query."""
-        while self._read(0.001 if self.kind != "network" else 0.0001):
-            pass
+        """Drop bytes nobody asked for (an answer that came late, automatic status) before a query. A printer
+        that keeps sending (a babbling line, the wrong device) is unreachable once the timeout has passed or
+        more came than any printer sends unasked: the status question must end within its time."""
+        deadline, dropped = time.monotonic() + self.config.timeout, 0
+        while chunk := self._read(0.001 if self.kind != "network" else 0.0001):
+            dropped += len(chunk)
+            if dropped > DRAIN_LIMIT or time.monotonic() > deadline:
+                raise _Unreachable(_("it keeps sending bytes nobody asked for: is it a receipt printer?"))
 
     def _answer(self, n: int) -> int:
         self._write(query(n))
@@ -334,7 +340,9 @@ class Printer:
 
     def _finish(self) -> None:
         """End a network job: say so (FIN), then wait for the printer to close its side, which it does once
-        it has read everything. Waiting up to the timeout; a printer that keeps the connection is let go."""
+        it has read everything (the end of a job, as CUPS's socket backend waits for it). A printer that has
+        not closed within the timeout has not surely read the slip (on 127.0.0.1 or a LAN the whole slip
+        fits in the socket buffers, so the write alone proves nothing): the job is not printed, in words."""
         dev = self._device.device
         try:
             dev.shutdown(socket.SHUT_WR)
@@ -347,9 +355,11 @@ class Printer:
                 if not dev.recv(4096):
                     return
             except TimeoutError:
-                return
+                break
             except OSError as exc:
                 raise _Unreachable(*_reason(exc, self.config.timeout)) from None
+        raise _Unreachable(_("it did not take the whole slip within {seconds} s").format(
+            seconds=f"{self.config.timeout:g}"))
 
     def _usb_endpoints(self) -> None:
         """Use the printer interface's own bulk endpoints (python-escpos assumes 0x82 and 0x01)."""

@@ -38,7 +38,11 @@ ANSWERS: dict[str, dict[int, int]] = {
     "cover_open": {1: 0x1A, 2: 0x16, 3: 0x12, 4: 0x12},
     "error":      {1: 0x1A, 2: 0x52, 3: 0x1A, 4: 0x12},
 }
-STATES = (*ANSWERS, "silent", "refuse", "hang_up")   # hang_up: answers as ok, resets a job's connection
+ANSWERS["stall"] = ANSWERS["ok"]
+#: hang_up: answers as ok, resets a job's connection; stall: answers as ok, then reads nothing more (the
+#: job fills the TCP window); babble: sends junk (never a status answer) for as long as it is connected.
+STATES = (*ANSWERS, "silent", "refuse", "babble")
+JUNK = b"\xff" * 4096
 
 
 @dataclass
@@ -71,7 +75,9 @@ class PrinterStandIn:
     Times are ``time.monotonic()``. ``state`` may be changed at any time; ``refuse`` closes the listening
     socket (a connect is refused, as by a printer switched off) and any other state opens it again on the
     same port; ``hang_up`` answers as ``ok`` but resets a connection as soon as print data comes on it (a
-    printer failing mid-job).
+    printer failing mid-job); ``stall`` answers the status queries as ``ok`` and then reads nothing more (a
+    printer that hangs with the job unread); ``babble`` sends junk without end and answers nothing (the
+    wrong device on the port, a line full of noise).
     """
 
     def __init__(self, port: int = 0, state: str = "ok", host: str = "127.0.0.1") -> None:
@@ -156,10 +162,31 @@ class PrinterStandIn:
                 self._cond.notify_all()
             threading.Thread(target=self._serve, args=(conn, record), daemon=True).start()
 
+    def _babble(self, conn: socket.socket) -> None:
+        try:
+            while self._state == "babble" and not self._stopped:
+                conn.sendall(JUNK)
+        except OSError:
+            pass
+
+    def _stalled(self, record: Connection) -> bool:
+        """In ``stall``, once the last status query (DLE EOT 4) is answered: wait, reading nothing, until the
+        state changes or the stand-in closes. True when it should hang up after."""
+        if self._state != "stall" or not any(n == 4 for _t, n in record.queries):
+            return False
+        with self._cond:
+            while self._state == "stall" and not self._stopped:
+                self._cond.wait(0.1)
+        return self._stopped
+
     def _serve(self, conn: socket.socket, record: Connection) -> None:
         pending = b""   # the start of a query split over two reads (DLE, or DLE EOT), not yet looked at
+        if self._state == "babble":
+            threading.Thread(target=self._babble, args=(conn,), daemon=True).start()
         try:
             while True:
+                if self._stalled(record):
+                    break
                 try:
                     chunk = conn.recv(65536)
                 except OSError:

@@ -143,6 +143,38 @@ def test_a_printer_that_resets_the_connection_mid_job_is_an_error_in_words(stand
     assert caught.value.status.state == "offline"
 
 
+def test_a_printer_that_babbles_is_offline_within_its_timeout(stand_in):
+    """Junk without end on the port (the wrong device, a noisy line): the status question still ends (it
+    used to drain the junk for ever) and nothing is printed."""
+    stand_in.state = "babble"
+    done: list = []
+    asker = threading.Thread(target=lambda: done.append(open_printer(network(stand_in.port)).status()), daemon=True)
+    asker.start()
+    asker.join(30)   # a bound for a hang, not a timing claim: the driver's own timeout is 0.5 s
+    assert done, "status() did not return from a babbling printer"
+    [status] = done
+    assert status.state == "offline" and "keeps sending bytes nobody asked for" in status.detail
+    with open_printer(network(stand_in.port)) as printer, pytest.raises(PrinterError) as caught:
+        printer.send(b"never\n")
+    assert "nothing was sent to the printer" in caught.value.hint
+    assert not any(b"never" in c.data for c in stand_in.connections)
+
+
+def test_a_printer_that_stops_reading_the_job_is_not_printed(stand_in):
+    """Status answered, then nothing read: the slip sits in the socket buffers (it fits), so a write that
+    returned proves nothing; the printer never took it, and send() says so instead of 'printed'."""
+    stand_in.state = "stall"
+    with open_printer(network(stand_in.port)) as printer, pytest.raises(PrinterError) as caught:
+        printer.send(receipt())
+    assert "did not take the whole slip within 0.5 s" in caught.value.message
+    assert caught.value.hint == "part of it may have printed"
+    assert all(c.data in (b"", QUERIES) for c in stand_in.connections)   # the stand-in read none of it
+    stand_in.state = "ok"
+    with open_printer(network(stand_in.port)) as printer:
+        assert printer.send(receipt()).state == "ready"   # the reprint, once the printer reads again
+    assert decode(stand_in.jobs[-1]).qr == ["PAYREQ-0001"]
+
+
 def test_state_changes_are_seen_on_the_next_call(stand_in):
     with open_printer(network(stand_in.port)) as printer:
         seen = []
