@@ -33,6 +33,7 @@ from typing import Any
 
 from pos_app.errors import PosError
 from pos_app.i18n import _
+from pos_app.vocabulary import FAILED, SalePhase
 
 from . import schema
 from .lock import PRIVATE, InstanceLock, tighten
@@ -701,8 +702,11 @@ class Journal:
                            (currency, amount))
 
     def unmatched_payments(self) -> list[sqlite3.Row]:
-        """Entry-code payments that came with no waiting amount and nobody has assigned yet, oldest first."""
-        return self._query("SELECT * FROM transactions WHERE unmatched=1 ORDER BY created_at, id")
+        """Entry-code payments that came with no waiting amount and nobody has assigned yet, oldest first; one
+        a manager cancelled or refunded (or is refunding) is no longer there to assign: its money went back."""
+        return self._query("SELECT t.* FROM transactions t WHERE t.unmatched=1 AND t.phase=? AND NOT EXISTS "
+                           "(SELECT 1 FROM transactions c WHERE c.parent=t.id AND c.status!=?) "
+                           "ORDER BY t.created_at, t.id", (SalePhase.PAID.value, FAILED))
 
     def due(self, now: float) -> list[sqlite3.Row]:
         """Open transactions whose next action has come (in-flight ones have no next_at)."""

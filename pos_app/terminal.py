@@ -569,8 +569,8 @@ class Terminal:
             self.journal.log_event(None, "notification_unmatched", detail)   # a failed try: nothing to settle
             return
         if paid is None:   # the gateway says paid, but not what or which: money moved, a manager must look
-            why = f"an entry-code payment (paymentId {str(body.get('paymentId'))[:64]}) the gateway reports paid, " \
-                  f"but {entry_code.unreadable(body)}: nothing was settled with it"
+            why = (f"an entry-code payment (paymentId {str(body.get('paymentId'))[:64]}) the gateway reports paid, "
+                   f"but {entry_code.unreadable(body)}: nothing was settled with it")
             log.warning("%s; it is on the review list", why)
             self.journal.log_event(None, "notification_unreadable", {
                 **detail, "why": why, "originalType": body.get("notifyType")})
@@ -627,6 +627,12 @@ class Terminal:
                                hint=_("`pos-terminal entry-payments` lists them"))
             payment = self._sale(row["id"])
             now = self.clock()
+            back = [c for c in self.journal.children(row["id"]) if c["status"] != FAILED]
+            if sale_ref is not None and (payment.phase is not pf.Phase.PAID or back):
+                # its money went (or is going) back to the customer: it pays no goods
+                raise PosError(_("entry-code payment {ref} was cancelled or refunded: it cannot pay a sale").format(
+                                   ref=repr(payment_ref)),
+                               hint=_("the waiting sale needs a payment of its own"))
             if sale_ref is None:
                 self._save(payment, payment, now, [("entry_payment_acknowledged", by)], columns={"unmatched": None})
                 return self._sale(payment.id)

@@ -9,11 +9,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from flowkit import journal_query, sim_call, write_config
+from flowkit import journal_query, ledger, sim_call, write_config
 from kit import usd
 
 from pos_app import payment_flow as pf
 from pos_app import services, signing
+from pos_app.errors import PosError
 from pos_app.roles import MANAGER
 from pos_app.runtime import Runtime
 
@@ -110,3 +111,24 @@ def test_a_signed_paid_notice_the_terminal_cannot_read_goes_to_review_and_settle
     assert "entry-code" in item["message"]
     assert any("entry-code payment" in r.getMessage() for r in caplog.records)
 
+
+@pytest.mark.parametrize("how", ["cancel", "refund"])
+def test_a_payment_sent_back_is_no_longer_unmatched_nor_assignable(runtime, sim, how):
+    t = runtime.terminal
+    loose = pay(sim, "880")
+    payment_row = unmatched_row(runtime, loose["paymentId"])
+    boss = manager(t)
+    if how == "cancel":
+        back = services.manager.cancel(boss, t, loose["paymentId"], "nobody's payment")
+    else:
+        back = services.manager.refund(boss, t, loose["paymentId"], usd(880), "nobody's payment")
+    assert t.wait(back.id, lambda f: f.final, 10).status == "SUCCESS"
+    assert services.sales.entry_payments(services.counter(), t) == []
+    sale = t.start_entry_code(usd(880))
+    with pytest.raises(PosError):
+        services.sales.assign_entry_payment(services.counter("till"), t, loose["paymentId"], sale.id)
+    assert t.load(sale.id).phase is pf.Phase.WAITING, "no goods against money that went back"
+    gateway = {p["paymentId"]: p for p in ledger(sim).values()}[loose["paymentId"]]
+    assert gateway["cancelled"] or [r["status"] for r in gateway["refunds"]] == ["SUCCESS"]
+    assert rows(runtime, "SELECT status FROM transactions WHERE id=?", (payment_row,)) == \
+        [("CANCELLED" if how == "cancel" else "SUCCESS",)]
