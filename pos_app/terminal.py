@@ -607,7 +607,7 @@ class Terminal:
         items = []
         for r in unmatched:
             paid = entry_code.Paid(r["payment_id"], r["currency"], r["amount"], r["created_at"])
-            fits = [w["id"] for w in waiting if paid in entry_code.claimable(
+            fits = [w["id"] for w in waiting if r["z_number"] is None and paid in entry_code.claimable(
                 entry_code.Waiting(w["id"], w["currency"], w["amount"], w["created_at"], self.timing.entry_window),
                 [paid])]
             items.append({"id": r["id"], "paymentId": r["payment_id"],
@@ -633,6 +633,12 @@ class Terminal:
                 raise PosError(_("entry-code payment {ref} was cancelled or refunded: it cannot pay a sale").format(
                                    ref=repr(payment_ref)),
                                hint=_("the waiting sale needs a payment of its own"))
+            if sale_ref is not None and row["z_number"] is not None:
+                # a Z counted it as a sale of its own: moving it onto a sale now would count it a second time
+                raise PosError(_("entry-code payment {ref} was counted in Z {z} as a sale of its own: it cannot "
+                                 "pay a later sale").format(ref=repr(payment_ref), z=row["z_number"]),
+                               hint=_("acknowledge it without a sale (manager), and refund it if it was this "
+                                      "customer's and they pay again"))
             if sale_ref is None:
                 self._save(payment, payment, now, [("entry_payment_acknowledged", by)], columns={"unmatched": None})
                 return self._sale(payment.id)

@@ -12,8 +12,8 @@ import pytest
 from flowkit import journal_query, ledger, sim_call, write_config
 from kit import usd
 
+from pos_app import closing, services, signing
 from pos_app import payment_flow as pf
-from pos_app import services, signing
 from pos_app.errors import PosError
 from pos_app.roles import MANAGER
 from pos_app.runtime import Runtime
@@ -110,6 +110,26 @@ def test_a_signed_paid_notice_the_terminal_cannot_read_goes_to_review_and_settle
     [item] = [i for i in services.manager.review(manager(t), t.journal) if i["kind"] == "notification"]
     assert "entry-code" in item["message"]
     assert any("entry-code payment" in r.getMessage() for r in caplog.records)
+
+
+def test_a_payment_a_z_counted_is_not_assigned_to_a_later_sale(runtime, sim):
+    """Once a Z counted an unmatched payment as a sale of its own, moving it onto a later sale would count it
+    again in the next Z: refused in words (a refund and a new sale is the way, if it was that customer's)."""
+    t = runtime.terminal
+    loose = pay(sim, "777")
+    payment_row = unmatched_row(runtime, loose["paymentId"])
+    z = closing.take_z(t.journal, by="boss", approved_by=MANAGER, role=MANAGER)
+    assert z["summary"]["USD"]["gross"]["value"] == 777
+    sale = t.start_entry_code(usd(777))
+    assert [i["waiting"] for i in services.sales.entry_payments(services.counter(), t)] == [[]], "not offered"
+    with pytest.raises(PosError, match="Z"):
+        services.sales.assign_entry_payment(services.counter("till"), t, loose["paymentId"], sale.id)
+    assert rows(runtime, "SELECT status, unmatched FROM transactions WHERE id=?", (payment_row,)) == [("SUCCESS", 1)]
+    assert t.load(sale.id).phase is pf.Phase.WAITING
+    services.sales.assign_entry_payment(manager(t), t, loose["paymentId"], None)   # acknowledged: stays counted
+    [(counted,)] = rows(runtime, "SELECT COALESCE(SUM(amount), 0) FROM transactions WHERE kind='sale' "
+                                 "AND status='SUCCESS'")
+    assert counted == 777
 
 
 @pytest.mark.parametrize("how", ["cancel", "refund"])
