@@ -153,9 +153,14 @@ def _reason(exc: BaseException | None, timeout: float) -> tuple[str, bool]:
              errno.EBUSY: N_("another program has it"), errno.ETIMEDOUT: N_("timed out")}
     if code in (errno.EACCES, errno.EPERM):
         return _("permission denied"), False
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    # pyserial says a plain file or a pipe is no terminal only in its text ("(25, 'Inappropriate ioctl ...')")
+    if code == errno.ENOTTY or "Inappropriate ioctl" in text:
+        return _("not a serial port (a plain file or a pipe?): set [printer] device to the printer's port"), True
+    if code == errno.EISDIR or "Is a directory" in text:
+        return _("a folder, not a device: set [printer] device to the printer's port"), True
     if code in words:
         return _(words[code]), True
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     if "ermission" in text or "Access denied" in text:   # pyusb's USBError carries libusb's words
         return _("permission denied"), False
     return text.splitlines()[0], True

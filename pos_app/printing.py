@@ -110,6 +110,7 @@ class PrinterState:
     failed: tuple[int, ...] = ()        # jobs that failed and were not reprinted yet
     last_error: str | None = None       # the newest of those jobs' reasons
     checked_at: float | None = None     # when the printer was last asked (None: never)
+    detail: str = ""                    # why, for the technician: the status bytes, or why nothing came
 
     @property
     def configured(self) -> bool:
@@ -133,7 +134,7 @@ class PrinterState:
         return {"kind": self.kind, "configured": self.configured, "online": self.online, "paper": self.paper,
                 "coverOpen": self.cover_open, "ready": self.ready, "statusWords": self.status_words,
                 "failedJobs": list(self.failed), "lastError": self.last_error, "checkedAt": self.checked_at,
-                "words": self.words}
+                "detail": self.detail, "words": self.words}
 
 
 # -- what a transaction's slip is ----------------------------------------------------------------------
@@ -228,7 +229,7 @@ def deliver(config: Config, data: bytes | None, opener: Callable | None = None) 
 def _state(kind: str, s, now: float) -> PrinterState:
     """A :class:`PrinterState` from the driver's :class:`~drivers.printer.PrinterStatus`."""
     return PrinterState(kind, online=bool(s.online), paper=s.paper, cover_open=bool(s.cover_open),
-                        ready=bool(s.ready), status_words=s.words, checked_at=now)
+                        ready=bool(s.ready), status_words=s.words, checked_at=now, detail=s.detail)
 
 
 def _words(exc: BaseException) -> str:

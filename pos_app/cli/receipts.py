@@ -124,6 +124,8 @@ def printer(opts):
             journal = None
         state = services.receipts.printer_status(grants.counter(), Direct(config, journal))
     lines = [state.words]
+    if state.detail and not state.ready:   # why: no USB library, unknown host, not a serial port, ...
+        lines.append("  " + state.detail)
     if state.failed:
         lines.append(_("reprint with `pos-terminal receipt PAYMENT --print`; `pos-terminal printer --json` lists the "
                        "jobs"))

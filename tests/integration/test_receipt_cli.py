@@ -125,6 +125,36 @@ def test_printer_says_its_state_in_words(till, printer):
     assert done.returncode == 1 and state["paper"] == "out" and "paper out" in state["words"], said(done)
 
 
+@pytest.mark.parametrize("case", ["plain file", "fifo", "folder", "unknown host"])
+def test_printer_says_why_a_wrong_printer_setting_cannot_work(till, tmp_path, case):
+    """A [printer] that points at no printer: the state in words and, on the next line, why (not 'check its
+    power and cable' alone for a setting no cable fixes), exit 1, never a traceback."""
+    import os
+    data_dir, _paid, _unpaid = till
+    target = tmp_path / "ttyUSB0"
+    if case == "plain file":
+        target.write_text("not a port\n")
+    elif case == "fifo":
+        os.mkfifo(target)
+    elif case == "folder":
+        target.mkdir()
+    printer_lines = ('kind = "network"\nhost = "printer.invalid"\ntimeout = 1' if case == "unknown host" else
+                     f'kind = "serial"\ndevice = "{target}"\ntimeout = 1')
+    own = (data_dir / "sandbox-gateway" / "terminal.toml").read_text().split("\n[printer]")[0]
+    config = tmp_path / "terminal.toml"
+    config.write_text(own + "\n[printer]\n" + printer_lines + "\n")
+    done = cli("printer", config=config, data_dir=data_dir, timeout=60)
+    text = said(done)
+    assert done.returncode == 1, text
+    lines = done.stdout.splitlines()
+    assert lines[0] == "Printer: offline — check its power and cable", text
+    expected = {"plain file": "not a serial port (a plain file or a pipe?)", "fifo": "not a serial port",
+                "folder": "a folder, not a device", "unknown host": "printer.invalid:9100: unknown host name"}[case]
+    assert expected in lines[1], text
+    done = cli("printer", "--json", config=config, data_dir=data_dir, timeout=60)
+    assert expected in json.loads(done.stdout)["detail"], said(done)
+
+
 def test_a_z_with_print_and_no_printer_is_refused_before_the_z_is_taken(tmp_path):
     from flowkit import MANAGER_PIN, set_manager_pin
     data_dir = tmp_path / "t"
