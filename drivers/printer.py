@@ -50,6 +50,7 @@ ERROR = 0x40           # n=2, bit 6: an error (cutter, head temperature, ...)
 NEAR_END = 0x0C        # n=4, bits 2-3: the roll is near its end
 PAPER_END = 0x60       # n=4, bits 5-6: no paper
 DRAIN_LIMIT = 4096     # bytes a printer may have sent unasked before a query (late answers, ASB)
+BABBLING = N_("it keeps sending bytes nobody asked for: is it a receipt printer?")
 
 
 def query(n: int) -> bytes:
@@ -326,15 +327,18 @@ class Printer:
         while chunk := self._read(0.001 if self.kind != "network" else 0.0001):
             dropped += len(chunk)
             if dropped > DRAIN_LIMIT or time.monotonic() > deadline:
-                raise _Unreachable(_("it keeps sending bytes nobody asked for: is it a receipt printer?"))
+                raise _Unreachable(_(BABBLING))
 
     def _answer(self, n: int) -> int:
         self._write(query(n))
-        deadline = time.monotonic() + self.config.timeout
+        deadline, junk = time.monotonic() + self.config.timeout, 0
         while (left := deadline - time.monotonic()) > 0:
             for byte in self._read(left):
                 if is_answer(byte):
                     return byte
+                junk += 1
+            if junk > DRAIN_LIMIT:   # the same words whether the junk came before the question or after
+                raise _Unreachable(_(BABBLING))
         raise _Unreachable(_("no answer to DLE EOT {n} within {seconds} s").format(
             n=n, seconds=f"{self.config.timeout:g}"))
 
