@@ -11,6 +11,7 @@ import click
 
 from .. import payment_flow as pf
 from .. import services
+from ..errors import PosError
 from ..i18n import N_
 from ..money import format_minor, parse_money
 from ..vocabulary import settled
@@ -149,11 +150,21 @@ def inquiry(opts, payment):
     return 3 if result.unknown else 0
 
 
+def _entry_code_waits(opts) -> bool:
+    """Whether an entry-code sale is open: the gateway tells its payment by notification only (nothing can be
+    asked for it), so settling it means listening, or its window ends unheard while the customer has paid."""
+    try:
+        with opts.journal(readonly=True) as journal:
+            return any(r["tender"] == pf.ENTRY_CODE for r in journal.open_transactions())
+    except PosError:
+        return False   # no journal yet, or unreadable: the runtime says so in its own words
+
+
 @command()
 @timeout_option(None, "stop after this long")
 def reconcile(opts, timeout):
     """Settle every open transaction with the gateway (exit 3 while some stay open)."""
-    with opts.runtime(receiver=False, background=False) as rt:
+    with opts.runtime(receiver=_entry_code_waits(opts), background=False) as rt:
         watch(opts, rt.terminal)
         progress(opts, f"settling {len(rt.terminal.journal.open_transactions())} open transaction(s)")
         data = services.sales.reconcile(grants.counter(), rt.terminal, timeout)
