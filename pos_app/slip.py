@@ -22,9 +22,11 @@ show the same lines.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -645,12 +647,9 @@ def write_png(slip: Slip, path: Path | str, *, mark=None) -> Path:
                         draw.text((left + dx, baseline), ch, font=f, fill="black", anchor="ls")
                 x += cells * step
         y += ROW_DOTS * row.size
-    try:
-        page.save(str(path), format="PNG")
-    except OSError as exc:
-        raise PosError(_("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc),
-                       hint=_("pick a folder that exists and that you can write to")) from None
-    return Path(path)
+    buf = io.BytesIO()
+    page.save(buf, format="PNG")
+    return save_file(path, buf.getvalue())
 
 
 # -- PDF --------------------------------------------------------------------------------------------------
@@ -719,12 +718,34 @@ def write_pdf(slip: Slip, path: Path | str, *, mark=None) -> Path:
             pdf.cell(col * width(text), line_mm * row.size, text)
             x += col * width(text)
         y += line_mm * row.size
+    return save_file(path, bytes(pdf.output()))
+
+
+def save_file(path: Path | str, data: bytes) -> Path:
+    """Write a rendered slip to ``path`` whole or not at all: through a temporary file beside it, renamed
+    over it once written, so a full disk or a failure leaves no empty or cut file (nor a good file of that
+    name cut short). A path that exists and is no plain file (a device, a pipe) is written directly."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
     try:
-        pdf.output(str(path))
+        if target.exists() and not target.is_file() and not target.is_dir():
+            with open(target, "wb") as out:
+                out.write(data)
+            return target
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        try:
+            with open(tmp, "xb") as out:
+                out.write(data)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
     except OSError as exc:
-        raise PosError(_("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc),
-                       hint=_("pick a folder that exists and that you can write to")) from None
-    return Path(path)
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        raise PosError(_("cannot write {path}: {reason}").format(path=target, reason=exc.strerror or exc),
+                       hint=_("free some space on that disk, or pick another folder") if full else
+                       _("pick a folder that exists and that you can write to")) from None
+    return target
 
 
 def mark_of(config):

@@ -99,6 +99,26 @@ def test_a_mistake_is_said_in_words(till, tmp_path, case):
         assert "there is no receipt for it" in text and f"report --txn {unpaid}" in text
 
 
+@pytest.mark.parametrize("fmt", ["png", "pdf"])
+def test_a_receipt_file_on_a_full_disk_is_said_and_leaves_nothing_cut(till, small_disk, fmt):
+    """A full disk: said in words with what to do (free space, not 'pick a folder'), exit 2, and no empty or
+    cut file left behind, nor a good receipt of that name cut short by the failed write over it."""
+    from disks import fill
+    data_dir, paid, _unpaid = till
+    disk = small_disk("256k")
+    good = disk / f"kept.{fmt}"
+    assert cli("receipt", paid, f"--{fmt}", good, data_dir=data_dir).returncode == 0
+    before = good.read_bytes()
+    fill(disk)
+    for target in (disk / f"new.{fmt}", good):
+        done = cli("receipt", paid, f"--{fmt}", target, data_dir=data_dir)
+        text = said(done)
+        assert done.returncode == 2 and f"cannot write {target}: No space left on device" in text, text
+        assert "free some space on that disk" in text, text
+    assert sorted(p.name for p in disk.iterdir() if not p.name.startswith("filler")) == [good.name]
+    assert good.read_bytes() == before
+
+
 def test_print_with_no_printer_configured_says_so_and_files_still_work(tmp_path):
     data_dir = tmp_path / "t"
     with Runtime(None, data_dir) as rt:
