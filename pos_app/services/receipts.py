@@ -22,8 +22,10 @@ def transaction(journal, ref: str):
     """The journal's row ``ref`` names: a sale by its paymentRequestId or paymentId, a refund or cancel by
     its id; a PosError in words when there is none."""
     row = journal.find(ref) if 0 < len(ref) <= 64 else None
-    if row is None:
-        raise PosError(_("no transaction {ref} in this terminal's journal").format(ref=repr(ref)),
+    if row is None:   # a pasted page is named by its start and length, not echoed back whole
+        shown = repr(ref) if len(ref) <= 64 else _("{start}… ({count} characters)").format(
+            start=repr(ref[:32])[:-1], count=len(ref))
+        raise PosError(_("no transaction {ref} in this terminal's journal").format(ref=shown),
                        hint=_("give a paymentRequestId or paymentId (or a refund's or cancel's id) from the receipt "
                               "or `pos-terminal report`"))
     return row

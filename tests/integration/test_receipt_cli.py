@@ -80,21 +80,24 @@ def test_print_beside_a_running_till_goes_straight_to_the_printer_unjournaled(ti
     assert sum(paid in line for line in decode(printer.jobs[-1]).texts) >= 1
 
 
-@pytest.mark.parametrize("case", ["unknown", "unpaid", "unwritable", "no option", "two options"])
+@pytest.mark.parametrize("case", ["unknown", "unpaid", "unwritable", "no option", "two options", "10 kB"])
 def test_a_mistake_is_said_in_words(till, tmp_path, case):
     data_dir, paid, unpaid = till
     args = {"unknown": ("receipt", "PR-NO-SUCH-SALE", "--pdf", tmp_path / "x.pdf"),
             "unpaid": ("receipt", unpaid, "--print"),
             "unwritable": ("receipt", paid, "--pdf", tmp_path / "no" / "such" / "folder" / "r.pdf"),
             "no option": ("receipt", paid),
-            "two options": ("receipt", paid, "--print", "--png", tmp_path / "x.png")}[case]
+            "two options": ("receipt", paid, "--print", "--png", tmp_path / "x.png"),
+            "10 kB": ("receipt", "PR" + "9" * 10_000, "--pdf", tmp_path / "x.pdf")}[case]
     done = cli(*args, data_dir=data_dir)
     text = said(done)
     assert done.returncode == 2, text
     expected = {"unknown": "no transaction 'PR-NO-SUCH-SALE'", "unpaid": f"sale {unpaid} was not paid",
                 "unwritable": "cannot write", "no option": "give one of --print, --pdf FILE or --png FILE",
-                "two options": "give one of them"}[case]
+                "two options": "give one of them", "10 kB": "no transaction 'PR" + "9" * 30 + "… "
+                                                           "(10002 characters)"}[case]
     assert expected in text, text
+    assert len(text) < 1000, "the argument is named, not echoed back whole"
     if case == "unpaid":
         assert "there is no receipt for it" in text and f"report --txn {unpaid}" in text
 
