@@ -91,16 +91,20 @@ def _load(path: Path | None, key: str) -> Image.Image | None:
     if not data.startswith(PNG_MAGIC):
         raise ArtworkError(_("{file}: is not a PNG image (only PNG artwork is accepted)").format(file=path),
                            hint=hint)
+
+    def check_size(width: int, height: int) -> None:
+        if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE) \
+                or max(width, height) > MAX_ASPECT * min(width, height):
+            raise ArtworkError(
+                _("{file}: is {width}x{height} pixels; artwork must be {low} to {high} pixels a side "
+                  "and at most {aspect} times as wide as high").format(
+                    file=path, width=width, height=height, low=MIN_SIDE, high=MAX_SIDE, aspect=MAX_ASPECT),
+                hint=hint)
+    if data[12:16] == b"IHDR":   # read from the header first: Pillow refuses a huge one as a "decompression bomb"
+        check_size(int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"))
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
-            width, height = image.size  # the header only: refuse absurd sizes before decoding the pixels
-            if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE) \
-                    or max(width, height) > MAX_ASPECT * min(width, height):
-                raise ArtworkError(
-                    _("{file}: is {width}x{height} pixels; artwork must be {low} to {high} pixels a side "
-                      "and at most {aspect} times as wide as high").format(
-                        file=path, width=width, height=height, low=MIN_SIDE, high=MAX_SIDE, aspect=MAX_ASPECT),
-                    hint=hint)
+            check_size(*image.size)  # the header only: refuse absurd sizes before decoding the pixels
             image.load()
             return image.convert("RGBA")  # palette and grey PNGs too; the alpha channel is kept
     except ArtworkError:

@@ -123,3 +123,19 @@ def test_the_neutral_icon_is_a_plain_plus_of_the_size_asked():
     assert max(centre[:3]) < 80 and centre[3] == 255                 # dark ink at the crossing
     assert min(corner_of_square[:3]) > 240                           # white between the arms
     assert icon.getpixel((32, 6))[:3] < (80, 80, 80)                 # the vertical arm reaches near the edge
+
+
+def test_a_png_bomb_is_told_by_its_size_not_as_damaged(tmp_path):
+    """60000x60000 in a file of a few hundred bytes: the header's size is what the person needs to hear (Pillow
+    alone calls it a "decompression bomb" inside a 'damaged PNG' message)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(brand.PNG_MAGIC + chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 6, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 10000)) + chunk(b"IEND", b""))
+    error = refused(BrandConfig(qr_icon=bomb), brand.qr_icon)
+    assert str(bomb) in error.message and "60000x60000 pixels" in error.message and "damaged" not in error.message
+    assert "[brand] qr_icon" in error.hint
