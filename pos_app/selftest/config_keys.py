@@ -28,8 +28,12 @@ def load(config_file: Path | None, data_dir: Path, *, start_sandbox: bool) -> tu
             return failed("config", one_line(exc.message), exc.hint or _("compare it with the README")), None, None
         detail = (_("{path}: valid (sandbox gateway {url}, client id {client_id})") if loaded.gateway.sandbox else
                   _("{path}: valid (live gateway {url}, client id {client_id})"))
-        return passed("config", detail.format(path=loaded.path, url=loaded.gateway.url,
-                                              client_id=loaded.gateway.client_id)), loaded, None
+        detail = detail.format(path=loaded.path, url=loaded.gateway.url, client_id=loaded.gateway.client_id)
+        try:
+            artwork = brand_artwork(loaded)
+        except PosError as exc:   # the cashier window refuses to open with it: the config is not fit to start
+            return failed("config", one_line(exc.message), exc.hint or ""), loaded, None
+        return passed("config", f"{detail}; {artwork}" if artwork else detail), loaded, None
     sandbox_file = data_dir / "sandbox-gateway" / "terminal.toml"
     sim: Any = None
     config: Config | None = None
@@ -51,6 +55,17 @@ def load(config_file: Path | None, data_dir: Path, *, start_sandbox: bool) -> tu
     else:
         detail = _("sandbox: no config file (the embedded simulator's {path})").format(path=config.path)
     return passed("config", detail), config, sim
+
+
+def brand_artwork(config: Config) -> str | None:
+    """The [brand] files loaded as the till loads them at its start (which refuses a bad one before any window
+    opens): words for the report, None when none is configured; an ArtworkError names the file and key."""
+    keys = [key for key in ("acceptance_mark", "qr_icon") if getattr(config.brand, key) is not None]
+    if not keys:
+        return None
+    from .. import brand
+    brand.check(config.brand)
+    return _("[brand] artwork loads ({keys})").format(keys=", ".join(keys))
 
 
 def same_key(a, b) -> bool:
