@@ -49,6 +49,7 @@ QUIET = 2.0              # ... and since the last change of a transaction: none 
 SETTLE, SETTLE_MAX = 0.02, 0.05  # a change is journaled after this long without another (at most SETTLE_MAX)
 STALE_WAITING = 600.0    # a job still waiting at start, older than this, is failed rather than printed unasked
 STOP_WAIT = 10.0         # seconds stop() lets the worker finish what is queued
+RETRY_UNSAVED = 5.0      # seconds between tries to journal a slip the journal refused (a full disk)
 
 #: Slip kinds (the ``kind`` of a print job and of a :class:`pos_app.slip.Slip`).
 RECEIPT, REFUND_SLIP, CANCEL_SLIP, X, Z, TEST = "receipt", "refund", "cancel", "x", "z", "test"
@@ -111,6 +112,8 @@ class PrinterState:
     last_error: str | None = None       # the newest of those jobs' reasons
     checked_at: float | None = None     # when the printer was last asked (None: never)
     detail: str = ""                    # why, for the technician: the status bytes, or why nothing came
+    unsaved: tuple[str, ...] = ()       # transactions whose slip the journal refused (a full disk): retried
+    unsaved_error: str | None = None    # ... and the journal's words why
 
     @property
     def configured(self) -> bool:
@@ -128,13 +131,18 @@ class PrinterState:
         if self.failed:
             head += " · " + _("{count} slip(s) not printed ({reason}): reprint them when the printer is ready").format(
                 count=len(self.failed), reason=stored(self.last_error or ""))
+        if self.unsaved:
+            head += " · " + _("{count} slip(s) not saved ({reason}): they print once the journal can save them; "
+                              "the sales themselves are kept").format(count=len(self.unsaved),
+                                                                      reason=self.unsaved_error or "")
         return head
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "configured": self.configured, "online": self.online, "paper": self.paper,
                 "coverOpen": self.cover_open, "ready": self.ready, "statusWords": self.status_words,
                 "failedJobs": list(self.failed), "lastError": self.last_error, "checkedAt": self.checked_at,
-                "detail": self.detail, "words": self.words}
+                "detail": self.detail, "unsavedSlips": list(self.unsaved), "unsavedError": self.unsaved_error,
+                "words": self.words}
 
 
 # -- what a transaction's slip is ----------------------------------------------------------------------
@@ -263,6 +271,7 @@ class Printing:
         self._unsubscribe: Callable[[], None] | None = None
         self._finished = threading.Condition()
         self._last_change = float("-inf")   # time.monotonic() of the last reported change
+        self._unsaved: dict[str, str] = {}   # txn id -> the journal's words: slips to journal again (journaling thread)
         self.recovered: list[int] = []
 
     @property
@@ -380,19 +389,42 @@ class Printing:
         """The first thread: a reported change becomes its journaled slips (SQL and the slip, never the
         printer), so a slip is in the journal even while the printer hangs in a status question."""
         while True:
-            batch = [self._changes.get()]
+            try:   # slips the journal refused are tried again every RETRY_UNSAVED seconds, and with any change
+                batch = [self._changes.get(timeout=RETRY_UNSAVED if self._unsaved else None)]
+            except queue.Empty:
+                batch = []
             # Let the payment's thread finish first: the change is reported inside its commit, and the sale
             # returns to its caller just after. Wait for a moment with no change (at most SETTLE_MAX).
             deadline = time.monotonic() + SETTLE_MAX
-            while batch[-1] is not _STOP and (left := deadline - time.monotonic()) > 0:
+            while batch and batch[-1] is not _STOP and (left := deadline - time.monotonic()) > 0:
                 try:
                     batch.append(self._changes.get(timeout=min(SETTLE, left)))
                 except queue.Empty:
                     break
-            for txn_id in dict.fromkeys(batch):   # each once, in order
+            for txn_id in dict.fromkeys([*self._unsaved, *batch]):   # each once, the refused ones first
                 if txn_id is _STOP:
+                    if self._unsaved:
+                        log.warning("slips of %s not journaled (%s): the next start journals them if they are "
+                                    "recent", list(self._unsaved), next(iter(self._unsaved.values())))
                     return
-                self._guarded(self._settled, "txn", txn_id)
+                self._journal_slips(txn_id)
+
+    def _journal_slips(self, txn_id: str) -> None:
+        """Journal a transaction's slips; one the journal refuses (a full disk) is kept to be tried again and
+        said on the printer's line, never dropped with a line in the log."""
+        try:
+            self._settled(txn_id)
+        except JournalError as exc:
+            log.warning("printing: the slip of %s is not journaled yet: %s", txn_id, exc.message)
+            self._unsaved[txn_id] = exc.message
+        except Exception:   # a bug in printing must never stop the till
+            log.exception("printing txn %s failed", txn_id)
+            self._unsaved.pop(txn_id, None)
+        else:
+            self._unsaved.pop(txn_id, None)
+        if tuple(self._unsaved) != self.state.unsaved:
+            self._set(replace(self.state, unsaved=tuple(self._unsaved),
+                              unsaved_error=next(iter(self._unsaved.values()), None)))
 
     def _printing(self) -> None:
         """The second thread: the printer's I/O, a job at a time, and a status question when idle."""
@@ -469,17 +501,22 @@ class Printing:
     def _send(self, data: bytes) -> str | None:
         """Ask the printer (its state published), then send if it is ready; None when it took the bytes."""
         state, error = deliver(self.config, data, self.opener)
-        self._set(replace(state, failed=self.state.failed, last_error=self.state.last_error))
+        self._set(self._kept(state))
         return error
 
     def _poll(self, asked: threading.Event | None = None) -> None:
         try:
             if self.configured:
-                state = ask_status(self.config, self.opener)
-                self._set(replace(state, failed=self.state.failed, last_error=self.state.last_error))
+                self._set(self._kept(ask_status(self.config, self.opener)))
         finally:
             if asked is not None:
                 asked.set()
+
+    def _kept(self, state: PrinterState) -> PrinterState:
+        """A fresh answer of the printer, with what the worker knows beyond it: slips failed and unsaved."""
+        now = self.state
+        return replace(state, failed=now.failed, last_error=now.last_error, unsaved=now.unsaved,
+                       unsaved_error=now.unsaved_error)
 
     def _refresh(self) -> None:
         failures = spool.unresolved_failures(self.journal)

@@ -172,6 +172,40 @@ def test_a_till_killed_mid_print_leaves_the_job_failed_after_restart_never_resen
     assert len(printer.jobs) == before
 
 
+def test_a_slip_the_full_disk_refuses_is_said_kept_and_printed_once_there_is_room(small_disk, printer):
+    """The disk fills between a sale's commit and its slip's: the sale stays paid, the printer's line says
+    the slip is not saved and why, and once there is room again the slip is journaled and printed, once,
+    by itself (it used to be dropped with a line in the log until the next start)."""
+    from disks import fill, unlink_fillers
+
+    from pos_app.printing import Printing
+    disk = small_disk("24m")
+    data_dir = sandbox_with_printer(disk / "t", printer.port)
+    with Runtime(None, data_dir, printing=False) as rt:
+        sale = services.sales.sale(services.counter(), rt.terminal, usd(725), code=payment_code())
+        assert sale.status == "SUCCESS"
+        fill(disk)
+        states: list = []
+        printing = Printing(rt.terminal, rt.terminal.config)
+        printing.on_state.add(states.append)
+        with printing:
+            deadline = time.monotonic() + 20   # a bound for a hang: the worker journals at once
+            while not printing.state.unsaved and time.monotonic() < deadline:
+                time.sleep(0.02)
+            state = printing.state
+            assert state.unsaved == (sale.id,), state
+            assert "1 slip(s) not saved (" in state.words and "disk" in state.words, state.words
+            assert state.to_json()["unsavedSlips"] == [sale.id]
+            assert raw(data_dir, "SELECT status FROM transactions WHERE id=?", (sale.id,)) == [("SUCCESS",)]
+            assert job_rows(data_dir, sale.id) == [] and printer.jobs == []
+            unlink_fillers(disk)
+            printer.wait_for(lambda p: p.jobs, 30)
+            wait_rows(data_dir, "SELECT 1 FROM print_jobs WHERE txn=? AND state='printed'", (sale.id,))
+        assert printing.state.unsaved == () and any(s.unsaved for s in states)
+    assert job_rows(data_dir, sale.id) == [("receipt", "customer", "printed", 1, None)]
+    assert len(printer.jobs) == 1 and sale.id in decode(printer.jobs[0]).qr
+
+
 def test_a_z_report_is_printed_and_its_figures_are_the_journals(tmp_path, printer):
     data_dir = sandbox_with_printer(tmp_path / "t", printer.port)
     with Runtime(None, data_dir) as rt:
