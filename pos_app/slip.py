@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import time
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -447,6 +448,22 @@ def wrap(text: str, columns: int) -> list[str]:
     return out
 
 
+def printable(text: str, *, lines: bool = True) -> str:
+    """Text as it may reach the paper: a tab, a carriage return or another control character that is
+    whitespace becomes a space, any other control character (ESC, GS, BEL: a printer command inside a
+    description or a wallet's answer) and the invisible format characters (bidi overrides, zero widths)
+    are left out. ``lines``: a line break stays one (a text line's paragraphs), else it is a space too."""
+    out = []
+    for ch in text.replace("\r\n", "\n"):
+        if ch == "\n" and lines:
+            out.append(ch)
+        elif ch in "\t\r\n\v\f\x85\u2028\u2029":
+            out.append(" ")
+        elif unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            out.append(ch)
+    return "".join(out)
+
+
 def _placed(text: str, align: str, columns: int) -> str:
     pad = max(0, columns - width(text))
     return {"left": text, "right": " " * pad + text, "center": " " * (pad // 2) + text}[align]
@@ -459,9 +476,10 @@ def layout(slip: Slip, columns: int) -> list[Row]:
     for line in slip.lines:
         cols = max(1, columns // line.size)
         if line.kind == "text":
-            rows += [Row("text", part, line.align, line.bold, line.size) for part in wrap(line.text, cols)]
+            rows += [Row("text", part, line.align, line.bold, line.size) for part in wrap(printable(line.text),
+                                                                                         cols)]
         elif line.kind == "pair":
-            label, value = line.text, line.value
+            label, value = printable(line.text, lines=False), printable(line.value, lines=False)
             if width(label) + 1 + width(value) <= cols:
                 rows.append(Row("text", label + " " * (cols - width(label) - width(value)) + value, "left",
                                 line.bold, line.size))
@@ -472,7 +490,7 @@ def layout(slip: Slip, columns: int) -> list[Row]:
         elif line.kind == "rule":
             rows.append(Row("text", "-" * columns))
         elif line.kind == "mark":   # its words, when there is no artwork, as large as a logo would be
-            rows.append(Row("mark", line.text, "center", True, 2))
+            rows.append(Row("mark", printable(line.text, lines=False), "center", True, 2))
         else:
             rows.append(Row(line.kind, "", line.align, data=line.data))
     return rows
@@ -486,6 +504,13 @@ def _is_wide_text(text: str) -> bool:
     return any(ord(ch) > 0x7F and width(ch) == 2 for ch in text)
 
 
+def _two_byte(text: str) -> bytes:
+    """A Chinese-mode row's bytes: GBK (GB18030's one- and two-byte part, what a printer's Chinese font
+    holds); a character beyond it (an emoji, a rare ideograph: four bytes in GB18030, which printers print
+    as garbage of unknown width) is a '?'."""
+    return text.encode("gbk", errors="replace")
+
+
 def escpos_bytes(slip: Slip, columns: int, *, mark=None) -> bytes:
     """The slip as ESC/POS for a printer of ``columns`` (font A), through python-escpos' Dummy printer
     (profile "default"): alignment ESC a, bold ESC E, double size GS !, the QR as the printer's own
@@ -494,8 +519,9 @@ def escpos_bytes(slip: Slip, columns: int, *, mark=None) -> bytes:
     image GS v 0 or else its words, and a full cut with a feed at the end.
 
     Text without Chinese goes through python-escpos' encoder (the printer's code page). A row with
-    Chinese characters is sent in Chinese mode (FS &, then FS . after it) encoded GB18030, which most
-    printers for the Chinese market take (GB2312/GBK are its subsets; ASCII stays one byte).
+    Chinese characters is sent in Chinese mode (FS &, then FS . after it) encoded GBK (GB18030's two-byte
+    part), which printers for the Chinese market take (ASCII stays one byte). Control and format characters
+    never reach the printer (:func:`printable`): a description is text, not commands.
     """
     from escpos.constants import QR_ECLEVEL_M  # type: ignore[import-untyped]  # python-escpos ships no types
     from escpos.printer import Dummy  # type: ignore[import-untyped]
@@ -507,7 +533,7 @@ def escpos_bytes(slip: Slip, columns: int, *, mark=None) -> bytes:
             p.set(align=row.align, bold=row.bold, normal_textsize=row.size == 1,
                   double_width=row.size == 2, double_height=row.size == 2)
             if _is_wide_text(row.text):
-                p._raw(FS_CHINESE_ON + row.text.encode("gb18030", errors="replace") + FS_CHINESE_OFF + b"\n")
+                p._raw(FS_CHINESE_ON + _two_byte(row.text) + FS_CHINESE_OFF + b"\n")
             else:
                 p.text(row.text + "\n")
         elif row.kind == "qr":

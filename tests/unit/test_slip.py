@@ -282,6 +282,48 @@ def test_every_row_fits_the_paper_and_a_pair_keeps_its_value_at_the_right(langua
     assert width(terminal) == columns   # label left, value right: a Chinese label counts two columns a character
 
 
+HOSTILE_DESCRIPTION = "Coffee \x1b@\x1dV\x00\x07 two\r\nlines\tand a tab \u202eevil\u202c \u200bgone"
+
+
+def columns_of(text: str) -> int:
+    """Display columns as a printer's font has them, read from the Unicode tables (not slip's own width)."""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+@pytest.mark.parametrize("columns", [32, 42, 48])
+def test_control_characters_in_a_description_or_a_wallet_answer_never_reach_the_printer(language, columns):
+    """A description (typed, or sent by a caller) and the wallet's answer are text: ESC @ (reset), GS V 0 (a
+    cut), BEL, a tab, a line break or a bidi override inside them used to go to the printer as they were,
+    cutting the receipt in the middle and gluing the customer id to the next line. Decoded with the
+    stand-in's own reader: one cut, at the end; every line within the paper; no control character."""
+    from printerkit import decode
+    events = sale_events()
+    events[2]["detail"] = {**events[2]["detail"], "pspName": "ALIPAY\x1bE_CN\u202e", "displayCustomerId": "138****5678\x1b"}
+    receipt = slip.sale_receipt(sale(description=HOSTILE_DESCRIPTION), events, config(language, columns))
+    out = decode(slip.escpos_bytes(receipt, columns))
+    assert out.cuts == ["full"] and not out.unknown and not out.problems, (out.cuts, out.unknown, out.problems)
+    for line in out.lines:
+        assert columns_of(line.text) * line.width <= columns, (line, columns)
+        assert not any(ord(ch) < 0x20 or ch in "\u202e\u202c\u200b\x7f" for ch in line.text), line
+    customer = next(line.text for line in out.lines if line.text.endswith("138****5678"))
+    assert columns_of(customer) == columns   # its own line, the id at the right
+    assert any("ALIPAY" in line.text for line in out.lines)
+    described = " ".join(line.text.strip() for line in out.lines)
+    assert "two lines and a tab" in described and "evil" in described and "gone" in described
+
+
+def test_an_emoji_in_a_chinese_row_is_a_question_mark_not_a_four_byte_sequence():
+    """GB18030 encodes an emoji in four bytes no receipt printer's Chinese font holds (it prints garbage of
+    unknown width): in Chinese mode a row is GBK, and what GBK has not is a '?'."""
+    cfg = config("zh_CN")
+    cfg = replace(cfg, merchant=replace(cfg.merchant, store_name="街角小店 🛒"))
+    data = slip.escpos_bytes(slip.sale_receipt(sale(), sale_events(), cfg), 42)
+    assert "🛒".encode("gb18030") not in data
+    assert b"\x1c&" + "街角小店 ?".encode("gbk") + b"\x1c." in data
+
+
 def test_wrap_breaks_at_spaces_and_chinese_anywhere():
     assert slip.wrap("one two three", 8) == ["one two", "three"]
     assert slip.wrap("abcdefghij", 4) == ["abcd", "efgh", "ij"]
