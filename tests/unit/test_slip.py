@@ -300,7 +300,8 @@ def test_control_characters_in_a_description_or_a_wallet_answer_never_reach_the_
     stand-in's own reader: one cut, at the end; every line within the paper; no control character."""
     from printerkit import decode
     events = sale_events()
-    events[2]["detail"] = {**events[2]["detail"], "pspName": "ALIPAY\x1bE_CN\u202e", "displayCustomerId": "138****5678\x1b"}
+    events[2]["detail"] = {**events[2]["detail"], "pspName": "ALIPAY\x1bE_CN\u202e",
+                           "displayCustomerId": "138****5678\x1b"}
     receipt = slip.sale_receipt(sale(description=HOSTILE_DESCRIPTION), events, config(language, columns))
     out = decode(slip.escpos_bytes(receipt, columns))
     assert out.cuts == ["full"] and not out.unknown and not out.problems, (out.cuts, out.unknown, out.problems)
