@@ -67,6 +67,13 @@ NOT_JOURNALED_WORDS = {
 }
 
 
+def _named(ref: str) -> str:
+    """An id a person gave, for an error: whole when short, else its start and length (a pasted page is not
+    echoed back whole)."""
+    return repr(ref) if len(ref) <= 64 else _("{start}… ({count} characters)").format(start=repr(ref[:32])[:-1],
+                                                                                     count=len(ref))
+
+
 def _kind(kind: str) -> str:
     """A transaction kind in the person's language (the code itself in English)."""
     return _(KIND_WORDS[kind]) if kind in KIND_WORDS else kind
@@ -623,7 +630,7 @@ class Terminal:
         with self.lock:
             row = self.journal.find(payment_ref, "sale")
             if row is None or row["unmatched"] != 1:
-                raise PosError(_("{ref} is not an unmatched entry-code payment").format(ref=repr(payment_ref)),
+                raise PosError(_("{ref} is not an unmatched entry-code payment").format(ref=_named(payment_ref)),
                                hint=_("`pos-terminal entry-payments` lists them"))
             payment = self._sale(row["id"])
             now = self.clock()
@@ -644,7 +651,8 @@ class Terminal:
                 return self._sale(payment.id)
             target = self.journal.find(sale_ref, "sale")
             if target is None or target["tender"] != pf.ENTRY_CODE or target["phase"] != pf.Phase.WAITING.value:
-                raise PosError(_("{ref} is not an entry-code sale waiting for its payment").format(ref=repr(sale_ref)),
+                raise PosError(_("{ref} is not an entry-code sale waiting for its payment").format(
+                                   ref=_named(sale_ref)),
                                hint=_("assign it to a waiting entry-code sale, or acknowledge it without one"))
             if (target["currency"], target["amount"]) != (payment.currency, payment.amount):
                 words = _("the payment is {paid}, the sale waits for {owed}: they are not the same amount")

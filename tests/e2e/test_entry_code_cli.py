@@ -93,3 +93,13 @@ def test_entry_payments_lists_and_assigns_what_came_with_nothing_waiting(sim, tm
     assert listed["items"] == []
     done = cli("sale", "--amount", "1.00", "--entry-code", "--order-code", config=config, data_dir=d)
     assert done.returncode == 2 and "one of" in done.stderr
+
+
+def test_a_pasted_page_as_an_id_is_named_not_echoed_back(sim, tmp_path):
+    config, d = entry_config(sim), tmp_path / "t"
+    set_manager_pin(d)
+    for args in (("PAY" + "9" * 10_000, "--to", "PR1"), ("PAY" + "9" * 10_000,)):
+        done = cli("entry-payments", "assign", *args, config=config, data_dir=d, input=MANAGER_PIN + "\n")
+        text = done.stdout + done.stderr
+        assert done.returncode == 2 and "characters)" in text and "Traceback" not in text, text[:300]
+        assert len(text) < 1000, "the argument is named by its start and length, not echoed back whole"
