@@ -461,6 +461,10 @@ class Printing:
         row = self.journal.get(txn_id)
         if row is None or row["status"] not in (SUCCESS, CANCELLED) or not printable(self.journal, row):
             return
+        if row["kind"] == SALE and row["unmatched"]:
+            # An entry-code payment nobody waited for: a person assigns it to a waiting sale, whose receipt
+            # then prints (the same payment: two receipts printed unasked) or prints it on request.
+            return
         receipts = self.config.receipts
         copies: list[str] = []
         if row["kind"] == SALE:

@@ -206,6 +206,37 @@ def test_a_slip_the_full_disk_refuses_is_said_kept_and_printed_once_there_is_roo
     assert len(printer.jobs) == 1 and sale.id in decode(printer.jobs[0]).qr
 
 
+def test_an_unmatched_entry_code_payment_prints_one_receipt_once_assigned_not_two(tmp_path, printer):
+    """A customer pays the store's entry code with nothing waiting: no receipt by itself (it used to print
+    one, and then the waiting sale it was assigned to printed another for the same payment). Once
+    assigned, the sale's receipt prints, once, with the payment's id; the payment prints on request."""
+    import json
+    import urllib.request
+    data_dir = sandbox_with_printer(tmp_path / "t", printer.port)
+    with Runtime(None, data_dir) as rt:
+        t = rt.terminal
+        body = json.dumps({"codeValue": t.config.entry_code.code, "amount": {"currency": "USD", "value": "700"}})
+        request = urllib.request.Request(rt.sim.url + "/sim/wallet/pay-entry-code", data=body.encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            payment_id = json.loads(answer.read())["paymentId"]
+        [(unmatched,)] = wait_rows(data_dir, "SELECT id FROM transactions WHERE payment_id=? AND unmatched=1",
+                                   (payment_id,))
+        # The worker takes changes in order: once the next sale's receipt is printed, the payment's was seen.
+        rt.printing.changed(unmatched)
+        other = services.sales.sale(services.counter(), t, usd(300), code=payment_code())
+        wait_rows(data_dir, "SELECT 1 FROM print_jobs WHERE txn=? AND state='printed'", (other.id,))
+        waiting = t.start_entry_code(usd(700))
+        sale = services.sales.assign_entry_payment(services.counter(), t, payment_id, waiting.id)
+        assert sale.id == waiting.id and sale.payment_id == payment_id
+        wait_rows(data_dir, "SELECT 1 FROM print_jobs WHERE txn=? AND state='printed'", (sale.id,))
+    assert raw(data_dir, "SELECT kind, txn, copy, state FROM print_jobs ORDER BY id") == [
+        ("receipt", other.id, "customer", "printed"), ("receipt", sale.id, "customer", "printed")]
+    assert len(printer.jobs) == 2
+    receipt = decode(printer.jobs[1])
+    assert receipt.qr == [sale.id] and any(payment_id in line for line in receipt.texts), receipt.text
+
+
 def test_a_z_report_is_printed_and_its_figures_are_the_journals(tmp_path, printer):
     data_dir = sandbox_with_printer(tmp_path / "t", printer.port)
     with Runtime(None, data_dir) as rt:
