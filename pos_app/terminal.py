@@ -587,9 +587,7 @@ class Terminal:
                 self.journal.log_event(None, "notification_repeated", detail)
                 return
             now = self.clock()
-            waiting = [entry_code.Waiting(r["id"], r["currency"], r["amount"], r["created_at"],
-                                          self.timing.entry_window)
-                       for r in self.journal.waiting_entry_sales(paid.currency, paid.amount)]
+            waiting = [self._waiting(r) for r in self.journal.waiting_entry_sales(paid.currency, paid.amount)]
             chosen = entry_code.match(paid, waiting)
             if chosen is not None:
                 sale = self._sale(chosen.ref)
@@ -614,13 +612,20 @@ class Terminal:
         items = []
         for r in unmatched:
             paid = entry_code.Paid(r["payment_id"], r["currency"], r["amount"], r["created_at"])
-            fits = [w["id"] for w in waiting if r["z_number"] is None and paid in entry_code.claimable(
-                entry_code.Waiting(w["id"], w["currency"], w["amount"], w["created_at"], self.timing.entry_window),
-                [paid])]
+            fits = [w["id"] for w in waiting
+                    if r["z_number"] is None and paid in entry_code.claimable(self._waiting(w), [paid])]
             items.append({"id": r["id"], "paymentId": r["payment_id"],
                           "amount": Money(r["amount"], r["currency"]).to_api(), "arrivedAt": r["created_at"],
                           "status": r["status"], "waiting": fits})
         return items
+
+    def _waiting(self, row) -> entry_code.Waiting:
+        """A waiting entry-code sale with the window it was started with (its journaled expiry), not today's
+        ``match_window``: a setting changed across a restart must not move a sale's window under it."""
+        sale = self._sale(row["id"])
+        window = (sale.code_expires_at - sale.created_at) if sale.code_expires_at is not None \
+            else self.timing.entry_window
+        return entry_code.Waiting(row["id"], row["currency"], row["amount"], row["created_at"], window)
 
     def assign_entry_payment(self, payment_ref: str, sale_ref: str | None, *, by: dict) -> Txn:
         """A person settles an unmatched entry-code payment: into the waiting entry-code sale ``sale_ref`` (that

@@ -246,3 +246,19 @@ def test_a_managers_cancel_of_a_paid_entry_code_sale_goes_by_payment_id(runtime,
     assert {p["paymentId"]: p for p in ledger(sim).values()}[answer["paymentId"]]["cancelled"]
     [(body,)] = rows(runtime, "SELECT detail FROM events WHERE txn=? AND kind='answer'", (cancel.id,))
     assert json.loads(body)["status"] == "success"
+
+
+def test_a_waiting_sale_keeps_the_window_it_started_with_across_a_restart_with_a_shorter_one(sim, tmp_path):
+    """The match window is the one the sale was started with (journaled), not today's setting: a till
+    restarted with a shorter [entry_code] match_window during a wait still matches the customer's payment
+    to the sale it is still showing as waiting."""
+    data = tmp_path / "terminal"
+    with Runtime(entry_config(sim, window=60.0), data) as rt:
+        sale = rt.terminal.start_entry_code(usd(931))
+    with Runtime(entry_config(sim, window=1.0), data) as rt:
+        sim_call(sim, "/sim/entry-codes", {"codeValue": sim.entry_code, "notifyUrl": rt.terminal.notify_url})
+        time.sleep(2.5)   # past today's window (paymentTime is in whole seconds), well inside the sale's own
+        paid = pay(sim, "931")
+        wait_for(lambda: rows(rt, "SELECT status FROM transactions WHERE id=?", (sale.id,)) == [("SUCCESS",)])
+        assert rows(rt, "SELECT COUNT(*) FROM transactions WHERE unmatched=1") == [(0,)]
+        assert rows(rt, "SELECT payment_id FROM transactions WHERE id=?", (sale.id,)) == [(paid["paymentId"],)]
