@@ -33,9 +33,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from . import vocabulary
 from .i18n import N_
 from .outcome import Delivery, Status
-from . import vocabulary
 from .vocabulary import ABORTABLE, OFFLINE, SALE_FINAL, SALE_STATUS, SalePhase
 
 Phase = SalePhase

@@ -19,6 +19,7 @@ from .vocabulary import (
     CANCELLED,
     CONFIRMING_WORDS,
     DECLINE_CODES,
+    ENTRY_CODE_WAITING,
     FAILED,
     HTTP_TROUBLE,
     NEEDS_REVIEW,
@@ -130,7 +131,7 @@ def _open_view(sale: pf.Sale) -> CashierView:
                            _(NEXT_STEP[UNKNOWN]), _("the customer"), True, False, False)
     headline = _(words)
     if sale.phase is pf.Phase.WAITING and sale.tender == pf.ENTRY_CODE:
-        headline = _("Waiting for the customer to pay by the store's entry code")
+        headline = _(ENTRY_CODE_WAITING)
     if sale.phase is pf.Phase.INQUIRING and sale.inquiries:
         headline = _("Checking the result with the gateway (check {n})").format(n=sale.inquiries + 1)
     tone = UNSURE if sale.phase is pf.Phase.INQUIRING else WORKING

@@ -95,6 +95,8 @@ SALE_PHASE_WORDS = {
     SalePhase.CANCELLING: (N_("Cancelling the payment"), N_("the gateway")),
     SalePhase.NEEDS_REVIEW: (N_("Needs review: the gateway did not confirm the cancel"), N_("a manager")),
 }
+#: An entry-code sale's WAITING: nothing is shown for the customer to scan but the store's own code.
+ENTRY_CODE_WAITING = N_("Waiting for the customer to pay by the store's entry code")
 #: What a stopped sale is doing while its stop is carried out (``sale_view.stopping_words`` picks one): its
 #: pay still in flight; its outcome unknown; the gateway said paid (CANCELLING after a stop). A stopped sale
 #: being cancelled otherwise, or parked for review, says its phase's words.

@@ -16,6 +16,7 @@ from ..money import format_minor
 from ..vocabulary import (
     CANCELLED,
     DECLINE_CODES,
+    ENTRY_CODE_WAITING,
     FAILED,
     FOLLOWUP_PHASE_WORDS,
     KIND_WORDS,
@@ -47,6 +48,8 @@ def describe(txn) -> str:
         stopping = stopping_words(txn)
         if stopping is not None:
             return _(stopping)
+        if txn.tender == pf.ENTRY_CODE and txn.phase is pf.Phase.WAITING:
+            return _(ENTRY_CODE_WAITING)
         words = SALE_PHASE_WORDS.get(txn.phase)
         text = _(words[0]) if words else txn.status
         return f"{text} (inquiry {txn.inquiries + 1})" if txn.phase is pf.Phase.INQUIRING else text

@@ -393,3 +393,13 @@ def test_the_words_never_claim_what_the_gateway_did_not_do(fate, data):
         t = max(t, sale.next_at)
         feed(pf.Tick(True), calm=True)
     assert sale.final or sale.status == "NEEDS_REVIEW", sale
+
+
+def test_an_entry_code_wait_is_said_as_one_by_the_cli_and_the_cashier_screen():
+    """An entry-code sale shows no QR of ours: the CLI's progress and the cashier's headline both say it waits
+    for a payment by the store's entry code, never 'scan the QR'."""
+    from pos_app.cli.present import describe
+
+    sale = pf.new_sale("PR1", pf.ENTRY_CODE, "USD", 1420, T0, STORE, code_value="https://entry.example/s/1")
+    assert describe(sale) == "Waiting for the customer to pay by the store's entry code"
+    assert sale_view.cashier_view(sale).headline == describe(sale)
