@@ -836,8 +836,12 @@ class CashierWindow(QMainWindow):
         self.printer_label.setText(short)
         self.printer_label.setStyleSheet(f"color:{colour};font-weight:bold;")
         self.printer_label.show()
-        if trouble or (configured and state.failed):
+        if trouble or (configured and (state.failed or state.unsaved)):
             parts = [state.status_words or _("Printer: not ready")] if trouble else []
+            if state.unsaved:   # the journal refused them (a full disk): the worker keeps trying
+                parts.append(_("{n} receipt(s) not saved yet ({reason}). They print once the journal can save "
+                               "them; tell the technician.").format(n=len(state.unsaved),
+                                                                    reason=state.unsaved_error or ""))
             if state.failed:
                 parts.append(_("Slips not printed yet: {n}.").format(n=len(state.failed)))
                 if self.failed_slip is not None:

@@ -203,3 +203,16 @@ def test_the_manager_prints_a_slip_and_the_x_and_settles_an_unmatched_payment(qt
     assert rows(manager, "SELECT action FROM audit WHERE action='acknowledge_entry_payment'") == \
         [("acknowledge_entry_payment",)]
     qtbot.waitUntil(lambda: not window.unmatched_frame.isVisible(), timeout=10000)
+
+
+def test_receipts_the_journal_could_not_save_are_said_on_the_printer_bar(qtbot, till):
+    """A slip the journal refused (a full disk: the print worker keeps trying, PrinterState.unsaved) is said
+    to the cashier in words on the printer bar, with the journal's reason, not only in --json."""
+    from dataclasses import replace
+
+    window, _customer = till
+    qtbot.waitUntil(lambda: window.printer_state is not None and window.printer_state.checked_at is not None,
+                    timeout=15000)
+    window._printer_arrived(replace(window.printer_state, unsaved=("PR1",), unsaved_error="the disk is full"))
+    assert window.printer_bar.isVisible()
+    assert "1 receipt(s) not saved yet (the disk is full)" in window.printer_bar.text()
