@@ -270,5 +270,5 @@ def unmatched_words(amount: str, wallet: str | None, at: str, *, assignable: boo
         what += " " + _("({n} more waiting for the manager.)").format(n=others)
     todo = _("If it is this customer's, press F5 to make it this sale's payment.") if assignable else \
         _("Ask the customer who paid it; if they are here, press F3 with that amount and then F5. Otherwise "
-          "tell the manager: Manager (F9) \u2192 Entry code settles it.")
+          "tell the manager: Manager (F9) → Entry code settles it.")
     return what, todo

@@ -369,7 +369,8 @@ def report_slip(report: Mapping[str, Any], config, kind: str = "x") -> Slip:
                 lines.append(Line.pair(label, f"{f.amount} {currency}", bold=f.key == "net"))
         if not report.get("summary"):   # a Z stored before the summary: its net per currency
             for currency, cur in (report.get("totals") or {}).items():
-                lines.append(Line.pair(f"{_('net')} {currency}", _money(cur["net"], currency), bold=True))
+                net = _("net")
+                lines.append(Line.pair(f"{net} {currency}", _money(cur["net"], currency), bold=True))
         diff = report.get("differences") or {}
         counts = {"open": len(diff.get("stillOpen", [])), "review": len(diff.get("needsReview", [])),
                   "settled": len(diff.get("settledByReconciliation", []))}

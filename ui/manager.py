@@ -593,11 +593,15 @@ class ManagerWindow(Operations, ModeWindow):
         self.csv_button = _button(_("Export CSV…"))
         self.pdf_button = _button(_("Export PDF…"))
         self.print_report_button = _button(_("Print"))
-        for w in (self.x_button, self.z_button, self.z_number, self.reprint_button, self.print_report_button,
-                  self.csv_button, self.pdf_button):
+        for w in (self.x_button, self.z_button, self.z_number, self.reprint_button):   # which report
             row.addWidget(w)
         row.addStretch(1)
         layout.addLayout(row)
+        out = QHBoxLayout()   # where it goes: a second row, so the tab fits a small screen in any language
+        for w in (self.print_report_button, self.csv_button, self.pdf_button):
+            out.addWidget(w)
+        out.addStretch(1)
+        layout.addLayout(out)
         self.report_message = message_line(2)
         self.report_message.setObjectName("report_message")
         layout.addWidget(self.report_message)

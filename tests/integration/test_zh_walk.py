@@ -30,11 +30,13 @@ from pos_app.money import EXPONENTS
 EXEMPT_WORDS = {
     "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "F11", "F12", "Esc", "Enter", "Tab",
     "PIN", "ID", "QR", "App", "X", "Z", "C", "CSV", "PDF", "JSON", "UTC", "RSA", "sha256", "Hz", "MB", "GB", "KiB",
-    "pos-terminal", "Alipay", "Antom",
+    "PNG", "pos-terminal", "Alipay", "Antom",
 } | set(EXPONENTS)   # ISO 4217 currency codes
 
 #: Names and ids: the sandbox's merchant, store and terminal (pos_app/sim/provision.py), shown as configured.
 NAMES = ("Sandbox Store 1", "Sandbox Store", "SIM-MERCHANT-001", "S001", "T001")
+#: The wallet's own name as the simulator's answers give it (pspName), printed on receipts as the gateway sent it.
+WALLETS = ("ALIPAY_SANDBOX",)
 
 #: Spans that are data or code, not words: taken out of a text before it is checked.
 EXEMPT_SPANS = [re.compile(p) for p in (
@@ -42,6 +44,8 @@ EXEMPT_SPANS = [re.compile(p) for p in (
     r"[(\uff08][A-Z][A-Z0-9_-]*[)\uff09]",               # a code after the words: (USER_BALANCE_NOT_ENOUGH), (EAN-13)
     r"`[^`]*`",                                            # a command to type: `pos-terminal devices`
     r"\[\[?[\w.]+\]\]?(?: [a-z][a-z0-9_]*)?",              # a config section or key: [gateway] url
+    r'"[a-z][a-z0-9_]*"',                                  # a config value to type: kind = "network"
+    r"\*{2,}[0-9A-Za-z]{1,8}\b",                             # a masked id as the wallet gives it: ****f49a
     r"(?<![\w-])--[a-z][a-z-]*",                           # a command-line option
     r"(?<![\w.])[~.]?/[^\s\uff0c\u3002\uff1a\uff1b\u3001\uff08\uff09()'\"]*",   # a path, up to Chinese punctuation
     r"\b[\w-]+(?:\.[\w-]+)*\.(?:pem|toml|sqlite|json|txt|csv|pdf|tar\.gz|gz|log|png)\b",   # a file name
@@ -50,7 +54,7 @@ EXEMPT_SPANS = [re.compile(p) for p in (
     r"\b\d+ ?x ?\d+(?:[+-]\d+[+-]\d+)?\b",                  # a size or geometry: 1280 x 800, 1280x800+0+0
     r"\b\d+ px  Aa Gg 0123456789 ¥€",                      # the test pattern's font ladder (its letters are the test)
     r"POS-TERMINAL TEST [\d: -]+",                          # the test QR's payload, printed under it
-    *(re.escape(name) for name in NAMES),
+    *(re.escape(name) for name in NAMES + WALLETS),
     *(re.escape(os.strerror(n)) for n in sorted(range(1, 134), key=lambda n: -len(os.strerror(n)))
       if not os.strerror(n).startswith("Unknown error")),   # the system's own reason for an OS error
 )]
@@ -98,7 +102,8 @@ def test_the_walk_reads_every_state_the_screenshots_take(walk):
     result, png = walk
     assert result["error"] is None, f"the screenshots run broke off:\n{result['error']}"
     states = [state["state"] for state in result["states"]]
-    assert states and sorted(states) == sorted(p.stem for p in png.glob("*.png"))
+    receipts = [r["name"] for r in json.loads((png / "receipts.json").read_text(encoding="utf-8"))]
+    assert states and receipts and sorted(states + receipts) == sorted(p.stem for p in png.glob("*.png"))
     assert {"cashier", "customer", "manager", "technician"} <= {name.split("-")[2] for name in states}
     unread = [state["state"] for state in result["states"]
               if not any(HAN.search(t["text"]) for t in state["texts"])]
@@ -145,3 +150,18 @@ def test_codes_names_and_amounts_are_not_english(text):
 def test_the_exempt_names_are_the_sandbox_store():
     source = (ROOT / "pos_app" / "sim" / "provision.py").read_text(encoding="utf-8")
     assert all(f'"{name}"' in source for name in NAMES)   # renamed there: rename here
+    engine = (ROOT / "pos_app" / "sim" / "engine.py").read_text(encoding="utf-8")
+    assert all(f'"{name}"' in engine for name in WALLETS)
+
+
+def test_no_receipt_shows_english_in_zh_cn(walk):
+    """The slips the walk printed (receipts.json: each slip's text as the printer lays it out) hold no English
+    word in zh_CN either, but names, ids, amounts and the brand."""
+    _result, png = walk
+    receipts = json.loads((png / "receipts.json").read_text(encoding="utf-8"))
+    data = ("备注", "原因")   # the description as the gateway got it, the reason the manager typed: data, not words
+    found = {(r["name"], line): english_words(line) for r in receipts for line in r["text"].splitlines()
+             if english_words(line) and not line.startswith(data)}
+    assert {r["kind"] for r in receipts} == {"receipt", "refund", "x"}
+    assert not found, "English on a zh_CN slip:\n" + "\n".join(f"  {name}: {line!r} {words}"
+                                                                for (name, line), words in found.items())
