@@ -7,13 +7,14 @@ It only binds widgets to the core: the counter's rules are :mod:`pos_app.checkou
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import replace
 from datetime import datetime
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtGui import QFont, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 from drivers import model as scanner_model
 from pos_app import checkout, sale_view
 from pos_app import payment_flow as pf
+from pos_app.brand import BRAND_TEXT
 from pos_app.errors import PosError
 from pos_app.i18n import _
 from pos_app.money import EXPONENTS, Money
@@ -46,6 +48,8 @@ from .bridge import Core
 from .money import format_amount, format_money
 from .qr import QrWidget
 from .wedge import Burst, WedgeBuffer
+
+log = logging.getLogger(__name__)
 
 MODIFIERS = {Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_AltGr, Qt.Key.Key_Meta,
              Qt.Key.Key_CapsLock, Qt.Key.Key_NumLock}
@@ -323,6 +327,15 @@ class CashierWindow(QMainWindow):
         self.qr = QrWidget(min_module=QR_MIN_MODULE)
         self.qr.setObjectName("qr")
         self.qr.hide()
+        # The scanning page's brand (Alipay+ rules): the acceptance mark, or its words, under the code; the
+        # code's centre icon is set with the first code shown (Pillow loads then, not at start-up).
+        self.brand_label = QLabel(BRAND_TEXT)
+        self.brand_label.setObjectName("brand")
+        self.brand_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.brand_label.setFont(_font(16, True))
+        self.brand_label.hide()
+        self.brand_config = None
+        self._branded = False
         self.hint = QLabel()
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
@@ -347,6 +360,7 @@ class CashierWindow(QMainWindow):
         # The QR takes the room the words leave (it is drawn at the largest whole module size that fits, its
         # quiet zone included), never less than its minimum: the layout gives way elsewhere, not on the QR.
         layout.addWidget(self.qr, 8)
+        layout.addWidget(self.brand_label)
         layout.addStretch(1)
         layout.addLayout(buttons)
         self.status_frame.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -393,6 +407,7 @@ class CashierWindow(QMainWindow):
         self.currency.setCurrentText(config.merchant.currency)
         self.entry_configured = bool(config.entry_code.code)
         self.receipts_mode = config.receipts.customer
+        self.brand_config = config.brand
         self.entry_button.setText(_("F3  Entry code") if self.entry_configured else _("F3  Entry code: not set up"))
         self.entry_button.setToolTip("" if self.entry_configured else _(checkout.NO_ENTRY_CODE))
         if self.customer is not None:
@@ -858,6 +873,30 @@ class CashierWindow(QMainWindow):
             self.printer_bar.hide()
         self._render_print_key(self.counter.stage)
 
+    def _brand_the_code(self) -> None:
+        """The merchant's artwork on this window's scanning page, as on the customer display: the QR's centre
+        icon (``[brand] qr_icon``, else a plain "+"; the code is then made at level H) and the acceptance mark
+        (else its words). A file gone bad since start-up leaves the words and the "+", and the log says why."""
+        from pos_app import brand
+
+        from .qr import qimage
+
+        self._branded = True
+        try:
+            icon = brand.qr_icon(self.brand_config)
+        except brand.ArtworkError as exc:
+            log.warning("cashier: the QR's centre icon is the plain '+': %s", exc)
+            icon = None
+        self.qr.set_icon(qimage(icon if icon is not None else brand.neutral_icon(96)))
+        try:
+            mark = brand.mark(self.brand_config)
+        except brand.ArtworkError as exc:
+            log.warning("cashier: the acceptance mark is not shown: %s", exc)
+            mark = None
+        if mark is not None:
+            picture = QPixmap.fromImage(qimage(mark))
+            self.brand_label.setPixmap(picture.scaledToHeight(40, Qt.TransformationMode.SmoothTransformation))
+
     def print_receipt(self) -> None:
         """F4: print the receipt owed (a failed one again, else the last paid sale's): the ``print_receipt``
         use case, on the till's print worker; the outcome arrives through the printer's state."""
@@ -1036,8 +1075,11 @@ class CashierWindow(QMainWindow):
                 self._render_waiting(view.waiting_for)
         self.hint.setText(self.counter.hint)
         self.hint.setVisible(bool(self.counter.hint))
+        if code is not None and not self._branded:
+            self._brand_the_code()
         self.qr.set_payload(code)  # also here: the customer display may be off, or out of order
         self.qr.setVisible(code is not None)
+        self.brand_label.setVisible(code is not None)
         self.recent_label.setVisible(code is None)   # the QR needs the room more than the list does
         self.recent.setVisible(code is None)
         self.abort_button.setVisible(stage == checkout.AWAITING_CODE or bool(view and view.can_abort))

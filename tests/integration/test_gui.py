@@ -201,10 +201,15 @@ def test_order_code_shown_decoded_and_paid_in_the_wallet(qtbot, gui, sim):
     decoded = [r.text for r in zxingcpp.read_barcodes(image.convertToFormat(QImage.Format_Grayscale8))]
     assert decoded == [payload]
     assert window.qr.isVisible() and window.qr.payload == payload  # also on the cashier's screen
+    # ... branded as the customer display's (Alipay+ rules): the centre icon at level H, the mark's words under it
+    assert window.qr.icon is not None and window.qr.symbol.error == "H"
+    assert window.brand_label.isVisible() and window.brand_label.text() == "Alipay+"
+    cashier_qr = window.qr.grab().toImage().convertToFormat(QImage.Format_Grayscale8)
+    assert [r.text for r in zxingcpp.read_barcodes(cashier_qr)] == [payload]
     status, _body = sim_call(sim, "/sim/wallet/pay-order", {"codeValue": payload})
     assert status == 200
     wait_headline(qtbot, window, "PAID")
-    assert customer.mode == "result"
+    assert customer.mode == "result" and not window.brand_label.isVisible()
     assert ledger(sim)[window.counter.sale_id]["status"] == "SUCCESS"
 
 
