@@ -51,6 +51,13 @@ from .wedge import Burst, WedgeBuffer
 
 log = logging.getLogger(__name__)
 
+
+def _sentence(text: str) -> str:
+    """``text`` ended as a sentence in its own script: a Chinese one with "。", any other with "."."""
+    if text.endswith((".", "。", "!", "\uff01")):
+        return text
+    return text + ("。" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else ".")
+
 MODIFIERS = {Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_AltGr, Qt.Key.Key_Meta,
              Qt.Key.Key_CapsLock, Qt.Key.Key_NumLock}
 QUEUE_GRACE = 5.0   # seconds before a request still in the outbox counts as queued
@@ -866,8 +873,7 @@ class CashierWindow(QMainWindow):
                     parts.append(_("The manager prints them again (Manager, F9)."))
             if trouble:
                 parts.append(_("Sales go on: a receipt that cannot print waits, and is never lost."))
-            self.printer_bar.setText("  ".join(part if part.endswith((".", "。", "!")) else part + "."
-                                               for part in parts))
+            self.printer_bar.setText("  ".join(_sentence(part) for part in parts))
             self.printer_bar.show()
         else:
             self.printer_bar.hide()

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PosError
-from ..i18n import _
+from ..i18n import N_, _
 from .registry import Grant, use_case
 
 FORMATS = ("pdf", "png")
+#: A slip's kind as a person reads it ("the refund slip of RF… written to …").
+SLIP_WORDS = {"receipt": N_("Receipt"), "refund": N_("Refund slip"), "cancel": N_("Cancel slip")}
 
 
 def transaction(journal, ref: str):
@@ -61,7 +63,8 @@ class ReceiptFile:
 
     @property
     def words(self) -> str:
-        return _("{kind} of {txn} written to {path}").format(kind=self.kind, txn=self.txn, path=self.path)
+        return _("{kind} of {txn} written to {path}").format(kind=_(SLIP_WORDS.get(self.kind, self.kind)),
+                                                               txn=self.txn, path=self.path)
 
 
 @use_case("receipt_file", cli="receipt", gui=None,
