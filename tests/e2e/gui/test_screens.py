@@ -136,3 +136,11 @@ def test_the_receipts_are_shot_as_a_printer_prints_them(shots):
     assert "12.34" in slips[0]["text"] and "12.34" in paid
     assert "2.00" in slips[2]["text"] and found[0].text in slips[2]["text"]
     assert "X REPORT" in slips[3]["text"] and "Sandbox Store 1" in slips[3]["text"]
+
+
+def test_every_window_fits_the_stores_screens(shots):
+    """No state needs more than the screen it is shot at: a window that does not fit is cut off on a kiosk
+    (issue 15: 1024x768 and 1280x800; issue 16 added F3, the printer line and the entry-code notice)."""
+    _out, index, _stderr = shots
+    too_big = [(e["file"], e["actual"]) for e in index if not e["fits"]]
+    assert not too_big, too_big
