@@ -448,6 +448,10 @@ class TechnicianWindow(Operations, ModeWindow):
                 marks.append(_("looks like a scanner"))
             detail = "; ".join(x for x in (port.get("description"), port.get("reason")) if x and x != "n/a")
             rows.append((_("serial port"), port.get("device", ""), ", ".join(marks), detail, None))
+        if not devices.get("printers"):   # said, not left out: a technician looks for the printer's row
+            rows.append((_("printer"), "—", _("none found"),
+                         _("no printer configured or found; `pos-terminal devices` lists the [printer] lines for one"),
+                         "#7b8794"))
         for printer in devices.get("printers") or []:
             status = printer.get("status")
             state = status["words"] if status else (_("configured") if printer.get("configured") else "")

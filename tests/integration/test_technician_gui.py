@@ -76,6 +76,7 @@ def test_devices_tab_lists_the_screens(qtbot, core):
     details = column(window.devices_table, 3)[kinds.index("display")]
     assert f"{screen.geometry().width()}x{screen.geometry().height()}" in details
     assert "no scanner hub" in column(window.devices_table, 2)   # scanners=False: said, not hidden
+    assert "printer" in kinds and column(window.devices_table, 2)[kinds.index("printer")] == "none found"
     assert f"{len(QGuiApplication.screens())} displays" in window.devices_label.text()
     window.refresh_devices()
     wait_idle(qtbot, window)
