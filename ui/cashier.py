@@ -63,6 +63,7 @@ MODIFIERS = {Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Al
 QUEUE_GRACE = 5.0   # seconds before a request still in the outbox counts as queued
 TOUCH = 56          # keypad and tender buttons: above the 48 px touch minimum
 PRINT_WAIT = 15.0   # seconds a print key's call waits (off the UI thread) for the printer to say printed or not
+PRINT_AGAIN = 1.0   # seconds: F4 again this soon for the same slip is the key pressed twice, not a copy more
 QR_MIN_MODULE = 3   # device pixels per module at the least: below it a phone across the counter struggles
 COLOURS = {sale_view.WORKING: ("#1f3b57", "#e8f1fb"), sale_view.PAID: ("#ffffff", "#1b7f3b"),
            sale_view.DECLINED: ("#ffffff", "#b3261e"), sale_view.UNSURE: ("#3d2b00", "#ffd166"),
@@ -102,6 +103,9 @@ class CashierWindow(QMainWindow):
         self.printer_state = None       # the latest pos_app.printing.PrinterState (None: no printing, or not yet)
         self.last_paid: str | None = None       # the last sale this window saw paid: F4 prints its receipt
         self.failed_slip: str | None = None     # a transaction whose slip failed to print: F4 prints it again
+        self._printing: set[str] = set()        # the slips F4 is printing now (each one once at a time)
+        self._print_asked: tuple[str, float] | None = None   # the slip F4 last asked for, and when (_now)
+        self._print_said = ""                   # what became of it, in words (said again to a repeated press)
         self.unmatched: list[dict] = []         # entry-code payments nobody waited for (the entry_payments use case)
         self.unmatched_wallet: dict[str, str | None] = {}   # their wallets, by id, once read
         self.setWindowTitle(_("pos-terminal: cashier") + (_(" (SANDBOX)") if sandbox else ""))
@@ -912,24 +916,44 @@ class CashierWindow(QMainWindow):
         printing = self.core.printing
         configured = bool(printing is not None and printing.configured)
         action, hint = checkout.print_key(printer=configured, last_paid=self.last_paid, failed=self.failed_slip)
+        now, asked = self._now(), self._print_asked
+        if action is not None and (action.txn in self._printing or (
+                asked is not None and asked[0] == action.txn and now - asked[1] < PRINT_AGAIN)):
+            # a key hammered (or held) asks for one slip: a print takes ~50 ms, so each press printed a copy
+            self._print_asked = (action.txn, now)
+            again = _("F4 pressed again at once: still one receipt. For another copy, press F4 again.")
+            self.counter = checkout.with_hint(self.counter, f"{self._print_said} {again}".strip())
+            self._render()
+            return
         self.counter = checkout.with_hint(self.counter, hint)
         self._render()
         if action is None or printing is None:
             return
+        self._print_said = hint
+        txn = action.txn
+        self._printing.add(txn)
+        self._print_asked = (txn, now)
         grant = services.counter()
         self.core.call(lambda: services.receipts.print_receipt(grant, printing, action.txn, wait=PRINT_WAIT),
-                       on_done=self._printed, on_error=self._print_refused)
+                       on_done=lambda result: self._printed(result, txn),
+                       on_error=lambda exc: self._print_refused(exc, txn))
 
-    def _printed(self, result) -> None:
-        words = _("Receipt printed.") if result.ok else \
-            _("The receipt did not print: {why}").format(why=result.error or result.words)
+    def _printed(self, result, txn: str) -> None:
+        self._printing.discard(txn)
+        words = (_("Receipt printed again (marked REPRINT).") if result.copy == "reprint" else _("Receipt printed.")
+                 ) if result.ok else _("The receipt did not print: {why}").format(why=result.error or result.words)
         self.counter = checkout.with_hint(self.counter, words)
+        self._print_said = words
+        if not result.ok:
+            self._print_asked = None   # a press after a failed print is a new try, however soon
         if result.ok and result.txn == self.failed_slip:
             self.failed_slip = None
         self.show_printer()
         self._render()
 
-    def _print_refused(self, exc: Exception) -> None:
+    def _print_refused(self, exc: Exception, txn: str) -> None:
+        self._printing.discard(txn)
+        self._print_asked = None
         message = exc.message if isinstance(exc, PosError) else str(exc)
         hint = exc.hint if isinstance(exc, PosError) else ""
         self.counter = checkout.with_hint(self.counter, message + (f" ({hint})" if hint else ""))
