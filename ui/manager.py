@@ -989,6 +989,8 @@ class ManagerWindow(Operations, ModeWindow):
                 cell = QTableWidgetItem(text)
                 cell.setData(Qt.ItemDataRole.UserRole, item["id"])
                 self.unmatched_table.setItem(r, c, cell)
+        for column in range(self.unmatched_table.columnCount() - 1):   # the last one stretches
+            self.unmatched_table.resizeColumnToContents(column)   # a wallet's name is as long as it is
         self.unmatched_empty.setText("" if rows else _("no entry-code payment waits to be assigned"))
         if rows and self.unmatched_table.currentRow() < 0:
             self.unmatched_table.selectRow(0)

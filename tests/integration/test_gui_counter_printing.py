@@ -57,6 +57,18 @@ def till(qtbot, sim, tmp_path, printer):
         core.stop()
 
 
+def cut_cells(table) -> list[str]:
+    """The texts of ``table``'s cells wider than their column (Qt draws them elided, ending in '…'): the
+    column's width against the text's advance in the table's font and the cell's margins (the style's)."""
+    from PySide6.QtWidgets import QStyle
+
+    metrics = table.fontMetrics()
+    margin = 2 * (table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table) + 1)
+    return [table.item(r, c).text() for r in range(table.rowCount()) for c in range(table.columnCount())
+            if table.item(r, c) is not None
+            and metrics.horizontalAdvance(table.item(r, c).text()) + margin > table.columnWidth(c)]
+
+
 def rows(window, sql: str, params=()) -> list[tuple]:
     return journal_query(window.core.terminal.data_dir, sql, params)
 
@@ -196,6 +208,8 @@ def test_the_manager_prints_a_slip_and_the_x_and_settles_an_unmatched_payment(qt
 
     qtbot.waitUntil(lambda: manager.unmatched_table.rowCount() == 1, timeout=10000)
     assert not manager.assign_button.isEnabled()     # nothing waits for 9.90
+    cut = cut_cells(manager.unmatched_table)
+    assert cut == [], f"cells the table cuts off ('…'): {cut}"   # the wallet's name (ALIPAY_SANDBOX) was
     manager.assign_unmatched(to_sale=False)          # acknowledged (confirm answers yes in open_window)
     qtbot.waitUntil(lambda: manager.busy == 0 and manager.unmatched_table.rowCount() == 0, timeout=10000)
     assert rows(manager, "SELECT status, unmatched FROM transactions WHERE payment_id=?", (answer["paymentId"],)) == \
