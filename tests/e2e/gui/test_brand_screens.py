@@ -5,7 +5,7 @@ X screen (ImageMagick's ``import``), never from a widget.
 - User-presented mode (F1): the payment zone on the customer display carries the words "Alipay+" on their
   white plate while the till waits for the customer's code.
 - Order code (F2): the code on the customer display, with the plain "+" in its centre, decodes with zxing-cpp
-  from the screenshot, to the same text as the code on the cashier's screen.
+  from the screenshot, to the same text as the code on the cashier's screen, which carries the icon too.
 - With the merchant's artwork in [brand] (synthetic PNGs, tests/brandkit.py): the mark in the payment zone
   and the merchant's icon in the order code, which still decodes.
 """
@@ -93,7 +93,11 @@ def the_order_code(till, tag: str, icon_ink) -> None:
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     assert abs(cx - w / 2) <= 0.03 * w and abs(cy - h / 2) <= 0.03 * h       # in the centre
     assert (box[2] - box[0]) <= 0.3 * w and share <= 0.2                      # small enough for level H
-    assert ink_share(cashier_qr, icon_ink)[1] is None                        # the cashier's own code: no icon
+    # the cashier's own scanning page (with one screen, the customer scans it) carries the same icon
+    _share, on_till = ink_share(cashier_qr, icon_ink)
+    cw, ch = cashier_qr.size
+    assert on_till is not None and abs((on_till[0] + on_till[2]) / 2 - cw / 2) <= 0.03 * cw, shot
+    assert abs((on_till[1] + on_till[3]) / 2 - ch / 2) <= 0.03 * ch, shot
     brand = widget(probe, "CustomerDisplay", name="brand_mark")
     assert brand is not None and not brand["clipped"]
     back_to_entry(till)
