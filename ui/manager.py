@@ -81,6 +81,7 @@ TENDERS = tuple(TENDER_WORDS)
 HIDDEN = frozenset({"currency", "result_code"})   # the amount carries its currency; the detail says the code
 COLUMN_WIDTHS = {"created_at": 70, "id": 190, "kind": 60, "tender": 105, "amount": 100, "status": 95}
 PRINT_WAIT = 15.0   # seconds a print waits (off the UI thread) for the printer to say printed or not
+PRINT_AGAIN = 1.0   # seconds: Print again this soon for the same slip is the click repeated, not a copy more
 SHOWN_ORDER = ("created_at", "amount", "status", "kind", "tender", "id", "description")
 
 
@@ -368,6 +369,9 @@ class ManagerWindow(Operations, ModeWindow):
         self.selected_id: str | None = None
         self.detail: dict | None = None
         self.busy = 0
+        self._slips_printing: set[str] = set()            # the slips Print receipt is printing now
+        self._slip_asked: tuple[str, float] | None = None  # the slip it last asked for, and when (monotonic)
+        self._slip_said = ""                                # what became of it, in words (said again to a click)
         # tests replace it (a modal box needs a person): confirm(text, yes_text) -> bool
         self.confirm: Callable[..., bool] = self._confirm
         self.setObjectName("manager")
@@ -941,9 +945,31 @@ class ManagerWindow(Operations, ModeWindow):
         if printing is None:
             self._say(_("the printer is not started yet"), error=True)
             return
+        now, asked = time.monotonic(), self._slip_asked
+        if txn_id in self._slips_printing or (asked is not None and asked[0] == txn_id
+                                              and now - asked[1] < PRINT_AGAIN):
+            # a double or triple click asks for one slip: a print takes ~50 ms, so each click printed a copy
+            self._slip_asked = (txn_id, now)
+            again = _("Print clicked again at once: still one slip. For another copy, click Print receipt again.")
+            self._say(f"{self._slip_said} {again}".strip())
+            return
+        self._slip_asked = (txn_id, now)
+        self._slips_printing.add(txn_id)
         self._say(_("Printing the slip of {id}…").format(id=txn_id))
+        self._slip_said = self.status.text()
+
+        def printed(result):
+            self._slips_printing.discard(txn_id)
+            if not result.ok:
+                self._slip_asked = None   # a click after a failed print is a new try, however soon
+            self._printed(result, self._say)
+            self._slip_said = self.status.text()
+
+        def refused(_exc):
+            self._slips_printing.discard(txn_id)
+            self._slip_asked = None
         self._call(lambda: services.receipts.print_receipt(grant, printing, txn_id, wait=PRINT_WAIT),
-                   on_done=lambda result: self._printed(result, self._say))
+                   on_done=printed, on_error=refused)
 
     def print_report(self, report=None) -> None:
         """Print the report on the Reports tab (an X, a Z just taken, a Z reprinted) on the receipt printer:
