@@ -805,7 +805,8 @@ class CashierWindow(QMainWindow):
             sign = "-" if row["kind"] != "sale" else ""
             cells = [datetime.fromtimestamp(row["createdAt"]).strftime("%H:%M:%S"),
                      sign + format_money(amount, self.locale_name),
-                     _("QR shown") if row["tender"] == pf.ORDER_CODE else (
+                     _("QR shown") if row["tender"] == pf.ORDER_CODE else _("entry code")
+                     if row["tender"] == pf.ENTRY_CODE and row["kind"] == "sale" else (
                          _("code scanned") if row["kind"] == "sale" else _(KIND_WORDS.get(row["kind"], row["kind"]))),
                      _(checkout.result_words(row["kind"], row["status"], row.get("resultCode")))]
             for j, cell in enumerate(cells):

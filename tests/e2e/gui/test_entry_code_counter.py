@@ -78,6 +78,11 @@ def test_f3_waits_for_the_code_payment_and_the_report_counts_it(till):
     row = next(t for t in report["transactions"] if t["paymentId"] == answer["paymentId"])
     assert (row["tender"], row["status"], row["amount"]) == ("entry_code", "SUCCESS",
                                                             {"currency": "USD", "value": "1840"})
+    # the cashier's list of today's last transactions says how it was paid: nobody scanned a code of the
+    # customer's (it said "code scanned")
+    probe = till.wait_for(lambda p: [r[1] for r in (widget(p, "recent") or {}).get("rows", [])[:1]] == ["USD\xa018.40"],
+                          what="the sale in today's last transactions")
+    assert widget(probe, "recent")["rows"][0][1:3] == ["USD\xa018.40", "entry code"], widget(probe, "recent")["rows"]
     till.key("Return")
 
 
