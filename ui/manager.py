@@ -487,6 +487,7 @@ class ManagerWindow(Operations, ModeWindow):
         self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setTabKeyNavigation(False)   # read-only rows: Tab and Ctrl+Tab are the window's (next tab)
         self.table.verticalHeader().setDefaultSectionSize(28)
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
@@ -558,6 +559,7 @@ class ManagerWindow(Operations, ModeWindow):
                                                      _("Message")])
         self.review_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.review_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.review_table.setTabKeyNavigation(False)
         self.review_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.review_table.verticalHeader().setVisible(False)
         self.review_table.horizontalHeader().setStretchLastSection(True)
@@ -647,6 +649,7 @@ class ManagerWindow(Operations, ModeWindow):
         self.unmatched_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.unmatched_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.unmatched_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.unmatched_table.setTabKeyNavigation(False)
         self.unmatched_table.verticalHeader().setVisible(False)
         self.unmatched_table.horizontalHeader().setStretchLastSection(True)
         for column, width in enumerate((90, 110, 110, 230)):

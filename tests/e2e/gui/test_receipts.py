@@ -200,3 +200,34 @@ def test_print_receipt_clicked_three_times_prints_one_slip(till, printer):
     assert any("3.10" in line for line in slips[0].texts), slips[0].text
     till.screenshot("receipts-manager-print-clicked-thrice")
     till.key("Escape")
+
+
+def current_tab(probe: dict) -> int | None:
+    bar = next((w for w in (window(probe, "ManagerWindow") or {"widgets": []})["widgets"] if w["class"] == "QTabBar"),
+               None)
+    return None if bar is None else bar.get("currentTab")
+
+
+def test_ctrl_tab_walks_the_managers_tabs_from_a_table(till):
+    """Ctrl+Tab goes to the next tab (Day, Review, Reports, Entry code) with a table's row clicked, as the
+    technician's window does: the day table kept the key, moving its cell cursor one column instead, so the
+    Entry code tab could not be reached by keyboard from the day view."""
+    till.wait_for(lambda p: words(p, "headline") in ("Ready", "PAID"), what="the cashier window")
+    till.key("F9")
+    till.wait_for(lambda p: widget(p, "pin_ok", "PinDialog") is not None, what="the PIN dialog")
+    till.type(PIN)
+    till.key("Return")
+    till.wait_for(lambda p: widget(p, "print_slip", "ManagerWindow") is not None, what="the manager's day view",
+                  timeout=20)
+    till.click_cell(sale_id(till, "310"))   # the day table's (the cashier's own list has no ids)
+    till.wait_for(lambda p: (p["focus"] or {}).get("objectName") == "day_table", what="the day table focused")
+    till.key("ctrl+Tab")
+    till.wait_for(lambda p: current_tab(p) == 1, what="the Review tab")
+    for tab in (2, 3):
+        till.key("ctrl+Tab")
+        till.wait_for(lambda p, tab=tab: current_tab(p) == tab, what=f"tab {tab}")
+    probe = till.wait_for(lambda p: widget(p, "unmatched_table", "ManagerWindow") is not None,
+                          what="the Entry code tab")
+    till.screenshot("receipts-manager-entry-code-tab")
+    assert current_tab(probe) == 3
+    till.key("Escape")
