@@ -260,15 +260,20 @@ def wallet_of(events: list[dict]) -> str | None:
     return None
 
 
-def unmatched_words(amount: str, wallet: str | None, at: str, *, assignable: bool, others: int = 0) -> tuple[str, str]:
+def unmatched_words(amount: str, wallet: str | None, at: str, *, assignable: bool, others: int = 0,
+                    offerable: bool = True) -> tuple[str, str]:
     """(what came, what to do) for an entry-code payment that arrived with no waiting amount. ``assignable``:
     the sale on the cashier's screen waits for that very money, so the key makes it that sale's payment;
-    otherwise only the manager settles it (nobody at the till guesses whose money it was)."""
+    otherwise only the manager settles it (nobody at the till guesses whose money it was). ``offerable``: it is
+    still within the match window, so a new sale of that amount (F3) would be offered it; once older, F3 and
+    F5 cannot take it and only the manager can."""
     what = _("An entry-code payment of {amount} from {wallet} arrived at {time} with no sale waiting for it.").format(
         amount=amount, wallet=wallet or _("a wallet"), time=at)
     if others:
         what += " " + _("({n} more waiting for the manager.)").format(n=others)
     todo = _("If it is this customer's, press F5 to make it this sale's payment.") if assignable else \
         _("Ask the customer who paid it; if they are here, press F3 with that amount and then F5. Otherwise "
-          "tell the manager: Manager (F9) → Entry code settles it.")
+          "tell the manager: Manager (F9) → Entry code settles it.") if offerable else \
+        _("It came too long ago to be given to a new sale at the till (F5): tell the manager, Manager (F9) → "
+          "Entry code settles it.")
     return what, todo

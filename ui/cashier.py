@@ -99,6 +99,7 @@ class CashierWindow(QMainWindow):
         self.failed = False         # it could not start
         self._pending: checkout.StartSale | None = None   # a sale asked for before it was up: sent when it is
         self.entry_configured = False   # [entry_code] code is set: F3 takes the store's static code
+        self.entry_window = math.inf    # [entry_code] match_window: an unmatched payment older is the manager's
         self.receipts_mode = "auto"     # [receipts] customer: auto | key | off (what F4 says it does)
         self.printer_state = None       # the latest pos_app.printing.PrinterState (None: no printing, or not yet)
         self.last_paid: str | None = None       # the last sale this window saw paid: F4 prints its receipt
@@ -418,6 +419,7 @@ class CashierWindow(QMainWindow):
         self.store_label.setText(config.merchant.store_name)
         self.currency.setCurrentText(config.merchant.currency)
         self.entry_configured = bool(config.entry_code.code)
+        self.entry_window = config.entry_code.match_window
         self.receipts_mode = config.receipts.customer
         self.brand_config = config.brand
         self.entry_button.setText(_("F3  Entry code") if self.entry_configured else _("F3  Entry code: not set up"))
@@ -1001,7 +1003,8 @@ class CashierWindow(QMainWindow):
         at = datetime.fromtimestamp(shown["arrivedAt"]).strftime("%H:%M:%S")
         what, todo = sale_view.unmatched_words(format_money(amount, self.locale_name),
                                                self.unmatched_wallet.get(shown["id"]), at,
-                                               assignable=item is not None, others=len(self.unmatched) - 1)
+                                               assignable=item is not None, others=len(self.unmatched) - 1,
+                                               offerable=time.time() - shown["arrivedAt"] <= self.entry_window)
         self.unmatched_label.setText(f"{what}\n{todo}")
         self.assign_button.setVisible(item is not None)
         self.unmatched_frame.show()
@@ -1027,6 +1030,8 @@ class CashierWindow(QMainWindow):
 
     # -- rendering ------------------------------------------------------------------------------
     def _tick(self) -> None:
+        if self.unmatched:   # a payment ages out of the match window with no other event: its words follow
+            self._render_unmatched()
         if self.view is not None and not self.view.final and self.view.waiting_for:
             self._render_waiting(self.view.waiting_for)
 

@@ -128,3 +128,34 @@ def test_the_waiting_screen_and_the_notice_fit(make_till, size, language):
     probe = till.wait_for(lambda p: widget(p, "assign_unmatched") is not None and widget(p, "qr") is not None,
                           what="waiting for the code, with F5 offered", timeout=20)
     assert_nothing_clipped(till, probe, "waiting-with-notice")
+
+
+def test_a_payment_too_old_for_f5_says_to_tell_the_manager(tmp_path):
+    """A payment older than the match window can no longer be given to a new sale at the till (F5 is not
+    offered for it): the notice then says to tell the manager, instead of still saying "press F3 with that
+    amount and then F5" (a cashier who did so waited for an F5 that never came). [entry_code] match_window =
+    3 s here; the notice's words change as the payment ages, with no other event."""
+    import xkit
+
+    till = xkit.Till(tmp_path / "till")
+    till.cli("status")   # provisions the sandbox's gateway and its terminal.toml
+    config = till.data_dir / "sandbox-gateway" / "terminal.toml"
+    config.write_text(config.read_text().replace("[entry_code]\n", "[entry_code]\nmatch_window = 3\n"))
+    with till:
+        till.wait_for(lambda p: widget(p, "entry_code") is not None and widget(p, "entry_code")["enabled"],
+                      what="the F3 key enabled")
+        pay_entry_code(till, "770")
+        probe = till.wait_for(lambda p: widget(p, "unmatched") is not None, what="the unmatched payment's notice",
+                              timeout=30)
+        till.screenshot("entry-code-unmatched-fresh")
+        probe = till.wait_for(lambda p: "too long ago" in words(p, "unmatched"),
+                              what="the notice: too long ago for F5, tell the manager", timeout=15)
+        assert "press F3" not in words(probe, "unmatched") and "Manager (F9)" in words(probe, "unmatched")
+        till.screenshot("entry-code-unmatched-too-old")
+        till.type("7.70")
+        till.key("F3")
+        probe = till.wait_for(lambda p: words(p, "headline") == "Waiting for the customer to pay by the store's "
+                              "entry code", what="the entry-code sale waiting")
+        assert widget(probe, "assign_unmatched") is None   # indeed: F5 is not offered for it
+        assert "too long ago" in words(probe, "unmatched")
+        till.key("Escape")
