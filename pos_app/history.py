@@ -19,6 +19,7 @@ from .i18n import N_, _, stored
 from .money import format_minor
 from .printout import ROLE_WORDS
 from .vocabulary import (
+    ENTRY_CODE_WAITING,
     FOLLOWUP_PHASE_WORDS,
     KIND_WORDS,
     SALE,
@@ -226,6 +227,8 @@ def _created_words(row: Mapping[str, Any], detail: Mapping[str, Any], asked: Map
         code = detail.get("code")
         if row.get("tender") == "order_code" or detail.get("tender") == "order_code":
             return _("Sale of {amount} started: an order code for the customer to scan").format(amount=amount)
+        if row.get("tender") == "entry_code" or detail.get("tender") == "entry_code":
+            return _("Sale of {amount} started: the customer pays by the store's entry code").format(amount=amount)
         if code:
             return _("Sale of {amount} started with the customer's payment code {code}").format(amount=amount,
                                                                                                 code=code)
@@ -246,6 +249,8 @@ def _state_words(row: Mapping[str, Any], detail: Mapping[str, Any]) -> str:
     if row["kind"] == SALE:
         if to == SalePhase.SENDING.value:
             return _("Pay sent to the gateway")
+        if to == SalePhase.WAITING.value and row.get("tender") == "entry_code":
+            return _(ENTRY_CODE_WAITING)
         if to == SalePhase.WAITING.value:
             return _("Order code shown: waiting for the customer to scan it and pay")
         if to == SalePhase.VOIDED.value:

@@ -143,6 +143,15 @@ def test_a_decline_says_why_and_an_order_code_says_what_the_customer_does():
         "12:03:04  Order code shown: waiting for the customer to scan it and pay"]
 
 
+def test_an_entry_code_sale_says_the_customer_pays_by_the_stores_code_not_an_order_code():
+    entry = {**SALE, "tender": "entry_code"}
+    waiting = [ev(T0, "created", tender="entry_code", amount={"currency": "USD", "value": "1000"}, code=None),
+               state(T0, "WAITING", None)]
+    assert words(timeline(entry, waiting)) == [
+        "12:03:04  Sale of 10.00 USD started: the customer pays by the store's entry code",
+        "12:03:04  Waiting for the customer to pay by the store's entry code"]
+
+
 def test_a_gateway_that_cannot_be_reached_or_fails_is_said_plainly():
     refused = answer(T0, "pay", "unknown", "", "could not connect to the gateway: HTTPConnection(host='127.0.0.1', "
                      "port=1): Failed to establish a new connection: [Errno 111] Connection refused")
