@@ -276,29 +276,38 @@ def sale_receipt(row, events: Sequence[Mapping[str, Any]], config, *, copy: str 
         raise SlipError(_("a receipt copy is customer, merchant or reprint, not {copy!r}").format(copy=copy))
     details = _details(events)
     with speaking(_slip_language(config)) as lang:
-        currency = row["currency"]
-        lines = _store(config, copy)
-        lines += [Line.pair(_("Terminal"), config.merchant.terminal_id),
-                  Line.pair(_("Date"), _when(row, events)), Line.rule(),
-                  Line.words(_(KIND_WORDS[SALE]).upper(), align="center", bold=True),
-                  Line.words(_money(row["amount"], currency), align="center", bold=True, size=2),
-                  Line.words(_(status_words(SALE, row["status"], row.get("result_code"))), align="center",
-                             bold=True),
-                  Line.rule()]
-        wallet, customer = _last(details, "pspName"), _last(details, "displayCustomerId")
-        if wallet:
-            lines.append(Line.pair(_("Wallet"), wallet))
-        if customer:
-            lines.append(Line.pair(_("Customer"), customer))
-        payment_id = row.get("payment_id") or _last(details, "paymentId")
-        if payment_id:
-            lines.append(Line.pair(_("Payment ID"), payment_id))
-        lines.append(Line.pair(_("Payment request ID"), row["id"]))
+        lines = _store(config, copy) + _head(SALE, row, events, config) + _payment(row, details)
         if row.get("description"):
             lines.append(Line.pair(_("Description"), row["description"]))
         lines += _ids(row["id"], getattr(getattr(config, "printer", None), "columns", 48))
         lines += _brand_lines(config, SALE) + _end()
     return Slip("receipt", tuple(lines), lang)
+
+
+def _head(kind: str, row, events, config) -> list[Line]:
+    """Every slip's top after the store: the terminal, when, what (sale, refund, cancel), how much, the result."""
+    return [Line.pair(_("Terminal"), config.merchant.terminal_id),
+            Line.pair(_("Date"), _when(row, events)), Line.rule(),
+            Line.words(_(KIND_WORDS[kind]).upper(), align="center", bold=True),
+            Line.words(_money(row["amount"], row["currency"]), align="center", bold=True, size=2),
+            Line.words(_(status_words(kind, row["status"], row.get("result_code"))), align="center", bold=True),
+            Line.rule()]
+
+
+def _payment(sale_row, details) -> list[Line]:
+    """The payment a slip is about: the wallet and masked customer as the gateway named them, its paymentId,
+    and our paymentRequestId (never a payment code)."""
+    lines = []
+    wallet, customer = _last(details, "pspName"), _last(details, "displayCustomerId")
+    if wallet:
+        lines.append(Line.pair(_("Wallet"), wallet))
+    if customer:
+        lines.append(Line.pair(_("Customer"), customer))
+    payment_id = sale_row.get("payment_id") or _last(details, "paymentId")
+    if payment_id:
+        lines.append(Line.pair(_("Payment ID"), payment_id))
+    lines.append(Line.pair(_("Payment request ID"), sale_row["id"]))
+    return lines
 
 
 def _followup(kind: str, row, sale_row, events, config, copy: str, sale_events) -> Slip:
@@ -308,14 +317,7 @@ def _followup(kind: str, row, sale_row, events, config, copy: str, sale_events) 
                                                                         sale=sale_row.get("id")))
     details, sale_details = _details(events), _details(sale_events)
     with speaking(_slip_language(config)) as lang:
-        lines = _store(config, copy)
-        lines += [Line.pair(_("Terminal"), config.merchant.terminal_id),
-                  Line.pair(_("Date"), _when(row, events)), Line.rule(),
-                  Line.words(_(KIND_WORDS[kind]).upper(), align="center", bold=True),
-                  Line.words(_money(row["amount"], row["currency"]), align="center", bold=True, size=2),
-                  Line.words(_(status_words(kind, row["status"], row.get("result_code"))), align="center",
-                             bold=True),
-                  Line.rule()]
+        lines = _store(config, copy) + _head(kind, row, events, config)
         if kind == REFUND and row.get("description"):
             lines.append(Line.pair(_("Reason"), stored(row["description"])))
         refund_id = _last(details, "refundId")
@@ -324,15 +326,7 @@ def _followup(kind: str, row, sale_row, events, config, copy: str, sale_events) 
         lines.append(Line.pair(_(REQUEST_LABEL[kind]), row["id"]))
         lines += [Line.rule(), Line.words(_("Sale"), bold=True),
                   Line.pair(_("Amount"), _money(sale_row["amount"], sale_row["currency"]))]
-        wallet, customer = _last(sale_details, "pspName"), _last(sale_details, "displayCustomerId")
-        if wallet:
-            lines.append(Line.pair(_("Wallet"), wallet))
-        if customer:
-            lines.append(Line.pair(_("Customer"), customer))
-        payment_id = sale_row.get("payment_id") or _last(sale_details, "paymentId")
-        if payment_id:
-            lines.append(Line.pair(_("Payment ID"), payment_id))
-        lines.append(Line.pair(_("Payment request ID"), sale_row["id"]))
+        lines += _payment(sale_row, sale_details)
         lines += _brand_lines(config, kind) + _end()
     return Slip(kind, tuple(lines), lang)
 
