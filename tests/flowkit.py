@@ -230,3 +230,29 @@ def paid_sale(config: Path, data_dir: Path, amount: str = "10.00") -> Sale:
             time.sleep(0.02)
     assert sale.status == "SUCCESS", sale
     return sale
+
+
+# -- the entry code (issue 16) ------------------------------------------------------------------------------------
+def entry_config(sim, window: float = 30.0) -> Path:
+    """``write_config`` with the simulator's entry code in ``[entry_code]`` and its ``match_window``."""
+    config = write_config(sim)
+    config.write_text(config.read_text() + f'\n[entry_code]\ncode = "{sim.entry_code}"\nmatch_window = {window}\n')
+    return config
+
+
+def pay_entry_code(sim, value: str, currency: str = "USD", code: str | None = None) -> dict:
+    """The customer scans the store's code and pays ``value`` (minor units): the simulator's answer."""
+    status, answer = sim_call(sim, "/sim/wallet/pay-entry-code",
+                              {"codeValue": code or sim.entry_code, "amount": {"currency": currency, "value": value}})
+    assert status == 200, answer
+    return answer
+
+
+def wait_until(check, timeout: float = 10.0):
+    """``check()``'s first truthy result, polled every 20 ms; fails after ``timeout`` seconds."""
+    import time
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+    return result

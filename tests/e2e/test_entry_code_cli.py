@@ -11,22 +11,19 @@ import sys
 import time
 import tomllib
 
-from flowkit import MANAGER_PIN, cli, cli_json, journal_query, set_manager_pin, sim_call, write_config
+import flowkit
+from flowkit import MANAGER_PIN, cli, cli_json, journal_query, set_manager_pin, sim_call
 
 
 def entry_config(sim, window: float = 30.0):
-    config = write_config(sim)
-    config.write_text(config.read_text() + f'\n[entry_code]\ncode = "{sim.entry_code}"\nmatch_window = {window}\n')
+    """flowkit's, with the code's notifications pointed at the receiver the config names (a CLI process's own)."""
+    config = flowkit.entry_config(sim, window)
     url = tomllib.loads(config.read_text())["notifications"]["public_url"]
     assert sim_call(sim, "/sim/entry-codes", {"codeValue": sim.entry_code, "notifyUrl": url})[0] == 200
     return config
 
 
-def pay(sim, value: str) -> dict:
-    status, answer = sim_call(sim, "/sim/wallet/pay-entry-code",
-                              {"codeValue": sim.entry_code, "amount": {"currency": "USD", "value": value}})
-    assert status == 200, answer
-    return answer
+pay = flowkit.pay_entry_code
 
 
 def start_sale(config, data_dir, amount: str) -> tuple[subprocess.Popen, str]:

@@ -11,7 +11,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from flowkit import journal_query, ledger, sim_call, write_config
+from flowkit import entry_config, journal_query, ledger, sim_call, wait_until
+from flowkit import pay_entry_code as pay
 from kit import usd
 
 from pos_app import closing, services, signing
@@ -19,14 +20,6 @@ from pos_app import payment_flow as pf
 from pos_app.errors import PosError
 from pos_app.roles import MANAGER
 from pos_app.runtime import Runtime
-
-WINDOW = 30.0
-
-
-def entry_config(sim, window: float = WINDOW) -> Path:
-    config = write_config(sim)
-    config.write_text(config.read_text() + f'\n[entry_code]\ncode = "{sim.entry_code}"\nmatch_window = {window}\n')
-    return config
 
 
 @pytest.fixture
@@ -38,27 +31,14 @@ def runtime(sim, tmp_path):
         yield rt
 
 
-def pay(sim, value: str, currency: str = "USD", code: str | None = None) -> dict:
-    status, answer = sim_call(sim, "/sim/wallet/pay-entry-code",
-                              {"codeValue": code or sim.entry_code, "amount": {"currency": currency, "value": value}})
-    assert status == 200, answer
-    return answer
-
 
 def rows(rt, sql: str, params=()) -> list[tuple]:
     return journal_query(rt.data_dir, sql, params)
 
 
-def wait_for(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-    return result
-
 
 def unmatched_row(rt, payment_id: str):
-    return wait_for(lambda: rows(rt, "SELECT id, status, unmatched, tender, amount FROM transactions "
+    return wait_until(lambda: rows(rt, "SELECT id, status, unmatched, tender, amount FROM transactions "
                                      "WHERE payment_id=?", (payment_id,)))
 
 
@@ -259,6 +239,6 @@ def test_a_waiting_sale_keeps_the_window_it_started_with_across_a_restart_with_a
         sim_call(sim, "/sim/entry-codes", {"codeValue": sim.entry_code, "notifyUrl": rt.terminal.notify_url})
         time.sleep(2.5)   # past today's window (paymentTime is in whole seconds), well inside the sale's own
         paid = pay(sim, "931")
-        wait_for(lambda: rows(rt, "SELECT status FROM transactions WHERE id=?", (sale.id,)) == [("SUCCESS",)])
+        wait_until(lambda: rows(rt, "SELECT status FROM transactions WHERE id=?", (sale.id,)) == [("SUCCESS",)])
         assert rows(rt, "SELECT COUNT(*) FROM transactions WHERE unmatched=1") == [(0,)]
         assert rows(rt, "SELECT payment_id FROM transactions WHERE id=?", (sale.id,)) == [(paid["paymentId"],)]

@@ -9,7 +9,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from flowkit import journal_query, ledger, sim_call, write_config
+from flowkit import entry_config, journal_query, ledger, sim_call, wait_until
+from flowkit import pay_entry_code as pay
 from kit import usd
 
 from pos_app import closing, services, signing
@@ -18,14 +19,8 @@ from pos_app.errors import PosError
 from pos_app.roles import MANAGER
 from pos_app.runtime import Runtime
 
-WINDOW = 30.0
 PIN = "246810"
 
-
-def entry_config(sim, window: float = WINDOW) -> Path:
-    config = write_config(sim)
-    config.write_text(config.read_text() + f'\n[entry_code]\ncode = "{sim.entry_code}"\nmatch_window = {window}\n')
-    return config
 
 
 @pytest.fixture
@@ -36,27 +31,14 @@ def runtime(sim, tmp_path):
         yield rt
 
 
-def pay(sim, value: str) -> dict:
-    status, answer = sim_call(sim, "/sim/wallet/pay-entry-code",
-                              {"codeValue": sim.entry_code, "amount": {"currency": "USD", "value": value}})
-    assert status == 200, answer
-    return answer
-
 
 def rows(rt, sql: str, params=()) -> list[tuple]:
     return journal_query(rt.data_dir, sql, params)
 
 
-def wait_for(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-    return result
-
 
 def unmatched_row(rt, payment_id: str) -> str:
-    [(row_id,)] = wait_for(lambda: rows(rt, "SELECT id FROM transactions WHERE payment_id=? AND unmatched=1",
+    [(row_id,)] = wait_until(lambda: rows(rt, "SELECT id FROM transactions WHERE payment_id=? AND unmatched=1",
                                         (payment_id,)))
     return row_id
 
