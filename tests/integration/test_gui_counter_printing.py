@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import time
 
 import pytest
-from flowkit import journal_query, sim_call, write_config
+from flowkit import journal_query, pay_entry_code, sim_call, write_config
 from kit import payment_code
 from printerkit import PrinterStandIn, decode
 from PySide6.QtCore import Qt
@@ -78,11 +78,6 @@ def type_amount(qtbot, window, text: str) -> None:
         qtbot.keyClick(window, ch)
 
 
-def pay_entry_code(sim, value: str) -> dict:
-    status, answer = sim_call(sim, "/sim/wallet/pay-entry-code",
-                              {"codeValue": sim.entry_code, "amount": {"currency": "USD", "value": value}})
-    assert status == 200, answer
-    return answer
 
 
 def scan(window, code: str) -> None:
