@@ -119,12 +119,17 @@ def scan_tender(counter: Counter, amount: Money | None) -> tuple[Counter, object
     return Counter(AWAITING_CODE, amount, entry=counter.entry), None  # the panel says "Scan the customer's…"
 
 
+def _tender_amount(counter: Counter, amount: Money | None) -> tuple[Money | None, str | None]:
+    """The amount a tender key takes, or why none: while a code is awaited, the amount the customer was just
+    asked for (F2 or F3 instead of the scan); otherwise the one typed, if it can be taken."""
+    if counter.stage == AWAITING_CODE:
+        return counter.amount, None
+    return amount, _needs_amount(counter, amount)
+
+
 def qr_tender(counter: Counter, amount: Money | None, description: str = "") -> tuple[Counter, object]:
     """F2: show an order code for the customer to scan (also instead of a code that is awaited)."""
-    if counter.stage == AWAITING_CODE:   # the amount the customer was just asked for
-        amount, why = counter.amount, None
-    else:
-        why = _needs_amount(counter, amount)
+    amount, why = _tender_amount(counter, amount)
     if why is not None or amount is None:
         return replace(counter, hint=why or ""), None
     return (Counter(RUNNING, amount, hint=_("Creating the QR code…"), entry=counter.entry),
@@ -137,10 +142,7 @@ def entry_tender(counter: Counter, amount: Money | None, description: str = "", 
     code that is awaited). Without an entry code in the config it says so and starts nothing."""
     if not configured:
         return replace(counter, hint=_(NO_ENTRY_CODE)), None
-    if counter.stage == AWAITING_CODE:
-        amount, why = counter.amount, None
-    else:
-        why = _needs_amount(counter, amount)
+    amount, why = _tender_amount(counter, amount)
     if why is not None or amount is None:
         return replace(counter, hint=why or ""), None
     return (Counter(RUNNING, amount, hint=_("Showing the store's entry code…"), entry=counter.entry),

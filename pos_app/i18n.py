@@ -43,17 +43,23 @@ def set_language(language: str | None) -> str:
     """Switch the language ("en", "zh_CN", or a locale name like "zh_CN.UTF-8"); returns the one in use
     (English when a catalogue cannot be had: the reason is logged)."""
     global _translations, _language
-    code = normalise(language)
-    translations = gettext.NullTranslations()
-    if code != "en":
-        try:
-            translations = load(code)
-        except (OSError, ValueError, ImportError) as exc:
-            log.error("the %s translations cannot be loaded (%s); showing English", code, exc)
-            code = "en"
+    code, translations = _catalogue(language)
     with _lock:
         _translations, _language = translations, code
     return code
+
+
+def _catalogue(language: str | None) -> tuple[str, gettext.NullTranslations]:
+    """The shipped language closest to ``language`` and its translations; English (and the reason logged)
+    when its catalogue cannot be had."""
+    code = normalise(language)
+    if code == "en":
+        return code, gettext.NullTranslations()
+    try:
+        return code, load(code)
+    except (OSError, ValueError, ImportError) as exc:
+        log.error("the %s translations cannot be loaded (%s); showing English", code, exc)
+        return "en", gettext.NullTranslations()
 
 
 def normalise(language: str | None) -> str:
@@ -90,13 +96,7 @@ def speaking(lang: str | None):
     if lang is None:
         yield language()
         return
-    code, translations = normalise(lang), gettext.NullTranslations()
-    if code != "en":
-        try:
-            translations = load(code)
-        except (OSError, ValueError, ImportError) as exc:
-            log.error("the %s translations cannot be loaded (%s); showing English", code, exc)
-            code = "en"
+    code, translations = _catalogue(lang)
     before = getattr(_here, "translations", None), getattr(_here, "language", None)
     _here.translations, _here.language = translations, code
     try:
