@@ -372,6 +372,7 @@ class ManagerWindow(Operations, ModeWindow):
         self._slips_printing: set[str] = set()            # the slips Print receipt is printing now
         self._slip_asked: tuple[str, float] | None = None  # the slip it last asked for, and when (monotonic)
         self._slip_said = ""                                # what became of it, in words (said again to a click)
+        self._report_asked: tuple[object, float, bool] | None = None   # the report Print last sent, when, in flight
         # tests replace it (a modal box needs a person): confirm(text, yes_text) -> bool
         self.confirm: Callable[..., bool] = self._confirm
         self.setObjectName("manager")
@@ -985,8 +986,23 @@ class ManagerWindow(Operations, ModeWindow):
         if printing is None:
             self._say_report(_("the printer is not started yet"), error=True)
             return
+        now, asked = time.monotonic(), self._report_asked
+        if asked is not None and asked[0] is shown and (asked[2] or now - asked[1] < PRINT_AGAIN):
+            # a double click asks for one copy, as Print receipt's (a report is a long slip: a second is paper)
+            self._report_asked = (shown, now, asked[2])
+            self._say_report(_("Print clicked again at once: still one copy. For another, click Print again."))
+            return
+        self._report_asked = (shown, now, True)
+
+        def printed(result):
+            # a click after a failed print is a new try, however soon; after a good one, a second a moment later
+            self._report_asked = (shown, time.monotonic(), False) if result.ok else None
+            self._printed(result, self._say_report)
+
+        def refused(_exc):
+            self._report_asked = None
         self._call(lambda: services.receipts.print_report(grant, printing, shown, wait=PRINT_WAIT),
-                   on_done=lambda result: self._printed(result, self._say_report), say=self._say_report)
+                   on_done=printed, on_error=refused, say=self._say_report)
 
     def _printed(self, result, say) -> None:
         self.last_print = result
