@@ -1,0 +1,189 @@
+"""The store's PostgreSQL schema (issue 17, part 3) on a real server: its migrations, and its row-level
+security proven by real SQL run as each role, logged in with its own password over 127.0.0.1. What a role
+sees is read back as the superuser's raw rows through the server's own psql, not through the code under test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from pgkit import Cluster, PostgresMissing, bindir
+
+pytestmark = pytest.mark.slow
+
+OWNER, OWNER_PW = "store_owner", "owner-pw"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    try:
+        bindir()
+    except PostgresMissing as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
+    folder = Path(tempfile.mkdtemp(prefix="pos-pg-"))   # not under pytest's root-only tmp: the server's user reads it
+    try:
+        with Cluster(folder) as pg:
+            # The store's database belongs to an ordinary role that may create roles, not to a superuser:
+            # a superuser would pass every policy, so the owner's reach is proven too.
+            pg.psql(f"CREATE ROLE {OWNER} LOGIN CREATEROLE PASSWORD '{OWNER_PW}'")
+            pg.psql(f"CREATE DATABASE store OWNER {OWNER}")
+            yield pg
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def connect(cluster, user, password):
+    import psycopg
+
+    return psycopg.connect(cluster.url(user, "store", password), autocommit=True, connect_timeout=10)
+
+
+@pytest.fixture(scope="module")
+def store(cluster):
+    """Migrated; terminals T1, T2 of store S1 and T3 of S2; a manager for each store; a head office."""
+    from pos_app.store import schema
+
+    with connect(cluster, OWNER, OWNER_PW) as conn:
+        assert schema.migrate(conn) == (0, schema.VERSION)
+        for store_id, terminal in (("S1", "T1"), ("S1", "T2"), ("S2", "T3")):
+            schema.register_terminal(conn, store_id, terminal, password=f"pw-{terminal}")
+        schema.add_store_manager(conn, "S1", "alice", password="pw-alice")
+        schema.add_store_manager(conn, "S2", "bob", password="pw-bob")
+        schema.add_head_office(conn, "hq", password="pw-hq")
+    rows = {"T1": "S1", "T2": "S1", "T3": "S2"}
+    for terminal, store_id in rows.items():
+        with connect(cluster, f"pos_terminal_{terminal.lower()}", f"pw-{terminal}") as conn:
+            insert_event(conn, store_id, terminal, 1)
+            insert_event(conn, store_id, terminal, 2)
+            conn.execute("INSERT INTO pos_store.transactions (store_id, terminal_id, id, kind, currency, amount, "
+                         "status, day, created_at, updated_at) VALUES (%s, %s, %s, 'sale', 'USD', 1234, 'SUCCESS', "
+                         "'2026-12-06', now(), now())", (store_id, terminal, f"{terminal}-sale-1"))
+    return cluster
+
+
+def insert_event(conn, store_id, terminal, seq, detail='{"n": 1}'):
+    return conn.execute(
+        "INSERT INTO pos_store.events (store_id, terminal_id, seq, txn, at, day, kind, detail) "
+        "VALUES (%s, %s, %s, 'x', now(), '2026-12-06', 'state', %s) ON CONFLICT (terminal_id, seq) DO NOTHING",
+        (store_id, terminal, seq, detail)).rowcount
+
+
+def raw(cluster, sql):
+    return cluster.psql(sql, dbname="store").strip()
+
+
+def test_migrate_again_is_a_no_op_and_a_newer_database_is_refused_in_words(store):
+    from pos_app.store import schema
+
+    with connect(store, OWNER, OWNER_PW) as conn:
+        assert schema.migrate(conn) == (schema.VERSION, schema.VERSION)
+    assert raw(store, "SELECT count(*), max(version) FROM pos_store.schema_version") == f"1|{schema.VERSION}"
+    raw(store, f"INSERT INTO pos_store.schema_version (version, name) VALUES ({schema.VERSION + 1}, 'future')")
+    try:
+        with connect(store, OWNER, OWNER_PW) as conn, pytest.raises(schema.StoreError, match="newer than"):
+            schema.migrate(conn)
+    finally:
+        raw(store, f"DELETE FROM pos_store.schema_version WHERE version = {schema.VERSION + 1}")
+
+
+def test_a_terminal_writes_and_reads_only_its_own_rows(store):
+    import psycopg
+
+    with connect(store, "pos_terminal_t1", "pw-T1") as conn:
+        assert conn.execute("SELECT DISTINCT terminal_id FROM pos_store.events").fetchall() == [("T1",)]
+        assert conn.execute("SELECT terminal_id FROM pos_store.transactions").fetchall() == [("T1",)]
+        assert conn.execute("SELECT terminal_id FROM pos_store.terminals").fetchall() == [("T1",)]
+        assert insert_event(conn, "S1", "T1", 3) == 1
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            insert_event(conn, "S1", "T2", 99)                  # claiming another terminal
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            insert_event(conn, "S2", "T1", 98)                  # its own id under another store
+        # Another terminal's latest state cannot be touched, nor its own handed to another.
+        assert conn.execute("UPDATE pos_store.transactions SET status = 'FAILED' WHERE terminal_id = 'T2'"
+                            ).rowcount == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            conn.execute("UPDATE pos_store.transactions SET terminal_id = 'T2' WHERE terminal_id = 'T1'")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO pos_store.terminals (store_id, terminal_id, role_name) "
+                         "VALUES ('S1', 'T9', 'pos_terminal_t1')")
+    assert raw(store, "SELECT terminal_id, seq FROM pos_store.events ORDER BY 1, 2") == \
+        "T1|1\nT1|2\nT1|3\nT2|1\nT2|2\nT3|1\nT3|2"
+    assert raw(store, "SELECT status FROM pos_store.transactions WHERE terminal_id = 'T2'") == "SUCCESS"
+
+
+def test_a_resend_of_the_same_key_changes_nothing(store):
+    before = raw(store, "SELECT detail::text FROM pos_store.events WHERE terminal_id = 'T1' AND seq = 1")
+    with connect(store, "pos_terminal_t1", "pw-T1") as conn:
+        assert insert_event(conn, "S1", "T1", 1, detail='{"n": 2}') == 0
+    assert raw(store, "SELECT count(*), min(detail::text) FROM pos_store.events WHERE terminal_id = 'T1' AND seq = 1") \
+        == f"1|{before}"
+
+
+def test_a_store_manager_reads_its_store_only_and_writes_nothing(store):
+    import psycopg
+
+    with connect(store, "alice", "pw-alice") as conn:
+        assert {r[0] for r in conn.execute("SELECT terminal_id FROM pos_store.events")} == {"T1", "T2"}
+        assert {r[0] for r in conn.execute("SELECT store_id FROM pos_store.transactions")} == {"S1"}
+        assert {r[0] for r in conn.execute("SELECT terminal_id FROM pos_store.terminals")} == {"T1", "T2"}
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            insert_event(conn, "S1", "T1", 50)
+    with connect(store, "bob", "pw-bob") as conn:
+        assert {r[0] for r in conn.execute("SELECT terminal_id FROM pos_store.events")} == {"T3"}
+
+
+def test_head_office_reads_every_store_and_writes_nothing(store):
+    import psycopg
+
+    with connect(store, "hq", "pw-hq") as conn:
+        seen = conn.execute("SELECT count(*) FROM pos_store.events").fetchone()[0]
+        assert seen == int(raw(store, "SELECT count(*) FROM pos_store.events"))
+        assert {r[0] for r in conn.execute("SELECT store_id FROM pos_store.transactions")} == {"S1", "S2"}
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            insert_event(conn, "S2", "T3", 50)
+
+
+@pytest.mark.parametrize("table", ["events", "audit", "z_reports"])
+def test_the_shipped_history_is_append_only_for_everyone_even_its_owner(store, table):
+    import psycopg
+
+    raw(store, "INSERT INTO pos_store.audit (store_id, terminal_id, seq, at, action) "
+               "VALUES ('S1', 'T1', 1, now(), 'refund') ON CONFLICT DO NOTHING")
+    raw(store, "INSERT INTO pos_store.z_reports (store_id, terminal_id, number, day, taken_at, body, sha256) "
+               "VALUES ('S1', 'T1', 1, '2026-12-06', now(), '{}', 'ab') ON CONFLICT DO NOTHING")
+    before = raw(store, f"SELECT count(*) FROM pos_store.{table}")
+    for user, password in (("pos_terminal_t1", "pw-T1"), ("alice", "pw-alice"), ("hq", "pw-hq"),
+                           (OWNER, OWNER_PW)):
+        with connect(store, user, password) as conn:
+            for statement in (f"UPDATE pos_store.{table} SET store_id = store_id",
+                              f"DELETE FROM pos_store.{table}", f"TRUNCATE pos_store.{table}"):
+                try:
+                    conn.execute(statement)
+                except psycopg.errors.InsufficientPrivilege:
+                    pass
+                else:   # a role RLS hides every row from would "succeed" on none: say which
+                    assert conn.execute(f"SELECT count(*) FROM pos_store.{table}").fetchone()[0] == 0, (user, statement)
+    with pytest.raises(RuntimeError, match="append-only"):   # the superuser too
+        raw(store, f"DELETE FROM pos_store.{table}")
+    assert raw(store, f"SELECT count(*) FROM pos_store.{table}") == before
+
+
+def test_a_stores_day_reads_through_the_store_day_index(store):
+    """A chain-sized events table: the day of one store is an index read, not a scan (the planner's own
+    choice on analysed rows, no timing)."""
+    raw(store, "INSERT INTO pos_store.terminals (store_id, terminal_id, role_name) "
+               "SELECT 'C' || s, 'C' || s || '-1', 'pos_terminal_c' || s || '_1' FROM generate_series(1, 200) s")
+    raw(store, "INSERT INTO pos_store.events (store_id, terminal_id, seq, at, day, kind) "
+               "SELECT 'C' || (i % 200 + 1), 'C' || (i % 200 + 1) || '-1', i, now(), "
+               "date '2026-01-01' + (i / 2000), 'state' FROM generate_series(1, 60000) i")
+    raw(store, "ANALYZE pos_store.events")
+    with connect(store, "hq", "pw-hq") as conn:
+        plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN SELECT kind, count(*) FROM pos_store.events WHERE store_id = 'C7' AND day = '2026-01-05' "
+            "GROUP BY kind"))
+    assert "events_store_day" in plan, plan
