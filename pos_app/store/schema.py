@@ -59,7 +59,8 @@ def _policies() -> str:
         out.append(f"CREATE POLICY terminal_reads ON pos_store.{table} FOR SELECT TO {TERMINAL_GROUP} USING ({_OWN});")
         out.append(f"CREATE POLICY terminal_inserts ON pos_store.{table} FOR INSERT TO {TERMINAL_GROUP} "
                    f"WITH CHECK ({_OWN});")
-        out.append(f"CREATE POLICY manager_reads ON pos_store.{table} FOR SELECT TO {MANAGER_GROUP} USING ({_MANAGED});")
+        out.append(f"CREATE POLICY manager_reads ON pos_store.{table} FOR SELECT TO {MANAGER_GROUP} "
+                   f"USING ({_MANAGED});")
         out.append(f"CREATE POLICY head_office_reads ON pos_store.{table} FOR SELECT TO {HEAD_OFFICE} USING (true);")
         privileges = "SELECT, INSERT" if table in _HISTORY else "SELECT, INSERT, UPDATE"
         out.append(f"GRANT {privileges} ON pos_store.{table} TO {TERMINAL_GROUP};")

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from pgkit import Cluster, PostgresMissing, bindir
 
+from pos_app.vocabulary import FAILED, SUCCESS
+
 pytestmark = pytest.mark.slow
 
 OWNER, OWNER_PW = "store_owner", "owner-pw"
@@ -61,8 +63,8 @@ def store(cluster):
             insert_event(conn, store_id, terminal, 1)
             insert_event(conn, store_id, terminal, 2)
             conn.execute("INSERT INTO pos_store.transactions (store_id, terminal_id, id, kind, currency, amount, "
-                         "status, day, created_at, updated_at) VALUES (%s, %s, %s, 'sale', 'USD', 1234, 'SUCCESS', "
-                         "'2026-12-06', now(), now())", (store_id, terminal, f"{terminal}-sale-1"))
+                         "status, day, created_at, updated_at) VALUES (%s, %s, %s, 'sale', 'USD', 1234, %s, "
+                         "'2026-12-06', now(), now())", (store_id, terminal, f"{terminal}-sale-1", SUCCESS))
     return cluster
 
 
@@ -104,8 +106,8 @@ def test_a_terminal_writes_and_reads_only_its_own_rows(store):
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
             insert_event(conn, "S2", "T1", 98)                  # its own id under another store
         # Another terminal's latest state cannot be touched, nor its own handed to another.
-        assert conn.execute("UPDATE pos_store.transactions SET status = 'FAILED' WHERE terminal_id = 'T2'"
-                            ).rowcount == 0
+        assert conn.execute("UPDATE pos_store.transactions SET status = %s WHERE terminal_id = 'T2'",
+                            (FAILED,)).rowcount == 0
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
             conn.execute("UPDATE pos_store.transactions SET terminal_id = 'T2' WHERE terminal_id = 'T1'")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -113,7 +115,7 @@ def test_a_terminal_writes_and_reads_only_its_own_rows(store):
                          "VALUES ('S1', 'T9', 'pos_terminal_t1')")
     assert raw(store, "SELECT terminal_id, seq FROM pos_store.events ORDER BY 1, 2") == \
         "T1|1\nT1|2\nT1|3\nT2|1\nT2|2\nT3|1\nT3|2"
-    assert raw(store, "SELECT status FROM pos_store.transactions WHERE terminal_id = 'T2'") == "SUCCESS"
+    assert raw(store, "SELECT status FROM pos_store.transactions WHERE terminal_id = 'T2'") == SUCCESS
 
 
 def test_a_resend_of_the_same_key_changes_nothing(store):
