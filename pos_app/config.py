@@ -18,7 +18,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn, overload
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .errors import ConfigError
 from .i18n import N_, _
@@ -184,6 +184,39 @@ class EntryCodeConfig:
     match_window: float = 300.0  # seconds a waiting amount may wait for its payment
 
 
+STORE_ROLES = ("till", "office")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where this terminal replicates its journal (issue 17): the store's PostgreSQL, reached the libpq way.
+
+    ``params`` are the libpq keywords as checked (files made absolute), so the connecting code hands them to
+    libpq unchanged; ``database`` is the text as written (it never holds a password: that is refused)."""
+
+    database: str
+    params: dict[str, str]
+    store_id: str
+    role: str = "till"               # till: a counter that sells; office: a back-office machine that only reads
+    heartbeat_interval: float = 30.0
+    batch_size: int = 500
+
+    def conninfo(self) -> str:
+        """The params as one libpq ``key=value`` string (values quoted the libpq way)."""
+        def quote(value: str) -> str:
+            return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return " ".join(f"{key}={quote(value)}" for key, value in self.params.items())
+
+    @property
+    def where(self) -> str:
+        """user@host:port/dbname in words, for status lines (what is absent is libpq's default)."""
+        p = self.params
+        host = p.get("host") or _("the default socket")
+        user = f"{p['user']}@" if p.get("user") else ""
+        port = f":{p['port']}" if p.get("port") else ""
+        return f"{user}{host}{port}/{p.get('dbname', '')}"
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
@@ -197,6 +230,7 @@ class Config:
     receipts: ReceiptsConfig = ReceiptsConfig()
     brand: BrandConfig = BrandConfig()
     entry_code: EntryCodeConfig = EntryCodeConfig()
+    store: StoreConfig | None = None   # None: no [store], the terminal is an island (the embedded default)
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -522,11 +556,12 @@ def load_config(file: Path | str) -> Config:
                   printer=parse_printer(file, doc.get("printer", {})),
                   receipts=parse_receipts(file, doc.get("receipts", {})),
                   brand=parse_brand(file, doc.get("brand", {})),
-                  entry_code=parse_entry_code(file, doc.get("entry_code", {})))
+                  entry_code=parse_entry_code(file, doc.get("entry_code", {})),
+                  store=parse_store(file, doc["store"], merchant.store_id) if "store" in doc else None)
 
 
 SECTIONS = ("gateway", "merchant", "notifications", "payments", "offline", "scanners", "printer", "receipts",
-            "brand", "entry_code")
+            "brand", "entry_code", "store")
 
 
 def parse_printer(file: Path, table: object) -> PrinterConfig:
@@ -579,6 +614,188 @@ def parse_entry_code(file: Path, table: object) -> EntryCodeConfig:
         code = s.text("code", N_("the entry code's value as the acquirer issued it (a URL, at most 512 characters)"),
                       max_len=512)
     return EntryCodeConfig(code=code, match_window=s.number("match_window", d.match_window, 0, 86400))
+
+
+# libpq keywords [store] database may carry besides where it is (host, port, user, dbname): TLS, the passfile,
+# a timeout, a name in pg_stat_activity. Anything else (a password above all) stays out of the TOML.
+STORE_PARAMS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "passfile", "connect_timeout", "application_name")
+_STORE_FILES = ("sslrootcert", "sslcert", "sslkey", "passfile")
+_STORE_SECRET_FILES = ("sslkey", "passfile")     # libpq itself ignores or refuses these when others can read them
+_LOCAL_SSLMODES = ("disable", "prefer", "require", "verify-full")
+_CONNINFO_PAIR = re.compile(r"\s*([A-Za-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']+)")
+
+
+def _conninfo_pairs(text: str) -> list[tuple[str, str]] | None:
+    """libpq's ``key=value key='quoted \\' value'`` form as pairs; None when it is not that form."""
+    pairs, at = [], 0
+    while text[at:].strip():
+        found = _CONNINFO_PAIR.match(text, at)
+        if not found:
+            return None
+        key, value = found.groups()
+        if value.startswith("'"):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        pairs.append((key, value))
+        at = found.end()
+        if at < len(text) and not text[at].isspace():
+            return None
+    return pairs
+
+
+def _url_pairs(refuse, text: str) -> tuple[list[tuple[str, str]], int]:
+    """libpq's ``postgresql://user@host:port/dbname?key=value`` as pairs (one host; a socket path as the
+    host, %2F-encoded). A password in the user part is refused before anything is shown."""
+    rest = text.split("://", 1)[1]
+    cut = min((at for at in (rest.find("/"), rest.find("?")) if at >= 0), default=len(rest))
+    netloc, tail = rest[:cut], rest[cut:]
+    path, _q, query = tail.removeprefix("/").partition("?")
+    if "@" in netloc:
+        userinfo, _at, netloc = netloc.rpartition("@")
+        if ":" in userinfo:
+            refuse(N_("never a password inside the TOML: the URL carries one after the user name (user:…@)"))
+    else:
+        userinfo = ""
+    if not text.isascii() or re.search(r'[\s"<>\\^`{|}#]|%(?![0-9A-Fa-f]{2})', text):
+        refuse(N_("a URL of plain ASCII characters without spaces or #; percent-encode the rest (a socket path "
+                  "as the host: %2Fvar%2Frun%2Fpostgresql)"))
+    pairs = []
+    if userinfo:
+        pairs.append(("user", unquote(userinfo)))
+    host, port = netloc, ""
+    if netloc.startswith("["):
+        host, _b, after = netloc[1:].partition("]")
+        if after and not after.startswith(":"):
+            refuse(N_("host:port after the user (an IPv6 address in brackets: [::1]:5432)"))
+        port = after[1:]
+    elif ":" in netloc:
+        host, _c, port = netloc.partition(":")
+    if "," in netloc:
+        refuse(N_("one host (several hosts are not supported here)"))
+    if host:
+        pairs.append(("host", unquote(host)))
+    if port:
+        pairs.append(("port", port))
+    if path:
+        pairs.append(("dbname", unquote(path)))
+    parts = len(pairs)
+    for item in query.split("&") if query else ():
+        key, eq, value = item.partition("=")
+        if not eq:
+            refuse(_("key=value parameters after ?, got {item!r}").format(item=unquote(key)))
+        pairs.append((unquote(key), unquote(value)))
+    return pairs, parts
+
+
+def parse_store(file: Path, table: object, merchant_store_id: str) -> StoreConfig:
+    """The ``[store]`` table: the store's PostgreSQL as a libpq URL or conninfo, never with a password (a
+    config file is copied, backed up and shown; libpq reads a passfile or a client certificate instead);
+    TLS with the server's name verified unless the database is on this machine."""
+    s = _Section(file, "store", table, {"database", "store_id", "role", "heartbeat_interval", "batch_size"})
+    expected = N_("a libpq URL postgresql://user@host:port/dbname?sslmode=verify-full or key=value conninfo")
+    text = s.text("database", expected, max_len=4096)
+
+    def refuse(words: str, hint: str | None = None) -> NoReturn:
+        raise ConfigError(_("{file}: [store] database: {words}").format(file=file, words=_(words)),
+                          hint=_(hint) if hint else _("the form is {form}").format(form=_(expected)))
+
+    no_password = N_("let libpq find it: passfile=/path/to/pgpass (mode 600), or a client certificate "
+                     "(sslcert= and sslkey=, the key mode 600)")
+    if re.match(r"postgres(ql)?://", text):
+        pairs, url_parts = _url_pairs(lambda words: refuse(words, no_password if "password" in words else None),
+                                      text)
+        where = "URL"
+    else:
+        found = _conninfo_pairs(text)
+        if found is None:
+            s.fail("database", expected, text if "password" not in text.lower() else None)
+        pairs, where, url_parts = found, "conninfo", 0
+    params: dict[str, str] = {}
+    if any(key.lower() == "password" for key, _value in pairs):
+        refuse(N_("never a password inside the TOML: it carries password="), no_password)
+    # the URL's own parts come first and are always user, host, port, dbname; after ? only STORE_PARAMS
+    allowed = (*STORE_PARAMS, "host", "port", "user", "dbname") if where == "conninfo" else STORE_PARAMS
+    for index, (key, value) in enumerate(pairs):
+        if (where == "conninfo" or index >= url_parts) and key not in allowed:
+            refuse(_("parameter {key!r} is not taken here (only {allowed})").format(
+                key=key, allowed=", ".join(allowed)))
+        if key in params:
+            refuse(_("parameter {key!r} given twice").format(key=key))
+        if not value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            refuse(_("parameter {key!r}: a value without control characters").format(key=key))
+        params[key] = value
+    host = params.get("host", "")
+    if host and not host.startswith("/") and not re.fullmatch(r"[A-Za-z0-9.\-:]{1,253}", host):
+        refuse(_("a host name, an IP address or a socket directory, got {host!r}").format(host=host))
+    if "port" in params and not (params["port"].isascii() and params["port"].isdigit()
+                                 and 0 < int(params["port"]) < 65536):
+        refuse(_("a port from 1 to 65535, got {port!r}").format(port=params["port"]))
+    if "connect_timeout" in params and not (params["connect_timeout"].isascii()
+                                            and params["connect_timeout"].isdigit()
+                                            and 0 < int(params["connect_timeout"]) <= 120):
+        refuse(_("connect_timeout in whole seconds from 1 to 120, got {value!r}").format(
+            value=params["connect_timeout"]))
+    local = not host or host.startswith("/") or is_loopback_host(host)
+    sslmode = params.get("sslmode")
+    if local and sslmode not in (None, *_LOCAL_SSLMODES):
+        refuse(_("sslmode one of {modes} (on this machine), got {mode!r}").format(
+            modes=", ".join(_LOCAL_SSLMODES), mode=sslmode))
+    if not local and sslmode != "verify-full":
+        refuse(_("sslmode=verify-full for a database on another machine ({host}), got {mode}").format(
+                   host=host, mode=repr(sslmode) if sslmode else _("none (libpq's prefer)")),
+               N_("verify-full checks the server's certificate and name, so nobody between the till and the "
+                  "database can read or change what is sent; name the CA with sslrootcert="))
+    for key in _STORE_FILES:
+        if key not in params or (key == "sslrootcert" and params[key] == "system"):
+            continue
+        path = _store_file(file, key, params[key])
+        params[key] = str(path)
+    return StoreConfig(
+        database=text, params=params,
+        store_id=s.text("store_id", N_("the store id (at most 64 characters)"), max_len=64,
+                        default=merchant_store_id),
+        role=s.choice("role", STORE_ROLES, "till"),
+        heartbeat_interval=_seconds(s, "heartbeat_interval", 30, 5, 3600),
+        batch_size=s.integer("batch_size", 500, 1, 10000),
+    )
+
+
+def _seconds(s: _Section, key: str, default: float, low: float, high: float) -> float:
+    value = s.table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        s.fail(key, _("a number of seconds from {low:g} to {high:g}").format(low=low, high=high), value)
+    return float(value)
+
+
+def _store_file(file: Path, key: str, text: str) -> Path:
+    """A file [store] database names: a regular file this user reads (relative to the config file); a key or
+    passfile others can read is refused, as libpq and the merchant key are."""
+    where = _("{file}: [store] database {key}").format(file=file, key=key)
+    try:
+        path = expand_path(text)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    path = path if path.is_absolute() else file.parent / path
+    limit = MAX_KEY_BYTES if key in _STORE_SECRET_FILES else MAX_CONFIG_BYTES
+    try:
+        read_regular_file(path, limit)
+        mode = os.stat(path).st_mode
+    except RefusedFile as exc:
+        raise ConfigError(f"{where}: {path} {exc}", hint=_("name the file itself")) from None
+    except FileNotFoundError:
+        raise ConfigError(_("{where}: {path} does not exist").format(where=where, path=path),
+                          hint=_("relative paths are relative to {folder}").format(folder=file.parent)) from None
+    except IsADirectoryError:
+        raise ConfigError(_("{where}: {path} is a directory, not a file").format(where=where, path=path)) from None
+    except PermissionError:
+        raise ConfigError(_("{where}: {path}: this user may not read it").format(where=where, path=path),
+                          hint=_("let this user read it, e.g. chown $(id -un) {path}").format(path=path)) from None
+    except OSError as exc:
+        raise ConfigError(_("{where}: {path}: cannot read it: {reason}").format(
+            where=where, path=path, reason=exc.strerror)) from None
+    if key in _STORE_SECRET_FILES and mode & 0o077 and os.name == "posix":
+        raise ConfigError(_("{where}: {path} can be read by other users (mode {mode:04o})").format(
+            where=where, path=path, mode=stat.S_IMODE(mode)), hint=_("run: chmod 600 {path}").format(path=path))
+    return path
 
 
 def parse_scanners(file: Path, table: object) -> ScannersConfig:

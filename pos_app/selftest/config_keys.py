@@ -33,7 +33,8 @@ def load(config_file: Path | None, data_dir: Path, *, start_sandbox: bool) -> tu
             artwork = brand_artwork(loaded)
         except PosError as exc:   # the cashier window refuses to open with it: the config is not fit to start
             return failed("config", one_line(exc.message), exc.hint or ""), loaded, None
-        return passed("config", f"{detail}; {artwork}" if artwork else detail), loaded, None
+        words = [detail, artwork, store_words(loaded)]
+        return passed("config", "; ".join(w for w in words if w)), loaded, None
     sandbox_file = data_dir / "sandbox-gateway" / "terminal.toml"
     sim: Any = None
     config: Config | None = None
@@ -55,6 +56,16 @@ def load(config_file: Path | None, data_dir: Path, *, start_sandbox: bool) -> tu
     else:
         detail = _("sandbox: no config file (the embedded simulator's {path})").format(path=config.path)
     return passed("config", detail), config, sim
+
+
+def store_words(config: Config) -> str | None:
+    """[store] as load_config checked it (the database's form, no password, its files): words for the report,
+    None without [store]. Connecting is another check's."""
+    if config.store is None:
+        return None
+    return _("[store] {role} of store {store} at {where} (sslmode {mode}; not connected by this check)").format(
+        role=config.store.role, store=config.store.store_id, where=config.store.where,
+        mode=config.store.params.get("sslmode", "prefer"))
 
 
 def brand_artwork(config: Config) -> str | None:
