@@ -155,7 +155,10 @@ VERSION = len(MIGRATIONS)
 
 
 def _found(conn: psycopg.Connection) -> int:
-    if conn.execute("SELECT to_regclass('pos_store.schema_version')").fetchone()[0] is None:
+    # pg_tables under this statement's snapshot, not to_regclass: its catalog cache may not yet have seen a
+    # racing migrator's commit (an advisory lock processes no invalidations), which made it run v1 twice.
+    if not conn.execute("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = 'pos_store' "
+                        "AND tablename = 'schema_version')").fetchone()[0]:
         return 0
     return conn.execute("SELECT coalesce(max(version), 0) FROM pos_store.schema_version").fetchone()[0]
 
@@ -171,8 +174,9 @@ def _refuse_newer(found: int) -> None:
 def migrate(conn: psycopg.Connection) -> tuple[int, int]:
     """Bring the store's schema to :data:`VERSION`, one transaction per migration; return (from, to).
 
-    Run by the database's owner (it creates the group roles, so it needs CREATEROLE). A second run is a
-    no-op; a database newer than this code is refused in words, and left as it is.
+    Run by the database's owner (it creates the group roles, so it needs CREATEROLE), on an autocommit
+    connection (else each step is only a savepoint of the caller's transaction). A second run, or one racing
+    another, is a no-op; a database newer than this code is refused in words, and left as it is.
     """
     with conn.transaction():
         start = _found(conn)

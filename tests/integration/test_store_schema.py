@@ -93,6 +93,26 @@ def test_migrate_again_is_a_no_op_and_a_newer_database_is_refused_in_words(store
         raw(store, f"DELETE FROM pos_store.schema_version WHERE version = {schema.VERSION + 1}")
 
 
+def test_two_terminals_migrating_a_new_database_at_once_apply_each_step_once(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pos_app.store import schema
+
+    store.psql(f"CREATE DATABASE racing OWNER {OWNER}")
+
+    def run(_):
+        import psycopg
+
+        with psycopg.connect(store.url(OWNER, "racing", OWNER_PW), autocommit=True, connect_timeout=10) as conn:
+            return schema.migrate(conn)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, range(4)))
+    assert all(result[1] == schema.VERSION for result in results), results
+    assert store.psql("SELECT count(*), max(version) FROM pos_store.schema_version", dbname="racing").strip() \
+        == f"{schema.VERSION}|{schema.VERSION}"
+
+
 def test_a_terminal_writes_and_reads_only_its_own_rows(store):
     import psycopg
 
