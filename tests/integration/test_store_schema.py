@@ -138,6 +138,37 @@ def test_a_terminal_writes_and_reads_only_its_own_rows(store):
     assert raw(store, "SELECT status FROM pos_store.transactions WHERE terminal_id = 'T2'") == SUCCESS
 
 
+def test_a_terminal_upserts_its_latest_state_and_heartbeat(store):
+    """The shipper's upserts (transactions, heartbeats) pass the terminal's UPDATE policy on its own rows."""
+    with connect(store, "pos_terminal_t3", "pw-T3") as conn:
+        conn.execute("INSERT INTO pos_store.transactions (store_id, terminal_id, id, kind, currency, amount, status, "
+                     "day, created_at, updated_at) VALUES ('S2', 'T3', 'T3-sale-1', 'sale', 'USD', 1234, %s, "
+                     "'2026-12-06', now(), now()) ON CONFLICT (terminal_id, id) DO UPDATE SET status = "
+                     "excluded.status, updated_at = excluded.updated_at", (FAILED,))
+        for depth in (3, 5):
+            conn.execute("INSERT INTO pos_store.heartbeats (store_id, terminal_id, at, version, queue_depth) "
+                         "VALUES ('S2', 'T3', now(), '1.0', %s) ON CONFLICT (terminal_id) DO UPDATE SET "
+                         "at = excluded.at, queue_depth = excluded.queue_depth", (depth,))
+    assert raw(store, "SELECT status FROM pos_store.transactions WHERE id = 'T3-sale-1'") == FAILED
+    assert raw(store, "SELECT terminal_id, queue_depth FROM pos_store.heartbeats") == "T3|5"
+
+
+def test_a_migration_that_fails_leaves_the_previous_version_whole(store, monkeypatch):
+    import psycopg
+
+    from pos_app.store import schema
+
+    store.psql(f"CREATE DATABASE broken OWNER {OWNER}")
+    broken = ("half a migration", "CREATE TABLE pos_store.half (x int); SELECT 1 / 0;")
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, broken])
+    monkeypatch.setattr(schema, "VERSION", len(schema.MIGRATIONS))
+    with psycopg.connect(store.url(OWNER, "broken", OWNER_PW), autocommit=True, connect_timeout=10) as conn, \
+            pytest.raises(psycopg.errors.DivisionByZero):
+        schema.migrate(conn)
+    assert store.psql("SELECT max(version), to_regclass('pos_store.half') IS NULL FROM pos_store.schema_version",
+                      dbname="broken").strip() == f"{schema.VERSION - 1}|t"
+
+
 def test_a_resend_of_the_same_key_changes_nothing(store):
     before = raw(store, "SELECT detail::text FROM pos_store.events WHERE terminal_id = 'T1' AND seq = 1")
     with connect(store, "pos_terminal_t1", "pw-T1") as conn:
