@@ -157,10 +157,12 @@ VERSION = len(MIGRATIONS)
 def _found(conn: psycopg.Connection) -> int:
     # pg_tables under this statement's snapshot, not to_regclass: its catalog cache may not yet have seen a
     # racing migrator's commit (an advisory lock processes no invalidations), which made it run v1 twice.
-    if not conn.execute("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = 'pos_store' "
-                        "AND tablename = 'schema_version')").fetchone()[0]:
+    exists = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = 'pos_store' "
+                          "AND tablename = 'schema_version')").fetchone()
+    if not (exists and exists[0]):
         return 0
-    return conn.execute("SELECT coalesce(max(version), 0) FROM pos_store.schema_version").fetchone()[0]
+    found = conn.execute("SELECT coalesce(max(version), 0) FROM pos_store.schema_version").fetchone()
+    return int(found[0]) if found else 0
 
 
 def _refuse_newer(found: int) -> None:
