@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
+from flowkit import journal_query
 
 from offline_queue import spool
 from offline_queue.journal import Journal
 
-
-def raw(data_dir, sql, params=()):
-    conn = sqlite3.connect(f"file:{data_dir / 'journal.sqlite'}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+raw = journal_query   # plain SQL over the journal file
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from flowkit import MANAGER_PIN, set_manager_pin
+from flowkit import MANAGER_PIN, journal_query, set_manager_pin
 from kit import ROOT, payment_code, usd
 from printerkit import PrinterStandIn, decode
 from processes import terminal_env, track
@@ -36,12 +36,7 @@ def sandbox_with_printer(data_dir: Path, port: int, *, timeout: float = 2.0, rec
     return data_dir
 
 
-def raw(data_dir: Path, sql: str, params=()) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{data_dir / 'journal.sqlite'}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+raw = journal_query   # plain SQL over the journal file: what the figures are checked against
 
 
 def wait_rows(data_dir: Path, sql: str, params=(), *, timeout: float = 20.0) -> list[tuple]:
