@@ -167,7 +167,47 @@ def _v6(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_transactions_unmatched ON transactions(created_at) WHERE unmatched = 1")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6]
+#: Now, in Unix seconds, inside SQLite (a trigger has no Python clock): when a change was journaled.
+_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+
+#: The triggers that enqueue every change for the store (issue 17), in the commit that makes it.
+_OUTBOUND_TRIGGERS = {
+    "outbound_event": f"AFTER INSERT ON events BEGIN INSERT INTO outbound (stream, k, n, at) "
+                      f"VALUES ('event', NEW.txn, NEW.seq, {_NOW}); END",
+    "outbound_audit": f"AFTER INSERT ON audit BEGIN INSERT INTO outbound (stream, k, n, at) "
+                      f"VALUES ('audit', '', NEW.seq, {_NOW}); END",
+    "outbound_z": f"AFTER INSERT ON z_reports BEGIN INSERT INTO outbound (stream, k, n, at) "
+                  f"VALUES ('z', '', NEW.number, {_NOW}); END",
+    "outbound_txn_insert": f"AFTER INSERT ON transactions BEGIN INSERT INTO outbound (stream, k, n, at) "
+                           f"VALUES ('txn', NEW.id, NULL, {_NOW}); END",
+    "outbound_txn_update": f"AFTER UPDATE ON transactions BEGIN INSERT INTO outbound (stream, k, n, at) "
+                           f"VALUES ('txn', NEW.id, NULL, {_NOW}); END",
+}
+
+
+def _v7(db: sqlite_utils.Database) -> None:
+    """The store's outbound history (issue 17): ``outbound`` numbers every change in the order it was
+    committed (AUTOINCREMENT: never reused, never lower than an earlier change's, whatever the clock does;
+    an event's own ``seq`` is microseconds and may go back after the clock is set back), written by
+    triggers in the same commit as the change, so no code path can change the journal without it. What is
+    queued is a reference (which event, audit entry, Z report or transaction), not a copy: the shipper reads
+    the row as it is when it ships. ``replication`` keeps the cursor: the last ``outbound.seq`` the store
+    committed. Existing history is queued once, in the order it happened."""
+    db.execute("CREATE TABLE outbound (seq INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, k TEXT NOT NULL, "
+               "n INTEGER, at FLOAT NOT NULL)")
+    db.execute("CREATE TABLE replication (name TEXT PRIMARY KEY NOT NULL, shipped INTEGER NOT NULL, "
+               "shipped_at FLOAT, tried_at FLOAT, error TEXT) WITHOUT ROWID")
+    db.execute("INSERT INTO outbound (stream, k, n, at) SELECT 'txn', id, NULL, updated_at FROM transactions "
+               "ORDER BY created_at, id")
+    db.execute("INSERT INTO outbound (stream, k, n, at) SELECT 'event', txn, seq, at FROM events ORDER BY at, seq")
+    db.execute("INSERT INTO outbound (stream, k, n, at) SELECT 'audit', '', seq, at FROM audit ORDER BY seq")
+    db.execute("INSERT INTO outbound (stream, k, n, at) SELECT 'z', '', number, taken_at FROM z_reports "
+               "ORDER BY number")
+    for name, body in _OUTBOUND_TRIGGERS.items():
+        db.execute(f"CREATE TRIGGER {name} {body}")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 VERSION = len(MIGRATIONS)
 
 

@@ -5,7 +5,9 @@
 - the journal, with recovery of whatever an earlier run left open;
 - the notification receiver on ``[notifications] listen``;
 - the print worker (:mod:`pos_app.printing`), before the reconciler, so a sale it settles gets its receipt;
-- the background reconciler.
+- the background reconciler;
+- with ``[store]`` on a till, the replicator (:mod:`pos_app.store.replicator`): its own thread, after the
+  journal is open, never in a payment's way; a store that does not answer only delays the shipping.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .terminal import Terminal
 if TYPE_CHECKING:   # the simulator is imported when sandbox mode starts it, not with every runtime
     from .printing import Printing
     from .sim import Simulator
+    from .store.replicator import Replicator
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,7 @@ class Runtime:
         self.reconciler: Reconciler | None = None
         self.terminal: Terminal | None = None
         self.printing: Printing | None = None
+        self.replicator: Replicator | None = None
         self.warnings: list[str] = []
 
     @property
@@ -63,6 +67,8 @@ class Runtime:
             if self.want_printing:
                 from .printing import Printing
                 self.printing = Printing(self.terminal, config).start()
+            if self.want_background and config.store is not None and config.store.role == "till":
+                self._start_replicator(config)
             if self.want_background:
                 t = self.terminal
                 self.reconciler = Reconciler(t.advance_due, t.journal.next_due_at, t.changed,
@@ -71,6 +77,19 @@ class Runtime:
             self.stop()
             raise
         return self
+
+    def _start_replicator(self, config: Config) -> None:
+        assert config.store is not None and self.terminal is not None
+        try:
+            from .store.replicator import Replicator
+        except ImportError as exc:   # psycopg missing: the till still sells; the store waits (status says why)
+            self.warnings.append(_("store replication is off: {reason}").format(reason=exc))
+            print("pos-terminal: " + _("warning: {text}").format(text=self.warnings[-1]), file=sys.stderr)
+            return
+        from .store.fleet import facts
+        journal, data_dir = self.terminal.journal, self.data_dir
+        self.replicator = Replicator(journal, config.store, config.merchant.terminal_id,
+                                     facts=lambda: facts(journal, data_dir)).start()
 
     def _config(self) -> Config:
         if self.config_file is not None:
@@ -101,6 +120,9 @@ class Runtime:
         return config
 
     def stop(self) -> None:
+        if self.replicator is not None:   # the batch in flight finishes or is resent later: never half-shipped
+            self.replicator.stop()
+            self.replicator = None
         if self.reconciler is not None:
             self.reconciler.stop()
             self.reconciler = None

@@ -148,8 +148,40 @@ GRANT SELECT ON pos_store.schema_version TO {TERMINAL_GROUP}, {MANAGER_GROUP}, {
 {_policies()}
 """
 
+# v2: what the store's reports and a disk swap need of a transaction (the terminal's own report rule reads
+# these columns; ``state`` is the machine's state with payment codes masked), the Z's signer and chain link,
+# the event's own number in the journal and when the store received it (the lag), the shipper's cursor in
+# the heartbeat, and the store's own closings (a store manager's, append-only).
+_V2 = f"""
+ALTER TABLE pos_store.transactions ADD COLUMN phase text, ADD COLUMN result_code text, ADD COLUMN message text,
+  ADD COLUMN description text, ADD COLUMN code_masked text, ADD COLUMN final boolean NOT NULL DEFAULT false,
+  ADD COLUMN state jsonb NOT NULL DEFAULT '{{}}', ADD COLUMN unmatched boolean;
+CREATE INDEX transactions_parent ON pos_store.transactions (terminal_id, parent) WHERE parent IS NOT NULL;
+CREATE INDEX transactions_open ON pos_store.transactions (store_id) WHERE NOT final;
+ALTER TABLE pos_store.events ADD COLUMN txn_seq bigint,
+  ADD COLUMN received_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE pos_store.audit ADD COLUMN received_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE pos_store.z_reports ADD COLUMN taken_by text, ADD COLUMN prev_sha256 text;
+ALTER TABLE pos_store.heartbeats ADD COLUMN shipped bigint, ADD COLUMN backlog bigint,
+  ADD COLUMN selftest_at timestamptz, ADD COLUMN open_count integer, ADD COLUMN detail jsonb NOT NULL DEFAULT '{{}}';
+
+CREATE TABLE pos_store.store_closings (
+  store_id text NOT NULL, day date NOT NULL, closed_at timestamptz NOT NULL DEFAULT now(),
+  closed_by name NOT NULL DEFAULT current_user, body jsonb NOT NULL, sha256 text NOT NULL,
+  PRIMARY KEY (store_id, day));
+ALTER TABLE pos_store.store_closings ENABLE ROW LEVEL SECURITY;
+CREATE POLICY manager_reads ON pos_store.store_closings FOR SELECT TO {MANAGER_GROUP} USING ({_MANAGED});
+CREATE POLICY manager_inserts ON pos_store.store_closings FOR INSERT TO {MANAGER_GROUP} WITH CHECK ({_MANAGED});
+CREATE POLICY head_office_reads ON pos_store.store_closings FOR SELECT TO {HEAD_OFFICE} USING (true);
+GRANT SELECT, INSERT ON pos_store.store_closings TO {MANAGER_GROUP};
+GRANT SELECT ON pos_store.store_closings TO {HEAD_OFFICE};
+CREATE TRIGGER store_closings_append_only BEFORE UPDATE OR DELETE ON pos_store.store_closings
+  FOR EACH ROW EXECUTE FUNCTION pos_store.refuse_change();
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("roles, tables, row-level security, append-only history", _V1),
+    ("report columns, Z links, heartbeat cursor, store closings", _V2),
 ]
 VERSION = len(MIGRATIONS)
 

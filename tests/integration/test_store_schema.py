@@ -84,7 +84,8 @@ def test_migrate_again_is_a_no_op_and_a_newer_database_is_refused_in_words(store
 
     with connect(store, OWNER, OWNER_PW) as conn:
         assert schema.migrate(conn) == (schema.VERSION, schema.VERSION)
-    assert raw(store, "SELECT count(*), max(version) FROM pos_store.schema_version") == f"1|{schema.VERSION}"
+    assert (raw(store, "SELECT count(*), max(version) FROM pos_store.schema_version")
+            == f"{schema.VERSION}|{schema.VERSION}")
     raw(store, f"INSERT INTO pos_store.schema_version (version, name) VALUES ({schema.VERSION + 1}, 'future')")
     try:
         with connect(store, OWNER, OWNER_PW) as conn, pytest.raises(schema.StoreError, match="newer than"):
