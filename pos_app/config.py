@@ -201,11 +201,18 @@ class StoreConfig:
     heartbeat_interval: float = 30.0
     batch_size: int = 500
 
-    def conninfo(self) -> str:
-        """The params as one libpq ``key=value`` string (values quoted the libpq way)."""
+    reader: str | None = None        # [store] reader as written: the login the store's reports read with
+    reader_params: dict[str, str] | None = None
+
+    def conninfo(self, params: dict[str, str] | None = None) -> str:
+        """The params (``database``'s unless given) as one libpq ``key=value`` string (values quoted the libpq way)."""
         def quote(value: str) -> str:
             return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-        return " ".join(f"{key}={quote(value)}" for key, value in self.params.items())
+        return " ".join(f"{key}={quote(value)}" for key, value in (self.params if params is None else params).items())
+
+    def reader_conninfo(self) -> str:
+        """Where the store's reports read: ``reader`` if set, else ``database`` (an office machine's login)."""
+        return self.conninfo(self.reader_params if self.reader_params is not None else self.params)
 
     @property
     def where(self) -> str:
@@ -689,13 +696,30 @@ def _url_pairs(refuse, text: str) -> tuple[list[tuple[str, str]], int]:
 def parse_store(file: Path, table: object, merchant_store_id: str) -> StoreConfig:
     """The ``[store]`` table: the store's PostgreSQL as a libpq URL or conninfo, never with a password (a
     config file is copied, backed up and shown; libpq reads a passfile or a client certificate instead);
-    TLS with the server's name verified unless the database is on this machine."""
-    s = _Section(file, "store", table, {"database", "store_id", "role", "heartbeat_interval", "batch_size"})
+    TLS with the server's name verified unless the database is on this machine. ``reader`` (optional, the
+    same form) is the login the store's reports read with: a store manager's or head office's, since a
+    till's own login reads only its own rows."""
+    s = _Section(file, "store", table, {"database", "reader", "store_id", "role", "heartbeat_interval",
+                                        "batch_size"})
+    text, params = _libpq(file, s, "database")
+    reader, reader_params = _libpq(file, s, "reader") if "reader" in s.table else (None, None)
+    return StoreConfig(
+        database=text, params=params, reader=reader, reader_params=reader_params,
+        store_id=s.text("store_id", N_("the store id (at most 64 characters)"), max_len=64,
+                        default=merchant_store_id),
+        role=s.choice("role", STORE_ROLES, "till"),
+        heartbeat_interval=_seconds(s, "heartbeat_interval", 30, 5, 3600),
+        batch_size=s.integer("batch_size", 500, 1, 10000),
+    )
+
+
+def _libpq(file: Path, s: _Section, field: str) -> tuple[str, dict[str, str]]:
+    """One libpq URL or conninfo of [store] (``database``, ``reader``): its text and its checked params."""
     expected = N_("a libpq URL postgresql://user@host:port/dbname?sslmode=verify-full or key=value conninfo")
-    text = s.text("database", expected, max_len=4096)
+    text = s.text(field, expected, max_len=4096)
 
     def refuse(words: str, hint: str | None = None) -> NoReturn:
-        raise ConfigError(_("{file}: [store] database: {words}").format(file=file, words=_(words)),
+        raise ConfigError(_("{file}: [store] {field}: {words}").format(file=file, field=field, words=_(words)),
                           hint=_(hint) if hint else _("the form is {form}").format(form=_(expected)))
 
     no_password = N_("let libpq find it: passfile=/path/to/pgpass (mode 600), or a client certificate "
@@ -707,7 +731,7 @@ def parse_store(file: Path, table: object, merchant_store_id: str) -> StoreConfi
     else:
         found = _conninfo_pairs(text)
         if found is None:
-            s.fail("database", expected, text if "password" not in text.lower() else None)
+            s.fail(field, expected, text if "password" not in text.lower() else None)
         pairs, where, url_parts = found, "conninfo", 0
     params: dict[str, str] = {}
     if any(key.lower() == "password" for key, _value in pairs):
@@ -747,16 +771,9 @@ def parse_store(file: Path, table: object, merchant_store_id: str) -> StoreConfi
     for key in _STORE_FILES:
         if key not in params or (key == "sslrootcert" and params[key] == "system"):
             continue
-        path = _store_file(file, key, params[key])
+        path = _store_file(file, key, params[key], field)
         params[key] = str(path)
-    return StoreConfig(
-        database=text, params=params,
-        store_id=s.text("store_id", N_("the store id (at most 64 characters)"), max_len=64,
-                        default=merchant_store_id),
-        role=s.choice("role", STORE_ROLES, "till"),
-        heartbeat_interval=_seconds(s, "heartbeat_interval", 30, 5, 3600),
-        batch_size=s.integer("batch_size", 500, 1, 10000),
-    )
+    return text, params
 
 
 def _seconds(s: _Section, key: str, default: float, low: float, high: float) -> float:
@@ -766,10 +783,10 @@ def _seconds(s: _Section, key: str, default: float, low: float, high: float) -> 
     return float(value)
 
 
-def _store_file(file: Path, key: str, text: str) -> Path:
+def _store_file(file: Path, key: str, text: str, field: str = "database") -> Path:
     """A file [store] database names: a regular file this user reads (relative to the config file); a key or
     passfile others can read is refused, as libpq and the merchant key are."""
-    where = _("{file}: [store] database {key}").format(file=file, key=key)
+    where = _("{file}: [store] {field} {key}").format(file=file, field=field, key=key)
     try:
         path = expand_path(text)
     except ValueError as exc:

@@ -186,3 +186,19 @@ def test_the_selftest_fails_a_bad_store_in_words(tmp_path):
     assert rc != 0 and check["status"] == "fail"
     assert f"{config}: [store] database: never a password inside the TOML" in check["detail"]
     assert "passfile" in check["hint"] and "hunter2" not in json.dumps(check)
+
+
+def test_a_reader_login_for_the_stores_reports_is_checked_as_the_database_is(tmp_path):
+    """[store] reader: the store manager's login the store's reports read with (a till's own reads only its rows)."""
+    private(tmp_path / "alice.pgpass", "127.0.0.1:5432:pos:alice:pw\n")
+    store = load_config(terminal(tmp_path, {
+        "database": "postgresql://t1@127.0.0.1/pos", "reader": "postgresql://alice@127.0.0.1/pos?passfile=alice.pgpass",
+    })).store
+    assert store.reader_params == {"user": "alice", "host": "127.0.0.1", "dbname": "pos",
+                                   "passfile": str(tmp_path / "alice.pgpass")}
+    assert "user='alice'" in store.reader_conninfo() and "user='t1'" in store.conninfo()
+    error = refused(tmp_path, {"database": "postgresql://t1@127.0.0.1/pos",
+                               "reader": "postgresql://alice:hunter2@127.0.0.1/pos"})
+    assert "[store] reader" in str(error) and "hunter2" not in str(error) + str(error.hint)
+    office = load_config(terminal(tmp_path, {"database": "postgresql://alice@127.0.0.1/pos", "role": "office"})).store
+    assert office.reader_conninfo() == office.conninfo()
