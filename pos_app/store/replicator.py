@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 BACKOFF = (0.5, 15.0)
 #: How often an idle shipper looks for new rows: the lag floor when the store is healthy.
 POLL = 0.2
+#: Batches per round before the shipper looks up (a heartbeat due, a stop asked): a long backlog still moves.
+ROUND_BATCHES = 50
 #: A statement the store has not answered in this long is given up (the link may be dead without a RST).
 STATEMENT_TIMEOUT_MS = 30_000
 
@@ -250,11 +252,17 @@ class Replicator:
         """Something was journaled: look now rather than at the next poll."""
         self._wake.set()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """A connected shipper ships what is queued once more (a one-off ``pos-terminal sale`` leaves nothing
+        behind while the store answers), within ``timeout``; then it ends. What it could not ship waits in the
+        journal for the next start."""
         self._stop.set()
         self._wake.set()
         if self.thread is not None:
             self.thread.join(timeout)
+            if self.thread.is_alive():
+                log.warning("store replication: still busy at stop; the rest ships at the next start")
+                return   # a daemon thread: it ends with the process; its connection with it
         self._close()
 
     def _close(self) -> None:
@@ -290,7 +298,7 @@ class Replicator:
             self._conn = self._open()
             self.progress.connected = True
         sent = 0
-        while not self._stop.is_set():
+        for _round in range(ROUND_BATCHES):
             batch = outbound.batch(self.journal, self.config.batch_size)
             if batch is None:
                 break
@@ -310,7 +318,10 @@ class Replicator:
 
     def _run(self) -> None:
         delay = BACKOFF[0]
-        while not self._stop.is_set():
+        while True:
+            last = self._stop.is_set()
+            if last and not self.progress.connected:
+                return
             try:
                 self.round()
                 delay = BACKOFF[0]
@@ -324,6 +335,8 @@ class Replicator:
                 self._failed(_("the store's database does not answer: {reason}").format(
                     reason=str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__))
                 wait, delay = delay, min(delay * 2, BACKOFF[1])
+            if last:
+                return
             self._wake.wait(wait)
             self._wake.clear()
 
