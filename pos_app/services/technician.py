@@ -122,3 +122,17 @@ def own_log(data_dir: Path, tail_bytes: int) -> dict:
         return {"path": str(path), "size": 0, "others": len(others), "truncated": False, "text": None}
     return {"path": str(path), "size": size, "others": len(others), "truncated": size > tail_bytes,
             "text": mask_text(data.decode("utf-8", errors="replace"))}
+
+
+def replication_state(journal, replicator=None) -> dict | None:
+    """This terminal's replication to the store, for the technician's window and the status bar: the backlog,
+    the lag, the cursor and the last error (journaled by the shipper), plus whether the shipper is connected
+    right now (``replicator``: the Runtime's, None when this process runs none). None without a journal."""
+    if journal is None:
+        return None
+    from ..store.fleet import replication
+    state = replication(journal)
+    if replicator is not None:
+        state["connected"] = replicator.progress.connected
+        state["error"] = replicator.progress.error or state["error"]
+    return state
