@@ -46,6 +46,8 @@ BACKOFF = (0.5, 15.0)
 POLL = 0.2
 #: Batches per round before the shipper looks up (a heartbeat due, a stop asked): a long backlog still moves.
 ROUND_BATCHES = 50
+#: Shipped queue rows are forgotten after a day (a resend needs none of them), looked at hourly.
+PRUNE_AFTER, PRUNE_EVERY = 86_400.0, 3_600.0
 #: A statement the store has not answered in this long is given up (the link may be dead without a RST).
 STATEMENT_TIMEOUT_MS = 30_000
 
@@ -242,6 +244,7 @@ class Replicator:
         self.thread: threading.Thread | None = None
         self._conn: psycopg.Connection | None = None
         self._next_heartbeat = 0.0
+        self._next_prune = 0.0
 
     def start(self) -> Replicator:
         self.thread = threading.Thread(target=self._run, name="replicator", daemon=True)
@@ -310,6 +313,9 @@ class Replicator:
             self.progress.batches += 1
             self.progress.last_ok_at = now
         now = self.clock()
+        if now >= self._next_prune:   # the queue's shipped rows: the journal's own rows stay, this index goes
+            outbound.prune(self.journal, now - PRUNE_AFTER)
+            self._next_prune = now + PRUNE_EVERY
         if now >= self._next_heartbeat:
             send_heartbeat(self._conn, self.store_id, self.terminal_id, self.facts())
             self._next_heartbeat = now + self.config.heartbeat_interval
