@@ -52,8 +52,8 @@ def screenshots(opts, out, languages, sizes):
 
 @command()
 def status(opts):
-    """Show the mode, config, data dir and merchant, and check the gateway with a signed inquiry (exit 1
-    if the check fails)."""
+    """Show the mode, config, data dir and merchant, and check the gateway with a signed inquiry; with
+    [store], the replication backlog and lag and whether the store answers (exit 1 if a check fails)."""
     from ..config import load_config
     from ..health import Verdict, probe_gateway
 
@@ -86,15 +86,54 @@ def status(opts):
             "dataDir": str(data_dir), "gateway": config.gateway.url, "clientId": config.gateway.client_id,
             "merchant": {"name": m.name, "store": m.store_id, "terminal": m.terminal_id, "currency": m.currency},
             "gatewayCheck": {"ok": reachable, "message": check, "outcome": outcome.to_json()}}
-    emit(opts, data, [
+    lines = [
         f"pos-terminal {__version__}: {mode}",
         f"  config:    {config.path if config_file else '(none: sandbox mode)'}",
         f"  data dir:  {data_dir}",
         f"  gateway:   {config.gateway.url} (client id {config.gateway.client_id})",
         f"  merchant:  {m.name}, store {m.store_id}, terminal {m.terminal_id}, {m.currency}",
         f"  check:     {check}",
-    ])
-    return 0 if reachable else 1
+    ]
+    store_ok = True
+    if config.store is not None:
+        data["store"], store_lines = _store_status(config, data_dir)
+        store_ok = data["store"]["answers"]
+        lines += store_lines
+    emit(opts, data, lines)
+    return 0 if reachable and store_ok else 1
+
+
+def _store_status(config, data_dir: Path) -> tuple[dict, list[str]]:
+    """Where the store is, this terminal's role, its replication backlog, lag, last shipped time and last
+    error (the journal's cursor, read-only), and whether the store answers now (the self-test's own probe)."""
+    import sqlite3
+    import time
+
+    from ..selftest.store import replication_state, reach
+
+    s = config.store
+    try:
+        rep = replication_state(data_dir)
+        unreadable = None
+    except (PosError, sqlite3.Error) as exc:
+        rep, unreadable = None, " ".join(str(getattr(exc, "message", exc)).split())
+    ok, found, hint = reach(config)
+    shipped_at = rep["shippedAt"] if rep else None
+    out = {"where": s.where, "storeId": s.store_id, "role": s.role, "answers": ok, "message": found,
+           "hint": hint or None, "backlog": rep["backlog"] if rep else None,
+           "lagSeconds": rep["lagSeconds"] if rep else None, "shipped": rep["shipped"] if rep else None,
+           "shippedAt": shipped_at, "lastError": rep["error"] if rep else None, "journalError": unreadable}
+    if rep is None:
+        replication = f"journal unreadable: {unreadable}" if unreadable else "no journal yet: nothing to ship"
+    else:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(shipped_at)) if shipped_at else "never"
+        replication = (f"{rep['backlog']} change(s) waiting, lag {rep['lagSeconds']:.1f} s, "
+                       f"last shipped {when}")
+        if rep["error"]:
+            replication += f"; last error: {rep['error']}"
+    state = f"OK: {found}" if ok else f"FAILED: {found}" + (f" ({hint})" if hint else "")
+    return out, [f"  store:     {s.where} (store {s.store_id}, role {s.role}): {state}",
+                 f"  backlog:   {replication}"]
 
 
 @command()

@@ -8,12 +8,14 @@ cumulative (external includes internal, interactive includes both):
   load, the merchant key matches its public half, the gateway key is not our own), ``journal``
   (``PRAGMA integrity_check``, read-only), ``disk`` (free space for the data directory), ``clock`` (a
   sane year, not behind the journal's newest record), ``scanners`` (every configured or discovered
-  scanner opens), ``printer`` (the receipt printer's status in words; none configured is a skip).
+  scanner opens), ``printer`` (the receipt printer's status in words; none configured is a skip),
+  ``replication`` (with ``[store]``: the journal's backlog and lag towards the store, see :mod:`.store`).
 - **external** talks to the world: ``gateway`` (TCP reachability and connect latency), ``round-trip``
   (a signed inquiry for a paymentRequestId that cannot exist, judged by :mod:`pos_app.health` as
   ``pos-terminal status`` judges it), ``clock-skew`` (our clock against the signed ``response-time`` of
   that answer), ``notifications`` (the endpoint answers a test notification, see
-  :func:`check_notifications`), ``display`` (the customer display shows a test pattern and QR: only the
+  :func:`check_notifications`), ``store`` (with ``[store]``: the store's PostgreSQL answers, knows this
+  terminal, runs the schema this code knows), ``display`` (the customer display shows a test pattern and QR: only the
   GUI can, so headless it is skipped), ``test-page`` (the receipt printer prints its test page).
 - **interactive** walks a person through it: ``scan`` ("scan this test barcode"), judged by
   :func:`scan_check`, which names the scanner setting to change.
@@ -24,6 +26,7 @@ customer display headless) **or when another check has already failed for the sa
 trip when the gateway cannot be reached, no key checks when the config does not load); the one other
 skip is a gateway ``response-time`` in a form the skew check cannot read. So a run is
 ``ok`` (exit 0) exactly when no check failed; the skips are shown so nobody mistakes them for passes.
+Every run leaves its verdict in ``<data dir>/selftest-last.json`` for the store's heartbeat.
 
 Sandbox mode (no config file): the config check passes ("sandbox: no config file"); the key checks use
 the embedded simulator's keys in ``<data dir>/sandbox-gateway`` (skipped until its first start made
@@ -34,7 +37,7 @@ else starts one for the run, as ``pos-terminal status`` does. The technician scr
 
 One module per concern: :mod:`.results` (Check, Report), :mod:`.config_keys`, :mod:`.storage` (journal,
 disk, instance lock), :mod:`.clock`, :mod:`.devices` (scanners, display), :mod:`.printer` (the receipt
-printer), :mod:`.network` (gateway, round trip), :mod:`.notifications`, :mod:`.interactive` (the test scan)
+printer), :mod:`.network` (gateway, round trip), :mod:`.notifications`, :mod:`.store`, :mod:`.interactive` (the test scan)
 and :mod:`.runner` (the order and the skips); the command and its prompt are :mod:`pos_app.cli.technician`'s.
 No Qt here: the GUI passes ``display`` (and, if it owns the scanners, ``scanners`` and ``scan``; and its
 print worker, ``printing``). Importing this package is cheap

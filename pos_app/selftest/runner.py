@@ -18,7 +18,7 @@ from typing import Any
 from ..config import Config, ScannersConfig, find_data_dir
 from ..errors import PosError
 from ..i18n import _
-from . import config_keys, devices, interactive, network, notifications, printer, storage
+from . import config_keys, devices, interactive, network, notifications, printer, storage, store
 from .clock import check_clock, check_skew
 from .results import LEVELS, NO_CONFIG, PASS, Check, Report, failed, one_line, passed, skipped
 
@@ -180,11 +180,13 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
         add("clock", ctx.wall_clock)
         add("scanners", lambda: ctx.scanners(scanners, input_dir, sys_dir, opener))
         add("printer", lambda: printer.check_printer(ctx.config, printing))
+        add("replication", lambda: store.check_replication(ctx.config, ctx.data_dir, ctx.clock()))
         if ctx.level >= 2:
             add("gateway", ctx.gateway)
             add("round-trip", ctx.round_trip)
             add("clock-skew", ctx.skew)
             add("notifications", ctx.notifications)
+            add("store", lambda: store.check_store(ctx.config))
             add("display", lambda: devices.check_display(display, absent=display_absent))
             add("test-page", lambda: printer.check_test_page(ctx.config, printing))
         if ctx.level >= 3:
@@ -193,4 +195,5 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
                                                ctx.config.printer if ctx.config is not None else None)
     finally:
         ctx.stop()
+    store.write_last(ctx.data_dir, report)   # the heartbeat carries it (pos_app.store.fleet)
     return report
