@@ -246,6 +246,108 @@ def test_a_stores_day_reads_through_the_store_day_index(store):
             assert conn.execute(query).fetchone()[0] == 10
 
 
+def closing(conn, store_id, day="2026-12-06"):
+    return conn.execute("INSERT INTO pos_store.store_closings (store_id, day, body, sha256) VALUES (%s, %s, %s, 'ab')",
+                        (store_id, day, '{"net": 1}')).rowcount
+
+
+def test_a_store_manager_closes_its_own_store_once_and_only_its_own(store):
+    """store_closings (v2): a manager inserts its store's closing, never another store's; nobody changes one."""
+    import psycopg
+
+    with connect(store, "alice", "pw-alice") as conn:
+        assert closing(conn, "S1") == 1
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            closing(conn, "S2")
+        for statement in ("UPDATE pos_store.store_closings SET sha256 = 'cd'", "DELETE FROM pos_store.store_closings"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+                conn.execute(statement)
+        with pytest.raises(psycopg.errors.UniqueViolation):   # one closing per store and day
+            closing(conn, "S1")
+    with connect(store, "bob", "pw-bob") as conn:
+        assert closing(conn, "S2") == 1
+        assert conn.execute("SELECT store_id FROM pos_store.store_closings").fetchall() == [("S2",)]
+    with connect(store, "hq", "pw-hq") as conn:
+        assert sorted(conn.execute("SELECT store_id, closed_by FROM pos_store.store_closings")) == [
+            ("S1", "alice"), ("S2", "bob")]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            closing(conn, "S1", "2026-12-07")
+    assert raw(store, "SELECT store_id, day, closed_by, sha256 FROM pos_store.store_closings ORDER BY 1") == \
+        "S1|2026-12-06|alice|ab\nS2|2026-12-06|bob|ab"
+
+
+def test_a_terminal_neither_reads_nor_writes_store_closings(store):
+    import psycopg
+
+    with connect(store, "pos_terminal_t1", "pw-T1") as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            conn.execute("SELECT * FROM pos_store.store_closings")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            closing(conn, "S1", "2026-12-08")
+    assert raw(store, "SELECT count(*) FROM pos_store.store_closings WHERE day = '2026-12-08'") == "0"
+
+
+def test_a_terminal_cannot_read_or_upsert_another_terminals_latest_rows(store):
+    """The shipper's upsert path (ON CONFLICT DO UPDATE) claiming another terminal of the same store is refused,
+    and that terminal's heartbeat, transactions and events stay unread and unchanged."""
+    import psycopg
+
+    with connect(store, "pos_terminal_t2", "pw-T2") as conn:
+        conn.execute("INSERT INTO pos_store.heartbeats (store_id, terminal_id, at, version, queue_depth) "
+                     "VALUES ('S1', 'T2', now(), '2.0', 7) ON CONFLICT (terminal_id) DO UPDATE SET "
+                     "queue_depth = excluded.queue_depth")
+    before = {table: raw(store, f"SELECT * FROM pos_store.{table} WHERE terminal_id = 'T2' ORDER BY 1, 2, 3")
+              for table in ("heartbeats", "transactions", "events")}
+    with connect(store, "pos_terminal_t1", "pw-T1") as conn:
+        for table in ("heartbeats", "transactions", "events"):
+            assert conn.execute(f"SELECT count(*) FROM pos_store.{table} WHERE terminal_id <> 'T1'").fetchone() \
+                == (0,), table
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            conn.execute("INSERT INTO pos_store.heartbeats (store_id, terminal_id, at, version, queue_depth) "
+                         "VALUES ('S1', 'T2', now(), '6.6', 0) ON CONFLICT (terminal_id) DO UPDATE SET "
+                         "version = excluded.version, queue_depth = excluded.queue_depth")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            conn.execute("INSERT INTO pos_store.transactions (store_id, terminal_id, id, kind, currency, amount, "
+                         "status, day, created_at, updated_at) VALUES ('S1', 'T2', 'T2-sale-1', 'sale', 'USD', 1, "
+                         "%s, '2026-12-06', now(), now()) ON CONFLICT (terminal_id, id) DO UPDATE SET "
+                         "status = excluded.status, amount = excluded.amount", (FAILED,))
+    for table, rows in before.items():
+        assert raw(store, f"SELECT * FROM pos_store.{table} WHERE terminal_id = 'T2' ORDER BY 1, 2, 3") == rows, table
+    assert raw(store, "SELECT version, queue_depth FROM pos_store.heartbeats WHERE terminal_id = 'T2'") == "2.0|7"
+
+
+def test_the_tills_shipper_logged_in_as_one_terminal_cannot_ship_rows_claiming_another(store):
+    """pos_app.store.replicator.ship on T1's connection with terminal id T2: the store refuses the whole batch."""
+    import psycopg
+
+    from offline_queue.outbound import Batch
+    from pos_app.store import replicator
+
+    at = 1_796_000_000.0
+    batch = Batch(after=0, upto=1, count=2, oldest_at=at,
+                  events=[{"oseq": 500, "txn": "T2-forged", "seq": 1, "at": at, "kind": "created", "detail": "{}"}],
+                  transactions=[{"id": "T2-sale-1", "kind": "sale", "tender": "payment_code", "parent": None,
+                                 "payment_id": None, "currency": "USD", "amount": 1, "status": FAILED,
+                                 "phase": "FAILED", "result_code": None, "message": None, "description": None,
+                                 "code_masked": None, "state": "{}", "final": 1, "created_at": at, "updated_at": at,
+                                 "day": "2026-12-06", "z_number": None, "unmatched": None}])
+    before = raw(store, "SELECT (SELECT count(*) FROM pos_store.events), "
+                        "(SELECT status FROM pos_store.transactions WHERE id = 'T2-sale-1')")
+    conn = psycopg.connect(store.url("pos_terminal_t1", "store", "pw-T1"), connect_timeout=10)
+    try:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            replicator.ship(conn, batch, "S1", "T2")
+        conn.rollback()
+        replicator.ship(conn, Batch(after=0, upto=1, count=1, oldest_at=at, events=batch.events), "S1", "T1")
+    finally:
+        conn.close()
+    assert raw(store, "SELECT (SELECT count(*) FROM pos_store.events), "
+                      "(SELECT status FROM pos_store.transactions WHERE id = 'T2-sale-1')") == \
+        f"{int(before.split('|')[0]) + 1}|{SUCCESS}"
+    assert raw(store, "SELECT terminal_id, seq, txn FROM pos_store.events WHERE txn = 'T2-forged'") == \
+        "T1|500|T2-forged"
+
+
 def test_a_terminal_id_is_one_stores_and_names_only_usable_roles(store):
     from pos_app.store import schema
 
