@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "receipt": ("pos_app.cli.receipts:receipt",
                 "a sale's receipt (or a refund's or cancel's slip): --print, --pdf FILE or --png FILE"),
     "printer": ("pos_app.cli.receipts:printer", "how the receipt printer is, in words, and what waits for a reprint"),
+    "store": ("pos_app.cli.store:store",
+              "the store's PostgreSQL: day, x and z over every counter; terminals (the fleet); restore"),
     "review": ("pos_app.cli.manager:review", "what is still open or needs a manager; retry, cancel or resolve it"),
     "pin": ("pos_app.cli.manager:pin", "set the manager's or technician's PIN"),
     "selftest": ("pos_app.cli.technician:selftest",
