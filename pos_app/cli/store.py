@@ -53,8 +53,12 @@ def _options(f):
 
 
 def _config(opts):
+    """The config, checked to have a [store] before a PIN is asked for nothing (sandbox mode has none)."""
     from ..config import load_config
-    return load_config(opts.config_file())
+    path = opts.config_file()
+    config = load_config(path) if path is not None else None
+    services.store.store_config(config)
+    return config
 
 
 def _day(text: str | None) -> str:

@@ -131,7 +131,8 @@ class Fleet:
         return write_pdf(self.lines, Path(path))
 
 
-def _store_config(config):
+def store_config(config):
+    """``config.store``, or a PosError in words (said before a PIN is asked for nothing)."""
     if config is None or getattr(config, "store", None) is None:
         raise PosError(_("this terminal has no [store]: the store's reports read the store's PostgreSQL"),
                        hint=_("add a [store] section to terminal.toml (database, store_id, reader), or run "
@@ -144,7 +145,7 @@ def store_day(grant: Grant, config, day: str, *, store: str | None = None,
               database: str | None = None) -> StoreReport:
     """Every counter's transactions of ``day`` with a terminal column, totals per terminal and for the store."""
     from ..store import reports
-    with reports.open_store(_store_config(config), database=database, config_path=config.path) as conn:
+    with reports.open_store(store_config(config), database=database, config_path=config.path) as conn:
         data = reports.store_day(conn, store or config.store.store_id, day, by=grant.asked_by, role=grant.role)
     return StoreReport(data, reports.day_lines(data), reports.write_day_csv)
 
@@ -153,7 +154,7 @@ def store_day(grant: Grant, config, day: str, *, store: str | None = None,
 def store_x(grant: Grant, config, *, store: str | None = None, database: str | None = None) -> StoreReport:
     """The store's session so far: per counter, what no Z covers yet (nothing is stored)."""
     from ..store import reports
-    with reports.open_store(_store_config(config), database=database, config_path=config.path) as conn:
+    with reports.open_store(store_config(config), database=database, config_path=config.path) as conn:
         data = reports.store_x(conn, store or config.store.store_id, by=grant.asked_by, role=grant.role)
     return StoreReport(data, reports.figures_lines(data), reports.write_figures_csv)
 
@@ -163,7 +164,7 @@ def store_close(grant: Grant, config, day: str, *, store: str | None = None, dat
                 anyway: bool = False) -> StoreClosing:
     """Close the store's ``day``: refused while a counter misses its Z or lags, unless ``anyway``; once."""
     from ..store import reports
-    with reports.open_store(_store_config(config), database=database, config_path=config.path) as conn:
+    with reports.open_store(store_config(config), database=database, config_path=config.path) as conn:
         outcome = reports.store_close(conn, store or config.store.store_id, day, anyway=anyway,
                                       by=grant.asked_by, approved_by=grant.approved_by, role=grant.role,
                                       heartbeat_interval=config.store.heartbeat_interval)
@@ -177,7 +178,7 @@ def store_close(grant: Grant, config, day: str, *, store: str | None = None, dat
 def store_terminals(grant: Grant, config, *, store: str | None = None, database: str | None = None) -> Fleet:
     """The store's terminals from their heartbeats, stale or failing first, each with its reasons in words."""
     from ..store import reports
-    with reports.open_store(_store_config(config), database=database, config_path=config.path) as conn:
+    with reports.open_store(store_config(config), database=database, config_path=config.path) as conn:
         data = reports.fleet(conn, store or config.store.store_id,
                              heartbeat_interval=config.store.heartbeat_interval)
     rows = [FleetRow(row["terminal"], row["store"], row, row["problems"]) for row in data["terminals"]]
