@@ -1,0 +1,206 @@
+"""A disk swap (issue 17, part 6): ``pos-terminal store restore`` rebuilds a replaced terminal's history from the
+store, against the real simulator and a real PostgreSQL. The old journal is copied aside before its disk "dies"
+and the restored one is compared with it in plain SQL, row for row; the open sales the store held are settled by
+inquiry, and the simulator's ledger shows nothing charged twice."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from flowkit import (cli, codes_charged_twice, journal_query, ledger, set_manager_pin, wait_until,
+                     write_config)
+from kit import payment_code, usd
+from storekit import store_cluster, with_store, with_terminal_id
+
+from pos_app import closing
+from pos_app.cli import COMMANDS
+from pos_app.errors import PosError
+from pos_app.runtime import Runtime
+
+pytestmark = pytest.mark.slow
+
+#: The store keeps times as timestamptz: to the microsecond, so a time comes back within half of one.
+MICROSECOND = 1e-6
+
+
+@pytest.fixture(scope="module")
+def store():
+    with store_cluster() as s:
+        yield s
+
+
+def restore_cli(config: Path, data_dir: Path) -> subprocess.CompletedProcess:
+    """``pos-terminal store restore --json`` as a process; until the ``store`` group exists, the same command
+    registered under a name of its own in that process (same options, same exit codes)."""
+    if "store" in COMMANDS:
+        return cli("store", "restore", "--json", config=config, data_dir=data_dir)
+    code = ("import sys; from pos_app import cli; "
+            "cli.COMMANDS['store-restore'] = ('pos_app.cli.store_restore:restore', 'store restore'); "
+            "sys.exit(cli.main(sys.argv[1:]))")
+    return subprocess.run([sys.executable, "-c", code, "--config", str(config), "--data-dir", str(data_dir),
+                           "store-restore", "--json"], capture_output=True, text=True, timeout=120, check=False)
+
+
+def shipped_all(data_dir: Path) -> bool:
+    last = journal_query(data_dir, "SELECT coalesce(max(seq), 0) FROM outbound")[0][0]
+    rows = journal_query(data_dir, "SELECT shipped FROM replication WHERE name = 'store'")
+    return bool(rows) and rows[0][0] >= last
+
+
+def copy_aside(data_dir: Path, to: Path) -> Path:
+    """The old journal, as SQLite's backup reads it (the WAL included), before the disk is lost."""
+    src = sqlite3.connect(f"file:{data_dir / 'journal.sqlite'}?mode=ro", uri=True)
+    dst = sqlite3.connect(to)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    return to
+
+
+def raw(path: Path, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+TXN = ("id, kind, tender, parent, payment_id, currency, amount, status, phase, result_code, message, description, "
+       "code_masked, state, final, day, z_number, unmatched, created_at, updated_at")
+
+
+def same_rows(old: list[tuple], new: list[tuple], times: int, json_at: tuple[int, ...] = ()) -> None:
+    """Rows equal field for field; the last ``times`` fields within the store's microsecond; ``json_at``
+    fields equal as JSON (the store keeps jsonb: key order and spacing are not kept)."""
+    assert len(old) == len(new)
+    for a, b in zip(old, new, strict=True):
+        plain = len(a) - times
+        fa = [json.loads(v) if i in json_at else v for i, v in enumerate(a[:plain])]
+        fb = [json.loads(v) if i in json_at else v for i, v in enumerate(b[:plain])]
+        assert fa == fb, (a, b)
+        for x, y in zip(a[plain:], b[plain:], strict=True):
+            assert abs(x - y) <= MICROSECOND, (a, b)
+
+
+def test_a_swapped_disk_is_rebuilt_from_the_store(sim, store, tmp_path):
+    store.register("S1", "T-R")
+    config = with_store(with_terminal_id(write_config(sim), "T-R"), store.section(tmp_path, "S1", "T-R"))
+    d = tmp_path / "data"
+    with Runtime(config, d) as rt:
+        t = rt.terminal
+        refunded = t.start_sale(usd(1000), code=payment_code())
+        assert refunded.status == "SUCCESS"
+        whole = t.start_sale(usd(2500), code=payment_code())
+        assert whole.status == "SUCCESS"
+        t.start_sale(usd(9905), code=payment_code())                          # declined
+        cancelled = t.start_sale(usd(400), code=payment_code())
+        assert t.refund(refunded.id, usd(300), "damaged").status == "SUCCESS"
+        t.cancel(cancelled.id)
+        t.settle(20)
+        z = closing.take_z(t.journal, by="manager")
+        after_z = t.start_sale(usd(125), code=payment_code())                # the session the Z did not cover
+        assert after_z.status == "SUCCESS"
+        wait_until(lambda: shipped_all(d), timeout=30)
+    old = copy_aside(d, tmp_path / "old-journal.sqlite")
+    held_upto = int(store.value("SELECT max(seq) FROM pos_store.events WHERE terminal_id = 'T-R'"))
+
+    shutil.rmtree(d)                        # the disk swap: a new data dir, the same config
+    set_manager_pin(d)                      # as `setup` starts a terminal: a PIN, and its audit entry
+    done = restore_cli(config, d)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["restored"]["transactions"] == raw(old, "SELECT count(*) FROM transactions")[0][0]
+    assert result["zNumbers"] == [1] and result["settling"] == [] and result["zNotMatchingHash"] == []
+    new = d / "journal.sqlite"
+
+    same_rows(raw(old, f"SELECT {TXN} FROM transactions ORDER BY id"),
+              raw(new, f"SELECT {TXN} FROM transactions ORDER BY id"), times=2, json_at=(13,))
+    same_rows(raw(old, "SELECT number, day, taken_by, body, sha256, prev_sha256, taken_at FROM z_reports"),
+              raw(new, "SELECT number, day, taken_by, body, sha256, prev_sha256, taken_at FROM z_reports"), times=1)
+    same_rows(raw(old, "SELECT txn, seq, kind, detail, at FROM events ORDER BY txn, seq"),
+              raw(new, "SELECT txn, seq, kind, detail, at FROM events ORDER BY txn, seq"), times=1, json_at=(3,))
+    old_audit = raw(old, "SELECT seq, action, txn, asked_by, approved_by, detail, at FROM audit ORDER BY seq")
+    new_audit = raw(new, "SELECT seq, action, txn, asked_by, approved_by, detail, at FROM audit ORDER BY seq")
+    same_rows(old_audit, new_audit[:len(old_audit)], times=1, json_at=(5,))
+    # after the restored log: the new terminal's own PIN entry, renumbered, then the restore's own entry
+    assert [(r[1], r[0] > old_audit[-1][0]) for r in new_audit[len(old_audit):]] == [("pin_set", True),
+                                                                                     ("store_restore", True)]
+    # numbering continues above the store's; only the new entries wait to ship
+    assert raw(new, "SELECT seq FROM sqlite_sequence WHERE name = 'outbound'")[0][0] > held_upto - 1
+    assert raw(new, "SELECT shipped FROM replication WHERE name = 'store'") == [(held_upto,)]
+    assert [r[0] for r in raw(new, "SELECT stream FROM outbound ORDER BY seq")] == ["audit", "audit"]
+    assert all(r[0] > held_upto for r in raw(new, "SELECT seq FROM outbound"))
+
+    # the Z reprints as taken, and its chain still holds
+    reprint = cli("report", "--z", "--number", "1", "--json", config=config, data_dir=d)
+    assert reprint.returncode == 0, reprint.stderr
+    assert json.loads(reprint.stdout)["sha256"] == z["sha256"]
+    assert json.loads(reprint.stdout)["totals"] == z["totals"]
+    again = restore_cli(config, d)
+    assert again.returncode == 2 and "history of its own" in json.loads(again.stdout)["error"], again.stdout
+
+    # refunds of restored sales, a new sale, shipped to the store without a conflict
+    events_before = int(store.value("SELECT count(*) FROM pos_store.events WHERE terminal_id = 'T-R'"))
+    with Runtime(config, d) as rt:
+        t = rt.terminal
+        assert closing.verify_chain(t.journal) == []
+        assert t.refund(whole.id, usd(2500), "returned").status == "SUCCESS"
+        with pytest.raises(PosError):
+            t.refund(whole.id, usd(2500), "returned again")
+        assert t.refundable(refunded.id) == 700
+        fresh = t.start_sale(usd(777), code=payment_code())
+        assert fresh.status == "SUCCESS"
+        wait_until(lambda: shipped_all(d), timeout=30)
+        assert rt.replicator is not None and rt.replicator.progress.refused is None
+    assert int(store.value("SELECT count(*) FROM pos_store.events WHERE terminal_id = 'T-R'")) > events_before
+    assert int(store.value("SELECT min(seq) FROM pos_store.events WHERE terminal_id = 'T-R' "
+                           f"AND txn = '{fresh.id}'")) > held_upto
+    assert store.value(f"SELECT status FROM pos_store.transactions WHERE id = '{fresh.id}'") == "SUCCESS"
+    assert store.value("SELECT string_agg(action, ',' ORDER BY seq) FROM pos_store.audit WHERE terminal_id = 'T-R' "
+                       f"AND seq > {old_audit[-1][0]}").startswith("pin_set,store_restore")
+    refunds = [(r["amount"]["value"], r["status"]) for r in ledger(sim)[whole.id]["refunds"]]
+    assert refunds == [("2500", "SUCCESS")], "the gateway refunded the restored sale once"
+    assert codes_charged_twice(sim) == []
+
+
+def test_open_sales_the_store_held_are_settled_by_inquiry(sim, store, tmp_path):
+    """The store's last copy of two sales is mid-sale (the till died before it shipped their outcome): one still
+    queued, one sending. After the restore neither is sent again; inquiries settle them as the gateway has them."""
+    store.register("S1", "T-O")
+    config = with_store(with_terminal_id(write_config(sim), "T-O"), store.section(tmp_path, "S1", "T-O"))
+    d = tmp_path / "data"
+    with Runtime(config, d) as rt:
+        paid = rt.terminal.start_sale(usd(1500), code=payment_code())
+        declined = rt.terminal.start_sale(usd(9905), code=payment_code())
+        assert (paid.status, declined.status) == ("SUCCESS", "FAILED")
+        wait_until(lambda: shipped_all(d), timeout=30)
+    for txn, phase, status in ((paid.id, "NEW", "QUEUED"), (declined.id, "SENDING", "UNKNOWN")):
+        store.value(f"UPDATE pos_store.transactions SET final = false, phase = '{phase}', status = '{status}', "
+                    "payment_id = NULL, result_code = '', state = state || jsonb_build_object('phase', "
+                    f"'{phase}', 'next_at', null, 'payment_id', null, 'charged', null, 'result_code', '') "
+                    f"WHERE terminal_id = 'T-O' AND id = '{txn}'")
+    shutil.rmtree(d)
+    restored_at = time.time()
+    done = restore_cli(config, d)
+    assert done.returncode == 0, done.stderr
+    assert sorted(json.loads(done.stdout)["settling"]) == sorted([paid.id, declined.id])
+    assert journal_query(d, "SELECT count(*) FROM outbox") == [(0,)]
+    assert {r[0]: r[1] for r in journal_query(d, "SELECT id, phase FROM transactions")} == {
+        paid.id: "INQUIRING", declined.id: "INQUIRING"}
+    settled = cli("reconcile", "--json", "--timeout", "60", config=config, data_dir=d)
+    assert settled.returncode == 0, settled.stdout + settled.stderr
+    assert {r[0]: (r[1], r[2]) for r in journal_query(d, "SELECT id, status, phase FROM transactions")} == {
+        paid.id: ("SUCCESS", "PAID"), declined.id: ("FAILED", "FAILED")}
+    asked = journal_query(d, "SELECT txn, json_extract(detail, '$.api') FROM events WHERE kind = 'answer' AND at > ?",
+                          (restored_at,))
+    assert {api for _txn, api in asked} == {"inquiryPayment"}, "settled by inquiry, nothing sent again"
+    book = ledger(sim)
+    assert book[paid.id]["status"] == "SUCCESS" and book[declined.id]["status"] != "SUCCESS"
+    assert codes_charged_twice(sim) == []
