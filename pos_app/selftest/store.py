@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -118,9 +119,15 @@ def reach(config: Config, timeout: float = CONNECT_TIMEOUT) -> tuple[bool, str, 
         else:
             conn = replicator.connect(store, timeout=timeout)
     except psycopg.Error as exc:
+        field = "reader" if office else "database"
+        if _REFUSED.search(str(exc)):
+            return False, _("{where} refuses this login: {reason}").format(where=store.where,
+                                                                           reason=_first_line(exc)), \
+                _("check the user in [store] {field} and its passfile or client certificate; the store's owner "
+                  "registers each terminal's login").format(field=field)
         return False, _("{where} does not answer: {reason}").format(where=store.where, reason=_first_line(exc)), \
-            _("check that the store's PostgreSQL runs and this machine reaches it, and the login in [store] "
-              "{field} (its passfile or client certificate)").format(field="reader" if office else "database")
+            _("check that the store's PostgreSQL runs and this machine reaches it ([store] {field})").format(
+                field=field)
     try:
         with conn:
             found = _schema_version(conn)
@@ -153,6 +160,11 @@ def reach(config: Config, timeout: float = CONNECT_TIMEOUT) -> tuple[bool, str, 
         return False, _("{where} answered, then failed: {reason}").format(where=store.where,
                                                                           reason=_first_line(exc)), \
             _("check the login's grants in the store's database, and run the self-test again")
+
+
+#: A connection the server refused for who is asking, not for being away (libpq's words; no SQLSTATE then).
+_REFUSED = re.compile(r"authentication failed|role \"[^\"]*\" does not exist|no pg_hba\.conf entry|"
+                      r"no password supplied|certificate", re.IGNORECASE)
 
 
 def _schema_version(conn) -> int:

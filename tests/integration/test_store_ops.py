@@ -1,0 +1,196 @@
+"""The store as a technician meets it (issue 17, parts 1 and 2): ``selftest`` connects, checks the role and the
+schema and measures the lag; every run leaves its verdict for the heartbeat; ``status`` shows the backlog, the
+lag and whether the store answers; ``setup`` asks for ``[store]``. Real ``pos-terminal`` processes against the
+real simulator and a real PostgreSQL; what the store holds is read back with psql as the superuser."""
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+
+import pytest
+from flowkit import cli, cli_json, journal_query, write_config
+from kit import payment_code
+from setupkit import gateway_key_file
+from storekit import store_cluster, with_store, with_terminal_id
+
+from pos_app.config import load_config
+from pos_app.store.fleet import SELFTEST_FILE
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store():
+    with store_cluster() as s:
+        yield s
+
+
+def selftest(config, data_dir, no_devices, level="external"):
+    code, report = cli_json("selftest", "--level", level, "--input-dir", no_devices.input_dir, "--sys-dir",
+                            no_devices.sys_dir, config=config, data_dir=data_dir)
+    return code, {c["name"]: c for c in report["checks"]}
+
+
+def till(sim, store, tmp_path, terminal_id, store_id="S1", register=True):
+    if register:
+        store.register(store_id, terminal_id)
+    return with_store(with_terminal_id(write_config(sim, f"{terminal_id}.toml"), terminal_id),
+                      store.section(tmp_path, store_id, terminal_id))
+
+
+def sell(config, data_dir):
+    code, out = cli_json("sale", "--amount", "12.34", "--code", payment_code(), config=config, data_dir=data_dir)
+    assert code == 0, out
+    return out
+
+
+def test_selftest_passes_for_a_registered_till_shows_the_lag_and_leaves_its_verdict(sim, store, tmp_path,
+                                                                                    no_devices):
+    config, data = till(sim, store, tmp_path, "T-OK"), tmp_path / "data"
+    sell(config, data)
+    code, checks = selftest(config, data, no_devices)
+    assert code == 0, checks
+    assert checks["store"]["status"] == "pass", checks["store"]
+    assert "terminal T-OK of store S1" in checks["store"]["detail"]
+    assert checks["replication"]["status"] == "pass", checks["replication"]
+    assert "lag" in checks["replication"]["detail"] and "change(s) waiting" in checks["replication"]["detail"]
+    verdict = data / SELFTEST_FILE
+    assert stat.S_IMODE(verdict.stat().st_mode) == 0o600
+    body = json.loads(verdict.read_text())
+    assert body["result"] == "pass" and body["level"] == "external" and body["failed"] == []
+    assert abs(body["at"] - time.time()) < 300
+    assert not list(data.glob(f".{SELFTEST_FILE}.*"))   # no temp file left behind
+
+    sell(config, data)   # a running till: its heartbeat carries the verdict
+    beat = store.rows("SELECT selftest, extract(epoch FROM selftest_at) FROM pos_store.heartbeats "
+                      "WHERE terminal_id = 'T-OK'")
+    assert [r[0] for r in beat] == ["pass"]
+    assert abs(float(beat[0][1]) - body["at"]) < 1e-3   # timestamptz keeps microseconds
+
+
+def test_a_login_the_store_does_not_know_fails_in_words(sim, store, tmp_path, no_devices):
+    # no such login at all: the server refuses it
+    config = till(sim, store, tmp_path, "T-GHOST", register=False)
+    (tmp_path / "data").mkdir()   # the till's folder (the verdict is kept where a terminal has run)
+    code, checks = selftest(config, tmp_path / "data", no_devices)
+    assert code == 1
+    check = checks["store"]
+    assert check["status"] == "fail" and "refuses this login" in check["detail"], check
+    assert "passfile" in check["hint"] and "registers" in check["hint"]
+    body = json.loads((tmp_path / "data" / SELFTEST_FILE).read_text())
+    assert body["result"] == "fail" and "store" in body["failed"]
+    # a login the server has, in the terminals' group, but not registered as any terminal
+    role = "pos_terminal_t_ghost"
+    store.cluster.psql(f"CREATE ROLE {role} LOGIN PASSWORD 'pw-T-GHOST' IN ROLE pos_terminal")
+    code, checks = selftest(config, tmp_path / "data", no_devices)
+    assert code == 1
+    check = checks["store"]
+    assert check["status"] == "fail" and "does not know this login as a terminal" in check["detail"], check
+    assert "register the terminal" in check["hint"]
+
+
+def test_a_wrong_store_id_fails_naming_both(sim, store, tmp_path, no_devices):
+    store.register("S1", "T-WRONG")
+    config = with_store(with_terminal_id(write_config(sim, "wrong.toml"), "T-WRONG"),
+                        store.section(tmp_path, "S2", "T-WRONG"))
+    code, checks = selftest(config, tmp_path / "data", no_devices)
+    assert code == 1
+    check = checks["store"]
+    assert check["status"] == "fail"
+    assert "terminal T-WRONG of store S1" in check["detail"] and "store S2" in check["detail"]
+    assert "[store] store_id" in check["hint"]
+
+
+def test_no_store_section_skips_with_a_reason(sim, tmp_path, no_devices):
+    code, checks = selftest(write_config(sim), tmp_path / "data", no_devices)
+    assert code == 0
+    for name in ("store", "replication"):
+        assert checks[name]["status"] == "skip" and "no [store]" in checks[name]["detail"]
+
+
+def test_status_shows_backlog_lag_and_the_stores_state(sim, store, tmp_path):
+    config, data = till(sim, store, tmp_path, "T-STAT"), tmp_path / "data"
+    sell(config, data)
+    code, out = cli_json("status", config=config, data_dir=data)
+    assert code == 0, out
+    s = out["store"]
+    assert s["answers"] is True and s["role"] == "till" and s["storeId"] == "S1"
+    assert s["where"] == load_config(config).store.where
+    waiting = journal_query(data, "SELECT count(*) FROM outbound WHERE seq > (SELECT coalesce(max(shipped), 0) "
+                                  "FROM replication WHERE name = 'store')")[0][0]
+    assert s["backlog"] == waiting
+    assert s["lagSeconds"] >= 0 and s["shippedAt"] is not None and s["lastError"] is None
+    text = cli("status", config=config, data_dir=data)
+    assert text.returncode == 0
+    assert "backlog:" in text.stdout and "lag" in text.stdout and "store:" in text.stdout
+
+
+def test_a_stopped_store_fails_selftest_and_status_in_words(sim, store, tmp_path, no_devices):
+    config, data = till(sim, store, tmp_path, "T-DOWN"), tmp_path / "data"
+    sell(config, data)
+    store.cluster.stop("fast")
+    try:
+        code, checks = selftest(config, data, no_devices)
+        assert code == 1
+        assert checks["store"]["status"] == "fail" and "does not answer" in checks["store"]["detail"]
+        assert "PostgreSQL runs" in checks["store"]["hint"]
+        code, out = cli_json("status", config=config, data_dir=data)
+        assert code == 1
+        assert out["store"]["answers"] is False and "does not answer" in out["store"]["message"]
+        assert out["gatewayCheck"]["ok"] is True   # only the store failed
+        text = cli("status", config=config, data_dir=data)
+        assert text.returncode == 1 and "FAILED" in text.stdout and "Traceback" not in text.stderr
+    finally:
+        store.cluster.start()
+
+
+def test_a_journal_far_behind_fails_the_replication_check(sim, store, tmp_path, no_devices):
+    """Changes wait longer than the limit (the store was unreachable): internal, no store needed to say so."""
+    config, data = till(sim, store, tmp_path, "T-LAG"), tmp_path / "data"
+    store.cluster.stop("fast")
+    try:
+        sell(config, data)
+    finally:
+        store.cluster.start()
+    code, checks = cli_json("selftest", "--level", "internal", "--input-dir", no_devices.input_dir,
+                            "--sys-dir", no_devices.sys_dir, config=config, data_dir=data)
+    by = {c["name"]: c for c in checks["checks"]}
+    assert by["replication"]["status"] == "fail", by["replication"]   # changes wait behind the journaled error
+    assert "last try to ship them failed" in by["replication"]["detail"]
+
+
+# -- setup asks for [store] -------------------------------------------------------------------------------------
+def test_setup_asks_for_the_store_refuses_a_password_and_writes_a_config_that_loads(store, tmp_path):
+    gateway = gateway_key_file(tmp_path / "gw")
+    store.register("S9", "T-SET")
+    url = store.section(tmp_path, "S9", "T-SET")["database"]
+    lines = ["https://gw.example.com", "SANDBOX_X", "M1", "Shop", "5411", "S001", "", "", "T-SET", "USD", "",
+             "", "https://pos.example.com/notify", str(gateway),
+             url.replace("@", ":secret@", 1),      # a password in the URL: refused, asked again
+             url, "S9", "kiosk",                   # not a role
+             "", "", ""]                           # the store's role: the default; no PINs
+    done = cli("setup", config=tmp_path / "etc" / "terminal.toml", data_dir=tmp_path / "data",
+               input="\n".join(lines) + "\n")
+    assert done.returncode == 0, done.stdout + done.stderr
+    reasons = [line.strip() for line in done.stdout.splitlines() if "not accepted" in line]
+    assert len(reasons) == 2, reasons
+    assert "never a password" in reasons[0] and "passfile" in reasons[0] and "secret" not in done.stdout
+    assert "kiosk" in reasons[1]
+    config = load_config(tmp_path / "etc" / "terminal.toml")
+    assert config.store is not None
+    assert (config.store.store_id, config.store.role) == ("S9", "till")
+    assert config.store.params["user"] == "pos_t_set" or config.store.params["user"].endswith("t_set")
+    assert "secret" not in (tmp_path / "etc" / "terminal.toml").read_text()
+
+
+def test_setup_enter_skips_the_store(tmp_path):
+    gateway = gateway_key_file(tmp_path / "gw")
+    lines = ["https://gw.example.com", "SANDBOX_X", "M1", "Shop", "5411", "S001", "", "", "T1", "USD", "",
+             "", "https://pos.example.com/notify", str(gateway), "", "", ""]
+    done = cli("setup", config=tmp_path / "etc" / "terminal.toml", data_dir=tmp_path / "data",
+               input="\n".join(lines) + "\n")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert load_config(tmp_path / "etc" / "terminal.toml").store is None
+    assert "[store]" not in (tmp_path / "etc" / "terminal.toml").read_text()
