@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QSpinBox,
     QSplitter,
@@ -69,7 +68,8 @@ from pos_app.vocabulary import (
 
 from .money import format_amount
 from .operations import Operations, error_text, tell
-from .widgets import TOUCH, ModeWindow, message_line, title
+from .store_views import StorePanel, blockers_words
+from .widgets import TOUCH, ModeWindow, confirm_box, message_line, title
 from .widgets import button as _button
 
 #: (column, header) of the day table, in display order: the columns of ``offline_queue.daybook``.
@@ -366,6 +366,10 @@ class ManagerWindow(Operations, ModeWindow):
         self.till = services.manager.till(core.terminal)
         self.day = day or services.manager.today()
         self.shown: services.closing.Report | None = None   # the report on the Reports tab, for the exports
+        self.store_day_shown: str | None = None   # the business day the Store tab last asked the store for
+        self.store_day: services.store.StoreReport | None = None       # the store's day, its X, its closing:
+        self.store_report: services.store.StoreReport | None = None    # as the use cases returned them (tests)
+        self.store_closing: services.store.StoreClosing | None = None
         self.selected_id: str | None = None
         self.detail: dict | None = None
         self.busy = 0
@@ -416,6 +420,15 @@ class ManagerWindow(Operations, ModeWindow):
         self.tabs.addTab(self._review_tab(), _("Review"))
         self.tabs.addTab(self._reports_tab(), _("Reports"))
         self.tabs.addTab(self._entry_tab(), _("Entry code"))
+        self.store_panel: StorePanel | None = None   # the Store tab: only with [store] (issue 17)
+        store = getattr(self.core.terminal.config, "store", None)
+        if store is not None:
+            self.store_panel = StorePanel(store.store_id, self.locale_name)
+            self.store_panel.refresh_button.clicked.connect(self.show_store_day)
+            self.store_panel.x_button.clicked.connect(self.store_x_report)
+            self.store_panel.close_button.clicked.connect(self.store_close)
+            self.tabs.addTab(self.store_panel, _("Store"))
+            self.tabs.currentChanged.connect(self._store_tab_shown)
         outer.addWidget(self.tabs, 1)
 
     def _day_tab(self) -> QWidget:
@@ -687,20 +700,7 @@ class ManagerWindow(Operations, ModeWindow):
 
     def _confirm(self, text: str, yes: str | None = None) -> bool:
         """A question whose default is No: Enter or Esc answers No; only Yes (or its words) goes on."""
-        box = QMessageBox(QMessageBox.Icon.Question, _("Please confirm"), text,
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setObjectName("confirm")
-        box.button(QMessageBox.StandardButton.Yes).setText(yes or _("Yes"))
-        box.button(QMessageBox.StandardButton.No).setText(_("No, go back"))
-        for which in (QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No):
-            box.button(which).setMinimumHeight(TOUCH)
-        box.button(QMessageBox.StandardButton.Yes).setObjectName("yes")
-        box.button(QMessageBox.StandardButton.No).setObjectName("no")
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.setEscapeButton(QMessageBox.StandardButton.No)
-        answer = box.exec()
-        self.activateWindow()   # no window manager hands the keyboard back when the box closes
-        return answer == QMessageBox.StandardButton.Yes
+        return confirm_box(self, text, yes)
 
     def _money(self, minor: int, currency: str) -> str:
         return format_amount(minor, currency, self.locale_name)
@@ -721,6 +721,8 @@ class ManagerWindow(Operations, ModeWindow):
         self.refresh_summary()
         self.refresh_review()
         self.refresh_unmatched()
+        self.store_day_shown = None   # the Store tab reads the new day when it is next looked at
+        self._store_tab_shown()
 
     def refresh(self) -> None:
         self.model.refresh()
@@ -1226,6 +1228,105 @@ class ManagerWindow(Operations, ModeWindow):
     def _exported(self, path: Path) -> None:
         self.last_export = path
         self._say_report(_("written to {path}").format(path=path))
+
+
+    # -- the store (issue 17): every counter's day, the store's X and its closing --------------------------
+    def _store_tab_shown(self, *_args) -> None:
+        """The store's day is read when its tab is looked at (not at every opening of the window: it is a
+        round trip to the store's database), and again when the business day changes while it is shown."""
+        panel = self.store_panel
+        if panel is not None and self.tabs.currentWidget() is panel and self.store_day_shown != self.day:
+            self.show_store_day()
+
+    def _store_call(self, fn, waiting: str, on_done) -> None:
+        """A call to the store's database on a worker: the wait said in words, the buttons held meanwhile, a
+        failure (unreachable, refused, no rights) in the status line with what to do next."""
+        panel = self.store_panel
+        if panel is None:
+            return
+        panel.busy(True)
+        self._say(waiting)
+
+        def done(result) -> None:
+            panel.busy(False)
+            on_done(result)
+        self._call(fn, on_done=done, on_error=lambda _exc: panel.busy(False))
+
+    def show_store_day(self) -> None:
+        """Every counter's transactions of the business day with a terminal column, and the figures per
+        terminal and for the store: the ``store_day`` use case (``pos-terminal store day``)."""
+        grant, config, day = self.acting(), self.core.terminal.config, self.day
+        self.store_day_shown = day
+        self._store_call(lambda: services.store.store_day(grant, config, day),
+                         _("Reading the store's day {day} from the store's database…").format(day=day),
+                         lambda report: self._store_day_arrived(day, report))
+
+    def _store_day_arrived(self, day: str, report) -> None:
+        self.store_day = report
+        if day != self.day or self.store_panel is None:
+            return
+        self.store_panel.show_day(report.data)
+        self._say(_("The store's day {day}, as the store's database holds it now.").format(day=day))
+
+    def store_x_report(self) -> None:
+        """The store's session so far, per counter: the ``store_x`` use case (nothing is stored)."""
+        grant, config = self.acting(), self.core.terminal.config
+        self._store_call(lambda: services.store.store_x(grant, config),
+                         _("Taking the store X report from the store's database…"), self._store_x_arrived)
+
+    def _store_x_arrived(self, report) -> None:
+        self.store_report = report
+        if self.store_panel is not None:
+            self.store_panel.show_text(report.lines)
+        self._say(_("Store X report taken: every counter's session so far; nothing was closed."))
+
+    def store_close(self) -> None:
+        """Close the store's business day: asked first (No is the default); the ``store_close`` use case then
+        closes only when no counter misses its Z or lags. When some do, they are listed, and the manager is
+        asked again whether to close anyway (kept in the closing)."""
+        day = self.day
+        if not self.confirm(_("Close the store's day {day}? The closing covers every counter's Z reports of that "
+                              "day, is kept in the store's database and can never be altered. Counters still "
+                              "missing their Z or lagging are listed first.").format(day=day),
+                            _("Close the store's day")):
+            self._say(_("The store's day was not closed."))
+            return
+        grant, config = self.acting(), self.core.terminal.config
+
+        def first(outcome) -> None:
+            if outcome.closed or outcome.existing or not outcome.blockers:
+                self._store_closed(day, outcome)
+                return
+            words = blockers_words(outcome.blockers)
+            if self.store_panel is not None:
+                self.store_panel.show_text([_("Not ready to close the store's day {day}:").format(day=day), *words,
+                                            "", *outcome.lines])
+            self._say(_("The store's day {day} is not closed: {n} counters are not ready (listed on the Store "
+                        "tab).").format(day=day, n=len(words)), error=True)
+            if not self.confirm("\n".join([_("These counters are not ready:"), *words, "",
+                                           _("Close the store's day {day} anyway? The closing keeps this list, "
+                                             "and what they did not ship is not in it.").format(day=day)]),
+                                _("Close it anyway")):
+                return
+            self._store_call(lambda: services.store.store_close(grant, config, day, anyway=True),
+                             _("Closing the store's day {day} in the store's database…").format(day=day),
+                             lambda again: self._store_closed(day, again))
+        self._store_call(lambda: services.store.store_close(grant, config, day),
+                         _("Checking every counter's Z and replication for {day}…").format(day=day), first)
+
+    def _store_closed(self, day: str, outcome) -> None:
+        self.store_closing = outcome
+        lines = list(outcome.lines)
+        if outcome.blockers and outcome.closed:
+            lines = [_("Closed anyway, past:"), *blockers_words(outcome.blockers), "", *lines]
+        if self.store_panel is not None:
+            self.store_panel.show_text(lines)
+        if outcome.existing:
+            self._say(_("The store's day {day} was closed before: shown as it was closed.").format(day=day))
+        elif outcome.closed:
+            self._say(_("The store's day {day} is closed.").format(day=day))
+        else:
+            self._say(_("The store's day {day} is not closed.").format(day=day), error=True)
 
 
 #: What the gateway answered an inquiry, in words (``Inquiry.gateway``: an outcome's status).

@@ -31,6 +31,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -50,13 +51,15 @@ from PySide6.QtWidgets import (
 )
 
 from pos_app import selftest, services
+from pos_app.errors import PosError
 from pos_app.i18n import N_, _
 from pos_app.money import Money
 from pos_app.vocabulary import KIND_WORDS, REQUEST_WORDS, status_words
 
 from .operations import Operations, error_text
 from .qr import QrWidget
-from .widgets import TOUCH, ModeWindow, title
+from .store_views import FleetPanel
+from .widgets import TOUCH, ModeWindow, confirm_box, title
 from .widgets import button as _button
 from .widgets import cell as _cell
 from .widgets import table as _table
@@ -144,6 +147,11 @@ class TechnicianWindow(Operations, ModeWindow):
         self.devices: dict | None = None
         self.queue_status: dict | None = None
         self.log_file: str | None = None
+        self.fleet: services.store.Fleet | None = None          # the store's terminals, as last read
+        self.replication: dict | None = None                    # this terminal's replication, as last read
+        self.restored: services.store_restore.Restored | None = None
+        # tests replace it (a modal box needs a person): confirm(text, yes_text) -> bool
+        self.confirm: Callable[..., bool] = lambda text, yes=None: confirm_box(self, text, yes)
         self.log_export: services.technician.LogExport | None = None
         self.running = False
         self.left = False                # gone back to the till: the self-test's display check shows nothing
@@ -178,11 +186,25 @@ class TechnicianWindow(Operations, ModeWindow):
         self.tabs.addTab(self._queue_tab(), _("Queue"))
         self.logs_page = self._logs_tab()
         self.tabs.addTab(self.logs_page, _("Logs"))
-        # the log grows while the till runs: the tab shows its end as it is when opened
-        self.tabs.currentChanged.connect(
-            lambda index: self.refresh_logs() if self.tabs.widget(index) is self.logs_page else None)
+        self.fleet_panel: FleetPanel | None = None   # the Fleet tab: only with [store] (issue 17)
+        store = getattr(self._config(), "store", None)
+        if store is not None:
+            self.fleet_panel = FleetPanel(store.store_id)
+            self.fleet_panel.refresh_button.clicked.connect(self.refresh_fleet)
+            self.fleet_panel.restore_button.clicked.connect(self.store_restore)
+            self.tabs.addTab(self.fleet_panel, _("Fleet"))
+        # the log grows while the till runs, the fleet's heartbeats come and go: a tab shows them as they are
+        # when it is opened
+        self.tabs.currentChanged.connect(self._tab_opened)
         outer.addWidget(self.tabs, 1)
         outer.addWidget(self.status)
+
+    def _tab_opened(self, index: int) -> None:
+        page = self.tabs.widget(index)
+        if page is self.logs_page:
+            self.refresh_logs()
+        elif page is not None and page is self.fleet_panel:
+            self.refresh_fleet()
 
     def _devices_tab(self) -> QWidget:
         tab = QWidget()
@@ -778,4 +800,59 @@ class TechnicianWindow(Operations, ModeWindow):
                                                     _("Log archive (*.tar.gz)"))
         if path:
             self.export_logs(path)
+
+    # -- the store's fleet (issue 17) ---------------------------------------------------------------------
+    def refresh_fleet(self) -> None:
+        """The store's terminals from their heartbeats, stale or failing first (the ``store_terminals`` use
+        case, ``pos-terminal store terminals``), and this terminal's own replication: what waits, the lag, the
+        last error."""
+        panel, terminal = self.fleet_panel, self.core.terminal
+        if panel is None or terminal is None:
+            return
+        grant, config, journal = self.grant, terminal.config, terminal.journal
+        replicator = getattr(self.core.runtime, "replicator", None)
+        panel.refresh_button.setEnabled(False)
+        self._say(_("Reading the store's terminals from the store's database…"))
+
+        def read():
+            state = services.technician.replication_state(journal, replicator)   # this journal: never fails on
+            try:                                                                 # the store being away
+                return state, services.store.store_terminals(grant, config), None
+            except PosError as exc:   # the store away, or refusing: said below, with this terminal's own state
+                return state, None, exc
+
+        def done(result) -> None:
+            state, fleet, failure = result
+            panel.refresh_button.setEnabled(True)
+            self.replication = state
+            panel.show_replication(state)
+            if failure is not None:
+                self._say(error_text(failure), error=True)
+                return
+            self.fleet = fleet
+            panel.show_fleet(fleet)
+            self._say(_("The store's terminals as their last heartbeats tell it."))
+        self._call(read, on_done=done, on_error=lambda _exc: panel.refresh_button.setEnabled(True))
+
+    def store_restore(self) -> None:
+        """After a disk swap: rebuild this terminal's history from the store (the ``store_restore`` use case,
+        ``pos-terminal store restore``), asked first; a journal with history of its own is refused in words."""
+        terminal = self.core.terminal
+        if terminal is None:
+            self._say(_("The terminal has not started."), error=True)
+            return
+        if not self.confirm(_("Restore this terminal's history from the store? Only for a replaced disk: the "
+                              "journal must have no history of its own. Final transactions, sessions and Z reports "
+                              "come back; what the store holds as open is asked about at the gateway."),
+                            _("Restore from the store")):
+            self._say(_("Nothing was restored."))
+            return
+        grant, journal, config = self.grant, terminal.journal, terminal.config
+        self._say(_("Restoring this terminal's history from the store's database…"))
+
+        def restored(result) -> None:
+            self.restored = result
+            self._say("\n".join(result.lines()))
+            self.refresh_fleet()
+        self._call(lambda: services.store_restore.store_restore(grant, journal, config), on_done=restored)
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -73,6 +74,25 @@ def cell(text, colour: str | None = None, *, bold: bool = False) -> QTableWidget
         font.setBold(True)
         item.setFont(font)
     return item
+
+
+def confirm_box(parent: QWidget, text: str, yes: str | None = None) -> bool:
+    """A question whose default is No: Enter or Esc answers No; only Yes (or its words) goes on. The box is
+    named ``confirm``, its buttons ``yes`` and ``no`` (the end-to-end tests click them)."""
+    box = QMessageBox(QMessageBox.Icon.Question, _("Please confirm"), text,
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.setObjectName("confirm")
+    box.button(QMessageBox.StandardButton.Yes).setText(yes or _("Yes"))
+    box.button(QMessageBox.StandardButton.No).setText(_("No, go back"))
+    for which in (QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No):
+        box.button(which).setMinimumHeight(TOUCH)
+    box.button(QMessageBox.StandardButton.Yes).setObjectName("yes")
+    box.button(QMessageBox.StandardButton.No).setObjectName("no")
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    box.setEscapeButton(QMessageBox.StandardButton.No)
+    answer = box.exec()
+    parent.activateWindow()   # no window manager hands the keyboard back when the box closes
+    return answer == QMessageBox.StandardButton.Yes
 
 
 def the_till(other: QWidget | None = None) -> QWidget | None:
