@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from flowkit import (cli, codes_charged_twice, journal_query, ledger, set_manager_pin, wait_until,
+from flowkit import (MANAGER_PIN, cli, codes_charged_twice, journal_query, ledger, set_manager_pin, wait_until,
                      write_config)
 from kit import payment_code, usd
 from storekit import store_cluster, with_store, with_terminal_id
@@ -139,7 +139,7 @@ def test_a_swapped_disk_is_rebuilt_from_the_store(sim, store, tmp_path):
     assert all(r[0] > held_upto for r in raw(new, "SELECT seq FROM outbound"))
 
     # the Z reprints as taken, and its chain still holds
-    reprint = cli("report", "--z", "--number", "1", "--json", config=config, data_dir=d)
+    reprint = cli("report", "--z", "--number", "1", "--json", config=config, data_dir=d, input=MANAGER_PIN + "\n")
     assert reprint.returncode == 0, reprint.stderr
     assert json.loads(reprint.stdout)["sha256"] == z["sha256"]
     assert json.loads(reprint.stdout)["totals"] == z["totals"]
