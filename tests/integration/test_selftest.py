@@ -105,7 +105,8 @@ def test_healthy_simulator_every_check_passes(toml, tmp_path, usb_scanner):
                           **usb_scanner.kw())
     assert statuses(report) == {**dict.fromkeys(
         ["config", "keys", "journal", "disk", "clock", "scanners", "gateway", "round-trip", "clock-skew",
-         "notifications", "display"], PASS), "printer": SKIP, "test-page": SKIP}, report.lines()   # no printer
+         "notifications", "display"], PASS), "printer": SKIP, "test-page": SKIP, "replication": SKIP,
+        "store": SKIP}, report.lines()   # no printer, no [store]
     assert report.ok and report.exit_code == 0
     assert shown == [TEST_CODE]
     checks = by_name(report)
@@ -120,14 +121,15 @@ def test_healthy_simulator_every_check_passes(toml, tmp_path, usb_scanner):
     lines = report.lines()
     assert any(line.startswith("INFO  scanner       usb-Honeywell") and "good scans" in line for line in lines)
     assert "INFO  display       name HDMI-2, size 1024x600" in lines
-    assert lines[-1] == "selftest (external): 11 passed, 0 failed, 2 skipped: no check failed"
+    assert lines[-1] == "selftest (external): 11 passed, 0 failed, 4 skipped: no check failed"
 
 
 def test_healthy_without_display_or_scanner_skips_only_what_does_not_apply(toml, tmp_path, no_devices):
     input_dir, sys_dir = no_devices
     report = selftest.run("external", toml, tmp_path / "data", input_dir=input_dir, sys_dir=sys_dir)
     skipped = {name for name, status in statuses(report).items() if status == SKIP}
-    assert skipped == {"journal", "scanners", "display", "printer", "test-page"}, report.lines()
+    assert skipped == {"journal", "scanners", "display", "printer", "test-page", "replication", "store"}, \
+        report.lines()
     assert report.ok and report.exit_code == 0
     assert "first start" in by_name(report)["journal"].detail
     assert "technician screen" in by_name(report)["display"].detail
@@ -266,7 +268,7 @@ def test_sandbox_mode(tmp_path, no_devices):
     assert by_name(first)["keys"].status == SKIP  # made by the simulator's first start
     report = selftest.run("external", None, tmp_path / "data", **kw)
     assert {n for n, s in statuses(report).items() if s != PASS} == {"journal", "scanners", "display", "printer",
-                                                                     "test-page"}, \
+                                                                     "test-page", "replication", "store"}, \
         report.lines()
     assert by_name(selftest.run("internal", None, tmp_path / "data", **kw))["keys"].status == PASS
 
@@ -392,12 +394,12 @@ def test_command_json_and_exit_code(sim, tmp_path, no_devices, capsys):
     assert data["level"] == "external" and data["ok"] is True
     assert set(data) >= {"level", "ok", "checks", "counts", "devices", "startedAt"}
     assert [c["name"] for c in data["checks"]] == ["config", "keys", "journal", "disk", "clock", "scanners",
-                                                   "printer", "gateway", "round-trip", "clock-skew", "notifications",
-                                                   "display", "test-page"]
+                                                   "printer", "replication", "gateway", "round-trip", "clock-skew",
+                                                   "notifications", "store", "display", "test-page"]
     for c in data["checks"]:
         assert set(c) == {"name", "status", "detail", "hint", "seconds"}
         assert c["status"] in ("pass", "fail", "skip")
-    assert data["counts"] == {"pass": 8, "fail": 0, "skip": 5}   # no printer: its two checks skip
+    assert data["counts"] == {"pass": 8, "fail": 0, "skip": 7}   # no printer, no [store]: their checks skip
     sim.stop()
     assert main(argv) == 1
     failed = json.loads(capsys.readouterr().out)
@@ -414,7 +416,7 @@ def test_command_text_and_out_files(toml, tmp_path, no_devices, capsys):
     assert lines[0].startswith("PASS  config        ")
     assert any(line.startswith("SKIP  journal       no journal yet") for line in lines)
     assert any(line.strip().startswith("→ it is created") for line in lines)  # a skip's hint on its own line
-    assert lines[-1] == "selftest (internal): 4 passed, 0 failed, 3 skipped: no check failed"   # and the printer
+    assert lines[-1] == "selftest (internal): 4 passed, 0 failed, 4 skipped: no check failed"   # printer, [store]
     assert text_file.read_text().splitlines() == lines
     assert main([*base, "--out", str(json_file)]) == 0  # sandbox, text on stdout
     assert "PASS  config        sandbox: no config file" in capsys.readouterr().out
