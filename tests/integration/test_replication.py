@@ -5,6 +5,7 @@ raw rows, row for row; a payment code never leaves unmasked."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import pytest
 from flowkit import journal_query, write_config
@@ -116,3 +117,170 @@ def test_a_resend_after_the_cursor_was_lost_changes_nothing(sim, store, tmp_path
     with Runtime(config, d):
         wait_for(lambda: shipped(d) == last_outbound(d))
     assert store.rows("SELECT seq, kind FROM pos_store.events WHERE terminal_id = 'T-C' ORDER BY seq") == before
+
+
+def store_config(sim, store, tmp_path, terminal_id, **extra):
+    store.register("S1", terminal_id)
+    return with_store(with_terminal_id(write_config(sim, f"{terminal_id}.toml"), terminal_id),
+                      store.section(tmp_path, "S1", terminal_id, **extra))
+
+
+def journal_events(d) -> Counter:
+    rows = journal_query(d, "SELECT txn, seq, kind FROM events")
+    return Counter((txn or "", str(seq), kind) for txn, seq, kind in rows)
+
+
+def store_events(store, terminal_id) -> Counter:
+    return Counter(tuple(r) for r in store.rows("SELECT coalesce(txn, ''), txn_seq, kind FROM pos_store.events "
+                                                f"WHERE terminal_id = '{terminal_id}'"))
+
+
+def as_v6(d) -> None:
+    """The journal as the release before issue 17 left it: schema v7's additions (offline_queue/schema.py _v7:
+    the outbound and replication tables and the triggers that fill outbound) taken away, user_version 6."""
+    import sqlite3
+
+    from offline_queue import schema
+
+    conn = sqlite3.connect(d / "journal.sqlite", isolation_level=None)
+    try:
+        for name in schema._OUTBOUND_TRIGGERS:
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DROP TABLE outbound")
+        conn.execute("DROP TABLE replication")
+        conn.execute("PRAGMA user_version = 6")
+    finally:
+        conn.close()
+
+
+def test_a_journal_upgraded_from_v6_ships_its_whole_history_on_first_start(sim, store, tmp_path):
+    d = tmp_path / "old"
+    plain = write_config(sim, "plain.toml")   # the till before it had a store
+    with Runtime(with_terminal_id(plain, "T-V6"), d, background=False) as rt:
+        paid = rt.terminal.start_sale(Money(1500, "USD"), code=payment_code())
+        rt.terminal.start_sale(Money(9905, "USD"), code=payment_code())   # declined
+        rt.terminal.refund(paid.id, Money(500, "USD"), "damaged")
+    as_v6(d)
+    assert journal_query(d, "PRAGMA user_version") == [(6,)]
+    history = journal_events(d)
+    assert sum(history.values()) >= 6
+    config = store_config(sim, store, tmp_path, "T-V6")
+    with Runtime(config, d):
+        wait_for(lambda: last_outbound(d) and shipped(d) == last_outbound(d))
+    assert journal_query(d, "PRAGMA user_version")[0][0] >= 7
+    assert store_events(store, "T-V6") == journal_events(d)
+    assert history.keys() <= journal_events(d).keys()
+    assert sorted([r[0], r[1], str(r[2])] for r in journal_query(d, "SELECT id, kind, amount FROM transactions")) \
+        == store.rows("SELECT id, kind, amount FROM pos_store.transactions WHERE terminal_id = 'T-V6' ORDER BY id")
+    assert store.value("SELECT count(*) FROM pos_store.audit WHERE terminal_id = 'T-V6'") == str(
+        journal_query(d, "SELECT count(*) FROM audit")[0][0])
+
+
+def replication_error(d) -> str | None:
+    rows = journal_query(d, "SELECT error FROM replication WHERE name = 'store'")
+    return rows[0][0] if rows else None
+
+
+def test_a_fresh_journal_the_store_knows_further_than_is_refused_in_words_and_ships_nothing(sim, store, tmp_path):
+    config = store_config(sim, store, tmp_path, "T-SWAP")
+    old = tmp_path / "old-disk"
+    with Runtime(config, old) as rt:
+        rt.terminal.start_sale(Money(800, "USD"), code=payment_code())
+        wait_for(lambda: last_outbound(old) and shipped(old) == last_outbound(old))
+    before = store.rows("SELECT seq, txn, txn_seq, kind FROM pos_store.events WHERE terminal_id = 'T-SWAP' "
+                        "ORDER BY seq")
+    new = tmp_path / "new-disk"   # the disk swapped, no `store restore`: the same terminal id starts afresh
+    with Runtime(config, new) as rt:
+        error = wait_for(lambda: replication_error(new))
+        assert rt.replicator is not None and rt.replicator.progress.refused
+        rt.terminal.start_sale(Money(900, "USD"), code=payment_code())   # it still sells
+    assert "the store holds history of terminal T-SWAP" in error and "replaced disk" in error, error
+    assert "store restore" in error
+    assert shipped(new) == 0
+    assert store.rows("SELECT seq, txn, txn_seq, kind FROM pos_store.events WHERE terminal_id = 'T-SWAP' "
+                      "ORDER BY seq") == before
+    assert store.value("SELECT count(*) FROM pos_store.transactions WHERE terminal_id = 'T-SWAP'") == "1"
+
+
+def test_the_heartbeat_carries_the_version_the_lag_and_the_queue_depth(make_sim, store, tmp_path):
+    from flowkit import gateway_down
+
+    from pos_app import __version__
+    from pos_app.store.replicator import ROUND_BATCHES
+
+    sim, _ = gateway_down(make_sim)   # a sale taken at the merchant's risk waits in the queue
+    config = write_config(sim, "hb.toml", payments={"code_validity": 30},
+                          offline={"merchant_risk": True, "max_per_payment": {"USD": "20.00"},
+                                   "max_total": {"USD": "25.00"}})
+    store.register("S1", "T-HB")
+    with_store(with_terminal_id(config, "T-HB"), store.section(tmp_path, "S1", "T-HB", batch_size=1))
+    d = tmp_path / "hb"
+    with Runtime(config, d, background=False) as rt:
+        assert rt.terminal.start_sale(Money(1500, "USD"), code=payment_code()).status == "QUEUED"
+        for i in range(ROUND_BATCHES):   # more than one round of one-row batches: a backlog at the heartbeat
+            rt.terminal.journal.log_event(None, "note", {"i": i})
+    time.sleep(0.05)   # the oldest change is measurably old when the heartbeat is taken
+    with Runtime(config, d):
+        wait_for(lambda: store.rows("SELECT 1 FROM pos_store.heartbeats WHERE terminal_id = 'T-HB'"))
+    [[version, queue_depth, lag, shipped_then, backlog, seen]] = store.rows(
+        "SELECT version, queue_depth, lag_s, shipped, backlog, now() - at < interval '1 minute' "
+        "FROM pos_store.heartbeats WHERE terminal_id = 'T-HB'")
+    assert version == __version__
+    assert queue_depth == "1" == str(journal_query(d, "SELECT count(*) FROM outbox")[0][0])
+    assert shipped_then == str(ROUND_BATCHES), "the first round's batches, then the heartbeat"
+    assert int(backlog) > 0 and float(lag) > 0, (backlog, lag)
+    assert seen == "t"
+
+
+#: A till that stays up (a Runtime with its replicator) and sells what it is told on stdin.
+TILL = r"""
+import sys
+from pathlib import Path
+from pos_app.money import Money
+from pos_app.runtime import Runtime
+with Runtime(Path(sys.argv[1]), Path(sys.argv[2])) as rt:
+    for line in sys.stdin:
+        code, amount = line.split()
+        sale = rt.terminal.start_sale(Money(int(amount), "USD"), code=code)
+        print("sold", sale.id, sale.status, flush=True)
+"""
+
+
+def test_a_till_killed_mid_ship_loses_nothing_and_doubles_nothing_after_its_restart(sim, store, tmp_path):
+    """Mid-ship for certain: a superuser holds pos_store.transactions, so the till's shipping transaction waits
+    inside the store (its COPY and events written, uncommitted) until it is seen waiting; then SIGKILL."""
+    import signal
+    import subprocess
+    import sys
+
+    import psycopg
+    from processes import track
+
+    from pos_app.store.schema import role_for
+
+    config = store_config(sim, store, tmp_path, "T-K9")
+    d = tmp_path / "k9"
+    till = track(subprocess.Popen([sys.executable, "-c", TILL, str(config), str(d)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1))
+    blocker = psycopg.connect(store.cluster.url("postgres", "store"))
+    try:
+        blocker.execute("LOCK TABLE pos_store.transactions IN EXCLUSIVE MODE")
+        for amount in (1100, 1200):
+            till.stdin.write(f"{payment_code()} {amount}\n")
+            till.stdin.flush()
+            assert till.stdout.readline().startswith("sold ")
+        wait_for(lambda: store.value("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                                     f"usename = '{role_for('terminal', 'T-K9')}'") != "0")
+        till.send_signal(signal.SIGKILL)
+        assert till.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        blocker.close()
+    assert shipped(d) == 0 < last_outbound(d)
+    assert store.value("SELECT count(*) FROM pos_store.events WHERE terminal_id = 'T-K9'") == "0", "rolled back"
+    with Runtime(config, d):
+        wait_for(lambda: shipped(d) == last_outbound(d))
+    assert store_events(store, "T-K9") == journal_events(d)
+    assert set(journal_events(d).values()) == {1}
+    assert store.value("SELECT count(DISTINCT seq) = count(*) FROM pos_store.events WHERE terminal_id = 'T-K9'") == "t"
+    assert sorted([r[0], r[1], str(r[2])] for r in journal_query(d, "SELECT id, status, amount FROM transactions")) \
+        == store.rows("SELECT id, status, amount FROM pos_store.transactions WHERE terminal_id = 'T-K9' ORDER BY id")
