@@ -76,10 +76,10 @@ class Restored:
         return out
 
 
-def _resumable(row: dict, now: float) -> dict:
+def _resumable(row: dict, timing: pf.Timing, now: float) -> dict:
     """An open row as the terminal's recovery resumes it: a queued pay counted as one that may have left (its
     body is not restored, so it is inquired, never resent), then stepped as after a crash."""
-    txn = rows.from_row(row, pf.Timing(), "the store")
+    txn = rows.from_row(row, timing, _("the store"))
     if isinstance(txn, pf.Sale) and txn.tender != pf.ENTRY_CODE and txn.phase is pf.Phase.NEW:
         txn = dataclasses.replace(txn, phase=pf.Phase.SENDING, maybe_sent=True, next_at=None)
     after, _effects = pf.step(txn, pf.Recovered(), now) if isinstance(txn, pf.Sale) else \
@@ -108,11 +108,17 @@ def store_restore(grant: Grant, journal, config, *, clock: Callable[[], float] =
     from ..store import restore as store_side
 
     snap = (fetch or store_side.fetch)(config.store, config.store.store_id, config.merchant.terminal_id)
-    now = clock()
+    if not (snap.upto or snap.transactions or snap.z_reports or snap.audit):
+        raise RestoreRefused(_("the store holds no history of terminal {terminal}: there is nothing to restore")
+                             .format(terminal=config.merchant.terminal_id),
+                             hint=_("check [merchant] terminal_id: it must be the replaced terminal's"))
+    from ..terminal import timing_from
+
+    timing, now = timing_from(config), clock()
     transactions, open_ids = [], []
     for row in snap.transactions:
         if not row["final"]:
-            row = _resumable(row, now)
+            row = _resumable(row, timing, now)
             if not row["final"]:
                 open_ids.append(row["id"])
         transactions.append(row)

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..config import StoreConfig
+from ..i18n import _
 from .replicator import check_identity, connect
+from .schema import StoreError
 
 if TYPE_CHECKING:
     import psycopg
@@ -91,10 +93,19 @@ def read(conn: psycopg.Connection, terminal_id: str) -> Snapshot:
 
 
 def fetch(config: StoreConfig, store_id: str, terminal_id: str) -> Snapshot:
-    """Connect with the terminal's own login, check the store knows it as this terminal, and read its rows."""
-    conn = connect(config)
+    """Connect with the terminal's own login, check the store knows it as this terminal, and read its rows.
+    A store that does not answer is a :class:`StoreError` in words (nothing was read, nothing written)."""
+    import psycopg
+
     try:
-        check_identity(conn, store_id, terminal_id)
-        return read(conn, terminal_id)
-    finally:
-        conn.close()
+        conn = connect(config)
+        try:
+            check_identity(conn, store_id, terminal_id)
+            return read(conn, terminal_id)
+        finally:
+            conn.close()
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreError(_("the store's database does not answer: {reason}").format(reason=reason),
+                         hint=_("check [store] database and that the store's server runs, then restore again; "
+                                "nothing was changed")) from None

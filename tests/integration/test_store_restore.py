@@ -14,8 +14,16 @@ import time
 from pathlib import Path
 
 import pytest
-from flowkit import (MANAGER_PIN, cli, codes_charged_twice, journal_query, ledger, set_manager_pin, wait_until,
-                     write_config)
+from flowkit import (
+    MANAGER_PIN,
+    cli,
+    codes_charged_twice,
+    journal_query,
+    ledger,
+    set_manager_pin,
+    wait_until,
+    write_config,
+)
 from kit import payment_code, usd
 from storekit import store_cluster, with_store, with_terminal_id
 
@@ -95,6 +103,7 @@ def test_a_swapped_disk_is_rebuilt_from_the_store(sim, store, tmp_path):
     d = tmp_path / "data"
     with Runtime(config, d) as rt:
         t = rt.terminal
+        assert t is not None
         refunded = t.start_sale(usd(1000), code=payment_code())
         assert refunded.status == "SUCCESS"
         whole = t.start_sale(usd(2500), code=payment_code())
@@ -150,6 +159,7 @@ def test_a_swapped_disk_is_rebuilt_from_the_store(sim, store, tmp_path):
     events_before = int(store.value("SELECT count(*) FROM pos_store.events WHERE terminal_id = 'T-R'"))
     with Runtime(config, d) as rt:
         t = rt.terminal
+        assert t is not None
         assert closing.verify_chain(t.journal) == []
         assert t.refund(whole.id, usd(2500), "returned").status == "SUCCESS"
         with pytest.raises(PosError):
@@ -177,8 +187,10 @@ def test_open_sales_the_store_held_are_settled_by_inquiry(sim, store, tmp_path):
     config = with_store(with_terminal_id(write_config(sim), "T-O"), store.section(tmp_path, "S1", "T-O"))
     d = tmp_path / "data"
     with Runtime(config, d) as rt:
-        paid = rt.terminal.start_sale(usd(1500), code=payment_code())
-        declined = rt.terminal.start_sale(usd(9905), code=payment_code())
+        t = rt.terminal
+        assert t is not None
+        paid = t.start_sale(usd(1500), code=payment_code())
+        declined = t.start_sale(usd(9905), code=payment_code())
         assert (paid.status, declined.status) == ("SUCCESS", "FAILED")
         wait_until(lambda: shipped_all(d), timeout=30)
     for txn, phase, status in ((paid.id, "NEW", "QUEUED"), (declined.id, "SENDING", "UNKNOWN")):
@@ -204,3 +216,24 @@ def test_open_sales_the_store_held_are_settled_by_inquiry(sim, store, tmp_path):
     book = ledger(sim)
     assert book[paid.id]["status"] == "SUCCESS" and book[declined.id]["status"] != "SUCCESS"
     assert codes_charged_twice(sim) == []
+
+
+def test_a_restore_that_cannot_run_says_why_and_changes_nothing(sim, store, tmp_path):
+    """While the till runs (the instance lock), with a store that does not answer, or one that holds nothing of
+    this terminal: exit 2 with words, never a traceback, and the journal as it was."""
+    store.register("S1", "T-N")
+    config = with_store(with_terminal_id(write_config(sim), "T-N"), store.section(tmp_path, "S1", "T-N"))
+    d = tmp_path / "data"
+    with Runtime(config, d, background=False):
+        running = restore_cli(config, d)
+    assert running.returncode == 2 and "Traceback" not in running.stderr, running.stderr
+    nothing = restore_cli(config, d)
+    assert nothing.returncode == 2, nothing.stdout + nothing.stderr
+    assert "holds no history of terminal T-N" in json.loads(nothing.stdout)["error"]
+    section = store.section(tmp_path, "S1", "T-N")
+    dead = with_store(config, {**section, "database": section["database"].replace(f":{store.cluster.port}/", ":1/")})
+    unreachable = restore_cli(dead, d)
+    assert unreachable.returncode == 2, unreachable.stdout + unreachable.stderr
+    assert "does not answer" in json.loads(unreachable.stdout)["error"]
+    assert journal_query(d, "SELECT count(*) FROM transactions") == [(0,)]
+    assert journal_query(d, "SELECT count(*) FROM audit WHERE action = 'store_restore'") == [(0,)]
