@@ -95,7 +95,7 @@ def test_selftest_against_the_healthy_simulator_shows_rows_and_exports(qtbot, co
     assert window.running and not window.run_button.isEnabled()
     qtbot.waitUntil(lambda: window.report is not None, timeout=20000)
     assert [c.name for c in window.report.checks] == check_codes(window.checks_table)
-    internal = {"config", "keys", "journal", "disk", "clock", "scanners", "printer"}
+    internal = {"config", "keys", "journal", "disk", "clock", "scanners", "printer", "replication"}
     assert internal == set(check_codes(window.checks_table))
     assert column(window.checks_table, 1)[:2] == ["Configuration", "Keys"]     # words, not the codes
     assert "FAIL" not in column(window.checks_table, 0), window.report.lines()
