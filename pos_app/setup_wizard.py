@@ -93,8 +93,18 @@ QUESTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("gateway_public_key", N_("gateway public key (path to the PEM the gateway gave you)"), "gateway",
      "gateway_public_key"),
 )
+#: The optional [store] (issue 17), asked after the rest: answer key, prompt, and its key in [store]. Enter at
+#: the first leaves the terminal an island (no [store]); the others are asked only when it has a database.
+STORE_QUESTIONS: tuple[tuple[str, str, str], ...] = (
+    ("store_database", N_("the store's database, a libpq URL postgresql://user@host:port/dbname?sslmode=verify-full"
+                          "&passfile=... (never a password; Enter: none, this terminal keeps its journal to itself)"),
+     "database"),
+    ("store_store_id", N_("the store id in the store's database"), "store_id"),
+    ("store_role", N_("this terminal's role in the store (till: a counter that sells; office: reads the store's "
+                      "reports)"), "role"),
+)
 PIN_KEYS = {"manager_pin": MANAGER, "technician_pin": TECHNICIAN}
-ANSWER_KEYS = tuple(q[0] for q in QUESTIONS) + tuple(PIN_KEYS)
+ANSWER_KEYS = tuple(q[0] for q in QUESTIONS) + tuple(q[0] for q in STORE_QUESTIONS) + tuple(PIN_KEYS)
 
 #: Known-good values for everything but the answer being judged, so an error can only be about that answer.
 _PLACEHOLDERS = {"url": "https://gateway.example", "client_id": "SETUP", "reference_merchant_id": "M",
@@ -139,6 +149,8 @@ def config_doc(answers: dict, carried: dict | None = None) -> dict:
                        "connect_timeout": 5.0, "read_timeout": 5.0},
            "merchant": {key: answers[key] for key, _, section, _ in QUESTIONS if section == "merchant"},
            "notifications": {"listen": answers["listen"], "public_url": answers["public_url"]}}
+    if answers.get("store_database"):
+        doc["store"] = {name: answers[key] for key, _label, name in STORE_QUESTIONS if answers.get(key)}
     for name, table in (carried or {}).items():
         doc[name] = {**doc.get(name, {}), **table}
     return doc
@@ -171,6 +183,36 @@ class Judge:
         if key == "listen":
             return text.strip()
         return getattr(getattr(config, section), name)
+
+    def store_answer(self, target: Path, answers: dict, key: str, text: str) -> str:
+        """The value [store] keeps for ``key`` (``store_database``, ``store_store_id``, ``store_role``), judged
+        by the config's own parser as the config file at ``target`` will read it (a passfile or certificate
+        named relative to it); _Bad with its reason and, for a password, the way to do without one.
+
+        A database naming a file relative to ``target`` is kept with that file's absolute path (libpq's
+        key=value form), so the config loads from wherever it is judged or copied."""
+        from .config import parse_store
+
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Bad(_("expected UTF-8 text, got {text}").format(text=repr(text))) from None
+        field = next(name for k, _label, name in STORE_QUESTIONS if k == key)
+        table = {name: answers[k] for k, _label, name in STORE_QUESTIONS if answers.get(k)}
+        table[field] = text
+        try:
+            store = parse_store(target, table, answers["store_id"])
+        except ConfigError as exc:
+            reason = _one_line(_without(exc.message, str(target), f"[store] {field}"))
+            raise _Bad(f"{reason}; {_one_line(exc.hint)}" if exc.hint and key == "store_database" else reason) \
+                from None
+        if key != "store_database":
+            return getattr(store, field)
+        try:
+            here = parse_store(self.scratch, table, answers["store_id"])
+        except ConfigError:
+            here = None
+        return text.strip() if here is not None and here.params == store.params else store.conninfo()
 
     @staticmethod
     def gateway_key(text: str, base: Path, own: rsa.RSAPublicKey | None) -> rsa.RSAPublicKey:
@@ -220,7 +262,8 @@ def _default(key: str, answers: dict, old: dict) -> str | None:
     if old.get(key):
         return old[key]
     derived = {"url": DEFAULT_URL, "store_name": answers.get("name"), "store_mcc": answers.get("mcc"),
-               "settlement_currency": answers.get("currency"), "listen": DEFAULT_LISTEN}
+               "settlement_currency": answers.get("currency"), "listen": DEFAULT_LISTEN,
+               "store_store_id": answers.get("store_id"), "store_role": "till"}
     return derived.get(key)
 
 
@@ -293,6 +336,11 @@ def _old_answers(target: Path, doc: dict) -> dict:
         path = Path(key_file).expanduser()
         path = path if path.is_absolute() else target.parent / path
         answers["gateway_public_key"] = str(path) if path.is_file() else None
+    store = doc.get("store")
+    for key, _label, name in STORE_QUESTIONS if isinstance(store, dict) else ():
+        value = store.get(name)
+        if isinstance(value, str) and value.strip():
+            answers[key] = value.strip()
     return answers
 
 
@@ -534,6 +582,20 @@ def walk(console: Console, judge: Judge, plan: Plan) -> tuple[dict, dict[str, st
                 break
             except _Bad as exc:
                 console.say("  " + _("not accepted: {reason}").format(reason=exc))
+    for key, label, _name in STORE_QUESTIONS:
+        if key != "store_database" and not answers.get("store_database"):
+            break
+        default = _default(key, answers, plan.old_answers)
+        prompt = f"{_(label)}{f' [{default}]' if default else ''}: "
+        while True:
+            text = console.ask(prompt).strip() or default or ""
+            if key == "store_database" and not text:
+                break
+            try:
+                answers[key] = judge.store_answer(plan.target, answers, key, text)
+                break
+            except _Bad as exc:
+                console.say("  " + _("not accepted: {reason}").format(reason=exc))
     pins: dict[str, str] = {}
     for role in ROLES:
         words = role_words(role)
@@ -601,6 +663,22 @@ def from_file(path: Path, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str
         except _Bad as exc:
             problems.append(_("{key}: missing; {reason}").format(key=key, reason=exc) if value is None
                             else f"{key}: {exc}")
+    for key, _label, _name in STORE_QUESTIONS:
+        value = doc.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(_("{key}: expected a string in quotes, got {value}").format(key=key, value=repr(value)))
+            continue
+        text = (value or "").strip() or _default(key, answers, plan.old_answers) or ""
+        if key == "store_database" and not text:
+            break   # no [store]: the other store answers do not apply
+        if "store_id" not in answers:
+            break   # the merchant's store id was refused above: it is the default here
+        try:
+            answers[key] = judge.store_answer(plan.target, answers, key, text)
+        except _Bad as exc:
+            problems.append(f"{key}: {exc}")
+            if key == "store_database":
+                break
     pins: dict[str, str] = {}
     for key, role in PIN_KEYS.items():
         value = doc.get(key)
@@ -671,12 +749,16 @@ def _carry_over(judge: Judge, answers: dict, old_doc: dict) -> tuple[dict, list[
     old_gateway = gateway if isinstance(gateway, dict) else {}
     pieces = [("gateway", {k: old_gateway[k]}) for k in ("connect_timeout", "read_timeout") if k in old_gateway]
     pieces += [(name, old_doc[name]) for name in _CARRIED if name in old_doc]
+    old_store = old_doc.get("store")
+    if answers.get("store_database") and isinstance(old_store, dict):   # what setup does not ask, kept
+        pieces += [("store", {k: old_store[k]}) for k in ("reader", "heartbeat_interval", "batch_size")
+                   if k in old_store]
     for name, table in pieces:
         try:
             trial = {**carried, name: {**carried.get(name, {}), **table}}
             judge.load(config_doc(answers, trial))
         except (ConfigError, TypeError, ValueError) as exc:
-            what = f"[{name}] {next(iter(table))}" if name == "gateway" else f"[{name}]"
+            what = f"[{name}] {next(iter(table))}" if name in ("gateway", "store") else f"[{name}]"
             why = _without(_one_line(exc.message if isinstance(exc, PosError) else exc), str(judge.scratch))
             dropped.append(f"{what} ({why})")
             continue
@@ -695,6 +777,7 @@ class Result:
     pins_kept: list[str]
     dropped: list[str]
     archived: Path | None = None       # where the sandbox journal went
+    store: dict | None = None          # [store] as written: where, store id, role (None: no [store])
 
 
 def needs_journal(plan: Plan, pins: dict | None = None) -> bool:
@@ -768,10 +851,11 @@ def write(plan: Plan, judge: Judge, answers: dict, pins: dict[str, str]) -> Resu
             journal.close()   # releases the lock too
         if lock is not None:
             lock.release()
-    load_config(plan.target)   # the proof: the file as written is one the terminal accepts
+    store = load_config(plan.target).store   # the proof: the file as written is one the terminal accepts
     return Result(plan.target, config_backup, merchant_key, key_backup,
                   base64.b64encode(_der(key.public_key())).decode("ascii"), done,
-                  [r for r in ROLES if r in set(kept) | plan.pins_set], dropped, archived)
+                  [r for r in ROLES if r in set(kept) | plan.pins_set], dropped, archived,
+                  None if store is None else {"where": store.where, "store_id": store.store_id, "role": store.role})
 
 
 # -- the command ----------------------------------------------------------------------------------------
@@ -819,7 +903,8 @@ def cmd_setup(options: Options) -> int:
                           "backup": str(result.backup) if result.backup else None,
                           "key_backup": str(result.key_backup) if result.key_backup else None,
                           "not_carried_over": result.dropped,
-                          "sandbox_journal_archived": str(result.archived) if result.archived else None},
+                          "sandbox_journal_archived": str(result.archived) if result.archived else None,
+                          "store": result.store},
                          indent=2, ensure_ascii=False))
         return 0
     print("\n".join(_summary(options, plan, result)))
@@ -841,6 +926,9 @@ def _summary(options: Options, plan: Plan, result: Result) -> list[str]:
                                "(below)")}[result.merchant_key]
     lines.append(_(key_line).format(path=plan.merchant_private, backup=result.key_backup))
     lines.append(_("gateway key:  {path}").format(path=plan.gateway_public))
+    if result.store:
+        lines.append(_("store:        replicates to {where} as store {store}, role {role}").format(
+            where=result.store["where"], store=result.store["store_id"], role=result.store["role"]))
     if result.pins:
         lines.append(_("PINs set:     {roles}").format(roles=", ".join(role_words(r) for r in result.pins)))
     lines += [_("{role} PIN: already set, kept (change it with: pos-terminal pin set {code})").format(

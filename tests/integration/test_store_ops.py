@@ -17,6 +17,7 @@ from storekit import store_cluster, with_store, with_terminal_id
 
 from pos_app.config import load_config
 from pos_app.store.fleet import SELFTEST_FILE
+from pos_app.store.schema import role_for
 
 pytestmark = pytest.mark.slow
 
@@ -181,8 +182,9 @@ def test_setup_asks_for_the_store_refuses_a_password_and_writes_a_config_that_lo
     config = load_config(tmp_path / "etc" / "terminal.toml")
     assert config.store is not None
     assert (config.store.store_id, config.store.role) == ("S9", "till")
-    assert config.store.params["user"] == "pos_t_set" or config.store.params["user"].endswith("t_set")
+    assert config.store.database == url and config.store.params["user"] == role_for("terminal", "T-SET")
     assert "secret" not in (tmp_path / "etc" / "terminal.toml").read_text()
+    assert "replicates to" in done.stdout
 
 
 def test_setup_enter_skips_the_store(tmp_path):
@@ -194,3 +196,29 @@ def test_setup_enter_skips_the_store(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert load_config(tmp_path / "etc" / "terminal.toml").store is None
     assert "[store]" not in (tmp_path / "etc" / "terminal.toml").read_text()
+
+
+def test_setup_answers_file_with_a_relative_passfile_and_a_bad_store(store, tmp_path):
+    """--answers: a passfile named relative to the config is kept by its absolute path (the config loads
+    wherever it is read); a password or a bad role is listed with the other bad answers, nothing written."""
+    from setupkit import answers_file
+
+    gateway = gateway_key_file(tmp_path / "gw")
+    store.register("S9", "T-ANS")
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    url = store.section(etc, "S9", "T-ANS")["database"]
+    relative = url.replace(f"passfile={etc}/", "passfile=")
+    assert relative != url
+    bad = answers_file(tmp_path, gateway, terminal_id="T-ANS", store_database=url.replace("@", ":pw@", 1),
+                       store_role="kiosk")
+    done = cli("setup", "--answers", bad, config=etc / "terminal.toml", data_dir=tmp_path / "data")
+    assert done.returncode == 2 and not (etc / "terminal.toml").exists()
+    assert "store_database: never a password" in done.stderr and ":pw@" not in done.stderr
+    good = answers_file(tmp_path, gateway, terminal_id="T-ANS", store_database=relative)
+    code, out = cli_json("setup", "--answers", good, config=etc / "terminal.toml", data_dir=tmp_path / "data")
+    assert code == 0, out
+    config = load_config(etc / "terminal.toml")
+    assert config.store is not None and config.store.store_id == "S001"   # the merchant's store id by default
+    assert config.store.params["passfile"] == str(etc / f"{role_for('terminal', 'T-ANS')}.pgpass")
+    assert out["store"] == {"where": config.store.where, "store_id": "S001", "role": "till"}
