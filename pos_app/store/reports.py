@@ -285,7 +285,9 @@ def stale_after(heartbeat_interval: float) -> float:
 
 
 def _problems(h: dict, heartbeat_interval: float) -> list[str]:
-    """What is wrong with one terminal, in words (empty: healthy)."""
+    """What is wrong with one terminal, in words (empty: healthy): silent, self-test failed, lagging, clock off,
+    a replication error. A backlog alone is not (a busy till has one between rounds; a stuck one shows as lag),
+    nor are reviews (the manager's, and counted in their own column)."""
     if not h["seen"]:
         return [_("never sent a heartbeat: it has not replicated to the store yet")]
     out = []
@@ -298,15 +300,11 @@ def _problems(h: dict, heartbeat_interval: float) -> list[str]:
     if (h["lag_s"] or 0) > LAG_LIMIT_S:
         out.append(_("replication lags {lag:.0f} s behind (over {limit:g} s)").format(lag=h["lag_s"],
                                                                                      limit=LAG_LIMIT_S))
-    if (h["backlog"] or 0) > 0:
-        out.append(_("{n} changes not yet shipped to the store").format(n=h["backlog"]))
     if h["clock_offset_s"] is not None and abs(h["clock_offset_s"]) > CLOCK_LIMIT_S:
         out.append(_("its clock is {offset:+.0f} s off the store's").format(offset=h["clock_offset_s"]))
     error = (h["detail"] or {}).get("replicationError")
     if error:
         out.append(_("replication error: {error}").format(error=error))
-    if (h["needs_review"] or 0) > 0:
-        out.append(_("{n} transactions need a manager's review").format(n=h["needs_review"]))
     return out
 
 
