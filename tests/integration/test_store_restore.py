@@ -237,3 +237,28 @@ def test_a_restore_that_cannot_run_says_why_and_changes_nothing(sim, store, tmp_
     assert "does not answer" in json.loads(unreachable.stdout)["error"]
     assert journal_query(d, "SELECT count(*) FROM transactions") == [(0,)]
     assert journal_query(d, "SELECT count(*) FROM audit WHERE action = 'store_restore'") == [(0,)]
+
+
+def test_a_restore_that_fails_midway_leaves_the_journal_as_it_was(sim, store, tmp_path):
+    """One commit: the store holds two events the journal cannot both take (the same transaction and number,
+    possible in the store, whose key is the outbound number); the restore fails at the events, after the
+    transactions and the audit log went in and the PIN entries were moved, and the journal is exactly as before."""
+    store.register("S1", "T-X")
+    config = with_store(with_terminal_id(write_config(sim), "T-X"), store.section(tmp_path, "S1", "T-X"))
+    d = tmp_path / "data"
+    with Runtime(config, d) as rt:
+        assert rt.terminal is not None
+        assert rt.terminal.start_sale(usd(650), code=payment_code()).status == "SUCCESS"
+        wait_until(lambda: shipped_all(d), timeout=30)
+    store.value("INSERT INTO pos_store.events (store_id, terminal_id, seq, txn, txn_seq, at, day, kind, detail) "
+                "SELECT store_id, terminal_id, seq + 1000, txn, txn_seq, at, day, kind, detail FROM pos_store.events "
+                "WHERE terminal_id = 'T-X' ORDER BY seq LIMIT 1")
+    shutil.rmtree(d)
+    set_manager_pin(d)
+    tables = ("transactions", "events", "audit", "z_reports", "outbound", "replication", "sqlite_sequence",
+              "sqlite_master")
+    before = {t: journal_query(d, f"SELECT * FROM {t}") for t in tables}
+    failed = restore_cli(config, d)
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr, failed.stdout + failed.stderr
+    assert "events" in json.loads(failed.stdout)["error"], "it failed at the events, after the other rows went in"
+    assert {t: journal_query(d, f"SELECT * FROM {t}") for t in tables} == before
