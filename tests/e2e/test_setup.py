@@ -63,6 +63,7 @@ def test_interactive_walk_reasks_bad_answers_and_writes_a_config_the_terminal_ac
         "127.0.0.1:8099", "http://127.0.0.1:8099/notify",
         str(tmp_path / "missing.pem"),    # no such file
         str(gateway_pem),
+        "",                               # the store's database: none (no [store])
         "12",                             # a PIN is 4 to 12 digits
         "1234", "9999",                   # the two PINs differ
         "1234", "1235",                   # ... and again
@@ -122,7 +123,7 @@ def test_eof_mid_walk_writes_nothing(tmp_path, gateway_pem):
 
 def test_eof_at_a_pin_writes_nothing(tmp_path, gateway_pem):
     answers = ["https://gw.example.com", "SANDBOX_X", "M1", "Shop", "5411", "S1", "", "", "T1", "USD", "",
-               "", "https://pos.example.com/notify", str(gateway_pem), "1234"]
+               "", "https://pos.example.com/notify", str(gateway_pem), "", "1234"]
     done = setup_cli(tmp_path, input="\n".join(answers) + "\n")
     assert done.returncode == 2 and "nothing was written" in done.stderr
     assert not (tmp_path / "etc").exists() and not (tmp_path / "data").exists()
