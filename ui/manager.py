@@ -1299,8 +1299,7 @@ class ManagerWindow(Operations, ModeWindow):
                 return
             words = blockers_words(outcome.blockers)
             if self.store_panel is not None:
-                self.store_panel.show_text([_("Not ready to close the store's day {day}:").format(day=day), *words,
-                                            "", *outcome.lines])
+                self.store_panel.show_text([_("Not ready to close the store's day {day}:").format(day=day), *words])
             self._say(_("The store's day {day} is not closed: {n} counters are not ready (listed on the Store "
                         "tab).").format(day=day, n=len(words)), error=True)
             if not self.confirm("\n".join([_("These counters are not ready:"), *words, "",
@@ -1316,11 +1315,8 @@ class ManagerWindow(Operations, ModeWindow):
 
     def _store_closed(self, day: str, outcome) -> None:
         self.store_closing = outcome
-        lines = list(outcome.lines)
-        if outcome.blockers and outcome.closed:
-            lines = [_("Closed anyway, past:"), *blockers_words(outcome.blockers), "", *lines]
-        if self.store_panel is not None:
-            self.store_panel.show_text(lines)
+        if self.store_panel is not None:   # a closing past blockers lists them itself, and says it was anyway
+            self.store_panel.show_text(outcome.lines)
         if outcome.existing:
             self._say(_("The store's day {day} was closed before: shown as it was closed.").format(day=day))
         elif outcome.closed:

@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QSplitter,
@@ -57,7 +58,8 @@ def _moment(at) -> str:
 
 
 def _seconds(value) -> str:
-    return "—" if value is None else _("{seconds} s").format(seconds=f"{float(value):.1f}")
+    """Seconds to a tenth; a -0.04 s clock offset reads 0.0 s, not -0.0 s."""
+    return "—" if value is None else _("{seconds} s").format(seconds=f"{round(float(value), 1) + 0.0:.1f}")
 
 
 class StorePanel(QWidget):
@@ -87,6 +89,8 @@ class StorePanel(QWidget):
                              _("Cancels"), _("Net")])
         self.totals.setObjectName("store_totals")
         self.totals.setTabKeyNavigation(False)
+        self.totals.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.totals.horizontalHeader().setStretchLastSection(False)   # the net beside the others, not far right
         self.totals.setMaximumHeight(170)
         layout.addWidget(self.totals)
         split = QSplitter(Qt.Orientation.Horizontal)

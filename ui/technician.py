@@ -177,6 +177,7 @@ class TechnicianWindow(Operations, ModeWindow):
         header.addWidget(self.back_to_till)
         outer.addLayout(header)
         self.status = QLabel("")
+        self.status.setObjectName("status")
         self.status.setWordWrap(True)
         self.tabs = QTabWidget()
         self.tabs.tabBar().setObjectName("technician_tabs")
