@@ -131,6 +131,8 @@ def z(opts, date, anyway, store_id, database, csv_file, pdf, by):
         return 1
     _write(result, csv_file, pdf)
     emit(opts, result, result.lines)
+    for d in result.report.data.get("disagreements") or []:
+        print(_("pos-terminal: DISAGREEMENT  {terminal}: {why}").format(**d), file=sys.stderr)
     return 0
 
 

@@ -487,17 +487,19 @@ def existing_closing(conn: psycopg.Connection, store: str, day: str) -> dict | N
 def store_close(conn: psycopg.Connection, store: str, day: str, *, anyway: bool = False, by: str | None = None,
                 approved_by: str | None = None, role: str | None = None, heartbeat_interval: float = 30.0,
                 now: float | None = None) -> dict:
-    """Close the store's ``day`` once: refused (nothing written) while a terminal misses its Z or lags,
-    unless ``anyway`` (then the blockers are kept in the body); a day closed before is not closed again (its
-    closing is returned, ``existing``). Figures: the day's Zs, over the rows they cover."""
+    """Close the store's ``day`` once: refused (nothing written) while a terminal misses its Z or lags, or
+    its Zs disagree with the rows they cover, unless ``anyway`` (then the blockers are kept in the body); a
+    day closed before is not closed again (its closing is returned, ``existing``). Figures: the day's Zs,
+    over the rows they cover."""
     day = check_day(day)
     now = time.time() if now is None else now
     before = existing_closing(conn, store, day)
     if before is not None:
         conn.commit()
         return {"closed": False, "existing": True, "blockers": [], "report": before}
-    held = blockers(conn, store, day, heartbeat_interval=heartbeat_interval)
     figures = closing_figures(conn, store, day)
+    # a Z the store's rows do not add up to is not closed past quietly: it holds the closing back too
+    held = blockers(conn, store, day, heartbeat_interval=heartbeat_interval) + figures["disagreements"]
     body = {"type": "storeZ", "day": day, "storeId": store, "closedBy": by, "askedBy": by,
             "approvedBy": approved_by, "takenAs": role, "takenAt": now, "anyway": bool(anyway and held),
             "blockers": held, **figures}
