@@ -337,8 +337,8 @@ def _old_answers(target: Path, doc: dict) -> dict:
         path = path if path.is_absolute() else target.parent / path
         answers["gateway_public_key"] = str(path) if path.is_file() else None
     store = doc.get("store")
-    for key, _label, name in STORE_QUESTIONS if isinstance(store, dict) else ():
-        value = store.get(name)
+    for key, _label, name in STORE_QUESTIONS:
+        value = store.get(name) if isinstance(store, dict) else None
         if isinstance(value, str) and value.strip():
             answers[key] = value.strip()
     return answers

@@ -96,8 +96,8 @@ def status(opts):
     ]
     store_ok = True
     if config.store is not None:
-        data["store"], store_lines = _store_status(config, data_dir)
-        store_ok = data["store"]["answers"]
+        store, store_lines = _store_status(config, data_dir)
+        data["store"], store_ok = store, bool(store["answers"])
         lines += store_lines
     emit(opts, data, lines)
     return 0 if reachable and store_ok else 1
@@ -109,7 +109,7 @@ def _store_status(config, data_dir: Path) -> tuple[dict, list[str]]:
     import sqlite3
     import time
 
-    from ..selftest.store import replication_state, reach
+    from ..selftest.store import reach, replication_state
 
     s = config.store
     try:

@@ -37,8 +37,9 @@ else starts one for the run, as ``pos-terminal status`` does. The technician scr
 
 One module per concern: :mod:`.results` (Check, Report), :mod:`.config_keys`, :mod:`.storage` (journal,
 disk, instance lock), :mod:`.clock`, :mod:`.devices` (scanners, display), :mod:`.printer` (the receipt
-printer), :mod:`.network` (gateway, round trip), :mod:`.notifications`, :mod:`.store`, :mod:`.interactive` (the test scan)
-and :mod:`.runner` (the order and the skips); the command and its prompt are :mod:`pos_app.cli.technician`'s.
+printer), :mod:`.network` (gateway, round trip), :mod:`.notifications`, :mod:`.store` (replication, the
+store's server), :mod:`.interactive` (the test scan) and :mod:`.runner` (the order and the skips); the
+command and its prompt are :mod:`pos_app.cli.technician`'s.
 No Qt here: the GUI passes ``display`` (and, if it owns the scanners, ``scanners`` and ``scan``; and its
 print worker, ``printing``). Importing this package is cheap
 (the GUI does it at start-up): HTTP, the keys' cryptography and the drivers are imported when a check runs.

@@ -155,9 +155,10 @@ def test_a_journal_far_behind_fails_the_replication_check(sim, store, tmp_path, 
         sell(config, data)
     finally:
         store.cluster.start()
-    code, checks = cli_json("selftest", "--level", "internal", "--input-dir", no_devices.input_dir,
+    code, report = cli_json("selftest", "--level", "internal", "--input-dir", no_devices.input_dir,
                             "--sys-dir", no_devices.sys_dir, config=config, data_dir=data)
-    by = {c["name"]: c for c in checks["checks"]}
+    by = {c["name"]: c for c in report["checks"]}
+    assert code == 1
     assert by["replication"]["status"] == "fail", by["replication"]   # changes wait behind the journaled error
     assert "last try to ship them failed" in by["replication"]["detail"]
 
