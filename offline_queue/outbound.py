@@ -88,6 +88,16 @@ def backlog(db, name: str = CURSOR) -> dict:
             "shipped_at": shipped_at, "tried_at": tried_at, "error": error}
 
 
+def wrote(db, number: int, txn: str, seq: int) -> bool:
+    """Whether this journal wrote change ``number`` as its event ``(txn, seq)``: the queue row says so, or,
+    pruned, the event is here (an event's own seq is microseconds: another journal does not share it). How a
+    store's history is told from another disk's that merely reached a higher number."""
+    queued = read(db, "SELECT stream, k, n FROM outbound WHERE seq = ?", (number,))
+    if queued:
+        return tuple(queued[0]) == ("event", txn, seq)
+    return bool(read(db, "SELECT 1 FROM events WHERE txn = ? AND seq = ?", (txn, seq)))
+
+
 def prune(journal, older_than: float, name: str = CURSOR) -> int:
     """Forget queue rows the store has had since before ``older_than`` (the rows themselves stay)."""
     with journal.transaction() as c:

@@ -145,6 +145,14 @@ def stored_upto(conn: psycopg.Connection, terminal_id: str) -> int:
     return int(row[0]) if row else 0
 
 
+def stored_event(conn: psycopg.Connection, terminal_id: str, number: int) -> tuple[str, int] | None:
+    """The journal event (txn, its own seq) the store holds under this terminal's history number, or None."""
+    row = conn.execute("SELECT coalesce(txn, ''), txn_seq FROM pos_store.events WHERE terminal_id = %s AND seq = %s",
+                       (terminal_id, number)).fetchone()
+    conn.commit()
+    return (row[0], int(row[1])) if row and row[1] is not None else None
+
+
 def _events(batch: outbound.Batch) -> list[tuple]:
     return [(r["oseq"], r["txn"], r["seq"], r["at"], business_day(r["at"]), r["kind"], masked(r["detail"]))
             for r in batch.events]
@@ -287,6 +295,16 @@ class Replicator:
                     _("the store holds history of terminal {terminal} up to number {held}, but this journal only "
                       "reaches {mine}: it is not the journal the store knows (a replaced disk?)").format(
                         terminal=self.terminal_id, held=held, mine=mine),
+                    hint=_("run `pos-terminal store restore` to rebuild this terminal's history from the store; "
+                           "nothing is shipped until then"))
+            last = stored_event(conn, self.terminal_id, held) if held else None
+            if last is not None and not outbound.wrote(self.journal, held, *last):
+                # A fresh journal that numbered past the store while out of reach: its first rows would be
+                # dropped as resends of the other disk's, the rest mixed in.
+                raise StoreError(
+                    _("the store holds history of terminal {terminal} up to number {held} that this journal did "
+                      "not write: it is not the journal the store knows (a replaced disk?)").format(
+                        terminal=self.terminal_id, held=held),
                     hint=_("run `pos-terminal store restore` to rebuild this terminal's history from the store; "
                            "nothing is shipped until then"))
         except BaseException:

@@ -284,3 +284,41 @@ def test_a_till_killed_mid_ship_loses_nothing_and_doubles_nothing_after_its_rest
     assert store.value("SELECT count(DISTINCT seq) = count(*) FROM pos_store.events WHERE terminal_id = 'T-K9'") == "t"
     assert sorted([r[0], r[1], str(r[2])] for r in journal_query(d, "SELECT id, status, amount FROM transactions")) \
         == store.rows("SELECT id, status, amount FROM pos_store.transactions WHERE terminal_id = 'T-K9' ORDER BY id")
+
+
+def test_a_fresh_journal_that_numbered_past_the_store_before_it_could_ship_is_refused_too(sim, store, tmp_path):
+    """The swapped disk sold while the store was out of reach, so its numbers already pass the old disk's:
+    shipped, its first rows would be taken for resends of the old disk's (dropped), the rest mixed in."""
+    config = store_config(sim, store, tmp_path, "T-SWAP2")
+    old = tmp_path / "old-disk"
+    with Runtime(config, old) as rt:
+        rt.terminal.start_sale(Money(800, "USD"), code=payment_code())
+        wait_for(lambda: last_outbound(old) and shipped(old) == last_outbound(old))
+    before = store.rows("SELECT seq, txn, txn_seq, kind FROM pos_store.events WHERE terminal_id = 'T-SWAP2' "
+                        "ORDER BY seq")
+    new = tmp_path / "new-disk"
+    with Runtime(config, new, background=False) as rt:   # no replicator: as with the store out of reach
+        for amount in (900, 1000, 1100):
+            rt.terminal.start_sale(Money(amount, "USD"), code=payment_code())
+    assert last_outbound(new) > int(before[-1][0])
+    with Runtime(config, new):
+        wait_for(lambda: replication_error(new) or shipped(new) == last_outbound(new))
+    error = replication_error(new)
+    assert error and "replaced disk" in error and "store restore" in error, error
+    assert shipped(new) == 0
+    assert store.rows("SELECT seq, txn, txn_seq, kind FROM pos_store.events WHERE terminal_id = 'T-SWAP2' "
+                      "ORDER BY seq") == before
+
+
+def test_a_one_off_sale_leaves_nothing_unshipped_while_the_store_answers(sim, store, tmp_path):
+    """`pos-terminal sale` starts the replicator and stops it at exit: what the run journaled is in the store,
+    including what its receiver, reconciler or printer journaled after the sale's answer."""
+    from flowkit import cli
+
+    config = store_config(sim, store, tmp_path, "T-ONE")
+    d = tmp_path / "one"
+    for amount in ("12.00", "13.00", "14.00"):
+        done = cli("sale", "--amount", amount, "--code", payment_code(), config=config, data_dir=d)
+        assert done.returncode == 0, done.stderr
+        assert shipped(d) == last_outbound(d), (amount, shipped(d), last_outbound(d))
+    assert store_events(store, "T-ONE") == journal_events(d)
