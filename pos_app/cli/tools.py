@@ -132,7 +132,7 @@ def _store_status(config, data_dir: Path) -> tuple[dict, list[str]]:
         if rep["error"]:
             replication += f"; last error: {rep['error']}"
     state = f"OK: {found}" if ok else f"FAILED: {found}" + (f" ({hint})" if hint else "")
-    return out, [f"  store:     {s.where} (store {s.store_id}, role {s.role}): {state}",
+    return out, [f"  store:     {s.role} of store {s.store_id}: {state}",
                  f"  backlog:   {replication}"]
 
 

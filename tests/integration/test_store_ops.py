@@ -223,3 +223,51 @@ def test_setup_answers_file_with_a_relative_passfile_and_a_bad_store(store, tmp_
     assert config.store is not None and config.store.store_id == "S001"   # the merchant's store id by default
     assert config.store.params["passfile"] == str(etc / f"{role_for('terminal', 'T-ANS')}.pgpass")
     assert out["store"] == {"where": config.store.where, "store_id": "S001", "role": "till"}
+
+
+def test_an_office_machine_checks_the_login_its_reports_read_with(sim, store, tmp_path, no_devices):
+    """role = office: the store check connects with [store] database (or reader) and must see its store."""
+    store.register("S5", "T-S5")
+    store.manager("S5", "boss5")
+    store.manager("S6", "boss6")
+    config = write_config(sim, "office.toml")
+    with_store(config, {"database": store.reader(tmp_path, "boss5"), "store_id": "S5", "role": "office"})
+    code, checks = selftest(config, tmp_path / "data", no_devices)
+    assert checks["store"]["status"] == "pass", checks["store"]
+    assert "reads store S5 (1 terminal(s))" in checks["store"]["detail"]
+    with_store(config, {"database": store.reader(tmp_path, "boss6"), "store_id": "S5", "role": "office"})
+    code, checks = selftest(config, tmp_path / "data", no_devices)
+    assert code == 1 and checks["store"]["status"] == "fail"
+    assert "sees no terminal of store S5" in checks["store"]["detail"]
+    assert "store manager's login for store S5" in checks["store"]["hint"]
+
+
+def test_the_replication_check_fails_past_the_lag_limit(sim, store, tmp_path):
+    """The limit judged against the journal's own oldest waiting change (read with plain SQL), at a given now:
+    changes journaled while nothing shipped (a one-off process with no replicator)."""
+    from flowkit import paid_sale
+
+    from pos_app.selftest.store import LAG_LIMIT, check_replication
+
+    config, data = till(sim, store, tmp_path, "T-LATE"), tmp_path / "data"
+    paid_sale(config, data)   # in this process, background off: nothing is shipped
+    oldest = journal_query(data, "SELECT min(at) FROM outbound")[0][0]
+    waiting = journal_query(data, "SELECT count(*) FROM outbound")[0][0]
+    assert waiting > 0
+    loaded = load_config(config)
+    within = check_replication(loaded, data, oldest + LAG_LIMIT - 1)
+    assert within.status == "pass" and f"{waiting} change(s) waiting" in within.detail
+    past = check_replication(loaded, data, oldest + LAG_LIMIT + 30)
+    assert past.status == "fail" and f"{LAG_LIMIT + 30:.0f} s behind" in past.detail
+    assert "keep it running" in past.hint
+
+
+def test_a_verdict_that_cannot_be_kept_does_not_fail_the_selftest(sim, tmp_path, no_devices):
+    data = tmp_path / "data"
+    (data / SELFTEST_FILE).mkdir(parents=True)   # the name taken by a folder with something in it: no rename
+    (data / SELFTEST_FILE / "x").write_text("x")
+    code, checks = selftest(write_config(sim), data, no_devices, level="internal")
+    assert code == 0, checks
+    assert (data / SELFTEST_FILE).is_dir() and not list(data.glob(f".{SELFTEST_FILE}.*"))
+    log = "".join(p.read_text() for p in (data / "logs").glob("*.log*"))
+    assert "cannot keep its verdict" in log
