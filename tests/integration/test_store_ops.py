@@ -271,3 +271,30 @@ def test_a_verdict_that_cannot_be_kept_does_not_fail_the_selftest(sim, tmp_path,
     assert (data / SELFTEST_FILE).is_dir() and not list(data.glob(f".{SELFTEST_FILE}.*"))
     log = "".join(p.read_text() for p in (data / "logs").glob("*.log*"))
     assert "cannot keep its verdict" in log
+
+
+def test_setup_force_keeps_the_old_store_and_what_setup_does_not_ask(store, tmp_path):
+    from setupkit import answers_file
+
+    gateway = gateway_key_file(tmp_path / "gw")
+    store.register("S7", "T-KEEP")
+    store.manager("S7", "boss7")
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    section = store.section(etc, "S7", "T-KEEP", role="till", heartbeat_interval=12,
+                            reader=store.reader(etc, "boss7"))
+    first = answers_file(tmp_path, gateway, terminal_id="T-KEEP", store_database=section["database"],
+                         store_store_id="S7")
+    code, out = cli_json("setup", "--answers", first, config=etc / "terminal.toml", data_dir=tmp_path / "data")
+    assert code == 0, out
+    with_store(etc / "terminal.toml", section)   # a technician added the reader and the timing by hand
+    again = answers_file(tmp_path, gateway, terminal_id="T-KEEP", store_name="Uptown")
+    code, out = cli_json("setup", "--force", "--answers", again, config=etc / "terminal.toml",
+                         data_dir=tmp_path / "data")
+    assert code == 0, out
+    config = load_config(etc / "terminal.toml")
+    assert config.merchant.store_name == "Uptown"
+    assert config.store is not None
+    assert (config.store.database, config.store.store_id, config.store.heartbeat_interval) == \
+        (section["database"], "S7", 12.0)
+    assert config.store.reader == section["reader"]
