@@ -247,3 +247,25 @@ def test_the_fleet_lists_stale_and_failing_terminals_first_with_their_reasons(si
     text = cli("store", "terminals", config=oc, data_dir=od)
     assert text.returncode == 0 and text.stdout.index("T-5") < text.stdout.index("T-4"), text.stdout
     assert "never sent a heartbeat" in text.stdout
+
+
+def test_a_z_the_stored_rows_do_not_add_up_to_holds_the_closing_back(sim, store, tmp_path):
+    c8, d8 = till(sim, store, tmp_path, "S10", "T-8")
+    oc, od = office(sim, store, tmp_path, "S10", "boss10")
+    with Runtime(c8, d8) as rt:
+        sale = rt.terminal.start_sale(usd(800), code=payment_code())
+        assert sale.status == SUCCESS
+        day = rt.terminal.journal.get(sale.id)["day"]
+    code, own = cli_json("report", "--z", config=c8, data_dir=d8, input=PIN)
+    assert code == 0, own
+    ship(c8, d8, store, "T-8")
+    # as the superuser: the store's copy of the sale no longer says what the Z covered
+    store.value("UPDATE pos_store.transactions SET amount = amount + 1 WHERE terminal_id = 'T-8'")
+    code, refused = cli_json("store", "z", "--date", day, config=oc, data_dir=od, input=PIN)
+    assert code == 1 and refused["closed"] is False, refused
+    assert [b["terminal"] for b in refused["blockers"]] == ["T-8"]
+    assert "8.00" in refused["blockers"][0]["why"] and "8.01" in refused["blockers"][0]["why"]
+    done = cli("store", "z", "--date", day, "--anyway", config=oc, data_dir=od, input=PIN)
+    assert done.returncode == 0 and "DISAGREEMENT" in done.stderr and "T-8" in done.stderr, done.stderr
+    assert store.value("SELECT jsonb_array_length(body->'disagreements') FROM pos_store.store_closings "
+                       "WHERE store_id = 'S10'") == "1"
