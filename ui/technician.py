@@ -854,6 +854,18 @@ class TechnicianWindow(Operations, ModeWindow):
         def restored(result) -> None:
             self.restored = result
             self._say("\n".join(result.lines()))
-            self.refresh_fleet()
+            self._refresh_replication()   # not the fleet: its words would take the status line from these
         self._call(lambda: services.store_restore.store_restore(grant, journal, config), on_done=restored)
+
+    def _refresh_replication(self) -> None:
+        """This terminal's replication line alone (its journal only: no call to the store)."""
+        panel, terminal = self.fleet_panel, self.core.terminal
+        if panel is None or terminal is None:
+            return
+        journal, replicator = terminal.journal, getattr(self.core.runtime, "replicator", None)
+
+        def shown(state) -> None:
+            self.replication = state
+            panel.show_replication(state)
+        self._call(lambda: services.technician.replication_state(journal, replicator), on_done=shown)
 

@@ -267,7 +267,7 @@ def test_the_managers_store_tab_and_the_technicians_fleet(store, sim, tmp_path):
         assert names == ["T-B", "T-A"], fleet["rows"]
         stale, fresh = fleet["rows"]
         assert stale[fh.index("State")] == "stale" and "silent for" in stale[fh.index("Why")], stale
-        # (not "OK" for certain: a heartbeat taken just after the PIN's audit entry, before it ships, says backlog 1)
+        # (not "OK" for certain: a heartbeat taken between a journal write and its shipping says backlog 1)
         assert fresh[fh.index("State")] != "stale" and "silent" not in fresh[fh.index("Why")], fresh
         replication = text(probe, "TechnicianWindow", "replication")
         assert replication.startswith("This terminal → the store:") and "changes waiting" in replication
@@ -277,3 +277,76 @@ def test_the_managers_store_tab_and_the_technicians_fleet(store, sim, tmp_path):
         assert [r["terminal"] for r in cli_fleet["terminals"]] == names, "the window keeps the use case's order"
     finally:
         till.stop()
+
+
+def test_restore_from_the_store_in_the_technicians_window_and_failures_in_words(store, sim, tmp_path):
+    """A disk swap: T-C sold and replicated, then a till with T-C's config starts on a new, empty disk. Its
+    [store] has no reader (a till's own login): the Fleet tab says so in words, with what to do. "Restore from
+    the store", confirmed, brings T-C's transactions back (the journal's rows equal the store's, both read in
+    plain SQL); a second restore is refused in words, nothing changed; a store that stops answering is said so."""
+    store.register("S2", "T-C")
+    config = with_store(with_terminal_id(write_config(sim, "T-C.toml"), "T-C"),
+                        store.section(tmp_path, "S2", "T-C"))
+    old_disk = tmp_path / "old-disk"
+    with Runtime(config, old_disk) as rt:
+        t = rt.terminal
+        for minor in (1100, 2200, 3300):
+            assert t.start_sale(Money(minor, "USD"), code=payment_code()).status == "SUCCESS"
+        wait_for(lambda: replicated(old_disk))
+    in_store = store.rows("SELECT id, kind, status, amount, final FROM pos_store.transactions "
+                          "WHERE terminal_id = 'T-C' ORDER BY id")
+    assert len(in_store) == 3
+
+    till = xkit.Till(tmp_path / "new-disk", config=config)
+    with Journal.open(till.data_dir) as journal:   # the new disk: only its PIN, as pos-terminal setup leaves it
+        services.technician.pin_set(services.counter("setup"), journal, "technician", TECHNICIAN_PIN)
+    till.start(timeout=60)
+    try:
+        till.key("F10")
+        till.wait_for(lambda p: window(p, "PinDialog") is not None and window(p, "PinDialog")["active"],
+                      what="the technician's PIN dialog")
+        till.type(TECHNICIAN_PIN)
+        till.key("Return")
+        probe = till.wait_for(lambda p: (w := window(p, "TechnicianWindow")) is not None and w["active"],
+                              what="the technician's window")
+        tabs = widget(probe, "TechnicianWindow", "technician_tabs")["tabs"]
+        go_to_tab(till, "TechnicianWindow", len(tabs) - 1)
+        probe = till.wait_for(lambda p: "terminal's own login" in text(p, "TechnicianWindow", "status"),
+                              what="the fleet refused to a till's own login, in words", timeout=30)
+        status = text(probe, "TechnicianWindow", "status")
+        assert "→ set [store] reader to a store manager's login" in status, status
+        assert text(probe, "TechnicianWindow", "replication").startswith("This terminal → the store:")
+        till.screenshot("restore-01-fleet-refused")
+
+        till.click_on("store_restore")
+        till.wait_for(lambda p: "Restore this terminal's history from the store?" in box_text(p),
+                      what="the restore's question")
+        till.click_on("yes")
+        probe = till.wait_for(lambda p: "restored from the store: 3 transactions" in text(p, "TechnicianWindow",
+                                                                                           "status"),
+                              what="restored, said", timeout=30)
+        till.screenshot("restore-02-restored")
+        mine = journal_query(till.data_dir, "SELECT id, kind, status, amount, final FROM transactions ORDER BY id")
+        assert [[i, k, s, str(a), "t" if f else "f"] for i, k, s, a, f in mine] == in_store
+
+        till.click_on("store_restore")
+        till.wait_for(lambda p: "Restore this terminal's history from the store?" in box_text(p),
+                      what="the restore's question again")
+        till.click_on("yes")
+        probe = till.wait_for(lambda p: "history of its own" in text(p, "TechnicianWindow", "status"),
+                              what="a second restore refused, in words", timeout=30)
+        assert "nothing was changed" in text(probe, "TechnicianWindow", "status")
+        assert len(journal_query(till.data_dir, "SELECT id FROM transactions")) == 3
+
+        store.cluster.stop("immediate")
+        till.click_on("fleet_refresh")
+        probe = till.wait_for(lambda p: "the store's database does not answer" in text(p, "TechnicianWindow",
+                                                                                       "status"),
+                              what="the store away, said in words", timeout=60)
+        assert "→ check that the store's PostgreSQL runs" in text(probe, "TechnicianWindow", "status")
+        till.screenshot("restore-03-store-away")
+    finally:
+        till.stop()
+        if not store.cluster.running():
+            store.cluster.start()
+
