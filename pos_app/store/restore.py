@@ -60,6 +60,21 @@ def z_body(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def _unmasked(state: Any, id_: str, kind: str, parent: str | None, payment_id: str | None) -> Any:
+    """The state with its ids as the row's own columns hold them. The masking on the way out takes any run of
+    16 to 32 digits for a payment code, and one of our request ids whose random part came out all digits
+    (``PR`` + 14 + 16 digits) is such a run: the state's copy of an id may be masked, the columns never are."""
+    if not isinstance(state, dict):
+        return state
+    state = {**state, "id": id_}
+    if kind == "sale":
+        if payment_id and "payment_id" in state:
+            state["payment_id"] = payment_id
+    elif parent and "sale_id" in state:
+        state["sale_id"] = parent
+    return state
+
+
 def _json(value: Any, **options: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, **options)
 
@@ -77,7 +92,8 @@ def read(conn: psycopg.Connection, terminal_id: str) -> Snapshot:
                 "id": id_, "kind": kind, "tender": tender, "parent": parent, "payment_id": payment_id,
                 "currency": currency, "amount": int(amount), "status": status, "phase": phase or "",
                 "result_code": result_code, "message": message, "description": description,
-                "code_masked": code_masked, "state": _json(state, separators=(",", ":")), "next_at": None,
+                "code_masked": code_masked, "state": _json(_unmasked(state, id_, kind, parent, payment_id),
+                                                           separators=(",", ":")), "next_at": None,
                 "final": int(bool(final)), "created_at": created_at, "updated_at": updated_at, "day": day,
                 "z_number": z_number, "unmatched": None if unmatched is None else int(unmatched)})
         for number, day, taken_at, taken_by, body, sha256, prev in conn.execute(_Z, (terminal_id,)):
