@@ -101,6 +101,10 @@ def open_store(store: StoreConfig, *, database: str | None = None,
                          hint=_("read with a store manager's login ([store] reader), or head office's")) from None
     except psycopg.OperationalError as exc:
         raise _unreachable(exc) from None
+    except psycopg.Error as exc:   # no pos_store schema there, an older one: not the store's database as we know it
+        raise StoreError(_("the store's database refused the report: {reason}").format(reason=_first(exc)),
+                         hint=_("check that [store] reader (or --database) names the store's database, migrated "
+                                "by a terminal of this version")) from None
     finally:
         conn.close()
 

@@ -269,3 +269,21 @@ def test_a_z_the_stored_rows_do_not_add_up_to_holds_the_closing_back(sim, store,
     assert done.returncode == 0 and "DISAGREEMENT" in done.stderr and "T-8" in done.stderr, done.stderr
     assert store.value("SELECT jsonb_array_length(body->'disagreements') FROM pos_store.store_closings "
                        "WHERE store_id = 'S10'") == "1"
+
+
+def test_a_store_that_does_not_answer_or_refuses_the_login_is_said_in_words(sim, store, tmp_path):
+    oc, od = office(sim, store, tmp_path, "S11", "boss11")
+    store.register("S11", "T-9")
+    nobody = f"postgresql://nobody@127.0.0.1:{store.cluster.port}/store?sslmode=disable"
+    down = "postgresql://boss11@127.0.0.1:1/store?sslmode=disable"
+    store.value("CREATE DATABASE not_the_store")     # boss11 logs in there, but there is no pos_store
+    passfile = tmp_path / "elsewhere.pgpass"
+    passfile.write_text(f"127.0.0.1:{store.cluster.port}:not_the_store:boss11:pw-boss11\n")
+    passfile.chmod(0o600)
+    elsewhere = (f"postgresql://boss11@127.0.0.1:{store.cluster.port}/not_the_store?sslmode=disable"
+                 f"&passfile={passfile}")
+    for database, words in ((nobody, "refused the login"), (down, "does not answer"),
+                            (elsewhere, "refused the report")):
+        done = cli("store", "terminals", "--database", database, config=oc, data_dir=od)
+        assert done.returncode == 2 and words in done.stderr, (database, done.stderr)
+        assert "Traceback" not in done.stderr
