@@ -6,7 +6,9 @@ Why this shape:
   triggers queued (:mod:`offline_queue.outbound`) and ships it whenever the store answers;
 - idempotent: every row's key is (terminal id, number), so a batch sent again after a crash, a kill -9 or a
   lost commit answer changes nothing in the store; the journal's cursor moves only after the store's commit;
-- in order: one batch at a time, in the order the journal committed the changes;
+- in order: one batch at a time, in the order the journal committed the changes; a transaction is shipped as
+  it is when its batch is read, so the last one shipped is the newest and it overwrites the store's, whatever
+  its ``updated_at`` says (a clock set back stamps a newer state with an older time);
 - a journal the store does not know (a disk swapped without ``store restore``) is refused, not shipped under
   numbers the store already holds, where its rows would be dropped as resends;
 - what leaves is masked: payment codes as the screens show them, keys removed (:func:`pos_app.logs.mask_text`);
@@ -87,8 +89,7 @@ _MERGE = (
      "amount = excluded.amount, status = excluded.status, phase = excluded.phase, result_code = excluded.result_code, "
      "message = excluded.message, description = excluded.description, code_masked = excluded.code_masked, "
      "state = excluded.state, final = excluded.final, day = excluded.day, updated_at = excluded.updated_at, "
-     "z_number = excluded.z_number, unmatched = excluded.unmatched "
-     "WHERE pos_store.transactions.updated_at <= excluded.updated_at"),
+     "z_number = excluded.z_number, unmatched = excluded.unmatched"),
 )
 
 

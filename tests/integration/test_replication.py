@@ -322,3 +322,26 @@ def test_a_one_off_sale_leaves_nothing_unshipped_while_the_store_answers(sim, st
         assert done.returncode == 0, done.stderr
         assert shipped(d) == last_outbound(d), (amount, shipped(d), last_outbound(d))
     assert store_events(store, "T-ONE") == journal_events(d)
+
+
+def test_a_change_stamped_after_the_clock_was_set_back_still_reaches_the_store(sim, store, tmp_path):
+    """The till's clock set back an hour (a bad NTP step, a person) while a sale is open: its later states carry
+    an older updated_at than the one the store holds, and they are still the newest; the outbound order says
+    so, not the wall clock."""
+    from pos_app.sim.scenarios import STUCK
+
+    config = store_config(sim, store, tmp_path, "T-CLK")
+    d = tmp_path / "clk"
+    with Runtime(config, d) as rt:
+        t = rt.terminal
+        sale = t.start_sale(Money(STUCK, "USD"), code=payment_code())
+        assert not sale.final
+        wait_for(lambda: store.rows(f"SELECT 1 FROM pos_store.transactions WHERE id = '{sale.id}'"))
+        t.clock = lambda: time.time() - 3600
+        t.abort(sale.id)
+        t.settle(30)
+        assert t.journal.get(sale.id)["final"]
+        wait_for(lambda: shipped(d) == last_outbound(d))
+    mine = journal_query(d, "SELECT status, phase, final FROM transactions WHERE id = ?", (sale.id,))
+    assert [[s, p, "t" if f else "f"] for s, p, f in mine] == store.rows(
+        f"SELECT status, phase, final FROM pos_store.transactions WHERE id = '{sale.id}'")
