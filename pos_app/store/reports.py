@@ -29,7 +29,18 @@ from .. import printout, takings
 from ..errors import PosError
 from ..i18n import _
 from ..money import Money, format_minor
-from ..vocabulary import CANCEL, CANCELLED, KINDS, NEEDS_REVIEW, OPEN, REFUND, SALE, SUCCESS
+from ..vocabulary import (
+    CANCEL,
+    CANCELLED,
+    KIND_WORDS,
+    KINDS,
+    NEEDS_REVIEW,
+    OPEN,
+    REFUND,
+    SALE,
+    SUCCESS,
+    status_words,
+)
 from .schema import HEAD_OFFICE, MANAGER_GROUP, TERMINAL_GROUP, StoreError
 
 if TYPE_CHECKING:
@@ -504,7 +515,7 @@ def store_close(conn: psycopg.Connection, store: str, day: str, *, anyway: bool 
     figures = closing_figures(conn, store, day)
     # a Z the store's rows do not add up to is not closed past quietly: it holds the closing back too
     held = blockers(conn, store, day, heartbeat_interval=heartbeat_interval) + figures["disagreements"]
-    body = {"type": "storeZ", "day": day, "storeId": store, "closedBy": by, "askedBy": by,
+    body = {"type": "storeZ", "day": day, "storeId": store, "closedBy": by, "askedBy": by, "takenBy": by,
             "approvedBy": approved_by, "takenAs": role, "takenAt": now, "anyway": bool(anyway and held),
             "blockers": held, **figures}
     if held and not anyway:
@@ -534,6 +545,7 @@ def _figure_lines(fig: dict) -> list[str]:
 
 def day_lines(data: dict) -> list[str]:
     out = [_("STORE DAY  {day}  store {store}").format(day=data["date"], store=data["storeId"]),
+           *printout.heading_lines(data),
            _("{n} transactions on {t} terminals").format(n=data["count"], t=len(data["terminals"]))]
     if data["summary"]:
         out += ["", *_figure_lines(data)]
@@ -546,7 +558,8 @@ def day_lines(data: dict) -> list[str]:
         a = t["amount"]
         at = time.strftime('%H:%M:%S', time.localtime(t['createdAt']))
         out.append(f"  {at} {printout.ljust(t['terminalId'], 12)} "
-                   f"{printout.ljust(t['kind'], 7)} {printout.ljust(t['status'], 13)} "
+                   f"{printout.ljust(_(KIND_WORDS.get(t['kind'], t['kind'])), 8)} "
+                   f"{printout.ljust(_(status_words(t['kind'], t['status'], t.get('resultCode'))), 14)} "
                    f"{printout.rjust(format_minor(int(a['value']), a['currency']), 12)} {a['currency']}  "
                    f"{t['paymentRequestId']} {t.get('refundRequestId') or ''}".rstrip())
     return out
@@ -558,7 +571,7 @@ def figures_lines(data: dict) -> list[str]:
         head = _("STORE CLOSING  {day}  store {store}").format(day=data["day"], store=data["storeId"])
     else:
         head = _("STORE X REPORT  {day}  store {store}").format(day=data.get("day", ""), store=data["storeId"])
-    out = [head]
+    out = [head, *printout.heading_lines(data)]
     if data.get("summary"):
         out += ["", *_figure_lines(data)]
     for t, fig in data.get("terminals", {}).items():
