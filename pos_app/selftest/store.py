@@ -67,19 +67,21 @@ def check_replication(config: Config | None, data_dir: Path, now: float) -> Chec
     """Lag and backlog from the journal: fail past :data:`LAG_LIMIT`, or when changes wait behind an error."""
     import sqlite3
 
-    from ..errors import PosError
+    from offline_queue.journal import JournalCorrupt, JournalError
 
     skip = no_store_skip("replication", config)
     if skip is not None:
         return skip
     try:
         state = replication_state(data_dir, now)
-    except (PosError, sqlite3.Error) as exc:
-        if isinstance(exc, sqlite3.OperationalError) and "no such table" in str(exc):
-            return skipped("replication", _("the journal keeps no replication records yet"),
-                           _("the terminal upgrades its journal at its next start"))
+    except JournalCorrupt as exc:
         return failed("replication", _("the journal's replication records cannot be read: {reason}").format(
-            reason=one_line(getattr(exc, "message", exc))), _("see the journal check"))
+            reason=one_line(exc.message)), _("see the journal check"))
+    except JournalError as exc:   # an older journal (upgraded at the next start), or one the journal check names
+        return skipped("replication", one_line(exc.message), one_line(exc.hint or ""))
+    except sqlite3.Error as exc:
+        return failed("replication", _("the journal's replication records cannot be read: {reason}").format(
+            reason=one_line(exc)), _("see the journal check"))
     if state is None:
         return skipped("replication", _("no journal yet: nothing to ship"),
                        _("it is created by the terminal's first start"))

@@ -298,3 +298,28 @@ def test_setup_force_keeps_the_old_store_and_what_setup_does_not_ask(store, tmp_
     assert (config.store.database, config.store.store_id, config.store.heartbeat_interval) == \
         (section["database"], "S7", 12.0)
     assert config.store.reader == section["reader"]
+
+
+def test_an_older_journal_skips_the_replication_check_until_the_terminal_upgrades_it(sim, tmp_path, no_devices):
+    """A journal from before the store (schema v6): nothing is queued yet, nothing is wrong; the terminal's
+    next start upgrades it and queues its whole history."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from offline_queue import schema
+
+    data = tmp_path / "data"
+    data.mkdir()
+    conn = sqlite3.connect(data / "journal.sqlite", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    db = sqlite_utils.Database(conn)
+    for number in range(6):
+        schema.MIGRATIONS[number](db)
+    conn.execute("PRAGMA user_version = 6")
+    conn.close()
+    config = with_store(write_config(sim, "old.toml"), {"database": "postgresql://t@127.0.0.1:9/store",
+                                                         "store_id": "S1"})
+    code, checks = selftest(config, data, no_devices, level="internal")
+    assert code == 0, checks
+    assert checks["replication"]["status"] == "skip" and "older pos-terminal" in checks["replication"]["detail"]
