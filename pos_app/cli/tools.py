@@ -117,7 +117,7 @@ def _store_status(config, data_dir: Path) -> tuple[dict, list[str]]:
         unreadable = None
     except (PosError, sqlite3.Error) as exc:
         rep, unreadable = None, " ".join(str(getattr(exc, "message", exc)).split())
-    ok, found, hint = reach(config)
+    ok, found, hint = reach(config, data_dir)
     shipped_at = rep["shippedAt"] if rep else None
     out = {"where": s.where, "storeId": s.store_id, "role": s.role, "answers": ok, "message": found,
            "hint": hint or None, "backlog": rep["backlog"] if rep else None,

@@ -186,7 +186,7 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
             add("round-trip", ctx.round_trip)
             add("clock-skew", ctx.skew)
             add("notifications", ctx.notifications)
-            add("store", lambda: store.check_store(ctx.config))
+            add("store", lambda: store.check_store(ctx.config, ctx.data_dir))
             add("display", lambda: devices.check_display(display, absent=display_absent))
             add("test-page", lambda: printer.check_test_page(ctx.config, printing))
         if ctx.level >= 3:

@@ -101,12 +101,14 @@ def check_replication(config: Config | None, data_dir: Path, now: float) -> Chec
     return passed("replication", figures)
 
 
-def reach(config: Config, timeout: float = CONNECT_TIMEOUT) -> tuple[bool, str, str]:
+def reach(config: Config, data_dir: Path | None = None,
+          timeout: float = CONNECT_TIMEOUT) -> tuple[bool, str, str]:
     """Whether the store answers this terminal now, as (ok, what was found, what to do next).
 
     A till connects with its own login, which the store must know as this terminal of this store; an office
     machine connects with the login its reports read with, which must see this store. Either way the
-    store's schema must be the version this code knows."""
+    store's schema must be the version this code knows. With ``data_dir``, a till's journal must reach as
+    far as the store's copy of it: a store further ahead means a replaced disk, which the shipper refuses."""
     store = config.store
     assert store is not None
     import psycopg
@@ -132,6 +134,7 @@ def reach(config: Config, timeout: float = CONNECT_TIMEOUT) -> tuple[bool, str, 
                 field=field)
     try:
         with conn:
+            conn.execute(f"SET statement_timeout = {max(1, int(timeout * 1000))}")   # bounded, like the connect
             found = _schema_version(conn)
             if found != schema.VERSION:
                 return False, (
@@ -156,6 +159,9 @@ def reach(config: Config, timeout: float = CONNECT_TIMEOUT) -> tuple[bool, str, 
                 replicator.check_identity(conn, store.store_id, terminal)
             except schema.StoreError as exc:
                 return False, one_line(exc.message), one_line(exc.hint or "")
+            behind = _journal_behind(conn, terminal, data_dir) if data_dir is not None else None
+            if behind is not None:
+                return False, *behind
             return True, _("{where}: terminal {terminal} of store {store}, schema version {version}").format(
                 where=store.where, terminal=terminal, store=store.store_id, version=found), ""
     except psycopg.Error as exc:
@@ -167,6 +173,30 @@ def reach(config: Config, timeout: float = CONNECT_TIMEOUT) -> tuple[bool, str, 
 #: A connection the server refused for who is asking, not for being away (libpq's words; no SQLSTATE then).
 _REFUSED = re.compile(r"authentication failed|role \"[^\"]*\" does not exist|no pg_hba\.conf entry|"
                       r"no password supplied|certificate", re.IGNORECASE)
+
+
+def _journal_behind(conn, terminal: str, data_dir: Path) -> tuple[str, str] | None:
+    """(what, what to do) when the store holds more of this terminal's history than its journal has."""
+    from offline_queue import outbound
+    from offline_queue.journal import FILE_NAME, Journal, JournalError
+
+    from ..store import replicator
+
+    held = replicator.stored_upto(conn, terminal)
+    mine = 0
+    if (Path(data_dir) / FILE_NAME).exists():
+        try:
+            with Journal.open(data_dir, readonly=True) as journal:
+                mine = outbound.backlog(journal)["last"]
+        except JournalError:
+            return None   # an older or unreadable journal: the journal and replication checks say so
+    if held <= mine:
+        return None
+    return (_("the store holds terminal {terminal}'s history up to number {held}, but this journal only reaches "
+              "{mine}: it is not the journal the store knows (a replaced disk?)").format(
+                  terminal=terminal, held=held, mine=mine),
+            _("run `pos-terminal store restore` to rebuild this terminal's history from the store; nothing is "
+              "shipped until then"))
 
 
 def _schema_version(conn) -> int:
@@ -182,14 +212,14 @@ def _first_line(exc: BaseException) -> str:
     return one_line(text.splitlines()[0]) if text else type(exc).__name__
 
 
-def check_store(config: Config | None) -> Check:
+def check_store(config: Config | None, data_dir: Path) -> Check:
     """The store's server answers, knows this terminal (or this office's login reads the store), and runs
     the schema this code knows."""
     skip = no_store_skip("store", config)
     if skip is not None:
         return skip
     assert config is not None
-    ok, detail, hint = reach(config)
+    ok, detail, hint = reach(config, data_dir)
     return passed("store", detail) if ok else failed("store", detail, hint)
 
 

@@ -323,3 +323,19 @@ def test_an_older_journal_skips_the_replication_check_until_the_terminal_upgrade
     code, checks = selftest(config, data, no_devices, level="internal")
     assert code == 0, checks
     assert checks["replication"]["status"] == "skip" and "older pos-terminal" in checks["replication"]["detail"]
+
+
+def test_a_replaced_disk_is_told_to_restore_from_the_store(sim, store, tmp_path, no_devices):
+    """The store holds more of this terminal's history than its (new) journal: the shipper refuses it, and the
+    self-test and status say what to run."""
+    config = till(sim, store, tmp_path, "T-SWAP")
+    sell(config, tmp_path / "old-disk")
+    assert int(store.value("SELECT count(*) FROM pos_store.events WHERE terminal_id = 'T-SWAP'")) > 0
+    fresh = tmp_path / "new-disk"
+    fresh.mkdir()
+    code, checks = selftest(config, fresh, no_devices)
+    assert code == 1 and checks["store"]["status"] == "fail", checks["store"]
+    assert "not the journal the store knows" in checks["store"]["detail"]
+    assert "pos-terminal store restore" in checks["store"]["hint"]
+    code, out = cli_json("status", config=config, data_dir=fresh)
+    assert code == 1 and "pos-terminal store restore" in out["store"]["hint"]
