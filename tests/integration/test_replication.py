@@ -345,3 +345,27 @@ def test_a_change_stamped_after_the_clock_was_set_back_still_reaches_the_store(s
     mine = journal_query(d, "SELECT status, phase, final FROM transactions WHERE id = ?", (sale.id,))
     assert [[s, p, "t" if f else "f"] for s, p, f in mine] == store.rows(
         f"SELECT status, phase, final FROM pos_store.transactions WHERE id = '{sale.id}'")
+
+
+def test_the_pin_books_hash_and_salt_never_leave_and_its_audit_entries_do(sim, store, tmp_path):
+    import base64
+
+    from flowkit import set_manager_pin
+
+    config = store_config(sim, store, tmp_path, "T-PIN")
+    d = tmp_path / "pin"
+    set_manager_pin(d)
+    with Runtime(config, d) as rt:
+        rt.terminal.start_sale(Money(600, "USD"), code=payment_code())
+        wait_for(lambda: last_outbound(d) and shipped(d) == last_outbound(d))
+    [(salt, digest)] = journal_query(d, "SELECT salt, hash FROM pins")
+    actions = sorted(a for (a,) in journal_query(d, "SELECT action FROM audit"))
+    assert actions and [r[0] for r in store.rows("SELECT action FROM pos_store.audit WHERE terminal_id = 'T-PIN' "
+                                                 "ORDER BY action")] == actions
+    dump = " ".join(store.value(f"SELECT coalesce(string_agg({column}::text, ' '), '') FROM pos_store.{table} "
+                                "WHERE terminal_id = 'T-PIN'")
+                    for table, column in (("audit", "detail"), ("events", "detail"), ("transactions", "state"),
+                                          ("heartbeats", "detail")))
+    for secret in (salt, digest):
+        for form in (secret.hex(), base64.b64encode(secret).decode(), base64.b64encode(secret).decode().rstrip("=")):
+            assert form not in dump
