@@ -135,32 +135,42 @@ def store_events(store, terminal_id) -> Counter:
                                                 f"WHERE terminal_id = '{terminal_id}'"))
 
 
-def as_v6(d) -> None:
-    """The journal as the release before issue 17 left it: schema v7's additions (offline_queue/schema.py _v7:
-    the outbound and replication tables and the triggers that fill outbound) taken away, user_version 6."""
+def as_v6(source, target) -> None:
+    """``target``/journal.sqlite at schema v6, as the release before issue 17 left it: only the first six
+    migrations ran (offline_queue/schema.py MIGRATIONS), holding every row of its tables from ``source``'s
+    journal. A later migration that changed those tables makes this copy fail loudly."""
     import sqlite3
+
+    import sqlite_utils
 
     from offline_queue import schema
 
-    conn = sqlite3.connect(d / "journal.sqlite", isolation_level=None)
+    target.mkdir(parents=True)
+    conn = sqlite3.connect(target / "journal.sqlite", isolation_level=None)
     try:
-        for name in schema._OUTBOUND_TRIGGERS:
-            conn.execute(f"DROP TRIGGER {name}")
-        conn.execute("DROP TABLE outbound")
-        conn.execute("DROP TABLE replication")
+        db = sqlite_utils.Database(conn)
+        for migration in schema.MIGRATIONS[:6]:
+            migration(db)
         conn.execute("PRAGMA user_version = 6")
+        conn.execute("ATTACH DATABASE ? AS current", (str(source / "journal.sqlite"),))
+        for table in db.table_names():
+            if table.startswith("sqlite_"):
+                continue
+            columns = ", ".join(c.name for c in db[table].columns)
+            conn.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM current.{table}")
+        conn.execute("DETACH DATABASE current")
     finally:
         conn.close()
 
 
 def test_a_journal_upgraded_from_v6_ships_its_whole_history_on_first_start(sim, store, tmp_path):
-    d = tmp_path / "old"
+    made, d = tmp_path / "made", tmp_path / "old"
     plain = write_config(sim, "plain.toml")   # the till before it had a store
-    with Runtime(with_terminal_id(plain, "T-V6"), d, background=False) as rt:
+    with Runtime(with_terminal_id(plain, "T-V6"), made, background=False) as rt:
         paid = rt.terminal.start_sale(Money(1500, "USD"), code=payment_code())
         rt.terminal.start_sale(Money(9905, "USD"), code=payment_code())   # declined
         rt.terminal.refund(paid.id, Money(500, "USD"), "damaged")
-    as_v6(d)
+    as_v6(made, d)
     assert journal_query(d, "PRAGMA user_version") == [(6,)]
     history = journal_events(d)
     assert sum(history.values()) >= 6
