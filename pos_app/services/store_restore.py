@@ -94,11 +94,10 @@ def _z_mismatches(z_reports: list[dict]) -> list[int]:
 
 
 @use_case("store_restore", roles=TECHNICIANS, cli="store restore", gui="ui.technician:TechnicianWindow.store_restore")
-def store_restore(grant: Grant, journal, config, *, clock: Callable[[], float] = time.time,
-                  fetch: Callable | None = None) -> Restored:
+def store_restore(grant: Grant, journal, config, *, clock: Callable[[], float] = time.time) -> Restored:
     """Rebuild this terminal's history from the store into ``journal`` (a fresh one); refused in words when the
-    journal has history of its own or ``[store]`` is not set. ``fetch``: how the store is read (tests)."""
-    if config.store is None:
+    journal has history of its own or ``[store]`` is not set (``config`` None: sandbox mode, no terminal.toml)."""
+    if config is None or config.store is None:
         raise RestoreRefused(_("there is no [store] in the configuration: nothing to restore from"),
                              hint=_("add the [store] section this terminal had (pos-terminal setup asks for it)"))
     with journal.reading() as c:
@@ -107,7 +106,7 @@ def store_restore(grant: Grant, journal, config, *, clock: Callable[[], float] =
         raise _refusal(held)
     from ..store import restore as store_side
 
-    snap = (fetch or store_side.fetch)(config.store, config.store.store_id, config.merchant.terminal_id)
+    snap = store_side.fetch(config.store, config.store.store_id, config.merchant.terminal_id)
     if not (snap.upto or snap.transactions or snap.z_reports or snap.audit):
         raise RestoreRefused(_("the store holds no history of terminal {terminal}: there is nothing to restore")
                              .format(terminal=config.merchant.terminal_id),

@@ -9,7 +9,6 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -28,7 +27,6 @@ from kit import payment_code, usd
 from storekit import store_cluster, with_store, with_terminal_id
 
 from pos_app import closing
-from pos_app.cli import COMMANDS
 from pos_app.errors import PosError
 from pos_app.runtime import Runtime
 
@@ -44,16 +42,9 @@ def store():
         yield s
 
 
-def restore_cli(config: Path, data_dir: Path) -> subprocess.CompletedProcess:
-    """``pos-terminal store restore --json`` as a process; until the ``store`` group exists, the same command
-    registered under a name of its own in that process (same options, same exit codes)."""
-    if "store" in COMMANDS:
-        return cli("store", "restore", "--json", config=config, data_dir=data_dir)
-    code = ("import sys; from pos_app import cli; "
-            "cli.COMMANDS['store-restore'] = ('pos_app.cli.store_restore:restore', 'store restore'); "
-            "sys.exit(cli.main(sys.argv[1:]))")
-    return subprocess.run([sys.executable, "-c", code, "--config", str(config), "--data-dir", str(data_dir),
-                           "store-restore", "--json"], capture_output=True, text=True, timeout=120, check=False)
+def restore_cli(config: Path | None, data_dir: Path) -> subprocess.CompletedProcess:
+    """``pos-terminal store restore --json`` as a process."""
+    return cli("store", "restore", "--json", config=config, data_dir=data_dir)
 
 
 def shipped_all(data_dir: Path) -> bool:
@@ -280,3 +271,9 @@ def test_a_restore_that_fails_midway_leaves_the_journal_as_it_was(sim, store, tm
     assert failed.returncode == 2 and "Traceback" not in failed.stderr, failed.stdout + failed.stderr
     assert "events" in json.loads(failed.stdout)["error"], "it failed at the events, after the other rows went in"
     assert {t: journal_query(d, f"SELECT * FROM {t}") for t in tables} == before
+
+
+def test_sandbox_mode_has_no_store_to_restore_from(tmp_path):
+    done = cli("store", "restore", "--json", data_dir=tmp_path / "data")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert "no [store]" in json.loads(done.stdout)["error"]
