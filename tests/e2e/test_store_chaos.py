@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from flowkit import codes_charged_twice, journal_query, ledger, write_config
+from flowkit import codes_charged_twice, journal_query, ledger, sim_call, write_config
 from kit import payment_code
 from processes import TerminalProcess, track
 from storekit import store_cluster, with_store, with_terminal_id
@@ -291,6 +291,10 @@ def test_three_tills_killed_and_a_store_crash_leave_the_store_equal_to_the_journ
         assert store_success - review == paid - review, (sorted(store_success - paid), sorted(paid - store_success))
         assert len(store_success) >= 20
         assert codes_charged_twice(sim) == []
+        status, raw_ledger = sim_call(sim, "/sim/ledger")
+        assert status == 200
+        per_request = Counter(p["paymentRequestId"] for p in raw_ledger["payments"] if p["status"] == SUCCESS)
+        assert set(per_request.values()) == {1}, "a sale paid twice"
         assert elapsed < 600, elapsed
         print(f"chaos: {elapsed:.0f} s; sold {({t: s.sold for t, s in sellers.items()})}; killed "
               f"{({t: x.kills for t, x in tills.items()})} + T3's one-offs; backlog at the store's return {backlog}; "
