@@ -1,7 +1,7 @@
 """The manager's window (opened with the manager's Grant from the PIN dialog): the day, refunds and
-cancels, review, X and Z.
+cancels, review, X and Z, and the store's day.
 
-Three tabs:
+The tabs:
 
 * **Day**: one business day's totals per currency and status (the ``day_report`` use case, the same as
   ``pos-terminal report``), an hourly chart of paid sales, and a table over :class:`DayModel`, which pages
@@ -12,6 +12,11 @@ Three tabs:
   resolved with a note.
 * **Reports**: the X report (the session so far), the Z report (closes the session: numbered, refused
   when nothing is new), the reprint of a stored Z by number, and exports to CSV and PDF.
+* **Entry code**: entry-code payments no waiting sale took, assigned or acknowledged.
+* **Store** (only with ``[store]``, issue 17): every counter's day read from the store's PostgreSQL with a
+  terminal column and the figures per terminal and for the store (``store_day``), the store's X
+  (``store_x``), and the store's closing (``store_close``), which lists the counters missing their Z or
+  lagging and closes past them only when the manager says so (:mod:`ui.store_views` draws it).
 
 Every action is a use case of :mod:`pos_app.services`, called with the window's Grant, so the rule, the
 refusal and the audit record are the CLI's: nothing here decides, computes money or writes SQL. Every

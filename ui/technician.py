@@ -1,7 +1,7 @@
 """The technician's window (opened with the technician's Grant from the PIN dialog): prove the hardware
 and the link work.
 
-Five tabs:
+The tabs:
 
 * **Devices**: the ``devices`` use case (what ``pos-terminal devices`` lists): scanners (from the running
   :class:`drivers.hub.ScannerHub`, with state and statistics), input devices and their grab state, serial
@@ -15,6 +15,9 @@ Five tabs:
 * **Logs**: the till's own log (the file this process writes, ``<data dir>/logs/pos-terminal.log``),
   masked, and the export for support: the ``log_export`` use case, the same masked .tar.gz as
   ``pos-terminal logs --export``, with every file of the folder (rotated logs, crash reports).
+* **Fleet** (only with ``[store]``, issue 17): the store's terminals from their heartbeats, stale or failing
+  first (``store_terminals``), this terminal's replication (backlog, lag, last error), and the restore of a
+  replaced disk's history from the store (``store_restore``); :mod:`ui.store_views` draws it.
 
 A kiosk has no window manager: no title bar, no close box. So Esc and a "Back to the till" button close the
 window, take the test pattern off the customer display, and hand the keyboard back to the till.

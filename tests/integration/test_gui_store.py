@@ -107,6 +107,13 @@ def go_to_tab(till, cls: str, index: int) -> dict:
     raise AssertionError(f"{cls}: tab {index} not reached")
 
 
+def assert_nothing_cut_off(probe: dict, cls: str, shot) -> None:
+    """Every visible widget of the window whole on its screen (the kiosk's smaller one, 1024x768)."""
+    clipped = [(w["class"], w["objectName"], (w.get("text") or "")[:40]) for w in window(probe, cls)["widgets"]
+               if w["clipped"]]
+    assert clipped == [], f"{cls}: cut off at 1024x768: {clipped} ({shot})"
+
+
 def idle_status(cls: str):
     """The window's status line no longer says it is waiting (the store's calls end their words with …)."""
     def check(p):
@@ -142,7 +149,7 @@ def test_the_managers_store_tab_and_the_technicians_fleet(store, sim, tmp_path):
     configs = {t: with_store(with_terminal_id(write_config(sim, f"{t}.toml"), t),
                              store.section(tmp_path, STORE, t, reader=reader, heartbeat_interval=5))
                for t in SALES}
-    till = xkit.Till(tmp_path / "till", config=configs["T-A"])
+    till = xkit.Till(tmp_path / "till", config=configs["T-A"], size=(1024, 768))   # the smaller of the store's screens
     dirs = {"T-A": till.data_dir, "T-B": tmp_path / "T-B"}
     for terminal in SALES:
         sell(configs[terminal], dirs[terminal], terminal)
@@ -171,7 +178,7 @@ def test_the_managers_store_tab_and_the_technicians_fleet(store, sim, tmp_path):
         go_to_tab(till, "ManagerWindow", len(bar["tabs"]) - 1)
         probe = till.wait_for(lambda p: (widget(p, "ManagerWindow", "store_day_table") or {}).get("row_count") == 6
                               and idle_status("ManagerWindow")(p), what="the store's day: 6 rows", timeout=30)
-        till.screenshot("store-01-day")
+        assert_nothing_cut_off(probe, "ManagerWindow", till.screenshot("store-01-day"))
         table = widget(probe, "ManagerWindow", "store_day_table")
         headers = table["headers"]
         shown = {(row[headers.index("Terminal")], row[headers.index("ID")]) for row in table["rows"]}
@@ -235,7 +242,7 @@ def test_the_managers_store_tab_and_the_technicians_fleet(store, sim, tmp_path):
                               in text(p, "ManagerWindow", "status"), what="closed, said", timeout=30)
         closing = text(probe, "ManagerWindow", "store_report_view")
         assert closing.startswith(f"STORE CLOSING  {day}  store {STORE}") and "closed anyway by cashier" in closing
-        till.screenshot("store-04-closed-anyway")
+        assert_nothing_cut_off(probe, "ManagerWindow", till.screenshot("store-04-closed-anyway"))
         assert store.rows(f"SELECT day, body->>'anyway', body->>'closedBy' FROM pos_store.store_closings "
                           f"WHERE store_id = '{STORE}'") == [[day, "true", "cashier"]]
         code, again = store_cli("z", "--date", day)
@@ -271,7 +278,7 @@ def test_the_managers_store_tab_and_the_technicians_fleet(store, sim, tmp_path):
         assert fresh[fh.index("State")] != "stale" and "silent" not in fresh[fh.index("Why")], fresh
         replication = text(probe, "TechnicianWindow", "replication")
         assert replication.startswith("This terminal → the store:") and "changes waiting" in replication
-        till.screenshot("store-05-fleet")
+        assert_nothing_cut_off(probe, "TechnicianWindow", till.screenshot("store-05-fleet"))
         code, cli_fleet = store_cli("terminals")
         assert code == 0, cli_fleet
         assert [r["terminal"] for r in cli_fleet["terminals"]] == names, "the window keeps the use case's order"
