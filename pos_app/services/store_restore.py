@@ -10,8 +10,9 @@ that, or the gateway may have answered it. So an open sale is never sent again (
 on the dead disk, and its code is masked in the store): one still queued (NEW) is restored as a pay that
 may have left, and every open sale is resumed as after a crash (``Recovered``): the terminal's recovery asks
 the gateway by inquiry and settles it (paid, failed, or cancelled so no money stays taken). An open refund or
-cancel resumes too; its body is gone as well, so unless the gateway answers its resend it ends in review for
-a manager, never sent twice with another body.
+cancel resumes too; its body is gone as well, so it is never resent (its resend finds no body and waits, ending
+in review for a manager); ``pos-terminal inquiry`` on a refund asks the gateway how it ended and settles it,
+which the restore's next step says.
 """
 
 from __future__ import annotations
@@ -49,12 +50,18 @@ class Restored:
     z_numbers: list[int]
     upto: int
     unmatched_z: list[int] = field(default_factory=list)
+    refunds: list[str] = field(default_factory=list)    # open refunds: an inquiry settles each (never resent)
 
     def to_json(self) -> dict:
-        return {"restored": self.counts, "settling": self.open, "zNumbers": self.z_numbers, "upto": self.upto,
-                "zNotMatchingHash": self.unmatched_z, "next": self.next_step()}
+        return {"restored": self.counts, "settling": self.open, "openRefunds": self.refunds,
+                "zNumbers": self.z_numbers, "upto": self.upto, "zNotMatchingHash": self.unmatched_z,
+                "next": self.next_step()}
 
     def next_step(self) -> str:
+        if self.refunds:
+            return _("ask the gateway about each open refund: {commands}; then start the terminal (or run "
+                     "`pos-terminal reconcile`) to settle the rest").format(
+                commands="; ".join(f"pos-terminal inquiry {r}" for r in self.refunds))
         if self.open:
             return _("start the terminal (or run `pos-terminal reconcile`): it asks the gateway about the {n} open "
                      "transaction(s) and settles them; nothing is charged again").format(n=len(self.open))
@@ -131,7 +138,8 @@ def store_restore(grant: Grant, journal, config, *, clock: Callable[[], float] =
         audit_store.append(c, at=now, action="store_restore", txn=None, asked_by=grant.asked_by,
                            approved_by=grant.approved_by,
                            detail={**counts, "open": open_ids, "zNumbers": numbers, "upto": snap.upto})
-    return Restored(counts, open_ids, numbers, snap.upto, _z_mismatches(snap.z_reports))
+    refunds = [r["id"] for r in transactions if not r["final"] and r["kind"] == ff.REFUND]
+    return Restored(counts, open_ids, numbers, snap.upto, _z_mismatches(snap.z_reports), refunds)
 
 
 def _refusal(held: dict[str, int]) -> RestoreRefused:

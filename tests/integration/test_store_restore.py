@@ -190,8 +190,9 @@ def test_a_swapped_disk_is_rebuilt_from_the_store(sim, store, tmp_path):
 
 
 def test_open_sales_the_store_held_are_settled_by_inquiry(sim, store, tmp_path):
-    """The store's last copy of two sales is mid-sale (the till died before it shipped their outcome): one still
-    queued, one sending. After the restore neither is sent again; inquiries settle them as the gateway has them."""
+    """The store's last copy of two sales and a refund is mid-flight (the till died before it shipped their
+    outcome): a sale still queued, one sending, a refund sending. After the restore none is sent again;
+    inquiries settle each as the gateway has it."""
     store.register("S1", "T-O")
     config = with_store(with_terminal_id(write_config(sim), "T-O"), store.section(tmp_path, "S1", "T-O"))
     d = tmp_path / "data"
@@ -201,29 +202,42 @@ def test_open_sales_the_store_held_are_settled_by_inquiry(sim, store, tmp_path):
         paid = t.start_sale(usd(1500), code=payment_code())
         declined = t.start_sale(usd(9905), code=payment_code())
         assert (paid.status, declined.status) == ("SUCCESS", "FAILED")
+        other = t.start_sale(usd(800), code=payment_code())
+        refund = t.refund(other.id, usd(500), "returned")
+        assert refund.status == "SUCCESS"
         wait_until(lambda: shipped_all(d), timeout=30)
-    for txn, phase, status in ((paid.id, "NEW", "QUEUED"), (declined.id, "SENDING", "UNKNOWN")):
+    for txn, phase, status in ((paid.id, "NEW", "QUEUED"), (declined.id, "SENDING", "UNKNOWN"),
+                               (refund.id, "SENDING", "UNKNOWN")):
+        gone = "'payment_id', null, 'charged', null," if txn != refund.id else "'gateway_id', null,"
         store.value(f"UPDATE pos_store.transactions SET final = false, phase = '{phase}', status = '{status}', "
                     "payment_id = NULL, result_code = '', state = state || jsonb_build_object('phase', "
-                    f"'{phase}', 'next_at', null, 'payment_id', null, 'charged', null, 'result_code', '') "
+                    f"'{phase}', 'next_at', null, {gone} 'result_code', '') "
                     f"WHERE terminal_id = 'T-O' AND id = '{txn}'")
     shutil.rmtree(d)
     restored_at = time.time()
     done = restore_cli(config, d)
     assert done.returncode == 0, done.stderr
-    assert sorted(json.loads(done.stdout)["settling"]) == sorted([paid.id, declined.id])
+    result = json.loads(done.stdout)
+    assert sorted(result["settling"]) == sorted([paid.id, declined.id, refund.id])
+    assert result["openRefunds"] == [refund.id] and f"pos-terminal inquiry {refund.id}" in result["next"]
     assert journal_query(d, "SELECT count(*) FROM outbox") == [(0,)]
-    assert {r[0]: r[1] for r in journal_query(d, "SELECT id, phase FROM transactions")} == {
-        paid.id: "INQUIRING", declined.id: "INQUIRING"}
+    assert {r[0]: r[1] for r in journal_query(d, "SELECT id, phase FROM transactions WHERE final = 0")} == {
+        paid.id: "INQUIRING", declined.id: "INQUIRING", refund.id: "RETRYING"}
+    asked_refund = cli("inquiry", refund.id, "--json", config=config, data_dir=d)
+    assert asked_refund.returncode == 0, asked_refund.stdout + asked_refund.stderr
     settled = cli("reconcile", "--json", "--timeout", "60", config=config, data_dir=d)
     assert settled.returncode == 0, settled.stdout + settled.stderr
     assert {r[0]: (r[1], r[2]) for r in journal_query(d, "SELECT id, status, phase FROM transactions")} == {
-        paid.id: ("SUCCESS", "PAID"), declined.id: ("FAILED", "FAILED")}
-    asked = journal_query(d, "SELECT txn, json_extract(detail, '$.api') FROM events WHERE kind = 'answer' AND at > ?",
-                          (restored_at,))
-    assert {api for _txn, api in asked} == {"inquiryPayment"}, "settled by inquiry, nothing sent again"
+        paid.id: ("SUCCESS", "PAID"), declined.id: ("FAILED", "FAILED"), other.id: ("SUCCESS", "PAID"),
+        refund.id: ("SUCCESS", "DONE")}
+    asked = journal_query(d, "SELECT txn, json_extract(detail, '$.api'), json_extract(detail, '$.resultCode') "
+                             "FROM events WHERE kind = 'answer' AND at > ?", (restored_at,))
+    assert {txn for txn, api, _code in asked if api == "inquiryPayment"} == {paid.id, declined.id}
+    # nothing else reached the gateway: a resend of the refund finds no body (it stayed on the old disk)
+    assert {(api, code) for _txn, api, code in asked if api != "inquiryPayment"} <= {("refund", "BODY_LOST")}
     book = ledger(sim)
     assert book[paid.id]["status"] == "SUCCESS" and book[declined.id]["status"] != "SUCCESS"
+    assert [r["amount"]["value"] for r in book[other.id]["refunds"]] == ["500"], "refunded once"
     assert codes_charged_twice(sim) == []
 
 
