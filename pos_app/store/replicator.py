@@ -331,6 +331,9 @@ class Replicator:
             self.progress.shipped_rows += batch.count
             self.progress.batches += 1
             self.progress.last_ok_at = now
+            if batch.count < self.config.batch_size:
+                break   # caught up: what the till journals meanwhile goes at the next poll, in one batch (a
+                #         busy till otherwise shipped, and committed the cursor beside its sales, every few sales)
         now = self.clock()
         if now >= self._next_prune:   # the queue's shipped rows: the journal's own rows stay, this index goes
             outbound.prune(self.journal, now - PRUNE_AFTER)
