@@ -26,6 +26,7 @@ from flowkit import (
 from kit import payment_code, usd
 from storekit import store_cluster, with_store, with_terminal_id
 
+from offline_queue.journal import Journal
 from pos_app import closing
 from pos_app.errors import PosError
 from pos_app.runtime import Runtime
@@ -291,3 +292,24 @@ def test_sandbox_mode_has_no_store_to_restore_from(tmp_path):
     done = cli("store", "restore", "--json", data_dir=tmp_path / "data")
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stdout + done.stderr
     assert "no [store]" in json.loads(done.stdout)["error"]
+
+
+def test_a_z_body_the_store_altered_is_restored_as_held_and_named(sim, store, tmp_path):
+    """A Z body that no longer hashes to its link (changed on the way or in the store) is restored as the store
+    holds it, said by the restore, and named by the Z chain check afterwards: never silently re-hashed."""
+    store.register("S1", "T-Z")
+    config = with_store(with_terminal_id(write_config(sim), "T-Z"), store.section(tmp_path, "S1", "T-Z"))
+    d = tmp_path / "data"
+    with Runtime(config, d) as rt:
+        assert rt.terminal is not None
+        assert rt.terminal.start_sale(usd(300), code=payment_code()).status == "SUCCESS"
+        closing.take_z(rt.terminal.journal, by="manager")
+        wait_until(lambda: shipped_all(d), timeout=30)
+    store.value("SET session_replication_role = replica; UPDATE pos_store.z_reports SET body = jsonb_set(body, "
+                "'{takenBy}', '\"someone else\"') WHERE terminal_id = 'T-Z'")
+    shutil.rmtree(d)
+    done = restore_cli(config, d)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["zNotMatchingHash"] == [1]
+    with Journal.open(d, readonly=True) as journal:
+        assert closing.verify_chain(journal) == ["Z report #1 does not match its hash"]
