@@ -128,6 +128,38 @@ def manager_screens(core, paid_id, tag, wait, shoot) -> None:
     window.close()
 
 
+def store_screens(core, tag, wait, shoot) -> None:
+    """With [store] (issue 17): the manager's Store tab (every counter's day, the store X) and the technician's
+    Fleet tab, as the store's PostgreSQL holds them. The sandbox walk has no [store] (and no PostgreSQL): there
+    it shoots nothing."""
+    if getattr(core.terminal.config, "store", None) is None:
+        return
+    from .manager import ManagerWindow
+    from .technician import TechnicianWindow
+
+    manager = ManagerWindow(core, _grant(core, "manager"))
+    manager.resize(1280, 800)
+    manager.show()
+    manager.tabs.setCurrentIndex(manager.tabs.count() - 1)   # the Store tab, last: its day is read as it opens
+    wait(lambda: manager.busy == 0 and manager.store_day is not None)
+
+    def on_store() -> bool:
+        return manager.store_panel is not None and manager.tabs.currentWidget() is manager.store_panel
+    shoot(manager, f"{tag}-manager-07-store-day", lambda: manager.store_day is not None and on_store())
+    manager.store_x_report()
+    wait(lambda: manager.busy == 0 and manager.store_report is not None)
+    shoot(manager, f"{tag}-manager-08-store-x", lambda: manager.store_report is not None and on_store())
+    manager.close()
+    technician = TechnicianWindow(core, _grant(core, "technician"))
+    technician.resize(1280, 800)
+    technician.show()
+    technician.tabs.setCurrentIndex(technician.tabs.count() - 1)   # the Fleet tab, last: read as it opens
+    wait(lambda: technician.busy == 0 and technician.fleet is not None)
+    shoot(technician, f"{tag}-technician-07-fleet", lambda: technician.fleet is not None
+          and technician.fleet_panel is not None and technician.tabs.currentWidget() is technician.fleet_panel)
+    technician.close()
+
+
 def receipt_slips(core, paid_id, tag, out: Path, wait) -> list[dict]:
     """The slips a customer and a manager take home, as PNGs (the printer's 576 dots, 80 mm): the paid sale's
     receipt and merchant copy, the slip of a refund of it, and the X report, in the walk's language. Written
@@ -398,6 +430,7 @@ def main(out: Path, languages: list[str], sizes: tuple[tuple[int, int], ...] = S
             manager_screens(core, paid_id, tag, wait, shoot)
             slips.extend(receipt_slips(core, paid_id, tag, out, wait))
             technician = technician_screens(core, customer, tag, wait, shoot)
+            store_screens(core, tag, wait, shoot)
             core.runtime.sim.stop()  # the gateway goes away: queued
             sale(window, "7.77")
             scan(window, _code())

@@ -13,7 +13,12 @@ terminals and this terminal's replication. Screenshots of each state are saved (
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # the screenshots' walk below; the kiosks set their own
+
 import time
+from pathlib import Path
 
 import pytest
 import xkit
@@ -356,4 +361,44 @@ def test_restore_from_the_store_in_the_technicians_window_and_failures_in_words(
         till.stop()
         if not store.cluster.running():
             store.cluster.start()
+
+
+def test_the_screenshots_walk_shoots_the_store_tab_and_the_fleet(store, sim, tmp_path, qtbot):
+    """``pos-terminal screenshots``' states for a terminal with [store] (ui.screenshots.store_screens): each
+    shot only while its state holds, in the order the walk takes them."""
+    from pos_app.i18n import set_language
+    from ui.bridge import Core
+    from ui.screenshots import store_screens
+
+    store.register("S3", "T-D")
+    store.manager("S3", "store_manager_s3")
+    config = with_store(with_terminal_id(write_config(sim, "T-D.toml"), "T-D"),
+                        store.section(tmp_path, "S3", "T-D", reader=store.reader(tmp_path, "store_manager_s3")))
+    data_dir = tmp_path / "T-D"
+    with Runtime(config, data_dir) as rt:
+        assert rt.terminal.start_sale(Money(4200, "USD"), code=payment_code()).status == "SUCCESS"
+        wait_for(lambda: replicated(data_dir))
+    set_language("en")
+    core = Core(config, data_dir, scanners=False)
+    core.start()
+    out = Path(os.environ.get("POS_E2E_ARTIFACTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    shots: list[str] = []
+
+    def wait(predicate, timeout: float = 30.0) -> bool:
+        qtbot.waitUntil(predicate, timeout=int(timeout * 1000))
+        return True
+
+    def shoot(widget, name: str, state=None, sized: bool = True) -> None:
+        widget.resize(1280, 800)   # as the walk's first size
+        qtbot.wait(300)
+        assert state is None or state(), f"{name}: not the state its name says"
+        assert widget.grab().save(str(out / f"{name}.png"))
+        shots.append(name)
+    try:
+        qtbot.waitUntil(lambda: core.terminal is not None, timeout=30000)
+        store_screens(core, "en", wait, shoot)
+    finally:
+        core.stop()
+    assert shots == ["en-manager-07-store-day", "en-manager-08-store-x", "en-technician-07-fleet"]
 
