@@ -120,9 +120,6 @@ class Runtime:
         return config
 
     def stop(self) -> None:
-        if self.replicator is not None:   # the batch in flight finishes or is resent later: never half-shipped
-            self.replicator.stop()
-            self.replicator = None
         if self.reconciler is not None:
             self.reconciler.stop()
             self.reconciler = None
@@ -132,6 +129,9 @@ class Runtime:
         if self.printing is not None:   # what is queued prints (or waits in the journal) before it closes
             self.printing.stop()
             self.printing = None
+        if self.replicator is not None:   # last before the journal closes: it ships what the others journaled
+            self.replicator.stop()
+            self.replicator = None
         if self.terminal is not None:
             self.terminal.close()
             self.terminal = None

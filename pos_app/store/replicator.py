@@ -339,7 +339,12 @@ class Replicator:
             outbound.prune(self.journal, now - PRUNE_AFTER)
             self._next_prune = now + PRUNE_EVERY
         if now >= self._next_heartbeat:
-            send_heartbeat(self._conn, self.store_id, self.terminal_id, self.facts())
+            try:
+                facts = self.facts()
+            except Exception as exc:   # noqa: BLE001 (the journal is busy or closing: a thinner heartbeat, not a backoff)
+                log.warning("store heartbeat: cannot gather this terminal's facts (%s)", exc)
+                facts = {"detail": {"factsError": str(exc)}}
+            send_heartbeat(self._conn, self.store_id, self.terminal_id, facts)
             self._next_heartbeat = now + self.config.heartbeat_interval
         self.progress.error = None
         return sent
