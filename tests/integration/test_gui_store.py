@@ -398,7 +398,30 @@ def test_the_screenshots_walk_shoots_the_store_tab_and_the_fleet(store, sim, tmp
     try:
         qtbot.waitUntil(lambda: core.terminal is not None, timeout=30000)
         store_screens(core, "en", wait, shoot)
+        assert shots == ["en-manager-07-store-day", "en-manager-08-store-x", "en-technician-07-fleet"]
+
+        # the store away: the manager's Refresh says so in words, with what to do, and the buttons come back
+        from PySide6.QtCore import Qt
+
+        from ui.manager import ManagerWindow
+        from ui.screenshots import _grant
+
+        window = ManagerWindow(core, _grant(core, "manager"))
+        qtbot.addWidget(window)
+        window.show()
+        window.tabs.setCurrentIndex(window.tabs.count() - 1)
+        qtbot.waitUntil(lambda: window.busy == 0 and window.store_day is not None, timeout=30000)
+        store.cluster.stop("immediate")
+        qtbot.mouseClick(window.store_panel.refresh_button, Qt.MouseButton.LeftButton)
+        assert window.status.text() == f"Reading the store's day {window.day} from the store's database…"
+        assert not window.store_panel.refresh_button.isEnabled()
+        qtbot.waitUntil(lambda: window.busy == 0, timeout=30000)
+        words = window.status.text()
+        assert words.startswith("the store's database does not answer:") and \
+            "→ check that the store's PostgreSQL runs and this machine reaches it" in words, words
+        assert window.store_panel.refresh_button.isEnabled() and window.store_panel.close_button.isEnabled()
     finally:
         core.stop()
-    assert shots == ["en-manager-07-store-day", "en-manager-08-store-x", "en-technician-07-fleet"]
+        if not store.cluster.running():
+            store.cluster.start()
 
