@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 STORE = "S1"
 OWNER, OWNER_PW, DB = "store_owner", "owner-pw", "store"
+SETTLE = 0.3               # seconds a sale round waits after the Runtime started (the store connected) in both modes
 SALE_AMOUNT_MINOR = 1000    # any amount but the simulator's scenario ones (99xx) succeeds at once
 FULL = {"sales": 1500, "template": 8, "terminals": (1, 4, 16), "lag_terminals": 16, "rate": 5.0, "lag_s": 30.0,
         "rounds": 10, "round_sales": 60, "paced": 20, "warmup": 5}
@@ -481,6 +482,11 @@ def sale_on_off(store: Store, tmp: Path, sizes: dict) -> dict:
             with Runtime(on if replicate else off, data, receiver=False, background=True, printing=False) as rt:
                 if replicate and rt.replicator is None:
                     raise SystemExit(f"replication did not start: {rt.warnings}")
+                # A till connects once when it starts, not every round: both modes settle before the sales.
+                deadline = time.monotonic() + 10
+                while replicate and not rt.replicator.progress.connected and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                time.sleep(SETTLE)
                 start = time.perf_counter()
                 for i in range(n):
                     if paced:
@@ -597,7 +603,8 @@ def main() -> int:
           f"INSERT ... ON CONFLICT, one commit a batch). Ratios against the floor, which commits once. Lag: "
           f"received_at is now() of the shipping transaction (its start on the server's clock); the ship's "
           f"own time, to its commit, is the batch row beside it. Sale: Runtime.terminal.start_sale (reconciler "
-          f"on, no receiver, no printing; with replication its own data directory, so it ships its own sales) "
+          f"on, no receiver, no printing; with replication its own data directory, so it ships its own sales; "
+          f"each round a fresh Runtime, timed from {SETTLE:g} s after the store is connected, both modes alike) "
           f"against `pos-terminal sim` in its own process, {sizes['rounds']} alternating rounds, back to back "
           f"(the replicator ships during the next sales: the worst case) and at {sizes['rate']:g}/s (open loop); "
           f"a p99 of {len(onoff['busy', True])} sales is the one ranked {rank(len(onoff['busy', True]))} from the "
