@@ -43,3 +43,15 @@ class OutcomeNotJournaled(PosError):
     def __init__(self, message: str, *, hint: str, summary: dict) -> None:
         super().__init__(message, hint=hint)
         self.summary = summary
+
+
+def cannot_write(path, exc: OSError) -> PosError:
+    """A file a person asked for (a report, a receipt, a log export) that could not be written, in words: a full
+    disk says to free space, anything else to pick a folder this user can write to."""
+    import errno
+
+    from .i18n import _
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return PosError(_("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc),
+                    hint=_("free some space on that disk, or pick another folder") if full else
+                    _("pick a folder that exists and that you can write to"))

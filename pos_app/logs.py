@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from . import __version__
-from .errors import PosError
+from .errors import PosError, cannot_write
 from .i18n import _
 from .scan import mask as _mask_code
 
@@ -377,8 +377,7 @@ def export(folder: Path, target: Path, *, config: str | None = None) -> dict:
         os.replace(temp, target)
         temp = None
     except OSError as exc:
-        raise PosError(_("cannot write {path}: {reason}").format(path=target, reason=exc.strerror or exc),
-                       hint=_("pick a folder that exists and that you can write to")) from None
+        raise cannot_write(target, exc) from None
     finally:
         if temp is not None:
             try:

@@ -15,7 +15,7 @@ import unicodedata
 from itertools import groupby
 from pathlib import Path
 
-from .errors import PosError
+from .errors import PosError, cannot_write
 from .i18n import _
 
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")
@@ -84,6 +84,5 @@ def write_pdf(lines: list[str], path: Path, *, font_dirs: tuple[Path, ...] = FON
     try:
         pdf.output(str(path))
     except OSError as exc:
-        raise PosError(_("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc),
-                       hint=_("pick a folder that exists and that you can write to")) from None
+        raise cannot_write(path, exc) from None
     return Path(path)

@@ -38,7 +38,7 @@ from typing import Any
 from . import printout
 from .brand import BRAND_TEXT
 from .brand import mark as brand_mark
-from .errors import PosError
+from .errors import PosError, cannot_write
 from .i18n import N_, _, speaking, stored
 from .money import format_minor
 from .printout import width
@@ -762,10 +762,7 @@ def save_file(path: Path | str, data: bytes) -> Path:
         finally:
             tmp.unlink(missing_ok=True)
     except OSError as exc:
-        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
-        raise PosError(_("cannot write {path}: {reason}").format(path=target, reason=exc.strerror or exc),
-                       hint=_("free some space on that disk, or pick another folder") if full else
-                       _("pick a folder that exists and that you can write to")) from None
+        raise cannot_write(target, exc) from None
     return target
 
 

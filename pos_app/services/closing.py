@@ -12,8 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import PosError
-from ..i18n import _
+from ..errors import cannot_write
 from ..printout import Figure, Till
 from ..roles import MANAGER
 from .registry import Grant, record, use_case
@@ -53,8 +52,7 @@ class Report:
         try:
             self.csv(self.data, Path(path))
         except OSError as exc:
-            raise PosError(_("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc),
-                           hint=_("pick a folder that exists and that you can write to")) from None
+            raise cannot_write(path, exc) from None
         return Path(path)
 
     def write_pdf(self, path: Path | str) -> Path:

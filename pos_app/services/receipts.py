@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PosError
+from ..errors import PosError, cannot_write
 from ..i18n import N_, _
 from .registry import Grant, use_case
 
@@ -86,8 +86,7 @@ def receipt_file(grant: Grant, journal, config, ref: str, path: Path | str, *, f
     except PosError:
         raise
     except OSError as exc:
-        raise PosError(_("cannot write {path}: {reason}").format(path=target, reason=exc.strerror or exc),
-                       hint=_("pick a folder that exists and that you can write to")) from None
+        raise cannot_write(target, exc) from None
     return ReceiptFile(target, format, SLIP_OF[row["kind"]], row["id"], copy)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import PosError
+from ..errors import PosError, cannot_write
 from ..i18n import _
 from ..roles import MANAGER, TECHNICIAN
 from .registry import Grant, use_case
@@ -38,8 +38,7 @@ class StoreReport:
         try:
             self.csv(self.data, Path(path))
         except OSError as exc:
-            raise PosError(_("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc),
-                           hint=_("pick a folder that exists and that you can write to")) from None
+            raise cannot_write(path, exc) from None
         return Path(path)
 
     def write_pdf(self, path: Path | str) -> Path:
@@ -122,8 +121,7 @@ class Fleet:
         try:
             reports.write_fleet_csv(self.data, Path(path))
         except OSError as exc:
-            raise PosError(_("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc),
-                           hint=_("pick a folder that exists and that you can write to")) from None
+            raise cannot_write(path, exc) from None
         return Path(path)
 
     def write_pdf(self, path: Path | str) -> Path:
