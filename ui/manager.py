@@ -1243,7 +1243,7 @@ class ManagerWindow(Operations, ModeWindow):
         if panel is not None and self.tabs.currentWidget() is panel and self.store_day_shown != self.day:
             self.show_store_day()
 
-    def _store_call(self, fn, waiting: str, on_done) -> None:
+    def _store_call(self, fn, waiting: str, on_done, on_error=None) -> None:
         """A call to the store's database on a worker: the wait said in words, the buttons held meanwhile, a
         failure (unreachable, refused, no rights) in the status line with what to do next."""
         panel = self.store_panel
@@ -1255,7 +1255,12 @@ class ManagerWindow(Operations, ModeWindow):
         def done(result) -> None:
             panel.busy(False)
             on_done(result)
-        self._call(fn, on_done=done, on_error=lambda _exc: panel.busy(False))
+
+        def failed(exc) -> None:
+            panel.busy(False)
+            if on_error is not None:
+                on_error(exc)
+        self._call(fn, on_done=done, on_error=failed)
 
     def show_store_day(self) -> None:
         """Every counter's transactions of the business day with a terminal column, and the figures per
@@ -1264,7 +1269,14 @@ class ManagerWindow(Operations, ModeWindow):
         self.store_day_shown = day
         self._store_call(lambda: services.store.store_day(grant, config, day),
                          _("Reading the store's day {day} from the store's database…").format(day=day),
-                         lambda report: self._store_day_arrived(day, report))
+                         lambda report: self._store_day_arrived(day, report),
+                         on_error=lambda _exc: self._store_day_unread(day))
+
+    def _store_day_unread(self, day: str) -> None:
+        """No figures of another day, or of before, left under this one; the tab reads again when next looked at."""
+        self.store_day_shown = None
+        if day == self.day and self.store_panel is not None:
+            self.store_panel.unread(day)
 
     def _store_day_arrived(self, day: str, report) -> None:
         self.store_day = report

@@ -119,10 +119,12 @@ class StorePanel(QWidget):
         for widget in (self.refresh_button, self.x_button, self.close_button):
             widget.setEnabled(not waiting)
 
-    def clear(self) -> None:
+    def unread(self, day: str) -> None:
+        """The day could not be read: nothing shown of an earlier read, and said so (the reason is the status
+        line's, above the tabs)."""
         self.totals.setRowCount(0)
         self.day_table.setRowCount(0)
-        self.rows_label.setText("")
+        self.rows_label.setText(_("The store's day {day} could not be read: see the message above.").format(day=day))
 
     # -- the day ----------------------------------------------------------------------------------------
     def show_day(self, data: dict) -> None:
@@ -244,6 +246,11 @@ class FleetPanel(QWidget):
         failing = sum(1 for row in rows if not row.ok)
         self.summary.setText(_("{n} terminals, {failing} need a look").format(n=len(rows), failing=failing)
                              if rows else _("No terminal of this store has sent a heartbeat yet"))
+
+    def unread(self) -> None:
+        """The fleet could not be read: no earlier read left standing as if current (the reason is below)."""
+        self.fleet_table.setRowCount(0)
+        self.summary.setText(_("The store's terminals could not be read: see the message below."))
 
     def show_replication(self, state: dict | None) -> None:
         """This terminal's shipping to the store: what waits, how old the oldest is, and the last error."""

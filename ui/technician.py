@@ -831,6 +831,7 @@ class TechnicianWindow(Operations, ModeWindow):
             self.replication = state
             panel.show_replication(state)
             if failure is not None:
+                panel.unread()
                 self._say(error_text(failure), error=True)
                 return
             self.fleet = fleet

@@ -356,6 +356,8 @@ def test_restore_from_the_store_in_the_technicians_window_and_failures_in_words(
                                                                                        "status"),
                               what="the store away, said in words", timeout=60)
         assert "→ check that the store's PostgreSQL runs" in text(probe, "TechnicianWindow", "status")
+        assert text(probe, "TechnicianWindow", "fleet_summary") == \
+            "The store's terminals could not be read: see the message below."
         till.screenshot("restore-03-store-away")
     finally:
         till.stop()
@@ -420,6 +422,10 @@ def test_the_screenshots_walk_shoots_the_store_tab_and_the_fleet(store, sim, tmp
         assert words.startswith("the store's database does not answer:") and \
             "→ check that the store's PostgreSQL runs and this machine reaches it" in words, words
         assert window.store_panel.refresh_button.isEnabled() and window.store_panel.close_button.isEnabled()
+        assert window.store_panel.day_table.rowCount() == 0 and window.store_panel.totals.rowCount() == 0, \
+            "the day read before the store went away is not left standing as if current"
+        assert window.store_panel.rows_label.text() == \
+            f"The store's day {window.day} could not be read: see the message above."
     finally:
         core.stop()
         if not store.cluster.running():
