@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from offline_queue import audit as audit_store
 from offline_queue import restore as journal_restore
+from offline_queue.journal import JournalError
 
 from .. import followup_flow as ff
 from .. import payment_flow as pf
@@ -85,8 +86,12 @@ class Restored:
 
 def _resumable(row: dict, timing: pf.Timing, now: float) -> dict:
     """An open row as the terminal's recovery resumes it: a queued pay counted as one that may have left (its
-    body is not restored, so it is inquired, never resent), then stepped as after a crash."""
-    txn = rows.from_row(row, timing, _("the store"))
+    body is not restored, so it is inquired, never resent), then stepped as after a crash. A state that cannot
+    be read is kept as the store holds it: the terminal's recovery names it, and the rest is restored."""
+    try:
+        txn = rows.from_row(row, timing, _("the store"))
+    except JournalError:
+        return {**row, "next_at": now}
     if isinstance(txn, pf.Sale) and txn.tender != pf.ENTRY_CODE and txn.phase is pf.Phase.NEW:
         txn = dataclasses.replace(txn, phase=pf.Phase.SENDING, maybe_sent=True, next_at=None)
     after, _effects = pf.step(txn, pf.Recovered(), now) if isinstance(txn, pf.Sale) else \
