@@ -502,13 +502,7 @@ class Terminal:
                            hint=_("ids are 1 to {max} characters").format(max=messages.MAX_ID))
         row = self.journal.find(ref)
         if row is not None and row["kind"] == "refund":
-            outcome = self.client.send(messages.inquiry_refund(refund_request_id=row["id"]))
-            self.link.note(outcome)
-            body = outcome.body or {}
-            if outcome.ok and body.get("refundStatus") in ("SUCCESS", "FAIL"):
-                self.notified_refund(row["id"], body["refundStatus"] == "SUCCESS", body.get("refundId"),
-                                     "", "", source="inquiry")
-            return outcome, self.load(row["id"])
+            return self._ask_refund(row["id"])[0], self.load(row["id"])
         if row is not None and row["kind"] == "cancel":
             row = self.journal.get(row["parent"])
         if row is None:
@@ -723,6 +717,9 @@ class Terminal:
             if not isinstance(effect, pf.Send):
                 continue
             request = self._request(txn, effect.api)
+            if request is None and isinstance(txn, ff.Followup) and txn.kind == ff.REFUND \
+                    and self._ask_refund(txn.id)[1]:
+                return   # its body stayed on another disk (a restore from the store): the gateway told us instead
             if request is None:
                 outcome = Outcome(Status.UNKNOWN, "BODY_LOST", "the request to resend is no longer in the outbox")
             else:
@@ -741,6 +738,20 @@ class Terminal:
             unsaved_from = None
             txn = after
             pending.extend(more)
+
+    def _ask_refund(self, refund_id: str) -> tuple[Outcome, bool]:
+        """Ask the gateway how a refund ended (inquiryRefund, by our refundRequestId) and settle it when it says;
+        (the answer, whether it settled it). Also how a refund to resend whose request body is not here is
+        settled (restored from the store after a disk swap: a body never leaves the terminal): it cannot be
+        resent, but it can be asked about; unsettled, it goes on as a lost body (a person reviews it)."""
+        outcome = self.client.send(messages.inquiry_refund(refund_request_id=refund_id))
+        self.link.note(outcome)
+        body = outcome.body or {}
+        if not (outcome.ok and body.get("refundStatus") in ("SUCCESS", "FAIL")):
+            return outcome, False
+        self.notified_refund(refund_id, body["refundStatus"] == "SUCCESS", body.get("refundId"), "", "",
+                             source="inquiry")
+        return outcome, True
 
     def _not_journaled(self, txn: Txn, api: str, exc: JournalError) -> OutcomeNotJournaled:
         """The request left but its answer cannot be committed: the state committed before the send

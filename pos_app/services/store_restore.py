@@ -10,9 +10,9 @@ that, or the gateway may have answered it. So an open sale is never sent again (
 on the dead disk, and its code is masked in the store): one still queued (NEW) is restored as a pay that
 may have left, and every open sale is resumed as after a crash (``Recovered``): the terminal's recovery asks
 the gateway by inquiry and settles it (paid, failed, or cancelled so no money stays taken). An open refund or
-cancel resumes too; its body is gone as well, so it is never resent (its resend finds no body and waits, ending
-in review for a manager); ``pos-terminal inquiry`` on a refund asks the gateway how it ended and settles it,
-which the restore's next step says.
+cancel resumes too; its body is gone as well, so it is never resent: a refund's due resend finds no body and
+asks the gateway instead (inquiryRefund) and settles as it answers; a cancel whose body is gone ends in review
+for a manager (the gateway has no inquiry of a cancel: the sale's inquiry tells the manager how it ended).
 """
 
 from __future__ import annotations
@@ -59,10 +59,6 @@ class Restored:
                 "next": self.next_step()}
 
     def next_step(self) -> str:
-        if self.refunds:
-            return _("ask the gateway about each open refund: {commands}; then start the terminal (or run "
-                     "`pos-terminal reconcile`) to settle the rest").format(
-                commands="; ".join(f"pos-terminal inquiry {r}" for r in self.refunds))
         if self.open:
             return _("start the terminal (or run `pos-terminal reconcile`): it asks the gateway about the {n} open "
                      "transaction(s) and settles them; nothing is charged again").format(n=len(self.open))
