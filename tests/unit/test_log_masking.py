@@ -14,6 +14,9 @@ from pos_app import logs
     (f'{{"paymentCode": "{CODE}"}}', f'{{"paymentCode": "{MASKED}"}}'),
     ("24 digits 123456021234567890123456.", "24 digits 12******************3456."),
     ("id PAY202401011200001234abcdef0123 stays", "id PAY202401011200001234abcdef0123 stays"),
+    # one of our ids whose random hex part came out all digits (about 1 in 1,900): still an id, in clear
+    ("id PR202401011200001234567890123456 stays", "id PR202401011200001234567890123456 stays"),
+    ('{"sale_id": "RF202401011200001234567890123456"}', '{"sale_id": "RF202401011200001234567890123456"}'),
     ("paymentId 20181129190741010007000000088980 stays", "paymentId 20181129190741010007000000088980 stays"),
     ('{"paymentId": "20181129190741010007000000088980"}', '{"paymentId": "20181129190741010007000000088980"}'),
     ("a 32-digit code 28123456789012345678901234567890 is masked",
