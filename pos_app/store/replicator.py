@@ -361,7 +361,7 @@ class Replicator:
                 wait = self.poll
             except StoreError as exc:   # this terminal or this journal is refused: say so, try again slowly
                 self._close()
-                self._failed(f"{exc}" + (f" ({exc.hint})" if exc.hint else ""), refused=True)
+                self._failed(exc.message + (f" ({exc.hint})" if exc.hint else ""), refused=True)
                 wait = BACKOFF[1]
             except Exception as exc:   # noqa: BLE001 (the store is down, the link dropped, a statement timed out)
                 self._close()
