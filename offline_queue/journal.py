@@ -580,6 +580,22 @@ class Journal:
         the same error handling as the journal's own writes."""
         return self._write()
 
+    @contextmanager
+    def relaxed_transaction(self) -> Iterator[sqlite3.Connection]:
+        """A commit whose loss in a power cut costs nothing but a repeat (the store's cursor: a resend is a
+        no-op there): written without its own fsync (``synchronous=NORMAL``; WAL order still holds, and the
+        next durable commit syncs it too), so it holds the journal's lock for a fraction of a durable commit
+        and a sale waiting behind it is not slowed. Everything else stays ``FULL``."""
+        with self._mutex:
+            self._check_open()
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                with self._write() as c:
+                    yield c
+            finally:
+                if not getattr(self, "_closed", False):
+                    self.conn.execute("PRAGMA synchronous = FULL")
+
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         return self._query(sql, params)
 

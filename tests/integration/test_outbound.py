@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
+import pytest
+
 from offline_queue import outbound, schema
 from offline_queue.journal import Journal
 from pos_app import closing
@@ -111,3 +113,17 @@ def test_an_older_journal_queues_its_whole_history_once_when_upgraded(tmp_path):
         b = outbound.batch(j, 100)
         assert b is not None and b.count == 4
         assert sorted(r["id"] for r in b.transactions) == ["S0", "S1"] and len(b.events) == 2
+
+
+def test_the_cursor_commit_is_relaxed_and_every_other_commit_stays_durable(tmp_path):
+    """Only the store's cursor is written without its own fsync (a lost one resends a no-op); the journal's
+    connection is back to synchronous=FULL after it, a failed one included, so a sale's commit never loses it."""
+    with Journal.open(tmp_path) as j:
+        full = j.conn.execute("PRAGMA synchronous").fetchone()[0]
+        outbound.advance(j, 0, time.time())
+        assert j.conn.execute("PRAGMA synchronous").fetchone()[0] == full == 2
+        with pytest.raises(RuntimeError), j.relaxed_transaction() as c:
+            assert c.execute("PRAGMA synchronous").fetchone()[0] == 1
+            raise RuntimeError("a failure inside")
+        assert j.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+        assert outbound.cursor(j) == 0
