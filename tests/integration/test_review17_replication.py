@@ -1,0 +1,151 @@
+"""Hostile review of issue 17's replication: each test is a defect a merchant would meet, proven against a real
+PostgreSQL and the real simulator, the store read back with psql as the superuser. The replicator is driven
+round by round (:meth:`Replicator.round`), so what happens between two shippers is decided by the test, not
+by timing."""
+
+from __future__ import annotations
+
+import pytest
+from flowkit import journal_query, write_config
+from kit import payment_code
+from storekit import store_cluster, with_store, with_terminal_id
+
+from pos_app.config import load_config
+from pos_app.money import Money
+from pos_app.runtime import Runtime
+from pos_app.store.replicator import Replicator
+from pos_app.store.schema import StoreError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store():
+    with store_cluster() as s:
+        yield s
+
+
+def till(sim, store, tmp_path, store_id, terminal_id):
+    config = with_store(with_terminal_id(write_config(sim, f"{terminal_id}.toml"), terminal_id),
+                        store.section(tmp_path, store_id, terminal_id))
+    return config, load_config(config).store
+
+
+def sell(config, data_dir, n=1, **how):
+    with Runtime(config, data_dir, receiver=False, background=False) as rt:
+        for _ in range(n):
+            assert rt.terminal.start_sale(Money(1000, "USD"), code=payment_code(), **how).status == "SUCCESS"
+
+
+def ship_all(config, data_dir, store_config, terminal_id):
+    """One shipper over this till's journal, as the running till's thread would: round after round."""
+    from offline_queue.journal import Journal
+
+    journal = Journal.open(data_dir)
+    try:
+        rep = Replicator(journal, store_config, terminal_id)
+        try:
+            while rep.round():
+                pass
+        finally:
+            rep._close()
+    finally:
+        journal.close()
+
+
+def journal_events(data_dir):
+    return sorted([r[0], str(r[1]), r[2]] for r in journal_query(data_dir, "SELECT txn, seq, kind FROM events"))
+
+
+def store_events(store, terminal_id):
+    return sorted(store.rows(f"SELECT coalesce(txn, ''), txn_seq, kind FROM pos_store.events "
+                             f"WHERE terminal_id = '{terminal_id}'"))
+
+
+def test_a_store_restored_from_an_older_backup_gets_back_what_it_lost(sim, store, tmp_path):
+    """The store's server dies and is restored from last night's backup: it now holds LESS of this till than
+    the till's cursor says. The till must notice and resend (a resend is a no-op where the store has it);
+    today it ships on from its cursor and the rows in between are missing from the store for ever."""
+    store.register("S1", "T-BACKUP")
+    config, sc = till(sim, store, tmp_path, "S1", "T-BACKUP")
+    d = tmp_path / "backup"
+    sell(config, d)
+    ship_all(config, d, sc, "T-BACKUP")
+    backup_upto = int(store.value("SELECT max(seq) FROM pos_store.events WHERE terminal_id = 'T-BACKUP'"))
+    sell(config, d)                      # shipped after the backup was taken ...
+    ship_all(config, d, sc, "T-BACKUP")
+    assert store_events(store, "T-BACKUP") == journal_events(d)
+    # ... and lost with the server: the database comes back as the backup had it (append-only triggers are
+    # the application's rule, not a restore's; session_replication_role is how pg_restore loads, too).
+    store.cluster.psql("SET session_replication_role = replica; "
+                       f"DELETE FROM pos_store.events WHERE terminal_id = 'T-BACKUP' AND seq > {backup_upto}; "
+                       "DELETE FROM pos_store.transactions WHERE terminal_id = 'T-BACKUP' AND id NOT IN "
+                       "(SELECT txn FROM pos_store.events WHERE terminal_id = 'T-BACKUP' AND txn IS NOT NULL)",
+                       dbname="store")
+    sell(config, d)                      # the till goes on selling
+    ship_all(config, d, sc, "T-BACKUP")
+    missing = [e for e in journal_events(d) if e not in store_events(store, "T-BACKUP")]
+    assert missing == [], f"the store silently lacks {len(missing)} of this till's events: {missing[:3]}"
+
+
+def test_two_journals_under_one_terminal_identity_never_drop_each_others_rows(sim, store, tmp_path):
+    """A counter's disk image cloned to a second counter (terminal.toml and passfile with it), or an old till
+    still running after its replacement was restored: two journals ship as one terminal. Their numbers overlap,
+    so one's events are dropped as 'resends' of the other's, and both move their cursors on: silent loss.
+    One of them must be refused (as the connect-time check refuses it after a restart), never dropped."""
+    store.register("S1", "T-TWIN")
+    config, sc = till(sim, store, tmp_path, "S1", "T-TWIN")
+    a, b = tmp_path / "twin-a", tmp_path / "twin-b"
+    sell(config, a)
+    sell(config, b)
+    from offline_queue.journal import Journal
+
+    ja, jb = Journal.open(a), Journal.open(b)
+    try:
+        ra, rb = Replicator(ja, sc, "T-TWIN"), Replicator(jb, sc, "T-TWIN")
+        rb._conn = rb._open()   # both tills run, connected, before either has shipped this (as they stay)
+        ra.round()
+        refused = None
+        try:
+            rb.round()
+        except StoreError as exc:
+            refused = exc
+        ra._close()
+        rb._close()
+    finally:
+        ja.close()
+        jb.close()
+    held = store_events(store, "T-TWIN")
+    lost = [e for e in journal_events(b) if e not in held]
+    assert refused is not None or not lost, (
+        f"the second journal's round succeeded and its cursor moved, yet {len(lost)} of its events are not in the "
+        f"store (dropped as resends of the first's): {lost[:3]}")
+
+
+def test_a_nul_typed_into_a_description_does_not_stop_the_store_for_ever(sim, store, tmp_path):
+    """PostgreSQL refuses NUL in text and \\u0000 in jsonb; SQLite keeps both. One sale whose description holds
+    one (a scanner's control character, a paste) must not poison every batch after it."""
+    store.register("S1", "T-NUL")
+    config, sc = till(sim, store, tmp_path, "S1", "T-NUL")
+    d = tmp_path / "nul"
+    sell(config, d, description="coffee\x00")
+    sell(config, d)
+    try:
+        ship_all(config, d, sc, "T-NUL")
+    except Exception as exc:   # noqa: BLE001
+        pytest.fail(f"the batch is refused for ever, every later sale with it: {type(exc).__name__}: {exc}")
+    assert len(store_events(store, "T-NUL")) == len(journal_events(d))
+
+
+def test_a_payment_code_typed_into_the_description_leaves_masked(sim, store, tmp_path):
+    """A scanner with the focus on the description field types the customer's code there. The state's copy
+    of the description leaves masked; the transactions.description column leaves as typed."""
+    store.register("S1", "T-DESC")
+    config, sc = till(sim, store, tmp_path, "S1", "T-DESC")
+    d = tmp_path / "desc"
+    leak = payment_code()
+    sell(config, d, description=f"tea {leak}")
+    ship_all(config, d, sc, "T-DESC")
+    dump = store.value("SELECT string_agg(t::text, ' ') FROM pos_store.transactions t WHERE terminal_id = 'T-DESC'")
+    assert leak[-4:] in dump
+    assert leak not in dump, "a payment code left the terminal unmasked (transactions.description)"
