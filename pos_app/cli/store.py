@@ -119,6 +119,7 @@ def z(opts, date, anyway, store_id, database, csv_file, pdf, by):
     result = services.store.store_close(_manager(opts, by), config, when, store=store_id, database=database,
                                         anyway=anyway)
     if result.existing:
+        _write(result, csv_file, pdf)   # the closing kept, as a file again (its first write may have failed)
         emit(opts, result, result.lines)
         print(_("pos-terminal: the store's day {day} was closed already; nothing was written (shown above)")
               .format(day=when), file=sys.stderr)
