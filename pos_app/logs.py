@@ -45,7 +45,8 @@ _PEM_OPEN = re.compile(r"-----BEGIN(?:[^\r\n]{0,80}?-----)?(?:(?:\\n|\s)*[A-Za-z
 _DER_KEY = re.compile(r"MII[A-Za-z0-9+/]{60,}(?:(?:\\n|\s)*[A-Za-z0-9+/]{16,})*={0,2}")
 # A payment code: 16 to 32 digits on their own (the reserved Alipay+ lengths reach 32). A run followed by
 # a letter, or preceded by one, is part of one of our request ids (PAY20240101120000 + hex, whose hex part
-# may come out all digits), which support needs in clear; so is a run labelled as the gateway's paymentId/refundId (32 digits too); longer runs are ids.
+# may come out all digits), which support needs in clear; so is a run labelled as the gateway's
+# paymentId/refundId (32 digits too); longer runs are ids.
 _CODE = re.compile(r"(?<![0-9A-Za-z])[0-9]{16,32}(?![0-9A-Za-z])")
 _GATEWAY_ID = re.compile(r"(?:payment|refund|capture)_?id[\"']?\s*[:=]?\s*[\"']?\s*$", re.IGNORECASE)
 KEY_REMOVED = "[key removed]"

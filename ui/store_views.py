@@ -235,7 +235,7 @@ class FleetPanel(QWidget):
             test = d.get("selftest")
             test_words = {"pass": _("passed"), "fail": _("failed")}.get(test, _("never run") if test is None else test)
             colour = GREEN if row.ok else RED
-            state = _("stale") if d.get("stale") else _("OK") if row.ok else _("failing")
+            state = _("stale") if d.get("stale") else _("ok") if row.ok else _("failing")
             texts = [row.terminal, state, _moment(d.get("lastSeen")),
                      d.get("version") or "—", _queue_words(d), str(d.get("needsReview", 0) or 0), test_words,
                      _seconds(d.get("lagSeconds")), _seconds(d.get("clockOffsetSeconds")),

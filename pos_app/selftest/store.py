@@ -139,7 +139,8 @@ def reach(config: Config, data_dir: Path | None = None,
             if found != schema.VERSION:
                 return False, (
                     _("the store's database has no pos-terminal schema") if found == 0 else
-                    _("the store's database is at schema version {found}, this pos-terminal knows {known}").format(
+                    _("the store's database is at schema version {found}, but this pos-terminal knows version "
+                      "{known}").format(
                         found=found, known=schema.VERSION)), (
                     _("update this pos-terminal to the version the other terminals run") if found > schema.VERSION
                     else _("the store's owner migrates the database (pos_app.store.schema.migrate): it is behind"))
@@ -177,26 +178,19 @@ _REFUSED = re.compile(r"authentication failed|role \"[^\"]*\" does not exist|no 
 
 def _journal_behind(conn, terminal: str, data_dir: Path) -> tuple[str, str] | None:
     """(what, what to do) when the store holds more of this terminal's history than its journal has."""
-    from offline_queue import outbound
     from offline_queue.journal import FILE_NAME, Journal, JournalError
 
     from ..store import replicator
 
-    held = replicator.stored_upto(conn, terminal)
-    mine = 0
-    if (Path(data_dir) / FILE_NAME).exists():
-        try:
-            with Journal.open(data_dir, readonly=True) as journal:
-                mine = outbound.backlog(journal)["last"]
-        except JournalError:
-            return None   # an older or unreadable journal: the journal and replication checks say so
-    if held <= mine:
-        return None
-    return (_("the store holds terminal {terminal}'s history up to number {held}, but this journal only reaches "
-              "{mine}: it is not the journal the store knows (a replaced disk?)").format(
-                  terminal=terminal, held=held, mine=mine),
-            _("run `pos-terminal store restore` to rebuild this terminal's history from the store; nothing is "
-              "shipped until then"))
+    if not (Path(data_dir) / FILE_NAME).exists():   # a new disk before its first start: nothing of its own yet
+        refusal = replicator.foreign_journal(conn, None, terminal)
+        return None if refusal is None else (refusal.message, refusal.hint or "")
+    try:
+        with Journal.open(data_dir, readonly=True) as journal:
+            refusal = replicator.foreign_journal(conn, journal, terminal)
+    except JournalError:
+        return None   # an older or unreadable journal: the journal and replication checks say so
+    return None if refusal is None else (refusal.message, refusal.hint or "")
 
 
 def _schema_version(conn) -> int:

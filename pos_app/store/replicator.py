@@ -154,6 +154,26 @@ def stored_event(conn: psycopg.Connection, terminal_id: str, number: int) -> tup
     return (row[0], int(row[1])) if row and row[1] is not None else None
 
 
+def foreign_journal(conn: psycopg.Connection, journal, terminal_id: str) -> StoreError | None:
+    """Why ``journal`` is not the one the store knows as this terminal's (None: it is): the store holds more of
+    its history than the journal numbered, or its newest row is not one this journal wrote (a fresh journal
+    that numbered past the store while out of reach). Shipping it would drop its first rows as resends of the
+    other disk's and mix in the rest; a replaced disk is rebuilt with ``store restore`` instead."""
+    held = stored_upto(conn, terminal_id)
+    mine = outbound.backlog(journal)["last"] if journal is not None else 0   # None: no journal yet
+    last = stored_event(conn, terminal_id, held) if held and held <= mine else None
+    if held <= mine and (last is None or outbound.wrote(journal, held, *last)):
+        return None
+    what = (_("the store holds history of terminal {terminal} up to number {held}, but this journal only reaches "
+              "{mine}") if held > mine else
+            _("the store holds history of terminal {terminal} up to number {held} that this journal did not write"))
+    return StoreError(
+        what.format(terminal=terminal_id, held=held, mine=mine) + _(": it is not the journal the store knows "
+                                                                     "(a replaced disk?)"),
+        hint=_("run `pos-terminal store restore` to rebuild this terminal's history from the store; nothing is "
+               "shipped until then"))
+
+
 def _events(batch: outbound.Batch) -> list[tuple]:
     return [(r["oseq"], r["txn"], r["seq"], r["at"], business_day(r["at"]), r["kind"], masked(r["detail"]))
             for r in batch.events]
@@ -289,25 +309,9 @@ class Replicator:
         conn = self.connector(self.config)
         try:
             check_identity(conn, self.store_id, self.terminal_id)
-            held = stored_upto(conn, self.terminal_id)
-            mine = outbound.backlog(self.journal)["last"]
-            if held > mine:
-                raise StoreError(
-                    _("the store holds history of terminal {terminal} up to number {held}, but this journal only "
-                      "reaches {mine}: it is not the journal the store knows (a replaced disk?)").format(
-                        terminal=self.terminal_id, held=held, mine=mine),
-                    hint=_("run `pos-terminal store restore` to rebuild this terminal's history from the store; "
-                           "nothing is shipped until then"))
-            last = stored_event(conn, self.terminal_id, held) if held else None
-            if last is not None and not outbound.wrote(self.journal, held, *last):
-                # A fresh journal that numbered past the store while out of reach: its first rows would be
-                # dropped as resends of the other disk's, the rest mixed in.
-                raise StoreError(
-                    _("the store holds history of terminal {terminal} up to number {held} that this journal did "
-                      "not write: it is not the journal the store knows (a replaced disk?)").format(
-                        terminal=self.terminal_id, held=held),
-                    hint=_("run `pos-terminal store restore` to rebuild this terminal's history from the store; "
-                           "nothing is shipped until then"))
+            refusal = foreign_journal(conn, self.journal, self.terminal_id)
+            if refusal is not None:
+                raise refusal
         except BaseException:
             conn.close()
             raise

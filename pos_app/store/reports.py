@@ -410,7 +410,7 @@ def blockers(conn: psycopg.Connection, store: str, day: str, *, heartbeat_interv
         why = []
         c = counts.get(t)
         if c and _int(c["uncovered"]):
-            why.append(_("{n} settled transactions of {day} no Z covers yet: take its Z (pos-terminal report --z)")
+            why.append(_("{n} settled transactions of {day} that no Z covers yet: take its Z (pos-terminal report --z)")
                        .format(n=_int(c["uncovered"]), day=day))
         elif c and t not in with_z:
             why.append(_("it has transactions on {day} but no Z report of that day").format(day=day))
