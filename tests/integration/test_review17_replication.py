@@ -149,3 +149,18 @@ def test_a_payment_code_typed_into_the_description_leaves_masked(sim, store, tmp
     dump = store.value("SELECT string_agg(t::text, ' ') FROM pos_store.transactions t WHERE terminal_id = 'T-DESC'")
     assert leak[-4:] in dump
     assert leak not in dump, "a payment code left the terminal unmasked (transactions.description)"
+
+
+@pytest.mark.parametrize("detail", ['{"message": "card\\u0000declined"}', '{"paymentStatus": NaN}',
+                                    '{"ratio": Infinity}'])
+def test_what_masked_lets_through_as_json_the_store_accepts_as_jsonb(store, detail):
+    """``masked`` keeps text Python's json reads as JSON; PostgreSQL's jsonb is stricter (no \\u0000, no NaN or
+    Infinity). A gateway's resultMessage or a notification field lands in an event's detail as the gateway sent
+    it: one such answer would be refused by the store at every retry, and every batch after it with it."""
+    from pos_app.store.replicator import masked
+
+    out = masked(detail).replace("'", "''")
+    try:
+        store.value(f"SELECT '{out}'::jsonb")
+    except Exception as exc:   # noqa: BLE001 (psql's refusal)
+        pytest.fail(f"the store refuses {masked(detail)!r} as jsonb: {exc}")
