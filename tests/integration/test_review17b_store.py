@@ -268,3 +268,132 @@ def test_the_selftest_of_an_office_machine_refuses_a_tills_own_login_as_its_repo
         pass
     ok, words, _next = reach(config)
     assert not ok, f"the self-test passes a login the reports refuse: {words}"
+
+
+@OPEN_DEFECT
+def test_a_terminal_is_stale_by_its_own_heartbeat_interval_not_the_readers(sim, store, tmp_path):
+    """Staleness (the fleet's order, and a closing's blocker) is judged by the READER's [store]
+    heartbeat_interval: a till set to beat every 300 s, read from an office machine left at the default 30 s,
+    is 'STALE' 61 s after each beat, and holds every closing back, though it is on time by its own schedule."""
+    import time as clock
+
+    from flowkit import write_config
+    from storekit import with_store, with_terminal_id
+
+    from pos_app.runtime import Runtime
+
+    store.register("I1", "I1-T1")
+    config = with_store(with_terminal_id(write_config(sim, "I1-T1.toml"), "I1-T1"),
+                        store.section(tmp_path, "I1", "I1-T1", heartbeat_interval=300))
+    with Runtime(config, tmp_path / "I1-T1"):
+        deadline = clock.monotonic() + 30
+        while store.value("SELECT count(*) FROM pos_store.heartbeats WHERE terminal_id = 'I1-T1'") != "1":
+            assert clock.monotonic() < deadline, "no heartbeat"
+            clock.sleep(0.2)
+    # 100 s since its last beat: on time for a till that beats every 300 s
+    store.rows("UPDATE pos_store.heartbeats SET at = now() - interval '100 seconds' WHERE terminal_id = 'I1-T1'")
+    with manager(store, tmp_path, "I1", "boss_i1") as conn:
+        seen = reports.fleet(conn, "I1", heartbeat_interval=30.0)   # the office machine's own [store] default
+    row = seen["terminals"][0]
+    assert not row["stale"], row["problems"]
+
+
+def test_held_the_store_days_figures_equal_plain_sql_across_days_currencies_and_reviews(store, tmp_path):
+    """A sale of D1 cancelled on D2, a refund on D2 of a D1 sale, JPY and KWD, a sale under review, an unmatched
+    entry-code payment, a failed refund: each day's net per terminal and currency equals plain SQL."""
+    from pos_app.vocabulary import CANCEL, CANCELLED, FAILED, NEEDS_REVIEW, REFUND
+
+    store.register("H4", "H4-T1")
+    store.register("H4", "H4-T2")
+    d1, d2 = "2026-11-20", "2026-11-21"
+
+    def row(tid, id_, kind, status, amount, day, currency="USD", parent=None, unmatched=False):
+        store.rows(f"INSERT INTO pos_store.transactions (store_id, terminal_id, id, kind, parent, currency, amount, "
+                   f"status, day, created_at, updated_at, final, unmatched) VALUES ('H4', '{tid}', '{id_}', '{kind}', "
+                   f"{'NULL' if parent is None else repr(parent)}, '{currency}', {amount}, '{status}', '{day}', "
+                   f"'{day} 23:59:59+00', now(), {status != NEEDS_REVIEW}, {unmatched})")
+
+    row("H4-T1", "S1", SALE, CANCELLED, 1000, d1)
+    row("H4-T1", "C1", CANCEL, SUCCESS, 1000, d2, parent="S1")
+    row("H4-T1", "S2", SALE, SUCCESS, 5000, d1)
+    row("H4-T1", "R1", REFUND, SUCCESS, 1200, d2, parent="S2")
+    row("H4-T1", "R2", REFUND, FAILED, 300, d2, parent="S2")
+    row("H4-T1", "S3", SALE, CANCELLED, 700, d1)           # closed by the payment flow itself: moved nothing
+    row("H4-T2", "S1", SALE, SUCCESS, 1500, d1, "JPY")    # the same id on another terminal
+    row("H4-T2", "S4", SALE, SUCCESS, 1235, d1, "KWD")
+    row("H4-T2", "S5", SALE, NEEDS_REVIEW, 999, d1, "KWD")
+    row("H4-T2", "EP1", SALE, SUCCESS, 400, d2, "JPY", unmatched=True)
+    with manager(store, tmp_path, "H4", "boss_h4") as conn:
+        for day in (d1, d2):
+            data = reports.store_day(conn, "H4", day)
+            raw = store.rows(
+                f"SELECT t.terminal_id, t.currency, sum(CASE WHEN t.kind = '{SALE}' AND (t.status = '{SUCCESS}' OR "
+                f"(t.status = '{CANCELLED}' AND EXISTS (SELECT 1 FROM pos_store.transactions c WHERE "
+                f"c.terminal_id = t.terminal_id AND c.parent = t.id AND c.kind = '{CANCEL}' AND "
+                f"c.status = '{SUCCESS}'))) THEN t.amount WHEN t.kind <> '{SALE}' AND t.status = '{SUCCESS}' "
+                f"THEN -t.amount ELSE 0 END) FROM pos_store.transactions t WHERE t.store_id = 'H4' AND "
+                f"t.day = '{day}' GROUP BY 1, 2 ORDER BY 1, 2")
+            ours = {(t, c): int(cur["net"]) for t, fig in data["terminals"].items()
+                    for c, cur in fig["totals"].items()}
+            assert ours == {(r[0], r[1]): int(r[2]) for r in raw}, day
+            whole = {c: int(cur["net"]) for c, cur in data["totals"].items()}
+            per_currency: dict[str, int] = {}
+            for (_t, c), v in ours.items():
+                per_currency[c] = per_currency.get(c, 0) + v
+            assert whole == per_currency
+    assert ours == {("H4-T1", "USD"): -2200, ("H4-T2", "JPY"): 400}
+
+
+def test_held_ctrl_c_while_the_store_does_not_answer_ends_in_words(sim, store, tmp_path):
+    """A store whose port accepts and then says nothing: Ctrl-C during the wait ends the command, no traceback."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time as clock
+
+    from flowkit import MANAGER_PIN
+
+    oc, od = office(sim, store, tmp_path, "C3", "boss_c3")
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)
+    port = silent.getsockname()[1]
+    url = store.reader(tmp_path, "boss_c3").replace(f":{store.cluster.port}/", f":{port}/")
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "pos_app", "--config", str(oc), "--data-dir", str(od),
+                                 "store", "x", "--database", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        proc.stdin.write(MANAGER_PIN + "\n")
+        proc.stdin.flush()
+        silent.settimeout(20)
+        conn, _addr = silent.accept()   # it is waiting on the store now
+        clock.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=20)
+        conn.close()
+    finally:
+        silent.close()
+    assert proc.returncode != 0 and "Traceback" not in err, err
+
+
+@OPEN_DEFECT
+def test_a_sale_of_the_day_reviewed_later_does_not_block_the_day_for_ever(store, tmp_path):
+    """Its only row of D waited for a review (its Z was refused then: 'nothing to close'); resolved as paid on
+    D+2 and covered by that day's Z, D still says 'it has transactions on D but no Z report of that day', which
+    nothing can clear any more; only --anyway closes D."""
+    from pos_app.vocabulary import NEEDS_REVIEW
+
+    store.register("F7", "F7-T1")
+    day = (date.today() - timedelta(days=3)).isoformat()
+    store.rows(f"INSERT INTO pos_store.transactions (store_id, terminal_id, id, kind, currency, amount, status, day, "
+               f"created_at, updated_at, final) VALUES ('F7', 'F7-T1', 'PR-F7-1', '{SALE}', 'USD', 1000, "
+               f"'{NEEDS_REVIEW}', '{day}', '{day} 12:00+00', now(), false)")
+    later = (date.today() - timedelta(days=1)).isoformat()
+    store.rows(f"UPDATE pos_store.transactions SET status = '{SUCCESS}', final = true, z_number = 1 "
+               "WHERE terminal_id = 'F7-T1'")    # the manager's review: paid after all; the next Z covers it
+    z_report(store, "F7", "F7-T1", 1, later, [1000])
+    heartbeat(store, "F7", "F7-T1")
+    with manager(store, tmp_path, "F7", "boss_f7") as conn:
+        outcome = reports.store_close(conn, "F7", day)
+    assert outcome["closed"], outcome["blockers"]
