@@ -164,3 +164,34 @@ def test_what_masked_lets_through_as_json_the_store_accepts_as_jsonb(store, deta
         store.value(f"SELECT '{out}'::jsonb")
     except Exception as exc:   # noqa: BLE001 (psql's refusal)
         pytest.fail(f"the store refuses {masked(detail)!r} as jsonb: {exc}")
+
+
+def test_after_a_restore_the_old_till_still_running_is_fenced_off_not_the_new_one(sim, store, tmp_path):
+    """The 'dead' till was only its screen: it still runs in the back office when its replacement is restored
+    from the store. The restore must fence the old journal off (its next round refused); today the old one ships
+    on, and the NEW till is refused for ever: its hint says `store restore`, which refuses a journal with history,
+    so every sale the new till takes from then on never reaches the store."""
+    from flowkit import cli, set_manager_pin
+
+    store.register("S1", "T-FENCE")
+    config, sc = till(sim, store, tmp_path, "S1", "T-FENCE")
+    old, new = tmp_path / "fence-old", tmp_path / "fence-new"
+    sell(config, old)
+    ship_all(config, old, sc, "T-FENCE")
+    set_manager_pin(new)
+    done = cli("store", "restore", "--json", config=config, data_dir=new)
+    assert done.returncode == 0, done.stderr
+    sell(config, old)                     # the old till, not dead, goes on
+    old_refused = None
+    try:
+        ship_all(config, old, sc, "T-FENCE")
+    except StoreError as exc:
+        old_refused = exc
+    sell(config, new)                     # the replacement takes its first sale
+    try:
+        ship_all(config, new, sc, "T-FENCE")
+    except StoreError as exc:
+        again = cli("store", "restore", "--json", config=config, data_dir=new)
+        pytest.fail(f"the restored till is refused ({exc.message}); old till refused: {old_refused is not None}; "
+                    f"the hint's `store restore` then exits {again.returncode}: {again.stderr.strip()[:160]}")
+    assert old_refused is not None, "the old journal still ships as this terminal after its replacement was restored"
