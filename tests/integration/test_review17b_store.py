@@ -397,3 +397,46 @@ def test_a_sale_of_the_day_reviewed_later_does_not_block_the_day_for_ever(store,
     with manager(store, tmp_path, "F7", "boss_f7") as conn:
         outcome = reports.store_close(conn, "F7", day)
     assert outcome["closed"], outcome["blockers"]
+
+
+@OPEN_DEFECT
+def test_the_store_x_and_closing_do_not_read_the_whole_history(store, tmp_path, monkeypatch):
+    """The store X ('z_number IS NULL AND final') and the closing (rows joined on their Z's number) have no index
+    to use: each reads every transaction the store ever shipped, so their time grows with the store's history,
+    not with the session or the day (1 M rows: 0.16 s and 0.4 s; a chain's table without a store filter that
+    narrows it: a sequential scan of everything). Every statement the reports run is EXPLAIN ANALYZEd here over
+    a 200,000-row history of the same store, all covered by Zs of other days: none may read more than 10,000."""
+    store.register("F8", "F8-T1")
+    store.register("F8", "F8-T2")
+    store.rows("INSERT INTO pos_store.transactions (store_id, terminal_id, id, kind, currency, amount, status, day, "
+               f"created_at, updated_at, final, z_number) SELECT 'F8', 'F8-T2', 'PR' || g, '{SALE}', 'USD', 100, "
+               f"'{SUCCESS}', date '2025-01-01' + (g / 500), timestamptz '2025-01-01 08:00+00' + (g / 500) * "
+               "interval '1 day', now(), true, 1 + g / 500 FROM generate_series(0, 199999) g")
+    day = (date.today() - timedelta(days=3)).isoformat()
+    sale(store, "F8", "F8-T1", "PR-F8-1", 1000, day, z=1)
+    sale(store, "F8", "F8-T1", "PR-F8-2", 500, day)
+    z_report(store, "F8", "F8-T1", 1, day, [1000])
+    heartbeat(store, "F8", "F8-T1")
+    heartbeat(store, "F8", "F8-T2")
+    store.rows("ANALYZE pos_store.transactions")
+    heavy: list[str] = []
+    real = reports._rows
+
+    def read_rows(node: dict) -> int:
+        own = 0
+        if node.get("Relation Name") == "transactions":
+            own = (node.get("Actual Rows", 0) * node.get("Actual Loops", 1) + node.get("Rows Removed by Filter", 0)
+                   + node.get("Rows Removed by Index Recheck", 0))
+        return own + sum(read_rows(child) for child in node.get("Plans", []))
+
+    def explained(conn, sql, params):
+        plan = real(conn, "EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)[0]["QUERY PLAN"][0]["Plan"]
+        if read_rows(plan) > 10_000:
+            heavy.append(f"{read_rows(plan)} rows read: {sql}")
+        return real(conn, sql, params)
+
+    monkeypatch.setattr(reports, "_rows", explained)
+    with manager(store, tmp_path, "F8", "boss_f8") as conn:
+        reports.store_x(conn, "F8")
+        reports.store_close(conn, "F8", day)
+    assert not heavy, "\n\n".join(heavy)
