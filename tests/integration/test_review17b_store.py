@@ -440,3 +440,41 @@ def test_the_store_x_and_closing_do_not_read_the_whole_history(store, tmp_path, 
         reports.store_x(conn, "F8")
         reports.store_close(conn, "F8", day)
     assert not heavy, "\n\n".join(heavy)
+
+
+@OPEN_DEFECT
+def test_an_outage_over_with_nothing_to_ship_leaves_no_replication_error_in_the_fleet(sim, tmp_path):
+    """A quiet till (nothing sold) while the store was down: its journal keeps the shipper's last error, since
+    only a shipped batch clears it; every heartbeat after the store is back carries it, so the fleet lists a
+    healthy terminal as FAILING ('replication error: the store's database does not answer') until its next sale."""
+    import time as clock
+
+    from flowkit import journal_query, write_config
+    from storekit import store_cluster, with_store, with_terminal_id
+
+    from pos_app.runtime import Runtime
+
+    def until(check, what, timeout=60.0):
+        deadline = clock.monotonic() + timeout
+        while not check():
+            assert clock.monotonic() < deadline, what
+            clock.sleep(0.2)
+
+    with store_cluster() as own:
+        own.register("Q1", "Q1-T1")
+        config = with_store(with_terminal_id(write_config(sim, "Q1-T1.toml"), "Q1-T1"),
+                            own.section(tmp_path, "Q1", "Q1-T1", heartbeat_interval=5))
+        d = tmp_path / "Q1-T1"
+        with Runtime(config, d):
+            until(lambda: own.value("SELECT count(*) FROM pos_store.heartbeats") == "1", "a first heartbeat")
+            own.cluster.stop("fast")
+            until(lambda: journal_query(d, "SELECT count(*) FROM replication WHERE name = 'store' AND error IS NOT NULL"
+                                        )[0][0],
+                  "the shipper saw the store away")
+            own.cluster.start()
+            back = float(own.value("SELECT extract(epoch FROM now())"))
+            until(lambda: own.value(f"SELECT count(*) FROM pos_store.heartbeats WHERE extract(epoch FROM at) > {back}")
+                  == "1", "a heartbeat after the store came back")
+        with manager(own, tmp_path, "Q1", "boss_q1") as conn:
+            row = reports.fleet(conn, "Q1", heartbeat_interval=5)["terminals"][0]
+    assert row["ok"], row["problems"]
