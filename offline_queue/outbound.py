@@ -104,3 +104,16 @@ def prune(journal, older_than: float, name: str = CURSOR) -> int:
     with journal.transaction() as c:
         return c.execute("DELETE FROM outbound WHERE seq <= (SELECT coalesce(max(shipped), 0) FROM replication "
                          "WHERE name = ?) AND at < ?", (name, older_than)).rowcount
+
+
+def rewind_to(journal, held: int, name: str = CURSOR) -> bool:
+    """The store lost what it had committed (its server restored from an older backup): when it holds events
+    only up to ``held`` but the cursor is past an event after that, move the cursor back to ``held`` so the
+    rest is sent again (a no-op for whatever the store still has). True when it moved."""
+    with journal.transaction() as c:
+        shipped = cursor(c, name)
+        if not c.execute("SELECT 1 FROM outbound WHERE stream = 'event' AND seq > ? AND seq <= ? LIMIT 1",
+                         (held, shipped)).fetchone():
+            return False
+        c.execute("UPDATE replication SET shipped = ? WHERE name = ?", (held, name))
+        return True

@@ -7,6 +7,7 @@ technician's window all read them from here, so they cannot disagree about one t
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,11 @@ def last_selftest(data_dir: Path) -> dict[str, Any] | None:
         data = json.loads((Path(data_dir) / SELFTEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    at, result = data.get("at"), data.get("result")   # a hand-edited file must not break every heartbeat
+    return {"result": result if result in ("pass", "fail") else None,
+            "at": at if isinstance(at, (int, float)) and not isinstance(at, bool) and math.isfinite(at) else None}
 
 
 def facts(journal, data_dir: Path, now: float | None = None) -> dict[str, Any]:

@@ -48,8 +48,9 @@ BACKOFF = (0.5, 15.0)
 POLL = 0.2
 #: Batches per round before the shipper looks up (a heartbeat due, a stop asked): a long backlog still moves.
 ROUND_BATCHES = 50
-#: Shipped queue rows are forgotten after a day (a resend needs none of them), looked at hourly.
-PRUNE_AFTER, PRUNE_EVERY = 86_400.0, 3_600.0
+#: Shipped queue rows are forgotten after a week, looked at hourly: a store restored from a backup up to a week
+#: old gets back what it lost (the rows are sent again under the same numbers); an older one is told in the log.
+PRUNE_AFTER, PRUNE_EVERY = 7 * 86_400.0, 3_600.0
 #: A statement the store has not answered in this long is given up (the link may be dead without a RST).
 STATEMENT_TIMEOUT_MS = 30_000
 
@@ -99,19 +100,39 @@ def masked(text: str | None) -> str:
         return "{}"
     clean = logs.mask_text(text)
     try:
-        json.loads(clean)
+        value = json.loads(clean, parse_constant=_not_json)
     except ValueError:
-        return json.dumps({"text": clean}, ensure_ascii=False)
-    return clean
+        return json.dumps({"text": clean.replace("\x00", "\ufffd")}, ensure_ascii=False)
+    return json.dumps(_no_nul(value), ensure_ascii=False) if "\\u0000" in clean else clean
+
+
+def _not_json(token: str):
+    raise ValueError(f"{token} is not JSON")   # PostgreSQL's jsonb refuses NaN and Infinity
+
+
+def _no_nul(value):
+    """PostgreSQL refuses NUL in text and jsonb: the replacement character stands in for it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_no_nul(k): _no_nul(v) for k, v in value.items()}
+    return value
 
 
 def connect(config: StoreConfig, *, timeout: float = 10.0) -> psycopg.Connection:
     """A connection to the store as ``[store]`` says, with a statement timeout (a dead link is noticed)."""
     import psycopg
 
+    # TCP keepalives and a user timeout: a link that dies without a reset (a pulled cable, a NAT that forgot
+    # us) is noticed in ~30 s, not TCP's 15 min to 2 h; statement_timeout alone is the server's, which never
+    # hears of it. A session idle inside a transaction (its till lost power mid-batch) is ended by the server.
     conn = psycopg.connect(config.conninfo(), connect_timeout=max(1, int(timeout)),
-                           application_name="pos-terminal", autocommit=False)
+                           application_name="pos-terminal", autocommit=False, keepalives=1, keepalives_idle=10,
+                           keepalives_interval=5, keepalives_count=3, tcp_user_timeout=STATEMENT_TIMEOUT_MS)
     conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+    conn.execute(f"SET idle_in_transaction_session_timeout = {STATEMENT_TIMEOUT_MS}")
     conn.commit()
     return conn
 
@@ -191,7 +212,8 @@ def _z(batch: outbound.Batch) -> list[tuple]:
 
 def _txn(batch: outbound.Batch) -> list[tuple]:
     return [(r["id"], r["kind"], r["tender"], r["parent"], r["payment_id"], r["currency"], r["amount"], r["status"],
-             r["phase"], r["result_code"], logs.mask_text(r["message"] or "") or None, r["description"],
+             r["phase"], r["result_code"], logs.mask_text(r["message"] or "") or None,
+             logs.mask_text(r["description"] or "") or None,
              r["code_masked"], masked(r["state"]), bool(r["final"]), r["created_at"], r["updated_at"], r["day"],
              r["z_number"], None if r["unmatched"] is None else bool(r["unmatched"]))
             for r in batch.transactions]
@@ -214,10 +236,23 @@ def ship(conn: psycopg.Connection, batch: outbound.Batch, store_id: str, termina
                 continue
             with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for value in values:
-                    copy.write_row(value)
+                    copy.write_row(_no_nul(list(value)))
         names = {"store": store_id, "terminal": terminal_id}
         for sql in _MERGE:
             cur.execute(sql, names)
+        # After the inserts, in the same transaction: a row another journal shipped under one of these numbers
+        # (a cloned disk, or the replaced till still running) would have made ours a silent no-op.
+        cur.execute("SELECT count(*) FROM in_events i JOIN pos_store.events e ON e.terminal_id = %(terminal)s "
+                    "AND e.seq = i.seq WHERE e.txn IS DISTINCT FROM nullif(i.txn, '') "
+                    "OR e.txn_seq IS DISTINCT FROM i.txn_seq", names)
+        clash = cur.fetchone()
+        if clash and clash[0]:
+            conn.rollback()
+            raise StoreError(_("another journal ships as terminal {terminal}: the store holds other rows under "
+                               "this journal's numbers, so nothing of this batch was kept").format(
+                                 terminal=terminal_id),
+                             hint=_("stop the other till (a cloned disk, or the replaced till still running); "
+                                    "then restart this one"))
     conn.commit()
 
 
@@ -274,6 +309,7 @@ class Replicator:
         self._conn: psycopg.Connection | None = None
         self._next_heartbeat = 0.0
         self._next_prune = 0.0
+        self._error_journaled = False
 
     def start(self) -> Replicator:
         self.thread = threading.Thread(target=self._run, name="replicator", daemon=True)
@@ -290,8 +326,8 @@ class Replicator:
         journal for the next start."""
         self._stop.set()
         self._wake.set()
-        if self.thread is not None:
-            self.thread.join(timeout)
+        if self.thread is not None:   # one that never reached the store does not hold a one-off command's exit
+            self.thread.join(timeout if self.progress.connected else 0.5)
             if self.thread.is_alive():
                 log.warning("store replication: still busy at stop; the rest ships at the next start")
                 return   # a daemon thread: it ends with the process; its connection with it
@@ -312,6 +348,10 @@ class Replicator:
             refusal = foreign_journal(conn, self.journal, self.terminal_id)
             if refusal is not None:
                 raise refusal
+            held = stored_upto(conn, self.terminal_id)
+            if outbound.rewind_to(self.journal, held):
+                log.warning("store replication: the store holds this terminal's history only up to %s, less than "
+                            "it committed (restored from an older backup?): sending again from there", held)
         except BaseException:
             conn.close()
             raise
@@ -339,6 +379,9 @@ class Replicator:
                 break   # caught up: what the till journals meanwhile goes at the next poll, in one batch (a
                 #         busy till otherwise shipped, and committed the cursor beside its sales, every few sales)
         now = self.clock()
+        if self._error_journaled:   # the store answers again: an error journaled in the outage is over, even
+            outbound.advance(self.journal, outbound.cursor(self.journal), now)   # with nothing left to ship
+            self._error_journaled = False
         if now >= self._next_prune:   # the queue's shipped rows: the journal's own rows stay, this index goes
             outbound.prune(self.journal, now - PRUNE_AFTER)
             self._next_prune = now + PRUNE_EVERY
@@ -348,6 +391,9 @@ class Replicator:
             except Exception as exc:   # noqa: BLE001 (the journal is busy or closing: a thinner heartbeat, not a backoff)
                 log.warning("store heartbeat: cannot gather this terminal's facts (%s)", exc)
                 facts = {"detail": {"factsError": str(exc)}}
+            # the store judges this terminal silent by its own interval, not the reader's
+            facts = {**facts, "detail": {**(facts.get("detail") or {}),
+                                         "heartbeatInterval": self.config.heartbeat_interval}}
             send_heartbeat(self._conn, self.store_id, self.terminal_id, facts)
             self._next_heartbeat = now + self.config.heartbeat_interval
         self.progress.error = None
@@ -384,5 +430,6 @@ class Replicator:
         log.warning("store replication: %s", text)
         try:
             outbound.failed(self.journal, self.clock(), text)
+            self._error_journaled = True
         except Exception:
             log.debug("could not journal the replication error", exc_info=True)

@@ -166,6 +166,8 @@ def test_what_masked_lets_through_as_json_the_store_accepts_as_jsonb(store, deta
         pytest.fail(f"the store refuses {masked(detail)!r} as jsonb: {exc}")
 
 
+@pytest.mark.xfail(strict=True, reason="needs a journal id the store fences by (a store migration); until then the "
+                                       "new till is refused while the old one still runs")
 def test_after_a_restore_the_old_till_still_running_is_fenced_off_not_the_new_one(sim, store, tmp_path):
     """The 'dead' till was only its screen: it still runs in the back office when its replacement is restored
     from the store. The restore must fence the old journal off (its next round refused); today the old one ships
