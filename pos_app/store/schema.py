@@ -179,9 +179,29 @@ CREATE TRIGGER store_closings_append_only BEFORE UPDATE OR DELETE ON pos_store.s
   FOR EACH ROW EXECUTE FUNCTION pos_store.refuse_change();
 """
 
+# v3: a terminal taken out of service (its rows stay; it no longer holds a closing back), the indexes the store's
+# X and closing read through (what no Z covers yet; the rows of one Z), and a closing signed by the login that
+# wrote it: closed_by and closed_at were defaults a manager's INSERT could override with another name and time.
+_V3 = """
+ALTER TABLE pos_store.terminals ADD COLUMN retired_at timestamptz;
+CREATE INDEX transactions_uncovered ON pos_store.transactions (store_id, terminal_id) WHERE z_number IS NULL;
+CREATE INDEX transactions_z ON pos_store.transactions (terminal_id, z_number) WHERE z_number IS NOT NULL;
+CREATE FUNCTION pos_store.sign_closing() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.closed_by IS DISTINCT FROM current_user OR NEW.closed_at IS DISTINCT FROM now() THEN
+    RAISE EXCEPTION 'pos_store.store_closings is signed by the login writing it, now: % at % refused',
+      NEW.closed_by, NEW.closed_at USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER store_closings_signed BEFORE INSERT ON pos_store.store_closings
+  FOR EACH ROW EXECUTE FUNCTION pos_store.sign_closing();
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("roles, tables, row-level security, append-only history", _V1),
     ("report columns, Z links, heartbeat cursor, store closings", _V2),
+    ("retired terminals, indexes for the store X and closing, closings signed by their login", _V3),
 ]
 VERSION = len(MIGRATIONS)
 
@@ -285,6 +305,28 @@ def register_terminal(conn: psycopg.Connection, store_id: str, terminal_id: str,
         if not row:
             conn.execute("INSERT INTO pos_store.terminals (store_id, terminal_id, role_name) VALUES (%s, %s, %s)",
                          (store_id, terminal_id, role))
+    return role
+
+
+def retire_terminal(conn: psycopg.Connection, terminal_id: str) -> str:
+    """Take a terminal out of service (switched off for good, or replaced by another id); return its role.
+
+    Its rows stay and still count in every report; from ``retired_at`` on it no longer holds a store closing
+    back (a day it was retired before ended is not waited for), and its login may no longer log in (NOLOGIN:
+    a till still running with it is refused at its next connection). Retiring it again keeps the first time.
+    """
+    from psycopg import sql
+
+    _check_id(_("terminal id"), terminal_id)
+    with conn.transaction():
+        row = conn.execute("UPDATE pos_store.terminals SET retired_at = coalesce(retired_at, now()) "
+                           "WHERE terminal_id = %s RETURNING role_name", (terminal_id,)).fetchone()
+        if row is None:
+            raise StoreError(_("terminal {terminal} is not registered in the store's database").format(
+                terminal=terminal_id), hint=_("check the terminal id (pos-terminal store terminals lists them)"))
+        role = str(row[0])
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+            conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(role)))
     return role
 
 

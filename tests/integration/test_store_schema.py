@@ -348,6 +348,45 @@ def test_the_tills_shipper_logged_in_as_one_terminal_cannot_ship_rows_claiming_a
         "T1|500|T2-forged"
 
 
+def test_a_closing_is_signed_by_the_login_that_writes_it(store):
+    """v3: closed_by and closed_at were defaults a manager's INSERT could set to another person and another time;
+    now such a closing is refused, and one left to the defaults is signed by its login, now."""
+    import psycopg
+
+    with connect(store, "alice", "pw-alice") as conn:
+        for forged in ("closed_by, body, sha256) VALUES ('S1', '2026-12-10', 'hq', '{}', 'ab')",
+                       "closed_at, body, sha256) VALUES ('S1', '2026-12-10', '2020-01-01', '{}', 'ab')"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="signed by the login"):
+                conn.execute("INSERT INTO pos_store.store_closings (store_id, day, " + forged)
+        assert closing(conn, "S1", "2026-12-11") == 1
+    assert raw(store, "SELECT day, closed_by, closed_at > now() - interval '1 minute' FROM pos_store.store_closings "
+                      "WHERE store_id = 'S1' AND day >= '2026-12-10' ORDER BY day") == "2026-12-11|alice|t"
+
+
+def test_a_retired_terminal_keeps_its_rows_and_may_no_longer_log_in(store):
+    """v3: retire_terminal marks it (retired_at, kept from the first time) and takes its login's LOGIN away;
+    its rows stay; an unknown terminal is refused in words."""
+    import psycopg
+
+    from pos_app.store import schema
+
+    with connect(store, OWNER, OWNER_PW) as conn:
+        schema.register_terminal(conn, "S1", "T9", password="pw-T9")
+    with connect(store, "pos_terminal_t9", "pw-T9") as conn:
+        insert_event(conn, "S1", "T9", 1)
+    with connect(store, OWNER, OWNER_PW) as conn:
+        assert schema.retire_terminal(conn, "T9") == "pos_terminal_t9"
+        first = raw(store, "SELECT retired_at FROM pos_store.terminals WHERE terminal_id = 'T9'")
+        schema.retire_terminal(conn, "T9")
+        with pytest.raises(schema.StoreError, match="not registered"):
+            schema.retire_terminal(conn, "T404")
+    assert first and raw(store, "SELECT retired_at FROM pos_store.terminals WHERE terminal_id = 'T9'") == first
+    assert raw(store, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'pos_terminal_t9'") == "f"
+    assert raw(store, "SELECT count(*) FROM pos_store.events WHERE terminal_id = 'T9'") == "1"
+    with pytest.raises(psycopg.OperationalError, match="not permitted to log in"):
+        connect(store, "pos_terminal_t9", "pw-T9")
+
+
 def test_a_terminal_id_is_one_stores_and_names_only_usable_roles(store):
     from pos_app.store import schema
 
