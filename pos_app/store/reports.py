@@ -210,10 +210,35 @@ def _heading(store: str, by: str | None, role: str | None, now: float) -> dict:
 
 
 # -- the day ---------------------------------------------------------------------------------------------
+def _owes_day(h: dict, has_rows: bool) -> bool:
+    """Whether the store may still lack some of a day (``_health(conn, store, day)``'s row) from this terminal:
+    not once it has shipped all of it (its last heartbeat came after the day ended, with nothing left to ship
+    and no replication error), nor when it was retired before the day ended, or registered after it and has
+    no row of it."""
+    if h["retired_before_day"] or (h["registered_after_day"] and not has_rows):
+        return False
+    return not (h["beat_after_day"] and h["backlog"] == 0 and not (h["detail"] or {}).get("replicationError"))
+
+
+def _behind_all(conn: psycopg.Connection, store: str, heartbeat_interval: float, day: str | None = None,
+                with_rows: frozenset[str] = frozenset()) -> list[dict]:
+    """The terminals the store may not hold everything of (:func:`behind`), each with why in words. For a
+    ``day``, only those that may still owe it (:func:`_owes_day`, as the closing judges them)."""
+    out = []
+    for h in _health(conn, store, day):
+        if day is not None and not _owes_day(h, h["terminal_id"] in with_rows):
+            continue
+        why = behind(h, heartbeat_interval)
+        if why:
+            out.append({"terminal": h["terminal_id"], "why": "; ".join(why)})
+    return out
+
+
 def store_day(conn: psycopg.Connection, store: str, day: str, *, by: str | None = None, role: str | None = None,
-              now: float | None = None) -> dict:
+              now: float | None = None, heartbeat_interval: float = 30.0) -> dict:
     """Every counter's transactions of ``day`` (the (store_id, day) index), each with its terminal, the figures
-    per terminal (a counter's own ``report`` of that day has the same) and for the store."""
+    per terminal (a counter's own ``report`` of that day has the same) and for the store; ``behind``: the
+    counters the store may not hold all of the day of (their own report may show more)."""
     day = check_day(day)
     terminals = _terminals(conn, store)
     rows = _rows(conn, "SELECT t.terminal_id, t.id, t.kind, t.parent, t.currency, t.amount, t.status, t.final, "
@@ -237,8 +262,9 @@ def store_day(conn: psycopg.Connection, store: str, day: str, *, by: str | None 
                              "resultCode": r["result_code"], "description": r["description"],
                              "createdAt": r["created_at"]})
     per = {t: day_figures([r for r in rows if r["terminal_id"] == t]) for t in terminals}
+    late = _behind_all(conn, store, heartbeat_interval, day, frozenset(r["terminal_id"] for r in rows))
     return {"type": "storeDay", "date": day, **_heading(store, by, role, time.time() if now is None else now),
-            **day_figures(rows), "terminals": per, "transactions": transactions}
+            **day_figures(rows), "terminals": per, "behind": late, "transactions": transactions}
 
 
 # -- the store's X: what no Z covers yet, per counter -------------------------------------------------------
@@ -255,10 +281,12 @@ def _uncovered(conn: psycopg.Connection, store: str) -> dict[str, list[dict]]:
 
 
 def store_x(conn: psycopg.Connection, store: str, *, by: str | None = None, role: str | None = None,
-            now: float | None = None) -> dict:
+            now: float | None = None, heartbeat_interval: float = 30.0) -> dict:
     """The store's session: per counter, what a Z taken there now would hold, its open and needs-review
-    rows and its last Z; the store's figures over all of them. Nothing is stored."""
+    rows and its last Z; the store's figures over all of them; ``behind``: the counters the store may not hold
+    everything of. Nothing is stored."""
     terminals = _terminals(conn, store)
+    late = _behind_all(conn, store, heartbeat_interval)
     groups = _uncovered(conn, store)
     unsettled = {r["terminal_id"]: r for r in _rows(
         conn, "SELECT terminal_id, count(*) FILTER (WHERE status = ANY(%(open)s)) AS open, "
@@ -279,19 +307,30 @@ def store_x(conn: psycopg.Connection, store: str, *, by: str | None = None, role
     return {"type": "storeX", "day": time.strftime("%Y-%m-%d", time.localtime(now)),
             **_heading(store, by, role, now), **group_figures(everything),
             "stillOpen": sum(p["stillOpen"] for p in per.values()),
-            "needsReview": sum(p["needsReview"] for p in per.values()), "terminals": per}
+            "needsReview": sum(p["needsReview"] for p in per.values()), "terminals": per, "behind": late}
 
 
 # -- the fleet: heartbeats -------------------------------------------------------------------------------
-def _health(conn: psycopg.Connection, store: str) -> list[dict]:
+def _health(conn: psycopg.Connection, store: str, day: str | None = None) -> list[dict]:
+    """Each terminal of the store with its last heartbeat; with ``day``, also whether that heartbeat came after
+    the day ended and whether the terminal was retired, or registered, only after it ended.
+
+    A day ends at the next midnight in the store database's time zone (its ``TimeZone`` setting, the zone
+    ``current_date`` uses), by the store's clock: a heartbeat's ``at`` is the store's ``now()``, so a
+    terminal's wrong clock does not move it. The store's counters share a time zone, and a terminal's business
+    day is its local date: one day boundary for all of them."""
     return _rows(conn, "SELECT t.terminal_id, t.store_id, h.at IS NOT NULL AS seen, "
                        "extract(epoch FROM h.at)::float8 AS at, "
                        "extract(epoch FROM now() - h.at)::float8 AS age_s, h.version, h.queue_depth, "
                        "h.oldest_age_s, h.needs_review, h.open_count, h.selftest, "
                        "extract(epoch FROM h.selftest_at)::float8 AS selftest_at, h.lag_s, h.backlog, h.shipped, "
-                       "h.clock_offset_s, h.detail FROM pos_store.terminals t "
+                       "h.clock_offset_s, h.detail, t.retired_at IS NOT NULL AS retired, "
+                       "coalesce(h.at >= (%(day)s::date + 1)::timestamptz, false) AS beat_after_day, "
+                       "coalesce(t.retired_at <= (%(day)s::date + 1)::timestamptz, false) AS retired_before_day, "
+                       "coalesce(t.registered_at >= (%(day)s::date + 1)::timestamptz, false) AS registered_after_day "
+                       "FROM pos_store.terminals t "
                        "LEFT JOIN pos_store.heartbeats h ON h.terminal_id = t.terminal_id "
-                       "WHERE t.store_id = %(store)s ORDER BY t.terminal_id", {"store": store})
+                       "WHERE t.store_id = %(store)s ORDER BY t.terminal_id", {"store": store, "day": day})
 
 
 def stale_after(heartbeat_interval: float) -> float:
@@ -299,17 +338,59 @@ def stale_after(heartbeat_interval: float) -> float:
     return 2 * heartbeat_interval
 
 
+def interval_of(h: dict, heartbeat_interval: float) -> float:
+    """The terminal's own heartbeat interval, as its heartbeat says it (``detail.heartbeatInterval``); the
+    reader's ``[store] heartbeat_interval`` for a terminal whose heartbeat does not say (an older version)."""
+    given = (h.get("detail") or {}).get("heartbeatInterval")
+    try:
+        value = float(given if isinstance(given, (int, float, str)) else "nan")
+    except ValueError:
+        return heartbeat_interval
+    if value != value:   # NaN: not said
+        return heartbeat_interval
+    return value if value > 0 else heartbeat_interval
+
+
+def _stale(h: dict, heartbeat_interval: float) -> bool:
+    return (h["age_s"] or 0.0) > stale_after(interval_of(h, heartbeat_interval))
+
+
+def behind(h: dict, heartbeat_interval: float) -> list[str]:
+    """Why the store may not hold all this terminal has, in words (empty: it is current): never seen, silent
+    past two of its own heartbeats, lagging, a backlog, a replication error. The closing's blockers say the same
+    words; the store's day and X list them, so a counter behind is never read as complete."""
+    if h.get("retired"):
+        return []
+    if not h["seen"]:
+        return [_("never sent a heartbeat: the store cannot tell what it holds")]
+    why = []
+    if _stale(h, heartbeat_interval):
+        why.append(_("silent for {age} (last heartbeat): what it sold since may not be here").format(
+            age=_age(h["age_s"] or 0.0)))
+    if (h["lag_s"] or 0) > LAG_LIMIT_S:
+        why.append(_("replication lags {lag:.0f} s behind").format(lag=h["lag_s"]))
+    if (h["backlog"] or 0) > 0:
+        why.append(_("{n} changes not yet shipped to the store").format(n=h["backlog"]))
+    error = (h["detail"] or {}).get("replicationError")
+    if error:
+        why.append(_("replication error: {error}").format(error=error))
+    return why
+
+
 def _problems(h: dict, heartbeat_interval: float) -> list[str]:
     """What is wrong with one terminal, in words (empty: healthy): silent, self-test failed, lagging, clock off,
     a replication error. A backlog alone is not (a busy till has one between rounds; a stuck one shows as lag),
-    nor are reviews (the manager's, and counted in their own column)."""
+    nor are reviews (the manager's, and counted in their own column); nor is anything of a retired terminal."""
+    if h.get("retired"):
+        return []
     if not h["seen"]:
         return [_("never sent a heartbeat: it has not replicated to the store yet")]
     out = []
     age = h["age_s"] or 0.0
-    if age > stale_after(heartbeat_interval):
+    limit = stale_after(interval_of(h, heartbeat_interval))
+    if age > limit:
         out.append(_("silent for {age}: last heartbeat over {limit:g} s ago (off, or cut from the store)").format(
-            age=_age(age), limit=stale_after(heartbeat_interval)))
+            age=_age(age), limit=limit))
     if h["selftest"] == "fail":
         out.append(_("its last self-test failed"))
     if (h["lag_s"] or 0) > LAG_LIMIT_S:
@@ -341,15 +422,16 @@ def fleet(conn: psycopg.Connection, store: str, *, heartbeat_interval: float = 3
     out = []
     for h in health:
         problems = _problems(h, heartbeat_interval)
-        stale = not h["seen"] or (h["age_s"] or 0) > stale_after(heartbeat_interval)
+        stale = not h["retired"] and (not h["seen"] or _stale(h, heartbeat_interval))
         out.append({"terminal": h["terminal_id"], "store": h["store_id"], "seen": h["seen"], "stale": stale,
+                    "retired": h["retired"], "staleAfterSeconds": stale_after(interval_of(h, heartbeat_interval)),
                     "lastSeen": h["at"], "ageSeconds": None if h["age_s"] is None else round(h["age_s"], 3),
                     "version": h["version"], "queueDepth": h["queue_depth"], "oldestAgeSeconds": h["oldest_age_s"],
                     "needsReview": h["needs_review"], "open": h["open_count"], "selftest": h["selftest"],
                     "selftestAt": h["selftest_at"], "lagSeconds": h["lag_s"], "backlog": h["backlog"],
                     "shipped": h["shipped"], "clockOffsetSeconds": h["clock_offset_s"],
                     "detail": h["detail"] or {}, "problems": problems, "ok": not problems})
-    out.sort(key=lambda r: (0 if r["stale"] else 1 if r["problems"] else 2, r["terminal"]))
+    out.sort(key=lambda r: (0 if r["stale"] else 1 if r["problems"] else 3 if r["retired"] else 2, r["terminal"]))
     return {"storeId": store, "staleAfterSeconds": stale_after(heartbeat_interval), "terminals": out}
 
 
@@ -357,7 +439,8 @@ def fleet_lines(data: dict) -> list[str]:
     out = [_("TERMINALS  store {store}").format(store=data["storeId"])]
     for r in data["terminals"]:
         seen = _("never seen") if not r["seen"] else _("seen {age} ago").format(age=_age(r["ageSeconds"] or 0))
-        state = _("STALE") if r["stale"] else _("FAILING") if r["problems"] else _("ok")
+        state = (_("STALE") if r["stale"] else _("FAILING") if r["problems"] else
+                 _("retired") if r.get("retired") else _("ok"))
         out.append(f"{printout.ljust(r['terminal'], 16)} {printout.ljust(state, 8)} {seen}  "
                    + _("version {v}, queue {q}, review {n}, self-test {s}, lag {lag} s, backlog {b}, clock {c} s")
                    .format(v=r["version"] or "?", q=_dash(r["queueDepth"]), n=_dash(r["needsReview"]),
@@ -380,7 +463,8 @@ def write_fleet_csv(data: dict, path: Path | None) -> str:
     writer = csv.DictWriter(out, FLEET_CSV, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for r in data["terminals"]:
-        state = "stale" if r["stale"] else "failing" if r["problems"] else "ok"
+        state = ("stale" if r["stale"] else "failing" if r["problems"] else
+                 "retired" if r.get("retired") else "ok")
         writer.writerow({**r, "state": state, "problems": "; ".join(r["problems"])})
     text = out.getvalue()
     if path is not None:
@@ -395,73 +479,86 @@ def _canonical(body: dict) -> str:
 
 def blockers(conn: psycopg.Connection, store: str, day: str, *, heartbeat_interval: float) -> list[dict]:
     """The terminals that hold ``day``'s closing back, each with why in words: settled rows of the day no Z
-    covers, rows that day and no Z of that day, or a heartbeat that is stale, lagging or has a backlog."""
+    covers yet, or a store that may not hold all of the day (:func:`behind`).
+
+    Which Z covers a row does not matter, nor that Z's own day: a Z taken after midnight, or a sale of the day
+    reviewed and settled later and covered by a later Z, covers it all the same (the closing counts it). A
+    terminal is not waited for once it has shipped all of the day: its last heartbeat came after the day
+    ended and had nothing left to ship (switched off since, or silent, it holds nothing of the day back); nor
+    when it was retired before the day ended, or registered after it with no row of it."""
     terminals = _terminals(conn, store)
     counts = {r["terminal_id"]: r for r in _rows(
         conn, "SELECT terminal_id, count(*) AS rows, count(*) FILTER (WHERE final AND z_number IS NULL) AS uncovered "
               "FROM pos_store.transactions WHERE store_id = %(store)s AND day = %(day)s GROUP BY 1",
         {"store": store, "day": day})}
-    with_z = {r["terminal_id"] for r in _rows(
-        conn, "SELECT DISTINCT terminal_id FROM pos_store.z_reports WHERE store_id = %(store)s AND day = %(day)s",
-        {"store": store, "day": day})}
-    health = {h["terminal_id"]: h for h in _health(conn, store)}
+    health = {h["terminal_id"]: h for h in _health(conn, store, day)}
     out = []
     for t in terminals:
         why = []
-        c = counts.get(t)
+        c, h = counts.get(t), health[t]
+        if h["retired_before_day"]:
+            continue
         if c and _int(c["uncovered"]):
             why.append(_("{n} settled transactions of {day} that no Z covers yet: take its Z (pos-terminal report --z)")
                        .format(n=_int(c["uncovered"]), day=day))
-        elif c and t not in with_z:
-            why.append(_("it has transactions on {day} but no Z report of that day").format(day=day))
-        h = health[t]
-        if not h["seen"]:
-            why.append(_("never sent a heartbeat: the store cannot tell what it holds"))
-        else:
-            if (h["age_s"] or 0) > stale_after(heartbeat_interval):
-                why.append(_("silent for {age} (last heartbeat): what it sold since may not be here").format(
-                    age=_age(h["age_s"])))
-            if (h["lag_s"] or 0) > LAG_LIMIT_S:
-                why.append(_("replication lags {lag:.0f} s behind").format(lag=h["lag_s"]))
-            if (h["backlog"] or 0) > 0:
-                why.append(_("{n} changes not yet shipped to the store").format(n=h["backlog"]))
+        if _owes_day(h, bool(c)):
+            why += behind(h, heartbeat_interval)
         if why:
             out.append({"terminal": t, "why": "; ".join(why)})
     return out
 
 
+def _covering_zs(conn: psycopg.Connection, store: str, day: str) -> list[dict]:
+    """The Zs that belong to ``day``'s closing: each Z that covers a row of the day (whatever its own day) and
+    each Z taken that day."""
+    return _rows(conn, "SELECT z.terminal_id, z.number, z.sha256, z.body FROM pos_store.z_reports z "
+                       "WHERE z.store_id = %(store)s AND (z.day = %(day)s OR (z.terminal_id, z.number) IN ("
+                       "SELECT DISTINCT t.terminal_id, t.z_number FROM pos_store.transactions t "
+                       "WHERE t.store_id = %(store)s AND t.day = %(day)s AND t.z_number IS NOT NULL)) "
+                       "ORDER BY z.terminal_id, z.number", {"store": store, "day": day})
+
+
 def closing_figures(conn: psycopg.Connection, store: str, day: str) -> dict:
-    """The day's Zs per terminal: the figures over the rows they cover (the one rule) and, as a cross-check,
-    the Z bodies' own totals; any disagreement is listed in ``disagreements``."""
-    zs = _rows(conn, "SELECT terminal_id, number, sha256, body FROM pos_store.z_reports "
-                     "WHERE store_id = %(store)s AND day = %(day)s ORDER BY terminal_id, number",
-               {"store": store, "day": day})
-    numbers: dict[str, list[int]] = {}
-    for z in zs:
-        numbers.setdefault(z["terminal_id"], []).append(z["number"])
+    """The day's closing figures: the rows of ``day`` that some Z covers, whichever Z (the one rule over them,
+    per terminal and for the store), so the closing and the store's day count the same rows once every settled
+    row is covered. The Zs involved (:func:`_covering_zs`) are cross-checked one by one: a Z's body against all
+    the rows that Z covers, any day's (what it counted when it was taken); a disagreement is listed in
+    ``disagreements``."""
+    zs = _covering_zs(conn, store, day)
     covered = _rows(conn, f"SELECT t.terminal_id, t.kind, t.currency, t.status, {_REVERSED} AS reversed, "
                           "count(*) AS count, sum(t.amount) AS amount FROM pos_store.transactions t "
                           "JOIN pos_store.z_reports z ON z.terminal_id = t.terminal_id AND z.number = t.z_number "
-                          "WHERE z.store_id = %(store)s AND z.day = %(day)s AND t.store_id = %(store)s "
+                          "WHERE t.store_id = %(store)s AND t.day = %(day)s AND t.z_number IS NOT NULL "
                           "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5", {"store": store, "day": day})
     groups: dict[str, list[dict]] = {}
     for r in covered:
         groups.setdefault(r["terminal_id"], []).extend(_groups([r]))
+    per_z: dict[tuple[str, int], list[dict]] = {}
+    if zs:
+        for r in _rows(conn, "SELECT t.terminal_id, t.z_number, t.kind, t.currency, t.status, "
+                             f"{_REVERSED} AS reversed, count(*) AS count, sum(t.amount) AS amount "
+                             "FROM pos_store.transactions t "
+                             "JOIN unnest(%(terminals)s::text[], %(numbers)s::int[]) AS k(terminal_id, number) "
+                             "ON t.terminal_id = k.terminal_id AND t.z_number = k.number "
+                             "WHERE t.store_id = %(store)s GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6",
+                       {"store": store, "terminals": [z["terminal_id"] for z in zs],
+                        "numbers": [z["number"] for z in zs]}):
+            per_z.setdefault((r["terminal_id"], r["z_number"]), []).extend(_groups([r]))
     per, disagreements = {}, []
-    for t, nums in numbers.items():
-        figures = group_figures(groups.get(t, []))
-        bodies = [z["body"] for z in zs if z["terminal_id"] == t]
-        from_bodies = _sum_totals([b.get("totals") or {} for b in bodies])
-        # the nets, not each status's count: a covered sale reversed by a later cancel is CANCELLED now but
-        # still moved its amount (its cancel counts in the later Z), so only a changed net is a disagreement
-        if _net_of(from_bodies) != _net_of(figures["totals"]):
-            disagreements.append({"terminal": t, "why": _(
-                "its Z reports {numbers} say {theirs}, but the rows they cover in the store add up to {ours}").format(
-                    numbers=", ".join(f"#{n}" for n in nums), theirs=_nets(from_bodies),
-                    ours=_nets(figures["totals"]))})
-        per[t] = {**figures, "z": [{"number": z["number"], "sha256": z["sha256"],
-                                    "count": (z["body"].get("session") or {}).get("count")}
-                                   for z in zs if z["terminal_id"] == t]}
+    for t in sorted({z["terminal_id"] for z in zs} | set(groups)):
+        mine = [z for z in zs if z["terminal_id"] == t]
+        for z in mine:
+            theirs = _sum_totals([z["body"].get("totals") or {}])
+            ours = group_figures(per_z.get((t, z["number"]), []))["totals"]
+            # the nets, not each status's count: a covered sale reversed by a later cancel is CANCELLED now but
+            # still moved its amount (its cancel counts in the later Z), so only a changed net is a disagreement
+            if _net_of(theirs) != _net_of(ours):
+                disagreements.append({"terminal": t, "why": _(
+                    "its Z report #{number} says {theirs}, but the rows it covers in the store add up to {ours}")
+                    .format(number=z["number"], theirs=_nets(theirs), ours=_nets(ours))})
+        per[t] = {**group_figures(groups.get(t, [])),
+                  "z": [{"number": z["number"], "sha256": z["sha256"],
+                         "count": (z["body"].get("session") or {}).get("count")} for z in mine]}
     everything = [g for gs in groups.values() for g in gs]
     return {**group_figures(everything), "terminals": per, "disagreements": disagreements}
 
@@ -499,19 +596,45 @@ def existing_closing(conn: psycopg.Connection, store: str, day: str) -> dict | N
     return {**r["body"], "sha256": r["sha256"], "closedAs": r["closed_by"], "closedAt": r["closed_at"]}
 
 
+def late_zs(conn: psycopg.Connection, store: str, day: str, closing: dict) -> list[dict]:
+    """The Zs that belong to ``day``'s closing now (:func:`_covering_zs`) but are not in ``closing``: they
+    reached the store after the day was closed, so the closing does not add up to them. Each in words."""
+    kept = {(t, z["number"]) for t, fig in (closing.get("terminals") or {}).items() for z in fig.get("z") or []}
+    return [{"terminal": z["terminal_id"], "number": z["number"], "why": _(
+                "its Z report #{number} belongs to {day} but reached the store after the day was closed: the "
+                "closing does not count it").format(number=z["number"], day=day)}
+            for z in _covering_zs(conn, store, day) if (z["terminal_id"], z["number"]) not in kept]
+
+
 def store_close(conn: psycopg.Connection, store: str, day: str, *, anyway: bool = False, by: str | None = None,
                 approved_by: str | None = None, role: str | None = None, heartbeat_interval: float = 30.0,
                 now: float | None = None) -> dict:
-    """Close the store's ``day`` once: refused (nothing written) while a terminal misses its Z or lags, or
-    its Zs disagree with the rows they cover, unless ``anyway`` (then the blockers are kept in the body); a
-    day closed before is not closed again (its closing is returned, ``existing``). Figures: the day's Zs,
-    over the rows they cover."""
+    """Close the store's ``day`` once: refused (nothing written) while a terminal has settled rows of the day
+    no Z covers or may not have shipped all of it, or a Z disagrees with the rows it covers, unless ``anyway``
+    (then the blockers are kept in the body); a day that has not come yet (by the store database's date) is
+    refused in words; a day closed before is not closed again (its closing is returned, ``existing``, with the
+    Zs that arrived since in ``lateZ``). Figures: the day's rows that some Z covers.
+
+    The figures and the blockers are read in one REPEATABLE READ snapshot: a Z or a heartbeat arriving between
+    two reads cannot make the closing's figures and its list of what held it back disagree."""
+    import psycopg
+
     day = check_day(day)
     now = time.time() if now is None else now
+    conn.commit()   # a fresh transaction: the snapshot starts at its first read
+    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    found = conn.execute("SELECT current_date::text").fetchone()
+    today = found[0] if found else day
+    if day > today:
+        conn.rollback()
+        raise StoreError(_("the store's day {day} has not come yet (the store's database says today is {today}): "
+                           "it cannot be closed").format(day=day, today=today),
+                         hint=_("close a day when its trading is done: today's at the earliest, or one before"))
     before = existing_closing(conn, store, day)
     if before is not None:
+        late = late_zs(conn, store, day, before)
         conn.commit()
-        return {"closed": False, "existing": True, "blockers": [], "report": before}
+        return {"closed": False, "existing": True, "blockers": [], "report": {**before, "lateZ": late}}
     figures = closing_figures(conn, store, day)
     # a Z the store's rows do not add up to is not closed past quietly: it holds the closing back too
     held = blockers(conn, store, day, heartbeat_interval=heartbeat_interval) + figures["disagreements"]
@@ -523,14 +646,17 @@ def store_close(conn: psycopg.Connection, store: str, day: str, *, anyway: bool 
         return {"closed": False, "existing": False, "blockers": held, "report": body}
     text = _canonical(body)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    import psycopg
     try:
         conn.execute("INSERT INTO pos_store.store_closings (store_id, day, body, sha256) "
                      "VALUES (%s, %s, %s::jsonb, %s)", (store, day, text, digest))
         conn.commit()
-    except psycopg.errors.UniqueViolation:   # closed by someone else between the look and the write
-        conn.rollback()
-        return {"closed": False, "existing": True, "blockers": [], "report": existing_closing(conn, store, day)}
+    except (psycopg.errors.UniqueViolation, psycopg.errors.SerializationFailure):
+        conn.rollback()   # closed by someone else between the look and the write
+        again = existing_closing(conn, store, day)
+        late = late_zs(conn, store, day, again) if again is not None else []
+        conn.commit()
+        return {"closed": False, "existing": True, "blockers": [],
+                "report": {**again, "lateZ": late} if again is not None else body}
     except psycopg.errors.InsufficientPrivilege as exc:
         conn.rollback()
         raise StoreError(_("the store's database refused the closing: {reason}").format(reason=_first(exc)),
@@ -547,6 +673,7 @@ def day_lines(data: dict) -> list[str]:
     out = [_("STORE DAY  {day}  store {store}").format(day=data["date"], store=data["storeId"]),
            *printout.heading_lines(data),
            _("{n} transactions on {t} terminals").format(n=data["count"], t=len(data["terminals"]))]
+    out += [_("NOT CURRENT  {terminal}: {why}").format(**b) for b in data.get("behind") or []]
     if data["summary"]:
         out += ["", *_figure_lines(data)]
     for t, fig in data["terminals"].items():
@@ -586,6 +713,10 @@ def figures_lines(data: dict) -> list[str]:
         out.append(_("NOT READY  {terminal}: {why}").format(**b))
     for d in data.get("disagreements") or []:
         out.append(_("DISAGREEMENT  {terminal}: {why}").format(**d))
+    for b in data.get("behind") or []:
+        out.append(_("NOT CURRENT  {terminal}: {why}").format(**b))
+    for z in data.get("lateZ") or []:
+        out.append(_("LATE Z  {terminal}: {why}").format(**z))
     if data.get("anyway"):
         out.append(_("closed anyway by {who}, past the terminals listed above").format(who=data.get("closedBy")))
     if data.get("sha256"):
