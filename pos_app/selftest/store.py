@@ -145,6 +145,11 @@ def reach(config: Config, data_dir: Path | None = None,
                     _("update this pos-terminal to the version the other terminals run") if found > schema.VERSION
                     else _("the store's owner migrates the database (pos_app.store.schema.migrate): it is behind"))
             if office:
+                from ..store import reports
+                try:   # the reports' own check: a till's login sees only its own rows, so they refuse it
+                    reports.check_reader(conn)
+                except schema.StoreError as exc:
+                    return False, one_line(exc.message), one_line(exc.hint or "")
                 seen = conn.execute("SELECT count(*) FROM pos_store.terminals WHERE store_id = %s",
                                     (store.store_id,)).fetchone()
                 count = int(seen[0]) if seen else 0

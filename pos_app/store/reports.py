@@ -105,7 +105,7 @@ def open_store(store: StoreConfig, *, database: str | None = None,
         raise _unreachable(exc) from None
     try:
         conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
-        _check_reader(conn)
+        check_reader(conn)
         yield conn
     except psycopg.errors.InsufficientPrivilege as exc:
         raise StoreError(_("the store's database refused this login: {reason}").format(reason=_first(exc)),
@@ -135,7 +135,7 @@ def _unreachable(exc: BaseException) -> StoreError:
                       hint=_("check that the store's PostgreSQL runs and this machine reaches it; then try again"))
 
 
-def _check_reader(conn: psycopg.Connection) -> None:
+def check_reader(conn: psycopg.Connection) -> None:
     """A till's own login sees only its own rows: a store report read with it would be silently partial."""
     row = conn.execute("SELECT pg_has_role(current_user, %s, 'MEMBER'), pg_has_role(current_user, %s, 'MEMBER'), "
                        "pg_has_role(current_user, %s, 'MEMBER'), current_user",

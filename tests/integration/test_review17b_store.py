@@ -247,7 +247,6 @@ def test_held_bad_input_is_refused_in_words(sim, store, tmp_path):
         assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.strip(), (args, done.stderr)
 
 
-@OPEN_DEFECT
 def test_the_selftest_of_an_office_machine_refuses_a_tills_own_login_as_its_reports_do(store, tmp_path):
     """[store] reader set to a till's own login: the store reports refuse it ('a terminal's own login: it reads
     only that terminal's rows'), but the office machine's self-test passes it ('reads store S (1 terminal)')."""
