@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from .ledger import read
+from .schema import QUEUE_HISTORY
 
 CURSOR = "store"   # the one cursor today: the store's PostgreSQL
 
@@ -117,3 +118,29 @@ def rewind_to(journal, held: int, name: str = CURSOR) -> bool:
             return False
         c.execute("UPDATE replication SET shipped = ? WHERE name = ?", (held, name))
         return True
+
+
+def forget_unshipped(journal, older_than: float) -> int:
+    """On a terminal without a store: forget queue rows older than ``older_than`` (the journal's own rows stay;
+    :func:`requeue_history` queues them all again if a store is added later), so the queue does not grow the
+    journal for ever."""
+    with journal.transaction() as c:
+        return c.execute("DELETE FROM outbound WHERE at < ?", (older_than,)).rowcount
+
+
+def requeue_history(journal, name: str = CURSOR) -> int:
+    """The store holds nothing of this terminal: make sure it gets all of it. When any event is missing from the
+    queue (forgotten while there was no store, or shipped to a store since emptied), queue the whole history
+    again in the order it happened, under new numbers, with the cursor at 0; otherwise change nothing. How many
+    rows were queued (0: nothing missing)."""
+    with journal.transaction() as c:
+        missing = c.execute("SELECT 1 FROM events e WHERE NOT EXISTS (SELECT 1 FROM outbound o WHERE "
+                            "o.stream = 'event' AND o.k = e.txn AND o.n = e.seq) LIMIT 1").fetchone()
+        if not missing:
+            return 0
+        c.execute("DELETE FROM outbound")
+        for sql in QUEUE_HISTORY:
+            c.execute(sql)
+        c.execute("INSERT INTO replication (name, shipped) VALUES (?, 0) ON CONFLICT (name) DO UPDATE SET shipped = 0",
+                  (name,))
+        return c.execute("SELECT count(*) FROM outbound").fetchone()[0]

@@ -185,6 +185,17 @@ _OUTBOUND_TRIGGERS = {
 }
 
 
+#: The whole history queued for the store, in the order it happened: a v6 journal's at its upgrade, and a
+#: journal's whose store holds nothing of it yet (:func:`offline_queue.outbound.requeue_history`).
+QUEUE_HISTORY = (
+    ("INSERT INTO outbound (stream, k, n, at) SELECT 'txn', id, NULL, updated_at FROM transactions "
+     "ORDER BY created_at, id"),
+    "INSERT INTO outbound (stream, k, n, at) SELECT 'event', txn, seq, at FROM events ORDER BY at, seq",
+    "INSERT INTO outbound (stream, k, n, at) SELECT 'audit', '', seq, at FROM audit ORDER BY seq",
+    "INSERT INTO outbound (stream, k, n, at) SELECT 'z', '', number, taken_at FROM z_reports ORDER BY number",
+)
+
+
 def _v7(db: sqlite_utils.Database) -> None:
     """The store's outbound history (issue 17): ``outbound`` numbers every change in the order it was
     committed (AUTOINCREMENT: never reused, never lower than an earlier change's, whatever the clock does;
@@ -197,12 +208,8 @@ def _v7(db: sqlite_utils.Database) -> None:
                "n INTEGER, at FLOAT NOT NULL)")
     db.execute("CREATE TABLE replication (name TEXT PRIMARY KEY NOT NULL, shipped INTEGER NOT NULL, "
                "shipped_at FLOAT, tried_at FLOAT, error TEXT) WITHOUT ROWID")
-    db.execute("INSERT INTO outbound (stream, k, n, at) SELECT 'txn', id, NULL, updated_at FROM transactions "
-               "ORDER BY created_at, id")
-    db.execute("INSERT INTO outbound (stream, k, n, at) SELECT 'event', txn, seq, at FROM events ORDER BY at, seq")
-    db.execute("INSERT INTO outbound (stream, k, n, at) SELECT 'audit', '', seq, at FROM audit ORDER BY seq")
-    db.execute("INSERT INTO outbound (stream, k, n, at) SELECT 'z', '', number, taken_at FROM z_reports "
-               "ORDER BY number")
+    for sql in QUEUE_HISTORY:
+        db.execute(sql)
     for name, body in _OUTBOUND_TRIGGERS.items():
         db.execute(f"CREATE TRIGGER {name} {body}")
 

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from offline_queue import outbound
 from offline_queue.journal import Journal, JournalError, business_day
 
 from . import entry_code, messages, rows
@@ -79,6 +80,11 @@ def _kind(kind: str) -> str:
     return _(KIND_WORDS[kind]) if kind in KIND_WORDS else kind
 
 
+#: Without a store (or on an office machine), the store's queue keeps a week of changes, looked at hourly; a
+#: store added later gets the whole history anyway (offline_queue.outbound.requeue_history).
+QUEUE_KEPT, QUEUE_FORGET_EVERY = 7 * 86_400.0, 3_600.0
+
+
 def new_request_id(prefix: str) -> str:
     """Unique, ≤ 64 characters, and sortable by time for people reading a ledger."""
     return f"{prefix}{time.strftime('%Y%m%d%H%M%S')}{uuid.uuid4().hex[:16]}"
@@ -113,6 +119,7 @@ class Terminal:
         # When the WAL must next be truncated (a code was dropped). Once at start too: a run that died
         # may have left a code in the WAL it never got to truncate.
         self._scrub_at: float | None = time.monotonic()
+        self._forget_at = time.monotonic()   # a terminal without a store forgets its queue's old rows (hourly)
         self.last_sale_id: str | None = None
         self._in_flight: set[str] = set()  # follow-ups being resent without a commit of the attempt
         self.drain_workers = 4  # a backlog drains with this many calls in flight: the gateway, not us, bounds it
@@ -830,6 +837,13 @@ class Terminal:
                 self._orphans.discard(txn_id)
             except JournalError:
                 break  # still full or damaged: next round
+        store = self.config.store
+        if (store is None or store.role != "till") and time.monotonic() >= self._forget_at:
+            self._forget_at = time.monotonic() + QUEUE_FORGET_EVERY
+            try:
+                outbound.forget_unshipped(self.journal, self.clock() - QUEUE_KEPT)
+            except JournalError:
+                pass   # full or damaged: the next hour tries again; the payment path says what is wrong
         if self._scrub_at is not None and time.monotonic() >= self._scrub_at:
             self._scrub_at = None
             if not self.journal.checkpoint():

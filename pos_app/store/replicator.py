@@ -349,7 +349,10 @@ class Replicator:
             if refusal is not None:
                 raise refusal
             held = stored_upto(conn, self.terminal_id)
-            if outbound.rewind_to(self.journal, held):
+            if held == 0 and outbound.requeue_history(self.journal):
+                log.info("store replication: the store holds nothing of this terminal yet: its whole history is "
+                         "queued for it")
+            elif outbound.rewind_to(self.journal, held):
                 log.warning("store replication: the store holds this terminal's history only up to %s, less than "
                             "it committed (restored from an older backup?): sending again from there", held)
         except BaseException:

@@ -379,3 +379,33 @@ def test_the_pin_books_hash_and_salt_never_leave_and_its_audit_entries_do(sim, s
     for secret in (salt, digest):
         for form in (secret.hex(), base64.b64encode(secret).decode(), base64.b64encode(secret).decode().rstrip("=")):
             assert form not in dump
+
+
+def test_a_store_added_later_gets_the_history_a_storeless_till_forgot_to_queue(sim, store, tmp_path):
+    """Without [store] the queue keeps a week (it would grow the journal for ever); a store added later still
+    gets every event the till ever journaled, since the store holds nothing of it: the history is queued again."""
+    import sqlite3
+
+    from pos_app.terminal import QUEUE_KEPT
+
+    plain = write_config(sim)
+    d = tmp_path / "island"
+    with Runtime(plain, d) as rt:
+        sales = [rt.terminal.start_sale(Money(300, "USD"), code=payment_code()) for _ in range(2)]
+        assert [s.status for s in sales] == ["SUCCESS", "SUCCESS"]
+    conn = sqlite3.connect(d / "journal.sqlite")   # the week has passed: the queue rows are that old
+    conn.execute("UPDATE outbound SET at = at - ?", (QUEUE_KEPT + 60,))
+    conn.commit()
+    conn.close()
+    with Runtime(plain, d):   # housekeeping forgets the old rows (a notification the gateway resends now is new)
+        wait_for(lambda: journal_query(d, "SELECT count(*) FROM outbound WHERE at < ?",
+                                       (time.time() - QUEUE_KEPT,))[0][0] == 0)
+    store.register("S1", "T-LATE")
+    config = with_store(with_terminal_id(write_config(sim), "T-LATE"), store.section(tmp_path, "S1", "T-LATE"))
+    with Runtime(config, d):
+        wait_for(lambda: last_outbound(d) and shipped(d) == last_outbound(d))
+    events = journal_query(d, "SELECT txn, seq, kind FROM events ORDER BY txn, seq")
+    stored = store.rows("SELECT coalesce(txn, ''), txn_seq, kind FROM pos_store.events WHERE terminal_id = 'T-LATE' "
+                        "ORDER BY 1, 2")
+    assert {s.id for s in sales} <= {r[0] for r in events}   # both sales' history, whatever came after
+    assert [[r[0], str(r[1]), r[2]] for r in events] == stored
