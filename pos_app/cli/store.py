@@ -113,8 +113,10 @@ def x(opts, store_id, database, csv_file, pdf, by):
               help="close even while terminals miss their Z or lag (they are kept in the closing)")
 @_options
 def z(opts, date, anyway, store_id, database, csv_file, pdf, by):
-    """Close the store's day, once: the counters' Zs of that day added up. Refused (exit 1) while a counter
-    misses its Z or lags, listing them; --anyway closes past them (manager PIN)."""
+    """Close the store's day, once: the day's transactions that the counters' Zs cover, added up. Refused (exit 1)
+    while a counter has settled sales of the day no Z covers, or may not have shipped all of the day, listing
+    them; --anyway closes past them (manager PIN). A day not come yet is refused; a day closed before is shown
+    as it was closed, with any Z that reached the store after it."""
     config, when = _config(opts), _day(date)
     result = services.store.store_close(_manager(opts, by), config, when, store=store_id, database=database,
                                         anyway=anyway)
@@ -123,6 +125,8 @@ def z(opts, date, anyway, store_id, database, csv_file, pdf, by):
         emit(opts, result, result.lines)
         print(_("pos-terminal: the store's day {day} was closed already; nothing was written (shown above)")
               .format(day=when), file=sys.stderr)
+        for late in result.report.data.get("lateZ") or []:
+            print(_("pos-terminal: LATE Z  {terminal}: {why}").format(**late), file=sys.stderr)
         return 1
     if not result.closed:
         lines = [_("the store's day {day} is not closed: these terminals are not ready").format(day=when),
@@ -130,7 +134,15 @@ def z(opts, date, anyway, store_id, database, csv_file, pdf, by):
                  _("  → take each one's Z (pos-terminal report --z) and let it ship; or close with --anyway")]
         emit(opts, result, lines)
         return 1
-    _write(result, csv_file, pdf)
+    try:
+        _write(result, csv_file, pdf)
+    except PosError as exc:   # the closing is kept for ever already: say so, not only "cannot write"
+        emit(opts, result, result.lines)
+        raise PosError(_("the store's day {day} IS closed (kept in the store's database), but its file was not "
+                         "written: {why}").format(day=when, why=exc.message),
+                       hint=_("to have the file, run pos-terminal store z --date {day} again with another --pdf or "
+                              "--csv path: it shows the closing kept and writes it (nothing is closed twice)")
+                       .format(day=when)) from None
     emit(opts, result, result.lines)
     for d in result.report.data.get("disagreements") or []:
         print(_("pos-terminal: DISAGREEMENT  {terminal}: {why}").format(**d), file=sys.stderr)

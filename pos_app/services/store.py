@@ -65,6 +65,11 @@ class StoreClosing:
     existing: bool = False      # the day was closed before: ``report`` is that closing, nothing was written
 
     @property
+    def late(self) -> list[dict]:
+        """A closing shown again: the Zs of its day that reached the store after it (not counted in it)."""
+        return list(self.report.data.get("lateZ") or []) if self.existing else []
+
+    @property
     def data(self) -> dict:
         return {"closed": self.closed, "alreadyClosed": self.existing,
                 "blockers": [{"terminal": b.terminal, "why": b.why} for b in self.blockers],
@@ -141,10 +146,12 @@ def store_config(config):
 @use_case("store_day", roles=MANAGERS, cli="store day", gui="ui.manager:ManagerWindow.show_store_day")
 def store_day(grant: Grant, config, day: str, *, store: str | None = None,
               database: str | None = None) -> StoreReport:
-    """Every counter's transactions of ``day`` with a terminal column, totals per terminal and for the store."""
+    """Every counter's transactions of ``day`` with a terminal column, totals per terminal and for the store, and
+    the counters the store may not hold all of the day of (``behind``)."""
     from ..store import reports
     with reports.open_store(store_config(config), database=database, config_path=config.path) as conn:
-        data = reports.store_day(conn, store or config.store.store_id, day, by=grant.asked_by, role=grant.role)
+        data = reports.store_day(conn, store or config.store.store_id, day, by=grant.asked_by, role=grant.role,
+                                 heartbeat_interval=config.store.heartbeat_interval)
     return StoreReport(data, reports.day_lines(data), reports.write_day_csv)
 
 
@@ -153,14 +160,17 @@ def store_x(grant: Grant, config, *, store: str | None = None, database: str | N
     """The store's session so far: per counter, what no Z covers yet (nothing is stored)."""
     from ..store import reports
     with reports.open_store(store_config(config), database=database, config_path=config.path) as conn:
-        data = reports.store_x(conn, store or config.store.store_id, by=grant.asked_by, role=grant.role)
+        data = reports.store_x(conn, store or config.store.store_id, by=grant.asked_by, role=grant.role,
+                               heartbeat_interval=config.store.heartbeat_interval)
     return StoreReport(data, reports.figures_lines(data), reports.write_figures_csv)
 
 
 @use_case("store_close", roles=MANAGERS, cli="store z", gui="ui.manager:ManagerWindow.store_close")
 def store_close(grant: Grant, config, day: str, *, store: str | None = None, database: str | None = None,
                 anyway: bool = False) -> StoreClosing:
-    """Close the store's ``day``: refused while a counter misses its Z or lags, unless ``anyway``; once."""
+    """Close the store's ``day``: refused while a counter has settled rows of the day no Z covers or may not have
+    shipped all of it, unless ``anyway``; a day not come yet is refused in words; once (a day closed before is
+    shown, with the Zs that reached the store after it)."""
     from ..store import reports
     with reports.open_store(store_config(config), database=database, config_path=config.path) as conn:
         outcome = reports.store_close(conn, store or config.store.store_id, day, anyway=anyway,

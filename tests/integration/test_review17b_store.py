@@ -223,6 +223,9 @@ def test_a_closing_whose_file_could_not_be_written_can_still_be_had_as_a_file(si
     first = cli("store", "z", "--date", day, "--pdf", tmp_path / "no-such-dir" / "z.pdf", config=oc, data_dir=od,
                 input=MANAGER_PIN + "\n")
     assert "Traceback" not in first.stderr
+    # it says the day IS closed and how to have the file, not only "cannot write"
+    assert first.returncode == 2 and "IS closed" in first.stderr and "again with another" in first.stderr, \
+        first.stderr
     stored = store.value("SELECT count(*) FROM pos_store.store_closings WHERE store_id = 'C1'")
     assert stored == "1", first.stderr
     again = cli("store", "z", "--date", day, "--pdf", tmp_path / "z.pdf", "--csv", tmp_path / "z.csv", config=oc,
