@@ -429,6 +429,7 @@ class ManagerWindow(Operations, ModeWindow):
         store = getattr(self.core.terminal.config, "store", None)
         if store is not None:
             self.store_panel = StorePanel(store.store_id, self.locale_name)
+            self._cap_store_day()
             self.store_panel.refresh_button.clicked.connect(self.show_store_day)
             self.store_panel.x_button.clicked.connect(self.store_x_report)
             self.store_panel.close_button.clicked.connect(self.store_close)
@@ -1240,8 +1241,17 @@ class ManagerWindow(Operations, ModeWindow):
         """The store's day is read when its tab is looked at (not at every opening of the window: it is a
         round trip to the store's database), and again when the business day changes while it is shown."""
         panel = self.store_panel
+        if panel is not None:
+            self._cap_store_day()
         if panel is not None and self.tabs.currentWidget() is panel and self.store_day_shown != self.day:
             self.show_store_day()
+
+    def _cap_store_day(self) -> None:
+        """With a store, the business day goes no further than today: a store's day closed before it came would
+        be closed for ever, empty (the store refuses it too). Moved on when the window outlives midnight."""
+        today = QDate.currentDate()
+        if self.date_edit.maximumDate() != today:
+            self.date_edit.setMaximumDate(today)
 
     def _store_call(self, fn, waiting: str, on_done, on_error=None) -> None:
         """A call to the store's database on a worker: the wait said in words, the buttons held meanwhile, a
@@ -1295,6 +1305,7 @@ class ManagerWindow(Operations, ModeWindow):
         self.store_report = report
         if self.store_panel is not None:
             self.store_panel.show_text(report.lines)
+            self.store_panel.show_behind(report.data.get("behind") or [])
         self._say(_("Store X report taken: every counter's session so far; nothing was closed."))
 
     def store_close(self) -> None:
@@ -1334,7 +1345,11 @@ class ManagerWindow(Operations, ModeWindow):
         self.store_closing = outcome
         if self.store_panel is not None:   # a closing past blockers lists them itself, and says it was anyway
             self.store_panel.show_text(outcome.lines)
-        if outcome.existing:
+        if outcome.existing and outcome.late:
+            self._say(_("The store's day {day} was closed before: shown as it was closed; {n} Z reports of that "
+                        "day reached the store after it and are not in it (listed on the Store tab).").format(
+                          day=day, n=len(outcome.late)), error=True)
+        elif outcome.existing:
             self._say(_("The store's day {day} was closed before: shown as it was closed.").format(day=day))
         elif outcome.closed:
             self._say(_("The store's day {day} is closed.").format(day=day))

@@ -85,6 +85,14 @@ class StorePanel(QWidget):
             widget.setObjectName(name)
             row.addWidget(widget)
         layout.addLayout(row)
+        # the counters the store may not hold everything of (silent, lagging, a backlog, a replication error):
+        # their own reports may show more than this tab does
+        self.behind_label = QLabel("")
+        self.behind_label.setObjectName("store_behind")
+        self.behind_label.setWordWrap(True)
+        self.behind_label.setStyleSheet(f"color: {RED};")
+        self.behind_label.hide()
+        layout.addWidget(self.behind_label)
         self.totals = table([_("Terminal"), _("Currency"), _("Sales"), _("Gross sales"), _("Refunds"),
                              _("Cancels"), _("Net")])
         self.totals.setObjectName("store_totals")
@@ -124,11 +132,13 @@ class StorePanel(QWidget):
         line's, above the tabs)."""
         self.totals.setRowCount(0)
         self.day_table.setRowCount(0)
+        self.show_behind([])
         self.rows_label.setText(_("The store's day {day} could not be read: see the message above.").format(day=day))
 
     # -- the day ----------------------------------------------------------------------------------------
     def show_day(self, data: dict) -> None:
         """A ``store_day`` report's data: its figures per terminal and for the store, and its transactions."""
+        self.show_behind(data.get("behind") or [])
         self._figures(data)
         rows = data.get("transactions") or []
         self.day_table.setRowCount(len(rows))
@@ -175,6 +185,14 @@ class StorePanel(QWidget):
                 if c >= 2:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.totals.setItem(r, c, item)
+
+    def show_behind(self, behind: list[dict]) -> None:
+        """The counters the store may not hold everything of, each with why (the closing's words); hidden when
+        every counter is current."""
+        words = [_("{terminal}: {why}").format(terminal=b["terminal"], why=stored(b["why"])) for b in behind]
+        self.behind_label.setText("\n".join([_("Not current in the store's database (their own reports may "
+                                                "show more):"), *words]) if words else "")
+        self.behind_label.setVisible(bool(words))
 
     # -- reports -----------------------------------------------------------------------------------------
     def show_text(self, lines: list[str]) -> None:
