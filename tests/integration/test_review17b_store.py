@@ -504,3 +504,30 @@ def test_who_holds_a_day_back_a_retired_a_later_and_a_silent_terminal_with_a_bac
     heartbeat(store, "F9", "F9-T2", ago_s=3000, backlog=0)          # it shipped the rest, then went quiet
     with manager(store, tmp_path, "F9", "boss_f9") as conn:
         assert reports.store_close(conn, "F9", day)["closed"]
+        rows = {r["terminal"]: r for r in reports.fleet(conn, "F9")["terminals"]}
+    assert rows["F9-T3"]["retired"] and not rows["F9-T3"]["stale"] and rows["F9-T3"]["ok"]
+
+
+def test_the_closing_reads_its_figures_and_blockers_in_one_snapshot(store, tmp_path, monkeypatch):
+    """Read at READ COMMITTED, a Z arriving between the figures and the blockers made a closing whose figures
+    lack what its blockers say is covered: every statement of the closing now runs in one REPEATABLE READ
+    transaction (the server's own word for each, and its snapshot's transaction id)."""
+    store.register("F10", "F10-T1")
+    day = (date.today() - timedelta(days=3)).isoformat()
+    sale(store, "F10", "F10-T1", "PR-F10-1", 1000, day, z=1)
+    z_report(store, "F10", "F10-T1", 1, day, [1000])
+    heartbeat(store, "F10", "F10-T1")
+    seen: list[tuple[str, str]] = []
+    real = reports._rows
+
+    def watched(conn, sql, params):
+        row = conn.execute("SELECT current_setting('transaction_isolation'), "
+                           "pg_current_snapshot()::text").fetchone()
+        seen.append(row)
+        return real(conn, sql, params)
+
+    monkeypatch.setattr(reports, "_rows", watched)
+    with manager(store, tmp_path, "F10", "boss_f10") as conn:
+        assert reports.store_close(conn, "F10", day)["closed"]
+    assert len(seen) > 3 and {iso for iso, _snap in seen} == {"repeatable read"}, seen
+    assert len({snap for _iso, snap in seen}) == 1, seen
