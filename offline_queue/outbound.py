@@ -32,6 +32,11 @@ class Batch:
     transactions: list[sqlite3.Row] = field(default_factory=list)
 
 
+def journal_id(db) -> str:
+    """This journal's own random id (schema v8), which the store records as the one that ships its terminal."""
+    return read(db, "SELECT value FROM meta WHERE key = 'journal_id'")[0][0]
+
+
 def cursor(db, name: str = CURSOR) -> int:
     """The last outbound number the store has committed (0: nothing yet)."""
     rows = read(db, "SELECT shipped FROM replication WHERE name = ?", (name,))

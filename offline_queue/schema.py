@@ -214,7 +214,15 @@ def _v7(db: sqlite_utils.Database) -> None:
         db.execute(f"CREATE TRIGGER {name} {body}")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(db: sqlite_utils.Database) -> None:
+    """This journal's own random id (``meta.journal_id``): the store is told which journal may ship as its
+    terminal, so after a disk swap and a restore the old disk, should it come back, is fenced off rather than
+    the new one (issue 17). A copied disk copies the id; the store's per-batch check catches that instead."""
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID")
+    db.execute("INSERT INTO meta (key, value) VALUES ('journal_id', lower(hex(randomblob(16))))")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 VERSION = len(MIGRATIONS)
 
 

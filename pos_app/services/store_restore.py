@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from offline_queue import audit as audit_store
+from offline_queue import outbound
 from offline_queue import restore as journal_restore
 from offline_queue.journal import JournalError
 
@@ -114,7 +115,10 @@ def store_restore(grant: Grant, journal, config, *, clock: Callable[[], float] =
         raise _refusal(held)
     from ..store import restore as store_side
 
-    snap = store_side.fetch(config.store, config.store.store_id, config.merchant.terminal_id)
+    with journal.reading() as c:
+        mine = outbound.journal_id(c)
+    # the claim comes first: a replaced till still running is fenced off before its rows are read
+    snap = store_side.fetch(config.store, config.store.store_id, config.merchant.terminal_id, mine)
     if not (snap.upto or snap.transactions or snap.z_reports or snap.audit):
         raise RestoreRefused(_("the store holds no history of terminal {terminal}: there is nothing to restore")
                              .format(terminal=config.merchant.terminal_id),

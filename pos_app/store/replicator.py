@@ -175,6 +175,24 @@ def stored_event(conn: psycopg.Connection, terminal_id: str, number: int) -> tup
     return (row[0], int(row[1])) if row and row[1] is not None else None
 
 
+def claim(conn: psycopg.Connection, journal_id: str, *, take: bool = False) -> str | None:
+    """Record ``journal_id`` as the journal that ships as this login's terminal: only where none is recorded
+    yet, or, with ``take`` (a restore onto a new disk), whatever was; the one recorded now is returned."""
+    conn.execute("UPDATE pos_store.terminals SET journal_id = %s WHERE role_name = current_user"
+                 + ("" if take else " AND journal_id IS NULL"), (journal_id,))
+    row = conn.execute("SELECT journal_id FROM pos_store.terminals WHERE role_name = current_user").fetchone()
+    conn.commit()
+    return row[0] if row else None
+
+
+def _fenced(terminal_id: str) -> StoreError:
+    return StoreError(
+        _("the store records another journal as terminal {terminal}'s (its history was restored onto another "
+          "disk): this one may not ship as it").format(terminal=terminal_id),
+        hint=_("this till's disk was replaced: take it out of service, or give it a terminal id of its own "
+               "(register it in the store); nothing of it is shipped"))
+
+
 def foreign_journal(conn: psycopg.Connection, journal, terminal_id: str) -> StoreError | None:
     """Why ``journal`` is not the one the store knows as this terminal's (None: it is): the store holds more of
     its history than the journal numbered, or its newest row is not one this journal wrote (a fresh journal
@@ -184,6 +202,11 @@ def foreign_journal(conn: psycopg.Connection, journal, terminal_id: str) -> Stor
     mine = outbound.backlog(journal)["last"] if journal is not None else 0   # None: no journal yet
     last = stored_event(conn, terminal_id, held) if held and held <= mine else None
     if held <= mine and (last is None or outbound.wrote(journal, held, *last)):
+        # its history is the store's; but since a restore onto a new disk, another journal may be the one
+        holder = conn.execute("SELECT journal_id FROM pos_store.terminals WHERE role_name = current_user").fetchone()
+        conn.commit()
+        if journal is not None and holder and holder[0] is not None and holder[0] != outbound.journal_id(journal):
+            return _fenced(terminal_id)
         return None
     what = (_("the store holds history of terminal {terminal} up to number {held}, but this journal only reaches "
               "{mine}") if held > mine else
@@ -226,8 +249,17 @@ _COPY = (("in_events", "seq, txn, txn_seq, at, day, kind, detail", _events),
                      "description, code_masked, state, final, created_at, updated_at, day, z_number, unmatched"), _txn))
 
 
-def ship(conn: psycopg.Connection, batch: outbound.Batch, store_id: str, terminal_id: str) -> None:
-    """Write one batch in one PostgreSQL transaction; returns once the store has committed it."""
+def ship(conn: psycopg.Connection, batch: outbound.Batch, store_id: str, terminal_id: str, *,
+         journal_id: str | None = None) -> None:
+    """Write one batch in one PostgreSQL transaction; returns once the store has committed it. With
+    ``journal_id``, only while the store records that journal as this terminal's (checked in the batch's own
+    transaction, the row share-locked: a restore's claim waits for the batch, and the next batch sees it)."""
+    if journal_id is not None:
+        holder = conn.execute("SELECT journal_id FROM pos_store.terminals WHERE role_name = current_user "
+                              "FOR SHARE").fetchone()
+        if holder is None or holder[0] != journal_id:
+            conn.rollback()
+            raise _fenced(terminal_id)
     conn.execute(_TEMP)
     with conn.cursor() as cur:
         for table, columns, rows in _COPY:
@@ -310,6 +342,7 @@ class Replicator:
         self._next_heartbeat = 0.0
         self._next_prune = 0.0
         self._error_journaled = False
+        self._journal_id: str | None = None
 
     def start(self) -> Replicator:
         self.thread = threading.Thread(target=self._run, name="replicator", daemon=True)
@@ -345,6 +378,8 @@ class Replicator:
         conn = self.connector(self.config)
         try:
             check_identity(conn, self.store_id, self.terminal_id)
+            self._journal_id = outbound.journal_id(self.journal)
+            claim(conn, self._journal_id)   # the first journal to ship as this terminal is the one
             refusal = foreign_journal(conn, self.journal, self.terminal_id)
             if refusal is not None:
                 raise refusal
@@ -371,7 +406,7 @@ class Replicator:
             batch = outbound.batch(self.journal, self.config.batch_size)
             if batch is None:
                 break
-            ship(self._conn, batch, self.store_id, self.terminal_id)
+            ship(self._conn, batch, self.store_id, self.terminal_id, journal_id=self._journal_id)
             now = self.clock()
             outbound.advance(self.journal, batch.upto, now)
             sent += batch.count

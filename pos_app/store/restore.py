@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import StoreConfig
 from ..i18n import _
-from .replicator import check_identity, connect
+from .replicator import check_identity, claim, connect
 from .schema import StoreError
 
 if TYPE_CHECKING:
@@ -108,15 +108,19 @@ def read(conn: psycopg.Connection, terminal_id: str) -> Snapshot:
     return snap
 
 
-def fetch(config: StoreConfig, store_id: str, terminal_id: str) -> Snapshot:
+def fetch(config: StoreConfig, store_id: str, terminal_id: str, journal_id: str | None = None) -> Snapshot:
     """Connect with the terminal's own login, check the store knows it as this terminal, and read its rows.
-    A store that does not answer is a :class:`StoreError` in words (nothing was read, nothing written)."""
+    With ``journal_id`` (the new disk's journal), first claim the terminal for it: the old disk, should it still
+    run, is fenced off before the rows are read, so nothing it ships can land after the snapshot. A store that
+    does not answer is a :class:`StoreError` in words (nothing was read, nothing written)."""
     import psycopg
 
     try:
         conn = connect(config)
         try:
             check_identity(conn, store_id, terminal_id)
+            if journal_id is not None:
+                claim(conn, journal_id, take=True)
             return read(conn, terminal_id)
         finally:
             conn.close()

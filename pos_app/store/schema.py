@@ -198,10 +198,20 @@ CREATE TRIGGER store_closings_signed BEFORE INSERT ON pos_store.store_closings
   FOR EACH ROW EXECUTE FUNCTION pos_store.sign_closing();
 """
 
+# v4: which journal ships as each terminal (a restore onto a new disk claims it; the old disk is fenced off).
+# A terminal may set only that column of its own row.
+_V4 = f"""
+ALTER TABLE pos_store.terminals ADD COLUMN journal_id text;
+GRANT UPDATE (journal_id) ON pos_store.terminals TO {TERMINAL_GROUP};
+CREATE POLICY terminal_claims ON pos_store.terminals FOR UPDATE TO {TERMINAL_GROUP}
+  USING (role_name = current_user) WITH CHECK (role_name = current_user);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("roles, tables, row-level security, append-only history", _V1),
     ("report columns, Z links, heartbeat cursor, store closings", _V2),
     ("retired terminals, indexes for the store X and closing, closings signed by their login", _V3),
+    ("the journal that ships as each terminal", _V4),
 ]
 VERSION = len(MIGRATIONS)
 
