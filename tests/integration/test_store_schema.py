@@ -387,6 +387,23 @@ def test_a_retired_terminal_keeps_its_rows_and_may_no_longer_log_in(store):
         connect(store, "pos_terminal_t9", "pw-T9")
 
 
+def test_a_terminal_may_claim_only_its_own_rows_journal_and_change_nothing_else_of_it(store):
+    """v4: the journal a terminal ships from is set by that terminal's login on its own row, and only that column:
+    not another terminal's claim, not its own store or role (read back as the superuser)."""
+    import psycopg
+
+    with connect(store, "pos_terminal_t1", "pw-T1") as conn:
+        conn.execute("UPDATE pos_store.terminals SET journal_id = 'j-t1' WHERE role_name = current_user")
+        assert conn.execute("UPDATE pos_store.terminals SET journal_id = 'stolen' "
+                            "WHERE terminal_id = 'T2'").rowcount == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE pos_store.terminals SET store_id = 'S2' WHERE role_name = current_user")
+    with connect(store, "alice", "pw-alice") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("UPDATE pos_store.terminals SET journal_id = 'manager' WHERE terminal_id = 'T1'")
+    assert raw(store, "SELECT terminal_id || ':' || coalesce(journal_id, '-') || ':' || store_id "
+                      "FROM pos_store.terminals WHERE terminal_id IN ('T1', 'T2') ORDER BY 1") == "T1:j-t1:S1\nT2:-:S1"
+
+
 def test_a_terminal_id_is_one_stores_and_names_only_usable_roles(store):
     from pos_app.store import schema
 
