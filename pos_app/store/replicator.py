@@ -270,10 +270,16 @@ def ship(conn: psycopg.Connection, batch: outbound.Batch, store_id: str, termina
                 for value in values:
                     copy.write_row(_no_nul(list(value)))
         names = {"store": store_id, "terminal": terminal_id}
+        inserted = []
         for sql in _MERGE:
             cur.execute(sql, names)
+            inserted.append(cur.rowcount)
         # After the inserts, in the same transaction: a row another journal shipped under one of these numbers
-        # (a cloned disk, or the replaced till still running) would have made ours a silent no-op.
+        # (a cloned disk, or the replaced till still running) would have made ours a silent no-op. Only a batch
+        # some of whose events were already there (a resend, or such a clash) needs the look.
+        if inserted[0] == len(batch.events):
+            conn.commit()
+            return
         cur.execute("SELECT count(*) FROM in_events i JOIN pos_store.events e ON e.terminal_id = %(terminal)s "
                     "AND e.seq = i.seq WHERE e.txn IS DISTINCT FROM nullif(i.txn, '') "
                     "OR e.txn_seq IS DISTINCT FROM i.txn_seq", names)
