@@ -28,30 +28,41 @@ CSV_FIELDS = ("createdAt", "kind", "status", "paymentRequestId", "paymentId", "r
               "currency", "value", "amount", "resultCode", "description", "store", "storeId", "terminalId")
 
 
+def transaction_json(r) -> dict:
+    """One row of a day as the day's report lists it (a refund or cancel named by its sale's ids too)."""
+    if r["kind"] == SALE:
+        ids = {"paymentRequestId": r["id"], "paymentId": r["payment_id"]}
+    else:
+        ids = {"paymentRequestId": r["parent"], "paymentId": r["parent_payment_id"]}
+        if r["kind"] == REFUND:
+            ids["refundRequestId"] = r["id"]
+    return {**ids, "kind": r["kind"], "status": r["status"], "tender": r["tender"],
+            "amount": Money(r["amount"], r["currency"]).to_api(), "resultCode": r["result_code"],
+            "description": r["description"], "createdAt": r["created_at"]}
+
+
+def day_figures(rows) -> dict:
+    """A day's ``count``, ``totals`` per currency, kind and status (values as strings, as on the wire; a kind
+    the day has no row of is left out) and ``summary``: :mod:`pos_app.takings`' one rule, for a counter's day
+    and for the store's (:mod:`pos_app.store.reports`), so the two cannot disagree."""
+    rows = list(rows)
+    totals: dict[str, dict] = {}
+    for currency, cur in takings.totals(rows).items():
+        totals[currency] = {kind: {status: {"count": e["count"], "value": str(e["value"])} for status, e in by.items()}
+                            for kind, by in sorted((k, cur[k]) for k in KINDS) if by}
+        totals[currency]["net"] = str(cur["net"])
+    return {"count": len(rows), "totals": totals, "summary": printout.summary_json(takings.summary(rows))}
+
+
 def day_report(journal: Journal, day: str, *, till: Till | None = None, by: str | None = None,
                role: str | None = None, now: float | None = None) -> dict:
     """One business day: its transactions, totals per kind and status (values as strings, as on the wire),
     and the ``summary`` (the X's and Z's shape); ``by``/``role`` name who asked for it, ``now`` when."""
     rows = ledger.day_rows(journal, day)
-    transactions = []
-    for r in rows:
-        if r["kind"] == SALE:
-            ids = {"paymentRequestId": r["id"], "paymentId": r["payment_id"]}
-        else:
-            ids = {"paymentRequestId": r["parent"], "paymentId": r["parent_payment_id"]}
-            if r["kind"] == REFUND:
-                ids["refundRequestId"] = r["id"]
-        transactions.append({**ids, "kind": r["kind"], "status": r["status"], "tender": r["tender"],
-                             "amount": Money(r["amount"], r["currency"]).to_api(), "resultCode": r["result_code"],
-                             "description": r["description"], "createdAt": r["created_at"]})
-    summary: dict[str, dict] = {}   # values as strings, as on the wire; a kind the day has no row of is left out
-    for currency, cur in takings.totals(rows).items():
-        summary[currency] = {kind: {status: {"count": e["count"], "value": str(e["value"])} for status, e in by.items()}
-                             for kind, by in sorted((k, cur[k]) for k in KINDS) if by}
-        summary[currency]["net"] = str(cur["net"])
-    return {"date": day, "count": len(transactions), **printout.till_json(till), "takenBy": by, "takenAs": role,
-            "takenAt": time.time() if now is None else now, "totals": summary,
-            "summary": printout.summary_json(takings.summary(rows)), "transactions": transactions}
+    figures = day_figures(rows)
+    return {"date": day, "count": figures["count"], **printout.till_json(till), "takenBy": by, "takenAs": role,
+            "takenAt": time.time() if now is None else now, "totals": figures["totals"],
+            "summary": figures["summary"], "transactions": [transaction_json(r) for r in rows]}
 
 
 def write_csv(report: dict, path: Path | None) -> str:

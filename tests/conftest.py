@@ -166,3 +166,13 @@ def core(qtbot, sim, tmp_path):
     qtbot.waitUntil(lambda: started.terminal is not None, timeout=15000)
     yield started
     started.stop()
+
+
+@pytest.fixture(scope="module")
+def store():
+    """A real PostgreSQL with the store's database migrated, one per test module (tests/storekit.py); a module
+    that needs its store shaped otherwise defines its own ``store``."""
+    from storekit import store_cluster
+
+    with store_cluster() as s:
+        yield s

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,3 +113,23 @@ def store_cluster() -> Iterator[Store]:
             yield store
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def shipped_all(data_dir: Path) -> bool:
+    """Whether the store has everything this journal queued (and it queued something), read from the journal."""
+    from flowkit import journal_query
+
+    last = journal_query(data_dir, "SELECT coalesce(max(seq), 0) FROM outbound")[0][0]
+    rows = journal_query(data_dir, "SELECT shipped FROM replication WHERE name = 'store'")
+    return bool(last) and bool(rows) and rows[0][0] >= last
+
+
+def wait_for(check, timeout: float = 30.0):
+    """``check()``'s first truthy result, polled every 50 ms; fails, naming it, after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout} s: {check}")

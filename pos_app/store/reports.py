@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 from .. import printout, takings
 from ..errors import PosError
 from ..i18n import _
-from ..money import Money, format_minor
+from ..money import format_minor
+from ..report import day_figures, transaction_json
 from ..vocabulary import (
     CANCEL,
     CANCELLED,
@@ -36,7 +37,6 @@ from ..vocabulary import (
     KINDS,
     NEEDS_REVIEW,
     OPEN,
-    REFUND,
     SALE,
     SUCCESS,
     status_words,
@@ -183,16 +183,6 @@ def _int(value: Any) -> int:
 
 
 # -- figures: the one rule, in the counter's own report's shapes -----------------------------------------
-def day_figures(rows: list[dict]) -> dict:
-    """A day's ``totals`` (values as strings, as a counter's ``report --json`` has them) and ``summary``."""
-    totals: dict[str, dict] = {}
-    for currency, cur in takings.totals(rows).items():
-        totals[currency] = {kind: {status: {"count": e["count"], "value": str(e["value"])} for status, e in by.items()}
-                            for kind, by in sorted((k, cur[k]) for k in KINDS) if by}
-        totals[currency]["net"] = str(cur["net"])
-    return {"count": len(rows), "totals": totals, "summary": printout.summary_json(takings.summary(rows))}
-
-
 def group_figures(groups: list[dict]) -> dict:
     """A session's (or a Z's) ``totals`` and ``summary`` over rows summed per kind, currency, status and
     reversal, as a counter's X and Z have them."""
@@ -249,18 +239,7 @@ def store_day(conn: psycopg.Connection, store: str, day: str, *, by: str | None 
                        "WHERE t.store_id = %(store)s AND t.day = %(day)s ORDER BY t.created_at, t.terminal_id, t.id",
                  {"store": store, "day": day})
     conn.commit()
-    transactions = []
-    for r in rows:
-        if r["kind"] == SALE:
-            ids = {"paymentRequestId": r["id"], "paymentId": r["payment_id"]}
-        else:
-            ids = {"paymentRequestId": r["parent"], "paymentId": r["parent_payment_id"]}
-            if r["kind"] == REFUND:
-                ids["refundRequestId"] = r["id"]
-        transactions.append({"terminalId": r["terminal_id"], **ids, "kind": r["kind"], "status": r["status"],
-                             "tender": r["tender"], "amount": Money(r["amount"], r["currency"]).to_api(),
-                             "resultCode": r["result_code"], "description": r["description"],
-                             "createdAt": r["created_at"]})
+    transactions = [{"terminalId": r["terminal_id"], **transaction_json(r)} for r in rows]
     per = {t: day_figures([r for r in rows if r["terminal_id"] == t]) for t in terminals}
     late = _behind_all(conn, store, heartbeat_interval, day, frozenset(r["terminal_id"] for r in rows))
     return {"type": "storeDay", "date": day, **_heading(store, by, role, time.time() if now is None else now),

@@ -17,14 +17,13 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # the screenshots' walk below; the kiosks set their own
 
-import time
 from pathlib import Path
 
 import pytest
 import xkit
 from flowkit import MANAGER_PIN, cli_json, journal_query, set_manager_pin, write_config
 from kit import payment_code
-from storekit import store_cluster, with_store, with_terminal_id
+from storekit import shipped_all, wait_for, with_store, with_terminal_id
 
 from offline_queue.journal import Journal
 from pos_app import services
@@ -39,28 +38,6 @@ SALES = {"T-A": [1234, 500], "T-B": [2000, 750, 99]}
 REFUND = ("T-B", 0, 300)   # T-B refunds 3.00 of its first sale
 
 
-@pytest.fixture(scope="module")
-def store():
-    with store_cluster() as s:
-        yield s
-
-
-def wait_for(check, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s: {check}")
-
-
-def replicated(data_dir) -> bool:
-    last = journal_query(data_dir, "SELECT coalesce(max(seq), 0) FROM outbound")[0][0]
-    shipped = journal_query(data_dir, "SELECT shipped FROM replication WHERE name = 'store'")
-    return bool(last) and bool(shipped) and shipped[0][0] == last
-
-
 def sell(config, data_dir, terminal: str) -> None:
     """The till's sales (and T-B's refund) through its Runtime in this process, shipped to the store."""
     with Runtime(config, data_dir) as rt:
@@ -73,7 +50,7 @@ def sell(config, data_dir, terminal: str) -> None:
             refund = services.manager.refund(grant, t, paid[REFUND[1]].id, Money(REFUND[2], "USD"), "test")
             wait_for(lambda: (t.load(refund.id) or refund).final)
             assert t.load(refund.id).status == "SUCCESS"
-        wait_for(lambda: replicated(data_dir))
+        wait_for(lambda: shipped_all(data_dir))
 
 
 # -- reading the screen ----------------------------------------------------------------------------------
@@ -304,7 +281,7 @@ def test_restore_from_the_store_in_the_technicians_window_and_failures_in_words(
         t = rt.terminal
         for minor in (1100, 2200, 3300):
             assert t.start_sale(Money(minor, "USD"), code=payment_code()).status == "SUCCESS"
-        wait_for(lambda: replicated(old_disk))
+        wait_for(lambda: shipped_all(old_disk))
     in_store = store.rows("SELECT id, kind, status, amount, final FROM pos_store.transactions "
                           "WHERE terminal_id = 'T-C' ORDER BY id")
     assert len(in_store) == 3
@@ -379,7 +356,7 @@ def test_the_screenshots_walk_shoots_the_store_tab_and_the_fleet(store, sim, tmp
     data_dir = tmp_path / "T-D"
     with Runtime(config, data_dir) as rt:
         assert rt.terminal.start_sale(Money(4200, "USD"), code=payment_code()).status == "SUCCESS"
-        wait_for(lambda: replicated(data_dir))
+        wait_for(lambda: shipped_all(data_dir))
     set_language("en")
     core = Core(config, data_dir, scanners=False)
     core.start()

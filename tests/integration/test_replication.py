@@ -10,18 +10,12 @@ from collections import Counter
 import pytest
 from flowkit import journal_query, write_config
 from kit import payment_code
-from storekit import store_cluster, with_store, with_terminal_id
+from storekit import with_store, with_terminal_id
 
 from pos_app.money import Money
 from pos_app.runtime import Runtime
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def store():
-    with store_cluster() as s:
-        yield s
 
 
 def wait_for(check, timeout=20.0):

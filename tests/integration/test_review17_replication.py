@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from flowkit import journal_query, write_config
 from kit import payment_code
-from storekit import store_cluster, with_store, with_terminal_id
+from storekit import with_store, with_terminal_id
 
 from pos_app.config import load_config
 from pos_app.money import Money
@@ -17,12 +17,6 @@ from pos_app.store.replicator import Replicator
 from pos_app.store.schema import StoreError
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def store():
-    with store_cluster() as s:
-        yield s
 
 
 def till(sim, store, tmp_path, store_id, terminal_id):

@@ -20,14 +20,6 @@ pytestmark = pytest.mark.slow
 OPEN_DEFECT = pytest.mark.xfail(strict=True, reason="review 17b: an open defect (see the docstring)")
 
 
-@pytest.fixture(scope="module")
-def store():
-    from storekit import store_cluster
-
-    with store_cluster() as s:
-        yield s
-
-
 def manager(store, folder, store_id: str, role: str):
     import psycopg
 

@@ -13,19 +13,13 @@ import pytest
 from flowkit import cli, cli_json, journal_query, write_config
 from kit import payment_code
 from setupkit import gateway_key_file
-from storekit import store_cluster, with_store, with_terminal_id
+from storekit import with_store, with_terminal_id
 
 from pos_app.config import load_config
 from pos_app.store.fleet import SELFTEST_FILE
 from pos_app.store.schema import role_for
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def store():
-    with store_cluster() as s:
-        yield s
 
 
 def selftest(config, data_dir, no_devices, level="external"):

@@ -6,12 +6,10 @@ against each counter's own ``pos-terminal report`` (a counter and the store neve
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from flowkit import MANAGER_PIN, cli, cli_json, journal_query, set_manager_pin, write_config
+from flowkit import MANAGER_PIN, cli, cli_json, set_manager_pin, write_config
 from kit import payment_code, usd
-from storekit import with_store, with_terminal_id
+from storekit import shipped_all, wait_for, with_store, with_terminal_id
 
 from pos_app.runtime import Runtime
 from pos_app.vocabulary import CANCEL, CANCELLED, REFUND, SALE, SUCCESS
@@ -19,30 +17,6 @@ from pos_app.vocabulary import CANCEL, CANCELLED, REFUND, SALE, SUCCESS
 pytestmark = pytest.mark.slow
 
 PIN = MANAGER_PIN + "\n"
-
-
-@pytest.fixture(scope="module")
-def store():
-    from storekit import store_cluster
-
-    with store_cluster() as s:
-        yield s
-
-
-def wait_for(check, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s: {check}")
-
-
-def shipped_all(d) -> bool:
-    shipped = journal_query(d, "SELECT coalesce(max(shipped), 0) FROM replication WHERE name = 'store'")[0][0]
-    last = journal_query(d, "SELECT coalesce(max(seq), 0) FROM outbound")[0][0]
-    return bool(last) and shipped == last
 
 
 def till(sim, store, folder, store_id: str, terminal_id: str):

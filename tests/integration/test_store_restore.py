@@ -24,7 +24,7 @@ from flowkit import (
     write_config,
 )
 from kit import payment_code, usd
-from storekit import store_cluster, with_store, with_terminal_id
+from storekit import shipped_all, with_store, with_terminal_id
 
 from offline_queue.journal import Journal
 from pos_app import closing
@@ -37,21 +37,9 @@ pytestmark = pytest.mark.slow
 MICROSECOND = 1e-6
 
 
-@pytest.fixture(scope="module")
-def store():
-    with store_cluster() as s:
-        yield s
-
-
 def restore_cli(config: Path | None, data_dir: Path) -> subprocess.CompletedProcess:
     """``pos-terminal store restore --json`` as a process."""
     return cli("store", "restore", "--json", config=config, data_dir=data_dir)
-
-
-def shipped_all(data_dir: Path) -> bool:
-    last = journal_query(data_dir, "SELECT coalesce(max(seq), 0) FROM outbound")[0][0]
-    rows = journal_query(data_dir, "SELECT shipped FROM replication WHERE name = 'store'")
-    return bool(rows) and rows[0][0] >= last
 
 
 def copy_aside(data_dir: Path, to: Path) -> Path:
