@@ -1,4 +1,4 @@
-"""Hostile review of issue 17's replication: each test is a defect a merchant would meet, proven against a real
+"""Replication as a hostile environment meets it: each test is a defect a merchant would meet, proven against a real
 PostgreSQL and the real simulator, the store read back with psql as the superuser. The replicator is driven
 round by round (:meth:`Replicator.round`), so what happens between two shippers is decided by the test, not
 by timing."""

@@ -1,6 +1,7 @@
-"""Hostile review of issue 17's store reports and closing (review 17b): each test states a defect found by
-reading pos_app/store/reports.py, proven against a real PostgreSQL whose rows are written and read back as
-the superuser (psql), and the reports read as a store manager's own login."""
+"""The store's reports and closing as a hostile manager and a hostile day meet them: each test is a defect a
+review found (a day not come yet closed, days blocked for ever, staleness by the wrong interval, a whole history
+read to close one day, a forged closer, ...), proven against a real PostgreSQL whose rows are written and read
+back as the superuser (psql), the reports read as a store manager's own login; each failed before its fix."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ pytestmark = pytest.mark.slow
 
 #: A defect this review found and nobody fixed yet: strict, so a fix makes the test pass and the mark must go
 #: (run with --runxfail to see each one fail).
-OPEN_DEFECT = pytest.mark.xfail(strict=True, reason="review 17b: an open defect (see the docstring)")
 
 
 def manager(store, folder, store_id: str, role: str):
