@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from offline_queue import outbound
-from offline_queue.journal import business_day
+from offline_queue.journal import JournalError, business_day
 
 from .. import logs
 from ..i18n import _
@@ -457,6 +457,11 @@ class Replicator:
                 self._close()
                 self._failed(exc.message + (f" ({exc.hint})" if exc.hint else ""), refused=True)
                 wait = BACKOFF[1]
+            except JournalError as exc:   # this till's own disk, not the store: said as such, tried again
+                self._close()
+                self._failed(_("this terminal's journal cannot be read or written for the store: {reason}").format(
+                    reason=exc.message))
+                wait, delay = delay, min(delay * 2, BACKOFF[1])
             except Exception as exc:   # noqa: BLE001 (the store is down, the link dropped, a statement timed out)
                 self._close()
                 self._failed(_("the store's database does not answer: {reason}").format(

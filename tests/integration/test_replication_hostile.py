@@ -192,3 +192,38 @@ def test_after_a_restore_the_old_till_still_running_is_fenced_off_not_the_new_on
         pytest.fail(f"the restored till is refused ({exc.message}); old till refused: {old_refused is not None}; "
                     f"the hint's `store restore` then exits {again.returncode}: {again.stderr.strip()[:160]}")
     assert old_refused is not None, "the old journal still ships as this terminal after its replacement was restored"
+
+
+def test_a_full_disk_under_the_tills_journal_is_said_as_such_and_the_batch_resent_once_it_has_room(
+        sim, store, tmp_path, small_disk):
+    """The store committed a batch but the till's disk is full, so the cursor cannot move: the shipper says the
+    journal is the trouble (not 'the store does not answer'), and once there is room it sends the batch again,
+    a no-op in the store: every event there exactly once."""
+    import time
+
+    from disks import fill, unlink_fillers
+    from offline_queue.journal import Journal
+    from storekit import wait_for
+
+    store.register("S1", "T-FULL")
+    config, sc = till(sim, store, tmp_path, "S1", "T-FULL")
+    disk = small_disk("2m")
+    d = disk / "till"
+    sell(config, d, n=2)
+    journal = Journal.open(d)
+    rep = Replicator(journal, sc, "T-FULL", poll=0.05)
+    try:
+        fill(disk)
+        rep.start()
+        wait_for(lambda: rep.progress.error, timeout=30)
+        assert "journal" in rep.progress.error and "does not answer" not in rep.progress.error, rep.progress.error
+        assert store_events(store, "T-FULL") == journal_events(d), "the store has the batch the cursor missed"
+        unlink_fillers(disk)
+        wait_for(lambda: rep.progress.error is None and rep.progress.last_ok_at, timeout=30)
+        time.sleep(0.3)
+    finally:
+        rep.stop()
+        journal.close()
+    assert journal_query(d, "SELECT shipped FROM replication WHERE name = 'store'")[0][0] == \
+        journal_query(d, "SELECT max(seq) FROM outbound")[0][0]
+    assert store_events(store, "T-FULL") == journal_events(d)
