@@ -202,8 +202,9 @@ def test_a_full_disk_under_the_tills_journal_is_said_as_such_and_the_batch_resen
     import time
 
     from disks import fill, unlink_fillers
-    from offline_queue.journal import Journal
     from storekit import wait_for
+
+    from offline_queue.journal import Journal
 
     store.register("S1", "T-FULL")
     config, sc = till(sim, store, tmp_path, "S1", "T-FULL")
