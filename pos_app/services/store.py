@@ -9,13 +9,13 @@ approved in its body (the audit of a PostgreSQL write lives with it, not in this
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PosError, cannot_write
 from ..i18n import _
 from ..roles import MANAGER, TECHNICIAN
+from .closing import Report
 from .registry import Grant, use_case
 
 MANAGERS = frozenset({MANAGER})
@@ -23,27 +23,9 @@ FLEET_ROLES = frozenset({MANAGER, TECHNICIAN})
 
 
 @dataclass(frozen=True)
-class StoreReport:
+class StoreReport(Report):
     """A store report as data (the ``--json`` shape) and as the lines a person reads or prints; CSV (one row a
-    transaction with its terminal, or the figures per terminal) and PDF as a counter's reports have."""
-
-    data: dict
-    lines: list[str]
-    csv: Callable[[dict, Path | None], str] = field(repr=False, compare=False)
-
-    def to_json(self) -> dict:
-        return self.data
-
-    def write_csv(self, path: Path | str) -> Path:
-        try:
-            self.csv(self.data, Path(path))
-        except OSError as exc:
-            raise cannot_write(path, exc) from None
-        return Path(path)
-
-    def write_pdf(self, path: Path | str) -> Path:
-        from ..pdf import write_pdf
-        return write_pdf(self.lines, Path(path))
+    transaction with its terminal, or the figures per terminal) and PDF exported as a counter's reports are."""
 
 
 @dataclass(frozen=True)
