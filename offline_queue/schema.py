@@ -222,7 +222,37 @@ def _v8(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO meta (key, value) VALUES ('journal_id', lower(hex(randomblob(16))))")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+def _v9(db: sqlite_utils.Database) -> None:
+    """Settlement reconciliation (issue 18): the gateway's report files as imported (``settlement_files``, one
+    row a file, keyed by its SHA-256 so the same file twice is a no-op; ``seq`` the import order, which decides
+    which transactions file of a day is the latest), their rows in minor units (``settlement_rows``), the
+    result kept per (request id, type) so a later file resolves an earlier pending item
+    (``settlement_findings``), and each run (``settlement_runs``). Not shipped to the store: no outbound
+    triggers (the files are the gateway's, fetched again by whoever needs them; a run's audit entry ships)."""
+    db.execute("CREATE TABLE settlement_files (sha256 TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL UNIQUE, "
+               "name TEXT NOT NULL, kind TEXT NOT NULL, report_date TEXT, batch TEXT, customer_id TEXT, "
+               "rows INTEGER NOT NULL, summary TEXT, warnings TEXT, imported_at FLOAT NOT NULL, "
+               "imported_by TEXT NOT NULL) WITHOUT ROWID")
+    db.execute("CREATE TABLE settlement_rows (file TEXT NOT NULL, line INTEGER NOT NULL, kind TEXT NOT NULL, "
+               "report_date TEXT, batch TEXT, customer_id TEXT, request_id TEXT NOT NULL, type TEXT NOT NULL, "
+               "transaction_id TEXT, original_id TEXT, currency TEXT NOT NULL, amount INTEGER NOT NULL, "
+               "settle_currency TEXT, settle_amount INTEGER, fee_currency TEXT, fee INTEGER, store_id TEXT, at TEXT, "
+               "PRIMARY KEY (file, line)) WITHOUT ROWID")
+    db.execute("CREATE INDEX idx_settlement_rows_request ON settlement_rows(request_id)")
+    db.execute("CREATE INDEX idx_settlement_rows_transaction ON settlement_rows(transaction_id) "
+               "WHERE transaction_id IS NOT NULL")
+    db.execute("CREATE INDEX idx_settlement_rows_day ON settlement_rows(report_date) WHERE report_date IS NOT NULL")
+    db.execute("CREATE TABLE settlement_findings (request_id TEXT NOT NULL, type TEXT NOT NULL, day TEXT NOT NULL, "
+               "cls TEXT NOT NULL, ledger_id TEXT, terminal TEXT, currency TEXT, amount INTEGER, their_currency TEXT, "
+               "their_amount INTEGER, theirs TEXT, detail TEXT, run INTEGER NOT NULL, updated_at FLOAT NOT NULL, "
+               "PRIMARY KEY (request_id, type)) WITHOUT ROWID")
+    db.execute("CREATE INDEX idx_settlement_findings_day ON settlement_findings(day, cls)")
+    db.execute("CREATE TABLE settlement_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, at FLOAT NOT NULL, "
+               "by TEXT NOT NULL, day TEXT NOT NULL, source TEXT NOT NULL, files TEXT NOT NULL, counts TEXT NOT NULL)")
+    db.execute("CREATE INDEX idx_settlement_runs_day ON settlement_runs(day, id)")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,174 @@
+"""The journal's side of settlement reconciliation (issue 18): imported report files, their rows, the findings
+kept per key and the runs. SQL only; what a row means is :mod:`pos_app.settlement.match`'s business.
+
+Why the journal keeps the rows and not only the result: a T+2 transactions file completes the T+1 one, and a
+refund is settled on a later day than its payment, so a later run must see earlier files' rows again without
+the files. A file is keyed by its SHA-256, so importing the same bytes twice changes nothing. Each write is one
+durable commit (``journal.transaction()``), with its audit entry in the same commit when one is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+
+from pos_app.settlement.rows import Finding, LedgerRow, ReportRow
+
+from . import audit as audit_store
+from .ledger import read
+
+_ROW_COLUMNS = ("file", "line", "kind", "report_date", "batch", "customer_id", "request_id", "type",
+                "transaction_id", "original_id", "currency", "amount", "settle_currency", "settle_amount",
+                "fee_currency", "fee", "store_id", "at")
+_REPORT_FIELDS = tuple(f.name for f in dataclasses.fields(ReportRow))
+
+
+def _json(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _audit(c: sqlite3.Connection, entry: dict | None, at: float, detail: dict) -> None:
+    """``entry``: action, asked_by, approved_by (the use case's grant); ``detail`` is added to its own."""
+    if entry:
+        audit_store.append(c, at=at, action=entry["action"], txn=entry.get("txn"), asked_by=entry["asked_by"],
+                           approved_by=entry.get("approved_by"), detail={**(entry.get("detail") or {}), **detail})
+
+
+# -- files -----------------------------------------------------------------------------------------------
+def imported(journal, sha256: str) -> tuple[str, float] | None:
+    """(name, imported_at) of the file with these bytes, if it was imported before."""
+    rows = read(journal, "SELECT name, imported_at FROM settlement_files WHERE sha256 = ?", (sha256,))
+    return (rows[0]["name"], rows[0]["imported_at"]) if rows else None
+
+
+def import_file(journal, report_file, by: str, *, name: str | None = None, audit: dict | None = None,
+                now: float | None = None) -> bool:
+    """Keep a parsed file (its rows, its summary rows, its warnings) in one commit; False when a file with the
+    same SHA-256 is there already (nothing changes, no audit entry)."""
+    at = time.time() if now is None else now
+    name = name or getattr(report_file, "name", None) or report_file.sha256[:12]
+    rows = list(report_file.rows)
+    summary = [dataclasses.asdict(s) if dataclasses.is_dataclass(s) else s
+               for s in (getattr(report_file, "summary", None) or ())]
+    batches = sorted({r.batch for r in rows if r.batch} | {s.get("batch") for s in summary if s.get("batch")})
+    customers = sorted(getattr(report_file, "customer_ids", None) or {r.customer_id for r in rows})
+    with journal.transaction() as c:
+        if c.execute("SELECT 1 FROM settlement_files WHERE sha256 = ?", (report_file.sha256,)).fetchone():
+            return False
+        seq = c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM settlement_files").fetchone()[0]
+        c.execute("INSERT INTO settlement_files (sha256, seq, name, kind, report_date, batch, customer_id, rows, "
+                  "summary, warnings, imported_at, imported_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  (report_file.sha256, seq, name, report_file.kind, report_file.report_date,
+                   ",".join(batches) or None, ",".join(customers) or None, len(rows) + len(summary),
+                   _json(summary) if summary else None, _json(list(report_file.warnings or ())) or None, at, by))
+        c.executemany(f"INSERT INTO settlement_rows ({', '.join(_ROW_COLUMNS)}) VALUES "
+                      f"({', '.join('?' * len(_ROW_COLUMNS))})",
+                      [(report_file.sha256, *(getattr(r, col) for col in _ROW_COLUMNS[1:])) for r in rows])
+        _audit(c, audit, at, {"file": name, "sha256": report_file.sha256, "kind": report_file.kind,
+                              "rows": len(rows)})
+    return True
+
+
+def files(journal, shas: Iterable[str] | None = None) -> list[sqlite3.Row]:
+    """Imported files in import order: all, or those named by their SHA-256."""
+    if shas is None:
+        return read(journal, "SELECT * FROM settlement_files ORDER BY seq")
+    return read(journal, "SELECT * FROM settlement_files WHERE sha256 IN (SELECT value FROM json_each(?)) "
+                         "ORDER BY seq", (_json(list(shas)),))
+
+
+def report_dates(journal, shas: Iterable[str]) -> list[str]:
+    """The days the transactions files among ``shas`` cover."""
+    return [r[0] for r in read(journal, "SELECT DISTINCT report_date FROM settlement_files WHERE kind = 'transactions' "
+                                        "AND report_date IS NOT NULL AND sha256 IN (SELECT value FROM json_each(?)) "
+                                        "ORDER BY 1", (_json(list(shas)),))]
+
+
+# -- what a day's match reads ------------------------------------------------------------------------------
+def _report_row(r: sqlite3.Row) -> ReportRow:
+    return ReportRow(**{name: r[name] for name in _REPORT_FIELDS})
+
+
+def rows_for(journal, day: str, request_ids: Iterable[str] = ()) -> list[ReportRow]:
+    """The report rows a day's match needs: every row of a transactions file covering ``day``, and every row (any
+    file, any date) of a request id among ``request_ids`` or among those rows, so a refund reported on a later
+    day and the settlement rows of a batch are seen. Files in import order (the latest last), lines in order."""
+    return [_report_row(r) for r in read(
+        journal,
+        "WITH ids(id) AS (SELECT value FROM json_each(:ids) UNION SELECT request_id FROM settlement_rows "
+        "WHERE report_date = :day) "
+        "SELECT r.* FROM settlement_rows r JOIN settlement_files f ON f.sha256 = r.file "
+        "WHERE r.report_date = :day OR r.request_id IN (SELECT id FROM ids) ORDER BY f.seq, r.line",
+        {"day": day, "ids": _json(sorted(set(request_ids)))})]
+
+
+def ledger_rows(journal, day: str, extra_ids: Iterable[str] = (), *, terminal: str | None = None) -> list[LedgerRow]:
+    """The journal's transactions of ``day``, and those (any day) whose id, or paymentId, is among
+    ``extra_ids`` (rows the gateway reported that the day's journal may have made on another day)."""
+    rows = read(journal,
+                "SELECT id, kind, status, currency, amount, day, payment_id, parent FROM transactions WHERE day = :day "
+                "UNION SELECT id, kind, status, currency, amount, day, payment_id, parent FROM transactions "
+                "WHERE id IN (SELECT value FROM json_each(:ids)) "
+                "UNION SELECT id, kind, status, currency, amount, day, payment_id, parent FROM transactions "
+                "WHERE payment_id IN (SELECT value FROM json_each(:ids)) ORDER BY day, id",
+                {"day": day, "ids": _json(sorted(set(extra_ids)))})
+    return [LedgerRow(r["id"], r["kind"], r["status"], r["currency"], r["amount"], r["day"], r["payment_id"],
+                      r["parent"], terminal) for r in rows]
+
+
+# -- results ------------------------------------------------------------------------------------------------
+def save_run(journal, day: str, source: str, files: Iterable[str], findings: Iterable[Finding], by: str, *,
+             audit: dict | None = None, now: float | None = None) -> int:
+    """Keep a run's findings, each replacing the one its key (request id, type) had, and the run itself, in one
+    commit; the run's id. ``files``: the SHA-256 of the files the run read."""
+    at = time.time() if now is None else now
+    findings = list(findings)
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.cls] = counts.get(f.cls, 0) + 1
+    with journal.transaction() as c:
+        run = c.execute("INSERT INTO settlement_runs (at, by, day, source, files, counts) VALUES (?, ?, ?, ?, ?, ?)",
+                        (at, by, day, source, _json(list(files)), _json(counts))).lastrowid
+        c.executemany(
+            "INSERT OR REPLACE INTO settlement_findings (request_id, type, day, cls, ledger_id, terminal, currency, "
+            "amount, their_currency, their_amount, theirs, detail, run, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(f.request_id, f.type, f.day or day, f.cls,
+              f.ours.id if f.ours else None, f.ours.terminal if f.ours else None,
+              f.ours.currency if f.ours else None, f.ours.amount if f.ours else None,
+              f.theirs[0].currency if f.theirs else None, f.theirs[0].amount if f.theirs else None,
+              _json([[t.file, t.line] for t in f.theirs]), f.detail, run, at) for f in findings])
+        _audit(c, audit, at, {"day": day, "source": source, "run": run, "counts": counts})
+    return run
+
+
+def findings_of(journal, day: str) -> list[sqlite3.Row]:
+    """The findings kept for ``day`` (each key's latest), differences first then by request id."""
+    return read(journal, "SELECT * FROM settlement_findings WHERE day = ? "
+                         "ORDER BY cls IN ('matched', 'pending'), cls, request_id, type", (day,))
+
+
+def runs_of(journal, day: str, limit: int = 10) -> list[sqlite3.Row]:
+    """The day's runs, the newest first."""
+    return read(journal, "SELECT * FROM settlement_runs WHERE day = ? ORDER BY id DESC LIMIT ?", (day, limit))
+
+
+def result(journal, day: str) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
+    """What is kept for ``day``: its findings and its last runs, read in one state of the journal."""
+    if isinstance(journal, sqlite3.Connection):
+        return findings_of(journal, day), runs_of(journal, day)
+    with journal.reading() as c:
+        return findings_of(c, day), runs_of(c, day)
+
+
+def theirs(journal, refs: list[list]) -> list[ReportRow]:
+    """The report rows a kept finding names ([sha256, line] pairs)."""
+    if not refs:
+        return []
+    return [_report_row(r) for r in read(
+        journal, "SELECT r.* FROM settlement_rows r JOIN json_each(:refs) j "
+                 "ON r.file = json_extract(j.value, '$[0]') AND r.line = json_extract(j.value, '$[1]') "
+                 "ORDER BY j.key", {"refs": _json(refs)})]
