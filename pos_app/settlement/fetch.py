@@ -1,0 +1,347 @@
+"""Fetching the gateway's report files over SFTP: the merchant's folder of ``<yyyyMMdd>`` folders.
+
+Why like this:
+- The server's host key is checked against ``[settlement] known_hosts`` and nothing else: an unknown key is
+  refused with its fingerprint (never trusted on first use), so a man in the middle cannot feed us reports.
+- A day T's reports are spread over three folders: the transactions file of T in T's folder, the settlement
+  batches in the folder of their settlement date (T+1 or later), and a T+2 file that completes T's post-quoted
+  FX rows. So T, T+1 and T+2 are listed; a later folder that does not exist yet is normal.
+- A file is written under a temporary name and renamed once complete (size checked against the server's):
+  a transfer cut mid-way leaves nothing a later import could mistake for a whole report.
+- Every failure is a :class:`~pos_app.errors.PosError` in words with the next step (refused, timeout, host key,
+  login, folder, permission, a URL that is not ``sftp://user@host[:port]/path``).
+
+asyncssh is asynchronous; callers are worker threads or the CLI, so each call runs its own ``asyncio.run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ..errors import PosError
+from ..i18n import _
+from .ssh import asyncssh
+
+#: Seconds a connection, a listing or one read may take before the server counts as not answering.
+TIMEOUT = 20.0
+#: Report files, by name (Antom writes CSV or XLSX; anything else in the folder is not ours to read).
+SUFFIXES = (".csv", ".xlsx")
+#: How many days after T may hold T's files (settlement batches, the T+2 completion).
+LATER_DAYS = 2
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Url:
+    user: str
+    host: str
+    port: int
+    path: str
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = "" if self.port == 22 else f":{self.port}"
+        return f"sftp://{self.user}@{host}{port}{self.path}"
+
+
+def parse_url(url: str) -> Url:
+    """``sftp://user@host[:port]/path``; anything else (another scheme, no user, a password in it) in words."""
+    hint = _("write it as sftp://user@host[:port]/v1/settlements/<customerId>")
+    try:
+        parts = urlsplit((url or "").strip())
+        port = parts.port or 22
+    except ValueError:
+        raise PosError(_("{url} is not an SFTP URL: its port is not a number").format(url=repr(url)),
+                       hint=hint) from None
+    if parts.scheme != "sftp":
+        raise PosError(_("{url} is not an SFTP URL (it must start with sftp://)").format(url=repr(url)), hint=hint)
+    if parts.password is not None:
+        raise PosError(_("{url} carries a password: never put one in the URL").format(
+                           url=repr(str(url).replace(parts.password, "***"))),
+                       hint=_("put it in [settlement] password_file (mode 600), or use key_file"))
+    if not parts.username or not parts.hostname:
+        raise PosError(_("{url} names no user or no host").format(url=repr(url)), hint=hint)
+    if parts.query or parts.fragment:
+        raise PosError(_("{url} has a query or fragment, which SFTP has no use for").format(url=repr(url)), hint=hint)
+    path = unquote(parts.path) or "/"
+    return Url(unquote(parts.username), parts.hostname, port, path if path.startswith("/") else "/" + path)
+
+
+def folder_names(day: str) -> list[str]:
+    """The ``yyyyMMdd`` folders that may hold ``day``'s files: the day and the :data:`LATER_DAYS` after it."""
+    try:
+        first = date.fromisoformat(day)
+    except (TypeError, ValueError):
+        raise PosError(_("{day!r} is not a date").format(day=day), hint=_("use YYYY-MM-DD, e.g. 2026-11-22")) from None
+    return [(first + timedelta(days=n)).strftime("%Y%m%d") for n in range(LATER_DAYS + 1)]
+
+
+def _join(base: str, name: str) -> str:
+    return base.rstrip("/") + "/" + name
+
+
+# -- the connection ----------------------------------------------------------------------------------------
+def _auth(settlement: Any) -> dict:
+    """asyncssh's login options from the config: a password read from its file, or a private key file."""
+    password_file = getattr(settlement, "password_file", None)
+    key_file = getattr(settlement, "key_file", None)
+    options: dict[str, Any] = {"client_keys": None, "password": None, "agent_path": None,
+                               "preferred_auth": "publickey,password"}
+    if key_file is not None:
+        options["client_keys"] = [str(key_file)]
+    if password_file is not None:
+        try:
+            options["password"] = Path(password_file).read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PosError(_("[settlement] password_file {path} cannot be read: {reason}").format(
+                               path=password_file, reason=getattr(exc, "strerror", None) or exc),
+                           hint=_("check the file's path and that this user may read it")) from None
+    if key_file is None and password_file is None:
+        raise PosError(_("[settlement] names neither password_file nor key_file: no way to log in to the SFTP "
+                         "server"), hint=_("set one of them in the config file's [settlement] table"))
+    return options
+
+
+def _known_hosts(settlement: Any) -> str:
+    path = getattr(settlement, "known_hosts", None)
+    if path is None:
+        raise PosError(_("[settlement] known_hosts is not set: the SFTP server's host key cannot be checked"),
+                       hint=_("put the server's host key line (from the gateway, checked by its fingerprint) in a "
+                              "file and name it in [settlement] known_hosts"))
+    if not Path(path).is_file():
+        raise PosError(_("[settlement] known_hosts {path} does not exist").format(path=path),
+                       hint=_("put the server's host key line (from the gateway, checked by its fingerprint) there"))
+    return str(path)
+
+
+async def _host_key_error(ssh: Any, url: Url, known_hosts: str, timeout: float) -> PosError:
+    """The server's key was not trusted: unknown or changed, with the fingerprint it showed."""
+    try:
+        key = await asyncio.wait_for(ssh.get_server_host_key(url.host, url.port, config=None), timeout)
+        fingerprint = key.get_fingerprint("sha256") if key is not None else _("(none shown)")
+        algorithm = key.get_algorithm() if key is not None else ""
+    except (OSError, asyncio.TimeoutError, ssh.Error):
+        fingerprint, algorithm = _("(the server did not show it again)"), ""
+    try:
+        trusted = ssh.match_known_hosts(known_hosts, url.host, url.host, url.port)[0]
+    except (OSError, ValueError, ssh.Error):
+        trusted = []
+    where = f"{url.host}:{url.port}"
+    if trusted:
+        return PosError(_("the SFTP server {where} shows host key {algorithm} {fingerprint}, which is NOT the "
+                          "one [settlement] known_hosts {path} holds for it: it changed").format(
+                              where=where, algorithm=algorithm, fingerprint=fingerprint, path=known_hosts),
+                        hint=_("do not connect until the gateway confirms the new key's fingerprint (someone may "
+                               "be in the middle); then replace the line in known_hosts"))
+    return PosError(_("the SFTP server {where} shows host key {algorithm} {fingerprint}, which [settlement] "
+                      "known_hosts {path} does not hold: unknown").format(
+                          where=where, algorithm=algorithm, fingerprint=fingerprint, path=known_hosts),
+                    hint=_("compare the fingerprint with the one the gateway gives you; if they agree, add the "
+                           "server's key line for {entry} to known_hosts").format(
+                        entry=url.host if url.port == 22 else f"[{url.host}]:{url.port}"))
+
+
+def _connect_error(ssh: Any, exc: BaseException, url: Url, timeout: float) -> PosError | None:
+    """Words for a failure to connect or log in (None: not one of those)."""
+    where = f"{url.host}:{url.port}"
+    if isinstance(exc, ssh.PermissionDenied):
+        return PosError(_("the SFTP server {where} refused the login of {user}").format(where=where, user=url.user),
+                        hint=_("check the user in [settlement] sftp and the password_file or key_file the gateway "
+                               "registered for it"))
+    if isinstance(exc, ConnectionRefusedError):
+        return PosError(_("the SFTP server {where} refused the connection: nothing listens there").format(
+                            where=where), hint=_("check the host and port in [settlement] sftp"))
+    if isinstance(exc, asyncio.TimeoutError):
+        return PosError(_("the SFTP server {where} did not answer within {seconds} s").format(
+                            where=where, seconds=f"{timeout:g}"),
+                        hint=_("check the network and the host and port in [settlement] sftp; then try again"))
+    if isinstance(exc, ssh.KeyImportError):
+        return PosError(_("[settlement] key_file cannot be used: {reason}").format(reason=exc),
+                        hint=_("give an unencrypted OpenSSH or PEM private key, mode 600"))
+    if isinstance(exc, OSError):
+        return PosError(_("the SFTP server {where} cannot be reached: {reason}").format(
+                            where=where, reason=exc.strerror or exc),
+                        hint=_("check the network and the host and port in [settlement] sftp"))
+    if isinstance(exc, (ssh.ConnectionLost, ssh.DisconnectError)):
+        return PosError(_("the SFTP server {where} dropped the connection: {reason}").format(
+                            where=where, reason=getattr(exc, "reason", None) or exc),
+                        hint=_("try again; if it keeps happening, ask the gateway whether the server is up"))
+    return None
+
+
+def _sftp_error(ssh: Any, exc: BaseException, path: str, url: Url) -> PosError | None:
+    """Words for an SFTP refusal on ``path`` (None: not one)."""
+    if isinstance(exc, ssh.SFTPNoSuchFile):
+        return PosError(_("the SFTP server has no folder {path} ({url})").format(path=path, url=url),
+                        hint=_("check the path in [settlement] sftp: /v1/settlements/<customerId>"))
+    if isinstance(exc, ssh.SFTPPermissionDenied):
+        return PosError(_("the SFTP server does not let {user} read {path}").format(user=url.user, path=path),
+                        hint=_("ask the gateway to give this login read access to its report folder"))
+    if isinstance(exc, (ssh.SFTPConnectionLost, ssh.ConnectionLost, ssh.DisconnectError, ConnectionError)):
+        return PosError(_("the SFTP connection was lost while reading {path}: nothing of it was kept").format(
+                            path=path), hint=_("try again"))
+    if isinstance(exc, ssh.SFTPError):
+        return PosError(_("the SFTP server refused {path}: {reason}").format(path=path, reason=exc.reason),
+                        hint=_("try again; if it keeps happening, ask the gateway"))
+    return None
+
+
+async def _session(settlement: Any, url: Url, timeout: float, work) -> Any:
+    """Connect, check the host key, log in, open SFTP and run ``await work(sftp, host_key)``; errors in words."""
+    ssh = asyncssh()
+    known_hosts = _known_hosts(settlement)
+    options = _auth(settlement)
+    try:
+        conn = await ssh.connect(url.host, url.port, username=url.user, known_hosts=known_hosts, config=None,
+                                 connect_timeout=timeout, login_timeout=timeout, **options)
+    except ssh.HostKeyNotVerifiable:
+        raise await _host_key_error(ssh, url, known_hosts, timeout) from None
+    except (OSError, asyncio.TimeoutError, ssh.Error, ssh.KeyImportError) as exc:
+        error = _connect_error(ssh, exc, url, timeout)
+        if error is None:
+            raise
+        raise error from None
+    try:
+        async with conn:
+            try:
+                sftp = await asyncio.wait_for(conn.start_sftp_client(), timeout)
+            except (ssh.ChannelOpenError, ssh.SFTPError) as exc:
+                raise PosError(_("the server {where} logged {user} in but offers no SFTP: {reason}").format(
+                                   where=f"{url.host}:{url.port}", user=url.user, reason=exc),
+                               hint=_("ask the gateway for the SFTP address of its report folder")) from None
+            async with sftp:
+                return await work(sftp, conn.get_server_host_key())
+    except asyncio.TimeoutError:
+        raise PosError(_("the SFTP server {where} stopped answering for {seconds} s").format(
+                           where=f"{url.host}:{url.port}", seconds=f"{timeout:g}"),
+                       hint=_("check the network; then try again")) from None
+    except (OSError, ssh.Error) as exc:
+        error = _connect_error(ssh, exc, url, timeout)
+        if error is None:
+            raise
+        raise error from None
+
+
+def _url_of(settlement: Any, url: str | None) -> Url:
+    text = url if url is not None else getattr(settlement, "sftp", None)
+    if not text:
+        raise PosError(_("no SFTP URL: [settlement] sftp is not set and none was given"),
+                       hint=_("give --sftp sftp://user@host[:port]/v1/settlements/<customerId>, or set [settlement] "
+                              "sftp"))
+    return parse_url(text)
+
+
+# -- listing and downloading ---------------------------------------------------------------------------------
+async def _listing(ssh: Any, sftp: Any, path: str, url: Url, timeout: float) -> list[Any] | None:
+    """The folder's entries, or None when it does not exist."""
+    try:
+        return list(await asyncio.wait_for(sftp.readdir(path), timeout))
+    except ssh.SFTPNoSuchFile:
+        return None
+    except ssh.SFTPError as exc:
+        raise _sftp_error(ssh, exc, path, url) from None
+
+
+async def _download(ssh: Any, sftp: Any, remote: str, target: Path, url: Url, timeout: float) -> None:
+    """``remote`` into ``target``: a temporary name in the same folder, the size checked, fsync, then rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                async with await asyncio.wait_for(sftp.open(remote, "rb"), timeout) as f:
+                    size = (await asyncio.wait_for(f.stat(), timeout)).size
+                    got = 0
+                    while True:
+                        chunk = await asyncio.wait_for(f.read(CHUNK), timeout)
+                        if not chunk:
+                            break
+                        out.write(chunk)
+                        got += len(chunk)
+            except ssh.SFTPError as exc:
+                raise _sftp_error(ssh, exc, remote, url) from None
+            except (ssh.ConnectionLost, ssh.DisconnectError, ConnectionError) as exc:
+                raise _sftp_error(ssh, exc, remote, url) from None
+            if size is not None and got != size:
+                raise PosError(_("{path}: {got} of {size} bytes arrived: nothing of it was kept").format(
+                                   path=remote, got=got, size=size), hint=_("try again"))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+        tmp = None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def fetch(settlement: Any, day: str, *, dest: Path, url: str | None = None, timeout: float = TIMEOUT) -> list[Path]:
+    """Download ``day``'s report files (and those of the :data:`LATER_DAYS` after it) into ``dest/<yyyyMMdd>/``.
+
+    ``settlement`` has ``sftp``, ``password_file``, ``key_file``, ``known_hosts`` (the config's [settlement]);
+    ``url`` overrides its ``sftp``. The day's own folder must exist (else its reports are not out yet: said in
+    words); a later day's may not. Returns the paths written, in folder then name order."""
+    target = _url_of(settlement, url)
+    folders = folder_names(day)
+    dest = Path(dest)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PosError(_("cannot make the folder {path} for the reports: {reason}").format(
+                           path=dest, reason=exc.strerror or exc),
+                       hint=_("check the data directory's disk and permissions")) from None
+    ssh = asyncssh()
+
+    async def work(sftp: Any, _key: Any) -> list[Path]:
+        if await _listing(ssh, sftp, target.path, target, timeout) is None:
+            raise _sftp_error(ssh, ssh.SFTPNoSuchFile("no such folder"), target.path, target)
+        written: list[Path] = []
+        for n, folder in enumerate(folders):
+            remote = _join(target.path, folder)
+            entries = await _listing(ssh, sftp, remote, target, timeout)
+            if entries is None:
+                if n == 0:
+                    raise PosError(_("the SFTP server has no reports for {day} yet (no folder {path})").format(
+                                       day=day, path=remote),
+                                   hint=_("the gateway writes a day's transaction report the day after (T+1): "
+                                          "try again later"))
+                continue
+            names = sorted(e.filename for e in entries
+                           if e.filename.lower().endswith(SUFFIXES) and not e.filename.startswith(".")
+                           and e.attrs.type in (None, ssh.FILEXFER_TYPE_REGULAR))
+            for name in names:
+                path = dest / folder / name
+                await _download(ssh, sftp, _join(remote, name), path, target, timeout)
+                written.append(path)
+        return written
+
+    return asyncio.run(_session(settlement, target, timeout, work))
+
+
+def check(settlement: Any, *, url: str | None = None, timeout: float = TIMEOUT) -> str:
+    """Connect, check the host key, log in and list the report folder: what was found, in words (the
+    self-test's). Raises PosError as :func:`fetch` does."""
+    target = _url_of(settlement, url)
+    ssh = asyncssh()
+
+    async def work(sftp: Any, key: Any) -> str:
+        entries = await _listing(ssh, sftp, target.path, target, timeout)
+        if entries is None:
+            raise _sftp_error(ssh, ssh.SFTPNoSuchFile("no such folder"), target.path, target)
+        days = sorted(e.filename for e in entries if len(e.filename) == 8 and e.filename.isdigit())
+        fingerprint = key.get_fingerprint("sha256") if key is not None else "?"
+        if not days:
+            return _("{url}: logged in (host key {fingerprint}); no day folder yet").format(
+                url=target, fingerprint=fingerprint)
+        return _("{url}: logged in (host key {fingerprint}); {count} day folder(s), the newest {newest}").format(
+            url=target, fingerprint=fingerprint, count=len(days), newest=days[-1])
+
+    return asyncio.run(_session(settlement, target, timeout, work))

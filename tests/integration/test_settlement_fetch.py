@@ -1,0 +1,284 @@
+"""The settlement fetch (issue 18) against OpenSSH's own sshd, the independent peer: started by the test on
+127.0.0.1 with a temporary config, host key and authorized_keys, serving its internal-sftp; key login. What
+arrives is compared byte for byte with the files on disk; fingerprints are OpenSSH's (ssh-keygen -l). A cut
+connection is a real TCP relay that closes both sides after a set number of the server's bytes.
+
+Without /usr/sbin/sshd the module is skipped (saying so), except under CI, where it fails: CI installs
+openssh-server."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from pos_app.errors import PosError
+from pos_app.settlement import fetch as sftp_fetch
+
+pytestmark = pytest.mark.slow
+
+SSHD = Path("/usr/sbin/sshd")
+DAY = "2026-12-04"
+
+
+def _need_sshd() -> None:
+    if SSHD.exists() and shutil.which("ssh-keygen"):
+        return
+    if os.environ.get("CI"):
+        pytest.fail("CI needs OpenSSH's sshd and ssh-keygen (.ci/run installs openssh-server)")
+    pytest.skip("no /usr/sbin/sshd here (apt-get install openssh-server): the SFTP fetch is checked against it")
+
+
+def keygen(path: Path) -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path
+
+
+def fingerprint(public: Path) -> str:
+    """OpenSSH's own SHA256 fingerprint of a public key file (ssh-keygen -l)."""
+    out = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", str(public)], check=True,
+                         capture_output=True, text=True).stdout
+    return out.split()[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Sshd:
+    """OpenSSH's sshd in the foreground (-D) on 127.0.0.1, its config and keys in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.host_key = keygen(folder / "host_ed25519")
+        self.client_key = keygen(folder / "client_ed25519")
+        (folder / "authorized_keys").write_text((folder / "client_ed25519.pub").read_text())
+        self.root = folder / "sftp"
+        self.root.mkdir()
+        self.user = getpass.getuser()
+        config = folder / "sshd_config"
+        config.write_text(
+            f"ListenAddress 127.0.0.1:{self.port}\nHostKey {self.host_key}\nPidFile none\n"
+            f"AuthorizedKeysFile {folder / 'authorized_keys'}\nStrictModes no\nPermitRootLogin yes\n"
+            f"PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+            f"AllowUsers {self.user}\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n")
+        if os.geteuid() == 0:
+            Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)   # sshd's privilege-separation folder (the package's)
+        self.log = open(folder / "sshd.log", "wb")   # noqa: SIM115 -- closed in stop()
+        self.proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sshd exited {self.proc.returncode}: {(folder / 'sshd.log').read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"sshd did not listen: {(folder / 'sshd.log').read_text()}") from None
+                time.sleep(0.05)
+        self.known_hosts = folder / "known_hosts"
+        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {(folder / 'host_ed25519.pub').read_text()}")
+
+    def url(self, path: str | None = None, port: int | None = None) -> str:
+        return f"sftp://{self.user}@127.0.0.1:{port or self.port}{path or self.root}"
+
+    def settings(self, **changes) -> SimpleNamespace:
+        """A [settlement] as the config gives it (duck-typed: sftp, password_file, key_file, known_hosts)."""
+        base = {"sftp": self.url(), "password_file": None, "key_file": self.folder / "client_ed25519",
+                "known_hosts": self.known_hosts, "customer_id": "2188120000000000"}
+        return SimpleNamespace(**{**base, **changes})
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    _need_sshd()
+    server = Sshd(tmp_path_factory.mktemp("sshd"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def report_tree(root: Path) -> dict[str, bytes]:
+    """Three day folders as the gateway lays them out: the day's transactions file, a settlement batch on T+1,
+    a T+2 re-completion; a file that is not a report, a hidden temporary file, and a day outside the range."""
+    files = {
+        "20261204/transactionItems_20261204_000.csv": b"customerId,transactionId\n1,2\n<END>\n",
+        "20261204/transactionItems_20261204_000.xlsx": os.urandom(3000),
+        "20261204/readme.txt": b"not a report",
+        "20261204/.transactionItems_20261204_001.csv.tmp": b"half",
+        "20261205/settlementItems_USD_20261204-USD-01_000.csv": b"settlementBatchId\nX\n<END>\n",
+        "20261205/settlementSummary_USD_20261204-USD-01_000.csv": b"settlementBatchId\nY\n<END>\n",
+        "20261206/transactionItems_20261204_001.csv": b"customerId\n3\n<END>\n",
+        "20261207/transactionItems_20261207_000.csv": b"not this day's\n<END>\n",
+    }
+    for name, body in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(body)
+    return files
+
+
+def test_fetch_downloads_the_days_reports_byte_for_byte(sshd, tmp_path):
+    files = report_tree(sshd.root)
+    dest = tmp_path / "reports"
+    got = sftp_fetch.fetch(sshd.settings(), DAY, dest=dest)
+    wanted = sorted(n for n in files if n.endswith((".csv", ".xlsx")) and not n.split("/")[1].startswith(".")
+                    and not n.startswith("20261207"))
+    assert [p.relative_to(dest).as_posix() for p in got] == wanted
+    for path in got:
+        assert hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(files[path.relative_to(dest)
+                                                                                  .as_posix()]).digest()
+    # nothing else was written: no temporary names left behind
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()) == wanted
+
+    # later folders that do not exist yet are normal; the day's own missing is said in words
+    assert [p.name for p in sftp_fetch.fetch(sshd.settings(), "2026-12-07", dest=tmp_path / "later")] == \
+        ["transactionItems_20261207_000.csv"]
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.fetch(sshd.settings(), "2026-11-01", dest=tmp_path / "none")
+    assert "no reports for 2026-11-01 yet" in caught.value.message and "T+1" in caught.value.hint
+
+
+def test_check_lists_the_folder_and_names_the_host_key(sshd):
+    report_tree(sshd.root)
+    words = sftp_fetch.check(sshd.settings())
+    assert fingerprint(sshd.folder / "host_ed25519.pub") in words
+    assert "the newest 20261207" in words
+
+
+def test_a_changed_or_unknown_host_key_is_refused_with_its_fingerprint(sshd, tmp_path):
+    shown = fingerprint(sshd.folder / "host_ed25519.pub")
+    keygen(tmp_path / "other_host")
+    changed = tmp_path / "known_changed"
+    changed.write_text(f"[127.0.0.1]:{sshd.port} {(tmp_path / 'other_host.pub').read_text()}")
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.fetch(sshd.settings(known_hosts=changed), DAY, dest=tmp_path / "a")
+    assert "it changed" in caught.value.message and shown in caught.value.message
+    assert [p for p in (tmp_path / "a").rglob("*") if p.is_file()] == []
+
+    unknown = tmp_path / "known_empty"
+    unknown.write_text("")
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.check(sshd.settings(known_hosts=unknown))
+    assert "unknown" in caught.value.message and shown in caught.value.message
+    assert f"[127.0.0.1]:{sshd.port}" in caught.value.hint
+
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.check(sshd.settings(known_hosts=None))
+    assert "known_hosts is not set" in caught.value.message
+
+
+def test_a_key_the_server_does_not_know_is_refused(sshd, tmp_path):
+    stranger = keygen(tmp_path / "stranger")
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.check(sshd.settings(key_file=stranger))
+    assert "refused the login" in caught.value.message and sshd.user in caught.value.message
+
+
+def test_a_missing_folder_is_said_in_words(sshd, tmp_path):
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.fetch(sshd.settings(), DAY, dest=tmp_path / "d", url=sshd.url(f"{sshd.root}/v1/nope"))
+    assert f"no folder {sshd.root}/v1/nope" in caught.value.message
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.check(sshd.settings(sftp=sshd.url(f"{sshd.root}/v1/nope")))
+    assert "no folder" in caught.value.message
+
+
+def test_refused_and_silent_servers_and_bad_urls_are_said_in_words(sshd, tmp_path):
+    closed = free_port()
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.check(sshd.settings(sftp=sshd.url(port=closed)))
+    assert "refused the connection" in caught.value.message
+
+    silent = socket.create_server(("127.0.0.1", 0))   # accepts (the kernel's backlog) and never says a word
+    try:
+        with pytest.raises(PosError) as caught:
+            sftp_fetch.check(sshd.settings(sftp=sshd.url(port=silent.getsockname()[1])), timeout=1)
+        assert "did not answer within 1 s" in caught.value.message
+    finally:
+        silent.close()
+
+    for bad in ("http://h/p", "sftp://host/p", "sftp://u:secret@host/p", "sftp://u@host:port/p", ""):
+        with pytest.raises(PosError) as caught:
+            sftp_fetch.check(sshd.settings(sftp=bad))
+        assert "secret" not in caught.value.message and caught.value.hint
+
+
+class CuttingRelay:
+    """A TCP relay to the server that closes both sides once ``limit`` bytes came from the server."""
+
+    def __init__(self, port: int, limit: int) -> None:
+        self.upstream, self.limit = port, limit
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.relayed = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        client, _addr = self.server.accept()
+        upstream = socket.create_connection(("127.0.0.1", self.upstream))
+
+        def pump(src, dst, counted):
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    if counted:
+                        data = data[:max(0, self.limit - self.relayed)]
+                        self.relayed += len(data)
+                    dst.sendall(data)
+                    if counted and self.relayed >= self.limit:
+                        break
+            except OSError:
+                pass
+            for s in (client, upstream):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        threading.Thread(target=pump, args=(client, upstream, False), daemon=True).start()
+        pump(upstream, client, True)
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_connection_cut_mid_download_leaves_no_partial_file(sshd, tmp_path):
+    big = os.urandom(4 * 1024 * 1024)
+    folder = sshd.root / "cut" / "20261204"
+    folder.mkdir(parents=True)
+    (folder / "transactionItems_20261204_000.csv").write_bytes(big)
+    relay = CuttingRelay(sshd.port, limit=1024 * 1024)   # the login and listing are a few kB: cut in the file
+    known = tmp_path / "known"
+    known.write_text(f"[127.0.0.1]:{relay.port} {(sshd.folder / 'host_ed25519.pub').read_text()}")
+    dest = tmp_path / "dest"
+    try:
+        with pytest.raises(PosError) as caught:
+            sftp_fetch.fetch(sshd.settings(known_hosts=known), DAY, dest=dest,
+                             url=sshd.url(f"{sshd.root}/cut", port=relay.port))
+    finally:
+        relay.close()
+    assert relay.relayed == 1024 * 1024
+    assert "nothing of it was kept" in caught.value.message or "dropped the connection" in caught.value.message
+    assert [p for p in dest.rglob("*") if p.is_file()] == []
