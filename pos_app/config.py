@@ -184,6 +184,40 @@ class EntryCodeConfig:
     match_window: float = 300.0  # seconds a waiting amount may wait for its payment
 
 
+@dataclass(frozen=True)
+class SftpUrl:
+    """An ``sftp://user@host[:port]/absolute/folder`` URL, split (the port defaults to 22)."""
+
+    user: str
+    host: str
+    port: int
+    path: str
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"sftp://{self.user}@{host}:{self.port}{self.path}"
+
+
+@dataclass(frozen=True)
+class SettlementConfig:
+    """Where the gateway's settlement report files come from (issue 18), and whose they must be.
+
+    ``sftp`` is the folder holding the ``<yyyyMMdd>`` folders; the server's host key is checked against
+    ``known_hosts`` (never trusted on first use); the login is a password read from ``password_file`` or a
+    private key (``key_file``), each mode 600. ``customer_id``: a file whose customerId differs is another
+    merchant's and is refused (default: [gateway] client_id)."""
+
+    customer_id: str
+    sftp: str | None = None
+    password_file: Path | None = None
+    key_file: Path | None = None
+    known_hosts: Path | None = None
+
+    @property
+    def url(self) -> SftpUrl | None:
+        return split_sftp(self.sftp) if self.sftp else None
+
+
 STORE_ROLES = ("till", "office")
 
 
@@ -238,6 +272,7 @@ class Config:
     brand: BrandConfig = BrandConfig()
     entry_code: EntryCodeConfig = EntryCodeConfig()
     store: StoreConfig | None = None   # None: no [store], the terminal is an island (the embedded default)
+    settlement: SettlementConfig | None = None   # None: no [settlement]; files are given by hand
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -564,11 +599,13 @@ def load_config(file: Path | str) -> Config:
                   receipts=parse_receipts(file, doc.get("receipts", {})),
                   brand=parse_brand(file, doc.get("brand", {})),
                   entry_code=parse_entry_code(file, doc.get("entry_code", {})),
-                  store=parse_store(file, doc["store"], merchant.store_id) if "store" in doc else None)
+                  store=parse_store(file, doc["store"], merchant.store_id) if "store" in doc else None,
+                  settlement=parse_settlement(file, doc["settlement"], gateway.client_id)
+                  if "settlement" in doc else None)
 
 
 SECTIONS = ("gateway", "merchant", "notifications", "payments", "offline", "scanners", "printer", "receipts",
-            "brand", "entry_code", "store")
+            "brand", "entry_code", "store", "settlement")
 
 
 def parse_printer(file: Path, table: object) -> PrinterConfig:
@@ -786,13 +823,19 @@ def _seconds(s: _Section, key: str, default: float, low: float, high: float) -> 
 def _store_file(file: Path, key: str, text: str, field: str = "database") -> Path:
     """A file [store] database names: a regular file this user reads (relative to the config file); a key or
     passfile others can read is refused, as libpq and the merchant key are."""
-    where = _("{file}: [store] {field} {key}").format(file=file, field=field, key=key)
+    return _named_file(file, _("{file}: [store] {field} {key}").format(file=file, field=field, key=key), text,
+                       secret=key in _STORE_SECRET_FILES)
+
+
+def _named_file(file: Path, where: str, text: str, *, secret: bool) -> Path:
+    """A file a section names (``where`` says file, section and key): a regular file this user reads, relative to
+    the config file; a ``secret`` one (a key, a password) others can read is refused."""
     try:
         path = expand_path(text)
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     path = path if path.is_absolute() else file.parent / path
-    limit = MAX_KEY_BYTES if key in _STORE_SECRET_FILES else MAX_CONFIG_BYTES
+    limit = MAX_KEY_BYTES if secret else MAX_CONFIG_BYTES
     try:
         read_regular_file(path, limit)
         mode = os.stat(path).st_mode
@@ -809,10 +852,90 @@ def _store_file(file: Path, key: str, text: str, field: str = "database") -> Pat
     except OSError as exc:
         raise ConfigError(_("{where}: {path}: cannot read it: {reason}").format(
             where=where, path=path, reason=exc.strerror)) from None
-    if key in _STORE_SECRET_FILES and mode & 0o077 and os.name == "posix":
+    if secret and mode & 0o077 and os.name == "posix":
         raise ConfigError(_("{where}: {path} can be read by other users (mode {mode:04o})").format(
             where=where, path=path, mode=stat.S_IMODE(mode)), hint=_("run: chmod 600 {path}").format(path=path))
     return path
+
+
+_SFTP_FORM = N_("sftp://user@host:port/absolute/folder, e.g. sftp://merchant@sftp.example.com:22/v1/settlements/"
+                "<customerId>")
+
+
+def split_sftp(text: str) -> SftpUrl:
+    """An SFTP folder URL checked and split; ValueError in words (what is wrong with it) otherwise. Shared by
+    [settlement] sftp and ``--sftp``."""
+    if not isinstance(text, str) or not text.isascii() or re.search(r"[\s\x00-\x1f\x7f]", text):
+        raise ValueError(_("a URL of plain ASCII characters without spaces"))
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ValueError(_("a port from 1 to 65535 and a valid host")) from None
+    if parts.scheme != "sftp":
+        raise ValueError(_("the scheme sftp://, got {scheme!r}").format(scheme=parts.scheme or text))
+    if parts.password is not None:
+        raise ValueError(_("never a password inside the URL: name a password_file (mode 600) or a key"))
+    if not parts.username:
+        raise ValueError(_("the user to log in as, before an @"))
+    if not parts.hostname:
+        raise ValueError(_("a host name or IP address"))
+    if port == 0:
+        raise ValueError(_("a port from 1 to 65535"))
+    if parts.query or parts.fragment:
+        raise ValueError(_("no ?query or #fragment"))
+    if not parts.path.startswith("/") or "/../" in f"{parts.path}/" or "%" in parts.path:
+        raise ValueError(_("an absolute folder path after the host, e.g. /v1/settlements/<customerId>"))
+    return SftpUrl(unquote(parts.username), parts.hostname, port or 22, parts.path.rstrip("/") or "/")
+
+
+def _shown_url(text: str) -> str:
+    """A URL as an error may echo it: never a password written into it (user:password@)."""
+    login = text.split("//", 1)[-1].split("/", 1)[0]
+    return _("(not shown: it holds a password)") if "@" in login and ":" in login.rsplit("@", 1)[0] else repr(text)
+
+
+def parse_settlement(file: Path, table: object, client_id: str) -> SettlementConfig:
+    """The ``[settlement]`` table: where the gateway's report files are fetched (SFTP, optional) and whose they
+    are. With ``sftp``, ``known_hosts`` and a login (``password_file`` or ``key``) are required; each file is a
+    regular file, the password and the key mode 600 (as [store]'s passfile)."""
+    s = _Section(file, "settlement", table, {"sftp", "password_file", "key", "known_hosts", "customer_id"})
+    sftp = None
+    if "sftp" in s.table:
+        text = s.text("sftp", _SFTP_FORM, max_len=1024)
+        try:
+            sftp = str(split_sftp(text))
+        except ValueError as exc:
+            raise ConfigError(_("{file}: [settlement] sftp: expected {what}, got {text}").format(
+                file=file, what=exc, text=_shown_url(text)), hint=_("the form is {form}").format(
+                form=_(_SFTP_FORM))) from None
+
+    def named(key: str, secret: bool) -> Path | None:
+        if key not in s.table:
+            return None
+        text = s.text(key, N_("a file path"), max_len=4096)
+        try:
+            path = expand_path(text)
+        except ValueError as exc:
+            raise ConfigError(f"{file}: [settlement] {key}: {exc}") from None
+        return _named_file(file, _("{file}: [settlement] {key}").format(file=file, key=key), str(path),
+                           secret=secret)
+
+    password_file, key_file, known_hosts = named("password_file", True), named("key", True), \
+        named("known_hosts", False)
+    if sftp is not None:
+        if known_hosts is None:
+            s.fail("known_hosts", N_("the file holding the SFTP server's host key (known_hosts form), with sftp"),
+                   hint=N_("the host key is checked on every connection, never trusted on first use: e.g. "
+                           "ssh-keyscan -p PORT HOST > /etc/pos-terminal/sftp_known_hosts, checked with the "
+                           "gateway's published fingerprint"))
+        if password_file is None and key_file is None:
+            s.fail("password_file", N_("a login for sftp: password_file (a file holding the password, mode 600) or "
+                                       "key (a private key file, mode 600)"))
+    customer_id = s.text("customer_id", N_("the customerId the gateway's reports carry (at most 64 characters)"),
+                         pattern=r"[\x21-\x7e]{1,64}", default=client_id)
+    return SettlementConfig(customer_id=customer_id, sftp=sftp, password_file=password_file, key_file=key_file,
+                            known_hosts=known_hosts)
 
 
 def parse_scanners(file: Path, table: object) -> ScannersConfig:
