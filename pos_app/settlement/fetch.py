@@ -20,15 +20,16 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PosError
 from ..i18n import _
 from .ssh import asyncssh
+
+if TYPE_CHECKING:
+    from ..config import SftpUrl
 
 #: Seconds a connection, a listing or one read may take before the server counts as not answering.
 TIMEOUT = 20.0
@@ -39,40 +40,16 @@ LATER_DAYS = 2
 CHUNK = 64 * 1024
 
 
-@dataclass(frozen=True)
-class Url:
-    user: str
-    host: str
-    port: int
-    path: str
+def parse_url(url: str) -> SftpUrl:
+    """``sftp://user@host[:port]/path`` split by the config's one rule (:func:`pos_app.config.split_sftp`, shared
+    with ``[settlement] sftp``); what is wrong with it in words, never echoing a password written into it."""
+    from ..config import _shown_url, split_sftp
 
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        port = "" if self.port == 22 else f":{self.port}"
-        return f"sftp://{self.user}@{host}{port}{self.path}"
-
-
-def parse_url(url: str) -> Url:
-    """``sftp://user@host[:port]/path``; anything else (another scheme, no user, a password in it) in words."""
-    hint = _("write it as sftp://user@host[:port]/v1/settlements/<customerId>")
     try:
-        parts = urlsplit((url or "").strip())
-        port = parts.port or 22
-    except ValueError:
-        raise PosError(_("{url} is not an SFTP URL: its port is not a number").format(url=repr(url)),
-                       hint=hint) from None
-    if parts.scheme != "sftp":
-        raise PosError(_("{url} is not an SFTP URL (it must start with sftp://)").format(url=repr(url)), hint=hint)
-    if parts.password is not None:
-        raise PosError(_("{url} carries a password: never put one in the URL").format(
-                           url=repr(str(url).replace(parts.password, "***"))),
-                       hint=_("put it in [settlement] password_file (mode 600), or use key_file"))
-    if not parts.username or not parts.hostname:
-        raise PosError(_("{url} names no user or no host").format(url=repr(url)), hint=hint)
-    if parts.query or parts.fragment:
-        raise PosError(_("{url} has a query or fragment, which SFTP has no use for").format(url=repr(url)), hint=hint)
-    path = unquote(parts.path) or "/"
-    return Url(unquote(parts.username), parts.hostname, port, path if path.startswith("/") else "/" + path)
+        return split_sftp(url)
+    except ValueError as exc:
+        raise PosError(_("{url} is not an SFTP folder URL: it needs {what}").format(url=_shown_url(url), what=exc),
+                       hint=_("write it as sftp://user@host[:port]/v1/settlements/<customerId>")) from None
 
 
 def folder_names(day: str) -> list[str]:
@@ -122,13 +99,13 @@ def _known_hosts(settlement: Any) -> str:
     return str(path)
 
 
-async def _host_key_error(ssh: Any, url: Url, known_hosts: str, timeout: float) -> PosError:
+async def _host_key_error(ssh: Any, url: SftpUrl, known_hosts: str, timeout: float) -> PosError:
     """The server's key was not trusted: unknown or changed, with the fingerprint it showed."""
     try:
         key = await asyncio.wait_for(ssh.get_server_host_key(url.host, url.port, config=None), timeout)
         fingerprint = key.get_fingerprint("sha256") if key is not None else _("(none shown)")
         algorithm = key.get_algorithm() if key is not None else ""
-    except (OSError, asyncio.TimeoutError, ssh.Error):
+    except (TimeoutError, OSError, ssh.Error):
         fingerprint, algorithm = _("(the server did not show it again)"), ""
     try:
         trusted = ssh.match_known_hosts(known_hosts, url.host, url.host, url.port)[0]
@@ -149,7 +126,7 @@ async def _host_key_error(ssh: Any, url: Url, known_hosts: str, timeout: float) 
                         entry=url.host if url.port == 22 else f"[{url.host}]:{url.port}"))
 
 
-def _connect_error(ssh: Any, exc: BaseException, url: Url, timeout: float) -> PosError | None:
+def _connect_error(ssh: Any, exc: BaseException, url: SftpUrl, timeout: float) -> PosError | None:
     """Words for a failure to connect or log in (None: not one of those)."""
     where = f"{url.host}:{url.port}"
     if isinstance(exc, ssh.PermissionDenied):
@@ -177,7 +154,7 @@ def _connect_error(ssh: Any, exc: BaseException, url: Url, timeout: float) -> Po
     return None
 
 
-def _sftp_error(ssh: Any, exc: BaseException, path: str, url: Url) -> PosError | None:
+def _sftp_error(ssh: Any, exc: BaseException, path: str, url: SftpUrl) -> PosError | None:
     """Words for an SFTP refusal on ``path`` (None: not one)."""
     if isinstance(exc, ssh.SFTPNoSuchFile):
         return PosError(_("the SFTP server has no folder {path} ({url})").format(path=path, url=url),
@@ -194,7 +171,7 @@ def _sftp_error(ssh: Any, exc: BaseException, path: str, url: Url) -> PosError |
     return None
 
 
-async def _session(settlement: Any, url: Url, timeout: float, work) -> Any:
+async def _session(settlement: Any, url: SftpUrl, timeout: float, work) -> Any:
     """Connect, check the host key, log in, open SFTP and run ``await work(sftp, host_key)``; errors in words."""
     ssh = asyncssh()
     known_hosts = _known_hosts(settlement)
@@ -204,7 +181,7 @@ async def _session(settlement: Any, url: Url, timeout: float, work) -> Any:
                                  connect_timeout=timeout, login_timeout=timeout, **options)
     except ssh.HostKeyNotVerifiable:
         raise await _host_key_error(ssh, url, known_hosts, timeout) from None
-    except (OSError, asyncio.TimeoutError, ssh.Error, ssh.KeyImportError) as exc:
+    except (TimeoutError, OSError, ssh.Error, ssh.KeyImportError) as exc:
         error = _connect_error(ssh, exc, url, timeout)
         if error is None:
             raise
@@ -219,7 +196,7 @@ async def _session(settlement: Any, url: Url, timeout: float, work) -> Any:
                                hint=_("ask the gateway for the SFTP address of its report folder")) from None
             async with sftp:
                 return await work(sftp, conn.get_server_host_key())
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise PosError(_("the SFTP server {where} stopped answering for {seconds} s").format(
                            where=f"{url.host}:{url.port}", seconds=f"{timeout:g}"),
                        hint=_("check the network; then try again")) from None
@@ -230,7 +207,7 @@ async def _session(settlement: Any, url: Url, timeout: float, work) -> Any:
         raise error from None
 
 
-def _url_of(settlement: Any, url: str | None) -> Url:
+def _url_of(settlement: Any, url: str | None) -> SftpUrl:
     text = url if url is not None else getattr(settlement, "sftp", None)
     if not text:
         raise PosError(_("no SFTP URL: [settlement] sftp is not set and none was given"),
@@ -240,7 +217,7 @@ def _url_of(settlement: Any, url: str | None) -> Url:
 
 
 # -- listing and downloading ---------------------------------------------------------------------------------
-async def _listing(ssh: Any, sftp: Any, path: str, url: Url, timeout: float) -> list[Any] | None:
+async def _listing(ssh: Any, sftp: Any, path: str, url: SftpUrl, timeout: float) -> list[Any] | None:
     """The folder's entries, or None when it does not exist."""
     try:
         return list(await asyncio.wait_for(sftp.readdir(path), timeout))
@@ -250,7 +227,7 @@ async def _listing(ssh: Any, sftp: Any, path: str, url: Url, timeout: float) -> 
         raise _sftp_error(ssh, exc, path, url) from None
 
 
-async def _download(ssh: Any, sftp: Any, remote: str, target: Path, url: Url, timeout: float) -> None:
+async def _download(ssh: Any, sftp: Any, remote: str, target: Path, url: SftpUrl, timeout: float) -> None:
     """``remote`` into ``target``: a temporary name in the same folder, the size checked, fsync, then rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")

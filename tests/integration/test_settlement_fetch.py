@@ -217,7 +217,7 @@ def test_refused_and_silent_servers_and_bad_urls_are_said_in_words(sshd, tmp_pat
     finally:
         silent.close()
 
-    for bad in ("http://h/p", "sftp://host/p", "sftp://u:secret@host/p", "sftp://u@host:port/p", ""):
+    for bad in ("http://h/p", "sftp://host/p", "sftp://u:secret@host/p", "sftp://u@host:port/p", "sftp://u@h/a/../b"):
         with pytest.raises(PosError) as caught:
             sftp_fetch.check(sshd.settings(sftp=bad))
         assert "secret" not in caught.value.message and caught.value.hint
