@@ -39,3 +39,26 @@ TABLE = {
     STUCK_FLAKY_CANCEL: "like 9906, and cancel answers U twice before S",
     UNAVAILABLE: "HTTP 503; nothing is processed",
 }
+
+# -- the gateway's report files (pos_app/sim/reports.py) ------------------------------------------------
+# These payments succeed at once; what differs is how the gateway's reconciliation reports list them, so a
+# sandbox day holds one of each difference a reconciliation must find. Kept apart from TABLE, which names what
+# the *API* does with an amount (and which tests walk as "every answer a terminal must survive").
+REPORT_OMITS = 9921           # the reports leave out its PAYMENT row: missing at the gateway
+REPORT_PHANTOM = 9922         # the reports add a PAYMENT row of the same amount for a payment never made
+REPORT_WRONG_AMOUNT = 9923    # its PAYMENT row says one major unit more than was paid
+REPORT_OTHER_CURRENCY = 9924  # its PAYMENT row says another currency (USD, or EUR for a USD payment)
+REFUND_SETTLES_LATER = 9925   # its refunds are reported on the day after they were made
+FX_PENDING = 9926             # settles in another currency, post-quoted: no settlement amount nor fee until T+2
+REPORT_DUPLICATE = 9927       # its PAYMENT row is written twice (transaction and settlement details)
+
+REPORT_TABLE = {
+    REPORT_OMITS: "the payment succeeds; the gateway's reports leave out its PAYMENT row",
+    REPORT_PHANTOM: "the payment succeeds; the reports also list a PAYMENT of the same amount never made",
+    REPORT_WRONG_AMOUNT: "the payment succeeds; its report row says one major unit more",
+    REPORT_OTHER_CURRENCY: "the payment succeeds; its report row says another currency",
+    REFUND_SETTLES_LATER: "the payment succeeds; its refunds are reported a day late",
+    FX_PENDING: "the payment succeeds; it settles in another currency, and its settlement amount and fee "
+                "are known only from T+2 (post-quoting)",
+    REPORT_DUPLICATE: "the payment succeeds; its report row appears twice",
+}
