@@ -13,6 +13,9 @@ The tabs:
 * **Reports**: the X report (the session so far), the Z report (closes the session: numbered, refused
   when nothing is new), the reprint of a stored Z by number, and exports to CSV and PDF.
 * **Entry code**: entry-code payments no waiting sale took, assigned or acknowledged.
+* **Settlement**: the business day held against the gateway's report files (issue 18): counts per class, the
+  differences first, fee and net per currency, the files it came from; fetch over SFTP or import files
+  (:mod:`ui.settlement_view` draws it).
 * **Store** (only with ``[store]``, issue 17): every counter's day read from the store's PostgreSQL with a
   terminal column and the figures per terminal and for the store (``store_day``), the store's X
   (``store_x``), and the store's closing (``store_close``), which lists the counters missing their Z or
@@ -73,6 +76,7 @@ from pos_app.vocabulary import (
 
 from .money import format_amount
 from .operations import Operations, error_text, tell
+from .settlement_view import SettlementPanel
 from .store_views import StorePanel, blockers_words
 from .widgets import TOUCH, ModeWindow, confirm_box, message_line, title
 from .widgets import button as _button
@@ -425,6 +429,8 @@ class ManagerWindow(Operations, ModeWindow):
         self.tabs.addTab(self._review_tab(), _("Review"))
         self.tabs.addTab(self._reports_tab(), _("Reports"))
         self.tabs.addTab(self._entry_tab(), _("Entry code"))
+        self.settlement_panel = SettlementPanel(self)   # the day against the gateway's reports (issue 18)
+        self.tabs.addTab(self.settlement_panel, _("Settlement"))
         self.store_panel: StorePanel | None = None   # the Store tab: only with [store] (issue 17)
         store = getattr(self.core.terminal.config, "store", None)
         if store is not None:
@@ -729,6 +735,7 @@ class ManagerWindow(Operations, ModeWindow):
         self.refresh_unmatched()
         self.store_day_shown = None   # the Store tab reads the new day when it is next looked at
         self._store_tab_shown()
+        self.settlement_panel.day_changed()   # read again when looked at, or now if it is shown
 
     def refresh(self) -> None:
         self.model.refresh()
@@ -1235,6 +1242,25 @@ class ManagerWindow(Operations, ModeWindow):
         self.last_export = path
         self._say_report(_("written to {path}").format(path=path))
 
+
+    # -- settlement (issue 18): the day against the gateway's reports (the tab: ui.settlement_view) -----------
+    def reconcile_settlement(self, files=(), *, sftp: str | None = None) -> None:
+        """Fetch the gateway's reports over ``sftp``, or import ``files``, and match them against the business
+        day: the ``reconcile_settlement`` use case (``pos-terminal reconcile-settlement``), kept for later."""
+        panel, day, files = self.settlement_panel, self.day, tuple(files)
+        grant, journal, config = self.acting(), self.journal, self.core.terminal.config
+        panel.busy(True)
+        self._say(panel.waiting_words(files=files, sftp=sftp))
+        self._call(lambda: services.settlement.reconcile_settlement(grant, journal, config, files=files, sftp=sftp,
+                                                                    day=day),
+                   on_done=lambda result: panel.show(day, result, fresh=True), on_error=lambda _exc: panel.unread(day))
+
+    def refresh_settlement(self) -> None:
+        """What the last reconciliation of the business day kept (nothing fetched): ``settlement_result``."""
+        panel, day, grant, journal = self.settlement_panel, self.day, self.acting(), self.journal
+        panel.shown_day = day
+        self._call(lambda: services.settlement.settlement_result(grant, journal, day),
+                   on_done=lambda result: panel.show(day, result, fresh=False), on_error=lambda _exc: panel.unread(day))
 
     # -- the store (issue 17): every counter's day, the store's X and its closing --------------------------
     def _store_tab_shown(self, *_args) -> None:
