@@ -1,0 +1,399 @@
+"""Read one of Antom's report files (CSV or XLSX) into normalised rows, or refuse it in words.
+
+A settlement file is evidence about money, so a file the parser is not sure of is refused whole, never read
+in part: a file cut short (no ``<END>`` line), a cell that is not an amount, a currency the terminal does not
+know, a header it cannot read by name. Each refusal names the file, the line and the column, and says what to
+do (usually: download it again). Only an unknown column is let through, as a warning: Antom adds columns.
+
+Amounts are major-unit decimal strings; they become minor units with the currency's ISO 4217 exponent,
+exactly (``Decimal``, never a float, never a fixed 100). A value that is not a whole number of minor units
+(``12.345`` USD, ``5.5`` JPY) is refused; trailing zeros (``100.00`` JPY) are exact and accepted.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from ..errors import PosError
+from ..i18n import N_, _
+from ..money import EXPONENTS
+from . import columns as C
+from .rows import ReportRow, SummaryRow
+
+
+class SettlementFileError(PosError):
+    """A report file the terminal will not read: nothing of it is imported."""
+
+
+@dataclass
+class ReportFile:
+    """One parsed report: its identity (name, sha256), what it covers, its rows and what was said about it."""
+
+    name: str
+    sha256: str
+    kind: str                               # columns.TRANSACTIONS | SETTLEMENT | SUMMARY
+    report_date: str | None                 # YYYY-MM-DD of a transactions file (from its name), else None
+    customer_ids: set[str] = field(default_factory=set)
+    rows: list[ReportRow] = field(default_factory=list)          # PAYMENT / REFUND / CANCEL: matched
+    summary: list[SummaryRow] = field(default_factory=list)      # a summary file's rows
+    warnings: list[str] = field(default_factory=list)            # words for a person (already translated)
+    other_rows: list[ReportRow] = field(default_factory=list)    # other types (fees, disputes...): listed only
+
+
+MATCHED_TYPES = frozenset({C.PAYMENT, C.REFUND, C.CANCEL})
+#: A transactions file lists failed attempts too (its ``status``); only money that moved is matched.
+MOVED_STATUSES = frozenset({"", "SUCCESS"})
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*\bref=\"([^\"]+)\"")
+_AGAIN = N_("download it again from the SFTP folder or the Antom Dashboard")
+
+
+def read_report(source: Path | bytes, name: str | None = None) -> ReportFile:
+    """Parse ``source`` (a path, or the file's bytes with its ``name``) into a :class:`ReportFile`.
+
+    Raises :class:`SettlementFileError` for anything it will not read; never returns part of a file."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        name = name or "report"
+    else:
+        path = Path(source)
+        name = name or path.name
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise SettlementFileError(_("cannot read {name}: {reason}").format(name=name, reason=exc.strerror or exc),
+                                      hint=_("check the path and that this user may read the file")) from None
+    if not data.strip():
+        raise SettlementFileError(_("{name} is empty").format(name=name), hint=_(_AGAIN))
+    sheet = data[:4] == b"PK\x03\x04"
+    table = _xlsx_table(data, name) if sheet else _csv_table(data, name)
+    return _read_table(table, name, hashlib.sha256(data).hexdigest(), short_ok=sheet)
+
+
+# -- the two formats, each to a list of (line, cells) -----------------------------------------------------
+def _csv_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
+    if data[:5] == b"%PDF-":
+        raise SettlementFileError(_("{name} is a PDF, not a report file").format(name=name),
+                                  hint=_("use the .csv or .xlsx report; a PDF cannot be reconciled"))
+    if data[:4] == b"\xd0\xcf\x11\xe0":
+        raise SettlementFileError(_("{name} is an old Excel (.xls) file").format(name=name),
+                                  hint=_("use the .csv or .xlsx report as Antom publishes it"))
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise SettlementFileError(_("{name} is not UTF-8 (it is UTF-16)").format(name=name),
+                                  hint=_("use the file as Antom publishes it, or save it again as CSV UTF-8"))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        if b"\x00" in data[:4096]:
+            raise SettlementFileError(_("{name} is not a text report file").format(name=name),
+                                      hint=_("use the .csv or .xlsx report as Antom publishes it")) from None
+        raise SettlementFileError(_("{name}, line {line}: not UTF-8 text").format(name=name, line=line),
+                                  hint=_("use the file as Antom publishes it, or save it again as CSV UTF-8")) from None
+    if "\x00" in text:
+        raise SettlementFileError(_("{name} is not a text report file").format(name=name),
+                                  hint=_("use the .csv or .xlsx report as Antom publishes it"))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    table: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for cells in reader:
+            table.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise SettlementFileError(_("{name}, line {line}: cannot read the CSV ({reason})").format(
+            name=name, line=start, reason=exc), hint=_(_AGAIN)) from None
+    return table
+
+
+def _xlsx_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        raise SettlementFileError(_("{name} looks like an .xlsx or .zip file but cannot be opened").format(name=name),
+                                  hint=_(_AGAIN)) from None
+    if "xl/workbook.xml" not in names:
+        raise SettlementFileError(_("{name} is a zip archive, not a report file").format(name=name),
+                                  hint=_("unpack it and import the .csv or .xlsx report inside"))
+    import openpyxl
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 -- openpyxl raises many types for a damaged workbook
+        raise SettlementFileError(_("{name} is not a readable .xlsx file ({reason})").format(name=name, reason=exc),
+                                  hint=_(_AGAIN)) from None
+    try:
+        if not book.worksheets:
+            raise SettlementFileError(_("{name} has no sheet").format(name=name), hint=_(_AGAIN))
+        sheet = book.worksheets[0]
+        table = []
+        for line, cells in enumerate(sheet.iter_rows(min_row=1, min_col=1, values_only=True), start=1):
+            texts = [_cell_text(v) for v in cells]
+            while texts and texts[-1] == "":
+                texts.pop()   # a sheet's width is its widest row: trailing empty cells are not cells
+            table.append((line, texts))
+        merges = _merged_ranges(archive, getattr(sheet, "_worksheet_path", None), data)
+    finally:
+        book.close()
+    header_line = next((line for line, cells in table if any(c.strip() for c in cells)), None)
+    if header_line is not None:
+        from openpyxl.utils.cell import range_boundaries
+        hit = []
+        for ref in merges:
+            try:
+                _c1, r1, _c2, r2 = range_boundaries(ref)
+            except ValueError:
+                continue
+            if r1 <= header_line <= r2:
+                hit.append(ref)
+        if hit:
+            raise SettlementFileError(
+                _("{name}: the header row has merged cells ({cells}), so its column names cannot be read").format(
+                    name=name, cells=", ".join(hit)),
+                hint=_("use the file as Antom publishes it, or unmerge those cells and name each column"))
+    return table
+
+
+def _merged_ranges(archive: zipfile.ZipFile, sheet_path: str | None, data: bytes) -> list[str]:
+    """The merged ranges of the sheet read, from its XML (read-only openpyxl does not parse them)."""
+    if sheet_path:
+        try:
+            xml = archive.read(sheet_path.lstrip("/"))
+        except KeyError:
+            xml = None
+        if xml is not None:
+            return [m.decode("ascii", "replace") for m in _MERGE.findall(xml)]
+    import openpyxl  # no path known: the slow, full load
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    return [str(r) for r in book.worksheets[0].merged_cells.ranges]
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).upper()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+# -- the table, whichever format it came in --------------------------------------------------------------
+def _read_table(table: list[tuple[int, list[str]]], name: str, sha256: str, *, short_ok: bool) -> ReportFile:
+    """``short_ok``: a sheet row may stop before the header's last column (an empty cell is no cell in XLSX)."""
+    filled = [(line, cells) for line, cells in table if any(c.strip() for c in cells)]
+    if not filled:
+        raise SettlementFileError(_("{name} is empty").format(name=name), hint=_(_AGAIN))
+    ends = [i for i, (_line, cells) in enumerate(filled) if _is_end(cells)]
+    if not ends:
+        raise SettlementFileError(
+            _("{name} is cut short: it does not end with {end}").format(name=name, end=C.END),
+            hint=_("download it again: the file ends before {end}").format(end=C.END))
+    if ends[0] != len(filled) - 1:
+        line = filled[ends[0] + 1][0]
+        raise SettlementFileError(
+            _("{name}, line {line}: a row after the {end} line").format(name=name, line=line, end=C.END),
+            hint=_("the file was joined or edited: {again}").format(again=_(_AGAIN)))
+    if ends[0] == 0:
+        raise SettlementFileError(_("{name} has no header row before {end}").format(name=name, end=C.END),
+                                  hint=_(_AGAIN))
+    header_line, raw_header = filled[0]
+    header = [C.canonical(h.replace("\ufeff", "")) for h in raw_header]
+    for number, title in enumerate(header, start=1):
+        if not title:
+            raise SettlementFileError(
+                _("{name}, line {line}: column {column} of the header has no name").format(
+                    name=name, line=header_line, column=number), hint=_(_AGAIN))
+    twice = sorted(n for n, k in Counter(header).items() if k > 1)
+    if twice:
+        raise SettlementFileError(
+            _("{name}: the header names {columns} more than once").format(name=name, columns=", ".join(twice)),
+            hint=_("use the file as Antom publishes it: each column once"))
+    kind = C.kind_of(header)
+    missing = [n for n in C.NEEDED[kind] if n not in header]
+    if missing:
+        raise SettlementFileError(
+            _("{name} lacks the column(s) {columns}, which reconciliation needs").format(
+                name=name, columns=", ".join(missing)),
+            hint=_("check that this is an Antom transaction, settlement or summary report, or {again}").format(
+                again=_(_AGAIN)))
+    report = ReportFile(name=name, sha256=sha256, kind=kind,
+                        report_date=_date_in_name(name) if kind == C.TRANSACTIONS else None)
+    unknown = [n for n in header if n not in C.KNOWN]
+    if unknown:
+        report.warnings.append(_("{name}: column(s) {columns} unknown to the terminal, not used").format(
+            name=name, columns=", ".join(unknown)))
+    width = len(header)
+    for line, cells in filled[1:-1]:
+        if short_ok and len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        if len(cells) != width:
+            raise SettlementFileError(
+                _("{name}, line {line}: {count} cells where the header has {width}").format(
+                    name=name, line=line, count=len(cells), width=width),
+                hint=_(_AGAIN))
+        cell = _Cells(name, line, dict(zip(header, (c.strip() for c in cells), strict=False)))
+        if kind == C.SUMMARY:
+            report.summary.append(_summary_row(cell))
+            report.customer_ids.add(cell.need("customerId"))
+        else:
+            row, moved = _report_row(cell, kind, sha256, report.report_date)
+            report.customer_ids.add(row.customer_id)
+            (report.rows if moved else report.other_rows).append(row)
+    if report.other_rows:
+        counts = Counter(_other_label(cell_type) for cell_type in report.other_rows)
+        words = ", ".join(f"{t} {n}" for t, n in sorted(counts.items()))
+        report.warnings.append(_("{name}: {count} row(s) listed but not matched ({types})").format(
+            name=name, count=len(report.other_rows), types=words))
+    return report
+
+
+def _other_label(row: ReportRow) -> str:
+    return row.type or "?"
+
+
+def _is_end(cells: list[str]) -> bool:
+    texts = [c.strip() for c in cells]
+    return bool(texts) and texts[0] == C.END and not any(texts[1:])
+
+
+def _date_in_name(name: str) -> str | None:
+    for match in _DATE_IN_NAME.finditer(Path(name).name):
+        try:
+            return dt.date(*(int(g) for g in match.groups())).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+class _Cells:
+    """One data row by column name, with refusals that say file, line and column."""
+
+    def __init__(self, name: str, line: int, values: dict[str, str]) -> None:
+        self.name, self.line, self.values = name, line, values
+
+    def get(self, column: str) -> str:
+        return self.values.get(column, "")
+
+    def opt(self, column: str) -> str | None:
+        return self.values.get(column) or None
+
+    def need(self, column: str) -> str:
+        value = self.values.get(column, "")
+        if not value:
+            raise self.refuse(column, _("is empty"))
+        return value
+
+    def refuse(self, column: str, what: str) -> SettlementFileError:
+        return SettlementFileError(
+            _("{name}, line {line}, column {column}: {what}").format(
+                name=self.name, line=self.line, column=column, what=what),
+            hint=_("the file is damaged or was edited: {again}").format(again=_(_AGAIN)))
+
+    def currency(self, column: str, *, required: bool) -> str | None:
+        code = self.values.get(column, "").upper()
+        if not code:
+            if required:
+                raise self.refuse(column, _("is empty"))
+            return None
+        if code not in EXPONENTS:
+            raise self.refuse(column, _("{value!r} is not a currency the terminal knows").format(
+                value=self.values[column]))
+        return code
+
+    def minor(self, column: str, currency: str | None) -> int | None:
+        """The cell in minor units of ``currency``, exactly; None when empty."""
+        text = self.values.get(column, "")
+        if not text:
+            return None
+        if currency is None:
+            raise self.refuse(column, _("{value!r} has no currency beside it").format(value=text))
+        if len(text) > 32 or not _NUMBER.fullmatch(text):
+            raise self.refuse(column, _("{value!r} is not an amount").format(value=text))
+        try:
+            scaled = Decimal(text).scaleb(EXPONENTS[currency])
+        except InvalidOperation:
+            raise self.refuse(column, _("{value!r} is not an amount").format(value=text)) from None
+        if scaled != scaled.to_integral_value():
+            places = EXPONENTS[currency]
+            raise self.refuse(column, _("{value!r} has more decimals than {currency} has ({places})").format(
+                value=text, currency=currency, places=places))
+        return int(scaled)
+
+
+def _report_row(cell: _Cells, kind: str, sha256: str, report_date: str | None) -> tuple[ReportRow, bool]:
+    """The row, and whether it is matched (a PAYMENT/REFUND/CANCEL whose money moved)."""
+    type_ = cell.need("transactionType").upper()
+    status = cell.get("status").upper()
+    moved = type_ in MATCHED_TYPES and status in MOVED_STATUSES
+    currency = cell.currency("transactionCurrency", required=moved)
+    amount = cell.minor("transactionAmountValue", currency)
+    if amount is None:
+        if moved:
+            raise cell.refuse("transactionAmountValue", _("is empty"))
+        amount = 0
+    settle_currency = cell.currency("settlementCurrency", required=False)
+    settle_amount = cell.minor("settlementAmountValue", settle_currency)
+    fee, fee_currency = _fee(cell, settle_currency or currency)
+    row = ReportRow(
+        kind=kind, file=sha256, line=cell.line, report_date=report_date,
+        batch=cell.opt("settlementBatchId"),
+        customer_id=cell.need("customerId"),
+        request_id=cell.need("transactionRequestId") if moved else cell.get("transactionRequestId"),
+        transaction_id=cell.need("transactionId") if moved else cell.get("transactionId"),
+        original_id=cell.opt("originalTransactionRequestId") or cell.opt("originalTransactionId"),
+        type=type_, currency=currency or "", amount=amount,
+        settle_currency=settle_currency, settle_amount=settle_amount,
+        fee_currency=fee_currency, fee=fee,
+        store_id=cell.opt("referenceStoreId"),
+        at=cell.opt("transactionCreationTime") or cell.opt("transactionCompletionTime")
+        or cell.opt("settlementInitiatedDate"))
+    return row, moved
+
+
+def _fee(cell: _Cells, fallback: str | None) -> tuple[int | None, str | None]:
+    """Payment-method fee plus tax fee, in one currency; None when no fee cell is filled (not known yet).
+
+    A fee cell without its currency is in the settlement currency (else the transaction's): fees are
+    deducted from what is settled."""
+    total, currency = None, None
+    for value, cur in (("paymentMethodFeeAmountValue", "paymentMethodFeeCurrency"),
+                       ("taxFeeAmountValue", "taxFeeCurrency")):
+        if not cell.get(value):
+            continue
+        code = cell.currency(cur, required=False) or fallback
+        if currency is not None and code != currency:
+            raise cell.refuse(cur, _("the fees are in two currencies ({a} and {b})").format(a=currency, b=code))
+        currency = code
+        total = (total or 0) + (cell.minor(value, code) or 0)   # the cell is filled: never None
+    return total, currency
+
+
+def _summary_row(cell: _Cells) -> SummaryRow:
+    count_text = cell.need("count")
+    if not (count_text.isascii() and count_text.isdigit()):
+        raise cell.refuse("count", _("{value!r} is not a whole number").format(value=count_text))
+    settle_currency = cell.currency("settlementCurrency", required=True) or ""   # required: never empty
+    settle_amount = cell.minor("settlementAmountValue", settle_currency)
+    if settle_amount is None:
+        raise cell.refuse("settlementAmountValue", _("is empty"))
+    fee, fee_currency = _fee(cell, settle_currency)
+    return SummaryRow(batch=cell.need("settlementBatchId"), customer_id=cell.need("customerId"),
+                      summary_type=cell.need("summaryType").upper(), count=int(count_text),
+                      settle_currency=settle_currency, settle_amount=settle_amount,
+                      fee_currency=fee_currency, fee=fee, line=cell.line)

@@ -1,0 +1,322 @@
+"""Antom report files, good and malformed, written here with the csv module and openpyxl (independent writers),
+read by pos_app.settlement.parse: every malformed shape is refused in words naming where, or read as it should."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from pos_app.errors import PosError
+from pos_app.settlement import columns as C
+from pos_app.settlement.parse import SettlementFileError, read_report
+
+TX_NAME = "transactionItems_20261206_000.csv"
+TX = list(C.COLUMNS[C.TRANSACTIONS])
+ST = list(C.COLUMNS[C.SETTLEMENT])
+SU = list(C.COLUMNS[C.SUMMARY])
+
+
+def tx_row(**values) -> dict:
+    row = dict.fromkeys(TX, "")
+    row.update(customerId="2188120000000001", PSP="ALIPAY_CN", transactionId="2026120611000001",
+               transactionRequestId="pay-1", transactionType="PAYMENT", status="SUCCESS",
+               transactionAmountValue="12.34", transactionCurrency="USD", settlementAmountValue="11.96",
+               settlementCurrency="USD", paymentMethodFeeAmountValue="-0.38", paymentMethodFeeCurrency="USD",
+               transactionCreationTime="2026-12-06T10:12:01+08:00", settlementBatchId="20261206-USD-01")
+    row.update(values)
+    return row
+
+
+def csv_bytes(header, rows, *, end=True, bom=False, crlf=True, after_end=()) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n" if crlf else "\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(h, "") for h in header] if isinstance(row, dict) else row)
+    if end:
+        writer.writerow([C.END])
+    for row in after_end:
+        writer.writerow(row)
+    data = out.getvalue().encode("utf-8")
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def xlsx_bytes(header, rows, *, end=True, merge=None) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append([row.get(h, "") or None for h in header] if isinstance(row, dict) else row)
+    if end:
+        sheet.append([C.END])
+    if merge:
+        sheet.merge_cells(merge)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def refused(data: bytes, name: str = TX_NAME) -> str:
+    with pytest.raises(SettlementFileError) as caught:
+        read_report(data, name)
+    assert isinstance(caught.value, PosError) and caught.value.hint
+    return str(caught.value)
+
+
+# -- good files --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_good_transactions_file_reads_exactly(fmt):
+    rows = [tx_row(), tx_row(transactionRequestId="ref-1", transactionType="REFUND", transactionAmountValue="-5",
+                             transactionCurrency="JPY", settlementAmountValue="", settlementCurrency="",
+                             paymentMethodFeeAmountValue="", paymentMethodFeeCurrency="",
+                             originalTransactionRequestId="pay-0"),
+            tx_row(transactionRequestId="pay-k", transactionAmountValue="1.005", transactionCurrency="KWD",
+                   settlementAmountValue="1.000", settlementCurrency="KWD", paymentMethodFeeAmountValue="-0.005",
+                   paymentMethodFeeCurrency="KWD", taxFeeAmountValue="", taxFeeCurrency="")]
+    data = csv_bytes(TX, rows) if fmt == "csv" else xlsx_bytes(TX, rows)
+    report = read_report(data, TX_NAME.replace(".csv", "." + fmt))
+    assert report.kind == C.TRANSACTIONS and report.report_date == "2026-12-06"
+    assert report.sha256 == hashlib.sha256(data).hexdigest()
+    assert report.customer_ids == {"2188120000000001"} and report.warnings == [] and report.other_rows == []
+    usd, jpy, kwd = report.rows
+    assert (usd.line, usd.request_id, usd.type, usd.currency, usd.amount) == (2, "pay-1", "PAYMENT", "USD", 1234)
+    assert (usd.settle_currency, usd.settle_amount, usd.fee_currency, usd.fee) == ("USD", 1196, "USD", -38)
+    assert usd.batch == "20261206-USD-01" and usd.at == "2026-12-06T10:12:01+08:00"
+    assert (jpy.line, jpy.type, jpy.amount, jpy.currency) == (3, "REFUND", -5, "JPY")
+    assert (jpy.settle_amount, jpy.fee, jpy.settle_currency, jpy.original_id) == (None, None, None, "pay-0")
+    assert (kwd.amount, kwd.settle_amount, kwd.fee) == (1005, 1000, -5)
+    assert all(r.file == report.sha256 and r.report_date == "2026-12-06" for r in report.rows)
+
+
+def test_bom_crlf_quotes_and_changed_column_order_are_read_by_name():
+    header = list(reversed(TX))
+    row = tx_row(referenceStoreId='store "7", north', transactionAmountValue="1,234.00")
+    row["transactionAmountValue"] = "1234.00"
+    data = csv_bytes(header, [row], bom=True, crlf=True)
+    assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data and b'"store ""7"", north"' in data
+    (got,) = read_report(data, TX_NAME).rows
+    assert (got.amount, got.currency, got.store_id, got.request_id) == (123400, "USD", 'store "7", north', "pay-1")
+
+
+def test_a_quoted_cell_spanning_lines_keeps_the_next_rows_file_line():
+    rows = [tx_row(referenceStoreId="two\nlines"), tx_row(transactionRequestId="pay-2")]
+    report = read_report(csv_bytes(TX, rows), TX_NAME)
+    assert [r.line for r in report.rows] == [2, 4]
+
+
+def test_old_generation_names_are_read_as_the_current_ones():
+    header = ["customerId", "acquirer", "acquirerReferenceNo", "transactionId", "originalTransactionId",
+              "transactionRequestId", "transactionType", "paymentTime", "transactionAmountValue",
+              "transactionCurrency", "settlementAmountValue", "settlementCurrency", "feeAmountValue", "feeCurrency"]
+    row = ["C9", "ALIPAY_CN", "", "2026120699", "2026120600", "ref-9", "REFUND", "2026-12-06 10:00:00",
+           "-100", "JPY", "-97", "JPY", "3", "JPY"]
+    report = read_report(csv_bytes(header, [row]), "transactionItems_20261206_001.csv")
+    (got,) = report.rows
+    assert report.warnings == []
+    assert (got.amount, got.settle_amount, got.fee, got.original_id, got.at) == (
+        -100, -97, 3, "2026120600", "2026-12-06 10:00:00")
+
+
+def test_an_unknown_column_is_a_warning_and_the_file_is_read():
+    header = [*TX, "brandNewColumn"]
+    report = read_report(csv_bytes(header, [tx_row(brandNewColumn="x")]), TX_NAME)
+    assert len(report.rows) == 1 and any("brandNewColumn" in w for w in report.warnings)
+
+
+def test_other_types_are_kept_apart_and_counted():
+    rows = [tx_row(), tx_row(transactionType="SETTLEMENT_FEE", transactionRequestId="", transactionAmountValue="",
+                             transactionCurrency="", settlementAmountValue="-1.00"),
+            tx_row(transactionRequestId="pay-f", status="FAIL")]
+    report = read_report(csv_bytes(TX, rows), TX_NAME)
+    assert [r.request_id for r in report.rows] == ["pay-1"]
+    assert sorted(r.type for r in report.other_rows) == ["PAYMENT", "SETTLEMENT_FEE"]
+    assert any("2 row(s)" in w and "SETTLEMENT_FEE" in w for w in report.warnings)
+
+
+def test_a_settlement_and_a_summary_file():
+    st = dict.fromkeys(ST, "")
+    st.update(settlementBatchId="20261206-USD-01", customerId="C1", transactionId="T1", transactionRequestId="pay-1",
+              transactionType="PAYMENT", settlementInitiatedDate="2026-12-07", transactionAmountValue="10.00",
+              transactionCurrency="USD", settlementAmountValue="9.70", settlementCurrency="USD",
+              paymentMethodFeeAmountValue="-0.20", paymentMethodFeeCurrency="USD", taxFeeAmountValue="-0.10",
+              taxFeeCurrency="USD")
+    report = read_report(xlsx_bytes(ST, [st]), "settlementItems_USD_20261206-USD-01_000.xlsx")
+    (row,) = report.rows
+    assert report.kind == C.SETTLEMENT and report.report_date is None and row.report_date is None
+    assert (row.batch, row.amount, row.settle_amount, row.fee) == ("20261206-USD-01", 1000, 970, -30)
+    su = dict.fromkeys(SU, "")
+    su.update(settlementBatchId="20261206-USD-01", customerId="C1", PSP="ALIPAY_CN", summaryType="TOTAL",
+              settlementInitiatedDate="2026-12-07", count="1", settlementAmountValue="9.70", settlementCurrency="USD",
+              paymentMethodFeeAmountValue="-0.20", paymentMethodFeeCurrency="USD")
+    summary = read_report(csv_bytes(SU, [su]), "settlementSummary_USD_20261206-USD-01_000.csv")
+    assert summary.kind == C.SUMMARY and summary.rows == []
+    (total,) = summary.summary
+    assert (total.batch, total.summary_type, total.count, total.settle_currency, total.settle_amount, total.fee) == (
+        "20261206-USD-01", "TOTAL", 1, "USD", 970, -20)
+
+
+def test_a_path_is_read_with_its_name(tmp_path: Path):
+    path = tmp_path / TX_NAME
+    path.write_bytes(csv_bytes(TX, [tx_row()]))
+    report = read_report(path)
+    assert report.name == TX_NAME and report.report_date == "2026-12-06" and len(report.rows) == 1
+
+
+def test_a_name_without_a_date_has_no_report_date():
+    assert read_report(csv_bytes(TX, [tx_row()]), "my-export.csv").report_date is None
+
+
+# -- malformed shapes: refused, in words that say where -----------------------------------------------------
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_truncated_without_end_is_refused(fmt):
+    data = csv_bytes(TX, [tx_row()], end=False) if fmt == "csv" else xlsx_bytes(TX, [tx_row()], end=False)
+    words = refused(data)
+    assert "cut short" in words and C.END in words and "download it again" in words
+
+
+def test_cut_inside_a_row_is_refused():
+    data = csv_bytes(TX, [tx_row(), tx_row(transactionRequestId="pay-2")])
+    words = refused(data[: data.rindex(b"pay-2") + 3])
+    assert "cut short" in words or "cells" in words
+
+
+@pytest.mark.parametrize("data", [b"", b"\r\n\r\n  \n"])
+def test_an_empty_file_is_refused(data):
+    assert "empty" in refused(data)
+
+
+def test_an_empty_xlsx_is_refused():
+    assert "empty" in refused(xlsx_bytes([], [], end=False), "x.xlsx")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_row_after_end_is_refused(fmt):
+    extra = [tx_row(transactionRequestId="late")[h] for h in TX]
+    if fmt == "csv":
+        data = csv_bytes(TX, [tx_row()], after_end=[extra])
+    else:
+        data = xlsx_bytes(TX, [tx_row(), [C.END], extra], end=False)
+    words = refused(data)
+    assert "line 4" in words and "after the <END>" in words
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_missing_needed_column_is_named(fmt):
+    header = [h for h in TX if h != "transactionCurrency"]
+    data = csv_bytes(header, [tx_row()]) if fmt == "csv" else xlsx_bytes(header, [tx_row()])
+    assert "transactionCurrency" in refused(data)
+
+
+@pytest.mark.parametrize("header", [[*TX, "status"], [*TX, "acquirer"]])
+def test_a_duplicate_header_name_is_refused(header):
+    words = refused(csv_bytes(header, [tx_row(acquirer="x")]))
+    assert "more than once" in words and ("status" in words or "PSP" in words)
+
+
+@pytest.mark.parametrize("delta", [+1, -1])
+def test_a_row_with_more_or_fewer_cells_is_refused(delta):
+    cells = [tx_row()[h] for h in TX]
+    cells = [*cells, "x"] if delta > 0 else cells[:-1]
+    words = refused(csv_bytes(TX, [tx_row(), cells]))
+    assert "line 3" in words and f"{len(TX) + delta} cells" in words
+
+
+def test_xlsx_a_row_wider_than_its_header_is_refused():
+    words = refused(xlsx_bytes(TX, [tx_row(), [tx_row()[h] for h in TX] + ["surplus"]]), "t_20261206.xlsx")
+    assert "line 3" in words and f"{len(TX) + 1} cells" in words
+
+
+def test_xlsx_merged_header_cells_are_refused_and_named():
+    words = refused(xlsx_bytes(TX, [tx_row()], merge="B1:C1"), "transactionItems_20261206_000.xlsx")
+    assert "merged" in words and "B1:C1" in words
+
+
+def test_xlsx_merged_cells_below_the_header_are_not_a_header_problem():
+    row = tx_row(referenceMerchantId="m", referenceStoreId="")
+    report = read_report(xlsx_bytes(TX, [row], merge="D2:E2"), "t_20261206.xlsx")
+    assert len(report.rows) == 1
+
+
+def test_a_pdf_is_refused():
+    assert "PDF" in refused(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "report.pdf")
+
+
+def test_a_zip_that_is_not_xlsx_is_refused():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(TX_NAME, csv_bytes(TX, [tx_row()]))
+    assert "zip" in refused(out.getvalue(), "reports.zip")
+
+
+def test_a_damaged_xlsx_is_refused():
+    data = xlsx_bytes(TX, [tx_row()])
+    assert "cannot" in refused(data[: len(data) // 2], "t.xlsx")
+
+
+@pytest.mark.parametrize("data", [
+    "customerId,transactionId\r\nCafé\r\n".encode("latin-1"),
+    "customerId\r\n".encode("utf-16"),
+])
+def test_not_utf8_is_refused(data):
+    assert "UTF-8" in refused(data)
+
+
+def test_binary_is_refused():
+    assert "not a text report" in refused(b"\x00\x01\x02garbage\x00" * 10, "x.bin")
+
+
+@pytest.mark.parametrize("column,value,expect", [
+    ("transactionAmountValue", "12.345", "more decimals than USD"),
+    ("transactionAmountValue", "12,34", "not an amount"),
+    ("transactionAmountValue", "1e3", "not an amount"),
+    ("transactionAmountValue", "NaN", "not an amount"),
+    ("transactionAmountValue", "", "is empty"),
+    ("transactionCurrency", "XYZ", "not a currency"),
+    ("settlementAmountValue", "abc", "not an amount"),
+    ("paymentMethodFeeAmountValue", "-0.001", "more decimals"),
+    ("transactionRequestId", "", "is empty"),
+])
+def test_a_bad_cell_is_refused_naming_file_line_and_column(column, value, expect):
+    words = refused(csv_bytes(TX, [tx_row(), tx_row(**{"transactionRequestId": "pay-2", column: value})]))
+    assert f"{TX_NAME}, line 3, column {column}" in words and expect in words
+
+
+@pytest.mark.parametrize("currency,text", [("JPY", "5.5"), ("USD", "0.001"), ("KWD", "0.0001")])
+def test_more_decimals_than_the_exponent_is_refused(currency, text):
+    words = refused(csv_bytes(TX, [tx_row(transactionCurrency=currency, transactionAmountValue=text,
+                                          settlementCurrency="", settlementAmountValue="",
+                                          paymentMethodFeeAmountValue="")]))
+    assert "more decimals" in words and currency in words
+
+
+@pytest.mark.parametrize("currency,text,minor", [("JPY", "1500", 1500), ("JPY", "100.00", 100), ("USD", "15", 1500),
+                                                 ("KWD", "1.5", 1500), ("KWD", "-0.001", -1), ("USD", ".5", 50)])
+def test_amounts_convert_by_the_currency_exponent(currency, text, minor):
+    report = read_report(csv_bytes(TX, [tx_row(transactionCurrency=currency, transactionAmountValue=text,
+                                               settlementCurrency="", settlementAmountValue="",
+                                               paymentMethodFeeAmountValue="")]), TX_NAME)
+    assert report.rows[0].amount == minor
+
+
+def test_an_unclosed_quote_is_refused():
+    data = csv_bytes(TX, [tx_row()]) + b'"unclosed,' + b"x" * 10
+    words = refused(data)
+    assert "line" in words
+
+
+def test_a_header_cell_without_a_name_is_refused():
+    words = refused(csv_bytes([*TX[:3], "", *TX[3:]], [[*([""] * (len(TX) + 1))]]))
+    assert "column 4" in words and "no name" in words
+
+
+def test_a_summary_count_that_is_not_a_number_is_refused():
+    su = dict.fromkeys(SU, "")
+    su.update(settlementBatchId="b", customerId="C1", summaryType="TOTAL", count="two", settlementAmountValue="1",
+              settlementCurrency="USD")
+    assert "column count" in refused(csv_bytes(SU, [su]), "settlementSummary_USD_b_000.csv")
