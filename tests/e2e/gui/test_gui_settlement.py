@@ -1,0 +1,176 @@
+"""The manager's Settlement tab as a manager uses it (issue 18): on a real X server, in kiosk mode (no window
+manager), driven only by X key events and clicks, at the kiosk's small screen (1024x768).
+
+A real sandbox day: sales taken at the till as a cashier takes them (typed amount, F1, a scanner's burst) at the
+embedded simulator, two of them the report knobs 9921 (the gateway's reports leave the payment out) and 9923
+(its report row says one major unit more). Then F9 and the PIN, Ctrl+Tab to the Settlement tab, and "Fetch the
+gateway's reports": the terminal fetches the simulator's report files over its real SFTP server (the sandbox's
+[settlement] table) and matches them. What it kept is read back through ``pos-terminal reconcile-settlement --show
+--json`` beside the running terminal and held against plain SQL over the journal file: which sales the journal
+has paid that day, and the class each must come to by the knobs' own definition (not the matcher's code). Enter
+on a difference shows that transaction's history on the Day tab. A screenshot of each state is saved for review.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+
+import pytest
+from kit import payment_code
+
+pytestmark = pytest.mark.slow
+
+TILL = {"size": (1024, 768), "language": "en"}
+PIN = "246810"   # sandbox mode: the first F9 chooses it (typed twice)
+SETTLEMENT_TAB = 4   # Day, Review, Reports, Entry code, Settlement (the Store tab, with [store], comes last)
+#: The sales of the day, as typed at the till, and the class each must come to by the simulator's knobs
+#: (pos_app/sim/scenarios.py): 9921 REPORT_OMITS, 9923 REPORT_WRONG_AMOUNT; any other amount is reported as paid.
+SALES = {"12.00": "matched", "99.21": "missing_at_gateway", "99.23": "amount_mismatch", "7.50": "matched"}
+
+
+def _window(probe: dict, cls: str) -> dict | None:
+    return next((w for w in probe["windows"] if w["class"] == cls), None)
+
+
+def _widget(probe: dict, name: str, cls: str = "ManagerWindow") -> dict | None:
+    window = _window(probe, cls)
+    return next((w for w in window["widgets"] if w["objectName"] == name), None) if window else None
+
+
+def _text(probe: dict, name: str, cls: str = "ManagerWindow") -> str:
+    return ((_widget(probe, name, cls) or {}).get("text") or "").replace("\u00a0", " ")
+
+
+def _tab(probe: dict) -> int | None:
+    window = _window(probe, "ManagerWindow")
+    bars = [w for w in (window or {"widgets": []})["widgets"] if w["class"] == "QTabBar"]
+    return bars[0]["currentTab"] if bars else None
+
+
+def sell(till, amount: str) -> None:
+    """A sale as the cashier takes it: the amount typed, F1, a scanner's burst, then Return for the next one."""
+    till.type(amount)
+    till.key("F1")
+    till.type(payment_code(), delay_ms=4)   # a scanner's burst; its Return as a key (see test_manager_window)
+    till.key("Return")
+    value = str(round(float(amount) * 100))
+
+    def paid(_probe) -> bool:
+        return any(t["kind"] == "sale" and t["status"] == "SUCCESS" and t["amount"]["value"] == value
+                   for t in till.cli("report")["transactions"])
+    till.wait_for(paid, what=f"the sale of {amount} paid (pos-terminal report)", timeout=30)
+    till.key("Return")
+
+
+def journal_sales(till, day: str) -> dict[int, str]:
+    """Plain SQL over the journal file: the day's paid sales, amount (minor) -> id."""
+    uri = f"file:{till.data_dir / 'journal.sqlite'}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as db:
+        rows = db.execute("SELECT amount, id FROM transactions WHERE kind = 'sale' AND status = 'SUCCESS' AND day = ?",
+                          (day,)).fetchall()
+    return dict(rows)
+
+
+def kept_findings(till, day: str) -> dict[tuple[str, str], tuple]:
+    """Plain SQL over the journal file: what the reconciliation kept for the day, (request id, type) -> row."""
+    uri = f"file:{till.data_dir / 'journal.sqlite'}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as db:
+        rows = db.execute("SELECT request_id, type, cls, amount, their_amount FROM settlement_findings WHERE day = ?",
+                          (day,)).fetchall()
+    return {(r[0], r[1]): r[2:] for r in rows}
+
+
+def open_manager(till) -> dict:
+    till.key("F9")
+    till.wait_for(lambda p: _widget(p, "pin_ok", "PinDialog") is not None and _window(p, "PinDialog")["active"],
+                  what="the PIN dialog, with the keyboard", timeout=10)
+    till.wait_for(lambda p: bool(_text(p, "pin_prompt", "PinDialog")) and "…" not in _text(p, "pin_prompt",
+                                                                                          "PinDialog"),
+                  what="the PIN dialog to know what it asks", timeout=10)
+    till.type(PIN)
+    till.key("Tab")
+    till.type(PIN)   # the first time: chosen, typed twice
+    till.key("Return")
+    return till.wait_for(lambda p: _window(p, "ManagerWindow") is not None and _window(p, "ManagerWindow")["active"],
+                         what="the manager's window, with the keyboard", timeout=20)
+
+
+def assert_nothing_cut_off(probe: dict, shot) -> None:
+    window = _window(probe, "ManagerWindow")
+    clipped = [(w["class"], w["objectName"], (w.get("text") or "")[:40]) for w in window["widgets"] if w["clipped"]]
+    assert clipped == [], f"cut off at 1024x768: {clipped} ({shot})"
+
+
+def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_history(till):
+    till.wait_for(lambda p: _window(p, "CashierWindow") is not None, what="the till")
+    for amount in SALES:
+        sell(till, amount)
+    day = till.cli("report")["day"]
+    paid = journal_sales(till, day)
+    ids = {amount: paid[round(float(amount) * 100)] for amount in SALES}
+    assert len(set(ids.values())) == len(SALES), paid
+
+    open_manager(till)
+    probe = till.probe()
+    for _step in range(SETTLEMENT_TAB):   # a person's way through the tabs: Ctrl+Tab
+        current = _tab(probe)
+        till.key("ctrl+Tab")
+        probe = till.wait_for(lambda p, c=current: _tab(p) != c, what="the next tab", timeout=10)
+    probe = till.wait_for(lambda p: _tab(p) == SETTLEMENT_TAB and "not reconciled" in _text(p, "settlement_caption"),
+                          what="the Settlement tab: the day not reconciled yet")
+    shot = till.screenshot("settlement-01-not-reconciled-yet")
+    assert_nothing_cut_off(probe, shot)
+    fetch = _widget(probe, "settlement_fetch")
+    assert fetch["enabled"] and fetch["text"] == "Fetch the gateway's reports", (fetch, shot)
+
+    till.click_on("settlement_fetch")
+    probe = till.wait_for(lambda p: _text(p, "status").startswith(f"Reconciled {day}"),
+                          what="the reconciliation done, said on the status line", timeout=60)
+    shot = till.screenshot("settlement-02-fetched-and-matched")
+    assert_nothing_cut_off(probe, shot)
+    said = _text(probe, "status")
+    assert said.startswith(f"Reconciled {day}: 2 differences need a look"), said
+
+    # what was kept, read back beside the running terminal, against the journal's own rows
+    shown = till.cli("reconcile-settlement", "--show", "--date", day)
+    by_request = {f["requestId"]: f for f in shown["findings"]}
+    for amount, expected in SALES.items():
+        finding = by_request.get(ids[amount])
+        assert finding is not None, f"the sale of {amount} ({ids[amount]}) is not in the result: {shown}"
+        assert (finding["type"], finding["class"]) == ("PAYMENT", expected), (amount, finding)
+    kept = kept_findings(till, day)
+    for amount, expected in SALES.items():
+        cls, ours, theirs = kept[(ids[amount], "PAYMENT")]
+        minor = round(float(amount) * 100)
+        assert cls == expected and ours == minor, (amount, kept[(ids[amount], "PAYMENT")])
+        if expected == "amount_mismatch":
+            assert theirs == minor + 100   # one major unit more: USD's exponent is 2
+        elif expected == "matched":
+            assert theirs == minor
+    assert shown["counts"]["missing_at_gateway"] == 1 and shown["counts"]["amount_mismatch"] == 1
+
+    # the window shows what was kept: a row a finding, the differences first, each in words
+    table = _widget(probe, "settlement_table")
+    rows = [dict(zip(table["headers"], row, strict=True)) for row in table["rows"]]
+    on_screen = {row["Transaction"]: row["Class"] for row in rows}
+    assert on_screen[ids["99.21"]] == "missing at the gateway" and on_screen[ids["99.23"]] == "amount differs"
+    assert on_screen[ids["12.00"]] == on_screen[ids["7.50"]] == "matched"
+    assert {row["Class"] for row in rows[:2]} == {"missing at the gateway", "amount differs"}, rows   # first
+    wrong = next(row for row in rows if row["Transaction"] == ids["99.23"])
+    assert wrong["Ours"] == "USD 99.23" and wrong["The gateway's"] == "USD 100.23", wrong
+    counts = _text(probe, "settlement_counts")
+    assert "missing at the gateway: 1" in counts and "amount differs: 1" in counts, counts
+    how = _text(probe, "settlement_how")
+    assert "transactionItems_" in how, how
+    totals = _widget(probe, "settlement_totals")
+    assert [row[0] for row in totals["rows"]] == ["USD"], totals
+
+    # Enter on a difference: its history, the way the Day tab shows a selected transaction
+    till.click_cell(ids["99.23"])
+    till.key("Return")
+    probe = till.wait_for(lambda p: _tab(p) == 0 and ids["99.23"] in _text(p, "detail"),
+                          what="the amount difference's history on the Day tab")
+    till.screenshot("settlement-03-history-of-the-difference")
+    assert "History" in _text(probe, "detail")
+    till.key("Escape")
