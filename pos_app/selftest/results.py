@@ -26,6 +26,7 @@ TITLES = {
     "notifications": N_("Notifications"), "display": N_("Customer display"), "scan": N_("Test scan"),
     "printer": N_("Receipt printer"), "test-page": N_("Printer test page"),
     "replication": N_("Store replication"), "store": N_("Store database"),
+    "settlement": N_("Settlement reports (SFTP)"),
 }
 #: A check's detail when the config it needs did not load (the ``config`` check says why).
 NO_CONFIG = N_("the config does not load (see config)")

@@ -18,7 +18,7 @@ from typing import Any
 from ..config import Config, ScannersConfig, find_data_dir
 from ..errors import PosError
 from ..i18n import _
-from . import config_keys, devices, interactive, network, notifications, printer, storage, store
+from . import config_keys, devices, interactive, network, notifications, printer, settlement, storage, store
 from .clock import check_clock, check_skew
 from .results import LEVELS, NO_CONFIG, PASS, Check, Report, failed, one_line, passed, skipped
 
@@ -187,6 +187,7 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
             add("clock-skew", ctx.skew)
             add("notifications", ctx.notifications)
             add("store", lambda: store.check_store(ctx.config, ctx.data_dir))
+            add("settlement", lambda: settlement.check_settlement(ctx.config))
             add("display", lambda: devices.check_display(display, absent=display_absent))
             add("test-page", lambda: printer.check_test_page(ctx.config, printing))
         if ctx.level >= 3:

@@ -106,7 +106,7 @@ def test_healthy_simulator_every_check_passes(toml, tmp_path, usb_scanner):
     assert statuses(report) == {**dict.fromkeys(
         ["config", "keys", "journal", "disk", "clock", "scanners", "gateway", "round-trip", "clock-skew",
          "notifications", "display"], PASS), "printer": SKIP, "test-page": SKIP, "replication": SKIP,
-        "store": SKIP}, report.lines()   # no printer, no [store]
+        "store": SKIP, "settlement": SKIP}, report.lines()   # no printer, no [store], no [settlement]
     assert report.ok and report.exit_code == 0
     assert shown == [TEST_CODE]
     checks = by_name(report)
@@ -121,14 +121,15 @@ def test_healthy_simulator_every_check_passes(toml, tmp_path, usb_scanner):
     lines = report.lines()
     assert any(line.startswith("INFO  scanner       usb-Honeywell") and "good scans" in line for line in lines)
     assert "INFO  display       name HDMI-2, size 1024x600" in lines
-    assert lines[-1] == "selftest (external): 11 passed, 0 failed, 4 skipped: no check failed"
+    assert lines[-1] == "selftest (external): 11 passed, 0 failed, 5 skipped: no check failed"
 
 
 def test_healthy_without_display_or_scanner_skips_only_what_does_not_apply(toml, tmp_path, no_devices):
     input_dir, sys_dir = no_devices
     report = selftest.run("external", toml, tmp_path / "data", input_dir=input_dir, sys_dir=sys_dir)
     skipped = {name for name, status in statuses(report).items() if status == SKIP}
-    assert skipped == {"journal", "scanners", "display", "printer", "test-page", "replication", "store"}, \
+    assert skipped == {"journal", "scanners", "display", "printer", "test-page", "replication", "store",
+                       "settlement"}, \
         report.lines()
     assert report.ok and report.exit_code == 0
     assert "first start" in by_name(report)["journal"].detail
@@ -268,7 +269,8 @@ def test_sandbox_mode(tmp_path, no_devices):
     assert by_name(first)["keys"].status == SKIP  # made by the simulator's first start
     report = selftest.run("external", None, tmp_path / "data", **kw)
     assert {n for n, s in statuses(report).items() if s != PASS} == {"journal", "scanners", "display", "printer",
-                                                                     "test-page", "replication", "store"}, \
+                                                                     "test-page", "replication", "store",
+                                                                     "settlement"}, \
         report.lines()
     assert by_name(selftest.run("internal", None, tmp_path / "data", **kw))["keys"].status == PASS
 
@@ -395,11 +397,12 @@ def test_command_json_and_exit_code(sim, tmp_path, no_devices, capsys):
     assert set(data) >= {"level", "ok", "checks", "counts", "devices", "startedAt"}
     assert [c["name"] for c in data["checks"]] == ["config", "keys", "journal", "disk", "clock", "scanners",
                                                    "printer", "replication", "gateway", "round-trip", "clock-skew",
-                                                   "notifications", "store", "display", "test-page"]
+                                                   "notifications", "store", "settlement", "display",
+                                                   "test-page"]
     for c in data["checks"]:
         assert set(c) == {"name", "status", "detail", "hint", "seconds"}
         assert c["status"] in ("pass", "fail", "skip")
-    assert data["counts"] == {"pass": 8, "fail": 0, "skip": 7}   # no printer, no [store]: their checks skip
+    assert data["counts"] == {"pass": 8, "fail": 0, "skip": 8}   # no printer, [store], [settlement]: theirs skip
     sim.stop()
     assert main(argv) == 1
     failed = json.loads(capsys.readouterr().out)

@@ -282,3 +282,39 @@ def test_a_connection_cut_mid_download_leaves_no_partial_file(sshd, tmp_path):
     assert relay.relayed == 1024 * 1024
     assert "nothing of it was kept" in caught.value.message or "dropped the connection" in caught.value.message
     assert [p for p in dest.rglob("*") if p.is_file()] == []
+
+
+def test_the_selftest_checks_the_configured_sftp_fetch(sshd, sim, tmp_path, no_devices):
+    """``pos-terminal selftest --level external`` with a terminal.toml whose [settlement] names the sshd: the
+    ``settlement`` check lists the folder, names OpenSSH's fingerprint of the host key; a changed key fails it
+    with what to do; without [settlement] it is skipped."""
+    import tomllib
+
+    import tomli_w
+    from flowkit import write_config
+
+    from pos_app import selftest
+
+    report_tree(sshd.root)
+    config = write_config(sim, "settlement.toml")
+    doc = tomllib.loads(config.read_text())
+    doc["settlement"] = {"sftp": sshd.url(), "key": str(sshd.folder / "client_ed25519"),
+                         "known_hosts": str(sshd.known_hosts)}
+    config.write_text(tomli_w.dumps(doc))
+    kw = {"input_dir": no_devices[0], "sys_dir": no_devices[1]}
+    check = {c.name: c for c in selftest.run("external", config, tmp_path / "data", **kw).checks}["settlement"]
+    assert check.status == selftest.PASS, check
+    assert fingerprint(sshd.folder / "host_ed25519.pub") in check.detail and "20261207" in check.detail
+
+    keygen(tmp_path / "other_host")
+    changed = tmp_path / "known_changed"
+    changed.write_text(f"[127.0.0.1]:{sshd.port} {(tmp_path / 'other_host.pub').read_text()}")
+    doc["settlement"]["known_hosts"] = str(changed)
+    config.write_text(tomli_w.dumps(doc))
+    check = {c.name: c for c in selftest.run("external", config, tmp_path / "data", **kw).checks}["settlement"]
+    assert check.status == selftest.FAIL and "it changed" in check.detail and "gateway confirms" in check.hint
+
+    del doc["settlement"]
+    config.write_text(tomli_w.dumps(doc))
+    check = {c.name: c for c in selftest.run("external", config, tmp_path / "data", **kw).checks}["settlement"]
+    assert check.status == selftest.SKIP and "[settlement] sftp" in check.detail
