@@ -130,8 +130,8 @@ def _moves(db: sqlite3.Connection, day: date) -> list[Move]:
         "p.entry_code WHERE p.paid_at IS NOT NULL AND ((p.paid_at >= ? AND p.paid_at < ?) OR "
         "(p.status = 'CANCELLED' AND p.closed_at >= ? AND p.closed_at < ?))", (lo, hi, lo, hi)).fetchall()
     for p in payments:
-        common = dict(transaction_id=p["payment_id"], currency=p["currency"], knob=p["amount"],
-                      store_id=p["store_id"] or "", merchant_id=p["merchant_id"] or "")
+        common = {"transaction_id": p["payment_id"], "currency": p["currency"], "knob": p["amount"],
+                  "store_id": p["store_id"] or "", "merchant_id": p["merchant_id"] or ""}
         moves.append(Move(C.PAYMENT, p["payment_request_id"], original_request_id="", amount=p["amount"],
                           created=p["created_at"], completed=p["paid_at"], day=local_day(p["paid_at"]), **common))
         if p["status"] == "CANCELLED" and p["closed_at"] is not None:
