@@ -16,8 +16,9 @@ cumulative (external includes internal, interactive includes both):
   that answer), ``notifications`` (the endpoint answers a test notification, see
   :func:`check_notifications`), ``store`` (with ``[store]``: the store's PostgreSQL answers, knows this
   terminal, runs the schema this code knows), ``settlement`` (with ``[settlement] sftp``: the gateway's report
-  folder is reached, its host key the known one, see :mod:`.settlement`), ``display`` (the customer display shows a test pattern and QR: only the
-  GUI can, so headless it is skipped), ``test-page`` (the receipt printer prints its test page).
+  folder is reached, its host key the known one, see :mod:`.settlement`), ``display`` (the customer display
+  shows a test pattern and QR: only the GUI can, so headless it is skipped), ``test-page`` (the receipt
+  printer prints its test page).
 - **interactive** walks a person through it: ``scan`` ("scan this test barcode"), judged by
   :func:`scan_check`, which names the scanner setting to change.
 
@@ -39,8 +40,8 @@ else starts one for the run, as ``pos-terminal status`` does. The technician scr
 One module per concern: :mod:`.results` (Check, Report), :mod:`.config_keys`, :mod:`.storage` (journal,
 disk, instance lock), :mod:`.clock`, :mod:`.devices` (scanners, display), :mod:`.printer` (the receipt
 printer), :mod:`.network` (gateway, round trip), :mod:`.notifications`, :mod:`.store` (replication, the
-store's server), :mod:`.settlement` (the SFTP report folder), :mod:`.interactive` (the test scan) and :mod:`.runner` (the order and the skips); the
-command and its prompt are :mod:`pos_app.cli.technician`'s.
+store's server), :mod:`.settlement` (the SFTP report folder), :mod:`.interactive` (the test scan) and
+:mod:`.runner` (the order and the skips); the command and its prompt are :mod:`pos_app.cli.technician`'s.
 No Qt here: the GUI passes ``display`` (and, if it owns the scanners, ``scanners`` and ``scan``; and its
 print worker, ``printing``). Importing this package is cheap
 (the GUI does it at start-up): HTTP, the keys' cryptography and the drivers are imported when a check runs.
