@@ -1,5 +1,6 @@
 """An Antom-compatible gateway simulator: the sandbox the terminal runs against by default, and the
-real HTTP peer of every test. ``Simulator(dir).start()`` in-process, or ``pos-terminal sim``."""
+real HTTP peer of every test. ``Simulator(dir).start()`` in-process, or ``pos-terminal sim``. With
+``sftp_port`` it also serves the gateway's reconciliation reports over SFTP (pos_app.sim.sftp)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ..i18n import N_
 from .engine import Engine
 from .ledger import open_ledger
 from .notifier import Notifier
-from .provision import DEFAULT_CLIENT_ID, Provisioned, add_entry_code, provision, store_of
+from .provision import DEFAULT_CLIENT_ID, Provisioned, add_entry_code, add_settlement, provision, store_of
 from .server import SimServer
 
 __all__ = ["DEFAULT_CLIENT_ID", "Simulator"]
@@ -24,7 +25,7 @@ class Simulator:
     def __init__(self, data_dir: Path | str, host: str = "127.0.0.1", port: int = 8080, *,
                  client_id: str = DEFAULT_CLIENT_ID, notify_time_scale: float = 1.0,
                  cancel_window: float = 86400.0, refund_window: float = 365 * 86400.0,
-                 order_code_ttl: float = 600.0) -> None:
+                 order_code_ttl: float = 600.0, sftp_port: int | None = None) -> None:
         self.data_dir = Path(data_dir).expanduser().absolute()
         self.host, self.port = host, port
         self.client_id = client_id
@@ -34,6 +35,8 @@ class Simulator:
         self.server: SimServer | None = None
         self.notifier: Notifier | None = None
         self._thread: threading.Thread | None = None
+        self.sftp_port = sftp_port   # None: no SFTP server; 0: a free port
+        self.sftp = None             # the running SftpServer
         self.entry_code: str | None = None   # the provisioned store's static entry code, issued at start
 
     @property
@@ -50,6 +53,22 @@ class Simulator:
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
+    @property
+    def reports_dir(self) -> Path:
+        """The SFTP root: ``v1/settlements/<client id>/<yyyyMMdd>/`` under it (pos_app.sim.reports)."""
+        return self.data_dir / "reports"
+
+    @property
+    def ledger_file(self) -> Path:
+        return self.data_dir / "sim-ledger.sqlite"
+
+    @property
+    def sftp_url(self) -> str:
+        """``sftp://<user>@127.0.0.1:<port>/v1/settlements/<client id>``: the folder of the report folders."""
+        if self.sftp is None:
+            raise RuntimeError("the simulator serves no SFTP (start it with sftp_port)")
+        return self.sftp.url()
+
     def start(self) -> Simulator:
         """Bind, provision on first start, open the ledger and serve in a background thread."""
         server = self._bind()
@@ -60,7 +79,7 @@ class Simulator:
             gateway_key = signing.load_private_key(keys / "gateway_private.pem", N_("simulator gateway key"))
             merchant_public = signing.load_public_key(keys / "merchant_public.pem",
                                                       N_("simulator merchant public key"))
-            db = open_ledger(self.data_dir / "sim-ledger.sqlite")
+            db = open_ledger(self.ledger_file)
             engine = Engine(db, cancel_window=self.cancel_window, refund_window=self.refund_window,
                             order_code_ttl=self.order_code_ttl)
             server.setup(engine, self.client_id, gateway_key, merchant_public)
@@ -69,7 +88,16 @@ class Simulator:
             add_entry_code(self._provisioned.config_file, self.entry_code)
             self.notifier = Notifier(engine, self.client_id, gateway_key, time_scale=self.notify_time_scale)
             engine.on_notification = self.notifier.submit
+            if self.sftp_port is not None:
+                from .sftp import SftpServer
+                self.sftp = SftpServer(self.data_dir, self.reports_dir, self.ledger_file, self.client_id,
+                                       port=self.sftp_port).start()
+                self.sftp_port = self.sftp.port
+                add_settlement(self._provisioned.config_file, self.sftp.url(), self.client_id)
         except BaseException:
+            if self.sftp is not None:
+                self.sftp.stop()
+                self.sftp = None
             server.server_close()
             raise
         self.server = server
@@ -108,9 +136,11 @@ class Simulator:
             self.server.close_connections()
         if self.notifier is not None:
             self.notifier.stop()
+        if self.sftp is not None:
+            self.sftp.stop()
         if self.server is not None:
             self.server.engine.db.close()
-        self.server = self.notifier = self._thread = None
+        self.server = self.notifier = self._thread = self.sftp = None
 
     def __enter__(self) -> Simulator:
         return self.start()

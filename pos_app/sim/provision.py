@@ -131,3 +131,30 @@ def provision(data_dir: Path, url: str, client_id: str = DEFAULT_CLIENT_ID) -> P
         raise PosError(f"cannot set up the simulator in {data_dir}: {exc.strerror} ({exc.filename})",
                        hint="pick a directory this user can write with --data-dir") from None
     return Provisioned(keys, data_dir / "terminal.toml", created)
+
+
+def settlement_doc(sftp_url: str, customer_id: str, folder: str = "sftp") -> dict:
+    """The ``[settlement]`` table of a sandbox terminal: the simulator's SFTP server, its password and host key
+    files (relative to the config file, like the keys)."""
+    return {"sftp": sftp_url, "password_file": f"{folder}/password", "known_hosts": f"{folder}/known_hosts",
+            "customer_id": customer_id}
+
+
+def add_settlement(config: Path, sftp_url: str, customer_id: str) -> None:
+    """A config the simulator wrote gets ``[settlement]`` pointing at its SFTP server, or follows it to a new
+    port; one a person edited is left alone."""
+    try:
+        text = config.read_text()
+        if not text.startswith(MARKER):
+            return
+        if "settlement" not in tomllib.loads(text):
+            config.write_text(text.rstrip("\n") + "\n\n" + tomli_w.dumps({"settlement": settlement_doc(
+                sftp_url, customer_id)}))
+            return
+        line = tomli_w.dumps({"sftp": sftp_url}).rstrip("\n")
+        updated = re.sub(r'(?m)^sftp = "sftp://[^"]*"$', lambda _: line, text, count=1)
+        if updated != text:
+            config.write_text(updated)
+    except (OSError, ValueError) as exc:
+        raise PosError(f"cannot add the SFTP server to {config}: {exc}",
+                       hint="check the file, or remove it to let the simulator write a new one") from None

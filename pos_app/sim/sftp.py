@@ -98,7 +98,7 @@ class SftpServer:
     # -- the reports ----------------------------------------------------------------------------------
     def refresh(self, client_path: bytes) -> None:
         """Before a date folder of this merchant is looked at: its reports as of now."""
-        path = posixpath.normpath("/" + client_path.decode("utf-8", "replace"))
+        path = posixpath.normpath("/" + client_path.decode("utf-8", "replace").lstrip("/"))   # "//x" stays "//x"
         match = _DATE_FOLDER.fullmatch(path)
         if not match or match.group(1) != self.customer_id:
             return
@@ -125,6 +125,7 @@ class SftpServer:
 
         def run() -> None:
             loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
             self._loop = loop
             try:
                 acceptor = loop.run_until_complete(self._listen(ssh, key, password))
@@ -144,7 +145,8 @@ class SftpServer:
                 pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
                 for task in pending:
                     task.cancel()
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                if pending:
+                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
                 loop.close()
 
         self._thread = threading.Thread(target=run, name="sim-sftp", daemon=True)
