@@ -50,7 +50,7 @@ def import_file(journal, report_file, by: str, *, name: str | None = None, audit
     same SHA-256 is there already (nothing changes, no audit entry)."""
     at = time.time() if now is None else now
     name = name or getattr(report_file, "name", None) or report_file.sha256[:12]
-    rows = list(report_file.rows)
+    rows = list(report_file.rows) + list(getattr(report_file, "other_rows", None) or ())   # fees, disputes: listed
     summary = [dataclasses.asdict(s) if dataclasses.is_dataclass(s) else s
                for s in (getattr(report_file, "summary", None) or ())]
     batches = sorted({r.batch for r in rows if r.batch} | {s.get("batch") for s in summary if s.get("batch")})
@@ -103,6 +103,14 @@ def rows_for(journal, day: str, request_ids: Iterable[str] = ()) -> list[ReportR
         "SELECT r.* FROM settlement_rows r JOIN settlement_files f ON f.sha256 = r.file "
         "WHERE r.report_date = :day OR r.request_id IN (SELECT id FROM ids) ORDER BY f.seq, r.line",
         {"day": day, "ids": _json(sorted(set(request_ids)))})]
+
+
+def batch_rows(journal, batches: Iterable[str]) -> list[ReportRow]:
+    """Every settlement row of these batches (what a batch's summary is checked against), in import order."""
+    return [_report_row(r) for r in read(
+        journal, "SELECT r.* FROM settlement_rows r JOIN settlement_files f ON f.sha256 = r.file "
+                 "WHERE r.kind = 'settlement' AND r.batch IN (SELECT value FROM json_each(?)) ORDER BY f.seq, r.line",
+        (_json(sorted(set(batches))),))]
 
 
 def ledger_rows(journal, day: str, extra_ids: Iterable[str] = (), *, terminal: str | None = None) -> list[LedgerRow]:

@@ -53,6 +53,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "printer": ("pos_app.cli.receipts:printer", "how the receipt printer is, in words, and what waits for a reprint"),
     "store": ("pos_app.cli.store:store",
               "the store's PostgreSQL: day, x and z over every counter; terminals (the fleet); restore"),
+    "reconcile-settlement": ("pos_app.cli.settlement:reconcile_settlement",
+                             "match the gateway's settlement reports against the day (manager PIN)"),
     "review": ("pos_app.cli.manager:review", "what is still open or needs a manager; retry, cancel or resolve it"),
     "pin": ("pos_app.cli.manager:pin", "set the manager's or technician's PIN"),
     "selftest": ("pos_app.cli.technician:selftest",

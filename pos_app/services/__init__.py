@@ -8,8 +8,8 @@ them all, with the CLI command and the window method bound to each.
 
 from __future__ import annotations
 
-from . import closing, manager, receipts, sales, store, store_restore, technician
+from . import closing, manager, receipts, sales, settlement, store, store_restore, technician
 from .registry import REGISTRY, Grant, counter, shell, unlock
 
-__all__ = ["REGISTRY", "Grant", "closing", "counter", "manager", "receipts", "sales", "shell", "store", "store_restore",
-           "technician", "unlock"]
+__all__ = ["REGISTRY", "Grant", "closing", "counter", "manager", "receipts", "sales", "settlement", "shell", "store",
+           "store_restore", "technician", "unlock"]

@@ -1,0 +1,376 @@
+"""Settlement reconciliation (issue 18): hold a business day against the gateway's own report files.
+
+The gateway settles what it believes happened; a missing, extra or wrong-amount transaction shows only when
+money fails to arrive. So the manager imports Antom's transaction and settlement reports (files given, or
+fetched over SFTP into ``<data dir>/settlement-reports/``), and each row is matched against the journal (or the
+store's PostgreSQL when ``[store]`` is set) by :mod:`pos_app.settlement.match`, the one rule. Why this shape:
+
+- a file is kept in the journal once (by its SHA-256) and each run's findings are kept per key, so a later file
+  (the T+2 one that completes FX, a refund settled on a later day) resolves what an earlier run left pending;
+- a file that cannot be read, or that is another merchant's, is refused in words and nothing of it is
+  imported, while the other files still are: one bad file never hides the rest;
+- each import and each run is audited in the commit that keeps it (who asked, who approved with the PIN).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from ..errors import PosError
+from ..i18n import _
+from ..money import format_minor
+from ..roles import MANAGER
+from .closing import Report
+from .registry import Grant, use_case
+
+MANAGERS = frozenset({MANAGER})
+REPORTS_FOLDER = "settlement-reports"   # under the data dir: what a fetch downloads
+JOURNAL, STORE = "journal", "store"     # where our side of the match came from
+
+CSV_FIELDS = ("day", "class", "requestId", "type", "ledgerId", "terminal", "ourCurrency", "ourAmount",
+              "theirCurrency", "theirAmount", "detail", "files", "history")
+
+
+def history_command(ledger_id: str | None) -> str | None:
+    """The command that shows a transaction's history (``report --txn``): what a difference links to."""
+    return f"pos-terminal report --txn {ledger_id}" if ledger_id else None
+
+
+@dataclass(frozen=True)
+class Reconciliation(Report):
+    """A reconciliation as data (the ``--json`` shape) and as lines a person reads; CSV (one row a finding) and
+    PDF exported as the other reports are. ``data``: ``days``, ``source``, ``imported`` / ``skipped`` /
+    ``refused`` files, ``counts`` per class, ``differences``, ``findings`` (differences first, each with its
+    ``history`` command), ``totals`` per settlement currency (minor units), ``warnings``, the day's ``runs``."""
+
+    @property
+    def days(self) -> list[str]:
+        return list(self.data["days"])
+
+    @property
+    def day(self) -> str | None:
+        return self.data["days"][0] if self.data["days"] else None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self.data["counts"])
+
+    @property
+    def differences(self) -> int:
+        return self.data["differences"]
+
+    @property
+    def refused(self) -> list[dict]:
+        return list(self.data["refused"])
+
+    @property
+    def findings(self) -> list[dict]:
+        return list(self.data["findings"])
+
+
+# -- the use cases -------------------------------------------------------------------------------------------
+@use_case("reconcile_settlement", roles=MANAGERS, cli="reconcile-settlement",
+          gui="ui.manager:ManagerWindow.reconcile_settlement")
+def reconcile_settlement(grant: Grant, journal, config, *, files=(), sftp: str | None = None, day: str | None = None,
+                         source: str | None = None, now: float | None = None) -> Reconciliation:
+    """Import the report ``files`` (or those fetched over ``sftp`` / ``[settlement] sftp`` for ``day``, default
+    yesterday), then match ``day`` (default: each transactions file's day) and keep the result."""
+    from offline_queue import settlement as kept
+
+    from ..settlement.parse import SettlementFileError, read_report
+    at = time.time() if now is None else now
+    day = _checked_day(day) if day is not None else None
+    customer = _customer(config)
+    paths, fetched_day = _gather(journal, config, files, sftp, day, at)
+    imported: list[dict] = []
+    skipped: list[dict] = []
+    refused: list[dict] = []
+    warnings: list[str] = []
+    shas: list[str] = []
+    if customer is None:
+        warnings.append(_("no configuration: the files' customerId was not checked against this merchant's"))
+    for path in _once_per_report(paths, skipped):
+        name = Path(path).name
+        try:
+            report = read_report(Path(path))
+        except SettlementFileError as exc:
+            refused.append({"name": name, "why": exc.message, "hint": exc.hint})
+            continue
+        others = sorted(c for c in report.customer_ids if c != customer) if customer is not None else []
+        if others:
+            refused.append({"name": name, "why": _("it is for customerId {theirs}, not this merchant's {ours}: "
+                                                   "another merchant's report, nothing of it was imported").format(
+                                                       theirs=", ".join(others), ours=customer),
+                            "hint": _("fetch this merchant's own reports, or check [settlement] customer_id")})
+            continue
+        warnings += [f"{name}: {w}" for w in report.warnings]
+        before = kept.imported(journal, report.sha256)
+        if before is None:
+            before = _batch_kept(journal, report)
+        if before is not None:
+            skipped.append({"name": name, "why": _("already imported on {when} (as {name})").format(
+                when=time.strftime("%Y-%m-%d %H:%M", time.localtime(before[1])), name=before[0])})
+        else:
+            kept.import_file(journal, report, grant.asked_by, name=name, now=at, audit={
+                "action": "settlement_import", "asked_by": grant.asked_by, "approved_by": grant.approved_by})
+            imported.append({"name": name, "kind": report.kind, "rows": len(report.rows) + len(report.summary)})
+        shas.append(report.sha256)
+    if day is not None:
+        days = [day]
+    elif fetched_day is not None:
+        days = [fetched_day]
+    else:
+        days = kept.report_dates(journal, shas)
+        if shas and not days:
+            warnings.append(_("no transactions file among these: give --date D to match a day against them"))
+    source = source or (STORE if config is not None and getattr(config, "store", None) is not None else JOURNAL)
+    for d in days:
+        ledger, rows = _sides(journal, config, d, source)
+        findings = _match().reconcile(ledger, rows, d)
+        kept.save_run(journal, d, source, shas, findings, grant.asked_by, now=at, audit={
+            "action": "settlement_reconcile", "asked_by": grant.asked_by, "approved_by": grant.approved_by})
+    return _result(journal, config, days, source, by=grant, at=at, imported=imported, skipped=skipped,
+                   refused=refused, warnings=warnings)
+
+
+@use_case("settlement_result", roles=MANAGERS, cli="reconcile-settlement --show",
+          gui="ui.manager:ManagerWindow.refresh_settlement")
+def settlement_result(grant: Grant, journal, day: str, config=None) -> Reconciliation:
+    """What the reconciliations of ``day`` kept (each key's latest finding, the runs); nothing is fetched."""
+    from offline_queue import settlement as kept
+    day = _checked_day(day)
+    runs = kept.runs_of(journal, day, 1)
+    source = runs[0]["source"] if runs else JOURNAL
+    return _result(journal, config, [day], source, by=grant, at=time.time())
+
+
+# -- the steps ----------------------------------------------------------------------------------------------
+def _match():
+    from ..settlement import match
+    return match
+
+
+def _checked_day(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except (TypeError, ValueError):
+        raise PosError(_("{value!r} is not a date").format(value=text),
+                       hint=_("use YYYY-MM-DD, e.g. 2026-11-22")) from None
+
+
+def _customer(config) -> str | None:
+    """Whose reports this terminal takes: [settlement] customer_id, else the gateway's client id."""
+    if config is None:
+        return None
+    settlement = getattr(config, "settlement", None)
+    return settlement.customer_id if settlement is not None else config.gateway.client_id
+
+
+def _gather(journal, config, files, sftp: str | None, day: str | None, at: float) -> tuple[list[Path], str | None]:
+    """The files to read: those given, or those fetched for ``day`` (default yesterday: a day's transactions
+    report comes out the day after) into ``<data dir>/settlement-reports/``; (paths, the day fetched)."""
+    if files:
+        if sftp:
+            raise PosError(_("give report files or --sftp, not both"),
+                           hint=_("files are read as they are; --sftp fetches a day's files first"))
+        return [Path(f) for f in files], None
+    settlement = getattr(config, "settlement", None) if config is not None else None
+    if not sftp and not (settlement is not None and settlement.sftp):
+        raise PosError(_("nothing to reconcile: no report files were given, and there is no [settlement] sftp to "
+                         "fetch them from"),
+                       hint=_("give the report files (pos-terminal reconcile-settlement FILE...), or --sftp "
+                              "sftp://user@host[:port]/v1/settlements/<customerId>, or set [settlement] sftp"))
+    from ..settlement.fetch import fetch
+    wanted = day or (date.fromtimestamp(at) - timedelta(days=1)).isoformat()
+    dest = Path(journal.path).parent / REPORTS_FOLDER
+    return fetch(settlement, wanted, dest=dest, url=sftp), wanted
+
+
+def _once_per_report(paths: list[Path], skipped: list[dict]) -> list[Path]:
+    """Antom writes each report as CSV and as XLSX: the same rows twice. Read one of each pair (the CSV) and
+    say the other was skipped; the same file given twice is read once."""
+    groups: dict[tuple[str, str], list[Path]] = {}
+    for path in map(Path, paths):
+        group = groups.setdefault((str(path.resolve().parent), path.stem), [])
+        if all(path.resolve() != p.resolve() for p in group):
+            group.append(path)
+    out: list[Path] = []
+    for group in groups.values():
+        chosen = next((p for p in group if p.suffix.lower() == ".csv"), group[0])
+        out.append(chosen)
+        skipped += [{"name": p.name, "why": _("the same report as {name} (another format of it): read once").format(
+            name=chosen.name)} for p in group if p is not chosen]
+    return out
+
+
+def _batch_kept(journal, report) -> tuple[str, float] | None:
+    """A settlement batch settles once: a settlement (or summary) file whose batches were all imported before,
+    from another file, is the same batch again (another copy or format), not more rows."""
+    from offline_queue import settlement as kept
+    from ..settlement import columns
+    if report.kind not in (columns.SETTLEMENT, columns.SUMMARY):
+        return None
+    batches = {r.batch for r in report.rows if r.batch} | {s.batch for s in report.summary if s.batch}
+    if not batches:
+        return None
+    for row in reversed(kept.files(journal)):
+        if row["kind"] == report.kind and row["batch"] and batches <= set(row["batch"].split(",")):
+            return row["name"], row["imported_at"]
+    return None
+
+
+def _sides(journal, config, day: str, source: str) -> tuple[list, list]:
+    """Our side and theirs for ``day``: the report rows of the day (and of the requests they name), and the
+    ledger rows of the day (and of the ids the reports name, made on another day)."""
+    from offline_queue import settlement as kept
+    first = kept.rows_for(journal, day)
+    named = {r.request_id for r in first} | {r.transaction_id for r in first if r.transaction_id}
+    terminal = config.merchant.terminal_id if config is not None else None
+    if source == STORE:
+        from ..store import settlement as store_side
+        ledger = store_side.ledger_rows(config, day, named)
+    else:
+        ledger = kept.ledger_rows(journal, day, named, terminal=terminal)
+    rows = kept.rows_for(journal, day, {r.id for r in ledger} | {r.parent for r in ledger if r.parent})
+    match = _match()
+    files = [match.FileRef(f["sha256"], f["kind"], f["report_date"]) for f in kept.files(journal)]
+    return ledger, match.live_rows(rows, files)
+
+
+# -- the result ---------------------------------------------------------------------------------------------
+def _result(journal, config, days: list[str], source: str, *, by: Grant, at: float, imported=(), skipped=(),
+            refused=(), warnings=()) -> Reconciliation:
+    from offline_queue import settlement as kept
+
+    from ..settlement.rows import CLASSES, DIFFERENCES
+    names = {f["sha256"]: f["name"] for f in kept.files(journal)}
+    findings: list[dict] = []
+    totals: dict[str, dict[str, int]] = {}
+    runs: list[dict] = []
+    warnings = list(warnings)
+    for d in days:
+        found, day_runs = kept.result(journal, d)
+        findings += [_finding(f, names) for f in found]
+        runs += [{"id": r["id"], "at": r["at"], "by": r["by"], "day": r["day"], "source": r["source"],
+                  "counts": _loads(r["counts"])} for r in day_runs]
+        _, rows = _sides(journal, config, d, JOURNAL) if found else ([], [])
+        match = _match()
+        for currency, t in match.totals(rows).items():
+            into = totals.setdefault(currency, {"count": 0, "gross": 0, "fee": 0, "net": 0, "pending": 0})
+            for k, v in t.as_dict().items():
+                into[k] = into.get(k, 0) + v
+        batches = {r.batch for r in rows if r.batch and r.kind == "settlement"}
+        if batches:
+            warnings += match.summary_check(_summaries(journal, batches), kept.batch_rows(journal, batches))
+    findings.sort(key=lambda f: (f["class"] not in DIFFERENCES, f["class"] != "pending", f["day"], f["requestId"]))
+    counts = {cls: 0 for cls in CLASSES}
+    for f in findings:
+        counts[f["class"]] = counts.get(f["class"], 0) + 1
+    differences = sum(n for cls, n in counts.items() if cls in DIFFERENCES)
+    data = {"days": days, "source": source, "imported": list(imported), "skipped": list(skipped),
+            "refused": list(refused), "counts": counts, "differences": differences,
+            "reconciled": bool(days) and bool(findings) and differences == 0 and not refused,
+            "findings": findings, "totals": totals, "warnings": warnings, "runs": runs, "at": at,
+            "takenBy": by.asked_by, "takenAs": by.role,
+            **({"store": config.merchant.store_id, "terminalId": config.merchant.terminal_id}
+               if config is not None else {})}
+    return Reconciliation(data, lines(data), write_csv)
+
+
+def _summaries(journal, batches: set[str]) -> list:
+    """The settlement summary rows of these batches (kept as JSON with their file)."""
+    import json
+
+    from offline_queue import settlement as kept
+
+    from ..settlement.rows import SummaryRow
+    out = []
+    for f in kept.files(journal):
+        if f["summary"] and f["batch"] and set(f["batch"].split(",")) & batches:
+            out += [SummaryRow(**s) for s in json.loads(f["summary"])]
+    return out
+
+
+def _loads(text: str | None):
+    import json
+    return json.loads(text) if text else {}
+
+
+def _finding(f, names: dict[str, str]) -> dict:
+    """A kept finding as ``--json`` and the window read it: amounts in minor units with their currency."""
+    refs = _loads(f["theirs"]) or []
+    ours = ({"id": f["ledger_id"], "currency": f["currency"], "amount": f["amount"]}
+            if f["ledger_id"] else None)
+    return {"day": f["day"], "requestId": f["request_id"], "type": f["type"], "class": f["cls"],
+            "detail": f["detail"] or "", "ledgerId": f["ledger_id"], "terminal": f["terminal"], "ours": ours,
+            "theirCurrency": f["their_currency"], "theirAmount": f["their_amount"],
+            "rows": [{"file": names.get(sha, sha[:12]), "line": line} for sha, line in refs],
+            "history": history_command(f["ledger_id"]), "run": f["run"]}
+
+
+def _money(amount: int | None, currency: str | None) -> str:
+    return "—" if amount is None or not currency else f"{format_minor(int(amount), currency)} {currency}"
+
+
+def lines(data: dict) -> list[str]:
+    """The reconciliation as text: what was read, the counts per class, each difference with the command
+    that shows its history, the pending items, the totals per currency, and the warnings."""
+    from ..settlement.rows import CLASS_WORDS, CLASSES, DIFFERENCES, PENDING
+    days = ", ".join(data["days"]) or _("no day")
+    source = _("the store's database") if data["source"] == STORE else _("this terminal's journal")
+    out = [_("SETTLEMENT RECONCILIATION  {days}").format(days=days),
+           _("against {source}").format(source=source)]
+    for f in data["imported"]:
+        out.append("  " + _("imported {name}: {kind}, {rows} rows").format(**f))
+    for f in data["skipped"]:
+        out.append("  " + _("skipped {name}: {why}").format(**f))
+    for f in data["refused"]:
+        out.append("  " + _("REFUSED {name}: {why}").format(**f))
+    out += ["", _("Counts")]
+    out += [f"  {_(CLASS_WORDS[cls]):24} {data['counts'].get(cls, 0):6d}" for cls in CLASSES]
+    differences = [f for f in data["findings"] if f["class"] in DIFFERENCES]
+    if differences:
+        out += ["", _("Differences ({n})").format(n=len(differences))]
+    for f in differences:
+        ours = f["ours"] or {}
+        out.append(f"  {_(CLASS_WORDS[f['class']])}: {f['type']} {f['requestId']}  "
+                   + _("ours {ours}, theirs {theirs}").format(ours=_money(ours.get("amount"), ours.get("currency")),
+                                                             theirs=_money(f["theirAmount"], f["theirCurrency"])))
+        if f["detail"]:
+            out.append(f"    {_(f['detail'])}")
+        out.append("    " + (_("history: {command}").format(command=f["history"]) if f["history"] else
+                             _("history: none in this journal (only the gateway's report has it)")))
+    pending = [f for f in data["findings"] if f["class"] == PENDING]
+    if pending:
+        out += ["", _("Pending FX or fees ({n}): a later report completes them").format(n=len(pending))]
+        out += [f"  {f['type']} {f['requestId']}  {_money(f['theirAmount'], f['theirCurrency'])}" for f in pending]
+    if data["totals"]:
+        out += ["", _("Per settlement currency: count, gross, fee, net")]
+        for currency, t in sorted(data["totals"].items()):
+            out.append(f"  {currency}  {t['count']:6d}  {format_minor(t['gross'], currency):>14}  "
+                       f"{format_minor(t['fee'], currency):>12}  {format_minor(t['net'], currency):>14}")
+    if data["warnings"]:
+        out += ["", _("Warnings")] + [f"  {w}" for w in data["warnings"]]
+    out += ["", _("no differences") if not data["differences"] else
+            _("{n} differences: each one's history is one command away (above)").format(n=data["differences"])]
+    return out
+
+
+def write_csv(data: dict, path: Path | None) -> str:
+    """One row a finding (amounts in minor units, with their currencies), differences first."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for f in data["findings"]:
+        ours = f["ours"] or {}
+        writer.writerow({**f, "ourCurrency": ours.get("currency"), "ourAmount": ours.get("amount"),
+                         "files": " ".join(f"{r['file']}:{r['line']}" for r in f["rows"])})
+    text = out.getvalue()
+    if path is not None:
+        path.write_text(text, encoding="utf-8")
+    return text

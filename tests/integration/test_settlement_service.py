@@ -1,0 +1,164 @@
+"""The reconcile_settlement and settlement_result use cases on a real journal file, with report files written
+by hand with the csv module in Antom's documented columns (the simulator's own files are the e2e test's).
+
+Figures are checked with plain SQL over the journal's raw rows (settlement_rows, settlement_findings), never by
+calling the code's own totals."""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from offline_queue.journal import Journal
+from pos_app import services
+from pos_app.errors import PosError
+from pos_app.roles import MANAGER, PinBook
+from pos_app.settlement import columns as C
+from pos_app.vocabulary import REFUND, SALE, SUCCESS
+
+DAY, NEXT = "2026-12-05", "2026-12-06"
+CUSTOMER = "SANDBOX_SETTLE"
+PIN = "246810"
+
+
+class Cfg:
+    """The parts of a Config the use case reads: the merchant's ids (no [settlement], no [store])."""
+
+    class gateway:  # noqa: N801
+        client_id = CUSTOMER
+
+    class merchant:  # noqa: N801
+        terminal_id, store_id = "T001", "S001"
+
+    settlement = None
+    store = None
+
+
+def transactions_file(folder: Path, day: str, rows: list[dict], *, customer: str = CUSTOMER, seq: int = 0,
+                      end: bool = True) -> Path:
+    """A transaction details report as Antom writes it: the header, one row a transaction, then <END>."""
+    path = folder / day.replace("-", "") / f"transactionItems_{day.replace('-', '')}_{seq:03d}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, C.COLUMNS[C.TRANSACTIONS], restval="")
+        w.writeheader()
+        for r in rows:
+            w.writerow({"customerId": customer, "PSP": "ALIPAY_CN", "transactionType": "PAYMENT", "status": "SUCCESS",
+                        "transactionCurrency": "USD", "settlementCurrency": "USD", "paymentMethodFeeCurrency": "USD",
+                        "transactionCreationTime": f"{day}T10:00:00+08:00", "transactionId": "G" + r["transactionRequestId"],
+                        **r})
+        if end:
+            f.write(C.END + "\n")
+    return path
+
+
+def paid(request_id: str, value: str, *, settle: str | None = None, fee: str = "-0.10", **more) -> dict:
+    net = settle if settle is not None else f"{float(value) + float(fee):.2f}"
+    return {"transactionRequestId": request_id, "transactionAmountValue": value, "settlementAmountValue": net,
+            "paymentMethodFeeAmountValue": fee, **more}
+
+
+def txn(j: Journal, id: str, amount: int, *, kind: str = SALE, day: str = DAY, status: str = SUCCESS,
+        parent: str | None = None, currency: str = "USD") -> None:
+    now = time.time()
+    j.record({"id": id, "kind": kind, "currency": currency, "amount": amount, "status": status, "phase": "done",
+              "state": "{}", "final": 1, "created_at": now, "updated_at": now, "day": day, "parent": parent},
+             insert=True)
+
+
+@pytest.fixture
+def journal(tmp_path):
+    with Journal.open(tmp_path / "data") as j:
+        PinBook(j).set(MANAGER, PIN)
+        yield j
+
+
+def grant(j):
+    return services.unlock(j, MANAGER, PIN, asked_by="boss")
+
+
+def raw(j: Journal, sql: str, *params) -> list[tuple]:
+    conn = sqlite3.connect(j.path)
+    try:
+        return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+    finally:
+        conn.close()
+
+
+def test_each_class_from_hand_made_files_kept_and_audited(journal, tmp_path):
+    j = journal
+    txn(j, "p-ok", 1234)
+    txn(j, "p-omit", 500)                     # the gateway lists nothing: missing at the gateway
+    txn(j, "p-wrong", 700)                    # listed as 8.00: amount differs
+    txn(j, "p-cur", 900)                      # listed in EUR: currency differs
+    txn(j, "p-fx", 300)                       # no settlement amount yet: pending
+    txn(j, "p-dup", 400)                      # listed twice: duplicate
+    txn(j, "r-late", 200, kind=REFUND, parent="p-ok")   # reported the next day
+    first = transactions_file(tmp_path / "in", DAY, [
+        paid("p-ok", "12.34"), paid("p-wrong", "8.00"), paid("p-cur", "9.00", transactionCurrency="EUR"),
+        paid("p-fx", "3.00", settle="", fee=""), paid("p-dup", "4.00"), paid("p-dup", "4.00"),
+        paid("p-phantom", "99.00")])
+    result = services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[first])
+    assert result.days == [DAY]
+    got = dict(raw(j, "SELECT request_id, cls FROM settlement_findings"))
+    assert got == {"p-ok": "matched", "p-omit": "missing_at_gateway", "p-wrong": "amount_mismatch",
+                   "p-cur": "currency_mismatch", "p-fx": "pending", "p-dup": "duplicate",
+                   "p-phantom": "missing_in_journal", "r-late": "missing_at_gateway"}
+    # counts as the journal's raw rows have them, and differences first with their history commands
+    by_class = dict(raw(j, "SELECT cls, count(*) FROM settlement_findings WHERE day = ? GROUP BY cls", DAY))
+    assert {k: v for k, v in result.counts.items() if v} == by_class
+    classes = [f["class"] for f in result.findings]
+    assert classes.index("matched") > max(classes.index(c) for c in ("duplicate", "amount_mismatch"))
+    wrong = next(f for f in result.findings if f["requestId"] == "p-wrong")
+    assert wrong["history"] == "pos-terminal report --txn p-wrong" and wrong["theirAmount"] == 800
+    assert next(f for f in result.findings if f["requestId"] == "p-phantom")["history"] is None
+    # the totals per currency against plain SQL over the rows kept (the file's transactions rows, all live)
+    [(count, net, fee)] = raw(j, "SELECT count(*), sum(settle_amount), sum(fee) FROM settlement_rows "
+                                 "WHERE report_date = ? AND settle_currency = 'USD' AND settle_amount IS NOT NULL", DAY)
+    usd = result.data["totals"]["USD"]
+    assert (usd["count"], usd["net"], usd["fee"], usd["gross"]) == (count, net, fee, net - fee)
+    assert raw(j, "SELECT action, asked_by, approved_by FROM audit WHERE action LIKE 'settlement%' ORDER BY seq") == [
+        ("settlement_import", "boss", MANAGER), ("settlement_reconcile", "boss", MANAGER)]
+
+    # the next day's file lists the late refund and completes the FX row: a later run resolves both
+    second = transactions_file(tmp_path / "in", NEXT, [paid("r-late", "-2.00", transactionType="REFUND", fee="0.00")])
+    again = transactions_file(tmp_path / "in2", DAY, [
+        paid("p-ok", "12.34"), paid("p-wrong", "8.00"), paid("p-cur", "9.00", transactionCurrency="EUR"),
+        paid("p-fx", "3.00"), paid("p-dup", "4.00"), paid("p-dup", "4.00"), paid("p-phantom", "99.00")])
+    later = services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[second, again], day=DAY)
+    assert [f["name"] for f in later.data["imported"]] == [second.name, again.name]
+    got = dict(raw(j, "SELECT request_id, cls FROM settlement_findings"))
+    assert got["r-late"] == "matched" and got["p-fx"] == "matched"
+    kept = services.settlement.settlement_result(grant(j), j, DAY)
+    assert kept.counts == later.counts and [r["id"] for r in kept.data["runs"]] == [
+        r for (r,) in raw(j, "SELECT id FROM settlement_runs WHERE day = ? ORDER BY id DESC", DAY)]
+
+
+def test_a_file_twice_a_refused_merchant_and_a_cut_file_import_nothing_of_them(journal, tmp_path):
+    j = journal
+    txn(j, "p1", 1000)
+    good = transactions_file(tmp_path / "a", DAY, [paid("p1", "10.00")])
+    stranger = transactions_file(tmp_path / "b", DAY, [paid("p1", "10.00")], customer="SOMEONE_ELSE", seq=1)
+    cut = transactions_file(tmp_path / "c", DAY, [paid("p1", "10.00")], seq=2, end=False)
+    result = services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[stranger, good, cut])
+    assert [f["name"] for f in result.data["imported"]] == [good.name]
+    refused = {f["name"]: f["why"] for f in result.refused}
+    assert set(refused) == {stranger.name, cut.name}
+    assert "SOMEONE_ELSE" in refused[stranger.name] and "another merchant" in refused[stranger.name]
+    assert raw(j, "SELECT count(*) FROM settlement_files") == [(1,)]
+    assert raw(j, "SELECT count(*) FROM settlement_rows") == [(1,)]
+    again = services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[good])
+    assert again.data["imported"] == [] and "already imported on" in again.data["skipped"][0]["why"]
+    assert raw(j, "SELECT count(*) FROM settlement_rows") == [(1,)]
+    assert raw(j, "SELECT count(*) FROM audit WHERE action = 'settlement_import'") == [(1,)]
+
+
+def test_nothing_to_read_is_said_and_the_pin_is_needed(journal):
+    with pytest.raises(PosError, match="nothing to reconcile"):
+        services.settlement.reconcile_settlement(grant(journal), journal, Cfg())
+    with pytest.raises(PosError, match="manager"):
+        services.settlement.settlement_result(services.counter("ann"), journal, DAY)
