@@ -154,11 +154,15 @@ def _connect_error(ssh: Any, exc: BaseException, url: SftpUrl, timeout: float) -
     return None
 
 
+def _no_folder(path: str, url: SftpUrl) -> PosError:
+    return PosError(_("the SFTP server has no folder {path} ({url})").format(path=path, url=url),
+                    hint=_("check the path in [settlement] sftp: /v1/settlements/<customerId>"))
+
+
 def _sftp_error(ssh: Any, exc: BaseException, path: str, url: SftpUrl) -> PosError | None:
     """Words for an SFTP refusal on ``path`` (None: not one)."""
     if isinstance(exc, ssh.SFTPNoSuchFile):
-        return PosError(_("the SFTP server has no folder {path} ({url})").format(path=path, url=url),
-                        hint=_("check the path in [settlement] sftp: /v1/settlements/<customerId>"))
+        return _no_folder(path, url)
     if isinstance(exc, ssh.SFTPPermissionDenied):
         return PosError(_("the SFTP server does not let {user} read {path}").format(user=url.user, path=path),
                         hint=_("ask the gateway to give this login read access to its report folder"))
@@ -278,14 +282,14 @@ def fetch(settlement: Any, day: str, *, dest: Path, url: str | None = None, time
     ssh = asyncssh()
 
     async def work(sftp: Any, _key: Any) -> list[Path]:
-        if await _listing(ssh, sftp, target.path, target, timeout) is None:
-            raise _sftp_error(ssh, ssh.SFTPNoSuchFile("no such folder"), target.path, target)
         written: list[Path] = []
         for n, folder in enumerate(folders):
             remote = _join(target.path, folder)
             entries = await _listing(ssh, sftp, remote, target, timeout)
             if entries is None:
                 if n == 0:
+                    if await _listing(ssh, sftp, target.path, target, timeout) is None:   # the URL's folder?
+                        raise _no_folder(target.path, target)
                     raise PosError(_("the SFTP server has no reports for {day} yet (no folder {path})").format(
                                        day=day, path=remote),
                                    hint=_("the gateway writes a day's transaction report the day after (T+1): "
@@ -312,7 +316,7 @@ def check(settlement: Any, *, url: str | None = None, timeout: float = TIMEOUT) 
     async def work(sftp: Any, key: Any) -> str:
         entries = await _listing(ssh, sftp, target.path, target, timeout)
         if entries is None:
-            raise _sftp_error(ssh, ssh.SFTPNoSuchFile("no such folder"), target.path, target)
+            raise _no_folder(target.path, target)
         days = sorted(e.filename for e in entries if len(e.filename) == 8 and e.filename.isdigit())
         fingerprint = key.get_fingerprint("sha256") if key is not None else "?"
         if not days:

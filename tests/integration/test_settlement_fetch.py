@@ -318,3 +318,37 @@ def test_the_selftest_checks_the_configured_sftp_fetch(sshd, sim, tmp_path, no_d
     config.write_text(tomli_w.dumps(doc))
     check = {c.name: c for c in selftest.run("external", config, tmp_path / "data", **kw).checks}["settlement"]
     assert check.status == selftest.SKIP and "[settlement] sftp" in check.detail
+
+
+def test_fetch_from_the_simulators_sftp_server_with_its_password(make_sim, tmp_path):
+    """The simulator's own SFTP server (asyncssh, password login, its known_hosts): a real sale made by a till
+    arrives in the day's transactions file, read back with the csv module by its documented column names."""
+    import csv
+
+    from flowkit import write_config
+    from kit import payment_code, usd
+
+    from pos_app.runtime import Runtime
+    from pos_app.vocabulary import SUCCESS
+
+    sim = make_sim(sftp_port=0)
+    with Runtime(write_config(sim), tmp_path / "till") as rt:
+        sale = rt.terminal.start_sale(usd(1234), code=payment_code())
+        assert sale.status == SUCCESS
+        day = rt.terminal.journal.get(sale.id)["day"]
+    settings = SimpleNamespace(sftp=sim.sftp_url, password_file=sim.sftp.password_file, key_file=None,
+                               known_hosts=sim.sftp.known_hosts, customer_id=sim.client_id)
+    got = sftp_fetch.fetch(settings, day, dest=tmp_path / "reports")
+    assert "logged in" in sftp_fetch.check(settings)
+    folder = day.replace("-", "")
+    items = [p for p in got if p.name == f"transactionItems_{folder}_000.csv"]
+    assert len(items) == 1 and items[0].parent.name == folder
+    rows = list(csv.DictReader(items[0].read_text(encoding="utf-8-sig").splitlines()[:-1]))   # the last: <END>
+    assert [(r["transactionRequestId"], r["transactionType"]) for r in rows] == [(sale.id, "PAYMENT")]
+    assert items[0].read_text(encoding="utf-8-sig").splitlines()[-1] == "<END>"
+
+    wrong = tmp_path / "wrong-password"
+    wrong.write_text("not-the-password\n")
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.check(SimpleNamespace(**{**vars(settings), "password_file": wrong}))
+    assert "refused the login of sandbox" in caught.value.message
