@@ -5,7 +5,8 @@ loopback port, so a fresh machine needs no setup and no network to take a (prete
 
 One simulator per data directory. Whoever starts it (the terminal, or a one-off check such as
 ``pos-terminal status`` or ``selftest`` when no terminal runs) holds an flock on
-``sandbox-gateway/gateway.lock`` while it runs, with its URL written in that file. A process that comes
+``sandbox-gateway/gateway.lock`` while it runs, with its URL written in that file (first line) and the URL of
+its SFTP report server (second line: the gateway's reconciliation reports, [settlement] sftp). A process that comes
 second uses the running terminal's simulator instead of starting its own: a second simulator would
 rewrite ``terminal.toml`` to its own port (the simulator's provisioning follows its port), leave the
 running terminal's file pointing at a dead port once it stopped, and serve the same ledger twice. A
@@ -42,14 +43,14 @@ class _SandboxSimulator(Simulator):
     and released when it stops."""
 
     def __init__(self, folder: Path, record: int) -> None:
-        super().__init__(folder, "127.0.0.1", 0)
+        super().__init__(folder, "127.0.0.1", 0, sftp_port=0)
         self._record: int | None = record
 
     def start(self) -> _SandboxSimulator:
         super().start()
         assert self._record is not None, "a simulator's record is released only by stop()"
         os.ftruncate(self._record, 0)
-        os.pwrite(self._record, self.url.encode(), 0)
+        os.pwrite(self._record, f"{self.url}\n{self.sftp_url}\n".encode(), 0)
         return self
 
     def stop(self) -> None:
@@ -62,13 +63,21 @@ class _SandboxSimulator(Simulator):
                 os.close(record)          # drops the flock
 
 
-def _recorded_url(record: int) -> str:
-    return os.pread(record, 4096, 0).decode("utf-8", "replace").strip()
+def _recorded(record: int) -> tuple[str, str | None]:
+    """The running simulator's URL and its SFTP URL (None from a record without one)."""
+    lines = os.pread(record, 4096, 0).decode("utf-8", "replace").splitlines()
+    url = lines[0].strip() if lines else ""
+    sftp = lines[1].strip() if len(lines) > 1 and lines[1].strip() else None
+    return url, sftp
 
 
-def _config(folder: Path, url: str) -> Config:
+def _config(folder: Path, url: str, sftp: str | None) -> Config:
+    """The sandbox's config with its URLs following the running simulator's ports."""
     config = load_config(folder / "terminal.toml")
-    return replace(config, gateway=replace(config.gateway, url=url))
+    config = replace(config, gateway=replace(config.gateway, url=url))
+    if sftp is not None and config.settlement is not None:
+        config = replace(config, settlement=replace(config.settlement, sftp=sftp))
+    return config
 
 
 def start_sandbox(data_dir: Path, *, busy_wait: float = BUSY_WAIT) -> tuple[Simulator | None, Config]:
@@ -98,11 +107,11 @@ def start_sandbox(data_dir: Path, *, busy_wait: float = BUSY_WAIT) -> tuple[Simu
                 break
             except BlockingIOError:
                 pass
-            url = _recorded_url(record)
+            url, sftp = _recorded(record)
             if url and terminal_running(data_dir):
                 log.info("sandbox: using the running terminal's gateway simulator at %s", url)
                 os.close(record)
-                return None, _config(folder, url)
+                return None, _config(folder, url, sftp)
             if time.monotonic() > deadline:
                 raise PosError(_("the sandbox gateway in {folder} is held by another pos-terminal process that "
                                  "is not a running terminal (waited {seconds} s)").format(
@@ -116,9 +125,10 @@ def start_sandbox(data_dir: Path, *, busy_wait: float = BUSY_WAIT) -> tuple[Simu
         raise
     try:
         sim.start()
-        config = load_config(sim.provisioned.config_file)
+        config = _config(folder, sim.url, sim.sftp_url)
     except BaseException:
         sim.stop()
         raise
-    log.info("sandbox: the embedded gateway simulator listens on %s", sim.url)
-    return sim, replace(config, gateway=replace(config.gateway, url=sim.url))
+    log.info("sandbox: the embedded gateway simulator listens on %s (reports over SFTP: %s)", sim.url,
+             sim.sftp_url)
+    return sim, config

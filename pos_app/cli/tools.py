@@ -163,7 +163,10 @@ def setup(opts, force, new_key, answers):
               help="how long after a payment refunds are allowed (default 365 days)")
 @click.option("--order-code-ttl", type=SECONDS, default=600.0, metavar="SECONDS",
               help="order-code lifetime when the request sets no paymentExpiryTime (default 600)")
-def sim(opts, host, port, client_id, notify_time_scale, cancel_window, refund_window, order_code_ttl):
+@click.option("--sftp-port", type=click.IntRange(0, 65535), default=None,
+              help="also serve the gateway's reconciliation reports over SFTP on 127.0.0.1 at this port; 0 picks a "
+                   "free one (default: no SFTP)")
+def sim(opts, host, port, client_id, notify_time_scale, cancel_window, refund_window, order_code_ttl, sftp_port):
     """Run the gateway simulator (the sandbox gateway) until Ctrl-C."""
     import signal
     import sys
@@ -179,19 +182,23 @@ def sim(opts, host, port, client_id, notify_time_scale, cancel_window, refund_wi
     sys.setswitchinterval(0.0005)
     server = Simulator(data_dir, host, port, client_id=client_id or DEFAULT_CLIENT_ID,
                        notify_time_scale=notify_time_scale, cancel_window=cancel_window,
-                       refund_window=refund_window, order_code_ttl=order_code_ttl).start()
+                       refund_window=refund_window, order_code_ttl=order_code_ttl, sftp_port=sftp_port).start()
     def stop(*_) -> None:
         if server.server is not None:
             server.server.shutdown()
     signal.signal(signal.SIGTERM, stop)
     p = server.provisioned
     data = {"url": server.url, "dataDir": str(server.data_dir), "keys": str(p.keys_dir), "config": str(p.config_file),
-            "created": [str(c) for c in p.created], "clientId": server.client_id}
+            "created": [str(c) for c in p.created], "clientId": server.client_id,
+            "sftp": server.sftp_url if server.sftp is not None else None}
+    sftp_lines = [] if server.sftp is None else [
+        f"  reports: {server.sftp_url} (password in {server.sftp.password_file})"]
     emit(opts, data, [
         f"gateway simulator listening on {server.url} (client id {server.client_id})",
         f"  keys:    {p.keys_dir}{' (created)' if p.created else ''}",
         f"  config:  {p.config_file}{' (created)' if p.config_file in p.created else ''}",
         f"  ledger:  {server.data_dir / 'sim-ledger.sqlite'}",
+        *sftp_lines,
         f"  use it:  pos-terminal --config {p.config_file}",
         "  stop:    Ctrl-C",
     ])
