@@ -233,7 +233,7 @@ def _sides(journal, config, day: str, source: str) -> tuple[list, list]:
     terminal = config.merchant.terminal_id if config is not None else None
     if source == STORE:
         from ..store import settlement as store_side
-        ledger = store_side.ledger_rows(config, day, named)
+        ledger = store_side.ledger_rows(config.store, day, named)
     else:
         ledger = kept.ledger_rows(journal, day, named, terminal=terminal)
     rows = kept.rows_for(journal, day, {r.id for r in ledger} | {r.parent for r in ledger if r.parent})
