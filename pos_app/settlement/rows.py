@@ -98,7 +98,7 @@ class Finding:
     """What one key (request_id, type) came to. ``detail`` is English words; translate with ``_()`` at display."""
 
     request_id: str
-    type: str                   # PAYMENT | REFUND | CANCEL (the report's word; the journal's kind for our rows)
+    type: str                   # PAYMENT | REFUND | CANCEL: the report's word, for our own rows too
     cls: str                    # one of CLASSES
     ours: LedgerRow | None
     theirs: tuple[ReportRow, ...]

@@ -1,0 +1,328 @@
+"""pos_app.settlement.match against expectations the test builds itself.
+
+A journal day is generated, and the gateway's report of it is written here by a plain writer that knows
+nothing of the matcher. Unperturbed, every key is matched; one perturbation (the gateway omits a row, lists
+a phantom, changes an amount or currency, lists a row twice, leaves FX pending; the journal fails a row) must
+give exactly that key exactly that class, every other key matched. Amounts are minor units of JPY (0), USD (2)
+and KWD (3) and are compared as the writer wrote them, never scaled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pos_app import vocabulary as V
+from pos_app.settlement import columns as C
+from pos_app.settlement.match import FileRef, Totals, live_rows, reconcile, summary_check, totals
+from pos_app.settlement.rows import (
+    AMOUNT_MISMATCH,
+    CURRENCY_MISMATCH,
+    DUPLICATE,
+    MATCHED,
+    MISSING_AT_GATEWAY,
+    MISSING_IN_JOURNAL,
+    PENDING,
+    LedgerRow,
+    ReportRow,
+    SummaryRow,
+)
+
+DAY, NEXT = "2026-12-06", "2026-12-07"
+CURRENCIES = {"JPY": 0, "USD": 2, "KWD": 3}   # ISO 4217 exponents, written out here on purpose
+TX_A, TX_B, ST_FILE = "a" * 64, "b" * 64, "c" * 64
+
+
+@dataclasses.dataclass
+class Case:
+    kind: str          # "plain" | "refunded" | "cancelled" | "entry_code"
+    currency: str
+    amount: int
+    refund: int
+
+
+case = st.builds(Case, st.sampled_from(["plain", "refunded", "cancelled", "entry_code"]),
+                 st.sampled_from(sorted(CURRENCIES)), st.integers(1, 10**9), st.integers(1, 10**9))
+
+
+def journal(cases: list[Case]) -> list[LedgerRow]:
+    rows = []
+    for i, c in enumerate(cases):
+        status = V.CANCELLED if c.kind == "cancelled" else V.SUCCESS
+        rows.append(LedgerRow(f"S{i}", V.SALE, status, c.currency, c.amount, DAY, f"P{i}", None, "T1"))
+        if c.kind == "refunded":
+            rows.append(LedgerRow(f"R{i}", V.REFUND, V.SUCCESS, c.currency, min(c.refund, c.amount), DAY, None,
+                                  f"S{i}", "T1"))
+    return rows
+
+
+def fee_of(amount: int) -> int:
+    return -(amount // 50)
+
+
+def report(cases: list[Case], *, file: str = TX_A, kind: str = C.TRANSACTIONS, date: str | None = DAY,
+           pending: frozenset = frozenset()) -> tuple[list[ReportRow], dict[tuple[str, str], str]]:
+    """The gateway's rows for the journal of ``cases``, and every key they make (all expected matched)."""
+    rows, keys = [], {}
+
+    def row(request_id, type_, amount, currency, transaction_id):
+        signed = amount if type_ == C.PAYMENT else -amount
+        fee = fee_of(signed)
+        late = (request_id, type_) in pending
+        rows.append(ReportRow(kind, file, len(rows) + 2, date if kind == C.TRANSACTIONS else None,
+                              f"{DAY}-{currency}", "CUST", request_id, transaction_id, None, type_, currency, signed,
+                              None if late else currency, None if late else signed + fee,
+                              None if late else currency, None if late else fee, "store", None))
+        keys[(request_id, type_)] = MATCHED
+
+    for i, c in enumerate(cases):
+        request_id = f"page-{i}" if c.kind == "entry_code" else f"S{i}"
+        row(request_id, C.PAYMENT, c.amount, c.currency, f"P{i}")
+        if c.kind == "refunded":
+            row(f"R{i}", C.REFUND, min(c.refund, c.amount), c.currency, f"P{i}")
+        if c.kind == "cancelled":
+            row(request_id, C.CANCEL, c.amount, c.currency, f"P{i}")
+    return rows, keys
+
+
+def classes(findings) -> dict[tuple[str, str], str]:
+    got = {}
+    for f in findings:
+        assert (f.request_id, f.type) not in got, f"two findings for {(f.request_id, f.type)}"
+        got[(f.request_id, f.type)] = f.cls
+    return got
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(case, min_size=1, max_size=12), st.booleans())
+def test_an_unperturbed_day_is_all_matched(cases, with_settlement):
+    ledger = journal(cases)
+    rows, expected = report(cases)
+    if with_settlement:
+        rows += report(cases, file=ST_FILE, kind=C.SETTLEMENT)[0]
+    findings = reconcile(ledger, rows, DAY)
+    assert classes(findings) == expected
+    assert all(f.ours is not None and f.theirs for f in findings)
+
+
+PERTURBATIONS = ["omit", "phantom", "wrong_amount", "other_currency", "duplicate", "pending", "journal_failed"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(case, min_size=1, max_size=10), st.sampled_from(PERTURBATIONS), st.integers(0, 10**6),
+       st.booleans(), st.randoms(use_true_random=False))
+def test_one_perturbation_gives_exactly_that_key_that_class(cases, what, pick, with_settlement, rnd):
+    ledger = journal(cases)
+    rows, expected = report(cases)
+    if with_settlement:
+        rows += report(cases, file=ST_FILE, kind=C.SETTLEMENT)[0]
+    tx = [r for r in rows if r.kind == C.TRANSACTIONS]
+    target = tx[pick % len(tx)]
+    key = (target.request_id, target.type)
+    others = [r for r in rows if (r.request_id, r.type) != key]
+
+    if what == "omit":
+        rows = others
+        # the journal's id for that key: an entry-code payment's row names the merchant page's request id
+        sale = ledger[[t.payment_id for t in ledger].index(target.transaction_id)] \
+            if target.type != C.REFUND else next(t for t in ledger if t.id == target.request_id)
+        del expected[key]
+        expected[(sale.id, target.type)] = MISSING_AT_GATEWAY
+    elif what == "phantom":
+        rows = [*rows, dataclasses.replace(target, request_id="phantom", transaction_id="P-phantom", line=999)]
+        expected[("phantom", target.type)] = MISSING_IN_JOURNAL
+    elif what == "wrong_amount":
+        one_major = 10 ** CURRENCIES[target.currency]
+        changed = dataclasses.replace(target, amount=target.amount + (one_major if target.amount > 0 else -one_major))
+        rows = [changed if r is target else r for r in rows]
+        expected[key] = AMOUNT_MISMATCH
+    elif what == "other_currency":
+        other = rnd.choice(sorted(set(CURRENCIES) - {target.currency}))
+        rows = [dataclasses.replace(target, currency=other) if r is target else r for r in rows]
+        expected[key] = CURRENCY_MISMATCH
+    elif what == "duplicate":
+        rows = [*rows, dataclasses.replace(target, line=999)]
+        expected[key] = DUPLICATE
+    elif what == "pending":
+        rows = [*others, dataclasses.replace(target, settle_currency=None, settle_amount=None, fee_currency=None,
+                                             fee=None)]
+        expected[key] = PENDING
+    elif what == "journal_failed":
+        if target.type == C.REFUND:
+            ledger = [dataclasses.replace(t, status=V.FAILED) if t.id == target.request_id else t for t in ledger]
+            expected[key] = MISSING_IN_JOURNAL
+        elif target.type == C.PAYMENT and (key[0], C.CANCEL) not in expected:
+            ledger = [dataclasses.replace(t, status=V.FAILED) if t.payment_id == target.transaction_id else t
+                      for t in ledger]
+            expected[key] = MISSING_IN_JOURNAL
+        else:   # a cancelled sale's row: failing it is no longer one perturbation; leave the day as it is
+            pass
+    rnd.shuffle(rows)
+    assert classes(reconcile(ledger, rows, DAY)) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(case, min_size=1, max_size=10), st.randoms(use_true_random=False))
+def test_the_order_of_the_inputs_does_not_matter(cases, rnd):
+    ledger = journal(cases)
+    rows = report(cases)[0] + report(cases, file=ST_FILE, kind=C.SETTLEMENT)[0]
+    rows.append(dataclasses.replace(rows[0], line=500))            # a duplicate, so the class is not trivial
+    rows.append(dataclasses.replace(rows[1 % len(rows)], request_id="phantom", line=501))
+    first = reconcile(ledger, rows, DAY)
+    for _ in range(3):
+        rnd.shuffle(rows)
+        rnd.shuffle(ledger)
+        assert reconcile(ledger, rows, DAY) == first
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(case, min_size=1, max_size=10), st.data())
+def test_a_later_transactions_file_of_the_same_date_supersedes(cases, data):
+    ledger = journal(cases)
+    complete, expected = report(cases, file=TX_B)
+    late = frozenset(data.draw(st.sets(st.sampled_from(sorted(expected)), min_size=1)))
+    early, _keys = report(cases, file=TX_A, pending=late)
+    early_expected = {k: PENDING if k in late else MATCHED for k in expected}
+    if data.draw(st.booleans()):                                  # the early file may even lack a row
+        dropped = sorted(expected)[0]
+        early = [r for r in early if (r.request_id, r.type) != dropped]
+        del early_expected[dropped]
+        ledger_id = "S" + dropped[0].removeprefix("page-") if dropped[0].startswith("page-") else dropped[0]
+        early_expected[(ledger_id, dropped[1])] = MISSING_AT_GATEWAY
+    a = FileRef(TX_A, C.TRANSACTIONS, DAY)
+    b = FileRef(TX_B, C.TRANSACTIONS, DAY)
+    # T+1 then T+2: the later file alone counts, everything matches
+    assert classes(reconcile(ledger, live_rows(early + complete, [a, b]), DAY)) == expected
+    # imported the other way round, the early file is the live one: its late keys are pending
+    live = live_rows(early + complete, [b, a])
+    assert live == early
+    assert classes(reconcile(ledger, live, DAY)) == early_expected
+    # without a file list, the order the rows come in is the import order
+    assert {r.file for r in live_rows(early + complete)} == {TX_B}
+
+
+def test_a_latest_file_without_rows_still_supersedes_and_other_dates_and_settlement_stay():
+    rows, _ = report([Case("plain", "USD", 100, 1)], file=TX_A)
+    other_day = [dataclasses.replace(r, file="d" * 64, report_date=NEXT, request_id="Z") for r in rows]
+    settled = report([Case("plain", "USD", 100, 1)], file=ST_FILE, kind=C.SETTLEMENT)[0]
+    undated = [dataclasses.replace(r, file="e" * 64, report_date=None, request_id="U") for r in rows]
+    files = [FileRef(TX_A, C.TRANSACTIONS, DAY), FileRef("d" * 64, C.TRANSACTIONS, NEXT),
+             FileRef(ST_FILE, C.SETTLEMENT, None), FileRef("e" * 64, C.TRANSACTIONS, None),
+             FileRef(TX_B, C.TRANSACTIONS, DAY)]
+    live = live_rows(rows + other_day + settled + undated, files)
+    assert live == other_day + settled + undated
+
+
+def test_a_refund_reported_on_a_later_day_is_not_expected_on_the_sale_day_and_matches_when_it_comes():
+    sale = LedgerRow("S0", V.SALE, V.SUCCESS, "JPY", 1500, DAY, "P0")
+    refund = LedgerRow("R0", V.REFUND, V.SUCCESS, "JPY", 500, NEXT, None, "S0")
+    pay_row = ReportRow(C.TRANSACTIONS, TX_A, 2, DAY, None, "CUST", "S0", "P0", None, C.PAYMENT, "JPY", 1500,
+                        "JPY", 1470, "JPY", -30)
+    assert classes(reconcile([sale, refund], [pay_row], DAY)) == {("S0", C.PAYMENT): MATCHED}
+    assert classes(reconcile([sale, refund], [pay_row], NEXT)) == {("S0", C.PAYMENT): MATCHED,
+                                                                   ("R0", C.REFUND): MISSING_AT_GATEWAY}
+    refund_row = ReportRow(C.TRANSACTIONS, TX_B, 2, NEXT, None, "CUST", "R0", "P0", "S0", C.REFUND, "JPY", -500,
+                           "JPY", -490, "JPY", 10)
+    got = reconcile([sale, refund], [pay_row, refund_row], NEXT)
+    assert classes(got) == {("S0", C.PAYMENT): MATCHED, ("R0", C.REFUND): MATCHED}
+    assert {f.request_id: f.day for f in got} == {"S0": DAY, "R0": NEXT}
+
+
+def test_a_cancelled_sale_is_matched_by_both_rows_or_none_and_one_half_is_missing():
+    sale = LedgerRow("S0", V.SALE, V.CANCELLED, "USD", 1234, DAY, "P0")
+    rows, _ = report([Case("cancelled", "USD", 1234, 1)])
+    pay, cancel = rows
+    assert classes(reconcile([sale], [], DAY)) == {}
+    assert classes(reconcile([sale], rows, DAY)) == {("S0", C.PAYMENT): MATCHED, ("S0", C.CANCEL): MATCHED}
+    assert classes(reconcile([sale], [pay], DAY)) == {("S0", C.PAYMENT): MATCHED, ("S0", C.CANCEL): MISSING_AT_GATEWAY}
+    assert classes(reconcile([sale], [cancel], DAY)) == {("S0", C.PAYMENT): MISSING_AT_GATEWAY,
+                                                         ("S0", C.CANCEL): MATCHED}
+    # the journal's own cancel row says the same as a CANCELLED status
+    paid = dataclasses.replace(sale, status=V.SUCCESS)
+    its_cancel = LedgerRow("C0", V.CANCEL, V.SUCCESS, "USD", 1234, DAY, None, "S0")
+    assert classes(reconcile([paid, its_cancel], rows, DAY)) == {("S0", C.PAYMENT): MATCHED,
+                                                                 ("S0", C.CANCEL): MATCHED}
+    # a cancel the journal does not know of
+    got = reconcile([paid], rows, DAY)
+    assert classes(got) == {("S0", C.PAYMENT): MATCHED, ("S0", C.CANCEL): MISSING_IN_JOURNAL}
+    assert "not cancelled" in next(f.detail for f in got if f.type == C.CANCEL)
+
+
+def test_a_payment_the_journal_failed_says_its_status():
+    sale = LedgerRow("S0", V.SALE, V.NEEDS_REVIEW, "KWD", 1005, DAY, "P0")
+    rows, _ = report([Case("plain", "KWD", 1005, 1)])
+    (f,) = reconcile([sale], rows, DAY)
+    assert f.cls == MISSING_IN_JOURNAL and V.NEEDS_REVIEW in f.detail and "1.005 KWD" in f.detail
+
+
+def test_a_settlement_row_in_two_batches_is_a_duplicate_but_one_per_kind_is_not():
+    sale = LedgerRow("S0", V.SALE, V.SUCCESS, "USD", 1000, DAY, "P0")
+    tx, _ = report([Case("plain", "USD", 1000, 1)])
+    st1, _ = report([Case("plain", "USD", 1000, 1)], file=ST_FILE, kind=C.SETTLEMENT)
+    st2 = [dataclasses.replace(r, file="f" * 64, batch="other") for r in st1]
+    assert classes(reconcile([sale], tx + st1, DAY)) == {("S0", C.PAYMENT): MATCHED}
+    assert classes(reconcile([sale], tx + st1 + st2, DAY)) == {("S0", C.PAYMENT): DUPLICATE}
+
+
+def test_a_pending_transactions_row_is_resolved_by_its_settlement_row():
+    sale = LedgerRow("S0", V.SALE, V.SUCCESS, "USD", 1000, DAY, "P0")
+    tx, _keys = report([Case("plain", "USD", 1000, 1)], pending=frozenset({("S0", C.PAYMENT)}))
+    st_rows, _ = report([Case("plain", "USD", 1000, 1)], file=ST_FILE, kind=C.SETTLEMENT)
+    assert classes(reconcile([sale], tx, DAY)) == {("S0", C.PAYMENT): PENDING}
+    assert classes(reconcile([sale], tx + st_rows, DAY)) == {("S0", C.PAYMENT): MATCHED}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(case, min_size=1, max_size=12), st.sets(st.integers(0, 40)))
+def test_totals_per_currency_from_what_the_writer_wrote(cases, late_picks):
+    rows, keys = report(cases)
+    late = frozenset(k for i, k in enumerate(sorted(keys)) if i in late_picks)
+    rows, _ = report(cases, pending=late)
+    want: dict[str, list[int]] = {}
+    for r in rows:   # the writer's own numbers: amount signed, fee = -(amount // 50), net = amount + fee
+        if (r.request_id, r.type) in late:
+            want.setdefault(r.currency, [0, 0, 0, 0, 0])[4] += 1
+            continue
+        w = want.setdefault(r.currency, [0, 0, 0, 0, 0])
+        w[0] += 1
+        w[1] += r.amount
+        w[2] += fee_of(r.amount)
+        w[3] += r.amount + fee_of(r.amount)
+    assert totals(rows) == {cur: Totals(*w) for cur, w in want.items()}
+    # settlement rows, when there are any, are what was paid out: the transactions rows then do not count
+    settled = [dataclasses.replace(r, kind=C.SETTLEMENT, report_date=None, settle_currency=r.currency, settle_amount=7,
+                                   fee=-1) for r in rows[:1]]
+    assert totals(rows + settled) == {rows[0].currency: Totals(1, 8, -1, 7)}
+
+
+def test_summary_check_against_the_details_of_its_batch():
+    rows, _ = report([Case("plain", "USD", 1000, 1), Case("refunded", "USD", 500, 200)], file=ST_FILE,
+                     kind=C.SETTLEMENT)
+    batch = rows[0].batch
+    net = sum(r.settle_amount for r in rows)
+    good = [SummaryRow(batch, "CUST", C.TOTAL, 3, "USD", net, "USD", -16),
+            SummaryRow(batch, "CUST", C.REFUND, 1, "USD", -200 + 4, "USD", 4)]
+    assert summary_check(good, rows) == []
+    said = summary_check([SummaryRow(batch, "CUST", C.TOTAL, 4, "USD", net + 1),
+                          SummaryRow("lost", "CUST", C.TOTAL, 1, "USD", 5)], rows)
+    assert len(said) == 3 and any("4" in s and "3" in s for s in said) and any("lost" in s for s in said)
+    assert any(str(Decimal(net + 1).scaleb(-2)) in s for s in said)
+
+
+def test_findings_carry_both_sides():
+    sale = LedgerRow("S0", V.SALE, V.SUCCESS, "JPY", 1500, DAY, "P0")
+    rows, _ = report([Case("plain", "JPY", 1500, 1)])
+    wrong = [dataclasses.replace(rows[0], amount=1501)]
+    (f,) = reconcile([sale], wrong, DAY)
+    assert f.cls == AMOUNT_MISMATCH and f.ours == sale and f.theirs == tuple(wrong) and f.day == DAY
+    assert "1501 JPY" in f.detail and "1500 JPY" in f.detail
+
+
+def test_other_types_are_not_matched():
+    rows, _ = report([Case("plain", "USD", 100, 1)])
+    fee_row = dataclasses.replace(rows[0], type="SETTLEMENT_FEE", request_id="", line=9)
+    sale = LedgerRow("S0", V.SALE, V.SUCCESS, "USD", 100, DAY, "P0")
+    assert classes(reconcile([sale], [*rows, fee_row], DAY)) == {("S0", C.PAYMENT): MATCHED}
