@@ -71,9 +71,20 @@ def _auth(settlement: Any) -> dict:
     password_file = getattr(settlement, "password_file", None)
     key_file = getattr(settlement, "key_file", None)
     options: dict[str, Any] = {"client_keys": None, "password": None, "agent_path": None,
-                               "preferred_auth": "publickey,password"}
+                               "preferred_auth": "publickey,keyboard-interactive,password"}
     if key_file is not None:
-        options["client_keys"] = [str(key_file)]
+        ssh = asyncssh()
+        try:   # loaded here, so a missing or locked key is said as such, not as a server that cannot be reached
+            options["client_keys"] = [ssh.read_private_key(str(key_file))]
+        except OSError as exc:
+            raise PosError(_("[settlement] key {path} cannot be read: {reason}").format(
+                               path=key_file, reason=exc.strerror or exc),
+                           hint=_("check the file's path and that this user may read it")) from None
+        except (ssh.KeyImportError, ValueError) as exc:
+            raise PosError(_("[settlement] key {path} is not a private key this terminal can use: {reason}").format(
+                               path=key_file, reason=exc),
+                           hint=_("give an unencrypted OpenSSH or PEM private key (mode 600): a key with a "
+                                  "passphrase cannot be unlocked unattended")) from None
     if password_file is not None:
         try:
             options["password"] = Path(password_file).read_text(encoding="utf-8").rstrip("\r\n")
@@ -93,24 +104,41 @@ def _known_hosts(settlement: Any) -> str:
         raise PosError(_("[settlement] known_hosts is not set: the SFTP server's host key cannot be checked"),
                        hint=_("put the server's host key line (from the gateway, checked by its fingerprint) in a "
                               "file and name it in [settlement] known_hosts"))
-    if not Path(path).is_file():
-        raise PosError(_("[settlement] known_hosts {path} does not exist").format(path=path),
-                       hint=_("put the server's host key line (from the gateway, checked by its fingerprint) there"))
+    ssh = asyncssh()
+    try:
+        ssh.read_known_hosts(str(path))
+    except OSError as exc:
+        raise PosError(_("[settlement] known_hosts {path} cannot be read: {reason}").format(
+                           path=path, reason=exc.strerror or exc),
+                       hint=_("put the server's host key line (from the gateway, checked by its fingerprint) "
+                              "there")) from None
+    except (ValueError, ssh.Error) as exc:
+        raise PosError(_("[settlement] known_hosts {path} is not in known_hosts form: {reason}").format(
+                           path=path, reason=exc),
+                       hint=_("one line per key: [host]:port key-type base64-key, as ssh-keyscan writes it")) from None
     return str(path)
+
+
+def _trusted(ssh: Any, known_hosts: str, url: SftpUrl) -> list:
+    """The keys known_hosts holds for the URL's host and port (OpenSSH's rule: a bare host for port 22)."""
+    try:
+        return list(ssh.match_known_hosts(known_hosts, url.host, "", None if url.port == 22 else url.port)[0])
+    except (OSError, ValueError, ssh.Error):
+        return []
 
 
 async def _host_key_error(ssh: Any, url: SftpUrl, known_hosts: str, timeout: float) -> PosError:
     """The server's key was not trusted: unknown or changed, with the fingerprint it showed."""
+    trusted = _trusted(ssh, known_hosts, url)
+    # the key of the type known_hosts holds, as the refused connection asked for it (a server has several)
+    algs = [alg.decode() for key in trusted for alg in key.sig_algorithms] or ()
     try:
-        key = await asyncio.wait_for(ssh.get_server_host_key(url.host, url.port, config=None), timeout)
+        key = await asyncio.wait_for(ssh.get_server_host_key(url.host, url.port, config=None,
+                                                             server_host_key_algs=algs), timeout)
         fingerprint = key.get_fingerprint("sha256") if key is not None else _("(none shown)")
         algorithm = key.get_algorithm() if key is not None else ""
     except (TimeoutError, OSError, ssh.Error):
         fingerprint, algorithm = _("(the server did not show it again)"), ""
-    try:
-        trusted = ssh.match_known_hosts(known_hosts, url.host, url.host, url.port)[0]
-    except (OSError, ValueError, ssh.Error):
-        trusted = []
     where = f"{url.host}:{url.port}"
     if trusted:
         return PosError(_("the SFTP server {where} shows host key {algorithm} {fingerprint}, which is NOT the "
@@ -136,13 +164,10 @@ def _connect_error(ssh: Any, exc: BaseException, url: SftpUrl, timeout: float) -
     if isinstance(exc, ConnectionRefusedError):
         return PosError(_("the SFTP server {where} refused the connection: nothing listens there").format(
                             where=where), hint=_("check the host and port in [settlement] sftp"))
-    if isinstance(exc, asyncio.TimeoutError):
+    if isinstance(exc, TimeoutError):
         return PosError(_("the SFTP server {where} did not answer within {seconds} s").format(
                             where=where, seconds=f"{timeout:g}"),
                         hint=_("check the network and the host and port in [settlement] sftp; then try again"))
-    if isinstance(exc, ssh.KeyImportError):
-        return PosError(_("[settlement] key_file cannot be used: {reason}").format(reason=exc),
-                        hint=_("give an unencrypted OpenSSH or PEM private key, mode 600"))
     if isinstance(exc, OSError):
         return PosError(_("the SFTP server {where} cannot be reached: {reason}").format(
                             where=where, reason=exc.strerror or exc),
@@ -185,7 +210,7 @@ async def _session(settlement: Any, url: SftpUrl, timeout: float, work) -> Any:
                                  connect_timeout=timeout, login_timeout=timeout, **options)
     except ssh.HostKeyNotVerifiable:
         raise await _host_key_error(ssh, url, known_hosts, timeout) from None
-    except (TimeoutError, OSError, ssh.Error, ssh.KeyImportError) as exc:
+    except (TimeoutError, OSError, ssh.Error) as exc:
         error = _connect_error(ssh, exc, url, timeout)
         if error is None:
             raise

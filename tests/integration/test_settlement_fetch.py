@@ -38,8 +38,8 @@ def _need_sshd() -> None:
     pytest.skip("no /usr/sbin/sshd here (apt-get install openssh-server): the SFTP fetch is checked against it")
 
 
-def keygen(path: Path) -> Path:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+def keygen(path: Path, kind: str = "ed25519", passphrase: str = "") -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", passphrase, "-f", str(path)], check=True)
     return path
 
 
@@ -63,6 +63,7 @@ class Sshd:
         self.folder = folder
         self.port = free_port()
         self.host_key = keygen(folder / "host_ed25519")
+        self.rsa_host_key = keygen(folder / "host_rsa", "rsa")   # a second type: the key checked is known_hosts' type
         self.client_key = keygen(folder / "client_ed25519")
         (folder / "authorized_keys").write_text((folder / "client_ed25519.pub").read_text())
         self.root = folder / "sftp"
@@ -70,7 +71,7 @@ class Sshd:
         self.user = getpass.getuser()
         config = folder / "sshd_config"
         config.write_text(
-            f"ListenAddress 127.0.0.1:{self.port}\nHostKey {self.host_key}\nPidFile none\n"
+            f"ListenAddress 127.0.0.1:{self.port}\nHostKey {self.host_key}\nHostKey {self.rsa_host_key}\nPidFile none\n"
             f"AuthorizedKeysFile {folder / 'authorized_keys'}\nStrictModes no\nPermitRootLogin yes\n"
             f"PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
             f"AllowUsers {self.user}\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n")
@@ -179,12 +180,31 @@ def test_a_changed_or_unknown_host_key_is_refused_with_its_fingerprint(sshd, tmp
     unknown.write_text("")
     with pytest.raises(PosError) as caught:
         sftp_fetch.check(sshd.settings(known_hosts=unknown))
-    assert "unknown" in caught.value.message and shown in caught.value.message
+    # nothing known: the key the server offers first (it has two) is the one shown
+    assert "unknown" in caught.value.message
+    assert shown in caught.value.message or fingerprint(sshd.folder / "host_rsa.pub") in caught.value.message
     assert f"[127.0.0.1]:{sshd.port}" in caught.value.hint
+
+    # known_hosts holds an RSA key for it (the server has one too, another): the server's RSA key is the one shown
+    keygen(tmp_path / "other_rsa", "rsa")
+    rsa = tmp_path / "known_rsa"
+    rsa.write_text(f"[127.0.0.1]:{sshd.port} {(tmp_path / 'other_rsa.pub').read_text()}")
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.check(sshd.settings(known_hosts=rsa))
+    assert "it changed" in caught.value.message
+    assert fingerprint(sshd.folder / "host_rsa.pub") in caught.value.message and "ssh-rsa" in caught.value.message
+    # and the server's RSA key, known, lets it in
+    rsa.write_text(f"[127.0.0.1]:{sshd.port} {(sshd.folder / 'host_rsa.pub').read_text()}")
+    assert fingerprint(sshd.folder / "host_rsa.pub") in sftp_fetch.check(sshd.settings(known_hosts=rsa))
 
     with pytest.raises(PosError) as caught:
         sftp_fetch.check(sshd.settings(known_hosts=None))
     assert "known_hosts is not set" in caught.value.message
+    garbled = tmp_path / "known_garbled"
+    garbled.write_text(f"[127.0.0.1]:{sshd.port}\n")   # the host, its key not pasted
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.check(sshd.settings(known_hosts=garbled))
+    assert "not in known_hosts form" in caught.value.message
 
 
 def test_a_key_the_server_does_not_know_is_refused(sshd, tmp_path):
@@ -192,6 +212,13 @@ def test_a_key_the_server_does_not_know_is_refused(sshd, tmp_path):
     with pytest.raises(PosError) as caught:
         sftp_fetch.check(sshd.settings(key_file=stranger))
     assert "refused the login" in caught.value.message and sshd.user in caught.value.message
+    locked = keygen(tmp_path / "locked", passphrase="secret phrase")
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.check(sshd.settings(key_file=locked))
+    assert "not a private key this terminal can use" in caught.value.message and "passphrase" in caught.value.hint
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.check(sshd.settings(key_file=tmp_path / "absent"))
+    assert "cannot be read" in caught.value.message
 
 
 def test_a_missing_folder_is_said_in_words(sshd, tmp_path):
