@@ -235,6 +235,7 @@ def _csv(table: list[list[str]]) -> bytes:
 def _xlsx(table: list[list[str]], day: date) -> bytes:
     """The same rows as the CSV, every cell text (the docs type amounts String(16)); empty cells left out."""
     from openpyxl import Workbook
+    from openpyxl.xml.functions import tostring
 
     book = Workbook()
     sheet = book.active
@@ -245,7 +246,9 @@ def _xlsx(table: list[list[str]], day: date) -> bytes:
     book.properties.created = book.properties.modified = when
     book.properties.creator = "pos-terminal gateway simulator"
     raw = io.BytesIO()
-    book.save(raw)
+    book.save(raw)   # stamps "modified" with the wall clock: core.xml is written again below, with ours
+    book.properties.modified = when
+    core = tostring(book.properties.to_tree())
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, \
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -253,7 +256,7 @@ def _xlsx(table: list[list[str]], day: date) -> bytes:
             entry = zipfile.ZipInfo(info.filename, date_time=_XLSX_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = info.external_attr
-            dst.writestr(entry, src.read(info.filename))
+            dst.writestr(entry, core if info.filename == "docProps/core.xml" else src.read(info.filename))
     return out.getvalue()
 
 
