@@ -20,6 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from kit import reserve_port
 
 from pos_app.errors import PosError
 from pos_app.settlement import fetch as sftp_fetch
@@ -50,18 +51,12 @@ def fingerprint(public: Path) -> str:
     return out.split()[1]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Sshd:
     """OpenSSH's sshd in the foreground (-D) on 127.0.0.1, its config and keys in ``folder``."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.port = free_port()
+        self.port = reserve_port()   # held until sshd binds it beside (SO_REUSEADDR): no other test takes it
         self.host_key = keygen(folder / "host_ed25519")
         self.rsa_host_key = keygen(folder / "host_rsa", "rsa")   # a second type: the key checked is known_hosts' type
         self.client_key = keygen(folder / "client_ed25519")
@@ -231,7 +226,7 @@ def test_a_missing_folder_is_said_in_words(sshd, tmp_path):
 
 
 def test_refused_and_silent_servers_and_bad_urls_are_said_in_words(sshd, tmp_path):
-    closed = free_port()
+    closed = reserve_port()   # held, never listening: a connection to it is refused
     with pytest.raises(PosError) as caught:
         sftp_fetch.check(sshd.settings(sftp=sshd.url(port=closed)))
     assert "refused the connection" in caught.value.message
