@@ -273,6 +273,13 @@ def test_a_pending_transactions_row_is_resolved_by_its_settlement_row():
     st_rows, _ = report([Case("plain", "USD", 1000, 1)], file=ST_FILE, kind=C.SETTLEMENT)
     assert classes(reconcile([sale], tx, DAY)) == {("S0", C.PAYMENT): PENDING}
     assert classes(reconcile([sale], tx + st_rows, DAY)) == {("S0", C.PAYMENT): MATCHED}
+    # a transactions row is final with both its settlement amount and its fee; a settlement row with its amount
+    (done,) = report([Case("plain", "USD", 1000, 1)])[0]
+    assert classes(reconcile([sale], [dataclasses.replace(done, fee=None)], DAY)) == {("S0", C.PAYMENT): PENDING}
+    assert classes(reconcile([sale], [dataclasses.replace(done, settle_amount=None)], DAY)) == {
+        ("S0", C.PAYMENT): PENDING}
+    (paid_out,) = st_rows
+    assert classes(reconcile([sale], [dataclasses.replace(paid_out, fee=None)], DAY)) == {("S0", C.PAYMENT): MATCHED}
 
 
 @settings(max_examples=60, deadline=None)

@@ -7,10 +7,13 @@ import csv
 import hashlib
 import io
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pos_app.errors import PosError
 from pos_app.settlement import columns as C
@@ -47,12 +50,15 @@ def csv_bytes(header, rows, *, end=True, bom=False, crlf=True, after_end=()) -> 
     return (b"\xef\xbb\xbf" + data) if bom else data
 
 
-def xlsx_bytes(header, rows, *, end=True, merge=None) -> bytes:
+def xlsx_bytes(header, rows, *, end=True, merge=None, numbers=False) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(header)
     for row in rows:
-        sheet.append([row.get(h, "") or None for h in header] if isinstance(row, dict) else row)
+        cells = [row.get(h, "") or None for h in header] if isinstance(row, dict) else row
+        if numbers:   # a sheet saved by a person: amounts become number cells (floats)
+            cells = [float(v) if h.endswith("AmountValue") and v else v for h, v in zip(header, cells, strict=True)]
+        sheet.append(cells)
     if end:
         sheet.append([C.END])
     if merge:
@@ -320,3 +326,21 @@ def test_a_summary_count_that_is_not_a_number_is_refused():
     su.update(settlementBatchId="b", customerId="C1", summaryType="TOTAL", count="two", settlementAmountValue="1",
               settlementCurrency="USD")
     assert "column count" in refused(csv_bytes(SU, [su]), "settlementSummary_USD_b_000.csv")
+
+
+EXPONENTS = {"JPY": 0, "USD": 2, "KWD": 3, "CLF": 4}   # ISO 4217, written out here on purpose
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(sorted(EXPONENTS)), st.integers(-10**12, 10**12)), min_size=1, max_size=8),
+       st.sampled_from(["csv", "xlsx", "xlsx numbers"]))
+def test_major_unit_text_reads_back_as_the_minor_units_it_was_written_from(amounts, fmt):
+    rows = []
+    for i, (currency, minor) in enumerate(amounts):
+        text = str(Decimal(minor).scaleb(-EXPONENTS[currency]))   # Decimal's own major-unit text, e.g. 12.34
+        rows.append(tx_row(transactionRequestId=f"pay-{i}", transactionCurrency=currency, transactionAmountValue=text,
+                           settlementCurrency=currency, settlementAmountValue=text, paymentMethodFeeAmountValue="",
+                           paymentMethodFeeCurrency=""))
+    data = csv_bytes(TX, rows) if fmt == "csv" else xlsx_bytes(TX, rows, numbers=fmt == "xlsx numbers")
+    got = read_report(data, TX_NAME.replace(".csv", "." + fmt[:4])).rows
+    assert [(r.currency, r.amount, r.settle_amount) for r in got] == [(c, m, m) for c, m in amounts]
