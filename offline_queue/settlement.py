@@ -51,9 +51,9 @@ def import_file(journal, report_file, by: str, *, name: str | None = None, audit
     at = time.time() if now is None else now
     name = name or getattr(report_file, "name", None) or report_file.sha256[:12]
     rows = list(report_file.rows) + list(getattr(report_file, "other_rows", None) or ())   # fees, disputes: listed
-    summary = [dataclasses.asdict(s) if dataclasses.is_dataclass(s) else s
-               for s in (getattr(report_file, "summary", None) or ())]
-    batches = sorted({r.batch for r in rows if r.batch} | {s.get("batch") for s in summary if s.get("batch")})
+    summary: list[dict] = [dataclasses.asdict(s) if dataclasses.is_dataclass(s) and not isinstance(s, type) else s
+                           for s in (getattr(report_file, "summary", None) or ())]
+    batches = sorted({str(r.batch) for r in rows if r.batch} | {str(s["batch"]) for s in summary if s.get("batch")})
     customers = sorted(getattr(report_file, "customer_ids", None) or {r.customer_id for r in rows})
     with journal.transaction() as c:
         if c.execute("SELECT 1 FROM settlement_files WHERE sha256 = ?", (report_file.sha256,)).fetchone():

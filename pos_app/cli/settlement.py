@@ -61,8 +61,8 @@ def reconcile_settlement(opts, files, sftp, day, show, csv_file, pdf, by):
         raise PosError(_("nothing to reconcile: give the gateway's report files, or --sftp URL (or set [settlement] "
                          "sftp in terminal.toml)"),
                        hint=_("pos-terminal reconcile-settlement transactionItems_20261205_000.csv ... or "
-                              "pos-terminal reconcile-settlement --sftp sftp://user@host:22/v1/settlements/<customerId> "
-                              "--date 2026-12-05"))
+                              "pos-terminal reconcile-settlement --sftp "
+                              "sftp://user@host:22/v1/settlements/<customerId> --date 2026-12-05"))
     with opts.journal() as journal:
         grant = grants.manager(journal, by)
         if show:

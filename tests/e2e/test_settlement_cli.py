@@ -106,7 +106,7 @@ def test_a_day_with_every_difference_fetched_over_sftp_then_resolved_by_later_fi
     code, shown = cli_json("reconcile-settlement", "--show", "--date", day, config=config, data_dir=data,
                            input=PIN_IN)
     assert code == 1 and shown["counts"] == again["counts"] == {
-        **{k: 0 for k in shown["counts"]}, **counts_by_sql(data, day)}
+        **dict.fromkeys(shown["counts"], 0), **counts_by_sql(data, day)}
     assert journal_query(data, "SELECT count(*) FROM audit WHERE action = 'settlement_reconcile'") == [(2,)]
 
 

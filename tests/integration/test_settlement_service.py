@@ -28,10 +28,10 @@ PIN = "246810"
 class Cfg:
     """The parts of a Config the use case reads: the merchant's ids (no [settlement], no [store])."""
 
-    class gateway:  # noqa: N801
+    class gateway:
         client_id = CUSTOMER
 
-    class merchant:  # noqa: N801
+    class merchant:
         terminal_id, store_id = "T001", "S001"
 
     settlement = None
@@ -49,8 +49,8 @@ def transactions_file(folder: Path, day: str, rows: list[dict], *, customer: str
         for r in rows:
             w.writerow({"customerId": customer, "PSP": "ALIPAY_CN", "transactionType": "PAYMENT", "status": "SUCCESS",
                         "transactionCurrency": "USD", "settlementCurrency": "USD", "paymentMethodFeeCurrency": "USD",
-                        "transactionCreationTime": f"{day}T10:00:00+08:00", "transactionId": "G" + r["transactionRequestId"],
-                        **r})
+                        "transactionCreationTime": f"{day}T10:00:00+08:00",
+                        "transactionId": "G" + r["transactionRequestId"], **r})
         if end:
             f.write(C.END + "\n")
     return path
