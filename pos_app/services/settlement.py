@@ -212,6 +212,7 @@ def _batch_kept(journal, report) -> tuple[str, float] | None:
     """A settlement batch settles once: a settlement (or summary) file whose batches were all imported before,
     from another file, is the same batch again (another copy or format), not more rows."""
     from offline_queue import settlement as kept
+
     from ..settlement import columns
     if report.kind not in (columns.SETTLEMENT, columns.SUMMARY):
         return None
@@ -247,7 +248,7 @@ def _result(journal, config, days: list[str], source: str, *, by: Grant, at: flo
             refused=(), warnings=()) -> Reconciliation:
     from offline_queue import settlement as kept
 
-    from ..settlement.rows import CLASSES, DIFFERENCES
+    from ..settlement.rows import CLASSES, DIFFERENCES, PENDING
     names = {f["sha256"]: f["name"] for f in kept.files(journal)}
     findings: list[dict] = []
     totals: dict[str, dict[str, int]] = {}
@@ -267,8 +268,8 @@ def _result(journal, config, days: list[str], source: str, *, by: Grant, at: flo
         batches = {r.batch for r in rows if r.batch and r.kind == "settlement"}
         if batches:
             warnings += match.summary_check(_summaries(journal, batches), kept.batch_rows(journal, batches))
-    findings.sort(key=lambda f: (f["class"] not in DIFFERENCES, f["class"] != "pending", f["day"], f["requestId"]))
-    counts = {cls: 0 for cls in CLASSES}
+    findings.sort(key=lambda f: (f["class"] not in DIFFERENCES, f["class"] != PENDING, f["day"], f["requestId"]))
+    counts = dict.fromkeys(CLASSES, 0)
     for f in findings:
         counts[f["class"]] = counts.get(f["class"], 0) + 1
     differences = sum(n for cls, n in counts.items() if cls in DIFFERENCES)
