@@ -54,7 +54,8 @@ def fingerprint(public: Path) -> str:
 class Sshd:
     """OpenSSH's sshd in the foreground (-D) on 127.0.0.1, its config and keys in ``folder``."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, sftp_options: str = "") -> None:
+        """``sftp_options``: internal-sftp's own (e.g. ``-P open``: requests it refuses as permission denied)."""
         self.folder = folder
         self.port = reserve_port()   # held until sshd binds it beside (SO_REUSEADDR): no other test takes it
         self.host_key = keygen(folder / "host_ed25519")
@@ -69,7 +70,7 @@ class Sshd:
             f"ListenAddress 127.0.0.1:{self.port}\nHostKey {self.host_key}\nHostKey {self.rsa_host_key}\nPidFile none\n"
             f"AuthorizedKeysFile {folder / 'authorized_keys'}\nStrictModes no\nPermitRootLogin yes\n"
             f"PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
-            f"AllowUsers {self.user}\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n")
+            f"AllowUsers {self.user}\nSubsystem sftp internal-sftp {sftp_options}\nLogLevel VERBOSE\n")
         if os.geteuid() == 0:
             Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)   # sshd's privilege-separation folder (the package's)
         self.log = open(folder / "sshd.log", "wb")   # noqa: SIM115 -- closed in stop()
@@ -374,3 +375,21 @@ def test_fetch_from_the_simulators_sftp_server_with_its_password(make_sim, tmp_p
     with pytest.raises(PosError) as caught:
         sftp_fetch.check(SimpleNamespace(**{**vars(settings), "password_file": wrong}))
     assert "refused the login of sandbox" in caught.value.message
+
+
+def test_a_server_that_refuses_to_read_is_said_in_words(tmp_path):
+    """OpenSSH's internal-sftp told to refuse file reads (``-P open``: permission denied, as a server gives a
+    login that may list the folder but not read the files): said in words, nothing left in the folder."""
+    _need_sshd()
+    (tmp_path / "server").mkdir()
+    server = Sshd(tmp_path / "server", sftp_options="-P open")
+    try:
+        report_tree(server.root)
+        dest = tmp_path / "dest"
+        with pytest.raises(PosError) as caught:
+            sftp_fetch.fetch(server.settings(), DAY, dest=dest)
+        assert f"does not let {server.user} read {server.root}/20261204/" in caught.value.message
+        assert "read access" in caught.value.hint
+        assert [p for p in dest.rglob("*") if p.is_file()] == []
+    finally:
+        server.stop()
