@@ -214,6 +214,10 @@ def _read_table(table: list[tuple[int, list[str]]], name: str, sha256: str, *, s
                                   hint=_(_AGAIN))
     header_line, raw_header = filled[0]
     header = [C.canonical(h.replace("\ufeff", "")) for h in raw_header]
+    blank_tail = 0
+    while header and not header[-1]:   # "a,b,c," : a trailing separator, no column; its cells must stay empty
+        header.pop()
+        blank_tail += 1
     for number, title in enumerate(header, start=1):
         if not title:
             raise SettlementFileError(
@@ -242,12 +246,14 @@ def _read_table(table: list[tuple[int, list[str]]], name: str, sha256: str, *, s
     for line, cells in filled[1:-1]:
         if short_ok and len(cells) < width:
             cells = cells + [""] * (width - len(cells))
+        if blank_tail and len(cells) == width + blank_tail and not any(c.strip() for c in cells[width:]):
+            cells = cells[:width]
         if len(cells) != width:
             raise SettlementFileError(
                 _("{name}, line {line}: {count} cells where the header has {width}").format(
                     name=name, line=line, count=len(cells), width=width),
                 hint=_(_AGAIN))
-        cell = _Cells(name, line, dict(zip(header, (c.strip() for c in cells), strict=False)))
+        cell = _Cells(name, line, dict(zip(header, (c.strip() for c in cells), strict=True)))
         if kind == C.SUMMARY:
             report.summary.append(_summary_row(cell))
             report.customer_ids.add(cell.need("customerId"))

@@ -321,6 +321,15 @@ def test_a_header_cell_without_a_name_is_refused():
     assert "column 4" in words and "no name" in words
 
 
+def test_a_trailing_separator_on_every_line_is_no_column_but_a_value_there_is_refused():
+    header = [*TX, ""]
+    good = [*(tx_row()[h] for h in TX), ""]
+    assert len(read_report(csv_bytes(header, [good]), TX_NAME).rows) == 1
+    bad = [*(tx_row()[h] for h in TX), "stray"]
+    words = refused(csv_bytes(header, [good, bad]))
+    assert "line 3" in words and f"{len(TX) + 1} cells" in words
+
+
 def test_a_summary_count_that_is_not_a_number_is_refused():
     su = dict.fromkeys(SU, "")
     su.update(settlementBatchId="b", customerId="C1", summaryType="TOTAL", count="two", settlementAmountValue="1",
