@@ -8,7 +8,8 @@ optionally, ``authorized_keys`` (OpenSSH format) for key auth — OpenSSH's own 
 batch, and a person may prefer keys.
 
 Reports are written on demand: before a ``<yyyyMMdd>`` folder is listed or entered, its files are (re)written from
-the ledger as they stand now (pos_app.sim.reports.write_folder), so a sandbox day can be fetched at once.
+the ledger as they stand now (pos_app.sim.reports.write_folder), so a sandbox day can be fetched at once; listing the
+merchant's folder does the same for yesterday, today and tomorrow (where today's batches settle), so they show.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from ..errors import PosError
@@ -99,6 +100,11 @@ class SftpServer:
     def refresh(self, client_path: bytes) -> None:
         """Before a date folder of this merchant is looked at: its reports as of now."""
         path = posixpath.normpath("/" + client_path.decode("utf-8", "replace").lstrip("/"))   # "//x" stays "//x"
+        if path == reports.C.FOLDER.format(customer=self.customer_id, date="").rstrip("/"):
+            today = datetime.fromtimestamp(self.clock()).date()   # the merchant's folder: its recent days appear
+            for back in (1, 0, -1):
+                self.refresh_day(today - timedelta(days=back))
+            return
         match = _DATE_FOLDER.fullmatch(path)
         if not match or match.group(1) != self.customer_id:
             return

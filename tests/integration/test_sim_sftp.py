@@ -9,7 +9,7 @@ import csv
 import io
 import os
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -82,6 +82,24 @@ def test_a_listing_writes_the_day_and_the_files_come_down(gw):
     second = pay(gw, 4321)                                    # paid after the first listing
     _, again = run(fetch())
     assert {first, second} <= {r[6] for r in rows(again)[1:]}
+
+
+def test_listing_the_merchants_folder_shows_today_and_where_todays_batch_settles(gw):
+    pay(gw, 1234)
+    merchant = f"/v1/settlements/{gw.client_id}"
+    today = date.today()
+
+    async def listing():
+        async with await session(gw) as conn, conn.start_sftp_client() as sftp:
+            days = sorted(set(await sftp.listdir(merchant)) - {".", ".."})
+            settled = sorted(await sftp.listdir(f"{merchant}/{today + timedelta(days=1):%Y%m%d}"))
+            return days, settled
+
+    days, settled = run(listing())
+    # yesterday's folder is there too, with a transactions file of no rows (a day with nothing still has its file)
+    assert days == [f"{today + timedelta(days=n):%Y%m%d}" for n in (-1, 0, 1)]
+    assert f"settlementItems_USD_{today:%Y%m%d}-USD-01_000.csv" in settled
+    assert f"settlementSummary_USD_{today:%Y%m%d}-USD-01_000.xlsx" in settled
 
 
 def test_the_tree_is_read_only(gw):
