@@ -129,13 +129,14 @@ def reconcile_settlement(grant: Grant, journal, config, *, files=(), sftp: str |
         if shas and not days:
             warnings.append(_("no transactions file among these: give --date D to match a day against them"))
     source = source or (STORE if config is not None and getattr(config, "store", None) is not None else JOURNAL)
+    read: dict[str, list] = {}
     for d in days:
-        ledger, rows = _sides(journal, config, d, source)
-        findings = _match().reconcile(ledger, rows, d)
+        ledger, read[d] = _sides(journal, config, d, source)
+        findings = _match().reconcile(ledger, read[d], d)
         kept.save_run(journal, d, source, shas, findings, grant.asked_by, now=at, audit={
             "action": "settlement_reconcile", "asked_by": grant.asked_by, "approved_by": grant.approved_by})
     return _result(journal, config, days, source, by=grant, at=at, imported=imported, skipped=skipped,
-                   refused=refused, warnings=warnings)
+                   refused=refused, warnings=warnings, read=read)
 
 
 @use_case("settlement_result", roles=MANAGERS, cli="reconcile-settlement --show",
@@ -229,8 +230,7 @@ def _sides(journal, config, day: str, source: str) -> tuple[list, list]:
     """Our side and theirs for ``day``: the report rows of the day (and of the requests they name), and the
     ledger rows of the day (and of the ids the reports name, made on another day)."""
     from offline_queue import settlement as kept
-    first = kept.rows_for(journal, day)
-    named = {r.request_id for r in first} | {r.transaction_id for r in first if r.transaction_id}
+    named = kept.named_ids(journal, day)
     terminal = config.merchant.terminal_id if config is not None else None
     if source == STORE:
         from ..store import settlement as store_side
@@ -245,7 +245,9 @@ def _sides(journal, config, day: str, source: str) -> tuple[list, list]:
 
 # -- the result ---------------------------------------------------------------------------------------------
 def _result(journal, config, days: list[str], source: str, *, by: Grant, at: float, imported=(), skipped=(),
-            refused=(), warnings=()) -> Reconciliation:
+            refused=(), warnings=(), read: dict[str, list] | None = None) -> Reconciliation:
+    """The kept findings and runs of ``days`` with the totals of their report rows (``read``: the rows a run just
+    matched, per day, so they are not read twice)."""
     from offline_queue import settlement as kept
 
     from ..settlement.rows import CLASSES, DIFFERENCES, PENDING
@@ -259,7 +261,9 @@ def _result(journal, config, days: list[str], source: str, *, by: Grant, at: flo
         findings += [_finding(f, names) for f in found]
         runs += [{"id": r["id"], "at": r["at"], "by": r["by"], "day": r["day"], "source": r["source"],
                   "counts": _loads(r["counts"])} for r in day_runs]
-        _, rows = _sides(journal, config, d, JOURNAL) if found else ([], [])
+        rows = (read or {}).get(d)
+        if rows is None:
+            rows = _sides(journal, config, d, JOURNAL)[1] if found else []
         match = _match()
         for currency, t in match.totals(rows).items():
             into = totals.setdefault(currency, {"count": 0, "gross": 0, "fee": 0, "net": 0, "pending": 0})
