@@ -191,7 +191,7 @@ def sim(opts, host, port, client_id, notify_time_scale, cancel_window, refund_wi
     data = {"url": server.url, "dataDir": str(server.data_dir), "keys": str(p.keys_dir), "config": str(p.config_file),
             "created": [str(c) for c in p.created], "clientId": server.client_id,
             "sftp": server.sftp_url if server.sftp is not None else None}
-    sftp_lines = [] if server.sftp is None else [
+    sftp_lines: list[str] = [] if server.sftp is None else [
         f"  reports: {server.sftp_url} (password in {server.sftp.password_file})"]
     emit(opts, data, [
         f"gateway simulator listening on {server.url} (client id {server.client_id})",

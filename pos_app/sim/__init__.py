@@ -8,6 +8,7 @@ import errno
 import socket
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import signing
 from ..errors import PosError
@@ -17,6 +18,9 @@ from .ledger import open_ledger
 from .notifier import Notifier
 from .provision import DEFAULT_CLIENT_ID, Provisioned, add_entry_code, add_settlement, provision, store_of
 from .server import SimServer
+
+if TYPE_CHECKING:
+    from .sftp import SftpServer
 
 __all__ = ["DEFAULT_CLIENT_ID", "Simulator"]
 
@@ -36,7 +40,7 @@ class Simulator:
         self.notifier: Notifier | None = None
         self._thread: threading.Thread | None = None
         self.sftp_port = sftp_port   # None: no SFTP server; 0: a free port
-        self.sftp = None             # the running SftpServer
+        self.sftp: SftpServer | None = None   # its SFTP server, while it runs
         self.entry_code: str | None = None   # the provisioned store's static entry code, issued at start
 
     @property
@@ -90,10 +94,10 @@ class Simulator:
             engine.on_notification = self.notifier.submit
             if self.sftp_port is not None:
                 from .sftp import SftpServer
-                self.sftp = SftpServer(self.data_dir, self.reports_dir, self.ledger_file, self.client_id,
-                                       port=self.sftp_port).start()
-                self.sftp_port = self.sftp.port
-                add_settlement(self._provisioned.config_file, self.sftp.url(), self.client_id)
+                sftp = self.sftp = SftpServer(self.data_dir, self.reports_dir, self.ledger_file, self.client_id,
+                                              port=self.sftp_port).start()
+                self.sftp_port = sftp.port
+                add_settlement(self._provisioned.config_file, sftp.url(), self.client_id)
         except BaseException:
             if self.sftp is not None:
                 self.sftp.stop()
