@@ -162,3 +162,34 @@ def test_nothing_to_read_is_said_and_the_pin_is_needed(journal):
         services.settlement.reconcile_settlement(grant(journal), journal, Cfg())
     with pytest.raises(PosError, match="manager"):
         services.settlement.settlement_result(services.counter("ann"), journal, DAY)
+
+
+# -- against the store's PostgreSQL ([store]): every counter's rows, each finding with its terminal -------------
+def _psql_text(value) -> str:
+    return "NULL" if value is None else "'" + str(value).replace("'", "''") + "'"
+
+
+@pytest.mark.slow
+def test_with_a_store_the_match_reads_every_counter_from_postgresql(store, journal, tmp_path):
+    from pos_app.config import parse_store
+    rows = [("S9", "T-1", "s-a", SALE, SUCCESS, "USD", 1000, DAY), ("S9", "T-2", "s-b", SALE, SUCCESS, "USD", 250, DAY),
+            ("S9", "T-2", "s-c", SALE, SUCCESS, "USD", 400, DAY)]
+    for store_id, terminal in {(r[0], r[1]) for r in rows}:
+        store.register(store_id, terminal)
+    store.cluster.psql("INSERT INTO pos_store.transactions (store_id, terminal_id, id, kind, status, currency, amount, "
+                       "day, created_at, updated_at, final) VALUES " + ", ".join(
+                           "(" + ", ".join(_psql_text(v) if not isinstance(v, int) else str(v) for v in r)
+                           + ", now(), now(), true)" for r in rows), dbname="store")
+    store.manager("S9", "boss_s9")
+    (tmp_path / "terminal.toml").write_text("")
+
+    class StoreCfg(Cfg):
+        pass
+    StoreCfg.store = parse_store(tmp_path / "terminal.toml", {"database": store.reader(tmp_path, "boss_s9"),
+                                                               "store_id": "S9", "role": "office"}, "S9")
+    report = transactions_file(tmp_path / "in", DAY, [paid("s-a", "10.00"), paid("s-b", "3.50")])
+    result = services.settlement.reconcile_settlement(grant(journal), journal, StoreCfg(), files=[report])
+    assert result.data["source"] == "store"
+    assert {(f["requestId"], f["class"], f["terminal"]) for f in result.findings} == {
+        ("s-a", "matched", "T-1"), ("s-b", "amount_mismatch", "T-2"), ("s-c", "missing_at_gateway", "T-2")}
+    assert raw(journal, "SELECT source FROM settlement_runs") == [("store",)]
