@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import PosError
+from ..errors import PosError, cannot_write
 from ..i18n import _
 from .ssh import asyncssh
 
@@ -257,9 +257,13 @@ async def _listing(ssh: Any, sftp: Any, path: str, url: SftpUrl, timeout: float)
 
 
 async def _download(ssh: Any, sftp: Any, remote: str, target: Path, url: SftpUrl, timeout: float) -> None:
-    """``remote`` into ``target``: a temporary name in the same folder, the size checked, fsync, then rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    """``remote`` into ``target``: a temporary name in the same folder, the size checked, fsync, then rename.
+    What fails on this side (a full disk) is said as this side's; what fails on the wire, as the server's."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as exc:
+        raise cannot_write(target.parent, exc) from None
     try:
         with os.fdopen(fd, "wb") as out:
             try:
@@ -270,23 +274,39 @@ async def _download(ssh: Any, sftp: Any, remote: str, target: Path, url: SftpUrl
                         chunk = await asyncio.wait_for(f.read(CHUNK), timeout)
                         if not chunk:
                             break
-                        out.write(chunk)
+                        try:
+                            out.write(chunk)
+                        except OSError as exc:
+                            raise cannot_write(target, exc) from None
                         got += len(chunk)
-            except ssh.SFTPError as exc:
-                raise _sftp_error(ssh, exc, remote, url) from None
-            except (ssh.ConnectionLost, ssh.DisconnectError, ConnectionError) as exc:
+            except (ssh.SFTPError, ssh.ConnectionLost, ssh.DisconnectError, ConnectionError) as exc:
                 raise _sftp_error(ssh, exc, remote, url) from None
             if size is not None and got != size:
                 raise PosError(_("{path}: {got} of {size} bytes arrived: nothing of it was kept").format(
                                    path=remote, got=got, size=size), hint=_("try again"))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
+            try:
+                out.flush()
+                os.fsync(out.fileno())
+            except OSError as exc:
+                raise cannot_write(target, exc) from None
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise cannot_write(target, exc) from None
         tmp = None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _plain_name(name: str, folder: str, url: SftpUrl) -> str:
+    """A file name as listed, refused unless it is a plain name: it becomes a path on this machine."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+        raise PosError(_("the SFTP server listed {name} in {folder}, which is not a plain file name: refused").format(
+                           name=repr(name), folder=folder),
+                       hint=_("ask the gateway about its report folder ({url})").format(url=url))
+    return name
 
 
 def fetch(settlement: Any, day: str, *, dest: Path, url: str | None = None, timeout: float = TIMEOUT) -> list[Path]:
@@ -322,9 +342,10 @@ def fetch(settlement: Any, day: str, *, dest: Path, url: str | None = None, time
                 continue
             names = sorted(e.filename for e in entries
                            if e.filename.lower().endswith(SUFFIXES) and not e.filename.startswith(".")
-                           and e.attrs.type in (None, ssh.FILEXFER_TYPE_REGULAR))
+                           # a file, or a type SFTP v3 cannot tell without permissions: not a folder
+                           and e.attrs.type in (None, ssh.FILEXFER_TYPE_REGULAR, ssh.FILEXFER_TYPE_UNKNOWN))
             for name in names:
-                path = dest / folder / name
+                path = dest / folder / _plain_name(name, remote, target)
                 await _download(ssh, sftp, _join(remote, name), path, target, timeout)
                 written.append(path)
         return written

@@ -393,3 +393,82 @@ def test_a_server_that_refuses_to_read_is_said_in_words(tmp_path):
         assert [p for p in dest.rglob("*") if p.is_file()] == []
     finally:
         server.stop()
+
+
+def test_a_full_disk_here_is_said_as_ours_and_leaves_nothing(sshd, small_disk, tmp_path):
+    """A report bigger than the room left on this machine (a real 512 kB tmpfs): the words say this side's disk,
+    not the server, and no partial file stays."""
+    folder = sshd.root / "big" / "20261204"
+    folder.mkdir(parents=True)
+    (folder / "transactionItems_20261204_000.csv").write_bytes(os.urandom(1024 * 1024))
+    disk = small_disk("512k")
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.fetch(sshd.settings(), DAY, dest=disk / "reports", url=sshd.url(f"{sshd.root}/big"))
+    assert caught.value.message.startswith(f"cannot write {disk / 'reports'}") and "free some space" in \
+        caught.value.hint
+    assert [p for p in (disk / "reports").rglob("*") if p.is_file()] == []
+
+
+def test_a_listed_name_that_is_a_path_is_refused(tmp_path):
+    """A hostile SFTP server (asyncssh's, its listing made to lie) names ``x/../../../../escape.csv``: refused
+    before a byte is written outside the reports folder (without the check it lands beside them: checked)."""
+    import asyncio
+
+    from pos_app.settlement.ssh import asyncssh
+
+    ssh = asyncssh()
+    root = tmp_path / "root"
+    (root / "20261204").mkdir(parents=True)
+    (root / "escape.csv").write_text("x\n<END>\n")
+    host_key = ssh.generate_private_key("ssh-ed25519")
+    password = "pw-hostile"
+    started = threading.Event()
+    loop = asyncio.new_event_loop()
+    port: list[int] = []
+
+    class Server(ssh.SSHServer):
+        def begin_auth(self, username):
+            return True
+
+        def password_auth_supported(self):
+            return True
+
+        def validate_password(self, username, given):
+            return given == password
+
+    class Lying(ssh.SFTPServer):
+        def __init__(self, chan):
+            super().__init__(chan, chroot=str(root).encode())
+
+        async def scandir(self, path):
+            async for entry in super().scandir(path):
+                yield entry
+            if path.rstrip(b"/").endswith(b"20261204"):
+                lie = ssh.SFTPAttrs(type=ssh.FILEXFER_TYPE_REGULAR, size=8)
+                yield ssh.SFTPName(b"x/../../../../escape.csv", b"", lie)
+
+    async def serve():
+        acceptor = await ssh.listen("127.0.0.1", 0, server_host_keys=[host_key], server_factory=Server,
+                                    sftp_factory=Lying)
+        port.append(acceptor.get_port())
+        started.set()
+        return acceptor
+
+    thread = threading.Thread(target=lambda: (loop.run_until_complete(serve()), loop.run_forever()), daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        (tmp_path / "pw").write_text(password + "\n")
+        known = tmp_path / "known"
+        known.write_text(f"[127.0.0.1]:{port[0]} {host_key.export_public_key().decode()}")
+        settings = SimpleNamespace(sftp=f"sftp://u@127.0.0.1:{port[0]}/", password_file=tmp_path / "pw",
+                                   key_file=None, known_hosts=known)
+        dest = tmp_path / "dest" / "reports"
+        with pytest.raises(PosError) as caught:
+            sftp_fetch.fetch(settings, DAY, dest=dest)
+        assert "'x/../../../../escape.csv'" in caught.value.message and "not a plain file name" in caught.value.message
+        assert [p for p in (tmp_path / "dest").rglob("*") if p.is_file()] == []
+        assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("escape.csv")) == ["root/escape.csv"]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
