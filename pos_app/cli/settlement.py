@@ -32,7 +32,7 @@ def _config(opts):
 
 
 @command("reconcile-settlement")
-@click.argument("files", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, metavar="[FILE]...", type=click.Path(exists=True, dir_okay=False))
 @click.option("--sftp", metavar="URL", help="fetch the day's reports from this SFTP folder "
                                             "(sftp://user@host[:port]/v1/settlements/<customerId>)")
 @click.option("--date", "day", metavar="YYYY-MM-DD",
