@@ -241,3 +241,27 @@ def test_the_sandbox_serves_its_reports_and_its_config_follows_the_port(tmp_path
     finally:
         sim.stop()
     assert (tmp_path / "data" / FOLDER / RECORD).read_text() == ""
+
+
+def test_a_restart_on_another_port_keeps_the_login_and_host_key_and_follows_the_port(make_sim, tmp_path):
+    from pos_app.config import load_config
+    first = make_sim(tmp_path / "gw", sftp_port=0)
+    secret, key = password(first), (first.data_dir / "sftp" / "host_key").read_bytes()
+    first.stop()
+    again = make_sim(tmp_path / "gw", sftp_port=0)
+    assert password(again) == secret and (again.data_dir / "sftp" / "host_key").read_bytes() == key
+    assert load_config(again.provisioned.config_file).settlement.sftp == again.sftp_url
+    assert (again.data_dir / "sftp" / "known_hosts").read_text().startswith(f"[127.0.0.1]:{again.sftp.port} ")
+
+    async def login():   # the client checks the host key against the rewritten known_hosts
+        async with await session(again) as conn:
+            return conn.get_extra_info("username")
+
+    assert run(login()) == "sandbox"
+
+
+def test_an_sftp_port_in_use_is_a_clear_error(make_sim, tmp_path):
+    from pos_app.errors import PosError
+    taken = make_sim(tmp_path / "a", sftp_port=0)
+    with pytest.raises(PosError, match="already in use"):
+        make_sim(tmp_path / "b", sftp_port=taken.sftp.port)
