@@ -20,8 +20,19 @@ and FX_PENDING (all its rows: they settle in another currency, post-quoted, so t
 stay empty in the transaction details until T+2 00:00 local, and their batch — its own, settled on T+2 — is
 produced only then).
 
-Deterministic: the same ledger and ``now`` give the same bytes (XLSX: fixed document times and zip entry times).
-The sandbox writes a day's files at once, when asked (no waiting for T+1): a day can be fetched while it runs.
+Choices where the docs are silent or cut off (antom-reports.md): ``transactionId`` is the paymentId on every row
+(the current generation's rule, refunds included); ``originalTransactionRequestId`` is the payment's
+paymentRequestId on REFUND and CANCEL rows, and a CANCEL's ``transactionRequestId`` is that paymentRequestId too;
+batch ids are ``<T>-<CUR>-01`` (settled on T+1) and ``<T>-<CUR>-02`` (post-quoted FX, settled on T+2);
+``quoteCurrencyPair`` is ``<transaction>/<settlement>`` and ``quotePrice`` the settlement currency's units per unit
+of the transaction currency (:data:`QUOTES`, made up); ``settlementInitiatedDate`` is 00:00 local of the
+settlement date. A day that has begun has its transactions file even with no rows; a batch exists only with rows.
+``referenceStoreId``/``referenceMerchantId`` are filled for entry-code payments only: the ledger keeps no store for
+the others.
+
+Deterministic: the same ledger and ``now`` give the same bytes on a machine (times carry its offset), XLSX
+included (its document times and zip entry times are fixed, never the wall clock). The sandbox writes a day's files
+at once, when asked (no waiting for T+1): a day can be fetched while it runs.
 """
 
 from __future__ import annotations
