@@ -206,6 +206,14 @@ def test_openssh_fetches_the_day_with_a_key(gw, tmp_path):
     sheet = openpyxl.load_workbook(down / f"transactionItems_{stamp}_000.xlsx", read_only=True).active
     assert request_id in {row[6] for row in sheet.iter_rows(values_only=True)}
 
+    tree = tmp_path / "tree"
+    done = openssh(gw, tmp_path, f"get -R /v1/settlements/{gw.client_id} {tree}\n", key=key)
+    assert done.returncode == 0, done.stderr
+    served = gw.reports_dir / "v1" / "settlements" / gw.client_id
+    fetched = {p.relative_to(tree).as_posix(): p.read_bytes() for p in tree.rglob("*") if p.is_file()}
+    assert fetched == {p.relative_to(served).as_posix(): p.read_bytes() for p in served.rglob("*") if p.is_file()}
+    assert f"{stamp}/transactionItems_{stamp}_000.csv" in fetched
+
     (tmp_path / "mine.csv").write_text("x\n")
     put = openssh(gw, tmp_path, f"cd {today_folder(gw)}\nput mine.csv\n", key=key)
     assert put.returncode != 0 and "denied" in put.stderr.lower(), put.stderr
