@@ -77,9 +77,10 @@ class Reconciliation(Report):
 @use_case("reconcile_settlement", roles=MANAGERS, cli="reconcile-settlement",
           gui="ui.manager:ManagerWindow.reconcile_settlement")
 def reconcile_settlement(grant: Grant, journal, config, *, files=(), sftp: str | None = None, day: str | None = None,
-                         source: str | None = None, now: float | None = None) -> Reconciliation:
+                         source: str | None = None, now: float | None = None, progress=None) -> Reconciliation:
     """Import the report ``files`` (or those fetched over ``sftp`` / ``[settlement] sftp`` for ``day``, default
-    yesterday), then match ``day`` (default: each transactions file's day) and keep the result."""
+    yesterday), then match ``day`` (default: each transactions file's day) and keep the result. ``progress(words)``,
+    when given, hears what it waits for next (the window says it while the work runs on a worker)."""
     from offline_queue import settlement as kept
 
     from ..settlement.parse import SettlementFileError, read_report
@@ -94,6 +95,8 @@ def reconcile_settlement(grant: Grant, journal, config, *, files=(), sftp: str |
     shas: list[str] = []
     if customer is None:
         warnings.append(_("no configuration: the files' customerId was not checked against this merchant's"))
+    if progress is not None and paths:
+        progress(_("Reading {n} report files…").format(n=len(paths)))
     for path in _once_per_report(paths, skipped):
         name = Path(path).name
         try:
@@ -132,6 +135,8 @@ def reconcile_settlement(grant: Grant, journal, config, *, files=(), sftp: str |
     read: dict[str, list] = {}
     for d in days:
         ledger, read[d] = _sides(journal, config, d, source)
+        if progress is not None:
+            progress(_("Matching {n} rows of {day}…").format(n=f"{len(ledger) + len(read[d]):,}", day=d))
         findings = _match().reconcile(ledger, read[d], d)
         kept.save_run(journal, d, source, shas, findings, grant.asked_by, now=at, audit={
             "action": "settlement_reconcile", "asked_by": grant.asked_by, "approved_by": grant.approved_by})
