@@ -361,8 +361,8 @@ def test_fetch_from_the_simulators_sftp_server_with_its_password(make_sim, tmp_p
         day = rt.terminal.journal.get(sale.id)["day"]
     settings = SimpleNamespace(sftp=sim.sftp_url, password_file=sim.sftp.password_file, key_file=None,
                                known_hosts=sim.sftp.known_hosts, customer_id=sim.client_id)
-    got = sftp_fetch.fetch(settings, day, dest=tmp_path / "reports")
     assert "logged in" in sftp_fetch.check(settings)
+    got = sftp_fetch.fetch(settings, day, dest=tmp_path / "reports")
     folder = day.replace("-", "")
     items = [p for p in got if p.name == f"transactionItems_{folder}_000.csv"]
     assert len(items) == 1 and items[0].parent.name == folder
