@@ -184,8 +184,8 @@ def _no_folder(path: str, url: SftpUrl) -> PosError:
                     hint=_("check the path in [settlement] sftp: /v1/settlements/<customerId>"))
 
 
-def _sftp_error(ssh: Any, exc: BaseException, path: str, url: SftpUrl) -> PosError | None:
-    """Words for an SFTP refusal on ``path`` (None: not one)."""
+def _sftp_error(ssh: Any, exc: BaseException, path: str, url: SftpUrl) -> PosError:
+    """Words for an SFTP refusal, or a connection lost, on ``path``."""
     if isinstance(exc, ssh.SFTPNoSuchFile):
         return _no_folder(path, url)
     if isinstance(exc, ssh.SFTPPermissionDenied):
@@ -194,10 +194,9 @@ def _sftp_error(ssh: Any, exc: BaseException, path: str, url: SftpUrl) -> PosErr
     if isinstance(exc, (ssh.SFTPConnectionLost, ssh.ConnectionLost, ssh.DisconnectError, ConnectionError)):
         return PosError(_("the SFTP connection was lost while reading {path}: nothing of it was kept").format(
                             path=path), hint=_("try again"))
-    if isinstance(exc, ssh.SFTPError):
-        return PosError(_("the SFTP server refused {path}: {reason}").format(path=path, reason=exc.reason),
-                        hint=_("try again; if it keeps happening, ask the gateway"))
-    return None
+    return PosError(_("the SFTP server refused {path}: {reason}").format(
+                        path=path, reason=getattr(exc, "reason", None) or exc),
+                    hint=_("try again; if it keeps happening, ask the gateway"))
 
 
 async def _session(settlement: Any, url: SftpUrl, timeout: float, work) -> Any:
@@ -261,9 +260,10 @@ async def _download(ssh: Any, sftp: Any, remote: str, target: Path, url: SftpUrl
     What fails on this side (a full disk) is said as this side's; what fails on the wire, as the server's."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        fd, made = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     except OSError as exc:
         raise cannot_write(target.parent, exc) from None
+    tmp: str | None = made
     try:
         with os.fdopen(fd, "wb") as out:
             try:
@@ -290,7 +290,7 @@ async def _download(ssh: Any, sftp: Any, remote: str, target: Path, url: SftpUrl
             except OSError as exc:
                 raise cannot_write(target, exc) from None
         try:
-            os.replace(tmp, target)
+            os.replace(made, target)
         except OSError as exc:
             raise cannot_write(target, exc) from None
         tmp = None
