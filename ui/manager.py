@@ -1252,14 +1252,15 @@ class ManagerWindow(Operations, ModeWindow):
         panel.busy(True)
         self._say(panel.waiting_words(files=files, sftp=sftp))
         self._call(lambda: services.settlement.reconcile_settlement(grant, journal, config, files=files, sftp=sftp,
-                                                                    day=day),
+                                                                    day=day, progress=panel.progress),
                    on_done=lambda result: panel.show(day, result, fresh=True), on_error=lambda _exc: panel.unread(day))
 
     def refresh_settlement(self) -> None:
         """What the last reconciliation of the business day kept (nothing fetched): ``settlement_result``."""
         panel, day, grant, journal = self.settlement_panel, self.day, self.acting(), self.journal
+        config = self.core.terminal.config
         panel.shown_day = day
-        self._call(lambda: services.settlement.settlement_result(grant, journal, day),
+        self._call(lambda: services.settlement.settlement_result(grant, journal, day, config),
                    on_done=lambda result: panel.show(day, result, fresh=False), on_error=lambda _exc: panel.unread(day))
 
     # -- the store (issue 17): every counter's day, the store's X and its closing --------------------------

@@ -92,7 +92,7 @@ class SettlementPanel(QWidget):
         self.last_export: Path | None = None
         self.rows: list[dict] = []   # the table's findings, in its order
         self.setObjectName("settlement_tab")
-        self.progressed.connect(lambda words: self.window_._say(words))
+        self.progressed.connect(self._progressed)   # a bound method: queued to this (the UI) thread
         self._build()
 
     # -- building -------------------------------------------------------------------------------------------
@@ -242,6 +242,10 @@ class SettlementPanel(QWidget):
         """What the worker waits for now (called on the worker's thread): said on the status line."""
         self.progressed.emit(words)
 
+    def _progressed(self, words: str) -> None:
+        if self.window_.busy:   # a word that arrives after the result must not cover what it came to
+            self.window_._say(words)
+
     # -- the result --------------------------------------------------------------------------------------------
     def show(self, day: str, result, *, fresh: bool) -> None:
         """A Reconciliation for ``day``; ``fresh`` when it was just made (then the status line says what came)."""
@@ -256,11 +260,23 @@ class SettlementPanel(QWidget):
         self.how.setPlainText("\n".join(self.how_lines(data)))
         self.busy(False)
         if fresh:
-            differences = sum(n for cls, n in (data.get("counts") or {}).items() if cls in DIFFERENCES)
-            words = (_("Reconciled {day}: {n} differences need a look (red, first in the table).").format(
-                day=day, n=differences) if differences else
-                _("Reconciled {day}: no difference with the gateway's reports.").format(day=day))
-            self.window_._say(words, error=bool(differences))
+            words, error = self.outcome_words(day, data)
+            self.window_._say(words, error=error)
+
+    def outcome_words(self, day: str, data: dict) -> tuple[str, bool]:
+        """What a run came to, for the status line: the differences, and any file refused with what to do."""
+        differences = int(data.get("differences") or 0)
+        words = (_("Reconciled {day}: {n} differences need a look (red, first in the table).").format(
+            day=day, n=differences) if differences else
+            _("Reconciled {day}: no difference with the gateway's reports.").format(day=day))
+        refused = data.get("refused") or []
+        for f in refused[:1]:
+            words += "\n" + _("{name} was refused: {why}").format(name=f.get("name", ""), why=stored(str(f.get("why"))))
+            if f.get("hint"):
+                words += f" → {stored(str(f['hint']))}"
+        if len(refused) > 1:
+            words += " " + _("({n} more refused: listed below the table)").format(n=len(refused) - 1)
+        return words, bool(differences or refused)
 
     def unread(self, day: str) -> None:
         """It failed: nothing of an earlier read left as if current (the reason is on the status line)."""
@@ -281,7 +297,7 @@ class SettlementPanel(QWidget):
 
     def _caption(self, data: dict | None) -> str:
         day = self.window_.day
-        if not data or not (data.get("findings") or data.get("imported")):
+        if not data or not (data.get("findings") or data.get("runs")):
             return _("{day}: not reconciled against the gateway's reports yet. Fetch them, or import the files "
                      "downloaded from the gateway's dashboard.").format(day=day)
         source = data.get("source") or "journal"
@@ -305,9 +321,12 @@ class SettlementPanel(QWidget):
             cls = _cls(f)
             texts = (class_words(cls), _request(f), f.get("type") or "", self._ours(f), self._theirs(f),
                      _(f["detail"]) if f.get("detail") else "")
+            where = ", ".join(f"{row.get('file')}:{row.get('line')}" for row in f.get("rows") or [])
             for c, text in enumerate(texts):
                 item = cell(text, _colour(cls) if c == 0 else None, bold=c == 0 and cls in DIFFERENCES)
                 item.setData(Qt.ItemDataRole.UserRole, r)
+                if where:
+                    item.setToolTip(_("the gateway's report lines: {where}").format(where=where))
                 if c in (3, 4):
                     item.setTextAlignment(right)
                 self.table.setItem(r, c, item)
@@ -317,20 +336,14 @@ class SettlementPanel(QWidget):
                                   "history").format(n=len(self.rows), d=differences) if self.rows else "")
 
     def _ours(self, f: dict) -> str:
-        amount, currency = _pick(f, "amount", "ourAmount"), _pick(f, "currency", "ourCurrency")
-        ours = f.get("ours")
-        if isinstance(ours, dict):
-            amount, currency = ours.get("amount", amount), ours.get("currency", currency)
-        return self._money(amount, currency) if currency else "—"
+        ours = f.get("ours") or {}
+        return self._money(ours.get("amount"), ours.get("currency"))
 
     def _theirs(self, f: dict) -> str:
-        amount, currency = _pick(f, "theirAmount", "their_amount"), _pick(f, "theirCurrency", "their_currency")
-        return self._money(amount, currency) if currency else "—"
+        return self._money(f.get("theirAmount"), f.get("theirCurrency"))
 
     def _money(self, amount, currency) -> str:
-        if isinstance(amount, dict):   # {"value": "1234", "currency": "USD"}, the API's shape
-            amount, currency = amount.get("value"), amount.get("currency") or currency
-        if amount is None or amount == "":
+        if amount is None or not currency:
             return "—"
         return format_amount(int(amount), str(currency), self.locale_name)
 
@@ -347,24 +360,27 @@ class SettlementPanel(QWidget):
                 self.totals.setItem(r, c, item)
 
     def how_lines(self, data: dict) -> list[str]:
-        """How the day was reconciled: the files (kind, rows), those skipped and why, the runs, the warnings."""
+        """How the day was reconciled: the runs (when, by whom, against what), the files this run read (kind,
+        rows), those skipped or refused and why, and the warnings."""
         lines = []
+        for run in data.get("runs") or []:
+            source = _("the store's database") if run.get("source") == "store" else _("this terminal's journal")
+            lines.append(_("Reconciled at {at} by {by}, against {source}").format(
+                at=_moment(run.get("at")), by=run.get("by") or "—", source=source))
         imported = data.get("imported") or []
         if imported:
-            lines.append(_("From {n} report files:").format(n=len(imported)))
-            for entry in imported:
-                name, kind, rows = _file(entry)
+            lines.append(_("This time, from {n} report files:").format(n=len(imported)))
+            for f in imported:
+                kind = f.get("kind", "")
                 lines.append("  " + _("{name} ({kind}, {rows} rows)").format(
-                    name=name, kind=_(KIND_WORDS[kind]) if kind in KIND_WORDS else kind, rows=rows))
-        for entry in data.get("skipped") or []:
-            name, why = (entry.get("name"), entry.get("why")) if isinstance(entry, dict) else entry
-            lines.append(_("Skipped {name}: {why}").format(name=name, why=stored(str(why))))
-        for run in data.get("runs") or []:
-            if isinstance(run, dict):
-                lines.append(_("Reconciled at {at} by {by} ({how})").format(
-                    at=_moment(run.get("at")), by=run.get("by") or "—", how=run.get("source") or "—"))
-        if data.get("at") is not None:
-            lines.append(_("Reconciled at {at}").format(at=_moment(data["at"])))
+                    name=f.get("name", ""), kind=_(KIND_WORDS[kind]) if kind in KIND_WORDS else kind,
+                    rows=f.get("rows", 0)))
+        for f in data.get("skipped") or []:
+            lines.append(_("Skipped {name}: {why}").format(name=f.get("name", ""), why=stored(str(f.get("why", "")))))
+        for f in data.get("refused") or []:
+            lines.append(_("REFUSED {name}: {why}").format(name=f.get("name", ""), why=stored(str(f.get("why", "")))))
+            if f.get("hint"):
+                lines.append(f"  → {stored(str(f['hint']))}")
         warnings = data.get("warnings") or []
         if warnings:
             lines.append(_("Warnings:"))
@@ -415,33 +431,15 @@ class SettlementPanel(QWidget):
 
 
 # -- a finding's fields, as the service's ``.data`` writes them ----------------------------------------------------
-def _pick(f: dict, *names: str):
-    for name in names:
-        if f.get(name) is not None:
-            return f[name]
-    return None
-
-
 def _cls(f: dict) -> str:
-    return _pick(f, "class", "cls") or ""
+    return f.get("class") or ""
 
 
 def _request(f: dict) -> str:
-    return _pick(f, "requestId", "request_id") or ""
+    return f.get("requestId") or ""
 
 
 def _ledger_id(f: dict) -> str | None:
     """The journal's id of the transaction (a sale paid by entry code is kept under its own id, not the
     merchant page's request id), or None when the journal has no row for it."""
-    ours = f.get("ours")
-    if isinstance(ours, dict):
-        return ours.get("id")
-    return _pick(f, "ledgerId", "ledger_id")
-
-
-def _file(entry) -> tuple[str, str, int]:
-    if isinstance(entry, dict):
-        return entry.get("name", ""), entry.get("kind", ""), int(entry.get("rows") or 0)
-    name, kind, rows = entry
-    return name, kind, int(rows or 0)
-
+    return f.get("ledgerId") or None

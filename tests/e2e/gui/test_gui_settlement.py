@@ -133,7 +133,8 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
     assert said.startswith(f"Reconciled {day}: 2 differences need a look"), said
 
     # what was kept, read back beside the running terminal, against the journal's own rows
-    shown = till.cli("reconcile-settlement", "--show", "--date", day)
+    # exit 1: differences found (the command's contract); the manager's PIN at its prompt
+    shown = till.cli("reconcile-settlement", "--show", "--date", day, input=PIN + "\n", check=False)
     by_request = {f["requestId"]: f for f in shown["findings"]}
     for amount, expected in SALES.items():
         finding = by_request.get(ids[amount])
