@@ -55,7 +55,6 @@ MOVED_STATUSES = frozenset({"", "SUCCESS"})
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
-_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*\bref=\"([^\"]+)\"")
 _AGAIN = N_("download it again from the SFTP folder or the Antom Dashboard")
 
 
@@ -127,25 +126,14 @@ def _xlsx_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
     if "xl/workbook.xml" not in names:
         raise SettlementFileError(_("{name} is a zip archive, not a report file").format(name=name),
                                   hint=_("unpack it and import the .csv or .xlsx report inside"))
-    import openpyxl
+    from xml.etree.ElementTree import ParseError
+
+    from .xlsx import NotAWorkbook, sheet_rows
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 -- openpyxl raises many types for a damaged workbook
+        table, merges = sheet_rows(archive)
+    except (NotAWorkbook, KeyError, IndexError, ValueError, ParseError, zipfile.BadZipFile, EOFError, OSError) as exc:
         raise SettlementFileError(_("{name} is not a readable .xlsx file ({reason})").format(name=name, reason=exc),
-                                  hint=_(_AGAIN)) from None
-    try:
-        if not book.worksheets:
-            raise SettlementFileError(_("{name} has no sheet").format(name=name), hint=_(_AGAIN))
-        sheet = book.worksheets[0]
-        table = []
-        for line, cells in enumerate(sheet.iter_rows(min_row=1, min_col=1, values_only=True), start=1):
-            texts = [_cell_text(v) for v in cells]
-            while texts and texts[-1] == "":
-                texts.pop()   # a sheet's width is its widest row: trailing empty cells are not cells
-            table.append((line, texts))
-        merges = _merged_ranges(archive, getattr(sheet, "_worksheet_path", None), data)
-    finally:
-        book.close()
+                                  hint=_("{again}, or use the .csv report").format(again=_(_AGAIN))) from None
     header_line = next((line for line, cells in table if any(c.strip() for c in cells)), None)
     if header_line is not None:
         from openpyxl.utils.cell import range_boundaries
@@ -163,34 +151,6 @@ def _xlsx_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
                     name=name, cells=", ".join(hit)),
                 hint=_("use the file as Antom publishes it, or unmerge those cells and name each column"))
     return table
-
-
-def _merged_ranges(archive: zipfile.ZipFile, sheet_path: str | None, data: bytes) -> list[str]:
-    """The merged ranges of the sheet read, from its XML (read-only openpyxl does not parse them)."""
-    if sheet_path:
-        try:
-            xml = archive.read(sheet_path.lstrip("/"))
-        except KeyError:
-            xml = None
-        if xml is not None:
-            return [m.decode("ascii", "replace") for m in _MERGE.findall(xml)]
-    import openpyxl  # no path known: the slow, full load
-    book = openpyxl.load_workbook(io.BytesIO(data))
-    return [str(r) for r in book.worksheets[0].merged_cells.ranges]
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value).upper()
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    return str(value)
 
 
 # -- the table, whichever format it came in --------------------------------------------------------------

@@ -353,3 +353,65 @@ def test_major_unit_text_reads_back_as_the_minor_units_it_was_written_from(amoun
     data = csv_bytes(TX, rows) if fmt == "csv" else xlsx_bytes(TX, rows, numbers=fmt == "xlsx numbers")
     got = read_report(data, TX_NAME.replace(".csv", "." + fmt[:4])).rows
     assert [(r.currency, r.amount, r.settle_amount) for r in got] == [(c, m, m) for c, m in amounts]
+
+
+# -- XLSX written by hand (another writer than openpyxl): shared strings, rich text, prefixes, numbers, dates ----
+def hand_xlsx(header: list[str], row: list[tuple[str, str, str | None]], *, date1904=False) -> bytes:
+    """A minimal workbook as ECMA-376 lays it out, elements prefixed ``x:``; ``row``: (type, value, style)."""
+    ns = 'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    shared = [*header, "<END>"]
+    si = "".join(f"<x:si><x:t>{h.replace('<', '&lt;').replace('>', '&gt;')}</x:t></x:si>" for h in shared)
+    # one rich-text string with a phonetic guide that is not part of the text
+    si += ('<x:si><x:r><x:t>pay-</x:t></x:r><x:r><x:t xml:space="preserve">rich</x:t></x:r>'
+           '<x:rPh><x:t>ZZ</x:t></x:rPh></x:si>')
+    cols = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    def ref(i):
+        return cols[i] if i < 26 else cols[i // 26 - 1] + cols[i % 26]
+    head = "".join(f'<x:c r="{ref(i)}1" t="s"><x:v>{i}</x:v></x:c>' for i in range(len(header)))
+    cells = []
+    for i, (kind, value, style) in enumerate(row):
+        if value is None or value == "":
+            continue
+        s = f' s="{style}"' if style else ""
+        t = f' t="{kind}"' if kind != "n" else ""
+        cells.append(f'<x:c r="{ref(i)}3"{t}{s}><x:v>{value}</x:v></x:c>')
+    sheet = (f'<?xml version="1.0" encoding="UTF-8"?><x:worksheet {ns}><x:sheetData>'
+             f'<x:row r="1">{head}</x:row><x:row r="3">{"".join(cells)}</x:row>'
+             f'<x:row r="4"><x:c r="A4" t="s"><x:v>{len(header)}</x:v></x:c></x:row></x:sheetData></x:worksheet>')
+    styles = (f'<x:styleSheet {ns}><x:numFmts count="1"><x:numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm:ss"/>'
+              '</x:numFmts><x:cellXfs count="3"><x:xf numFmtId="0"/><x:xf numFmtId="164"/><x:xf numFmtId="2"/>'
+              '</x:cellXfs></x:styleSheet>')
+    book = (f'<x:workbook {ns} xmlns:r="{rel}"><x:workbookPr date1904="{int(date1904)}"/><x:sheets>'
+            '<x:sheet name="Report" sheetId="1" r:id="rId7"/></x:sheets></x:workbook>')
+    rels = ('<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId7" Type="{rel}/worksheet" Target="sheets/data.xml"/>'
+            f'<Relationship Id="rId8" Type="{rel}/sharedStrings" Target="/xl/strings.xml"/>'
+            f'<Relationship Id="rId9" Type="{rel}/styles" Target="styles.xml"/></Relationships>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", book)
+        archive.writestr("xl/_rels/workbook.xml.rels", rels)
+        archive.writestr("xl/sheets/data.xml", sheet)
+        archive.writestr("xl/strings.xml", f"<x:sst {ns}>{si}</x:sst>")
+        archive.writestr("xl/styles.xml", styles)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("date1904,at", [(False, "2026-12-06T12:00:00"), (True, "2030-12-07T12:00:00")])
+def test_a_hand_written_xlsx_reads_shared_and_rich_strings_exact_numbers_and_dates(date1904, at):
+    header = ["customerId", "transactionId", "transactionRequestId", "transactionType", "transactionAmountValue",
+              "transactionCurrency", "settlementAmountValue", "settlementCurrency", "paymentMethodFeeAmountValue",
+              "paymentMethodFeeCurrency", "transactionCreationTime", "status"]
+    rich = str(len(header) + 1)
+    row = [("str", "2188120000000001", None), ("n", "2026120611000001", None), ("s", rich, None), ("str", "PAYMENT", None),
+           ("n", "12.339999999999999", "2"), ("str", "USD", None), ("n", "1.2E1", None), ("str", "USD", None),
+           ("n", "-0.34000000000000002", None), ("str", "USD", None), ("n", "46362.5", "1"), ("str", "SUCCESS", None)]
+    report = read_report(hand_xlsx(header, row, date1904=date1904), "transactionItems_20261206_000.xlsx")
+    (got,) = report.rows
+    assert (got.line, got.customer_id, got.transaction_id, got.request_id) == (
+        3, "2188120000000001", "2026120611000001", "pay-rich")
+    assert (got.amount, got.settle_amount, got.fee) == (1234, 1200, -34)
+    assert got.at == at   # serial 46362.5 in the 1900 and the 1904 date systems
