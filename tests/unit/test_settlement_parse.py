@@ -406,7 +406,8 @@ def test_a_hand_written_xlsx_reads_shared_and_rich_strings_exact_numbers_and_dat
               "transactionCurrency", "settlementAmountValue", "settlementCurrency", "paymentMethodFeeAmountValue",
               "paymentMethodFeeCurrency", "transactionCreationTime", "status"]
     rich = str(len(header) + 1)
-    row = [("str", "2188120000000001", None), ("n", "2026120611000001", None), ("s", rich, None), ("str", "PAYMENT", None),
+    row = [("str", "2188120000000001", None), ("n", "2026120611000001", None), ("s", rich, None),
+           ("str", "PAYMENT", None),
            ("n", "12.339999999999999", "2"), ("str", "USD", None), ("n", "1.2E1", None), ("str", "USD", None),
            ("n", "-0.34000000000000002", None), ("str", "USD", None), ("n", "46362.5", "1"), ("str", "SUCCESS", None)]
     report = read_report(hand_xlsx(header, row, date1904=date1904), "transactionItems_20261206_000.xlsx")
