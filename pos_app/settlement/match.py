@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 from .. import vocabulary as V
 from ..errors import MoneyError
-from ..i18n import _
+from ..i18n import N_, _
 from ..money import format_minor
 from . import columns as C
 from .rows import (
@@ -132,9 +132,9 @@ def reconcile(ledger: Iterable[LedgerRow], rows: Iterable[ReportRow], day: str) 
         elif t.status == V.SUCCESS and t.day == day and t.kind in (V.SALE, V.REFUND):
             type_ = C.PAYMENT if t.kind == V.SALE else C.REFUND
             if (t.id, type_) not in seen:
-                findings.append(Finding(t.id, type_, MISSING_AT_GATEWAY, t, (), _(
+                findings.append(Finding(t.id, type_, MISSING_AT_GATEWAY, t, (), N_(
                     "the journal has this {kind} of {amount}; the gateway lists no row for it").format(
-                    kind=_(V.KIND_WORDS[t.kind]), amount=_money(t.amount, t.currency)), t.day))
+                    kind=V.KIND_WORDS[t.kind], amount=_money(t.amount, t.currency)), t.day))
     return sorted(findings, key=lambda f: (f.day, f.request_id, f.type))
 
 
@@ -151,8 +151,8 @@ def _money(minor: int, currency: str) -> str:
 
 def _cancel_half(type_: str) -> str:
     if type_ == C.CANCEL:
-        return _("the journal has this sale cancelled; the gateway lists its payment but no cancel")
-    return _("the gateway lists a cancel of this sale but not its payment")
+        return N_("the journal has this sale cancelled; the gateway lists its payment but no cancel")
+    return N_("the gateway lists a cancel of this sale but not its payment")
 
 
 def _listed(key: tuple[str, str], listed: list[ReportRow], ours: LedgerRow | None, cancelled: set[str],
@@ -168,32 +168,32 @@ def _listed(key: tuple[str, str], listed: list[ReportRow], ours: LedgerRow | Non
     st = [r for r in listed if r.kind == C.SETTLEMENT]
     if len(tx) > 1 or len(st) > 1:
         where = ", ".join(f"{r.kind} line {r.line}" for r in listed)
-        return found(DUPLICATE, _("the gateway lists this {type} more than once ({where})").format(
+        return found(DUPLICATE, N_("the gateway lists this {type} more than once ({where})").format(
             type=type_, where=where))
     first = listed[0]
     if ours is None:
-        return found(MISSING_IN_JOURNAL, _("the gateway lists a {type} of {amount}; the journal has no such "
+        return found(MISSING_IN_JOURNAL, N_("the gateway lists a {type} of {amount}; the journal has no such "
                                            "transaction").format(type=type_, amount=_money(first.amount,
                                                                                             first.currency)))
     if type_ in (C.PAYMENT, C.CANCEL) and ours.id in cancelled:
         status = None                              # a cancelled sale: its PAYMENT and CANCEL are both expected
     elif type_ == C.CANCEL:
-        status = _("{status}, not cancelled").format(status=ours.status)
+        status = N_("{status}, not cancelled").format(status=ours.status)
     else:
         status = None if ours.status == V.SUCCESS else ours.status
     if status is not None:
-        return found(MISSING_IN_JOURNAL, _("the gateway lists a {type} of {amount}; the journal says {status}").format(
+        return found(MISSING_IN_JOURNAL, N_("the gateway lists a {type} of {amount}; the journal says {status}").format(
             type=type_, amount=_money(first.amount, first.currency), status=status))
     for r in listed:
         if r.currency != ours.currency:
-            return found(CURRENCY_MISMATCH, _("the gateway says {theirs}, the journal {ours}").format(
+            return found(CURRENCY_MISMATCH, N_("the gateway says {theirs}, the journal {ours}").format(
                 theirs=_money(r.amount, r.currency), ours=_money(ours.amount, ours.currency)))
     for r in listed:
         if abs(r.amount) != ours.amount:
-            return found(AMOUNT_MISMATCH, _("the gateway says {theirs}, the journal {ours}").format(
+            return found(AMOUNT_MISMATCH, N_("the gateway says {theirs}, the journal {ours}").format(
                 theirs=_money(r.amount, r.currency), ours=_money(ours.amount, ours.currency)))
     if not any(_final(r) for r in listed):
-        return found(PENDING, _("fees or the settlement amount are not final yet (a later report completes "
+        return found(PENDING, N_("fees or the settlement amount are not final yet (a later report completes "
                                 "them)"))
     return found(MATCHED, "")
 
