@@ -18,6 +18,7 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -131,19 +132,16 @@ def _xlsx_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
     from .xlsx import NotAWorkbook, sheet_rows
     try:
         table, merges = sheet_rows(archive)
-    except (NotAWorkbook, KeyError, IndexError, ValueError, ParseError, zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (NotAWorkbook, KeyError, IndexError, ValueError, ParseError, zipfile.BadZipFile, zlib.error, EOFError,
+            OSError) as exc:
         raise SettlementFileError(_("{name} is not a readable .xlsx file ({reason})").format(name=name, reason=exc),
                                   hint=_("{again}, or use the .csv report").format(again=_(_AGAIN))) from None
     header_line = next((line for line, cells in table if any(c.strip() for c in cells)), None)
     if header_line is not None:
-        from openpyxl.utils.cell import range_boundaries
         hit = []
-        for ref in merges:
-            try:
-                _c1, r1, _c2, r2 = range_boundaries(ref)
-            except ValueError:
-                continue
-            if r1 <= header_line <= r2:
+        for ref in merges:   # "B1:C1"; a whole-column range ("A:B") has no row numbers and spans every row
+            rows = [int(n) for n in re.findall(r"\d+", ref)]
+            if not rows or min(rows) <= header_line <= max(rows):
                 hit.append(ref)
         if hit:
             raise SettlementFileError(

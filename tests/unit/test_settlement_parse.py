@@ -249,6 +249,17 @@ def test_xlsx_merged_cells_below_the_header_are_not_a_header_problem():
     assert len(report.rows) == 1
 
 
+def test_an_xlsx_with_a_corrupt_sheet_is_refused():
+    data = xlsx_bytes(TX, [tx_row()])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for part_name, body in parts.items():
+            archive.writestr(part_name, body[: len(body) // 2] if part_name.startswith("xl/worksheets/") else body)
+    assert "not a readable .xlsx" in refused(out.getvalue(), "t.xlsx")
+
+
 def test_a_pdf_is_refused():
     assert "PDF" in refused(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "report.pdf")
 
