@@ -18,10 +18,12 @@ Rules (the design's "Matching rules"; choices the design left open are marked *c
   one is compared like any row.
 - Class of a listed key, first that holds: duplicate (more than one live transactions row, or more than one
   settlement row); missing in the journal (no journal row, or one that is not SUCCESS, a cancelled sale's
-  PAYMENT and CANCEL rows apart); currency mismatch; amount mismatch (``abs(row.amount)`` against the journal's
-  positive amount); pending (no row is final: *chosen*: a transactions row is final with both a settlement
-  amount and a fee, a settlement row with a settlement amount); matched.
+  PAYMENT and CANCEL rows apart; a CANCEL of a sale the journal did not cancel); currency mismatch; amount
+  mismatch (``abs(row.amount)`` against the journal's positive amount); pending (no row is final: *chosen*: a
+  transactions row is final with both a settlement amount and a fee, a settlement row with a settlement
+  amount); matched.
 - A journal SUCCESS sale or refund of the day with no row at all for its key: missing at the gateway.
+A finding's ``detail`` is English (marked ``N_``): the journal keeps it, the screens translate it.
 """
 
 from __future__ import annotations
