@@ -55,12 +55,6 @@ def class_words(cls: str) -> str:
     return _(CLASS_WORDS[cls]) if cls in CLASS_WORDS else cls
 
 
-def _rank(cls: str) -> int:
-    """Differences first (in the classes' own order), then pending, then matched."""
-    order = CLASSES.index(cls) if cls in CLASSES else len(CLASSES)
-    return order if cls in DIFFERENCES else len(CLASSES) + (0 if cls == PENDING else 1) * len(CLASSES) + order
-
-
 def _colour(cls: str) -> str | None:
     return RED if cls in DIFFERENCES else AMBER if cls == PENDING else None
 
@@ -314,7 +308,7 @@ class SettlementPanel(QWidget):
         self.counts.setText(" · ".join(parts))
 
     def _rows(self, findings: list[dict]) -> None:
-        self.rows = sorted(findings, key=lambda f: (_rank(_cls(f)), _request(f)))
+        self.rows = list(findings)   # in the service's order: differences first, then pending, then matched
         self.table.setRowCount(len(self.rows))
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         for r, f in enumerate(self.rows):
