@@ -7,16 +7,23 @@ in words, since it would see only its own rows and the others would look missing
 
 Besides the day's rows, the rows the report names by id are read whatever their day (a refund settled on a later
 day, a cancel of an earlier payment, a payment the journal dated across midnight), so the match sees them as
-the journals have them instead of calling them missing. An id is a transactionRequestId (our id) or a
-transactionId (the gateway's paymentId: entry-code payments are found by it).
+the journals have them instead of calling them missing. An id is a transactionRequestId (our id: found on any
+day, by the primary key) or a transactionId (the gateway's paymentId, by which entry-code payments are found:
+looked for within :data:`SPAN` of the day, since the store's schema indexes days and not paymentIds).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from .reports import check_day, open_store
+
+#: How far from the day a row named only by the gateway's paymentId is looked for (the store indexes days, not
+#: paymentIds): a report's rows reach two days on (T+2), a journal's day may sit one before (midnight).
+SPAN = timedelta(days=3)
+_COLUMNS = "terminal_id, id, kind, status, currency, amount, day::text, payment_id, parent"
 
 if TYPE_CHECKING:
     from ..config import StoreConfig
@@ -30,14 +37,28 @@ def ledger_rows(store: StoreConfig, day: str, extra_ids: Iterable[str] = (), *,
     from ..settlement.rows import LedgerRow
 
     day = check_day(day)
-    ids = sorted({str(i) for i in extra_ids if i})
+    first = date.fromisoformat(day)
+    wanted = {str(i) for i in extra_ids if i}
+    params = {"store": store.store_id, "day": day, "first": str(first - SPAN), "last": str(first + SPAN)}
     with open_store(store, database=database) as conn, conn.cursor() as cur:
-        cur.execute("SELECT terminal_id, id, kind, status, currency, amount, day::text, payment_id, parent "
-                    "FROM pos_store.transactions WHERE store_id = %(store)s "
-                    "AND (day = %(day)s OR id = ANY(%(ids)s) OR payment_id = ANY(%(ids)s)) "
-                    "ORDER BY terminal_id, id", {"store": store.store_id, "day": day, "ids": ids})
-        found = cur.fetchall()
+        cur.execute(f"SELECT {_COLUMNS} FROM pos_store.transactions WHERE store_id = %(store)s AND day = %(day)s",
+                    params)
+        found = {(r[0], r[1]): r for r in cur.fetchall()}
+        # most ids a report names are the day's own: only the others are looked for, so the lookups stay small
+        rest = sorted(wanted - {r[1] for r in found.values()} - {r[7] for r in found.values() if r[7]})
+        if rest:
+            cur.execute(
+                # by our id, whatever the day: the primary key (terminal_id, id), per terminal of the store
+                f"SELECT {_COLUMNS} FROM pos_store.transactions WHERE store_id = %(store)s "
+                "AND terminal_id IN (SELECT terminal_id FROM pos_store.terminals WHERE store_id = %(store)s) "
+                "AND id = ANY(%(ids)s) "
+                # by the gateway's paymentId (not indexed): within the days a report's rows can span
+                f"UNION SELECT {_COLUMNS} FROM pos_store.transactions WHERE store_id = %(store)s "
+                "AND day BETWEEN %(first)s AND %(last)s AND payment_id = ANY(%(ids)s)", {**params, "ids": rest})
+            for r in cur.fetchall():
+                found.setdefault((r[0], r[1]), r)
         conn.commit()
     return [LedgerRow(id=i, kind=kind, status=status, currency=currency, amount=int(amount), day=d,
                       payment_id=payment_id, parent=parent, terminal=terminal)
-            for terminal, i, kind, status, currency, amount, d, payment_id, parent in found]
+            for terminal, i, kind, status, currency, amount, d, payment_id, parent in
+            (found[key] for key in sorted(found))]

@@ -1,7 +1,7 @@
 """The store's side of a settlement reconciliation (issue 18) from a real PostgreSQL (tests/storekit.py): every
-counter's rows of the day, plus those the report names by id (our id or the gateway's paymentId) whatever
-their day, each with its terminal; never another store's. The rows are written by the superuser with psql
-and the expected answer is spelled out by hand, row by row, not computed by the code under test."""
+counter's rows of the day, plus those the report names by id (ours: any day; the gateway's paymentId: within a few
+days of it), each with its terminal; never another store's. The rows are written by the superuser with psql and
+the expected answer is spelled out by hand, row by row, not computed by the code under test."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pos_app.vocabulary import CANCELLED, FAILED, REFUND, SALE, SUCCESS
 
 pytestmark = pytest.mark.slow
 
-DAY, BEFORE, AFTER = "2026-12-04", "2026-12-03", "2026-12-05"
+DAY, BEFORE, AFTER, LONG_AGO = "2026-12-04", "2026-12-03", "2026-12-05", "2026-11-20"
 
 #: (store, terminal, id, kind, status, currency, amount, day, payment_id, parent)
 ROWS = [
@@ -27,6 +27,8 @@ ROWS = [
     ("S1", "T-2", "sale-2", SALE, CANCELLED, "JPY", 1200, DAY, "pay-2", None),
     ("S1", "T-2", "sale-3", SALE, SUCCESS, "USD", 700, BEFORE, "pay-3", None),       # named by its paymentId
     ("S1", "T-2", "sale-4", SALE, FAILED, "USD", 50, DAY, None, None),
+    ("S1", "T-1", "sale-old", SALE, SUCCESS, "USD", 400, LONG_AGO, "pay-old", None),  # named by our id: found
+    ("S1", "T-2", "sale-older", SALE, SUCCESS, "USD", 450, LONG_AGO, "pay-older", None),  # by paymentId, too far
     ("S2", "T-9", "sale-9", SALE, SUCCESS, "USD", 999, DAY, "pay-9", None),          # another store's day
     ("S2", "T-9", "sale-8", SALE, SUCCESS, "USD", 888, BEFORE, "pay-8", None),       # named, but another store's
 ]
@@ -59,11 +61,13 @@ def office(store, folder, store_id: str, manager: str):
 
 def test_the_days_rows_of_every_counter_and_the_named_ones(filled, tmp_path):
     config = office(filled, tmp_path, "S1", "boss_s1")
-    got = ledger_rows(config, DAY, ["refund-2", "pay-3", "sale-8", "no-such-id"])
+    got = ledger_rows(config, DAY, ["refund-2", "pay-3", "sale-8", "no-such-id", "sale-old", "pay-older",
+                                    "sale-1", "pay-1"])   # named and of the day: once
     assert got == [
         LedgerRow("refund-1", REFUND, SUCCESS, "USD", 300, DAY, None, "sale-1", "T-1"),
         LedgerRow("refund-2", REFUND, SUCCESS, "USD", 100, AFTER, None, "sale-1", "T-1"),
         LedgerRow("sale-1", SALE, SUCCESS, "USD", 1000, DAY, "pay-1", None, "T-1"),
+        LedgerRow("sale-old", SALE, SUCCESS, "USD", 400, LONG_AGO, "pay-old", None, "T-1"),
         LedgerRow("sale-2", SALE, CANCELLED, "JPY", 1200, DAY, "pay-2", None, "T-2"),
         LedgerRow("sale-3", SALE, SUCCESS, "USD", 700, BEFORE, "pay-3", None, "T-2"),
         LedgerRow("sale-4", SALE, FAILED, "USD", 50, DAY, None, None, "T-2"),
