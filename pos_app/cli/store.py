@@ -118,8 +118,10 @@ def z(opts, date, anyway, store_id, database, csv_file, pdf, by):
     them; --anyway closes past them (manager PIN). A day not come yet is refused; a day closed before is shown
     as it was closed, with any Z that reached the store after it."""
     config, when = _config(opts), _day(date)
-    result = services.store.store_close(_manager(opts, by), config, when, store=store_id, database=database,
-                                        anyway=anyway)
+    grant = _manager(opts, by)
+    with opts.journal() as journal:   # where this machine keeps its gateway reconciliations (issue 18)
+        result = services.store.store_close(grant, config, when, store=store_id, database=database, anyway=anyway,
+                                            journal=journal)
     if result.existing:
         _write(result, csv_file, pdf)   # the closing kept, as a file again (its first write may have failed)
         emit(opts, result, result.lines)

@@ -82,7 +82,7 @@ def z_report(grant: Grant, journal, till: Till | None = None) -> Report:
     """Close the session with the next Z: numbered, chained, immutable. Refused when nothing is new."""
     from .. import closing
     data = closing.take_z(journal, by=grant.asked_by, approved_by=grant.approved_by, role=grant.role, till=till)
-    return Report(data, closing.lines(data), closing.write_csv)
+    return _with_gateway(journal, data)
 
 
 @use_case("z_reprint", roles=MANAGERS, cli="report --z --number", gui="ui.manager:ManagerWindow.z_reprint")
@@ -91,4 +91,14 @@ def z_reprint(grant: Grant, journal, number: int) -> Report:
     from .. import closing
     data = closing.reprint_z(journal, number)
     record(journal, grant, "z_report_reprint", detail={"number": number})
-    return Report(data, closing.lines(data), closing.write_csv)
+    return _with_gateway(journal, data)
+
+
+def _with_gateway(journal, z: dict) -> Report:
+    """A Z as taken (sealed), followed by whether its day has been held against the gateway's reports since, and
+    how (issue 18): that is read now, never part of the sealed body, since the reports come the day after."""
+    from .. import closing
+    from .settlement import gateway_check, gateway_lines
+    check = gateway_check(journal, z["day"])
+    return Report({**z, "gatewayReconciliation": check}, [*closing.lines(z), "", *gateway_lines(check)],
+                  closing.write_csv)

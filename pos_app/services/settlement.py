@@ -384,3 +384,42 @@ def write_csv(data: dict, path: Path | None) -> str:
     if path is not None:
         path.write_text(text, encoding="utf-8")
     return text
+
+
+# -- what a Z or a store closing says of the gateway --------------------------------------------------------
+def gateway_check(journal, day: str, *, source: str | None = None) -> dict:
+    """Whether ``day`` has been held against the gateway's reports, and how: the day's last run (of ``source``,
+    when given), its files, its counts. Read when a Z or a store closing is shown, never sealed into it: the
+    gateway's reports of a day come the day after, so a Z taken at closing time can only say "not yet"."""
+    from offline_queue import settlement as kept
+
+    from ..settlement.rows import DIFFERENCES, PENDING
+    runs = [r for r in kept.runs_of(journal, day, limit=50) if source is None or r["source"] == source]
+    if not runs:
+        return {"day": day, "checked": False}
+    run = runs[0]
+    counts = _loads(run["counts"]) or {}
+    shas = _loads(run["files"]) or []
+    names = {f["sha256"]: f["name"] for f in kept.files(journal, shas)}
+    return {"day": day, "checked": True, "at": run["at"], "by": run["by"], "source": run["source"],
+            "files": [names.get(s, s[:12]) for s in shas], "counts": counts,
+            "differences": sum(n for cls, n in counts.items() if cls in DIFFERENCES),
+            "pending": counts.get(PENDING, 0)}
+
+
+def gateway_lines(check: dict) -> list[str]:
+    """:func:`gateway_check` in words, for the Z and the store closing."""
+    from ..printout import when
+
+    if not check.get("checked"):
+        return [_("Gateway reconciliation: not yet. The gateway's reports of {day} come the next day; then run "
+                  "pos-terminal reconcile-settlement --date {day}, or Settlement in the manager's window.")
+                .format(day=check["day"])]
+    against = _("the store's PostgreSQL") if check["source"] == STORE else _("this terminal's journal")
+    out = [_("Gateway reconciliation: {when} by {by}, against {against}").format(
+        when=when(check["at"]), by=check["by"], against=against)]
+    if check["files"]:
+        out.append("  " + _("files: {names}").format(names=", ".join(check["files"])))
+    out.append("  " + _("{differences} differences, {pending} pending, {matched} matched").format(
+        differences=check["differences"], pending=check["pending"], matched=check["counts"].get("matched", 0)))
+    return out

@@ -149,17 +149,23 @@ def store_x(grant: Grant, config, *, store: str | None = None, database: str | N
 
 @use_case("store_close", roles=MANAGERS, cli="store z", gui="ui.manager:ManagerWindow.store_close")
 def store_close(grant: Grant, config, day: str, *, store: str | None = None, database: str | None = None,
-                anyway: bool = False) -> StoreClosing:
+                anyway: bool = False, journal=None) -> StoreClosing:
     """Close the store's ``day``: refused while a counter has settled rows of the day no Z covers or may not have
     shipped all of it, unless ``anyway``; a day not come yet is refused in words; once (a day closed before is
-    shown, with the Zs that reached the store after it)."""
+    shown, with the Zs that reached the store after it). With this machine's ``journal``, the closing is shown
+    with whether the store's day has been held against the gateway's reports here, and how (issue 18)."""
     from ..store import reports
     with reports.open_store(store_config(config), database=database, config_path=config.path) as conn:
         outcome = reports.store_close(conn, store or config.store.store_id, day, anyway=anyway,
                                       by=grant.asked_by, approved_by=grant.approved_by, role=grant.role,
                                       heartbeat_interval=config.store.heartbeat_interval)
     blockers = [Blocker(b["terminal"], b["why"]) for b in outcome["blockers"]]
-    report = StoreReport(outcome["report"], reports.figures_lines(outcome["report"]), reports.write_figures_csv)
+    data, lines = outcome["report"], reports.figures_lines(outcome["report"])
+    if journal is not None:
+        from .settlement import STORE, gateway_check, gateway_lines
+        check = gateway_check(journal, day, source=STORE)
+        data, lines = {**data, "gatewayReconciliation": check}, [*lines, "", *gateway_lines(check)]
+    report = StoreReport(data, lines, reports.write_figures_csv)
     return StoreClosing(outcome["closed"], blockers, report, existing=outcome["existing"])
 
 
