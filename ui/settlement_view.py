@@ -260,7 +260,10 @@ class SettlementPanel(QWidget):
     def outcome_words(self, day: str, data: dict) -> tuple[str, bool]:
         """What a run came to, for the status line: the differences, and any file refused with what to do."""
         differences = int(data.get("differences") or 0)
-        words = (_("Reconciled {day}: {n} differences need a look (red, first in the table).").format(
+        skipped = data.get("skipped") or []
+        words = "" if data.get("imported") or not skipped else _("Nothing new: {why}.").format(
+            why=stored(str(skipped[0].get("why")))) + " "
+        words += (_("Reconciled {day}: {n} differences need a look (red, first in the table).").format(
             day=day, n=differences) if differences else
             _("Reconciled {day}: no difference with the gateway's reports.").format(day=day))
         refused = data.get("refused") or []
@@ -394,9 +397,17 @@ class SettlementPanel(QWidget):
                                 ).format(id=_request(f), detail=_(f["detail"]) if f.get("detail") else
                                          class_words(_cls(f))), error=True)
             return
-        self.window_.tabs.setCurrentIndex(0)
-        self.window_.select_id(ledger_id)
-        self.window_._say(_("The history of {id} ({cls}), from the Settlement tab.").format(
+        window = self.window_
+        here = getattr(getattr(getattr(window.core.terminal, "config", None), "merchant", None), "terminal_id", None)
+        if f.get("terminal") and here and f["terminal"] != here:   # matched from the store's database
+            window._say(_("{id} was made at terminal {terminal}: its history is in that terminal's journal "
+                          "(there: pos-terminal report --txn {id}).").format(id=ledger_id, terminal=f["terminal"]))
+            return
+        window.tabs.setCurrentIndex(0)
+        window.table.selectionModel().clearCurrentIndex()   # no other row left highlighted beside its history
+        window.table.clearSelection()
+        window.select_id(ledger_id)
+        window._say(_("The history of {id} ({cls}), from the Settlement tab.").format(
             id=ledger_id, cls=class_words(_cls(f))))
 
     # -- exports -------------------------------------------------------------------------------------------------

@@ -160,12 +160,30 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
     totals = _widget(probe, "settlement_totals")
     assert [row[0] for row in totals["rows"]] == ["USD"], totals
 
+    # the same report again, as a manager imports a file downloaded from the dashboard: picked in Qt's own file
+    # dialog (its name typed), read, and said to be in already; nothing changes
+    fetched = sorted((till.data_dir / "settlement-reports").rglob("transactionItems_*.csv"))
+    assert fetched, f"no transactions report fetched under {till.data_dir / 'settlement-reports'}"
+    till.click_on("settlement_import")
+    till.wait_for(lambda p: (_window(p, "QFileDialog") or {}).get("active"), what="Qt's file dialog, with the keyboard")
+    till.click_on("fileNameEdit")
+    till.type(str(fetched[0]), delay_ms=20)
+    till.screenshot("settlement-03-import-dialog")
+    till.key("Return")
+    probe = till.wait_for(lambda p: _window(p, "QFileDialog") is None and "Nothing new: already imported on"
+                          in _text(p, "status"), what="the same report said to be in already", timeout=30)
+    shot = till.screenshot("settlement-04-the-same-report-again")
+    assert_nothing_cut_off(probe, shot)
+    assert f"Reconciled {day}: 2 differences need a look" in _text(probe, "status")
+    assert f"Skipped {fetched[0].name}: already imported on" in _text(probe, "settlement_how")
+    assert kept_findings(till, day) == kept
+
     # Enter on a difference: its history, the way the Day tab shows a selected transaction
     till.click_cell(ids["99.23"])
     till.key("Return")
     probe = till.wait_for(lambda p: _tab(p) == 0 and ids["99.23"] in _text(p, "detail"),
                           what="the amount difference's history on the Day tab")
-    till.screenshot("settlement-03-history-of-the-difference")
+    till.screenshot("settlement-05-history-of-the-difference")
     assert "History" in _text(probe, "detail")
     till.key("Escape")
 
