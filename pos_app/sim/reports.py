@@ -32,7 +32,9 @@ the others.
 
 Deterministic: the same ledger and ``now`` give the same bytes on a machine (times carry its offset), XLSX
 included (its document times and zip entry times are fixed, never the wall clock). The sandbox writes a day's files
-at once, when asked (no waiting for T+1): a day can be fetched while it runs.
+at once, when asked (no waiting for T+1: T's same-currency batch appears in T+1's folder as soon as T has begun), so
+a day can be fetched while it runs. But a day that has not begun at ``now`` has no files at all: a late refund of
+T is T+1's money, and a fetch made during T (folders T..T+2) must not find it, not even in T+1's batch.
 """
 
 from __future__ import annotations
@@ -249,7 +251,7 @@ def _xlsx(table: list[list[str]], day: date) -> bytes:
     from openpyxl.xml.functions import tostring
 
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]   # a new workbook's one sheet (``active`` may be None, as its type says)
     for row in table:
         sheet.append([cell if cell != "" else None for cell in row])
     sheet.append([C.END])
@@ -277,8 +279,11 @@ def folder(customer_id: str, day: date) -> str:
 
 
 def build(ledger: Path | sqlite3.Connection, day: date, customer_id: str, *, now: float) -> dict[str, bytes]:
-    """Every file day T's money produces, as ``{relative path: bytes}``: T's transaction details (always, when
-    T has begun), and its settlement batches (in the folders of their settlement dates)."""
+    """Every file day T's money produces, as ``{relative path: bytes}``: T's transaction details, and its
+    settlement batches (in the folders of their settlement dates). Nothing while T has not begun at ``now``: a
+    late refund of T-1 is T's money, and no fetch made during T-1 may see it, not even in T's batch."""
+    if now < day_start(day):
+        return {}
     db, mine = _connect(ledger)
     try:
         moves = _moves(db, day)
@@ -294,9 +299,8 @@ def build(ledger: Path | sqlite3.Connection, day: date, customer_id: str, *, now
         files[base + ".csv"] = _csv(table)
         files[base + ".xlsx"] = _xlsx(table, stamp)
 
-    if now >= day_start(day):
-        put(C.TRANSACTIONS, day, C.FILE_NAMES[C.TRANSACTIONS].format(date=f"{day:%Y%m%d}", seq=0),
-            [_transaction_row(s, customer_id) for s in settled], day + timedelta(days=1))
+    put(C.TRANSACTIONS, day, C.FILE_NAMES[C.TRANSACTIONS].format(date=f"{day:%Y%m%d}", seq=0),
+        [_transaction_row(s, customer_id) for s in settled], day + timedelta(days=1))
     batches: dict[str, list[Settled]] = {}
     for s in settled:
         if s.batch is not None:

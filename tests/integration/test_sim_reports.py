@@ -268,6 +268,39 @@ def test_9925_its_refund_is_reported_the_next_day(day):
     assert batch in later and by_request(records(batch), day.ids["late.refund"])
 
 
+def fetched(out, d: Day, first: date, *, now: float) -> dict[str, bytes]:
+    """What a fetch of day ``first`` takes home at ``now``: the folders ``first``..``first``+2, each written as
+    listing it writes it; CSV and XLSX (read back as rows) alike."""
+    for n in range(3):
+        sim_reports.write_folder(d.sim.ledger_file, out, first + timedelta(days=n), d.sim.client_id, now=now)
+    got = {}
+    for path in sorted(out.rglob("*.*")):
+        rows = read_csv(path) if path.suffix == ".csv" else read_xlsx(path)
+        got[path.relative_to(out).as_posix()] = "\n".join(",".join(row) for row in rows).encode()
+    return got
+
+
+def test_9925_a_fetch_of_its_day_never_sees_the_late_refund_until_the_next_day_has_begun(day, tmp_path):
+    refund, t = day.ids["late.refund"], day.today
+    tomorrow = t + timedelta(days=1)
+    assert day.now < sim_reports.day_start(tomorrow)
+    while_t_lasts = fetched(tmp_path / "during", day, t, now=day.now)
+    assert f"v1/settlements/{day.sim.client_id}/{t:%Y%m%d}/transactionItems_{t:%Y%m%d}_000.csv" in while_t_lasts
+    assert [name for name, data in while_t_lasts.items() if refund.encode() in data] == []
+    # nothing at all of a day that has not begun: no transactions file of T+1, no batch of T+1 on T+2
+    assert [name for name in while_t_lasts if f"/{tomorrow:%Y%m%d}/transactionItems_" in name
+            or f"_{tomorrow:%Y%m%d}-" in name] == []
+
+    once_begun = fetched(tmp_path / "after", day, t, now=sim_reports.day_start(tomorrow) + 60)
+    base = f"v1/settlements/{day.sim.client_id}"
+    holding = sorted(name for name, data in once_begun.items() if refund.encode() in data)
+    assert holding == sorted(
+        f"{base}/{folder_date:%Y%m%d}/{stem}.{ext}" for folder_date, stem in (
+            (tomorrow, f"transactionItems_{tomorrow:%Y%m%d}_000"),
+            (tomorrow + timedelta(days=1), f"settlementItems_USD_{tomorrow:%Y%m%d}-USD-01_000"))
+        for ext in ("csv", "xlsx"))
+
+
 def test_9926_fx_is_pending_until_t_plus_2_then_settles_in_usd(day):
     (row,) = by_request(transactions(day), day.ids["fx"])
     assert row["transactionCurrency"] == "JPY" and row["settlementCurrency"] == "USD"
