@@ -13,11 +13,18 @@ on a difference shows that transaction's history on the Day tab. A screenshot of
 
 from __future__ import annotations
 
+import csv
 import sqlite3
+import tomllib
 from contextlib import closing
 
 import pytest
-from kit import payment_code
+import tomli_w
+import xkit
+from flowkit import MANAGER_PIN, set_manager_pin, write_config
+from kit import payment_code, reserve_port
+
+from pos_app.sim import Simulator
 
 pytestmark = pytest.mark.slow
 
@@ -81,19 +88,33 @@ def kept_findings(till, day: str) -> dict[tuple[str, str], tuple]:
     return {(r[0], r[1]): r[2:] for r in rows}
 
 
-def open_manager(till) -> dict:
+def open_manager(till, *, first: bool = True, pin: str = PIN) -> dict:
+    """F9, then the PIN as a person types it (in sandbox mode the first time twice: the window chooses it)."""
     till.key("F9")
     till.wait_for(lambda p: _widget(p, "pin_ok", "PinDialog") is not None and _window(p, "PinDialog")["active"],
                   what="the PIN dialog, with the keyboard", timeout=10)
     till.wait_for(lambda p: bool(_text(p, "pin_prompt", "PinDialog")) and "…" not in _text(p, "pin_prompt",
                                                                                           "PinDialog"),
                   what="the PIN dialog to know what it asks", timeout=10)
-    till.type(PIN)
-    till.key("Tab")
-    till.type(PIN)   # the first time: chosen, typed twice
+    till.type(pin)
+    if first:
+        till.key("Tab")
+        till.type(pin)
     till.key("Return")
     return till.wait_for(lambda p: _window(p, "ManagerWindow") is not None and _window(p, "ManagerWindow")["active"],
                          what="the manager's window, with the keyboard", timeout=20)
+
+
+def go_to_settlement(till) -> dict:
+    """Ctrl+Tab, a person's way through the tabs, to the Settlement tab."""
+    probe = till.probe()
+    while _tab(probe) != SETTLEMENT_TAB:
+        current = _tab(probe)
+        assert current is not None and current < SETTLEMENT_TAB, current
+        till.key("ctrl+Tab")
+        probe = till.wait_for(lambda p, c=current: _tab(p) != c, what="the next tab", timeout=10)
+    return till.wait_for(lambda p: bool(_text(p, "settlement_caption")) and _widget(p, "settlement_fetch") is not None,
+                         what="the Settlement tab")
 
 
 def assert_nothing_cut_off(probe: dict, shot) -> None:
@@ -113,11 +134,7 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
     day = days.pop()
 
     open_manager(till)
-    probe = till.probe()
-    for _step in range(SETTLEMENT_TAB):   # a person's way through the tabs: Ctrl+Tab
-        current = _tab(probe)
-        till.key("ctrl+Tab")
-        probe = till.wait_for(lambda p, c=current: _tab(p) != c, what="the next tab", timeout=10)
+    go_to_settlement(till)
     probe = till.wait_for(lambda p: _tab(p) == SETTLEMENT_TAB and "not reconciled" in _text(p, "settlement_caption"),
                           what="the Settlement tab: the day not reconciled yet")
     shot = till.screenshot("settlement-01-not-reconciled-yet")
@@ -178,6 +195,20 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
     assert f"Skipped {fetched[0].name}: already imported on" in _text(probe, "settlement_how")
     assert kept_findings(till, day) == kept
 
+    # exported as the Reports tab exports: the path typed in the save dialog; one CSV row a finding, as kept
+    target = till.folder / "exports" / f"settlement-{day}.csv"
+    target.parent.mkdir()
+    till.click_on("settlement_csv")
+    till.wait_for(lambda p: (_window(p, "QFileDialog") or {}).get("active"), what="the save dialog, with the keyboard")
+    till.click_on("fileNameEdit")
+    till.key("ctrl+a")
+    till.type(str(target), delay_ms=20)
+    till.key("Return")
+    till.wait_for(lambda p: _text(p, "status") == f"written to {target}", what="the CSV written, said", timeout=30)
+    with target.open(newline="", encoding="utf-8") as f:
+        exported = {(row["requestId"], row["type"]): row["class"] for row in csv.DictReader(f)}
+    assert exported == {key: row[0] for key, row in kept.items()}, exported
+
     # Enter on a difference: its history, the way the Day tab shows a selected transaction
     till.click_cell(ids["99.23"])
     till.key("Return")
@@ -200,3 +231,56 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
         assert finding["class"] == kept[(ids[amount], "PAYMENT")][0]
     assert shown["counts"]["missing_at_gateway"] == 1 and shown["counts"]["amount_mismatch"] == 1, shown["counts"]
     assert [row["Transaction"] for row in rows] == [f["requestId"] for f in shown["findings"]]   # the same order
+
+
+def test_without_sftp_fetch_is_off_with_words_and_a_dead_sftp_server_is_said_with_what_to_do(tmp_path):
+    """A live terminal (a config of its own, the PIN set at the prompt): with no [settlement] sftp the Fetch
+    button is off and the tab says why and what to do instead; with one that leads nowhere (a held port nothing
+    listens on), Fetch fails on the window's status line, in words, with the next step, and nothing is kept."""
+    sim = Simulator(tmp_path / "gateway", "127.0.0.1", reserve_port()).start()
+    config = write_config(sim)
+    till = xkit.Till(tmp_path / "till", config=config)
+    try:
+        set_manager_pin(till.data_dir)
+        till.start()
+        open_manager(till, first=False, pin=MANAGER_PIN)
+        probe = go_to_settlement(till)
+        shot = till.screenshot("settlement-live-01-no-sftp")
+        assert_nothing_cut_off(probe, shot)
+        assert not _widget(probe, "settlement_fetch")["enabled"], shot
+        note = _text(probe, "settlement_fetch_note")
+        assert "[settlement] sftp" in note and "import them" in note, note
+        assert _widget(probe, "settlement_import")["enabled"]
+        till.stop()
+
+        secrets = tmp_path / "sftp"
+        secrets.mkdir()
+        (secrets / "password").write_text("not-used\n")
+        (secrets / "password").chmod(0o600)
+        (secrets / "known_hosts").write_text("[127.0.0.1]:22 ssh-ed25519 "
+                                             "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n")
+        dead = reserve_port()   # held, never listening: a connect is refused, as by a server that is down
+        doc = tomllib.loads(config.read_text())
+        doc["settlement"] = {"sftp": f"sftp://merchant@127.0.0.1:{dead}/v1/settlements/{sim.client_id}",
+                             "password_file": str(secrets / "password"), "known_hosts": str(secrets / "known_hosts")}
+        config.write_text(tomli_w.dumps(doc))
+        till.start()
+        open_manager(till, first=False, pin=MANAGER_PIN)
+        go_to_settlement(till)
+        till.click_on("settlement_fetch")
+        probe = till.wait_for(lambda p: "refused the connection" in _text(p, "status"),
+                              what="the failed fetch said on the status line", timeout=60)
+        shot = till.screenshot("settlement-live-02-sftp-down")
+        assert_nothing_cut_off(probe, shot)
+        said = _text(probe, "status")
+        assert f"127.0.0.1:{dead}" in said and "\n→ " in said, said   # the next step on its own line
+        assert "not reconciled" in _text(probe, "settlement_caption")
+        assert _widget(probe, "settlement_fetch")["enabled"]   # free to try again
+        uri = f"file:{till.data_dir / 'journal.sqlite'}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as db:   # nothing fetched, nothing run, nothing kept
+            kept = [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                    for t in ("settlement_files", "settlement_runs", "settlement_findings")]
+        assert kept == [0, 0, 0], kept
+    finally:
+        till.stop()
+        sim.stop()
