@@ -8,14 +8,16 @@ import asyncio
 import csv
 import io
 import os
+import sqlite3
 import subprocess
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from rawsim import Raw, pay_body
 
 from pos_app.settlement.ssh import asyncssh
+from pos_app.sim.sftp import SftpServer
 
 pytestmark = pytest.mark.slow
 
@@ -100,6 +102,58 @@ def test_listing_the_merchants_folder_shows_today_and_where_todays_batch_settles
     assert days == [f"{today + timedelta(days=n):%Y%m%d}" for n in (-1, 0, 1)]
     assert f"settlementItems_USD_{today:%Y%m%d}-USD-01_000.csv" in settled
     assert f"settlementSummary_USD_{today:%Y%m%d}-USD-01_000.xlsx" in settled
+
+
+def test_a_late_refund_stays_out_of_a_fetch_of_its_day_until_the_next_day_has_begun(gw, tmp_path):
+    """Knob 9925 over the wire: a server on the same ledger whose clock the test holds. While day T lasts, what a
+    fetch of T takes (the folders T, T+1, T+2, after listing the merchant's folder) never names the refund; once
+    T+1 has begun, T+1's transactions file and T+1's batch (on T+2) do."""
+    body = pay_body(9925)
+    status, paid, _ = gw.raw.post("pay", body)
+    assert status == 200 and paid["result"]["resultStatus"] == "S", paid
+    refund_id = f"late-{body['paymentRequestId']}"
+    status, answer, _ = gw.raw.post("refund", {"refundRequestId": refund_id, "paymentId": paid["paymentId"],
+                                               "refundAmount": {"currency": "USD", "value": "25"}})
+    assert status == 200 and answer["result"]["resultStatus"] == "S", answer
+    db = sqlite3.connect(f"file:{gw.ledger_file}?mode=ro", uri=True)
+    (refunded_at,) = db.execute("SELECT created_at FROM refunds WHERE refund_request_id = ?", (refund_id,)).fetchone()
+    db.close()
+    t = datetime.fromtimestamp(refunded_at).date()
+    clock = [refunded_at]
+    server = SftpServer(tmp_path / "gw2", tmp_path / "tree", gw.ledger_file, gw.client_id,
+                        clock=lambda: clock[0]).start()
+    merchant = f"/v1/settlements/{gw.client_id}"
+
+    async def fetch_day() -> dict[str, bytes]:
+        async with await asyncssh().connect(
+                "127.0.0.1", server.port, username="sandbox", password=server.password_file.read_text().strip(),
+                known_hosts=str(server.known_hosts), client_keys=None, agent_path=None, config=None) as conn, \
+                conn.start_sftp_client() as sftp:
+            await sftp.listdir(merchant)
+            got = {}
+            for n in range(3):
+                where = f"{merchant}/{t + timedelta(days=n):%Y%m%d}"
+                try:
+                    names = await sftp.listdir(where)
+                except asyncssh().SFTPNoSuchFile:
+                    continue
+                for name in sorted(set(names) - {".", ".."}):
+                    if name.endswith(".csv"):
+                        async with sftp.open(f"{where}/{name}", "rb") as f:
+                            got[name] = await f.read()
+            return got
+
+    try:
+        during = run(fetch_day())
+        assert f"transactionItems_{t:%Y%m%d}_000.csv" in during
+        assert [name for name, data in during.items() if refund_id.encode() in data] == []
+        clock[0] = datetime.combine(t + timedelta(days=1), datetime.min.time()).timestamp()   # T+1 00:00 local
+        after = run(fetch_day())
+    finally:
+        server.stop()
+    t1 = t + timedelta(days=1)
+    assert sorted(name for name, data in after.items() if refund_id.encode() in data) == [
+        f"settlementItems_USD_{t1:%Y%m%d}-USD-01_000.csv", f"transactionItems_{t1:%Y%m%d}_000.csv"]
 
 
 def test_the_tree_is_read_only(gw):
