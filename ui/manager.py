@@ -1260,6 +1260,7 @@ class ManagerWindow(Operations, ModeWindow):
         panel, day, grant, journal = self.settlement_panel, self.day, self.acting(), self.journal
         config = self.core.terminal.config
         panel.shown_day = day
+        panel.busy(True)   # no fetch while the kept result is read: it would come back older than the fetch's
         self._call(lambda: services.settlement.settlement_result(grant, journal, day, config),
                    on_done=lambda result: panel.show(day, result, fresh=False), on_error=lambda _exc: panel.unread(day))
 

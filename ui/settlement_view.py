@@ -243,7 +243,8 @@ class SettlementPanel(QWidget):
     # -- the result --------------------------------------------------------------------------------------------
     def show(self, day: str, result, *, fresh: bool) -> None:
         """A Reconciliation for ``day``; ``fresh`` when it was just made (then the status line says what came)."""
-        if day != self.window_.day:
+        if day != self.window_.day:   # the business day moved meanwhile: its own read is under way or to come
+            self.busy(False)
             return
         self.result, self.shown_day = result, day
         data = result.data
@@ -348,7 +349,10 @@ class SettlementPanel(QWidget):
         self.totals.setRowCount(len(totals))
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         for r, (currency, t) in enumerate(sorted(totals.items())):
-            texts = (currency, str(t.get("count", "")), self._money(t.get("gross"), currency),
+            count = str(t.get("count", ""))
+            if t.get("pending"):   # rows whose settlement amount is not known yet: not in the sums
+                count = _("{n} (+{pending} pending)").format(n=count, pending=t["pending"])
+            texts = (currency, count, self._money(t.get("gross"), currency),
                      self._money(t.get("fee"), currency), self._money(t.get("net"), currency))
             for c, text in enumerate(texts):
                 item = cell(text, bold=c == 4)

@@ -17,6 +17,7 @@ import csv
 import sqlite3
 import tomllib
 from contextlib import closing
+from datetime import date, timedelta
 
 import pytest
 import tomli_w
@@ -216,6 +217,26 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
                           what="the amount difference's history on the Day tab")
     till.screenshot("settlement-05-history-of-the-difference")
     assert "History" in _text(probe, "detail")
+
+    # the business day moved (the day before, by the date box's Down key): the tab shows that day's own result,
+    # none, and the day's again when moved back
+    go_to_settlement(till)
+    box = next(w for w in _window(till.probe(), "ManagerWindow")["widgets"] if w["class"] == "QDateEdit")
+    x, y, _w, h = box["geometry"]
+    till.click_at(x + 62, y + h // 2)   # on the day's digits ("2026-12-06": the last two)
+    till.key("Down")
+    before = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    probe = till.wait_for(lambda p: _text(p, "settlement_caption").startswith(f"{before}: not reconciled"),
+                          what="the day before: not reconciled", timeout=20)
+    assert _widget(probe, "settlement_table")["rows"] == [] and _widget(probe, "settlement_totals")["rows"] == []
+    shot = till.screenshot("settlement-06-the-day-before")
+    assert_nothing_cut_off(probe, shot)
+    till.key("Up")
+    probe = till.wait_for(lambda p: _text(p, "settlement_caption").startswith(f"{day} held against")
+                          and len(_widget(p, "settlement_table")["rows"]) == len(rows), what="the day again")
+    again = [dict(zip(table["headers"], (c.replace("\u00a0", " ") for c in row), strict=True))
+             for row in _widget(probe, "settlement_table")["rows"]]
+    assert again == rows
     till.key("Escape")
 
     # kept, not only shown: with the till closed (the CLI refuses a journal a running till holds, and the manager's
