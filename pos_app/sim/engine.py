@@ -122,7 +122,8 @@ def _amount(body: dict, name: str) -> tuple[str, int] | Reply:
 
 
 _NEW_PAYMENT_DEFAULTS = {"code_hash": None, "code_value": None, "expire_at": None, "settle_at": None,
-                         "paid_at": None, "closed_at": None, "inquiries": 0, "cancels": 0, "entry_code": None}
+                         "paid_at": None, "closed_at": None, "inquiries": 0, "cancels": 0, "entry_code": None,
+                         "merchant_id": None, "store_id": None}
 
 
 class Engine:
@@ -391,7 +392,10 @@ class Engine:
                    "amount": value, "status": status, "result_code": code, "result_message": message,
                    "notify_url": body.get("paymentNotifyUrl") or None, "created_at": now,
                    "paid_at": now if status == "SUCCESS" else None,
-                   "closed_at": now if status == "FAIL" else None, **extra}
+                   "closed_at": now if status == "FAIL" else None,
+                   # kept for the reconciliation reports' referenceMerchantId/referenceStoreId (pos_app.sim.reports)
+                   "merchant_id": _get(body, "order.merchant.referenceMerchantId"),
+                   "store_id": _get(body, "order.merchant.store.referenceStoreId"), **extra}
         self.db.execute(f"INSERT INTO payments ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",
                         tuple(columns.values()))
         row = {**_NEW_PAYMENT_DEFAULTS, **columns}  # the row as stored, without reading it back

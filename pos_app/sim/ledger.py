@@ -7,7 +7,11 @@ from pathlib import Path
 
 from ..errors import PosError
 
-SCHEMA_VERSION = 2   # 2: entry codes (the entry_codes table, payments.entry_code)
+SCHEMA_VERSION = 3   # 2: entry codes (the entry_codes table, payments.entry_code); 3: payments.merchant_id, store_id
+#: Columns added to ``payments`` after schema 1, in order: an older ledger gains them (NULL in its old rows).
+_ADDED_PAYMENT_COLUMNS = {"entry_code": "TEXT",
+                          "merchant_id": "TEXT",   # the pay request's order.merchant.referenceMerchantId
+                          "store_id": "TEXT"}      # ... and order.merchant.store.referenceStoreId: the reports
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS payments (
@@ -98,8 +102,9 @@ def open_ledger(path: Path) -> sqlite3.Connection:
                            hint="upgrade pos-terminal, or start the simulator with another --data-dir")
         db.executescript(_SCHEMA)
         columns = {row[1] for row in db.execute("PRAGMA table_info(payments)")}
-        if "entry_code" not in columns:   # a version-1 ledger: its payments predate entry codes
-            db.execute("ALTER TABLE payments ADD COLUMN entry_code TEXT")
+        for name, kind in _ADDED_PAYMENT_COLUMNS.items():   # an older ledger: its payments predate the column
+            if name not in columns:
+                db.execute(f"ALTER TABLE payments ADD COLUMN {name} {kind}")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except sqlite3.DatabaseError as exc:
         raise PosError(f"{path}: the simulator ledger is unreadable ({exc})",

@@ -27,8 +27,8 @@ batch ids are ``<T>-<CUR>-01`` (settled on T+1) and ``<T>-<CUR>-02`` (post-quote
 ``quoteCurrencyPair`` is ``<transaction>/<settlement>`` and ``quotePrice`` the settlement currency's units per unit
 of the transaction currency (:data:`QUOTES`, made up); ``settlementInitiatedDate`` is 00:00 local of the
 settlement date. A day that has begun has its transactions file even with no rows; a batch exists only with rows.
-``referenceStoreId``/``referenceMerchantId`` are filled for entry-code payments only: the ledger keeps no store for
-the others.
+``referenceStoreId``/``referenceMerchantId`` are the ones the pay request named (``order.merchant``), which the
+ledger keeps; a payment an older ledger kept without them has its entry code's, or none (empty).
 
 Deterministic: the same ledger and ``now`` give the same bytes on a machine (times carry its offset), XLSX
 included (its document times and zip entry times are fixed, never the wall clock). The sandbox writes a day's files
@@ -133,13 +133,18 @@ def _connect(ledger: Path | sqlite3.Connection) -> tuple[sqlite3.Connection, boo
     return db, True
 
 
+#: The merchant and store a payment was made for: as its pay request named them (ledger schema 3), else — a
+#: payment of an older ledger — its entry code's; else unknown (written empty).
+_IDS = "COALESCE(p.store_id, e.store_id) AS store_id, COALESCE(p.merchant_id, e.merchant_id) AS merchant_id"
+
+
 def _moves(db: sqlite3.Connection, day: date) -> list[Move]:
     """The moves reported on ``day``, read straight from the ledger (a late refund of T-1 lands on T)."""
     lo, hi = day_start(day - timedelta(days=1)), day_start(day + timedelta(days=1))
     moves: list[Move] = []
     payments = db.execute(
         "SELECT p.payment_id, p.payment_request_id, p.currency, p.amount, p.status, p.created_at, p.paid_at, "
-        "p.closed_at, e.store_id, e.merchant_id FROM payments p LEFT JOIN entry_codes e ON e.code_value = "
+        f"p.closed_at, {_IDS} FROM payments p LEFT JOIN entry_codes e ON e.code_value = "
         "p.entry_code WHERE p.paid_at IS NOT NULL AND ((p.paid_at >= ? AND p.paid_at < ?) OR "
         "(p.status = 'CANCELLED' AND p.closed_at >= ? AND p.closed_at < ?))", (lo, hi, lo, hi)).fetchall()
     for p in payments:
@@ -153,7 +158,7 @@ def _moves(db: sqlite3.Connection, day: date) -> list[Move]:
                               day=local_day(p["closed_at"]), **common))
     refunds = db.execute(
         "SELECT r.refund_request_id, r.currency, r.amount, r.created_at, p.payment_id, p.payment_request_id, "
-        "p.amount AS paid, e.store_id, e.merchant_id FROM refunds r JOIN payments p ON p.payment_id = "
+        f"p.amount AS paid, {_IDS} FROM refunds r JOIN payments p ON p.payment_id = "
         "r.payment_id LEFT JOIN entry_codes e ON e.code_value = p.entry_code "
         "WHERE r.status = 'SUCCESS' AND r.created_at >= ? AND r.created_at < ?", (lo, hi)).fetchall()
     for r in refunds:

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from flowkit import sim_call
 from kit import payment_code
 from rawsim import Raw
 
@@ -32,6 +33,7 @@ TRANSACTION_HEADER = [
     "transactionCurrency", "settlementAmountValue", "settlementCurrency", "quoteCurrencyPair", "quotePrice",
     "paymentMethodFeeAmountValue", "paymentMethodFeeCurrency", "taxFeeAmountValue", "taxFeeCurrency"]
 MERCHANT = MerchantConfig("M1", "Shop", "5411", "S1", "Shop 1", "5411", "T1", "USD", "USD")
+OTHER_STORE = MerchantConfig("M2", "Shop two", "5411", "S2", "Shop 2", "5411", "T9", "USD", "USD")
 
 
 def minor(text: str, currency: str) -> int:
@@ -57,6 +59,19 @@ class Day:
         self.ids[name] = request_id
         self.ids[name + ".paymentId"] = answer.get("paymentId", "")
         return answer["result"]["resultStatus"]
+
+    def pay_order(self, name: str, amount: int, currency: str, merchant: MerchantConfig) -> str:
+        """Merchant-presented: the order code is shown, the customer's wallet pays it."""
+        request_id = f"{name}-{uuid.uuid4().hex[:12]}"
+        body = json.loads(messages.pay_order_code(merchant, request_id, Money(amount, currency), description="x",
+                                                  notify_url="http://127.0.0.1:9/n").body)
+        status, answer, _ = self.raw.post("pay", body)
+        assert status == 200 and answer["result"]["resultStatus"] == "S", answer
+        code = answer["orderCodeForm"]["codeDetails"][0]["codeValue"]
+        status, paid = sim_call(self.sim, "/sim/wallet/pay-order", {"codeValue": code})
+        assert status == 200, paid
+        self.ids[name] = request_id
+        return paid["paymentStatus"]
 
     def refund(self, name: str, of: str, amount: int, currency: str) -> str:
         request_id = f"{name}-{uuid.uuid4().hex[:12]}"
@@ -94,6 +109,7 @@ def day(tmp_path_factory):
         assert d.refund("late.refund", "late", 25, "USD") == "S"
         assert d.pay("fx", 9926, "JPY") == "S"
         assert d.pay("dup", 9927, "USD") == "S"
+        assert d.pay_order("order", 777, "USD", OTHER_STORE) == "SUCCESS"
         d.now = time.time()
         d.db = sqlite3.connect(sim.ledger_file)
         d.today = datetime.fromtimestamp(d.db.execute("SELECT MIN(created_at) FROM payments").fetchone()[0]).date()
@@ -161,6 +177,17 @@ def test_every_row_is_this_merchants_with_times_that_carry_an_offset(day):
         assert r["status"] == "SUCCESS"
 
 
+def test_every_row_names_the_merchant_and_store_its_pay_request_named(day):
+    """Payment-code and order-code payments alike: referenceMerchantId/referenceStoreId are the ones the
+    terminal's pay request sent (order.merchant), for the payment's rows and its refunds' and cancels'."""
+    expected = {"plain": ("M1", "S1"), "plain.refund": ("M1", "S1"), "yen": ("M1", "S1"), "order": ("M2", "S2")}
+    rows = transactions(day)
+    for name, ids in expected.items():
+        found = by_request(rows, day.ids[name])
+        assert found and {(r["referenceMerchantId"], r["referenceStoreId"]) for r in found} == {ids}, name
+    assert {(r["referenceMerchantId"], r["referenceStoreId"]) for r in rows} == {("M1", "S1"), ("M2", "S2")}
+
+
 def test_only_money_that_moved_is_listed(day):
     listed = {r["transactionRequestId"] for r in transactions(day)}
     for name in ("declined", "stuck", "plain.too-much", "omits"):
@@ -194,7 +221,7 @@ def test_amounts_sum_to_the_ledgers_by_plain_sql(day):
         if r["transactionId"] in plain_ids:
             theirs[r["transactionCurrency"]] = theirs.get(r["transactionCurrency"], 0) + \
                 minor(r["transactionAmountValue"], r["transactionCurrency"])
-    assert theirs == ours == {"USD": 1234 - 200, "JPY": 0}
+    assert theirs == ours == {"USD": 1234 - 200 + 777, "JPY": 0}
 
 
 def test_fees_are_negative_and_net_is_gross_plus_fee(day):
@@ -342,3 +369,43 @@ def test_the_same_ledger_and_now_give_the_same_bytes(day):
     mtimes = {p: p.stat().st_mtime_ns for p in day.written}
     sim_reports.write_reports(day.sim.ledger_file, day.out, day.today, day.sim.client_id, now=day.now)
     assert {p: p.stat().st_mtime_ns for p in day.written} == mtimes   # unchanged files are not rewritten
+
+
+# -- an older ledger ------------------------------------------------------------------------------------------
+
+#: The payments table as ledger schema 1 (no entry_code) and 2 made it, said here rather than taken from the code.
+OLD_PAYMENTS = """CREATE TABLE payments (payment_id TEXT PRIMARY KEY, payment_request_id TEXT NOT NULL UNIQUE,
+    body_hash TEXT NOT NULL, mode TEXT NOT NULL, scenario INTEGER, currency TEXT NOT NULL, amount INTEGER NOT NULL,
+    status TEXT NOT NULL, result_code TEXT NOT NULL, result_message TEXT NOT NULL, code_hash TEXT,
+    code_value TEXT UNIQUE, expire_at REAL, settle_at REAL, notify_url TEXT, created_at REAL NOT NULL, paid_at REAL,
+    closed_at REAL, inquiries INTEGER NOT NULL DEFAULT 0, cancels INTEGER NOT NULL DEFAULT 0{more})"""
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_ledger_gains_the_store_columns_keeps_its_payments_and_still_reports_them(tmp_path, version):
+    from pos_app.sim.ledger import open_ledger
+    path, on = tmp_path / "sim-ledger.sqlite", date(2026, 11, 20)
+    at = datetime(2026, 11, 20, 10, 30).timestamp()
+    old = sqlite3.connect(path)
+    old.execute(OLD_PAYMENTS.format(more=", entry_code TEXT" if version == 2 else ""))
+    old.execute("INSERT INTO payments (payment_id, payment_request_id, body_hash, mode, currency, amount, status, "
+                "result_code, result_message, created_at, paid_at) VALUES ('P1', 'R1', 'h', 'PaymentCode', 'USD', "
+                "1000, 'SUCCESS', 'SUCCESS', 'success', ?, ?)", (at, at))
+    old.execute(f"PRAGMA user_version = {version}")
+    old.commit()
+    old.close()
+
+    for _ in range(2):   # a second open finds nothing left to do
+        open_ledger(path).close()
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA user_version").fetchone() == (3,)
+    assert {"entry_code", "store_id", "merchant_id"} <= {r[1] for r in raw.execute("PRAGMA table_info(payments)")}
+    assert raw.execute("SELECT payment_request_id, amount, status, paid_at, store_id, merchant_id FROM payments"
+                       ).fetchall() == [("R1", 1000, "SUCCESS", at, None, None)]
+    raw.close()
+    files = sim_reports.build(path, on, "C1", now=sim_reports.day_start(on + timedelta(days=1)))
+    report = tmp_path / "transactions.csv"
+    report.write_bytes(files[f"v1/settlements/C1/{on:%Y%m%d}/transactionItems_{on:%Y%m%d}_000.csv"])
+    (row,) = records(report)
+    assert (row["transactionRequestId"], row["transactionAmountValue"], row["referenceStoreId"],
+            row["referenceMerchantId"]) == ("R1", "10.00", "", "")
