@@ -32,9 +32,23 @@ pytestmark = pytest.mark.slow
 TILL = {"size": (1024, 768), "language": "en"}
 PIN = "246810"   # sandbox mode: the first F9 chooses it (typed twice)
 SETTLEMENT_TAB = 4   # Day, Review, Reports, Entry code, Settlement (the Store tab, with [store], comes last)
-#: The sales of the day, as typed at the till, and the class each must come to by the simulator's knobs
-#: (pos_app/sim/scenarios.py): 9921 REPORT_OMITS, 9923 REPORT_WRONG_AMOUNT; any other amount is reported as paid.
-SALES = {"12.00": "matched", "99.21": "missing_at_gateway", "99.23": "amount_mismatch", "7.50": "matched"}
+#: The sales of the day, as typed at the till, and the class each must come to by the simulator's report knobs
+#: (pos_app/sim/scenarios.py REPORT_TABLE, by the amount's minor value); any other amount is reported as paid.
+SALES = {"12.00": "matched",
+         "99.21": "missing_at_gateway",   # REPORT_OMITS: no row for it
+         "99.22": "matched",              # REPORT_PHANTOM: reported as paid, and a PAYMENT never made beside it
+         "99.23": "amount_mismatch",      # REPORT_WRONG_AMOUNT: one major unit more
+         "99.24": "currency_mismatch",    # REPORT_OTHER_CURRENCY: EUR for a USD payment
+         "99.26": "pending",              # FX_PENDING: post-quoted, no settlement amount nor fee until T+2
+         "99.27": "duplicate",            # REPORT_DUPLICATE: its row twice
+         "7.50": "matched"}
+PHANTOM = 9922   # the amount of the payment the reports list and nobody made: missing in the journal
+#: Each class as the window says it (English).
+WORDS = {"matched": "matched", "missing_in_journal": "missing in the journal",
+         "missing_at_gateway": "missing at the gateway", "amount_mismatch": "amount differs",
+         "currency_mismatch": "currency differs", "pending": "pending FX or fees", "duplicate": "duplicate"}
+DIFFERENCES = {"missing_in_journal", "missing_at_gateway", "amount_mismatch", "currency_mismatch", "duplicate"}
+EXPECTED_COUNTS = {cls: list(SALES.values()).count(cls) + (cls == "missing_in_journal") for cls in WORDS}
 
 
 def _window(probe: dict, cls: str) -> dict | None:
@@ -149,7 +163,8 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
     shot = till.screenshot("settlement-02-fetched-and-matched")
     assert_nothing_cut_off(probe, shot)
     said = _text(probe, "status")
-    assert said.startswith(f"Reconciled {day}: 2 differences need a look"), said
+    n_differences = sum(n for cls, n in EXPECTED_COUNTS.items() if cls in DIFFERENCES)
+    assert said.startswith(f"Reconciled {day}: {n_differences} differences need a look"), said
 
     # what was kept, in the journal file (plain SQL), against the journal's own rows and the knobs' definition
     kept = kept_findings(till, day)
@@ -161,22 +176,32 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
             assert theirs == minor + 100   # one major unit more: USD's exponent is 2
         elif expected == "matched":
             assert theirs == minor
+    phantoms = [(key, row) for key, row in kept.items() if key[0] not in ids.values()]
+    assert [(key[1], row) for key, row in phantoms] == [("PAYMENT", ("missing_in_journal", None, PHANTOM))], phantoms
+    assert {cls: [row[0] for row in kept.values()].count(cls) for cls in WORDS} == EXPECTED_COUNTS
 
     # the window shows what was kept: a row a finding, the differences first, each in words
     table = _widget(probe, "settlement_table")
     rows = [dict(zip(table["headers"], (c.replace("\u00a0", " ") for c in row), strict=True)) for row in table["rows"]]
     on_screen = {row["Transaction"]: row["Class"] for row in rows}
-    assert on_screen[ids["99.21"]] == "missing at the gateway" and on_screen[ids["99.23"]] == "amount differs"
-    assert on_screen[ids["12.00"]] == on_screen[ids["7.50"]] == "matched"
-    assert {row["Class"] for row in rows[:2]} == {"missing at the gateway", "amount differs"}, rows   # first
+    assert {amount: on_screen.get(ids[amount]) for amount in SALES} == \
+        {amount: WORDS[cls] for amount, cls in SALES.items()}, rows
+    phantom_id = phantoms[0][0][0]
+    assert on_screen[phantom_id] == "missing in the journal", rows
+    assert {row["Class"] for row in rows[:n_differences]} == {WORDS[cls] for cls in DIFFERENCES}, rows   # first
+    assert len(rows) == len(kept), rows
     wrong = next(row for row in rows if row["Transaction"] == ids["99.23"])
     assert wrong["Ours"] == "USD 99.23" and wrong["The gateway's"] == "USD 100.23", wrong
+    other = next(row for row in rows if row["Transaction"] == ids["99.24"])
+    assert other["Ours"] == "USD 99.24" and other["The gateway's"].startswith("EUR"), other
+    phantom = next(row for row in rows if row["Transaction"] == phantom_id)
+    assert phantom["Ours"] == "—" and phantom["The gateway's"] == "USD 99.22", phantom
     counts = _text(probe, "settlement_counts")
-    assert "missing at the gateway: 1" in counts and "amount differs: 1" in counts, counts
+    assert all(f"{WORDS[cls]}: {n}" in counts for cls, n in EXPECTED_COUNTS.items()), counts
     how = _text(probe, "settlement_how")
     assert "transactionItems_" in how, how
     totals = _widget(probe, "settlement_totals")
-    assert [row[0] for row in totals["rows"]] == ["USD"], totals
+    assert "USD" in [row[0] for row in totals["rows"]], totals
 
     # the same report again, as a manager imports a file downloaded from the dashboard: picked in Qt's own file
     # dialog (its name typed), read, and said to be in already; nothing changes
@@ -192,7 +217,7 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
                           in _text(p, "status"), what="the same report said to be in already", timeout=30)
     shot = till.screenshot("settlement-04-the-same-report-again")
     assert_nothing_cut_off(probe, shot)
-    assert f"Reconciled {day}: 2 differences need a look" in _text(probe, "status")
+    assert f"Reconciled {day}: {n_differences} differences need a look" in _text(probe, "status")
     assert f"Skipped {fetched[0].name}: already imported on" in _text(probe, "settlement_how")
     assert kept_findings(till, day) == kept
 
@@ -250,7 +275,8 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
         assert finding is not None, f"the sale of {amount} ({ids[amount]}) is not in the result: {shown}"
         assert (finding["type"], finding["class"]) == ("PAYMENT", expected), (amount, finding)
         assert finding["class"] == kept[(ids[amount], "PAYMENT")][0]
-    assert shown["counts"]["missing_at_gateway"] == 1 and shown["counts"]["amount_mismatch"] == 1, shown["counts"]
+    assert shown["counts"] == EXPECTED_COUNTS, shown["counts"]
+    assert by_request[phantom_id]["class"] == "missing_in_journal" and by_request[phantom_id]["ours"] is None
     assert [row["Transaction"] for row in rows] == [f["requestId"] for f in shown["findings"]]   # the same order
 
 
