@@ -369,6 +369,9 @@ class SettlementPanel(QWidget):
             lines.append(_("Reconciled at {at} by {by}, against {source}").format(
                 at=_moment(run.get("at")), by=run.get("by") or "—", source=source))
         imported = data.get("imported") or []
+        behind = sorted({row.get("file") for f in data.get("findings") or [] for row in f.get("rows") or []} - {None})
+        if behind:   # the kept result: the files its rows came from, whichever run read them
+            lines.append(_("The gateway's rows come from: {files}").format(files=", ".join(behind)))
         if imported:
             lines.append(_("This time, from {n} report files:").format(n=len(imported)))
             for f in imported:

@@ -103,6 +103,13 @@ def kept_findings(till, day: str) -> dict[tuple[str, str], tuple]:
     return {(r[0], r[1]): r[2:] for r in rows}
 
 
+def fetched_names(till) -> str:
+    """The CSV reports of transactions the fetch downloaded, as the tab lists them (the XLSX twins are the same
+    reports, read once; a settlement summary holds totals, no transaction's row)."""
+    return ", ".join(sorted(p.name for p in (till.data_dir / "settlement-reports").rglob("*.csv")
+                            if not p.name.startswith("settlementSummary_")))
+
+
 def open_manager(till, *, first: bool = True, pin: str = PIN) -> dict:
     """F9, then the PIN as a person types it (in sandbox mode the first time twice: the window chooses it)."""
     till.key("F9")
@@ -199,7 +206,7 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
     counts = _text(probe, "settlement_counts")
     assert all(f"{WORDS[cls]}: {n}" in counts for cls, n in EXPECTED_COUNTS.items()), counts
     how = _text(probe, "settlement_how")
-    assert "transactionItems_" in how, how
+    assert f"The gateway's rows come from: {fetched_names(till)}" in how, how
     totals = _widget(probe, "settlement_totals")
     assert "USD" in [row[0] for row in totals["rows"]], totals
 
@@ -234,6 +241,13 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
     with target.open(newline="", encoding="utf-8") as f:
         exported = {(row["requestId"], row["type"]): row["class"] for row in csv.DictReader(f)}
     assert exported == {key: row[0] for key, row in kept.items()}, exported
+
+    # Enter on a row only the gateway has: said so, nothing else opens
+    till.click_cell(phantom_id)
+    till.key("Return")
+    probe = till.wait_for(lambda p: f"{phantom_id} is not in this terminal's journal" in _text(p, "status"),
+                          what="the phantom said to be only the gateway's")
+    assert _tab(probe) == SETTLEMENT_TAB
 
     # Enter on a difference: its history, the way the Day tab shows a selected transaction
     till.click_cell(ids["99.23"])
