@@ -1253,7 +1253,8 @@ class ManagerWindow(Operations, ModeWindow):
         self._say(panel.waiting_words(files=files, sftp=sftp))
         self._call(lambda: services.settlement.reconcile_settlement(grant, journal, config, files=files, sftp=sftp,
                                                                     day=day, progress=panel.progress),
-                   on_done=lambda result: panel.show(day, result, fresh=True), on_error=lambda _exc: panel.unread(day))
+                   on_done=lambda result: panel.show_result(day, result, fresh=True),
+                   on_error=lambda _exc: panel.unread(day))
 
     def refresh_settlement(self) -> None:
         """What the last reconciliation of the business day kept (nothing fetched): ``settlement_result``."""
@@ -1262,7 +1263,8 @@ class ManagerWindow(Operations, ModeWindow):
         panel.shown_day = day
         panel.busy(True)   # no fetch while the kept result is read: it would come back older than the fetch's
         self._call(lambda: services.settlement.settlement_result(grant, journal, day, config),
-                   on_done=lambda result: panel.show(day, result, fresh=False), on_error=lambda _exc: panel.unread(day))
+                   on_done=lambda result: panel.show_result(day, result, fresh=False),
+                   on_error=lambda _exc: panel.unread(day))
 
     # -- the store (issue 17): every counter's day, the store's X and its closing --------------------------
     def _store_tab_shown(self, *_args) -> None:

@@ -241,7 +241,7 @@ class SettlementPanel(QWidget):
             self.window_._say(words)
 
     # -- the result --------------------------------------------------------------------------------------------
-    def show(self, day: str, result, *, fresh: bool) -> None:
+    def show_result(self, day: str, result, *, fresh: bool) -> None:
         """A Reconciliation for ``day``; ``fresh`` when it was just made (then the status line says what came)."""
         if day != self.window_.day:   # the business day moved meanwhile: its own read is under way or to come
             self.busy(False)
