@@ -145,7 +145,7 @@ class SettlementPanel(QWidget):
         layout.addWidget(split, 1)
 
         out = QHBoxLayout()
-        self.rows_label = message_line(1)
+        self.rows_label = message_line(2)   # two lines beside the export buttons take no more height
         self.rows_label.setObjectName("settlement_rows")
         out.addWidget(self.rows_label, 1)
         self.csv_button = button(_("Export CSV…"))
@@ -253,6 +253,10 @@ class SettlementPanel(QWidget):
         self._rows(data.get("findings") or [])
         self._totals(data.get("totals") or {})
         self.how.setPlainText("\n".join(self.how_lines(data)))
+        warnings = len(data.get("warnings") or []) + len(data.get("refused") or [])
+        if warnings:   # said where the eye is, beside the row count; the words are in the box below
+            self.rows_label.setText(self.rows_label.text() + "  ·  " + _(
+                "{n} warnings or refused files (in the box above)").format(n=warnings))
         self.busy(False)
         if fresh:
             words, error = self.outcome_words(day, data)
