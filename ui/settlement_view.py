@@ -263,7 +263,17 @@ class SettlementPanel(QWidget):
             self.window_._say(words, error=error)
 
     def outcome_words(self, day: str, data: dict) -> tuple[str, bool]:
-        """What a run came to, for the status line: the differences, and any file refused with what to do."""
+        """What a run came to, for the status line (two lines): a refused file first, as a failure is said
+        (what is wrong, then what to do, on its own line; the rest of the run is on the tab), else the differences."""
+        refused = data.get("refused") or []
+        if refused:
+            first = refused[0]
+            words = stored(str(first.get("why") or first.get("name", "")))
+            if len(refused) > 1:
+                words += " " + _("(and {n} more files refused: listed below the table)").format(n=len(refused) - 1)
+            if first.get("hint"):
+                words += f"\n→ {stored(str(first['hint']))}"
+            return words, True
         differences = int(data.get("differences") or 0)
         skipped = data.get("skipped") or []
         words = "" if data.get("imported") or not skipped else _("Nothing new: {why}.").format(
@@ -271,14 +281,7 @@ class SettlementPanel(QWidget):
         words += (_("Reconciled {day}: {n} differences need a look (red, first in the table).").format(
             day=day, n=differences) if differences else
             _("Reconciled {day}: no difference with the gateway's reports.").format(day=day))
-        refused = data.get("refused") or []
-        for f in refused[:1]:
-            words += "\n" + _("{name} was refused: {why}").format(name=f.get("name", ""), why=stored(str(f.get("why"))))
-            if f.get("hint"):
-                words += f" → {stored(str(f['hint']))}"
-        if len(refused) > 1:
-            words += " " + _("({n} more refused: listed below the table)").format(n=len(refused) - 1)
-        return words, bool(differences or refused)
+        return words, bool(differences)
 
     def unread(self, day: str) -> None:
         """It failed: nothing of an earlier read left as if current (the reason is on the status line)."""

@@ -228,6 +228,27 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
     assert f"Skipped {fetched[0].name}: already imported on" in _text(probe, "settlement_how")
     assert kept_findings(till, day) == kept
 
+    # a file cut short (its last line, <END>, lost in a download): refused in words with what to do, nothing of it kept
+    cut = till.folder / "cut" / fetched[0].name.replace("_000.csv", "_001.csv")
+    cut.parent.mkdir()
+    text = fetched[0].read_text(encoding="utf-8")
+    assert text.rstrip().endswith("<END>"), text[-200:]
+    cut.write_text(text.rstrip()[: -len("<END>")], encoding="utf-8")
+    till.click_on("settlement_import")
+    till.wait_for(lambda p: (_window(p, "QFileDialog") or {}).get("active"), what="Qt's file dialog, with the keyboard")
+    till.click_on("fileNameEdit")
+    till.key("ctrl+a")
+    till.type(str(cut), delay_ms=20)
+    till.key("Return")
+    probe = till.wait_for(lambda p: _text(p, "status").startswith(f"{cut.name} is cut short"),
+                          what="the cut file refused", timeout=30)
+    shot = till.screenshot("settlement-05-a-file-cut-short")
+    assert_nothing_cut_off(probe, shot)
+    said = _text(probe, "status")
+    assert "<END>" in said and "\n→ " in said and said.count("\n") == 1, said   # what is wrong; what to do
+    assert f"REFUSED {cut.name}" in _text(probe, "settlement_how")
+    assert kept_findings(till, day) == kept
+
     # exported as the Reports tab exports: the path typed in the save dialog; one CSV row a finding, as kept
     target = till.folder / "exports" / f"settlement-{day}.csv"
     target.parent.mkdir()
@@ -242,9 +263,10 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
         exported = {(row["requestId"], row["type"]): row["class"] for row in csv.DictReader(f)}
     assert exported == {key: row[0] for key, row in kept.items()}, exported
 
-    # Enter on a row only the gateway has: said so, nothing else opens
-    till.click_cell(phantom_id)
-    till.key("Return")
+    # a double click on a row only the gateway has: said so, nothing else opens
+    x, y, w, h = till.click_cell(phantom_id)
+    till._x("xdotool", "mousemove", "--sync", str(x + w // 2), str(y + h // 2), "click", "--repeat", "2",
+            "--delay", "80", "1")
     probe = till.wait_for(lambda p: f"{phantom_id} is not in this terminal's journal" in _text(p, "status"),
                           what="the phantom said to be only the gateway's")
     assert _tab(probe) == SETTLEMENT_TAB
@@ -254,7 +276,7 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
     till.key("Return")
     probe = till.wait_for(lambda p: _tab(p) == 0 and ids["99.23"] in _text(p, "detail"),
                           what="the amount difference's history on the Day tab")
-    till.screenshot("settlement-05-history-of-the-difference")
+    till.screenshot("settlement-06-history-of-the-difference")
     assert "History" in _text(probe, "detail")
 
     # the business day moved (the day before, by the date box's Down key): the tab shows that day's own result,
@@ -268,7 +290,7 @@ def test_fetch_reconciles_the_sandbox_day_and_enter_on_a_difference_shows_its_hi
     probe = till.wait_for(lambda p: _text(p, "settlement_caption").startswith(f"{before}: not reconciled"),
                           what="the day before: not reconciled", timeout=20)
     assert _widget(probe, "settlement_table")["rows"] == [] and _widget(probe, "settlement_totals")["rows"] == []
-    shot = till.screenshot("settlement-06-the-day-before")
+    shot = till.screenshot("settlement-07-the-day-before")
     assert_nothing_cut_off(probe, shot)
     till.key("Up")
     probe = till.wait_for(lambda p: _text(p, "settlement_caption").startswith(f"{day} held against")
