@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from pos_app.settlement.rows import Finding, LedgerRow, ReportRow
 
@@ -24,6 +26,17 @@ _ROW_COLUMNS = ("file", "line", "kind", "report_date", "batch", "customer_id", "
                 "transaction_id", "original_id", "currency", "amount", "settle_currency", "settle_amount",
                 "fee_currency", "fee", "store_id", "at")
 _REPORT_FIELDS = tuple(f.name for f in dataclasses.fields(ReportRow))
+_ROW_VALUES = operator.attrgetter(*_ROW_COLUMNS[1:])   # one C call a row: a day's file is 20,000 rows
+
+
+@contextmanager
+def _reading(journal) -> Iterator[sqlite3.Connection]:
+    """Several reads in one state of the journal (or on the connection of an open transaction)."""
+    if isinstance(journal, sqlite3.Connection):
+        yield journal
+    else:
+        with journal.reading() as c:
+            yield c
 
 
 def _json(value) -> str:
@@ -66,7 +79,7 @@ def import_file(journal, report_file, by: str, *, name: str | None = None, audit
                    _json(summary) if summary else None, _json(list(report_file.warnings or ())) or None, at, by))
         c.executemany(f"INSERT INTO settlement_rows ({', '.join(_ROW_COLUMNS)}) VALUES "
                       f"({', '.join('?' * len(_ROW_COLUMNS))})",
-                      [(report_file.sha256, *(getattr(r, col) for col in _ROW_COLUMNS[1:])) for r in rows])
+                      [(report_file.sha256, *_ROW_VALUES(r)) for r in rows])
         _audit(c, audit, at, {"file": name, "sha256": report_file.sha256, "kind": report_file.kind,
                               "rows": len(rows)})
     return True
@@ -106,16 +119,22 @@ def rows_for(journal, day: str, request_ids: Iterable[str] = ()) -> list[ReportR
     """The report rows a day's match needs: every row of a transactions file covering ``day``, and every row (any
     file, any date) of a request id among ``request_ids`` or among those rows, so a refund reported on a later
     day and the settlement rows of a batch are seen. Files in import order (the latest last), lines in order.
-    Two index reads (by day, by request id), not a scan."""
-    return [_report_row(r) for r in read(
-        journal,
-        f"WITH ids(id) AS (SELECT value FROM json_each(:ids) UNION SELECT request_id FROM settlement_rows "
-        f"WHERE report_date = :day), "
-        f"picked(file, line) AS (SELECT file, line FROM settlement_rows WHERE report_date = :day UNION "
-        f"SELECT r.file, r.line FROM ids JOIN settlement_rows r ON r.request_id = ids.id) "
-        f"SELECT {_SELECT} FROM picked p JOIN settlement_rows r ON r.file = p.file AND r.line = p.line "
-        f"JOIN settlement_files f ON f.sha256 = r.file ORDER BY f.seq, r.line",
-        {"day": day, "ids": _json(sorted(set(request_ids)))})]
+
+    Two index reads, not a scan: the day's rows by date, then the other files' rows by request id, through the
+    request id index alone (it holds the row's key, the file): the day's 20,000 ids cost a probe each, and
+    only another file's row is read whole."""
+    with _reading(journal) as c:
+        rows = c.execute(f"SELECT {_SELECT} FROM settlement_rows r WHERE r.report_date = ?", (day,)).fetchall()
+        request = _REPORT_FIELDS.index("request_id")
+        ids = set(request_ids) | {r[request] for r in rows}
+        if ids:
+            rows += c.execute(
+                f"SELECT {_SELECT} FROM json_each(:ids) j JOIN settlement_rows r ON r.request_id = j.value "
+                f"WHERE r.file NOT IN (SELECT value FROM json_each(:files))",
+                {"ids": _json(sorted(ids)), "files": _json(sorted({r[1] for r in rows}))}).fetchall()
+        seq = dict(c.execute("SELECT sha256, seq FROM settlement_files").fetchall())
+    rows.sort(key=lambda r: (seq.get(r[1], 0), r[2]))
+    return [ReportRow(*r) for r in rows]
 
 
 def batch_rows(journal, batches: Iterable[str]) -> list[ReportRow]:
@@ -128,16 +147,22 @@ def batch_rows(journal, batches: Iterable[str]) -> list[ReportRow]:
 
 def ledger_rows(journal, day: str, extra_ids: Iterable[str] = (), *, terminal: str | None = None) -> list[LedgerRow]:
     """The journal's transactions of ``day``, and those (any day) whose id, or paymentId, is among
-    ``extra_ids`` (rows the gateway reported that the day's journal may have made on another day)."""
-    rows = read(journal,
-                "SELECT id, kind, status, currency, amount, day, payment_id, parent FROM transactions WHERE day = :day "
-                "UNION SELECT id, kind, status, currency, amount, day, payment_id, parent FROM transactions "
-                "WHERE id IN (SELECT value FROM json_each(:ids)) "
-                "UNION SELECT id, kind, status, currency, amount, day, payment_id, parent FROM transactions "
-                "WHERE payment_id IN (SELECT value FROM json_each(:ids)) ORDER BY day, id",
-                {"day": day, "ids": _json(sorted(set(extra_ids)))})
-    return [LedgerRow(r["id"], r["kind"], r["status"], r["currency"], r["amount"], r["day"], r["payment_id"],
-                      r["parent"], terminal) for r in rows]
+    ``extra_ids`` (rows the gateway reported that the day's journal may have made on another day).
+
+    The day first, by its index; then only the ids the day does not hold (usually none: the reports name the
+    day's own transactions), rather than a union over every id the reports name."""
+    columns = "id, kind, status, currency, amount, day, payment_id, parent"   # LedgerRow's order
+    with _reading(journal) as c:
+        rows = c.execute(f"SELECT {columns} FROM transactions WHERE day = ?", (day,)).fetchall()
+        have = {r[0] for r in rows} | {r[6] for r in rows if r[6]}
+        extra = set(extra_ids) - have
+        if extra:   # rows of other days only: a row of the day has its id and paymentId in ``have``
+            rows += c.execute(f"SELECT {columns} FROM transactions WHERE id IN (SELECT value FROM json_each(:ids)) "
+                              f"UNION SELECT {columns} FROM transactions "
+                              f"WHERE payment_id IN (SELECT value FROM json_each(:ids))",
+                              {"ids": _json(sorted(extra))}).fetchall()
+    rows.sort(key=lambda r: (r[5], r[0]))
+    return [LedgerRow(*r, terminal) for r in rows]
 
 
 # -- results ------------------------------------------------------------------------------------------------
@@ -161,14 +186,27 @@ def save_run(journal, day: str, source: str, files: Iterable[str], findings: Ite
               f.ours.id if f.ours else None, f.ours.terminal if f.ours else None,
               f.ours.currency if f.ours else None, f.ours.amount if f.ours else None,
               f.theirs[0].currency if f.theirs else None, f.theirs[0].amount if f.theirs else None,
-              _json([[t.file, t.line] for t in f.theirs]), f.detail, run, at) for f in findings])
+              _refs(f.theirs), f.detail, run, at) for f in findings])
         _audit(c, audit, at, {"day": day, "source": source, "run": run, "counts": counts})
     return run
 
 
+def _refs(theirs) -> str:
+    """``[[sha256, line], ...]`` as JSON: a file's name is its SHA-256 in hex, so it is written as it is (a
+    json.dumps a finding added up over a day's 20,000)."""
+    if all(t.file.isalnum() and t.file.isascii() for t in theirs):
+        return "[" + ",".join(f'["{t.file}",{int(t.line)}]' for t in theirs) + "]"
+    return _json([[t.file, t.line] for t in theirs])
+
+
+#: A kept finding's columns, in this order (the service reads them by position; a Row keeps their names).
+FINDING_COLUMNS = ("request_id", "type", "day", "cls", "ledger_id", "terminal", "currency", "amount", "their_currency",
+                   "their_amount", "theirs", "detail", "run", "updated_at")
+
+
 def findings_of(journal, day: str) -> list[sqlite3.Row]:
     """The findings kept for ``day`` (each key's latest), differences first then by request id."""
-    return read(journal, "SELECT * FROM settlement_findings WHERE day = ? "
+    return read(journal, f"SELECT {', '.join(FINDING_COLUMNS)} FROM settlement_findings WHERE day = ? "
                          "ORDER BY cls IN ('matched', 'pending'), cls, request_id, type", (day,))
 
 

@@ -15,8 +15,11 @@ store's PostgreSQL when ``[store]`` is set) by :mod:`pos_app.settlement.match`, 
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -81,6 +84,12 @@ def reconcile_settlement(grant: Grant, journal, config, *, files=(), sftp: str |
     """Import the report ``files`` (or those fetched over ``sftp`` / ``[settlement] sftp`` for ``day``, default
     yesterday), then match ``day`` (default: each transactions file's day) and keep the result. ``progress(words)``,
     when given, hears what it waits for next (the window says it while the work runs on a worker)."""
+    with _no_cycle_collection():
+        return _reconcile(grant, journal, config, files=files, sftp=sftp, day=day, source=source, now=now,
+                          progress=progress)
+
+
+def _reconcile(grant: Grant, journal, config, *, files, sftp, day, source, now, progress) -> Reconciliation:
     from offline_queue import settlement as kept
 
     from ..settlement.parse import SettlementFileError, read_report
@@ -152,10 +161,26 @@ def settlement_result(grant: Grant, journal, day: str, config=None) -> Reconcili
     day = _checked_day(day)
     runs = kept.runs_of(journal, day, 1)
     source = runs[0]["source"] if runs else JOURNAL
-    return _result(journal, config, [day], source, by=grant, at=time.time())
+    with _no_cycle_collection():
+        return _result(journal, config, [day], source, by=grant, at=time.time())
 
 
 # -- the steps ----------------------------------------------------------------------------------------------
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """A day's match makes some 200,000 objects (rows, findings, their tuples) and none of them in a cycle, yet
+    the cyclic collector walks them all again each time enough have piled up: a third of a 20,000-row run
+    (benchmarks/bench_settlement.py). It is paused for the run; reference counting still frees every object,
+    and the collector is back on (if it was on) when the run ends, however it ends."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def _match():
     from ..settlement import match
     return match

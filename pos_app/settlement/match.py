@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import NamedTuple
 
 from .. import vocabulary as V
@@ -119,8 +120,8 @@ def reconcile(ledger: Iterable[LedgerRow], rows: Iterable[ReportRow], day: str) 
             ours[(request_id, type_)] = sale
     seen = {(t.id, type_) for (_rid, type_), t in ours.items() if t is not None}
 
-    findings = [_listed(key, sorted(listed, key=_row_order), ours[key], cancelled, day)
-                for key, listed in groups.items()]
+    findings = [_listed(key, listed if len(listed) == 1 else sorted(listed, key=_row_order), ours[key], cancelled,
+                        day) for key, listed in groups.items()]
 
     # what the journal expects and the gateway does not list
     for t in ledger:
@@ -137,11 +138,11 @@ def reconcile(ledger: Iterable[LedgerRow], rows: Iterable[ReportRow], day: str) 
                 findings.append(Finding(t.id, type_, MISSING_AT_GATEWAY, t, (), N_(
                     "the journal has this {kind} of {amount}; the gateway lists no row for it").format(
                     kind=V.KIND_WORDS[t.kind], amount=_money(t.amount, t.currency)), t.day))
-    return sorted(findings, key=lambda f: (f.day, f.request_id, f.type))
+    return sorted(findings, key=_finding_order)
 
 
-def _row_order(r: ReportRow) -> tuple:
-    return (r.kind, r.file, r.line)
+_row_order = attrgetter("kind", "file", "line")
+_finding_order = attrgetter("day", "request_id", "type")   # a day's 20,000 keys: sorted without a Python call each
 
 
 def _money(minor: int, currency: str) -> str:
@@ -166,9 +167,8 @@ def _listed(key: tuple[str, str], listed: list[ReportRow], ours: LedgerRow | Non
     def found(cls: str, detail: str) -> Finding:
         return Finding(request_id, type_, cls, ours, theirs, detail, when)
 
-    tx = [r for r in listed if r.kind == C.TRANSACTIONS]
-    st = [r for r in listed if r.kind == C.SETTLEMENT]
-    if len(tx) > 1 or len(st) > 1:
+    if len(listed) > 1 and (sum(r.kind == C.TRANSACTIONS for r in listed) > 1
+                            or sum(r.kind == C.SETTLEMENT for r in listed) > 1):
         where = ", ".join(f"{r.kind} line {r.line}" for r in listed)
         return found(DUPLICATE, N_("the gateway lists this {type} more than once ({where})").format(
             type=type_, where=where))

@@ -55,6 +55,7 @@ MATCHED_TYPES = frozenset({C.PAYMENT, C.REFUND, C.CANCEL})
 MOVED_STATUSES = frozenset({"", "SUCCESS"})
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+_PLAIN = re.compile(r"(-?)(\d+)(?:\.(\d+))?", re.ASCII)   # the common shape of an amount, read without Decimal
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
 _AGAIN = N_("download it again from the SFTP folder or the Antom Dashboard")
 
@@ -154,10 +155,10 @@ def _xlsx_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
 # -- the table, whichever format it came in --------------------------------------------------------------
 def _read_table(table: list[tuple[int, list[str]]], name: str, sha256: str, *, short_ok: bool) -> ReportFile:
     """``short_ok``: a sheet row may stop before the header's last column (an empty cell is no cell in XLSX)."""
-    filled = [(line, cells) for line, cells in table if any(c.strip() for c in cells)]
+    filled = [(line, cells) for line, cells in table if _filled(cells)]
     if not filled:
         raise SettlementFileError(_("{name} is empty").format(name=name), hint=_(_AGAIN))
-    ends = [i for i, (_line, cells) in enumerate(filled) if _is_end(cells)]
+    ends = [i for i, (_line, cells) in enumerate(filled) if cells[0].strip() == C.END and _is_end(cells)]
     if not ends:
         raise SettlementFileError(
             _("{name} is cut short: it does not end with {end}").format(name=name, end=C.END),
@@ -211,7 +212,7 @@ def _read_table(table: list[tuple[int, list[str]]], name: str, sha256: str, *, s
                 _("{name}, line {line}: {count} cells where the header has {width}").format(
                     name=name, line=line, count=len(cells), width=width),
                 hint=_(_AGAIN))
-        cell = _Cells(name, line, dict(zip(header, (c.strip() for c in cells), strict=True)))
+        cell = _Cells(name, line, dict(zip(header, map(str.strip, cells), strict=True)))
         if kind == C.SUMMARY:
             report.summary.append(_summary_row(cell))
             report.customer_ids.add(cell.need("customerId"))
@@ -229,6 +230,11 @@ def _read_table(table: list[tuple[int, list[str]]], name: str, sha256: str, *, s
 
 def _other_label(row: ReportRow) -> str:
     return row.type or "?"
+
+
+def _filled(cells: list[str]) -> bool:
+    """Whether a row has any text (a row of blanks is no row); the first cell decides for nearly every row."""
+    return bool(cells) and (bool(cells[0].strip()) or any(c.strip() for c in cells))
 
 
 def _is_end(cells: list[str]) -> bool:
@@ -287,6 +293,16 @@ class _Cells:
             return None
         if currency is None:
             raise self.refuse(column, _("{value!r} has no currency beside it").format(value=text))
+        plain = _PLAIN.fullmatch(text) if len(text) <= 32 else None
+        if plain is not None:   # "-12.34": in integers, exactly as Decimal would say it (20,000 rows a day)
+            sign, whole, fraction = plain.groups()
+            places = EXPONENTS[currency]
+            fraction = fraction or ""
+            if len(fraction) > places and fraction[places:].strip("0"):
+                raise self.refuse(column, _("{value!r} has more decimals than {currency} has ({places})").format(
+                    value=text, currency=currency, places=places))
+            value = int(whole + fraction[:places].ljust(places, "0"))
+            return -value if sign else value
         if len(text) > 32 or not _NUMBER.fullmatch(text):
             raise self.refuse(column, _("{value!r} is not an amount").format(value=text))
         try:
