@@ -1,6 +1,8 @@
 """``pos-terminal reconcile-settlement``: hold a business day against the gateway's report files (issue 18).
 
 Files given are read as they are; with none, a day's files are fetched over ``--sftp`` or ``[settlement] sftp``.
+In sandbox mode (no config file) that fetch is from the sandbox's own simulator: it is started for the command, as
+``status`` starts it, and stopped after (a running terminal lends its own instead), so its SFTP server listens.
 The result is kept in the journal (``--show`` prints what was kept, nothing fetched). The manager's PIN is asked
 as ``report --z`` asks it. Exit codes: 0 every row matched (or is only pending), 1 differences found, 2 bad input
 (a file refused, a bad argument; said in words).
@@ -56,19 +58,17 @@ def reconcile_settlement(opts, files, sftp, day, show, csv_file, pdf, by):
             raise click.BadParameter(_("{url} is not an SFTP folder URL: it needs {what}").format(
                 url=_shown_url(sftp), what=exc), param_hint="--sftp") from None
     day = _day(day) if day or show else None
-    config = _config(opts)
-    if not (files or sftp or show) and (getattr(config, "settlement", None) is None or not config.settlement.sftp):
-        raise PosError(_("nothing to reconcile: give the gateway's report files, or --sftp URL (or set [settlement] "
-                         "sftp in terminal.toml)"),
-                       hint=_("pos-terminal reconcile-settlement transactionItems_20261205_000.csv ... or "
-                              "pos-terminal reconcile-settlement --sftp "
-                              "sftp://user@host:22/v1/settlements/<customerId> --date 2026-12-05"))
-    with opts.journal() as journal:
-        grant = grants.manager(journal, by)
-        if show:
-            result = services.settlement.settlement_result(grant, journal, day, config)
-        else:
-            result = services.settlement.reconcile_settlement(grant, journal, config, files=files, sftp=sftp, day=day)
+    sim = None
+    if not (files or sftp or show) and opts.config_file() is None:
+        from ..sandbox import start_sandbox
+        sim, config = start_sandbox(opts.data_path())   # its [settlement] sftp is that simulator's report server
+    else:
+        config = _config(opts)
+    try:
+        result = _run(opts, config, files, sftp, day, show, by)
+    finally:
+        if sim is not None:
+            sim.stop()
     if csv_file:
         result.write_csv(csv_file)
     if pdf:
@@ -81,6 +81,23 @@ def reconcile_settlement(opts, files, sftp, day, show, csv_file, pdf, by):
             n=result.differences), file=sys.stderr)
         return 1
     return 2 if result.refused else 0
+
+
+def _run(opts, config, files, sftp, day, show, by):
+    """The PIN, then the use case: what was kept (``show``), or a reconciliation of the files or the fetch."""
+    if not (files or sftp or show) and (getattr(config, "settlement", None) is None or not config.settlement.sftp):
+        raise PosError(_("nothing to reconcile: give the gateway's report files, or --sftp URL (or set [settlement] "
+                         "sftp in terminal.toml)"),
+                       hint=_("pos-terminal reconcile-settlement transactionItems_20261205_000.csv ... or "
+                              "pos-terminal reconcile-settlement --sftp "
+                              "sftp://user@host:22/v1/settlements/<customerId> --date 2026-12-05"))
+    with opts.journal() as journal:
+        grant = grants.manager(journal, by)
+        if show:
+            result = services.settlement.settlement_result(grant, journal, day, config)
+        else:
+            result = services.settlement.reconcile_settlement(grant, journal, config, files=files, sftp=sftp, day=day)
+    return result
 
 
 def _day(text: str | None) -> str:
