@@ -742,6 +742,7 @@ class ManagerWindow(Operations, ModeWindow):
         self.refresh_summary()
         self.refresh_review()
         self.refresh_unmatched()
+        self.settlement_panel.day_changed()   # the kept reconciliation too (read now if its tab is shown)
         if self.selected_id:
             self.show_detail(self.selected_id)
 
@@ -1349,7 +1350,7 @@ class ManagerWindow(Operations, ModeWindow):
                             _("Close the store's day")):
             self._say(_("The store's day was not closed."))
             return
-        grant, config = self.acting(), self.core.terminal.config
+        grant, config, journal = self.acting(), self.core.terminal.config, self.journal
 
         def first(outcome) -> None:
             if outcome.closed or outcome.existing or not outcome.blockers:
@@ -1365,10 +1366,10 @@ class ManagerWindow(Operations, ModeWindow):
                                              "and what they did not ship is not in it.").format(day=day)]),
                                 _("Close it anyway")):
                 return
-            self._store_call(lambda: services.store.store_close(grant, config, day, anyway=True),
+            self._store_call(lambda: services.store.store_close(grant, config, day, anyway=True, journal=journal),
                              _("Closing the store's day {day} in the store's database…").format(day=day),
                              lambda again: self._store_closed(day, again))
-        self._store_call(lambda: services.store.store_close(grant, config, day),
+        self._store_call(lambda: services.store.store_close(grant, config, day, journal=journal),
                          _("Checking every counter's Z and replication for {day}…").format(day=day), first)
 
     def _store_closed(self, day: str, outcome) -> None:
