@@ -343,7 +343,23 @@ class HidScanner(model.Scanner):
                 continue
             for event in events:
                 self._emit(decoder.feed(*event))
-        self._emit(decoder.tick(time.monotonic()))
+        now = time.monotonic()
+        if decoder.deadline is not None and now > decoder.deadline and self._waiting():
+            return  # read what waits (more keys, or the node's end) before the gap may end the scan
+        self._emit(decoder.tick(now))
+
+    def _waiting(self) -> bool:
+        """Whether a node has input or its end waiting. The gap rule ends a scan when no key came for the
+        gap; a reader that fell behind (a busy till) must not judge that from the clock alone: the rest of
+        the scan, or the unplug that cut it short, may already wait behind what it read. Asked after
+        ``now`` was taken, so anything stamped before ``now`` is seen."""
+        with self._nodes_lock:
+            nodes = list(self._nodes.values())
+        try:
+            ready, _writable, _errors = select.select(nodes, [], [], 0)
+        except (OSError, ValueError):  # a node closed under us: the gap rule decides
+            return False
+        return bool(ready)
 
     def _lost(self, node: Node, exc: OSError) -> None:
         with self._nodes_lock:

@@ -12,7 +12,9 @@ import errno
 import os
 import queue
 import shutil
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,12 +41,14 @@ class Rig:
 
     def plug(self, name: str, events: list[int], **kw) -> list:
         nodes = usb_device(name, events, **kw)
-        make_input_tree(self.root, nodes)
-        for node in nodes:  # the builder writes regular files: make them FIFOs with a writer attached
+        # Each node is a FIFO with its writer before the tree is built (the builder's empty write into it is a
+        # no-op), as a kernel node is whole when it appears: a hub that looks mid-plug never opens a regular
+        # file or a writer-less FIFO, both of which read as end of file, i.e. as an unplug.
+        for node in nodes:
             path = self.input_dir / f"event{node.event}"
-            path.unlink()
             os.mkfifo(path)
             self.writers[node.event] = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        make_input_tree(self.root, nodes)
         return nodes
 
     def unplug(self, nodes) -> None:
@@ -76,9 +80,38 @@ def rig(tmp_path):
     r.close()
 
 
-def hub_for(rig: Rig, settings: ScannersConfig | None = None, **kw) -> ScannerHub:
+def hub_for(rig: Rig, settings: ScannersConfig | None = None, *, opener=FifoNode, **kw) -> ScannerHub:
     return ScannerHub(settings or ScannersConfig(), input_dir=rig.input_dir, sys_dir=rig.sys_dir,
-                      opener=FifoNode, serial=False, **kw)
+                      opener=opener, serial=False, **kw)
+
+
+class Gate:
+    """STAND-IN for a reader thread that has not got to its nodes yet: while shut, every read of a node
+    waits, so everything the test does meanwhile (keys, then the unplug) is waiting when the reader looks.
+    It replaces a sleep racing the decoder's gap timer: the order the reader finds things in is fixed."""
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self._open.set()
+
+    @contextmanager
+    def shut(self):
+        self._open.clear()
+        try:
+            yield
+        finally:
+            self._open.set()
+
+    def opener(self, path: str) -> FifoNode:
+        node = FifoNode(path)
+        read = node.read
+
+        def gated():
+            self._open.wait()
+            return read()
+
+        node.read = gated
+        return node
 
 
 def next_event(source, want=None, timeout: float = 3.0):
@@ -150,13 +183,14 @@ def test_grabbed_only_while_claimed(rig):
 
 
 def test_unplug_mid_scan_drops_the_partial_scan_and_a_replug_resumes(rig):
+    gate = Gate()
     nodes = rig.plug(HONEYWELL, [5, 6], vendor=0x0C2E, product=0x0B61, serial="12345")
-    with hub_for(rig) as hub:
+    with hub_for(rig, opener=gate.opener) as hub:
         next_event(hub.events, model.CONNECTED)
         events = now_scan(CODE)
-        rig.send(5, events[: len(events) // 2])
-        time.sleep(0.05)
-        rig.unplug(nodes)
+        with gate.shut():  # the keys stop because the cable came out: the reader finds the end behind them
+            rig.send(5, events[: len(events) // 2])
+            rig.unplug(nodes)
         dropped = next_event(hub.events, model.DROPPED)
         assert "unplugged" in dropped.message and CODE[:8] not in dropped.message
         assert "plug it back in" in next_event(hub.events, model.DISCONNECTED).message
@@ -168,6 +202,26 @@ def test_unplug_mid_scan_drops_the_partial_scan_and_a_replug_resumes(rig):
         assert scan.data == CODE and scan.source == "usb-Honeywell_Imaging___Mobility_1900_12345"
         (s,) = hub.scanners
         assert s.stats.reconnects == 1 and s.stats.dropped == 1
+
+
+def test_a_reader_that_fell_behind_drops_a_cut_scan_instead_of_ending_it_by_the_gap(rig):
+    """The keys reach the reader a second after they were typed (a busy till) with the unplug behind them:
+    the clock says the gap has passed, but the node's end is waiting, so half a code is dropped, never
+    delivered as a scan."""
+    gate = Gate()
+    nodes = rig.plug(HONEYWELL, [5, 6], vendor=0x0C2E, product=0x0B61, serial="12345")
+    with hub_for(rig, opener=gate.opener) as hub:
+        next_event(hub.events, model.CONNECTED)
+        events = scanner(CODE, t0=time.monotonic() - 1.0)[0]
+        with gate.shut():
+            rig.send(5, events[: len(events) // 2])
+            rig.unplug(nodes)
+        seen = []
+        while not seen or getattr(seen[-1], "kind", None) != model.DISCONNECTED:
+            seen.append(next_event(hub.events))
+        assert [getattr(e, "kind", "scan") for e in seen] == [model.DROPPED, model.DISCONNECTED]
+        (s,) = hub.scanners
+        assert s.stats.dropped == 1 and s.stats.good_scans == 0
 
 
 def test_a_scanner_plugged_in_after_start_is_picked_up(rig):
