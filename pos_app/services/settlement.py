@@ -84,7 +84,8 @@ def reconcile_settlement(grant: Grant, journal, config, *, files=(), sftp: str |
     """Import the report ``files`` (or those fetched over ``sftp`` / ``[settlement] sftp`` for ``day``, default
     yesterday), then match ``day`` (default: each transactions file's day) and keep the result. ``progress(words)``,
     when given, hears what it waits for next (the window says it while the work runs on a worker)."""
-    with _no_cycle_collection():
+    from offline_queue import settlement as kept
+    with _no_cycle_collection(), kept.bulk(journal):
         return _reconcile(grant, journal, config, files=files, sftp=sftp, day=day, source=source, now=now,
                           progress=progress)
 
@@ -338,14 +339,17 @@ def _loads(text: str | None):
 
 def _finding(f, names: dict[str, str]) -> dict:
     """A kept finding as ``--json`` and the window read it: amounts in minor units with their currency."""
-    refs = _loads(f["theirs"]) or []
-    ours = ({"id": f["ledger_id"], "currency": f["currency"], "amount": f["amount"]}
-            if f["ledger_id"] else None)
-    return {"day": f["day"], "requestId": f["request_id"], "type": f["type"], "class": f["cls"],
-            "detail": f["detail"] or "", "ledgerId": f["ledger_id"], "terminal": f["terminal"], "ours": ours,
-            "theirCurrency": f["their_currency"], "theirAmount": f["their_amount"],
+    # by position (offline_queue.settlement.FINDING_COLUMNS): a Row's lookup by name walks its columns, and a
+    # day has 20,000 findings of 13 columns
+    (request_id, type_, day, cls, ledger_id, terminal, currency, amount, their_currency, their_amount, theirs,
+     detail, run) = f[:13]
+    refs = _loads(theirs) or []
+    ours = {"id": ledger_id, "currency": currency, "amount": amount} if ledger_id else None
+    return {"day": day, "requestId": request_id, "type": type_, "class": cls, "detail": detail or "",
+            "ledgerId": ledger_id, "terminal": terminal, "ours": ours, "theirCurrency": their_currency,
+            "theirAmount": their_amount,
             "rows": [{"file": names.get(sha, sha[:12]), "line": line} for sha, line in refs],
-            "history": history_command(f["ledger_id"]), "run": f["run"]}
+            "history": history_command(ledger_id), "run": run}
 
 
 def _money(amount: int | None, currency: str | None) -> str:
