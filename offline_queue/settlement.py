@@ -40,7 +40,7 @@ def bulk(journal) -> Iterator[None]:
     own size given back after (its pages freed): one run's worth of memory, for as long as the run."""
     conn = journal if isinstance(journal, sqlite3.Connection) else journal.conn
     before = conn.execute("PRAGMA cache_size").fetchone()[0]
-    if before < 0 and -before >= BULK_CACHE_KIB or before > 0:   # already as big (or set in pages): left alone
+    if before > 0 or -before >= BULK_CACHE_KIB:   # set in pages, or already as big: left alone
         yield
         return
     conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
@@ -183,7 +183,7 @@ def ledger_rows(journal, day: str, extra_ids: Iterable[str] = (), *, terminal: s
                               f"WHERE payment_id IN (SELECT value FROM json_each(:ids))",
                               {"ids": _json(sorted(extra))}).fetchall()
     rows.sort(key=lambda r: (r[5], r[0]))
-    return [LedgerRow(*r, terminal) for r in rows]
+    return [LedgerRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], terminal) for r in rows]
 
 
 # -- results ------------------------------------------------------------------------------------------------

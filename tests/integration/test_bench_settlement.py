@@ -25,7 +25,7 @@ def test_the_quick_settlement_benchmark_prints_its_tables(tmp_path):
     header = next(line for line in out.splitlines() if line.startswith("| side "))
     assert all(word in header for word in ("time", "cpu", "rows/s", "ratio to peer", "goal", "verdict"))
     rows = [[c.strip() for c in line.split("|")[1:-1]] for line in out.splitlines()
-            if line.startswith("| ours ") or line.startswith("| peer ")]
+            if line.startswith(("| ours ", "| peer "))]
     assert {(r[0], r[1]) for r in rows} == {("ours", "CSV"), ("peer", "CSV"), ("ours", "XLSX"), ("peer", "XLSX")}
     # the counts table: every seeded class is 5 on all four columns (ours and the peer, CSV and XLSX)
     counts = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in out.splitlines()
