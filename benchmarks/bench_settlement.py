@@ -68,6 +68,13 @@ KNOBS = {sc.REPORT_OMITS: R.MISSING_AT_GATEWAY, sc.REPORT_PHANTOM: R.MISSING_IN_
 FULL = {"transactions": 20_000, "runs": 5}
 QUICK = {"transactions": 300, "runs": 1}
 GOAL_S = 2.0
+GOAL_SIZE = 20_000              # the issue's day: the goal is said of that size only
+
+
+def verdict(seconds: float, size: int) -> str:
+    if size != GOAL_SIZE:
+        return "n/a (size)"
+    return "met" if seconds <= GOAL_S else "NOT met"
 
 
 def say(text: str) -> None:
@@ -320,11 +327,18 @@ def ours(day_dir: Path, report: Path, work: Path) -> tuple[tuple[float, float], 
 
 
 def parse_only(report: Path) -> tuple[float, float]:
+    """``read_report`` alone, as the use case runs it (the cyclic GC paused: see services.settlement)."""
+    import gc
+
     from pos_app.settlement.parse import read_report
 
-    t0, c0 = time.perf_counter(), time.process_time()
-    read_report(report)
-    return time.perf_counter() - t0, time.process_time() - c0
+    gc.disable()
+    try:
+        t0, c0 = time.perf_counter(), time.process_time()
+        read_report(report)
+        return time.perf_counter() - t0, time.process_time() - c0
+    finally:
+        gc.enable()
 
 
 # -- the peer: plain dicts -----------------------------------------------------------------------------------
@@ -466,9 +480,9 @@ def main() -> int:
     for fmt in ("csv", "xlsx"):
         peer_median = statistics.median(w for w, _c in times[("peer", fmt)])
         for side, what in (("ours", "reconcile_settlement: parse, import, match, keep, result"),
-                           ("ours", "of which parse (read_report)"),
+                           ("ours", "its parse alone (read_report)"),
                            ("peer", "DictReader" if fmt == "csv" else "openpyxl read-only")):
-            key = ("parse", fmt) if what.startswith("of which") else (side, fmt)
+            key = ("parse", fmt) if what.startswith("its parse") else (side, fmt)
             spent = [w for w, _c in times[key]]
             median = statistics.median(spent)
             cpu = statistics.median(c for _w, c in times[key])
@@ -476,8 +490,8 @@ def main() -> int:
             if side == "peer":
                 what += " + sqlite3 into dicts, compare"
             out.append((side, fmt.upper(), what, f"{ms(median)} ({ms(min(spent))})", ms(cpu), f"{rows_n / median:,.0f}",
-                        f"{median / peer_median:.2f}x", f"≤ {GOAL_S:.0f} s" if end_to_end else "",
-                        ("met" if median <= GOAL_S else "NOT met") if end_to_end else ""))
+                        f"{median / peer_median:.2f}x", f"≤ {GOAL_S:.0f} s at {GOAL_SIZE:,}" if end_to_end else "",
+                        verdict(median, meta["transactions"]) if end_to_end else ""))
     table.print_table(out, header, (False, False, False, True, True, True, True, False, False))
     print()
     print("Counts per class (both sides must agree; the differences are the seeded ones):")
