@@ -130,32 +130,48 @@ def _report_row(r: sqlite3.Row) -> ReportRow:
     return ReportRow(*r)
 
 
-def named_ids(journal, day: str) -> set[str]:
-    """The request ids and transaction ids (the gateway's paymentIds) the transactions files of ``day`` list."""
-    rows = read(journal, "SELECT request_id, transaction_id FROM settlement_rows WHERE report_date = ?", (day,))
-    return {r[0] for r in rows} | {r[1] for r in rows if r[1]}
+def named_ids(journal, day: str, known: Iterable[ReportRow] = ()) -> set[str]:
+    """The request ids and transaction ids (the gateway's paymentIds) the transactions files of ``day`` list.
+    ``known``: every row of files the caller holds (just imported), taken as they are instead of read again."""
+    known = list(known)
+    rows = read(journal, "SELECT request_id, transaction_id FROM settlement_rows WHERE report_date = ? "
+                         "AND file NOT IN (SELECT value FROM json_each(?))",
+                (day, _json(sorted({r.file for r in known}))))
+    mine = [r for r in known if r.report_date == day]
+    return {r[0] for r in rows} | {r[1] for r in rows if r[1]} | {r.request_id for r in mine} | \
+        {r.transaction_id for r in mine if r.transaction_id}
 
 
-def rows_for(journal, day: str, request_ids: Iterable[str] = ()) -> list[ReportRow]:
+def rows_for(journal, day: str, request_ids: Iterable[str] = (), known: Iterable[ReportRow] = ()) -> list[ReportRow]:
     """The report rows a day's match needs: every row of a transactions file covering ``day``, and every row (any
     file, any date) of a request id among ``request_ids`` or among those rows, so a refund reported on a later
     day and the settlement rows of a batch are seen. Files in import order (the latest last), lines in order.
 
+    ``known``: every row of files the caller holds already (the files a run just imported and parsed): those
+    files are not read again, their rows are picked from ``known`` by the same two rules.
+
     Two index reads, not a scan: the day's rows by date, then the other files' rows by request id, through the
     request id index alone (it holds the row's key, the file): the day's 20,000 ids cost a probe each, and
     only another file's row is read whole."""
+    known = list(known)
+    known_files = _json(sorted({r.file for r in known}))
     with _reading(journal) as c:
-        rows = c.execute(f"SELECT {_SELECT} FROM settlement_rows r WHERE r.report_date = ?", (day,)).fetchall()
-        request = _REPORT_FIELDS.index("request_id")
-        ids = set(request_ids) | {r[request] for r in rows}
+        rows = [ReportRow(*r) for r in c.execute(
+            f"SELECT {_SELECT} FROM settlement_rows r WHERE r.report_date = ? "
+            f"AND r.file NOT IN (SELECT value FROM json_each(?))", (day, known_files)).fetchall()]
+        rows += [r for r in known if r.report_date == day]
+        ids = set(request_ids) | {r.request_id for r in rows}
         if ids:
-            rows += c.execute(
+            rows += [ReportRow(*r) for r in c.execute(
                 f"SELECT {_SELECT} FROM json_each(:ids) j JOIN settlement_rows r ON r.request_id = j.value "
-                f"WHERE r.file NOT IN (SELECT value FROM json_each(:files))",
-                {"ids": _json(sorted(ids)), "files": _json(sorted({r[1] for r in rows}))}).fetchall()
+                f"WHERE r.file NOT IN (SELECT value FROM json_each(:files)) "
+                f"AND r.file NOT IN (SELECT value FROM json_each(:known))",
+                {"ids": _json(sorted(ids)), "files": _json(sorted({r.file for r in rows})),
+                 "known": known_files}).fetchall()]
+            rows += [r for r in known if r.report_date != day and r.request_id in ids]
         seq = dict(c.execute("SELECT sha256, seq FROM settlement_files").fetchall())
-    rows.sort(key=lambda r: (seq.get(r[1], 0), r[2]))
-    return [ReportRow(*r) for r in rows]
+    rows.sort(key=lambda r: (seq.get(r.file, 0), r.line))
+    return rows
 
 
 def batch_rows(journal, batches: Iterable[str]) -> list[ReportRow]:

@@ -103,6 +103,7 @@ def _reconcile(grant: Grant, journal, config, *, files, sftp, day, source, now, 
     refused: list[dict] = []
     warnings: list[str] = []
     shas: list[str] = []
+    fresh: list = []
     if customer is None:
         warnings.append(_("no configuration: the files' customerId was not checked against this merchant's"))
     if progress is not None and paths:
@@ -129,8 +130,9 @@ def _reconcile(grant: Grant, journal, config, *, files, sftp, day, source, now, 
             skipped.append({"name": name, "why": _("already imported on {when} (as {name})").format(
                 when=time.strftime("%Y-%m-%d %H:%M", time.localtime(before[1])), name=before[0])})
         else:
-            kept.import_file(journal, report, grant.asked_by, name=name, now=at, audit={
-                "action": "settlement_import", "asked_by": grant.asked_by, "approved_by": grant.approved_by})
+            if kept.import_file(journal, report, grant.asked_by, name=name, now=at, audit={
+                    "action": "settlement_import", "asked_by": grant.asked_by, "approved_by": grant.approved_by}):
+                fresh += [*report.rows, *report.other_rows]   # kept as parsed: the match need not read them back
             imported.append({"name": name, "kind": report.kind, "rows": len(report.rows) + len(report.summary)})
         shas.append(report.sha256)
     if day is not None:
@@ -144,7 +146,7 @@ def _reconcile(grant: Grant, journal, config, *, files, sftp, day, source, now, 
     source = source or (STORE if config is not None and getattr(config, "store", None) is not None else JOURNAL)
     read: dict[str, list] = {}
     for d in days:
-        ledger, read[d] = _sides(journal, config, d, source)
+        ledger, read[d] = _sides(journal, config, d, source, known=fresh)
         if progress is not None:
             progress(_("Matching {n} rows of {day}…").format(n=f"{len(ledger) + len(read[d]):,}", day=d))
         findings = _match().reconcile(ledger, read[d], d)
@@ -257,18 +259,19 @@ def _batch_kept(journal, report) -> tuple[str, float] | None:
     return None
 
 
-def _sides(journal, config, day: str, source: str) -> tuple[list, list]:
+def _sides(journal, config, day: str, source: str, known=()) -> tuple[list, list]:
     """Our side and theirs for ``day``: the report rows of the day (and of the requests they name), and the
-    ledger rows of the day (and of the ids the reports name, made on another day)."""
+    ledger rows of the day (and of the ids the reports name, made on another day). ``known``: the rows of the
+    files this run imported, as parsed (the same rows the journal now keeps), so they are not read back."""
     from offline_queue import settlement as kept
-    named = kept.named_ids(journal, day)
+    named = kept.named_ids(journal, day, known)
     terminal = config.merchant.terminal_id if config is not None else None
     if source == STORE:
         from ..store import settlement as store_side
         ledger = store_side.ledger_rows(config.store, day, named)
     else:
         ledger = kept.ledger_rows(journal, day, named, terminal=terminal)
-    rows = kept.rows_for(journal, day, {r.id for r in ledger} | {r.parent for r in ledger if r.parent})
+    rows = kept.rows_for(journal, day, {r.id for r in ledger} | {r.parent for r in ledger if r.parent}, known)
     match = _match()
     files = [match.FileRef(f["sha256"], f["kind"], f["report_date"]) for f in kept.files(journal)]
     return ledger, match.live_rows(rows, files)
