@@ -38,16 +38,18 @@ BULK_CACHE_KIB = 32768
 def bulk(journal) -> Iterator[None]:
     """A day's import and match on this connection with a page cache of :data:`BULK_CACHE_KIB`, the connection's
     own size given back after (its pages freed): one run's worth of memory, for as long as the run."""
-    conn = journal if isinstance(journal, sqlite3.Connection) else journal.conn
-    before = conn.execute("PRAGMA cache_size").fetchone()[0]
-    if before > 0 or -before >= BULK_CACHE_KIB:   # set in pages, or already as big: left alone
-        yield
-        return
-    conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+    with _reading(journal) as c:   # under the journal's lock: another thread may be writing a sale
+        before = int(c.execute("PRAGMA cache_size").fetchone()[0])
+        restore: int | None = None
+        if before <= 0 and -before < BULK_CACHE_KIB:   # (set in pages, or already as big: left alone)
+            c.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+            restore = before
     try:
         yield
     finally:
-        conn.execute(f"PRAGMA cache_size = {int(before)}")
+        if restore is not None:
+            with _reading(journal) as c:
+                c.execute(f"PRAGMA cache_size = {restore}")
 
 
 @contextmanager
