@@ -189,6 +189,23 @@ def test_a_customised_file_name_still_reports_a_phantom_row(journal, tmp_path):
     assert classes(journal) == {"p1": "matched", "PHANTOM": "missing_in_journal"}
 
 
+@pytest.mark.xfail(strict=True, reason="defect: a row whose money did not move (status FAIL) is kept in "
+                                       "settlement_rows without its status; read back, it is matched like a "
+                                       "successful one: a failed attempt beside the success makes a 'duplicate', "
+                                       "a failed sale's failed row a 'missing in the journal'")
+def test_a_failed_attempt_listed_by_the_gateway_is_not_a_difference(journal, tmp_path):
+    from pos_app.vocabulary import FAILED
+    txn(journal, "p1", 1000)
+    txn(journal, "p2", 500, status=FAILED)
+    path = tx_file(tmp_path, DAY, [row("p1", "10.00", status="FAIL", settle="", fee=""), row("p1", "10.00"),
+                                   row("p2", "5.00", status="FAIL", settle="", fee="")])
+    assert [r.request_id for r in read_report(path).rows] == ["p1"]     # the parser knows only p1 moved
+    run(journal, path)
+    got = classes(journal)
+    assert got["p1"] == "matched", got
+    assert got.get("p2") in (None, "matched"), got
+
+
 @pytest.mark.xfail(strict=True, reason="defect: referenceStoreId is parsed and kept but never compared: a row "
                                        "the gateway books to another store matches this store's sale")
 def test_a_row_booked_to_another_store_does_not_silently_match(journal, tmp_path):
