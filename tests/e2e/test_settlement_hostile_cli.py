@@ -187,8 +187,11 @@ def test_a_full_disk_refuses_the_import_in_words_and_keeps_nothing(small_disk, t
     assert sql(data, "PRAGMA integrity_check") == [("ok",)]
 
 
+@pytest.mark.xfail(strict=True, reason="defect: read_report reads the whole file, decodes it whole and builds every "
+                                       "row's cells before checking any: a 100 MB, 1,000,000-row report needs more "
+                                       "than 1.5 GB and ends in 'internal error (MemoryError) ... a bug' (exit 70)")
 def test_a_million_row_file_under_a_memory_limit_is_refused_in_words(data, tmp_path):
-    """A 1,000,000-row report (about 190 MB) with the process held to 1.5 GB of address space: the import
+    """A 1,000,000-row report (about 100 MB) with the process held to 1.5 GB of address space: the import
     either completes or says in words that the file is too large; never a traceback, never a partial import."""
     path = day_file(tmp_path / "in" / "transactionItems_20261205_000.csv", 1_000_000)
     limit = 1_500 * 1024 * 1024
