@@ -174,6 +174,21 @@ def test_a_file_name_with_a_newline_cannot_forge_an_output_line(data, tmp_path):
         done.stdout + done.stderr
 
 
+@pytest.mark.xfail(strict=True, reason="defect: --csv writes the gateway's ids as they are: a phantom row whose "
+                                       "transactionRequestId is '=HYPERLINK(...)' becomes a live formula in the "
+                                       "manager's spreadsheet (CSV injection)")
+def test_a_gateway_id_cannot_become_a_formula_in_the_csv_export(data, tmp_path):
+    path = day_file(tmp_path / "in" / "transactionItems_20261205_000.csv", 2)
+    text = path.read_text().replace(",G1,s1,", ',G1,"=HYPERLINK(""http://evil.example/"",""open"")",')
+    path.write_text(text)
+    out = tmp_path / "findings.csv"
+    done = cli("reconcile-settlement", path, "--csv", out, data_dir=data, input=PIN_IN)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert sql(data, "SELECT count(*) FROM settlement_findings WHERE request_id LIKE '=HYPERLINK%'") == [(1,)]
+    cells = [c for r in csv.reader(out.open(newline="")) for c in r]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@")], [c for c in cells if c[:1] in ("=", "+", "@")]
+
+
 def test_a_full_disk_refuses_the_import_in_words_and_keeps_nothing(small_disk, tmp_path):
     disk = small_disk("3m")
     data = disk / "data"
