@@ -228,7 +228,11 @@ def _v9(db: sqlite_utils.Database) -> None:
     which transactions file of a day is the latest), their rows in minor units (``settlement_rows``), the
     result kept per (request id, type) so a later file resolves an earlier pending item
     (``settlement_findings``), and each run (``settlement_runs``). Not shipped to the store: no outbound
-    triggers (the files are the gateway's, fetched again by whoever needs them; a run's audit entry ships)."""
+    triggers (the files are the gateway's, fetched again by whoever needs them; a run's audit entry ships).
+
+    Changed in place, not by a v10: v9 is unreleased (added this week), so no journal in the field has it. A row
+    keeps its ``status`` as the file wrote it and ``moved`` (1: a PAYMENT/REFUND/CANCEL whose money moved, as the
+    parser decided; 0: a failed attempt, a fee, a dispute: listed, never matched as money)."""
     db.execute("CREATE TABLE settlement_files (sha256 TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL UNIQUE, "
                "name TEXT NOT NULL, kind TEXT NOT NULL, report_date TEXT, batch TEXT, customer_id TEXT, "
                "rows INTEGER NOT NULL, summary TEXT, warnings TEXT, imported_at FLOAT NOT NULL, "
@@ -237,7 +241,7 @@ def _v9(db: sqlite_utils.Database) -> None:
                "report_date TEXT, batch TEXT, customer_id TEXT, request_id TEXT NOT NULL, type TEXT NOT NULL, "
                "transaction_id TEXT, original_id TEXT, currency TEXT NOT NULL, amount INTEGER NOT NULL, "
                "settle_currency TEXT, settle_amount INTEGER, fee_currency TEXT, fee INTEGER, store_id TEXT, at TEXT, "
-               "PRIMARY KEY (file, line)) WITHOUT ROWID")
+               "status TEXT, moved INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (file, line)) WITHOUT ROWID")
     db.execute("CREATE INDEX idx_settlement_rows_request ON settlement_rows(request_id)")
     db.execute("CREATE INDEX idx_settlement_rows_transaction ON settlement_rows(transaction_id) "
                "WHERE transaction_id IS NOT NULL")

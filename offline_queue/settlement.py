@@ -25,6 +25,10 @@ from .ledger import read
 _ROW_COLUMNS = ("file", "line", "kind", "report_date", "batch", "customer_id", "request_id", "type",
                 "transaction_id", "original_id", "currency", "amount", "settle_currency", "settle_amount",
                 "fee_currency", "fee", "store_id", "at")
+#: Kept beside a row's own cells: the file's ``status`` (when the parsed row carries it) and whether the row is
+#: money that moved (the parser's ``rows``, not its ``other_rows``): only those are read back for a match.
+_KEPT_COLUMNS = (*_ROW_COLUMNS, "status", "moved")
+_TABLE_COLUMNS = frozenset(_KEPT_COLUMNS)
 _REPORT_FIELDS = tuple(f.name for f in dataclasses.fields(ReportRow))
 _ROW_VALUES = operator.attrgetter(*_ROW_COLUMNS[1:])   # one C call a row: a day's file is 20,000 rows
 
@@ -83,10 +87,12 @@ def imported(journal, sha256: str) -> tuple[str, float] | None:
 def import_file(journal, report_file, by: str, *, name: str | None = None, audit: dict | None = None,
                 now: float | None = None) -> bool:
     """Keep a parsed file (its rows, its summary rows, its warnings) in one commit; False when a file with the
-    same SHA-256 is there already (nothing changes, no audit entry)."""
+    same SHA-256 is there already (nothing changes, no audit entry). The parser's ``other_rows`` (failed
+    attempts, fees, disputes) are kept with ``moved = 0``: listed and counted, never matched as money."""
     at = time.time() if now is None else now
     name = name or getattr(report_file, "name", None) or report_file.sha256[:12]
-    rows = list(report_file.rows) + list(getattr(report_file, "other_rows", None) or ())   # fees, disputes: listed
+    moved = list(report_file.rows)
+    rows = moved + list(getattr(report_file, "other_rows", None) or ())   # fees, disputes: listed
     summary: list[dict] = [dataclasses.asdict(s) if dataclasses.is_dataclass(s) and not isinstance(s, type) else s
                            for s in (getattr(report_file, "summary", None) or ())]
     batches = sorted({str(r.batch) for r in rows if r.batch} | {str(s["batch"]) for s in summary if s.get("batch")})
@@ -100,9 +106,10 @@ def import_file(journal, report_file, by: str, *, name: str | None = None, audit
                   (report_file.sha256, seq, name, report_file.kind, report_file.report_date,
                    ",".join(batches) or None, ",".join(customers) or None, len(rows) + len(summary),
                    _json(summary) if summary else None, _json(list(report_file.warnings or ())) or None, at, by))
-        c.executemany(f"INSERT INTO settlement_rows ({', '.join(_ROW_COLUMNS)}) VALUES "
-                      f"({', '.join('?' * len(_ROW_COLUMNS))})",
-                      [(report_file.sha256, *_ROW_VALUES(r)) for r in rows])
+        c.executemany(f"INSERT INTO settlement_rows ({', '.join(_KEPT_COLUMNS)}) VALUES "
+                      f"({', '.join('?' * len(_KEPT_COLUMNS))})",
+                      [(report_file.sha256, *_ROW_VALUES(r), getattr(r, "status", None), int(i < len(moved)))
+                       for i, r in enumerate(rows)])
         _audit(c, audit, at, {"file": name, "sha256": report_file.sha256, "kind": report_file.kind,
                               "rows": len(rows)})
     return True
@@ -124,8 +131,9 @@ def report_dates(journal, shas: Iterable[str]) -> list[str]:
 
 
 # -- what a day's match reads ------------------------------------------------------------------------------
-#: A row's columns in ReportRow's field order, so a row is built positionally (20,000 rows a day add up).
-_SELECT = ", ".join(f"r.{name}" for name in _REPORT_FIELDS)
+#: A row's columns in ReportRow's field order, so a row is built positionally (20,000 rows a day add up); a
+#: field the table does not keep reads as NULL.
+_SELECT = ", ".join(f"r.{name}" if name in _TABLE_COLUMNS else "NULL" for name in _REPORT_FIELDS)
 
 
 def _report_row(r: sqlite3.Row) -> ReportRow:
@@ -137,7 +145,7 @@ def named_ids(journal, day: str, known: Iterable[ReportRow] = ()) -> set[str]:
     ``known``: every row of files the caller holds (just imported), taken as they are instead of read again."""
     known = list(known)
     rows = read(journal, "SELECT request_id, transaction_id FROM settlement_rows WHERE report_date = ? "
-                         "AND file NOT IN (SELECT value FROM json_each(?))",
+                         "AND moved = 1 AND file NOT IN (SELECT value FROM json_each(?))",
                 (day, _json(sorted({r.file for r in known}))))
     mine = [r for r in known if r.report_date == day]
     return {r[0] for r in rows} | {r[1] for r in rows if r[1]} | {r.request_id for r in mine} | \
@@ -148,6 +156,7 @@ def rows_for(journal, day: str, request_ids: Iterable[str] = (), known: Iterable
     """The report rows a day's match needs: every row of a transactions file covering ``day``, and every row (any
     file, any date) of a request id among ``request_ids`` or among those rows, so a refund reported on a later
     day and the settlement rows of a batch are seen. Files in import order (the latest last), lines in order.
+    Only rows whose money moved (``moved``): a failed attempt the gateway lists is no money to match.
 
     ``known``: every row of files the caller holds already (the files a run just imported and parsed): those
     files are not read again, their rows are picked from ``known`` by the same two rules.
@@ -159,14 +168,14 @@ def rows_for(journal, day: str, request_ids: Iterable[str] = (), known: Iterable
     known_files = _json(sorted({r.file for r in known}))
     with _reading(journal) as c:
         rows = [ReportRow(*r) for r in c.execute(
-            f"SELECT {_SELECT} FROM settlement_rows r WHERE r.report_date = ? "
+            f"SELECT {_SELECT} FROM settlement_rows r WHERE r.report_date = ? AND r.moved = 1 "
             f"AND r.file NOT IN (SELECT value FROM json_each(?))", (day, known_files)).fetchall()]
         rows += [r for r in known if r.report_date == day]
         ids = set(request_ids) | {r.request_id for r in rows}
         if ids:
             rows += [ReportRow(*r) for r in c.execute(
                 f"SELECT {_SELECT} FROM json_each(:ids) j JOIN settlement_rows r ON r.request_id = j.value "
-                f"WHERE r.file NOT IN (SELECT value FROM json_each(:files)) "
+                f"WHERE r.moved = 1 AND r.file NOT IN (SELECT value FROM json_each(:files)) "
                 f"AND r.file NOT IN (SELECT value FROM json_each(:known))",
                 {"ids": _json(sorted(ids)), "files": _json(sorted({r.file for r in rows})),
                  "known": known_files}).fetchall()]
@@ -186,7 +195,9 @@ def batch_rows(journal, batches: Iterable[str]) -> list[ReportRow]:
 
 def ledger_rows(journal, day: str, extra_ids: Iterable[str] = (), *, terminal: str | None = None) -> list[LedgerRow]:
     """The journal's transactions of ``day``, and those (any day) whose id, or paymentId, is among
-    ``extra_ids`` (rows the gateway reported that the day's journal may have made on another day).
+    ``extra_ids`` (rows the gateway reported that the day's journal may have made on another day), and the
+    sale (parent) of each of those rows made on another day: the match reads a parent's report rows, so it must
+    see the parent too, or a late refund's run would turn its sale's ``matched`` into ``missing_in_journal``.
 
     The day first, by its index; then only the ids the day does not hold (usually none: the reports name the
     day's own transactions), rather than a union over every id the reports name."""
@@ -200,6 +211,10 @@ def ledger_rows(journal, day: str, extra_ids: Iterable[str] = (), *, terminal: s
                               f"UNION SELECT {columns} FROM transactions "
                               f"WHERE payment_id IN (SELECT value FROM json_each(:ids))",
                               {"ids": _json(sorted(extra))}).fetchall()
+        parents = {r[7] for r in rows if r[7]} - {r[0] for r in rows}
+        if parents:
+            rows += c.execute(f"SELECT {columns} FROM transactions WHERE id IN (SELECT value FROM json_each(?))",
+                              (_json(sorted(parents)),)).fetchall()
     rows.sort(key=lambda r: (r[5], r[0]))
     return [LedgerRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], terminal) for r in rows]
 
@@ -208,7 +223,11 @@ def ledger_rows(journal, day: str, extra_ids: Iterable[str] = (), *, terminal: s
 def save_run(journal, day: str, source: str, files: Iterable[str], findings: Iterable[Finding], by: str, *,
              audit: dict | None = None, now: float | None = None) -> int:
     """Keep a run's findings, each replacing the one its key (request id, type) had, and the run itself, in one
-    commit; the run's id. ``files``: the SHA-256 of the files the run read."""
+    commit; the run's id. ``files``: the SHA-256 of the files the run read.
+
+    A run for ``day`` recomputes every key of that day (its journal rows and its files' rows), so a finding
+    kept for ``day`` that this run no longer produces (a phantom row a later file dropped) is removed in the
+    same commit: what is kept for a day is always one run's whole answer, never a stale key beside it."""
     at = time.time() if now is None else now
     findings = list(findings)
     counts: dict[str, int] = {}
@@ -226,6 +245,7 @@ def save_run(journal, day: str, source: str, files: Iterable[str], findings: Ite
               f.ours.currency if f.ours else None, f.ours.amount if f.ours else None,
               f.theirs[0].currency if f.theirs else None, f.theirs[0].amount if f.theirs else None,
               _refs(f.theirs), f.detail, run, at) for f in findings])
+        c.execute("DELETE FROM settlement_findings WHERE day = ? AND run != ?", (day, run))
         _audit(c, audit, at, {"day": day, "source": source, "run": run, "counts": counts})
     return run
 
@@ -247,6 +267,12 @@ def findings_of(journal, day: str) -> list[sqlite3.Row]:
     """The findings kept for ``day`` (each key's latest), differences first then by request id."""
     return read(journal, f"SELECT {', '.join(FINDING_COLUMNS)} FROM settlement_findings WHERE day = ? "
                          "ORDER BY cls IN ('matched', 'pending'), cls, request_id, type", (day,))
+
+
+def counts_of(journal, day: str) -> dict[str, int]:
+    """How many findings of each class are kept for ``day`` (what the window lists, counted)."""
+    return {r[0]: r[1] for r in read(journal, "SELECT cls, count(*) FROM settlement_findings WHERE day = ? "
+                                              "GROUP BY cls", (day,))}
 
 
 def runs_of(journal, day: str, limit: int = 10) -> list[sqlite3.Row]:

@@ -74,8 +74,8 @@ def reconcile_settlement(opts, files, sftp, day, show, csv_file, pdf, by):
     if pdf:
         result.write_pdf(pdf)
     emit(opts, result, result.lines)
-    for f in result.refused:
-        print(_("pos-terminal: REFUSED {name}: {why}").format(**f), file=sys.stderr)
+    for f in result.refused:   # a file's name (or the gateway's text in the why) shown escaped: one line each
+        print(services.settlement.shown(_("pos-terminal: REFUSED {name}: {why}").format(**f)), file=sys.stderr)
     if result.differences:
         print(_("pos-terminal: {n} differences between the journal and the gateway's reports").format(
             n=result.differences), file=sys.stderr)

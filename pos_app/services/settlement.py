@@ -122,17 +122,22 @@ def _reconcile(grant: Grant, journal, config, *, files, sftp, day, source, now, 
                                                        theirs=", ".join(others), ours=customer),
                             "hint": _("fetch this merchant's own reports, or check [settlement] customer_id")})
             continue
+        report, undated = _dated(report, day)
+        if undated is not None:
+            refused.append({"name": name, "why": undated,
+                            "hint": _("give --date YYYY-MM-DD: the day this transactions file covers")})
+            continue
         warnings += [f"{name}: {w}" for w in report.warnings]
         before = kept.imported(journal, report.sha256)
         if before is None:
-            before = _batch_kept(journal, report)
+            before = _batch_kept(journal, report, name)
         if before is not None:
             skipped.append({"name": name, "why": _("already imported on {when} (as {name})").format(
                 when=time.strftime("%Y-%m-%d %H:%M", time.localtime(before[1])), name=before[0])})
         else:
             if kept.import_file(journal, report, grant.asked_by, name=name, now=at, audit={
                     "action": "settlement_import", "asked_by": grant.asked_by, "approved_by": grant.approved_by}):
-                fresh += [*report.rows, *report.other_rows]   # kept as parsed: the match need not read them back
+                fresh += report.rows   # kept as parsed: the match need not read them back (only money that moved)
             imported.append({"name": name, "kind": report.kind, "rows": len(report.rows) + len(report.summary)})
         shas.append(report.sha256)
     if day is not None:
@@ -242,9 +247,40 @@ def _once_per_report(paths: list[Path], skipped: list[dict]) -> list[Path]:
     return out
 
 
-def _batch_kept(journal, report) -> tuple[str, float] | None:
-    """A settlement batch settles once: a settlement (or summary) file whose batches were all imported before,
-    from another file, is the same batch again (another copy or format), not more rows."""
+def _dated(report, day: str | None):
+    """A transactions file's day: from its name (the parser's), else ``--date``, else its rows' transaction
+    times when they all fall on one local day (a file saved under a customised name). (the report, dated;
+    None) or (the report, the words why it cannot be dated): an undated file's rows would never be read."""
+    import dataclasses
+    from datetime import datetime
+
+    from ..settlement import columns
+    if report.kind != columns.TRANSACTIONS or report.report_date is not None:
+        return report, None
+    if day is None:
+        days: set[str] = set()
+        for r in [*report.rows, *report.other_rows]:
+            try:
+                when = datetime.fromisoformat((r.at or "").strip())
+            except ValueError:
+                return report, _("its name carries no date, and line {line}'s time ({at!r}) does not say the day: "
+                                 "which day it covers is not known").format(line=r.line, at=r.at or "")
+            days.add((when.astimezone() if when.tzinfo else when).date().isoformat())
+        if len(days) != 1:
+            return report, _("its name carries no date, and its rows' times span {days}: which day it covers is "
+                             "not known").format(days=", ".join(sorted(days)) or _("no day (it has no rows)"))
+        (day,) = days
+
+    def dated(rows):
+        return [dataclasses.replace(r, report_date=day) for r in rows]
+    return dataclasses.replace(report, report_date=day, rows=dated(report.rows),
+                               other_rows=dated(report.other_rows)), None
+
+
+def _batch_kept(journal, report, name: str) -> tuple[str, float] | None:
+    """Antom writes a settlement (or summary) file as CSV and as XLSX: a file whose batches were all imported
+    before from its twin (the same name but for the suffix) is that file again, not more rows. Another part of
+    the batch (``_001`` beside ``_000``) holds other rows of it and is read."""
     from offline_queue import settlement as kept
 
     from ..settlement import columns
@@ -253,8 +289,10 @@ def _batch_kept(journal, report) -> tuple[str, float] | None:
     batches = {r.batch for r in report.rows if r.batch} | {s.batch for s in report.summary if s.batch}
     if not batches:
         return None
+    stem = Path(name).stem
     for row in reversed(kept.files(journal)):
-        if row["kind"] == report.kind and row["batch"] and batches <= set(row["batch"].split(",")):
+        if row["kind"] == report.kind and Path(row["name"]).stem == stem and row["batch"] \
+                and batches <= set(row["batch"].split(",")):
             return row["name"], row["imported_at"]
     return None
 
@@ -400,7 +438,29 @@ def lines(data: dict) -> list[str]:
         out += ["", _("Warnings")] + [f"  {w}" for w in data["warnings"]]
     out += ["", _("no differences") if not data["differences"] else
             _("{n} differences: each one's history is one command away (above)").format(n=data["differences"])]
-    return out
+    return [shown(line) for line in out]
+
+
+def shown(text) -> str:
+    """Text as one line a person reads: a control or invisible format character (a newline in a file's name, an
+    ESC in the gateway's id) is shown escaped (``\\n``, ``\\x1b``), so no name or id can forge a line of the
+    output or drive the terminal."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+#: What a spreadsheet takes as the start of a formula in a text cell (CSV injection, OWASP's list).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value):
+    """A CSV cell as a spreadsheet may open it: text starting like a formula gets a leading single quote (the
+    gateway's ids and a file's name are text we did not write); numbers are written as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def write_csv(data: dict, path: Path | None) -> str:
@@ -410,8 +470,9 @@ def write_csv(data: dict, path: Path | None) -> str:
     writer.writeheader()
     for f in data["findings"]:
         ours = f["ours"] or {}
-        writer.writerow({**f, "ourCurrency": ours.get("currency"), "ourAmount": ours.get("amount"),
-                         "files": " ".join(f"{r['file']}:{r['line']}" for r in f["rows"])})
+        values = {**f, "ourCurrency": ours.get("currency"), "ourAmount": ours.get("amount"),
+                  "files": " ".join(f"{r['file']}:{r['line']}" for r in f["rows"])}
+        writer.writerow({k: cell(values.get(k)) for k in CSV_FIELDS})
     text = out.getvalue()
     if path is not None:
         path.write_text(text, encoding="utf-8")
@@ -421,8 +482,10 @@ def write_csv(data: dict, path: Path | None) -> str:
 # -- what a Z or a store closing says of the gateway --------------------------------------------------------
 def gateway_check(journal, day: str, *, source: str | None = None) -> dict:
     """Whether ``day`` has been held against the gateway's reports, and how: the day's last run (of ``source``,
-    when given), its files, its counts. Read when a Z or a store closing is shown, never sealed into it: the
-    gateway's reports of a day come the day after, so a Z taken at closing time can only say "not yet"."""
+    when given), its files, and the counts of the findings kept for the day (what the window lists: a later
+    run, the next day's, may have resolved what the last run of this day found). Read when a Z or a store
+    closing is shown, never sealed into it: the gateway's reports of a day come the day after, so a Z taken
+    at closing time can only say "not yet"."""
     from offline_queue import settlement as kept
 
     from ..settlement.rows import DIFFERENCES, PENDING
@@ -430,7 +493,7 @@ def gateway_check(journal, day: str, *, source: str | None = None) -> dict:
     if not runs:
         return {"day": day, "checked": False}
     run = runs[0]
-    counts = _loads(run["counts"]) or {}
+    counts = kept.counts_of(journal, day)
     shas = _loads(run["files"]) or []
     names = {f["sha256"]: f["name"] for f in kept.files(journal, shas)}
     return {"day": day, "checked": True, "at": run["at"], "by": run["by"], "source": run["source"],
@@ -454,4 +517,4 @@ def gateway_lines(check: dict) -> list[str]:
         out.append("  " + _("files: {names}").format(names=", ".join(check["files"])))
     out.append("  " + _("{differences} differences, {pending} pending, {matched} matched").format(
         differences=check["differences"], pending=check["pending"], matched=check["counts"].get("matched", 0)))
-    return out
+    return [shown(line) for line in out]
