@@ -108,3 +108,40 @@ def test_a_later_run_replaces_a_keys_finding(tmp_path):
         assert [r["id"] for r in runs] == [second, first]
         assert [(t.file, t.line) for t in store.theirs(j, [["e" * 64, 2]])] == [("e" * 64, 2)]
         assert raw(j, "SELECT json_extract(detail, '$.run') FROM audit WHERE action = 'settlement_run'") == [(second,)]
+
+
+def test_a_later_days_ledger_holds_the_parent_sale_of_a_named_refund(tmp_path):
+    with Journal.open(tmp_path) as j:
+        sale(j, "p1", 1000)
+        now = time.time()
+        j.record({"id": "r1", "kind": "REFUND", "currency": "USD", "amount": 200, "status": SUCCESS, "phase": "done",
+                  "state": "{}", "final": 1, "created_at": now, "updated_at": now, "day": DAY, "parent": "p1"},
+                 insert=True)
+        sale(j, "n1", 50, NEXT)
+        got = store.ledger_rows(j, NEXT, ["r1"])
+        assert sorted((r.id, r.day) for r in got) == sorted(
+            raw(j, "SELECT id, day FROM transactions WHERE day = ? OR id = 'r1' OR id = "
+                   "(SELECT parent FROM transactions WHERE id = 'r1')", NEXT))
+
+
+def test_a_days_run_removes_the_days_findings_it_no_longer_produces(tmp_path):
+    with Journal.open(tmp_path) as j:
+        ours = LedgerRow("p1", SALE, SUCCESS, "USD", 1234, DAY)
+        phantom = Finding("X", "PAYMENT", "missing_in_journal", None, (), "", DAY)
+        other_day = Finding("Y", "PAYMENT", "missing_in_journal", None, (), "", NEXT)
+        store.save_run(j, DAY, "journal", [], [Finding("p1", "PAYMENT", PENDING, ours, (), "", DAY), phantom], "ann")
+        store.save_run(j, NEXT, "journal", [], [other_day], "ann")
+        second = store.save_run(j, DAY, "journal", [], [Finding("p1", "PAYMENT", MATCHED, ours, (), "", DAY)], "ann")
+        assert raw(j, "SELECT request_id, day, cls, run = ? FROM settlement_findings ORDER BY request_id", second) == [
+            ("Y", NEXT, "missing_in_journal", 0), ("p1", DAY, MATCHED, 1)]
+        assert store.counts_of(j, DAY) == {MATCHED: 1}
+
+
+def test_a_row_that_did_not_move_money_is_kept_but_never_read_for_a_match(tmp_path):
+    with Journal.open(tmp_path) as j:
+        f = report("f" * 64, [row("f" * 64, 3, "p1", 1000)])
+        f.other_rows = [row("f" * 64, 2, "p1", 1000)]     # a failed attempt before the success
+        store.import_file(j, f, "ann")
+        assert raw(j, "SELECT line, moved FROM settlement_rows ORDER BY line") == [(2, 0), (3, 1)]
+        assert [(r.line, r.request_id) for r in store.rows_for(j, DAY, ["p1"])] == [(3, "p1")]
+        assert store.named_ids(j, DAY) == {"p1", "Tp1"}

@@ -157,6 +157,84 @@ def test_a_file_twice_a_refused_merchant_and_a_cut_file_import_nothing_of_them(j
     assert raw(j, "SELECT count(*) FROM audit WHERE action = 'settlement_import'") == [(1,)]
 
 
+def _renamed(path: Path, name: str) -> Path:
+    """The same report saved under a name with no date in it (Antom lets a merchant customise the name)."""
+    return path.rename(path.with_name(name))
+
+
+def test_an_undated_file_takes_its_rows_one_day_else_it_is_refused_asking_for_date(journal, tmp_path):
+    j = journal
+    txn(j, "p1", 1000)
+    spread = _renamed(transactions_file(tmp_path / "a", DAY, [
+        paid("p1", "10.00"), paid("p2", "5.00", transactionCreationTime=f"{NEXT}T12:00:00+00:00")]), "two-days.csv")
+    result = services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[spread])
+    [refused] = result.refused
+    assert refused["name"] == "two-days.csv" and DAY in refused["why"] and NEXT in refused["why"]
+    assert "--date" in refused["hint"]
+    assert raw(j, "SELECT count(*) FROM settlement_files") == [(0,)]
+    # every row at noon UTC of DAY: the same local day on any machine from UTC-11 to UTC+11
+    one_day = _renamed(transactions_file(tmp_path / "b", DAY, [
+        paid("p1", "10.00", transactionCreationTime=f"{DAY}T12:00:00+00:00")]), "daily.csv")
+    services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[one_day])
+    assert raw(j, "SELECT name, report_date FROM settlement_files") == [("daily.csv", DAY)]
+    assert raw(j, "SELECT report_date FROM settlement_rows") == [(DAY,)]
+    assert raw(j, "SELECT request_id, day, cls FROM settlement_findings") == [("p1", DAY, "matched")]
+
+
+def test_a_failed_attempt_is_kept_listed_and_never_matched(journal, tmp_path):
+    j = journal
+    txn(j, "p1", 1000)
+    path = transactions_file(tmp_path / "in", DAY, [paid("p1", "10.00", status="FAIL", settle="", fee=""),
+                                                    paid("p1", "10.00"), paid("p9", "7.00", status="FAIL")])
+    services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[path])
+    assert raw(j, "SELECT line, request_id, moved FROM settlement_rows ORDER BY line") == [
+        (2, "p1", 0), (3, "p1", 1), (4, "p9", 0)]
+    assert raw(j, "SELECT request_id, cls FROM settlement_findings") == [("p1", "matched")]
+
+
+def test_csv_cells_that_start_like_a_formula_are_quoted_numbers_are_not(journal, tmp_path):
+    j = journal
+    txn(j, "r1", 200, kind=REFUND, parent="p0")
+    path = transactions_file(tmp_path / "in", DAY, [
+        paid("r1", "-3.00", transactionType="REFUND", fee="0.00"), paid("@SUM(A1)", "1.00"), paid("-2+3", "1.00"),
+        paid("+1", "1.00"), paid("=1+1", "1.00")])
+    out = tmp_path / "f.csv"
+    services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[path]).write_csv(out)
+    table = list(csv.DictReader(out.open(newline="")))
+    assert sorted(r["requestId"] for r in table) == sorted(["r1", "'@SUM(A1)", "'-2+3", "'+1", "'=1+1"])
+    r1 = next(r for r in table if r["requestId"] == "r1")
+    assert (r1["theirAmount"], r1["ourAmount"]) == ("-300", "200")     # our numbers as written, negative too
+
+
+def test_a_name_with_control_characters_is_shown_escaped(journal, tmp_path):
+    j = journal
+    txn(j, "p1", 1000)
+    path = transactions_file(tmp_path / "in", DAY, [paid("p1", "10.00"), paid("x\x1b[2J\nforged", "1.00")])
+    path = path.rename(path.with_name("a\rb_20261205_000.csv"))
+    result = services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[path])
+    text = "\n".join(result.lines)
+    assert "\x1b" not in text and "\r" not in text and "forged" not in text.splitlines()[0]
+    assert "a\\rb_20261205_000.csv" in text and "x\\x1b[2J\\nforged" in text
+    check = services.settlement.gateway_check(j, DAY)
+    assert all("\r" not in line for line in services.settlement.gateway_lines(check))
+
+
+def test_a_days_run_replaces_the_days_findings_whole(journal, tmp_path):
+    j = journal
+    txn(j, "p1", 1000)
+    services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[transactions_file(
+        tmp_path / "a", DAY, [paid("p1", "10.00"), paid("PHANTOM", "9.00")])])
+    assert dict(raw(j, "SELECT request_id, cls FROM settlement_findings")) == {
+        "p1": "matched", "PHANTOM": "missing_in_journal"}
+    later = services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[transactions_file(
+        tmp_path / "b", DAY, [paid("p1", "10.00")])])
+    assert raw(j, "SELECT request_id, cls FROM settlement_findings") == [("p1", "matched")]
+    assert later.differences == 0
+    check = services.settlement.gateway_check(j, DAY)
+    assert (check["differences"], check["counts"]) == (0, dict(raw(
+        j, "SELECT cls, count(*) FROM settlement_findings WHERE day = ? GROUP BY cls", DAY)))
+
+
 def test_nothing_to_read_is_said_and_the_pin_is_needed(journal):
     with pytest.raises(PosError, match="nothing to reconcile"):
         services.settlement.reconcile_settlement(grant(journal), journal, Cfg())
