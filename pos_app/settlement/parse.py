@@ -16,10 +16,12 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
 import re
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -60,6 +62,15 @@ _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
 _AGAIN = N_("download it again from the SFTP folder or the Antom Dashboard")
 
 
+#: The largest report file read (bytes) and the most data rows built from one. A store's day is a few thousand
+#: rows (20,000 is a big one, about 3 MB); a file past these is refused in words before it is read whole, so a
+#: wrong or hostile file cannot run the terminal out of memory (MemoryError) halfway through an import.
+MAX_BYTES = 64 * 1024 * 1024
+MAX_ROWS = 500_000
+_TOO_LARGE_HINT = N_("a store's day is far smaller: split the report by date (one file a day), or ask the gateway "
+                     "why it is so large")
+
+
 def read_report(source: Path | bytes, name: str | None = None) -> ReportFile:
     """Parse ``source`` (a path, or the file's bytes with its ``name``) into a :class:`ReportFile`.
 
@@ -67,14 +78,22 @@ def read_report(source: Path | bytes, name: str | None = None) -> ReportFile:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         name = name or "report"
+        if len(data) > MAX_BYTES:
+            raise _too_large(name, len(data))
     else:
         path = Path(source)
         name = name or path.name
         try:
-            data = path.read_bytes()
+            with path.open("rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size > MAX_BYTES:     # said before anything is read
+                    raise _too_large(name, size)
+                data = f.read(MAX_BYTES + 1)   # a file that grows while read is still cut off here
         except OSError as exc:
             raise SettlementFileError(_("cannot read {name}: {reason}").format(name=name, reason=exc.strerror or exc),
                                       hint=_("check the path and that this user may read the file")) from None
+        if len(data) > MAX_BYTES:
+            raise _too_large(name, len(data))
     if not data.strip():
         raise SettlementFileError(_("{name} is empty").format(name=name), hint=_(_AGAIN))
     sheet = data[:4] == b"PK\x03\x04"
@@ -82,8 +101,22 @@ def read_report(source: Path | bytes, name: str | None = None) -> ReportFile:
     return _read_table(table, name, hashlib.sha256(data).hexdigest(), short_ok=sheet)
 
 
-# -- the two formats, each to a list of (line, cells) -----------------------------------------------------
-def _csv_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
+def _too_large(name: str, size: int) -> SettlementFileError:
+    return SettlementFileError(
+        _("{name} is {size} MB, more than the {limit} MB a report file may have: it was not read").format(
+            name=name, size=f"{size / 1024 / 1024:.1f}", limit=MAX_BYTES // (1024 * 1024)),
+        hint=_(_TOO_LARGE_HINT))
+
+
+def _too_many_rows(name: str) -> SettlementFileError:
+    return SettlementFileError(
+        _("{name} has more than {limit} rows, more than a report file may have: it was not read").format(
+            name=name, limit=f"{MAX_ROWS:,}"), hint=_(_TOO_LARGE_HINT))
+
+
+# -- the two formats, each to (line, cells) rows ----------------------------------------------------------
+def _csv_table(data: bytes, name: str) -> Iterator[tuple[int, list[str]]]:
+    """The checks of the whole file first (format, encoding); then its rows one by one (never all at once)."""
     if data[:5] == b"%PDF-":
         raise SettlementFileError(_("{name} is a PDF, not a report file").format(name=name),
                                   hint=_("use the .csv or .xlsx report; a PDF cannot be reconciled"))
@@ -105,17 +138,19 @@ def _csv_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
     if "\x00" in text:
         raise SettlementFileError(_("{name} is not a text report file").format(name=name),
                                   hint=_("use the .csv or .xlsx report as Antom publishes it"))
+    return _csv_rows(text, name)
+
+
+def _csv_rows(text: str, name: str) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    table: list[tuple[int, list[str]]] = []
     start = 1
     try:
         for cells in reader:
-            table.append((start, cells))
+            yield start, cells
             start = reader.line_num + 1
     except csv.Error as exc:
         raise SettlementFileError(_("{name}, line {line}: cannot read the CSV ({reason})").format(
             name=name, line=start, reason=exc), hint=_(_AGAIN)) from None
-    return table
 
 
 def _xlsx_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
@@ -130,9 +165,23 @@ def _xlsx_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
                                   hint=_("unpack it and import the .csv or .xlsx report inside"))
     from xml.etree.ElementTree import ParseError
 
-    from .xlsx import NotAWorkbook, sheet_rows
+    from .xlsx import FORMULA, CellRefused, NotAWorkbook, TooManyRows, sheet_rows
     try:
-        table, merges = sheet_rows(archive)
+        table, merges = sheet_rows(archive, max_rows=MAX_ROWS + 2)   # the header and the <END> line too
+    except TooManyRows:
+        raise _too_many_rows(name) from None
+    except CellRefused as exc:
+        where = _("cell {ref}").format(ref=exc.ref) if exc.column is None else \
+            _("cell {ref} (column {column})").format(ref=exc.ref, column=exc.column)
+        if exc.what == FORMULA:
+            raise SettlementFileError(
+                _("{name}, {where}: a formula ({formula}); the gateway's report holds values, so this sheet was "
+                  "edited and is not the gateway's evidence").format(name=name, where=where, formula=exc.value),
+                hint=_("{again}, or use the .csv report").format(again=_(_AGAIN))) from None
+        raise SettlementFileError(
+            _("{name}, {where}: the number {value} has more digits than a spreadsheet number holds exactly, so "
+              "it cannot be read without rounding it").format(name=name, where=where, value=exc.value),
+            hint=_("use the .csv report, which keeps every digit, or {again}").format(again=_(_AGAIN))) from None
     except (NotAWorkbook, KeyError, IndexError, ValueError, ParseError, zipfile.BadZipFile, zlib.error, EOFError,
             OSError) as exc:
         raise SettlementFileError(_("{name} is not a readable .xlsx file ({reason})").format(name=name, reason=exc),
@@ -153,79 +202,124 @@ def _xlsx_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
 
 
 # -- the table, whichever format it came in --------------------------------------------------------------
-def _read_table(table: list[tuple[int, list[str]]], name: str, sha256: str, *, short_ok: bool) -> ReportFile:
-    """``short_ok``: a sheet row may stop before the header's last column (an empty cell is no cell in XLSX)."""
-    filled = [(line, cells) for line, cells in table if _filled(cells)]
-    if not filled:
+def _read_table(table: Iterable[tuple[int, list[str]]], name: str, sha256: str, *, short_ok: bool) -> ReportFile:
+    """Rows are read one at a time and each is built as it comes, so a file is never held twice over.
+
+    What is said first is what the whole file shows (cut short, a row after ``<END>``, no header), then the
+    first bad header or row: so a row's fault found on the way is kept until the end has been seen.
+    ``short_ok``: a sheet row may stop before the header's last column (an empty cell is no cell in XLSX)."""
+    reader: _Table | None = None
+    fault: SettlementFileError | None = None
+    seen = ended = False
+    after_end: int | None = None
+    rows = 0
+    for line, cells in table:
+        if not _filled(cells):
+            continue
+        if ended:
+            after_end = line
+            break
+        if _is_end(cells):
+            ended = True
+            continue
+        if not seen:
+            seen = True
+            try:
+                reader = _Table(name, sha256, line, cells, short_ok=short_ok)
+            except SettlementFileError as exc:
+                fault = exc
+            continue
+        rows += 1
+        if rows > MAX_ROWS:     # no more rows built: the file is refused whatever its end says
+            raise _too_many_rows(name)
+        if reader is not None:
+            try:
+                reader.add(line, cells)
+            except SettlementFileError as exc:
+                fault, reader = exc, None   # what was built is let go now
+    if not seen and not ended:
         raise SettlementFileError(_("{name} is empty").format(name=name), hint=_(_AGAIN))
-    ends = [i for i, (_line, cells) in enumerate(filled) if cells[0].strip() == C.END and _is_end(cells)]
-    if not ends:
+    if not ended:
         raise SettlementFileError(
             _("{name} is cut short: it does not end with {end}").format(name=name, end=C.END),
             hint=_("download it again: the file ends before {end}").format(end=C.END))
-    if ends[0] != len(filled) - 1:
-        line = filled[ends[0] + 1][0]
+    if after_end is not None:
         raise SettlementFileError(
-            _("{name}, line {line}: a row after the {end} line").format(name=name, line=line, end=C.END),
+            _("{name}, line {line}: a row after the {end} line").format(name=name, line=after_end, end=C.END),
             hint=_("the file was joined or edited: {again}").format(again=_(_AGAIN)))
-    if ends[0] == 0:
+    if not seen:
         raise SettlementFileError(_("{name} has no header row before {end}").format(name=name, end=C.END),
                                   hint=_(_AGAIN))
-    header_line, raw_header = filled[0]
-    header = [C.canonical(h.replace("\ufeff", "")) for h in raw_header]
-    blank_tail = 0
-    while header and not header[-1]:   # "a,b,c," : a trailing separator, no column; its cells must stay empty
-        header.pop()
-        blank_tail += 1
-    for number, title in enumerate(header, start=1):
-        if not title:
+    if fault is not None:
+        raise fault
+    assert reader is not None   # seen, and no fault: the header was read
+    return reader.finish()
+
+
+class _Table:
+    """A report being read: its header by name, then each data row into the :class:`ReportFile`."""
+
+    def __init__(self, name: str, sha256: str, header_line: int, raw_header: list[str], *, short_ok: bool) -> None:
+        header = [C.canonical(h.replace("\ufeff", "")) for h in raw_header]
+        blank_tail = 0
+        while header and not header[-1]:   # "a,b,c," : a trailing separator, no column; its cells must stay empty
+            header.pop()
+            blank_tail += 1
+        for number, title in enumerate(header, start=1):
+            if not title:
+                raise SettlementFileError(
+                    _("{name}, line {line}: column {column} of the header has no name").format(
+                        name=name, line=header_line, column=number), hint=_(_AGAIN))
+        twice = sorted(n for n, k in Counter(header).items() if k > 1)
+        if twice:
             raise SettlementFileError(
-                _("{name}, line {line}: column {column} of the header has no name").format(
-                    name=name, line=header_line, column=number), hint=_(_AGAIN))
-    twice = sorted(n for n, k in Counter(header).items() if k > 1)
-    if twice:
-        raise SettlementFileError(
-            _("{name}: the header names {columns} more than once").format(name=name, columns=", ".join(twice)),
-            hint=_("use the file as Antom publishes it: each column once"))
-    kind = C.kind_of(header)
-    missing = [n for n in C.NEEDED[kind] if n not in header]
-    if missing:
-        raise SettlementFileError(
-            _("{name} lacks the column(s) {columns}, which reconciliation needs").format(
-                name=name, columns=", ".join(missing)),
-            hint=_("check that this is an Antom transaction, settlement or summary report, or {again}").format(
-                again=_(_AGAIN)))
-    report = ReportFile(name=name, sha256=sha256, kind=kind,
-                        report_date=_date_in_name(name) if kind == C.TRANSACTIONS else None)
-    unknown = [n for n in header if n not in C.KNOWN]
-    if unknown:
-        report.warnings.append(_("{name}: column(s) {columns} unknown to the terminal, not used").format(
-            name=name, columns=", ".join(unknown)))
-    width = len(header)
-    for line, cells in filled[1:-1]:
-        if short_ok and len(cells) < width:
+                _("{name}: the header names {columns} more than once").format(name=name, columns=", ".join(twice)),
+                hint=_("use the file as Antom publishes it: each column once"))
+        kind = C.kind_of(header)
+        missing = [n for n in C.NEEDED[kind] if n not in header]
+        if missing:
+            raise SettlementFileError(
+                _("{name} lacks the column(s) {columns}, which reconciliation needs").format(
+                    name=name, columns=", ".join(missing)),
+                hint=_("check that this is an Antom transaction, settlement or summary report, or {again}").format(
+                    again=_(_AGAIN)))
+        self.report = ReportFile(name=name, sha256=sha256, kind=kind,
+                                 report_date=_date_in_name(name) if kind == C.TRANSACTIONS else None)
+        unknown = [n for n in header if n not in C.KNOWN]
+        if unknown:
+            self.report.warnings.append(_("{name}: column(s) {columns} unknown to the terminal, not used").format(
+                name=name, columns=", ".join(unknown)))
+        self.name, self.sha256, self.kind = name, sha256, kind
+        self.header, self.width, self.blank_tail, self.short_ok = header, len(header), blank_tail, short_ok
+
+    def add(self, line: int, cells: list[str]) -> None:
+        width, report = self.width, self.report
+        if self.short_ok and len(cells) < width:
             cells = cells + [""] * (width - len(cells))
-        if blank_tail and len(cells) == width + blank_tail and not any(c.strip() for c in cells[width:]):
+        if self.blank_tail and len(cells) == width + self.blank_tail and not any(c.strip() for c in cells[width:]):
             cells = cells[:width]
         if len(cells) != width:
             raise SettlementFileError(
                 _("{name}, line {line}: {count} cells where the header has {width}").format(
-                    name=name, line=line, count=len(cells), width=width),
+                    name=self.name, line=line, count=len(cells), width=width),
                 hint=_(_AGAIN))
-        cell = _Cells(name, line, dict(zip(header, map(str.strip, cells), strict=True)))
-        if kind == C.SUMMARY:
+        cell = _Cells(self.name, line, dict(zip(self.header, map(str.strip, cells), strict=True)))
+        if self.kind == C.SUMMARY:
             report.summary.append(_summary_row(cell))
             report.customer_ids.add(cell.need("customerId"))
         else:
-            row, moved = _report_row(cell, kind, sha256, report.report_date)
+            row, moved = _report_row(cell, self.kind, self.sha256, report.report_date)
             report.customer_ids.add(row.customer_id)
             (report.rows if moved else report.other_rows).append(row)
-    if report.other_rows:
-        counts = Counter(_other_label(cell_type) for cell_type in report.other_rows)
-        words = ", ".join(f"{t} {n}" for t, n in sorted(counts.items()))
-        report.warnings.append(_("{name}: {count} row(s) listed but not matched ({types})").format(
-            name=name, count=len(report.other_rows), types=words))
-    return report
+
+    def finish(self) -> ReportFile:
+        report = self.report
+        if report.other_rows:
+            counts = Counter(_other_label(cell_type) for cell_type in report.other_rows)
+            words = ", ".join(f"{t} {n}" for t, n in sorted(counts.items()))
+            report.warnings.append(_("{name}: {count} row(s) listed but not matched ({types})").format(
+                name=report.name, count=len(report.other_rows), types=words))
+        return report
 
 
 def _other_label(row: ReportRow) -> str:

@@ -5,6 +5,12 @@ about one for this stream. A report needs only the cells' text, so this reads th
 format lays them out (ECMA-376: workbook, its relationships, shared strings, styles, the sheet) and nothing else;
 openpyxl still lends its tables of number formats and its Excel-date arithmetic. A number cell keeps the text the
 file stores (``12.34``, ``2026120611000001``), never a float's rounding; a date-formatted number becomes ISO 8601.
+
+What a report from the gateway never holds is refused (:class:`CellRefused`), not guessed at: a formula (the
+sheet was edited: its cached value is someone's arithmetic, not the gateway's evidence) and a number a double
+cannot hold exactly (a spreadsheet number is a double: ``1234567890123456789.01`` would be read as another
+amount; an id written as such a number is lost the same way, so ids must be text cells). Rows stop being built
+once ``max_rows`` filled rows are passed (:class:`TooManyRows`), so a huge sheet is refused, not held.
 """
 
 from __future__ import annotations
@@ -19,6 +25,27 @@ Table = list[tuple[int, list[str]]]
 
 class NotAWorkbook(ValueError):
     """The archive lacks a part a workbook has, or a part is not what the format says."""
+
+
+class CellRefused(NotAWorkbook):
+    """A cell a gateway's report never holds: ``what`` is :data:`FORMULA` or :data:`INEXACT`."""
+
+    def __init__(self, what: str, ref: str, column: str | None, value: str) -> None:
+        super().__init__(f"{what} in cell {ref}: {value!r}")
+        self.what, self.ref, self.column, self.value = what, ref, column, value
+
+
+class TooManyRows(NotAWorkbook):
+    """The sheet has more filled rows than the reader was allowed to build."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} rows")
+        self.limit = limit
+
+
+FORMULA, INEXACT = "formula", "inexact"
+#: Significant digits any double tells back exactly (DBL_DIG): a decimal of at most this many is what was typed.
+DOUBLE_DIGITS = 15
 
 
 def _local(tag: str) -> str:
@@ -109,18 +136,36 @@ def _number(text: str, style: int, dates: set[int], date1904: bool) -> str:
         from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
         when = from_excel(float(text), epoch=CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900)
         return when.isoformat() if when is not None else ""
-    if text.lstrip("-").isdigit():
-        return text                      # a whole number (an id, a JPY amount): every digit as stored
     try:
-        # a double as Excel stores it (8.9072999999999993): its shortest form is what was typed (8.9073)
-        return format(Decimal(repr(float(text))), "f")
+        double = float(text)
+    except ValueError:
+        raise NotAWorkbook(f"number {text!r}") from None
+    if double != double or double in (float("inf"), float("-inf")):
+        raise NotAWorkbook(f"number {text!r}")
+    if text.lstrip("-").isdigit():
+        # a whole number (an id, a JPY amount): every digit as stored, if a double holds it exactly
+        if int(text) != int(double):
+            raise _Inexact(text)
+        return text
+    # a double as Excel stores it (8.9072999999999993): its shortest form is what was typed (8.9073), unless
+    # that needs more digits than a double holds exactly: then the file's number is not the one that was meant
+    shortest = Decimal(repr(double))
+    if len(shortest.normalize().as_tuple().digits) > DOUBLE_DIGITS:
+        raise _Inexact(text)
+    try:
+        return format(shortest, "f")
     except (ValueError, InvalidOperation):
         raise NotAWorkbook(f"number {text!r}") from None
 
 
-def sheet_rows(archive: zipfile.ZipFile) -> tuple[Table, list[str]]:
-    """The first sheet's rows as (1-based row number, cell texts without trailing empty cells), and its merged
-    ranges (``"A1:B1"``). Raises :class:`NotAWorkbook`, ``KeyError`` (a missing part) or ``ET.ParseError``."""
+class _Inexact(Exception):
+    """A number cell's text a double cannot hold (the cell's reference is added by the caller)."""
+
+
+def sheet_rows(archive: zipfile.ZipFile, max_rows: int | None = None) -> tuple[Table, list[str]]:
+    """The first sheet's filled rows as (1-based row number, cell texts without trailing empty cells), and its
+    merged ranges (``"A1:B1"``). Raises :class:`NotAWorkbook` (:class:`CellRefused`, :class:`TooManyRows`),
+    ``KeyError`` (a missing part) or ``ET.ParseError``."""
     sheet, shared_path, styles_path, date1904 = _parts(archive)
     shared = _shared(archive, shared_path)
     dates = _date_styles(archive, styles_path)
@@ -132,7 +177,8 @@ def sheet_rows(archive: zipfile.ZipFile) -> tuple[Table, list[str]]:
         for _event, element in ET.iterparse(part):
             if ns is None:   # the sheet's namespace, from its first element: tags are then compared whole
                 ns = element.tag[:element.tag.index("}") + 1] if element.tag.startswith("{") else ""
-                row_tag, cell_tag, v_tag, is_tag, merge_tag = (ns + t for t in ("row", "c", "v", "is", "mergeCell"))
+                row_tag, cell_tag, v_tag, is_tag, merge_tag, f_tag = (
+                    ns + t for t in ("row", "c", "v", "is", "mergeCell", "f"))
             if element.tag == merge_tag:
                 merges.append(element.get("ref", ""))
             if element.tag != row_tag:
@@ -144,6 +190,9 @@ def sheet_rows(archive: zipfile.ZipFile) -> tuple[Table, list[str]]:
             for cell in element.iterfind(cell_tag):
                 ref = cell.get("r")
                 position = _column(ref) if ref else position + 1
+                if cell.find(f_tag) is not None:
+                    raise CellRefused(FORMULA, ref or f"#{position + 1}", _title(table, position),
+                                      "".join(cell.find(f_tag).itertext()))
                 kind = cell.get("t", "n")
                 v = cell.find(v_tag)
                 value = None if v is None else v.text or ""
@@ -157,14 +206,30 @@ def sheet_rows(archive: zipfile.ZipFile) -> tuple[Table, list[str]]:
                 elif kind == "b":
                     text = "TRUE" if value.strip() in ("1", "true") else "FALSE"
                 elif kind == "n":
-                    text = _number(value.strip(), int(cell.get("s", "0")), dates, date1904)
+                    try:
+                        text = _number(value.strip(), int(cell.get("s", "0")), dates, date1904)
+                    except _Inexact:
+                        raise CellRefused(INEXACT, ref or f"#{position + 1}", _title(table, position),
+                                          value.strip()) from None
                 else:   # str (a formula's text), d (ISO 8601), e (an error such as #N/A): as written
                     text = value
                 if text:
                     cells[position] = text
             element.clear()
-            row = [""] * (max(cells) + 1 if cells else 0)
+            if not cells:
+                continue    # a row of blanks is no row (a sheet may hold millions of them)
+            if max_rows is not None and len(table) >= max_rows:
+                raise TooManyRows(max_rows)
+            row = [""] * (max(cells) + 1)
             for position, text in cells.items():
                 row[position] = text
             table.append((number, row))
     return table, merges
+
+
+def _title(table: Table, position: int) -> str | None:
+    """The header's name of a column (the first filled row's cell), to name a refused cell by."""
+    if not table:
+        return None
+    header = table[0][1]
+    return header[position] if position < len(header) and header[position] else None
