@@ -57,6 +57,14 @@ def ledger_rows(store: StoreConfig, day: str, extra_ids: Iterable[str] = (), *,
                 "AND day BETWEEN %(first)s AND %(last)s AND payment_id = ANY(%(ids)s)", {**params, "ids": rest})
             for r in cur.fetchall():
                 found.setdefault((r[0], r[1]), r)
+        # the sale of each refund or cancel read on another day: the match reads its report rows too (issue 18 F3)
+        parents = sorted({r[8] for r in found.values() if r[8]} - {r[1] for r in found.values()})
+        if parents:
+            cur.execute(f"SELECT {_COLUMNS} FROM pos_store.transactions WHERE store_id = %(store)s "
+                        "AND terminal_id IN (SELECT terminal_id FROM pos_store.terminals WHERE store_id = %(store)s) "
+                        "AND id = ANY(%(ids)s)", {**params, "ids": parents})
+            for r in cur.fetchall():
+                found.setdefault((r[0], r[1]), r)
         conn.commit()
     return [LedgerRow(id=i, kind=kind, status=status, currency=currency, amount=int(amount), day=d,
                       payment_id=payment_id, parent=parent, terminal=terminal)

@@ -271,3 +271,29 @@ def test_with_a_store_the_match_reads_every_counter_from_postgresql(store, journ
     assert {(f["requestId"], f["class"], f["terminal"]) for f in result.findings} == {
         ("s-a", "matched", "T-1"), ("s-b", "amount_mismatch", "T-2"), ("s-c", "missing_at_gateway", "T-2")}
     assert raw(journal, "SELECT source FROM settlement_runs") == [("store",)]
+
+
+@pytest.mark.slow
+def test_with_a_store_the_next_days_run_keeps_a_late_refunds_sale_matched(store, journal, tmp_path):
+    from pos_app.config import parse_store
+    rows = [("S8", "T-1", "s-a", SALE, SUCCESS, "USD", 1000, DAY, None),
+            ("S8", "T-2", "r-a", REFUND, SUCCESS, "USD", 200, NEXT, "s-a")]     # refunded at another counter
+    for store_id, terminal in {(r[0], r[1]) for r in rows}:
+        store.register(store_id, terminal)
+    store.cluster.psql("INSERT INTO pos_store.transactions (store_id, terminal_id, id, kind, status, currency, amount, "
+                       "day, parent, created_at, updated_at, final) VALUES " + ", ".join(
+                           "(" + ", ".join(_psql_text(v) if not isinstance(v, int) else str(v) for v in r)
+                           + ", now(), now(), true)" for r in rows), dbname="store")
+    store.manager("S8", "boss_s8")
+    (tmp_path / "terminal.toml").write_text("")
+
+    class StoreCfg(Cfg):
+        pass
+    StoreCfg.store = parse_store(tmp_path / "terminal.toml", {"database": store.reader(tmp_path, "boss_s8"),
+                                                               "store_id": "S8", "role": "office"}, "S8")
+    first = transactions_file(tmp_path / "in", DAY, [paid("s-a", "10.00")])
+    services.settlement.reconcile_settlement(grant(journal), journal, StoreCfg(), files=[first])
+    second = transactions_file(tmp_path / "in", NEXT, [paid("r-a", "-2.00", transactionType="REFUND", fee="0.00")])
+    services.settlement.reconcile_settlement(grant(journal), journal, StoreCfg(), files=[second])
+    assert raw(journal, "SELECT request_id, day, cls FROM settlement_findings ORDER BY request_id") == [
+        ("r-a", NEXT, "matched"), ("s-a", DAY, "matched")]
