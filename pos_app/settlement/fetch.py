@@ -7,7 +7,13 @@ Why like this:
   batches in the folder of their settlement date (T+1 or later), and a T+2 file that completes T's post-quoted
   FX rows. So T, T+1 and T+2 are listed; a later folder that does not exist yet is normal.
 - A file is written under a temporary name and renamed once complete (size checked against the server's):
-  a transfer cut mid-way leaves nothing a later import could mistake for a whole report.
+  a transfer cut mid-way leaves nothing a later import could mistake for a whole report; the temporary files a
+  killed run left behind are removed by the next fetch.
+- A hostile or broken server is bounded: no more than the size it states is read (one byte more tells it
+  sends too much), nor more than the parser reads (:data:`~pos_app.settlement.parse.MAX_BYTES`); every wait,
+  closing included, is bounded by the timeout, and a failed session is aborted, never closed politely (a
+  stalled server would never answer the close); a listed name that is not a plain printable file name is
+  refused (it becomes a path here, and is printed).
 - Every failure is a :class:`~pos_app.errors.PosError` in words with the next step (refused, timeout, host key,
   login, folder, permission, a URL that is not ``sftp://user@host[:port]/path``).
 
@@ -38,6 +44,8 @@ SUFFIXES = (".csv", ".xlsx")
 #: How many days after T may hold T's files (settlement batches, the T+2 completion).
 LATER_DAYS = 2
 CHUNK = 64 * 1024
+#: The suffix of a file being downloaded (renamed to its name once whole).
+PART = ".part"
 
 
 def parse_url(url: str) -> SftpUrl:
@@ -200,7 +208,8 @@ def _sftp_error(ssh: Any, exc: BaseException, path: str, url: SftpUrl) -> PosErr
 
 
 async def _session(settlement: Any, url: SftpUrl, timeout: float, work) -> Any:
-    """Connect, check the host key, log in, open SFTP and run ``await work(sftp, host_key)``; errors in words."""
+    """Connect, check the host key, log in, open SFTP and run ``await work(sftp, host_key)``; errors in words.
+    Each step ``work`` awaits is bounded by ``timeout``; on any failure the connection is aborted at once."""
     ssh = asyncssh()
     known_hosts = _known_hosts(settlement)
     options = _auth(settlement)
@@ -215,24 +224,35 @@ async def _session(settlement: Any, url: SftpUrl, timeout: float, work) -> Any:
             raise
         raise error from None
     try:
-        async with conn:
-            try:
-                sftp = await asyncio.wait_for(conn.start_sftp_client(), timeout)
-            except (ssh.ChannelOpenError, ssh.SFTPError) as exc:
-                raise PosError(_("the server {where} logged {user} in but offers no SFTP: {reason}").format(
-                                   where=f"{url.host}:{url.port}", user=url.user, reason=exc),
-                               hint=_("ask the gateway for the SFTP address of its report folder")) from None
-            async with sftp:
-                return await work(sftp, conn.get_server_host_key())
+        try:
+            sftp = await asyncio.wait_for(conn.start_sftp_client(), timeout)
+        except (ssh.ChannelOpenError, ssh.SFTPError) as exc:
+            raise PosError(_("the server {where} logged {user} in but offers no SFTP: {reason}").format(
+                               where=f"{url.host}:{url.port}", user=url.user, reason=exc),
+                           hint=_("ask the gateway for the SFTP address of its report folder")) from None
+        result = await work(sftp, conn.get_server_host_key())
     except TimeoutError:
-        raise PosError(_("the SFTP server {where} stopped answering for {seconds} s").format(
-                           where=f"{url.host}:{url.port}", seconds=f"{timeout:g}"),
+        conn.abort()
+        raise PosError(_("the SFTP server {where} stopped answering: nothing came for {seconds} seconds (timed "
+                         "out)").format(where=f"{url.host}:{url.port}", seconds=f"{timeout:g}"),
                        hint=_("check the network; then try again")) from None
     except (OSError, ssh.Error) as exc:
+        conn.abort()
         error = _connect_error(ssh, exc, url, timeout)
         if error is None:
             raise
         raise error from None
+    except BaseException:
+        conn.abort()
+        raise
+    # every file is whole on disk: a polite goodbye, as long as the server answers it
+    sftp.exit()
+    conn.close()
+    try:
+        await asyncio.wait_for(conn.wait_closed(), timeout)
+    except (TimeoutError, OSError, ssh.Error):
+        conn.abort()
+    return result
 
 
 def _url_of(settlement: Any, url: str | None) -> SftpUrl:
@@ -256,29 +276,42 @@ async def _listing(ssh: Any, sftp: Any, path: str, url: SftpUrl, timeout: float)
 
 
 async def _download(ssh: Any, sftp: Any, remote: str, target: Path, url: SftpUrl, timeout: float) -> None:
-    """``remote`` into ``target``: a temporary name in the same folder, the size checked, fsync, then rename.
-    What fails on this side (a full disk) is said as this side's; what fails on the wire, as the server's."""
+    """``remote`` into ``target``: a temporary name in the same folder, at most the size the server states (and
+    never more than the parser reads), fsync, then rename. What fails on this side (a full disk) is said as this
+    side's; what fails on the wire, as the server's. On a failure the file is left open: the session aborts."""
+    from .parse import MAX_BYTES
+
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, made = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        fd, made = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=PART)
     except OSError as exc:
         raise cannot_write(target.parent, exc) from None
     tmp: str | None = made
     try:
         with os.fdopen(fd, "wb") as out:
             try:
-                async with await asyncio.wait_for(sftp.open(remote, "rb"), timeout) as f:
-                    size = (await asyncio.wait_for(f.stat(), timeout)).size
-                    got = 0
-                    while True:
-                        chunk = await asyncio.wait_for(f.read(CHUNK), timeout)
-                        if not chunk:
-                            break
-                        try:
-                            out.write(chunk)
-                        except OSError as exc:
-                            raise cannot_write(target, exc) from None
-                        got += len(chunk)
+                f = await asyncio.wait_for(sftp.open(remote, "rb"), timeout)
+                size = (await asyncio.wait_for(f.stat(), timeout)).size
+                if size is not None and size > MAX_BYTES:
+                    raise _too_large(remote, size, MAX_BYTES)
+                bound = MAX_BYTES if size is None else size
+                got = 0
+                while True:
+                    # one byte past the bound is asked for, to tell a server that sends more than it said
+                    chunk = await asyncio.wait_for(f.read(min(CHUNK, bound + 1 - got)), timeout)
+                    if not chunk:
+                        break
+                    got += len(chunk)
+                    if got > bound:
+                        raise _too_large(remote, size, MAX_BYTES) if size is None else PosError(
+                            _("{path}: the server sent more than the {size} bytes it stated: nothing of it was "
+                              "kept").format(path=remote, size=size),
+                            hint=_("try again; if it happens again, ask the gateway about its SFTP server"))
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:
+                        raise cannot_write(target, exc) from None
+                await asyncio.wait_for(f.close(), timeout)
             except (ssh.SFTPError, ssh.ConnectionLost, ssh.DisconnectError, ConnectionError) as exc:
                 raise _sftp_error(ssh, exc, remote, url) from None
             if size is not None and got != size:
@@ -300,9 +333,33 @@ async def _download(ssh: Any, sftp: Any, remote: str, target: Path, url: SftpUrl
                 os.unlink(tmp)
 
 
+def _too_large(path: str, size: int | None, limit: int) -> PosError:
+    mb = limit // (1024 * 1024)
+    if size is None:
+        words = _("{path} is larger than the {limit} MB a report file may have: nothing of it was kept").format(
+            path=path, limit=mb)
+    else:
+        words = _("{path} is {size} MB, more than the {limit} MB a report file may have: it was not "
+                  "downloaded").format(path=path, size=f"{size / 1024 / 1024:.1f}", limit=mb)
+    return PosError(words, hint=_("a store's day is far smaller: ask the gateway why the file is so large, or "
+                                  "to split it by date"))
+
+
+def _clean_parts(folder: Path) -> None:
+    """Remove the temporary files (``.<name>.<random>.part``) a fetch killed mid-way left in ``folder``."""
+    try:
+        stale = [p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(PART)]
+    except OSError:
+        return   # no folder yet (nothing to clean), or one this user cannot list: the download says so
+    for path in stale:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 def _plain_name(name: str, folder: str, url: SftpUrl) -> str:
     """A file name as listed, refused unless it is a plain name: it becomes a path on this machine."""
-    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+    if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name
+            or not name.isprintable()):   # a newline, an escape, a direction override: not a report's name
         raise PosError(_("the SFTP server listed {name} in {folder}, which is not a plain file name: refused").format(
                            name=repr(name), folder=folder),
                        hint=_("ask the gateway about its report folder ({url})").format(url=url))
@@ -324,6 +381,8 @@ def fetch(settlement: Any, day: str, *, dest: Path, url: str | None = None, time
         raise PosError(_("cannot make the folder {path} for the reports: {reason}").format(
                            path=dest, reason=exc.strerror or exc),
                        hint=_("check the data directory's disk and permissions")) from None
+    for folder in folders:
+        _clean_parts(dest / folder)
     ssh = asyncssh()
 
     async def work(sftp: Any, _key: Any) -> list[Path]:
@@ -341,7 +400,7 @@ def fetch(settlement: Any, day: str, *, dest: Path, url: str | None = None, time
                                           "try again later"))
                 continue
             names = sorted(e.filename for e in entries
-                           if e.filename.lower().endswith(SUFFIXES) and not e.filename.startswith(".")
+                           if isinstance(e.filename, str) and e.filename.lower().endswith(SUFFIXES) and not e.filename.startswith(".")
                            # a file, or a type SFTP v3 cannot tell without permissions: not a folder
                            and e.attrs.type in (None, ssh.FILEXFER_TYPE_REGULAR, ssh.FILEXFER_TYPE_UNKNOWN))
             for name in names:
