@@ -337,3 +337,210 @@ def test_other_types_are_not_matched():
     fee_row = dataclasses.replace(rows[0], type="SETTLEMENT_FEE", request_id="", line=9)
     sale = LedgerRow("S0", V.SALE, V.SUCCESS, "USD", 100, DAY, "P0")
     assert classes(reconcile([sale], [*rows, fee_row], DAY)) == {("S0", C.PAYMENT): MATCHED}
+
+
+# == the hostile review's defects (issue 18): signs, ids, stores, fees, parts ==================================
+def _sale(id_="S0", amount=1000, *, payment_id="P0", status=V.SUCCESS, currency="USD") -> LedgerRow:
+    return LedgerRow(id_, V.SALE, status, currency, amount, DAY, payment_id)
+
+
+def _row(request_id="S0", type_=C.PAYMENT, amount=1000, *, transaction_id="P0", original_id=None, fee=-20,
+         currency="USD", settle_currency=None, settle=None, fee_currency=None, store=None, file=TX_A, line=2,
+         kind=C.TRANSACTIONS) -> ReportRow:
+    """A row as the gateway writes it: the net is gross + fee unless ``settle`` says otherwise."""
+    settle_currency = settle_currency or currency
+    return ReportRow(kind, file, line, DAY if kind == C.TRANSACTIONS else None, None, "CUST", request_id,
+                     transaction_id, original_id, type_, currency, amount, settle_currency,
+                     amount + fee if settle is None else settle, fee_currency or settle_currency, fee, store)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(case, min_size=1, max_size=10), st.integers(0, 10**6), st.booleans(),
+       st.sampled_from(["sign", "short_settle"]), st.randoms(use_true_random=False))
+def test_a_wrong_sign_or_a_settlement_that_is_not_amount_plus_fee_is_an_amount_mismatch(cases, pick, with_settlement,
+                                                                                      what, rnd):
+    """The writer's rows, one changed: its amount's sign turned (a refund that pays the merchant, a payment taken
+    back, a cancel that charges again; the net kept as gross + fee) or its net one minor unit short."""
+    ledger = journal(cases)
+    rows, expected = report(cases)
+    if with_settlement:
+        rows += report(cases, file=ST_FILE, kind=C.SETTLEMENT)[0]
+    tx = [r for r in rows if r.kind == C.TRANSACTIONS]
+    target = tx[pick % len(tx)]
+    if what == "sign":
+        changed = dataclasses.replace(target, amount=-target.amount, settle_amount=-target.amount + target.fee)
+    else:
+        changed = dataclasses.replace(target, settle_amount=target.settle_amount - 1)
+    rows = [changed if r is target else r for r in rows]
+    expected[(target.request_id, target.type)] = AMOUNT_MISMATCH
+    rnd.shuffle(rows)
+    findings = reconcile(ledger, rows, DAY)
+    assert classes(findings) == expected
+    (f,) = [f for f in findings if f.cls != MATCHED]
+    assert ("sign is wrong" in f.detail) == (what == "sign")
+
+
+def test_the_settlement_is_not_checked_across_currencies_nor_without_a_fee():
+    sale = _sale()
+    fx = _row(settle_currency="EUR", settle=917, fee=-5)      # post-quoted: the net is in another currency
+    assert classes(reconcile([sale], [fx], DAY)) == {("S0", C.PAYMENT): MATCHED}
+    eur_fee = _row(settle=1000, fee=-50, fee_currency="EUR")   # a fee in another currency: not on this gross
+    assert classes(reconcile([sale], [eur_fee], DAY)) == {("S0", C.PAYMENT): MATCHED}
+    paid_out = _row(kind=C.SETTLEMENT, file=ST_FILE, settle=990, fee=None)
+    assert classes(reconcile([sale], [paid_out], DAY)) == {("S0", C.PAYMENT): MATCHED}
+
+
+def test_a_payment_or_cancel_row_under_another_payment_id_is_not_ours():
+    sale = _sale()
+    got = reconcile([sale], [_row(transaction_id="P-SOMEONE-ELSE")], DAY)
+    assert classes(got) == {("S0", C.PAYMENT): MISSING_IN_JOURNAL}
+    assert "P-SOMEONE-ELSE" in got[0].detail and "P0" in got[0].detail
+    cancelled = _sale(status=V.CANCELLED)
+    rows = [_row(), _row(type_=C.CANCEL, amount=-1000, transaction_id="P9", line=3)]
+    assert classes(reconcile([cancelled], rows, DAY)) == {("S0", C.PAYMENT): MATCHED,
+                                                          ("S0", C.CANCEL): MISSING_IN_JOURNAL}
+    # the journal without a paymentId (a sale it never heard back about) cannot hold it
+    assert classes(reconcile([_sale(payment_id=None)], [_row(transaction_id="P9")], DAY)) == {
+        ("S0", C.PAYMENT): MATCHED}
+
+
+@given(st.permutations(range(3)))
+def test_the_payment_id_fallback_claims_only_a_sale_no_row_claimed(order):
+    """One sale, its own row and a second under the merchant page's request id with the same paymentId: the
+    second is a duplicate (the gateway settles the sale twice), whatever the order of the rows."""
+    sale = _sale()
+    rows = [_row(), _row("PAGE-9", line=3), _row("PAGE-8", line=4)]
+    got = reconcile([sale], [rows[i] for i in order], DAY)
+    assert classes(got) == {("S0", C.PAYMENT): MATCHED, ("PAGE-9", C.PAYMENT): DUPLICATE,
+                            ("PAGE-8", C.PAYMENT): DUPLICATE}
+    assert all(f.ours == sale for f in got)
+    # two page rows and no row by request id: the first claims the sale, the second is the duplicate
+    got = classes(reconcile([sale], [rows[i] for i in order if i], DAY))
+    assert got == {("PAGE-8", C.PAYMENT): MATCHED, ("PAGE-9", C.PAYMENT): DUPLICATE}
+
+
+def test_a_refund_is_held_against_its_sale_in_either_generation():
+    p1, p2 = _sale("S1", payment_id="P1"), _sale("S2", 3000, payment_id="P2")
+    refund = LedgerRow("R1", V.REFUND, V.SUCCESS, "USD", 200, DAY, None, "S1")
+    ledger = [p1, p2, refund]
+    pays = [_row("S1", transaction_id="P1"), _row("S2", amount=3000, transaction_id="P2", line=3)]
+
+    def refund_class(**ids):
+        row = _row("R1", C.REFUND, -200, fee=0, line=9, **ids)
+        return classes(reconcile(ledger, [*pays, row], DAY))[("R1", C.REFUND)]
+
+    # the current generation: transactionId is the paymentId, originalTransactionRequestId the sale's request id
+    assert refund_class(transaction_id="P1", original_id="S1") == MATCHED
+    assert refund_class(transaction_id="P1", original_id="PAGE-1") == MATCHED     # an entry-code payment's page
+    assert refund_class(transaction_id="P1") == MATCHED
+    # the old generation: transactionId is the refundId, originalTransactionId the paymentId
+    assert refund_class(transaction_id="REFUND-77", original_id="P1") == MATCHED
+    # booked against the other payment, either way
+    assert refund_class(transaction_id="P2", original_id="S2") == MISSING_IN_JOURNAL
+    assert refund_class(transaction_id="REFUND-77", original_id="P2") == MISSING_IN_JOURNAL
+    assert refund_class(transaction_id="P1", original_id="S2") == MISSING_IN_JOURNAL
+    assert refund_class(transaction_id="P-UNKNOWN") == MISSING_IN_JOURNAL
+    # the journal knows no paymentIds: only an id naming another of its sales is held
+    bare = [dataclasses.replace(t, payment_id=None) for t in ledger]
+    row = _row("R1", C.REFUND, -200, fee=0, transaction_id="G-R1", original_id="S2", line=9)
+    got = {f.request_id: f for f in reconcile(bare, [*pays, row], DAY)}
+    assert got["R1"].cls == MISSING_IN_JOURNAL and "S2" in got["R1"].detail and "S1" in got["R1"].detail
+    row = dataclasses.replace(row, original_id="S1")
+    assert classes(reconcile(bare, [*pays, row], DAY))[("R1", C.REFUND)] == MATCHED
+
+
+def test_another_stores_rows_are_set_aside_but_our_key_booked_there_is_a_difference():
+    sale = _sale()
+    ours = _row(store="S001")
+    theirs = _row("OTHER-1", transaction_id="PX", store="S999", line=3)
+    unmarked = _row("PHANTOM", transaction_id="PY", line=4)
+    got = reconcile([sale], [ours, theirs, unmarked], DAY, store_id="S001")
+    assert classes(got) == {("S0", C.PAYMENT): MATCHED, ("PHANTOM", C.PAYMENT): MISSING_IN_JOURNAL}
+    assert got.set_aside == (theirs,)
+    assert len(got.warnings) == 1 and "S999" in got.warnings[0] and "S001" in got.warnings[0]
+    # without a store id nothing is set aside: the other store's row is a row the journal lacks
+    got = reconcile([sale], [ours, theirs, unmarked], DAY)
+    assert classes(got)[("OTHER-1", C.PAYMENT)] == MISSING_IN_JOURNAL and got.warnings == []
+    # our own sale booked to another store: said, not set aside
+    got = reconcile([sale], [_row(store="S999")], DAY, store_id="S001")
+    assert classes(got) == {("S0", C.PAYMENT): MISSING_IN_JOURNAL}
+    assert "S999" in got[0].detail and got.set_aside == ()
+
+
+def test_a_fee_in_another_currency_is_kept_under_its_own():
+    rows = [_row(settle=1000, fee=-50, fee_currency="EUR"), _row("S1", amount=500, fee=-5, line=3)]
+    assert totals(rows) == {"EUR": Totals(0, 0, -50, 0), "USD": Totals(2, 1500, -5, 1495)}
+
+
+# -- parts and generations of a day's transactions report ----------------------------------------------------
+def _name(seq: int, suffix: str = "") -> str:
+    return f"transactionItems_{DAY.replace('-', '')}_{seq:03d}{suffix}.csv"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(case, min_size=1, max_size=12), st.data())
+def test_every_part_of_a_day_is_live_and_the_newest_generation_of_each(cases, data):
+    """The day's rows dealt into parts (_000, _001, ...); some parts come also as an older generation (T+1: some
+    rows not final yet), imported before or after the newer one; every part's newest generation is live, and a
+    row dealt into two parts is a duplicate."""
+    ledger = journal(cases)
+    rows, expected = report(cases)
+    n_parts = data.draw(st.integers(1, 4))
+    deal = data.draw(st.lists(st.integers(0, n_parts - 1), min_size=len(rows), max_size=len(rows)))
+    twice = data.draw(st.sampled_from([None, *range(len(rows))])) if n_parts > 1 else None
+    files: list[FileRef] = []
+    all_rows: list[ReportRow] = []
+    live: list[ReportRow] = []
+    for part in range(n_parts):
+        mine = [r for r, p in zip(rows, deal, strict=True) if p == part]
+        if twice is not None and part == (deal[twice] + 1) % n_parts:
+            mine.append(rows[twice])
+        new_sha, old_sha = f"new{part}".ljust(64, "0"), f"old{part}".ljust(64, "0")
+        new = [dataclasses.replace(r, file=new_sha, line=i + 2) for i, r in enumerate(mine)]
+        generations = [(FileRef(new_sha, C.TRANSACTIONS, DAY, _name(part)), new)]
+        if mine and data.draw(st.booleans()):    # an older generation: its first row not final yet
+            old = [dataclasses.replace(r, file=old_sha, line=i + 2) for i, r in enumerate(mine)]
+            old[0] = dataclasses.replace(old[0], settle_amount=None, fee=None)
+            if data.draw(st.booleans()):         # and maybe without its last row (not listed yet)
+                old = old[:max(1, len(old) - 1)]
+            older = (FileRef(old_sha, C.TRANSACTIONS, DAY, _name(part, data.draw(st.sampled_from(["", " (1)"])))),
+                     old)
+            generations = [older, *generations] if data.draw(st.booleans()) else [*generations, older]
+        for ref, its in generations:
+            files.append(ref)
+            all_rows += its
+        live += new
+    order = data.draw(st.permutations(range(len(all_rows))))
+    shuffled = [all_rows[i] for i in order]
+    got = live_rows(shuffled, files)
+    assert sorted(got, key=_row_key) == sorted(live, key=_row_key)
+    if twice is not None:
+        expected[(rows[twice].request_id, rows[twice].type)] = DUPLICATE
+    assert classes(reconcile(ledger, got, DAY)) == expected
+
+
+def _row_key(r: ReportRow) -> tuple:
+    return r.file, r.line
+
+
+def test_a_customised_name_is_its_own_part_and_a_file_without_a_name_replaces_as_before():
+    a, b = report([Case("plain", "USD", 100, 1)], file=TX_A)[0], report([Case("plain", "USD", 200, 1)], file=TX_B)[0]
+    b = [dataclasses.replace(r, request_id="S1", transaction_id="P1") for r in b]
+    both = a + b
+    # two parts: a default name and a customised one, both live
+    assert live_rows(both, [FileRef(TX_A, C.TRANSACTIONS, DAY, _name(0)),
+                            FileRef(TX_B, C.TRANSACTIONS, DAY, "store-S001-daily.csv")]) == both
+    # the customised name twice: two generations of it, the later import live (neither is less final)
+    assert live_rows(both, [FileRef(TX_A, C.TRANSACTIONS, DAY, "daily.csv"),
+                            FileRef(TX_B, C.TRANSACTIONS, DAY, "daily.xlsx")]) == b
+    # names unknown (None): one report a date, the latest import live, as before names were passed
+    assert live_rows(both, [FileRef(TX_A, C.TRANSACTIONS, DAY), FileRef(TX_B, C.TRANSACTIONS, DAY)]) == b
+
+
+def test_a_later_generation_that_drops_a_phantom_row_is_live():
+    sale = _sale()
+    first = [_row(), _row("PHANTOM", transaction_id="PX", line=3)]
+    second = [_row(file=TX_B)]
+    files = [FileRef(TX_A, C.TRANSACTIONS, DAY, _name(0)), FileRef(TX_B, C.TRANSACTIONS, DAY, _name(0))]
+    assert live_rows(first + second, files) == second
+    assert classes(reconcile([sale], live_rows(first + second, files), DAY)) == {("S0", C.PAYMENT): MATCHED}
