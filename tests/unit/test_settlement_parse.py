@@ -427,3 +427,70 @@ def test_a_hand_written_xlsx_reads_shared_and_rich_strings_exact_numbers_and_dat
         3, "2188120000000001", "2026120611000001", "pay-rich")
     assert (got.amount, got.settle_amount, got.fee) == (1234, 1200, -34)
     assert got.at == at   # serial 46362.5 in the 1900 and the 1904 date systems
+
+
+# -- what a gateway's sheet never holds, and files too large to read -----------------------------------------
+@pytest.mark.parametrize("column", ["transactionAmountValue", "transactionRequestId"])
+def test_a_formula_anywhere_in_a_sheet_is_refused(column):
+    """openpyxl writes a text starting with '=' as a formula cell (<f>): the sheet was edited, whatever column."""
+    data = xlsx_bytes(TX, [tx_row(**{column: "=5+5"})])
+    words = refused(data, TX_NAME.replace(".csv", ".xlsx"))
+    assert "formula" in words and "5+5" in words and column in words and "not the gateway's evidence" in words
+
+
+WIDE = ["customerId", "transactionId", "transactionRequestId", "transactionType", "transactionAmountValue",
+        "transactionCurrency", "status"]
+
+
+@pytest.mark.parametrize(("kind", "column", "value", "read"), [
+    ("n", 1, "9007199254740992", "9007199254740992"),     # 2**53: a double holds it, every digit kept
+    ("n", 1, "9007199254740993", None),                   # 2**53 + 1: a double cannot: refused, never rounded
+    ("n", 4, "0.30000000000000004", None),                # a double whose shortest form has 17 digits
+    ("n", 4, "123456789012345.67", None),
+    ("n", 4, "1234567890123.25", "1234567890123.25"),     # 15 significant digits: what was typed
+])
+def test_a_number_cell_a_double_cannot_hold_is_refused(kind, column, value, read):
+    row = [("str", "C1", None), ("str", "G1", None), ("str", "pay-1", None), ("str", "PAYMENT", None),
+           ("str", "10.00", None), ("str", "USD", None), ("str", "SUCCESS", None)]
+    row[column] = (kind, value, None)
+    data = hand_xlsx(WIDE, row)
+    if read is None:
+        words = refused(data, "transactionItems_20261206_000.xlsx")
+        assert value in words and WIDE[column] in words and "more digits" in words
+        return
+    (got,) = read_report(data, "transactionItems_20261206_000.xlsx").rows
+    assert got.transaction_id == read if column == 1 else got.amount == int(Decimal(read) * 100)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
+    from pos_app.settlement import parse
+
+    path = tmp_path / TX_NAME
+    with path.open("wb") as f:
+        f.truncate(parse.MAX_BYTES + 1)   # sparse: reading it would take 64 MB; the refusal reads nothing
+    with pytest.raises(SettlementFileError) as caught:
+        read_report(path)
+    assert "more than the 64 MB a report file may have" in caught.value.message
+    assert "split the report by date" in caught.value.hint and "ask the gateway" in caught.value.hint
+    with pytest.raises(SettlementFileError):
+        read_report(b"x" * (parse.MAX_BYTES + 1), TX_NAME)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_rows_past_the_row_limit_are_refused_in_words(fmt, monkeypatch):
+    from pos_app.settlement import parse
+
+    monkeypatch.setattr(parse, "MAX_ROWS", 3)
+    rows = [tx_row(transactionRequestId=f"pay-{i}") for i in range(4)]
+    build = csv_bytes if fmt == "csv" else xlsx_bytes
+    name = TX_NAME.replace(".csv", "." + fmt)
+    assert len(read_report(build(TX, rows[:3]), name).rows) == 3
+    words = refused(build(TX, rows), name)
+    assert "more than 3 rows" in words and "split the report by date" in words
+
+
+def test_a_bad_row_in_a_file_cut_short_is_said_as_cut_short():
+    """Rows are built as they come, but what the whole file shows is said first."""
+    words = refused(csv_bytes(TX, [tx_row(transactionAmountValue="ten")], end=False))
+    assert "cut short" in words
+    assert "ten" in refused(csv_bytes(TX, [tx_row(transactionAmountValue="ten")]))
