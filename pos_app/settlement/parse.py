@@ -64,9 +64,10 @@ _AGAIN = N_("download it again from the SFTP folder or the Antom Dashboard")
 
 #: The largest report file read (bytes) and the most data rows built from one. A store's day is a few thousand
 #: rows (20,000 is a big one, about 3 MB); a file past these is refused in words before it is read whole, so a
-#: wrong or hostile file cannot run the terminal out of memory (MemoryError) halfway through an import.
+#: wrong or hostile file cannot run the terminal out of memory (MemoryError) halfway through an import. The
+#: whole ``reconcile-settlement`` of 200,000 rows peaked at about 830 MB (measured): it fits 1.5 GB with room.
 MAX_BYTES = 64 * 1024 * 1024
-MAX_ROWS = 500_000
+MAX_ROWS = 200_000
 _TOO_LARGE_HINT = N_("a store's day is far smaller: split the report by date (one file a day), or ask the gateway "
                      "why it is so large")
 
