@@ -129,6 +129,9 @@ def _reconcile(grant: Grant, journal, config, *, files, sftp, day, source, now, 
             continue
         warnings += [f"{name}: {w}" for w in report.warnings]
         before = kept.imported(journal, report.sha256)
+        if before is not None and _another_part(before[0], name, report):
+            report = _as_part(report, name)
+            before = kept.imported(journal, report.sha256)
         if before is None:
             before = _batch_kept(journal, report, name)
         if before is not None:
@@ -154,7 +157,8 @@ def _reconcile(grant: Grant, journal, config, *, files, sftp, day, source, now, 
         ledger, read[d] = _sides(journal, config, d, source, known=fresh)
         if progress is not None:
             progress(_("Matching {n} rows of {day}…").format(n=f"{len(ledger) + len(read[d]):,}", day=d))
-        findings = _match().reconcile(ledger, read[d], d)
+        findings = _match().reconcile(ledger, read[d], d, store_id=_store_id(config, source))
+        warnings += findings.warnings   # rows booked to another store of the chain: set aside, said
         kept.save_run(journal, d, source, shas, findings, grant.asked_by, now=at, audit={
             "action": "settlement_reconcile", "asked_by": grant.asked_by, "approved_by": grant.approved_by})
     return _result(journal, config, days, source, by=grant, at=at, imported=imported, skipped=skipped,
@@ -200,6 +204,16 @@ def _checked_day(text: str) -> str:
     except (TypeError, ValueError):
         raise PosError(_("{value!r} is not a date").format(value=text),
                        hint=_("use YYYY-MM-DD, e.g. 2026-11-22")) from None
+
+
+def _store_id(config, source: str) -> str | None:
+    """This store's id, as the gateway's ``referenceStoreId`` names it: the store read from (``[store]``), else
+    the terminal's own (``[merchant] store_id``); None without a config (nothing is set aside)."""
+    if config is None:
+        return None
+    if source == STORE and getattr(config, "store", None) is not None:
+        return config.store.store_id
+    return config.merchant.store_id
 
 
 def _customer(config) -> str | None:
@@ -277,6 +291,28 @@ def _dated(report, day: str | None):
                                other_rows=dated(report.other_rows)), None
 
 
+def _another_part(kept_name: str, name: str, report) -> bool:
+    """Whether a transactions file with the same bytes as one imported as ``kept_name`` is another numbered part
+    of the day's report (``_001`` beside ``_000``, Antom's names): a part listing exactly the rows of another is
+    a duplicate of each, to be found, not a file seen twice. A customised name is never taken as another part:
+    a copy renamed is the same file."""
+    from ..settlement import columns
+    if report.kind != columns.TRANSACTIONS:
+        return False
+    ours, theirs = _match()._part(name), _match()._part(kept_name)
+    return ours[0] == theirs[0] == "seq" and ours != theirs
+
+
+def _as_part(report, name: str):
+    """The report keyed as its own part: the key (``sha256``) is the SHA-256 of the bytes' digest and the part,
+    so the same part given again is still one import, and its rows are told from the other part's."""
+    import dataclasses
+    import hashlib
+    key = hashlib.sha256(f"{report.sha256}\0{_match()._part(name)!r}".encode()).hexdigest()
+    return dataclasses.replace(report, sha256=key, rows=[dataclasses.replace(r, file=key) for r in report.rows],
+                               other_rows=[dataclasses.replace(r, file=key) for r in report.other_rows])
+
+
 def _batch_kept(journal, report, name: str) -> tuple[str, float] | None:
     """Antom writes a settlement (or summary) file as CSV and as XLSX: a file whose batches were all imported
     before from its twin (the same name but for the suffix) is that file again, not more rows. Another part of
@@ -311,7 +347,7 @@ def _sides(journal, config, day: str, source: str, known=()) -> tuple[list, list
         ledger = kept.ledger_rows(journal, day, named, terminal=terminal)
     rows = kept.rows_for(journal, day, {r.id for r in ledger} | {r.parent for r in ledger if r.parent}, known)
     match = _match()
-    files = [match.FileRef(f["sha256"], f["kind"], f["report_date"]) for f in kept.files(journal)]
+    files = [match.FileRef(f["sha256"], f["kind"], f["report_date"], f["name"]) for f in kept.files(journal)]
     return ledger, match.live_rows(rows, files)
 
 

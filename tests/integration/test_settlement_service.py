@@ -276,8 +276,8 @@ def test_with_a_store_the_match_reads_every_counter_from_postgresql(store, journ
 @pytest.mark.slow
 def test_with_a_store_the_next_days_run_keeps_a_late_refunds_sale_matched(store, journal, tmp_path):
     from pos_app.config import parse_store
-    rows = [("S8", "T-1", "s-a", SALE, SUCCESS, "USD", 1000, DAY, None),
-            ("S8", "T-2", "r-a", REFUND, SUCCESS, "USD", 200, NEXT, "s-a")]     # refunded at another counter
+    rows = [("S8", "T-81", "s-a", SALE, SUCCESS, "USD", 1000, DAY, None),
+            ("S8", "T-82", "r-a", REFUND, SUCCESS, "USD", 200, NEXT, "s-a")]     # refunded at another counter
     for store_id, terminal in {(r[0], r[1]) for r in rows}:
         store.register(store_id, terminal)
     store.cluster.psql("INSERT INTO pos_store.transactions (store_id, terminal_id, id, kind, status, currency, amount, "
@@ -297,3 +297,22 @@ def test_with_a_store_the_next_days_run_keeps_a_late_refunds_sale_matched(store,
     services.settlement.reconcile_settlement(grant(journal), journal, StoreCfg(), files=[second])
     assert raw(journal, "SELECT request_id, day, cls FROM settlement_findings ORDER BY request_id") == [
         ("r-a", NEXT, "matched"), ("s-a", DAY, "matched")]
+
+
+def test_two_numbered_parts_with_the_same_bytes_are_both_read_a_renamed_copy_is_not(journal, tmp_path):
+    j = journal
+    txn(j, "p1", 1000)
+    first = transactions_file(tmp_path / "in", DAY, [paid("p1", "10.00")], seq=0)
+    second = transactions_file(tmp_path / "in", DAY, [paid("p1", "10.00")], seq=1)
+    assert first.read_bytes() == second.read_bytes()
+    services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[first, second])
+    assert raw(j, "SELECT name FROM settlement_files ORDER BY seq") == [(first.name,), (second.name,)]
+    assert raw(j, "SELECT count(DISTINCT file), count(*) FROM settlement_rows") == [(2, 2)]
+    assert raw(j, "SELECT request_id, cls FROM settlement_findings") == [("p1", "duplicate")]
+    copy = tmp_path / "copy" / "p1-only.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(first.read_bytes())
+    again = services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[second, first, copy], day=DAY)
+    assert [s["name"] for s in again.data["skipped"]] == [second.name, first.name, copy.name]
+    assert all("already imported" in s["why"] for s in again.data["skipped"])
+    assert raw(j, "SELECT count(*) FROM settlement_rows") == [(2,)]
