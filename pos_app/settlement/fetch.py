@@ -400,7 +400,8 @@ def fetch(settlement: Any, day: str, *, dest: Path, url: str | None = None, time
                                           "try again later"))
                 continue
             names = sorted(e.filename for e in entries
-                           if isinstance(e.filename, str) and e.filename.lower().endswith(SUFFIXES) and not e.filename.startswith(".")
+                           if isinstance(e.filename, str)   # asyncssh decodes names (UTF-8) or refuses them
+                           and e.filename.lower().endswith(SUFFIXES) and not e.filename.startswith(".")
                            # a file, or a type SFTP v3 cannot tell without permissions: not a folder
                            and e.attrs.type in (None, ssh.FILEXFER_TYPE_REGULAR, ssh.FILEXFER_TYPE_UNKNOWN))
             for name in names:

@@ -190,9 +190,10 @@ def sheet_rows(archive: zipfile.ZipFile, max_rows: int | None = None) -> tuple[T
             for cell in element.iterfind(cell_tag):
                 ref = cell.get("r")
                 position = _column(ref) if ref else position + 1
-                if cell.find(f_tag) is not None:
+                formula = cell.find(f_tag)
+                if formula is not None:
                     raise CellRefused(FORMULA, ref or f"#{position + 1}", _title(table, position),
-                                      "".join(cell.find(f_tag).itertext()))
+                                      "".join(formula.itertext()))
                 kind = cell.get("t", "n")
                 v = cell.find(v_tag)
                 value = None if v is None else v.text or ""
