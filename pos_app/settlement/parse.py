@@ -177,7 +177,8 @@ def _xlsx_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
         if exc.what == FORMULA:
             raise SettlementFileError(
                 _("{name}, {where}: a formula ({formula}); the gateway's report holds values, so this sheet was "
-                  "edited and is not the gateway's evidence").format(name=name, where=where, formula=repr(exc.value[:80])),
+                  "edited and is not the gateway's evidence").format(
+                    name=name, where=where, formula=repr(exc.value[:80])),
                 hint=_("{again}, or use the .csv report").format(again=_(_AGAIN))) from None
         raise SettlementFileError(
             _("{name}, {where}: the number {value} has more digits than a spreadsheet number holds exactly, so "
