@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 #: Seconds a connection, a listing or one read may take before the server counts as not answering.
 TIMEOUT = 20.0
+#: Seconds a whole session (login, listings, every download) may take: a day's files are a few MB, moved in a
+#: minute even on a slow link; a server that answers each read in time but trickles bytes is stopped here.
+SESSION = 15 * 60.0
 #: Report files, by name (Antom writes CSV or XLSX; anything else in the folder is not ours to read).
 SUFFIXES = (".csv", ".xlsx")
 #: How many days after T may hold T's files (settlement batches, the T+2 completion).
@@ -223,16 +226,24 @@ async def _session(settlement: Any, url: SftpUrl, timeout: float, work) -> Any:
         if error is None:
             raise
         raise error from None
+    whole = asyncio.timeout(SESSION)
     try:
-        try:
-            sftp = await asyncio.wait_for(conn.start_sftp_client(), timeout)
-        except (ssh.ChannelOpenError, ssh.SFTPError) as exc:
-            raise PosError(_("the server {where} logged {user} in but offers no SFTP: {reason}").format(
-                               where=f"{url.host}:{url.port}", user=url.user, reason=exc),
-                           hint=_("ask the gateway for the SFTP address of its report folder")) from None
-        result = await work(sftp, conn.get_server_host_key())
+        async with whole:
+            try:
+                sftp = await asyncio.wait_for(conn.start_sftp_client(), timeout)
+            except (ssh.ChannelOpenError, ssh.SFTPError) as exc:
+                raise PosError(_("the server {where} logged {user} in but offers no SFTP: {reason}").format(
+                                   where=f"{url.host}:{url.port}", user=url.user, reason=exc),
+                               hint=_("ask the gateway for the SFTP address of its report folder")) from None
+            result = await work(sftp, conn.get_server_host_key())
     except TimeoutError:
         conn.abort()
+        if whole.expired():
+            raise PosError(_("the SFTP server {where} took more than {seconds} seconds in all for the reports: "
+                             "stopped, nothing unfinished was kept (timed out)").format(
+                               where=f"{url.host}:{url.port}", seconds=f"{SESSION:g}"),
+                           hint=_("the server sends very slowly: check the network, then try again; if it keeps "
+                                  "happening, ask the gateway")) from None
         raise PosError(_("the SFTP server {where} stopped answering: nothing came for {seconds} seconds (timed "
                          "out)").format(where=f"{url.host}:{url.port}", seconds=f"{timeout:g}"),
                        hint=_("check the network; then try again")) from None

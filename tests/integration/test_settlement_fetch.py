@@ -411,9 +411,10 @@ def test_a_full_disk_here_is_said_as_ours_and_leaves_nothing(sshd, small_disk, t
 
 
 @contextlib.contextmanager
-def lying_server(tmp_path: Path, lie: bytes):
+def lying_server(tmp_path: Path, lie: bytes | None, *, trickle: float | None = None):
     """A hostile SFTP server (asyncssh's, chrooted to ``tmp_path/root``) whose listing of 20261204 adds the name
-    ``lie``; yields the [settlement] that logs in to it."""
+    ``lie``, and whose reads (``trickle``) give one byte after that many seconds; yields the [settlement] that
+    logs in to it."""
     import asyncio
 
     from pos_app.settlement.ssh import asyncssh
@@ -444,9 +445,15 @@ def lying_server(tmp_path: Path, lie: bytes):
         async def scandir(self, path):
             async for entry in super().scandir(path):
                 yield entry
-            if path.rstrip(b"/").endswith(b"20261204"):
+            if lie is not None and path.rstrip(b"/").endswith(b"20261204"):
                 attrs = ssh.SFTPAttrs(type=ssh.FILEXFER_TYPE_REGULAR, size=8)
                 yield ssh.SFTPName(lie, b"", attrs)
+
+        async def read(self, file_obj, offset, size):
+            if trickle is None:
+                return super().read(file_obj, offset, size)
+            await asyncio.sleep(trickle)
+            return super().read(file_obj, offset, 1)
 
     async def serve():
         acceptor = await ssh.listen("127.0.0.1", 0, server_host_keys=[host_key], server_factory=Server,
@@ -526,4 +533,29 @@ def test_a_file_larger_than_the_parser_reads_is_not_downloaded(sshd, tmp_path, m
     with pytest.raises(PosError) as caught:
         sftp_fetch.fetch(sshd.settings(), DAY, dest=dest, url=sshd.url(f"{sshd.root}/large"))
     assert "a report file may have" in caught.value.message and "ask the gateway" in caught.value.hint
+    assert [p for p in dest.rglob("*") if p.is_file()] == []
+
+
+def test_a_server_that_trickles_bytes_is_stopped_by_the_session_bound(tmp_path, monkeypatch):
+    """Each read answered within the timeout, one byte at a time: the whole session's bound (15 minutes in use,
+    made short here) stops it, said in words; nothing kept."""
+    monkeypatch.setattr(sftp_fetch, "SESSION", 3.0)
+    outcome: list[object] = []
+    with lying_server(tmp_path, None, trickle=0.2) as settings:
+        (tmp_path / "root" / "20261204" / "transactionItems_20261204_000.csv").write_bytes(b"x" * 10_000)
+        dest = tmp_path / "dest"
+
+        def attempt() -> None:
+            try:
+                outcome.append(sftp_fetch.fetch(settings, DAY, dest=dest, timeout=5))
+            except BaseException as exc:  # noqa: BLE001 -- handed to the test's thread
+                outcome.append(exc)
+
+        worker = threading.Thread(target=attempt, daemon=True)
+        worker.start()
+        worker.join(60)   # 10,000 reads of 0.2 s would be over half an hour: this only tells a stop from none
+    assert outcome, "the trickling fetch was never stopped"
+    [caught] = outcome
+    assert isinstance(caught, PosError), caught
+    assert "3 seconds in all" in caught.message and "timed out" in caught.message, caught.message
     assert [p for p in dest.rglob("*") if p.is_file()] == []
