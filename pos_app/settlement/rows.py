@@ -61,6 +61,7 @@ class ReportRow:
     fee: int | None = None
     store_id: str | None = None
     at: str | None = None       # the time as the file writes it
+    status: str | None = None   # the row's status as the file writes it (upper case; None: no cell): SUCCESS, FAIL...
 
 
 @dataclass(frozen=True)

@@ -187,9 +187,11 @@ def test_a_failed_attempt_is_kept_listed_and_never_matched(journal, tmp_path):
     path = transactions_file(tmp_path / "in", DAY, [paid("p1", "10.00", status="FAIL", settle="", fee=""),
                                                     paid("p1", "10.00"), paid("p9", "7.00", status="FAIL")])
     services.settlement.reconcile_settlement(grant(j), j, Cfg(), files=[path])
-    assert raw(j, "SELECT line, request_id, moved FROM settlement_rows ORDER BY line") == [
-        (2, "p1", 0), (3, "p1", 1), (4, "p9", 0)]
+    assert raw(j, "SELECT line, request_id, status, moved FROM settlement_rows ORDER BY line") == [
+        (2, "p1", "FAIL", 0), (3, "p1", "SUCCESS", 1), (4, "p9", "FAIL", 0)]
     assert raw(j, "SELECT request_id, cls FROM settlement_findings") == [("p1", "matched")]
+    from offline_queue import settlement as kept
+    assert [(r.line, r.status) for r in kept.theirs(j, [[kept.files(j)[0]["sha256"], 2]])] == [(2, "FAIL")]
 
 
 def test_csv_cells_that_start_like_a_formula_are_quoted_numbers_are_not(journal, tmp_path):
