@@ -60,6 +60,7 @@ from .rows import (
     LedgerRow,
     ReportRow,
     SummaryRow,
+    words,
 )
 
 TYPES = (C.PAYMENT, C.REFUND, C.CANCEL)
@@ -239,8 +240,8 @@ def reconcile(ledger: Iterable[LedgerRow], rows: Iterable[ReportRow], day: str, 
         elif t.status == V.SUCCESS and t.day == day and t.kind in (V.SALE, V.REFUND):
             type_ = C.PAYMENT if t.kind == V.SALE else C.REFUND
             if (t.id, type_) not in seen:
-                findings.append(Finding(t.id, type_, MISSING_AT_GATEWAY, t, (), N_(
-                    "the journal has this {kind} of {amount}; the gateway lists no row for it").format(
+                findings.append(Finding(t.id, type_, MISSING_AT_GATEWAY, t, (), words(N_(
+                    "the journal has this {kind} of {amount}; the gateway lists no row for it"),
                     kind=V.KIND_WORDS[t.kind], amount=_money(t.amount, t.currency)), t.day))
     warnings = []
     if aside:
@@ -290,25 +291,25 @@ def _listed(key: tuple[str, str], listed: list[ReportRow], ours: LedgerRow | Non
     if len(listed) > 1 and (sum(r.kind == C.TRANSACTIONS for r in listed) > 1
                             or sum(r.kind == C.SETTLEMENT for r in listed) > 1):
         where = ", ".join(f"{r.kind} line {r.line}" for r in listed)
-        return found(DUPLICATE, N_("the gateway lists this {type} more than once ({where})").format(
+        return found(DUPLICATE, words(N_("the gateway lists this {type} more than once ({where})"),
             type=type_, where=where))
     if first is not None and ours is not None:
-        return found(DUPLICATE, N_("the gateway lists this {type} of sale {sale} (paymentId {payment}) under "
-                                   "request id {first} too: one sale, two rows").format(
+        return found(DUPLICATE, words(N_("the gateway lists this {type} of sale {sale} (paymentId {payment}) under "
+                                   "request id {first} too: one sale, two rows"),
             type=type_, sale=ours.id, payment=ours.payment_id, first=first[0]))
     head = listed[0]
     if ours is None:
-        return found(MISSING_IN_JOURNAL, N_("the gateway lists a {type} of {amount}; the journal has no such "
-                                           "transaction").format(type=type_, amount=_money(head.amount,
+        return found(MISSING_IN_JOURNAL, words(N_("the gateway lists a {type} of {amount}; the journal has no such "
+                                           "transaction"), type=type_, amount=_money(head.amount,
                                                                                            head.currency)))
     if type_ in (C.PAYMENT, C.CANCEL) and ours.id in context.cancelled:
         status = None                              # a cancelled sale: its PAYMENT and CANCEL are both expected
     elif type_ == C.CANCEL:
-        status = N_("{status}, not cancelled").format(status=ours.status)
+        status = words(N_("{status}, not cancelled"), status=ours.status)
     else:
         status = None if ours.status == V.SUCCESS else ours.status
     if status is not None:
-        return found(MISSING_IN_JOURNAL, N_("the gateway lists a {type} of {amount}; the journal says {status}").format(
+        return found(MISSING_IN_JOURNAL, words(N_("the gateway lists a {type} of {amount}; the journal says {status}"),
             type=type_, amount=_money(head.amount, head.currency), status=status))
     for r in listed:
         other = _booked_elsewhere(r, type_, ours, context)
@@ -316,26 +317,26 @@ def _listed(key: tuple[str, str], listed: list[ReportRow], ours: LedgerRow | Non
             return found(MISSING_IN_JOURNAL, other)
     for r in listed:
         if r.currency != ours.currency:
-            return found(CURRENCY_MISMATCH, N_("the gateway says {theirs}, the journal {ours}").format(
+            return found(CURRENCY_MISMATCH, words(N_("the gateway says {theirs}, the journal {ours}"),
                 theirs=_money(r.amount, r.currency), ours=_money(ours.amount, ours.currency)))
     want = ours.amount if type_ == C.PAYMENT else -ours.amount   # PAYMENT positive, REFUND and CANCEL negative
     for r in listed:
         if r.amount != want:
             if r.amount == -want and want:
-                return found(AMOUNT_MISMATCH, N_(
+                return found(AMOUNT_MISMATCH, words(N_(
                     "the gateway says {theirs}, the journal {ours}: the sign is wrong (a {type} row is {sign} in "
-                    "the gateway's reports: {meaning})").format(
+                    "the gateway's reports: {meaning})"),
                     theirs=_money(r.amount, r.currency), ours=_money(ours.amount, ours.currency), type=type_,
                     sign=N_("positive") if type_ == C.PAYMENT else N_("negative"),
                     meaning=N_("money paid to the merchant") if type_ == C.PAYMENT else
                     N_("money taken back from the merchant")))
-            return found(AMOUNT_MISMATCH, N_("the gateway says {theirs}, the journal {ours}").format(
+            return found(AMOUNT_MISMATCH, words(N_("the gateway says {theirs}, the journal {ours}"),
                 theirs=_money(r.amount, r.currency), ours=_money(ours.amount, ours.currency)))
     for r in listed:
         if (r.settle_amount is not None and r.fee is not None and r.settle_currency == r.currency
                 and (r.fee_currency or r.settle_currency) == r.currency and r.settle_amount != r.amount + r.fee):
-            return found(AMOUNT_MISMATCH, N_("the gateway settles {settled} for {amount} with a fee of {fee}: "
-                                             "amount plus fee is {expected} ({kind} line {line})").format(
+            return found(AMOUNT_MISMATCH, words(N_("the gateway settles {settled} for {amount} with a fee of {fee}: "
+                                             "amount plus fee is {expected} ({kind} line {line})"),
                 settled=_money(r.settle_amount, r.currency), amount=_money(r.amount, r.currency),
                 fee=_money(r.fee, r.currency), expected=_money(r.amount + r.fee, r.currency), kind=r.kind,
                 line=r.line))
@@ -348,12 +349,12 @@ def _listed(key: tuple[str, str], listed: list[ReportRow], ours: LedgerRow | Non
 def _booked_elsewhere(r: ReportRow, type_: str, ours: LedgerRow, context: _Context) -> str | None:
     """Words when the row, though keyed to our transaction, books it to another payment or another store."""
     if context.store_id is not None and r.store_id is not None and r.store_id != context.store_id:
-        return N_("the gateway books this {type} to store {theirs}; this store is {ours}").format(
+        return words(N_("the gateway books this {type} to store {theirs}; this store is {ours}"),
             type=type_, theirs=r.store_id, ours=context.store_id)
     if type_ in (C.PAYMENT, C.CANCEL):
         if ours.payment_id and r.transaction_id != ours.payment_id:
-            return N_("the gateway lists this {type} under paymentId {theirs}; the journal's sale has paymentId "
-                      "{ours}").format(type=type_, theirs=r.transaction_id, ours=ours.payment_id)
+            return words(N_("the gateway lists this {type} under paymentId {theirs}; the journal's sale has paymentId "
+                      "{ours}"), type=type_, theirs=r.transaction_id, ours=ours.payment_id)
         return None
     # a REFUND: its original payment must be the journal refund's sale
     if not ours.parent:
@@ -374,10 +375,10 @@ def _other_payment(r: ReportRow, parent: LedgerRow | None, parent_id: str | None
     sale = parent.id if parent is not None else parent_id
     named = ", ".join(dict.fromkeys(n for n in (r.original_id, r.transaction_id) if n))
     if parent is not None and parent.payment_id:
-        return N_("the gateway books this refund against payment {theirs}; the journal's refund is of sale {sale} "
-                  "(paymentId {payment})").format(theirs=named, sale=sale, payment=parent.payment_id)
-    return N_("the gateway books this refund against payment {theirs}; the journal's refund is of sale "
-              "{sale}").format(theirs=named, sale=sale)
+        return words(N_("the gateway books this refund against payment {theirs}; the journal's refund is of "
+                        "sale {sale} (paymentId {payment})"), theirs=named, sale=sale, payment=parent.payment_id)
+    return words(N_("the gateway books this refund against payment {theirs}; the journal's refund is of sale "
+              "{sale}"), theirs=named, sale=sale)
 
 
 def _final(r: ReportRow) -> bool:

@@ -7,6 +7,7 @@ store's PostgreSQL each give :class:`LedgerRow`, and the matcher answers with on
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from ..i18n import N_
@@ -96,7 +97,7 @@ class SummaryRow:
 
 @dataclass(frozen=True)
 class Finding:
-    """What one key (request_id, type) came to. ``detail`` is English words; translate with ``_()`` at display."""
+    """What one key (request_id, type) came to; ``detail`` is made by :func:`words`, read by :func:`detail_text`."""
 
     request_id: str
     type: str                   # PAYMENT | REFUND | CANCEL: the report's word, for our own rows too
@@ -105,3 +106,24 @@ class Finding:
     theirs: tuple[ReportRow, ...]
     detail: str
     day: str
+
+
+def words(template: str, **args: object) -> str:
+    """A finding's detail as it is kept: its English template and arguments (JSON), so it is read later in the
+    language of whoever looks at it (the manager's window, a technician's CLI), not of whoever ran the match."""
+    return json.dumps([template, args], ensure_ascii=False) if args else template
+
+
+def detail_text(detail: str | None) -> str:
+    """A kept detail in the reader's language; arguments that are themselves words (a kind, a status) too."""
+    from ..i18n import _
+
+    if not detail:
+        return ""
+    if not detail.startswith('["'):
+        return _(detail)
+    try:
+        template, args = json.loads(detail)
+        return _(template).format(**{k: detail_text(v) if isinstance(v, str) else v for k, v in args.items()})
+    except (ValueError, TypeError, KeyError, IndexError):
+        return detail   # not ours (an older form): shown as kept
