@@ -98,8 +98,12 @@ def read_report(source: Path | bytes, name: str | None = None) -> ReportFile:
     if not data.strip():
         raise SettlementFileError(_("{name} is empty").format(name=name), hint=_(_AGAIN))
     sheet = data[:4] == b"PK\x03\x04"
-    table = _xlsx_table(data, name) if sheet else _csv_table(data, name)
-    return _read_table(table, name, hashlib.sha256(data).hexdigest(), short_ok=sheet)
+    merges: list[str] | None = None
+    if sheet:
+        table, merges = _xlsx_table(data, name)
+    else:
+        table = _csv_table(data, name)
+    return _read_table(table, name, hashlib.sha256(data).hexdigest(), short_ok=sheet, merges=merges)
 
 
 def _too_large(name: str, size: int) -> SettlementFileError:
@@ -154,7 +158,8 @@ def _csv_rows(text: str, name: str) -> Iterator[tuple[int, list[str]]]:
             name=name, line=start, reason=exc), hint=_(_AGAIN)) from None
 
 
-def _xlsx_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
+def _xlsx_table(data: bytes, name: str) -> tuple[Iterator[tuple[int, list[str]]], list[str]]:
+    """The sheet's rows one by one, and its merged ranges (whole once the rows are read)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = set(archive.namelist())
@@ -164,11 +169,16 @@ def _xlsx_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
     if "xl/workbook.xml" not in names:
         raise SettlementFileError(_("{name} is a zip archive, not a report file").format(name=name),
                                   hint=_("unpack it and import the .csv or .xlsx report inside"))
+    merges: list[str] = []
+    return _xlsx_rows(archive, name, merges), merges
+
+
+def _xlsx_rows(archive: zipfile.ZipFile, name: str, merges: list[str]) -> Iterator[tuple[int, list[str]]]:
     from xml.etree.ElementTree import ParseError
 
-    from .xlsx import FORMULA, CellRefused, NotAWorkbook, TooManyRows, sheet_rows
+    from .xlsx import FORMULA, CellRefused, NotAWorkbook, TooManyRows, stream_rows
     try:
-        table, merges = sheet_rows(archive, max_rows=MAX_ROWS + 2)   # the header and the <END> line too
+        yield from stream_rows(archive, merges, max_rows=MAX_ROWS + 2)   # the header and the <END> line too
     except TooManyRows:
         raise _too_many_rows(name) from None
     except CellRefused as exc:
@@ -188,33 +198,35 @@ def _xlsx_table(data: bytes, name: str) -> list[tuple[int, list[str]]]:
             OSError) as exc:
         raise SettlementFileError(_("{name} is not a readable .xlsx file ({reason})").format(name=name, reason=exc),
                                   hint=_("{again}, or use the .csv report").format(again=_(_AGAIN))) from None
-    header_line = next((line for line, cells in table if any(c.strip() for c in cells)), None)
-    if header_line is not None:
-        hit = []
-        for ref in merges:   # "B1:C1"; a whole-column range ("A:B") has no row numbers and spans every row
-            rows = [int(n) for n in re.findall(r"\d+", ref)]
-            if not rows or min(rows) <= header_line <= max(rows):
-                hit.append(ref)
-        if hit:
-            raise SettlementFileError(
-                _("{name}: the header row has merged cells ({cells}), so its column names cannot be read").format(
-                    name=name, cells=", ".join(hit)),
-                hint=_("use the file as Antom publishes it, or unmerge those cells and name each column"))
-    return table
+
+
+def _merged_header(name: str, merges: list[str], header_line: int) -> None:
+    hit = []
+    for ref in merges:   # "B1:C1"; a whole-column range ("A:B") has no row numbers and spans every row
+        rows = [int(n) for n in re.findall(r"\d+", ref)]
+        if not rows or min(rows) <= header_line <= max(rows):
+            hit.append(ref)
+    if hit:
+        raise SettlementFileError(
+            _("{name}: the header row has merged cells ({cells}), so its column names cannot be read").format(
+                name=name, cells=", ".join(hit)),
+            hint=_("use the file as Antom publishes it, or unmerge those cells and name each column"))
 
 
 # -- the table, whichever format it came in --------------------------------------------------------------
-def _read_table(table: Iterable[tuple[int, list[str]]], name: str, sha256: str, *, short_ok: bool) -> ReportFile:
+def _read_table(table: Iterable[tuple[int, list[str]]], name: str, sha256: str, *, short_ok: bool,
+                merges: list[str] | None = None) -> ReportFile:
     """Rows are read one at a time and each is built as it comes, so a file is never held twice over.
 
     What is said first is what the whole file shows (cut short, a row after ``<END>``, no header), then the
     first bad header or row: so a row's fault found on the way is kept until the end has been seen.
-    ``short_ok``: a sheet row may stop before the header's last column (an empty cell is no cell in XLSX)."""
+    ``short_ok``: a sheet row may stop before the header's last column (an empty cell is no cell in XLSX);
+    ``merges``: a sheet's merged ranges (filled as its rows are read), refused when one spans the header."""
     reader: _Table | None = None
     fault: SettlementFileError | None = None
     seen = ended = False
     after_end: int | None = None
-    rows = 0
+    rows = header_line = 0
     for line, cells in table:
         if not _filled(cells):
             continue
@@ -225,7 +237,7 @@ def _read_table(table: Iterable[tuple[int, list[str]]], name: str, sha256: str, 
             ended = True
             continue
         if not seen:
-            seen = True
+            seen, header_line = True, line
             try:
                 reader = _Table(name, sha256, line, cells, short_ok=short_ok)
             except SettlementFileError as exc:
@@ -249,6 +261,8 @@ def _read_table(table: Iterable[tuple[int, list[str]]], name: str, sha256: str, 
         raise SettlementFileError(
             _("{name}, line {line}: a row after the {end} line").format(name=name, line=after_end, end=C.END),
             hint=_("the file was joined or edited: {again}").format(again=_(_AGAIN)))
+    if merges and seen:
+        _merged_header(name, merges, header_line)
     if not seen:
         raise SettlementFileError(_("{name} has no header row before {end}").format(name=name, end=C.END),
                                   hint=_(_AGAIN))

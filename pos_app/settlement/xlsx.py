@@ -18,9 +18,11 @@ from __future__ import annotations
 import posixpath
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
-Table = list[tuple[int, list[str]]]
+Row = tuple[int, list[str]]
+Table = list[Row]
 
 
 class NotAWorkbook(ValueError):
@@ -166,11 +168,18 @@ def sheet_rows(archive: zipfile.ZipFile, max_rows: int | None = None) -> tuple[T
     """The first sheet's filled rows as (1-based row number, cell texts without trailing empty cells), and its
     merged ranges (``"A1:B1"``). Raises :class:`NotAWorkbook` (:class:`CellRefused`, :class:`TooManyRows`),
     ``KeyError`` (a missing part) or ``ET.ParseError``."""
+    merges: list[str] = []
+    return list(stream_rows(archive, merges, max_rows)), merges
+
+
+def stream_rows(archive: zipfile.ZipFile, merges: list[str], max_rows: int | None = None) -> Iterator[Row]:
+    """:func:`sheet_rows` one row at a time (a row is built only when asked for); ``merges`` is filled as the
+    sheet is read: it is whole once the rows are exhausted (a sheet lists its merged cells after its rows)."""
     sheet, shared_path, styles_path, date1904 = _parts(archive)
     shared = _shared(archive, shared_path)
     dates = _date_styles(archive, styles_path)
-    table: Table = []
-    merges: list[str] = []
+    header: list[str] | None = None
+    count = 0
     previous = 0
     ns = None
     with archive.open(sheet) as part:
@@ -192,7 +201,7 @@ def sheet_rows(archive: zipfile.ZipFile, max_rows: int | None = None) -> tuple[T
                 position = _column(ref) if ref else position + 1
                 formula = cell.find(f_tag)
                 if formula is not None:
-                    raise CellRefused(FORMULA, ref or f"#{position + 1}", _title(table, position),
+                    raise CellRefused(FORMULA, ref or f"#{position + 1}", _title(header, position),
                                       "".join(formula.itertext()))
                 kind = cell.get("t", "n")
                 v = cell.find(v_tag)
@@ -210,7 +219,7 @@ def sheet_rows(archive: zipfile.ZipFile, max_rows: int | None = None) -> tuple[T
                     try:
                         text = _number(value.strip(), int(cell.get("s", "0")), dates, date1904)
                     except _Inexact:
-                        raise CellRefused(INEXACT, ref or f"#{position + 1}", _title(table, position),
+                        raise CellRefused(INEXACT, ref or f"#{position + 1}", _title(header, position),
                                           value.strip()) from None
                 else:   # str (a formula's text), d (ISO 8601), e (an error such as #N/A): as written
                     text = value
@@ -219,18 +228,19 @@ def sheet_rows(archive: zipfile.ZipFile, max_rows: int | None = None) -> tuple[T
             element.clear()
             if not cells:
                 continue    # a row of blanks is no row (a sheet may hold millions of them)
-            if max_rows is not None and len(table) >= max_rows:
+            if max_rows is not None and count >= max_rows:
                 raise TooManyRows(max_rows)
+            count += 1
             row = [""] * (max(cells) + 1)
             for position, text in cells.items():
                 row[position] = text
-            table.append((number, row))
-    return table, merges
+            if header is None:
+                header = row
+            yield number, row
 
 
-def _title(table: Table, position: int) -> str | None:
+def _title(header: list[str] | None, position: int) -> str | None:
     """The header's name of a column (the first filled row's cell), to name a refused cell by."""
-    if not table:
+    if header is None:
         return None
-    header = table[0][1]
     return header[position] if position < len(header) and header[position] else None
