@@ -415,14 +415,16 @@ def _loads(text: str | None):
 
 
 def _finding(f, names: dict[str, str]) -> dict:
-    """A kept finding as ``--json`` and the window read it: amounts in minor units with their currency."""
+    """A kept finding as ``--json`` and the window read it: amounts in minor units with their currency, the
+    detail in the reader's language (kept as a template and its arguments)."""
+    from ..settlement.rows import detail_text
     # by position (offline_queue.settlement.FINDING_COLUMNS): a Row's lookup by name walks its columns, and a
     # day has 20,000 findings of 13 columns
     (request_id, type_, day, cls, ledger_id, terminal, currency, amount, their_currency, their_amount, theirs,
      detail, run) = f[:13]
     refs = _loads(theirs) or []
     ours = {"id": ledger_id, "currency": currency, "amount": amount} if ledger_id else None
-    return {"day": day, "requestId": request_id, "type": type_, "class": cls, "detail": detail or "",
+    return {"day": day, "requestId": request_id, "type": type_, "class": cls, "detail": detail_text(detail),
             "ledgerId": ledger_id, "terminal": terminal, "ours": ours, "theirCurrency": their_currency,
             "theirAmount": their_amount,
             "rows": [{"file": names.get(sha, sha[:12]), "line": line} for sha, line in refs],
@@ -458,7 +460,7 @@ def lines(data: dict) -> list[str]:
                    + _("ours {ours}, theirs {theirs}").format(ours=_money(ours.get("amount"), ours.get("currency")),
                                                              theirs=_money(f["theirAmount"], f["theirCurrency"])))
         if f["detail"]:
-            out.append(f"    {_(f['detail'])}")
+            out.append(f"    {f['detail']}")
         out.append("    " + (_("history: {command}").format(command=f["history"]) if f["history"] else
                              _("history: none in this journal (only the gateway's report has it)")))
     pending = [f for f in data["findings"] if f["class"] == PENDING]
