@@ -546,7 +546,7 @@ def gateway_lines(check: dict) -> list[str]:
 
     if not check.get("checked"):
         return [_("Gateway reconciliation: not yet. The gateway's reports of {day} come the next day; then run "
-                  "pos-terminal reconcile-settlement --date {day}, or Settlement in the manager's window.")
+                  "`pos-terminal reconcile-settlement --date {day}`, or Settlement in the manager's window.")
                 .format(day=check["day"])]
     against = _("the store's PostgreSQL") if check["source"] == STORE else _("this terminal's journal")
     out = [_("Gateway reconciliation: {when} by {by}, against {against}").format(

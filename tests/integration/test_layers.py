@@ -4,7 +4,8 @@ gateway, the use cases or Qt, and can be tested and reused on their own."""
 
 import grimp
 
-CORE = {"pos_app.errors", "pos_app.money", "pos_app.scan", "pos_app.config", "pos_app.vocabulary", "pos_app.i18n"}
+CORE = {"pos_app.errors", "pos_app.money", "pos_app.scan", "pos_app.config", "pos_app.vocabulary", "pos_app.i18n",
+        "pos_app.settlement.rows"}   # the settlement rows the journal keeps: plain data types, like vocabulary
 
 
 def _pos_app_upstream(graph, package: str) -> set[str]:

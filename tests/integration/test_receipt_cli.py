@@ -164,7 +164,8 @@ def test_printer_says_why_a_wrong_printer_setting_cannot_work(till, tmp_path, ca
     printer_lines = ('kind = "network"\nhost = "printer.invalid"\ntimeout = 1' if case == "unknown host" else
                      f'kind = "serial"\ndevice = "{target}"\ntimeout = 1')
     own = (data_dir / "sandbox-gateway" / "terminal.toml").read_text().split("\n[printer]")[0]
-    config = tmp_path / "terminal.toml"
+    # beside the sandbox's own config: its relative paths (the keys, [settlement]'s SFTP files) stay valid
+    config = data_dir / "sandbox-gateway" / f"printer-{case.replace(' ', '-')}.toml"
     config.write_text(own + "\n[printer]\n" + printer_lines + "\n")
     done = cli("printer", config=config, data_dir=data_dir, timeout=60)
     text = said(done)

@@ -40,7 +40,8 @@ WALLETS = ("ALIPAY_SANDBOX",)
 
 #: Spans that are data or code, not words: taken out of a text before it is checked.
 EXEMPT_SPANS = [re.compile(p) for p in (
-    r"\bhttps?://[^\s\uff0c\u3002\uff1a\uff1b\u3001\uff08\uff09()]+",            # a URL
+    r"\b(?:https?|sftp)://[^\s\uff0c\u3002\uff1a\uff1b\u3001\uff08\uff09()]+",   # a URL
+    r"\bSHA256:[A-Za-z0-9+/=]+",                           # a host key's fingerprint, as ssh-keygen -l gives it
     r"[(\uff08][A-Z][A-Z0-9_-]*[)\uff09]",               # a code after the words: (USER_BALANCE_NOT_ENOUGH), (EAN-13)
     r"`[^`]*`",                                            # a command to type: `pos-terminal devices`
     r"\[\[?[\w.]+\]\]?(?: [a-z][a-z0-9_]*)?",              # a config section or key: [gateway] url
