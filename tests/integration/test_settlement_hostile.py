@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
+from flowkit import journal_query
 
 from offline_queue.journal import Journal
 from pos_app import services
@@ -95,11 +95,8 @@ def grant(j):
 
 
 def raw(j: Journal, sql: str, *params) -> list[tuple]:
-    conn = sqlite3.connect(j.path)
-    try:
-        return [tuple(r) for r in conn.execute(sql, params).fetchall()]
-    finally:
-        conn.close()
+    """The journal's raw rows by plain SQL (flowkit's read-only oracle)."""
+    return journal_query(j.path.parent, sql, params)
 
 
 def classes(j: Journal) -> dict[str, str]:

@@ -9,6 +9,7 @@ import time
 from types import SimpleNamespace
 
 import sqlite_utils
+from flowkit import journal_query
 
 from offline_queue import schema
 from offline_queue import settlement as store
@@ -37,8 +38,9 @@ def sale(j: Journal, id: str, amount: int, day: str = DAY) -> None:
               "state": "{}", "final": 1, "created_at": now, "updated_at": now, "day": day}, insert=True)
 
 
-def raw(j: Journal, sql: str, *params):
-    return [tuple(r) for r in sqlite3.connect(j.path).execute(sql, params).fetchall()]
+def raw(j: Journal, sql: str, *params) -> list[tuple]:
+    """The journal's raw rows by plain SQL (flowkit's read-only oracle)."""
+    return journal_query(j.path.parent, sql, params)
 
 
 def test_v8_upgrades_to_v9_keeping_every_row(tmp_path):

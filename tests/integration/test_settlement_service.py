@@ -7,11 +7,11 @@ calling the code's own totals."""
 from __future__ import annotations
 
 import csv
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
+from flowkit import journal_query
 
 from offline_queue.journal import Journal
 from pos_app import services
@@ -82,11 +82,8 @@ def grant(j):
 
 
 def raw(j: Journal, sql: str, *params) -> list[tuple]:
-    conn = sqlite3.connect(j.path)
-    try:
-        return [tuple(r) for r in conn.execute(sql, params).fetchall()]
-    finally:
-        conn.close()
+    """The journal's raw rows by plain SQL (flowkit's read-only oracle)."""
+    return journal_query(j.path.parent, sql, params)
 
 
 def test_each_class_from_hand_made_files_kept_and_audited(journal, tmp_path):
