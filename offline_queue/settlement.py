@@ -275,9 +275,10 @@ def counts_of(journal, day: str) -> dict[str, int]:
                                               "GROUP BY cls", (day,))}
 
 
-def runs_of(journal, day: str, limit: int = 10) -> list[sqlite3.Row]:
-    """The day's runs, the newest first."""
-    return read(journal, "SELECT * FROM settlement_runs WHERE day = ? ORDER BY id DESC LIMIT ?", (day, limit))
+def runs_of(journal, day: str, limit: int = 10, *, source: str | None = None) -> list[sqlite3.Row]:
+    """The day's runs (against ``source`` only, when given), the newest first."""
+    return read(journal, "SELECT * FROM settlement_runs WHERE day = ? AND (? IS NULL OR source = ?) "
+                         "ORDER BY id DESC LIMIT ?", (day, source, source, limit))
 
 
 def result(journal, day: str) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:

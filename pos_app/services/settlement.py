@@ -527,7 +527,7 @@ def gateway_check(journal, day: str, *, source: str | None = None) -> dict:
     from offline_queue import settlement as kept
 
     from ..settlement.rows import DIFFERENCES, PENDING
-    runs = [r for r in kept.runs_of(journal, day, limit=50) if source is None or r["source"] == source]
+    runs = kept.runs_of(journal, day, 1, source=source)
     if not runs:
         return {"day": day, "checked": False}
     run = runs[0]
