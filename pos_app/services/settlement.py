@@ -199,11 +199,8 @@ def _match():
 
 
 def _checked_day(text: str) -> str:
-    try:
-        return date.fromisoformat(text).isoformat()
-    except (TypeError, ValueError):
-        raise PosError(_("{value!r} is not a date").format(value=text),
-                       hint=_("use YYYY-MM-DD, e.g. 2026-11-22")) from None
+    from ..store.reports import check_day  # the store's reports' one rule for a day given by a person
+    return check_day(text)
 
 
 def _store_id(config, source: str) -> str | None:
@@ -276,10 +273,10 @@ def _dated(report, day: str | None):
         for r in [*report.rows, *report.other_rows]:
             try:
                 when = datetime.fromisoformat((r.at or "").strip())
-            except ValueError:
+                days.add((when.astimezone() if when.tzinfo else when).date().isoformat())
+            except (ValueError, OverflowError, OSError):   # not a time, or one the local clock cannot hold
                 return report, _("its name carries no date, and line {line}'s time ({at!r}) does not say the day: "
                                  "which day it covers is not known").format(line=r.line, at=r.at or "")
-            days.add((when.astimezone() if when.tzinfo else when).date().isoformat())
         if len(days) != 1:
             return report, _("its name carries no date, and its rows' times span {days}: which day it covers is "
                              "not known").format(days=", ".join(sorted(days)) or _("no day (it has no rows)"))

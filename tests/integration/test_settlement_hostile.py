@@ -178,6 +178,20 @@ def test_a_customised_file_name_still_reports_a_phantom_row(journal, tmp_path):
     assert classes(journal) == {"p1": "matched", "PHANTOM": "missing_in_journal"}
 
 
+def test_a_time_the_local_clock_cannot_hold_refuses_its_file_in_words_and_the_next_file_still_imports(
+        journal, tmp_path):
+    """A customised name, no --date, and a row's time at the calendar's edge: its day cannot be known, so the file
+    is refused in words (not an internal error), and the file given after it is still imported."""
+    txn(journal, "p1", 1000)
+    odd = report(tmp_path / "store-S001-daily.csv",
+                 [row("p1", "10.00", transactionCreationTime="0001-01-01T00:00:00+14:00")])
+    good = tx_file(tmp_path, DAY, [row("p1", "10.00")])
+    result = run(journal, odd, good, day=None)
+    assert [r["name"] for r in result.data["refused"]] == [odd.name], result.data["refused"]
+    assert raw(journal, "SELECT name FROM settlement_files") == [(good.name,)]
+    assert classes(journal) == {"p1": "matched"}
+
+
 def test_a_failed_attempt_listed_by_the_gateway_is_not_a_difference(journal, tmp_path):
     from pos_app.vocabulary import FAILED
     txn(journal, "p1", 1000)
