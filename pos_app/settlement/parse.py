@@ -194,8 +194,8 @@ def _xlsx_rows(archive: zipfile.ZipFile, name: str, merges: list[str]) -> Iterat
             _("{name}, {where}: the number {value} has more digits than a spreadsheet number holds exactly, so "
               "it cannot be read without rounding it").format(name=name, where=where, value=exc.value),
             hint=_("use the .csv report, which keeps every digit, or {again}").format(again=_(_AGAIN))) from None
-    except (NotAWorkbook, KeyError, IndexError, ValueError, ParseError, zipfile.BadZipFile, zlib.error, EOFError,
-            OSError) as exc:
+    except (NotAWorkbook, KeyError, IndexError, ValueError, OverflowError, ParseError, zipfile.BadZipFile,
+            zlib.error, EOFError, OSError) as exc:
         raise SettlementFileError(_("{name} is not a readable .xlsx file ({reason})").format(name=name, reason=exc),
                                   hint=_("{again}, or use the .csv report").format(again=_(_AGAIN))) from None
 

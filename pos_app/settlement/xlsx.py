@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
 Row = tuple[int, list[str]]
-Table = list[Row]
 
 
 class NotAWorkbook(ValueError):
@@ -70,6 +69,9 @@ def _text(element: ET.Element) -> str:
     return "".join(parts)
 
 
+MAX_COLUMNS = 16384   # XFD, the last column Excel and the OOXML format allow
+
+
 def _column(ref: str) -> int:
     """``"C7"`` → 2 (0-based)."""
     number = 0
@@ -77,6 +79,8 @@ def _column(ref: str) -> int:
         if not ("A" <= ch <= "Z"):
             break
         number = number * 26 + ord(ch) - 64
+        if number > MAX_COLUMNS:   # past XFD: no spreadsheet has it, and a row would be built that wide
+            raise NotAWorkbook(f"cell reference {ref[:20]!r} is past column XFD")
     if number == 0:
         raise NotAWorkbook(f"cell reference {ref!r}")
     return number - 1
@@ -164,17 +168,12 @@ class _Inexact(Exception):
     """A number cell's text a double cannot hold (the cell's reference is added by the caller)."""
 
 
-def sheet_rows(archive: zipfile.ZipFile, max_rows: int | None = None) -> tuple[Table, list[str]]:
-    """The first sheet's filled rows as (1-based row number, cell texts without trailing empty cells), and its
-    merged ranges (``"A1:B1"``). Raises :class:`NotAWorkbook` (:class:`CellRefused`, :class:`TooManyRows`),
-    ``KeyError`` (a missing part) or ``ET.ParseError``."""
-    merges: list[str] = []
-    return list(stream_rows(archive, merges, max_rows)), merges
-
-
 def stream_rows(archive: zipfile.ZipFile, merges: list[str], max_rows: int | None = None) -> Iterator[Row]:
-    """:func:`sheet_rows` one row at a time (a row is built only when asked for); ``merges`` is filled as the
-    sheet is read: it is whole once the rows are exhausted (a sheet lists its merged cells after its rows)."""
+    """The first sheet's filled rows, one at a time (a row is built only when asked for), as (1-based row number,
+    cell texts without trailing empty cells); ``merges`` gets the merged ranges (``"A1:B1"``) as the sheet is read:
+    whole once the rows are exhausted (a sheet lists its merged cells after its rows). Raises
+    :class:`NotAWorkbook` (:class:`CellRefused`, :class:`TooManyRows`), ``KeyError`` (a missing part) or
+    ``ET.ParseError``."""
     sheet, shared_path, styles_path, date1904 = _parts(archive)
     shared = _shared(archive, shared_path)
     dates = _date_styles(archive, styles_path)

@@ -494,3 +494,30 @@ def test_a_bad_row_in_a_file_cut_short_is_said_as_cut_short():
     words = refused(csv_bytes(TX, [tx_row(transactionAmountValue="ten")], end=False))
     assert "cut short" in words
     assert "ten" in refused(csv_bytes(TX, [tx_row(transactionAmountValue="ten")]))
+
+
+def _resheeted(data: bytes, old: str, new: str) -> bytes:
+    """The workbook with one text of its sheet part replaced (what a hand-edited or hostile file holds)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            body = src.read(name)
+            dst.writestr(name, body.replace(old.encode(), new.encode()) if name == "xl/sheets/data.xml" else body)
+    return out.getvalue()
+
+
+def test_a_cell_past_the_last_column_a_spreadsheet_has_is_refused_in_words():
+    """ZZZZZZZZZZZZ3 is no column (XFD is the last): a row that wide is never built (it ended in MemoryError)."""
+    row = [("str", "C1", None), ("str", "G1", None), ("str", "pay-1", None), ("str", "PAYMENT", None),
+           ("str", "10.00", None), ("str", "USD", None), ("str", "SUCCESS", None)]
+    data = _resheeted(hand_xlsx(WIDE, row), 'r="A3"', 'r="ZZZZZZZZZZZZ3"')
+    words = refused(data, "transactionItems_20261206_000.xlsx")
+    assert "not a readable .xlsx" in words and "XFD" in words
+
+
+def test_a_date_cell_past_any_calendar_is_refused_in_words():
+    """A date-styled cell of 1e300 days: no date holds it (from_excel's OverflowError was a bare traceback)."""
+    row = [("str", "C1", None), ("str", "G1", None), ("str", "pay-1", None), ("str", "PAYMENT", None),
+           ("str", "10.00", None), ("str", "USD", None), ("str", "SUCCESS", None), ("n", "1e300", "1")]
+    data = hand_xlsx([*WIDE, "transactionCreationTime"], row)
+    assert "not a readable .xlsx" in refused(data, "transactionItems_20261206_000.xlsx")
