@@ -76,6 +76,7 @@ class Simulator:
     def start(self) -> Simulator:
         """Bind, provision on first start, open the ledger and serve in a background thread."""
         server = self._bind()
+        db = None
         try:
             self.port = server.server_address[1]
             self._provisioned = provision(self.data_dir, self.url, self.client_id)
@@ -102,6 +103,9 @@ class Simulator:
             if self.sftp is not None:
                 self.sftp.stop()
                 self.sftp = None
+            self.notifier = None   # made, never started: stop() must not join its thread
+            if db is not None:
+                db.close()
             server.server_close()
             raise
         self.server = server

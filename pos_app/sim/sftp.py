@@ -123,8 +123,13 @@ class SftpServer:
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> SftpServer:
         ssh = asyncssh()
-        key = ssh.read_private_key(self.folder / HOST_KEY)
-        password = read_password(self.password_file)
+        try:
+            key = ssh.read_private_key(self.folder / HOST_KEY)
+            password = read_password(self.password_file)
+        except (OSError, ValueError, ssh.KeyImportError) as unreadable:   # UnicodeDecodeError is a ValueError
+            raise PosError(f"the simulator's SFTP host key or password in {self.folder} cannot be read: {unreadable}",
+                           hint=f"remove {self.folder / HOST_KEY} and {self.password_file}: the simulator makes "
+                                "new ones (and a new known_hosts) at its next start") from None
         self.root.mkdir(parents=True, exist_ok=True)
         ready = threading.Event()
         failure: list[BaseException] = []
@@ -169,7 +174,13 @@ class SftpServer:
                 raise PosError(f"the simulator's SFTP server cannot listen on {self.host}:{self.port}: {exc}",
                                hint="check --sftp-port") from None
             raise exc
-        self.known_hosts.write_text(f"[{self.host}]:{self.port} {key.export_public_key().decode().strip()}\n")
+        try:
+            self.known_hosts.write_text(f"[{self.host}]:{self.port} {key.export_public_key().decode().strip()}\n")
+        except OSError as unwritable:
+            self.stop()
+            raise PosError(f"cannot write {self.known_hosts}: {unwritable.strerror}",
+                           hint="free some disk space, or pick a directory this user can write with --data-dir"
+                           ) from None
         return self
 
     async def _listen(self, ssh, key, password: str):

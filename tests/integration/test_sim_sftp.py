@@ -327,3 +327,19 @@ def test_an_sftp_port_in_use_is_a_clear_error(make_sim, tmp_path):
     taken = make_sim(tmp_path / "a", sftp_port=0)
     with pytest.raises(PosError, match="already in use"):
         make_sim(tmp_path / "b", sftp_port=taken.sftp.port)
+
+
+def test_a_broken_sftp_host_key_is_said_in_words_and_the_sandbox_is_left_free(tmp_path):
+    """The sandbox's SFTP host key overwritten with garbage: the start says which file and what to do (it was
+    asyncssh's KeyImportError, hidden behind 'cannot join thread' from stopping a notifier never started), and
+    the sandbox's record is free for the next start."""
+    from pos_app.errors import PosError
+    from pos_app.sandbox import FOLDER, RECORD, start_sandbox
+    sim, _config = start_sandbox(tmp_path / "data")
+    sim.stop()
+    key = tmp_path / "data" / FOLDER / "sftp" / "host_key"
+    key.write_bytes(b"not a key\n")
+    with pytest.raises(PosError, match="host key or password") as refused:
+        start_sandbox(tmp_path / "data")
+    assert str(key) in refused.value.hint
+    assert (tmp_path / "data" / FOLDER / RECORD).read_text() == ""
