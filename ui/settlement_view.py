@@ -325,7 +325,7 @@ class SettlementPanel(QWidget):
         for r, f in enumerate(self.rows):
             cls = _cls(f)
             texts = (class_words(cls), _request(f), f.get("type") or "", self._ours(f), self._theirs(f),
-                     _(f["detail"]) if f.get("detail") else "")
+                     f.get("detail") or "")   # in words already (the service's detail_text)
             where = ", ".join(f"{row.get('file')}:{row.get('line')}" for row in f.get("rows") or [])
             for c, text in enumerate(texts):
                 item = cell(text, _colour(cls) if c == 0 else None, bold=c == 0 and cls in DIFFERENCES)
@@ -408,8 +408,8 @@ class SettlementPanel(QWidget):
         ledger_id = _ledger_id(f)
         if not ledger_id:
             self.window_._say(_("{id} is not in this terminal's journal: only the gateway's report has it ({detail})."
-                                ).format(id=_request(f), detail=_(f["detail"]) if f.get("detail") else
-                                         class_words(_cls(f))), error=True)
+                                ).format(id=_request(f), detail=f.get("detail") or class_words(_cls(f))),
+                              error=True)
             return
         window = self.window_
         here = getattr(getattr(getattr(window.core.terminal, "config", None), "merchant", None), "terminal_id", None)
