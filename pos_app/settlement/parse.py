@@ -68,6 +68,9 @@ _AGAIN = N_("download it again from the SFTP folder or the Antom Dashboard")
 #: whole ``reconcile-settlement`` of 200,000 rows peaked at about 830 MB (measured): it fits 1.5 GB with room.
 MAX_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 200_000
+#: An XLSX is a zip: what its parts unpack to is bounded too (zipfile reads no part past its stated size), so a
+#: small file that unpacks to gigabytes (its shared strings are read whole) is refused before it is unpacked.
+MAX_UNPACKED = 8 * MAX_BYTES
 _TOO_LARGE_HINT = N_("a store's day is far smaller: split the report by date (one file a day), or ask the gateway "
                      "why it is so large")
 
@@ -169,6 +172,12 @@ def _xlsx_table(data: bytes, name: str) -> tuple[Iterator[tuple[int, list[str]]]
     if "xl/workbook.xml" not in names:
         raise SettlementFileError(_("{name} is a zip archive, not a report file").format(name=name),
                                   hint=_("unpack it and import the .csv or .xlsx report inside"))
+    unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > MAX_UNPACKED:
+        raise SettlementFileError(
+            _("{name} unpacks to {size} MB, more than the {limit} MB a report workbook may hold: it was not read")
+            .format(name=name, size=f"{unpacked / 1024 / 1024:.0f}", limit=MAX_UNPACKED // (1024 * 1024)),
+            hint=_(_TOO_LARGE_HINT))
     merges: list[str] = []
     return _xlsx_rows(archive, name, merges), merges
 

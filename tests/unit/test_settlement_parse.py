@@ -521,3 +521,15 @@ def test_a_date_cell_past_any_calendar_is_refused_in_words():
            ("str", "10.00", None), ("str", "USD", None), ("str", "SUCCESS", None), ("n", "1e300", "1")]
     data = hand_xlsx([*WIDE, "transactionCreationTime"], row)
     assert "not a readable .xlsx" in refused(data, "transactionItems_20261206_000.xlsx")
+
+
+def test_a_small_xlsx_that_unpacks_past_the_limit_is_refused_before_it_is_unpacked(monkeypatch):
+    """A part whose stated size is past what a report workbook may hold: refused on the archive's own directory,
+    nothing inflated (its shared strings would be read whole)."""
+    from pos_app.settlement import parse
+    data = xlsx_bytes(TX, [tx_row()])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        size = sum(info.file_size for info in archive.infolist())
+    monkeypatch.setattr(parse, "MAX_UNPACKED", size - 1)   # the limit scaled down to this small file
+    words = refused(data, TX_NAME.replace(".csv", ".xlsx"))
+    assert "unpacks to" in words and "not read" in words
