@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .outcome import Delivery, Outcome, Status
 
@@ -63,6 +63,9 @@ class Probe:
     sent: float                  # the caller's wall clock just before the call ...
     received: float              # ... and just after it
     response_time: str | None    # the gateway's signed response-time header, if its answer verified
+    verified: bool = False       # the answer's signature verified: whatever it says, the path to the gateway works
+    proxy: Any = None            # the netpath.Proxy the call took (status shows it and its source)
+    tls: Any = None              # the netpath.TlsInfo of its handshake (None over http://)
 
     @property
     def ok(self) -> bool:
@@ -85,4 +88,6 @@ def probe_gateway(config: Config, *, label: str, clock: Callable[[], float] = ti
         outcome = client.inquiry_payment(payment_request_id=f"{label}-{uuid.uuid4().hex[:16]}")
         elapsed_ms = (time.perf_counter() - started) * 1000
         received = clock()
-    return Probe(outcome, verdict(outcome), elapsed_ms, sent, received, signed[-1] if signed else None)
+        proxy, tls = getattr(client, "proxy", None), getattr(client, "last_tls", None)
+    return Probe(outcome, verdict(outcome), elapsed_ms, sent, received, signed[-1] if signed else None,
+                 verified=bool(signed), proxy=proxy, tls=tls)

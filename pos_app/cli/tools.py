@@ -52,8 +52,9 @@ def screenshots(opts, out, languages, sizes):
 
 @command()
 def status(opts):
-    """Show the mode, config, data dir and merchant, and check the gateway with a signed inquiry; with
-    [store], the replication backlog and lag and whether the store answers (exit 1 if a check fails)."""
+    """Show the mode, config, data dir and merchant, the way out to the gateway (the proxy in use and who set
+    it; over https the TLS version and issuer), and check the gateway with a signed inquiry; with [store], the
+    replication backlog and lag and whether the store answers (exit 1 if a check fails)."""
     from ..config import load_config
     from ..health import Verdict, probe_gateway
 
@@ -82,8 +83,13 @@ def status(opts):
     else:
         check = f"FAILED: {outcome.message or outcome.result_code}"
     m = config.merchant
+    proxy, tls = probe.proxy, probe.tls
     data = {"version": __version__, "mode": mode, "config": str(config.path) if config_file else None,
             "dataDir": str(data_dir), "gateway": config.gateway.url, "clientId": config.gateway.client_id,
+            "proxy": None if proxy is None else {"url": proxy.url, "source": proxy.source, "words": proxy.describe()},
+            "tls": None if tls is None else {"version": tls.version, "cipher": tls.cipher, "issuer": tls.issuer,
+                                             "subject": tls.subject,
+                                             "notAfter": tls.not_after.isoformat(timespec="seconds")},
             "merchant": {"name": m.name, "store": m.store_id, "terminal": m.terminal_id, "currency": m.currency},
             "gatewayCheck": {"ok": reachable, "message": check, "outcome": outcome.to_json()}}
     lines = [
@@ -91,6 +97,9 @@ def status(opts):
         f"  config:    {config.path if config_file else '(none: sandbox mode)'}",
         f"  data dir:  {data_dir}",
         f"  gateway:   {config.gateway.url} (client id {config.gateway.client_id})",
+        *([] if proxy is None else [f"  proxy:     {proxy.describe()}"]),
+        *([] if tls is None else [f"  tls:       {tls.version}, certificate issued by {tls.issuer}, valid until "
+                                  f"{tls.not_after:%Y-%m-%d}"]),
         f"  merchant:  {m.name}, store {m.store_id}, terminal {m.terminal_id}, {m.currency}",
         f"  check:     {check}",
     ]
@@ -166,7 +175,10 @@ def setup(opts, force, new_key, answers):
 @click.option("--sftp-port", type=click.IntRange(0, 65535), default=None,
               help="also serve the gateway's reconciliation reports over SFTP on 127.0.0.1 at this port; 0 picks a "
                    "free one (default: no SFTP)")
-def sim(opts, host, port, client_id, notify_time_scale, cancel_window, refund_window, order_code_ttl, sftp_port):
+@click.option("--tls", is_flag=True,
+              help="serve HTTPS, with a certificate from a private CA made in the data dir on first start (tls/ca.pem, "
+                   "the terminal's [gateway] ca_bundle)")
+def sim(opts, host, port, client_id, notify_time_scale, cancel_window, refund_window, order_code_ttl, sftp_port, tls):
     """Run the gateway simulator (the sandbox gateway) until Ctrl-C."""
     import signal
     import sys
@@ -182,7 +194,8 @@ def sim(opts, host, port, client_id, notify_time_scale, cancel_window, refund_wi
     sys.setswitchinterval(0.0005)
     server = Simulator(data_dir, host, port, client_id=client_id or DEFAULT_CLIENT_ID,
                        notify_time_scale=notify_time_scale, cancel_window=cancel_window,
-                       refund_window=refund_window, order_code_ttl=order_code_ttl, sftp_port=sftp_port).start()
+                       refund_window=refund_window, order_code_ttl=order_code_ttl, sftp_port=sftp_port,
+                       tls=tls).start()
     def stop(*_) -> None:
         if server.server is not None:
             server.server.shutdown()
@@ -190,9 +203,15 @@ def sim(opts, host, port, client_id, notify_time_scale, cancel_window, refund_wi
     p = server.provisioned
     data = {"url": server.url, "dataDir": str(server.data_dir), "keys": str(p.keys_dir), "config": str(p.config_file),
             "created": [str(c) for c in p.created], "clientId": server.client_id,
-            "sftp": server.sftp_url if server.sftp is not None else None}
+            "sftp": server.sftp_url if server.sftp is not None else None,
+            "tls": None if server.tls_files is None else {"ca": str(server.tls_files.ca),
+                                                          "cert": str(server.tls_files.cert),
+                                                          "created": [str(c) for c in server.tls_files.created]}}
     sftp_lines: list[str] = [] if server.sftp is None else [
         f"  reports: {server.sftp_url} (password in {server.sftp.password_file})"]
+    if server.tls_files is not None:
+        made = " (created)" if server.tls_files.ca in server.tls_files.created else ""
+        sftp_lines.insert(0, f"  TLS CA:  {server.tls_files.ca}{made} (a terminal's [gateway] ca_bundle)")
     emit(opts, data, [
         f"gateway simulator listening on {server.url} (client id {server.client_id})",
         f"  keys:    {p.keys_dir}{' (created)' if p.created else ''}",
