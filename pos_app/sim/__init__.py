@@ -1,6 +1,7 @@
 """An Antom-compatible gateway simulator: the sandbox the terminal runs against by default, and the
 real HTTP peer of every test. ``Simulator(dir).start()`` in-process, or ``pos-terminal sim``. With
-``sftp_port`` it also serves the gateway's reconciliation reports over SFTP (pos_app.sim.sftp)."""
+``sftp_port`` it also serves the gateway's reconciliation reports over SFTP (pos_app.sim.sftp); with ``tls`` it
+serves HTTPS with a certificate from its own private CA (pos_app.sim.tls), as a real gateway is reached."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .ledger import open_ledger
 from .notifier import Notifier
 from .provision import DEFAULT_CLIENT_ID, Provisioned, add_entry_code, add_settlement, provision, store_of
 from .server import SimServer
+from .tls import TlsFiles, ensure_tls
 
 if TYPE_CHECKING:
     from .sftp import SftpServer
@@ -29,7 +31,7 @@ class Simulator:
     def __init__(self, data_dir: Path | str, host: str = "127.0.0.1", port: int = 8080, *,
                  client_id: str = DEFAULT_CLIENT_ID, notify_time_scale: float = 1.0,
                  cancel_window: float = 86400.0, refund_window: float = 365 * 86400.0,
-                 order_code_ttl: float = 600.0, sftp_port: int | None = None) -> None:
+                 order_code_ttl: float = 600.0, sftp_port: int | None = None, tls: bool = False) -> None:
         self.data_dir = Path(data_dir).expanduser().absolute()
         self.host, self.port = host, port
         self.client_id = client_id
@@ -42,6 +44,8 @@ class Simulator:
         self.sftp_port = sftp_port   # None: no SFTP server; 0: a free port
         self.sftp: SftpServer | None = None   # its SFTP server, while it runs
         self.entry_code: str | None = None   # the provisioned store's static entry code, issued at start
+        self.tls = tls
+        self.tls_files: TlsFiles | None = None   # its CA and server certificate, once started with tls
 
     @property
     def provisioned(self) -> Provisioned:
@@ -55,7 +59,14 @@ class Simulator:
         """Where a terminal on this machine reaches the simulator (a wildcard bind is reached on loopback)."""
         host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
         host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA certificate a terminal trusts this simulator by (``[gateway] ca_bundle``)."""
+        if self.tls_files is None:
+            raise RuntimeError("the simulator serves no TLS (start it with tls=True)")
+        return self.tls_files.ca
 
     @property
     def reports_dir(self) -> Path:
@@ -79,6 +90,9 @@ class Simulator:
         db = None
         try:
             self.port = server.server_address[1]
+            if self.tls:
+                self.tls_files = ensure_tls(self.data_dir, [self.host])
+                server.use_tls(self.tls_files.cert, self.tls_files.key)
             self._provisioned = provision(self.data_dir, self.url, self.client_id)
             keys = self._provisioned.keys_dir
             gateway_key = signing.load_private_key(keys / "gateway_private.pem", N_("simulator gateway key"))

@@ -43,13 +43,17 @@ def _write_public(path: Path, key: rsa.RSAPublicKey) -> None:
                                       serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
+CA_BUNDLE = "tls/ca.pem"   # the simulator's CA (pos_app.sim.tls), relative to its terminal.toml
+
+
 def terminal_doc(url: str, client_id: str, notify_listen: str = "127.0.0.1:8081",
-                 public_url: str = "http://127.0.0.1:8081/notify") -> dict:
-    """A complete terminal config for this simulator, as the tables TOML holds (key paths relative to the file)."""
-    return {"gateway": {"url": url, "client_id": client_id,
-                        "merchant_private_key": "keys/merchant_private.pem",
-                        "gateway_public_key": "keys/gateway_public.pem",
-                        "connect_timeout": 5.0, "read_timeout": 5.0},
+                 public_url: str = "http://127.0.0.1:8081/notify", ca_bundle: str | None = None) -> dict:
+    """A complete terminal config for this simulator, as the tables TOML holds (key paths relative to the file);
+    ``ca_bundle`` for a simulator serving TLS."""
+    gateway = {"url": url, "client_id": client_id, **({"ca_bundle": ca_bundle} if ca_bundle else {}),
+               "merchant_private_key": "keys/merchant_private.pem", "gateway_public_key": "keys/gateway_public.pem",
+               "connect_timeout": 5.0, "read_timeout": 5.0}
+    return {"gateway": gateway,
             "merchant": {"reference_merchant_id": "SIM-MERCHANT-001", "name": "Sandbox Store", "mcc": "5411",
                          "store_id": "S001", "store_name": "Sandbox Store 1", "store_mcc": "5411",
                          "terminal_id": "T001", "currency": "USD", "settlement_currency": "USD"},
@@ -57,19 +61,22 @@ def terminal_doc(url: str, client_id: str, notify_listen: str = "127.0.0.1:8081"
 
 
 def terminal_toml(url: str, client_id: str, notify_listen: str = "127.0.0.1:8081",
-                  public_url: str = "http://127.0.0.1:8081/notify") -> str:
+                  public_url: str = "http://127.0.0.1:8081/notify", ca_bundle: str | None = None) -> str:
     """:func:`terminal_doc` as the file the simulator writes: its marker line, then TOML from tomli-w."""
     return f"{MARKER}\n# Key paths are relative to this file.\n\n" + \
-        tomli_w.dumps(terminal_doc(url, client_id, notify_listen, public_url))
+        tomli_w.dumps(terminal_doc(url, client_id, notify_listen, public_url, ca_bundle))
 
 
 def _follow_port(config: Path, url: str) -> None:
-    """A config the simulator wrote follows it to a new port; one a person edited is left alone."""
+    """A config the simulator wrote follows it to a new port, with its scheme (an https:// URL gets the CA
+    bundle beside it, once); one a person edited is left alone."""
     text = config.read_text()
     if not text.startswith(MARKER):
         return
-    line = tomli_w.dumps({"url": url}).rstrip("\n")
-    updated = re.sub(r'(?m)^url = "http://[^"]*"$', lambda _: line, text, count=1)
+    lines = tomli_w.dumps({"url": url})
+    if url.startswith("https://") and "ca_bundle" not in dict(tomllib.loads(text).get("gateway") or {}):
+        lines += tomli_w.dumps({"ca_bundle": CA_BUNDLE})
+    updated = re.sub(r'(?m)^url = "https?://[^"]*"$', lambda _: lines.rstrip("\n"), text, count=1)
     if updated != text:
         config.write_text(updated)
 
@@ -123,10 +130,14 @@ def provision(data_dir: Path, url: str, client_id: str = DEFAULT_CLIENT_ID) -> P
             created += [private, public]
         config = data_dir / "terminal.toml"
         if not config.exists():
-            config.write_text(terminal_toml(url, client_id))
+            config.write_text(terminal_toml(url, client_id,
+                                            ca_bundle=CA_BUNDLE if url.startswith("https://") else None))
             created.append(config)
         else:
             _follow_port(config, url)
+    except ValueError as exc:   # the marker's file no longer TOML
+        raise PosError(f"cannot follow the simulator's port in {data_dir / 'terminal.toml'}: {exc}",
+                       hint="check the file, or remove it to let the simulator write a new one") from None
     except OSError as exc:
         raise PosError(f"cannot set up the simulator in {data_dir}: {exc.strerror} ({exc.filename})",
                        hint="pick a directory this user can write with --data-dir") from None

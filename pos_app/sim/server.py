@@ -13,6 +13,7 @@ import logging
 import random
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -100,6 +101,46 @@ class SimServer(ThreadingHTTPServer):
         self.random = random.Random()
         self.fault_lock = threading.Lock()
         self.connections: set[socket.socket] = set()
+        self.tls: ssl.SSLContext | None = None   # set by use_tls: accepted sockets are then wrapped
+        self.handshakes = 0                      # TLS handshakes completed: one per connection, not per call
+
+    def use_tls(self, cert, key) -> None:
+        """Serve HTTPS with this certificate and key: TLS 1.2 at the least."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(cert, key)
+        self.tls = context
+
+    def finish_request(self, request, client_address) -> None:
+        """In the connection's own thread (ThreadingMixIn), never in the accept loop: the TLS handshake, with
+        the handler's timeout, so a client that connects and says nothing (or garbage) holds only its thread."""
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(Handler.timeout)
+        try:
+            conn = self.tls.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        except OSError as exc:
+            log.debug("client %s went away before TLS: %s", client_address, exc)
+            return
+        with self.fault_lock:   # the raw socket's descriptor now belongs to the TLS one
+            self.connections.discard(request)
+            self.connections.add(conn)
+        try:
+            conn.do_handshake()
+            with self.fault_lock:
+                self.handshakes += 1
+            super().finish_request(conn, client_address)
+        except (OSError, ssl.SSLError) as exc:   # a failed handshake, a timeout, a client gone
+            log.debug("TLS with %s: %s", client_address, exc)
+        finally:
+            with self.fault_lock:
+                self.connections.discard(conn)
+            try:
+                socket.socket.shutdown(conn, socket.SHUT_WR)
+            except OSError:
+                pass
+            conn.close()
 
     def process_request(self, request, client_address) -> None:
         with self.fault_lock:
@@ -116,8 +157,8 @@ class SimServer(ThreadingHTTPServer):
         with self.fault_lock:
             open_now, self.connections = list(self.connections), set()
         for sock in open_now:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
+            try:   # the plain socket's shutdown, also for a TLS one: its handler thread is left to see the end
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
             except OSError:
                 pass
 
@@ -249,7 +290,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         def health() -> None:
-            self._send_json(200, {"simulator": "pos-terminal", "clientId": self.server.client_id})
+            answer = {"simulator": "pos-terminal", "clientId": self.server.client_id}
+            if self.server.tls is not None:
+                answer["tlsHandshakes"] = self.server.handshakes
+            self._send_json(200, answer)
 
         self._dispatch({"/sim/ledger": lambda: self._send_json(200, self.server.engine.ledger()),
                         "/sim/faults": lambda: self._send_json(200, asdict(self.server.faults)),
