@@ -40,6 +40,9 @@ class GatewayConfig:
     gateway_public_key: Path
     connect_timeout: float = 5.0
     read_timeout: float = 5.0
+    ca_bundle: Path | None = None          # PEM CAs to trust instead of certifi's (a private or TLS-inspecting CA)
+    proxy: str | None = None               # "http://host:port", "direct", or None: the environment decides
+    proxy_credentials: Path | None = None  # a file (mode 600) holding user:password for the proxy's login
 
     @property
     def sandbox(self) -> bool:
@@ -544,7 +547,9 @@ def load_config(file: Path | str) -> Config:
                           hint=_("the sections are {sections}").format(
                               sections=", ".join(f"[{name}]" for name in SECTIONS)))
     g = _Section(file, "gateway", doc.get("gateway"), {
-        "url", "client_id", "merchant_private_key", "gateway_public_key", "connect_timeout", "read_timeout"})
+        "url", "client_id", "merchant_private_key", "gateway_public_key", "connect_timeout", "read_timeout",
+        "ca_bundle", "proxy", "proxy_credentials"})
+    proxy, proxy_credentials = _gateway_proxy(file, g)
     gateway = GatewayConfig(
         url=g.url("url"),
         client_id=g.text("client_id", N_("the client id the gateway gave you (at most 64 characters)"),
@@ -553,6 +558,9 @@ def load_config(file: Path | str) -> Config:
         gateway_public_key=g.path("gateway_public_key"),
         connect_timeout=g.number("connect_timeout", 5.0, 0, 120),
         read_timeout=g.number("read_timeout", 5.0, 0, 120),
+        ca_bundle=_ca_bundle(file, g),
+        proxy=proxy,
+        proxy_credentials=proxy_credentials,
     )
     m = _Section(file, "merchant", doc.get("merchant"), {
         "reference_merchant_id", "name", "mcc", "store_id", "store_name", "store_mcc", "terminal_id",
@@ -811,6 +819,99 @@ def _libpq(file: Path, s: _Section, field: str) -> tuple[str, dict[str, str]]:
         path = _store_file(file, key, params[key], field)
         params[key] = str(path)
     return text, params
+
+
+_PROXY_FORM = N_('http://host:port of the store proxy (it must accept CONNECT), or "direct"')
+
+
+def _gateway_proxy(file: Path, g: _Section) -> tuple[str | None, Path | None]:
+    """[gateway] proxy and proxy_credentials: an http:// CONNECT proxy or "direct"; its login only from a file."""
+    proxy = None
+    if "proxy" in g.table:
+        text = g.text("proxy", _PROXY_FORM, max_len=1024)
+        if text.lower() == "direct":
+            proxy = "direct"
+        else:
+            try:
+                proxy = split_proxy(text)
+            except ValueError as exc:
+                raise ConfigError(_("{file}: [gateway] proxy: expected {what}, got {text}").format(
+                    file=file, what=exc, text=_shown_url(text)), hint=_("the form is {form}").format(
+                    form=_(_PROXY_FORM))) from None
+    if "proxy_credentials" not in g.table:
+        return proxy, None
+    if proxy is None or proxy == "direct":
+        g.fail("proxy_credentials", N_('no proxy_credentials without proxy = "http://host:port"'),
+               g.table["proxy_credentials"], hint=N_("name the proxy in [gateway] proxy, or remove proxy_credentials"))
+    where = _("{file}: [gateway] proxy_credentials").format(file=file)
+    path = _named_file(file, where, g.text("proxy_credentials", N_("a file path"), max_len=4096), secret=True)
+    try:
+        read_proxy_credentials(path)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {path}: {exc}", hint=_("write one line: user:password")) from None
+    return proxy, path
+
+
+def split_proxy(text: str) -> str:
+    """A proxy URL checked and normalised to ``http://host:port``; ValueError in words otherwise."""
+    if not text.isascii() or re.search(r"[\s\x00-\x1f\x7f]", text):
+        raise ValueError(_("a URL of plain ASCII characters without spaces"))
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ValueError(_("a port from 1 to 65535 and a valid host")) from None
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(_("never a login inside the URL: put user:password in a file (mode 600) named by "
+                           "[gateway] proxy_credentials"))
+    if parts.scheme != "http":
+        raise ValueError(_("the scheme http:// (a proxy reached in plain HTTP that opens CONNECT tunnels), got "
+                           "{scheme!r}").format(scheme=parts.scheme or text))
+    if not parts.hostname:
+        raise ValueError(_("a host name or IP address"))
+    if not port:
+        raise ValueError(_("the proxy's port, e.g. http://10.0.0.1:3128"))
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(_("nothing after host:port"))
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"http://{host}:{port}"
+
+
+def read_proxy_credentials(path: Path) -> tuple[str, str]:
+    """(user, password) from a proxy_credentials file: one line ``user:password``. ValueError in words (never
+    showing the password) when it is not that; OSError passes."""
+    text = read_regular_file(path, MAX_KEY_BYTES).decode("utf-8", "replace")
+    lines = [line for line in text.splitlines() if line.strip()]
+    user, sep, password = (lines[0].strip() if len(lines) == 1 else "").partition(":")
+    if not sep or not user or not password:
+        raise ValueError(_("expected one line user:password"))
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in user + password):
+        raise ValueError(_("expected one line user:password, without control characters"))
+    return user, password
+
+
+def _ca_bundle(file: Path, g: _Section) -> Path | None:
+    """[gateway] ca_bundle: a PEM file holding at least one certificate that parses (checked now, not at the
+    first sale)."""
+    if "ca_bundle" not in g.table:
+        return None
+    where = _("{file}: [gateway] ca_bundle").format(file=file)
+    path = _named_file(file, where, g.text("ca_bundle", N_("a file path"), max_len=4096), secret=False)
+    from cryptography import x509  # only configs that name a bundle pay for it
+
+    try:
+        certificates = x509.load_pem_x509_certificates(read_regular_file(path, MAX_CONFIG_BYTES))
+    except (ValueError, OSError) as exc:
+        certificates = []
+        reason = str(exc) or type(exc).__name__
+    else:
+        reason = ""
+    if not certificates:
+        raise ConfigError(_("{where}: {path} holds no PEM certificate that can be read{reason}").format(
+            where=where, path=path, reason=f" ({reason})" if reason else ""),
+            hint=_("name a file of -----BEGIN CERTIFICATE----- blocks: the CA that signs the gateway's (or the "
+                   "TLS-inspecting proxy's) certificate")) from None
+    return path
 
 
 def _seconds(s: _Section, key: str, default: float, low: float, high: float) -> float:
