@@ -25,8 +25,8 @@ class Tinyproxy:
     """``Tinyproxy(folder, connect_ports=[443], basic_auth=("user", "pass"), filter_hosts=["127.0.0.1"])``.
 
     connect_ports: the only ports a CONNECT may open (others answer 403; None = any port);
-    basic_auth: the login the proxy asks for (407 without it; letters, digits, -._ only); filter_hosts: the only hosts it lets through
-    (others answer 403)."""
+    basic_auth: the login the proxy asks for (407 without it; letters, digits, -._ only);
+    filter_hosts: the only hosts it lets through (others answer 403)."""
 
     def __init__(self, folder: Path | str, *, connect_ports: list[int] | None = None,
                  basic_auth: tuple[str, str] | None = None, filter_hosts: list[str] | None = None) -> None:
