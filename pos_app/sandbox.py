@@ -12,6 +12,12 @@ rewrite ``terminal.toml`` to its own port (the simulator's provisioning follows 
 running terminal's file pointing at a dead port once it stopped, and serve the same ledger twice. A
 second process that finds another one-off check's simulator waits for it to finish rather than use a
 gateway about to go away. The kernel drops the flock when its holder dies, even by ``kill -9``.
+
+With ``POS_TERMINAL_SANDBOX_TLS=1`` the embedded simulator serves HTTPS from its own CA
+(``sandbox-gateway/tls/ca.pem``, the config's ca_bundle): the terminal then takes the production path, TLS
+verification included. The record holds the https URL, so a second process reaches it the same way. A sandbox
+config always goes ``proxy = "direct"``: the simulator is on loopback, and a store's proxy variables must not
+capture it.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ log = logging.getLogger(__name__)
 
 FOLDER = "sandbox-gateway"
 RECORD = "gateway.lock"
+TLS_VARIABLE = "POS_TERMINAL_SANDBOX_TLS"
 BUSY_WAIT = 30.0       # seconds a second process waits for another one-off check's simulator to stop
 POLL = 0.05
 
@@ -43,7 +50,7 @@ class _SandboxSimulator(Simulator):
     and released when it stops."""
 
     def __init__(self, folder: Path, record: int) -> None:
-        super().__init__(folder, "127.0.0.1", 0, sftp_port=0)
+        super().__init__(folder, "127.0.0.1", 0, sftp_port=0, tls=os.environ.get(TLS_VARIABLE, "") == "1")
         self._record: int | None = record
 
     def start(self) -> _SandboxSimulator:
@@ -72,9 +79,12 @@ def _recorded(record: int) -> tuple[str, str | None]:
 
 
 def _config(folder: Path, url: str, sftp: str | None) -> Config:
-    """The sandbox's config with its URLs following the running simulator's ports."""
+    """The sandbox's config with its URLs following the running simulator's ports (and scheme: over https, its
+    CA), never through a proxy."""
     config = load_config(folder / "terminal.toml")
-    config = replace(config, gateway=replace(config.gateway, url=url))
+    ca_bundle = folder / "tls" / "ca.pem" if url.startswith("https://") else None
+    config = replace(config, gateway=replace(config.gateway, url=url, ca_bundle=ca_bundle, proxy="direct",
+                                             proxy_credentials=None))
     if sftp is not None and config.settlement is not None:
         config = replace(config, settlement=replace(config.settlement, sftp=sftp))
     return config

@@ -42,7 +42,8 @@ def _no_process_outlives_its_test():
 
 @pytest.fixture
 def make_sim(tmp_path_factory):
-    """Start simulators with any options; all are stopped at the end of the test."""
+    """Start simulators with any options (``tls=True``: HTTPS from its own CA, ``sim.ca_file``); all are stopped
+    at the end of the test."""
     started = []
 
     def make(data_dir=None, **options) -> Simulator:

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -39,7 +40,8 @@ def write_config(sim, name: str = "fast.toml", *, payments: dict | None = None, 
     notification port (so several terminals in one test run do not collide), reserved for the test unless
     ``port`` is given."""
     port = port or reserve_port()
-    doc = terminal_doc(url or sim.url, sim.client_id, f"127.0.0.1:{port}", f"http://127.0.0.1:{port}/notify")
+    doc = terminal_doc(url or sim.url, sim.client_id, f"127.0.0.1:{port}", f"http://127.0.0.1:{port}/notify",
+                       str(sim.ca_file) if getattr(sim, "tls", False) else None)
     if read_timeout is not None:
         doc["gateway"]["read_timeout"] = read_timeout
     doc["payments"] = {**FAST, **(payments or {})}
@@ -61,9 +63,11 @@ def deaf(config: Path) -> Path:
 
 
 def config_for(sim: Simulator, notify_url: str | None = None) -> Config:
-    """The simulator's own terminal.toml, loaded, pointing at it (and at ``notify_url`` for notifications)."""
+    """The simulator's own terminal.toml, loaded, pointing at it (and at ``notify_url`` for notifications); a
+    simulator serving TLS is trusted by its own CA."""
     config = load_config(sim.provisioned.config_file)
-    config = replace(config, gateway=replace(config.gateway, url=sim.url))
+    config = replace(config, gateway=replace(config.gateway, url=sim.url,
+                                             ca_bundle=sim.ca_file if sim.tls else None))
     if notify_url:
         config = replace(config, notifications=replace(config.notifications, public_url=notify_url))
     return config
@@ -97,7 +101,8 @@ def sim_call(sim, path: str, body: dict | None = None, method: str | None = None
     request = urllib.request.Request(sim.url + path, data=data, method=method or ("POST" if data else "GET"),
                                      headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
+        context = ssl.create_default_context(cafile=sim.ca_file) if getattr(sim, "tls", False) else None
+        with urllib.request.urlopen(request, timeout=10, context=context) as answer:
             return answer.status, json.loads(answer.read() or b"{}")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")

@@ -1,5 +1,6 @@
 """The payment flows through the terminal's API (what the GUI's buttons call), against a real simulator
-over loopback HTTP, with a real journal file and a real notification receiver."""
+over loopback HTTP and again over HTTPS (the simulator's own CA as the config's ca_bundle: the production path,
+certificate and host name verified), with a real journal file and a real notification receiver."""
 
 from __future__ import annotations
 
@@ -34,6 +35,20 @@ EXPECTED = {
 }
 
 
+@pytest.fixture(params=["http", "https"])
+def scheme(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_sim(make_sim, scheme):
+    """Every simulator of this module, the ones the conftest's ``sim`` and flowkit.gateway_down start too,
+    serves the test's scheme."""
+    def make(data_dir=None, **options):
+        return make_sim(data_dir, **{"tls": scheme == "https", **options})
+    return make
+
+
 def settled(txn) -> bool:
     return txn.final or txn.status == "NEEDS_REVIEW"
 
@@ -45,7 +60,7 @@ def runtime(sim, tmp_path):
         yield rt
 
 
-def test_every_scenario_settles_as_the_gateway_decided(runtime, sim, tmp_path):
+def test_every_scenario_settles_as_the_gateway_decided(runtime, sim, tmp_path, scheme):
     t = runtime.terminal
     results: dict[int, object] = {}
 
@@ -63,6 +78,9 @@ def test_every_scenario_settles_as_the_gateway_decided(runtime, sim, tmp_path):
     check_invariant(sim, tmp_path / "terminal")
     assert codes_charged_twice(sim) == []
     assert t.queue()["count"] == 0, "nothing is left in the outbox once every sale is final"
+    if scheme == "https":   # the calls did take TLS, verified by the simulator's CA
+        assert runtime.terminal.config.gateway.url.startswith("https://")
+        assert sim_call(sim, "/sim/health")[1]["tlsHandshakes"] >= 1
 
 
 def test_the_journal_commits_before_the_request_leaves(runtime, sim):
