@@ -1,9 +1,12 @@
-"""The gateway from here: can we connect (``gateway``), and does a signed call come back verified
-(``round-trip``)?
+"""The gateway from here: which way out (``proxy``), can we connect (``gateway``), does TLS hold (``tls``), and
+does a signed call come back verified (``round-trip``)?
 
-Connecting is checked on its own first, so a cable or firewall problem is named as one instead of as
-a failed call. Whether the round trip's answer means the gateway works is not decided here: that is
-:func:`pos_app.health.verdict`, the same verdict ``pos-terminal status`` gives; this module only says
+Each layer is checked on its own, in the order a call crosses them, so a cable, a proxy, a CA or a key problem
+is named as itself instead of as a failed call: the proxy answers at all; the gateway's host and port are
+reached, through the proxy's CONNECT when one is in use (:func:`pos_app.netpath.open_tunnel`, the way the
+payment calls go), timed; the TLS handshake verifies with the CA bundle the terminal uses, and its version,
+issuer and expiry are shown. Whether the round trip's answer means the gateway works is not decided here:
+that is :func:`pos_app.health.verdict`, the same verdict ``pos-terminal status`` gives; this module only says
 which setting each verdict points at.
 """
 
@@ -11,8 +14,11 @@ from __future__ import annotations
 
 import errno
 import socket
+import ssl
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..config import Config
@@ -20,17 +26,92 @@ from ..errors import KeyFileError
 from ..i18n import _
 from .results import Check, failed, one_line, passed, skipped
 
+if TYPE_CHECKING:
+    from ..config import GatewayConfig
+    from ..netpath import Proxy, TlsInfo
+
+#: A gateway certificate that ends within this many days is a warning: someone must renew it first.
+EXPIRY_WARN_DAYS = 14
+
 
 def gateway_address(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def check_reachable(url: str, timeout: float = 5.0, *, where: str = "[gateway] url") -> Check:
-    """A TCP connect to the gateway's host and port, timed."""
-    host, port = gateway_address(url)
-    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+def _shown(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _proxy_setting(proxy: Proxy, where: str) -> str:
+    """Where the proxy in use was set, as a person changes it."""
+    return _("{setting} (in {where})").format(setting=proxy.setting(), where=where) if proxy.source == "config" \
+        else _("{setting} in the terminal's environment, or [gateway] proxy in {where}").format(
+            setting=proxy.setting(), where=where)
+
+
+def _explained(exc: BaseException, gw: GatewayConfig | None, proxy: Proxy | None) -> str | None:
+    """netpath's words for a failure before any request left (cause and setting), when it has some."""
+    if gw is None or proxy is None:
+        return None
+    from ..netpath import explain
+
+    words = explain(exc, gw, proxy)
+    return one_line(words) if words else None
+
+
+def check_proxy(gw: GatewayConfig, timeout: float = 5.0, *, where: str = "terminal.toml",
+                environ=None) -> tuple[Check, Proxy]:
+    """The ``proxy`` check: which way out the gateway's calls take and who said so; a proxy in use must
+    accept a connection (timed). Returns the proxy too, for the checks after it."""
+    import os
+
+    from ..netpath import resolve_proxy
+
+    proxy = resolve_proxy(gw, environ=os.environ if environ is None else environ)
+    said = proxy.describe()
+    if proxy.url is None:
+        return passed("proxy", said), proxy
+    host, port = gateway_address(proxy.url)
     started = time.perf_counter()
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc) if not isinstance(exc, TimeoutError) else \
+            _("no answer within {seconds} s").format(seconds=f"{timeout:g}")
+        hint = _("is the proxy running? check {setting}").format(setting=_proxy_setting(proxy, where))
+        return failed("proxy", _("{proxy}: the proxy cannot be reached ({reason})").format(
+            proxy=said, reason=reason), hint), proxy
+    ms = (time.perf_counter() - started) * 1000
+    return passed("proxy", _("{proxy}: it accepts connections ({ms} ms)").format(proxy=said, ms=f"{ms:.1f}")), proxy
+
+
+def check_reachable(url: str, timeout: float = 5.0, *, where: str = "[gateway] url", proxy: Proxy | None = None,
+                    gw: GatewayConfig | None = None) -> Check:
+    """A TCP connect to the gateway's host and port, timed; through the proxy's CONNECT when ``proxy`` has one
+    (the payment calls' way: behind a mandatory proxy the host is never reached directly)."""
+    host, port = gateway_address(url)
+    shown = _shown(host, port)
+    started = time.perf_counter()
+    if proxy is not None and proxy.url is not None:
+        from ..netpath import ProxyFailure, open_tunnel
+
+        try:
+            open_tunnel(proxy, host, port, timeout).close()
+        except ProxyFailure as exc:
+            return failed("gateway", _("cannot reach {address} through the proxy: {reason}").format(
+                              address=shown, reason=one_line(exc.words)),
+                          _("the payment calls take this way too: until it opens, none can be sent; see {setting}")
+                          .format(setting=_proxy_setting(proxy, where)))
+        except OSError as exc:
+            return failed("gateway", _("cannot reach {address} through {proxy} ({reason})").format(
+                              address=shown, proxy=proxy.url, reason=exc.strerror or one_line(exc)),
+                          _explained(exc, gw, proxy) or _("check {setting}").format(
+                              setting=_proxy_setting(proxy, where)))
+        ms = (time.perf_counter() - started) * 1000
+        return passed("gateway", _("{address} accepts connections through {proxy} ({ms} ms to connect through it)")
+                      .format(address=shown, proxy=proxy.url, ms=f"{ms:.1f}"))
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
@@ -50,6 +131,56 @@ def check_reachable(url: str, timeout: float = 5.0, *, where: str = "[gateway] u
     ms = (time.perf_counter() - started) * 1000
     return passed("gateway", _("{address} accepts connections ({ms} ms to connect)").format(
         address=shown, ms=f"{ms:.1f}"))
+
+
+def handshake(gw: GatewayConfig, proxy: Proxy | None, timeout: float) -> TlsInfo:
+    """One TLS handshake with the gateway as the terminal makes it (the CA bundle it trusts, TLS 1.2 at least,
+    the host name checked), through the proxy when one is in use; raises what failed."""
+    from ..netpath import open_tunnel, tls_context, tls_info
+
+    host, port = gateway_address(gw.url)
+    raw = open_tunnel(proxy, host, port, timeout) if proxy is not None and proxy.url is not None else \
+        socket.create_connection((host, port), timeout=timeout)
+    try:
+        raw.settimeout(timeout)
+        with tls_context(gw.ca_bundle).wrap_socket(raw, server_hostname=host) as sock:
+            info = tls_info(sock)
+    finally:
+        raw.close()
+    if info is None:
+        raise ssl.SSLError(_("the gateway showed no certificate"))
+    return info
+
+
+def judge_tls(info: TlsInfo, now: float, where: str) -> Check:
+    """The ``tls`` check's words for a handshake that held: version, issuer, expiry; near the end, a warning."""
+    days = (info.not_after - datetime.fromtimestamp(now, UTC)).total_seconds() / 86400
+    words = _("{version} ({cipher}), certificate for {subject} issued by {issuer}, valid until {date}").format(
+        version=info.version, cipher=info.cipher, subject=info.subject, issuer=info.issuer,
+        date=info.not_after.strftime("%Y-%m-%d"))
+    if days < EXPIRY_WARN_DAYS:
+        return passed("tls", _("{words}: it expires in {days} day(s)").format(words=words, days=max(0, int(days))),
+                      _("have the gateway's certificate renewed before then (or, when a TLS-inspecting proxy issues "
+                        "it, the proxy's); after it, no call from this terminal is trusted; see {where}").format(
+                          where=where))
+    return passed("tls", words)
+
+
+def check_tls(gw: GatewayConfig, proxy: Proxy | None, now: float, *, where: str = "terminal.toml") -> Check:
+    """The ``tls`` check: the handshake the payment calls make, with its version, issuer and expiry; a failure
+    in netpath's words (the cause and the setting that fixes it). Plain http:// has none: skipped."""
+    if urlsplit(gw.url).scheme != "https":
+        return skipped("tls", _("{url} is plain http://: no TLS (only for this machine, e.g. a simulator)").format(
+            url=gw.url))
+    try:
+        info = handshake(gw, proxy, gw.connect_timeout)
+    except (OSError, ValueError) as exc:   # ssl.SSLError is an OSError
+        reason = one_line(getattr(exc, "words", None) or getattr(exc, "reason", None) or exc.strerror or exc) \
+            if isinstance(exc, OSError) else one_line(exc)
+        return failed("tls", _("the TLS handshake with {url} fails: {reason}").format(url=gw.url, reason=reason),
+                      _explained(exc, gw, proxy) or _("check [gateway] url and ca_bundle in {where}").format(
+                          where=where))
+    return judge_tls(info, now, where)
 
 
 def judge_round_trip(outcome, elapsed_ms: float, config: Config) -> Check:
@@ -76,8 +207,8 @@ def judge_round_trip(outcome, elapsed_ms: float, config: Config) -> Check:
                         "portal), the one that signs its answers").format(path=gw.gateway_public_key))
     if said is Verdict.NOT_SENT:
         return failed("round-trip", one_line(outcome.message),
-                      _("check the network and [gateway] url ({url}); an https gateway needs a valid certificate")
-                      .format(url=gw.url))
+                      _("nothing was sent: the words name the cause and the setting ([gateway] url {url}, proxy, "
+                        "ca_bundle); the proxy, gateway and tls checks above test each layer").format(url=gw.url))
     if said is Verdict.REFUSED:
         return failed("round-trip", _("the gateway refused the inquiry: {code} {reason}").format(
                           code=code, reason=one_line(outcome.message)).strip(),

@@ -21,7 +21,8 @@ PASS, FAIL, SKIP = "pass", "fail", "skip"
 #: JSON's ``name``, the text report and the tests use. Shown through ``_()``: see :func:`title`.
 TITLES = {
     "config": N_("Configuration"), "keys": N_("Keys"), "journal": N_("Journal"), "disk": N_("Disk space"),
-    "clock": N_("Clock"), "scanners": N_("Scanners"), "gateway": N_("Gateway connection"),
+    "clock": N_("Clock"), "scanners": N_("Scanners"), "proxy": N_("Proxy"), "gateway": N_("Gateway connection"),
+    "tls": N_("TLS to the gateway"),
     "round-trip": N_("Gateway round trip"), "clock-skew": N_("Clock against the gateway"),
     "notifications": N_("Notifications"), "display": N_("Customer display"), "scan": N_("Test scan"),
     "printer": N_("Receipt printer"), "test-page": N_("Printer test page"),

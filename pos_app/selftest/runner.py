@@ -20,7 +20,7 @@ from ..errors import PosError
 from ..i18n import _
 from . import config_keys, devices, interactive, network, notifications, printer, settlement, storage, store
 from .clock import check_clock, check_skew
-from .results import LEVELS, NO_CONFIG, PASS, Check, Report, failed, one_line, passed, skipped
+from .results import FAIL, LEVELS, NO_CONFIG, PASS, Check, Report, failed, one_line, passed, skipped
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,10 @@ class _Context:
     config: Config | None = None
     sim: Any = None
     journal_newest: float | None = None
+    proxy: Any = None               # the netpath.Proxy the gateway's calls take (the proxy check's)
+    proxy_down: bool = False
     reachable: bool = False
+    tls_failed: bool = False
     answer: tuple | None = None   # (response-time header of a verified answer, sent, received)
     hub: Any = None
     own_hub: bool = False
@@ -78,20 +81,49 @@ class _Context:
             self.own_hub = True
         return devices.check_scanners(self.hub.status(), own_hub=self.own_hub, data_dir=self.data_dir)
 
+    @property
+    def where(self) -> str:
+        return _("the sandbox") if self.sandbox else _("[gateway] url in {path}").format(path=self.config.path)
+
+    def proxy_check(self) -> Check:
+        if self.config is None:
+            return skipped("proxy", _(NO_CONFIG))
+        self.proxy_down = True   # until the check says otherwise (a proxy login that does not load raises)
+        check, self.proxy = network.check_proxy(self.config.gateway, self.config.gateway.connect_timeout,
+                                                where=str(self.config.path))
+        self.proxy_down = check.status != PASS
+        return check
+
     def gateway(self) -> Check:
         if self.config is None:
             return skipped("gateway", _(NO_CONFIG))
+        if self.proxy_down:
+            return skipped("gateway", _("the proxy cannot be reached (see proxy)"))
         check = network.check_reachable(self.config.gateway.url, self.config.gateway.connect_timeout,
-                                        where=_("the sandbox") if self.sandbox else
-                                        _("[gateway] url in {path}").format(path=self.config.path))
+                                        where=self.where, proxy=self.proxy, gw=self.config.gateway)
         self.reachable = check.status == PASS
         return check
+
+    def tls(self) -> Check:
+        if self.config is None:
+            return skipped("tls", _(NO_CONFIG))
+        if not self.reachable and self.config.gateway.url.startswith("https:"):
+            return skipped("tls", self.unreached())
+        check = network.check_tls(self.config.gateway, self.proxy, self.clock(), where=str(self.config.path))
+        self.tls_failed = check.status == FAIL
+        return check
+
+    def unreached(self) -> str:
+        return _("the proxy cannot be reached (see proxy)") if self.proxy_down else \
+            _("the gateway cannot be reached (see gateway)")
 
     def round_trip(self) -> Check:
         if self.config is None:
             return skipped("round-trip", _(NO_CONFIG))
         if not self.reachable:
-            return skipped("round-trip", _("the gateway cannot be reached (see gateway)"))
+            return skipped("round-trip", self.unreached())
+        if self.tls_failed:
+            return skipped("round-trip", _("the TLS handshake fails (see tls)"))
         check, self.answer = network.check_round_trip(self.config, self.clock)
         return check
 
@@ -182,7 +214,9 @@ def run(level: str = "internal", config_file: Path | str | None = None, data_dir
         add("printer", lambda: printer.check_printer(ctx.config, printing))
         add("replication", lambda: store.check_replication(ctx.config, ctx.data_dir, ctx.clock()))
         if ctx.level >= 2:
+            add("proxy", ctx.proxy_check)
             add("gateway", ctx.gateway)
+            add("tls", ctx.tls)
             add("round-trip", ctx.round_trip)
             add("clock-skew", ctx.skew)
             add("notifications", ctx.notifications)

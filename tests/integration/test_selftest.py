@@ -104,9 +104,9 @@ def test_healthy_simulator_every_check_passes(toml, tmp_path, usb_scanner):
                           displays=[{"name": "HDMI-2", "size": "1024x600"}], on_check=progress.append,
                           **usb_scanner.kw())
     assert statuses(report) == {**dict.fromkeys(
-        ["config", "keys", "journal", "disk", "clock", "scanners", "gateway", "round-trip", "clock-skew",
+        ["config", "keys", "journal", "disk", "clock", "scanners", "proxy", "gateway", "round-trip", "clock-skew",
          "notifications", "display"], PASS), "printer": SKIP, "test-page": SKIP, "replication": SKIP,
-        "store": SKIP, "settlement": SKIP}, report.lines()   # no printer, no [store], no [settlement]
+        "store": SKIP, "settlement": SKIP, "tls": SKIP}, report.lines()   # no printer, [store], [settlement], TLS
     assert report.ok and report.exit_code == 0
     assert shown == [TEST_CODE]
     checks = by_name(report)
@@ -121,7 +121,9 @@ def test_healthy_simulator_every_check_passes(toml, tmp_path, usb_scanner):
     lines = report.lines()
     assert any(line.startswith("INFO  scanner       usb-Honeywell") and "good scans" in line for line in lines)
     assert "INFO  display       name HDMI-2, size 1024x600" in lines
-    assert lines[-1] == "selftest (external): 11 passed, 0 failed, 5 skipped: no check failed"
+    assert checks["proxy"].detail == "direct (no proxy set)"
+    assert checks["tls"].detail.endswith("is plain http://: no TLS (only for this machine, e.g. a simulator)")
+    assert lines[-1] == "selftest (external): 12 passed, 0 failed, 6 skipped: no check failed"
 
 
 def test_healthy_without_display_or_scanner_skips_only_what_does_not_apply(toml, tmp_path, no_devices):
@@ -129,7 +131,7 @@ def test_healthy_without_display_or_scanner_skips_only_what_does_not_apply(toml,
     report = selftest.run("external", toml, tmp_path / "data", input_dir=input_dir, sys_dir=sys_dir)
     skipped = {name for name, status in statuses(report).items() if status == SKIP}
     assert skipped == {"journal", "scanners", "display", "printer", "test-page", "replication", "store",
-                       "settlement"}, \
+                       "settlement", "tls"}, \
         report.lines()
     assert report.ok and report.exit_code == 0
     assert "first start" in by_name(report)["journal"].detail
@@ -269,7 +271,7 @@ def test_sandbox_mode(tmp_path, no_devices):
     assert by_name(first)["keys"].status == SKIP  # made by the simulator's first start
     report = selftest.run("external", None, tmp_path / "data", **kw)
     assert {n for n, s in statuses(report).items() if s != PASS} == {"journal", "scanners", "display", "printer",
-                                                                     "test-page", "replication", "store"}, \
+                                                                     "test-page", "replication", "store", "tls"}, \
         report.lines()
     assert "logged in" in by_name(report)["settlement"].detail   # the sandbox's own SFTP report server
     assert by_name(selftest.run("internal", None, tmp_path / "data", **kw))["keys"].status == PASS
@@ -396,13 +398,14 @@ def test_command_json_and_exit_code(sim, tmp_path, no_devices, capsys):
     assert data["level"] == "external" and data["ok"] is True
     assert set(data) >= {"level", "ok", "checks", "counts", "devices", "startedAt"}
     assert [c["name"] for c in data["checks"]] == ["config", "keys", "journal", "disk", "clock", "scanners",
-                                                   "printer", "replication", "gateway", "round-trip", "clock-skew",
+                                                   "printer", "replication", "proxy", "gateway", "tls", "round-trip",
+                                                   "clock-skew",
                                                    "notifications", "store", "settlement", "display",
                                                    "test-page"]
     for c in data["checks"]:
         assert set(c) == {"name", "status", "detail", "hint", "seconds"}
         assert c["status"] in ("pass", "fail", "skip")
-    assert data["counts"] == {"pass": 8, "fail": 0, "skip": 8}   # no printer, [store], [settlement]: theirs skip
+    assert data["counts"] == {"pass": 9, "fail": 0, "skip": 9}   # no printer, [store], [settlement], TLS: skip
     sim.stop()
     assert main(argv) == 1
     failed = json.loads(capsys.readouterr().out)
