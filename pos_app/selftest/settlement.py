@@ -33,6 +33,6 @@ def check_settlement(config: Config | None, *, timeout: float = CONNECT_TIMEOUT)
     from ..settlement import fetch
 
     try:
-        return passed("settlement", fetch.check(settlement, timeout=timeout))
+        return passed("settlement", fetch.check(settlement, timeout=timeout, gateway=config.gateway))
     except PosError as exc:
         return failed("settlement", one_line(exc.message), one_line(exc.hint or ""))

@@ -238,7 +238,8 @@ def _gather(journal, config, files, sftp: str | None, day: str | None, at: float
     from ..settlement.fetch import fetch
     wanted = day or (date.fromtimestamp(at) - timedelta(days=1)).isoformat()
     dest = Path(journal.path).parent / REPORTS_FOLDER
-    return fetch(settlement, wanted, dest=dest, url=sftp), wanted
+    gateway = config.gateway if config is not None else None   # its proxy, if any, carries the SFTP connection
+    return fetch(settlement, wanted, dest=dest, url=sftp, gateway=gateway), wanted
 
 
 def _once_per_report(paths: list[Path], skipped: list[dict]) -> list[Path]:

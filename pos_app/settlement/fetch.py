@@ -16,6 +16,10 @@ Why like this:
   refused (it becomes a path here, and is printed).
 - Every failure is a :class:`~pos_app.errors.PosError` in words with the next step (refused, timeout, host key,
   login, folder, permission, a URL that is not ``sftp://user@host[:port]/path``).
+- Behind a store's mandatory proxy the SFTP host is no more reachable directly than the gateway is: given the
+  ``[gateway]`` settings, the connection goes through the proxy they (or the environment) name for the SFTP
+  host, by its CONNECT (:func:`pos_app.netpath.open_tunnel`), and SSH runs inside the tunnel; the host key is
+  still checked against the SFTP host's name and port, so the proxy cannot stand in for the server.
 
 asyncssh is asynchronous; callers are worker threads or the CLI, so each call runs its own ``asyncio.run``.
 """
@@ -35,7 +39,7 @@ from ..i18n import _
 from .ssh import asyncssh
 
 if TYPE_CHECKING:
-    from ..config import SftpUrl
+    from ..config import GatewayConfig, SftpUrl
 
 #: Seconds a connection, a listing or one read may take before the server counts as not answering.
 TIMEOUT = 20.0
@@ -138,18 +142,25 @@ def _trusted(ssh: Any, known_hosts: str, url: SftpUrl) -> list:
         return []
 
 
-async def _host_key_error(ssh: Any, url: SftpUrl, known_hosts: str, timeout: float) -> PosError:
-    """The server's key was not trusted: unknown or changed, with the fingerprint it showed."""
+async def _host_key_error(ssh: Any, url: SftpUrl, known_hosts: str, timeout: float,
+                          gateway: GatewayConfig | None = None) -> PosError:
+    """The server's key was not trusted: unknown or changed, with the fingerprint it showed (asked again, by
+    the same way: through the proxy when there is one)."""
     trusted = _trusted(ssh, known_hosts, url)
     # the key of the type known_hosts holds, as the refused connection asked for it (a server has several)
     algs = [alg.decode() for key in trusted for alg in key.sig_algorithms] or ()
+    sock = None
     try:
-        key = await asyncio.wait_for(ssh.get_server_host_key(url.host, url.port, config=None,
+        sock = await _tunnel(gateway, url, timeout)
+        key = await asyncio.wait_for(ssh.get_server_host_key(url.host, url.port, config=None, sock=sock,
                                                              server_host_key_algs=algs), timeout)
         fingerprint = key.get_fingerprint("sha256") if key is not None else _("(none shown)")
         algorithm = key.get_algorithm() if key is not None else ""
-    except (TimeoutError, OSError, ssh.Error):
+    except (TimeoutError, OSError, PosError, ssh.Error):
         fingerprint, algorithm = _("(the server did not show it again)"), ""
+    finally:
+        if sock is not None:
+            sock.close()
     where = f"{url.host}:{url.port}"
     if trusted:
         return PosError(_("the SFTP server {where} shows host key {algorithm} {fingerprint}, which is NOT the "
@@ -210,17 +221,50 @@ def _sftp_error(ssh: Any, exc: BaseException, path: str, url: SftpUrl) -> PosErr
                     hint=_("try again; if it keeps happening, ask the gateway"))
 
 
-async def _session(settlement: Any, url: SftpUrl, timeout: float, work) -> Any:
-    """Connect, check the host key, log in, open SFTP and run ``await work(sftp, host_key)``; errors in words.
-    Each step ``work`` awaits is bounded by ``timeout``; on any failure the connection is aborted at once."""
+def _proxy_error(exc: BaseException, url: SftpUrl, route: str) -> PosError:
+    """Words for a proxy that would not carry the SFTP connection (down, refusing the CONNECT, asking a login)."""
+    where = f"{url.host}:{url.port}"
+    return PosError(_("the SFTP server {where} cannot be reached through the proxy: {reason}").format(
+                        where=where, reason=getattr(exc, "words", None) or exc),
+                    hint=_("the SFTP connection goes {route}: check that proxy ([gateway] proxy, or the variable "
+                           "named), or ask the network's administrator to let it through to {where}").format(
+                        route=route, where=where))
+
+
+async def _tunnel(gateway: GatewayConfig | None, url: SftpUrl, timeout: float) -> Any:
+    """A socket through the proxy in use for the SFTP host (the gateway's rules, asked for this host), or None
+    when the connection goes direct."""
+    if gateway is None:
+        return None
+    from .. import netpath
+
+    proxy = netpath.resolve_proxy(gateway, url=f"sftp://{url.host}:{url.port}/")
+    if not proxy.url:
+        return None
+    try:
+        return await asyncio.to_thread(netpath.open_tunnel, proxy, url.host, url.port, timeout)
+    except OSError as exc:   # netpath.ProxyFailure among them, in words
+        raise _proxy_error(exc, url, proxy.describe()) from None
+
+
+async def _session(settlement: Any, url: SftpUrl, timeout: float, work, gateway: GatewayConfig | None = None) -> Any:
+    """Connect (through the proxy ``gateway``'s settings name for the host, if any), check the host key, log in,
+    open SFTP and run ``await work(sftp, host_key)``; errors in words. Each step ``work`` awaits is bounded by
+    ``timeout``; on any failure the connection is aborted at once."""
     ssh = asyncssh()
     known_hosts = _known_hosts(settlement)
     options = _auth(settlement)
+    sock = await _tunnel(gateway, url, timeout)
     try:
-        conn = await ssh.connect(url.host, url.port, username=url.user, known_hosts=known_hosts, config=None,
-                                 connect_timeout=timeout, login_timeout=timeout, **options)
+        try:
+            conn = await ssh.connect(url.host, url.port, username=url.user, known_hosts=known_hosts, config=None,
+                                     connect_timeout=timeout, login_timeout=timeout, sock=sock, **options)
+        except BaseException:
+            if sock is not None:
+                sock.close()   # the tunnel is ours until a connection holds it (closing twice does nothing)
+            raise
     except ssh.HostKeyNotVerifiable:
-        raise await _host_key_error(ssh, url, known_hosts, timeout) from None
+        raise await _host_key_error(ssh, url, known_hosts, timeout, gateway) from None
     except (TimeoutError, OSError, ssh.Error) as exc:
         error = _connect_error(ssh, exc, url, timeout)
         if error is None:
@@ -377,11 +421,13 @@ def _plain_name(name: str, folder: str, url: SftpUrl) -> str:
     return name
 
 
-def fetch(settlement: Any, day: str, *, dest: Path, url: str | None = None, timeout: float = TIMEOUT) -> list[Path]:
+def fetch(settlement: Any, day: str, *, dest: Path, url: str | None = None, timeout: float = TIMEOUT,
+          gateway: GatewayConfig | None = None) -> list[Path]:
     """Download ``day``'s report files (and those of the :data:`LATER_DAYS` after it) into ``dest/<yyyyMMdd>/``.
 
     ``settlement`` has ``sftp``, ``password_file``, ``key_file``, ``known_hosts`` (the config's [settlement]);
-    ``url`` overrides its ``sftp``. The day's own folder must exist (else its reports are not out yet: said in
+    ``url`` overrides its ``sftp``; ``gateway`` (the config's [gateway]) names the proxy, if any, the
+    connection goes through (None: direct). The day's own folder must exist (else its reports are not out yet: said in
     words); a later day's may not. Returns the paths written, in folder then name order."""
     target = _url_of(settlement, url)
     folders = folder_names(day)
@@ -421,12 +467,13 @@ def fetch(settlement: Any, day: str, *, dest: Path, url: str | None = None, time
                 written.append(path)
         return written
 
-    return asyncio.run(_session(settlement, target, timeout, work))
+    return asyncio.run(_session(settlement, target, timeout, work, gateway))
 
 
-def check(settlement: Any, *, url: str | None = None, timeout: float = TIMEOUT) -> str:
-    """Connect, check the host key, log in and list the report folder: what was found, in words (the
-    self-test's). Raises PosError as :func:`fetch` does."""
+def check(settlement: Any, *, url: str | None = None, timeout: float = TIMEOUT,
+          gateway: GatewayConfig | None = None) -> str:
+    """Connect (through ``gateway``'s proxy, as :func:`fetch`), check the host key, log in and list the report
+    folder: what was found, in words (the self-test's). Raises PosError as :func:`fetch` does."""
     target = _url_of(settlement, url)
     ssh = asyncssh()
 
@@ -442,4 +489,4 @@ def check(settlement: Any, *, url: str | None = None, timeout: float = TIMEOUT) 
         return _("{url}: logged in (host key {fingerprint}); {count} day folder(s), the newest {newest}").format(
             url=target, fingerprint=fingerprint, count=len(days), newest=days[-1])
 
-    return asyncio.run(_session(settlement, target, timeout, work))
+    return asyncio.run(_session(settlement, target, timeout, work, gateway))

@@ -1,7 +1,8 @@
 """The settlement fetch (issue 18) against OpenSSH's own sshd, the independent peer: started by the test on
 127.0.0.1 with a temporary config, host key and authorized_keys, serving its internal-sftp; key login. What
 arrives is compared byte for byte with the files on disk; fingerprints are OpenSSH's (ssh-keygen -l). A cut
-connection is a real TCP relay that closes both sides after a set number of the server's bytes.
+connection is a real TCP relay that closes both sides after a set number of the server's bytes. Behind a store's
+proxy (issue 19) the fetch goes through tinyproxy's CONNECT (its log shows the tunnels it opened).
 
 Without /usr/sbin/sshd the module is skipped (saying so), except under CI, where it fails: CI installs
 openssh-server."""
@@ -23,6 +24,7 @@ from types import SimpleNamespace
 import pytest
 from kit import reserve_port
 
+from pos_app.config import GatewayConfig
 from pos_app.errors import PosError
 from pos_app.settlement import fetch as sftp_fetch
 
@@ -559,3 +561,55 @@ def test_a_server_that_trickles_bytes_is_stopped_by_the_session_bound(tmp_path, 
     assert isinstance(caught, PosError), caught
     assert "3 seconds in all" in caught.message and "timed out" in caught.message, caught.message
     assert [p for p in dest.rglob("*") if p.is_file()] == []
+
+
+# -- through a store's proxy (issue 19): tinyproxy, a real CONNECT proxy, between the fetch and sshd ------------------
+def gateway_via(proxy: str | None) -> GatewayConfig:
+    """A [gateway] whose proxy setting is ``proxy``: the fetch asks it the way to the SFTP host."""
+    return GatewayConfig(url="https://open-sea-global.alipay.com", client_id="SANDBOX_5Y3A2N2YEB3002022",
+                         merchant_private_key=Path("unused.pem"), gateway_public_key=Path("unused.pem"), proxy=proxy)
+
+
+@pytest.fixture(scope="module")
+def tinyproxy(tmp_path_factory):
+    from proxykit import Tinyproxy
+
+    proxy = Tinyproxy(tmp_path_factory.mktemp("tinyproxy")).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+def test_the_fetch_and_the_check_go_through_the_proxys_connect(sshd, tinyproxy, tmp_path):
+    files = report_tree(sshd.root)
+    gateway = gateway_via(tinyproxy.url)
+    got = sftp_fetch.fetch(sshd.settings(), DAY, dest=tmp_path, gateway=gateway)
+    assert got and all(p.read_bytes() == files[p.relative_to(tmp_path).as_posix()] for p in got)
+    assert "logged in" in sftp_fetch.check(sshd.settings(), gateway=gateway)
+    # the proxy's own log: both sessions asked it for a tunnel to the SFTP server
+    assert tinyproxy.log().count(f"CONNECT 127.0.0.1:{sshd.port} ") == 2
+
+
+def test_a_proxy_that_is_down_is_said_and_nothing_is_fetched(sshd, tmp_path):
+    down = f"http://127.0.0.1:{reserve_port()}"   # reserved, nothing listens: the connect is refused
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.fetch(sshd.settings(), DAY, dest=tmp_path / "r", gateway=gateway_via(down))
+    words = f"{caught.value.message} {caught.value.hint}"
+    assert "proxy" in caught.value.message and down.removeprefix("http://") in words and "[gateway] proxy" in words
+    assert not [p for p in (tmp_path / "r").rglob("*") if p.is_file()]
+
+
+def test_a_connect_the_proxy_refuses_is_said_and_nothing_is_fetched(sshd, tmp_path):
+    from proxykit import Tinyproxy
+
+    strict = Tinyproxy(tmp_path / "strict", connect_ports=[443]).start()   # tunnels to 443 only: 403 for sshd's
+    try:
+        with pytest.raises(PosError) as caught:
+            sftp_fetch.fetch(sshd.settings(), DAY, dest=tmp_path / "r", gateway=gateway_via(strict.url))
+        log = strict.log()
+    finally:
+        strict.stop()
+    assert "403" in caught.value.message and f"127.0.0.1:{sshd.port}" in caught.value.message
+    assert f"CONNECT 127.0.0.1:{sshd.port} " in log
+    assert not [p for p in (tmp_path / "r").rglob("*") if p.is_file()]
