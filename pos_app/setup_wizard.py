@@ -103,8 +103,20 @@ STORE_QUESTIONS: tuple[tuple[str, str, str], ...] = (
     ("store_role", N_("this terminal's role in the store (till: a counter that sells; office: reads the store's "
                       "reports)"), "role"),
 )
+#: The way out to the gateway (issue 19), asked after the gateway's key: answer key, prompt, key in [gateway]. Enter
+#: at each leaves it out: the environment's proxy variables, and the system's CAs (certifi). With any given, a
+#: signed round trip must come back verified before anything is written (:meth:`Judge.round_trip`).
+NETWORK_QUESTIONS: tuple[tuple[str, str, str], ...] = (
+    ("proxy", N_("the store's proxy to the gateway, http://host:port (Enter: as the environment says, HTTPS_PROXY "
+                 "and NO_PROXY; direct: no proxy, whatever the environment says)"), "proxy"),
+    ("proxy_credentials", N_("the proxy's login: a file (mode 600) holding one line user:password (Enter: none)"),
+     "proxy_credentials"),
+    ("ca_bundle", N_("CA bundle: a PEM file of the CAs that sign the gateway's certificate, for a private or "
+                     "TLS-inspecting CA (Enter: the system's)"), "ca_bundle"),
+)
+NETWORK_KEYS = tuple(q[0] for q in NETWORK_QUESTIONS)
 PIN_KEYS = {"manager_pin": MANAGER, "technician_pin": TECHNICIAN}
-ANSWER_KEYS = tuple(q[0] for q in QUESTIONS) + tuple(q[0] for q in STORE_QUESTIONS) + tuple(PIN_KEYS)
+ANSWER_KEYS = tuple(q[0] for q in QUESTIONS) + NETWORK_KEYS + tuple(q[0] for q in STORE_QUESTIONS) + tuple(PIN_KEYS)
 
 #: Known-good values for everything but the answer being judged, so an error can only be about that answer.
 _PLACEHOLDERS = {"url": "https://gateway.example", "client_id": "SETUP", "reference_merchant_id": "M",
@@ -146,7 +158,8 @@ def config_doc(answers: dict, carried: dict | None = None) -> dict:
     doc = {"gateway": {"url": answers["url"], "client_id": answers["client_id"],
                        "merchant_private_key": "keys/merchant_private.pem",
                        "gateway_public_key": "keys/gateway_public.pem",
-                       "connect_timeout": 5.0, "read_timeout": 5.0},
+                       "connect_timeout": 5.0, "read_timeout": 5.0,
+                       **{name: answers[key] for key, _label, name in NETWORK_QUESTIONS if answers.get(key)}},
            "merchant": {key: answers[key] for key, _, section, _ in QUESTIONS if section == "merchant"},
            "notifications": {"listen": answers["listen"], "public_url": answers["public_url"]}}
     if answers.get("store_database"):
@@ -214,6 +227,68 @@ class Judge:
             here = None
         return text.strip() if here is not None and here.params == store.params else store.conninfo()
 
+    def network_answer(self, answers: dict, key: str, text: str, base: Path) -> str | None:
+        """The value [gateway] keeps for ``key`` (``proxy``, ``proxy_credentials``, ``ca_bundle``), judged by
+        load_config beside the network answers given so far; a file named relative to ``base`` (where the person
+        is, or the answers file) is kept absolute. Empty: None (the key left out). _Bad with config.py's reason."""
+        text = text.strip()
+        if not text:
+            return None
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Bad(_("expected UTF-8 text, got {text}").format(text=repr(text))) from None
+        value = text
+        if key != "proxy":
+            try:
+                path = expand_path(text)
+            except ValueError as exc:
+                raise _Bad(str(exc)) from None
+            value = str(path if path.is_absolute() else (base / path).absolute())
+        name = next(n for k, _label, n in NETWORK_QUESTIONS if k == key)
+        network = {k: answers[k] for k in NETWORK_KEYS if answers.get(k) and k != key}
+        try:
+            config = self.load(config_doc({**_PLACEHOLDERS, **network, key: value}))
+        except ConfigError as exc:
+            reason = _one_line(_without(exc.message, str(self.scratch), f"[gateway] {name}"))
+            raise _Bad(f"{reason}; {_one_line(exc.hint)}" if exc.hint else reason) from None
+        kept = getattr(config.gateway, name)
+        return kept if isinstance(kept, str) else str(kept)
+
+    def round_trip(self, plan: Plan, answers: dict) -> str | None:
+        """A signed inquiry (as :func:`pos_app.health.probe_gateway` sends it) to the gateway these answers name,
+        the way they say (proxy, its login, CA bundle), with the merchant key that will be written. None when an
+        answer came back and verified: whatever it says (a gateway that does not know our new public key yet
+        answers INVALID_SIGNATURE, signed), the way to the gateway works. Otherwise why not, in netpath's words
+        (the cause and the setting), or the verdict's."""
+        from .health import Verdict, probe_gateway
+
+        folder = self.scratch.parent / "round-trip"
+        keys = folder / "keys"
+        keys.mkdir(parents=True, exist_ok=True)
+        key = plan.kept_key or plan.fresh_key
+        if key is None:   # made now, so the round trip signs with the key that will be written
+            key = plan.fresh_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        (keys / "merchant_private.pem").write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (keys / "gateway_public.pem").write_bytes(answers["gateway_public_key"].public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+        toml = folder / "terminal.toml"
+        toml.write_text(dump_toml(config_doc({k: v for k, v in answers.items() if k != "gateway_public_key"})),
+                        encoding="utf-8")
+        try:
+            probe = probe_gateway(load_config(toml), label="SETUP")
+        except (ConfigError, KeyFileError) as exc:
+            return _one_line(_without(exc.message, str(toml)))
+        if probe.verified:
+            return None
+        outcome = probe.outcome
+        if probe.verdict is Verdict.UNVERIFIED:
+            return _("an answer came back but did not verify with the gateway public key given: {reason}").format(
+                reason=_one_line(outcome.message))
+        return _("no verified answer from {url}: {reason}").format(
+            url=answers["url"], reason=_one_line(outcome.message or outcome.result_code))
+
     @staticmethod
     def gateway_key(text: str, base: Path, own: rsa.RSAPublicKey | None) -> rsa.RSAPublicKey:
         """The gateway's RSA public key from a file (PEM or base64), or pasted as base64 itself."""
@@ -278,6 +353,7 @@ class Plan:
     old_doc: dict = field(default_factory=dict)        # the existing config, parsed (with --force)
     old_answers: dict = field(default_factory=dict)    # its values as answers: the defaults
     kept_key: rsa.RSAPrivateKey | None = None          # the merchant key that stays
+    fresh_key: rsa.RSAPrivateKey | None = None         # the new one, made early when a round trip signs with it
     pins_set: set = field(default_factory=set)         # roles whose PIN the journal already has
     archive: bool = False                              # going live: the sandbox journal moves aside
 
@@ -582,6 +658,7 @@ def walk(console: Console, judge: Judge, plan: Plan) -> tuple[dict, dict[str, st
                 break
             except _Bad as exc:
                 console.say("  " + _("not accepted: {reason}").format(reason=exc))
+    _walk_network(console, judge, plan, answers)
     for key, label, _name in STORE_QUESTIONS:
         if key != "store_database" and not answers.get("store_database"):
             break
@@ -626,6 +703,36 @@ def walk(console: Console, judge: Judge, plan: Plan) -> tuple[dict, dict[str, st
     return answers, pins
 
 
+def _walk_network(console: Console, judge: Judge, plan: Plan, answers: dict) -> None:
+    """The proxy, its login and the CA bundle, each asked until accepted; with any given, the signed round trip
+    must come back verified, else its reason is said and the three are asked again (Enter at each: the
+    environment's way and the system's CAs, which need no round trip here)."""
+    while True:
+        for key in NETWORK_KEYS:
+            answers.pop(key, None)
+        for key, label, _name in NETWORK_QUESTIONS:
+            if key == "proxy_credentials" and not (answers.get("proxy") or "").startswith("http://"):
+                continue   # a login only for a proxy named here
+            while True:
+                text = console.ask(f"{_(label)}: ")
+                try:
+                    value = judge.network_answer(answers, key, text, Path.cwd())
+                    break
+                except _Bad as exc:
+                    console.say("  " + _("not accepted: {reason}").format(reason=exc))
+            if value is not None:
+                answers[key] = value
+        if not any(answers.get(key) for key in NETWORK_KEYS):
+            return
+        console.say(_("checking the way to {url} with a signed round trip...").format(url=answers["url"]))
+        problem = judge.round_trip(plan, answers)
+        if problem is None:
+            console.say("  " + _("an answer came back through it and verified"))
+            return
+        console.say("  " + _("not accepted: {reason}").format(reason=problem))
+        console.say("  " + _("once more (Enter at each: the environment's proxy and the system's CAs)"))
+
+
 def from_file(path: Path, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str]]:
     """The answers of a TOML file, all judged; one PosError listing every bad one. A missing answer takes
     the default Enter would; a relative key path is relative to the answers file."""
@@ -663,6 +770,21 @@ def from_file(path: Path, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str
         except _Bad as exc:
             problems.append(_("{key}: missing; {reason}").format(key=key, reason=exc) if value is None
                             else f"{key}: {exc}")
+    network_ok = True
+    for key in NETWORK_KEYS:
+        value = doc.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(_("{key}: expected a string in quotes, got {value}").format(key=key, value=repr(value)))
+            network_ok = False
+            continue
+        try:
+            kept = judge.network_answer(answers, key, value or "", path.parent.absolute())
+        except _Bad as exc:
+            problems.append(f"{key}: {exc}")
+            network_ok = False
+            continue
+        if kept is not None:
+            answers[key] = kept
     for key, _label, _name in STORE_QUESTIONS:
         value = doc.get(key)
         if value is not None and not isinstance(value, str):
@@ -698,6 +820,12 @@ def from_file(path: Path, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str
             problems.append(f"{key}: {taken}")
         else:
             pins[role] = pin
+    if not problems and network_ok and any(answers.get(key) for key in NETWORK_KEYS):
+        problem = judge.round_trip(plan, answers)   # last: only answers that are all good are worth the call
+        if problem is not None:
+            given = ", ".join(key for key in NETWORK_KEYS if answers.get(key))
+            problems.append(_("{keys}: the gateway is not reached this way: {reason}").format(keys=given,
+                                                                                          reason=problem))
     if problems:
         head = (_("{path}: {count} answers are not accepted, so nothing was written:") if len(problems) > 1 else
                 _("{path}: {count} answer is not accepted, so nothing was written:"))
@@ -778,6 +906,7 @@ class Result:
     dropped: list[str]
     archived: Path | None = None       # where the sandbox journal went
     store: dict | None = None          # [store] as written: where, store id, role (None: no [store])
+    network: dict = field(default_factory=dict)   # [gateway] proxy, proxy_credentials, ca_bundle as written
 
 
 def needs_journal(plan: Plan, pins: dict | None = None) -> bool:
@@ -811,7 +940,7 @@ def write(plan: Plan, judge: Judge, answers: dict, pins: dict[str, str]) -> Resu
         if plan.kept_key is not None:
             key, merchant_key = plan.kept_key, "kept"
         else:
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            key = plan.fresh_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
             merchant_key = "created"
             if plan.merchant_private.exists():
                 key_backup, merchant_key = backup(plan.merchant_private), "replaced"
@@ -855,7 +984,8 @@ def write(plan: Plan, judge: Judge, answers: dict, pins: dict[str, str]) -> Resu
     return Result(plan.target, config_backup, merchant_key, key_backup,
                   base64.b64encode(_der(key.public_key())).decode("ascii"), done,
                   [r for r in ROLES if r in set(kept) | plan.pins_set], dropped, archived,
-                  None if store is None else {"where": store.where, "store_id": store.store_id, "role": store.role})
+                  None if store is None else {"where": store.where, "store_id": store.store_id, "role": store.role},
+                  {key: answers[key] for key in NETWORK_KEYS if answers.get(key)})
 
 
 # -- the command ----------------------------------------------------------------------------------------
@@ -904,7 +1034,7 @@ def cmd_setup(options: Options) -> int:
                           "key_backup": str(result.key_backup) if result.key_backup else None,
                           "not_carried_over": result.dropped,
                           "sandbox_journal_archived": str(result.archived) if result.archived else None,
-                          "store": result.store},
+                          "store": result.store, "gateway_path": result.network},
                          indent=2, ensure_ascii=False))
         return 0
     print("\n".join(_summary(options, plan, result)))
@@ -926,6 +1056,9 @@ def _summary(options: Options, plan: Plan, result: Result) -> list[str]:
                                "(below)")}[result.merchant_key]
     lines.append(_(key_line).format(path=plan.merchant_private, backup=result.key_backup))
     lines.append(_("gateway key:  {path}").format(path=plan.gateway_public))
+    if result.network:
+        lines.append(_("gateway path: {settings}; a signed round trip came back through it, verified").format(
+            settings=", ".join(f"{key} {value}" for key, value in result.network.items())))
     if result.store:
         lines.append(_("store:        replicates to {where} as store {store}, role {role}").format(
             where=result.store["where"], store=result.store["store_id"], role=result.store["role"]))

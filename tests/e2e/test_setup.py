@@ -63,6 +63,9 @@ def test_interactive_walk_reasks_bad_answers_and_writes_a_config_the_terminal_ac
         "127.0.0.1:8099", "http://127.0.0.1:8099/notify",
         str(tmp_path / "missing.pem"),    # no such file
         str(gateway_pem),
+        "http://shop:secret@10.0.0.1:3128",   # a proxy login inside the URL: refused, pointing to the file
+        "",                               # proxy: as the environment says
+        "",                               # CA bundle: the system's (no round trip demanded: nothing changed)
         "",                               # the store's database: none (no [store])
         "12",                             # a PIN is 4 to 12 digits
         "1234", "9999",                   # the two PINs differ
@@ -75,19 +78,22 @@ def test_interactive_walk_reasks_bad_answers_and_writes_a_config_the_terminal_ac
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     reasons = [line.strip() for line in done.stdout.splitlines() if "not accepted" in line]
-    assert len(reasons) == 8, reasons
+    assert len(reasons) == 9, reasons
     assert "https://" in reasons[0] and "'http://example.com'" in reasons[0]
     assert "4-digit merchant category code" in reasons[1] and "'54a1'" in reasons[1]
     assert "ISO 4217" in reasons[2] and "'usd1'" in reasons[2]
     assert "missing.pem does not exist" in reasons[3]
-    assert "4 to 12 digits" in reasons[4]
-    assert "differ" in reasons[5] and "differ" in reasons[6]
-    assert "the technician PIN may not be the same as the manager PIN" in reasons[7]
+    assert "never a login inside the URL" in reasons[4] and "proxy_credentials" in reasons[4]
+    assert "secret" not in reasons[4]
+    assert "4 to 12 digits" in reasons[5]
+    assert "differ" in reasons[6] and "differ" in reasons[7]
+    assert "the technician PIN may not be the same as the manager PIN" in reasons[8]
     assert "[https://open-sea-global.alipay.com]" in done.stdout and "store name [Corner Shop]" in done.stdout
 
     etc = tmp_path / "etc"
     config = load_config(etc / "terminal.toml")
     assert config.gateway.url == "http://127.0.0.1:9"
+    assert (config.gateway.proxy, config.gateway.ca_bundle, config.gateway.proxy_credentials) == (None, None, None)
     assert (config.merchant.store_name, config.merchant.store_mcc) == ("Corner Shop", "5411")
     assert (config.merchant.currency, config.merchant.settlement_currency) == ("USD", "USD")
     assert (config.notifications.listen_host, config.notifications.listen_port) == ("127.0.0.1", 8099)
@@ -123,7 +129,7 @@ def test_eof_mid_walk_writes_nothing(tmp_path, gateway_pem):
 
 def test_eof_at_a_pin_writes_nothing(tmp_path, gateway_pem):
     answers = ["https://gw.example.com", "SANDBOX_X", "M1", "Shop", "5411", "S1", "", "", "T1", "USD", "",
-               "", "https://pos.example.com/notify", str(gateway_pem), "", "1234"]
+               "", "https://pos.example.com/notify", str(gateway_pem), "", "", "", "1234"]
     done = setup_cli(tmp_path, input="\n".join(answers) + "\n")
     assert done.returncode == 2 and "nothing was written" in done.stderr
     assert not (tmp_path / "etc").exists() and not (tmp_path / "data").exists()

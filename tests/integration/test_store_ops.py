@@ -163,7 +163,7 @@ def test_setup_asks_for_the_store_refuses_a_password_and_writes_a_config_that_lo
     store.register("S9", "T-SET")
     url = store.section(tmp_path, "S9", "T-SET")["database"]
     lines = ["https://gw.example.com", "SANDBOX_X", "M1", "Shop", "5411", "S001", "", "", "T-SET", "USD", "",
-             "", "https://pos.example.com/notify", str(gateway),
+             "", "https://pos.example.com/notify", str(gateway), "", "",   # proxy, CA bundle: none
              url.replace("@", ":secret@", 1),      # a password in the URL: refused, asked again
              url, "S9", "kiosk",                   # not a role
              "", "", ""]                           # the store's role: the default; no PINs
@@ -185,7 +185,7 @@ def test_setup_asks_for_the_store_refuses_a_password_and_writes_a_config_that_lo
 def test_setup_enter_skips_the_store(tmp_path):
     gateway = gateway_key_file(tmp_path / "gw")
     lines = ["https://gw.example.com", "SANDBOX_X", "M1", "Shop", "5411", "S001", "", "", "T1", "USD", "",
-             "", "https://pos.example.com/notify", str(gateway), "", "", ""]
+             "", "https://pos.example.com/notify", str(gateway), "", "", "", "", ""]   # + proxy, CA
     done = cli("setup", config=tmp_path / "etc" / "terminal.toml", data_dir=tmp_path / "data",
                input="\n".join(lines) + "\n")
     assert done.returncode == 0, done.stdout + done.stderr
