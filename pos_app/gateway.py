@@ -8,6 +8,11 @@ retries by itself: only the payment flows know when a retry is safe.
 One deadline bounds each whole call, connect to last body byte: ``connect_timeout + read_timeout`` of
 the config (the official SDK's 5 s + 5 s). A per-read socket timeout alone is restarted by every byte,
 so a gateway dripping its status line or headers could hold a sale in SENDING for ever (issue 13).
+
+A failure is classified by phase, not by exception type: until the call's connection has finished connecting
+(TCP, a proxy's CONNECT tunnel and the TLS handshake all done; or a kept-alive one is reused) no byte of the
+request can have left, so whatever went wrong (proxy down, tunnel refused, certificate refused) is certainly
+not sent, said in :mod:`netpath`'s words; after that point it is maybe delivered (issue 19).
 """
 
 from __future__ import annotations
@@ -15,21 +20,21 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
-import requests.certs
 import urllib3.exceptions
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from . import messages, signing
+from . import messages, netpath, signing
 from .config import Config, GatewayConfig
+from .i18n import _
 from .messages import Request
 from .outcome import Delivery, Outcome, Status  # the answers' types, re-exported
 
@@ -41,13 +46,18 @@ POOL_SIZE = 8  # kept-alive connections: the reconciler drains a backlog with a 
 
 class _Deadline:
     """One call's overall deadline. Past it, the call's socket is shut down: that ends a read which a
-    dripping gateway keeps alive byte by byte, whatever phase (TLS, status line, headers, body) it is in."""
+    dripping gateway keeps alive byte by byte, whatever phase (TLS, status line, headers, body) it is in.
+
+    It also keeps the call's phase: ``connected`` once its connection is ready to carry the request (new and
+    fully connected, or kept alive and reused), and the TLS facts of a connection it made."""
 
     def __init__(self, seconds: float) -> None:
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._done = False
         self.expired = False
+        self.connected = False
+        self.tls: netpath.TlsInfo | None = None
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
         self._timer.start()
@@ -110,7 +120,8 @@ else:
 
 class _DeadlineConnection(_Connection):
     """Mixed into the pool's connection class: hands each socket a call uses to that call's deadline,
-    a new one as soon as it is connected (before any TLS handshake), a kept-alive one before reuse."""
+    a new one as soon as it is connected (before any tunnel or TLS handshake), a kept-alive one before reuse,
+    and records when the call's connection is ready to carry the request (the phase the outcome depends on)."""
 
     def _new_conn(self):
         sock = super()._new_conn()
@@ -120,10 +131,20 @@ class _DeadlineConnection(_Connection):
             raise urllib3.exceptions.ConnectTimeoutError(self, "the call's deadline passed while connecting")
         return sock
 
+    def connect(self):
+        super().connect()  # TCP, then the proxy's CONNECT tunnel and the TLS handshake when there are
+        deadline = getattr(_calls, "deadline", None)
+        if deadline is not None:
+            if not deadline.attach(self.sock):  # the TLS socket; past the deadline nothing may be written
+                raise urllib3.exceptions.ConnectTimeoutError(self, "the call's deadline passed while connecting")
+            deadline.tls = netpath.tls_info(self.sock)
+            deadline.connected = True
+
     def request(self, *args, **kwargs):
         deadline = getattr(_calls, "deadline", None)
-        if deadline is not None and self.sock is not None:
+        if deadline is not None and self.sock is not None:  # connected by this call, or kept alive: reused
             deadline.attach(self.sock)
+            deadline.connected = True
         return super().request(*args, **kwargs)
 
 
@@ -142,25 +163,16 @@ def _unknown(delivery: Delivery, message: str, http_status: int | None = None, c
     return Outcome(Status.UNKNOWN, code, message, delivery=delivery, http_status=http_status)
 
 
-def _never_connected(exc: BaseException) -> bool:
-    """True when the failure happened before a connection existed, so no byte of the request left."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    seen = set()
-    link: BaseException | None = exc
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        # A refused or timed-out connect, or a certificate refused in the handshake: no request byte left.
-        # Any other TLS error may come while reading the answer, after the request went out.
-        if isinstance(link, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError,
-                             ssl.SSLCertVerificationError)):
-            return True
-        inner = getattr(link, "reason", None)
-        if not isinstance(inner, BaseException):
-            inner = link.args[0] if link.args and isinstance(link.args[0], BaseException) else None
-        # Explicit causes only: an implicit __context__ may be an error raised after the request left.
-        link = inner or link.__cause__
-    return False
+class _Adapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, whose proxy login comes from the Proxy (a file, never the URL)."""
+
+    def __init__(self, proxy: netpath.Proxy) -> None:
+        super().__init__()
+        self._proxy = proxy
+
+    def proxy_headers(self, proxy):
+        value = self._proxy.proxy_authorization()
+        return {"Proxy-Authorization": value} if value else {}
 
 
 class GatewayClient:
@@ -168,7 +180,8 @@ class GatewayClient:
 
     def __init__(self, url: str, client_id: str, merchant_key: rsa.RSAPrivateKey,
                  gateway_key: rsa.RSAPublicKey, *, connect_timeout: float = 5.0, read_timeout: float = 5.0,
-                 sandbox: bool | None = None, on_verified: Callable[[Mapping], None] | None = None) -> None:
+                 sandbox: bool | None = None, on_verified: Callable[[Mapping], None] | None = None,
+                 ca_bundle: Path | None = None, proxy: netpath.Proxy | None = None) -> None:
         self.url = url.rstrip("/")
         self.on_verified = on_verified  # gets each verified answer's headers (the self-test's signed clock)
         self.client_id = client_id
@@ -178,10 +191,18 @@ class GatewayClient:
         self.deadline = connect_timeout + read_timeout  # the whole call, see the module docstring
         self._key = merchant_key
         self._gateway_key = gateway_key
-        # requests' adapter owns the keep-alive pool; calls go to it directly (see send), with retries=False:
-        # a resend is the payment flow's decision, never the transport's, and no proxy variable applies.
-        self._adapter = requests.adapters.HTTPAdapter()
+        # What explain() needs to name the settings: the URL and the CAs trusted.
+        self._gw = GatewayConfig(self.url, client_id, Path(), Path(), connect_timeout, read_timeout,
+                                 ca_bundle=ca_bundle)
+        self.proxy: netpath.Proxy = proxy if proxy is not None else netpath.resolve_proxy(self._gw)
+        self.last_tls: netpath.TlsInfo | None = None  # the last handshake's facts (the self-test shows them)
+        self._tls = netpath.tls_context(ca_bundle) if urlsplit(self.url).scheme == "https" else None
+        # requests' adapter owns the keep-alive pool (through the proxy's when there is one); calls go to it
+        # directly (see send), with retries=False: a resend is the payment flow's decision, never the transport's.
+        self._adapter = _Adapter(self.proxy)
         self._connections: urllib3.HTTPConnectionPool | None = None
+        # A plain http:// gateway behind a proxy is asked in absolute form, the login in the request's headers.
+        self._forward = self.proxy.url is not None and self._tls is None
 
     @classmethod
     def from_config(cls, config: GatewayConfig | Config, **options) -> GatewayClient:
@@ -189,7 +210,8 @@ class GatewayClient:
         return cls(gw.url, gw.client_id,
                    signing.load_private_key(gw.merchant_private_key, "[gateway] merchant_private_key"),
                    signing.load_public_key(gw.gateway_public_key, "[gateway] gateway_public_key"),
-                   connect_timeout=gw.connect_timeout, read_timeout=gw.read_timeout, sandbox=gw.sandbox, **options)
+                   connect_timeout=gw.connect_timeout, read_timeout=gw.read_timeout, sandbox=gw.sandbox,
+                   ca_bundle=gw.ca_bundle, **{"proxy": netpath.resolve_proxy(gw), **options})
 
     def close(self) -> None:
         self._adapter.close()
@@ -202,11 +224,14 @@ class GatewayClient:
         self.close()
 
     def _pool(self) -> urllib3.HTTPConnectionPool:
-        """The adapter's pooled keep-alive connections to the gateway, verifying TLS as requests does."""
+        """The adapter's pooled keep-alive connections to the gateway (through the proxy's CONNECT tunnels when
+        there is one), verifying TLS with netpath's context."""
         if self._connections is None:
-            pool = self._adapter.poolmanager.connection_from_url(
-                self.url, pool_kwargs={"cert_reqs": "CERT_REQUIRED", "ca_certs": requests.certs.where(),
-                                       "maxsize": POOL_SIZE})
+            manager = self._adapter.proxy_manager_for(self.proxy.url) if self.proxy.url else self._adapter.poolmanager
+            options: dict = {"maxsize": POOL_SIZE}
+            if self._tls is not None:
+                options["ssl_context"] = self._tls
+            pool = manager.connection_from_url(self.url, pool_kwargs=options)
             pool.ConnectionCls = _with_deadline(pool.ConnectionCls)
             self._connections = pool
         return self._connections
@@ -231,18 +256,25 @@ class GatewayClient:
         # urlopen on the adapter's own pool: the Session-level merging of cookies, auth, proxies and hooks
         # that a payment call never uses costs more than the RSA signature, so it is skipped.
         _calls.deadline = deadline
+        target = path
+        if self._forward:
+            target = self.url[:len(self.url) - len(self._prefix)] + path
+            if self.proxy.auth is not None:
+                headers = {**headers, "Proxy-Authorization": self.proxy.proxy_authorization()}
         try:  # the pool too: opening it parses the URL
-            response = self._pool().urlopen("POST", path, body=request.body, headers=headers, retries=False,
+            response = self._pool().urlopen("POST", target, body=request.body, headers=headers, retries=False,
                                             redirect=False, timeout=self.timeout, preload_content=False,
                                             assert_same_host=False)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            if _never_connected(exc):
-                return _unknown(Delivery.NOT_SENT, f"could not connect to the gateway: {_short(exc)}")
+        except (urllib3.exceptions.HTTPError, OSError, ValueError, requests.exceptions.RequestException) as exc:
+            if not deadline.connected:  # no byte of the request can have left
+                return self._not_sent(exc, deadline)
             if deadline.finish():
                 return self._too_slow()
             return _unknown(Delivery.MAYBE_DELIVERED, f"the connection failed after sending: {_short(exc)}")
         finally:
             _calls.deadline = None
+            if deadline.tls is not None:
+                self.last_tls = deadline.tls
         try:
             raw = self._read_answer(response)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -258,6 +290,17 @@ class GatewayClient:
         else:
             response.release_conn()
         return self._classify(request, path, response, raw)
+
+    def _not_sent(self, exc: BaseException, deadline: _Deadline) -> Outcome:
+        if deadline.finish():
+            words = _("the gateway's connection (TCP{proxy}{tls}) did not finish within {seconds:g} s "
+                      "(connect_timeout + read_timeout){via}").format(
+                proxy=_(", the proxy's tunnel") if self.proxy.url else "", tls=", TLS" if self._tls else "",
+                seconds=self.deadline, via=_(" through the proxy {url}").format(url=self.proxy.url)
+                if self.proxy.url else "")
+        else:
+            words = netpath.explain(exc, self._gw, self.proxy) or _short(exc)
+        return _unknown(Delivery.NOT_SENT, f"could not connect to the gateway: {words}")
 
     def _too_slow(self, http_status: int | None = None) -> Outcome:
         return _unknown(Delivery.MAYBE_DELIVERED,

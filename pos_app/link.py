@@ -2,7 +2,8 @@
 
 A call that certainly did not leave (connection refused, connect timeout) marks the link down; any
 answer marks it up. While down, :meth:`Link.up` opens a bare TCP connection to the gateway at most once
-per ``probe_interval``: no request, no signature, nothing to journal. Odoo's offline bug (stuck offline
+per ``probe_interval``: no request, no signature, nothing to journal. Behind a proxy the probe connects to
+the proxy (the gateway host is never reachable directly from such a network). Odoo's offline bug (stuck offline
 after the network came back, because it checked once and too early) is why the probe keeps going.
 """
 
@@ -14,14 +15,15 @@ import time
 from urllib.parse import urlsplit
 
 from .gateway import Delivery, Outcome, Status
+from .netpath import Proxy
 
 
 class Link:
     def __init__(self, url: str, *, probe_interval: float = 1.0, probe_timeout: float = 1.0,
-                 clock=time.monotonic) -> None:
-        parts = urlsplit(url)
+                 clock=time.monotonic, proxy: Proxy | None = None) -> None:
+        parts = urlsplit(proxy.url if proxy is not None and proxy.url else url)
         self.host = parts.hostname or "localhost"
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)  # the gateway's, or the proxy's
         self.probe_interval = probe_interval
         self.probe_timeout = probe_timeout
         self.clock = clock

@@ -396,17 +396,17 @@ _EXPIRED, _NOT_YET_VALID, _HOST_MISMATCH, _IP_MISMATCH = 10, 9, 62, 64
 def _certificate_words(error: ssl.SSLCertVerificationError, gw: GatewayConfig, proxy: Proxy, target: str) -> str:
     code, message = error.verify_code, error.verify_message or error.reason or str(error)
     if code in (_HOST_MISMATCH, _IP_MISMATCH):
-        return _("the certificate {target} showed is not for {host} ({message}): check the host in [gateway] url "
+        return _("the certificate the gateway at {target} showed is not for {host} ({message}): check the host in [gateway] url "
                  "({url})").format(target=target, host=urlsplit(gw.url).hostname, message=message, url=gw.url)
     if code == _EXPIRED:
-        return _("the certificate {target} showed has expired ({message}): check this machine's clock, else the "
+        return _("the certificate the gateway at {target} showed has expired ({message}): check this machine's clock, else the "
                  "gateway must renew it").format(target=target, message=message)
     if code == _NOT_YET_VALID:
-        return _("the certificate {target} showed is not valid yet ({message}): check this machine's clock"
+        return _("the certificate the gateway at {target} showed is not valid yet ({message}): check this machine's clock"
                  ).format(target=target, message=message)
     trusted = _("the CAs in [gateway] ca_bundle ({path})").format(path=gw.ca_bundle) if gw.ca_bundle \
         else _("the public CAs (certifi); no [gateway] ca_bundle is set")
     inspecting = _(" or the TLS-inspecting proxy's") if proxy.url else ""
-    return _("the certificate {target} showed is not signed by a CA the terminal trusts ({message}); trusted: "
+    return _("the certificate the gateway at {target} showed is not signed by a CA the terminal trusts ({message}); trusted: "
              "{trusted}. Set [gateway] ca_bundle to the PEM file of the CA that signs the gateway's{inspecting} "
              "certificate").format(target=target, message=message, trusted=trusted, inspecting=inspecting)

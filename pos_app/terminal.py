@@ -110,7 +110,8 @@ class Terminal:
                                  dict(config.offline.max_total))
         self.clock = clock
         self.client = client or GatewayClient.from_config(config)
-        self.link = Link(config.gateway.url, probe_interval=config.offline.probe_interval)
+        self.link = Link(config.gateway.url, probe_interval=config.offline.probe_interval,
+                         proxy=self.client.proxy)  # the probe goes where the calls go
         self.journal = Journal.open(self.data_dir)
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
