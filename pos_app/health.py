@@ -15,12 +15,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .outcome import Delivery, Outcome, Status
 
 if TYPE_CHECKING:
     from .config import Config
+    from .netpath import Proxy, TlsInfo
 
 #: What the gateway answers for a paymentRequestId it has never seen: the probe's expected answer.
 NOT_FOUND = "ORDER_NOT_EXIST"
@@ -64,8 +65,8 @@ class Probe:
     received: float              # ... and just after it
     response_time: str | None    # the gateway's signed response-time header, if its answer verified
     verified: bool = False       # the answer's signature verified: whatever it says, the path to the gateway works
-    proxy: Any = None            # the netpath.Proxy the call took (status shows it and its source)
-    tls: Any = None              # the netpath.TlsInfo of its handshake (None over http://)
+    proxy: Proxy | None = None   # the way the call took (status shows it and who set it)
+    tls: TlsInfo | None = None   # its TLS handshake's facts (None over http://, or when none finished)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +89,6 @@ def probe_gateway(config: Config, *, label: str, clock: Callable[[], float] = ti
         outcome = client.inquiry_payment(payment_request_id=f"{label}-{uuid.uuid4().hex[:16]}")
         elapsed_ms = (time.perf_counter() - started) * 1000
         received = clock()
-        proxy, tls = getattr(client, "proxy", None), getattr(client, "last_tls", None)
+        proxy, tls = client.proxy, client.last_tls
     return Probe(outcome, verdict(outcome), elapsed_ms, sent, received, signed[-1] if signed else None,
                  verified=bool(signed), proxy=proxy, tls=tls)

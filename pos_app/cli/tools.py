@@ -98,8 +98,7 @@ def status(opts):
         f"  data dir:  {data_dir}",
         f"  gateway:   {config.gateway.url} (client id {config.gateway.client_id})",
         *([] if proxy is None else [f"  proxy:     {proxy.describe()}"]),
-        *([] if tls is None else [f"  tls:       {tls.version}, certificate issued by {tls.issuer}, valid until "
-                                  f"{tls.not_after:%Y-%m-%d}"]),
+        *([] if tls is None else [f"  tls:       {tls.version}, issuer {tls.issuer}, until {tls.not_after:%Y-%m-%d}"]),
         f"  merchant:  {m.name}, store {m.store_id}, terminal {m.terminal_id}, {m.currency}",
         f"  check:     {check}",
     ]

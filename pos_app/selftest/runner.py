@@ -83,7 +83,8 @@ class _Context:
 
     @property
     def where(self) -> str:
-        return _("the sandbox") if self.sandbox else _("[gateway] url in {path}").format(path=self.config.path)
+        path = self.config.path if self.config is not None else self.config_file
+        return _("the sandbox") if self.sandbox else _("[gateway] url in {path}").format(path=path)
 
     def proxy_check(self) -> Check:
         if self.config is None:
