@@ -65,3 +65,48 @@ def test_selftest_beside_a_running_sandbox_terminal_leaves_it_working(tmp_path):
         assert checks["round-trip"]["status"] == PASS, report
         assert tomllib.loads(toml.read_text())["gateway"]["url"] == live
         assert sim_call(rt.sim, "/sim/ledger")[0] == 200
+
+
+@pytest.mark.slow
+def test_status_shows_the_proxy_from_https_proxy_and_the_tls_it_got(make_sim, tmp_path, monkeypatch):
+    """Issue 19: `pos-terminal status` (a real process, HTTPS_PROXY in its environment) goes through the real
+    tinyproxy to the TLS simulator, and says so: the proxy and where it came from, the TLS version and issuer
+    (the CA file's subject, read by cryptography); the proxy's own log has the CONNECT. With a CA that did not
+    sign the gateway the check fails, certainly not sent, in words naming [gateway] ca_bundle."""
+    import os
+    import tomllib
+
+    import tomli_w
+    from cryptography import x509
+    from proxykit import Tinyproxy
+
+    from pos_app.sim.tls import ensure_tls
+
+    sim = make_sim(tls=True)
+    toml = write_config(sim)
+    for name in [k for k in os.environ if k.lower().endswith("_proxy")]:   # the processes inherit the environment
+        monkeypatch.delenv(name)
+    with Tinyproxy(tmp_path / "proxy") as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        done = cli("status", "--json", config=toml, data_dir=tmp_path / "data", timeout=60)
+        text = cli("status", config=toml, data_dir=tmp_path / "data", timeout=60)
+        monkeypatch.delenv("HTTPS_PROXY")
+        assert done.returncode == 0, done.stdout + done.stderr
+        said = json.loads(done.stdout)
+        assert said["proxy"] == {"url": proxy.url, "source": "HTTPS_PROXY",
+                                 "words": f"through {proxy.url} (from HTTPS_PROXY)"}, said["proxy"]
+        issuer = x509.load_pem_x509_certificate(sim.ca_file.read_bytes()).subject.rfc4514_string()
+        assert said["tls"]["version"] in ("TLSv1.2", "TLSv1.3") and said["tls"]["issuer"] == issuer, said["tls"]
+        assert f"  proxy:     through {proxy.url} (from HTTPS_PROXY)" in text.stdout.splitlines()
+        assert any(line.startswith("  tls:       TLSv1.") and issuer in line for line in text.stdout.splitlines())
+        assert proxy.connects() == [f"127.0.0.1:{sim.port}"] * 2, proxy.log()[-2000:]
+
+    doc = tomllib.loads(toml.read_text())
+    doc["gateway"]["ca_bundle"] = str(ensure_tls(tmp_path / "another-ca", ["localhost"]).ca)
+    toml.write_text(tomli_w.dumps(doc))
+    done = cli("status", "--json", config=toml, data_dir=tmp_path / "data", timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    said = json.loads(done.stdout)
+    assert said["proxy"]["source"] == "none" and said["tls"] is None
+    assert said["gatewayCheck"]["outcome"]["delivery"] == "certainly not sent"
+    assert "[gateway] ca_bundle" in said["gatewayCheck"]["message"], said["gatewayCheck"]
