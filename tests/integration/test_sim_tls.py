@@ -152,6 +152,22 @@ def test_the_ca_is_kept_across_restarts_and_a_new_host_gets_a_new_certificate_fr
         again.stop()
 
 
+def test_the_official_sdk_over_https_trusts_the_simulator_by_its_ca(make_sim, receiver):
+    """The SDK's own HTTPS connection and default context (the driver moves only its port), the CA given the
+    OpenSSL way (SSL_CERT_FILE): its calls verify the simulator's chain and host name, then its answers."""
+    from sdk.official_sdk import ensure_sdk, run_driver
+
+    python, why = ensure_sdk()
+    if python is None:
+        pytest.skip(why)
+    sim = make_sim(tls=True)
+    report = run_driver(python, sim, receiver.url, "interop")
+    calls = {c["api"]: c for c in report["calls"]}
+    assert list(calls) == ["pay_payment_code", "pay_order_code", "inquiry_payment", "refund", "cancel"]
+    for api, call in calls.items():
+        assert call["ok"] and call["response"]["result"]["resultStatus"] == "S", (api, call)
+
+
 def test_same_host_reuses_the_server_certificate(tmp_path):
     from pos_app.sim import Simulator
 

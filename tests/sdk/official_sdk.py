@@ -50,7 +50,8 @@ def run_driver(python: Path, sim, notify_url: str, *command: str, timeout: float
         [str(python), str(DRIVER), "--base-url", sim.url, "--client-id", sim.client_id,
          "--merchant-private-key", str(keys / "merchant_private.pem"),
          "--gateway-public-key", str(keys / "gateway_public.pem"), "--notify-url", notify_url, *command],
-        capture_output=True, text=True, timeout=timeout, check=False)
+        capture_output=True, text=True, timeout=timeout, check=False,
+        env={**os.environ, "SSL_CERT_FILE": str(sim.ca_file)} if getattr(sim, "tls", False) else None)
     if proc.returncode != 0:
         raise RuntimeError(f"sdk_driver failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
     return json.loads(proc.stdout)

@@ -9,7 +9,8 @@ Run ONLY with the SDK's own venv (``/tmp/sdkvenv/bin/python``); pytest must neve
 COMMAND is ``interop`` or ``bench --seconds S``; each prints one JSON object on stdout.
 
 The SDK hard-codes an HTTPS connection to port 443. The only thing changed here is its
-connection factory (plain HTTP to the host:port of --base-url); its request building, signing,
+connection factory (plain HTTP to the host:port of --base-url; for https:// its own HTTPS connection and
+default context on that port, trusting what SSL_CERT_FILE names); its request building, signing,
 header parsing and response verification run exactly as shipped.
 """
 import argparse
@@ -17,6 +18,7 @@ import base64
 import http.client
 import json
 import secrets
+import ssl
 import sys
 import time
 import uuid
@@ -60,6 +62,10 @@ class _PlainConnection(http.client.HTTPConnection):
     response_class = _TeeResponse
 
 
+class _TlsConnection(http.client.HTTPSConnection):
+    response_class = _TeeResponse
+
+
 def redirect_sdk_to_plain_http():
     """Swap the SDK's connection factory for a plain-HTTP one.
 
@@ -71,6 +77,9 @@ def redirect_sdk_to_plain_http():
 
     def factory(url, timeout=default_http_rpc.DEFAULT_TIMEOUT):
         parts = urlsplit(url)
+        if parts.scheme == "https":   # the SDK's own connection and context, only its port changed; the
+            # simulator's CA comes the OpenSSL way, SSL_CERT_FILE, as a merchant would give the SDK one
+            return _TlsConnection(parts.hostname, parts.port, timeout=timeout, context=ssl.create_default_context())
         return _PlainConnection(parts.hostname, parts.port or 80, timeout=timeout)
 
     setattr(default_http_rpc, "__get_http_connection", factory)
@@ -241,8 +250,8 @@ def parse_args(argv):
         port = url.port
     except ValueError:
         port = None
-    if url.scheme != "http" or not url.hostname or not port or url.path not in ("", "/"):
-        parser.error(f"--base-url must look like http://127.0.0.1:PORT, got {args.base_url!r}")
+    if url.scheme not in ("http", "https") or not url.hostname or not port or url.path not in ("", "/"):
+        parser.error(f"--base-url must look like http(s)://127.0.0.1:PORT, got {args.base_url!r}")
     if args.command == "bench" and args.seconds <= 0:
         parser.error("--seconds must be positive")
     try:
