@@ -369,15 +369,16 @@ def _proxy_unreachable(proxy: Proxy, exc: BaseException) -> str:
 
 def _tunnel_words(proxy: Proxy, target: str, status: int | None, phrase: str,
                   exc: BaseException | None = None) -> str:
-    if status == 407:
+    if status in (401, 407):  # tinyproxy answers a wrong login 401
         if proxy.auth is None:
             fix = _("name a file holding user:password in [gateway] proxy_credentials")
         elif proxy.source == "config":
             fix = _("check the user:password in [gateway] proxy_credentials")
         else:
             fix = _("check the login in {variable}").format(variable=proxy.source)
-        return _("the proxy {url} asks for a login it did not get (407 {phrase}): {fix}").format(
-            url=proxy.url, phrase=phrase.strip() or "Proxy Authentication Required", fix=fix)
+        said = _("it did not get one") if proxy.auth is None else _("it refused the one given")
+        return _("the proxy {url} wants a login: {said} ({status} {phrase}); {fix}").format(
+            url=proxy.url, said=said, status=status, phrase=phrase.strip(), fix=fix)
     if status is not None:
         return _("the proxy {url} (from {source}) refused to open a tunnel to {target} (it answered {status} "
                  "{phrase}): ask the network's administrator to allow CONNECT to {target}").format(
@@ -395,18 +396,19 @@ _EXPIRED, _NOT_YET_VALID, _HOST_MISMATCH, _IP_MISMATCH = 10, 9, 62, 64
 
 def _certificate_words(error: ssl.SSLCertVerificationError, gw: GatewayConfig, proxy: Proxy, target: str) -> str:
     code, message = error.verify_code, error.verify_message or error.reason or str(error)
+    shown = _("the certificate the gateway at {target} showed").format(target=target)
     if code in (_HOST_MISMATCH, _IP_MISMATCH):
-        return _("the certificate the gateway at {target} showed is not for {host} ({message}): check the host in [gateway] url "
-                 "({url})").format(target=target, host=urlsplit(gw.url).hostname, message=message, url=gw.url)
+        return _("{shown} is not for {host} ({message}): check the host in [gateway] url ({url})").format(
+            shown=shown, host=urlsplit(gw.url).hostname, message=message, url=gw.url)
     if code == _EXPIRED:
-        return _("the certificate the gateway at {target} showed has expired ({message}): check this machine's clock, else the "
-                 "gateway must renew it").format(target=target, message=message)
+        return _("{shown} has expired ({message}): check this machine's clock, else the gateway must renew it"
+                 ).format(shown=shown, message=message)
     if code == _NOT_YET_VALID:
-        return _("the certificate the gateway at {target} showed is not valid yet ({message}): check this machine's clock"
-                 ).format(target=target, message=message)
+        return _("{shown} is not valid yet ({message}): check this machine's clock").format(shown=shown,
+                                                                                          message=message)
     trusted = _("the CAs in [gateway] ca_bundle ({path})").format(path=gw.ca_bundle) if gw.ca_bundle \
         else _("the public CAs (certifi); no [gateway] ca_bundle is set")
     inspecting = _(" or the TLS-inspecting proxy's") if proxy.url else ""
-    return _("the certificate the gateway at {target} showed is not signed by a CA the terminal trusts ({message}); trusted: "
-             "{trusted}. Set [gateway] ca_bundle to the PEM file of the CA that signs the gateway's{inspecting} "
-             "certificate").format(target=target, message=message, trusted=trusted, inspecting=inspecting)
+    return _("{shown} is not signed by a CA the terminal trusts ({message}); trusted: {trusted}. Set [gateway] "
+             "ca_bundle to the PEM file of the CA that signs the gateway's{inspecting} certificate").format(
+        shown=shown, message=message, trusted=trusted, inspecting=inspecting)
