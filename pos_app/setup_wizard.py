@@ -269,10 +269,10 @@ class Judge:
         key = plan.kept_key or plan.fresh_key
         if key is None:   # made now, so the round trip signs with the key that will be written
             key = plan.fresh_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        (keys / "merchant_private.pem").write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-        (keys / "gateway_public.pem").write_bytes(answers["gateway_public_key"].public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+        write_atomic(keys / "merchant_private.pem", key.private_bytes(   # 0600, as the config requires
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()), 0o600)
+        write_atomic(keys / "gateway_public.pem", answers["gateway_public_key"].public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo), 0o644)
         toml = folder / "terminal.toml"
         toml.write_text(dump_toml(config_doc({k: v for k, v in answers.items() if k != "gateway_public_key"})),
                         encoding="utf-8")
