@@ -451,3 +451,100 @@ def test_the_readmes_configuration_loads_as_written(tmp_path):
     assert config.printer.kind == "network" and config.printer.port == 9100 and config.printer.columns == 42
     assert config.receipts.customer == "auto" and config.entry_code.match_window == 300
     assert config.merchant.store_address.splitlines() == ["12 Harbour Road", "Wan Chai, Hong Kong"]
+
+
+# --- [gateway] ca_bundle, proxy, proxy_credentials (issue 19) ---------------------------------------
+
+def a_ca_pem() -> bytes:
+    """A real CA certificate in PEM, made here (cryptography), for a bundle that must parse."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "store inspection CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_the_network_path_keys_default_to_the_environment_and_certifi(tmp_path):
+    gateway = load_config(write(tmp_path)).gateway
+    assert (gateway.ca_bundle, gateway.proxy, gateway.proxy_credentials) == (None, None, None)
+
+
+def test_a_ca_bundle_relative_to_the_file_loads(tmp_path):
+    (tmp_path / "tls").mkdir()
+    (tmp_path / "tls" / "ca.pem").write_bytes(b"# the store's CA\n" + a_ca_pem() + a_ca_pem())
+    assert load_config(write(tmp_path, gateway={"ca_bundle": '"tls/ca.pem"'})).gateway.ca_bundle == \
+        tmp_path / "tls" / "ca.pem"
+
+
+@pytest.mark.parametrize("content", [b"", b"not a certificate\n",
+                                     b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"])
+def test_a_ca_bundle_without_a_readable_certificate_is_refused(tmp_path, content):
+    (tmp_path / "ca.pem").write_bytes(content)
+    message = error_of(write(tmp_path, gateway={"ca_bundle": '"ca.pem"'}))
+    assert "[gateway] ca_bundle" in message and "PEM certificate" in message
+
+
+def test_a_missing_ca_bundle_is_named(tmp_path):
+    message = error_of(write(tmp_path, gateway={"ca_bundle": '"nowhere.pem"'}))
+    assert "[gateway] ca_bundle" in message and "does not exist" in message
+
+
+@pytest.mark.parametrize("literal, kept", [('"direct"', "direct"), ('"DIRECT"', "direct"),
+                                           ('"http://10.0.0.1:3128"', "http://10.0.0.1:3128"),
+                                           ('"http://proxy.store.lan:8080/"', "http://proxy.store.lan:8080"),
+                                           ('"http://[fd00::1]:3128"', "http://[fd00::1]:3128")])
+def test_a_proxy_url_or_direct_loads(tmp_path, literal, kept):
+    assert load_config(write(tmp_path, gateway={"proxy": literal})).gateway.proxy == kept
+
+
+@pytest.mark.parametrize("literal, words", [
+    ('"https://10.0.0.1:3128"', "http://"),
+    ('"socks5://10.0.0.1:1080"', "http://"),
+    ('"http://10.0.0.1"', "port"),
+    ('"http://10.0.0.1:3128/path"', "nothing after host:port"),
+    ('"10.0.0.1:3128"', "http://"),
+    ('"http://10.0.0.1:99999"', "port"),
+    ('"http:// 10.0.0.1:3128"', "spaces"),
+])
+def test_a_bad_proxy_is_refused(tmp_path, literal, words):
+    message = error_of(write(tmp_path, gateway={"proxy": literal}))
+    assert "[gateway] proxy" in message and words in message
+
+
+def test_credentials_inside_the_proxy_url_are_refused_and_never_echoed(tmp_path):
+    message = error_of(write(tmp_path, gateway={"proxy": '"http://till7:hunter2@10.0.0.1:3128"'}))
+    assert "[gateway] proxy" in message and "proxy_credentials" in message
+    assert "hunter2" not in message
+
+
+def test_proxy_credentials_are_a_private_file_of_one_login(tmp_path):
+    login = tmp_path / "proxy-login"
+    login.write_text("till7:s3cret pw\n")
+    os.chmod(login, 0o600)
+    proxied = {"proxy": '"http://10.0.0.1:3128"', "proxy_credentials": '"proxy-login"'}
+    assert load_config(write(tmp_path, gateway=proxied)).gateway.proxy_credentials == login
+    os.chmod(login, 0o644)
+    message = error_of(write(tmp_path, gateway=proxied))
+    assert "[gateway] proxy_credentials" in message and "other users" in message
+    os.chmod(login, 0o600)
+    login.write_text("only-a-user\n")
+    message = error_of(write(tmp_path, gateway=proxied))
+    assert "user:password" in message and "only-a-user" not in message
+
+
+@pytest.mark.parametrize("proxy", [None, '"direct"'])
+def test_proxy_credentials_need_a_proxy(tmp_path, proxy):
+    login = tmp_path / "proxy-login"
+    login.write_text("till7:pw\n")
+    os.chmod(login, 0o600)
+    keys = {"proxy_credentials": '"proxy-login"'} | ({"proxy": proxy} if proxy else {})
+    message = error_of(write(tmp_path, gateway=keys))
+    assert "[gateway] proxy_credentials" in message and "proxy" in message
