@@ -158,3 +158,28 @@ def test_the_technician_pin_may_not_be_the_managers_refused_before_anything_is_w
         setup_wizard.cmd_setup(direct(tmp_path, again, config=target, force=True))
     with Journal.open(tmp_path / "data") as journal:
         assert not PinBook(journal).is_set(TECHNICIAN)
+
+
+@pytest.mark.parametrize(("changes", "reason"), [
+    ({"proxy": "https://10.0.0.1:3128"}, "the scheme http://"),
+    ({"proxy": "http://shop:pw@10.0.0.1:3128"}, "never a login inside the URL"),
+    ({"proxy_credentials": "login"}, "no proxy_credentials without proxy"),
+    ({"proxy": "http://10.0.0.1:3128", "proxy_credentials": "open-login"}, "can be read by other users"),
+    ({"ca_bundle": "not-a-ca.pem"}, "holds no PEM certificate"),
+])
+def test_the_way_out_is_judged_by_load_configs_rules_before_any_round_trip(tmp_path, gateway_pem, changes, reason):
+    """Issue 19: a proxy, its login file or a CA bundle that the config would refuse is listed with config.py's
+    reason, named relative to the answers file, and nothing is written (nor any round trip tried: the gateway
+    URL is one this machine cannot reach)."""
+    (tmp_path / "login").write_text("shop:pw\n")
+    (tmp_path / "login").chmod(0o600)
+    (tmp_path / "open-login").write_text("shop:pw\n")
+    (tmp_path / "open-login").chmod(0o644)
+    (tmp_path / "not-a-ca.pem").write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    with pytest.raises(setup_wizard.PosError) as raised:
+        setup_wizard.cmd_setup(direct(tmp_path, answers_file(tmp_path, gateway_pem, url="https://gw.invalid",
+                                                              **changes)))
+    said = raised.value.message
+    assert "1 answer is not accepted, so nothing was written" in said and reason in said, said
+    assert "the gateway is not reached" not in said and "shop:pw" not in said
+    assert not (tmp_path / "data").exists()
