@@ -211,3 +211,22 @@ def test_the_sandbox_over_tls_is_reached_directly_by_its_ca(tmp_path, monkeypatc
         sim.stop()
         dead.close()
     assert os.environ.get("POS_TERMINAL_SANDBOX_TLS") == "1"
+
+
+def test_a_written_config_follows_the_simulator_to_https_and_an_edited_one_is_left_alone(tmp_path):
+    from pos_app.config import load_config
+    from pos_app.sim.provision import provision
+    from pos_app.sim.tls import ensure_tls
+
+    ensure_tls(tmp_path, ["127.0.0.1"])   # as Simulator(tls=True).start() does before provisioning
+    written = provision(tmp_path, "http://127.0.0.1:1111").config_file
+    provision(tmp_path, "https://127.0.0.1:2222")   # the same data dir, now started with --tls
+    provision(tmp_path, "https://127.0.0.1:3333")   # and on another port
+    text = written.read_text()
+    assert 'url = "https://127.0.0.1:3333"' in text and text.count('ca_bundle = "tls/ca.pem"') == 1
+    gateway = load_config(written).gateway
+    assert gateway.url == "https://127.0.0.1:3333" and gateway.ca_bundle == tmp_path / "tls" / "ca.pem"
+    edited = "\n".join(text.splitlines()[1:]) + "\n"   # a person's file: no marker line
+    written.write_text(edited)
+    provision(tmp_path, "http://127.0.0.1:4444")
+    assert written.read_text() == edited
