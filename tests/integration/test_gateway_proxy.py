@@ -19,7 +19,7 @@ from proxykit import Tinyproxy
 from pos_app.config import GatewayConfig
 from pos_app.gateway import Delivery, GatewayClient, Status
 from pos_app.link import Link
-from pos_app.netpath import Proxy
+from pos_app.netpath import Proxy, ProxyFailure, open_tunnel
 from pos_app.sim import Simulator
 
 pytestmark = pytest.mark.slow
@@ -210,3 +210,46 @@ def test_the_links_probe_goes_to_the_proxy(proxy, tmp_path):
 def test_gateway_config_defaults_leave_the_path_to_the_environment():
     gw = GatewayConfig("https://gw.example.com", "c", tmp := __import__("pathlib").Path("k"), tmp)
     assert (gw.ca_bundle, gw.proxy, gw.proxy_credentials) == (None, None, None)
+
+
+# -- open_tunnel: the self-test's reach check and the SFTP fetch take the same tunnel ----------------------
+
+def test_open_tunnel_carries_tls_to_the_gateway(tls_sim, proxy):
+    sock = open_tunnel(Proxy(proxy.url, "config"), "127.0.0.1", tls_sim.port, 5)
+    context = ssl.create_default_context(cafile=str(tls_sim.ca_file))
+    with context.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
+        tls.sendall(b"GET /sim/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        assert tls.recv(64).startswith(b"HTTP/1.1 200")
+
+
+def test_open_tunnel_says_why_the_proxy_failed(tls_sim, tmp_path):
+    down = Tinyproxy(tmp_path / "down")
+    try:
+        with pytest.raises(ProxyFailure) as refused:
+            open_tunnel(Proxy(down.url, "HTTPS_PROXY"), "127.0.0.1", tls_sim.port, 5)
+    finally:
+        down.stop()
+    assert (refused.value.stage, refused.value.status) == ("connect", None)
+    assert down.url in str(refused.value) and "HTTPS_PROXY" in str(refused.value)
+    with Tinyproxy(tmp_path / "strict", connect_ports=[443], basic_auth=("till7", "pw")) as strict:
+        with pytest.raises(ProxyFailure) as login:
+            open_tunnel(Proxy(strict.url, "config"), "127.0.0.1", tls_sim.port, 5)
+        with pytest.raises(ProxyFailure) as forbidden:
+            open_tunnel(Proxy(strict.url, "config", ("till7", "pw")), "127.0.0.1", tls_sim.port, 5)
+    assert (login.value.stage, login.value.status) == ("tunnel", 407)
+    assert "[gateway] proxy_credentials" in str(login.value)
+    assert (forbidden.value.stage, forbidden.value.status) == ("tunnel", 403)
+    assert f"allow CONNECT to 127.0.0.1:{tls_sim.port}" in str(forbidden.value)
+
+
+def test_open_tunnel_to_something_that_hangs_up_is_a_dropped_tunnel(tls_sim):
+    listener = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=lambda: listener.accept()[0].close(), daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        with pytest.raises(ProxyFailure) as dropped:
+            open_tunnel(Proxy(url, "config"), "127.0.0.1", tls_sim.port, 5)
+    finally:
+        listener.close()
+    assert (dropped.value.stage, dropped.value.status) == ("tunnel", None)
+    assert "dropped the connection" in str(dropped.value) and "[gateway] proxy" in str(dropped.value)
