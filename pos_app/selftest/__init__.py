@@ -10,7 +10,9 @@ cumulative (external includes internal, interactive includes both):
   sane year, not behind the journal's newest record), ``scanners`` (every configured or discovered
   scanner opens), ``printer`` (the receipt printer's status in words; none configured is a skip),
   ``replication`` (with ``[store]``: the journal's backlog and lag towards the store, see :mod:`.store`).
-- **external** talks to the world: ``gateway`` (TCP reachability and connect latency), ``round-trip``
+- **external** talks to the world: ``proxy`` (the proxy in use and who set it; it must accept a connection),
+  ``gateway`` (TCP reachability and connect latency, through the proxy's CONNECT when there is one), ``tls`` (the
+  handshake's version, issuer and end date, with the terminal's CAs; skipped for http://), ``round-trip``
   (a signed inquiry for a paymentRequestId that cannot exist, judged by :mod:`pos_app.health` as
   ``pos-terminal status`` judges it), ``clock-skew`` (our clock against the signed ``response-time`` of
   that answer), ``notifications`` (the endpoint answers a test notification, see
