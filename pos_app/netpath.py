@@ -141,7 +141,8 @@ def _bypassed(parts, no_proxy: str) -> bool:
         with_port = f"{host}:{parts.port}" if parts.port else host
         if any(host.endswith(entry) or with_port.endswith(entry) for entry in entries):
             return True
-    return bool(urllib.request.proxy_bypass_environment(host, {"no": no_proxy}))
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # public, untyped in typeshed
+    return bool(bypass(host, {"no": no_proxy}))
 
 
 def _env_proxy(value: str, name: str, host: str) -> Proxy:
@@ -250,7 +251,7 @@ class TlsInfo:
     not_after: datetime   # UTC
 
 
-def tls_info(sock: ssl.SSLSocket) -> TlsInfo | None:
+def tls_info(sock: socket.socket) -> TlsInfo | None:
     """The TlsInfo of a socket whose handshake is done; None when it is no TLS socket or shows no certificate."""
     if not isinstance(sock, ssl.SSLSocket):
         return None
