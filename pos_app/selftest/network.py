@@ -87,28 +87,22 @@ def check_proxy(gw: GatewayConfig, timeout: float = 5.0, *, where: str = "termin
     return passed("proxy", _("{proxy}: it accepts connections ({ms} ms)").format(proxy=said, ms=f"{ms:.1f}")), proxy
 
 
-def check_reachable(url: str, timeout: float = 5.0, *, where: str = "[gateway] url", proxy: Proxy | None = None,
-                    gw: GatewayConfig | None = None) -> Check:
+def check_reachable(url: str, timeout: float = 5.0, *, where: str = "[gateway] url",
+                    proxy: Proxy | None = None) -> Check:
     """A TCP connect to the gateway's host and port, timed; through the proxy's CONNECT when ``proxy`` has one
     (the payment calls' way: behind a mandatory proxy the host is never reached directly)."""
     host, port = gateway_address(url)
     shown = _shown(host, port)
     started = time.perf_counter()
     if proxy is not None and proxy.url is not None:
-        from ..netpath import ProxyFailure, open_tunnel
+        from ..netpath import open_tunnel
 
         try:
             open_tunnel(proxy, host, port, timeout).close()
-        except ProxyFailure as exc:
+        except OSError as exc:   # a ProxyFailure names the cause and the setting itself
             return failed("gateway", _("cannot reach {address} through the proxy: {reason}").format(
-                              address=shown, reason=one_line(exc.words)),
-                          _("the payment calls take this way too: until it opens, none can be sent; see {setting}")
-                          .format(setting=_proxy_setting(proxy, where)))
-        except OSError as exc:
-            return failed("gateway", _("cannot reach {address} through {proxy} ({reason})").format(
-                              address=shown, proxy=proxy.url, reason=exc.strerror or one_line(exc)),
-                          _explained(exc, gw, proxy) or _("check {setting}").format(
-                              setting=_proxy_setting(proxy, where)))
+                              address=shown, reason=one_line(getattr(exc, "words", None) or exc.strerror or exc)),
+                          _("the payment calls take this way too: none can be sent until it opens"))
         ms = (time.perf_counter() - started) * 1000
         return passed("gateway", _("{address} accepts connections through {proxy} ({ms} ms to connect through it)")
                       .format(address=shown, proxy=proxy.url, ms=f"{ms:.1f}"))
@@ -175,8 +169,8 @@ def check_tls(gw: GatewayConfig, proxy: Proxy | None, now: float, *, where: str 
     try:
         info = handshake(gw, proxy, gw.connect_timeout)
     except (OSError, ValueError) as exc:   # ssl.SSLError is an OSError
-        reason = one_line(getattr(exc, "words", None) or getattr(exc, "reason", None) or exc.strerror or exc) \
-            if isinstance(exc, OSError) else one_line(exc)
+        reason = one_line(getattr(exc, "words", None) or getattr(exc, "verify_message", None)
+                          or getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc)
         return failed("tls", _("the TLS handshake with {url} fails: {reason}").format(url=gw.url, reason=reason),
                       _explained(exc, gw, proxy) or _("check [gateway] url and ca_bundle in {where}").format(
                           where=where))

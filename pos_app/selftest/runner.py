@@ -101,7 +101,7 @@ class _Context:
         if self.proxy_down:
             return skipped("gateway", _("the proxy cannot be reached (see proxy)"))
         check = network.check_reachable(self.config.gateway.url, self.config.gateway.connect_timeout,
-                                        where=self.where, proxy=self.proxy, gw=self.config.gateway)
+                                        where=self.where, proxy=self.proxy)
         self.reachable = check.status == PASS
         return check
 

@@ -113,6 +113,7 @@ def test_a_ca_that_did_not_sign_the_gateway_fails_tls_naming_ca_bundle(tls_sim, 
     assert checks["gateway"].status == PASS   # TCP reaches it: the cause is the certificate, said as such
     tls = checks["tls"]
     assert tls.status == FAIL and "the TLS handshake with https://127.0.0.1:" in tls.detail, tls
+    assert tls.detail.endswith("fails: unable to get local issuer certificate"), tls.detail   # OpenSSL's words
     assert "[gateway] ca_bundle" in tls.hint and str(other_ca) in tls.hint, tls.hint
     assert checks["round-trip"].status == SKIP and checks["round-trip"].detail == "the TLS handshake fails (see tls)"
 
@@ -164,5 +165,6 @@ def test_a_proxy_that_refuses_the_connect_fails_the_gateway_check_in_its_words(t
     gateway = checks["gateway"]
     assert gateway.status == FAIL and "403" in gateway.detail and f"127.0.0.1:{tls_sim.port}" in gateway.detail, \
         gateway
-    assert "[gateway] proxy" in gateway.hint
+    assert "(from [gateway] proxy)" in gateway.detail and "allow CONNECT" in gateway.detail
+    assert gateway.hint == "the payment calls take this way too: none can be sent until it opens"
     assert checks["tls"].status == SKIP and checks["round-trip"].status == SKIP
