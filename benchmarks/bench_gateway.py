@@ -1,7 +1,12 @@
 """Signed pay + inquiry round trips per second: our GatewayClient against the official Python SDK,
-side by side in one run, both against the same simulator running in its own process.
+side by side in one run, both against the same simulator running in its own process; and our client over
+plain HTTP, over HTTPS (the simulator's ``--tls``, its own CA) and over HTTPS through tinyproxy's CONNECT.
 
-    .venv/bin/python benchmarks/bench_gateway.py [--seconds 10]
+    .venv/bin/python benchmarks/bench_gateway.py [--seconds 10] [--rounds 5] [--no-sdk]
+
+Every client runs in alternating rounds, so all see the same machine; each round is one client with
+keep-alive. The TLS rows count the handshakes the simulator completed (its /sim/health): one per connection
+(one per round), not one per call. Goals (issue 19): HTTPS >= 0.8x plain HTTP, through the proxy >= 0.7x.
 
 Also reports the share of our client's time spent in RSA signing, and the simulator's own capacity in
 signed calls per second (pre-signed requests from several processes), to show the simulator is not
@@ -12,11 +17,14 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import multiprocessing
 import os
+import ssl
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from proxykit import Tinyproxy
 from sdk.official_sdk import SDK_REQUIREMENT, ensure_sdk, run_driver
 from simproc import SimProcess
 
@@ -37,9 +46,15 @@ def code(n: int) -> str:
     return "28" + f"{n:016d}"
 
 
-def bench_ours(sim: SimProcess, seconds: float) -> dict:
+#: The transports our client is measured over, each against plain HTTP in the same run: (name, goal ratio).
+TRANSPORTS = {"plain HTTP": None, "HTTPS": 0.8, "HTTPS through tinyproxy": 0.7}
+
+
+def bench_ours(sim: SimProcess, seconds: float, proxy: str | None = None) -> dict:
+    """One client (one keep-alive connection) for ``seconds``; ``proxy``: [gateway] proxy (None: direct, whatever
+    the environment says)."""
     config = load_config(sim.config_file)
-    config = replace(config, gateway=replace(config.gateway, url=sim.url))
+    config = replace(config, gateway=replace(config.gateway, url=sim.url, proxy=proxy or "direct"))
     signing_time = [0.0]
     real_sign = signing.sign
 
@@ -104,30 +119,53 @@ def bench_sim_capacity(sim: SimProcess, seconds: float, workers: int = 3) -> dic
     return {"calls": calls, "seconds": max(r[1] for r in results), "workers": workers}
 
 
+def tls_handshakes(sim: SimProcess) -> int:
+    """The handshakes the TLS simulator has completed, by its own count (/sim/health); this ask's own included
+    (its connection is made before the count is read)."""
+    context = ssl.create_default_context(cafile=str(sim.ca_file))
+    with urllib.request.urlopen(sim.url + "/sim/health", timeout=10, context=context) as answer:
+        return json.loads(answer.read())["tlsHandshakes"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per client (default 10)")
     parser.add_argument("--rounds", type=int, default=5,
-                        help="alternate the two clients this many times, so both see the same machine (default 5)")
+                        help="alternate the clients this many times, so all see the same machine (default 5)")
+    parser.add_argument("--no-sdk", action="store_true", help="leave the official SDK out (no venv for it)")
     args = parser.parse_args()
-    sdk_python, why = ensure_sdk()
-    share = args.seconds / max(1, args.rounds)
-    ours = {"pairs": 0, "seconds": 0.0, "errors": 0, "signing_seconds": 0.0, "signatures": 0}
+    sdk_python, why = (None, "--no-sdk") if args.no_sdk else ensure_sdk()
+    rounds = max(1, args.rounds)
+    share = args.seconds / rounds
+    zero = {"pairs": 0, "seconds": 0.0, "errors": 0, "signing_seconds": 0.0, "signatures": 0, "handshakes": 0}
+    runs = {name: dict(zero) for name in TRANSPORTS}
     sdk = {"pairs": 0, "seconds": 0.0, "errors": 0} if sdk_python else None
     with tempfile.TemporaryDirectory() as tmp:
-        sim = SimProcess(Path(tmp))
+        sim = SimProcess(Path(tmp) / "http")
+        tls_sim = SimProcess(Path(tmp) / "https", tls=True)
+        proxy = Tinyproxy(Path(tmp) / "tinyproxy").start()
         try:
-            for _ in range(max(1, args.rounds)):
-                for key, value in bench_ours(sim, share).items():
-                    ours[key] += value
+            for _ in range(rounds):
+                for name in TRANSPORTS:
+                    target = sim if name == "plain HTTP" else tls_sim
+                    before = tls_handshakes(target) if target.tls else 0
+                    run = bench_ours(target, share, proxy.url if "tinyproxy" in name else None)
+                    # the client's: what the count grew by, less the second ask's own
+                    run["handshakes"] = tls_handshakes(target) - before - 1 if target.tls else 0
+                    for key, value in run.items():
+                        runs[name][key] += value
                 if sdk is not None:
                     run = run_driver(sdk_python, sim, "http://127.0.0.1:9/notify", "bench", "--seconds",
                                      str(share), timeout=share * 10 + 60)
                     for key in sdk:
                         sdk[key] += run[key]
+            tunnels = len(proxy.connects())
             capacity = bench_sim_capacity(sim, args.seconds)
         finally:
+            proxy.stop()
+            tls_sim.stop()
             sim.stop()
+    ours = runs["plain HTTP"]
     our_rate = ours["pairs"] / ours["seconds"]
     rows = [("pos-terminal GatewayClient", our_rate, ours["errors"])]
     if sdk:
@@ -142,6 +180,27 @@ def main() -> int:
         print(f"| {name:<44} | {rate:>13.1f} | {1000 / rate:>8.2f} | {errors:>6} | {ratio:>7} |")
     if not sdk:
         print(f"\n(official SDK not measured: {why})")
+    print(f"\nOur client over each transport, same run, alternating rounds, keep-alive; TLS handshakes counted by "
+          f"the simulator ({rounds} rounds: one client, one connection, each)\n")
+    print(f"| {'transport':<24} | {'round trips/s':>13} | {'ms each':>8} | {'errors':>6} | {'calls':>6} | "
+          f"{'handshakes':>10} | {'vs plain':>8} | {'goal':>6} | {'met':>3} |")
+    print(f"|{'-' * 26}|{'-' * 15}|{'-' * 10}|{'-' * 8}|{'-' * 8}|{'-' * 12}|{'-' * 10}|{'-' * 8}|{'-' * 5}|")
+    verdicts = []
+    for name, goal in TRANSPORTS.items():
+        run = runs[name]
+        rate = run["pairs"] / run["seconds"]
+        ratio = rate / our_rate
+        met = "-" if goal is None else ("yes" if ratio >= goal else "NO")
+        if goal is not None:
+            verdicts.append(f"{name} >= {goal:g}x plain HTTP: {ratio:.2f}x, {'met' if met == 'yes' else 'NOT met'}")
+        handshakes = str(run["handshakes"]) if name != "plain HTTP" else "-"
+        goal_text = "-" if goal is None else f">={goal:g}x"
+        print(f"| {name:<24} | {rate:>13.1f} | {1000 / rate:>8.2f} | {run['errors']:>6} | {run['pairs'] * 2:>6} | "
+              f"{handshakes:>10} | {ratio:>7.2f}x | {goal_text:>6} | {met:>3} |")
+    print()
+    for line in verdicts:
+        print(f"Goal: {line}")
+    print(f"tinyproxy opened {tunnels} CONNECT tunnel(s) for {runs['HTTPS through tinyproxy']['pairs'] * 2} calls")
     share = ours["signing_seconds"] / ours["seconds"]
     per_sig = ours["signing_seconds"] / ours["signatures"] * 1000
     print(f"\nRSA signing in our client: {share:.1%} of its time ({per_sig:.2f} ms per signature, "
