@@ -302,6 +302,12 @@ def explain(exc: BaseException, gw: GatewayConfig, proxy: Proxy) -> str | None:
                          "https port{via}").format(target=target, url=gw.url, via=_via(proxy))
     if proxy.url is not None and _before_proxy(chain):
         return _proxy_unreachable(proxy, _innermost_os_error(chain))
+    if any(isinstance(link, TimeoutError) or type(link).__name__ in ("ConnectTimeoutError", "ReadTimeoutError")
+           for link in chain):
+        return _("the gateway at {target} did not finish connecting (TCP{tunnel}{tls}) within [gateway] "
+                 "connect_timeout ({seconds:g} s){via}: check the network to it").format(
+            target=target, tunnel=_(", the proxy's tunnel") if proxy.url else "",
+            tls=", TLS" if parts.scheme == "https" else "", seconds=gw.connect_timeout, via=_via(proxy))
     if proxy.url is None:
         error = _innermost_os_error(chain)
         if isinstance(error, socket.gaierror):

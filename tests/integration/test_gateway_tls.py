@@ -234,3 +234,4 @@ def test_a_gateway_silent_in_the_handshake_is_certainly_not_sent(tls_config):
     finally:
         server.close()
     assert outcome.status is Status.UNKNOWN and outcome.delivery is Delivery.NOT_SENT, outcome.message
+    assert "did not finish connecting" in outcome.message and "connect_timeout (0.3 s)" in outcome.message
