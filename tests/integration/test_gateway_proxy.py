@@ -253,3 +253,28 @@ def test_open_tunnel_to_something_that_hangs_up_is_a_dropped_tunnel(tls_sim):
         listener.close()
     assert (dropped.value.stage, dropped.value.status) == ("tunnel", None)
     assert "dropped the connection" in str(dropped.value) and "[gateway] proxy" in str(dropped.value)
+
+
+def test_a_proxy_that_never_answers_the_connect_is_certainly_not_sent(tls_config):
+    """It accepts and reads the CONNECT, then says nothing: bounded by the connect timeout, and nothing left."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def mute():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)
+            stop.wait(10)
+
+    threading.Thread(target=mute, daemon=True).start()
+    gateway = replace(tls_config.gateway, proxy=f"http://127.0.0.1:{listener.getsockname()[1]}", connect_timeout=0.3,
+                      read_timeout=0.5)
+    try:
+        with GatewayClient.from_config(gateway) as client:
+            outcome = pay(client, tls_config, "px-mute")
+    finally:
+        stop.set()
+        listener.close()
+    assert outcome.status is Status.UNKNOWN and outcome.delivery is Delivery.NOT_SENT, outcome.message
+    assert "the proxy's tunnel" in outcome.message and "connect_timeout" in outcome.message
+    assert never_arrived(tls_config, "px-mute")
