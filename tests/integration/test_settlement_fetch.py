@@ -591,6 +591,23 @@ def test_the_fetch_and_the_check_go_through_the_proxys_connect(sshd, tinyproxy, 
     assert tinyproxy.log().count(f"CONNECT 127.0.0.1:{sshd.port} ") == 2
 
 
+def test_through_the_proxy_a_changed_host_key_is_still_refused_with_the_servers_fingerprint(sshd, tinyproxy,
+                                                                                            tmp_path):
+    """The proxy cannot stand in for the server: the key is checked for the SFTP host, and the one it showed is
+    asked for again through the proxy (a second tunnel)."""
+    keygen(tmp_path / "other_host")
+    changed = tmp_path / "known_changed"
+    changed.write_text(f"[127.0.0.1]:{sshd.port} {(tmp_path / 'other_host.pub').read_text()}")
+    before = tinyproxy.connects().count(f"127.0.0.1:{sshd.port}")
+    with pytest.raises(PosError) as caught:
+        sftp_fetch.fetch(sshd.settings(known_hosts=changed), DAY, dest=tmp_path / "a",
+                         gateway=gateway_via(tinyproxy.url))
+    assert "it changed" in caught.value.message
+    assert fingerprint(sshd.folder / "host_ed25519.pub") in caught.value.message
+    assert tinyproxy.connects().count(f"127.0.0.1:{sshd.port}") == before + 2
+    assert [p for p in (tmp_path / "a").rglob("*") if p.is_file()] == []
+
+
 def test_a_proxy_that_is_down_is_said_and_nothing_is_fetched(sshd, tmp_path):
     down = f"http://127.0.0.1:{reserve_port()}"   # reserved, nothing listens: the connect is refused
     with pytest.raises(PosError) as caught:
