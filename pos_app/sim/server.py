@@ -290,7 +290,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         def health() -> None:
-            answer = {"simulator": "pos-terminal", "clientId": self.server.client_id}
+            answer: dict[str, object] = {"simulator": "pos-terminal", "clientId": self.server.client_id}
             if self.server.tls is not None:
                 answer["tlsHandshakes"] = self.server.handshakes
             self._send_json(200, answer)

@@ -5,8 +5,9 @@ The independent witnesses: the simulator's ledger (plain SQL over its raw rows) 
 refunded; tinyproxy's own log says which tunnels were asked for; the terminal's journal (plain SQL) says what
 the terminal kept. A sale, a refund, ``reconcile`` and ``reconcile-settlement --sftp`` pass through the proxy;
 a proxy that is down or refuses the CONNECT means the sale was certainly not sent (nothing charged; each pay's
-journaled words name the proxy, and the setting or the refused target); a proxy killed while the answer is awaited leaves the sale unknown, and ``reconcile`` through a
-proxy back on the same port settles it as paid, charged once.
+journaled words name the proxy, and the setting or the refused target); a proxy killed while the answer is
+awaited leaves the sale unknown, and ``reconcile`` through a proxy back on the same port settles it as paid,
+charged once.
 
 One simulator and one proxy serve the module; the failures that break a proxy start their own.
 """
