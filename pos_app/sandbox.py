@@ -49,8 +49,8 @@ class _SandboxSimulator(Simulator):
     """The embedded simulator holding the sandbox's record: written with its URL once it listens, emptied
     and released when it stops."""
 
-    def __init__(self, folder: Path, record: int) -> None:
-        super().__init__(folder, "127.0.0.1", 0, sftp_port=0, tls=os.environ.get(TLS_VARIABLE, "") == "1")
+    def __init__(self, folder: Path, record: int, tls: bool) -> None:
+        super().__init__(folder, "127.0.0.1", 0, sftp_port=0, tls=tls)
         self._record: int | None = record
 
     def start(self) -> _SandboxSimulator:
@@ -68,6 +68,17 @@ class _SandboxSimulator(Simulator):
                 os.ftruncate(record, 0)   # a reader never sees the URL of a simulator that has stopped
             finally:
                 os.close(record)          # drops the flock
+
+
+def sandbox_tls(environ=os.environ) -> bool:
+    """Whether the embedded simulator serves HTTPS: ``POS_TERMINAL_SANDBOX_TLS=1``; unset, empty or 0: plain HTTP.
+    Any other value is said in words: taken silently as "no", a person who wrote ``yes`` would test plain HTTP
+    believing it TLS."""
+    value = environ.get(TLS_VARIABLE, "")
+    if value.strip() in ("1", "0", ""):
+        return value.strip() == "1"
+    raise PosError(_("{name}={value}: expected 1 (the sandbox gateway over HTTPS) or 0 (plain HTTP)").format(
+        name=TLS_VARIABLE, value=repr(value)), hint=_("set {name}=1, or unset it").format(name=TLS_VARIABLE))
 
 
 def _recorded(record: int) -> tuple[str, str | None]:
@@ -99,6 +110,7 @@ def start_sandbox(data_dir: Path, *, busy_wait: float = BUSY_WAIT) -> tuple[Simu
     instance lock, as before)."""
     from .selftest.storage import terminal_running
 
+    tls = sandbox_tls()   # a garbage value said before anything is made
     data_dir = Path(data_dir)
     make_private_dir(data_dir)   # made here first (not by the simulator's keys folder): 0700, like the journal's
     folder = data_dir / FOLDER
@@ -129,7 +141,7 @@ def start_sandbox(data_dir: Path, *, busy_wait: float = BUSY_WAIT) -> tuple[Simu
                                hint=_("let the other command finish (a status or self-test), then try again"))
             time.sleep(POLL)
         os.ftruncate(record, 0)   # a holder killed with kill -9 left its URL
-        sim = _SandboxSimulator(folder, record)
+        sim = _SandboxSimulator(folder, record, tls)
     except BaseException:
         os.close(record)
         raise

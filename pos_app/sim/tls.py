@@ -42,14 +42,35 @@ class TlsFiles:
     created: tuple[Path, ...] = field(default=())   # what this start wrote (the CA only on a first start)
 
 
+def _a_label(host: str) -> str:
+    """``host`` as a certificate names it: an IP address as it is, a name in its ASCII (IDNA A-label) form, since a
+    client compares against that; PosError for what is neither."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        name = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        name = ""
+    labels = name.split(".")
+    if not name or not all(label and len(label) <= 63 and all(c.isalnum() or c == "-" for c in label)
+                            for label in labels):
+        raise PosError(f"--host {host!r} is neither an IP address nor a host name the certificate can name",
+                       hint="give --host an address such as 127.0.0.1 or ::1, or a name such as gateway.example")
+    return name
+
+
 def san_names(hosts) -> list[str]:
     """The names and addresses the server certificate covers: the loopback ones and every host given."""
     names: list[str] = []
     for host in (*ALWAYS, *hosts):
         host = str(host).strip().strip("[]").lower()
-        if host in WILDCARDS or host in names:
+        if host in WILDCARDS:
             continue
-        names.append(host)
+        host = _a_label(host)
+        if host not in names:
+            names.append(host)
     return names
 
 
@@ -147,6 +168,9 @@ def _load_ca(folder: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey
         ca = x509.load_pem_x509_certificate(pem.read_bytes())
     except ValueError:
         raise PosError(f"{pem} is not a PEM certificate (damaged or cut short)", hint=fix) from None
+    if key_file.stat().st_mode & 0o077:
+        raise PosError(f"{key_file} can be read by other users (mode {key_file.stat().st_mode & 0o777:o}): the key "
+                       "that signs every certificate a terminal trusts", hint=f"chmod 600 {key_file}; or {fix}")
     try:
         key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
     except (ValueError, TypeError):
@@ -163,6 +187,8 @@ def _server_ok(folder: Path, ca: x509.Certificate, names: list[str]) -> str | No
     pem, key_file = folder / "server.pem", folder / "server.key"
     if not pem.exists() or not key_file.exists():
         return "missing"
+    if key_file.stat().st_mode & 0o077:
+        return "its key can be read by other users"   # a new key, private: the old one may have been copied
     try:
         cert = x509.load_pem_x509_certificate(pem.read_bytes())
         key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
