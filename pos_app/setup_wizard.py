@@ -15,7 +15,10 @@ Why it is shaped this way:
   must not become a way around that.
 - An existing config is replaced only with ``--force``, and kept as ``FILE.bak-<timestamp>``; its optional
   tables ([payments], [offline], [scanners], the gateway timeouts) are carried over when they still load,
-  so re-running setup does not lose a technician's scanner settings. ``--force`` keeps the merchant key
+  so re-running setup does not lose a technician's scanner settings. The old way out to the gateway
+  ([gateway] proxy, proxy_credentials, ca_bundle) is the default of its questions (an answer left out of
+  --answers takes it; ``none`` in the walk, ``""`` in --answers leave it out) and is checked by the round trip
+  again: a re-run must not silently cut a store's terminal off behind its proxy. ``--force`` keeps the merchant key
   pair: the gateway knows only its public half, so fixing a store name must not cut the terminal off.
   Only ``--new-key`` makes a new pair (the old private key is backed up first).
 - Going live (a config written where none was) moves the sandbox's journal, with its test payments, to
@@ -115,6 +118,10 @@ NETWORK_QUESTIONS: tuple[tuple[str, str, str], ...] = (
                      "TLS-inspecting CA (Enter: the system's)"), "ca_bundle"),
 )
 NETWORK_KEYS = tuple(q[0] for q in NETWORK_QUESTIONS)
+#: What the walk takes at a network question to leave out a setting the old config (--force) offers as its default.
+NONE_WORD = "none"
+#: The timeouts setup writes (and its round trip waits by): a connection, tunnel and handshake, then the answer.
+CONNECT_TIMEOUT = READ_TIMEOUT = 5.0
 PIN_KEYS = {"manager_pin": MANAGER, "technician_pin": TECHNICIAN}
 ANSWER_KEYS = tuple(q[0] for q in QUESTIONS) + NETWORK_KEYS + tuple(q[0] for q in STORE_QUESTIONS) + tuple(PIN_KEYS)
 
@@ -158,7 +165,7 @@ def config_doc(answers: dict, carried: dict | None = None) -> dict:
     doc = {"gateway": {"url": answers["url"], "client_id": answers["client_id"],
                        "merchant_private_key": "keys/merchant_private.pem",
                        "gateway_public_key": "keys/gateway_public.pem",
-                       "connect_timeout": 5.0, "read_timeout": 5.0,
+                       "connect_timeout": CONNECT_TIMEOUT, "read_timeout": READ_TIMEOUT,
                        **{name: answers[key] for key, _label, name in NETWORK_QUESTIONS if answers.get(key)}},
            "merchant": {key: answers[key] for key, _, section, _ in QUESTIONS if section == "merchant"},
            "notifications": {"listen": answers["listen"], "public_url": answers["public_url"]}}
@@ -251,7 +258,8 @@ class Judge:
             config = self.load(config_doc({**_PLACEHOLDERS, **network, key: value}))
         except ConfigError as exc:
             reason = _one_line(_without(exc.message, str(self.scratch), f"[gateway] {name}"))
-            raise _Bad(f"{reason}; {_one_line(exc.hint)}" if exc.hint else reason) from None
+            hint = exc.hint if exc.hint and str(self.scratch.parent) not in exc.hint else None   # not our scratch
+            raise _Bad(f"{reason}; {_one_line(hint)}" if hint else reason) from None
         kept = getattr(config.gateway, name)
         return kept if isinstance(kept, str) else str(kept)
 
@@ -412,6 +420,19 @@ def _old_answers(target: Path, doc: dict) -> dict:
         path = Path(key_file).expanduser()
         path = path if path.is_absolute() else target.parent / path
         answers["gateway_public_key"] = str(path) if path.is_file() else None
+    gateway = doc.get("gateway") if isinstance(doc.get("gateway"), dict) else {}
+    for key, _label, name in NETWORK_QUESTIONS:   # the way out: a re-run must not drop the store's proxy
+        value = gateway.get(name)
+        if not isinstance(value, str) or not value.strip() or "@" in value:   # never offer (show) a login
+            continue
+        value = value.strip()
+        if key != "proxy":
+            try:
+                path = expand_path(value)
+            except ValueError:
+                continue
+            value = str(path if path.is_absolute() else (target.parent / path).absolute())
+        answers[key] = value
     store = doc.get("store")
     for key, _label, name in STORE_QUESTIONS:
         value = store.get(name) if isinstance(store, dict) else None
@@ -713,8 +734,13 @@ def _walk_network(console: Console, judge: Judge, plan: Plan, answers: dict) -> 
         for key, label, _name in NETWORK_QUESTIONS:
             if key == "proxy_credentials" and not (answers.get("proxy") or "").startswith("http://"):
                 continue   # a login only for a proxy named here
+            default = plan.old_answers.get(key)
+            offer = _(" [{default}; {none}: leave it out]").format(default=default, none=NONE_WORD) if default else ""
             while True:
-                text = console.ask(f"{_(label)}: ")
+                text = console.ask(f"{_(label)}{offer}: ").strip() or default or ""
+                if default and text.lower() == NONE_WORD:
+                    value = None
+                    break
                 try:
                     value = judge.network_answer(answers, key, text, Path.cwd())
                     break
@@ -724,7 +750,8 @@ def _walk_network(console: Console, judge: Judge, plan: Plan, answers: dict) -> 
                 answers[key] = value
         if not any(answers.get(key) for key in NETWORK_KEYS):
             return
-        console.say(_("checking the way to {url} with a signed round trip...").format(url=answers["url"]))
+        console.say(_("checking the way to {url} with a signed round trip (waiting at most {seconds} s)...").format(
+            url=answers["url"], seconds=f"{CONNECT_TIMEOUT + READ_TIMEOUT:g}"))
         problem = judge.round_trip(plan, answers)
         if problem is None:
             console.say("  " + _("an answer came back through it and verified"))
@@ -777,10 +804,14 @@ def from_file(path: Path, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str
             problems.append(_("{key}: expected a string in quotes, got {value}").format(key=key, value=repr(value)))
             network_ok = False
             continue
+        old = None
+        if value is None and (key != "proxy_credentials" or (answers.get("proxy") or "").startswith("http://")):
+            value = old = plan.old_answers.get(key)   # not given: the old config's (--force); "" leaves it out
         try:
             kept = judge.network_answer(answers, key, value or "", path.parent.absolute())
         except _Bad as exc:
-            problems.append(f"{key}: {exc}")
+            problems.append(_('{key} (the old config\'s; {key} = "" leaves it out): {reason}').format(
+                key=key, reason=exc) if old else f"{key}: {exc}")
             network_ok = False
             continue
         if kept is not None:

@@ -17,7 +17,6 @@ from setupkit import answers_file, direct
 
 from pos_app import setup_wizard
 from pos_app.config import load_config
-from pos_app.errors import PosError
 from pos_app.sim import Simulator
 
 pytestmark = pytest.mark.slow
@@ -57,7 +56,6 @@ def first_setup(sim: Simulator, proxy: Tinyproxy, folder: Path) -> tuple[Path, P
     return target, login
 
 
-@pytest.mark.xfail(strict=True, reason="setup --force dropped [gateway] proxy, proxy_credentials, ca_bundle (found by H3)")
 def test_force_with_answers_keeps_the_old_proxy_login_and_ca_checked_again(tls_sim, proxy, tmp_path, capsys):
     target, login = first_setup(tls_sim, proxy, tmp_path)
     (tmp_path / "again").mkdir()
@@ -73,7 +71,6 @@ def test_force_with_answers_keeps_the_old_proxy_login_and_ca_checked_again(tls_s
     assert LOGIN[1] not in capsys.readouterr().out + target.read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="the walk offered no old proxy/login/CA as defaults")
 def test_the_walk_under_force_offers_the_old_way_out_and_enter_keeps_it(tls_sim, proxy, tmp_path):
     target, login = first_setup(tls_sim, proxy, tmp_path)
     before = len(proxy.connects())
@@ -105,7 +102,6 @@ def silent_proxy():
         conn.close()
 
 
-@pytest.mark.xfail(strict=True, reason="the walk did not say how long the round trip may wait")
 def test_a_proxy_that_never_answers_is_waited_for_a_bound_the_walk_says(tls_sim, silent_proxy, tmp_path):
     lines = [tls_sim.url, tls_sim.client_id, "M1", "Shop", "5411", "S1", "", "", "T1", "USD", "",
              "127.0.0.1:8099", "http://127.0.0.1:8099/notify", str(tls_sim.provisioned.keys_dir / "gateway_public.pem"),
@@ -120,7 +116,6 @@ def test_a_proxy_that_never_answers_is_waited_for_a_bound_the_walk_says(tls_sim,
     assert not (tmp_path / "etc" / "terminal.toml").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="the words named setup's scratch folder as where relative paths start")
 def test_a_missing_file_is_said_without_setups_scratch_folder(tmp_path):
     judge = setup_wizard.Judge(tmp_path / "scratch")
     (tmp_path / "scratch").mkdir()
