@@ -14,7 +14,7 @@ from typing import Any
 
 from . import payment_flow as pf
 from .outcome import Delivery, Outcome, Status
-from .vocabulary import HTTP_TROUBLE, NO_ANSWER, OFFLINE
+from .vocabulary import HTTP_TROUBLE, NO_ANSWER, OFFLINE, split_path_trouble
 
 
 def answer_of(outcome: Outcome) -> pf.Answer:
@@ -49,8 +49,9 @@ def trouble_of(outcome: Outcome) -> str:
     timeout, a cut connection, an unverifiable body). "" when the gateway answered, a U result included."""
     if outcome.status is not Status.UNKNOWN or outcome.delivery in (Delivery.DELIVERED, None):
         return ""   # answered; or a local failure (no request body to resend), not the gateway's
-    if outcome.delivery is Delivery.NOT_SENT:
-        return OFFLINE
+    if outcome.delivery is Delivery.NOT_SENT:  # the link, or a hop (proxy, TLS) the client named: see gateway
+        hop = (outcome.body or {}).get("trouble")
+        return hop if isinstance(hop, str) and split_path_trouble(hop) else OFFLINE
     if outcome.http_status is not None and outcome.http_status != 200:
         return HTTP_TROUBLE.format(status=outcome.http_status)
     return NO_ANSWER

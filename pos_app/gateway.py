@@ -258,6 +258,8 @@ class GatewayClient:
             "request-time": request_time,
             "signature": signing.sign(self._key, path, self.client_id, request_time, request.body),
         }
+        if self.proxy.problem:  # an environment proxy that cannot be used: nothing connects to a guess
+            return self._refused_here(netpath.unusable_words(self.proxy), netpath.hop(OSError(), self._gw, self.proxy))
         deadline = _Deadline(self.deadline)
         try:
             return self._exchange(request, path, headers, deadline)
@@ -312,7 +314,14 @@ class GatewayClient:
                 if self.proxy.url else "")
         else:
             words = netpath.explain(exc, self._gw, self.proxy) or _short(exc)
-        return _unknown(Delivery.NOT_SENT, f"could not connect to the gateway: {words}")
+        return self._refused_here(words, netpath.hop(exc, self._gw, self.proxy))
+
+    @staticmethod
+    def _refused_here(words: str, hop: str) -> Outcome:
+        """Certainly not sent; ``hop`` (the body's "trouble", read by answers.trouble_of) says which hop refused it
+        when it is the proxy or TLS, so the cashier is told to call the technician rather than to wait."""
+        return Outcome(Status.UNKNOWN, "", f"could not connect to the gateway: {words}",
+                       {"trouble": hop} if hop else {}, Delivery.NOT_SENT)
 
     def _too_slow(self, http_status: int | None = None) -> Outcome:
         return _unknown(Delivery.MAYBE_DELIVERED,

@@ -12,6 +12,7 @@ certificate refused) into words naming the cause and the setting that fixes it.
 from __future__ import annotations
 
 import base64
+import http.client
 import ipaddress
 import os
 import re
@@ -28,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 from .config import GatewayConfig, read_proxy_credentials
 from .errors import ConfigError
 from .i18n import _
+from .vocabulary import BEYOND_PROXY, PROXY_DOWN, PROXY_LOGIN, PROXY_REFUSED, TLS_REFUSED, path_trouble
 
 MAX_CONNECT_ANSWER = 64 * 1024  # a proxy's answer to CONNECT is a few hundred bytes
 
@@ -40,9 +42,13 @@ class Proxy:
     source: str          # "config", an environment variable's name ("HTTPS_PROXY"...), "direct", "no-proxy", "none"
     auth: tuple[str, str] | None = field(default=None, repr=False)  # the proxy's Basic login; never shown
     host: str = ""       # the host the choice was made for (said when NO_PROXY covers it)
+    problem: str = ""    # why an environment variable's proxy cannot be used (no host, a bad port, not http://)
 
     def describe(self) -> str:
         """How the terminal reaches the host, and which setting says so (status, self-test)."""
+        if self.url is not None and self.problem:
+            return _("{url} from {source}, which cannot be used: {problem}").format(
+                url=self.url, source=self.setting(), problem=self.problem)
         if self.url is not None:
             login = _(", with a login") if self.auth else ""
             return _("through {url} (from {source}{login})").format(url=self.url, source=self.setting(), login=login)
@@ -146,9 +152,14 @@ def _bypassed(parts, no_proxy: str) -> bool:
 
 
 def _env_proxy(value: str, name: str, host: str) -> Proxy:
-    """An environment proxy URL as requests takes it (http:// when it names no scheme), its login split off."""
+    """An environment proxy URL as requests takes it (http:// when it names no scheme), its login split off.
+
+    A value the terminal cannot use (not http://, no host, a port that is no port) is kept with its ``problem`` in
+    words: every call through it is then certainly not sent, said naming the variable; nothing connects to a
+    guessed host or port (urllib's rules would take port 80 for "host:99999" and a local host for "http://:0")."""
     if "://" not in value:
         value = "http://" + value
+    shown = re.sub(r"//[^/@]*@", "//", value)   # never the login, whatever else is wrong
     parts = urlsplit(value)
     auth = None
     if parts.username is not None:
@@ -156,10 +167,17 @@ def _env_proxy(value: str, name: str, host: str) -> Proxy:
     try:
         port = parts.port
     except ValueError:
-        port = None
+        return Proxy(shown, name, auth, host, _("its port is not a number from 1 to 65535"))
     address = parts.hostname or ""
+    if parts.scheme.lower() != "http":
+        return Proxy(shown, name, auth, host, _("only http:// proxies (CONNECT) are supported, not {scheme}://").format(
+            scheme=parts.scheme))
+    if not address or re.search(r"[\s\x00-\x1f\x7f]", value):
+        return Proxy(shown, name, auth, host, _("it names no proxy host"))
+    if port == 0:
+        return Proxy(shown, name, auth, host, _("its port is not a number from 1 to 65535"))
     address = f"[{address}]" if ":" in address else address
-    url = f"{parts.scheme}://{address}" + (f":{port}" if port else "")
+    url = f"http://{address}" + (f":{port}" if port else "")
     return Proxy(url, name, auth, host)
 
 
@@ -171,7 +189,15 @@ def tls_context(ca_bundle: Path | None) -> ssl.SSLContext:
         cafile = requests.certs.where()
     else:
         cafile = str(ca_bundle)
-    context = ssl.create_default_context(cafile=cafile)
+    try:
+        context = ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:  # checked at load; gone or changed since
+        if ca_bundle is None:
+            raise
+        raise ConfigError(_("[gateway] ca_bundle {path}: the CA certificates cannot be read now ({reason})").format(
+            path=ca_bundle, reason=getattr(exc, "strerror", None) or exc),
+            hint=_("name a PEM file of the CA that signs the gateway's (or the TLS-inspecting proxy's) "
+                   "certificate")) from None
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
@@ -197,6 +223,8 @@ def open_tunnel(proxy: Proxy, host: str, port: int, timeout: float) -> socket.so
     Raises :class:`ProxyFailure` in words; a direct connection's OSError passes as it is."""
     if proxy.url is None:
         return socket.create_connection((host, port), timeout=timeout)
+    if proxy.problem:
+        raise ProxyFailure("connect", None, unusable_words(proxy))
     parts = urlsplit(proxy.url)
     if parts.scheme != "http" or not parts.hostname:
         raise ProxyFailure("connect", None, _("the proxy {url} (from {source}) is not an http:// proxy: only "
@@ -274,6 +302,8 @@ def explain(exc: BaseException, gw: GatewayConfig, proxy: Proxy) -> str | None:
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if proxy.problem:
+        return unusable_words(proxy)
     chain = _chain(exc)
     for link in chain:
         if isinstance(link, ProxyFailure):
@@ -292,8 +322,7 @@ def explain(exc: BaseException, gw: GatewayConfig, proxy: Proxy) -> str | None:
     for link in chain:
         if isinstance(link, ssl.SSLError):
             reason = (link.reason or "").upper()
-            if reason in ("UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "NO_PROTOCOLS_AVAILABLE",
-                          "VERSION_TOO_LOW", "TLSV1_ALERT_INSUFFICIENT_SECURITY"):
+            if reason in _OLD_TLS:
                 return _("the TLS connection to {target} offers only a version older than TLS 1.2, which the "
                          "terminal refuses: the gateway (or a TLS-inspecting proxy on the way) must offer TLS 1.2 "
                          "or later").format(target=target)
@@ -302,6 +331,17 @@ def explain(exc: BaseException, gw: GatewayConfig, proxy: Proxy) -> str | None:
                          "https port{via}").format(target=target, url=gw.url, via=_via(proxy))
     if proxy.url is not None and _before_proxy(chain):
         return _proxy_unreachable(proxy, _innermost_os_error(chain))
+    if proxy.url is not None:
+        answer = _no_http_answer(chain)
+        if answer is not None:  # the CONNECT's answer was no HTTP, or none at all
+            return _tunnel_words(proxy, target, None, "", answer)
+        dropped = _dropped_in_handshake(chain)
+        if dropped is not None and parts.scheme == "https":
+            return _("the tunnel through the proxy {url} (from {source}) to {target} was closed before the TLS "
+                     "handshake was done ({reason}): the proxy or the gateway behind it dropped it; check that "
+                     "{source} names a proxy that accepts CONNECT and that [gateway] url ({gw}) names the gateway's "
+                     "https port").format(url=proxy.url, source=proxy.setting(), target=target,
+                                    reason=_os_reason(dropped), gw=gw.url)
     if any(isinstance(link, TimeoutError) or type(link).__name__ in ("ConnectTimeoutError", "ReadTimeoutError")
            for link in chain):
         return _("the gateway at {target} did not finish connecting (TCP{tunnel}{tls}) within [gateway] "
@@ -337,6 +377,74 @@ def _chain(exc: BaseException) -> list[BaseException]:
         if link.__cause__ is not None:
             todo.append(link.__cause__)
     return order
+
+
+def hop(exc: BaseException, gw: GatewayConfig, proxy: Proxy) -> str:
+    """Which hop refused a call that certainly did not leave, as ``Sale.trouble`` keeps it (``vocabulary``'s
+    "KIND setting"), for the cashier's words; "" when it is the network or the gateway itself (the link)."""
+    if proxy.problem:
+        return path_trouble(PROXY_DOWN, proxy.setting())
+    chain = _chain(exc)
+    status = None
+    for link in chain:
+        if isinstance(link, ProxyFailure):
+            if link.stage == "connect":
+                return path_trouble(PROXY_DOWN, proxy.setting())
+            status = link.status
+            break
+        tunnel = re.match(r"Tunnel connection failed: (\d{3})", str(link))
+        if tunnel and proxy.url is not None:
+            status = int(tunnel.group(1))
+            break
+    else:
+        for link in chain:
+            if isinstance(link, ssl.SSLCertVerificationError) or type(link).__name__ == "CertificateError":
+                mismatch = getattr(link, "verify_code", None) in (_HOST_MISMATCH, _IP_MISMATCH) or \
+                    type(link).__name__ == "CertificateError"
+                return path_trouble(TLS_REFUSED, "[gateway] url" if mismatch else "[gateway] ca_bundle")
+            if isinstance(link, ssl.SSLError) and (link.reason or "").upper() in _OLD_TLS:
+                return path_trouble(TLS_REFUSED, "[gateway] url")
+        if proxy.url is None:
+            return ""
+        if _before_proxy(chain):
+            return path_trouble(PROXY_DOWN, proxy.setting())
+        if _no_http_answer(chain) is None and (_dropped_in_handshake(chain) is None
+                                               or urlsplit(gw.url).scheme != "https"):
+            return ""
+    if status in (401, 407):
+        return path_trouble(PROXY_LOGIN, "[gateway] proxy_credentials" if proxy.source == "config"
+                            else proxy.setting())
+    if status is not None and status >= 500:
+        return path_trouble(BEYOND_PROXY, "[gateway] url")
+    return path_trouble(PROXY_REFUSED, proxy.setting())
+
+
+_OLD_TLS = ("UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "NO_PROTOCOLS_AVAILABLE", "VERSION_TOO_LOW",
+            "TLSV1_ALERT_INSUFFICIENT_SECURITY")
+
+
+def _no_http_answer(chain: list[BaseException]) -> BaseException | None:
+    """http.client's complaint about the CONNECT's answer (not HTTP, no status line, too long), if any."""
+    return next((link for link in chain if isinstance(link, http.client.HTTPException)), None)
+
+
+def _dropped_in_handshake(chain: list[BaseException]) -> BaseException | None:
+    """The peer hung up during the TLS handshake (EOF, reset, broken pipe)."""
+    return next((link for link in chain if isinstance(link, (ssl.SSLEOFError, ssl.SSLZeroReturnError,
+                                                              ConnectionResetError, BrokenPipeError))), None)
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return _("the connection ended in the handshake")
+    return getattr(exc, "strerror", None) or type(exc).__name__
+
+
+def unusable_words(proxy: Proxy) -> str:
+    """An environment proxy that cannot be used (``Proxy.problem``), naming the variable."""
+    return _("the proxy {url} from {source} cannot be used: {problem}. Set {source} to http://host:port of the "
+             "store's proxy, or set [gateway] proxy (\"direct\" to ignore it)").format(
+        url=proxy.url, source=proxy.setting(), problem=proxy.problem)
 
 
 def _before_proxy(chain: list[BaseException]) -> bool:
@@ -386,11 +494,20 @@ def _tunnel_words(proxy: Proxy, target: str, status: int | None, phrase: str,
         said = _("it did not get one") if proxy.auth is None else _("it refused the one given")
         return _("the proxy {url} wants a login: {said} ({status} {phrase}); {fix}").format(
             url=proxy.url, said=said, status=status, phrase=phrase.strip(), fix=fix)
+    if status is not None and status >= 500:  # tinyproxy: 500 Unable to connect; squid: 503; others 502, 504
+        return _("the proxy {url} (from {source}) is up but could not reach the gateway at {target} (it answered "
+                 "{status} {phrase}): the gateway, or the way to it beyond the proxy, is down; check that [gateway] "
+                 "url names the gateway's host and port, else it goes on once the gateway is back").format(
+            url=proxy.url, source=proxy.setting(), target=target, status=status, phrase=phrase.strip())
     if status is not None:
         return _("the proxy {url} (from {source}) refused to open a tunnel to {target} (it answered {status} "
                  "{phrase}): ask the network's administrator to allow CONNECT to {target}").format(
             url=proxy.url, source=proxy.setting(), target=target, status=status, phrase=phrase.strip())
-    reason = f" ({exc})" if exc is not None and str(exc) else ""
+    if isinstance(exc, http.client.HTTPException) and not isinstance(exc, ConnectionError):
+        return _("the proxy {url} (from {source}) did not answer the CONNECT to {target} as an HTTP proxy does: check "
+                 "that {source} names a proxy that accepts CONNECT").format(url=proxy.url, source=proxy.setting(),
+                                                                          target=target)
+    reason = f" ({exc})" if exc is not None and str(exc) and not isinstance(exc, http.client.HTTPException) else ""
     return _("the proxy {url} (from {source}) dropped the connection before opening a tunnel to {target}{reason}: "
              "check {source} names a proxy that accepts CONNECT").format(
         url=proxy.url, source=proxy.setting(), target=target, reason=reason)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from . import vocabulary
 from .i18n import N_
 from .outcome import Delivery, Status
-from .vocabulary import ABORTABLE, OFFLINE, SALE_FINAL, SALE_STATUS, SalePhase
+from .vocabulary import ABORTABLE, OFFLINE, SALE_FINAL, SALE_STATUS, SalePhase, split_path_trouble
 
 Phase = SalePhase
 FINAL = SALE_FINAL
@@ -255,6 +255,8 @@ def step(sale: Sale, event: Event, now: float) -> Next:
     after, effects = _step(sale, event, now)
     answer = getattr(event, "answer", None)
     trouble = "" if after.final or answer is None else answer.trouble
+    if after.final and after.result_code == "NOT_SENT" and split_path_trouble(sale.trouble):
+        trouble = sale.trouble  # voided while a hop refused it: the words name that hop and its setting
     if after.trouble != trouble and (answer is not None or after.final):
         after = replace(after, trouble=trouble)  # what the screen says about the link and the gateway
     return after, effects
@@ -357,9 +359,11 @@ def _on_tick(sale: Sale, event: Tick, now: float) -> Next:
     phase = sale.phase
     if phase is Phase.NEW:
         if now >= sale.deadline:
+            hop = split_path_trouble(sale.trouble)
             return replace(sale, phase=Phase.VOIDED, next_at=None, result_code="NOT_SENT",
-                           message=N_("the link stayed down past the payment code's validity: "
-                                   "nothing was charged")), (ForgetCode(),)
+                           message=vocabulary.PATH_VOIDED[hop[0]] if hop else
+                           N_("the link stayed down past the payment code's validity: nothing was charged")), \
+                (ForgetCode(),)
         if not event.link_up:
             return replace(sale, next_at=min(now + sale.timing.offline_retry, sale.deadline)), ()
         return replace(sale, phase=Phase.SENDING, pay_attempts=sale.pay_attempts + 1, next_at=None), (Send("pay"),)

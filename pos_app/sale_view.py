@@ -28,16 +28,19 @@ from .vocabulary import (
     NEXT_STEP_MONEY_BACK,
     NEXT_STEP_NOT_CHARGED,
     NEXT_STEP_OFFLINE,
+    NEXT_STEP_PATH,
     NEXT_STEP_WAIT_OR_STOP,
     NO_ANSWER,
     OFFLINE,
     OPEN,
+    PATH_TROUBLE_WORDS,
     RESULT_WORDS,
     SALE_PHASE_WORDS,
     STOPPING_WORDS,
     SUCCESS,
     TROUBLE_WORDS,
     UNKNOWN,
+    split_path_trouble,
 )
 
 # Tones: how the cashier's outcome panel is coloured.
@@ -82,6 +85,12 @@ def cashier_view(sale: pf.Sale) -> CashierView:
                            "", False, True, False)
     if status == CANCELLED:
         return _cancelled_view(sale)
+    hop = split_path_trouble(sale.trouble) if sale.result_code == "NOT_SENT" else None
+    if hop is not None:  # voided while the proxy or TLS refused it: which hop, and who fixes it
+        head, fix = PATH_TROUBLE_WORDS[hop[0]]
+        detail = _("{what}, so the payment was never sent: nothing was charged.").format(what=_(head))
+        return CashierView(DECLINED, _("NOT PAID"), _join(detail, _(fix).format(setting=hop[1])),
+                           _(NEXT_STEP_PATH), "", False, True, False)
     declined = sale.result_code in DECLINE_CODES
     step = NEXT_STEP_DECLINED if declined else NEXT_STEP_OFFLINE if sale.result_code == "NOT_SENT" else \
         NEXT_STEP[FAILED]
@@ -102,6 +111,17 @@ def _open_view(sale: pf.Sale) -> CashierView:
         if offline:
             detail, on = _join(detail, link_down), "the network"
         return CashierView(UNSURE, _(stopping), detail, _(NEXT_STEP[UNKNOWN]), _(on), False, False, False)
+    hop = split_path_trouble(sale.trouble)
+    if sale.phase is pf.Phase.NEW and hop is not None:  # not the link: a hop that will not heal by waiting
+        head, fix = PATH_TROUBLE_WORDS[hop[0]]
+        return CashierView(QUEUED, _("Queued: {what}").format(what=_(head)),
+                           _join(_("Not sent yet: nothing is charged."), _(fix).format(setting=hop[1])),
+                           _(NEXT_STEP_WAIT_OR_STOP), _("the network"), abortable, False, False, void_at=sale.deadline)
+    if hop is not None and sale.phase in (pf.Phase.WAITING, pf.Phase.INQUIRING):
+        head, fix = PATH_TROUBLE_WORDS[hop[0]]
+        return CashierView(UNSURE, _(head), _join(_("Not paid yet: the outcome is not known."),
+                                                  _(fix).format(setting=hop[1])),
+                           _(NEXT_STEP_WAIT_OR_STOP), _("the network"), abortable, False, False)
     if sale.phase is pf.Phase.NEW:
         return CashierView(QUEUED, _(words), _("Not sent yet: nothing is charged. It goes out as soon as the link is "
                                               "back."), _(NEXT_STEP_WAIT_OR_STOP), _(on), abortable, False, False,

@@ -119,6 +119,57 @@ TROUBLE_WORDS = {
     HTTP_TROUBLE: N_("The gateway is failing (HTTP {status}); still checking…"),
 }
 
+# -- which hop of the way to the gateway refused a call that certainly did not leave ----------------------------
+#: ``Sale.trouble`` is then "KIND setting" (:func:`path_trouble`): the kind says the hop, the setting what the
+#: technician changes ("[gateway] proxy", "HTTPS_PROXY", "[gateway] ca_bundle"...). Unlike OFFLINE this does not
+#: heal by waiting: the cashier is told to call the technician.
+PROXY_DOWN = "PROXY_DOWN"          # the store's proxy cannot be reached, or its setting cannot be used
+PROXY_REFUSED = "PROXY_REFUSED"    # the proxy would not open the way (CONNECT refused or not answered as HTTP)
+PROXY_LOGIN = "PROXY_LOGIN"        # the proxy wants a login it did not get, or refused the one given
+BEYOND_PROXY = "BEYOND_PROXY"      # the proxy is up, the gateway beyond it cannot be reached
+TLS_REFUSED = "TLS_REFUSED"        # the terminal refused the certificate (or TLS version) on the way
+#: (headline, what the technician must look at: takes {setting}) for each hop.
+PATH_TROUBLE_WORDS = {
+    PROXY_DOWN: (N_("The store's proxy does not answer"),
+                 N_("Call the technician: the proxy set by {setting} is down or cannot be used.")),
+    PROXY_REFUSED: (N_("The store's proxy refuses the way to the gateway"),
+                    N_("Call the technician: the proxy set by {setting} must let the terminal through to the "
+                       "gateway.")),
+    PROXY_LOGIN: (N_("The store's proxy refuses the terminal's login"),
+                  N_("Call the technician: the proxy's login ({setting}) is missing or wrong.")),
+    BEYOND_PROXY: (N_("The store's proxy cannot reach the gateway"),
+                   N_("The gateway, or the way to it beyond the store's proxy, is down. If it lasts, call the "
+                      "technician ({setting}).")),
+    TLS_REFUSED: (N_("The gateway's secure connection is refused"),
+                  N_("Call the technician: the terminal does not trust the certificate on the way to the gateway "
+                     "({setting}).")),
+}
+#: A queued pay voided while a hop refused it (its message; the sale keeps the trouble for the setting).
+PATH_VOIDED = {
+    PROXY_DOWN: N_("the store's proxy did not answer until the payment code's validity ended: nothing was charged"),
+    PROXY_REFUSED: N_("the store's proxy refused the way to the gateway until the payment code's validity ended: "
+                      "nothing was charged"),
+    PROXY_LOGIN: N_("the store's proxy refused the terminal's login until the payment code's validity ended: "
+                    "nothing was charged"),
+    BEYOND_PROXY: N_("the store's proxy could not reach the gateway until the payment code's validity ended: "
+                     "nothing was charged"),
+    TLS_REFUSED: N_("the gateway's certificate was refused until the payment code's validity ended: nothing was "
+                    "charged"),
+}
+NEXT_STEP_PATH = N_("Do not hand over the goods. Ask for another way to pay, and call the technician.")
+
+
+def path_trouble(kind: str, setting: str) -> str:
+    """``Sale.trouble`` for a hop that refused a call: its kind and the setting that fixes it."""
+    return f"{kind} {setting}"
+
+
+def split_path_trouble(trouble: str) -> tuple[str, str] | None:
+    """(kind, setting) of a path trouble, None for any other trouble (OFFLINE, NO_ANSWER, "HTTP 503", "")."""
+    kind, _sep, setting = trouble.partition(" ")
+    return (kind, setting) if kind in PATH_TROUBLE_WORDS else None
+
+
 #: Result codes by which the customer's wallet, or its risk control, refused the payment: a decline, however
 #: it was learnt (the pay's answer, an inquiry, a notification). Spec §5 lists them (F).
 DECLINE_CODES = frozenset({"USER_PAYMENT_VERIFICATION_FAILED", "USER_BALANCE_NOT_ENOUGH", "RISK_REJECT",
