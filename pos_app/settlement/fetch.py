@@ -19,7 +19,9 @@ Why like this:
 - Behind a store's mandatory proxy the SFTP host is no more reachable directly than the gateway is: given the
   ``[gateway]`` settings, the connection goes through the proxy they (or the environment) name for the SFTP
   host, by its CONNECT (:func:`pos_app.netpath.open_tunnel`), and SSH runs inside the tunnel; the host key is
-  still checked against the SFTP host's name and port, so the proxy cannot stand in for the server.
+  still checked against the SFTP host's name and port, so the proxy cannot stand in for the server. The
+  environment's HTTPS_PROXY covers https:// only (requests' rules): with it alone the SFTP host goes direct, and
+  when that fails the words say so, naming [gateway] proxy and ALL_PROXY, which carry it too.
 
 asyncssh is asynchronous; callers are worker threads or the CLI, so each call runs its own ``asyncio.run``.
 """
@@ -231,6 +233,27 @@ def _proxy_error(exc: BaseException, url: SftpUrl, route: str) -> PosError:
                         route=route, where=where))
 
 
+def _went_direct(error: PosError, gateway: GatewayConfig | None, url: SftpUrl) -> PosError:
+    """``error`` (the SFTP host not reached directly) with a note when the gateway's calls take a proxy the SFTP
+    connection did not: by requests' rules HTTPS_PROXY covers https:// only, so behind a mandatory proxy named
+    that way the SFTP host is tried direct and fails; [gateway] proxy or ALL_PROXY carry it too."""
+    if gateway is None:
+        return error
+    from .. import netpath
+
+    try:
+        ours = netpath.resolve_proxy(gateway)
+        theirs = netpath.resolve_proxy(gateway, url=f"sftp://{url.host}:{url.port}/")
+    except PosError:
+        return error
+    if ours.url is None or theirs.source != "none":   # NO_PROXY or "direct" chose it: nothing to point out
+        return error
+    note = _("the gateway's calls go {route}, but the SFTP connection went direct ({variable} covers https:// only): "
+             "to send it through the proxy too, set [gateway] proxy, or ALL_PROXY").format(
+                 route=ours.describe(), variable=ours.source)
+    return PosError(error.message, hint=f"{error.hint}; {note}" if error.hint else note)
+
+
 async def _tunnel(gateway: GatewayConfig | None, url: SftpUrl, timeout: float) -> Any:
     """A socket through the proxy in use for the SFTP host (the gateway's rules, asked for this host), or None
     when the connection goes direct."""
@@ -269,6 +292,8 @@ async def _session(settlement: Any, url: SftpUrl, timeout: float, work, gateway:
         error = _connect_error(ssh, exc, url, timeout)
         if error is None:
             raise
+        if sock is None and isinstance(exc, OSError):   # TimeoutError among them: not reached directly
+            error = _went_direct(error, gateway, url)
         raise error from None
     whole = asyncio.timeout(SESSION)
     try:
