@@ -67,6 +67,7 @@ def test_a_garbage_sandbox_tls_value_is_said_in_words(tmp_path):
     assert "POS_TERMINAL_SANDBOX_TLS" in done.stderr and repr(value) in done.stderr, done.stderr
 
 
+@pytest.mark.xfail(strict=True, reason='status in sandbox mode said [gateway] proxy = "direct", held by no file')
 def test_sandbox_tls_toggled_between_runs_follows_and_loads_each_time(tmp_path):
     data = tmp_path / "data"
     config = data / "sandbox-gateway" / "terminal.toml"
@@ -76,6 +77,7 @@ def test_sandbox_tls_toggled_between_runs_follows_and_loads_each_time(tmp_path):
         status = json.loads(done.stdout)
         assert status["gateway"].startswith(f"{scheme}://127.0.0.1:") and status["gatewayCheck"]["ok"], status
         assert (status["tls"] is not None) == (scheme == "https")
+        assert "sandbox" in status["proxy"]["words"] and "[gateway] proxy" not in status["proxy"]["words"]
         gw = load_config(config).gateway   # the file the simulator keeps follows, and loads each time
         assert gw.url.startswith(f"{scheme}://")
 
