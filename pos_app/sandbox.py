@@ -33,7 +33,7 @@ from offline_queue.lock import make_private_dir
 
 from .config import Config, load_config
 from .errors import PosError
-from .i18n import _
+from .i18n import N_, _
 from .sim import Simulator
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 FOLDER = "sandbox-gateway"
 RECORD = "gateway.lock"
 TLS_VARIABLE = "POS_TERMINAL_SANDBOX_TLS"
+#: The way out a sandbox's gateway calls take, as status and the self-test say it: direct by the sandbox's own rule
+#: (its config is made in memory with proxy = "direct"), not by a [gateway] proxy a person could find in a file.
+DIRECT = N_("direct: the sandbox's gateway simulator runs on this machine, never through a proxy")
 BUSY_WAIT = 30.0       # seconds a second process waits for another one-off check's simulator to stop
 POLL = 0.05
 

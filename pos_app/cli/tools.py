@@ -84,9 +84,14 @@ def status(opts):
         check = f"FAILED: {outcome.message or outcome.result_code}"
     m = config.merchant
     proxy, tls = probe.proxy, probe.tls
+    way = None if proxy is None else proxy.describe()
+    if config_file is None and proxy is not None and proxy.url is None:
+        from ..i18n import _
+        from ..sandbox import DIRECT
+        way = _(DIRECT)   # the sandbox's rule, not a [gateway] proxy in a file
     data = {"version": __version__, "mode": mode, "config": str(config.path) if config_file else None,
             "dataDir": str(data_dir), "gateway": config.gateway.url, "clientId": config.gateway.client_id,
-            "proxy": None if proxy is None else {"url": proxy.url, "source": proxy.source, "words": proxy.describe()},
+            "proxy": None if proxy is None else {"url": proxy.url, "source": proxy.source, "words": way},
             "tls": None if tls is None else {"version": tls.version, "cipher": tls.cipher, "issuer": tls.issuer,
                                              "subject": tls.subject,
                                              "notAfter": tls.not_after.isoformat(timespec="seconds")},
@@ -97,7 +102,7 @@ def status(opts):
         f"  config:    {config.path if config_file else '(none: sandbox mode)'}",
         f"  data dir:  {data_dir}",
         f"  gateway:   {config.gateway.url} (client id {config.gateway.client_id})",
-        *([] if proxy is None else [f"  proxy:     {proxy.describe()}"]),
+        *([] if way is None else [f"  proxy:     {way}"]),
         *([] if tls is None else [f"  tls:       {tls.version}, issuer {tls.issuer}, until {tls.not_after:%Y-%m-%d}"]),
         f"  merchant:  {m.name}, store {m.store_id}, terminal {m.terminal_id}, {m.currency}",
         f"  check:     {check}",

@@ -61,14 +61,19 @@ def _explained(exc: BaseException, gw: GatewayConfig | None, proxy: Proxy | None
 
 
 def check_proxy(gw: GatewayConfig, timeout: float = 5.0, *, where: str = "terminal.toml",
-                environ=None) -> tuple[Check, Proxy]:
-    """The ``proxy`` check: which way out the gateway's calls take and who said so; a proxy in use must
-    accept a connection (timed). Returns the proxy too, for the checks after it."""
+                environ=None, sandbox: bool = False) -> tuple[Check, Proxy]:
+    """The ``proxy`` check: which way out the gateway's calls take and who said so (``sandbox``: the sandbox's own
+    rule, not a setting in a file); a proxy in use must accept a connection (timed). Returns the proxy too, for
+    the checks after it."""
     import os
 
     from ..netpath import resolve_proxy
 
     proxy = resolve_proxy(gw, environ=os.environ if environ is None else environ)
+    if sandbox and proxy.url is None:
+        from ..sandbox import DIRECT
+
+        return passed("proxy", _(DIRECT)), proxy
     said = proxy.describe()
     if proxy.url is None:
         return passed("proxy", said), proxy

@@ -91,7 +91,7 @@ class _Context:
             return skipped("proxy", _(NO_CONFIG))
         self.proxy_down = True   # until the check says otherwise (a proxy login that does not load raises)
         check, self.proxy = network.check_proxy(self.config.gateway, self.config.gateway.connect_timeout,
-                                                where=str(self.config.path))
+                                                where=str(self.config.path), sandbox=self.sandbox)
         self.proxy_down = check.status != PASS
         return check
 

@@ -67,7 +67,6 @@ def test_a_garbage_sandbox_tls_value_is_said_in_words(tmp_path):
     assert "POS_TERMINAL_SANDBOX_TLS" in done.stderr and repr(value) in done.stderr, done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason='status in sandbox mode said [gateway] proxy = "direct", held by no file')
 def test_sandbox_tls_toggled_between_runs_follows_and_loads_each_time(tmp_path):
     data = tmp_path / "data"
     config = data / "sandbox-gateway" / "terminal.toml"

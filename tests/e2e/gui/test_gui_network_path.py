@@ -52,7 +52,6 @@ def widget(probe: dict, cls: str, name: str) -> dict | None:
     return next((w for w in found["widgets"] if w["objectName"] == name), None) if found else None
 
 
-@pytest.mark.xfail(strict=True, reason='the proxy row said [gateway] proxy = "direct", a setting no file holds')
 def test_the_selftest_shows_the_proxy_and_the_tls_of_a_tls_sandbox(till):
     ca = till.data_dir / "sandbox-gateway" / "tls" / "ca.pem"
     assert till.sim_url.startswith("https://127.0.0.1:")
