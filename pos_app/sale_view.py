@@ -114,7 +114,7 @@ def _open_view(sale: pf.Sale) -> CashierView:
     hop = split_path_trouble(sale.trouble)
     if sale.phase is pf.Phase.NEW and hop is not None:  # not the link: a hop that will not heal by waiting
         head, fix = PATH_TROUBLE_WORDS[hop[0]]
-        return CashierView(QUEUED, _("Queued: {what}").format(what=_(head)),
+        return CashierView(QUEUED, _("Queued. {what}").format(what=_(head)),
                            _join(_("Not sent yet: nothing is charged."), _(fix).format(setting=hop[1])),
                            _(NEXT_STEP_WAIT_OR_STOP), _("the network"), abortable, False, False, void_at=sale.deadline)
     if hop is not None and sale.phase in (pf.Phase.WAITING, pf.Phase.INQUIRING):

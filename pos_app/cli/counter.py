@@ -12,9 +12,9 @@ import click
 from .. import payment_flow as pf
 from .. import services
 from ..errors import PosError
-from ..i18n import N_
+from ..i18n import N_, _, stored
 from ..money import format_minor, parse_money
-from ..vocabulary import settled
+from ..vocabulary import PATH_TROUBLE_WORDS, settled, split_path_trouble
 from . import grants
 from .options import by_option, command, timeout_option
 from .output import emit, progress
@@ -51,6 +51,7 @@ def _take(opts, rt, amount_text: str, currency: str | None, timeout: float | Non
     t, grant = rt.terminal, grants.counter()
     amount = parse_money(amount_text, (currency or t.config.merchant.currency).upper())
     watch(opts, t)
+    _say_the_hop(opts, t)
     if how.get("entry_code"):
         t.on_code.add(lambda sale_id, value, expires_at: _show_entry_code(opts, value, amount, expires_at))
     else:
@@ -76,6 +77,25 @@ def _take(opts, rt, amount_text: str, currency: str | None, timeout: float | Non
         data["message"] = (f"not settled yet ({describe(sale)}): it stays scheduled, and the terminal's next "
                            f"start or `pos-terminal reconcile` settles it with the gateway")
     return data
+
+
+def _say_the_hop(opts, t) -> None:
+    """When the proxy or TLS (not the link) keeps a sale from the gateway, say that hop, who fixes it and the
+    client's own words for the technician, once per change: 'waiting for the link' alone would send the cashier
+    waiting for something that will not heal."""
+    said: dict[str, str] = {}
+
+    def changed(txn_id: str) -> None:
+        txn = t.load(txn_id)
+        hop = split_path_trouble(txn.trouble) if isinstance(txn, pf.Sale) else None
+        if hop is None or said.get(txn_id) == txn.trouble:
+            return
+        said[txn_id] = txn.trouble
+        head, fix = PATH_TROUBLE_WORDS[hop[0]]
+        progress(opts, _("{what}. {fix}").format(what=_(head), fix=_(fix).format(setting=hop[1])))
+        if txn.message and not txn.final:
+            progress(opts, _("  for the technician: {words}").format(words=stored(txn.message)))
+    t.on_change.add(changed)
 
 
 def _show_entry_code(opts, value: str, amount, until: float | None) -> None:

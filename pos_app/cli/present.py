@@ -24,10 +24,12 @@ from ..vocabulary import (
     NEXT_COMMAND,
     NEXT_STEP,
     NEXT_STEP_DECLINED,
+    PATH_TROUBLE_WORDS,
     QUEUED,
     SALE_PHASE_WORDS,
     SUCCESS,
     UNKNOWN,
+    split_path_trouble,
 )
 from .output import draw_qr, progress
 
@@ -52,6 +54,9 @@ def describe(txn) -> str:
             return _(ENTRY_CODE_WAITING)
         words = SALE_PHASE_WORDS.get(txn.phase)
         text = _(words[0]) if words else txn.status
+        hop = split_path_trouble(txn.trouble) if txn.phase is pf.Phase.NEW else None
+        if hop is not None:   # not the link: the proxy or TLS refuses it (as the cashier's screen says)
+            text = _("Queued. {what}").format(what=_(PATH_TROUBLE_WORDS[hop[0]][0]))
         return f"{text} (inquiry {txn.inquiries + 1})" if txn.phase is pf.Phase.INQUIRING else text
     phrase = FOLLOWUP_PHASE_WORDS.get(txn.phase)
     return _(phrase).format(kind=_(KIND_WORDS[txn.kind])) if phrase else txn.status
