@@ -85,3 +85,18 @@ def test_the_selftest_shows_the_proxy_and_the_tls_of_a_tls_sandbox(till):
     cn = next(part for part in issuer.split(",") if "CN=" in part).split("CN=")[1].strip()
     tls = rows["tls"]
     assert tls[0] == "PASS" and "TLSv1." in tls[3] and cn in tls[3], tls
+
+
+def test_a_second_process_without_the_variable_uses_the_running_tls_sandbox(till):
+    """``pos-terminal status`` beside the running till, POS_TERMINAL_SANDBOX_TLS unset in its environment: it
+    takes the till's own simulator from the sandbox's record (https, by the sandbox CA), starts none."""
+    import json
+    import sys
+
+    env = {k: v for k, v in till.env().items() if k != "POS_TERMINAL_SANDBOX_TLS"}
+    done = subprocess.run([sys.executable, "-m", "pos_app", "status", "--json", "--data-dir", str(till.data_dir)],
+                          cwd=xkit.ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    assert status["gateway"] == till.sim_url and status["tls"]["version"].startswith("TLSv1.")
+    assert status["gatewayCheck"]["ok"]
