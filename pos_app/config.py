@@ -992,8 +992,8 @@ def split_sftp(text: str) -> SftpUrl:
 
 def _shown_url(text: str) -> str:
     """A URL as an error may echo it: never a password written into it (user:password@)."""
-    login = text.split("//", 1)[-1].split("/", 1)[0]
-    return _("(not shown: it holds a password)") if "@" in login and ":" in login.rsplit("@", 1)[0] else repr(text)
+    rest = text.split("//", 1)[-1]   # a password may hold "/" or "@": all before the last "@" may be the login
+    return _("(not shown: it holds a password)") if "@" in rest and ":" in rest.rsplit("@", 1)[0] else repr(text)
 
 
 def parse_settlement(file: Path, table: object, client_id: str) -> SettlementConfig:

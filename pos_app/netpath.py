@@ -159,7 +159,7 @@ def _env_proxy(value: str, name: str, host: str) -> Proxy:
     guessed host or port (urllib's rules would take port 80 for "host:99999" and a local host for "http://:0")."""
     if "://" not in value:
         value = "http://" + value
-    shown = re.sub(r"//[^/@]*@", "//", value)   # never the login, whatever else is wrong
+    shown = _without_login(value)
     parts = urlsplit(value)
     auth = None
     if parts.username is not None:
@@ -179,6 +179,13 @@ def _env_proxy(value: str, name: str, host: str) -> Proxy:
     address = f"[{address}]" if ":" in address else address
     url = f"http://{address}" + (f":{port}" if port else "")
     return Proxy(url, name, auth, host)
+
+
+def _without_login(value: str) -> str:
+    """scheme://host:port of a proxy URL that may not parse: all before the last "@" may be a login (a password
+    may hold "/", "@", "#"), so it goes, and so does any path."""
+    scheme, sep, rest = value.partition("://")
+    return f"{scheme}{sep}{rest.rpartition('@')[2].split('/', 1)[0]}"
 
 
 def tls_context(ca_bundle: Path | None) -> ssl.SSLContext:
