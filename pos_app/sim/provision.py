@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,26 @@ def _write_private(path: Path, key: rsa.RSAPrivateKey) -> None:
 def _write_public(path: Path, key: rsa.RSAPublicKey) -> None:
     path.write_bytes(key.public_bytes(serialization.Encoding.PEM,
                                       serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+def _write_config(path: Path, text: str) -> None:
+    """Whole or not at all (beside, fsync, rename; the old file's mode kept): a simulator killed while writing
+    never leaves a config cut short, which would read as one a person edited, or lack its [gateway]."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 CA_BUNDLE = "tls/ca.pem"   # the simulator's CA (pos_app.sim.tls), relative to its terminal.toml
@@ -78,7 +99,7 @@ def _follow_port(config: Path, url: str) -> None:
         lines += tomli_w.dumps({"ca_bundle": CA_BUNDLE})
     updated = re.sub(r'(?m)^url = "https?://[^"]*"$', lambda _: lines.rstrip("\n"), text, count=1)
     if updated != text:
-        config.write_text(updated)
+        _write_config(config, updated)
 
 
 def store_of(config: Path) -> tuple[dict, str | None]:
@@ -104,7 +125,7 @@ def add_entry_code(config: Path, code: str) -> None:
         text = config.read_text()
         if not text.startswith(MARKER) or "entry_code" in tomllib.loads(text):
             return
-        config.write_text(text.rstrip("\n") + "\n\n" + tomli_w.dumps({"entry_code": {"code": code}}))
+        _write_config(config, text.rstrip("\n") + "\n\n" + tomli_w.dumps({"entry_code": {"code": code}}))
     except (OSError, ValueError) as exc:
         raise PosError(f"cannot add the store's entry code to {config}: {exc}",
                        hint="check the file, or remove it to let the simulator write a new one") from None
@@ -129,11 +150,15 @@ def provision(data_dir: Path, url: str, client_id: str = DEFAULT_CLIENT_ID) -> P
             _write_public(public, key.public_key())
             created += [private, public]
         config = data_dir / "terminal.toml"
-        if not config.exists():
-            config.write_text(terminal_toml(url, client_id,
-                                            ca_bundle=CA_BUNDLE if url.startswith("https://") else None))
+        if not config.exists() or (config.is_file() and config.stat().st_size == 0):   # an empty one: never written
+            _write_config(config, terminal_toml(url, client_id,
+                                                ca_bundle=CA_BUNDLE if url.startswith("https://") else None))
             created.append(config)
         else:
+            text = config.read_text()
+            if text.startswith(MARKER) and not isinstance(tomllib.loads(text).get("gateway"), dict):
+                raise PosError(f"{config} was written by the simulator but has no [gateway] table (cut short?)",
+                               hint="remove it to let the simulator write a new one")
             _follow_port(config, url)
     except ValueError as exc:   # the marker's file no longer TOML
         raise PosError(f"cannot follow the simulator's port in {data_dir / 'terminal.toml'}: {exc}",
@@ -159,13 +184,13 @@ def add_settlement(config: Path, sftp_url: str, customer_id: str) -> None:
         if not text.startswith(MARKER):
             return
         if "settlement" not in tomllib.loads(text):
-            config.write_text(text.rstrip("\n") + "\n\n" + tomli_w.dumps({"settlement": settlement_doc(
+            _write_config(config, text.rstrip("\n") + "\n\n" + tomli_w.dumps({"settlement": settlement_doc(
                 sftp_url, customer_id)}))
             return
         line = tomli_w.dumps({"sftp": sftp_url}).rstrip("\n")
         updated = re.sub(r'(?m)^sftp = "sftp://[^"]*"$', lambda _: line, text, count=1)
         if updated != text:
-            config.write_text(updated)
+            _write_config(config, updated)
     except (OSError, ValueError) as exc:
         raise PosError(f"cannot add the SFTP server to {config}: {exc}",
                        hint="check the file, or remove it to let the simulator write a new one") from None

@@ -202,7 +202,6 @@ def test_https_proxy_alone_leaves_the_sftp_host_direct_and_its_failure_says_how_
 
 
 # -- a terminal.toml a kill -9 cut short during the simulator's first start -------------------------------------------
-@pytest.mark.xfail(strict=True, reason="an empty terminal.toml (killed before its first byte) was kept for good")
 def test_an_empty_config_left_by_a_killed_first_start_is_written_again(tmp_path):
     from pos_app.sim import Simulator
 
@@ -211,7 +210,6 @@ def test_an_empty_config_left_by_a_killed_first_start_is_written_again(tmp_path)
         assert load_config(sim.provisioned.config_file).gateway.url == sim.url
 
 
-@pytest.mark.xfail(strict=True, reason="a config of the simulator's cut before [gateway] got an entry code appended")
 def test_a_config_of_the_simulators_cut_short_is_said_in_words_and_left_as_it_is(tmp_path):
     from pos_app.sim import Simulator
     from pos_app.sim.provision import terminal_toml
