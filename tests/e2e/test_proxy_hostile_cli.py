@@ -8,8 +8,10 @@ simulator's ledger (nothing charged), what the process printed, and every file i
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 import tomllib
 from pathlib import Path
 
@@ -35,8 +37,9 @@ def sim(tmp_path_factory):
         sim.stop()
 
 
-def terminal_config(sim, name: str, *, proxy: str | None = None, url: str | None = None) -> Path:
-    path = write_config(sim, name, payments={"code_validity": 1.5})
+def terminal_config(sim, name: str, *, proxy: str | None = None, url: str | None = None,
+                    validity: float = 1.5) -> Path:
+    path = write_config(sim, name, payments={"code_validity": validity})
     doc = tomllib.loads(path.read_text())
     doc["gateway"]["ca_bundle"] = str(Path(sim.data_dir) / "tls" / "ca.pem")
     if proxy is not None:
@@ -121,3 +124,69 @@ def test_a_login_in_https_proxy_is_never_printed_or_written(sim, tmp_path):
     for path in written:
         content = path.read_bytes()
         assert b"Right-pw9" not in content and b"Wrong-pw8" not in content, path
+
+
+class TunnelThatDropsFirst:
+    """A CONNECT proxy that answers 200 and hangs up for its first ``drops`` tunnels (after CONNECT, before any
+    request byte could go), then carries tunnels for real (plain TCP both ways)."""
+
+    def __init__(self, drops: int) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.drops, self.tunnels = drops, 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        head = b""
+        while not head.endswith(b"\r\n\r\n") and (byte := conn.recv(1)):
+            head += byte
+        self.tunnels += 1
+        if self.tunnels <= self.drops or not head.startswith(b"CONNECT "):
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            conn.close()
+            return
+        host, port = head.split()[1].decode().rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)), timeout=30)
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        threading.Thread(target=self._pipe, args=(upstream, conn), daemon=True).start()
+        self._pipe(conn, upstream)
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_tunnels_dropped_before_the_request_then_carried_charge_once(sim, tmp_path):
+    """The proxy drops the first two tunnels after answering CONNECT (no request byte can have left: certainly not
+    sent, retried), then carries them: the sale is paid, and the gateway's ledger holds one payment."""
+    proxy = TunnelThatDropsFirst(drops=2)
+    try:
+        config = terminal_config(sim, "flaky.toml", proxy=proxy.url, validity=20)
+        done = run("sale", "--amount", "5.00", "--code", payment_code(), config=config, data=tmp_path / "t")
+    finally:
+        proxy.close()
+    assert done.returncode == 0 and done.stdout.startswith("PAID"), done.stdout + done.stderr
+    assert proxy.tunnels >= 3
+    request = next(line.split()[1] for line in done.stdout.splitlines() if line.strip().startswith("payment:"))
+    assert charged(sim, request) == 1
+    assert "technician" in done.stderr, "the dropped tunnels were said as the proxy's, not as the link's"
