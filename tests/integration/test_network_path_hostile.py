@@ -27,7 +27,7 @@ from pos_app.config import load_config
 from pos_app.errors import ConfigError
 from pos_app.gateway import Delivery, GatewayClient, Status
 from pos_app.link import Link
-from pos_app.netpath import resolve_proxy
+from pos_app.netpath import Proxy, ProxyFailure, open_tunnel, resolve_proxy
 from pos_app.sale_view import cashier_view
 from pos_app.sim import Simulator
 from pos_app.sim.tls import ensure_tls
@@ -413,3 +413,31 @@ def test_a_password_that_breaks_the_url_is_never_said(tls_sim, tls_config, tmp_p
     with pytest.raises(ConfigError) as said:
         load_config(write(tls_sim, tmp_path, proxy=value))
     assert "ss9" not in str(said.value) + (said.value.hint or ""), str(said.value)
+
+
+# -- open_tunnel (the self-test's reach check, the SFTP fetch): the same proxies, the same one deadline -----------
+
+@pytest.mark.xfail(strict=True, reason="open_tunnel says 'dropped the connection' for an answer dripped or not HTTP")
+@pytest.mark.parametrize("answer,said", [(b"HTTP/1.1 200 OK\r\n" + b"X" * 100, "did not finish answering"),
+                                         (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", "as an HTTP proxy does")],
+                         ids=["dripped", "not-http"])
+def test_open_tunnel_says_how_the_proxy_misbehaved_within_its_timeout(answer, said):
+    stop = threading.Event()
+
+    def slow(proxy, conn):
+        read_head(conn)
+        for byte in answer:
+            if stop.is_set():
+                return
+            conn.sendall(bytes([byte]))
+            stop.wait(0.02)
+        stop.wait(5)
+
+    with Hostile(slow) as proxy:
+        started = time.monotonic()
+        with pytest.raises(ProxyFailure) as failed:
+            open_tunnel(Proxy(proxy.url, "HTTPS_PROXY"), "127.0.0.1", 9, 0.5)
+        took = time.monotonic() - started
+        stop.set()
+    assert took < 0.5 + 1.0 and failed.value.stage == "tunnel"
+    assert said in str(failed.value) and "dropped" not in str(failed.value) and "HTTPS_PROXY" in str(failed.value)
