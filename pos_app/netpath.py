@@ -251,17 +251,29 @@ def open_tunnel(proxy: Proxy, host: str, port: int, timeout: float) -> socket.so
         answer = b""
         while not answer.endswith(b"\r\n\r\n"):  # byte by byte: what follows the blank line is the tunnel's
             left = end - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            sock.settimeout(left)
-            byte = sock.recv(1)
-            if not byte or len(answer) > MAX_CONNECT_ANSWER:
-                raise ProxyFailure("tunnel", None, _tunnel_words(proxy, target, None, ""))
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                sock.settimeout(left)
+                byte = sock.recv(1)
+            except TimeoutError:  # silent, or dripping its answer: the one timeout holds either way
+                raise ProxyFailure("tunnel", None, _("the proxy {url} (from {source}) did not finish answering the "
+                                                     "CONNECT to {target} within {seconds:g} s: check that {source} "
+                                                     "names a proxy that accepts CONNECT").format(
+                    url=proxy.url, source=proxy.setting(), target=target, seconds=timeout)) from None
+            if len(answer) > MAX_CONNECT_ANSWER:
+                raise ProxyFailure("tunnel", None, _tunnel_words(proxy, target, None, "",
+                                                                 http.client.LineTooLong("CONNECT answer")))
+            if not byte:   # hung up: after something that is no HTTP answer, it is no HTTP proxy
+                raise ProxyFailure("tunnel", None, _tunnel_words(proxy, target, None, "", None if not answer or
+                                                                 b"HTTP/".startswith(answer[:5]) else
+                                                                 http.client.BadStatusLine(repr(answer[:40]))))
             answer += byte
         line = answer.split(b"\r\n", 1)[0].decode("latin-1")
         match = re.match(r"HTTP/\d(?:\.\d)? (\d{3})\s*(.*)", line)
         if not match:
-            raise ProxyFailure("tunnel", None, _tunnel_words(proxy, target, None, ""))
+            raise ProxyFailure("tunnel", None, _tunnel_words(proxy, target, None, "",
+                                                             http.client.BadStatusLine(line)))
         status = int(match.group(1))
         if not 200 <= status < 300:
             raise ProxyFailure("tunnel", status, _tunnel_words(proxy, target, status, match.group(2)))

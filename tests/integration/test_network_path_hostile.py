@@ -417,7 +417,6 @@ def test_a_password_that_breaks_the_url_is_never_said(tls_sim, tls_config, tmp_p
 
 # -- open_tunnel (the self-test's reach check, the SFTP fetch): the same proxies, the same one deadline -----------
 
-@pytest.mark.xfail(strict=True, reason="open_tunnel says 'dropped the connection' for an answer dripped or not HTTP")
 @pytest.mark.parametrize("answer,said", [(b"HTTP/1.1 200 OK\r\n" + b"X" * 100, "did not finish answering"),
                                          (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", "as an HTTP proxy does")],
                          ids=["dripped", "not-http"])
