@@ -757,7 +757,11 @@ def _walk_network(console: Console, judge: Judge, plan: Plan, answers: dict) -> 
             console.say("  " + _("an answer came back through it and verified"))
             return
         console.say("  " + _("not accepted: {reason}").format(reason=problem))
-        console.say("  " + _("once more (Enter at each: the environment's proxy and the system's CAs)"))
+        if any(plan.old_answers.get(key) for key in NETWORK_KEYS):   # Enter keeps the old config's now
+            console.say("  " + _("once more (Enter keeps the old config's; {none} at each: the environment's proxy "
+                                 "and the system's CAs)").format(none=NONE_WORD))
+        else:
+            console.say("  " + _("once more (Enter at each: the environment's proxy and the system's CAs)"))
 
 
 def from_file(path: Path, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str]]:

@@ -124,7 +124,6 @@ def test_a_missing_file_is_said_without_setups_scratch_folder(tmp_path):
     assert str(tmp_path / "no-such-ca.pem") in str(raised.value) and "scratch" not in str(raised.value)
 
 
-@pytest.mark.xfail(strict=True, reason="after a failed round trip the walk said Enter takes the environment's way")
 def test_the_walk_under_force_says_how_to_leave_a_dead_old_proxy_out(tls_sim, proxy, tmp_path):
     target, _login = first_setup(tls_sim, proxy, tmp_path)
     dead = socket.socket()
