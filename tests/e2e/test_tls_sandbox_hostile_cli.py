@@ -15,6 +15,7 @@ from cryptography import x509
 
 from pos_app.config import load_config
 from pos_app.errors import PosError
+from pos_app.selftest.results import FAIL
 from pos_app.sim.tls import ensure_tls
 
 pytestmark = pytest.mark.slow
@@ -221,3 +222,23 @@ def test_a_config_of_the_simulators_cut_short_is_said_in_words_and_left_as_it_is
         Simulator(tmp_path, "127.0.0.1", 0, tls=True).start()
     assert "terminal.toml" in raised.value.message and "remove" in (raised.value.hint or "")
     assert tmp_path.joinpath("terminal.toml").read_text() == cut
+
+
+# -- the environment's proxy variable holding garbage ----------------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason="the self-test connected to an unusable proxy: 'the check itself failed'")
+@pytest.mark.parametrize("value", ["http://h:99999", "::::"])
+def test_an_unusable_proxy_variable_fails_the_proxy_check_in_words(value):
+    from pos_app.selftest.network import check_proxy
+
+    check, proxy = check_proxy(gateway_via(None), 1.0, environ={"HTTPS_PROXY": value})
+    assert proxy.problem and check.status == FAIL, check
+    assert "cannot be used" in check.detail and "check itself" not in check.detail, check
+    assert "HTTPS_PROXY" in (check.hint or ""), check
+
+
+@pytest.mark.xfail(strict=True, reason="netpath._env_proxy (R1's file): urlsplit's ValueError -> internal error")
+def test_a_proxy_variable_that_is_no_url_is_said_in_words_by_status(sftp_sim):
+    done = run("--config", sftp_sim.provisioned.config_file, "status", env_extra={"ALL_PROXY": "http://[::1"},
+               timeout=60)
+    assert done.returncode == 1 and "internal error" not in done.stderr + done.stdout, done.stderr
+    assert "ALL_PROXY" in done.stdout + done.stderr
