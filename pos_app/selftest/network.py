@@ -77,6 +77,10 @@ def check_proxy(gw: GatewayConfig, timeout: float = 5.0, *, where: str = "termin
     said = proxy.describe()
     if proxy.url is None:
         return passed("proxy", said), proxy
+    if proxy.problem:   # a variable's value that is no usable proxy URL: said as such, nothing to connect to
+        return failed("proxy", said, _("set {setting} to http://host:port of the store's proxy, or [gateway] proxy in "
+                                       "{where} (\"direct\" to ignore the environment)").format(
+            setting=proxy.setting(), where=where)), proxy
     host, port = gateway_address(proxy.url)
     started = time.perf_counter()
     try:
