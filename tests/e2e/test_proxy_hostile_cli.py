@@ -102,8 +102,9 @@ def test_the_sales_lines_say_which_hop_fails_and_who_fixes_it(sim, tmp_path, cas
 
 
 def test_a_login_in_https_proxy_is_never_printed_or_written(sim, tmp_path):
-    """The login inside HTTPS_PROXY works (the sale passes through the guarded proxy) and is never in what the
-    processes print nor in any file the terminal writes (journal, logs), right or wrong."""
+    """The login inside HTTPS_PROXY works (the sale passes through the guarded proxy) and is never in what sale,
+    status and the external self-test print nor in any file they write (journal, logs, the report), right or
+    wrong."""
     with Tinyproxy(tmp_path / "guarded", basic_auth=("till7", "Right-pw9")) as guarded:
         config, data = terminal_config(sim, "login.toml"), tmp_path / "t"
         where = guarded.url.removeprefix("http://")
@@ -112,14 +113,17 @@ def test_a_login_in_https_proxy_is_never_printed_or_written(sim, tmp_path):
         runs = [run("sale", "--amount", "1.00", "--code", payment_code(), config=config, data=data, https_proxy=right),
                 run("sale", "--amount", "1.00", "--code", payment_code(), config=config, data=data, https_proxy=wrong),
                 run("status", config=config, data=data, https_proxy=wrong),
-                run("status", "--json", config=config, data=data, https_proxy=right)]
+                run("status", "--json", config=config, data=data, https_proxy=right),
+                run("selftest", "--level", "external", "--out", tmp_path / "report.json", config=config, data=data,
+                    https_proxy=wrong)]
     assert runs[0].returncode == 0 and "PAID" in runs[0].stdout, runs[0].stdout + runs[0].stderr
     assert runs[1].returncode == 1 and "refused the terminal's login" in runs[1].stdout
     assert "HTTPS_PROXY" in runs[1].stderr and "technician" in runs[1].stderr
+    assert "HTTPS_PROXY" in (tmp_path / "report.json").read_text(), runs[-1].stdout + runs[-1].stderr
     for done in runs:
         for secret in ("Right-pw9", "Wrong-pw8"):
             assert secret not in done.stdout + done.stderr, (secret, done.args, done.stdout, done.stderr)
-    written = [p for p in data.rglob("*") if p.is_file()]
+    written = [p for p in data.rglob("*") if p.is_file()] + [tmp_path / "report.json"]
     assert written
     for path in written:
         content = path.read_bytes()
