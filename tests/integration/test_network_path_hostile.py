@@ -23,6 +23,7 @@ from kit import payment_code, reserve_port, usd
 from proxykit import Tinyproxy
 
 from pos_app import payment_flow as pf
+from pos_app.answers import answer_of, trouble_of
 from pos_app.config import load_config
 from pos_app.errors import ConfigError
 from pos_app.gateway import Delivery, GatewayClient, Status
@@ -141,6 +142,7 @@ def test_a_connect_answer_that_is_no_tunnel_is_not_sent_in_words_naming_the_prox
     assert outcome.status is Status.UNKNOWN and outcome.delivery is Delivery.NOT_SENT, outcome.message
     assert proxy.url in outcome.message and "[gateway] proxy" in outcome.message, outcome.message
     assert "BadStatusLine" not in outcome.message and "_ssl.c" not in outcome.message, outcome.message
+    assert trouble_of(outcome) == "PROXY_REFUSED [gateway] proxy"
     assert never_arrived(tls_config, "hx-" + str(len(answer)))
 
 
@@ -189,6 +191,7 @@ def test_a_proxy_that_answers_407_to_everything_is_asked_once(tls_config, tmp_pa
         outcome = pay(tls_config, gateway, "hx-407")
     assert len(proxy.heads) == 1 and b"Proxy-Authorization: Basic " in proxy.heads[0]
     assert outcome.delivery is Delivery.NOT_SENT and "[gateway] proxy_credentials" in outcome.message
+    assert trouble_of(outcome) == "PROXY_LOGIN [gateway] proxy_credentials"
     assert "pw-407-loop" not in outcome.message
 
 
@@ -251,6 +254,7 @@ def test_an_inspecting_proxy_without_its_ca_is_not_sent_naming_ca_bundle(tls_con
     outcome = pay(tls_config, replace(tls_config.gateway, proxy=inspecting.url), "hx-uninspected")
     assert outcome.status is Status.UNKNOWN and outcome.delivery is Delivery.NOT_SENT, outcome.message
     assert "[gateway] ca_bundle" in outcome.message and "TLS-inspecting proxy" in outcome.message
+    assert trouble_of(outcome) == "TLS_REFUSED [gateway] ca_bundle"
     assert len(inspecting.relayed) == before, "no request byte reached the proxy's TLS"
     assert never_arrived(tls_config, "hx-uninspected")
 
@@ -270,7 +274,7 @@ def test_a_proxy_up_in_front_of_a_gateway_down_says_the_gateway_is_unreachable_b
     assert outcome.status is Status.UNKNOWN and outcome.delivery is Delivery.NOT_SENT, outcome.message
     assert "allow CONNECT" not in outcome.message, "the proxy allowed it: the gateway behind it is down"
     assert f"127.0.0.1:{gone}" in outcome.message and "could not reach the gateway" in outcome.message
-    assert "[gateway] url" in outcome.message
+    assert "[gateway] url" in outcome.message and trouble_of(outcome) == "BEYOND_PROXY [gateway] url"
     assert Link(gateway.url, proxy=resolve_proxy(gateway)).probe(), "the proxy hop is up"
 
 
@@ -282,7 +286,7 @@ def test_a_proxy_variable_the_terminal_cannot_use_is_said_naming_it(tls_config, 
     monkeypatch.setenv("HTTPS_PROXY", value)
     outcome = pay(tls_config, tls_config.gateway, "hx-env")
     assert outcome.status is Status.UNKNOWN and outcome.delivery is Delivery.NOT_SENT, outcome.message
-    assert "HTTPS_PROXY" in outcome.message, outcome.message
+    assert "HTTPS_PROXY" in outcome.message and trouble_of(outcome) == "PROXY_DOWN HTTPS_PROXY", outcome.message
     link = Link(tls_config.gateway.url, proxy=resolve_proxy(tls_config.gateway))
     assert not link.probe() and (link.host, link.port) not in (("localhost", 80), ("127.0.0.1", 80))
 
@@ -382,7 +386,6 @@ def test_a_proxy_setting_that_cannot_be_used_is_said_at_load(tls_sim, tmp_path, 
 def test_the_cashier_is_told_when_the_proxy_is_the_cause(tls_sim, tls_config, tmp_path):
     """A queued sale whose pay the proxy refused, and the same sale voided: the cashier's words name the proxy,
     say to call the technician and name the setting (not 'the link stayed down')."""
-    from pos_app.answers import answer_of
 
     with Tinyproxy(tmp_path / "strict", connect_ports=[443]) as strict:
         outcome = pay(tls_config, replace(tls_config.gateway, proxy=strict.url), "hx-cashier")
