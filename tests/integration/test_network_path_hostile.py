@@ -303,12 +303,13 @@ def test_a_login_in_https_proxy_is_never_said(tls_config, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("no_proxy,bypassed", [("*", True), (".0.0.1", True), ("127.0.0.0/8", True),
-                                               ("127.0.0.1:1", False), ("example.com", False)])
-def test_no_proxy_forms_decide_as_requests_does(tls_config, monkeypatch, no_proxy, bypassed):
+                                               ("127.0.0.1:1", False), ("127.0.0.1:{port}", False),
+                                               ("example.com, 127.0.0.1", True), ("example.com", False)])
+def test_no_proxy_forms_decide_as_requests_does(tls_sim, tls_config, monkeypatch, no_proxy, bypassed):
     import requests.utils
 
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
-    monkeypatch.setenv("NO_PROXY", no_proxy)
+    monkeypatch.setenv("NO_PROXY", no_proxy.format(port=tls_sim.port))
     assert requests.utils.should_bypass_proxies(tls_config.gateway.url, None) is bypassed
     assert (resolve_proxy(tls_config.gateway).url is None) is bypassed
 
