@@ -3,8 +3,11 @@
 A call that certainly did not leave (connection refused, connect timeout) marks the link down; any
 answer marks it up. While down, :meth:`Link.up` opens a bare TCP connection to the gateway at most once
 per ``probe_interval``: no request, no signature, nothing to journal. Behind a proxy the probe connects to
-the proxy (the gateway host is never reachable directly from such a network). Odoo's offline bug (stuck offline
-after the network came back, because it checked once and too early) is why the probe keeps going.
+the proxy (the gateway host is never reachable directly from such a network); an environment proxy that cannot
+be used (``Proxy.problem``) is never probed, so the link stays down until the setting is fixed. "Up" behind a
+proxy says only that the proxy answers: the proxy refusing the way is said by the calls' outcomes (the hop).
+Odoo's offline bug (stuck offline after the network came back, because it checked once and too early) is why
+the probe keeps going.
 """
 
 from __future__ import annotations

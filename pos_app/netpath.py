@@ -6,7 +6,10 @@ live here once: ``[gateway] proxy`` ("http://host:port" or "direct") over the en
 requests reads them), ``[gateway] ca_bundle`` over certifi, TLS 1.2 at least, host names always checked.
 
 :func:`explain` turns a failure that happened before a request could leave (proxy refused, tunnel refused,
-certificate refused) into words naming the cause and the setting that fixes it.
+certificate refused) into words naming the cause and the setting that fixes it; :func:`hop` says which hop it
+was (the proxy, its login, the gateway beyond it, TLS) so the cashier is told to call the technician rather than
+to wait for a link that is up. An environment proxy the terminal cannot use is never guessed at
+(``Proxy.problem``): every call through it is certainly not sent, in words naming the variable.
 """
 
 from __future__ import annotations
