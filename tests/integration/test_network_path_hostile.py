@@ -58,10 +58,10 @@ def tls_config(tls_sim):
     return config_for(tls_sim)
 
 
-def pay(config, gateway, request_id):
+def pay(config, gateway, request_id, code=None):
     with GatewayClient.from_config(gateway) as client:
-        return client.pay_payment_code(config.merchant, request_id, usd(100), payment_code(), description="hostile",
-                                       notify_url=config.notifications.public_url)
+        return client.pay_payment_code(config.merchant, request_id, usd(100), code or payment_code(),
+                                       description="hostile", notify_url=config.notifications.public_url)
 
 
 def never_arrived(config, request_id) -> bool:
@@ -444,3 +444,71 @@ def test_open_tunnel_says_how_the_proxy_misbehaved_within_its_timeout(answer, sa
         stop.set()
     assert took < 0.5 + 1.0 and failed.value.stage == "tunnel"
     assert said in str(failed.value) and "dropped" not in str(failed.value) and "HTTPS_PROXY" in str(failed.value)
+
+
+def test_tinyproxy_killed_after_connect_before_the_request_is_not_sent_and_the_resend_charges_once(
+        tls_sim, tls_config, tmp_path):
+    """tinyproxy opens the tunnel; the terminal's TLS hello has crossed it (the gateway's side read it) when the
+    proxy is killed -9: the handshake never finished, so no request byte can have left (certainly not sent). With
+    the proxy back, the same request id is sent again and paid; the gateway's ledger holds it once."""
+    proxy = Tinyproxy(tmp_path / "killed").start()
+    front = socket.create_server(("127.0.0.1", 0))   # the gateway's port: a relay to the TLS simulator
+    hellos: list[bytes] = []
+
+    def pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def gateway():
+        while True:
+            try:
+                conn, _ = front.accept()
+            except OSError:
+                return
+            if not hellos:   # the first tunnel: its TLS hello arrives, then the proxy dies
+                hellos.append(conn.recv(65536))
+                proxy.kill()
+                conn.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", tls_sim.port))
+            threading.Thread(target=pipe, args=(upstream, conn), daemon=True).start()
+            threading.Thread(target=pipe, args=(conn, upstream), daemon=True).start()
+
+    threading.Thread(target=gateway, daemon=True).start()
+    gateway_config = replace(tls_config.gateway, url=f"https://127.0.0.1:{front.getsockname()[1]}",
+                             proxy=proxy.url)
+    try:
+        first = pay(tls_config, gateway_config, "hx-killed-in-hello", code := payment_code())
+        assert hellos and hellos[0][:1] == b"\x16", "a TLS handshake record crossed the tunnel"
+        assert first.status is Status.UNKNOWN and first.delivery is Delivery.NOT_SENT, first.message
+        assert proxy.url in first.message
+        proxy.start()
+        again = pay(tls_config, gateway_config, "hx-killed-in-hello", code)
+    finally:
+        front.close()
+        proxy.stop()
+    assert again.status is Status.SUCCESS, again.message
+    with GatewayClient.from_config(replace(tls_config.gateway, proxy="direct")) as client:
+        assert client.inquiry_payment("hx-killed-in-hello").body["paymentStatus"] == "SUCCESS"
+    assert [row for row in tls_sim_payments(tls_sim) if row[0] == "hx-killed-in-hello"] == \
+        [("hx-killed-in-hello", "SUCCESS")]
+
+
+def tls_sim_payments(sim) -> list[tuple]:
+    """The simulator's ledger, its raw rows read with plain SQL."""
+    import sqlite3
+    from pathlib import Path
+
+    conn = sqlite3.connect(f"file:{Path(sim.data_dir) / 'sim-ledger.sqlite'}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT payment_request_id, status FROM payments").fetchall()
+    finally:
+        conn.close()
