@@ -241,3 +241,40 @@ def test_a_proxy_variable_that_is_no_url_is_said_in_words_by_status(sftp_sim):
                timeout=60)
     assert done.returncode == 1 and "internal error" not in done.stderr + done.stdout, done.stderr
     assert "ALL_PROXY" in done.stdout + done.stderr
+
+
+# -- status and a gateway certificate near its end -----------------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason="status showed the end date of a certificate ending in 5 days without a word")
+def test_status_warns_of_a_gateway_certificate_near_its_end(tmp_path):
+    import datetime as dt
+    import ipaddress
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from pos_app.sim import Simulator
+
+    with Simulator(tmp_path / "gw", "127.0.0.1", 0, tls=True) as sim:
+        folder = sim.ca_file.parent
+        ca = x509.load_pem_x509_certificate(sim.ca_file.read_bytes())
+        ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), password=None)
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = dt.datetime.now(dt.UTC)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+        cert = (x509.CertificateBuilder().subject_name(name)
+                .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=5, hours=12))
+                .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                               critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        (tmp_path / "soon.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (tmp_path / "soon.key").write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        sim.server.use_tls(tmp_path / "soon.pem", tmp_path / "soon.key")   # served from the next handshake on
+        done = run("--config", sim.provisioned.config_file, "status", timeout=60)
+        as_json = run("--config", sim.provisioned.config_file, "status", "--json", timeout=60)
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.strip().startswith("tls:"))
+    assert "expires in 5 day(s)" in line, line
+    assert json.loads(as_json.stdout)["tls"]["expiresInDays"] == 5
