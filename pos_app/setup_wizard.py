@@ -420,7 +420,8 @@ def _old_answers(target: Path, doc: dict) -> dict:
         path = Path(key_file).expanduser()
         path = path if path.is_absolute() else target.parent / path
         answers["gateway_public_key"] = str(path) if path.is_file() else None
-    gateway = doc.get("gateway") if isinstance(doc.get("gateway"), dict) else {}
+    table = doc.get("gateway")
+    gateway: dict = table if isinstance(table, dict) else {}
     for key, _label, name in NETWORK_QUESTIONS:   # the way out: a re-run must not drop the store's proxy
         value = gateway.get(name)
         if not isinstance(value, str) or not value.strip() or "@" in value:   # never offer (show) a login

@@ -84,6 +84,15 @@ def status(opts):
         check = f"FAILED: {outcome.message or outcome.result_code}"
     m = config.merchant
     proxy, tls = probe.proxy, probe.tls
+    ends = None   # whole days the gateway's certificate has left; said when the self-test would warn
+    tls_lines: list[str] = []
+    if tls is not None:
+        from datetime import UTC, datetime
+
+        from ..selftest.network import EXPIRY_WARN_DAYS
+        ends = max(0, int((tls.not_after - datetime.now(UTC)).total_seconds() // 86400))
+        soon = f" (it expires in {ends} day(s): have it renewed)" if ends < EXPIRY_WARN_DAYS else ""
+        tls_lines.append(f"  tls:       {tls.version}, issuer {tls.issuer}, until {tls.not_after:%Y-%m-%d}{soon}")
     way = None if proxy is None else proxy.describe()
     if config_file is None and proxy is not None and proxy.url is None:
         from ..i18n import _
@@ -94,7 +103,8 @@ def status(opts):
             "proxy": None if proxy is None else {"url": proxy.url, "source": proxy.source, "words": way},
             "tls": None if tls is None else {"version": tls.version, "cipher": tls.cipher, "issuer": tls.issuer,
                                              "subject": tls.subject,
-                                             "notAfter": tls.not_after.isoformat(timespec="seconds")},
+                                             "notAfter": tls.not_after.isoformat(timespec="seconds"),
+                                             "expiresInDays": ends},
             "merchant": {"name": m.name, "store": m.store_id, "terminal": m.terminal_id, "currency": m.currency},
             "gatewayCheck": {"ok": reachable, "message": check, "outcome": outcome.to_json()}}
     lines = [
@@ -103,7 +113,7 @@ def status(opts):
         f"  data dir:  {data_dir}",
         f"  gateway:   {config.gateway.url} (client id {config.gateway.client_id})",
         *([] if way is None else [f"  proxy:     {way}"]),
-        *([] if tls is None else [f"  tls:       {tls.version}, issuer {tls.issuer}, until {tls.not_after:%Y-%m-%d}"]),
+        *tls_lines,
         f"  merchant:  {m.name}, store {m.store_id}, terminal {m.terminal_id}, {m.currency}",
         f"  check:     {check}",
     ]

@@ -244,7 +244,6 @@ def test_a_proxy_variable_that_is_no_url_is_said_in_words_by_status(sftp_sim):
 
 
 # -- status and a gateway certificate near its end -----------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="status showed the end date of a certificate ending in 5 days without a word")
 def test_status_warns_of_a_gateway_certificate_near_its_end(tmp_path):
     import datetime as dt
     import ipaddress
