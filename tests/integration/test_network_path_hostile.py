@@ -154,6 +154,26 @@ def test_200_followed_by_garbage_is_not_sent(tls_config):
     assert proxy.url in outcome.message
 
 
+@pytest.mark.xfail(strict=True, reason="a tunnel answering in plain HTTP (no TLS) is told to the cashier as the link")
+def test_a_tunnel_that_answers_in_plain_http_is_a_tls_hop_naming_the_url(tls_config):
+    """The proxy opens the tunnel, then something answers the TLS hello in plain HTTP (a wrong port, an
+    intercepting box): not the link, the secure connection; the cashier is told to call the technician."""
+    with Hostile(connect_then(b"HTTP/1.1 200 OK\r\n\r\n", hang=5)) as proxy:
+        def plain(proxy_, conn):
+            proxy_.heads.append(read_head(conn))
+            conn.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            conn.settimeout(5)
+            conn.recv(1)
+
+        proxy.answer = plain
+        outcome = pay(tls_config, replace(tls_config.gateway, proxy=proxy.url), "hx-plain")
+    assert outcome.status is Status.UNKNOWN and outcome.delivery is Delivery.NOT_SENT, outcome.message
+    assert "did not answer in TLS" in outcome.message
+    assert trouble_of(outcome) == "TLS_REFUSED [gateway] url"
+
+
 def test_a_connect_answer_dripped_for_ever_is_held_to_the_calls_deadline(tls_config):
     """Each byte restarts a per-read timeout; the one deadline of the call (connect + read) must still hold."""
     stop = threading.Event()
