@@ -424,8 +424,8 @@ def hop(exc: BaseException, gw: GatewayConfig, proxy: Proxy) -> str:
                 mismatch = getattr(link, "verify_code", None) in (_HOST_MISMATCH, _IP_MISMATCH) or \
                     type(link).__name__ == "CertificateError"
                 return path_trouble(TLS_REFUSED, "[gateway] url" if mismatch else "[gateway] ca_bundle")
-            if isinstance(link, ssl.SSLError) and (link.reason or "").upper() in _OLD_TLS:
-                return path_trouble(TLS_REFUSED, "[gateway] url")
+            if isinstance(link, ssl.SSLError) and (link.reason or "").upper() in (*_OLD_TLS, "WRONG_VERSION_NUMBER"):
+                return path_trouble(TLS_REFUSED, "[gateway] url")   # too old a TLS, or no TLS at all there
         if proxy.url is None:
             return ""
         if _before_proxy(chain):

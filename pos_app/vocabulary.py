@@ -127,7 +127,7 @@ PROXY_DOWN = "PROXY_DOWN"          # the store's proxy cannot be reached, or its
 PROXY_REFUSED = "PROXY_REFUSED"    # the proxy would not open the way (CONNECT refused or not answered as HTTP)
 PROXY_LOGIN = "PROXY_LOGIN"        # the proxy wants a login it did not get, or refused the one given
 BEYOND_PROXY = "BEYOND_PROXY"      # the proxy is up, the gateway beyond it cannot be reached
-TLS_REFUSED = "TLS_REFUSED"        # the terminal refused the certificate (or TLS version) on the way
+TLS_REFUSED = "TLS_REFUSED"        # the terminal refused the certificate, an old TLS, or no TLS at all
 #: (headline, what the technician must look at: takes {setting}) for each hop.
 PATH_TROUBLE_WORDS = {
     PROXY_DOWN: (N_("The store's proxy does not answer"),
@@ -141,8 +141,8 @@ PATH_TROUBLE_WORDS = {
                    N_("The gateway, or the way to it beyond the store's proxy, is down. If it lasts, call the "
                       "technician ({setting}).")),
     TLS_REFUSED: (N_("The gateway's secure connection is refused"),
-                  N_("Call the technician: the terminal does not trust the certificate on the way to the gateway "
-                     "({setting}).")),
+                  N_("Call the technician: the secure connection to the gateway fails (its certificate or its "
+                     "address, {setting}).")),
 }
 #: A queued pay voided while a hop refused it (its message; the sale keeps the trouble for the setting).
 PATH_VOIDED = {

@@ -154,7 +154,6 @@ def test_200_followed_by_garbage_is_not_sent(tls_config):
     assert proxy.url in outcome.message
 
 
-@pytest.mark.xfail(strict=True, reason="a tunnel answering in plain HTTP (no TLS) is told to the cashier as the link")
 def test_a_tunnel_that_answers_in_plain_http_is_a_tls_hop_naming_the_url(tls_config):
     """The proxy opens the tunnel, then something answers the TLS hello in plain HTTP (a wrong port, an
     intercepting box): not the link, the secure connection; the cashier is told to call the technician."""
