@@ -57,6 +57,7 @@ class CashierView:
     final: bool
     hand_over: bool      # the one thing that allows handing over the goods
     void_at: float | None = None   # a queued pay is voided then (the terminal's clock) unless the link is back
+    hop: bool = False              # a hop (the proxy, TLS) refuses it, not the link: the countdown says so
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ def _open_view(sale: pf.Sale) -> CashierView:
         head, fix = PATH_TROUBLE_WORDS[hop[0]]
         return CashierView(QUEUED, _("Queued. {what}").format(what=_(head)),
                            _join(_("Not sent yet: nothing is charged."), _(fix).format(setting=hop[1])),
-                           _(NEXT_STEP_WAIT_OR_STOP), _("the network"), abortable, False, False, void_at=sale.deadline)
+                           _(NEXT_STEP_WAIT_OR_STOP), _("the network"), abortable, False, False, void_at=sale.deadline,
+                           hop=True)
     if hop is not None and sale.phase in (pf.Phase.WAITING, pf.Phase.INQUIRING):
         head, fix = PATH_TROUBLE_WORDS[hop[0]]
         return CashierView(UNSURE, _(head), _join(_("Not paid yet: the outcome is not known."),
@@ -202,6 +204,8 @@ def waiting_line(view: CashierView, seconds: int, now: float) -> str:
     if view.void_at is None:
         return line
     left = max(0, math.ceil(view.void_at - now))
+    if view.hop:
+        return line + " · " + _("voided in {seconds} s unless the way to the gateway opens").format(seconds=left)
     return line + " · " + _("voided in {seconds} s unless the link is back").format(seconds=left)
 
 

@@ -533,7 +533,6 @@ def tls_sim_payments(sim) -> list[tuple]:
         conn.close()
 
 
-@pytest.mark.xfail(strict=True, reason="the countdown of a sale the proxy refuses says 'unless the link is back'")
 def test_the_countdown_of_a_sale_the_proxy_refuses_does_not_blame_the_link():
     sale = pf.new_sale("hx-countdown", pf.PAYMENT_CODE, "USD", 100, 0.0)
     sale, _effects = pf.step(sale, pf.Tick(True), 0.0)
