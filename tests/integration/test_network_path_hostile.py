@@ -473,6 +473,7 @@ def test_tinyproxy_killed_after_connect_before_the_request_is_not_sent_and_the_r
     proxy = Tinyproxy(tmp_path / "killed").start()
     front = socket.create_server(("127.0.0.1", 0))   # the gateway's port: a relay to the TLS simulator
     hellos: list[bytes] = []
+    killed = threading.Event()
 
     def pipe(source, sink):
         try:
@@ -495,6 +496,7 @@ def test_tinyproxy_killed_after_connect_before_the_request_is_not_sent_and_the_r
             if not hellos:   # the first tunnel: its TLS hello arrives, then the proxy dies
                 hellos.append(conn.recv(65536))
                 proxy.kill()
+                killed.set()
                 conn.close()
                 continue
             upstream = socket.create_connection(("127.0.0.1", tls_sim.port))
@@ -509,6 +511,7 @@ def test_tinyproxy_killed_after_connect_before_the_request_is_not_sent_and_the_r
         assert hellos and hellos[0][:1] == b"\x16", "a TLS handshake record crossed the tunnel"
         assert first.status is Status.UNKNOWN and first.delivery is Delivery.NOT_SENT, first.message
         assert proxy.url in first.message
+        assert killed.wait(10), "the proxy was killed and reaped"   # else start() sees it still running
         proxy.start()
         again = pay(tls_config, gateway_config, "hx-killed-in-hello", code)
     finally:
