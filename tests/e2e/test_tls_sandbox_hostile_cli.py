@@ -277,3 +277,19 @@ def test_status_warns_of_a_gateway_certificate_near_its_end(tmp_path):
     line = next(line for line in done.stdout.splitlines() if line.strip().startswith("tls:"))
     assert "expires in 5 day(s)" in line, line
     assert json.loads(as_json.stdout)["tls"]["expiresInDays"] == 5
+
+
+@pytest.mark.xfail(strict=True, reason="on http its config kept ca_bundle: without tls/ca.pem it no longer loaded")
+def test_back_on_http_after_the_ca_was_removed_as_told_the_config_still_loads(tmp_path):
+    from pos_app.sim import Simulator
+
+    with Simulator(tmp_path, "127.0.0.1", 0, tls=True) as sim:
+        config = sim.provisioned.config_file
+    for name in ("ca.pem", "ca.key"):   # what the words for a damaged CA tell a person to do
+        (tmp_path / "tls" / name).unlink()
+    with Simulator(tmp_path, "127.0.0.1", 0) as sim:
+        gw = load_config(config).gateway
+        assert gw.url == sim.url and gw.ca_bundle is None
+    with Simulator(tmp_path, "127.0.0.1", 0, tls=True) as sim:   # and forth again: a new CA, named again
+        gw = load_config(config).gateway
+        assert gw.url == sim.url and gw.ca_bundle == sim.ca_file
