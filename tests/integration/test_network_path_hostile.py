@@ -261,11 +261,17 @@ def inspecting(tmp_path_factory, tls_sim):
         yield proxy
 
 
-def test_an_inspecting_proxy_works_with_its_ca_in_ca_bundle(tls_config, inspecting):
-    gateway = replace(tls_config.gateway, proxy=inspecting.url, ca_bundle=inspecting.store_ca)
+def test_an_inspecting_proxy_works_with_its_ca_in_ca_bundle(tls_config, inspecting, tmp_path):
+    """Its login goes in the CONNECT only: never inside the tunnel, where the gateway (or the inspector) reads."""
+    login = tmp_path / "login"
+    login.write_text("till:pw-inspected\n")
+    os.chmod(login, 0o600)
+    gateway = replace(tls_config.gateway, proxy=inspecting.url, ca_bundle=inspecting.store_ca, proxy_credentials=login)
     outcome = pay(tls_config, gateway, "hx-inspected")
     assert outcome.status is Status.SUCCESS, outcome.message
-    assert b"hx-inspected" in b"".join(inspecting.relayed), "it read the request in clear"
+    inside = b"".join(inspecting.relayed)
+    assert b"hx-inspected" in inside, "it read the request in clear"
+    assert b"Proxy-Authorization" in inspecting.heads[-1] and b"proxy-authorization" not in inside.lower()
 
 
 def test_an_inspecting_proxy_without_its_ca_is_not_sent_naming_ca_bundle(tls_config, inspecting):
