@@ -146,6 +146,14 @@ def test_a_connect_answer_that_is_no_tunnel_is_not_sent_in_words_naming_the_prox
     assert never_arrived(tls_config, "hx-" + str(len(answer)))
 
 
+@pytest.mark.xfail(strict=True, reason="a proxy hanging up on the CONNECT is said as closed in the TLS handshake")
+def test_a_proxy_that_hangs_up_on_the_connect_is_said_before_any_tunnel(tls_config):
+    with Hostile(lambda proxy, conn: None) as proxy:   # accepts, then closes without a word
+        outcome = pay(tls_config, replace(tls_config.gateway, proxy=proxy.url), "hx-hangup")
+    assert outcome.delivery is Delivery.NOT_SENT and trouble_of(outcome) == "PROXY_REFUSED [gateway] proxy"
+    assert "before opening a tunnel" in outcome.message and "TLS handshake" not in outcome.message, outcome.message
+
+
 def test_200_followed_by_garbage_is_not_sent(tls_config):
     with Hostile(connect_then(b"HTTP/1.1 200 OK\r\n\r\n" + b"garbage" * 50, hang=5)) as proxy:
         gateway = replace(tls_config.gateway, proxy=proxy.url, connect_timeout=0.5, read_timeout=0.5)
