@@ -90,14 +90,19 @@ def terminal_toml(url: str, client_id: str, notify_listen: str = "127.0.0.1:8081
 
 def _follow_port(config: Path, url: str) -> None:
     """A config the simulator wrote follows it to a new port, with its scheme (an https:// URL gets the CA
-    bundle beside it, once); one a person edited is left alone."""
+    bundle beside it, once; back on http:// its own CA line goes, so a tls/ folder removed does not break a
+    plain-HTTP config); one a person edited is left alone."""
     text = config.read_text()
     if not text.startswith(MARKER):
         return
     lines = tomli_w.dumps({"url": url})
     if url.startswith("https://") and "ca_bundle" not in dict(tomllib.loads(text).get("gateway") or {}):
         lines += tomli_w.dumps({"ca_bundle": CA_BUNDLE})
-    updated = re.sub(r'(?m)^url = "https?://[^"]*"$', lambda _: lines.rstrip("\n"), text, count=1)
+    if not url.startswith("https://"):   # its own CA line goes with the scheme: tls/ may be gone (made anew)
+        text_without = re.sub(r'(?m)^' + re.escape(tomli_w.dumps({"ca_bundle": CA_BUNDLE})), "", text, count=1)
+    else:
+        text_without = text
+    updated = re.sub(r'(?m)^url = "https?://[^"]*"$', lambda _: lines.rstrip("\n"), text_without, count=1)
     if updated != text:
         _write_config(config, updated)
 

@@ -279,7 +279,6 @@ def test_status_warns_of_a_gateway_certificate_near_its_end(tmp_path):
     assert json.loads(as_json.stdout)["tls"]["expiresInDays"] == 5
 
 
-@pytest.mark.xfail(strict=True, reason="on http its config kept ca_bundle: without tls/ca.pem it no longer loaded")
 def test_back_on_http_after_the_ca_was_removed_as_told_the_config_still_loads(tmp_path):
     from pos_app.sim import Simulator
 
