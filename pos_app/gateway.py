@@ -58,6 +58,7 @@ class _Deadline:
         self._done = False
         self.expired = False
         self.connected = False
+        self.tunnelled = False    # the proxy answered the CONNECT with 2xx (what failed after is in the tunnel)
         self.tls: netpath.TlsInfo | None = None
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
@@ -131,6 +132,12 @@ class _DeadlineConnection(_Connection):
             sock.close()  # no byte of the request was written: certainly not sent
             raise urllib3.exceptions.ConnectTimeoutError(self, "the call's deadline passed while connecting")
         return sock
+
+    def _tunnel(self):
+        super()._tunnel()  # raises unless the proxy answered 2xx
+        deadline = getattr(_calls, "deadline", None)
+        if deadline is not None:
+            deadline.tunnelled = True
 
     def connect(self):
         super().connect()  # TCP, then the proxy's CONNECT tunnel and the TLS handshake when there are
@@ -313,7 +320,7 @@ class GatewayClient:
                 seconds=self.deadline, via=_(" through the proxy {url}").format(url=self.proxy.url)
                 if self.proxy.url else "")
         else:
-            words = netpath.explain(exc, self._gw, self.proxy) or _short(exc)
+            words = netpath.explain(exc, self._gw, self.proxy, tunnelled=deadline.tunnelled) or _short(exc)
         return self._refused_here(words, netpath.hop(exc, self._gw, self.proxy))
 
     @staticmethod

@@ -317,9 +317,10 @@ def tls_info(sock: socket.socket) -> TlsInfo | None:
                    not_after=cert.not_valid_after_utc.astimezone(UTC))
 
 
-def explain(exc: BaseException, gw: GatewayConfig, proxy: Proxy) -> str | None:
+def explain(exc: BaseException, gw: GatewayConfig, proxy: Proxy, *, tunnelled: bool | None = None) -> str | None:
     """Words naming the cause and the setting that fixes it, for a failure before the request left; None when
-    the failure is none this module knows."""
+    the failure is none this module knows. ``tunnelled``: whether the proxy had opened the tunnel (None: not
+    known), which tells a proxy hanging up on the CONNECT from a tunnel closed in the TLS handshake."""
     parts = urlsplit(gw.url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -358,6 +359,8 @@ def explain(exc: BaseException, gw: GatewayConfig, proxy: Proxy) -> str | None:
         if answer is not None:  # the CONNECT's answer was no HTTP, or none at all
             return _tunnel_words(proxy, target, None, "", answer)
         dropped = _dropped_in_handshake(chain)
+        if dropped is not None and tunnelled is False:
+            return _tunnel_words(proxy, target, None, "", dropped)
         if dropped is not None and parts.scheme == "https":
             return _("the tunnel through the proxy {url} (from {source}) to {target} was closed before the TLS "
                      "handshake was done ({reason}): the proxy or the gateway behind it dropped it; check that "

@@ -146,7 +146,6 @@ def test_a_connect_answer_that_is_no_tunnel_is_not_sent_in_words_naming_the_prox
     assert never_arrived(tls_config, "hx-" + str(len(answer)))
 
 
-@pytest.mark.xfail(strict=True, reason="a proxy hanging up on the CONNECT is said as closed in the TLS handshake")
 def test_a_proxy_that_hangs_up_on_the_connect_is_said_before_any_tunnel(tls_config):
     with Hostile(lambda proxy, conn: None) as proxy:   # accepts, then closes without a word
         outcome = pay(tls_config, replace(tls_config.gateway, proxy=proxy.url), "hx-hangup")
