@@ -182,6 +182,7 @@ class Judge:
 
     def __init__(self, scratch_dir: Path) -> None:
         self.scratch = Path(scratch_dir) / "terminal.toml"
+        self.reached = False   # the last round trip's answer came back (the way works), verified or not
 
     def load(self, doc: dict):
         """load_config on ``doc``; ConfigError as raised (naming the scratch file)."""
@@ -281,6 +282,7 @@ class Judge:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()), 0o600)
         write_atomic(keys / "gateway_public.pem", answers["gateway_public_key"].public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo), 0o644)
+        self.reached = False
         toml = folder / "terminal.toml"
         toml.write_text(dump_toml(config_doc({k: v for k, v in answers.items() if k != "gateway_public_key"})),
                         encoding="utf-8")
@@ -292,6 +294,7 @@ class Judge:
             return None
         outcome = probe.outcome
         if probe.verdict is Verdict.UNVERIFIED:
+            self.reached = True   # through the proxy and TLS: what failed is the gateway's answer, not the way
             return _("an answer came back but did not verify with the gateway public key given: {reason}").format(
                 reason=_one_line(outcome.message))
         return _("no verified answer from {url}: {reason}").format(
@@ -860,7 +863,10 @@ def from_file(path: Path, judge: Judge, plan: Plan) -> tuple[dict, dict[str, str
         problem = judge.round_trip(plan, answers)   # last: only answers that are all good are worth the call
         if problem is not None:
             given = ", ".join(key for key in NETWORK_KEYS if answers.get(key))
-            problems.append(_("{keys}: the gateway is not reached this way: {reason}").format(keys=given,
+            problems.append(_("{keys}: the way to the gateway works, but the round trip did not pass: {reason}; "
+                              "check url, client_id and gateway_public_key").format(keys=given, reason=problem)
+                            if judge.reached else
+                            _("{keys}: the gateway is not reached this way: {reason}").format(keys=given,
                                                                                           reason=problem))
     if problems:
         head = (_("{path}: {count} answers are not accepted, so nothing was written:") if len(problems) > 1 else

@@ -144,7 +144,6 @@ def test_the_walk_under_force_says_how_to_leave_a_dead_old_proxy_out(tls_sim, pr
     assert (gw.proxy, gw.proxy_credentials, gw.ca_bundle) == (None, None, tls_sim.ca_file)
 
 
-@pytest.mark.xfail(strict=True, reason="an unverified answer was said as 'not reached this way'")
 def test_an_answer_that_came_back_unverified_is_not_blamed_on_the_way(tls_sim, tmp_path):
     answers = answers_file(tmp_path, tls_sim.provisioned.keys_dir / "gateway_public.pem", url=tls_sim.url,
                            client_id="SANDBOX_SOMEONEELSE0001", ca_bundle=str(tls_sim.ca_file))
