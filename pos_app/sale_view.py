@@ -102,9 +102,12 @@ def cashier_view(sale: pf.Sale) -> CashierView:
 def _open_view(sale: pf.Sale) -> CashierView:
     """A sale still moving: what it does, what it waits on, and, when the link or the gateway fails it, that."""
     words, on = SALE_PHASE_WORDS[sale.phase]
-    offline = sale.trouble == OFFLINE
+    hop = split_path_trouble(sale.trouble)   # the proxy or TLS refuses the calls: said as that hop, not the link
+    offline = sale.trouble == OFFLINE or hop is not None
     unknown = _("Not paid yet: the outcome is not known.")
-    link_down = _("The link to the gateway is down: it goes on when the link is back.")
+    link_down = _("The link to the gateway is down: it goes on when the link is back.") if hop is None else \
+        _("{what}. {fix}").format(what=_(PATH_TROUBLE_WORDS[hop[0]][0]),
+                                  fix=_(PATH_TROUBLE_WORDS[hop[0]][1]).format(setting=hop[1]))
     abortable = sale.phase in ABORTABLE and not sale.aborted
     stopping = stopping_words(sale)
     if stopping is not None:  # the cashier stopped it: say what the stop is waiting on, not "cancelled"
@@ -112,7 +115,6 @@ def _open_view(sale: pf.Sale) -> CashierView:
         if offline:
             detail, on = _join(detail, link_down), "the network"
         return CashierView(UNSURE, _(stopping), detail, _(NEXT_STEP[UNKNOWN]), _(on), False, False, False)
-    hop = split_path_trouble(sale.trouble)
     if sale.phase is pf.Phase.NEW and hop is not None:  # not the link: a hop that will not heal by waiting
         head, fix = PATH_TROUBLE_WORDS[hop[0]]
         return CashierView(QUEUED, _("Queued. {what}").format(what=_(head)),

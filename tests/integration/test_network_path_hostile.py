@@ -558,7 +558,6 @@ def test_the_countdown_of_a_sale_the_proxy_refuses_does_not_blame_the_link():
     assert "voided in 59 s" in line and "link" not in line, line
 
 
-@pytest.mark.xfail(strict=True, reason="a sale being cancelled or stopped while the proxy refuses says 'the link'")
 @pytest.mark.parametrize("phase,aborted", [(pf.Phase.CANCELLING, False), (pf.Phase.INQUIRING, True)])
 def test_a_sale_being_settled_while_the_proxy_is_down_says_the_proxy(phase, aborted):
     sale = replace(pf.new_sale("hx-settling", pf.PAYMENT_CODE, "USD", 100, 0.0), phase=phase, aborted=aborted,
