@@ -20,12 +20,23 @@ from rawsim import Raw, pay_body
 from pos_app import signing
 from pos_app.config import load_config
 from pos_app.gateway import GatewayClient, Status
+from pos_app.sim import Simulator
 from pos_app.sim.notifier import SCHEDULE
 
 
 @pytest.fixture
 def raw(sim):
     return Raw(sim)
+
+
+@pytest.fixture(scope="module")
+def shared_raw(tmp_path_factory):
+    """Raw requests to one simulator kept for the module, for the tests that only look at answers to
+    requests with fresh ids (refusals change nothing; a paid request id is never used again): a start and
+    stop costs about 0.4 s (new RSA keys, the server's shutdown poll), and the bad-field cases alone are 33."""
+    sim = Simulator(tmp_path_factory.mktemp("sim"), "127.0.0.1", 0, notify_time_scale=0.001).start()
+    yield Raw(sim)
+    sim.stop()
 
 
 # -- first start --------------------------------------------------------------------------------------
@@ -73,44 +84,45 @@ def test_port_in_use_is_a_clear_error(make_sim, tmp_path):
 
 # -- protocol -----------------------------------------------------------------------------------------
 
-def test_every_answer_is_signed_with_lower_case_headers(raw):
+def test_every_answer_is_signed_with_lower_case_headers(shared_raw):
     for api, body in [("pay", pay_body()), ("inquiryPayment", {"paymentRequestId": "nope"}),
                       ("pay", {"productCode": "IN_STORE_PAYMENT"})]:
-        status, answer, headers = raw.post(api, body)
+        status, answer, headers = shared_raw.post(api, body)
         assert status == 200 and "result" in answer
         assert {"signature", "client-id", "response-time"} <= set(headers)
-        assert raw.verified(headers)
+        assert shared_raw.verified(headers)
 
 
-def test_unsigned_or_badly_signed_requests_are_refused(raw):
+def test_unsigned_or_badly_signed_requests_are_refused(shared_raw):
     body = pay_body()
-    assert raw.post("pay", body, sign=False)[1]["result"]["resultCode"] == "INVALID_SIGNATURE"
-    _, answer, headers = raw.post("pay", body,
+    assert shared_raw.post("pay", body, sign=False)[1]["result"]["resultCode"] == "INVALID_SIGNATURE"
+    _, answer, headers = shared_raw.post("pay", body,
                                   headers={"signature": "algorithm=RSA256,keyVersion=1,signature=AAAA"})
-    assert answer["result"]["resultCode"] == "INVALID_SIGNATURE" and raw.verified(headers)
+    assert answer["result"]["resultCode"] == "INVALID_SIGNATURE" and shared_raw.verified(headers)
     # signed for another path
-    _, answer, _ = raw.post("pay", body, headers={"signature": signing.sign(
-        raw.key, "/ams/api/v1/payments/refund", raw.sim.client_id, "2026-11-22T00:51:03+00:00",
+    _, answer, _ = shared_raw.post("pay", body, headers={"signature": signing.sign(
+        shared_raw.key, "/ams/api/v1/payments/refund", shared_raw.sim.client_id, "2026-11-22T00:51:03+00:00",
         json.dumps(body).encode())})
     assert answer["result"]["resultCode"] == "INVALID_SIGNATURE"
-    assert raw.post("pay", body, headers={"client-id": "SOMEONE_ELSE"})[1]["result"]["resultCode"] == "INVALID_CLIENT"
+    other = shared_raw.post("pay", body, headers={"client-id": "SOMEONE_ELSE"})[1]
+    assert other["result"]["resultCode"] == "INVALID_CLIENT"
 
 
-def test_header_names_are_case_insensitive_and_spaces_after_commas_accepted(raw):
+def test_header_names_are_case_insensitive_and_spaces_after_commas_accepted(shared_raw):
     body = json.dumps(pay_body(), indent=3).encode()  # the Python SDK's indented bytes
     path = "/ams/api/v1/payments/pay"
-    sig = signing.sign(raw.key, path, raw.sim.client_id, "1763772663000", body).replace(",", ", ")
-    _, answer, _ = raw.post("pay", body, sign=False, headers={
-        "client-id": None, "CLIENT-ID": raw.sim.client_id, "request-time": None, "Request-Time": "1763772663000",
+    sig = signing.sign(shared_raw.key, path, shared_raw.sim.client_id, "1763772663000", body).replace(",", ", ")
+    _, answer, _ = shared_raw.post("pay", body, sign=False, headers={
+        "client-id": None, "CLIENT-ID": shared_raw.sim.client_id, "request-time": None, "Request-Time": "1763772663000",
         "Signature": sig})
     assert answer["result"]["resultStatus"] == "S"
 
 
-def test_absolute_form_target_and_sandbox_path(raw):
+def test_absolute_form_target_and_sandbox_path(shared_raw):
     sandbox = "/ams/sandbox/api/v1/payments/pay"
-    _, answer, headers = raw.post("pay", pay_body(), path=sandbox,
+    _, answer, headers = shared_raw.post("pay", pay_body(), path=sandbox,
                                   target="https://open-sea-global.alipay.com" + sandbox)
-    assert answer["result"]["resultStatus"] == "S" and raw.verified(headers)
+    assert answer["result"]["resultStatus"] == "S" and shared_raw.verified(headers)
 
 
 # What the API reference and the SDKs' in-store validators require (and only that): each one missing
@@ -130,14 +142,14 @@ ORDER_CODE_REQUIRED = [
 
 @pytest.mark.parametrize("scenario, field", [("PaymentCode", f) for f in PAYMENT_CODE_REQUIRED]
                          + [("OrderCode", f) for f in ORDER_CODE_REQUIRED])
-def test_missing_required_field_is_named(raw, scenario, field):
+def test_missing_required_field_is_named(shared_raw, scenario, field):
     body = pay_body(scenario=scenario)
     *parents, leaf = field.split(".")
     node = body
     for p in parents:
         node = node[p]
     del node[leaf]
-    answer = raw.post("pay", body)[1]
+    answer = shared_raw.post("pay", body)[1]
     assert answer["result"]["resultCode"] == "PARAM_ILLEGAL" and field in answer["result"]["resultMessage"]
 
 
@@ -206,14 +218,14 @@ def test_payment_code_is_single_use(raw):
     assert raw.post("pay", pay_body(code="4006381333931"))[1]["result"]["resultCode"] == "INVALID_CODE"
 
 
-def test_unknown_currency_and_bad_amounts(raw):
+def test_unknown_currency_and_bad_amounts(shared_raw):
     body = pay_body()
     body["paymentAmount"] = {"currency": "XXX", "value": "100"}
-    assert raw.post("pay", body)[1]["result"]["resultCode"] == "CURRENCY_NOT_SUPPORT"
+    assert shared_raw.post("pay", body)[1]["result"]["resultCode"] == "CURRENCY_NOT_SUPPORT"
     for value in ("-1", "0", "1.5", 100, "9" * 20):
         body = pay_body()
         body["paymentAmount"] = {"currency": "USD", "value": value}
-        assert raw.post("pay", body)[1]["result"]["resultCode"] == "PARAM_ILLEGAL", value
+        assert shared_raw.post("pay", body)[1]["result"]["resultCode"] == "PARAM_ILLEGAL", value
 
 
 def paid_then_waited(make_sim, request_id, wait, **options):
