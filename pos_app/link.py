@@ -24,15 +24,11 @@ from .netpath import Proxy
 class Link:
     def __init__(self, url: str, *, probe_interval: float = 1.0, probe_timeout: float = 1.0,
                  clock=time.monotonic, proxy: Proxy | None = None) -> None:
-        parts = urlsplit(proxy.url if proxy is not None and proxy.url else url)
         # a proxy that cannot be used (Proxy.problem) is never probed: no call can go through it
         self.unusable = proxy is not None and bool(proxy.problem)
-        self.host = parts.hostname or ("" if self.unusable else "localhost")
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-        self.port = port or (0 if self.unusable else 443 if parts.scheme == "https" else 80)  # the gateway's/proxy's
+        parts = urlsplit(url if self.unusable or proxy is None or not proxy.url else proxy.url)
+        self.host = "" if self.unusable else parts.hostname or "localhost"
+        self.port = 0 if self.unusable else parts.port or (443 if parts.scheme == "https" else 80)  # gateway's/proxy's
         self.probe_interval = probe_interval
         self.probe_timeout = probe_timeout
         self.clock = clock

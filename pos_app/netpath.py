@@ -163,7 +163,11 @@ def _env_proxy(value: str, name: str, host: str) -> Proxy:
     if "://" not in value:
         value = "http://" + value
     shown = _without_login(value)
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        address = parts.hostname or ""
+    except ValueError:   # "http://[::1" (no closing bracket), "http://[zz]:3128"
+        return Proxy(shown, name, None, host, _("it is no URL (its host is not written as http://host:port)"))
     auth = None
     if parts.username is not None:
         auth = (unquote(parts.username), unquote(parts.password or ""))
@@ -171,7 +175,6 @@ def _env_proxy(value: str, name: str, host: str) -> Proxy:
         port = parts.port
     except ValueError:
         return Proxy(shown, name, auth, host, _("its port is not a number from 1 to 65535"))
-    address = parts.hostname or ""
     if parts.scheme.lower() != "http":
         return Proxy(shown, name, auth, host, _("only http:// proxies (CONNECT) are supported, not {scheme}://").format(
             scheme=parts.scheme))

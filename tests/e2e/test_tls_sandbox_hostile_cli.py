@@ -235,7 +235,6 @@ def test_an_unusable_proxy_variable_fails_the_proxy_check_in_words(value):
     assert "HTTPS_PROXY" in (check.hint or ""), check
 
 
-@pytest.mark.xfail(strict=True, reason="netpath._env_proxy (R1's file): urlsplit's ValueError -> internal error")
 def test_a_proxy_variable_that_is_no_url_is_said_in_words_by_status(sftp_sim):
     done = run("--config", sftp_sim.provisioned.config_file, "status", env_extra={"ALL_PROXY": "http://[::1"},
                timeout=60)
