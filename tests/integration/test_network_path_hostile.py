@@ -573,3 +573,16 @@ def test_a_proxy_variable_that_is_no_url_is_certainly_not_sent_naming_it(tls_con
     assert outcome.delivery is Delivery.NOT_SENT and "ALL_PROXY" in outcome.message, outcome.message
     assert trouble_of(outcome) == "PROXY_DOWN ALL_PROXY"
     assert not Link(tls_config.gateway.url, proxy=resolve_proxy(tls_config.gateway)).probe()
+
+
+@pytest.mark.xfail(strict=True, reason="a resend the proxy refused is kept as the gateway's fault (pay_trouble)")
+def test_a_resend_the_proxy_refused_is_not_kept_as_the_gateways_fault():
+    """An order code's pay got no clear answer, its resend never left (the proxy refused it): the gateway did not
+    fail that one, so the words about the pay's fault stay the first's, never the proxy's hop read as the gateway's."""
+    sale = pf.new_sale("hx-resend", pf.ORDER_CODE, "USD", 100, 0.0)
+    sale, _effects = pf.step(sale, pf.Tick(True), 0.0)
+    sale, _effects = pf.step(sale, pf.PayAnswered(pf.Answer(Status.UNKNOWN, Delivery.MAYBE_DELIVERED,
+                                                            trouble="NO_ANSWER")), 1.0)
+    refused = pf.Answer(Status.UNKNOWN, Delivery.NOT_SENT, trouble="PROXY_REFUSED [gateway] proxy")
+    sale, _effects = pf.step(sale, pf.PayAnswered(refused), 2.0)
+    assert sale.maybe_sent and sale.pay_trouble == "NO_ANSWER", sale
