@@ -18,6 +18,17 @@ from rawsim import Raw, pay_body
 
 from pos_app import signing
 from pos_app.gateway import Delivery, GatewayClient, Status
+from pos_app.sim import Simulator
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    """One simulator for the module (conftest's is one per test): each test here uses its request ids once
+    and reads back only its own; a start and stop costs about 0.4 s (new RSA keys, the server's shutdown
+    poll). The hostile-receiver test starts its own with make_sim."""
+    started = Simulator(tmp_path_factory.mktemp("sim"), "127.0.0.1", 0, notify_time_scale=0.001).start()
+    yield started
+    started.stop()
 
 
 class FakeGateway:
