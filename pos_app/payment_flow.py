@@ -436,8 +436,9 @@ def _pay_after_abort(sale: Sale, a: Answer, now: float):
 
 def _fault(a: Answer) -> str:
     """The gateway's fault that left a call's outcome unknown ("HTTP 503", NO_ANSWER); "" for a verified
-    answer (a U included: the gateway has it and has not decided) and for a request that never left."""
-    return "" if a.trouble == OFFLINE else a.trouble
+    answer (a U included: the gateway has it and has not decided) and for a request that never left (the link
+    down, or a hop such as the proxy refusing it: not the gateway's fault)."""
+    return "" if a.not_sent or a.trouble == OFFLINE else a.trouble
 
 
 def _on_inquiry(sale: Sale, event: InquiryAnswered, now: float) -> Next:

@@ -575,7 +575,6 @@ def test_a_proxy_variable_that_is_no_url_is_certainly_not_sent_naming_it(tls_con
     assert not Link(tls_config.gateway.url, proxy=resolve_proxy(tls_config.gateway)).probe()
 
 
-@pytest.mark.xfail(strict=True, reason="a resend the proxy refused is kept as the gateway's fault (pay_trouble)")
 def test_a_resend_the_proxy_refused_is_not_kept_as_the_gateways_fault():
     """An order code's pay got no clear answer, its resend never left (the proxy refused it): the gateway did not
     fail that one, so the words about the pay's fault stay the first's, never the proxy's hop read as the gateway's."""
