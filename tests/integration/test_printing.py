@@ -143,11 +143,13 @@ with Runtime(None, sys.argv[1]) as rt:
 
 
 def test_a_till_killed_mid_print_leaves_the_job_failed_after_restart_never_resent(tmp_path, printer):
-    data_dir = sandbox_with_printer(tmp_path / "t", printer.port, timeout=5.0)
+    # The printer's own 2 s timeout: the kill lands while the job is 'printing', seen by a 20 ms poll; a
+    # longer one only made the till wait longer before it claimed the job.
+    data_dir = sandbox_with_printer(tmp_path / "t", printer.port, timeout=2.0)
     printer.state = "silent"   # the worker hangs in the printer's status question: the job stays "printing"
     proc = track(subprocess.Popen([sys.executable, "-c", TILL, str(data_dir), payment_code()], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, cwd=ROOT, env=terminal_env()))
-    try:   # (the idle status question at start hangs first; the job is claimed once it gave up, 5 s later)
+    try:   # (the idle status question at start hangs first; the job is claimed once it gave up, 2 s later)
         rows = wait_rows(data_dir, "SELECT id, txn FROM print_jobs WHERE state='printing'", timeout=60)
         assert rows, proc.poll()
     finally:
