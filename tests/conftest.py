@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,7 @@ from processes import kill_leftovers
 
 from pos_app.gateway import GatewayClient
 from pos_app.sim import Simulator
+from pos_app.sim.provision import provision
 
 # A command run without --data-dir (and its log file) lands in a scratch XDG data home, never in the
 # home folder of whoever runs the tests; subprocesses inherit it.
@@ -40,14 +42,27 @@ def _no_process_outlives_its_test():
     kill_leftovers()
 
 
+@pytest.fixture(scope="session")
+def _session_sim_keys(tmp_path_factory):
+    """One set of simulator key pairs for the session's fresh simulators: making two RSA-2048 pairs is most of a
+    simulator's first start, and hundreds of tests start one. A test that needs keys nobody else has uses
+    kit.stranger_keys; one that names its own folder (make_sim(data_dir)) gets keys made there, as a store would."""
+    folder = tmp_path_factory.mktemp("sim-keys")
+    provision(folder, "http://127.0.0.1:1")
+    return folder / "keys"
+
+
 @pytest.fixture
-def make_sim(tmp_path_factory):
+def make_sim(tmp_path_factory, _session_sim_keys):
     """Start simulators with any options (``tls=True``: HTTPS from its own CA, ``sim.ca_file``); all are stopped
     at the end of the test."""
     started = []
 
     def make(data_dir=None, **options) -> Simulator:
-        folder = data_dir or tmp_path_factory.mktemp("sim")
+        folder = data_dir
+        if folder is None:
+            folder = tmp_path_factory.mktemp("sim")
+            shutil.copytree(_session_sim_keys, folder / "keys")   # modes kept (copy2): the private ones 0600
         options.setdefault("notify_time_scale", 0.001)
         sim = Simulator(folder, "127.0.0.1", options.pop("port", 0), **options).start()
         started.append(sim)
