@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..errors import PosError
+from .tls import write_whole
 
 DEFAULT_CLIENT_ID = "SANDBOX_POSTERMINAL0001"
 MARKER = "# pos-terminal configuration, written by the gateway simulator for sandbox use."
@@ -51,17 +51,7 @@ def _write_config(path: Path, text: str) -> None:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
         mode = 0o644
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_whole(path, text.encode("utf-8"), mode)
 
 
 CA_BUNDLE = "tls/ca.pem"   # the simulator's CA (pos_app.sim.tls), relative to its terminal.toml

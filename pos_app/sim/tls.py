@@ -91,7 +91,7 @@ def _covers(cert: x509.Certificate, names: list[str]) -> bool:
     return all(n.value in have for n in wanted)
 
 
-def _write(path: Path, data: bytes, mode: int) -> None:
+def write_whole(path: Path, data: bytes, mode: int) -> None:
     """Whole or not at all: written beside, then renamed over, so a crash never leaves half a PEM file."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
@@ -128,8 +128,8 @@ def _make_ca(folder: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey
             .add_extension(ski, critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
             .sign(key, hashes.SHA256()))
-    _write(folder / "ca.key", _key_pem(key), 0o600)   # the key first: a CA certificate never lacks its key
-    _write(folder / "ca.pem", cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_whole(folder / "ca.key", _key_pem(key), 0o600)   # the key first: a CA certificate never lacks its key
+    write_whole(folder / "ca.pem", cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return cert, key
 
 
@@ -153,8 +153,8 @@ def _issue(folder: Path, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKe
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
             .sign(ca_key, hashes.SHA256()))
-    _write(folder / "server.key", _key_pem(key), 0o600)
-    _write(folder / "server.pem", cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_whole(folder / "server.key", _key_pem(key), 0o600)
+    write_whole(folder / "server.pem", cert.public_bytes(serialization.Encoding.PEM), 0o644)
 
 
 def _load_ca(folder: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
