@@ -18,7 +18,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn, overload
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from .errors import ConfigError
 from .i18n import N_, _
@@ -852,15 +852,20 @@ def _gateway_proxy(file: Path, g: _Section) -> tuple[str | None, Path | None]:
     return proxy, path
 
 
-def split_proxy(text: str) -> str:
-    """A proxy URL checked and normalised to ``http://host:port``; ValueError in words otherwise."""
-    if not text.isascii() or re.search(r"[\s\x00-\x1f\x7f]", text):
+def _url_parts(text: object) -> tuple[SplitResult, int | None]:
+    """A URL's parts and port, or ValueError in words: the first checks [gateway] proxy and [settlement] sftp share."""
+    if not isinstance(text, str) or not text.isascii() or re.search(r"[\s\x00-\x1f\x7f]", text):
         raise ValueError(_("a URL of plain ASCII characters without spaces"))
     try:
         parts = urlsplit(text)
-        port = parts.port
+        return parts, parts.port
     except ValueError:
         raise ValueError(_("a port from 1 to 65535 and a valid host")) from None
+
+
+def split_proxy(text: str) -> str:
+    """A proxy URL checked and normalised to ``http://host:port``; ValueError in words otherwise."""
+    parts, port = _url_parts(text)
     if parts.username is not None or parts.password is not None:
         raise ValueError(_("never a login inside the URL: put user:password in a file (mode 600) named by "
                            "[gateway] proxy_credentials"))
@@ -966,13 +971,7 @@ _SFTP_FORM = N_("sftp://user@host:port/absolute/folder, e.g. sftp://merchant@sft
 def split_sftp(text: str) -> SftpUrl:
     """An SFTP folder URL checked and split; ValueError in words (what is wrong with it) otherwise. Shared by
     [settlement] sftp and ``--sftp``."""
-    if not isinstance(text, str) or not text.isascii() or re.search(r"[\s\x00-\x1f\x7f]", text):
-        raise ValueError(_("a URL of plain ASCII characters without spaces"))
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise ValueError(_("a port from 1 to 65535 and a valid host")) from None
+    parts, port = _url_parts(text)
     if parts.scheme != "sftp":
         raise ValueError(_("the scheme sftp://, got {scheme!r}").format(scheme=parts.scheme or text))
     if parts.password is not None:
