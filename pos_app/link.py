@@ -6,6 +6,9 @@ per ``probe_interval``: no request, no signature, nothing to journal. Behind a p
 the proxy (the gateway host is never reachable directly from such a network); an environment proxy that cannot
 be used (``Proxy.problem``) is never probed, so the link stays down until the setting is fixed. "Up" behind a
 proxy says only that the proxy answers: the proxy refusing the way is said by the calls' outcomes (the hop).
+The hop that refused the last call (:attr:`Link.hop`, as ``Sale.trouble`` keeps it) outlives a probe that
+does not test it (a TCP connect to a proxy that refuses the CONNECT): it goes with the next answer, so the
+offline bar (:meth:`Link.offline_words`) names that hop for as long as it is the latest known cause.
 Odoo's offline bug (stuck offline after the network came back, because it checked once and too early) is why
 the probe keeps going.
 """
@@ -18,7 +21,9 @@ import time
 from urllib.parse import urlsplit
 
 from .gateway import Delivery, Outcome, Status
+from .i18n import _
 from .netpath import Proxy
+from .vocabulary import PATH_TROUBLE_WORDS, PROXY_DOWN, split_path_trouble
 
 
 class Link:
@@ -33,6 +38,7 @@ class Link:
         self.probe_timeout = probe_timeout
         self.clock = clock
         self._down_since: float | None = None
+        self._hop = ""   # "KIND setting" (vocabulary.path_trouble) of the hop that refused the last call, or ""
         self._last_probe = float("-inf")
         self._lock = threading.Lock()
         self._probe_lock = threading.Lock()
@@ -41,16 +47,36 @@ class Link:
     def down_since(self) -> float | None:
         return self._down_since
 
+    @property
+    def hop(self) -> str:
+        """The hop (the proxy, TLS) that refused the last call certainly not sent, "KIND setting"; "" for the link."""
+        return self._hop
+
     def note(self, outcome: Outcome) -> None:
-        """Learn from a call: certainly-not-sent means down, any answer at all means up."""
+        """Learn from a call: certainly-not-sent means down (and by which hop), any answer at all means up."""
         if outcome.status is Status.UNKNOWN and outcome.delivery is Delivery.NOT_SENT:
+            hop = (outcome.body or {}).get("trouble")
             with self._lock:
                 if self._down_since is None:
                     self._down_since = self.clock()
                 self._last_probe = self.clock()
+                self._hop = hop if isinstance(hop, str) and split_path_trouble(hop) else ""
         elif outcome.http_status is not None or outcome.status is not Status.UNKNOWN:
             with self._lock:
                 self._down_since = None
+                self._hop = ""
+
+    def offline_words(self) -> tuple[str, str] | None:
+        """The offline bar's words: (what is down, when what waits is sent), None while the way is open. A hop
+        that refused the last call is named with the setting that fixes it; otherwise the link is down."""
+        hop = split_path_trouble(self._hop)
+        if hop is not None:
+            head, fix = PATH_TROUBLE_WORDS[hop[0]]
+            return (_("OFFLINE: {what}. {fix}").format(what=_(head), fix=_(fix).format(setting=hop[1])),
+                    _("they are sent once the way to the gateway opens"))
+        if self._down_since is not None:
+            return _("OFFLINE: no link to the gateway."), _("they are sent when the link is back")
+        return None
 
     def up(self) -> bool:
         """True unless the link is known down and a probe (at most one per interval) still fails.
@@ -69,6 +95,8 @@ class Link:
             if reachable:
                 with self._lock:
                     self._down_since = None
+                    if self._hop.startswith(PROXY_DOWN + " "):   # the probe reached that very hop: the proxy
+                        self._hop = ""
             return reachable
 
     def probe_next(self) -> None:

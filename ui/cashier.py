@@ -763,27 +763,29 @@ class CashierWindow(QMainWindow):
 
         def link():
             t.link.up()   # while it is down, a probe (at most one a second): the banner goes when the link is back
-            return t.link.down_since, services.sales.queue(grant, t.journal)
+            return t.link.offline_words(), services.sales.queue(grant, t.journal)
         self.core.call(link, on_done=self._show_link)
 
     def _show_link(self, result) -> None:
-        """Offline: said for as long as the link is down, queued or not. Online, requests waiting longer than a
-        moment are being sent (a payment in flight is not "queued")."""
-        down_since, queue = result
-        down = down_since is not None
+        """Offline: said for as long as the link is down (or a hop, the proxy or TLS, refuses the calls: the link
+        names it), queued or not. Online, requests waiting longer than a moment are being sent (a payment in
+        flight is not "queued")."""
+        offline, queue = result
+        down = offline is not None
         waiting = [i for i in queue["items"] if down or i["ageSeconds"] >= QUEUE_GRACE]
         if not down and not waiting:
             self.offline_bar.hide()
             return
-        head = _("OFFLINE: no link to the gateway.") if down else _("Sending queued payments.")
+        head, when = offline if offline is not None else (_("Sending queued payments."),
+                                                          _("they are sent when the link is back"))
         if waiting:
             totals: dict[str, int] = {}
             for item in waiting:
                 currency = item["amount"]["currency"]
                 totals[currency] = totals.get(currency, 0) + int(item["amount"]["value"])
             text = ", ".join(format_amount(v, c, self.locale_name) for c, v in sorted(totals.items()))
-            head = _("{head} {count} waiting in the queue ({totals}); they are sent when the link is back.").format(
-                head=head, count=len(waiting), totals=text)
+            head = _("{head} {count} waiting in the queue ({totals}); {when}.").format(
+                head=head, count=len(waiting), totals=text, when=when)
         self.offline_bar.setText(head)
         self.offline_bar.show()
 
