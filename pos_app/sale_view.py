@@ -212,7 +212,12 @@ def waiting_line(view: CashierView, seconds: int, now: float) -> str:
 
 
 def _join(*parts: str) -> str:
-    return " ".join(p for p in parts if p)
+    """Sentences one after the other: a space after a Latin full stop, none after a Chinese one ("。 请" reads
+    as a stray gap)."""
+    joined = ""
+    for part in (p for p in parts if p):
+        joined += part if not joined or joined.endswith(("。", "：", "！", "？")) else " " + part
+    return joined
 
 
 def stopping_words(sale: pf.Sale) -> str | None:

@@ -88,3 +88,51 @@ def test_a_proxy_refusing_the_way_is_said_as_the_proxy_with_a_countdown_then_not
     with urllib.request.urlopen(f"{sim.url}/sim/ledger", timeout=10, context=context) as answer:
         payments = json.load(answer)["payments"]
     assert payments == [], "the gateway never saw the payment: nothing was charged"
+
+
+# -- the same words without a window: the bar's data (the link) and the screen's sentences in Chinese -----------
+def test_the_link_keeps_the_hop_through_a_probe_that_does_not_test_it_and_drops_it_at_an_answer():
+    """A TCP probe reaches the proxy (it listens) yet says nothing of its CONNECT: the bar keeps naming the proxy
+    until a call is answered. A proxy that was down is cleared by that probe (it tests that very hop)."""
+    import socket
+
+    from pos_app.netpath import Proxy
+    from pos_app.link import Link
+    from pos_app.outcome import Delivery, Outcome, Status
+    from pos_app.vocabulary import PROXY_DOWN, PROXY_REFUSED, path_trouble
+
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        url = f"http://127.0.0.1:{listening.getsockname()[1]}"
+        link = Link("https://gateway.example", probe_interval=0, proxy=Proxy(url, "config", None))
+        assert link.offline_words() is None
+        refused = Outcome(Status.UNKNOWN, "", "", {"trouble": path_trouble(PROXY_REFUSED, "[gateway] proxy")},
+                          Delivery.NOT_SENT)
+        link.note(refused)
+        assert link.up()   # the proxy answers a TCP connect
+        head, when = link.offline_words()
+        assert "proxy" in head and "[gateway] proxy" in head and "link" not in head and "way" in when
+        link.note(Outcome(Status.FAILURE, "X", "", {}, Delivery.DELIVERED, 200))
+        assert link.offline_words() is None
+        link.note(Outcome(Status.UNKNOWN, "", "", {"trouble": path_trouble(PROXY_DOWN, "HTTPS_PROXY")},
+                          Delivery.NOT_SENT))
+        assert link.up() and link.offline_words() is None
+        link.note(Outcome(Status.UNKNOWN, "", "", {}, Delivery.NOT_SENT))   # the link itself
+        assert "no link" in link.offline_words()[0]
+
+
+def test_a_queued_pay_s_chinese_sentences_have_no_gap_after_a_full_stop():
+    from dataclasses import replace
+
+    from pos_app import payment_flow as pf
+    from pos_app import sale_view
+    from pos_app.i18n import set_language
+    from pos_app.vocabulary import PROXY_REFUSED, path_trouble
+
+    sale = replace(pf.new_sale("PR1", pf.PAYMENT_CODE, "USD", 420, 0.0),
+                   trouble=path_trouble(PROXY_REFUSED, "[gateway] proxy"))
+    set_language("zh_CN")
+    try:
+        detail = sale_view.cashier_view(sale).detail
+    finally:
+        set_language("en")
+    assert "。" in detail and "。 " not in detail, detail
