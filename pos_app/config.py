@@ -835,8 +835,8 @@ def _gateway_proxy(file: Path, g: _Section) -> tuple[str | None, Path | None]:
             try:
                 proxy = split_proxy(text)
             except ValueError as exc:
-                raise ConfigError(_("{file}: [gateway] proxy: expected {what}, got {text}").format(
-                    file=file, what=exc, text=_shown_url(text)), hint=_("the form is {form}").format(
+                raise ConfigError(_("{file}: [gateway] proxy {text}: {problem}").format(
+                    file=file, text=_shown_url(text), problem=exc), hint=_("the form is {form}").format(
                     form=_(_PROXY_FORM))) from None
     if "proxy_credentials" not in g.table:
         return proxy, None
@@ -853,31 +853,34 @@ def _gateway_proxy(file: Path, g: _Section) -> tuple[str | None, Path | None]:
 
 
 def _url_parts(text: object) -> tuple[SplitResult, int | None]:
-    """A URL's parts and port, or ValueError in words: the first checks [gateway] proxy and [settlement] sftp share."""
+    """A URL's parts and port, or ValueError in words: the first checks [gateway] proxy and [settlement] sftp share.
+    Each ValueError is a whole sentence about the URL (the caller shows the URL, a password never in it)."""
     if not isinstance(text, str) or not text.isascii() or re.search(r"[\s\x00-\x1f\x7f]", text):
-        raise ValueError(_("a URL of plain ASCII characters without spaces"))
+        raise ValueError(_("it must be written in plain ASCII characters, without spaces"))
     try:
         parts = urlsplit(text)
         return parts, parts.port
     except ValueError:
-        raise ValueError(_("a port from 1 to 65535 and a valid host")) from None
+        raise ValueError(_("its host or its port cannot be read (a port is a number from 1 to 65535)")) from None
 
 
 def split_proxy(text: str) -> str:
-    """A proxy URL checked and normalised to ``http://host:port``; ValueError in words otherwise."""
+    """A proxy URL checked and normalised to ``http://host:port``; ValueError in words (a whole sentence, the URL
+    itself not repeated) otherwise."""
     parts, port = _url_parts(text)
     if parts.username is not None or parts.password is not None:
-        raise ValueError(_("never a login inside the URL: put user:password in a file (mode 600) named by "
-                           "[gateway] proxy_credentials"))
+        raise ValueError(_("a login may not be written inside the URL: put user:password in a file (mode 600) "
+                           "and name that file in [gateway] proxy_credentials"))
     if parts.scheme != "http":
-        raise ValueError(_("the scheme http:// (a proxy reached in plain HTTP that opens CONNECT tunnels), got "
-                           "{scheme!r}").format(scheme=parts.scheme or text))
+        why = _("a store proxy is reached in plain HTTP and opens CONNECT tunnels")
+        raise ValueError(_("it must start with http://, not {scheme}:// ({why})").format(scheme=parts.scheme, why=why)
+                         if parts.scheme else _("it must start with http:// ({why})").format(why=why))
     if not parts.hostname:
-        raise ValueError(_("a host name or IP address"))
+        raise ValueError(_("it names no host name or IP address"))
     if not port:
-        raise ValueError(_("the proxy's port, e.g. http://10.0.0.1:3128"))
+        raise ValueError(_("it names no port: write the proxy's port too, e.g. http://10.0.0.1:3128"))
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(_("nothing after host:port"))
+        raise ValueError(_("there must be nothing after host:port"))
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"http://{host}:{port}"
 
@@ -973,19 +976,21 @@ def split_sftp(text: str) -> SftpUrl:
     [settlement] sftp and ``--sftp``."""
     parts, port = _url_parts(text)
     if parts.scheme != "sftp":
-        raise ValueError(_("the scheme sftp://, got {scheme!r}").format(scheme=parts.scheme or text))
+        raise ValueError(_("it must start with sftp://, not {scheme}://").format(scheme=parts.scheme)
+                         if parts.scheme else _("it must start with sftp://"))
     if parts.password is not None:
-        raise ValueError(_("never a password inside the URL: name a password_file (mode 600) or a key"))
+        raise ValueError(_("a password may not be written inside the URL: name a password_file (mode 600) or a "
+                           "key instead"))
     if not parts.username:
-        raise ValueError(_("the user to log in as, before an @"))
+        raise ValueError(_("it names no user to log in as: write the user before an @, as in sftp://user@host/"))
     if not parts.hostname:
-        raise ValueError(_("a host name or IP address"))
+        raise ValueError(_("it names no host name or IP address"))
     if port == 0:
-        raise ValueError(_("a port from 1 to 65535"))
+        raise ValueError(_("its port must be a number from 1 to 65535"))
     if parts.query or parts.fragment:
-        raise ValueError(_("no ?query or #fragment"))
+        raise ValueError(_("it may not have a ?query or a #fragment"))
     if not parts.path.startswith("/") or "/../" in f"{parts.path}/" or "%" in parts.path:
-        raise ValueError(_("an absolute folder path after the host, e.g. /v1/settlements/<customerId>"))
+        raise ValueError(_("it needs an absolute folder path after the host, e.g. /v1/settlements/<customerId>"))
     return SftpUrl(unquote(parts.username), parts.hostname, port or 22, parts.path.rstrip("/") or "/")
 
 
@@ -1006,8 +1011,8 @@ def parse_settlement(file: Path, table: object, client_id: str) -> SettlementCon
         try:
             sftp = str(split_sftp(text))
         except ValueError as exc:
-            raise ConfigError(_("{file}: [settlement] sftp: expected {what}, got {text}").format(
-                file=file, what=exc, text=_shown_url(text)), hint=_("the form is {form}").format(
+            raise ConfigError(_("{file}: [settlement] sftp {text}: {problem}").format(
+                file=file, text=_shown_url(text), problem=exc), hint=_("the form is {form}").format(
                 form=_(_SFTP_FORM))) from None
 
     def named(key: str, secret: bool) -> Path | None:

@@ -314,9 +314,9 @@ class GatewayClient:
 
     def _not_sent(self, exc: BaseException, deadline: _Deadline) -> Outcome:
         if deadline.finish():
-            words = _("the gateway's connection (TCP{proxy}{tls}) did not finish within {seconds:g} s "
+            words = _("the gateway's connection ({steps}) did not finish within {seconds:g} s "
                       "(connect_timeout + read_timeout){via}").format(
-                proxy=_(", the proxy's tunnel") if self.proxy.url else "", tls=", TLS" if self._tls else "",
+                steps=netpath.connection_steps(self.proxy.url is not None, self._tls is not None),
                 seconds=self.deadline, via=_(" through the proxy {url}").format(url=self.proxy.url)
                 if self.proxy.url else "")
         else:

@@ -372,10 +372,10 @@ def explain(exc: BaseException, gw: GatewayConfig, proxy: Proxy, *, tunnelled: b
                                     reason=_os_reason(dropped), gw=gw.url)
     if any(isinstance(link, TimeoutError) or type(link).__name__ in ("ConnectTimeoutError", "ReadTimeoutError")
            for link in chain):
-        return _("the gateway at {target} did not finish connecting (TCP{tunnel}{tls}) within [gateway] "
+        return _("the gateway at {target} did not finish connecting ({steps}) within [gateway] "
                  "connect_timeout ({seconds:g} s){via}: check the network to it").format(
-            target=target, tunnel=_(", the proxy's tunnel") if proxy.url else "",
-            tls=", TLS" if parts.scheme == "https" else "", seconds=gw.connect_timeout, via=_via(proxy))
+            target=target, steps=connection_steps(proxy.url is not None, parts.scheme == "https"),
+            seconds=gw.connect_timeout, via=_via(proxy))
     if proxy.url is None:
         error = _innermost_os_error(chain)
         if isinstance(error, socket.gaierror):
@@ -483,6 +483,18 @@ def _before_proxy(chain: list[BaseException]) -> bool:
 def _innermost_os_error(chain: list[BaseException]) -> BaseException:
     plain = [link for link in chain if isinstance(link, OSError) and type(link).__module__ in ("builtins", "socket")]
     return plain[-1] if plain else chain[-1]
+
+
+def connection_steps(proxied: bool, tls: bool) -> str:
+    """The steps of opening a connection to the gateway, in words: one whole phrase per way, so a translator
+    sees each list entire (its separators included), never English pieces glued into it."""
+    if proxied and tls:
+        return _("TCP, the proxy's tunnel, TLS")
+    if proxied:
+        return _("TCP, the proxy's tunnel")
+    if tls:
+        return _("TCP, TLS")
+    return _("TCP")
 
 
 def _via(proxy: Proxy) -> str:

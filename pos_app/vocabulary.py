@@ -140,9 +140,9 @@ PATH_TROUBLE_WORDS = {
     BEYOND_PROXY: (N_("The store's proxy cannot reach the gateway"),
                    N_("The gateway, or the way to it beyond the store's proxy, is down. If it lasts, call the "
                       "technician ({setting}).")),
-    TLS_REFUSED: (N_("The gateway's secure connection is refused"),
-                  N_("Call the technician: the secure connection to the gateway fails (its certificate or its "
-                     "address, {setting}).")),
+    TLS_REFUSED: (N_("This terminal cannot open a secure connection to the gateway"),
+                  N_("Call the technician: this terminal does not accept the gateway's certificate, or the TLS "
+                     "version it offers (check {setting}).")),
 }
 #: A queued pay voided while a hop refused it (its message; the sale keeps the trouble for the setting).
 PATH_VOIDED = {
@@ -153,8 +153,8 @@ PATH_VOIDED = {
                     "nothing was charged"),
     BEYOND_PROXY: N_("the store's proxy could not reach the gateway until the payment code's validity ended: "
                      "nothing was charged"),
-    TLS_REFUSED: N_("the gateway's certificate was refused until the payment code's validity ended: nothing was "
-                    "charged"),
+    TLS_REFUSED: N_("this terminal could not open a secure connection to the gateway until the payment code's "
+                    "validity ended: nothing was charged"),
 }
 NEXT_STEP_PATH = N_("Do not hand over the goods. Ask for another way to pay, and call the technician.")
 

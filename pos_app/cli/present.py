@@ -57,7 +57,9 @@ def describe(txn) -> str:
         hop = split_path_trouble(txn.trouble) if txn.phase is pf.Phase.NEW else None
         if hop is not None:   # not the link: the proxy or TLS refuses it (as the cashier's screen says)
             text = _("Queued. {what}").format(what=_(PATH_TROUBLE_WORDS[hop[0]][0]))
-        return f"{text} (inquiry {txn.inquiries + 1})" if txn.phase is pf.Phase.INQUIRING else text
+        if txn.phase is pf.Phase.INQUIRING:
+            return _("{words} (inquiry {n})").format(words=text, n=txn.inquiries + 1)
+        return text
     phrase = FOLLOWUP_PHASE_WORDS.get(txn.phase)
     return _(phrase).format(kind=_(KIND_WORDS[txn.kind])) if phrase else txn.status
 

@@ -55,8 +55,8 @@ def reconcile_settlement(opts, files, sftp, day, show, csv_file, pdf, by):
         try:
             split_sftp(sftp)
         except ValueError as exc:
-            raise click.BadParameter(_("{url} is not an SFTP folder URL: it needs {what}").format(
-                url=_shown_url(sftp), what=exc), param_hint="--sftp") from None
+            raise click.BadParameter(_("{url} is not an SFTP folder URL: {problem}").format(
+                url=_shown_url(sftp), problem=exc), param_hint="--sftp") from None
     day = _day(day) if day or show else None
     sim = None
     if not (files or sftp or show) and opts.config_file() is None:

@@ -164,7 +164,8 @@ def judge_tls(info: TlsInfo, now: float, where: str) -> Check:
     if days < EXPIRY_WARN_DAYS:
         return passed("tls", _("{words}: it expires in {days} day(s)").format(words=words, days=max(0, int(days))),
                       _("have the gateway's certificate renewed before then (or, when a TLS-inspecting proxy issues "
-                        "it, the proxy's); after it, no call from this terminal is trusted; see {where}").format(
+                        "it, the proxy's): after that date this terminal no longer trusts the certificate, so no "
+                        "call goes through; see {where}").format(
                           where=where))
     return passed("tls", words)
 

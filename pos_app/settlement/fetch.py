@@ -65,7 +65,7 @@ def parse_url(url: str) -> SftpUrl:
     try:
         return split_sftp(url)
     except ValueError as exc:
-        raise PosError(_("{url} is not an SFTP folder URL: it needs {what}").format(url=_shown_url(url), what=exc),
+        raise PosError(_("{url} is not an SFTP folder URL: {problem}").format(url=_shown_url(url), problem=exc),
                        hint=_("write it as sftp://user@host[:port]/v1/settlements/<customerId>")) from None
 
 

@@ -83,7 +83,7 @@ def test_interactive_walk_reasks_bad_answers_and_writes_a_config_the_terminal_ac
     assert "4-digit merchant category code" in reasons[1] and "'54a1'" in reasons[1]
     assert "ISO 4217" in reasons[2] and "'usd1'" in reasons[2]
     assert "missing.pem does not exist" in reasons[3]
-    assert "never a login inside the URL" in reasons[4] and "proxy_credentials" in reasons[4]
+    assert "a login may not be written inside the URL" in reasons[4] and "proxy_credentials" in reasons[4]
     assert "secret" not in reasons[4]
     assert "4 to 12 digits" in reasons[5]
     assert "differ" in reasons[6] and "differ" in reasons[7]

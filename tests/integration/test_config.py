@@ -509,7 +509,7 @@ def test_a_proxy_url_or_direct_loads(tmp_path, literal, kept):
     ('"https://10.0.0.1:3128"', "http://"),
     ('"socks5://10.0.0.1:1080"', "http://"),
     ('"http://10.0.0.1"', "port"),
-    ('"http://10.0.0.1:3128/path"', "nothing after host:port"),
+    ('"http://10.0.0.1:3128/path"', "there must be nothing after host:port"),
     ('"10.0.0.1:3128"', "http://"),
     ('"http://10.0.0.1:99999"', "port"),
     ('"http:// 10.0.0.1:3128"', "spaces"),
@@ -519,9 +519,18 @@ def test_a_bad_proxy_is_refused(tmp_path, literal, words):
     assert "[gateway] proxy" in message and words in message
 
 
+def test_a_bad_proxy_is_said_in_one_sentence_naming_the_url(tmp_path):
+    """zh_CN translator, issue 19: the URL once, then what is wrong with it as a whole sentence (was "expected
+    the scheme http:// (...), got 'socks5', got socks5://...")."""
+    message = error_of(write(tmp_path, gateway={"proxy": '"socks5://10.0.0.1:1080"'}))
+    assert "[gateway] proxy 'socks5://10.0.0.1:1080': it must start with http://, not socks5://" in message
+    assert "got" not in message and message.count("socks5") == 2
+
+
 def test_credentials_inside_the_proxy_url_are_refused_and_never_echoed(tmp_path):
     message = error_of(write(tmp_path, gateway={"proxy": '"http://till7:hunter2@10.0.0.1:3128"'}))
     assert "[gateway] proxy" in message and "proxy_credentials" in message
+    assert "a login may not be written inside the URL" in message
     assert "hunter2" not in message
 
 

@@ -100,6 +100,7 @@ def test_a_bad_url_is_said(tmp_path, url, words):
     (tmp_path / "known_hosts").write_text("x\n")
     e = refused(tmp_path, {"sftp": url, "password_file": "pw", "known_hosts": "known_hosts"})
     assert words in e.message and "sftp://user@host" in e.hint
+    assert "expected" not in e.message and "got" not in e.message   # one sentence after the URL (issue 19)
 
 
 def test_an_unknown_key_names_the_keys(tmp_path):

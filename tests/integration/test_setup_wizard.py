@@ -161,8 +161,8 @@ def test_the_technician_pin_may_not_be_the_managers_refused_before_anything_is_w
 
 
 @pytest.mark.parametrize(("changes", "reason"), [
-    ({"proxy": "https://10.0.0.1:3128"}, "the scheme http://"),
-    ({"proxy": "http://shop:pw@10.0.0.1:3128"}, "never a login inside the URL"),
+    ({"proxy": "https://10.0.0.1:3128"}, "it must start with http://, not https://"),
+    ({"proxy": "http://shop:pw@10.0.0.1:3128"}, "a login may not be written inside the URL"),
     ({"proxy_credentials": "login"}, "no proxy_credentials without proxy"),
     ({"proxy": "http://10.0.0.1:3128", "proxy_credentials": "open-login"}, "can be read by other users"),
     ({"ca_bundle": "not-a-ca.pem"}, "holds no PEM certificate"),
