@@ -211,12 +211,15 @@ def waiting_line(view: CashierView, seconds: int, now: float) -> str:
     return line + " · " + _("voided in {seconds} s unless the link is back").format(seconds=left)
 
 
+FULL_STOPS = ("\u3002", "\uff1a", "\uff01", "\uff1f")  # Chinese stops: no space after
+
+
 def _join(*parts: str) -> str:
     """Sentences one after the other: a space after a Latin full stop, none after a Chinese one ("。 请" reads
     as a stray gap)."""
     joined = ""
     for part in (p for p in parts if p):
-        joined += part if not joined or joined.endswith(("。", "：", "！", "？")) else " " + part
+        joined += part if not joined or joined.endswith(FULL_STOPS) else " " + part
     return joined
 
 

@@ -96,8 +96,8 @@ def test_the_link_keeps_the_hop_through_a_probe_that_does_not_test_it_and_drops_
     until a call is answered. A proxy that was down is cleared by that probe (it tests that very hop)."""
     import socket
 
-    from pos_app.netpath import Proxy
     from pos_app.link import Link
+    from pos_app.netpath import Proxy
     from pos_app.outcome import Delivery, Outcome, Status
     from pos_app.vocabulary import PROXY_DOWN, PROXY_REFUSED, path_trouble
 
