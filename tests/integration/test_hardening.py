@@ -239,10 +239,13 @@ def test_a_hostile_receiver_cannot_stop_notifications(make_sim, receiver):
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            for i in range(0, len(body), 4096 if self.path == "/bomb" else 1):
-                self.wfile.write(body[i:i + (4096 if self.path == "/bomb" else 1)])
-                if self.path != "/bomb":
-                    time.sleep(0.05)
+            try:
+                for i in range(0, len(body), 4096 if self.path == "/bomb" else 1):
+                    self.wfile.write(body[i:i + (4096 if self.path == "/bomb" else 1)])
+                    if self.path != "/bomb":
+                        time.sleep(0.05)
+            except (ConnectionResetError, BrokenPipeError):
+                pass   # the simulator gave up on this receiver: what the test wants, not an error to print
 
     hostile = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
     hostile.daemon_threads = True
